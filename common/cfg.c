@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: MIT */
+/* Lexer and parser for the Corefile-style configuration. */
+#include "common/cfg.h"
+#include "common/errors.h"
+#include "common/log.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum tok_kind { T_WORD, T_OPEN, T_CLOSE, T_NL, T_EOF, T_ERR };
+
+typedef struct lexer {
+    const char *p;
+    const char *file;
+    int line;
+    char word[4096];
+    int tok_line;
+} lexer;
+
+static enum tok_kind lex(lexer *lx)
+{
+    for (;;) {
+        while (*lx->p == ' ' || *lx->p == '\t' || *lx->p == '\r')
+            lx->p++;
+        if (*lx->p == '#') {
+            while (*lx->p && *lx->p != '\n')
+                lx->p++;
+        }
+        lx->tok_line = lx->line;
+        if (*lx->p == 0)
+            return T_EOF;
+        if (*lx->p == '\n') {
+            lx->p++;
+            lx->line++;
+            return T_NL;
+        }
+        break;
+    }
+    if (*lx->p == '{' && (isspace((unsigned char)lx->p[1]) || lx->p[1] == 0 || lx->p[1] == '#')) {
+        lx->p++;
+        return T_OPEN;
+    }
+    if (*lx->p == '}' && (isspace((unsigned char)lx->p[1]) || lx->p[1] == 0 || lx->p[1] == '#')) {
+        lx->p++;
+        return T_CLOSE;
+    }
+    size_t n = 0;
+    if (*lx->p == '"') {
+        lx->p++;
+        while (*lx->p && *lx->p != '"') {
+            if (*lx->p == '\\' && (lx->p[1] == '"' || lx->p[1] == '\\'))
+                lx->p++;
+            if (*lx->p == '\n')
+                lx->line++;
+            if (n + 1 >= sizeof lx->word)
+                return T_ERR;
+            lx->word[n++] = *lx->p++;
+        }
+        if (*lx->p != '"')
+            return T_ERR;
+        lx->p++;
+    } else {
+        while (*lx->p && !isspace((unsigned char)*lx->p) && *lx->p != '#') {
+            if (n + 1 >= sizeof lx->word)
+                return T_ERR;
+            lx->word[n++] = *lx->p++;
+        }
+    }
+    lx->word[n] = 0;
+    return T_WORD;
+}
+
+static int perr(lexer *lx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int perr(lexer *lx, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    sg_log(SG_LOG_ERR, "config", NULL, "%s:%d: %s", lx->file, lx->tok_line, msg);
+    return SG_ESYNTAX;
+}
+
+static void block_free(sg_cfg_block *b)
+{
+    free(b->name);
+    for (int i = 0; i < b->nargs; i++)
+        free(b->args[i]);
+    free(b->args);
+    for (int i = 0; i < b->nchildren; i++)
+        block_free(&b->children[i]);
+    free(b->children);
+}
+
+static int push_arg(sg_cfg_block *b, const char *w)
+{
+    char **na = realloc(b->args, (b->nargs + 1) * sizeof *na);
+    if (!na)
+        return SG_ENOMEM;
+    b->args = na;
+    if (!(b->args[b->nargs] = strdup(w)))
+        return SG_ENOMEM;
+    b->nargs++;
+    return 0;
+}
+
+static sg_cfg_block *push_child(sg_cfg_block *parent)
+{
+    sg_cfg_block *nc = realloc(parent->children, (parent->nchildren + 1) * sizeof *nc);
+    if (!nc)
+        return NULL;
+    parent->children = nc;
+    sg_cfg_block *c = &nc[parent->nchildren++];
+    memset(c, 0, sizeof *c);
+    return c;
+}
+
+/* Parse directive lines until the matching '}' (depth > 0) or EOF (never at depth 0 here). */
+static int parse_body(lexer *lx, sg_cfg_block *parent)
+{
+    for (;;) {
+        enum tok_kind t = lex(lx);
+        if (t == T_NL)
+            continue;
+        if (t == T_CLOSE)
+            return 0;
+        if (t == T_EOF)
+            return perr(lx, "unexpected end of file: missing '}'");
+        if (t == T_ERR)
+            return perr(lx, "unterminated string or token too long");
+        if (t == T_OPEN)
+            return perr(lx, "unexpected '{': a block must follow a directive name");
+        sg_cfg_block *d = push_child(parent);
+        if (!d)
+            return SG_ENOMEM;
+        d->file = lx->file;
+        d->line = lx->tok_line;
+        if (!(d->name = strdup(lx->word)))
+            return SG_ENOMEM;
+        for (;;) {
+            t = lex(lx);
+            if (t == T_WORD) {
+                if (push_arg(d, lx->word))
+                    return SG_ENOMEM;
+                continue;
+            }
+            if (t == T_OPEN) {
+                d->has_block = 1;
+                int rc = parse_body(lx, d);
+                if (rc)
+                    return rc;
+                t = lex(lx);
+                if (t == T_CLOSE)
+                    return 0;
+                if (t != T_NL && t != T_EOF)
+                    return perr(lx, "expected a new line after '}'");
+                if (t == T_EOF)
+                    return perr(lx, "unexpected end of file: missing '}'");
+                break;
+            }
+            if (t == T_NL)
+                break;
+            if (t == T_CLOSE)
+                return 0;
+            if (t == T_EOF)
+                return perr(lx, "unexpected end of file: missing '}'");
+            return perr(lx, "unterminated string or token too long");
+        }
+    }
+}
+
+static int parse_text(const char *text, const char *fname, sg_cfg *cfg)
+{
+    lexer lx = { .p = text, .file = fname, .line = 1 };
+    for (;;) {
+        enum tok_kind t = lex(&lx);
+        if (t == T_EOF)
+            return 0;
+        if (t == T_NL)
+            continue;
+        if (t == T_ERR)
+            return perr(&lx, "unterminated string or token too long");
+        if (t == T_CLOSE)
+            return perr(&lx, "unexpected '}'");
+        sg_cfg_block *b;
+        if (t == T_OPEN) {
+            if (cfg->global || cfg->nservers)
+                return perr(&lx, "the global options block '{ }' must come first and only once");
+            if (!(cfg->global = calloc(1, sizeof *cfg->global)))
+                return SG_ENOMEM;
+            b = cfg->global;
+            if (!(b->name = strdup("{global}")))
+                return SG_ENOMEM;
+            b->file = fname;
+            b->line = lx.tok_line;
+            b->has_block = 1;
+            int rc = parse_body(&lx, b);
+            if (rc)
+                return rc;
+            continue;
+        }
+        sg_cfg_block *ns = realloc(cfg->servers, (cfg->nservers + 1) * sizeof *ns);
+        if (!ns)
+            return SG_ENOMEM;
+        cfg->servers = ns;
+        b = &ns[cfg->nservers++];
+        memset(b, 0, sizeof *b);
+        b->file = fname;
+        b->line = lx.tok_line;
+        if (push_arg(b, lx.word))
+            return SG_ENOMEM;
+        for (;;) {
+            t = lex(&lx);
+            if (t == T_WORD) {
+                /* CoreDNS allows "a.test, b.test" */
+                size_t l = strlen(lx.word);
+                if (l > 1 && lx.word[l - 1] == ',')
+                    lx.word[l - 1] = 0;
+                if (strcmp(lx.word, ",") && push_arg(b, lx.word))
+                    return SG_ENOMEM;
+                continue;
+            }
+            if (t == T_OPEN)
+                break;
+            return perr(&lx, "expected '{' after the server block's zones");
+        }
+        b->has_block = 1;
+        int rc = parse_body(&lx, b);
+        if (rc)
+            return rc;
+    }
+}
+
+int sg_cfg_parse_string(const char *text, const char *name, sg_cfg **cfg_out)
+{
+    if (!text || !name || !cfg_out)
+        return SG_EINVAL;
+    sg_cfg *cfg = calloc(1, sizeof *cfg);
+    if (!cfg)
+        return SG_ENOMEM;
+    cfg->files = malloc(sizeof *cfg->files);
+    if (!cfg->files || !(cfg->files[0] = strdup(name))) {
+        free(cfg->files);
+        free(cfg);
+        return SG_ENOMEM;
+    }
+    cfg->nfiles = 1;
+    int rc = parse_text(text, cfg->files[0], cfg);
+    if (rc) {
+        sg_cfg_free(cfg);
+        return rc;
+    }
+    *cfg_out = cfg;
+    return 0;
+}
+
+int sg_cfg_parse_file(const char *path, sg_cfg **cfg_out)
+{
+    if (!path || !cfg_out)
+        return SG_EINVAL;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        sg_log(SG_LOG_ERR, "config", NULL, "%s: cannot open: %s", path, strerror(errno));
+        return SG_EIO;
+    }
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            cap = cap ? cap * 2 : 8192;
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return SG_ENOMEM;
+            }
+            buf = nb;
+        }
+        size_t r = fread(buf + len, 1, 4096, f);
+        len += r;
+        if (r < 4096)
+            break;
+    }
+    int ioerr = ferror(f);
+    fclose(f);
+    if (ioerr) {
+        free(buf);
+        sg_log(SG_LOG_ERR, "config", NULL, "%s: read error", path);
+        return SG_EIO;
+    }
+    buf[len] = 0;
+    if (memchr(buf, 0, len)) {
+        free(buf);
+        sg_log(SG_LOG_ERR, "config", NULL, "%s: contains a NUL byte", path);
+        return SG_ESYNTAX;
+    }
+    int rc = sg_cfg_parse_string(buf, path, cfg_out);
+    free(buf);
+    return rc;
+}
+
+void sg_cfg_free(sg_cfg *cfg)
+{
+    if (!cfg)
+        return;
+    for (int i = 0; i < cfg->nservers; i++)
+        block_free(&cfg->servers[i]);
+    free(cfg->servers);
+    if (cfg->global) {
+        block_free(cfg->global);
+        free(cfg->global);
+    }
+    for (int i = 0; i < cfg->nfiles; i++)
+        free(cfg->files[i]);
+    free(cfg->files);
+    free(cfg);
+}
+
+int sg_cfg_error(const sg_cfg_block *blk, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    sg_log(SG_LOG_ERR, "config", NULL, "%s:%d: %s", blk->file ? blk->file : "?", blk->line, msg);
+    return SG_ESYNTAX;
+}
+
+int sg_cfg_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    if (!s || !isdigit((unsigned char)*s))
+        return SG_ESYNTAX;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return SG_ESYNTAX;
+    *out = v;
+    return 0;
+}
+
+int sg_cfg_parse_duration(const char *s, uint64_t *secs_out)
+{
+    if (!s || !isdigit((unsigned char)*s))
+        return SG_ESYNTAX;
+    uint64_t total = 0;
+    const char *p = s;
+    while (*p) {
+        errno = 0;
+        char *end;
+        unsigned long long v = strtoull(p, &end, 10);
+        if (errno || end == p)
+            return SG_ESYNTAX;
+        uint64_t mul = 1;
+        switch (*end) {
+        case 0: mul = 1; break;
+        case 's': mul = 1; end++; break;
+        case 'm': mul = 60; end++; break;
+        case 'h': mul = 3600; end++; break;
+        case 'd': mul = 86400; end++; break;
+        case 'w': mul = 604800; end++; break;
+        default: return SG_ESYNTAX;
+        }
+        if (v > UINT64_MAX / mul / 2)
+            return SG_ESYNTAX;
+        total += v * mul;
+        p = end;
+    }
+    *secs_out = total;
+    return 0;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/* The parsed Corefile-style configuration: a tree of directives with file:line. */
+#ifndef SG_CFG_H
+#define SG_CFG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One directive ("file example.zone"), or a server block (name NULL, args = zone keys),
+ * or the global options block (name "{global}"). Children are the lines of its { } block. */
+typedef struct sg_cfg_block {
+    char *name;
+    char **args;
+    int nargs;
+    struct sg_cfg_block *children;
+    int nchildren;
+    int has_block;     /* it had a { } block, even an empty one */
+    const char *file;  /* owned by the sg_cfg */
+    int line;
+} sg_cfg_block;
+
+typedef struct sg_cfg {
+    sg_cfg_block *servers;   /* server blocks, in file order */
+    int nservers;
+    sg_cfg_block *global;    /* leading "{ ... }" options block, or NULL */
+    char **files;            /* names of the files read, for file:line */
+    int nfiles;
+} sg_cfg;
+
+/* Parse a config file. On a syntax error logs "FILE:LINE: message" and returns
+ * SG_ESYNTAX (or SG_EIO if it cannot be read). *cfg_out is freed with sg_cfg_free. */
+int sg_cfg_parse_file(const char *path, sg_cfg **cfg_out);
+/* Parse config text held in memory; name is used in error messages. */
+int sg_cfg_parse_string(const char *text, const char *name, sg_cfg **cfg_out);
+void sg_cfg_free(sg_cfg *cfg);
+
+/* Log "FILE:LINE: message" at error level for a directive. Returns SG_ESYNTAX. */
+int sg_cfg_error(const sg_cfg_block *blk, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Parse a duration "30", "30s", "5m", "2h", "7d", "1w" into seconds. 0 or SG_ESYNTAX. */
+int sg_cfg_parse_duration(const char *s, uint64_t *secs_out);
+/* Parse an unsigned integer in [min, max]. 0 or SG_ESYNTAX. */
+int sg_cfg_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+#endif

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/* The query context that flows down the plugin chain and the reply that flows back up. */
+#ifndef SG_QUERY_H
+#define SG_QUERY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "common/name.h"
+#include "common/rrset.h"
+
+enum sg_transport { SG_TRANSPORT_UDP = 0, SG_TRANSPORT_TCP = 1, SG_TRANSPORT_TLS = 2 };
+
+enum {
+    SG_RCODE_NOERROR = 0, SG_RCODE_FORMERR = 1, SG_RCODE_SERVFAIL = 2, SG_RCODE_NXDOMAIN = 3,
+    SG_RCODE_NOTIMP = 4, SG_RCODE_REFUSED = 5, SG_RCODE_NOTAUTH = 9, SG_RCODE_BADVERS = 16,
+};
+
+/* What the zone lookup found; the signer reads it to choose its proofs. */
+enum sg_answer_kind {
+    SG_KIND_NONE = 0,
+    SG_KIND_ANSWER,          /* data for the name and type (maybe through CNAMEs) */
+    SG_KIND_NODATA,          /* the name exists (or is an empty non-terminal), not the type */
+    SG_KIND_NXDOMAIN,        /* the name does not exist */
+    SG_KIND_DELEGATION,      /* referral to a child zone */
+    SG_KIND_WILDCARD,        /* answer synthesized from a wildcard */
+    SG_KIND_WILDCARD_NODATA, /* wildcard matched, type absent */
+};
+
+/* Reference flags */
+#define SG_REF_GLUE      0x01 /* glue or delegation NS: never signed */
+#define SG_REF_REQUIRED  0x02 /* in the additional section, but TC=1 if it does not fit */
+#define SG_REF_SYNTH     0x04 /* owner synthesized from a wildcard; see source */
+
+/* One RRset placed in a section of the reply. Points into zone or arena memory that
+ * outlives the query. */
+typedef struct sg_rr_ref {
+    const uint8_t *owner;  /* wire name to write as owner */
+    const sg_rrset *rrset;
+    uint32_t ttl;          /* TTL written (the RRset's, or less for negative SOA) */
+    uint16_t flags;
+    const uint8_t *source; /* for SG_REF_SYNTH: the wildcard owner "*.x" */
+} sg_rr_ref;
+
+#define SG_SECTION_MAX 64
+
+typedef struct sg_section {
+    uint16_t n;
+    sg_rr_ref refs[SG_SECTION_MAX];
+} sg_section;
+
+struct sg_zone;
+struct sg_node;
+
+typedef struct sg_query {
+    /* the request, as parsed by sg_wire_parse_query */
+    const uint8_t *wire;
+    size_t wire_len;
+    uint8_t transport;          /* enum sg_transport */
+    const struct sockaddr *client;
+    socklen_t client_len;
+    uint16_t id;
+    uint16_t hflags;            /* the query's header flags word */
+    uint8_t opcode;
+    uint8_t qname[SG_NAME_MAX]; /* lower-cased; the wire copy keeps the client's case */
+    uint8_t qname_len;
+    uint8_t qlabels;
+    uint16_t qtype;
+    uint16_t qclass;
+    uint16_t question_len;      /* bytes of the question in wire, from offset 12 (0: none) */
+    /* EDNS(0) */
+    uint8_t has_edns;
+    uint8_t edns_version;
+    uint8_t do_bit;
+    uint16_t edns_payload;      /* client's UDP payload size */
+    uint16_t max_size;          /* the largest reply this transport takes */
+    uint16_t server_payload;    /* what we advertise in our OPT */
+
+    /* the reply */
+    uint16_t rcode;             /* 12-bit extended rcode */
+    uint8_t aa;
+    uint8_t tc;
+    uint8_t drop;               /* send nothing */
+    sg_section an, ns, ar;
+
+    /* facts recorded by the zone lookup for later plugins */
+    uint8_t kind;               /* enum sg_answer_kind */
+    const struct sg_zone *zone;
+    const struct sg_node *node;     /* the node answered from (last in a CNAME chain) */
+    const struct sg_node *encloser; /* closest encloser for NXDOMAIN / wildcard */
+
+    /* the rendered reply; a plugin that writes it itself (cache) sets out_len */
+    uint8_t *out;
+    size_t out_cap;
+    size_t out_len;
+
+    void *worker;               /* the worker thread's context */
+    uint64_t start_ns;          /* monotonic time the query arrived */
+} sg_query;
+
+/* Reset the reply part of q (sections, rcode, flags, facts), keep the request. */
+void sg_query_reset_reply(sg_query *q);
+
+/* Append a reference to a section. Returns 0 or SG_ESPACE when the section is full. */
+int sg_section_add(sg_section *s, const uint8_t *owner, const sg_rrset *rrset,
+                   uint32_t ttl, uint16_t flags);
+
+#endif

@@ -1,0 +1,423 @@
+/* SPDX-License-Identifier: MIT */
+/* Building a runtime from the config: options, server blocks, plugin chains in the fixed
+ * order of sg_plugin_order, and the zone -> chain routes per listening address. */
+#include "daemon/runtime.h"
+#include "common/log.h"
+#include "common/name.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void options_defaults(sg_options *o)
+{
+    o->workers = 0;
+    o->udp_max_payload = 1232;
+    o->tcp_idle_timeout = 10;
+    o->tcp_max_connections = 1024;
+}
+
+static int parse_options(const sg_cfg_block *g, sg_options *o)
+{
+    for (int i = 0; i < g->nchildren; i++) {
+        const sg_cfg_block *d = &g->children[i];
+        uint64_t v;
+        if (!strcmp(d->name, "workers")) {
+            if (d->nargs != 1 || sg_cfg_parse_uint(d->args[0], 1, 256, &v))
+                return sg_cfg_error(d, "workers: expected a number of threads from 1 to 256");
+            o->workers = (int)v;
+        } else if (!strcmp(d->name, "udp-max-payload")) {
+            if (d->nargs != 1 || sg_cfg_parse_uint(d->args[0], 512, SG_UDP_PAYLOAD_MAX, &v))
+                return sg_cfg_error(d, "udp-max-payload: expected bytes from 512 to %d", SG_UDP_PAYLOAD_MAX);
+            o->udp_max_payload = (uint16_t)v;
+        } else if (!strcmp(d->name, "tcp-idle-timeout")) {
+            if (d->nargs != 1 || sg_cfg_parse_duration(d->args[0], &v) || v < 1 || v > 3600)
+                return sg_cfg_error(d, "tcp-idle-timeout: expected a duration from 1s to 1h");
+            o->tcp_idle_timeout = (uint32_t)v;
+        } else if (!strcmp(d->name, "tcp-max-connections")) {
+            if (d->nargs != 1 || sg_cfg_parse_uint(d->args[0], 1, 1000000, &v))
+                return sg_cfg_error(d, "tcp-max-connections: expected a number from 1 to 1000000");
+            o->tcp_max_connections = (uint32_t)v;
+        } else if (!strcmp(d->name, "log-level")) {
+            enum sg_log_level lvl;
+            if (d->nargs != 1 || sg_log_parse_level(d->args[0], &lvl))
+                return sg_cfg_error(d, "log-level: expected error, warning, info or debug");
+            sg_log_set_level(lvl);
+        } else {
+            return sg_cfg_error(d, "unknown global option '%s'", d->name);
+        }
+    }
+    return 0;
+}
+
+/* "example.test:5353", "dns://example.test", ".:53" -> wire zone and port */
+static int parse_key(const sg_cfg_block *b, const char *key, uint8_t zone[SG_NAME_MAX], uint16_t *port)
+{
+    char tmp[1100];
+    if (!strncmp(key, "dns://", 6))
+        key += 6;
+    snprintf(tmp, sizeof tmp, "%s", key);
+    *port = 53;
+    char *colon = strrchr(tmp, ':');
+    if (colon) {
+        uint64_t v;
+        if (sg_cfg_parse_uint(colon + 1, 1, 65535, &v))
+            return sg_cfg_error(b, "bad port in server block key '%s'", key);
+        *port = (uint16_t)v;
+        *colon = 0;
+    }
+    if (!tmp[0] || sg_name_from_str(tmp, (const uint8_t *)"", zone))
+        return sg_cfg_error(b, "bad zone name in server block key '%s'", key);
+    sg_name_lower(zone);
+    return 0;
+}
+
+static int parse_addr(const char *s, uint16_t port, sg_listen_addr *a)
+{
+    memset(a, 0, sizeof *a);
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&a->ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&a->ss;
+    if (inet_pton(AF_INET, s, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(port);
+        a->len = sizeof *v4;
+        snprintf(a->text, sizeof a->text, "%s:%u", s, port);
+        return 0;
+    }
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", s);
+    if (buf[0] == '[' && buf[strlen(buf) - 1] == ']') {
+        memmove(buf, buf + 1, strlen(buf));
+        buf[strlen(buf) - 1] = 0;
+    }
+    if (inet_pton(AF_INET6, buf, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(port);
+        a->len = sizeof *v6;
+        snprintf(a->text, sizeof a->text, "[%s]:%u", buf, port);
+        return 0;
+    }
+    return -1;
+}
+
+static int addr_eq(const sg_listen_addr *a, const sg_listen_addr *b)
+{
+    return a->len == b->len && memcmp(&a->ss, &b->ss, a->len) == 0;
+}
+
+static sg_route_table *table_for(sg_runtime *rt, const sg_listen_addr *a)
+{
+    for (int i = 0; i < rt->ntables; i++)
+        if (addr_eq(&rt->tables[i].addr, a))
+            return &rt->tables[i];
+    sg_route_table *nt = realloc(rt->tables, (rt->ntables + 1) * sizeof *nt);
+    if (!nt)
+        return NULL;
+    rt->tables = nt;
+    sg_route_table *t = &nt[rt->ntables++];
+    memset(t, 0, sizeof *t);
+    t->addr = *a;
+    return t;
+}
+
+static int route_insert_slot(sg_route *slots, size_t mask, const sg_route *r)
+{
+    size_t i = sg_name_hash(r->apex, r->apex_len) & mask;
+    while (slots[i].apex) {
+        if (slots[i].apex_len == r->apex_len && !memcmp(slots[i].apex, r->apex, r->apex_len))
+            return SG_EEXIST;
+        i = (i + 1) & mask;
+    }
+    slots[i] = *r;
+    return 0;
+}
+
+static int route_add(sg_route_table *t, const uint8_t *apex, sg_handler *chain)
+{
+    if ((t->n + 1) * 2 > t->mask + 1 || !t->slots) {
+        size_t nsz = t->slots ? (t->mask + 1) * 2 : 16;
+        sg_route *ns = calloc(nsz, sizeof *ns);
+        if (!ns)
+            return SG_ENOMEM;
+        for (size_t i = 0; t->slots && i <= t->mask; i++)
+            if (t->slots[i].apex)
+                route_insert_slot(ns, nsz - 1, &t->slots[i]);
+        free(t->slots);
+        t->slots = ns;
+        t->mask = nsz - 1;
+    }
+    sg_route r = { .apex = apex, .apex_len = (uint8_t)sg_name_len(apex), .chain = chain };
+    int rc = route_insert_slot(t->slots, t->mask, &r);
+    if (rc == 0)
+        t->n++;
+    return rc;
+}
+
+static const sg_route *route_find(const sg_route_table *t, const uint8_t *name, size_t len)
+{
+    size_t i = sg_name_hash(name, len) & t->mask;
+    while (t->slots[i].apex) {
+        if (t->slots[i].apex_len == len && !memcmp(t->slots[i].apex, name, len))
+            return &t->slots[i];
+        i = (i + 1) & t->mask;
+    }
+    return NULL;
+}
+
+sg_handler *sg_runtime_route(const sg_runtime *rt, int idx, const sg_query *q)
+{
+    if (idx < 0 || idx >= rt->nby_socket || !rt->by_socket[idx])
+        return NULL;
+    const sg_route_table *t = rt->by_socket[idx];
+    const uint8_t *p = q->qname;
+    size_t len = q->qname_len;
+    const sg_route *found = NULL;
+    for (;;) {
+        const sg_route *r = route_find(t, p, len);
+        if (r) {
+            /* the DS of a zone apex lives in the parent zone */
+            if (!(q->qtype == SG_TYPE_DS && p == q->qname && len > 1))
+                return r->chain;
+            if (!found)
+                found = r;
+        }
+        if (len <= 1)
+            break;
+        len -= p[0] + 1u;
+        p += p[0] + 1u;
+    }
+    return found ? found->chain : NULL;
+}
+
+static int setup_block(sg_runtime *rt, const sg_cfg_block *b, int check_only)
+{
+    sg_server_block *sb = &rt->blocks[rt->nblocks++];
+    memset(sb, 0, sizeof *sb);
+    uint16_t *ports = calloc(b->nargs, sizeof *ports);
+    sb->zones = calloc(b->nargs, sizeof *sb->zones);
+    const uint8_t **zptr = calloc(b->nargs, sizeof *zptr);
+    sg_listen_addr *binds = NULL;
+    int nbinds = 0, rc = 0;
+    if (!ports || !sb->zones || !zptr) {
+        rc = SG_ENOMEM;
+        goto out;
+    }
+    for (int i = 0; i < b->nargs; i++) {
+        if ((rc = parse_key(b, b->args[i], sb->zones[i], &ports[i])))
+            goto out;
+        for (int k = 0; k < i; k++)
+            if (sg_name_eq(sb->zones[k], sb->zones[i]) && ports[k] == ports[i]) {
+                rc = sg_cfg_error(b, "zone '%s' is listed twice", b->args[i]);
+                goto out;
+            }
+        zptr[i] = sb->zones[i];
+        sb->nzones++;
+    }
+    /* bind lines, and a check that every directive names a plugin */
+    int nplug = 0;
+    for (int i = 0; i < b->nchildren; i++) {
+        const sg_cfg_block *d = &b->children[i];
+        if (!strcmp(d->name, "bind")) {
+            if (d->nargs < 1 || d->has_block) {
+                rc = sg_cfg_error(d, "bind: expected one or more IP addresses");
+                goto out;
+            }
+            for (int k = 0; k < d->nargs; k++) {
+                sg_listen_addr a;
+                if (parse_addr(d->args[k], 53, &a)) {
+                    rc = sg_cfg_error(d, "bind: '%s' is not an IPv4 or IPv6 address", d->args[k]);
+                    goto out;
+                }
+                sg_listen_addr *nb = realloc(binds, (nbinds + 1) * sizeof *nb);
+                if (!nb) {
+                    rc = SG_ENOMEM;
+                    goto out;
+                }
+                binds = nb;
+                binds[nbinds++] = a;
+            }
+            continue;
+        }
+        int known = 0, seen = 0;
+        for (int p = 0; sg_plugin_order[p]; p++)
+            if (!strcmp(sg_plugin_order[p]->name, d->name))
+                known = 1;
+        if (!known) {
+            rc = sg_cfg_error(d, "unknown plugin or directive '%s'", d->name);
+            goto out;
+        }
+        for (int k = 0; k < i; k++)
+            if (!strcmp(b->children[k].name, d->name))
+                seen = 1;
+        if (seen && strcmp(d->name, "file")) {
+            rc = sg_cfg_error(d, "plugin '%s' given twice in one server block", d->name);
+            goto out;
+        }
+        nplug++;
+    }
+    if (nbinds == 0) {
+        /* no bind: every address, IPv4 and IPv6 */
+        binds = calloc(2, sizeof *binds);
+        if (!binds) {
+            rc = SG_ENOMEM;
+            goto out;
+        }
+        parse_addr("0.0.0.0", 53, &binds[0]);
+        parse_addr("::", 53, &binds[1]);
+        nbinds = 2;
+    }
+
+    /* the chain, in the program's fixed order */
+    sb->handlers = calloc(nplug ? nplug : 1, sizeof *sb->handlers);
+    if (!sb->handlers) {
+        rc = SG_ENOMEM;
+        goto out;
+    }
+    sg_setup_ctx ctx = { .zones = zptr, .nzones = sb->nzones, .check_only = check_only };
+    for (int p = 0; sg_plugin_order[p]; p++) {
+        for (int i = 0; i < b->nchildren; i++) {
+            const sg_cfg_block *d = &b->children[i];
+            if (strcmp(d->name, sg_plugin_order[p]->name))
+                continue;
+            sg_handler *h = &sb->handlers[sb->nhandlers];
+            h->plugin = sg_plugin_order[p];
+            if ((rc = h->plugin->setup(d, &ctx, &h->state)))
+                goto out;
+            sb->nhandlers++;
+        }
+    }
+    for (int i = 0; i + 1 < sb->nhandlers; i++)
+        sb->handlers[i].next = &sb->handlers[i + 1];
+    if (sb->nhandlers == 0)
+        sg_log(SG_LOG_WARN, "config", NULL, "%s:%d: server block has no plugins; it will refuse every query",
+               b->file, b->line);
+
+    /* routes */
+    for (int z = 0; z < sb->nzones; z++) {
+        for (int k = 0; k < nbinds; k++) {
+            sg_listen_addr a = binds[k];
+            if (a.ss.ss_family == AF_INET)
+                ((struct sockaddr_in *)&a.ss)->sin_port = htons(ports[z]);
+            else
+                ((struct sockaddr_in6 *)&a.ss)->sin6_port = htons(ports[z]);
+            char *colon = strrchr(a.text, ':');
+            if (colon)
+                snprintf(colon, sizeof a.text - (colon - a.text), ":%u", ports[z]);
+            sg_route_table *t = table_for(rt, &a);
+            if (!t) {
+                rc = SG_ENOMEM;
+                goto out;
+            }
+            rc = route_add(t, sb->zones[z], sb->nhandlers ? &sb->handlers[0] : NULL);
+            if (rc == SG_EEXIST) {
+                rc = sg_cfg_error(b, "zone '%s' is already served on %s", b->args[z], a.text);
+                goto out;
+            }
+            if (rc)
+                goto out;
+        }
+    }
+out:
+    free(ports);
+    free(zptr);
+    free(binds);
+    return rc;
+}
+
+int sg_runtime_build(const char *cfg_path, int check_only, sg_runtime **rt_out)
+{
+    sg_runtime *rt = calloc(1, sizeof *rt);
+    if (!rt)
+        return SG_ENOMEM;
+    options_defaults(&rt->opt);
+    int rc = sg_cfg_parse_file(cfg_path, &rt->cfg);
+    if (rc)
+        goto fail;
+    if (rt->cfg->global && (rc = parse_options(rt->cfg->global, &rt->opt)))
+        goto fail;
+    if (rt->cfg->nservers == 0) {
+        sg_log(SG_LOG_ERR, "config", NULL, "%s: no server blocks", cfg_path);
+        rc = SG_ESYNTAX;
+        goto fail;
+    }
+    rt->blocks = calloc(rt->cfg->nservers, sizeof *rt->blocks);
+    if (!rt->blocks) {
+        rc = SG_ENOMEM;
+        goto fail;
+    }
+    int errors = 0;
+    for (int i = 0; i < rt->cfg->nservers; i++) {
+        rc = setup_block(rt, &rt->cfg->servers[i], check_only);
+        if (rc == SG_ENOMEM)
+            goto fail;
+        if (rc)
+            errors++; /* go on, so that -t reports every broken block */
+    }
+    if (errors) {
+        rc = SG_ESYNTAX;
+        goto fail;
+    }
+    *rt_out = rt;
+    return 0;
+fail:
+    sg_runtime_free(rt);
+    return rc;
+}
+
+int sg_runtime_start(sg_runtime *rt)
+{
+    for (int b = 0; b < rt->nblocks; b++)
+        for (int i = 0; i < rt->blocks[b].nhandlers; i++) {
+            sg_handler *h = &rt->blocks[b].handlers[i];
+            if (h->plugin->start) {
+                int rc = h->plugin->start(h->state);
+                if (rc)
+                    return rc;
+            }
+        }
+    return 0;
+}
+
+void sg_runtime_free(sg_runtime *rt)
+{
+    if (!rt)
+        return;
+    for (int b = 0; b < rt->nblocks; b++) {
+        sg_server_block *sb = &rt->blocks[b];
+        for (int i = 0; i < sb->nhandlers; i++) {
+            sg_handler *h = &sb->handlers[i];
+            if (h->plugin->stop)
+                h->plugin->stop(h->state);
+        }
+        for (int i = 0; i < sb->nhandlers; i++) {
+            sg_handler *h = &sb->handlers[i];
+            if (h->plugin->teardown)
+                h->plugin->teardown(h->state);
+        }
+        free(sb->handlers);
+        free(sb->zones);
+    }
+    free(rt->blocks);
+    for (int i = 0; i < rt->ntables; i++)
+        free(rt->tables[i].slots);
+    free(rt->tables);
+    free(rt->by_socket);
+    sg_cfg_free(rt->cfg);
+    free(rt);
+}
+
+int sg_runtime_map_sockets(sg_runtime *rt, const sg_listen_addr *addrs, int n)
+{
+    free(rt->by_socket);
+    rt->by_socket = calloc(n ? n : 1, sizeof *rt->by_socket);
+    if (!rt->by_socket)
+        return SG_ENOMEM;
+    rt->nby_socket = n;
+    for (int i = 0; i < n; i++)
+        for (int t = 0; t < rt->ntables; t++)
+            if (addr_eq(&rt->tables[t].addr, &addrs[i]))
+                rt->by_socket[i] = &rt->tables[t];
+    return 0;
+}

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/* The fixed order of the chain (as CoreDNS's plugin.cfg): a server block only chooses
+ * which plugins are in its chain, never their order. */
+#include "daemon/plugins.h"
+#include "daemon/runtime.h"
+#include "zones/file_plugin.h"
+
+const sg_plugin *const sg_plugin_order[] = {
+    &sg_plugin_log,
+    &sg_plugin_errors,
+    /* metrics, rrl, cache, dnssec, transfer come here as they land */
+    &sg_plugin_file,
+    NULL,
+};

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/* One message from bytes to reply: parse, answer the cases no zone owns, route to the
+ * zone's chain, turn chain failures into SERVFAIL, render. */
+#include "daemon/server.h"
+#include "common/wire.h"
+
+size_t sg_server_answer(const sg_runtime *rt, int listen_idx, sg_query *q,
+                        const uint8_t *pkt, size_t len)
+{
+    enum sg_parse_result pr = sg_wire_parse_query(q, pkt, len, rt->opt.udp_max_payload);
+    if (pr == SG_PARSE_DROP)
+        return 0;
+    if (pr == SG_PARSE_ERROR) {
+        sg_wire_render(q);
+        return q->out_len;
+    }
+    sg_handler *chain = NULL;
+    if (q->qclass != SG_CLASS_IN)
+        q->rcode = SG_RCODE_REFUSED;
+    else if (q->qtype == SG_TYPE_AXFR || q->qtype == SG_TYPE_IXFR)
+        q->rcode = SG_RCODE_REFUSED; /* until the transfer plugin is configured */
+    else if (q->qtype == SG_TYPE_MAILA || q->qtype == SG_TYPE_MAILB)
+        q->rcode = SG_RCODE_NOTIMP;
+    else if (!(chain = sg_runtime_route(rt, listen_idx, q)))
+        q->rcode = SG_RCODE_REFUSED;
+    if (chain) {
+        int rc = chain->plugin->handle(chain, q);
+        if (rc == SG_ENOHANDLER) {
+            q->rcode = SG_RCODE_REFUSED;
+        } else if (rc < 0) {
+            q->rcode = SG_RCODE_SERVFAIL;
+            q->an.n = q->ns.n = q->ar.n = 0;
+            q->out_len = 0;
+        }
+    }
+    if (q->drop)
+        return 0;
+    if (!q->out_len)
+        sg_wire_render(q);
+    return q->out_len;
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/* One generation of the running configuration: options, listeners, plugin chains and the
+ * zone -> chain routing. Workers read it without locks; a reload builds a new one. */
+#ifndef SG_RUNTIME_H
+#define SG_RUNTIME_H
+
+#include <netinet/in.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "common/cfg.h"
+#include "common/plugin.h"
+
+#define SG_UDP_PAYLOAD_MAX 4096
+
+typedef struct sg_options {
+    int workers;              /* 0: one per core */
+    uint16_t udp_max_payload; /* EDNS UDP payload we accept and advertise (default 1232) */
+    uint32_t tcp_idle_timeout;/* seconds */
+    uint32_t tcp_max_connections;
+} sg_options;
+
+typedef struct sg_listen_addr {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    char text[80];            /* "127.0.0.1:5353" / "[::1]:5353" */
+} sg_listen_addr;
+
+typedef struct sg_route {
+    const uint8_t *apex;      /* wire, lower case */
+    uint8_t apex_len;
+    sg_handler *chain;
+} sg_route;
+
+/* The zones served on one listening address, hashed by apex. */
+typedef struct sg_route_table {
+    sg_listen_addr addr;
+    sg_route *slots;
+    size_t mask;
+    size_t n;
+} sg_route_table;
+
+typedef struct sg_server_block {
+    uint8_t (*zones)[SG_NAME_MAX];
+    int nzones;
+    sg_handler *handlers;     /* the chain, handlers[0] first */
+    int nhandlers;
+} sg_server_block;
+
+typedef struct sg_runtime {
+    sg_cfg *cfg;
+    sg_options opt;
+    sg_server_block *blocks;
+    int nblocks;
+    sg_route_table *tables;   /* one per distinct listening address */
+    int ntables;
+    sg_route_table **by_socket; /* server listener index -> table (NULL: nothing there) */
+    int nby_socket;
+} sg_runtime;
+
+/* Read the config file, set up every plugin (loading zones) and the routes.
+ * Errors are logged with file:line. check_only: no background tasks, zones loaded fresh. */
+int sg_runtime_build(const char *cfg_path, int check_only, sg_runtime **rt_out);
+/* Start the plugins' background tasks. */
+int sg_runtime_start(sg_runtime *rt);
+/* Stop tasks and tear down every handler; frees rt. */
+void sg_runtime_free(sg_runtime *rt);
+/* Map the server's listening addresses (by index) to this runtime's route tables. */
+int sg_runtime_map_sockets(sg_runtime *rt, const sg_listen_addr *addrs, int n);
+
+/* The chain for a query arriving on server listener idx, or NULL (REFUSED). DS queries
+ * for a zone apex go to the parent zone's chain when that zone is served too. */
+sg_handler *sg_runtime_route(const sg_runtime *rt, int idx, const sg_query *q);
+
+/* The plugins in chain order; NULL-terminated. */
+extern const sg_plugin *const sg_plugin_order[];
+
+#endif

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+/* Loaded zones shared between configuration generations, with reference counts that
+ * change only at reload (never on the query path). */
+#include "zones/zonedb.h"
+#include "common/errors.h"
+#include "common/log.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+typedef struct entry {
+    char *apex;
+    char *path;
+    sg_zone *zone;        /* the newest version */
+    struct entry *next;
+} entry;
+
+typedef struct ref {
+    sg_zone *zone;
+    int refs;
+    struct ref *next;
+} ref;
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static entry *g_entries;
+static ref *g_refs;
+
+static entry *find_entry(const char *apex, const char *path)
+{
+    for (entry *e = g_entries; e; e = e->next)
+        if (!strcasecmp(e->apex, apex) && !strcmp(e->path, path))
+            return e;
+    return NULL;
+}
+
+static ref *find_ref(const sg_zone *z)
+{
+    for (ref *r = g_refs; r; r = r->next)
+        if (r->zone == z)
+            return r;
+    return NULL;
+}
+
+static int unchanged(const sg_zone *z, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return 0;
+    return st.st_dev == z->dev && st.st_ino == z->ino && st.st_size == z->size &&
+           st.st_mtim.tv_sec == z->mtime.tv_sec && st.st_mtim.tv_nsec == z->mtime.tv_nsec;
+}
+
+int sg_zonedb_acquire(const char *path, const char *apex, int check_only, sg_zone **zone_out)
+{
+    if (!path || !apex || !zone_out)
+        return SG_EINVAL;
+    if (check_only)
+        return sg_zone_load_file(path, apex, zone_out);
+    pthread_mutex_lock(&g_lock);
+    entry *e = find_entry(apex, path);
+    if (e && unchanged(e->zone, path)) {
+        find_ref(e->zone)->refs++;
+        *zone_out = e->zone;
+        pthread_mutex_unlock(&g_lock);
+        return 0;
+    }
+    pthread_mutex_unlock(&g_lock);
+
+    sg_zone *z = NULL;
+    int rc = sg_zone_load_file(path, apex, &z);
+
+    pthread_mutex_lock(&g_lock);
+    e = find_entry(apex, path);
+    if (rc) {
+        if (e) {
+            sg_log(SG_LOG_ERR, "zone", apex, "%s failed to load; still serving serial %u",
+                   path, e->zone->serial);
+            find_ref(e->zone)->refs++;
+            *zone_out = e->zone;
+            rc = 0;
+        }
+        pthread_mutex_unlock(&g_lock);
+        return rc;
+    }
+    ref *r = calloc(1, sizeof *r);
+    if (!r || (!e && !(e = calloc(1, sizeof *e)))) {
+        free(r);
+        pthread_mutex_unlock(&g_lock);
+        sg_zone_free(z);
+        return SG_ENOMEM;
+    }
+    if (!e->apex) {
+        e->apex = strdup(apex);
+        e->path = strdup(path);
+        e->next = g_entries;
+        g_entries = e;
+    }
+    e->zone = z;
+    r->zone = z;
+    r->refs = 1;
+    r->next = g_refs;
+    g_refs = r;
+    pthread_mutex_unlock(&g_lock);
+    sg_log(SG_LOG_INFO, "zone", z->apex_str, "loaded %s: serial %u, %zu records, %zu names",
+           path, z->serial, z->nrecords, z->nnodes);
+    *zone_out = z;
+    return 0;
+}
+
+void sg_zonedb_release(sg_zone *z)
+{
+    if (!z)
+        return;
+    pthread_mutex_lock(&g_lock);
+    ref **rp = &g_refs;
+    while (*rp && (*rp)->zone != z)
+        rp = &(*rp)->next;
+    if (!*rp) {
+        /* loaded with check_only: never in the set */
+        pthread_mutex_unlock(&g_lock);
+        sg_zone_free(z);
+        return;
+    }
+    if (--(*rp)->refs > 0) {
+        pthread_mutex_unlock(&g_lock);
+        return;
+    }
+    ref *dead = *rp;
+    *rp = dead->next;
+    free(dead);
+    for (entry **ep = &g_entries; *ep; ep = &(*ep)->next) {
+        if ((*ep)->zone == z) {
+            entry *e = *ep;
+            *ep = e->next;
+            free(e->apex);
+            free(e->path);
+            free(e);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&g_lock);
+    sg_zone_free(z);
+}
