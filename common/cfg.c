@@ -212,10 +212,8 @@ static int parse_text(const char *text, const char *fname, sg_cfg *cfg)
         memset(b, 0, sizeof *b);
         b->file = fname;
         b->line = lx.tok_line;
-        if (push_arg(b, lx.word))
-            return SG_ENOMEM;
+        t = T_WORD;
         for (;;) {
-            t = lex(&lx);
             if (t == T_WORD) {
                 /* CoreDNS allows "a.test, b.test" */
                 size_t l = strlen(lx.word);
@@ -223,6 +221,7 @@ static int parse_text(const char *text, const char *fname, sg_cfg *cfg)
                     lx.word[l - 1] = 0;
                 if (strcmp(lx.word, ",") && push_arg(b, lx.word))
                     return SG_ENOMEM;
+                t = lex(&lx);
                 continue;
             }
             if (t == T_OPEN)

@@ -353,7 +353,12 @@ void sg_wire_render(sg_query *q)
         memcpy(w.buf + SG_HEADER_LEN, q->wire + SG_HEADER_LEN, q->question_len);
         w.len += q->question_len;
         qd = 1;
-        ct_add(&w, SG_HEADER_LEN, q->qlabels);
+        /* every suffix of the question name can be pointed to */
+        size_t off = 0;
+        for (uint8_t l = q->qlabels; l > 0; l--) {
+            ct_add(&w, SG_HEADER_LEN + off, l);
+            off += q->qname[off] + 1u;
+        }
     }
     size_t after_question = w.len;
     int after_ct = w.ct_n;

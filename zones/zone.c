@@ -119,6 +119,12 @@ int sg_zone_builder_add(sg_zone_builder *b, const uint8_t *owner, uint16_t type,
     return 0;
 }
 
+/* Of two clashing records, the one met later in the file is the one to blame. */
+static const rec *later_of(const rec *a, const rec *b)
+{
+    return b->line > a->line ? b : a;
+}
+
 static int rdata_cmp(const uint8_t *a, uint16_t al, const uint8_t *b, uint16_t bl)
 {
     uint16_t m = al < bl ? al : bl;
@@ -403,13 +409,15 @@ int sg_zone_builder_finish(sg_zone_builder *b, sg_zone **zone_out)
                 errors++;
                 zerr(b->recs[i].file, b->recs[i].line, z, "%s", "SOA record not at the zone apex");
             } else if (rs->count != 1) {
+                const rec *r = later_of(&b->recs[i], &b->recs[i + 1]);
                 errors++;
-                zerr(b->recs[i + 1].file, b->recs[i + 1].line, z, "%s", "more than one SOA record");
+                zerr(r->file, r->line, z, "%s", "more than one SOA record");
             }
         }
         if (rs->type == SG_TYPE_CNAME && rs->count != 1) {
             errors++;
-            zerr(b->recs[i + 1].file, b->recs[i + 1].line, z, "%s", "more than one CNAME record at a name");
+            const rec *r = later_of(&b->recs[i], &b->recs[i + 1]);
+            zerr(r->file, r->line, z, "%s", "more than one CNAME record at a name");
         }
         i = j;
     }

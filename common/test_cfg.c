@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for the Corefile-style config parser. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "common/cfg.h"
+#include "common/errors.h"
+#include "common/log.h"
+
+#include <string.h>
+
+static void test_server_blocks(void **st)
+{
+    (void)st;
+    const char *text =
+        "# comment line\n"
+        "{\n"
+        "    workers 2\n"
+        "}\n"
+        "example.test example.org:5353 {\n"
+        "    bind 127.0.0.1 ::1   # trailing comment\n"
+        "    file \"/tmp/a zone\" example.test\n"
+        "    dnssec {\n"
+        "        keystore /var/lib/k.db\n"
+        "        registrar porkbun {\n"
+        "            credentials /etc/p.cred\n"
+        "        }\n"
+        "    }\n"
+        "    log\n"
+        "}\n"
+        "a.test, b.test {\n"
+        "    errors\n"
+        "}\n";
+    sg_cfg *cfg = NULL;
+    assert_int_equal(sg_cfg_parse_string(text, "Corefile", &cfg), 0);
+    assert_non_null(cfg->global);
+    assert_int_equal(cfg->global->nchildren, 1);
+    assert_string_equal(cfg->global->children[0].name, "workers");
+    assert_string_equal(cfg->global->children[0].args[0], "2");
+    assert_int_equal(cfg->nservers, 2);
+    const sg_cfg_block *b = &cfg->servers[0];
+    assert_int_equal(b->nargs, 2);
+    assert_string_equal(b->args[0], "example.test");
+    assert_string_equal(b->args[1], "example.org:5353");
+    assert_int_equal(b->line, 5);
+    assert_int_equal(b->nchildren, 4);
+    assert_string_equal(b->children[0].name, "bind");
+    assert_int_equal(b->children[0].nargs, 2);
+    assert_string_equal(b->children[0].args[1], "::1");
+    assert_string_equal(b->children[1].args[0], "/tmp/a zone");
+    assert_int_equal(b->children[1].line, 7);
+    const sg_cfg_block *d = &b->children[2];
+    assert_string_equal(d->name, "dnssec");
+    assert_true(d->has_block);
+    assert_int_equal(d->nchildren, 2);
+    assert_string_equal(d->children[1].name, "registrar");
+    assert_string_equal(d->children[1].args[0], "porkbun");
+    assert_string_equal(d->children[1].children[0].args[0], "/etc/p.cred");
+    assert_int_equal(d->children[1].children[0].line, 11);
+    assert_string_equal(b->children[3].name, "log");
+    assert_int_equal(b->children[3].nargs, 0);
+    assert_int_equal(cfg->servers[1].nargs, 2);
+    assert_string_equal(cfg->servers[1].args[0], "a.test");
+    assert_string_equal(cfg->servers[1].args[1], "b.test");
+    assert_string_equal(cfg->servers[1].children[0].file, "Corefile");
+    sg_cfg_free(cfg);
+}
+
+static void test_syntax_errors(void **st)
+{
+    (void)st;
+    static const char *bad[] = {
+        "example.test {\n file x\n",              /* missing } */
+        "example.test\n{\n}\n",                    /* { not on the key line */
+        "}\n",                                     /* stray } */
+        "example.test {\n file \"unterminated\n}\n",
+        "example.test {\n { \n}\n",                /* block without a name */
+        "a.test { }\n{ workers 1 }\n",              /* global block not first */
+        "a.test {\n log\n} x\n",                    /* junk after } */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sg_cfg *cfg = NULL;
+        int rc = sg_cfg_parse_string(bad[i], "bad", &cfg);
+        if (rc != SG_ESYNTAX)
+            fail_msg("case %zu parsed (rc %d): %s", i, rc, bad[i]);
+        assert_null(cfg);
+    }
+}
+
+static void test_durations(void **st)
+{
+    (void)st;
+    static const struct { const char *in; uint64_t secs; } ok[] = {
+        { "0", 0 }, { "30", 30 }, { "30s", 30 }, { "5m", 300 }, { "2h", 7200 },
+        { "7d", 604800 }, { "1w", 604800 }, { "1h30m", 5400 },
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        uint64_t v = 99;
+        assert_int_equal(sg_cfg_parse_duration(ok[i].in, &v), 0);
+        assert_int_equal(v, ok[i].secs);
+    }
+    static const char *bad[] = { "", "s", "10x", "-5", "1.5h", "h1" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint64_t v;
+        assert_int_equal(sg_cfg_parse_duration(bad[i], &v), SG_ESYNTAX);
+    }
+    uint64_t v;
+    assert_int_equal(sg_cfg_parse_uint("1232", 512, 4096, &v), 0);
+    assert_int_equal(v, 1232);
+    assert_int_equal(sg_cfg_parse_uint("100", 512, 4096, &v), SG_ESYNTAX);
+    assert_int_equal(sg_cfg_parse_uint("12ab", 0, 4096, &v), SG_ESYNTAX);
+}
+
+static void test_missing_file(void **st)
+{
+    (void)st;
+    sg_cfg *cfg = NULL;
+    assert_int_equal(sg_cfg_parse_file("/nonexistent/Corefile", &cfg), SG_EIO);
+    assert_null(cfg);
+}
+
+int main(void)
+{
+    sg_log_set_level(SG_LOG_ERR + 0);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_server_blocks),
+        cmocka_unit_test(test_syntax_errors),
+        cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_missing_file),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
