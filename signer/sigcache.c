@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: MIT */
+/* Signature cache: a direct-mapped table of fixed-size slots, each guarded by its own
+ * sequence counter (a seqlock), so that readers never block and never allocate, memory
+ * is fixed at creation, and a slot is replaced by whichever RRset hashes to it last. */
+#include "signer/sigcache.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct slot {
+    _Atomic uint32_t seq;      /* odd while a writer fills the slot */
+    uint32_t expiration;
+    uint64_t gen;
+    const void *rrset;
+    int64_t key_id;
+    uint16_t len;
+    uint8_t data[];
+} slot;
+
+#define STRIPES 16
+
+struct sg_sigcache {
+    size_t mask;
+    size_t slot_size;
+    size_t max_rdata;
+    uint8_t *slots;
+    struct {
+        _Atomic uint64_t v;
+        char pad[56];
+    } hits[STRIPES], misses[STRIPES];
+};
+
+static _Thread_local unsigned t_stripe = ~0u;
+static _Atomic unsigned g_next_stripe;
+
+static inline unsigned stripe(void)
+{
+    if (t_stripe == ~0u)
+        t_stripe = atomic_fetch_add(&g_next_stripe, 1) % STRIPES;
+    return t_stripe;
+}
+
+sg_sigcache *sg_sigcache_new(size_t entries, size_t max_rdata)
+{
+    sg_sigcache *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    size_t n = 64;
+    while (n < entries)
+        n <<= 1;
+    c->mask = n - 1;
+    c->max_rdata = max_rdata;
+    c->slot_size = (sizeof(slot) + max_rdata + 7) & ~(size_t)7;
+    c->slots = calloc(n, c->slot_size);
+    if (!c->slots) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void sg_sigcache_free(sg_sigcache *c)
+{
+    if (!c)
+        return;
+    free(c->slots);
+    free(c);
+}
+
+static inline slot *slot_for(const sg_sigcache *c, uint64_t gen, const void *rrset, int64_t key_id)
+{
+    uint64_t h = (uint64_t)(uintptr_t)rrset * 0x9e3779b97f4a7c15ULL;
+    h ^= gen * 0xc2b2ae3d27d4eb4fULL;
+    h ^= (uint64_t)key_id * 0x165667b19e3779f9ULL;
+    h ^= h >> 31;
+    return (slot *)(c->slots + (h & c->mask) * c->slot_size);
+}
+
+size_t sg_sigcache_get(sg_sigcache *c, uint64_t gen, const void *rrset, int64_t key_id,
+                       uint32_t fresh_until, uint8_t *out)
+{
+    slot *s = slot_for(c, gen, rrset, key_id);
+    uint32_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
+    size_t len = 0;
+    if (!(s1 & 1) && s->rrset == rrset && s->gen == gen && s->key_id == key_id &&
+        (int32_t)(s->expiration - fresh_until) > 0) {
+        len = s->len;
+        if (len > c->max_rdata)
+            len = 0;
+        else
+            memcpy(out, s->data, len);
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&s->seq, memory_order_relaxed) != s1)
+            len = 0; /* overwritten while we read: treat as a miss */
+    }
+    if (len)
+        atomic_fetch_add_explicit(&c->hits[stripe()].v, 1, memory_order_relaxed);
+    else
+        atomic_fetch_add_explicit(&c->misses[stripe()].v, 1, memory_order_relaxed);
+    return len;
+}
+
+void sg_sigcache_put(sg_sigcache *c, uint64_t gen, const void *rrset, int64_t key_id,
+                     uint32_t expiration, const uint8_t *rdata, size_t len)
+{
+    if (len > c->max_rdata)
+        return;
+    slot *s = slot_for(c, gen, rrset, key_id);
+    uint32_t seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
+    if ((seq & 1) || !atomic_compare_exchange_strong(&s->seq, &seq, seq + 1))
+        return;
+    atomic_thread_fence(memory_order_release);
+    s->gen = gen;
+    s->rrset = rrset;
+    s->key_id = key_id;
+    s->expiration = expiration;
+    s->len = (uint16_t)len;
+    memcpy(s->data, rdata, len);
+    atomic_store_explicit(&s->seq, seq + 2, memory_order_release);
+}
+
+void sg_sigcache_stats(const sg_sigcache *c, uint64_t *hits_out, uint64_t *misses_out)
+{
+    uint64_t h = 0, m = 0;
+    for (int i = 0; i < STRIPES; i++) {
+        h += atomic_load_explicit(&c->hits[i].v, memory_order_relaxed);
+        m += atomic_load_explicit(&c->misses[i].v, memory_order_relaxed);
+    }
+    *hits_out = h;
+    *misses_out = m;
+}

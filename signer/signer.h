@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/* Online signing: RRSIG making over our RRsets, authenticated denial, the signature cache. */
+#ifndef SG_SIGNER_H
+#define SG_SIGNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "common/rrset.h"
+
+enum {
+    SG_ALG_RSASHA256 = 8, SG_ALG_RSASHA512 = 10, SG_ALG_ECDSAP256SHA256 = 13,
+    SG_ALG_ECDSAP384SHA384 = 14, SG_ALG_ED25519 = 15, SG_ALG_ED448 = 16,
+};
+
+/* A key the signer can use: the private key and what goes into its RRSIGs. The signer
+ * borrows pkey (shared read-only by all threads; OpenSSL allows concurrent signing). */
+typedef struct sg_sign_key {
+    EVP_PKEY *pkey;
+    uint8_t algorithm;
+    uint16_t key_tag;
+    uint16_t flags;        /* DNSKEY flags: 257 KSK/CSK, 256 ZSK */
+    int64_t id;            /* keystore id, for the signature cache */
+} sg_sign_key;
+
+/* The largest RRSIG RDATA we make: 18 fixed + signer name + RSA-4096 signature. */
+#define SG_RRSIG_MAX (18 + 255 + 512)
+
+/* Make the RRSIG RDATA for an RRset (RFC 4034 3.1, 6.2): owner is the name as signed
+ * (lower case; "*.x" for wildcard answers), labels its label count without a leading "*",
+ * signer the zone apex. out needs SG_RRSIG_MAX bytes. Returns 0 and *len_out, or
+ * SG_ELIB (OpenSSL failure, logged) / SG_EINVAL. */
+int sg_rrsig_make(const sg_sign_key *key, const uint8_t *signer, const uint8_t *owner,
+                  uint8_t labels, const sg_rrset *rs, uint32_t inception,
+                  uint32_t expiration, uint8_t *out, size_t *len_out);
+
+/* The signature size of an algorithm in bytes (RSA: of this key), or 0. */
+size_t sg_sig_size(const sg_sign_key *key);
+
+#endif

@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+/* RRSIGs we make must verify with an independent verifier (ldns) for every algorithm,
+ * including wildcard-expanded owners; the signature cache must never return a torn or
+ * stale entry. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "signer/signer.h"
+#include "signer/sigcache.h"
+#include "common/name.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include <ldns/ldns.h>
+#include <openssl/core_names.h>
+
+static ldns_rr *dnskey_rr(EVP_PKEY *pk, uint8_t alg, uint16_t flags, uint16_t *tag_out)
+{
+    uint8_t pub[600], rd[700];
+    size_t plen = 0;
+    if (alg == SG_ALG_RSASHA256) {
+        /* RFC 3110: exponent length, exponent, modulus */
+        BIGNUM *n = NULL, *e = NULL;
+        assert_int_equal(EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &n), 1);
+        assert_int_equal(EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &e), 1);
+        int el = BN_num_bytes(e);
+        pub[0] = (uint8_t)el;
+        BN_bn2bin(e, pub + 1);
+        plen = 1 + (size_t)el + (size_t)BN_bn2bin(n, pub + 1 + el);
+        BN_free(n);
+        BN_free(e);
+    } else {
+        assert_int_equal(EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof pub, &plen), 1);
+        if (alg == SG_ALG_ECDSAP256SHA256 || alg == SG_ALG_ECDSAP384SHA384) {
+            memmove(pub, pub + 1, plen - 1); /* drop the 0x04 point prefix */
+            plen--;
+        }
+    }
+    rd[0] = flags >> 8; rd[1] = flags & 0xff; rd[2] = 3; rd[3] = alg;
+    memcpy(rd + 4, pub, plen);
+    *tag_out = ldns_calc_keytag_raw(rd, 4 + plen);
+    ldns_rr *rr = ldns_rr_new();
+    ldns_rr_set_type(rr, LDNS_RR_TYPE_DNSKEY);
+    ldns_rr_set_owner(rr, ldns_dname_new_frm_str("example.test."));
+    ldns_rr_set_ttl(rr, 3600);
+    ldns_rr_push_rdf(rr, ldns_native2rdf_int16(LDNS_RDF_TYPE_INT16, flags));
+    ldns_rr_push_rdf(rr, ldns_native2rdf_int8(LDNS_RDF_TYPE_INT8, 3));
+    ldns_rr_push_rdf(rr, ldns_native2rdf_int8(LDNS_RDF_TYPE_ALG, alg));
+    ldns_rr_push_rdf(rr, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_B64, plen, pub));
+    return rr;
+}
+
+static EVP_PKEY *keygen(uint8_t alg)
+{
+    switch (alg) {
+    case SG_ALG_ECDSAP256SHA256: return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    case SG_ALG_ECDSAP384SHA384: return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+    case SG_ALG_ED25519: return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    case SG_ALG_RSASHA256: return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    }
+    return NULL;
+}
+
+/* An A RRset of two records in canonical order. */
+static const uint8_t A_RDATA[] = { 0, 4, 192, 0, 2, 1, 0, 4, 192, 0, 2, 2 };
+static const sg_rrset A_SET = { .type = SG_TYPE_A, .count = 2, .ttl = 300, .rdata_len = sizeof A_RDATA, .rdata = A_RDATA };
+
+static void check_alg(uint8_t alg, const char *owner_str, const char *signed_owner, uint8_t labels)
+{
+    EVP_PKEY *pk = keygen(alg);
+    assert_non_null(pk);
+    uint16_t tag;
+    ldns_rr *key = dnskey_rr(pk, alg, 256, &tag);
+    sg_sign_key k = { .pkey = pk, .algorithm = alg, .key_tag = tag, .flags = 256, .id = 1 };
+    uint8_t apex[SG_NAME_MAX], owner[SG_NAME_MAX];
+    sg_name_from_str("example.test.", NULL, apex);
+    sg_name_from_str(signed_owner, NULL, owner);
+    uint8_t rd[SG_RRSIG_MAX];
+    size_t len = 0;
+    uint32_t now = (uint32_t)time(NULL);
+    assert_int_equal(sg_rrsig_make(&k, apex, owner, labels, &A_SET, now - 3600, now + 86400, rd, &len), 0);
+    assert_int_equal(len, 18 + sg_name_len(apex) + sg_sig_size(&k));
+
+    /* the answer as a resolver sees it: the query name as owner */
+    ldns_rr_list *set = ldns_rr_list_new();
+    for (int i = 1; i <= 2; i++) {
+        char s[200];
+        snprintf(s, sizeof s, "%s 300 IN A 192.0.2.%d", owner_str, i);
+        ldns_rr *rr = NULL;
+        assert_int_equal(ldns_rr_new_frm_str(&rr, s, 0, NULL, NULL), LDNS_STATUS_OK);
+        ldns_rr_list_push_rr(set, rr);
+    }
+    /* wrap our RDATA in an RRSIG record for ldns */
+    uint8_t wire[1024];
+    size_t o = 0, ol = strlen(owner_str);
+    uint8_t ow[SG_NAME_MAX];
+    sg_name_from_str(owner_str, NULL, ow);
+    ol = sg_name_len(ow);
+    memcpy(wire, ow, ol);
+    o = ol;
+    uint8_t hdr[10] = { 0, 46, 0, 1, 0, 0, 1, 44, (uint8_t)(len >> 8), (uint8_t)len };
+    memcpy(wire + o, hdr, 10);
+    o += 10;
+    memcpy(wire + o, rd, len);
+    o += len;
+    ldns_rr *sig = NULL;
+    size_t pos = 0;
+    assert_int_equal(ldns_wire2rr(&sig, wire, o, &pos, LDNS_SECTION_ANSWER), LDNS_STATUS_OK);
+    ldns_rr_list *keys = ldns_rr_list_new();
+    ldns_rr_list_push_rr(keys, key);
+    ldns_rr_list *good = ldns_rr_list_new();
+    ldns_status st = ldns_verify_rrsig_keylist(set, sig, keys, good);
+    if (st != LDNS_STATUS_OK)
+        fail_msg("alg %u owner %s: %s", alg, owner_str, ldns_get_errorstr_by_id(st));
+    /* a changed record must not verify */
+    ldns_rr_set_ttl(ldns_rr_list_rr(set, 0), 300);
+    ldns_rdf_deep_free(ldns_rr_pop_rdf(ldns_rr_list_rr(set, 0)));
+    ldns_rr_push_rdf(ldns_rr_list_rr(set, 0), ldns_rdf_new_frm_str(LDNS_RDF_TYPE_A, "192.0.2.9"));
+    assert_int_not_equal(ldns_verify_rrsig_keylist(set, sig, keys, good), LDNS_STATUS_OK);
+    ldns_rr_list_free(good);
+    ldns_rr_list_deep_free(keys);
+    ldns_rr_list_deep_free(set);
+    ldns_rr_free(sig);
+    EVP_PKEY_free(pk);
+}
+
+static void test_algorithms(void **st)
+{
+    (void)st;
+    check_alg(SG_ALG_ECDSAP256SHA256, "www.example.test.", "www.example.test.", 3);
+    check_alg(SG_ALG_ECDSAP384SHA384, "www.example.test.", "www.example.test.", 3);
+    check_alg(SG_ALG_ED25519, "www.example.test.", "www.example.test.", 3);
+    check_alg(SG_ALG_RSASHA256, "www.example.test.", "www.example.test.", 3);
+}
+
+/* RFC 4035 5.3.2: a wildcard answer verifies with the wildcard's label count. */
+static void test_wildcard(void **st)
+{
+    (void)st;
+    check_alg(SG_ALG_ECDSAP256SHA256, "a.b.wild.example.test.", "*.wild.example.test.", 3);
+}
+
+static void test_cache_basics(void **st)
+{
+    (void)st;
+    sg_sigcache *c = sg_sigcache_new(1000, 200);
+    uint8_t out[200], data[100];
+    memset(data, 7, sizeof data);
+    int dummy1, dummy2;
+    assert_int_equal(sg_sigcache_get(c, 1, &dummy1, 5, 1000, out), 0);
+    sg_sigcache_put(c, 1, &dummy1, 5, 2000, data, sizeof data);
+    assert_int_equal(sg_sigcache_get(c, 1, &dummy1, 5, 1000, out), sizeof data);
+    assert_memory_equal(out, data, sizeof data);
+    /* another key, RRset or zone generation: a miss */
+    assert_int_equal(sg_sigcache_get(c, 1, &dummy1, 6, 1000, out), 0);
+    assert_int_equal(sg_sigcache_get(c, 1, &dummy2, 5, 1000, out), 0);
+    assert_int_equal(sg_sigcache_get(c, 2, &dummy1, 5, 1000, out), 0);
+    /* due for refresh: a miss */
+    assert_int_equal(sg_sigcache_get(c, 1, &dummy1, 5, 2000, out), 0);
+    uint64_t h, m;
+    sg_sigcache_stats(c, &h, &m);
+    assert_int_equal(h, 1);
+    assert_int_equal(m, 5);
+    /* too big for a slot: not stored */
+    uint8_t big[300] = { 0 };
+    sg_sigcache_put(c, 1, &dummy2, 5, 2000, big, sizeof big);
+    assert_int_equal(sg_sigcache_get(c, 1, &dummy2, 5, 1000, out), 0);
+    sg_sigcache_free(c);
+}
+
+/* Two threads write and read the same few slots; every hit must be whole and belong to
+ * the RRset asked for (the content encodes the RRset's index). */
+static sg_sigcache *g_c;
+static int g_objs[64];
+static _Atomic int g_bad;
+static void *hammer(void *arg)
+{
+    unsigned seed = (unsigned)(uintptr_t)arg;
+    uint8_t data[150], out[150];
+    for (int i = 0; i < 300000; i++) {
+        seed = seed * 1103515245 + 12345;
+        int k = (seed >> 16) % 64;
+        if (seed & 1) {
+            memset(data, k, sizeof data);
+            sg_sigcache_put(g_c, 1, &g_objs[k], 1, 5000, data, (size_t)(50 + k));
+        } else {
+            size_t n = sg_sigcache_get(g_c, 1, &g_objs[k], 1, 100, out);
+            if (n && n != (size_t)(50 + k))
+                g_bad++;
+            for (size_t j = 0; j < n; j++)
+                if (out[j] != k)
+                    g_bad++;
+        }
+    }
+    return NULL;
+}
+
+static void test_cache_concurrent(void **st)
+{
+    (void)st;
+    g_c = sg_sigcache_new(16, 150); /* few slots: many collisions */
+    pthread_t a, b;
+    pthread_create(&a, NULL, hammer, (void *)1);
+    pthread_create(&b, NULL, hammer, (void *)2);
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
+    assert_int_equal(g_bad, 0);
+    uint64_t h, m;
+    sg_sigcache_stats(g_c, &h, &m);
+    assert_true(h > 0);
+    sg_sigcache_free(g_c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_algorithms),
+        cmocka_unit_test(test_wildcard),
+        cmocka_unit_test(test_cache_basics),
+        cmocka_unit_test(test_cache_concurrent),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
