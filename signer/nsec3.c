@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/* The NSEC3 chain: every name hashed once when the zone version is built; queries hash
+ * only the names that do not exist (next closer, wildcard) and binary-search the chain. */
+#include "signer/denial.h"
+#include "common/errors.h"
+#include "common/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+static EVP_MD *g_sha1;
+
+static const EVP_MD *sha1(void)
+{
+    /* fetch once: an implicit fetch per digest costs more than the digest */
+    if (!g_sha1)
+        g_sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+    return g_sha1;
+}
+
+void sg_nsec3_hash(const sg_nsec3_chain *c, const uint8_t *name, uint8_t out[SG_NSEC3_HASH_LEN])
+{
+    uint8_t buf[SG_NAME_MAX + 255];
+    size_t nl = sg_name_len(name);
+    memcpy(buf, name, nl);
+    sg_name_lower(buf);
+    memcpy(buf + nl, c->salt, c->salt_len);
+    unsigned int len;
+    EVP_Digest(buf, nl + c->salt_len, out, &len, sha1(), NULL);
+    for (uint16_t i = 0; i < c->iterations; i++) {
+        memcpy(buf, out, SG_NSEC3_HASH_LEN);
+        memcpy(buf + SG_NSEC3_HASH_LEN, c->salt, c->salt_len);
+        EVP_Digest(buf, SG_NSEC3_HASH_LEN + c->salt_len, out, &len, sha1(), NULL);
+    }
+}
+
+void sg_base32hex(const uint8_t *in, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdefghijklmnopqrstuv";
+    size_t o = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        acc = (acc << 8) | in[i];
+        bits += 8;
+        while (bits >= 5) {
+            out[o++] = digits[(acc >> (bits - 5)) & 31];
+            bits -= 5;
+        }
+    }
+    if (bits > 0)
+        out[o++] = digits[(acc << (5 - bits)) & 31];
+    out[o] = 0;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return memcmp(((const sg_nsec3_entry *)a)->hash, ((const sg_nsec3_entry *)b)->hash, SG_NSEC3_HASH_LEN);
+}
+
+int sg_nsec3_build(const sg_zone *z, uint16_t iterations, const uint8_t *salt, uint8_t salt_len,
+                   int optout, const uint16_t *apex_types, int napex, sg_nsec3_chain **out)
+{
+    if (!sha1()) {
+        sg_log(SG_LOG_ERR, "signer", z->apex_str, "SHA-1 is not available for NSEC3");
+        return SG_ELIB;
+    }
+    sg_nsec3_chain *c = calloc(1, sizeof *c);
+    if (!c)
+        return SG_ENOMEM;
+    c->zone = z;
+    c->iterations = iterations;
+    c->salt_len = salt_len;
+    if (salt_len)
+        memcpy(c->salt, salt, salt_len);
+    c->optout = optout ? 1 : 0;
+    sg_arena_init(&c->mem, 1 << 20);
+    c->e = calloc(z->nnodes, sizeof *c->e);
+    c->by_node = malloc(z->nnodes * sizeof *c->by_node);
+    if (!c->e || !c->by_node) {
+        sg_nsec3_free(c);
+        return SG_ENOMEM;
+    }
+    for (size_t i = 0; i < z->nnodes; i++) {
+        const sg_node *n = &z->nodes[i];
+        c->by_node[i] = UINT32_MAX;
+        if (n->flags & SG_NODE_NONAUTH)
+            continue;
+        if (optout && (n->flags & SG_NODE_DELEG) && !sg_node_rrset(n, SG_TYPE_DS))
+            continue;
+        sg_nsec3_entry *e = &c->e[c->n++];
+        e->node = n;
+        sg_nsec3_hash(c, n->name, e->hash);
+    }
+    qsort(c->e, c->n, sizeof *c->e, cmp_entry);
+
+    uint16_t types[1100];
+    uint8_t bitmap[8704];
+    char label[40];
+    for (size_t i = 0; i < c->n; i++) {
+        sg_nsec3_entry *e = &c->e[i];
+        const sg_node *n = e->node;
+        c->by_node[n->index] = (uint32_t)i;
+        sg_base32hex(e->hash, SG_NSEC3_HASH_LEN, label);
+        size_t ll = strlen(label);
+        e->owner = sg_arena_alloc(&c->mem, 1 + ll + z->apex_len);
+        if (!e->owner) {
+            sg_nsec3_free(c);
+            return SG_ENOMEM;
+        }
+        e->owner[0] = (uint8_t)ll;
+        memcpy(e->owner + 1, label, ll);
+        memcpy(e->owner + 1 + ll, z->apex, z->apex_len);
+
+        int nt = 0, cut = (n->flags & SG_NODE_DELEG) != 0, signed_data = 0;
+        for (uint16_t k = 0; k < n->nrrsets && nt < 1000; k++) {
+            uint16_t t = n->rrsets[k].type;
+            if (cut && t != SG_TYPE_NS && t != SG_TYPE_DS)
+                continue;
+            types[nt++] = t;
+            if (!cut || t == SG_TYPE_DS)
+                signed_data = 1;
+        }
+        if (n == z->apex_node) {
+            for (int k = 0; k < napex && nt < 1090; k++)
+                types[nt++] = apex_types[k];
+            types[nt++] = SG_TYPE_NSEC3PARAM;
+        }
+        if (signed_data)
+            types[nt++] = SG_TYPE_RRSIG;
+        size_t bl = sg_type_bitmap(types, nt, bitmap);
+        const sg_nsec3_entry *next = &c->e[(i + 1) % c->n];
+        size_t rdlen = 5 + salt_len + 1 + SG_NSEC3_HASH_LEN + bl;
+        uint8_t *rd = sg_arena_alloc(&c->mem, 2 + rdlen);
+        if (!rd) {
+            sg_nsec3_free(c);
+            return SG_ENOMEM;
+        }
+        rd[0] = (uint8_t)(rdlen >> 8);
+        rd[1] = (uint8_t)rdlen;
+        uint8_t *p = rd + 2;
+        p[0] = 1; /* SHA-1 */
+        p[1] = c->optout;
+        p[2] = (uint8_t)(iterations >> 8);
+        p[3] = (uint8_t)iterations;
+        p[4] = salt_len;
+        memcpy(p + 5, salt, salt_len);
+        p += 5 + salt_len;
+        *p++ = SG_NSEC3_HASH_LEN;
+        memcpy(p, next->hash, SG_NSEC3_HASH_LEN);
+        p += SG_NSEC3_HASH_LEN;
+        memcpy(p, bitmap, bl);
+        e->rrset.type = SG_TYPE_NSEC3;
+        e->rrset.count = 1;
+        e->rrset.ttl = z->neg_ttl;
+        e->rrset.rdata_len = (uint32_t)(2 + rdlen);
+        e->rrset.rdata = rd;
+    }
+    /* NSEC3PARAM: flags are 0 there (RFC 5155 4.1.2) */
+    size_t plen = 5 + salt_len;
+    uint8_t *pr = sg_arena_alloc(&c->mem, 2 + plen);
+    if (!pr) {
+        sg_nsec3_free(c);
+        return SG_ENOMEM;
+    }
+    pr[0] = 0;
+    pr[1] = (uint8_t)plen;
+    pr[2] = 1;
+    pr[3] = 0;
+    pr[4] = (uint8_t)(iterations >> 8);
+    pr[5] = (uint8_t)iterations;
+    pr[6] = salt_len;
+    memcpy(pr + 7, salt, salt_len);
+    c->param.type = SG_TYPE_NSEC3PARAM;
+    c->param.count = 1;
+    c->param.ttl = z->soa->ttl;
+    c->param.rdata_len = (uint32_t)(2 + plen);
+    c->param.rdata = pr;
+    *out = c;
+    return 0;
+}
+
+void sg_nsec3_free(sg_nsec3_chain *c)
+{
+    if (!c)
+        return;
+    sg_arena_deinit(&c->mem);
+    free(c->e);
+    free(c->by_node);
+    free(c);
+}
+
+const sg_nsec3_entry *sg_nsec3_find(const sg_nsec3_chain *c, const uint8_t h[SG_NSEC3_HASH_LEN],
+                                    int *match_out)
+{
+    /* the last entry with hash <= h; below the first one the last entry covers (wrap) */
+    size_t lo = 0, hi = c->n;
+    if (memcmp(c->e[0].hash, h, SG_NSEC3_HASH_LEN) > 0) {
+        *match_out = 0;
+        return &c->e[c->n - 1];
+    }
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (memcmp(c->e[mid].hash, h, SG_NSEC3_HASH_LEN) <= 0)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    *match_out = memcmp(c->e[lo].hash, h, SG_NSEC3_HASH_LEN) == 0;
+    return &c->e[lo];
+}
