@@ -95,6 +95,7 @@ typedef struct sg_query {
     size_t out_cap;
     size_t out_len;
 
+    struct sg_arena *arena;     /* per-query scratch (signatures), reset per query */
     void *worker;               /* the worker thread's context */
     uint64_t start_ns;          /* monotonic time the query arrived */
 } sg_query;

@@ -2,11 +2,14 @@
 /* One message from bytes to reply: parse, answer the cases no zone owns, route to the
  * zone's chain, turn chain failures into SERVFAIL, render. */
 #include "daemon/server.h"
+#include "common/arena.h"
 #include "common/wire.h"
 
 size_t sg_server_answer(const sg_runtime *rt, int listen_idx, sg_query *q,
                         const uint8_t *pkt, size_t len)
 {
+    if (q->arena)
+        sg_arena_reset(q->arena);
     enum sg_parse_result pr = sg_wire_parse_query(q, pkt, len, rt->opt.udp_max_payload);
     if (pr == SG_PARSE_DROP)
         return 0;

@@ -9,6 +9,7 @@
  * seen idle or has moved on, which costs the query path two atomic stores per batch. */
 #include "daemon/server.h"
 #include "daemon/clock.h"
+#include "common/arena.h"
 #include "common/log.h"
 #include "common/wire.h"
 
@@ -64,6 +65,7 @@ typedef struct worker {
     _Atomic uint64_t qs;   /* odd: inside a batch, using the runtime */
     conn *conns;
     sg_query q;
+    sg_arena arena;        /* q's scratch */
     /* UDP batch */
     struct mmsghdr in_msgs[UDP_BATCH], out_msgs[UDP_BATCH];
     struct iovec in_iov[UDP_BATCH], out_iov[UDP_BATCH];
@@ -581,6 +583,8 @@ int sg_server_start(sg_server *srv, sg_runtime *rt)
         w->in_bufs = malloc((size_t)UDP_BATCH * UDP_IN_MAX);
         w->out_bufs = malloc((size_t)UDP_BATCH * SG_UDP_PAYLOAD_MAX);
         w->tcp_out = malloc(TCP_MSG_MAX);
+        sg_arena_init(&w->arena, 64 * 1024);
+        w->q.arena = &w->arena;
         if (w->epfd < 0 || w->wake.fd < 0 || !w->in_bufs || !w->out_bufs || !w->tcp_out)
             return SG_ENOMEM;
         struct epoll_event e = { .events = EPOLLIN, .data.ptr = &w->wake };
@@ -640,6 +644,7 @@ void sg_server_free(sg_server *srv)
         free(w->in_bufs);
         free(w->out_bufs);
         free(w->tcp_out);
+        sg_arena_deinit(&w->arena);
     }
     free(srv->workers);
     free(srv->addrs);

@@ -59,6 +59,10 @@ void sg_zone_free(sg_zone *z)
 {
     if (!z)
         return;
+    void *ext = atomic_load(&z->ext);
+    void (*ext_free)(void *) = atomic_load(&z->ext_free);
+    if (ext && ext_free)
+        ext_free(ext);
     sg_arena_deinit(&z->mem);
     free(z->nodes);
     free(z->slots);
@@ -493,6 +497,8 @@ int sg_zone_builder_finish(sg_zone_builder *b, sg_zone **zone_out)
     if (errors)
         goto fail;
     free(set_first);
+    static _Atomic uint64_t next_gen = 1;
+    z->gen = atomic_fetch_add(&next_gen, 1);
     free(names);
     free(b->recs);
     free(b);

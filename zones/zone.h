@@ -4,6 +4,7 @@
 #ifndef SG_ZONE_H
 #define SG_ZONE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -45,6 +46,11 @@ typedef struct sg_zone {
     uint32_t serial;
     uint32_t neg_ttl;              /* min(SOA TTL, SOA MINIMUM) for negative answers */
     size_t nrecords;
+    uint64_t gen;                  /* unique per loaded version, never reused */
+    /* derived data another component attaches once (the signer's denial chain); freed
+     * with the zone by ext_free */
+    _Atomic(void *) ext;
+    void (*_Atomic ext_free)(void *);
     sg_arena mem;
     /* where it came from, so that an unchanged file is not parsed again */
     char *path;
