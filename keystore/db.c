@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: MIT */
+/* Opening the keystore database: file mode, pragmas, error mapping, transactions. */
+#include "keystore/internal.h"
+
+#include "common/errors.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <openssl/err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char *sg_ks_strerror(int err)
+{
+    switch (err) {
+    case SG_KS_EBUSY: return "keystore busy (another process is writing)";
+    case SG_KS_EINUSE: return "still in use";
+    case SG_KS_ESCHEMA: return "keystore schema is newer than this program";
+    }
+    return sg_strerror(err);
+}
+
+void ks_set_err(sg_keystore *ks, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ks->errmsg, sizeof ks->errmsg, fmt, ap);
+    va_end(ap);
+}
+
+int ks_sql_fail(sg_keystore *ks, int rc, const char *what)
+{
+    const char *msg = ks->db ? sqlite3_errmsg(ks->db) : sqlite3_errstr(rc);
+    ks_set_err(ks, "%s: %s", what, msg);
+    int prim = rc & 0xff;
+    if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED) {
+        sg_log(SG_LOG_WARN, "keystore", NULL, "%s: database is busy: %s", what, msg);
+        return SG_KS_EBUSY;
+    }
+    if (prim == SQLITE_CONSTRAINT) {
+        /* A duplicate name or tag: the caller reports it in its own words. */
+        sg_log(SG_LOG_DEBUG, "keystore", NULL, "%s: sqlite: %s", what, msg);
+        return SG_EEXIST;
+    }
+    sg_log(SG_LOG_ERR, "keystore", NULL, "%s: sqlite: %s", what, msg);
+    if (prim == SQLITE_NOMEM)
+        return SG_ENOMEM;
+    if (prim == SQLITE_IOERR || prim == SQLITE_CANTOPEN || prim == SQLITE_FULL ||
+        prim == SQLITE_READONLY || prim == SQLITE_PERM)
+        return SG_EIO;
+    return SG_ELIB;
+}
+
+int ks_ssl_fail(sg_keystore *ks, const char *what)
+{
+    char lib[200] = "";
+    unsigned long e = ERR_get_error();
+    if (e)
+        ERR_error_string_n(e, lib, sizeof lib);
+    ERR_clear_error();
+    if (ks)
+        ks_set_err(ks, "%s: %s", what, lib);
+    sg_log(SG_LOG_ERR, "keystore", NULL, "%s: openssl: %s", what, lib[0] ? lib : "failed");
+    return SG_ELIB;
+}
+
+int ks_prepare(sg_keystore *ks, const char *sql, sqlite3_stmt **st_out)
+{
+    int rc = sqlite3_prepare_v2(ks->db, sql, -1, st_out, NULL);
+    return rc == SQLITE_OK ? 0 : ks_sql_fail(ks, rc, "prepare");
+}
+
+int ks_exec(sg_keystore *ks, const char *sql)
+{
+    int rc = sqlite3_exec(ks->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : ks_sql_fail(ks, rc, "exec");
+}
+
+void ks_col_text(sqlite3_stmt *st, int col, char *buf, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(buf, cap, "%s", t ? (const char *)t : "");
+}
+
+const char *sg_ks_errmsg(const sg_keystore *ks) { return ks ? ks->errmsg : ""; }
+
+void sg_ks_set_busy_timeout(sg_keystore *ks, int ms)
+{
+    if (ks)
+        sqlite3_busy_timeout(ks->db, ms);
+}
+
+/* Create the file ourselves so that it is born 0600: SQLite then gives the -wal and -shm
+ * files the same mode, and no window exists in which keys sit in a world-readable file. */
+static int create_private_file(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return errno == EEXIST ? 0 : -errno;
+    close(fd);
+    return 0;
+}
+
+int sg_ks_new(const char *path, const char *actor, sg_keystore **ks_out)
+{
+    if (!path || !*path || !ks_out)
+        return SG_EINVAL;
+    *ks_out = NULL;
+    int r = create_private_file(path);
+    if (r < 0) {
+        sg_log(SG_LOG_ERR, "keystore", NULL, "cannot create %s: %s", path, strerror(-r));
+        return SG_EIO;
+    }
+    struct stat st;
+    if (stat(path, &st) == 0 && (st.st_mode & 077))
+        sg_log(SG_LOG_WARN, "keystore", NULL,
+               "%s can be read by others (mode %03o): it holds private keys, chmod 600 it",
+               path, (unsigned)(st.st_mode & 0777));
+
+    sg_keystore *ks = calloc(1, sizeof *ks);
+    if (!ks)
+        return SG_ENOMEM;
+    snprintf(ks->actor, sizeof ks->actor, "%s", actor ? actor : "unknown");
+    int rc = sqlite3_open_v2(path, &ks->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        r = ks_sql_fail(ks, rc, "open");
+        goto fail;
+    }
+    sqlite3_extended_result_codes(ks->db, 1);
+    sqlite3_busy_timeout(ks->db, 5000);
+    /* WAL lets the signer read while signetctl writes; FULL sync because a lost commit
+     * could mean a DS at the parent for a key we no longer have; secure_delete so that a
+     * deleted private key does not linger in free pages. */
+    r = ks_exec(ks, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                    "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;");
+    if (r)
+        goto fail;
+    r = ks_schema_migrate(ks);
+    if (r)
+        goto fail;
+    *ks_out = ks;
+    return 0;
+fail:
+    sg_ks_free(ks);
+    return r;
+}
+
+void sg_ks_free(sg_keystore *ks)
+{
+    if (!ks)
+        return;
+    if (ks->db) {
+        if (ks->tx_depth > 0)
+            sqlite3_exec(ks->db, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_close_v2(ks->db);
+    }
+    free(ks);
+}
+
+int sg_ks_begin(sg_keystore *ks)
+{
+    if (!ks)
+        return SG_EINVAL;
+    int r = ks_exec(ks, ks->tx_depth == 0 ? "BEGIN IMMEDIATE" : "SAVEPOINT sg_nested");
+    if (r == 0)
+        ks->tx_depth++;
+    return r;
+}
+
+int sg_ks_commit(sg_keystore *ks)
+{
+    if (!ks || ks->tx_depth <= 0)
+        return SG_EINVAL;
+    int r = ks_exec(ks, ks->tx_depth == 1 ? "COMMIT" : "RELEASE sg_nested");
+    if (r) {
+        sg_ks_rollback(ks);
+        return r;
+    }
+    ks->tx_depth--;
+    return 0;
+}
+
+void sg_ks_rollback(sg_keystore *ks)
+{
+    if (!ks || ks->tx_depth <= 0)
+        return;
+    if (ks->tx_depth == 1)
+        sqlite3_exec(ks->db, "ROLLBACK", NULL, NULL, NULL);
+    else
+        sqlite3_exec(ks->db, "ROLLBACK TO sg_nested; RELEASE sg_nested", NULL, NULL, NULL);
+    ks->tx_depth--;
+}

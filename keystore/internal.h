@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* Definitions shared by the keystore's files, not part of its public header. */
+#ifndef SG_KS_INTERNAL_H
+#define SG_KS_INTERNAL_H
+
+#include "keystore/keystore.h"
+
+#include <sqlite3.h>
+
+struct sg_keystore {
+    sqlite3 *db;
+    char actor[16];
+    int tx_depth;        /* sg_ks_begin nesting; savepoints below the outermost */
+    char errmsg[256];    /* last library failure, for callers that print it */
+};
+
+/* Turn a SQLite result into ours, logging the library message once (what says what we
+ * were doing). SQLITE_BUSY/LOCKED become SG_KS_EBUSY, a constraint SG_EEXIST. */
+int ks_sql_fail(sg_keystore *ks, int rc, const char *what);
+/* Log the OpenSSL error queue as one line and clear it; returns SG_ELIB. */
+int ks_ssl_fail(sg_keystore *ks, const char *what);
+/* Set the handle's error text (truncation is fine: it is for humans). */
+void ks_set_err(sg_keystore *ks, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prepare a statement, mapping failure through ks_sql_fail. */
+int ks_prepare(sg_keystore *ks, const char *sql, sqlite3_stmt **st_out);
+/* Run SQL without results. */
+int ks_exec(sg_keystore *ks, const char *sql);
+/* Copy a text column into a fixed buffer ("" for NULL). */
+void ks_col_text(sqlite3_stmt *st, int col, char *buf, size_t cap);
+
+/* Migrations: bring the open database to SG_KS_SCHEMA_VERSION. */
+int ks_schema_migrate(sg_keystore *ks);
+
+/* Private key storage backends: how a private key becomes the bytes of the `private_key`
+ * column and back. "pem" keeps PKCS#8 PEM; a PKCS#11 backend would keep a URI. */
+typedef struct ks_storage {
+    const char *name;
+    int (*encode)(sg_keystore *ks, EVP_PKEY *pkey, uint8_t **blob_out, size_t *len_out);
+    int (*decode)(sg_keystore *ks, const uint8_t *blob, size_t len, EVP_PKEY **pkey_out);
+} ks_storage;
+const ks_storage *ks_storage_find(const char *name);
+extern const ks_storage ks_storage_pem;
+
+/* Insert a key row and its "generated"/"imported" event (caller holds a transaction).
+ * k->zone, tag, algorithm, role, flags, bits, pubkey, timings and state are used; k->id
+ * and k->created are filled in. */
+int ks_key_insert(sg_keystore *ks, int64_t zone_id, sg_ks_key *k, EVP_PKEY *pkey,
+                  const char *reason, int64_t now);
+/* Non-zero if the zone already has a key with this tag. */
+int ks_key_tag_taken(sg_keystore *ks, int64_t zone_id, uint16_t tag, int *taken_out);
+/* Non-zero if a resolver may still need the key: it is (or may be) in the DNSKEY RRset,
+ * or its DS may be at the parent. */
+int ks_key_in_use(const sg_ks_key *k);
+/* Zone row id by normalised name. SG_ENOTFOUND. */
+int ks_zone_id(sg_keystore *ks, const char *zone, int64_t *id_out);
+
+/* Base64 (RFC 4648) and hex helpers for presentation formats. */
+int ks_b64_encode(const uint8_t *in, size_t len, char *out, size_t cap);
+int ks_b64_decode(const char *in, uint8_t *out, size_t cap, size_t *len_out);
+void ks_hex_encode(const uint8_t *in, size_t len, char *out, int upper);
+
+#endif

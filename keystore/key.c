@@ -1,0 +1,401 @@
+/* SPDX-License-Identifier: MIT */
+/* Key rows: generation, reading, private key loading, timing and state changes, deletion. */
+#include "keystore/internal.h"
+
+#include "common/errors.h"
+#include "common/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KEY_SELECT                                                                         \
+    "SELECT k.id, z.name, k.key_tag, k.algorithm, k.role, k.flags, k.bits, k.public_key,"  \
+    " k.storage, k.created, k.t_publish, k.t_active, k.t_retire, k.t_remove,"             \
+    " k.t_ds_submitted, k.t_ds_seen, k.state FROM keys k JOIN zones z ON z.id = k.zone_id"
+
+static void row_to_key(sqlite3_stmt *st, sg_ks_key *k)
+{
+    memset(k, 0, sizeof *k);
+    k->id = sqlite3_column_int64(st, 0);
+    ks_col_text(st, 1, k->zone, sizeof k->zone);
+    k->tag = (uint16_t)sqlite3_column_int(st, 2);
+    k->algorithm = (uint8_t)sqlite3_column_int(st, 3);
+    sg_ks_role_parse((const char *)sqlite3_column_text(st, 4), &k->role);
+    k->flags = (uint16_t)sqlite3_column_int(st, 5);
+    k->bits = (uint16_t)sqlite3_column_int(st, 6);
+    int n = sqlite3_column_bytes(st, 7);
+    if (n > 0 && (size_t)n <= sizeof k->pubkey) {
+        memcpy(k->pubkey, sqlite3_column_blob(st, 7), (size_t)n);
+        k->pubkey_len = (size_t)n;
+    }
+    ks_col_text(st, 8, k->storage, sizeof k->storage);
+    k->created = sqlite3_column_int64(st, 9);
+    k->publish = sqlite3_column_int64(st, 10);
+    k->active = sqlite3_column_int64(st, 11);
+    k->retire = sqlite3_column_int64(st, 12);
+    k->remove = sqlite3_column_int64(st, 13);
+    k->ds_submitted = sqlite3_column_int64(st, 14);
+    k->ds_seen = sqlite3_column_int64(st, 15);
+    sg_ks_state_parse((const char *)sqlite3_column_text(st, 16), &k->state);
+}
+
+int sg_ks_key_list(sg_keystore *ks, const char *zone, sg_ks_key **list_out, size_t *n_out)
+{
+    if (!ks || !list_out || !n_out)
+        return SG_EINVAL;
+    *list_out = NULL;
+    *n_out = 0;
+    char name[SG_KS_ZONE_MAX];
+    if (zone && sg_ks_zone_normalize(zone, name) != 0)
+        return SG_EINVAL;
+    sqlite3_stmt *st;
+    int r = ks_prepare(ks, KEY_SELECT " WHERE ?1 IS NULL OR z.name = ?1 ORDER BY z.name, k.id",
+                       &st);
+    if (r)
+        return r;
+    if (zone)
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+    sg_ks_key *list = NULL;
+    size_t n = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        sg_ks_key *nl = realloc(list, (n + 1) * sizeof *list);
+        if (!nl) {
+            r = SG_ENOMEM;
+            break;
+        }
+        list = nl;
+        row_to_key(st, &list[n++]);
+    }
+    if (!r && rc != SQLITE_DONE)
+        r = ks_sql_fail(ks, rc, "list keys");
+    sqlite3_finalize(st);
+    if (r) {
+        free(list);
+        return r;
+    }
+    *list_out = list;
+    *n_out = n;
+    return 0;
+}
+
+int sg_ks_key_get(sg_keystore *ks, int64_t id, sg_ks_key *k_out)
+{
+    if (!ks || !k_out)
+        return SG_EINVAL;
+    sqlite3_stmt *st;
+    int r = ks_prepare(ks, KEY_SELECT " WHERE k.id = ?1", &st);
+    if (r)
+        return r;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        row_to_key(st, k_out);
+    else
+        r = rc == SQLITE_DONE ? SG_ENOTFOUND : ks_sql_fail(ks, rc, "read key");
+    sqlite3_finalize(st);
+    return r;
+}
+
+int ks_key_tag_taken(sg_keystore *ks, int64_t zone_id, uint16_t tag, int *taken_out)
+{
+    sqlite3_stmt *st;
+    int r = ks_prepare(ks, "SELECT 1 FROM keys WHERE zone_id = ?1 AND key_tag = ?2", &st);
+    if (r)
+        return r;
+    sqlite3_bind_int64(st, 1, zone_id);
+    sqlite3_bind_int(st, 2, tag);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+        *taken_out = rc == SQLITE_ROW;
+    else
+        r = ks_sql_fail(ks, rc, "check key tag");
+    sqlite3_finalize(st);
+    return r;
+}
+
+int ks_key_insert(sg_keystore *ks, int64_t zone_id, sg_ks_key *k, EVP_PKEY *pkey,
+                  const char *reason, int64_t now)
+{
+    const ks_storage *stg = &ks_storage_pem;
+    uint8_t *blob = NULL;
+    size_t blen = 0;
+    int r = stg->encode(ks, pkey, &blob, &blen);
+    if (r)
+        return r;
+    sqlite3_stmt *st;
+    r = ks_prepare(ks, "INSERT INTO keys (zone_id, key_tag, algorithm, role, flags, bits,"
+                       " public_key, storage, private_key, created, t_publish, t_active,"
+                       " t_retire, t_remove, t_ds_submitted, t_ds_seen, state) VALUES"
+                       " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+                       " ?16, ?17)", &st);
+    if (r)
+        goto out;
+    sqlite3_bind_int64(st, 1, zone_id);
+    sqlite3_bind_int(st, 2, k->tag);
+    sqlite3_bind_int(st, 3, k->algorithm);
+    sqlite3_bind_text(st, 4, sg_ks_role_name(k->role), -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, k->flags);
+    sqlite3_bind_int(st, 6, k->bits);
+    sqlite3_bind_blob(st, 7, k->pubkey, (int)k->pubkey_len, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 8, stg->name, -1, SQLITE_STATIC);
+    /* SQLITE_STATIC: SQLite reads the secret from our buffer, which we cleanse below. */
+    sqlite3_bind_blob(st, 9, blob, (int)blen, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 10, now);
+    sqlite3_bind_int64(st, 11, k->publish);
+    sqlite3_bind_int64(st, 12, k->active);
+    sqlite3_bind_int64(st, 13, k->retire);
+    sqlite3_bind_int64(st, 14, k->remove);
+    sqlite3_bind_int64(st, 15, k->ds_submitted);
+    sqlite3_bind_int64(st, 16, k->ds_seen);
+    sqlite3_bind_text(st, 17, sg_ks_state_name(k->state), -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        r = ks_sql_fail(ks, rc, "insert key");
+        goto out;
+    }
+    k->id = sqlite3_last_insert_rowid(ks->db);
+    k->created = now;
+    snprintf(k->storage, sizeof k->storage, "%s", stg->name);
+    char why[160];
+    snprintf(why, sizeof why, "%s %s %s tag %u", reason, sg_ks_role_name(k->role),
+             sg_ks_alg_name(k->algorithm) ? sg_ks_alg_name(k->algorithm) : "?", k->tag);
+    r = sg_ks_event_add(ks, now, k->zone, k->id, "", sg_ks_state_name(k->state), why);
+out:
+    sg_ks_secret_free(blob, blen);
+    return r;
+}
+
+int sg_ks_key_generate(sg_keystore *ks, const char *zone, enum sg_ks_role role, uint8_t alg,
+                       uint16_t bits, int64_t now, sg_ks_key *key_out)
+{
+    if (!ks || !zone || (unsigned)role > SG_KS_ROLE_CSK)
+        return SG_EINVAL;
+    sg_ks_zone z;
+    sg_ks_policy p;
+    int r = sg_ks_zone_get(ks, zone, &z);
+    if (!r)
+        r = sg_ks_policy_get(ks, z.policy, &p);
+    if (r)
+        return r;
+    if (alg == 0) {
+        alg = p.algorithm;
+        if (bits == 0)
+            bits = p.key_bits;
+    }
+    if (!sg_ks_alg_name(alg))
+        return SG_EINVAL;
+    sg_ks_key k;
+    memset(&k, 0, sizeof k);
+    snprintf(k.zone, sizeof k.zone, "%s", z.name);
+    k.algorithm = alg;
+    k.role = role;
+    k.flags = SG_KS_FLAG_ZONE | (role == SG_KS_ROLE_ZSK ? 0 : SG_KS_FLAG_SEP);
+    k.state = SG_KS_GENERATED;
+    /* Generate outside the transaction (RSA can take seconds) and retry on a tag collision,
+     * which the check and insert below decide under the write lock. */
+    for (int attempt = 0; attempt < 16; attempt++) {
+        EVP_PKEY *pkey = NULL;
+        if ((r = sg_ks_pkey_generate(alg, bits, &pkey)) != 0)
+            return r;
+        uint8_t rd[SG_KS_RDATA_MAX];
+        size_t rdlen;
+        r = sg_ks_pkey_to_dnskey(pkey, alg, k.pubkey, sizeof k.pubkey, &k.pubkey_len);
+        if (!r)
+            r = sg_ks_key_dnskey_rdata(&k, rd, sizeof rd, &rdlen);
+        if (r) {
+            EVP_PKEY_free(pkey);
+            return r;
+        }
+        k.tag = sg_ks_key_tag(rd, rdlen);
+        k.bits = sg_ks_pkey_bits(pkey);
+        int taken = 0;
+        if ((r = sg_ks_begin(ks)) != 0) {
+            EVP_PKEY_free(pkey);
+            return r;
+        }
+        r = ks_key_tag_taken(ks, z.id, k.tag, &taken);
+        if (!r && !taken)
+            r = ks_key_insert(ks, z.id, &k, pkey, "generated", now);
+        EVP_PKEY_free(pkey);
+        if (!r && taken) {
+            sg_ks_rollback(ks);
+            sg_log(SG_LOG_DEBUG, "keystore", z.name, "key tag %u taken, generating again", k.tag);
+            continue;
+        }
+        if (!r)
+            r = sg_ks_commit(ks);
+        else
+            sg_ks_rollback(ks);
+        if (!r && key_out)
+            *key_out = k;
+        return r;
+    }
+    return SG_EEXIST;
+}
+
+static int read_private(sg_keystore *ks, int64_t id, char *storage, size_t scap,
+                        uint8_t **blob_out, size_t *len_out)
+{
+    sqlite3_stmt *st;
+    int r = ks_prepare(ks, "SELECT storage, private_key FROM keys WHERE id = ?1", &st);
+    if (r)
+        return r;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        ks_col_text(st, 0, storage, scap);
+        int n = sqlite3_column_bytes(st, 1);
+        uint8_t *b = malloc((size_t)n + 1);
+        if (!b) {
+            r = SG_ENOMEM;
+        } else {
+            memcpy(b, sqlite3_column_blob(st, 1), (size_t)n);
+            b[n] = 0;
+            *blob_out = b;
+            *len_out = (size_t)n;
+        }
+    } else {
+        r = rc == SQLITE_DONE ? SG_ENOTFOUND : ks_sql_fail(ks, rc, "read private key");
+    }
+    sqlite3_finalize(st);
+    return r;
+}
+
+int sg_ks_key_load_private(sg_keystore *ks, int64_t id, EVP_PKEY **pkey_out)
+{
+    if (!ks || !pkey_out)
+        return SG_EINVAL;
+    char storage[16];
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    int r = read_private(ks, id, storage, sizeof storage, &blob, &len);
+    if (r)
+        return r;
+    const ks_storage *stg = ks_storage_find(storage);
+    if (!stg) {
+        ks_set_err(ks, "unknown key storage '%s'", storage);
+        r = SG_EINVAL;
+    } else {
+        r = stg->decode(ks, blob, len, pkey_out);
+    }
+    sg_ks_secret_free(blob, len + 1);
+    return r;
+}
+
+int sg_ks_key_export_private(sg_keystore *ks, int64_t id, char **pem_out, size_t *len_out)
+{
+    if (!ks || !pem_out || !len_out)
+        return SG_EINVAL;
+    char storage[16];
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    int r = read_private(ks, id, storage, sizeof storage, &blob, &len);
+    if (r)
+        return r;
+    if (strcmp(storage, "pem") != 0) {
+        sg_ks_secret_free(blob, len + 1);
+        return SG_EINVAL;
+    }
+    *pem_out = (char *)blob;
+    *len_out = len + 1;
+    return 0;
+}
+
+enum sg_ks_key_state sg_ks_key_state_at(const sg_ks_key *k, int64_t now)
+{
+    if (k->remove && now >= k->remove)
+        return SG_KS_REMOVED;
+    if (k->retire && now >= k->retire)
+        return SG_KS_RETIRED;
+    if (k->active && now >= k->active)
+        return SG_KS_ACTIVE;
+    if (k->publish && now >= k->publish)
+        return SG_KS_PUBLISHED;
+    return SG_KS_GENERATED;
+}
+
+int ks_key_in_use(const sg_ks_key *k)
+{
+    if (k->state == SG_KS_REMOVED)
+        return 0;
+    return k->state != SG_KS_GENERATED || k->ds_submitted || k->ds_seen;
+}
+
+int sg_ks_key_update(sg_keystore *ks, const sg_ks_key *k, const char *reason, int64_t now)
+{
+    if (!ks || !k || !reason || (unsigned)k->state > SG_KS_REMOVED)
+        return SG_EINVAL;
+    int r = sg_ks_begin(ks);
+    if (r)
+        return r;
+    sg_ks_key old;
+    if ((r = sg_ks_key_get(ks, k->id, &old)) != 0)
+        goto fail;
+    sqlite3_stmt *st;
+    if ((r = ks_prepare(ks, "UPDATE keys SET t_publish = ?2, t_active = ?3, t_retire = ?4,"
+                            " t_remove = ?5, t_ds_submitted = ?6, t_ds_seen = ?7, state = ?8"
+                            " WHERE id = ?1", &st)) != 0)
+        goto fail;
+    sqlite3_bind_int64(st, 1, k->id);
+    sqlite3_bind_int64(st, 2, k->publish);
+    sqlite3_bind_int64(st, 3, k->active);
+    sqlite3_bind_int64(st, 4, k->retire);
+    sqlite3_bind_int64(st, 5, k->remove);
+    sqlite3_bind_int64(st, 6, k->ds_submitted);
+    sqlite3_bind_int64(st, 7, k->ds_seen);
+    sqlite3_bind_text(st, 8, sg_ks_state_name(k->state), -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        r = ks_sql_fail(ks, rc, "update key");
+        goto fail;
+    }
+    if ((r = sg_ks_event_add(ks, now, old.zone, k->id, sg_ks_state_name(old.state),
+                             sg_ks_state_name(k->state), reason)) != 0)
+        goto fail;
+    return sg_ks_commit(ks);
+fail:
+    sg_ks_rollback(ks);
+    return r;
+}
+
+int sg_ks_key_delete(sg_keystore *ks, int64_t id, int force, int64_t now)
+{
+    if (!ks)
+        return SG_EINVAL;
+    int r = sg_ks_begin(ks);
+    if (r)
+        return r;
+    sg_ks_key k;
+    if ((r = sg_ks_key_get(ks, id, &k)) != 0)
+        goto fail;
+    if (!force && ks_key_in_use(&k)) {
+        ks_set_err(ks,
+                 "key %lld (tag %u) is %s%s; use --force to delete anyway", (long long)id,
+                 k.tag, sg_ks_state_name(k.state),
+                 (k.ds_submitted || k.ds_seen) ? " and its DS may be at the parent" : "");
+        r = SG_KS_EINUSE;
+        goto fail;
+    }
+    sqlite3_stmt *st;
+    if ((r = ks_prepare(ks, "DELETE FROM keys WHERE id = ?1", &st)) != 0)
+        goto fail;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        r = ks_sql_fail(ks, rc, "delete key");
+        goto fail;
+    }
+    char why[96];
+    snprintf(why, sizeof why, "key tag %u deleted%s", k.tag, force ? " (forced)" : "");
+    if ((r = sg_ks_event_add(ks, now, k.zone, id, sg_ks_state_name(k.state), "", why)) != 0)
+        goto fail;
+    return sg_ks_commit(ks);
+fail:
+    sg_ks_rollback(ks);
+    return r;
+}

@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: MIT */
+/* The keystore: policies, zones, keys and the event journal in one SQLite file. */
+#ifndef SG_KEYSTORE_H
+#define SG_KEYSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "common/errors.h"
+
+/*
+ * One SQLite database is the source of truth for everything Signet knows about DNSSEC.
+ * signetd (the signer, the rollover engine) and signetctl open it at the same time; every
+ * multi-row change is one transaction, so a reader never sees half a change.
+ *
+ * Times are Unix seconds (int64_t). Every function that depends on the time takes `now`,
+ * so that tests can step through a key's life without sleeping. A timing point of 0
+ * (SG_KS_UNSET) means "not set".
+ *
+ * Errors: 0 or a negative SG_E* code (common/errors.h), plus the three keystore codes
+ * below; sg_ks_strerror() knows them all. The text of the last library failure (SQLite,
+ * OpenSSL) is kept in the handle (sg_ks_errmsg) and logged once; it never holds key material.
+ *
+ * A handle is not thread-safe: give each thread its own (SQLite handles the sharing).
+ */
+
+/* Keystore-specific error codes (candidates for common/errors.h). */
+enum {
+    SG_KS_EBUSY = -100,   /* another process holds the write lock longer than the timeout */
+    SG_KS_EINUSE = -101,  /* refused: still used (policy by a zone, key published...) */
+    SG_KS_ESCHEMA = -102, /* the database schema is newer than this program knows */
+};
+
+/* Text for an SG_E* or SG_KS_E* code; never NULL, static storage. */
+const char *sg_ks_strerror(int err);
+
+#define SG_KS_SCHEMA_VERSION 1  /* the schema version this code writes */
+#define SG_KS_UNSET 0           /* an unset timing point */
+#define SG_KS_NAME_MAX 64       /* policy names, including the NUL */
+#define SG_KS_ZONE_MAX 1024     /* zone names in presentation form, including the NUL */
+#define SG_KS_PUBKEY_MAX 1024   /* DNSKEY public key field (RSA 4096 needs 516) */
+#define SG_KS_RDATA_MAX (4 + SG_KS_PUBKEY_MAX)
+
+/* DNSSEC algorithm numbers (IANA) that Signet signs with. */
+enum {
+    SG_KS_ALG_RSASHA256 = 8,
+    SG_KS_ALG_RSASHA512 = 10,
+    SG_KS_ALG_ECDSAP256SHA256 = 13,
+    SG_KS_ALG_ECDSAP384SHA384 = 14,
+    SG_KS_ALG_ED25519 = 15,
+    SG_KS_ALG_ED448 = 16,
+};
+/* DS digest types. SHA-1 (1) is only for reading old records, never produced by default. */
+enum { SG_KS_DIGEST_SHA1 = 1, SG_KS_DIGEST_SHA256 = 2, SG_KS_DIGEST_SHA384 = 4 };
+/* DNSKEY flags. */
+enum { SG_KS_FLAG_ZONE = 0x0100, SG_KS_FLAG_SEP = 0x0001, SG_KS_FLAG_REVOKE = 0x0080 };
+
+/* Mnemonic ("ECDSAP256SHA256") for an algorithm number, or NULL if not supported. */
+const char *sg_ks_alg_name(int alg);
+/* Parse an algorithm: mnemonic (any case; also "ecdsa256", "ecdsa384", "rsasha256"...) or
+ * its number. Returns 0 or SG_EINVAL for an unknown or unsupported algorithm. */
+int sg_ks_alg_parse(const char *s, uint8_t *alg_out);
+/* Parse "sha256"/"sha-256"/"2" or "sha384"/"sha-384"/"4". 0 or SG_EINVAL. */
+int sg_ks_digest_parse(const char *s, uint8_t *digest_out);
+/* "SHA-256" / "SHA-384" / "SHA-1", or NULL. */
+const char *sg_ks_digest_name(int digest);
+
+/* ---- Opening ------------------------------------------------------------------------ */
+
+typedef struct sg_keystore sg_keystore;
+
+/* Open the keystore at path, creating it (mode 0600; its -wal and -shm follow) if missing,
+ * in WAL mode with foreign keys on, and run the schema migrations. actor ("daemon",
+ * "cli") is written in every event this handle journals. Warns if the file can be read by
+ * group or others. Returns 0, SG_KS_ESCHEMA if the file's schema is newer than
+ * SG_KS_SCHEMA_VERSION (the file is left untouched), SG_KS_EBUSY, SG_EIO or SG_ELIB.
+ * Free with sg_ks_free. */
+int sg_ks_new(const char *path, const char *actor, sg_keystore **ks_out);
+/* Close the database. NULL does nothing. An open transaction is rolled back. */
+void sg_ks_free(sg_keystore *ks);
+/* How long to wait for another writer before failing with SG_KS_EBUSY (default 5000 ms). */
+void sg_ks_set_busy_timeout(sg_keystore *ks, int ms);
+/* The schema version stored in the file. */
+int sg_ks_schema_version(sg_keystore *ks, int *version_out);
+/* Text of the last library failure on this handle ("" if none); valid until the next call. */
+const char *sg_ks_errmsg(const sg_keystore *ks);
+
+/* Group several changes into one transaction (for example the rollover engine moving two
+ * keys and journalling both). Calls nest: only the outermost commit writes. The write lock
+ * is taken at begin (BEGIN IMMEDIATE), so a busy database fails here, not halfway.
+ * sg_ks_rollback undoes everything since the matching begin. */
+int sg_ks_begin(sg_keystore *ks);
+int sg_ks_commit(sg_keystore *ks);
+void sg_ks_rollback(sg_keystore *ks);
+
+/* ---- Policies ----------------------------------------------------------------------- */
+
+enum sg_ks_denial { SG_KS_DENIAL_NSEC = 0, SG_KS_DENIAL_NSEC3 = 1, SG_KS_DENIAL_COMPACT = 2 };
+
+/* How a zone is signed and how its keys roll. Durations are in seconds. */
+typedef struct sg_ks_policy {
+    int64_t id;                 /* row id, filled in by the keystore */
+    char name[SG_KS_NAME_MAX];
+    uint8_t algorithm;          /* SG_KS_ALG_* */
+    uint16_t key_bits;          /* RSA modulus size; 0 for the fixed-size algorithms */
+    int csk;                    /* 1: one combined signing key; 0: KSK + ZSK */
+    uint32_t zsk_lifetime;      /* 0: never rolled automatically */
+    uint32_t ksk_lifetime;      /* KSK or CSK; 0: never rolled automatically */
+    uint32_t dnskey_ttl;
+    uint32_t zone_propagation_delay;
+    uint32_t zone_max_ttl;      /* 0: taken from the zone */
+    uint32_t parent_ds_ttl;
+    uint32_t parent_propagation_delay;
+    uint32_t sig_validity;      /* RRSIG expiration - inception */
+    uint32_t sig_refresh;       /* re-sign when less than this is left */
+    uint32_t sig_jitter;        /* random spread of expirations */
+    enum sg_ks_denial denial;
+    uint16_t nsec3_iterations;  /* RFC 9276: 0 */
+    uint8_t nsec3_salt_len;     /* RFC 9276: 0 (empty salt) */
+    int nsec3_opt_out;          /* RFC 9276: 0 */
+    int publish_cds;            /* publish CDS for the KSK/CSK */
+    int publish_cdnskey;        /* publish CDNSKEY for the KSK/CSK */
+    uint8_t ds_digest;          /* SG_KS_DIGEST_SHA256 or SG_KS_DIGEST_SHA384 */
+} sg_ks_policy;
+
+#define SG_KS_DEFAULT_POLICY "default"
+
+/* Fill p with the built-in defaults (ECDSAP256SHA256, CSK, RFC 9276 NSEC3 values...). */
+void sg_ks_policy_defaults(sg_ks_policy *p, const char *name);
+/* Check a policy for consistency; on failure writes a reason to why (may be NULL) and
+ * returns SG_EINVAL. */
+int sg_ks_policy_check(const sg_ks_policy *p, char *why, size_t why_cap);
+/* Read one policy. SG_ENOTFOUND if there is none of that name. */
+int sg_ks_policy_get(sg_keystore *ks, const char *name, sg_ks_policy *p_out);
+/* All policies by name; *list_out is freed with free(). */
+int sg_ks_policy_list(sg_keystore *ks, sg_ks_policy **list_out, size_t *n_out);
+/* Add a new policy (SG_EEXIST if the name is taken), journalled. p->id is ignored. */
+int sg_ks_policy_add(sg_keystore *ks, const sg_ks_policy *p, int64_t now);
+/* Replace every field of the policy named p->name, journalled. SG_ENOTFOUND. */
+int sg_ks_policy_update(sg_keystore *ks, const sg_ks_policy *p, int64_t now);
+/* Delete a policy: SG_KS_EINUSE while a zone uses it or for the built-in default. */
+int sg_ks_policy_delete(sg_keystore *ks, const char *name, int64_t now);
+
+/* ---- Zones -------------------------------------------------------------------------- */
+
+typedef struct sg_ks_zone {
+    int64_t id;
+    char name[SG_KS_ZONE_MAX];      /* absolute, lower case, trailing dot */
+    char policy[SG_KS_NAME_MAX];
+    char registrar[128];            /* registrar binding; "" when none */
+    char state[32];                 /* free text owned by the daemon; "new" at first */
+    int64_t created;
+} sg_ks_zone;
+
+/* Normalise a zone name ("Example.COM" -> "example.com."). 0 or SG_ESYNTAX. */
+int sg_ks_zone_normalize(const char *in, char out[SG_KS_ZONE_MAX]);
+/* Add a zone with a policy (NULL: "default"). SG_EEXIST, SG_ENOTFOUND (policy). */
+int sg_ks_zone_add(sg_keystore *ks, const char *zone, const char *policy, int64_t now);
+int sg_ks_zone_get(sg_keystore *ks, const char *zone, sg_ks_zone *z_out);
+/* All zones by name; *list_out is freed with free(). */
+int sg_ks_zone_list(sg_keystore *ks, sg_ks_zone **list_out, size_t *n_out);
+/* Change a zone's policy, registrar binding (NULL: unchanged, "": none) or state
+ * (NULL: unchanged), journalled. */
+int sg_ks_zone_update(sg_keystore *ks, const char *zone, const char *policy,
+                      const char *registrar, const char *state, int64_t now);
+/* Remove a zone and its keys. Without force, SG_KS_EINUSE if a key could still be in
+ * the DNS or its DS at the parent (see sg_ks_key_delete). */
+int sg_ks_zone_remove(sg_keystore *ks, const char *zone, int force, int64_t now);
+
+/* ---- Keys --------------------------------------------------------------------------- */
+
+enum sg_ks_role { SG_KS_ROLE_KSK = 0, SG_KS_ROLE_ZSK = 1, SG_KS_ROLE_CSK = 2 };
+
+/* Where a key is in its life (RFC 7583 terms). The rollover engine moves keys between
+ * states; the stored state is the truth, the timing points say when moves happen. */
+enum sg_ks_key_state {
+    SG_KS_GENERATED = 0, /* exists, not in the DNSKEY RRset */
+    SG_KS_PUBLISHED = 1, /* in the DNSKEY RRset, caches may not have it yet */
+    SG_KS_READY = 2,     /* published long enough to be used */
+    SG_KS_ACTIVE = 3,    /* signing */
+    SG_KS_RETIRED = 4,   /* published but no longer signing */
+    SG_KS_REMOVED = 5,   /* out of the DNSKEY RRset */
+};
+
+const char *sg_ks_role_name(enum sg_ks_role r);           /* "ksk", "zsk", "csk" */
+int sg_ks_role_parse(const char *s, enum sg_ks_role *out); /* 0 or SG_EINVAL */
+const char *sg_ks_state_name(enum sg_ks_key_state s);     /* "generated", ... */
+int sg_ks_state_parse(const char *s, enum sg_ks_key_state *out);
+
+typedef struct sg_ks_key {
+    int64_t id;
+    char zone[SG_KS_ZONE_MAX];
+    uint16_t tag;                   /* RFC 4034 Appendix B, of the DNSKEY as published */
+    uint8_t algorithm;
+    enum sg_ks_role role;
+    uint16_t flags;                 /* DNSKEY flags: 257 for KSK/CSK, 256 for ZSK */
+    uint16_t bits;                  /* key size in bits */
+    uint8_t pubkey[SG_KS_PUBKEY_MAX]; /* the DNSKEY public key field */
+    size_t pubkey_len;
+    char storage[16];               /* private key storage backend ("pem") */
+    int64_t created;
+    /* RFC 7583 timing points; SG_KS_UNSET when not set. */
+    int64_t publish, active, retire, remove;
+    int64_t ds_submitted, ds_seen;  /* KSK/CSK only */
+    enum sg_ks_key_state state;
+} sg_ks_key;
+
+/* The state a key's timing points imply at now, ignoring READY (which needs the policy's
+ * delays): removed, retired, active, published or generated, whichever point passed last. */
+enum sg_ks_key_state sg_ks_key_state_at(const sg_ks_key *k, int64_t now);
+
+/* Keys of a zone (NULL: all zones), by zone then id; *list_out is freed with free(). */
+int sg_ks_key_list(sg_keystore *ks, const char *zone, sg_ks_key **list_out, size_t *n_out);
+/* One key by id. SG_ENOTFOUND. */
+int sg_ks_key_get(sg_keystore *ks, int64_t id, sg_ks_key *k_out);
+
+/* Generate a key for zone. alg 0 and bits 0 take the zone's policy. The key tag never
+ * collides with another key of the zone. The key starts GENERATED with no timing points
+ * and a "generated" event, all in one transaction. key_out may be NULL. */
+int sg_ks_key_generate(sg_keystore *ks, const char *zone, enum sg_ks_role role,
+                       uint8_t alg, uint16_t bits, int64_t now, sg_ks_key *key_out);
+/* Import a BIND key pair (path to K*.key, K*.private, or their common prefix). The role is
+ * taken from the DNSKEY flags (257: ksk, 256: zsk) unless role_override >= 0. The private
+ * key must match the DNSKEY. Timing points written by dnssec-keygen (Publish, Activate,
+ * Inactive, Delete) are kept. SG_EEXIST on a key tag collision in the zone. */
+int sg_ks_key_import_bind(sg_keystore *ks, const char *zone, const char *path,
+                          int role_override, int64_t now, sg_ks_key *key_out);
+/* Load a key's private key. The caller frees *pkey_out with EVP_PKEY_free. */
+int sg_ks_key_load_private(sg_keystore *ks, int64_t id, EVP_PKEY **pkey_out);
+/* The private key as PKCS#8 PEM, for export. Free with sg_ks_secret_free(*pem_out, *len_out),
+ * which cleanses it. */
+int sg_ks_key_export_private(sg_keystore *ks, int64_t id, char **pem_out, size_t *len_out);
+void sg_ks_secret_free(void *p, size_t len);
+
+/* Write the key's timing points and state as given in k (matched by k->id) and journal the
+ * change with reason. Use inside sg_ks_begin/commit to move several keys atomically. */
+int sg_ks_key_update(sg_keystore *ks, const sg_ks_key *k, const char *reason, int64_t now);
+/* Delete a key, journalled. Without force, SG_KS_EINUSE for a key that is (or may still
+ * be) in the DNSKEY RRset, or whose DS may be at the parent. */
+int sg_ks_key_delete(sg_keystore *ks, int64_t id, int force, int64_t now);
+
+/* ---- Events ------------------------------------------------------------------------- */
+
+typedef struct sg_ks_event {
+    int64_t id;
+    int64_t time;
+    char zone[SG_KS_ZONE_MAX];   /* "" for policy events */
+    int64_t key_id;              /* 0 when not about a key */
+    char old_state[16], new_state[16]; /* "" when not a state change */
+    char reason[256];
+    char actor[16];
+} sg_ks_event;
+
+/* Append an event (zone, old/new may be NULL; key_id 0). Part of the caller's transaction
+ * if one is open. */
+int sg_ks_event_add(sg_keystore *ks, int64_t now, const char *zone, int64_t key_id,
+                    const char *old_state, const char *new_state, const char *reason);
+/* Events of a zone (NULL: all), oldest first; *list_out is freed with free(). */
+int sg_ks_event_list(sg_keystore *ks, const char *zone, sg_ks_event **list_out,
+                     size_t *n_out);
+
+/* ---- Formats (no database needed) --------------------------------------------------- */
+
+/* DNSKEY RDATA: flags, protocol 3, algorithm, public key. Returns 0 or SG_ESPACE. */
+int sg_ks_dnskey_rdata(uint16_t flags, uint8_t alg, const uint8_t *pub, size_t pub_len,
+                       uint8_t *buf, size_t cap, size_t *len_out);
+/* The RDATA of a stored key. */
+int sg_ks_key_dnskey_rdata(const sg_ks_key *k, uint8_t *buf, size_t cap, size_t *len_out);
+/* RFC 4034 Appendix B key tag of a DNSKEY RDATA. */
+uint16_t sg_ks_key_tag(const uint8_t *rdata, size_t len);
+/* DS RDATA for a DNSKEY RDATA owned by owner (wire form): tag, alg, digest type, digest.
+ * Returns 0, SG_EINVAL (unknown digest type) or SG_ESPACE. */
+int sg_ks_ds_rdata(const uint8_t *owner, const uint8_t *dnskey, size_t dnskey_len,
+                   uint8_t digest_type, uint8_t *buf, size_t cap, size_t *len_out);
+/* Presentation lines, without a newline: "zone. TTL IN DNSKEY 257 3 13 base64" (type is
+ * "DNSKEY" or "CDNSKEY") and "zone. TTL IN DS tag alg digest-type HEX" ("DS" or "CDS").
+ * Return 0, SG_EINVAL or SG_ESPACE. */
+int sg_ks_key_dnskey_text(const sg_ks_key *k, uint32_t ttl, const char *type, char *buf,
+                          size_t cap);
+int sg_ks_key_ds_text(const sg_ks_key *k, uint32_t ttl, uint8_t digest_type,
+                      const char *type, char *buf, size_t cap);
+
+/* The DNSKEY public key field of an OpenSSL key for alg (RFC 3110, 6605, 8080 formats). */
+int sg_ks_pkey_to_dnskey(const EVP_PKEY *pkey, uint8_t alg, uint8_t *buf, size_t cap,
+                         size_t *len_out);
+/* An OpenSSL public key from a DNSKEY public key field (to verify signatures). */
+int sg_ks_pkey_from_dnskey(uint8_t alg, const uint8_t *pub, size_t len, EVP_PKEY **pkey_out);
+/* Generate a new private key for alg (bits only for RSA). */
+int sg_ks_pkey_generate(uint8_t alg, uint16_t bits, EVP_PKEY **pkey_out);
+/* Key size in bits as DNSSEC counts it. */
+uint16_t sg_ks_pkey_bits(const EVP_PKEY *pkey);
+
+#endif

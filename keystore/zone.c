@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT */
+/* Zones: their names, policy and registrar binding. */
+#include "keystore/internal.h"
+
+#include "common/errors.h"
+#include "common/name.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int sg_ks_zone_normalize(const char *in, char out[SG_KS_ZONE_MAX])
+{
+    uint8_t wire[SG_NAME_MAX];
+    if (!in || !*in || sg_name_from_str(in, NULL, wire) != 0) {
+        /* Operators type zone names without the final dot; accept that. */
+        char tmp[SG_KS_ZONE_MAX];
+        if (!in || !*in || snprintf(tmp, sizeof tmp, "%s.", in) >= (int)sizeof tmp ||
+            sg_name_from_str(tmp, NULL, wire) != 0)
+            return SG_ESYNTAX;
+    }
+    sg_name_lower(wire);
+    sg_name_to_str(wire, out, SG_KS_ZONE_MAX);
+    return 0;
+}
+
+int ks_zone_id(sg_keystore *ks, const char *zone, int64_t *id_out)
+{
+    sqlite3_stmt *st;
+    int r = ks_prepare(ks, "SELECT id FROM zones WHERE name = ?1", &st);
+    if (r)
+        return r;
+    sqlite3_bind_text(st, 1, zone, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *id_out = sqlite3_column_int64(st, 0);
+    else
+        r = rc == SQLITE_DONE ? SG_ENOTFOUND : ks_sql_fail(ks, rc, "find zone");
+    sqlite3_finalize(st);
+    return r;
+}
+
+static int policy_id(sg_keystore *ks, const char *name, int64_t *id_out)
+{
+    sg_ks_policy p;
+    int r = sg_ks_policy_get(ks, name, &p);
+    if (r == SG_ENOTFOUND)
+        ks_set_err(ks, "no policy named %s", name);
+    if (r == 0)
+        *id_out = p.id;
+    return r;
+}
+
+int sg_ks_zone_add(sg_keystore *ks, const char *zone, const char *policy, int64_t now)
+{
+    char name[SG_KS_ZONE_MAX];
+    if (!ks || sg_ks_zone_normalize(zone, name) != 0)
+        return SG_EINVAL;
+    if (!policy)
+        policy = SG_KS_DEFAULT_POLICY;
+    int r = sg_ks_begin(ks);
+    if (r)
+        return r;
+    int64_t pid;
+    if ((r = policy_id(ks, policy, &pid)) != 0)
+        goto fail;
+    sqlite3_stmt *st;
+    if ((r = ks_prepare(ks, "INSERT INTO zones (name, policy_id, created) VALUES (?1, ?2, ?3)",
+                        &st)) != 0)
+        goto fail;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, pid);
+    sqlite3_bind_int64(st, 3, now);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        r = ks_sql_fail(ks, rc, "add zone");
+        goto fail;
+    }
+    char reason[128];
+    snprintf(reason, sizeof reason, "zone added with policy %s", policy);
+    if ((r = sg_ks_event_add(ks, now, name, 0, NULL, NULL, reason)) != 0)
+        goto fail;
+    return sg_ks_commit(ks);
+fail:
+    sg_ks_rollback(ks);
+    return r;
+}
+
+#define ZONE_SELECT                                                                        \
+    "SELECT z.id, z.name, p.name, z.registrar, z.state, z.created FROM zones z"           \
+    " JOIN policies p ON p.id = z.policy_id"
+
+static void row_to_zone(sqlite3_stmt *st, sg_ks_zone *z)
+{
+    memset(z, 0, sizeof *z);
+    z->id = sqlite3_column_int64(st, 0);
+    ks_col_text(st, 1, z->name, sizeof z->name);
+    ks_col_text(st, 2, z->policy, sizeof z->policy);
+    ks_col_text(st, 3, z->registrar, sizeof z->registrar);
+    ks_col_text(st, 4, z->state, sizeof z->state);
+    z->created = sqlite3_column_int64(st, 5);
+}
+
+int sg_ks_zone_get(sg_keystore *ks, const char *zone, sg_ks_zone *z_out)
+{
+    char name[SG_KS_ZONE_MAX];
+    if (!ks || !z_out || sg_ks_zone_normalize(zone, name) != 0)
+        return SG_EINVAL;
+    sqlite3_stmt *st;
+    int r = ks_prepare(ks, ZONE_SELECT " WHERE z.name = ?1", &st);
+    if (r)
+        return r;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        row_to_zone(st, z_out);
+    else
+        r = rc == SQLITE_DONE ? SG_ENOTFOUND : ks_sql_fail(ks, rc, "read zone");
+    sqlite3_finalize(st);
+    return r;
+}
+
+int sg_ks_zone_list(sg_keystore *ks, sg_ks_zone **list_out, size_t *n_out)
+{
+    if (!ks || !list_out || !n_out)
+        return SG_EINVAL;
+    *list_out = NULL;
+    *n_out = 0;
+    sqlite3_stmt *st;
+    int r = ks_prepare(ks, ZONE_SELECT " ORDER BY z.name", &st);
+    if (r)
+        return r;
+    sg_ks_zone *list = NULL;
+    size_t n = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        sg_ks_zone *nl = realloc(list, (n + 1) * sizeof *list);
+        if (!nl) {
+            r = SG_ENOMEM;
+            break;
+        }
+        list = nl;
+        row_to_zone(st, &list[n++]);
+    }
+    if (!r && rc != SQLITE_DONE)
+        r = ks_sql_fail(ks, rc, "list zones");
+    sqlite3_finalize(st);
+    if (r) {
+        free(list);
+        return r;
+    }
+    *list_out = list;
+    *n_out = n;
+    return 0;
+}
+
+int sg_ks_zone_update(sg_keystore *ks, const char *zone, const char *policy,
+                      const char *registrar, const char *state, int64_t now)
+{
+    sg_ks_zone z;
+    if (!ks)
+        return SG_EINVAL;
+    int r = sg_ks_begin(ks);
+    if (r)
+        return r;
+    if ((r = sg_ks_zone_get(ks, zone, &z)) != 0)
+        goto fail;
+    int64_t pid = 0;
+    if (policy && (r = policy_id(ks, policy, &pid)) != 0)
+        goto fail;
+    sqlite3_stmt *st;
+    if ((r = ks_prepare(ks, "UPDATE zones SET policy_id = coalesce(?2, policy_id),"
+                            " registrar = coalesce(?3, registrar), state = coalesce(?4, state)"
+                            " WHERE id = ?1", &st)) != 0)
+        goto fail;
+    sqlite3_bind_int64(st, 1, z.id);
+    if (policy)
+        sqlite3_bind_int64(st, 2, pid);
+    if (registrar)
+        sqlite3_bind_text(st, 3, registrar, -1, SQLITE_TRANSIENT);
+    if (state)
+        sqlite3_bind_text(st, 4, state, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        r = ks_sql_fail(ks, rc, "update zone");
+        goto fail;
+    }
+    char reason[256];
+    snprintf(reason, sizeof reason, "zone changed:%s%s%s%s%s%s", policy ? " policy " : "",
+             policy ? policy : "", registrar ? " registrar " : "", registrar ? registrar : "",
+             state ? " state " : "", state ? state : "");
+    if ((r = sg_ks_event_add(ks, now, z.name, 0, state ? z.state : NULL, state, reason)) != 0)
+        goto fail;
+    return sg_ks_commit(ks);
+fail:
+    sg_ks_rollback(ks);
+    return r;
+}
+
+int sg_ks_zone_remove(sg_keystore *ks, const char *zone, int force, int64_t now)
+{
+    sg_ks_zone z;
+    if (!ks)
+        return SG_EINVAL;
+    int r = sg_ks_begin(ks);
+    if (r)
+        return r;
+    if ((r = sg_ks_zone_get(ks, zone, &z)) != 0)
+        goto fail;
+    sg_ks_key *keys = NULL;
+    size_t n = 0;
+    if ((r = sg_ks_key_list(ks, z.name, &keys, &n)) != 0)
+        goto fail;
+    for (size_t i = 0; i < n && !force; i++) {
+        if (ks_key_in_use(&keys[i])) {
+            ks_set_err(ks,
+                     "key %lld (tag %u) is %s%s; use --force to remove anyway",
+                     (long long)keys[i].id, keys[i].tag, sg_ks_state_name(keys[i].state),
+                     keys[i].ds_submitted ? " and its DS was submitted" : "");
+            r = SG_KS_EINUSE;
+            break;
+        }
+    }
+    for (size_t i = 0; i < n && !r; i++) {
+        char reason[128];
+        snprintf(reason, sizeof reason, "key deleted with its zone%s", force ? " (forced)" : "");
+        r = sg_ks_event_add(ks, now, z.name, keys[i].id, sg_ks_state_name(keys[i].state), "",
+                            reason);
+    }
+    free(keys);
+    if (r)
+        goto fail;
+    sqlite3_stmt *st;
+    if ((r = ks_prepare(ks, "DELETE FROM zones WHERE id = ?1", &st)) != 0)
+        goto fail;
+    sqlite3_bind_int64(st, 1, z.id);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        r = ks_sql_fail(ks, rc, "remove zone");
+        goto fail;
+    }
+    if ((r = sg_ks_event_add(ks, now, z.name, 0, NULL, NULL, "zone removed")) != 0)
+        goto fail;
+    return sg_ks_commit(ks);
+fail:
+    sg_ks_rollback(ks);
+    return r;
+}
