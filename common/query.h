@@ -32,6 +32,9 @@ enum sg_answer_kind {
 #define SG_REF_GLUE      0x01 /* glue or delegation NS: never signed */
 #define SG_REF_REQUIRED  0x02 /* in the additional section, but TC=1 if it does not fit */
 #define SG_REF_SYNTH     0x04 /* owner synthesized from a wildcard; see source */
+#define SG_REF_NOCACHE   0x08 /* made for this query only: its signature is not cached */
+#define SG_REF_DENIAL    0x10 /* an NSEC/NSEC3 record of the signer's chain */
+#define SG_REF_KEYSET    0x20 /* DNSKEY/CDS/CDNSKEY from the signer's key set */
 
 /* One RRset placed in a section of the reply. Points into zone or arena memory that
  * outlives the query. */

@@ -3,12 +3,15 @@
  * which plugins are in its chain, never their order. */
 #include "daemon/plugins.h"
 #include "daemon/runtime.h"
+#include "signer/dnssec_plugin.h"
 #include "zones/file_plugin.h"
 
 const sg_plugin *const sg_plugin_order[] = {
     &sg_plugin_log,
     &sg_plugin_errors,
-    /* metrics, rrl, cache, dnssec, transfer come here as they land */
+    /* metrics, rrl, cache come here as they land */
+    &sg_plugin_dnssec,
+    /* transfer */
     &sg_plugin_file,
     NULL,
 };

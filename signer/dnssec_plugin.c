@@ -1,0 +1,429 @@
+/* SPDX-License-Identifier: MIT */
+/* The `dnssec` plugin. It lets the zone answer, then adds the apex DNSKEY/CDS/CDNSKEY, the
+ * denial proofs and an RRSIG after every RRset that needs one. Signatures come from the
+ * shared cache, so that in steady state a reply costs no cryptography. A background
+ * thread follows the keystore and swaps in a new key set within a second of a change. */
+#include "signer/dnssec_plugin.h"
+#include "signer/keyset.h"
+#include "signer/prove.h"
+#include "signer/sigcache.h"
+#include "common/errors.h"
+#include "common/log.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define GRACE_SECONDS 30   /* a replaced snapshot outlives every query that could use it */
+#define INCEPTION_SKEW 3600
+
+typedef struct dzone {
+    uint8_t apex[SG_NAME_MAX];
+    char name[1024];
+    _Atomic(sg_keyset *) keys;
+} dzone;
+
+typedef struct retired {
+    void *p;
+    void (*free_fn)(void *);
+    time_t at;
+    struct retired *next;
+} retired;
+
+typedef struct dstate {
+    sg_dnssec_cfg cfg;
+    dzone *zones;
+    int nzones;
+    sg_sigcache *cache;
+    pthread_t thread;
+    int thread_started;
+    atomic_int stop;
+    pthread_mutex_t lock;  /* guards the retired list only */
+    retired *retired;
+} dstate;
+
+int sg_dnssec_parse(const sg_cfg_block *blk, sg_dnssec_cfg *out)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->policy, sizeof out->policy, "default");
+    out->cache_entries = 100000;
+    if (blk->nargs > 0)
+        return sg_cfg_error(blk, "dnssec: options go in a { } block");
+    for (int i = 0; i < blk->nchildren; i++) {
+        const sg_cfg_block *d = &blk->children[i];
+        uint64_t v;
+        if (!strcmp(d->name, "keystore")) {
+            if (d->nargs != 1 || strlen(d->args[0]) >= sizeof out->keystore)
+                return sg_cfg_error(d, "keystore: expected the path of the keystore database");
+            snprintf(out->keystore, sizeof out->keystore, "%s", d->args[0]);
+        } else if (!strcmp(d->name, "policy")) {
+            if (d->nargs != 1 || strlen(d->args[0]) >= sizeof out->policy)
+                return sg_cfg_error(d, "policy: expected a policy name");
+            snprintf(out->policy, sizeof out->policy, "%s", d->args[0]);
+        } else if (!strcmp(d->name, "signature-cache")) {
+            if (d->nargs != 1 || sg_cfg_parse_uint(d->args[0], 64, 100000000, &v))
+                return sg_cfg_error(d, "signature-cache: expected a number of entries (64..100000000)");
+            out->cache_entries = (size_t)v;
+        } else if (!strcmp(d->name, "registrar")) {
+            continue; /* the registrar component reads its own block */
+        } else {
+            return sg_cfg_error(d, "dnssec: unknown option '%s'", d->name);
+        }
+    }
+    if (!out->keystore[0])
+        return sg_cfg_error(blk, "dnssec: a 'keystore PATH' line is required");
+    return 0;
+}
+
+static void retire(dstate *st, void *p, void (*fn)(void *))
+{
+    retired *r = malloc(sizeof *r);
+    if (!r)
+        return; /* leak rather than free under a reader */
+    r->p = p;
+    r->free_fn = fn;
+    r->at = time(NULL);
+    pthread_mutex_lock(&st->lock);
+    r->next = st->retired;
+    st->retired = r;
+    pthread_mutex_unlock(&st->lock);
+}
+
+static void reap(dstate *st, int all)
+{
+    time_t now = time(NULL);
+    pthread_mutex_lock(&st->lock);
+    retired **rp = &st->retired;
+    while (*rp) {
+        retired *r = *rp;
+        if (all || now - r->at >= GRACE_SECONDS) {
+            *rp = r->next;
+            r->free_fn(r->p);
+            free(r);
+        } else {
+            rp = &r->next;
+        }
+    }
+    pthread_mutex_unlock(&st->lock);
+}
+
+static void keyset_free_v(void *p) { sg_keyset_free(p); }
+
+/* Re-read the keystore; swap in key sets that changed. */
+static void refresh(dstate *st, sg_keystore *ks)
+{
+    int64_t now = (int64_t)time(NULL);
+    for (int i = 0; i < st->nzones; i++) {
+        dzone *z = &st->zones[i];
+        sg_keyset *cur = atomic_load(&z->keys);
+        sg_keyset *nk = NULL;
+        int rc = sg_keyset_load(ks, z->name, now, cur ? cur->fingerprint : 0, &nk);
+        if (rc == SG_EEXIST)
+            continue;
+        if (rc) {
+            sg_log(SG_LOG_WARN, "signer", z->name, "keystore read failed (%s); keeping the current keys",
+                   sg_ks_strerror(rc));
+            continue;
+        }
+        atomic_store(&z->keys, nk);
+        sg_log(SG_LOG_INFO, "signer", z->name, "key set changed: %d signing, %d key-signing, %u published",
+               nk->nzsk, nk->nksk, nk->dnskey.count);
+        if (cur)
+            retire(st, cur, keyset_free_v);
+    }
+}
+
+static void *watch(void *arg)
+{
+    dstate *st = arg;
+    sg_keystore *ks = NULL;
+    while (!atomic_load(&st->stop)) {
+        struct timespec ts = { 1, 0 };
+        nanosleep(&ts, NULL);
+        if (!ks && sg_ks_new(st->cfg.keystore, "daemon", &ks))
+            ks = NULL;
+        if (ks)
+            refresh(st, ks);
+        reap(st, 0);
+    }
+    sg_ks_free(ks);
+    return NULL;
+}
+
+static void dnssec_teardown(void *state)
+{
+    dstate *st = state;
+    if (!st)
+        return;
+    for (int i = 0; i < st->nzones; i++)
+        sg_keyset_free(atomic_load(&st->zones[i].keys));
+    reap(st, 1);
+    free(st->zones);
+    sg_sigcache_free(st->cache);
+    pthread_mutex_destroy(&st->lock);
+    free(st);
+}
+
+static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **state_out)
+{
+    dstate *st = calloc(1, sizeof *st);
+    if (!st)
+        return SG_ENOMEM;
+    pthread_mutex_init(&st->lock, NULL);
+    int rc = sg_dnssec_parse(blk, &st->cfg);
+    if (rc)
+        goto fail;
+    st->zones = calloc((size_t)ctx->nzones, sizeof *st->zones);
+    if (!st->zones) {
+        rc = SG_ENOMEM;
+        goto fail;
+    }
+    for (int i = 0; i < ctx->nzones; i++) {
+        memcpy(st->zones[i].apex, ctx->zones[i], sg_name_len(ctx->zones[i]));
+        sg_name_to_str(ctx->zones[i], st->zones[i].name, sizeof st->zones[i].name);
+    }
+    st->nzones = ctx->nzones;
+    if (ctx->check_only) {
+        *state_out = st;
+        return 0;
+    }
+    sg_keystore *ks = NULL;
+    if ((rc = sg_ks_new(st->cfg.keystore, "daemon", &ks))) {
+        sg_cfg_error(blk, "dnssec: cannot open keystore %s: %s", st->cfg.keystore, sg_ks_strerror(rc));
+        goto fail;
+    }
+    int64_t now = (int64_t)time(NULL);
+    size_t max_sig = 0;
+    for (int i = 0; i < st->nzones && !rc; i++) {
+        sg_keyset *k = NULL;
+        if ((rc = sg_keyset_ensure(ks, st->zones[i].name, st->cfg.policy, now)) ||
+            (rc = sg_keyset_load(ks, st->zones[i].name, now, 0, &k))) {
+            sg_cfg_error(blk, "dnssec: zone %s: %s", st->zones[i].name, sg_ks_strerror(rc));
+            break;
+        }
+        atomic_store(&st->zones[i].keys, k);
+        for (int j = 0; j < k->nzsk; j++)
+            if (sg_sig_size(&k->zsk[j]) > max_sig)
+                max_sig = sg_sig_size(&k->zsk[j]);
+    }
+    sg_ks_free(ks);
+    if (rc)
+        goto fail;
+    /* slots sized for the largest signature (RSA keys need more than ECDSA) */
+    size_t slot = 18 + SG_NAME_MAX + (max_sig > 64 ? 512 : 64);
+    st->cache = sg_sigcache_new(st->cfg.cache_entries, slot);
+    if (!st->cache) {
+        rc = SG_ENOMEM;
+        goto fail;
+    }
+    *state_out = st;
+    return 0;
+fail:
+    dnssec_teardown(st);
+    return rc;
+}
+
+static int dnssec_start(void *state)
+{
+    dstate *st = state;
+    if (pthread_create(&st->thread, NULL, watch, st) != 0)
+        return SG_EIO;
+    st->thread_started = 1;
+    return 0;
+}
+
+static void dnssec_stop(void *state)
+{
+    dstate *st = state;
+    if (st && st->thread_started) {
+        atomic_store(&st->stop, 1);
+        pthread_join(st->thread, NULL);
+        st->thread_started = 0;
+    }
+}
+
+/* ---- the query path ----------------------------------------------------------------- */
+
+static _Thread_local uint64_t t_rng;
+
+static uint32_t jitter(uint32_t max)
+{
+    if (!max)
+        return 0;
+    if (!t_rng)
+        t_rng = (uint64_t)(uintptr_t)&t_rng ^ (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL;
+    t_rng ^= t_rng << 13;
+    t_rng ^= t_rng >> 7;
+    t_rng ^= t_rng << 17;
+    return (uint32_t)(t_rng % max);
+}
+
+static const sg_denial *denial_for(dstate *st, const sg_zone *z, const sg_keyset *k)
+{
+    sg_zone *zm = (sg_zone *)z; /* the ext slot is the one mutable part, set once by CAS */
+    const sg_ks_policy *p = &k->policy;
+    sg_denial *d = atomic_load(&zm->ext);
+    if (d && sg_denial_matches(d, p->denial, p->nsec3_iterations, p->nsec3_opt_out, k->apex_types, k->napex))
+        return d;
+    sg_denial *nd = NULL;
+    if (sg_denial_build(z, p->denial, p->nsec3_iterations, p->nsec3_opt_out, k->apex_types,
+                        k->napex, &nd))
+        return NULL;
+    atomic_store(&zm->ext_free, sg_denial_free);
+    if (atomic_compare_exchange_strong(&zm->ext, (void **)&d, nd)) {
+        if (d)
+            retire(st, d, sg_denial_free);
+        return nd;
+    }
+    sg_denial_free(nd); /* another worker won the race; use theirs */
+    return atomic_load(&zm->ext);
+}
+
+/* RRSIGs for one reference: one per signing key, as one RRSIG RRset in the arena. */
+static int sign_ref(dstate *st, const sg_keyset *k, const sg_denial *d, const sg_query *q,
+                    const sg_rr_ref *r, sg_rr_ref *out)
+{
+    const sg_rrset *rs = r->rrset;
+    int keyset_rr = (r->flags & SG_REF_KEYSET) != 0;
+    const sg_sign_key *keys = keyset_rr ? k->ksk : k->zsk;
+    int nkeys = keyset_rr ? k->nksk : k->nzsk;
+    if (nkeys == 0)
+        return SG_ENOTFOUND;
+    const uint8_t *owner = r->owner;
+    uint8_t labels;
+    int cacheable = !(r->flags & SG_REF_NOCACHE);
+    if ((r->flags & SG_REF_SYNTH) && r->source && d && d->kind != SG_KS_DENIAL_COMPACT) {
+        owner = r->source; /* RFC 4034 3.1.3: signed as the wildcard, labels without "*" */
+        labels = (uint8_t)(sg_name_labels(owner) - 1);
+    } else {
+        /* RFC 4034 3.1.3: a leading "*" label is never counted */
+        labels = (uint8_t)(sg_name_labels(owner) - (owner[0] == 1 && owner[1] == '*'));
+        if (r->flags & SG_REF_SYNTH)
+            cacheable = 0; /* compact denial signs each expansion as itself */
+    }
+    uint64_t gen = keyset_rr ? (k->gen | (1ULL << 63)) : (r->flags & SG_REF_DENIAL) ? d->gen : q->zone->gen;
+    uint32_t now = (uint32_t)time(NULL);
+    const sg_ks_policy *p = &k->policy;
+    uint8_t *blob = sg_arena_alloc(q->arena, (size_t)nkeys * (2 + SG_RRSIG_MAX));
+    sg_rrset *sig = sg_arena_alloc(q->arena, sizeof *sig);
+    if (!blob || !sig)
+        return SG_ENOMEM;
+    size_t o = 0;
+    for (int i = 0; i < nkeys; i++) {
+        size_t len = 0;
+        if (cacheable)
+            len = sg_sigcache_get(st->cache, gen, rs, keys[i].id, now + p->sig_refresh, blob + o + 2);
+        if (!len) {
+            uint32_t exp = now + p->sig_validity - jitter(p->sig_jitter);
+            int rc = sg_rrsig_make(&keys[i], q->zone->apex, owner, labels, rs,
+                                   now - INCEPTION_SKEW, exp, blob + o + 2, &len);
+            if (rc)
+                return rc;
+            if (cacheable)
+                sg_sigcache_put(st->cache, gen, rs, keys[i].id, exp, blob + o + 2, len);
+        }
+        blob[o] = (uint8_t)(len >> 8);
+        blob[o + 1] = (uint8_t)len;
+        o += 2 + len;
+    }
+    sig->type = SG_TYPE_RRSIG;
+    sig->count = (uint16_t)nkeys;
+    sig->ttl = r->ttl;
+    sig->rdata_len = (uint32_t)o;
+    sig->rdata = blob;
+    out->owner = r->owner;
+    out->rrset = sig;
+    out->ttl = r->ttl;
+    out->flags = 0;
+    out->source = NULL;
+    return 0;
+}
+
+static int sign_section(dstate *st, const sg_keyset *k, const sg_denial *d, sg_query *q,
+                        sg_section *s, int additional)
+{
+    sg_rr_ref orig[SG_SECTION_MAX];
+    uint16_t n = s->n;
+    memcpy(orig, s->refs, n * sizeof *orig);
+    s->n = 0;
+    for (uint16_t i = 0; i < n; i++) {
+        const sg_rr_ref *r = &orig[i];
+        if (s->n >= SG_SECTION_MAX)
+            return additional ? 0 : SG_ESPACE;
+        s->refs[s->n++] = *r;
+        if ((r->flags & SG_REF_GLUE) || r->rrset->type == SG_TYPE_RRSIG)
+            continue;
+        if (s->n >= SG_SECTION_MAX)
+            return additional ? 0 : SG_ESPACE;
+        int rc = sign_ref(st, k, d, q, r, &s->refs[s->n]);
+        if (rc)
+            return rc;
+        s->n++;
+    }
+    return 0;
+}
+
+/* DNSKEY, CDS and CDNSKEY at the apex come from the key set, not the zone file. */
+static void apex_keys(const sg_keyset *k, sg_query *q)
+{
+    const sg_rrset *rs = NULL;
+    switch (q->qtype) {
+    case SG_TYPE_DNSKEY: rs = &k->dnskey; break;
+    case SG_TYPE_CDS: rs = &k->cds; break;
+    case SG_TYPE_CDNSKEY: rs = &k->cdnskey; break;
+    default: return;
+    }
+    if (!rs->count || q->qname_len != q->zone->apex_len || memcmp(q->qname, q->zone->apex, q->qname_len))
+        return;
+    q->an.n = 0;
+    q->ns.n = 0;
+    q->rcode = SG_RCODE_NOERROR;
+    q->kind = SG_KIND_ANSWER;
+    sg_section_add(&q->an, q->qname, rs, rs->ttl, SG_REF_KEYSET);
+}
+
+static int dnssec_handle(sg_handler *self, sg_query *q)
+{
+    dstate *st = self->state;
+    int rc = sg_next(self, q);
+    if (rc || !q->zone)
+        return rc;
+    const sg_keyset *k = NULL;
+    for (int i = 0; i < st->nzones; i++)
+        if (st->zones[i].apex[0] == q->zone->apex[0] &&
+            sg_name_len(st->zones[i].apex) == q->zone->apex_len &&
+            !memcmp(st->zones[i].apex, q->zone->apex, q->zone->apex_len))
+            k = atomic_load(&st->zones[i].keys);
+    if (!k)
+        return 0;
+    apex_keys(k, q);
+    if (!q->do_bit)
+        return 0;
+    const sg_denial *d = denial_for(st, q->zone, k);
+    if (!d)
+        return SG_ENOMEM;
+    if (d->kind == SG_KS_DENIAL_NSEC3 && q->qtype == SG_TYPE_NSEC3PARAM && q->kind == SG_KIND_NODATA &&
+        q->node == q->zone->apex_node) {
+        q->ns.n = 0;
+        q->kind = SG_KIND_ANSWER;
+        sg_section_add(&q->an, q->qname, &d->nsec3->param, d->nsec3->param.ttl, SG_REF_DENIAL);
+    }
+    if ((rc = sg_prove(d, q)) ||
+        (rc = sign_section(st, k, d, q, &q->an, 0)) ||
+        (rc = sign_section(st, k, d, q, &q->ns, 0)) ||
+        (rc = sign_section(st, k, d, q, &q->ar, 1)))
+        return rc;
+    return 0;
+}
+
+const sg_plugin sg_plugin_dnssec = {
+    .name = "dnssec",
+    .setup = dnssec_setup,
+    .start = dnssec_start,
+    .handle = dnssec_handle,
+    .stop = dnssec_stop,
+    .teardown = dnssec_teardown,
+};

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* The `dnssec` plugin: online signing of the replies of the plugins after it. */
+#ifndef SG_DNSSEC_PLUGIN_H
+#define SG_DNSSEC_PLUGIN_H
+
+#include "common/plugin.h"
+
+extern const sg_plugin sg_plugin_dnssec;
+
+/* Parsed `dnssec { ... }` options. */
+typedef struct sg_dnssec_cfg {
+    char keystore[1024];
+    char policy[64];
+    size_t cache_entries;
+} sg_dnssec_cfg;
+
+/* Parse a dnssec directive (table-driven tests call this without a server). */
+int sg_dnssec_parse(const sg_cfg_block *blk, sg_dnssec_cfg *out);
+
+#endif

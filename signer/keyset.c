@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: MIT */
+/* Keystore -> signer: which keys are published, which sign what, and the apex DNSKEY,
+ * CDS and CDNSKEY RRsets, rebuilt whenever the keystore changes. */
+#include "signer/keyset.h"
+#include "common/errors.h"
+#include "common/log.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int published(enum sg_ks_key_state s)
+{
+    return s == SG_KS_PUBLISHED || s == SG_KS_READY || s == SG_KS_ACTIVE || s == SG_KS_RETIRED;
+}
+
+static int cmp_rdata(const void *a, const void *b)
+{
+    const uint8_t *const *x = a, *const *y = b;
+    uint16_t lx = sg_rdlen(*x), ly = sg_rdlen(*y);
+    int c = memcmp(*x + 2, *y + 2, lx < ly ? lx : ly);
+    return c ? c : (lx < ly ? -1 : lx > ly);
+}
+
+/* An RRset from n RDATA blobs (each with its 2-byte length), sorted canonically. */
+static int make_rrset(sg_arena *mem, uint16_t type, uint32_t ttl, uint8_t **rds, int n, sg_rrset *out)
+{
+    memset(out, 0, sizeof *out);
+    if (n == 0)
+        return 0;
+    qsort(rds, (size_t)n, sizeof *rds, cmp_rdata);
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += 2u + sg_rdlen(rds[i]);
+    uint8_t *blob = sg_arena_alloc(mem, total);
+    if (!blob)
+        return SG_ENOMEM;
+    size_t o = 0;
+    for (int i = 0; i < n; i++) {
+        memcpy(blob + o, rds[i], 2u + sg_rdlen(rds[i]));
+        o += 2u + sg_rdlen(rds[i]);
+    }
+    out->type = type;
+    out->count = (uint16_t)n;
+    out->ttl = ttl;
+    out->rdata_len = (uint32_t)total;
+    out->rdata = blob;
+    return 0;
+}
+
+void sg_keyset_free(sg_keyset *k)
+{
+    if (!k)
+        return;
+    for (int i = 0; i < k->nzsk; i++)
+        EVP_PKEY_free(k->zsk[i].pkey);
+    for (int i = 0; i < k->nksk; i++)
+        EVP_PKEY_free(k->ksk[i].pkey);
+    free(k->zsk);
+    free(k->ksk);
+    sg_arena_deinit(&k->mem);
+    free(k);
+}
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    return h;
+}
+
+int sg_keyset_load(sg_keystore *ks, const char *zone, int64_t now, uint64_t prev_fp,
+                   sg_keyset **out)
+{
+    sg_ks_zone zr;
+    int rc = sg_ks_zone_get(ks, zone, &zr);
+    if (rc)
+        return rc;
+    sg_keyset *k = calloc(1, sizeof *k);
+    if (!k)
+        return SG_ENOMEM;
+    sg_arena_init(&k->mem, 16384);
+    sg_ks_key *keys = NULL;
+    size_t n = 0;
+    uint8_t **dnskeys = NULL, **cds = NULL, **cdnskey = NULL;
+    int ndk = 0, ncds = 0, ncdk = 0;
+    if ((rc = sg_ks_policy_get(ks, zr.policy, &k->policy)) ||
+        (rc = sg_ks_key_list(ks, zone, &keys, &n)))
+        goto fail;
+    if (sg_name_from_str(zr.name, NULL, k->apex)) {
+        rc = SG_EINVAL;
+        goto fail;
+    }
+    k->zsk = calloc(n ? n : 1, sizeof *k->zsk);
+    k->ksk = calloc(n ? n : 1, sizeof *k->ksk);
+    dnskeys = calloc(n ? n : 1, sizeof *dnskeys);
+    cds = calloc(n ? n : 1, sizeof *cds);
+    cdnskey = calloc(n ? n : 1, sizeof *cdnskey);
+    if (!k->zsk || !k->ksk || !dnskeys || !cds || !cdnskey) {
+        rc = SG_ENOMEM;
+        goto fail;
+    }
+    /* the fingerprint first: an unchanged keyset loads no private key */
+    uint64_t fp = 1469598103934665603ULL;
+    fp = mix(fp, (uint64_t)k->policy.id);
+    fp = mix(fp, (uint64_t)k->policy.denial << 32 | (uint64_t)k->policy.publish_cds << 1 |
+                 (uint64_t)k->policy.publish_cdnskey);
+    fp = mix(fp, (uint64_t)k->policy.nsec3_iterations << 8 | (uint64_t)k->policy.nsec3_opt_out);
+    fp = mix(fp, (uint64_t)k->policy.dnskey_ttl << 32 | k->policy.sig_validity);
+    fp = mix(fp, (uint64_t)k->policy.sig_refresh << 32 | k->policy.sig_jitter);
+    fp = mix(fp, k->policy.ds_digest);
+    for (size_t i = 0; i < n; i++) {
+        if (published(keys[i].state)) {
+            fp = mix(fp, (uint64_t)keys[i].id);
+            fp = mix(fp, (uint64_t)keys[i].state);
+        }
+    }
+    if (fp == prev_fp) {
+        rc = SG_EEXIST;
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const sg_ks_key *key = &keys[i];
+        if (!published(key->state))
+            continue;
+        uint8_t rd[2 + SG_KS_RDATA_MAX];
+        size_t len;
+        if ((rc = sg_ks_key_dnskey_rdata(key, rd + 2, sizeof rd - 2, &len)))
+            goto fail;
+        rd[0] = (uint8_t)(len >> 8);
+        rd[1] = (uint8_t)len;
+        if (!(dnskeys[ndk++] = sg_arena_dup(&k->mem, rd, 2 + len))) {
+            rc = SG_ENOMEM;
+            goto fail;
+        }
+        int signs_keys = key->role != SG_KS_ROLE_ZSK;
+        if (key->state == SG_KS_ACTIVE) {
+            sg_sign_key sk = { .algorithm = key->algorithm, .key_tag = key->tag,
+                               .flags = key->flags, .id = key->id };
+            if ((rc = sg_ks_key_load_private(ks, key->id, &sk.pkey))) {
+                sg_log(SG_LOG_ERR, "signer", zone, "key %lld: private key not loaded: %s",
+                       (long long)key->id, sg_ks_strerror(rc));
+                goto fail;
+            }
+            if (key->role != SG_KS_ROLE_KSK)
+                k->zsk[k->nzsk++] = sk;
+            if (signs_keys) {
+                if (key->role == SG_KS_ROLE_CSK && !EVP_PKEY_up_ref(sk.pkey)) {
+                    rc = SG_ELIB;
+                    goto fail;
+                }
+                k->ksk[k->nksk++] = sk;
+            }
+            /* the DS set the parent should have: active KSKs and CSKs */
+            if (signs_keys && k->policy.publish_cdnskey)
+                cdnskey[ncdk++] = dnskeys[ndk - 1];
+            if (signs_keys && k->policy.publish_cds) {
+                uint8_t ds[2 + 4 + 64];
+                size_t dl;
+                if ((rc = sg_ks_ds_rdata(k->apex, rd + 2, len, k->policy.ds_digest, ds + 2,
+                                         sizeof ds - 2, &dl)))
+                    goto fail;
+                ds[0] = (uint8_t)(dl >> 8);
+                ds[1] = (uint8_t)dl;
+                if (!(cds[ncds++] = sg_arena_dup(&k->mem, ds, 2 + dl))) {
+                    rc = SG_ENOMEM;
+                    goto fail;
+                }
+            }
+        }
+    }
+    uint32_t ttl = k->policy.dnskey_ttl;
+    if ((rc = make_rrset(&k->mem, SG_TYPE_DNSKEY, ttl, dnskeys, ndk, &k->dnskey)) ||
+        (rc = make_rrset(&k->mem, SG_TYPE_CDS, ttl, cds, ncds, &k->cds)) ||
+        (rc = make_rrset(&k->mem, SG_TYPE_CDNSKEY, ttl, cdnskey, ncdk, &k->cdnskey)))
+        goto fail;
+    k->apex_types[k->napex++] = SG_TYPE_DNSKEY;
+    if (ncds)
+        k->apex_types[k->napex++] = SG_TYPE_CDS;
+    if (ncdk)
+        k->apex_types[k->napex++] = SG_TYPE_CDNSKEY;
+    k->fingerprint = fp;
+    static _Atomic uint64_t next_gen = 1;
+    k->gen = atomic_fetch_add(&next_gen, 1);
+    free(keys);
+    free(dnskeys);
+    free(cds);
+    free(cdnskey);
+    (void)now;
+    *out = k;
+    return 0;
+fail:
+    free(keys);
+    free(dnskeys);
+    free(cds);
+    free(cdnskey);
+    sg_keyset_free(k);
+    return rc;
+}
+
+int sg_keyset_ensure(sg_keystore *ks, const char *zone, const char *policy, int64_t now)
+{
+    sg_ks_zone zr;
+    int rc = sg_ks_zone_get(ks, zone, &zr);
+    if (rc == SG_ENOTFOUND) {
+        rc = sg_ks_zone_add(ks, zone, policy, now);
+        if (rc == 0)
+            sg_log(SG_LOG_INFO, "signer", zone, "added to the keystore with policy %s", policy);
+    } else if (rc == 0 && strcmp(zr.policy, policy) != 0) {
+        rc = sg_ks_zone_update(ks, zone, policy, NULL, NULL, now);
+        if (rc == 0)
+            sg_log(SG_LOG_INFO, "signer", zone, "policy changed from %s to %s", zr.policy, policy);
+    }
+    if (rc) {
+        sg_log(SG_LOG_ERR, "signer", zone, "keystore: %s", sg_ks_strerror(rc));
+        return rc;
+    }
+    sg_ks_policy pol;
+    sg_ks_key *keys = NULL;
+    size_t n = 0;
+    if ((rc = sg_ks_policy_get(ks, policy, &pol)) || (rc = sg_ks_key_list(ks, zone, &keys, &n))) {
+        sg_log(SG_LOG_ERR, "signer", zone, "keystore: %s", sg_ks_strerror(rc));
+        return rc;
+    }
+    int have_zsk = 0, have_ksk = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (keys[i].state != SG_KS_ACTIVE)
+            continue;
+        have_zsk |= keys[i].role != SG_KS_ROLE_KSK;
+        have_ksk |= keys[i].role != SG_KS_ROLE_ZSK;
+    }
+    free(keys);
+    if (have_zsk && have_ksk)
+        return 0;
+    /* a zone with no signing key: start signing now with the policy's keys */
+    enum sg_ks_role roles[2];
+    int nroles = 0;
+    if (pol.csk && !have_zsk && !have_ksk)
+        roles[nroles++] = SG_KS_ROLE_CSK;
+    else {
+        if (!have_ksk)
+            roles[nroles++] = SG_KS_ROLE_KSK;
+        if (!have_zsk)
+            roles[nroles++] = SG_KS_ROLE_ZSK;
+    }
+    if ((rc = sg_ks_begin(ks)))
+        return rc;
+    for (int i = 0; i < nroles; i++) {
+        sg_ks_key key;
+        if ((rc = sg_ks_key_generate(ks, zone, roles[i], 0, 0, now, &key)))
+            goto fail;
+        key.publish = now;
+        key.active = now;
+        key.state = SG_KS_ACTIVE;
+        if ((rc = sg_ks_key_update(ks, &key, "initial signing key, active at once", now)))
+            goto fail;
+        sg_log(SG_LOG_INFO, "signer", zone, "generated %s %u (%s), active",
+               sg_ks_role_name(roles[i]), key.tag, sg_ks_alg_name(key.algorithm));
+    }
+    if ((rc = sg_ks_commit(ks)))
+        goto fail;
+    return 0;
+fail:
+    sg_ks_rollback(ks);
+    sg_log(SG_LOG_ERR, "signer", zone, "cannot create the initial keys: %s", sg_ks_strerror(rc));
+    return rc;
+}

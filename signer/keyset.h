@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/* A zone's keys as the signer uses them: an immutable snapshot built from the keystore. */
+#ifndef SG_KEYSET_H
+#define SG_KEYSET_H
+
+#include <stdint.h>
+
+#include "common/arena.h"
+#include "common/name.h"
+#include "keystore/keystore.h"
+#include "signer/signer.h"
+
+typedef struct sg_keyset {
+    uint8_t apex[SG_NAME_MAX];
+    sg_ks_policy policy;
+    sg_sign_key *zsk;      /* sign ordinary RRsets: active ZSKs and CSKs */
+    int nzsk;
+    sg_sign_key *ksk;      /* sign DNSKEY, CDS, CDNSKEY: active KSKs and CSKs */
+    int nksk;
+    sg_rrset dnskey;       /* every published key */
+    sg_rrset cds;          /* count 0 when not published */
+    sg_rrset cdnskey;
+    uint16_t apex_types[3];/* DNSKEY, and CDS/CDNSKEY when published: for the bitmaps */
+    int napex;
+    uint64_t fingerprint;  /* changes whenever anything above would */
+    uint64_t gen;          /* unique per snapshot, for the signature cache */
+    sg_arena mem;
+} sg_keyset;
+
+/* Build the snapshot of zone (presentation name) from the keystore at time now: keys by
+ * their stored state (published, ready, active, retired are in the DNSKEY RRset; active
+ * ones sign). Private keys are loaded for the active keys. When the keys and policy still
+ * give prev_fp, returns SG_EEXIST and builds nothing. Returns 0 or an SG_E* error. */
+int sg_keyset_load(sg_keystore *ks, const char *zone, int64_t now, uint64_t prev_fp,
+                   sg_keyset **out);
+/* Free a snapshot; cleanses nothing itself (OpenSSL frees the keys). */
+void sg_keyset_free(sg_keyset *k);
+
+/* Make sure a zone is in the keystore with the given policy and has a key that signs:
+ * when it has none, generate the policy's keys (a CSK, or a KSK and a ZSK) and make them
+ * active now. Returns 0 or an SG_E* error (logged). */
+int sg_keyset_ensure(sg_keystore *ks, const char *zone, const char *policy, int64_t now);
+
+#endif

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* Authenticated denial for one reply: which NSEC/NSEC3 records prove what the lookup
+ * found (RFC 4035 3.1.3, RFC 5155 7.2, RFC 9824 compact denial). */
+#ifndef SG_PROVE_H
+#define SG_PROVE_H
+
+#include "common/query.h"
+#include "keystore/keystore.h"
+#include "signer/denial.h"
+
+/* The denial data of one zone version for one set of parameters, attached to the zone. */
+typedef struct sg_denial {
+    enum sg_ks_denial kind;
+    uint16_t iterations;
+    uint8_t optout;
+    uint16_t apex_types[3];
+    int napex;
+    uint64_t gen;              /* for the signature cache */
+    sg_nsec_chain *nsec;
+    sg_nsec3_chain *nsec3;
+} sg_denial;
+
+/* Build the denial data for zone z (NULL chains for compact denial). */
+int sg_denial_build(const sg_zone *z, enum sg_ks_denial kind, uint16_t iterations, int optout,
+                    const uint16_t *apex_types, int napex, sg_denial **out);
+void sg_denial_free(void *d);
+/* Does d fit these parameters? */
+int sg_denial_matches(const sg_denial *d, enum sg_ks_denial kind, uint16_t iterations,
+                      int optout, const uint16_t *apex_types, int napex);
+
+/* Add the proofs the reply in q needs (after the zone lookup). Compact denial turns
+ * NXDOMAIN into NOERROR with an NXNAME NSEC (RFC 9824). Synthesized records are allocated
+ * in q->arena. Returns 0 or SG_ENOMEM / SG_ESPACE. */
+int sg_prove(const sg_denial *d, sg_query *q);
+
+#endif

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/* Which denial records each kind of reply gets, for NSEC, NSEC3 and compact denial. The
+ * end-to-end proof (a validating resolver accepts them) is in tests/integration. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "signer/prove.h"
+#include "common/wire.h"
+
+#include <string.h>
+
+static sg_zone *g_zone;
+static uint8_t g_pkt[512];
+static sg_query g_q;
+static sg_arena g_arena;
+
+static sg_query *ask(const char *name, uint16_t qtype)
+{
+    uint8_t w[SG_NAME_MAX];
+    assert_int_equal(sg_name_from_str(name, NULL, w), 0);
+    size_t nl = sg_name_len(w);
+    memset(g_pkt, 0, 12);
+    g_pkt[5] = 1;
+    memcpy(g_pkt + 12, w, nl);
+    size_t o = 12 + nl;
+    g_pkt[o++] = qtype >> 8;
+    g_pkt[o++] = qtype & 0xff;
+    g_pkt[o++] = 0;
+    g_pkt[o++] = 1;
+    memset(&g_q, 0, sizeof g_q);
+    sg_arena_reset(&g_arena);
+    g_q.arena = &g_arena;
+    assert_int_equal(sg_wire_parse_query(&g_q, g_pkt, o, 1232), SG_PARSE_OK);
+    sg_zone_answer(g_zone, &g_q);
+    return &g_q;
+}
+
+static int count_type(const sg_section *s, uint16_t t)
+{
+    int n = 0;
+    for (uint16_t i = 0; i < s->n; i++)
+        n += s->refs[i].rrset->type == t;
+    return n;
+}
+
+static int has_owner(const sg_section *s, uint16_t t, const char *owner)
+{
+    uint8_t w[SG_NAME_MAX];
+    sg_name_from_str(owner, NULL, w);
+    for (uint16_t i = 0; i < s->n; i++)
+        if (s->refs[i].rrset->type == t && sg_name_eq(s->refs[i].owner, w))
+            return 1;
+    return 0;
+}
+
+static int setup(void **st)
+{
+    (void)st;
+    sg_arena_init(&g_arena, 8192);
+    return sg_zone_load_file(SIGNET_SOURCE_DIR "/tests/fixtures/example.test.zone",
+                             "example.test.", &g_zone);
+}
+
+static int teardown(void **st)
+{
+    (void)st;
+    sg_arena_deinit(&g_arena);
+    sg_zone_free(g_zone);
+    return 0;
+}
+
+static const uint16_t APEX[] = { SG_TYPE_DNSKEY };
+
+static void test_nsec(void **st)
+{
+    (void)st;
+    sg_denial *d = NULL;
+    assert_int_equal(sg_denial_build(g_zone, SG_KS_DENIAL_NSEC, 0, 0, APEX, 1, &d), 0);
+    /* NXDOMAIN: the name is covered, and so is the wildcard at the closest encloser */
+    sg_query *q = ask("nothere.example.test.", SG_TYPE_A);
+    assert_int_equal(sg_prove(d, q), 0);
+    assert_int_equal(count_type(&q->ns, SG_TYPE_NSEC), 2);
+    assert_true(has_owner(&q->ns, SG_TYPE_NSEC, "nods.example.test."));   /* nods < nothere < ns1 */
+    assert_true(has_owner(&q->ns, SG_TYPE_NSEC, "example.test."));        /* covers *.example.test */
+    /* NODATA: the node's own NSEC */
+    q = ask("web.example.test.", SG_TYPE_MX);
+    assert_int_equal(sg_prove(d, q), 0);
+    assert_int_equal(count_type(&q->ns, SG_TYPE_NSEC), 1);
+    assert_true(has_owner(&q->ns, SG_TYPE_NSEC, "web.example.test."));
+    /* empty non-terminal: the covering NSEC */
+    q = ask("c.ent.example.test.", SG_TYPE_A);
+    assert_int_equal(sg_prove(d, q), 0);
+    assert_int_equal(count_type(&q->ns, SG_TYPE_NSEC), 1);
+    /* wildcard answer: proof that the exact name does not exist */
+    q = ask("x.wild.example.test.", SG_TYPE_A);
+    assert_int_equal(sg_prove(d, q), 0);
+    assert_int_equal(count_type(&q->ns, SG_TYPE_NSEC), 1);
+    assert_true(has_owner(&q->ns, SG_TYPE_NSEC, "*.wild.example.test."));
+    /* insecure delegation: the NSEC at the cut (NS, no DS) */
+    q = ask("a.nods.example.test.", SG_TYPE_A);
+    assert_int_equal(sg_prove(d, q), 0);
+    assert_true(has_owner(&q->ns, SG_TYPE_NSEC, "nods.example.test."));
+    /* secure delegation: the DS is enough */
+    q = ask("a.sub.example.test.", SG_TYPE_A);
+    assert_int_equal(sg_prove(d, q), 0);
+    assert_int_equal(count_type(&q->ns, SG_TYPE_NSEC), 0);
+    /* positive answers need no proof */
+    q = ask("web.example.test.", SG_TYPE_A);
+    assert_int_equal(sg_prove(d, q), 0);
+    assert_int_equal(q->ns.n, 0);
+    sg_denial_free(d);
+}
+
+static void test_nsec3(void **st)
+{
+    (void)st;
+    sg_denial *d = NULL;
+    assert_int_equal(sg_denial_build(g_zone, SG_KS_DENIAL_NSEC3, 0, 0, APEX, 1, &d), 0);
+    /* closest encloser proof: up to three records (fewer when one covers two) */
+    sg_query *q = ask("a.b.nothere.example.test.", SG_TYPE_A);
+    assert_int_equal(sg_prove(d, q), 0);
+    int n3 = count_type(&q->ns, SG_TYPE_NSEC3);
+    assert_true(n3 >= 2 && n3 <= 3);
+    /* the encloser's own record is there: the apex hash */
+    const sg_nsec3_entry *apex = sg_nsec3_of(d->nsec3, g_zone->apex_node);
+    int found = 0;
+    for (uint16_t i = 0; i < q->ns.n; i++)
+        found |= q->ns.refs[i].rrset == &apex->rrset;
+    assert_true(found);
+    /* NODATA: exactly the node's record */
+    q = ask("web.example.test.", SG_TYPE_MX);
+    assert_int_equal(sg_prove(d, q), 0);
+    assert_int_equal(count_type(&q->ns, SG_TYPE_NSEC3), 1);
+    /* empty non-terminals have their own NSEC3 */
+    q = ask("c.ent.example.test.", SG_TYPE_A);
+    assert_int_equal(sg_prove(d, q), 0);
+    assert_int_equal(count_type(&q->ns, SG_TYPE_NSEC3), 1);
+    sg_denial_free(d);
+}
+
+static void test_compact(void **st)
+{
+    (void)st;
+    sg_denial *d = NULL;
+    assert_int_equal(sg_denial_build(g_zone, SG_KS_DENIAL_COMPACT, 0, 0, APEX, 1, &d), 0);
+    sg_query *q = ask("nothere.example.test.", SG_TYPE_A);
+    assert_int_equal(sg_prove(d, q), 0);
+    assert_int_equal(q->rcode, SG_RCODE_NOERROR);      /* RFC 9824: NXDOMAIN becomes NODATA */
+    assert_int_equal(count_type(&q->ns, SG_TYPE_NSEC), 1);
+    const sg_rr_ref *r = &q->ns.refs[q->ns.n - 1];
+    assert_true(has_owner(&q->ns, SG_TYPE_NSEC, "nothere.example.test."));
+    assert_true(r->flags & SG_REF_NOCACHE);
+    /* next name \000.nothere.example.test, then a bitmap with NXNAME (128) */
+    const uint8_t *rd = r->rrset->rdata + 2;
+    assert_memory_equal(rd, "\1\0\7nothere\7example\4test", 24);
+    const uint8_t *bm = rd + 24;
+    assert_int_equal(bm[0], 0);              /* window 0 */
+    assert_int_equal(bm[1], 17);             /* up to type 128 */
+    assert_true(bm[2 + 16] & 0x80);          /* NXNAME */
+    sg_denial_free(d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_nsec),
+        cmocka_unit_test(test_nsec3),
+        cmocka_unit_test(test_compact),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
