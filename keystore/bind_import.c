@@ -56,10 +56,22 @@ static int64_t bind_time(const char *s)
 /* Parse the DNSKEY line of a .key file: owner, flags, algorithm, public key. */
 static int parse_key_file(char *text, char *owner, size_t ocap, sg_ks_key *k)
 {
+    /* Drop comments and fold a parenthesised record onto one line (RFC 1035 5.1). */
+    int depth = 0, comment = 0;
+    for (char *p = text; *p; p++) {
+        if (*p == '\n') {
+            comment = 0;
+            if (depth)
+                *p = ' ';
+        } else if (comment || *p == ';') {
+            comment = 1;
+            *p = ' ';
+        } else if (*p == '(' || *p == ')') {
+            depth += *p == '(' ? 1 : -1;
+            *p = ' ';
+        }
+    }
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-        char *semi = strchr(line, ';');
-        if (semi)
-            *semi = 0;
         char *tok[8];
         int nt = 0;
         char *save, *t = strtok_r(line, " \t\r", &save);
