@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* The whole signed zone at once: every RRset with its RRSIGs and the full NSEC or NSEC3
+ * chain, for zone transfers and `signetctl zone sign`. */
+#ifndef SG_ZONESIGN_H
+#define SG_ZONESIGN_H
+
+#include <stdio.h>
+
+#include "signer/keyset.h"
+#include "signer/prove.h"
+#include "zones/zone.h"
+
+/* Called for each RRset of the signed zone in canonical order (RRSIGs right after the set
+ * they cover). owner and rrset are valid only during the call. Return non-zero to stop. */
+typedef int (*sg_zonesign_cb)(void *arg, const uint8_t *owner, const sg_rrset *rrset);
+
+/* Walk the signed form of z with the key set k at time now. Compact-denial policies get a
+ * real NSEC chain here (a transfer needs one). Returns 0, the callback's value, or an
+ * SG_E* error. */
+int sg_zonesign_walk(const sg_zone *z, const sg_keyset *k, uint32_t now, sg_zonesign_cb cb,
+                     void *arg);
+
+/* Write the signed zone as a master file. Returns 0 or an SG_E* error. */
+int sg_zonesign_write(const sg_zone *z, const sg_keyset *k, uint32_t now, FILE *out);
+
+#endif
