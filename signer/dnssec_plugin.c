@@ -49,7 +49,7 @@ int sg_dnssec_parse(const sg_cfg_block *blk, sg_dnssec_cfg *out)
 {
     memset(out, 0, sizeof *out);
     snprintf(out->policy, sizeof out->policy, "default");
-    out->cache_entries = 100000;
+    out->cache_entries = 262144;
     if (blk->nargs > 0)
         return sg_cfg_error(blk, "dnssec: options go in a { } block");
     for (int i = 0; i < blk->nchildren; i++) {
@@ -212,8 +212,12 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
     sg_ks_free(ks);
     if (rc)
         goto fail;
-    /* slots sized for the largest signature (RSA keys need more than ECDSA) */
-    size_t slot = 18 + SG_NAME_MAX + (max_sig > 64 ? 512 : 64);
+    /* slots sized for our signer names and the largest signature: small for ECDSA */
+    size_t max_apex = 1;
+    for (int i = 0; i < st->nzones; i++)
+        if (sg_name_len(st->zones[i].apex) > max_apex)
+            max_apex = sg_name_len(st->zones[i].apex);
+    size_t slot = 18 + max_apex + (max_sig ? max_sig : 64);
     st->cache = sg_sigcache_new(st->cfg.cache_entries, slot);
     if (!st->cache) {
         rc = SG_ENOMEM;

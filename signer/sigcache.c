@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Signature cache: a direct-mapped table of fixed-size slots, each guarded by its own
- * sequence counter (a seqlock), so that readers never block and never allocate, memory
- * is fixed at creation, and a slot is replaced by whichever RRset hashes to it last. */
+/* Signature cache: a 4-way set-associative table of fixed-size slots, each guarded by its
+ * own sequence counter (a seqlock), so that readers never block and never allocate and
+ * memory is fixed at creation. Four ways keep conflict misses rare when the cache holds
+ * about as many signatures as it has slots (a zone's whole NSEC chain, say). */
 #include "signer/sigcache.h"
 
 #include <stdatomic.h>
@@ -19,6 +20,7 @@ typedef struct slot {
 } slot;
 
 #define STRIPES 16
+#define WAYS 4
 
 struct sg_sigcache {
     size_t mask;
@@ -46,7 +48,7 @@ sg_sigcache *sg_sigcache_new(size_t entries, size_t max_rdata)
     sg_sigcache *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    size_t n = 64;
+    size_t n = 64; /* a power of two, so whole sets of WAYS */
     while (n < entries)
         n <<= 1;
     c->mask = n - 1;
@@ -68,23 +70,32 @@ void sg_sigcache_free(sg_sigcache *c)
     free(c);
 }
 
-static inline slot *slot_for(const sg_sigcache *c, uint64_t gen, const void *rrset, int64_t key_id)
+static inline uint64_t key_hash(uint64_t gen, const void *rrset, int64_t key_id)
 {
     uint64_t h = (uint64_t)(uintptr_t)rrset * 0x9e3779b97f4a7c15ULL;
     h ^= gen * 0xc2b2ae3d27d4eb4fULL;
     h ^= (uint64_t)key_id * 0x165667b19e3779f9ULL;
-    h ^= h >> 31;
-    return (slot *)(c->slots + (h & c->mask) * c->slot_size);
+    return h ^ (h >> 31);
+}
+
+static inline slot *way(const sg_sigcache *c, uint64_t h, int w)
+{
+    size_t set = (size_t)(h & (c->mask / WAYS));
+    return (slot *)(c->slots + (set * WAYS + (size_t)w) * c->slot_size);
 }
 
 size_t sg_sigcache_get(sg_sigcache *c, uint64_t gen, const void *rrset, int64_t key_id,
                        uint32_t fresh_until, uint8_t *out)
 {
-    slot *s = slot_for(c, gen, rrset, key_id);
-    uint32_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
+    uint64_t h = key_hash(gen, rrset, key_id);
     size_t len = 0;
-    if (!(s1 & 1) && s->rrset == rrset && s->gen == gen && s->key_id == key_id &&
-        (int32_t)(s->expiration - fresh_until) > 0) {
+    for (int w = 0; w < WAYS && !len; w++) {
+        slot *s = way(c, h, w);
+        uint32_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
+        if ((s1 & 1) || s->rrset != rrset || s->gen != gen || s->key_id != key_id)
+            continue;
+        if ((int32_t)(s->expiration - fresh_until) <= 0)
+            break; /* ours, but due for refresh */
         len = s->len;
         if (len > c->max_rdata)
             len = 0;
@@ -93,6 +104,7 @@ size_t sg_sigcache_get(sg_sigcache *c, uint64_t gen, const void *rrset, int64_t 
         atomic_thread_fence(memory_order_acquire);
         if (atomic_load_explicit(&s->seq, memory_order_relaxed) != s1)
             len = 0; /* overwritten while we read: treat as a miss */
+        break;
     }
     if (len)
         atomic_fetch_add_explicit(&c->hits[stripe()].v, 1, memory_order_relaxed);
@@ -106,7 +118,22 @@ void sg_sigcache_put(sg_sigcache *c, uint64_t gen, const void *rrset, int64_t ke
 {
     if (len > c->max_rdata)
         return;
-    slot *s = slot_for(c, gen, rrset, key_id);
+    uint64_t h = key_hash(gen, rrset, key_id);
+    /* the same key, else an empty way, else the one expiring first */
+    slot *s = NULL, *soonest = NULL;
+    for (int w = 0; w < WAYS; w++) {
+        slot *t = way(c, h, w);
+        if (t->rrset == rrset && t->gen == gen && t->key_id == key_id) {
+            s = t;
+            break;
+        }
+        if (!t->rrset && !s)
+            s = t;
+        if (!soonest || (int32_t)(t->expiration - soonest->expiration) < 0)
+            soonest = t;
+    }
+    if (!s)
+        s = soonest;
     uint32_t seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
     if ((seq & 1) || !atomic_compare_exchange_strong(&s->seq, &seq, seq + 1))
         return;
