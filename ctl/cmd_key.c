@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: MIT */
+/* signetctl key: generate, list, show, import, export, delete, set. */
+#include "ctl/ctl.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void help(void)
+{
+    printf("usage: signetctl key generate ZONE --role ksk|zsk|csk [--algorithm A] [--bits N]\n"
+           "       signetctl key list [ZONE]\n"
+           "       signetctl key show ID\n"
+           "       signetctl key import ZONE PATH [--role ksk|zsk|csk]\n"
+           "                 PATH: a BIND K*.key or K*.private file (both must exist)\n"
+           "       signetctl key export ID [--private]\n"
+           "                 the DNSKEY; with --private also the private key (PKCS#8 PEM)\n"
+           "       signetctl key delete ID [--force]\n"
+           "                 refused for a key that is published or whose DS may be at the\n"
+           "                 parent, unless --force\n"
+           "       signetctl key set ID [--publish T] [--activate T] [--retire T] [--remove T]\n"
+           "                 [--ds-submitted T] [--ds-seen T]\n"
+           "                 T: now, now+1d, +2h, now-1h, @EPOCH, 2026-01-31T12:00:00Z,\n"
+           "                 20260131120000, or none\n");
+}
+
+static int parse_id(const char *s, int64_t *id)
+{
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (!*s || *end || v <= 0)
+        return -1;
+    *id = v;
+    return 0;
+}
+
+static void print_key_row(const sg_ks_key *k)
+{
+    char p[32], a[32], r[32], d[32];
+    ctl_fmt_time(k->publish, p, sizeof p);
+    ctl_fmt_time(k->active, a, sizeof a);
+    ctl_fmt_time(k->retire, r, sizeof r);
+    ctl_fmt_time(k->remove, d, sizeof d);
+    printf("%-5" PRId64 " %-24s %-5u %-3s %-16s %-5u %-9s %-20s %-20s %-20s %s\n", k->id,
+           k->zone, k->tag, sg_ks_role_name(k->role), sg_ks_alg_name(k->algorithm), k->bits,
+           sg_ks_state_name(k->state), p, a, r, d);
+}
+
+static void key_header(void)
+{
+    printf("%-5s %-24s %-5s %-3s %-16s %-5s %-9s %-20s %-20s %-20s %s\n", "ID", "ZONE", "TAG",
+           "ROLE", "ALGORITHM", "BITS", "STATE", "PUBLISH", "ACTIVE", "RETIRE", "REMOVE");
+}
+
+/* TTL and digest for a key's records: the zone policy's. */
+static void policy_of(ctl *c, const char *zone, uint32_t *ttl, uint8_t *digest)
+{
+    sg_ks_zone z;
+    sg_ks_policy p;
+    *ttl = 3600;
+    *digest = SG_KS_DIGEST_SHA256;
+    if (sg_ks_zone_get(c->ks, zone, &z) == 0 && sg_ks_policy_get(c->ks, z.policy, &p) == 0) {
+        *ttl = p.dnskey_ttl;
+        *digest = p.ds_digest;
+    }
+}
+
+static void show_key(ctl *c, const sg_ks_key *k)
+{
+    uint32_t ttl;
+    uint8_t digest;
+    policy_of(c, k->zone, &ttl, &digest);
+    if (c->json) {
+        json_key(stdout, k, 1, ttl, digest);
+        printf("\n");
+        return;
+    }
+    char t[32], line[2048];
+    printf("id:            %" PRId64 "\nzone:          %s\ntag:           %u\n", k->id, k->zone,
+           k->tag);
+    printf("role:          %s\nalgorithm:     %s (%u)\nbits:          %u\nflags:         %u\n",
+           sg_ks_role_name(k->role), sg_ks_alg_name(k->algorithm), k->algorithm, k->bits,
+           k->flags);
+    printf("state:         %s\nstorage:       %s\n", sg_ks_state_name(k->state), k->storage);
+    static const char *const names[] = { "created", "publish", "active", "retire", "remove",
+                                         "ds-submitted", "ds-seen" };
+    const int64_t times[] = { k->created, k->publish, k->active, k->retire, k->remove,
+                              k->ds_submitted, k->ds_seen };
+    for (int i = 0; i < 7; i++) {
+        ctl_fmt_time(times[i], t, sizeof t);
+        printf("%-14s %s\n", names[i] + 0, t);
+    }
+    if (sg_ks_key_dnskey_text(k, ttl, "DNSKEY", line, sizeof line) == 0)
+        printf("dnskey:        %s\n", line);
+    if (k->role != SG_KS_ROLE_ZSK && sg_ks_key_ds_text(k, ttl, digest, "DS", line, sizeof line) == 0)
+        printf("ds:            %s\n", line);
+}
+
+int cmd_key(ctl *c, int argc, char **argv)
+{
+    enum { O_ROLE, O_ALG, O_BITS, O_PRIV, O_FORCE, O_PUB, O_ACT, O_RET, O_REM, O_DSS, O_DSN, O_N };
+    ctl_opt o[O_N] = {
+        { "role", 1, 0, 0 },     { "algorithm", 1, 0, 0 }, { "bits", 1, 0, 0 },
+        { "private", 0, 0, 0 },  { "force", 0, 0, 0 },     { "publish", 1, 0, 0 },
+        { "activate", 1, 0, 0 }, { "retire", 1, 0, 0 },    { "remove", 1, 0, 0 },
+        { "ds-submitted", 1, 0, 0 }, { "ds-seen", 1, 0, 0 },
+    };
+    char *pos[4];
+    int npos, help_wanted;
+    int rc = ctl_parse("key ", argc, argv, o, O_N, pos, 4, &npos, &help_wanted);
+    if (rc)
+        return rc;
+    if (help_wanted) {
+        help();
+        return CTL_OK;
+    }
+    if (npos == 0)
+        return ctl_usage("key ", "key needs a subcommand");
+    const char *sub = pos[0];
+    /* Which options each subcommand accepts, by bit. */
+    static const struct { const char *name; int minpos, maxpos; unsigned opts; } subs[] = {
+        { "generate", 2, 2, 1u << O_ROLE | 1u << O_ALG | 1u << O_BITS },
+        { "list", 1, 2, 0 },
+        { "show", 2, 2, 0 },
+        { "import", 3, 3, 1u << O_ROLE },
+        { "export", 2, 2, 1u << O_PRIV },
+        { "delete", 2, 2, 1u << O_FORCE },
+        { "set", 2, 2, 1u << O_PUB | 1u << O_ACT | 1u << O_RET | 1u << O_REM | 1u << O_DSS |
+                           1u << O_DSN },
+    };
+    int si = -1;
+    for (int i = 0; i < 7; i++)
+        if (!strcmp(sub, subs[i].name))
+            si = i;
+    if (si < 0)
+        return ctl_usage("key ", "unknown subcommand 'key %s'", sub);
+    if (npos < subs[si].minpos || npos > subs[si].maxpos)
+        return ctl_usage("key ", "wrong number of arguments for 'key %s'", sub);
+    for (int i = 0; i < O_N; i++)
+        if (o[i].set && !(subs[si].opts & (1u << i)))
+            return ctl_usage("key ", "option '--%s' is not valid for 'key %s'", o[i].name, sub);
+    enum sg_ks_role role = SG_KS_ROLE_CSK;
+    if (o[O_ROLE].set && sg_ks_role_parse(o[O_ROLE].val, &role))
+        return ctl_usage("key ", "--role is ksk, zsk or csk, not '%s'", o[O_ROLE].val);
+    int64_t id = 0;
+    if ((!strcmp(sub, "show") || !strcmp(sub, "export") || !strcmp(sub, "delete") ||
+         !strcmp(sub, "set")) && parse_id(pos[1], &id))
+        return ctl_usage("key ", "'%s' is not a key id", pos[1]);
+
+    if (!strcmp(sub, "generate")) {
+        if (!o[O_ROLE].set)
+            return ctl_usage("key ", "key generate needs --role ksk|zsk|csk");
+        uint8_t alg = 0;
+        long bits = 0;
+        if (o[O_ALG].set && sg_ks_alg_parse(o[O_ALG].val, &alg))
+            return ctl_usage("key ", "unknown algorithm '%s'", o[O_ALG].val);
+        if (o[O_BITS].set) {
+            char *end;
+            bits = strtol(o[O_BITS].val, &end, 10);
+            if (*end || bits < 1024 || bits > 4096)
+                return ctl_usage("key ", "--bits must be 1024..4096");
+            if (alg != SG_KS_ALG_RSASHA256 && alg != SG_KS_ALG_RSASHA512)
+                return ctl_usage("key ", "--bits needs an RSA --algorithm");
+        }
+        if ((rc = ctl_open(c)) != 0)
+            return rc;
+        sg_ks_key k;
+        int r = sg_ks_key_generate(c->ks, pos[1], role, alg, (uint16_t)bits, c->now, &k);
+        if (r)
+            return ctl_fail(c, r, "cannot generate a key for %s", pos[1]);
+        if (c->json)
+            show_key(c, &k);
+        else
+            printf("generated key %" PRId64 " for %s: %s %s, tag %u\n", k.id, k.zone,
+                   sg_ks_role_name(k.role), sg_ks_alg_name(k.algorithm), k.tag);
+        return CTL_OK;
+    }
+    if ((rc = ctl_open(c)) != 0)
+        return rc;
+    if (!strcmp(sub, "list")) {
+        sg_ks_key *keys;
+        size_t n;
+        if (npos == 2) {
+            sg_ks_zone z;
+            int r = sg_ks_zone_get(c->ks, pos[1], &z);
+            if (r)
+                return ctl_fail(c, r, "zone %s", pos[1]);
+        }
+        int r = sg_ks_key_list(c->ks, npos == 2 ? pos[1] : NULL, &keys, &n);
+        if (r)
+            return ctl_fail(c, r, "cannot list keys");
+        if (c->json) {
+            printf("[");
+            for (size_t i = 0; i < n; i++) {
+                printf(i ? "," : "");
+                json_key(stdout, &keys[i], 0, 0, 0);
+            }
+            printf("]\n");
+        } else {
+            key_header();
+            for (size_t i = 0; i < n; i++)
+                print_key_row(&keys[i]);
+        }
+        free(keys);
+        return CTL_OK;
+    }
+    if (!strcmp(sub, "import")) {
+        sg_ks_key k;
+        int r = sg_ks_key_import_bind(c->ks, pos[1], pos[2], o[O_ROLE].set ? (int)role : -1,
+                                      c->now, &k);
+        if (r)
+            return ctl_fail(c, r, "cannot import %s", pos[2]);
+        if (c->json)
+            show_key(c, &k);
+        else
+            printf("imported key %" PRId64 " for %s: %s %s, tag %u, %s\n", k.id, k.zone,
+                   sg_ks_role_name(k.role), sg_ks_alg_name(k.algorithm), k.tag,
+                   sg_ks_state_name(k.state));
+        return CTL_OK;
+    }
+    sg_ks_key k;
+    int r = sg_ks_key_get(c->ks, id, &k);
+    if (r)
+        return ctl_fail(c, r, "key %" PRId64, id);
+    if (!strcmp(sub, "show")) {
+        show_key(c, &k);
+        return CTL_OK;
+    }
+    if (!strcmp(sub, "export")) {
+        uint32_t ttl;
+        uint8_t digest;
+        char line[2048];
+        policy_of(c, k.zone, &ttl, &digest);
+        if ((r = sg_ks_key_dnskey_text(&k, ttl, "DNSKEY", line, sizeof line)) != 0)
+            return ctl_fail(c, r, "cannot render key %" PRId64, id);
+        printf("%s\n", line);
+        if (o[O_PRIV].set) {
+            char *pem;
+            size_t len;
+            if ((r = sg_ks_key_export_private(c->ks, id, &pem, &len)) != 0)
+                return ctl_fail(c, r, "cannot export the private key of key %" PRId64, id);
+            fprintf(stderr, "signetctl: warning: writing the PRIVATE key of key %" PRId64
+                            " (%s tag %u); whoever reads it can sign for the zone\n",
+                    id, k.zone, k.tag);
+            fputs(pem, stdout);
+            fflush(stdout);
+            sg_ks_secret_free(pem, len);
+        }
+        return CTL_OK;
+    }
+    if (!strcmp(sub, "delete")) {
+        if ((r = sg_ks_key_delete(c->ks, id, o[O_FORCE].set, c->now)) != 0)
+            return ctl_fail(c, r, "cannot delete key %" PRId64, id);
+        if (!c->json)
+            printf("key %" PRId64 " deleted\n", id);
+        return CTL_OK;
+    }
+    /* set */
+    int any = 0;
+    struct { int opt; int64_t *field; } sets[] = {
+        { O_PUB, &k.publish }, { O_ACT, &k.active }, { O_RET, &k.retire },
+        { O_REM, &k.remove }, { O_DSS, &k.ds_submitted }, { O_DSN, &k.ds_seen },
+    };
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+        const ctl_opt *x = &o[sets[i].opt];
+        if (!x->set)
+            continue;
+        any = 1;
+        if (ctl_parse_time(x->val, c->now, sets[i].field))
+            return ctl_usage("key ", "bad time for --%s: '%s'", x->name, x->val);
+    }
+    if (!any)
+        return ctl_usage("key ", "key set needs at least one of --publish, --activate, "
+                                 "--retire, --remove, --ds-submitted, --ds-seen");
+    if (k.publish && k.active && k.active < k.publish)
+        return ctl_usage("key ", "a key cannot be active before it is published");
+    if (k.retire && k.active && k.retire < k.active)
+        return ctl_usage("key ", "a key cannot retire before it is active");
+    if (k.remove && k.retire && k.remove < k.retire)
+        return ctl_usage("key ", "a key cannot be removed before it retires");
+    /* The stored state follows the timing points as of now; READY is the rollover
+     * engine's to decide, so it is kept while the points still say "published". */
+    enum sg_ks_key_state st = sg_ks_key_state_at(&k, c->now);
+    if (!(st == SG_KS_PUBLISHED && k.state == SG_KS_READY))
+        k.state = st;
+    if ((r = sg_ks_key_update(c->ks, &k, "timing set by operator", c->now)) != 0)
+        return ctl_fail(c, r, "cannot change key %" PRId64, id);
+    if (c->json)
+        show_key(c, &k);
+    else
+        printf("key %" PRId64 " updated: %s\n", id, sg_ks_state_name(k.state));
+    return CTL_OK;
+}

@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: MIT */
+/* signetctl zone: add, list, show, remove, history. */
+#include "ctl/ctl.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void help(void)
+{
+    printf("usage: signetctl zone add ZONE [--policy P]\n"
+           "       signetctl zone list\n"
+           "       signetctl zone show ZONE\n"
+           "       signetctl zone remove ZONE [--force]   (refused while a key may be in use)\n"
+           "       signetctl zone history ZONE            (the zone's event journal)\n");
+}
+
+static size_t key_count(ctl *c, const char *zone)
+{
+    sg_ks_key *keys;
+    size_t n = 0;
+    if (sg_ks_key_list(c->ks, zone, &keys, &n) == 0)
+        free(keys);
+    return n;
+}
+
+static void json_zone(ctl *c, const sg_ks_zone *z, int with_keys)
+{
+    printf("{\"name\":");
+    json_str(stdout, z->name);
+    printf(",\"policy\":");
+    json_str(stdout, z->policy);
+    printf(",\"registrar\":");
+    json_str(stdout, z->registrar);
+    printf(",\"state\":");
+    json_str(stdout, z->state);
+    printf(",\"created\":");
+    json_time(stdout, z->created);
+    if (with_keys) {
+        sg_ks_key *keys = NULL;
+        size_t n = 0;
+        sg_ks_key_list(c->ks, z->name, &keys, &n);
+        printf(",\"keys\":[");
+        for (size_t i = 0; i < n; i++) {
+            printf(i ? "," : "");
+            json_key(stdout, &keys[i], 0, 0, 0);
+        }
+        printf("]");
+        free(keys);
+    } else {
+        printf(",\"keys\":%zu", key_count(c, z->name));
+    }
+    printf("}");
+}
+
+int cmd_zone(ctl *c, int argc, char **argv)
+{
+    ctl_opt o[] = { { "policy", 1, 0, 0 }, { "force", 0, 0, 0 } };
+    char *pos[3];
+    int npos, help_wanted;
+    int rc = ctl_parse("zone ", argc, argv, o, 2, pos, 3, &npos, &help_wanted);
+    if (rc)
+        return rc;
+    if (help_wanted) {
+        help();
+        return CTL_OK;
+    }
+    if (npos == 0)
+        return ctl_usage("zone ", "zone needs a subcommand");
+    const char *sub = pos[0];
+    static const char *const subs[] = { "add", "list", "show", "remove", "history" };
+    int known = 0;
+    for (size_t i = 0; i < 5; i++)
+        known |= !strcmp(sub, subs[i]);
+    if (!known)
+        return ctl_usage("zone ", "unknown subcommand 'zone %s'", sub);
+    if (!strcmp(sub, "list") ? npos != 1 : npos != 2)
+        return ctl_usage("zone ", "wrong number of arguments for 'zone %s'", sub);
+    if ((o[0].set && strcmp(sub, "add")) || (o[1].set && strcmp(sub, "remove")))
+        return ctl_usage("zone ", "option not valid for 'zone %s'", sub);
+    char name[SG_KS_ZONE_MAX];
+    if (npos == 2 && sg_ks_zone_normalize(pos[1], name) != 0)
+        return ctl_usage("zone ", "'%s' is not a valid zone name", pos[1]);
+    if ((rc = ctl_open(c)) != 0)
+        return rc;
+
+    if (!strcmp(sub, "add")) {
+        int r = sg_ks_zone_add(c->ks, name, o[0].val, c->now);
+        if (r == SG_EEXIST)
+            return ctl_fail(c, r, "zone %s", name);
+        if (r)
+            return ctl_fail(c, r, "cannot add zone %s", name);
+        if (!c->json)
+            printf("zone %s added with policy %s\n", name, o[0].val ? o[0].val : "default");
+        return CTL_OK;
+    }
+    if (!strcmp(sub, "remove")) {
+        int r = sg_ks_zone_remove(c->ks, name, o[1].set, c->now);
+        if (r)
+            return ctl_fail(c, r, "cannot remove zone %s", name);
+        if (!c->json)
+            printf("zone %s removed\n", name);
+        return CTL_OK;
+    }
+    if (!strcmp(sub, "list")) {
+        sg_ks_zone *list;
+        size_t n;
+        int r = sg_ks_zone_list(c->ks, &list, &n);
+        if (r)
+            return ctl_fail(c, r, "cannot list zones");
+        if (c->json) {
+            printf("[");
+            for (size_t i = 0; i < n; i++) {
+                printf(i ? "," : "");
+                json_zone(c, &list[i], 0);
+            }
+            printf("]\n");
+        } else {
+            printf("%-32s %-16s %-5s %-10s %s\n", "ZONE", "POLICY", "KEYS", "STATE",
+                   "REGISTRAR");
+            for (size_t i = 0; i < n; i++)
+                printf("%-32s %-16s %-5zu %-10s %s\n", list[i].name, list[i].policy,
+                       key_count(c, list[i].name), list[i].state,
+                       list[i].registrar[0] ? list[i].registrar : "-");
+        }
+        free(list);
+        return CTL_OK;
+    }
+    sg_ks_zone z;
+    int r = sg_ks_zone_get(c->ks, name, &z);
+    if (r)
+        return ctl_fail(c, r, "zone %s", name);
+    if (!strcmp(sub, "show")) {
+        if (c->json) {
+            json_zone(c, &z, 1);
+            printf("\n");
+            return CTL_OK;
+        }
+        char t[32];
+        ctl_fmt_time(z.created, t, sizeof t);
+        printf("zone:       %s\npolicy:     %s\nstate:      %s\nregistrar:  %s\ncreated:    %s\n",
+               z.name, z.policy, z.state, z.registrar[0] ? z.registrar : "-", t);
+        sg_ks_key *keys;
+        size_t n;
+        if ((r = sg_ks_key_list(c->ks, z.name, &keys, &n)) != 0)
+            return ctl_fail(c, r, "cannot list keys");
+        printf("keys:       %zu\n", n);
+        for (size_t i = 0; i < n; i++)
+            printf("  id %-6" PRId64 " tag %-5u %-3s %-16s %s\n", keys[i].id, keys[i].tag,
+                   sg_ks_role_name(keys[i].role), sg_ks_alg_name(keys[i].algorithm),
+                   sg_ks_state_name(keys[i].state));
+        free(keys);
+        return CTL_OK;
+    }
+    /* history */
+    sg_ks_event *ev;
+    size_t n;
+    if ((r = sg_ks_event_list(c->ks, z.name, &ev, &n)) != 0)
+        return ctl_fail(c, r, "cannot read the journal");
+    if (c->json) {
+        printf("[");
+        for (size_t i = 0; i < n; i++) {
+            printf("%s{\"id\":%" PRId64 ",\"time\":%" PRId64 ",\"key\":", i ? "," : "",
+                   ev[i].id, ev[i].time);
+            if (ev[i].key_id)
+                printf("%" PRId64, ev[i].key_id);
+            else
+                printf("null");
+            printf(",\"old_state\":");
+            json_str(stdout, ev[i].old_state);
+            printf(",\"new_state\":");
+            json_str(stdout, ev[i].new_state);
+            printf(",\"reason\":");
+            json_str(stdout, ev[i].reason);
+            printf(",\"actor\":");
+            json_str(stdout, ev[i].actor);
+            printf("}");
+        }
+        printf("]\n");
+    } else {
+        printf("%-20s %-6s %-22s %-7s %s\n", "TIME", "KEY", "STATE", "ACTOR", "REASON");
+        for (size_t i = 0; i < n; i++) {
+            char t[32], k[24], s[40];
+            ctl_fmt_time(ev[i].time, t, sizeof t);
+            if (ev[i].key_id)
+                snprintf(k, sizeof k, "%" PRId64, ev[i].key_id);
+            else
+                snprintf(k, sizeof k, "-");
+            if (ev[i].old_state[0] || ev[i].new_state[0])
+                snprintf(s, sizeof s, "%s->%s", ev[i].old_state[0] ? ev[i].old_state : "",
+                         ev[i].new_state[0] ? ev[i].new_state : "gone");
+            else
+                snprintf(s, sizeof s, "-");
+            printf("%-20s %-6s %-22s %-7s %s\n", t, k, s, ev[i].actor, ev[i].reason);
+        }
+    }
+    free(ev);
+    return CTL_OK;
+}

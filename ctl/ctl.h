@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/* signetctl's shared pieces: the command context, option parsing, output helpers. */
+#ifndef SG_CTL_H
+#define SG_CTL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "keystore/keystore.h"
+
+/* Exit codes, as documented in --help. */
+enum { CTL_OK = 0, CTL_ERR = 1, CTL_USAGE = 2 };
+
+typedef struct ctl {
+    const char *db;       /* keystore path */
+    int json;             /* --json */
+    int busy_ms;          /* --busy-timeout */
+    int64_t now;          /* time(NULL), or SIGNET_NOW for tests */
+    sg_keystore *ks;      /* opened by ctl_open */
+} ctl;
+
+/* Open the keystore once; prints the error and returns CTL_ERR on failure. */
+int ctl_open(ctl *c);
+/* Print "signetctl: what: error text[: detail]" for a keystore error; returns CTL_ERR. */
+int ctl_fail(const ctl *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Print a usage error and the hint to --help; returns CTL_USAGE. */
+int ctl_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A command's options: --name or --name VALUE (also --name=VALUE). */
+typedef struct ctl_opt {
+    const char *name;
+    int has_arg;
+    const char *val;   /* set by ctl_parse */
+    int set;
+} ctl_opt;
+/* Split argv into options (from opts) and positionals. "--help" sets *help. Unknown
+ * options and too many positionals are usage errors (CTL_USAGE, printed). */
+int ctl_parse(const char *cmd, int argc, char **argv, ctl_opt *opts, int nopts, char **pos,
+              int maxpos, int *npos_out, int *help);
+const ctl_opt *ctl_get(const ctl_opt *opts, int nopts, const char *name);
+
+/* Durations: "30s", "5m", "2h", "7d", "1w", "1y" (365 days), combinations, "0", "never". */
+int ctl_parse_duration(const char *s, uint32_t *out);
+/* Times: "now", "now+DUR", "now-DUR", "+DUR", "@EPOCH", "YYYY-MM-DD[THH:MM[:SS]][Z]",
+ * "YYYYMMDDHHMMSS", or "none"/"unset" (0). UTC throughout. */
+int ctl_parse_time(const char *s, int64_t now, int64_t *out);
+void ctl_fmt_duration(uint32_t secs, char *buf, size_t cap);
+void ctl_fmt_time(int64_t t, char *buf, size_t cap);   /* "-" when unset */
+
+/* JSON output, hand-escaped (RFC 8259): strings, and null for unset times. */
+void json_str(FILE *f, const char *s);
+void json_time(FILE *f, int64_t t);
+void json_key(FILE *f, const sg_ks_key *k, int with_records, uint32_t ttl, uint8_t digest);
+
+int cmd_policy(ctl *c, int argc, char **argv);
+int cmd_zone(ctl *c, int argc, char **argv);
+int cmd_key(ctl *c, int argc, char **argv);
+int cmd_ds(ctl *c, int argc, char **argv);
+int cmd_dnskey(ctl *c, int argc, char **argv);
+
+#endif
