@@ -10,6 +10,7 @@ import sqlite3
 import sys
 import time
 
+sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import Ctl, check  # noqa: E402
 

@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 
+sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import Ctl, check, fail, have  # noqa: E402
 
