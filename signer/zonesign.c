@@ -3,48 +3,128 @@
 #include "signer/zonesign.h"
 #include "common/errors.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ldns/ldns.h>
 
-typedef struct walker {
+/* One RRset to emit, and its signatures once made. */
+typedef struct job {
+    const uint8_t *owner;
+    const sg_rrset *rrset;
+    uint8_t sign;       /* needs RRSIGs */
+    uint8_t keyset;     /* signed by the key-signing keys */
+    sg_rrset sig;       /* filled by the signing phase */
+} job;
+
+#define CHUNK 16384     /* jobs signed in parallel, then emitted in order */
+#define THREADS_MAX 16
+
+typedef struct batch {
     const sg_zone *z;
     const sg_keyset *k;
     uint32_t now;
-    sg_zonesign_cb cb;
-    void *arg;
-    uint8_t *sigbuf;
-} walker;
+    job *jobs;
+    size_t n;
+    _Atomic size_t next;   /* work sharing: the next job to sign */
+    _Atomic int rc;
+    sg_arena mem[THREADS_MAX];
+} batch;
 
-/* Emit an RRset and, unless it is unsigned data, its RRSIG set. */
-static int emit(walker *w, const uint8_t *owner, const sg_rrset *rs, int sign, int keyset)
+typedef struct worker_arg {
+    batch *b;
+    int id;
+} worker_arg;
+
+static int sign_job(batch *b, sg_arena *mem, job *j)
 {
-    int rc = w->cb(w->arg, owner, rs);
-    if (rc || !sign)
-        return rc;
-    const sg_sign_key *keys = keyset ? w->k->ksk : w->k->zsk;
-    int nkeys = keyset ? w->k->nksk : w->k->nzsk;
+    const sg_sign_key *keys = j->keyset ? b->k->ksk : b->k->zsk;
+    int nkeys = j->keyset ? b->k->nksk : b->k->nzsk;
     if (nkeys == 0)
         return SG_ENOTFOUND;
-    const sg_ks_policy *p = &w->k->policy;
+    const sg_ks_policy *p = &b->k->policy;
+    const uint8_t *owner = j->owner;
     uint8_t labels = (uint8_t)(sg_name_labels(owner) - (owner[0] == 1 && owner[1] == '*'));
+    uint8_t *blob = sg_arena_alloc(mem, (size_t)nkeys * (2 + SG_RRSIG_MAX));
+    if (!blob)
+        return SG_ENOMEM;
     size_t o = 0;
     for (int i = 0; i < nkeys; i++) {
         size_t len;
         /* spread expirations over the jitter window, deterministically per RRset */
-        uint32_t spread = p->sig_jitter ? (uint32_t)(((uintptr_t)rs >> 4) % p->sig_jitter) : 0;
-        rc = sg_rrsig_make(&keys[i], w->z->apex, owner, labels, rs, w->now - 3600,
-                           w->now + p->sig_validity - spread, w->sigbuf + o + 2, &len);
+        uint32_t spread = p->sig_jitter ? (uint32_t)(((uintptr_t)j->rrset >> 4) % p->sig_jitter) : 0;
+        int rc = sg_rrsig_make(&keys[i], b->z->apex, owner, labels, j->rrset, b->now - 3600,
+                               b->now + p->sig_validity - spread, blob + o + 2, &len);
         if (rc)
             return rc;
-        w->sigbuf[o] = (uint8_t)(len >> 8);
-        w->sigbuf[o + 1] = (uint8_t)len;
+        blob[o] = (uint8_t)(len >> 8);
+        blob[o + 1] = (uint8_t)len;
         o += 2 + len;
     }
-    sg_rrset sig = { .type = SG_TYPE_RRSIG, .count = (uint16_t)nkeys, .ttl = rs->ttl,
-                     .rdata_len = (uint32_t)o, .rdata = w->sigbuf };
-    return w->cb(w->arg, owner, &sig);
+    j->sig = (sg_rrset){ .type = SG_TYPE_RRSIG, .count = (uint16_t)nkeys, .ttl = j->rrset->ttl,
+                         .rdata_len = (uint32_t)o, .rdata = blob };
+    return 0;
+}
+
+static void *sign_worker(void *arg)
+{
+    worker_arg *wa = arg;
+    batch *b = wa->b;
+    for (;;) {
+        size_t i = atomic_fetch_add(&b->next, 64);
+        if (i >= b->n || atomic_load(&b->rc))
+            break;
+        size_t end = i + 64 < b->n ? i + 64 : b->n;
+        for (; i < end; i++) {
+            if (!b->jobs[i].sign)
+                continue;
+            int rc = sign_job(b, &b->mem[wa->id], &b->jobs[i]);
+            if (rc) {
+                atomic_store(&b->rc, rc);
+                break;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* Sign the batch on every core, then hand it to the callback in order. */
+static int flush(batch *b, int nthreads, sg_zonesign_cb cb, void *arg)
+{
+    pthread_t th[THREADS_MAX];
+    worker_arg wa[THREADS_MAX];
+    atomic_store(&b->next, 0);
+    int started = 0;
+    for (int i = 1; i < nthreads; i++) {
+        wa[i] = (worker_arg){ b, i };
+        if (pthread_create(&th[i], NULL, sign_worker, &wa[i]) != 0)
+            break;
+        started = i;
+    }
+    wa[0] = (worker_arg){ b, 0 };
+    sign_worker(&wa[0]);
+    for (int i = 1; i <= started; i++)
+        pthread_join(th[i], NULL);
+    int rc = atomic_load(&b->rc);
+    for (size_t i = 0; i < b->n && !rc; i++) {
+        rc = cb(arg, b->jobs[i].owner, b->jobs[i].rrset);
+        if (!rc && b->jobs[i].sign)
+            rc = cb(arg, b->jobs[i].owner, &b->jobs[i].sig);
+    }
+    for (int i = 0; i < nthreads; i++)
+        sg_arena_reset(&b->mem[i]);
+    b->n = 0;
+    return rc;
+}
+
+static int push(batch *b, const uint8_t *owner, const sg_rrset *rs, int sign, int keyset,
+                int nthreads, sg_zonesign_cb cb, void *arg)
+{
+    b->jobs[b->n++] = (job){ .owner = owner, .rrset = rs, .sign = (uint8_t)sign, .keyset = (uint8_t)keyset };
+    return b->n == CHUNK ? flush(b, nthreads, cb, arg) : 0;
 }
 
 int sg_zonesign_walk(const sg_zone *z, const sg_keyset *k, uint32_t now, sg_zonesign_cb cb,
@@ -57,11 +137,19 @@ int sg_zonesign_walk(const sg_zone *z, const sg_keyset *k, uint32_t now, sg_zone
                              k->napex, &d);
     if (rc)
         return rc;
-    walker w = { z, k, now, cb, arg, malloc((size_t)(k->nzsk + k->nksk + 1) * (2 + SG_RRSIG_MAX)) };
-    if (!w.sigbuf) {
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    int nthreads = ncpu < 1 ? 1 : ncpu > THREADS_MAX ? THREADS_MAX : (int)ncpu;
+    batch *b = calloc(1, sizeof *b);
+    if (!b || !(b->jobs = malloc(CHUNK * sizeof *b->jobs))) {
+        free(b);
         sg_denial_free(d);
         return SG_ENOMEM;
     }
+    b->z = z;
+    b->k = k;
+    b->now = now;
+    for (int i = 0; i < THREADS_MAX; i++)
+        sg_arena_init(&b->mem[i], 1 << 20);
     for (size_t i = 0; i < z->nnodes && !rc; i++) {
         const sg_node *n = &z->nodes[i];
         int cut = (n->flags & SG_NODE_DELEG) != 0, below = (n->flags & SG_NODE_NONAUTH) != 0;
@@ -76,25 +164,30 @@ int sg_zonesign_walk(const sg_zone *z, const sg_keyset *k, uint32_t now, sg_zone
                 rs->type == SG_TYPE_NSEC3PARAM)
                 continue; /* the signer's own, below */
             int sign = !below && !(cut && rs->type == SG_TYPE_NS);
-            rc = emit(&w, n->name, rs, sign, 0);
+            rc = push(b, n->name, rs, sign, 0, nthreads, cb, arg);
         }
         if (n == z->apex_node && !rc) {
             const sg_rrset *own[3] = { &k->dnskey, &k->cds, &k->cdnskey };
             for (int j = 0; j < 3 && !rc; j++)
                 if (own[j]->count)
-                    rc = emit(&w, n->name, own[j], 1, 1);
+                    rc = push(b, n->name, own[j], 1, 1, nthreads, cb, arg);
             if (!rc && d->nsec3)
-                rc = emit(&w, n->name, &d->nsec3->param, 1, 0);
+                rc = push(b, n->name, &d->nsec3->param, 1, 0, nthreads, cb, arg);
         }
         if (!rc && d->nsec) {
             const sg_rrset *nsec = sg_nsec_of(d->nsec, n);
             if (nsec)
-                rc = emit(&w, n->name, nsec, 1, 0);
+                rc = push(b, n->name, nsec, 1, 0, nthreads, cb, arg);
         }
     }
     for (size_t i = 0; d->nsec3 && i < d->nsec3->n && !rc; i++)
-        rc = emit(&w, d->nsec3->e[i].owner, &d->nsec3->e[i].rrset, 1, 0);
-    free(w.sigbuf);
+        rc = push(b, d->nsec3->e[i].owner, &d->nsec3->e[i].rrset, 1, 0, nthreads, cb, arg);
+    if (!rc && b->n)
+        rc = flush(b, nthreads, cb, arg);
+    for (int i = 0; i < THREADS_MAX; i++)
+        sg_arena_deinit(&b->mem[i]);
+    free(b->jobs);
+    free(b);
     sg_denial_free(d);
     return rc;
 }
