@@ -12,7 +12,8 @@ static void help(void)
            "       signetctl zone list\n"
            "       signetctl zone show ZONE\n"
            "       signetctl zone remove ZONE [--force]   (refused while a key may be in use)\n"
-           "       signetctl zone history ZONE            (the zone's event journal)\n");
+           "       signetctl zone history ZONE            (the zone's event journal)\n"
+           "       signetctl zone sign ZONE --zonefile PATH [--out FILE]\n");
 }
 
 static size_t key_count(ctl *c, const char *zone)
@@ -55,6 +56,8 @@ static void json_zone(ctl *c, const sg_ks_zone *z, int with_keys)
 
 int cmd_zone(ctl *c, int argc, char **argv)
 {
+    if (argc > 0 && !strcmp(argv[0], "sign"))
+        return cmd_zone_sign(c, argc - 1, argv + 1);
     ctl_opt o[] = { { "policy", 1, 0, 0 }, { "force", 0, 0, 0 } };
     char *pos[3];
     int npos, help_wanted;

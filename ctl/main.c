@@ -18,6 +18,7 @@ static void usage(FILE *f)
             "  policy list | show NAME | add NAME [options] | set NAME [options] | delete NAME\n"
             "  zone add ZONE [--policy P] | list | show ZONE | remove ZONE [--force]\n"
             "       | history ZONE\n"
+            "  zone sign ZONE --zonefile PATH [--out FILE]\n"
             "  key generate ZONE --role ksk|zsk|csk [--algorithm A] [--bits N]\n"
             "  key list [ZONE] | show ID | import ZONE PATH [--role R] | export ID [--private]\n"
             "      | delete ID [--force] | set ID [--publish|--activate|--retire|--remove TIME]\n"

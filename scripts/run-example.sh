@@ -1,9 +1,26 @@
 #!/bin/sh
-# Build Signet and serve the example zone on 127.0.0.1:5353 in the foreground.
-# Try it from another shell: dig @127.0.0.1 -p 5353 www.example.test
+# Build Signet and serve the example zone, signed online, on 127.0.0.1:5353 until Ctrl-C.
+# Prints the DS record a parent zone would need. Try it from another shell:
+#   dig @127.0.0.1 -p 5353 www.example.test +dnssec
 set -e
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
 cmake -S . -B build -DSIGNET_TESTS=OFF > /dev/null
 cmake --build build -j"$(nproc)"
-exec ./build/daemon/signetd -c examples/Corefile
+./build/daemon/signetd -c examples/Corefile -t
+./build/daemon/signetd -c examples/Corefile &
+pid=$!
+trap 'kill -TERM $pid 2>/dev/null' INT TERM
+# the keys exist once the zone answers signed
+i=0
+until dig @127.0.0.1 -p 5353 example.test SOA +dnssec +time=1 +tries=1 2>/dev/null | grep -q RRSIG; do
+    i=$((i + 1))
+    if [ $i -gt 50 ] || ! kill -0 $pid 2>/dev/null; then
+        echo "signetd did not come up" >&2
+        exit 1
+    fi
+    sleep 0.2
+done
+echo "example.test is served signed on 127.0.0.1:5353. The DS to give the parent:"
+./build/ctl/signetctl --db build/example.keystore.db ds example.test
+wait $pid
