@@ -43,6 +43,8 @@ typedef struct dstate {
     atomic_int stop;
     pthread_mutex_t lock;  /* guards the retired list only */
     retired *retired;
+    pthread_mutex_t wake_lock;
+    pthread_cond_t wake;   /* stop without waiting out the poll interval */
 } dstate;
 
 int sg_dnssec_parse(const sg_cfg_block *blk, sg_dnssec_cfg *out)
@@ -141,8 +143,15 @@ static void *watch(void *arg)
     dstate *st = arg;
     sg_keystore *ks = NULL;
     while (!atomic_load(&st->stop)) {
-        struct timespec ts = { 1, 0 };
-        nanosleep(&ts, NULL);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_mutex_lock(&st->wake_lock);
+        if (!atomic_load(&st->stop))
+            pthread_cond_timedwait(&st->wake, &st->wake_lock, &ts);
+        pthread_mutex_unlock(&st->wake_lock);
+        if (atomic_load(&st->stop))
+            break;
         if (!ks && sg_ks_new(st->cfg.keystore, "daemon", &ks))
             ks = NULL;
         if (ks)
@@ -161,9 +170,17 @@ static void dnssec_teardown(void *state)
     for (int i = 0; i < st->nzones; i++)
         sg_keyset_free(atomic_load(&st->zones[i].keys));
     reap(st, 1);
+    if (st->cache) {
+        uint64_t hits, misses;
+        sg_sigcache_stats(st->cache, &hits, &misses);
+        sg_log(SG_LOG_INFO, "signer", NULL, "signature cache: %llu hits, %llu misses",
+               (unsigned long long)hits, (unsigned long long)misses);
+    }
     free(st->zones);
     sg_sigcache_free(st->cache);
     pthread_mutex_destroy(&st->lock);
+    pthread_mutex_destroy(&st->wake_lock);
+    pthread_cond_destroy(&st->wake);
     free(st);
 }
 
@@ -173,6 +190,8 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
     if (!st)
         return SG_ENOMEM;
     pthread_mutex_init(&st->lock, NULL);
+    pthread_mutex_init(&st->wake_lock, NULL);
+    pthread_cond_init(&st->wake, NULL);
     int rc = sg_dnssec_parse(blk, &st->cfg);
     if (rc)
         goto fail;
@@ -243,7 +262,10 @@ static void dnssec_stop(void *state)
 {
     dstate *st = state;
     if (st && st->thread_started) {
+        pthread_mutex_lock(&st->wake_lock);
         atomic_store(&st->stop, 1);
+        pthread_cond_signal(&st->wake);
+        pthread_mutex_unlock(&st->wake_lock);
         pthread_join(st->thread, NULL);
         st->thread_started = 0;
     }
