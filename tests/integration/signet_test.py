@@ -17,7 +17,8 @@ Python 3 standard library only. A test module does
     if __name__ == '__main__':
         signet_test.main()
 
-The Corefile is a string.Template: $port is the port picked for this server, $dir the
+The Corefile is a string.Template: $port is the port picked for this server ($port2 a
+second one, for configs that listen on two), $dir the
 server's temporary directory (zone files listed in FILES are copied there) and $fixtures
 tests/fixtures. The signetd binary comes from $SIGNETD (CTest passes the built target),
 else build/daemon/signetd.
@@ -543,12 +544,14 @@ class Signetd:
         self.template = string.Template(corefile)
         self.files = files
         self.hosts = hosts
-        self.host = hosts[0]
+        # where clients send queries: a wildcard bind is reached through the loopback
+        self.host = {'0.0.0.0': '127.0.0.1', '::': '::1'}.get(hosts[0], hosts[0])
         self.ready_name = ready_name
         self.owns_dir = workdir is None
         self.dir = workdir or tempfile.mkdtemp(prefix='signet-integ-')
         self.proc = None
         self.port = None
+        self.port2 = None   # a second port, for configs that listen on two
         self.log_path = os.path.join(self.dir, 'signetd.log')
         self.corefile_path = os.path.join(self.dir, 'Corefile')
         for f in files:
@@ -558,14 +561,17 @@ class Signetd:
         return os.path.join(self.dir, name)
 
     def write_corefile(self, text=None):
-        text = self.template.substitute(port=self.port, dir=self.dir, fixtures=FIXTURES) \
-            if text is None else text
+        text = self.template.substitute(port=self.port, port2=self.port2, dir=self.dir,
+                                        fixtures=FIXTURES) if text is None else text
         with open(self.corefile_path, 'w') as f:
             f.write(text)
 
     def start(self):
         for attempt in range(5):
             self.port = free_port(self.hosts)
+            self.port2 = self.port
+            while self.port2 == self.port:
+                self.port2 = free_port(self.hosts)
             self.write_corefile()
             self._log = open(self.log_path, 'ab')
             self.proc = subprocess.Popen([signetd_path(), '-c', self.corefile_path],
@@ -656,10 +662,11 @@ class Signetd:
 
     # -- clients ------------------------------------------------------------------------
 
-    def dig(self, name, rtype='A', *opts, host=None, tcp=False, timeout=QUERY_TIMEOUT):
+    def dig(self, name, rtype='A', *opts, host=None, port=None, tcp=False,
+            timeout=QUERY_TIMEOUT):
         """Query with dig (+norec unless opts say otherwise) and parse its output."""
         host = host or self.host
-        cmd = ['dig', '@' + host, '-p', str(self.port), '+norec', '+nosplit',
+        cmd = ['dig', '@' + host, '-p', str(port or self.port), '+norec', '+nosplit',
                '+time=%d' % max(1, int(timeout)), '+tries=3', '+noednsneg']
         if tcp:
             cmd.append('+tcp')
@@ -670,11 +677,12 @@ class Signetd:
         except NoReply:
             raise NoReply('no reply to: %s\n%s%s' % (' '.join(cmd), p.stdout, p.stderr))
 
-    def kdig(self, name, rtype='A', *opts, host=None, tcp=False, timeout=QUERY_TIMEOUT):
+    def kdig(self, name, rtype='A', *opts, host=None, port=None, tcp=False,
+             timeout=QUERY_TIMEOUT):
         """Query with kdig +json (+norec unless opts say otherwise) and parse its output.
         kdig shows names in lower case; use dig where case matters."""
         host = host or self.host
-        cmd = ['kdig', '@' + host, '-p', str(self.port), '+norec', '+json',
+        cmd = ['kdig', '@' + host, '-p', str(port or self.port), '+norec', '+json',
                '+timeout=%d' % max(1, int(timeout)), '+retry=2']
         cmd.append('+tcp' if tcp else '+notcp')
         cmd += list(opts) + [name, rtype]
@@ -684,14 +692,14 @@ class Signetd:
         except NoReply:
             raise NoReply('no reply to: %s\n%s%s' % (' '.join(cmd), p.stdout, p.stderr))
 
-    def udp(self, packet, qid=None, timeout=QUERY_TIMEOUT, tries=3, host=None):
-        return udp_exchange(host or self.host, self.port, packet, qid, timeout, tries)
+    def udp(self, packet, qid=None, timeout=QUERY_TIMEOUT, tries=3, host=None, port=None):
+        return udp_exchange(host or self.host, port or self.port, packet, qid, timeout, tries)
 
-    def tcp(self, packet, host=None):
-        return tcp_exchange(host or self.host, self.port, packet)
+    def tcp(self, packet, host=None, port=None):
+        return tcp_exchange(host or self.host, port or self.port, packet)
 
-    def tcp_connect(self, host=None, timeout=QUERY_TIMEOUT * 2):
-        return tcp_connect(host or self.host, self.port, timeout)
+    def tcp_connect(self, host=None, port=None, timeout=QUERY_TIMEOUT * 2):
+        return tcp_connect(host or self.host, port or self.port, timeout)
 
 
 # ---- test cases --------------------------------------------------------------------
