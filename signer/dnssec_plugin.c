@@ -4,6 +4,7 @@
  * shared cache, so that in steady state a reply costs no cryptography. A background
  * thread follows the keystore and swaps in a new key set within a second of a change. */
 #include "signer/dnssec_plugin.h"
+#include "keystore/rollover.h"
 #include "signer/keyset.h"
 #include "signer/prove.h"
 #include "signer/sigcache.h"
@@ -24,6 +25,8 @@ typedef struct dzone {
     uint8_t apex[SG_NAME_MAX];
     char name[1024];
     _Atomic(sg_keyset *) keys;
+    _Atomic uint32_t max_ttl;  /* of the zone version last served, for rollover timing */
+    char next_reason[200];     /* the engine's last word, logged when it changes */
 } dzone;
 
 typedef struct retired {
@@ -120,6 +123,16 @@ static void refresh(dstate *st, sg_keystore *ks)
     int64_t now = (int64_t)time(NULL);
     for (int i = 0; i < st->nzones; i++) {
         dzone *z = &st->zones[i];
+        /* first the engine: whatever it changes is in the key set read below */
+        sg_roll_figures fig = { .max_ttl = atomic_load(&z->max_ttl) };
+        sg_roll_event next;
+        int er = sg_roll_step(ks, z->name, &fig, now, &next);
+        if (er)
+            sg_log(SG_LOG_WARN, "rollover", z->name, "step failed: %s", sg_ks_strerror(er));
+        else if (strcmp(next.reason, z->next_reason)) {
+            snprintf(z->next_reason, sizeof z->next_reason, "%s", next.reason);
+            sg_log(SG_LOG_INFO, "rollover", z->name, "next: %s", next.reason);
+        }
         sg_keyset *cur = atomic_load(&z->keys);
         sg_keyset *nk = NULL;
         int rc = sg_keyset_load(ks, z->name, now, cur ? cur->fingerprint : 0, &nk);
@@ -287,7 +300,7 @@ static uint32_t jitter(uint32_t max)
     return (uint32_t)(t_rng % max);
 }
 
-static const sg_denial *denial_for(dstate *st, const sg_zone *z, const sg_keyset *k)
+static const sg_denial *denial_for(dstate *st, dzone *dz, const sg_zone *z, const sg_keyset *k)
 {
     sg_zone *zm = (sg_zone *)z; /* the ext slot is the one mutable part, set once by CAS */
     const sg_ks_policy *p = &k->policy;
@@ -295,6 +308,7 @@ static const sg_denial *denial_for(dstate *st, const sg_zone *z, const sg_keyset
     if (d && sg_denial_matches(d, p->denial, p->nsec3_iterations, p->nsec3_opt_out, k->apex_types, k->napex))
         return d;
     sg_denial *nd = NULL;
+    atomic_store(&dz->max_ttl, z->max_ttl); /* a new zone version: tell the engine its TTLs */
     if (sg_denial_build(z, p->denial, p->nsec3_iterations, p->nsec3_opt_out, k->apex_types,
                         k->napex, &nd))
         return NULL;
@@ -418,17 +432,20 @@ static int dnssec_handle(sg_handler *self, sg_query *q)
     if (rc || !q->zone)
         return rc;
     const sg_keyset *k = NULL;
+    dzone *dz = NULL;
     for (int i = 0; i < st->nzones; i++)
         if (st->zones[i].apex[0] == q->zone->apex[0] &&
             sg_name_len(st->zones[i].apex) == q->zone->apex_len &&
-            !memcmp(st->zones[i].apex, q->zone->apex, q->zone->apex_len))
-            k = atomic_load(&st->zones[i].keys);
+            !memcmp(st->zones[i].apex, q->zone->apex, q->zone->apex_len)) {
+            dz = &st->zones[i];
+            k = atomic_load(&dz->keys);
+        }
     if (!k)
         return 0;
     apex_keys(k, q);
     if (!q->do_bit)
         return 0;
-    const sg_denial *d = denial_for(st, q->zone, k);
+    const sg_denial *d = denial_for(st, dz, q->zone, k);
     if (!d)
         return SG_ENOMEM;
     if (d->kind == SG_KS_DENIAL_NSEC3 && q->qtype == SG_TYPE_NSEC3PARAM && q->kind == SG_KIND_NODATA &&

@@ -4,14 +4,27 @@
 #include "signer/keyset.h"
 #include "common/errors.h"
 #include "common/log.h"
+#include "keystore/rollover.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int published(enum sg_ks_key_state s)
+/* Membership follows the timing points (the engine writes each when it happens, and an
+ * operator may set one ahead): in the DNSKEY RRset between publish and remove, signing
+ * between active and retire, in the parent's DS set from submission until retirement. */
+static int reached(int64_t t, int64_t now) { return t && t <= now; }
+static int in_dnskey(const sg_ks_key *k, int64_t now)
 {
-    return s == SG_KS_PUBLISHED || s == SG_KS_READY || s == SG_KS_ACTIVE || s == SG_KS_RETIRED;
+    return reached(k->publish, now) && !reached(k->remove, now);
+}
+static int signs(const sg_ks_key *k, int64_t now)
+{
+    return reached(k->active, now) && !reached(k->retire, now);
+}
+static int in_ds_set(const sg_ks_key *k, int64_t now)
+{
+    return k->role != SG_KS_ROLE_ZSK && in_dnskey(k, now) && k->ds_submitted && !reached(k->retire, now);
 }
 
 static int cmp_rdata(const void *a, const void *b)
@@ -109,9 +122,10 @@ int sg_keyset_load(sg_keystore *ks, const char *zone, int64_t now, uint64_t prev
     fp = mix(fp, (uint64_t)k->policy.sig_refresh << 32 | k->policy.sig_jitter);
     fp = mix(fp, k->policy.ds_digest);
     for (size_t i = 0; i < n; i++) {
-        if (published(keys[i].state)) {
-            fp = mix(fp, (uint64_t)keys[i].id);
-            fp = mix(fp, (uint64_t)keys[i].state);
+        const sg_ks_key *key = &keys[i];
+        if (in_dnskey(key, now) || signs(key, now)) {
+            fp = mix(fp, (uint64_t)key->id);
+            fp = mix(fp, (uint64_t)(in_dnskey(key, now) | signs(key, now) << 1 | in_ds_set(key, now) << 2));
         }
     }
     if (fp == prev_fp) {
@@ -120,7 +134,8 @@ int sg_keyset_load(sg_keystore *ks, const char *zone, int64_t now, uint64_t prev
     }
     for (size_t i = 0; i < n; i++) {
         const sg_ks_key *key = &keys[i];
-        if (!published(key->state))
+        int pub = in_dnskey(key, now), act = signs(key, now);
+        if (!pub && !act)
             continue;
         uint8_t rd[2 + SG_KS_RDATA_MAX];
         size_t len;
@@ -128,12 +143,14 @@ int sg_keyset_load(sg_keystore *ks, const char *zone, int64_t now, uint64_t prev
             goto fail;
         rd[0] = (uint8_t)(len >> 8);
         rd[1] = (uint8_t)len;
-        if (!(dnskeys[ndk++] = sg_arena_dup(&k->mem, rd, 2 + len))) {
+        uint8_t *stored = sg_arena_dup(&k->mem, rd, 2 + len);
+        if (!stored) {
             rc = SG_ENOMEM;
             goto fail;
         }
-        int signs_keys = key->role != SG_KS_ROLE_ZSK;
-        if (key->state == SG_KS_ACTIVE) {
+        if (pub)
+            dnskeys[ndk++] = stored;
+        if (act) {
             sg_sign_key sk = { .algorithm = key->algorithm, .key_tag = key->tag,
                                .flags = key->flags, .id = key->id };
             if ((rc = sg_ks_key_load_private(ks, key->id, &sk.pkey))) {
@@ -143,17 +160,19 @@ int sg_keyset_load(sg_keystore *ks, const char *zone, int64_t now, uint64_t prev
             }
             if (key->role != SG_KS_ROLE_KSK)
                 k->zsk[k->nzsk++] = sk;
-            if (signs_keys) {
+            if (key->role != SG_KS_ROLE_ZSK) {
                 if (key->role == SG_KS_ROLE_CSK && !EVP_PKEY_up_ref(sk.pkey)) {
                     rc = SG_ELIB;
                     goto fail;
                 }
                 k->ksk[k->nksk++] = sk;
             }
-            /* the DS set the parent should have: active KSKs and CSKs */
-            if (signs_keys && k->policy.publish_cdnskey)
-                cdnskey[ncdk++] = dnskeys[ndk - 1];
-            if (signs_keys && k->policy.publish_cds) {
+        }
+        /* CDS/CDNSKEY: the DS set the parent should have */
+        if (in_ds_set(key, now)) {
+            if (k->policy.publish_cdnskey)
+                cdnskey[ncdk++] = stored;
+            if (k->policy.publish_cds) {
                 uint8_t ds[2 + 4 + 64];
                 size_t dl;
                 if ((rc = sg_ks_ds_rdata(k->apex, rd + 2, len, k->policy.ds_digest, ds + 2,
@@ -214,53 +233,6 @@ int sg_keyset_ensure(sg_keystore *ks, const char *zone, const char *policy, int6
         sg_log(SG_LOG_ERR, "signer", zone, "keystore: %s", sg_ks_strerror(rc));
         return rc;
     }
-    sg_ks_policy pol;
-    sg_ks_key *keys = NULL;
-    size_t n = 0;
-    if ((rc = sg_ks_policy_get(ks, policy, &pol)) || (rc = sg_ks_key_list(ks, zone, &keys, &n))) {
-        sg_log(SG_LOG_ERR, "signer", zone, "keystore: %s", sg_ks_strerror(rc));
-        return rc;
-    }
-    int have_zsk = 0, have_ksk = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (keys[i].state != SG_KS_ACTIVE)
-            continue;
-        have_zsk |= keys[i].role != SG_KS_ROLE_KSK;
-        have_ksk |= keys[i].role != SG_KS_ROLE_ZSK;
-    }
-    free(keys);
-    if (have_zsk && have_ksk)
-        return 0;
-    /* a zone with no signing key: start signing now with the policy's keys */
-    enum sg_ks_role roles[2];
-    int nroles = 0;
-    if (pol.csk && !have_zsk && !have_ksk)
-        roles[nroles++] = SG_KS_ROLE_CSK;
-    else {
-        if (!have_ksk)
-            roles[nroles++] = SG_KS_ROLE_KSK;
-        if (!have_zsk)
-            roles[nroles++] = SG_KS_ROLE_ZSK;
-    }
-    if ((rc = sg_ks_begin(ks)))
-        return rc;
-    for (int i = 0; i < nroles; i++) {
-        sg_ks_key key;
-        if ((rc = sg_ks_key_generate(ks, zone, roles[i], 0, 0, now, &key)))
-            goto fail;
-        key.publish = now;
-        key.active = now;
-        key.state = SG_KS_ACTIVE;
-        if ((rc = sg_ks_key_update(ks, &key, "initial signing key, active at once", now)))
-            goto fail;
-        sg_log(SG_LOG_INFO, "signer", zone, "generated %s %u (%s), active",
-               sg_ks_role_name(roles[i]), key.tag, sg_ks_alg_name(key.algorithm));
-    }
-    if ((rc = sg_ks_commit(ks)))
-        goto fail;
-    return 0;
-fail:
-    sg_ks_rollback(ks);
-    sg_log(SG_LOG_ERR, "signer", zone, "cannot create the initial keys: %s", sg_ks_strerror(rc));
-    return rc;
+    /* a zone without keys gets them here: the engine's initial signing */
+    return sg_roll_step(ks, zone, NULL, now, NULL);
 }

@@ -397,6 +397,8 @@ int sg_zone_builder_finish(sg_zone_builder *b, sg_zone **zone_out)
         }
         set_first[si] = i;
         sg_rrset *rs = &sets[si++];
+        if (ttl > z->max_ttl)
+            z->max_ttl = ttl;
         rs->type = b->recs[i].type;
         rs->count = (uint16_t)(j - i);
         rs->ttl = ttl;

@@ -45,6 +45,7 @@ typedef struct sg_zone {
     const sg_rrset *soa;
     uint32_t serial;
     uint32_t neg_ttl;              /* min(SOA TTL, SOA MINIMUM) for negative answers */
+    uint32_t max_ttl;              /* the largest TTL of any RRset (for key rollover timing) */
     size_t nrecords;
     uint64_t gen;                  /* unique per loaded version, never reused */
     /* derived data another component attaches once (the signer's denial chain); freed

@@ -1,0 +1,435 @@
+/* SPDX-License-Identifier: MIT */
+/* The rollover engine. A pure function decides the next event from the policy and the
+ * keys' timing points; the step applies what is due, one transaction per event, writing
+ * the timing point of the moment it happens. Nothing is scheduled in advance, so a crash
+ * at any moment leaves keys whose stored points say exactly how far each one got, and a
+ * restart recomputes every wait from them: no safety wait can be skipped.
+ *
+ * Timelines (RFC 7583, with online signing: a key's signatures appear the moment it is
+ * active and vanish the moment it retires):
+ *   ZSK  pre-publication: publish successor at end-of-life - Ipub; after Ipub it signs and
+ *        the old one retires; the old one is removed when its signatures have expired
+ *        from caches (max TTL + propagation).
+ *   KSK  double-KSK, CSK likewise: publish successor; after Ipub its DS is submitted; once
+ *        the parent serves it and the parent's DS TTL + propagation have passed, it signs
+ *        and the old one retires (its DS is withdrawn: CDS shows the new set); the old one
+ *        is removed when the old DS is gone from caches. The old key never retires before
+ *        the new DS is seen.
+ *   Initial: the first key signs at once (nothing is cached yet); a KSK/CSK's DS is
+ *        submitted once its DNSKEY has propagated. */
+#include "keystore/rollover.h"
+#include "common/errors.h"
+#include "common/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DAY 86400
+
+const char *sg_roll_action_name(enum sg_roll_action a)
+{
+    switch (a) {
+    case SG_ROLL_NONE: return "none";
+    case SG_ROLL_WAIT: return "wait";
+    case SG_ROLL_INITIAL: return "initial key";
+    case SG_ROLL_PREPUBLISH: return "publish successor";
+    case SG_ROLL_SUBMIT_DS: return "submit DS";
+    case SG_ROLL_SWITCH: return "switch to successor";
+    case SG_ROLL_REMOVE: return "remove";
+    }
+    return "?";
+}
+
+void sg_roll_intervals_of(const sg_ks_policy *p, const sg_roll_figures *f, sg_roll_intervals *out)
+{
+    out->max_ttl = p->zone_max_ttl ? p->zone_max_ttl : (f && f->max_ttl ? f->max_ttl : DAY);
+    out->ipub = p->dnskey_ttl + p->zone_propagation_delay;
+    out->zsk_gone = out->max_ttl + p->zone_propagation_delay;
+    out->ds_wait = p->parent_ds_ttl + p->parent_propagation_delay;
+}
+
+static int is_set(int64_t t, int64_t now) { return t && t <= now; }
+static int signing(const sg_ks_key *k, int64_t now) { return is_set(k->active, now) && !is_set(k->retire, now); }
+static int published(const sg_ks_key *k, int64_t now) { return is_set(k->publish, now) && !is_set(k->remove, now); }
+
+static void consider(sg_roll_event *best, enum sg_roll_action a, int64_t when, const sg_ks_key *k,
+                     const sg_ks_key *other, enum sg_ks_role role, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+static void consider(sg_roll_event *best, enum sg_roll_action a, int64_t when, const sg_ks_key *k,
+                     const sg_ks_key *other, enum sg_ks_role role, const char *fmt, ...)
+{
+    /* any timed event beats waiting; among timed ones the earliest wins */
+    if (best->action != SG_ROLL_NONE && best->action != SG_ROLL_WAIT && a == SG_ROLL_WAIT)
+        return;
+    if (best->action != SG_ROLL_NONE && best->action != SG_ROLL_WAIT && when >= best->when)
+        return;
+    if (best->action == SG_ROLL_WAIT && a == SG_ROLL_WAIT)
+        return;
+    best->action = a;
+    best->when = when;
+    best->key_id = k ? k->id : 0;
+    best->other_id = other ? other->id : 0;
+    best->role = role;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(best->reason, sizeof best->reason, fmt, ap);
+    va_end(ap);
+}
+
+/* The events of one role's chain of keys. */
+static void next_for_role(const sg_ks_policy *p, const sg_roll_intervals *iv, const sg_ks_key *keys,
+                          size_t n, enum sg_ks_role role, int64_t now, sg_roll_event *best)
+{
+    const sg_ks_key *cur = NULL, *succ = NULL;
+    int needs_ds = role != SG_KS_ROLE_ZSK;
+    uint32_t lifetime = role == SG_KS_ROLE_ZSK ? p->zsk_lifetime : p->ksk_lifetime;
+    const char *rn = sg_ks_role_name(role);
+    for (size_t i = 0; i < n; i++) {
+        const sg_ks_key *k = &keys[i];
+        if (k->role != role || k->algorithm != p->algorithm)
+            continue;
+        if (signing(k, now)) {
+            if (!cur || k->active > cur->active)
+                cur = k;
+        } else if (k->publish && !k->active && !is_set(k->remove, now)) {
+            succ = k;
+        }
+        /* a retired key leaves the DNSKEY RRset once nothing it vouched for is cached */
+        if (is_set(k->retire, now) && published(k, now)) {
+            uint32_t gone = role == SG_KS_ROLE_ZSK ? iv->zsk_gone
+                          : role == SG_KS_ROLE_KSK ? (iv->ds_wait > iv->ipub ? iv->ds_wait : iv->ipub)
+                          : (iv->ds_wait > iv->zsk_gone ? iv->ds_wait : iv->zsk_gone);
+            consider(best, SG_ROLL_REMOVE, k->retire + gone, k, NULL, role,
+                     "%s %u retired; removed when its %s caches", rn, k->tag,
+                     role == SG_KS_ROLE_ZSK ? "signatures have left" : "DS and signatures have left");
+        }
+    }
+    if (!cur && !succ) {
+        for (size_t i = 0; i < n; i++) {
+            if (keys[i].role == role && keys[i].algorithm != p->algorithm && signing(&keys[i], now)) {
+                /* never a sudden switch: that would break validation */
+                consider(best, SG_ROLL_WAIT, 0, &keys[i], NULL, role,
+                         "the policy asks for algorithm %s but %s %u uses %s: algorithm rollover "
+                         "is not implemented yet, the current keys stay",
+                         sg_ks_alg_name(p->algorithm), rn, keys[i].tag, sg_ks_alg_name(keys[i].algorithm));
+                return;
+            }
+        }
+        consider(best, SG_ROLL_INITIAL, now, NULL, NULL, role, "no %s signs the zone: generate one", rn);
+        return;
+    }
+    if (cur && needs_ds && !cur->ds_submitted)
+        consider(best, SG_ROLL_SUBMIT_DS, cur->publish + iv->ipub, cur, NULL, role,
+                 "%s %u's DNSKEY has propagated: submit its DS", rn, cur->tag);
+    if (succ) {
+        if (!needs_ds) {
+            consider(best, SG_ROLL_SWITCH, succ->publish + iv->ipub, succ, cur, role,
+                     "%s %u has been published for DNSKEY TTL + propagation: it signs, %s %u retires",
+                     rn, succ->tag, rn, cur ? cur->tag : 0);
+        } else if (!succ->ds_submitted) {
+            consider(best, SG_ROLL_SUBMIT_DS, succ->publish + iv->ipub, succ, NULL, role,
+                     "%s %u's DNSKEY has propagated: submit its DS", rn, succ->tag);
+        } else if (!succ->ds_seen) {
+            consider(best, SG_ROLL_WAIT, 0, succ, cur, role,
+                     "waiting for the parent to serve the DS of %s %u (submitted); %s %u stays active",
+                     rn, succ->tag, rn, cur ? cur->tag : 0);
+        } else {
+            consider(best, SG_ROLL_SWITCH, succ->ds_seen + iv->ds_wait, succ, cur, role,
+                     "the parent serves the DS of %s %u and its DS TTL has passed: it signs, %s %u retires",
+                     rn, succ->tag, rn, cur ? cur->tag : 0);
+        }
+    } else if (cur && lifetime) {
+        int64_t when = cur->active + (int64_t)lifetime - iv->ipub;
+        consider(best, SG_ROLL_PREPUBLISH, when < cur->active ? cur->active : when, cur, NULL, role,
+                 "%s %u reaches its lifetime: publish its successor", rn, cur->tag);
+    }
+}
+
+void sg_roll_next(const sg_ks_policy *p, const sg_ks_key *keys, size_t n,
+                  const sg_roll_figures *f, int64_t now, sg_roll_event *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    snprintf(ev->reason, sizeof ev->reason, "no rollover planned (no key lifetime in the policy)");
+    sg_roll_intervals iv;
+    sg_roll_intervals_of(p, f, &iv);
+    if (p->csk) {
+        next_for_role(p, &iv, keys, n, SG_KS_ROLE_CSK, now, ev);
+    } else {
+        next_for_role(p, &iv, keys, n, SG_KS_ROLE_KSK, now, ev);
+        next_for_role(p, &iv, keys, n, SG_KS_ROLE_ZSK, now, ev);
+    }
+}
+
+/* ---- applying events ------------------------------------------------------------------ */
+
+static sg_ks_key *find(sg_ks_key *keys, size_t n, int64_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (keys[i].id == id)
+            return &keys[i];
+    return NULL;
+}
+
+static void set_state(sg_ks_key *k, int64_t now)
+{
+    k->state = sg_ks_key_state_at(k, now);
+}
+
+/* Apply ev to the stored keys in one transaction. */
+static int apply(sg_keystore *ks, const char *zone, sg_ks_key *keys, size_t n,
+                 const sg_roll_event *ev, int64_t now)
+{
+    int rc = sg_ks_begin(ks);
+    if (rc)
+        return rc;
+    sg_ks_key nk, *k = find(keys, n, ev->key_id), *o = find(keys, n, ev->other_id);
+    switch (ev->action) {
+    case SG_ROLL_INITIAL:
+    case SG_ROLL_PREPUBLISH:
+        if ((rc = sg_ks_key_generate(ks, zone, ev->role, 0, 0, now, &nk)))
+            break;
+        nk.publish = now;
+        if (ev->action == SG_ROLL_INITIAL)
+            nk.active = now;
+        set_state(&nk, now);
+        rc = sg_ks_key_update(ks, &nk, ev->reason, now);
+        if (!rc)
+            sg_log(SG_LOG_INFO, "rollover", zone, "%s %u: %s", sg_ks_role_name(ev->role), nk.tag,
+                   ev->action == SG_ROLL_INITIAL ? "generated, published and active" : "published as successor");
+        break;
+    case SG_ROLL_SUBMIT_DS:
+        if (!k) {
+            rc = SG_ENOTFOUND;
+            break;
+        }
+        k->ds_submitted = now;
+        k->state = signing(k, now) ? SG_KS_ACTIVE : SG_KS_READY;
+        rc = sg_ks_key_update(ks, k, ev->reason, now);
+        if (!rc)
+            sg_log(SG_LOG_INFO, "rollover", zone, "%s %u: DS submitted to the parent",
+                   sg_ks_role_name(k->role), k->tag);
+        break;
+    case SG_ROLL_SWITCH:
+        if (!k) {
+            rc = SG_ENOTFOUND;
+            break;
+        }
+        k->active = now;
+        set_state(k, now);
+        rc = sg_ks_key_update(ks, k, ev->reason, now);
+        if (!rc && o) {
+            o->retire = now;
+            set_state(o, now);
+            rc = sg_ks_key_update(ks, o, ev->reason, now);
+        }
+        if (!rc)
+            sg_log(SG_LOG_INFO, "rollover", zone, "%s %u now signs%s", sg_ks_role_name(k->role), k->tag,
+                   o ? ", its predecessor retires" : "");
+        break;
+    case SG_ROLL_REMOVE:
+        if (!k) {
+            rc = SG_ENOTFOUND;
+            break;
+        }
+        k->remove = now;
+        set_state(k, now);
+        rc = sg_ks_key_update(ks, k, ev->reason, now);
+        if (!rc)
+            sg_log(SG_LOG_INFO, "rollover", zone, "%s %u removed from the DNSKEY RRset",
+                   sg_ks_role_name(k->role), k->tag);
+        break;
+    default:
+        rc = SG_EINVAL;
+    }
+    if (rc) {
+        sg_ks_rollback(ks);
+        return rc;
+    }
+    return sg_ks_commit(ks);
+}
+
+static int load(sg_keystore *ks, const char *zone, sg_ks_policy *p, sg_ks_key **keys, size_t *n)
+{
+    sg_ks_zone z;
+    int rc = sg_ks_zone_get(ks, zone, &z);
+    if (!rc)
+        rc = sg_ks_policy_get(ks, z.policy, p);
+    if (!rc)
+        rc = sg_ks_key_list(ks, zone, keys, n);
+    return rc;
+}
+
+int sg_roll_step(sg_keystore *ks, const char *zone, const sg_roll_figures *f, int64_t now,
+                 sg_roll_event *next_out)
+{
+    if (!ks || !zone)
+        return SG_EINVAL;
+    for (int round = 0; round < 32; round++) {
+        sg_ks_policy p;
+        sg_ks_key *keys = NULL;
+        size_t n = 0;
+        int rc = load(ks, zone, &p, &keys, &n);
+        if (rc)
+            return rc;
+        sg_roll_event ev;
+        sg_roll_next(&p, keys, n, f, now, &ev);
+        if (ev.action == SG_ROLL_NONE || ev.action == SG_ROLL_WAIT || ev.when > now) {
+            free(keys);
+            if (next_out)
+                *next_out = ev;
+            return 0;
+        }
+        rc = apply(ks, zone, keys, n, &ev, now);
+        free(keys);
+        if (rc) {
+            sg_log(SG_LOG_ERR, "rollover", zone, "%s failed: %s", sg_roll_action_name(ev.action),
+                   sg_ks_strerror(rc));
+            return rc;
+        }
+    }
+    return 0;
+}
+
+int sg_roll_plan(sg_keystore *ks, const char *zone, const sg_roll_figures *f, int64_t now,
+                 int64_t until, sg_roll_event **events_out, size_t *n_out)
+{
+    sg_ks_policy p;
+    sg_ks_key *keys = NULL;
+    size_t n = 0;
+    int rc = load(ks, zone, &p, &keys, &n);
+    if (rc)
+        return rc;
+    sg_roll_event *evs = NULL;
+    size_t nev = 0;
+    int64_t t = now, fake_id = -1;
+    for (int guard = 0; guard < 1000; guard++) {
+        sg_roll_event ev;
+        sg_roll_next(&p, keys, n, f, t, &ev);
+        if (ev.action == SG_ROLL_NONE)
+            break;
+        if (ev.action == SG_ROLL_WAIT) {
+            /* assume the parent shows the DS as soon as it is submitted */
+            sg_ks_key *k = find(keys, n, ev.key_id);
+            if (!k)
+                break;
+            k->ds_seen = k->ds_submitted > t ? k->ds_submitted : t;
+            continue;
+        }
+        if (ev.when > until)
+            break;
+        if (ev.when > t)
+            t = ev.when;
+        ev.when = t;
+        sg_roll_event *ne = realloc(evs, (nev + 1) * sizeof *ne);
+        sg_ks_key *nk = realloc(keys, (n + 1) * sizeof *nk);
+        if (!ne || !nk) {
+            free(ne ? ne : evs);
+            free(nk ? nk : keys);
+            return SG_ENOMEM;
+        }
+        evs = ne;
+        keys = nk;
+        sg_ks_key *k = find(keys, n, ev.key_id), *o = find(keys, n, ev.other_id);
+        switch (ev.action) {
+        case SG_ROLL_INITIAL:
+        case SG_ROLL_PREPUBLISH:
+            memset(&keys[n], 0, sizeof keys[n]);
+            keys[n].id = fake_id--;
+            keys[n].role = ev.role;
+            keys[n].algorithm = p.algorithm;
+            keys[n].publish = t;
+            if (ev.action == SG_ROLL_INITIAL)
+                keys[n].active = t;
+            ev.key_id = keys[n].id;
+            n++;
+            break;
+        case SG_ROLL_SUBMIT_DS:
+            k->ds_submitted = t;
+            break;
+        case SG_ROLL_SWITCH:
+            k->active = t;
+            if (o)
+                o->retire = t;
+            break;
+        case SG_ROLL_REMOVE:
+            k->remove = t;
+            break;
+        default:
+            break;
+        }
+        evs[nev++] = ev;
+    }
+    free(keys);
+    *events_out = evs;
+    *n_out = nev;
+    return 0;
+}
+
+int sg_roll_start(sg_keystore *ks, const char *zone, enum sg_ks_role role, int64_t now,
+                  int64_t *key_id_out)
+{
+    sg_ks_policy p;
+    sg_ks_key *keys = NULL;
+    size_t n = 0;
+    int rc = load(ks, zone, &p, &keys, &n);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        if (keys[i].role == role && keys[i].publish && !keys[i].active && !is_set(keys[i].remove, now)) {
+            free(keys);
+            return SG_EEXIST;
+        }
+    }
+    free(keys);
+    if ((rc = sg_ks_begin(ks)))
+        return rc;
+    sg_ks_key nk;
+    if (!(rc = sg_ks_key_generate(ks, zone, role, 0, 0, now, &nk))) {
+        nk.publish = now;
+        set_state(&nk, now);
+        rc = sg_ks_key_update(ks, &nk, "rollover started by the operator: successor published", now);
+    }
+    if (rc) {
+        sg_ks_rollback(ks);
+        return rc;
+    }
+    if ((rc = sg_ks_commit(ks)))
+        return rc;
+    if (key_id_out)
+        *key_id_out = nk.id;
+    return 0;
+}
+
+int sg_roll_ds_seen(sg_keystore *ks, const char *zone, int64_t key_id, int64_t now, int *n_out)
+{
+    sg_ks_key *keys = NULL;
+    size_t n = 0;
+    int rc = sg_ks_key_list(ks, zone, &keys, &n);
+    if (rc)
+        return rc;
+    int marked = 0;
+    if ((rc = sg_ks_begin(ks))) {
+        free(keys);
+        return rc;
+    }
+    for (size_t i = 0; i < n && !rc; i++) {
+        sg_ks_key *k = &keys[i];
+        if ((key_id && k->id != key_id) || !k->ds_submitted || k->ds_seen || is_set(k->retire, now))
+            continue;
+        k->ds_seen = now;
+        rc = sg_ks_key_update(ks, k, "the parent serves the DS", now);
+        marked++;
+    }
+    free(keys);
+    if (rc) {
+        sg_ks_rollback(ks);
+        return rc;
+    }
+    if ((rc = sg_ks_commit(ks)))
+        return rc;
+    if (n_out)
+        *n_out = marked;
+    return 0;
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/* The rollover engine: moves a zone's keys through their lives on RFC 7583 timelines. */
+#ifndef SG_ROLLOVER_H
+#define SG_ROLLOVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keystore/keystore.h"
+
+/* The zone's real figures that the timelines depend on, as the server sees them. */
+typedef struct sg_roll_figures {
+    uint32_t max_ttl;       /* largest TTL in the zone (0: unknown, the policy's or 1 day) */
+} sg_roll_figures;
+
+enum sg_roll_action {
+    SG_ROLL_NONE = 0,       /* nothing planned (no lifetime set) */
+    SG_ROLL_WAIT,           /* blocked on something outside (the parent's DS) */
+    SG_ROLL_INITIAL,        /* generate a key, publish and activate it now */
+    SG_ROLL_PREPUBLISH,     /* generate a successor and publish it */
+    SG_ROLL_SUBMIT_DS,      /* the key's DNSKEY has propagated: its DS goes to the parent */
+    SG_ROLL_SWITCH,         /* the successor starts signing, the current key retires */
+    SG_ROLL_REMOVE,         /* a retired key leaves the DNSKEY RRset */
+};
+
+typedef struct sg_roll_event {
+    enum sg_roll_action action;
+    int64_t when;           /* when it is due (may be in the past: due now) */
+    int64_t key_id;         /* the key it is about (successor for SWITCH); 0 for INITIAL */
+    int64_t other_id;       /* SWITCH: the key that retires */
+    enum sg_ks_role role;
+    char reason[200];
+} sg_roll_event;
+
+/* The intervals the engine uses, derived from the policy and figures (seconds). */
+typedef struct sg_roll_intervals {
+    uint32_t max_ttl;       /* policy zone_max_ttl, else the zone's, else 1 day */
+    uint32_t ipub;          /* DNSKEY TTL + zone propagation: a new DNSKEY is everywhere */
+    uint32_t zsk_gone;      /* max TTL + propagation: a retired ZSK's signatures are gone */
+    uint32_t ds_wait;       /* parent DS TTL + parent propagation */
+} sg_roll_intervals;
+
+void sg_roll_intervals_of(const sg_ks_policy *p, const sg_roll_figures *f, sg_roll_intervals *out);
+
+/* The earliest next event for a zone's keys at time now, computed from the policy and the
+ * keys alone (nothing is written). Returns the event in *ev_out (SG_ROLL_NONE if none). */
+void sg_roll_next(const sg_ks_policy *p, const sg_ks_key *keys, size_t n,
+                  const sg_roll_figures *f, int64_t now, sg_roll_event *ev_out);
+
+/* Carry out every event of zone that is due at now, each in its own transaction with an
+ * events row; *next_out (may be NULL) is the next event after them. A crash between two
+ * events leaves the stored state consistent, and the next call goes on from it.
+ * Returns 0 or an SG_E* / SG_KS_E* error. */
+int sg_roll_step(sg_keystore *ks, const char *zone, const sg_roll_figures *f, int64_t now,
+                 sg_roll_event *next_out);
+
+/* The events that would happen from now until `until` if nothing outside changed and the
+ * parent showed each DS at once when submitted (marked in the reason). Nothing is
+ * written. *events_out is freed with free(). */
+int sg_roll_plan(sg_keystore *ks, const char *zone, const sg_roll_figures *f, int64_t now,
+                 int64_t until, sg_roll_event **events_out, size_t *n_out);
+
+/* Start a rollover of the given role now: generate a successor and publish it (one
+ * transaction). SG_EEXIST if a successor is already on its way. */
+int sg_roll_start(sg_keystore *ks, const char *zone, enum sg_ks_role role, int64_t now,
+                  int64_t *key_id_out);
+
+/* Record that the parent serves the DS of the zone's submitted keys (all of them, or key_id).
+ * Returns the number of keys marked in *n_out. */
+int sg_roll_ds_seen(sg_keystore *ks, const char *zone, int64_t key_id, int64_t now, int *n_out);
+
+/* Text for an action ("publish successor", ...). */
+const char *sg_roll_action_name(enum sg_roll_action a);
+
+#endif
