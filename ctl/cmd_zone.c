@@ -13,7 +13,9 @@ static void help(void)
            "       signetctl zone show ZONE\n"
            "       signetctl zone remove ZONE [--force]   (refused while a key may be in use)\n"
            "       signetctl zone history ZONE            (the zone's event journal)\n"
-           "       signetctl zone sign ZONE --zonefile PATH [--out FILE]\n");
+           "       signetctl zone sign ZONE --zonefile PATH [--out FILE]\n"
+           "       signetctl zone roll ZONE --ksk|--zsk|--csk\n"
+           "       signetctl zone status ZONE | plan ZONE [--until TIME]\n");
 }
 
 static size_t key_count(ctl *c, const char *zone)
@@ -58,6 +60,8 @@ int cmd_zone(ctl *c, int argc, char **argv)
 {
     if (argc > 0 && !strcmp(argv[0], "sign"))
         return cmd_zone_sign(c, argc - 1, argv + 1);
+    if (argc > 0 && (!strcmp(argv[0], "roll") || !strcmp(argv[0], "status") || !strcmp(argv[0], "plan")))
+        return cmd_zone_roll(c, argv[0], argc - 1, argv + 1);
     ctl_opt o[] = { { "policy", 1, 0, 0 }, { "force", 0, 0, 0 } };
     char *pos[3];
     int npos, help_wanted;

@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/* signetctl zone roll / status / plan and ds seen: steering and watching rollovers. */
+#include "ctl/ctl.h"
+#include "keystore/rollover.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int parse_fig(const ctl_opt *o, sg_roll_figures *f)
+{
+    memset(f, 0, sizeof *f);
+    if (o && o->set) {
+        uint32_t v;
+        if (ctl_parse_duration(o->val, &v))
+            return -1;
+        f->max_ttl = v;
+    }
+    return 0;
+}
+
+static const char *key_state(const sg_ks_key *k, int64_t now)
+{
+    return sg_ks_state_name(sg_ks_key_state_at(k, now));
+}
+
+static void print_event(const ctl *c, const sg_roll_event *ev, int first)
+{
+    char when[64];
+    if (ev->action == SG_ROLL_WAIT || ev->action == SG_ROLL_NONE)
+        snprintf(when, sizeof when, "-");
+    else
+        ctl_fmt_time(ev->when <= c->now ? c->now : ev->when, when, sizeof when);
+    if (c->json) {
+        printf("%s{\"action\":", first ? "" : ",");
+        json_str(stdout, sg_roll_action_name(ev->action));
+        printf(",\"when\":");
+        if (ev->action == SG_ROLL_WAIT || ev->action == SG_ROLL_NONE)
+            printf("null");
+        else
+            json_time(stdout, ev->when);
+        printf(",\"role\":");
+        json_str(stdout, sg_ks_role_name(ev->role));
+        printf(",\"reason\":");
+        json_str(stdout, ev->reason);
+        printf("}");
+    } else {
+        printf("%-20s  %-20s  %s\n", when, sg_roll_action_name(ev->action), ev->reason);
+    }
+}
+
+static int zone_status(ctl *c, const char *zone, const ctl_opt *max_ttl)
+{
+    sg_roll_figures f;
+    if (parse_fig(max_ttl, &f))
+        return ctl_usage("zone status ", "bad --max-ttl");
+    int rc = ctl_open(c);
+    if (rc)
+        return rc;
+    sg_ks_zone z;
+    sg_ks_policy p;
+    sg_ks_key *keys = NULL;
+    size_t n = 0;
+    int err = sg_ks_zone_get(c->ks, zone, &z);
+    if (!err)
+        err = sg_ks_policy_get(c->ks, z.policy, &p);
+    if (!err)
+        err = sg_ks_key_list(c->ks, zone, &keys, &n);
+    if (err)
+        return ctl_fail(c, err, "zone %s", zone);
+    sg_roll_event ev;
+    sg_roll_next(&p, keys, n, &f, c->now, &ev);
+    if (c->json) {
+        printf("{\"zone\":");
+        json_str(stdout, z.name);
+        printf(",\"policy\":");
+        json_str(stdout, z.policy);
+        printf(",\"keys\":[");
+        for (size_t i = 0; i < n; i++) {
+            printf(i ? "," : "");
+            json_key(stdout, &keys[i], 0, 0, 0);
+        }
+        printf("],\"next\":");
+        print_event(c, &ev, 1);
+        printf("}\n");
+    } else {
+        printf("zone %s, policy %s\n\n", z.name, z.policy);
+        printf("%-6s %-5s %-4s %-16s %-9s %-20s %-20s %-20s %-20s %s\n", "ID", "TAG", "ROLE",
+               "ALGORITHM", "STATE", "PUBLISH", "ACTIVE", "RETIRE", "REMOVE", "DS");
+        for (size_t i = 0; i < n; i++) {
+            const sg_ks_key *k = &keys[i];
+            char t[4][64];
+            ctl_fmt_time(k->publish, t[0], sizeof t[0]);
+            ctl_fmt_time(k->active, t[1], sizeof t[1]);
+            ctl_fmt_time(k->retire, t[2], sizeof t[2]);
+            ctl_fmt_time(k->remove, t[3], sizeof t[3]);
+            const char *ds = k->role == SG_KS_ROLE_ZSK ? "-" : k->ds_seen ? "seen"
+                           : k->ds_submitted ? "submitted" : "not yet";
+            printf("%-6lld %-5u %-4s %-16s %-9s %-20s %-20s %-20s %-20s %s\n", (long long)k->id,
+                   k->tag, sg_ks_role_name(k->role), sg_ks_alg_name(k->algorithm), key_state(k, c->now),
+                   t[0], t[1], t[2], t[3], ds);
+        }
+        printf("\nnext event:\n");
+        print_event(c, &ev, 1);
+    }
+    free(keys);
+    return CTL_OK;
+}
+
+static int zone_plan(ctl *c, const char *zone, const ctl_opt *until_o, const ctl_opt *max_ttl)
+{
+    sg_roll_figures f;
+    if (parse_fig(max_ttl, &f))
+        return ctl_usage("zone plan ", "bad --max-ttl");
+    int64_t until = c->now + 365 * 86400;
+    if (until_o->set && ctl_parse_time(until_o->val, c->now, &until))
+        return ctl_usage("zone plan ", "bad --until time '%s'", until_o->val);
+    int rc = ctl_open(c);
+    if (rc)
+        return rc;
+    sg_roll_event *evs = NULL;
+    size_t n = 0;
+    int err = sg_roll_plan(c->ks, zone, &f, c->now, until, &evs, &n);
+    if (err)
+        return ctl_fail(c, err, "zone %s", zone);
+    if (c->json)
+        printf("[");
+    else
+        printf("%-20s  %-20s  %s\n", "WHEN", "EVENT", "REASON");
+    for (size_t i = 0; i < n; i++)
+        print_event(c, &evs[i], i == 0);
+    if (c->json)
+        printf("]\n");
+    else if (n == 0)
+        printf("(no events before the end of the plan)\n");
+    else
+        printf("\n(the plan assumes the parent serves each DS as soon as it is submitted)\n");
+    free(evs);
+    return CTL_OK;
+}
+
+static int zone_roll(ctl *c, const char *zone, enum sg_ks_role role)
+{
+    int rc = ctl_open(c);
+    if (rc)
+        return rc;
+    int64_t id = 0;
+    int err = sg_roll_start(c->ks, zone, role, c->now, &id);
+    if (err == SG_EEXIST) {
+        fprintf(stderr, "signetctl: a %s rollover of %s is already under way\n", sg_ks_role_name(role), zone);
+        return CTL_ERR;
+    }
+    if (err)
+        return ctl_fail(c, err, "zone %s", zone);
+    sg_ks_key k;
+    if (sg_ks_key_get(c->ks, id, &k) == 0)
+        printf("%s rollover started: key %lld (tag %u) published; signetd takes it from here "
+               "(see signetctl zone status %s)\n", sg_ks_role_name(role), (long long)id, k.tag, zone);
+    return CTL_OK;
+}
+
+int cmd_zone_roll(ctl *c, const char *sub, int argc, char **argv)
+{
+    ctl_opt o[] = { { "ksk", 0, 0, 0 }, { "zsk", 0, 0, 0 }, { "csk", 0, 0, 0 },
+                    { "until", 1, 0, 0 }, { "max-ttl", 1, 0, 0 } };
+    char cmd[32];
+    snprintf(cmd, sizeof cmd, "zone %s ", sub);
+    char *pos[1];
+    int npos, help_wanted;
+    int rc = ctl_parse(cmd, argc, argv, o, 5, pos, 1, &npos, &help_wanted);
+    if (rc)
+        return rc;
+    if (help_wanted) {
+        printf("usage: signetctl zone roll ZONE --ksk|--zsk|--csk   start a rollover now\n"
+               "       signetctl zone status ZONE [--max-ttl DUR]   keys, and the next event and why\n"
+               "       signetctl zone plan ZONE [--until TIME] [--max-ttl DUR]\n"
+               "                                the coming events as the policy stands\n"
+               "--max-ttl is the zone's largest TTL when the policy does not set one (default 1d).\n");
+        return CTL_OK;
+    }
+    if (npos != 1)
+        return ctl_usage(cmd, "zone %s needs one ZONE", sub);
+    char zone[SG_KS_ZONE_MAX];
+    if (sg_ks_zone_normalize(pos[0], zone))
+        return ctl_usage(cmd, "bad zone name '%s'", pos[0]);
+    if (!strcmp(sub, "status"))
+        return zone_status(c, zone, &o[4]);
+    if (!strcmp(sub, "plan"))
+        return zone_plan(c, zone, &o[3], &o[4]);
+    int nroles = o[0].set + o[1].set + o[2].set;
+    if (nroles != 1)
+        return ctl_usage(cmd, "zone roll needs exactly one of --ksk, --zsk, --csk");
+    return zone_roll(c, zone, o[0].set ? SG_KS_ROLE_KSK : o[1].set ? SG_KS_ROLE_ZSK : SG_KS_ROLE_CSK);
+}
+
+int cmd_ds_seen(ctl *c, int argc, char **argv)
+{
+    ctl_opt o[] = { { "key", 1, 0, 0 } };
+    char *pos[1];
+    int npos, help_wanted;
+    int rc = ctl_parse("ds seen ", argc, argv, o, 1, pos, 1, &npos, &help_wanted);
+    if (rc)
+        return rc;
+    if (help_wanted) {
+        printf("usage: signetctl ds seen ZONE [--key ID]\n"
+               "Record that the parent now serves the DS of the zone's submitted keys (or of\n"
+               "one key): the manual path when no registrar is configured. A KSK or CSK\n"
+               "rollover waits for this before the old key retires.\n");
+        return CTL_OK;
+    }
+    if (npos != 1)
+        return ctl_usage("ds seen ", "ds seen needs one ZONE");
+    char zone[SG_KS_ZONE_MAX];
+    if (sg_ks_zone_normalize(pos[0], zone))
+        return ctl_usage("ds seen ", "bad zone name '%s'", pos[0]);
+    int64_t id = 0;
+    if (o[0].set) {
+        char *end;
+        id = strtoll(o[0].val, &end, 10);
+        if (*end || id <= 0)
+            return ctl_usage("ds seen ", "--key takes a key id");
+    }
+    if ((rc = ctl_open(c)))
+        return rc;
+    int marked = 0;
+    int err = sg_roll_ds_seen(c->ks, zone, id, c->now, &marked);
+    if (err)
+        return ctl_fail(c, err, "zone %s", zone);
+    if (marked == 0) {
+        fprintf(stderr, "signetctl: no submitted DS of %s is waiting to be seen\n", zone);
+        return CTL_ERR;
+    }
+    printf("%d DS record%s of %s marked as served by the parent\n", marked, marked > 1 ? "s" : "", zone);
+    return CTL_OK;
+}
