@@ -20,6 +20,8 @@
 
 #define GRACE_SECONDS 30   /* a replaced snapshot outlives every query that could use it */
 #define INCEPTION_SKEW 3600
+#define DEFAULT_CACHE 65536     /* until the zone is seen; then one per record and name */
+#define AUTO_CACHE_MAX (1u << 20)
 
 typedef struct dzone {
     uint8_t apex[SG_NAME_MAX];
@@ -40,7 +42,9 @@ typedef struct dstate {
     sg_dnssec_cfg cfg;
     dzone *zones;
     int nzones;
-    sg_sigcache *cache;
+    _Atomic(sg_sigcache *) cache;
+    size_t cache_slot;        /* bytes per cached RRSIG */
+    pthread_mutex_t grow_lock;
     pthread_t thread;
     int thread_started;
     atomic_int stop;
@@ -54,7 +58,7 @@ int sg_dnssec_parse(const sg_cfg_block *blk, sg_dnssec_cfg *out)
 {
     memset(out, 0, sizeof *out);
     snprintf(out->policy, sizeof out->policy, "default");
-    out->cache_entries = 262144;
+    out->cache_entries = 0; /* sized from the zone when it is first signed */
     if (blk->nargs > 0)
         return sg_cfg_error(blk, "dnssec: options go in a { } block");
     for (int i = 0; i < blk->nchildren; i++) {
@@ -116,6 +120,30 @@ static void reap(dstate *st, int all)
 }
 
 static void keyset_free_v(void *p) { sg_keyset_free(p); }
+static void cache_free_v(void *p) { sg_sigcache_free(p); }
+
+/* Without a configured size the cache grows to hold every signature of the zones it has
+ * seen (their records and denial records), so that steady state costs no crypto. */
+static void fit_cache(dstate *st, const sg_zone *z)
+{
+    if (st->cfg.cache_entries)
+        return;
+    size_t want = z->nrecords + z->nnodes;
+    if (want > AUTO_CACHE_MAX)
+        want = AUTO_CACHE_MAX;
+    pthread_mutex_lock(&st->grow_lock);
+    sg_sigcache *cur = atomic_load(&st->cache);
+    if (sg_sigcache_capacity(cur) < want) {
+        sg_sigcache *bigger = sg_sigcache_new(want, st->cache_slot);
+        if (bigger) {
+            atomic_store(&st->cache, bigger);
+            retire(st, cur, cache_free_v);
+            sg_log(SG_LOG_INFO, "signer", z->apex_str, "signature cache sized for %zu signatures",
+                   sg_sigcache_capacity(bigger));
+        }
+    }
+    pthread_mutex_unlock(&st->grow_lock);
+}
 
 /* Re-read the keystore; swap in key sets that changed. */
 static void refresh(dstate *st, sg_keystore *ks)
@@ -183,14 +211,16 @@ static void dnssec_teardown(void *state)
     for (int i = 0; i < st->nzones; i++)
         sg_keyset_free(atomic_load(&st->zones[i].keys));
     reap(st, 1);
-    if (st->cache) {
+    sg_sigcache *cache = atomic_load(&st->cache);
+    if (cache) {
         uint64_t hits, misses;
-        sg_sigcache_stats(st->cache, &hits, &misses);
+        sg_sigcache_stats(cache, &hits, &misses);
         sg_log(SG_LOG_INFO, "signer", NULL, "signature cache: %llu hits, %llu misses",
                (unsigned long long)hits, (unsigned long long)misses);
     }
     free(st->zones);
-    sg_sigcache_free(st->cache);
+    sg_sigcache_free(cache);
+    pthread_mutex_destroy(&st->grow_lock);
     pthread_mutex_destroy(&st->lock);
     pthread_mutex_destroy(&st->wake_lock);
     pthread_cond_destroy(&st->wake);
@@ -203,6 +233,7 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
     if (!st)
         return SG_ENOMEM;
     pthread_mutex_init(&st->lock, NULL);
+    pthread_mutex_init(&st->grow_lock, NULL);
     pthread_mutex_init(&st->wake_lock, NULL);
     pthread_cond_init(&st->wake, NULL);
     int rc = sg_dnssec_parse(blk, &st->cfg);
@@ -250,8 +281,9 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
         if (sg_name_len(st->zones[i].apex) > max_apex)
             max_apex = sg_name_len(st->zones[i].apex);
     size_t slot = 18 + max_apex + (max_sig ? max_sig : 64);
-    st->cache = sg_sigcache_new(st->cfg.cache_entries, slot);
-    if (!st->cache) {
+    st->cache_slot = slot;
+    atomic_store(&st->cache, sg_sigcache_new(st->cfg.cache_entries ? st->cfg.cache_entries : DEFAULT_CACHE, slot));
+    if (!atomic_load(&st->cache)) {
         rc = SG_ENOMEM;
         goto fail;
     }
@@ -309,6 +341,7 @@ static const sg_denial *denial_for(dstate *st, dzone *dz, const sg_zone *z, cons
         return d;
     sg_denial *nd = NULL;
     atomic_store(&dz->max_ttl, z->max_ttl); /* a new zone version: tell the engine its TTLs */
+    fit_cache(st, z);
     if (sg_denial_build(z, p->denial, p->nsec3_iterations, p->nsec3_opt_out, k->apex_types,
                         k->napex, &nd))
         return NULL;
@@ -347,6 +380,7 @@ static int sign_ref(dstate *st, const sg_keyset *k, const sg_denial *d, const sg
     uint64_t gen = keyset_rr ? (k->gen | (1ULL << 63)) : (r->flags & SG_REF_DENIAL) ? d->gen : q->zone->gen;
     uint32_t now = (uint32_t)time(NULL);
     const sg_ks_policy *p = &k->policy;
+    sg_sigcache *cache = atomic_load(&st->cache);
     uint8_t *blob = sg_arena_alloc(q->arena, (size_t)nkeys * (2 + SG_RRSIG_MAX));
     sg_rrset *sig = sg_arena_alloc(q->arena, sizeof *sig);
     if (!blob || !sig)
@@ -355,7 +389,7 @@ static int sign_ref(dstate *st, const sg_keyset *k, const sg_denial *d, const sg
     for (int i = 0; i < nkeys; i++) {
         size_t len = 0;
         if (cacheable)
-            len = sg_sigcache_get(st->cache, gen, rs, keys[i].id, now + p->sig_refresh, blob + o + 2);
+            len = sg_sigcache_get(cache, gen, rs, keys[i].id, now + p->sig_refresh, blob + o + 2);
         if (!len) {
             uint32_t exp = now + p->sig_validity - jitter(p->sig_jitter);
             int rc = sg_rrsig_make(&keys[i], q->zone->apex, owner, labels, rs,
@@ -363,7 +397,7 @@ static int sign_ref(dstate *st, const sg_keyset *k, const sg_denial *d, const sg
             if (rc)
                 return rc;
             if (cacheable)
-                sg_sigcache_put(st->cache, gen, rs, keys[i].id, exp, blob + o + 2, len);
+                sg_sigcache_put(cache, gen, rs, keys[i].id, exp, blob + o + 2, len);
         }
         blob[o] = (uint8_t)(len >> 8);
         blob[o + 1] = (uint8_t)len;

@@ -157,3 +157,8 @@ void sg_sigcache_stats(const sg_sigcache *c, uint64_t *hits_out, uint64_t *misse
     *hits_out = h;
     *misses_out = m;
 }
+
+size_t sg_sigcache_capacity(const sg_sigcache *c)
+{
+    return c ? c->mask + 1 : 0;
+}

@@ -21,6 +21,8 @@ size_t sg_sigcache_get(sg_sigcache *c, uint64_t gen, const void *rrset, int64_t 
 /* Store an RRSIG; a concurrent writer of the same slot makes this a no-op. */
 void sg_sigcache_put(sg_sigcache *c, uint64_t gen, const void *rrset, int64_t key_id,
                      uint32_t expiration, const uint8_t *rdata, size_t len);
+/* Number of slots. */
+size_t sg_sigcache_capacity(const sg_sigcache *c);
 /* Hits and misses since creation (approximate under concurrency). */
 void sg_sigcache_stats(const sg_sigcache *c, uint64_t *hits_out, uint64_t *misses_out);
 
