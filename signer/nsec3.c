@@ -146,7 +146,8 @@ int sg_nsec3_build(const sg_zone *z, uint16_t iterations, const uint8_t *salt, u
         p[2] = (uint8_t)(iterations >> 8);
         p[3] = (uint8_t)iterations;
         p[4] = salt_len;
-        memcpy(p + 5, salt, salt_len);
+        if (salt_len)
+            memcpy(p + 5, salt, salt_len);
         p += 5 + salt_len;
         *p++ = SG_NSEC3_HASH_LEN;
         memcpy(p, next->hash, SG_NSEC3_HASH_LEN);
@@ -172,7 +173,8 @@ int sg_nsec3_build(const sg_zone *z, uint16_t iterations, const uint8_t *salt, u
     pr[4] = (uint8_t)(iterations >> 8);
     pr[5] = (uint8_t)iterations;
     pr[6] = salt_len;
-    memcpy(pr + 7, salt, salt_len);
+    if (salt_len)
+        memcpy(pr + 7, salt, salt_len);
     c->param.type = SG_TYPE_NSEC3PARAM;
     c->param.count = 1;
     c->param.ttl = z->soa->ttl;

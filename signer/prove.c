@@ -20,7 +20,8 @@ int sg_denial_build(const sg_zone *z, enum sg_ks_denial kind, uint16_t iteration
     d->iterations = iterations;
     d->optout = optout ? 1 : 0;
     d->napex = napex;
-    memcpy(d->apex_types, apex_types, (size_t)napex * sizeof *apex_types);
+    if (napex)
+        memcpy(d->apex_types, apex_types, (size_t)napex * sizeof *apex_types);
     d->gen = atomic_fetch_add(&next_gen, 1) | (1ULL << 62);
     int rc = 0;
     if (kind == SG_KS_DENIAL_NSEC)
