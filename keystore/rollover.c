@@ -177,13 +177,11 @@ static void set_state(sg_ks_key *k, int64_t now)
     k->state = sg_ks_key_state_at(k, now);
 }
 
-/* Apply ev to the stored keys in one transaction. */
+/* Apply ev to the stored keys, inside the caller's transaction. */
 static int apply(sg_keystore *ks, const char *zone, sg_ks_key *keys, size_t n,
                  const sg_roll_event *ev, int64_t now)
 {
-    int rc = sg_ks_begin(ks);
-    if (rc)
-        return rc;
+    int rc = 0;
     sg_ks_key nk, *k = find(keys, n, ev->key_id), *o = find(keys, n, ev->other_id);
     switch (ev->action) {
     case SG_ROLL_INITIAL:
@@ -243,11 +241,7 @@ static int apply(sg_keystore *ks, const char *zone, sg_ks_key *keys, size_t n,
     default:
         rc = SG_EINVAL;
     }
-    if (rc) {
-        sg_ks_rollback(ks);
-        return rc;
-    }
-    return sg_ks_commit(ks);
+    return rc;
 }
 
 static int load(sg_keystore *ks, const char *zone, sg_ks_policy *p, sg_ks_key **keys, size_t *n)
@@ -267,22 +261,33 @@ int sg_roll_step(sg_keystore *ks, const char *zone, const sg_roll_figures *f, in
     if (!ks || !zone)
         return SG_EINVAL;
     for (int round = 0; round < 32; round++) {
+        /* decide inside the write transaction: another process (signetctl, a second
+         * signetd during a reload) deciding at the same moment sees our result */
+        int rc = sg_ks_begin(ks);
+        if (rc)
+            return rc;
         sg_ks_policy p;
         sg_ks_key *keys = NULL;
         size_t n = 0;
-        int rc = load(ks, zone, &p, &keys, &n);
-        if (rc)
+        if ((rc = load(ks, zone, &p, &keys, &n))) {
+            sg_ks_rollback(ks);
             return rc;
+        }
         sg_roll_event ev;
         sg_roll_next(&p, keys, n, f, now, &ev);
         if (ev.action == SG_ROLL_NONE || ev.action == SG_ROLL_WAIT || ev.when > now) {
             free(keys);
+            sg_ks_rollback(ks); /* nothing written */
             if (next_out)
                 *next_out = ev;
             return 0;
         }
         rc = apply(ks, zone, keys, n, &ev, now);
         free(keys);
+        if (!rc)
+            rc = sg_ks_commit(ks);
+        else
+            sg_ks_rollback(ks);
         if (rc) {
             sg_log(SG_LOG_ERR, "rollover", zone, "%s failed: %s", sg_roll_action_name(ev.action),
                    sg_ks_strerror(rc));
@@ -370,21 +375,24 @@ int sg_roll_plan(sg_keystore *ks, const char *zone, const sg_roll_figures *f, in
 int sg_roll_start(sg_keystore *ks, const char *zone, enum sg_ks_role role, int64_t now,
                   int64_t *key_id_out)
 {
+    int rc = sg_ks_begin(ks);
+    if (rc)
+        return rc;
     sg_ks_policy p;
     sg_ks_key *keys = NULL;
     size_t n = 0;
-    int rc = load(ks, zone, &p, &keys, &n);
-    if (rc)
+    if ((rc = load(ks, zone, &p, &keys, &n))) {
+        sg_ks_rollback(ks);
         return rc;
+    }
     for (size_t i = 0; i < n; i++) {
         if (keys[i].role == role && keys[i].publish && !keys[i].active && !is_set(keys[i].remove, now)) {
             free(keys);
+            sg_ks_rollback(ks);
             return SG_EEXIST;
         }
     }
     free(keys);
-    if ((rc = sg_ks_begin(ks)))
-        return rc;
     sg_ks_key nk;
     if (!(rc = sg_ks_key_generate(ks, zone, role, 0, 0, now, &nk))) {
         nk.publish = now;
