@@ -36,7 +36,7 @@ enum {
 /* Text for an SG_E* or SG_KS_E* code; never NULL, static storage. */
 const char *sg_ks_strerror(int err);
 
-#define SG_KS_SCHEMA_VERSION 1  /* the schema version this code writes */
+#define SG_KS_SCHEMA_VERSION 2  /* the schema version this code writes */
 #define SG_KS_UNSET 0           /* an unset timing point */
 #define SG_KS_NAME_MAX 64       /* policy names, including the NUL */
 #define SG_KS_ZONE_MAX 1024     /* zone names in presentation form, including the NUL */
@@ -204,6 +204,8 @@ typedef struct sg_ks_key {
     /* RFC 7583 timing points; SG_KS_UNSET when not set. */
     int64_t publish, active, retire, remove;
     int64_t ds_submitted, ds_seen;  /* KSK/CSK only */
+    int64_t ds_withdrawn;           /* KSK/CSK: its DS leaves the parent's set (algorithm
+                                     * rollover; otherwise retirement withdraws it) */
     enum sg_ks_key_state state;
 } sg_ks_key;
 

@@ -16,7 +16,13 @@
  *        is removed when the old DS is gone from caches. The old key never retires before
  *        the new DS is seen.
  *   Initial: the first key signs at once (nothing is cached yet); a KSK/CSK's DS is
- *        submitted once its DNSKEY has propagated. */
+ *        submitted once its DNSKEY has propagated.
+ *   Algorithm (RFC 6781 4.1.4), when the policy names another algorithm: the new keys
+ *        sign first, unpublished; once old cached RRsets have expired (max TTL +
+ *        propagation) they are published; after Ipub the new DS is submitted; once the
+ *        parent serves it (+ DS TTL + propagation) the old DS is withdrawn; after the DS
+ *        TTL + propagation the old keys leave the DNSKEY RRset; after Ipub they stop
+ *        signing. */
 #include "keystore/rollover.h"
 #include "common/errors.h"
 #include "common/log.h"
@@ -38,6 +44,11 @@ const char *sg_roll_action_name(enum sg_roll_action a)
     case SG_ROLL_SUBMIT_DS: return "submit DS";
     case SG_ROLL_SWITCH: return "switch to successor";
     case SG_ROLL_REMOVE: return "remove";
+    case SG_ROLL_ALG_START: return "algorithm: sign";
+    case SG_ROLL_ALG_PUBLISH: return "algorithm: publish";
+    case SG_ROLL_ALG_WITHDRAW: return "algorithm: old DS out";
+    case SG_ROLL_ALG_UNPUBLISH: return "algorithm: old keys out";
+    case SG_ROLL_ALG_RETIRE: return "algorithm: old sigs out";
     }
     return "?";
 }
@@ -107,20 +118,13 @@ static void next_for_role(const sg_ks_policy *p, const sg_roll_intervals *iv, co
         }
     }
     if (!cur && !succ) {
-        for (size_t i = 0; i < n; i++) {
-            if (keys[i].role == role && keys[i].algorithm != p->algorithm && signing(&keys[i], now)) {
-                /* never a sudden switch: that would break validation */
-                consider(best, SG_ROLL_WAIT, 0, &keys[i], NULL, role,
-                         "the policy asks for algorithm %s but %s %u uses %s: algorithm rollover "
-                         "is not implemented yet, the current keys stay",
-                         sg_ks_alg_name(p->algorithm), rn, keys[i].tag, sg_ks_alg_name(keys[i].algorithm));
-                return;
-            }
-        }
+        for (size_t i = 0; i < n; i++)
+            if (keys[i].algorithm != p->algorithm && signing(&keys[i], now))
+                return; /* an algorithm rollover brings this role's new key */
         consider(best, SG_ROLL_INITIAL, now, NULL, NULL, role, "no %s signs the zone: generate one", rn);
         return;
     }
-    if (cur && needs_ds && !cur->ds_submitted)
+    if (cur && needs_ds && !cur->ds_submitted && cur->publish)
         consider(best, SG_ROLL_SUBMIT_DS, cur->publish + iv->ipub, cur, NULL, role,
                  "%s %u's DNSKEY has propagated: submit its DS", rn, cur->tag);
     if (succ) {
@@ -147,6 +151,81 @@ static void next_for_role(const sg_ks_policy *p, const sg_roll_intervals *iv, co
     }
 }
 
+static int needs_role(const sg_ks_policy *p, enum sg_ks_role r)
+{
+    return p->csk ? r == SG_KS_ROLE_CSK : r != SG_KS_ROLE_CSK;
+}
+
+/* The algorithm rollover's next step, when keys of another algorithm are still around. */
+static void next_alg(const sg_ks_policy *p, const sg_roll_intervals *iv, const sg_ks_key *keys,
+                     size_t n, int64_t now, sg_roll_event *best)
+{
+    const sg_ks_key *old = NULL, *wait_key = NULL;
+    int64_t old_withdrawn = 0, old_removed = 0, new_active = 0, new_seen = 0;
+    int old_ds_out = 1, old_in_dnskey = 0, old_signing = 0, new_unpublished = 0, new_ds_wait = 0;
+    int have[3] = { 0, 0, 0 };
+    for (size_t i = 0; i < n; i++) {
+        const sg_ks_key *k = &keys[i];
+        if (k->algorithm == p->algorithm) {
+            if (signing(k, now) && needs_role(p, k->role)) {
+                have[k->role] = 1;
+                if (k->active > new_active)
+                    new_active = k->active;
+                if (!k->publish)
+                    new_unpublished = 1;
+                if (k->role != SG_KS_ROLE_ZSK) {
+                    if (k->ds_seen)
+                        new_seen = k->ds_seen > new_seen ? k->ds_seen : new_seen;
+                    else {
+                        new_ds_wait = 1; /* its DS is yet to be submitted, or to be seen */
+                        if (k->ds_submitted)
+                            wait_key = k;
+                    }
+                }
+            }
+            continue;
+        }
+        if (!published(k, now) && !signing(k, now))
+            continue;
+        old = k;
+        old_in_dnskey |= published(k, now);
+        old_signing |= signing(k, now);
+        if (k->role != SG_KS_ROLE_ZSK && k->ds_submitted && !k->ds_withdrawn && !is_set(k->retire, now))
+            old_ds_out = 0;
+        if (k->ds_withdrawn > old_withdrawn)
+            old_withdrawn = k->ds_withdrawn;
+        if (k->remove > old_removed)
+            old_removed = k->remove;
+    }
+    if (!old)
+        return;
+    const char *from = sg_ks_alg_name(old->algorithm), *to = sg_ks_alg_name(p->algorithm);
+    int complete = p->csk ? have[SG_KS_ROLE_CSK] : (have[SG_KS_ROLE_KSK] && have[SG_KS_ROLE_ZSK]);
+    if (!complete) {
+        consider(best, SG_ROLL_ALG_START, now, NULL, NULL, p->csk ? SG_KS_ROLE_CSK : SG_KS_ROLE_KSK,
+                 "the policy asks for %s: algorithm rollover from %s starts, new keys sign first", to, from);
+    } else if (new_unpublished) {
+        consider(best, SG_ROLL_ALG_PUBLISH, new_active + iv->zsk_gone, NULL, NULL, SG_KS_ROLE_KSK,
+                 "%s signatures have reached every cache: publish the %s keys", to, to);
+    } else if (new_ds_wait) {
+        /* SUBMIT_DS comes from the role's own chain; after it, the parent */
+        if (wait_key)
+            consider(best, SG_ROLL_WAIT, 0, wait_key, NULL, wait_key->role,
+                     "algorithm rollover to %s: waiting for the parent to serve the DS of %s %u",
+                     to, sg_ks_role_name(wait_key->role), wait_key->tag);
+    } else if (!old_ds_out) {
+        consider(best, SG_ROLL_ALG_WITHDRAW, new_seen + iv->ds_wait, old, NULL, old->role,
+                 "the parent serves the %s DS and its DS TTL has passed: withdraw the %s DS", to, from);
+    } else if (old_in_dnskey) {
+        int64_t base = old_withdrawn ? old_withdrawn : new_seen;
+        consider(best, SG_ROLL_ALG_UNPUBLISH, base + iv->ds_wait, old, NULL, old->role,
+                 "the %s DS has left caches: the %s keys leave the DNSKEY RRset", from, from);
+    } else if (old_signing) {
+        consider(best, SG_ROLL_ALG_RETIRE, old_removed + iv->ipub, old, NULL, old->role,
+                 "the %s DNSKEYs have left caches: %s signatures stop", from, from);
+    }
+}
+
 void sg_roll_next(const sg_ks_policy *p, const sg_ks_key *keys, size_t n,
                   const sg_roll_figures *f, int64_t now, sg_roll_event *ev)
 {
@@ -154,6 +233,7 @@ void sg_roll_next(const sg_ks_policy *p, const sg_ks_key *keys, size_t n,
     snprintf(ev->reason, sizeof ev->reason, "no rollover planned (no key lifetime in the policy)");
     sg_roll_intervals iv;
     sg_roll_intervals_of(p, f, &iv);
+    next_alg(p, &iv, keys, n, now, ev);
     if (p->csk) {
         next_for_role(p, &iv, keys, n, SG_KS_ROLE_CSK, now, ev);
     } else {
@@ -177,11 +257,76 @@ static void set_state(sg_ks_key *k, int64_t now)
     k->state = sg_ks_key_state_at(k, now);
 }
 
+/* The timing points an algorithm step writes, on keys in memory. Returns which keys
+ * changed (a bit per index, up to 64 keys) for the caller to store. */
+static uint64_t alg_mutate(const sg_ks_policy *p, sg_ks_key *keys, size_t n, enum sg_roll_action a,
+                           int64_t now)
+{
+    uint64_t changed = 0;
+    for (size_t i = 0; i < n && i < 64; i++) {
+        sg_ks_key *k = &keys[i];
+        int is_new = k->algorithm == p->algorithm;
+        int live = published(k, now) || signing(k, now);
+        switch (a) {
+        case SG_ROLL_ALG_PUBLISH:
+            if (is_new && signing(k, now) && !k->publish)
+                k->publish = now;
+            else
+                continue;
+            break;
+        case SG_ROLL_ALG_WITHDRAW:
+            if (!is_new && live && k->role != SG_KS_ROLE_ZSK && k->ds_submitted && !k->ds_withdrawn)
+                k->ds_withdrawn = now;
+            else
+                continue;
+            break;
+        case SG_ROLL_ALG_UNPUBLISH:
+            if (!is_new && published(k, now))
+                k->remove = now;
+            else
+                continue;
+            break;
+        case SG_ROLL_ALG_RETIRE:
+            if (!is_new && signing(k, now))
+                k->retire = now;
+            else
+                continue;
+            break;
+        default:
+            continue;
+        }
+        set_state(k, now);
+        changed |= 1ULL << i;
+    }
+    return changed;
+}
+
+/* Roles an algorithm rollover must bring in the new algorithm that are missing. */
+static int alg_missing(const sg_ks_policy *p, const sg_ks_key *keys, size_t n, int64_t now,
+                       enum sg_ks_role out[2])
+{
+    int have[3] = { 0, 0, 0 }, m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (keys[i].algorithm == p->algorithm && signing(&keys[i], now))
+            have[keys[i].role] = 1;
+    if (p->csk) {
+        if (!have[SG_KS_ROLE_CSK])
+            out[m++] = SG_KS_ROLE_CSK;
+    } else {
+        if (!have[SG_KS_ROLE_KSK])
+            out[m++] = SG_KS_ROLE_KSK;
+        if (!have[SG_KS_ROLE_ZSK])
+            out[m++] = SG_KS_ROLE_ZSK;
+    }
+    return m;
+}
+
 /* Apply ev to the stored keys, inside the caller's transaction. */
-static int apply(sg_keystore *ks, const char *zone, sg_ks_key *keys, size_t n,
-                 const sg_roll_event *ev, int64_t now)
+static int apply(sg_keystore *ks, const char *zone, const sg_ks_policy *pol, sg_ks_key *keys,
+                 size_t n, const sg_roll_event *ev, int64_t now)
 {
     int rc = 0;
+    const sg_ks_policy p_of_apply = *pol;
     sg_ks_key nk, *k = find(keys, n, ev->key_id), *o = find(keys, n, ev->other_id);
     switch (ev->action) {
     case SG_ROLL_INITIAL:
@@ -238,6 +383,32 @@ static int apply(sg_keystore *ks, const char *zone, sg_ks_key *keys, size_t n,
             sg_log(SG_LOG_INFO, "rollover", zone, "%s %u removed from the DNSKEY RRset",
                    sg_ks_role_name(k->role), k->tag);
         break;
+    case SG_ROLL_ALG_START: {
+        enum sg_ks_role roles[2];
+        int m = alg_missing(&p_of_apply, keys, n, now, roles);
+        for (int i = 0; i < m && !rc; i++) {
+            if ((rc = sg_ks_key_generate(ks, zone, roles[i], 0, 0, now, &nk)))
+                break;
+            nk.active = now; /* signs before it is published */
+            set_state(&nk, now);
+            rc = sg_ks_key_update(ks, &nk, ev->reason, now);
+        }
+        if (!rc)
+            sg_log(SG_LOG_INFO, "rollover", zone, "%s", ev->reason);
+        break;
+    }
+    case SG_ROLL_ALG_PUBLISH:
+    case SG_ROLL_ALG_WITHDRAW:
+    case SG_ROLL_ALG_UNPUBLISH:
+    case SG_ROLL_ALG_RETIRE: {
+        uint64_t changed = alg_mutate(&p_of_apply, keys, n, ev->action, now);
+        for (size_t i = 0; i < n && i < 64 && !rc; i++)
+            if (changed & (1ULL << i))
+                rc = sg_ks_key_update(ks, &keys[i], ev->reason, now);
+        if (!rc)
+            sg_log(SG_LOG_INFO, "rollover", zone, "%s", ev->reason);
+        break;
+    }
     default:
         rc = SG_EINVAL;
     }
@@ -282,7 +453,7 @@ int sg_roll_step(sg_keystore *ks, const char *zone, const sg_roll_figures *f, in
                 *next_out = ev;
             return 0;
         }
-        rc = apply(ks, zone, keys, n, &ev, now);
+        rc = apply(ks, zone, &p, keys, n, &ev, now);
         free(keys);
         if (!rc)
             rc = sg_ks_commit(ks);
@@ -360,6 +531,32 @@ int sg_roll_plan(sg_keystore *ks, const char *zone, const sg_roll_figures *f, in
             break;
         case SG_ROLL_REMOVE:
             k->remove = t;
+            break;
+        case SG_ROLL_ALG_START: {
+            enum sg_ks_role roles[2];
+            int m = alg_missing(&p, keys, n, t, roles);
+            for (int i = 0; i < m; i++) {
+                sg_ks_key *grown = realloc(keys, (n + 1) * sizeof *grown);
+                if (!grown) {
+                    free(evs);
+                    free(keys);
+                    return SG_ENOMEM;
+                }
+                keys = grown;
+                memset(&keys[n], 0, sizeof keys[n]);
+                keys[n].id = fake_id--;
+                keys[n].role = roles[i];
+                keys[n].algorithm = p.algorithm;
+                keys[n].active = t;
+                n++;
+            }
+            break;
+        }
+        case SG_ROLL_ALG_PUBLISH:
+        case SG_ROLL_ALG_WITHDRAW:
+        case SG_ROLL_ALG_UNPUBLISH:
+        case SG_ROLL_ALG_RETIRE:
+            alg_mutate(&p, keys, n, ev.action, t);
             break;
         default:
             break;

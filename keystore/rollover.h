@@ -21,6 +21,12 @@ enum sg_roll_action {
     SG_ROLL_SUBMIT_DS,      /* the key's DNSKEY has propagated: its DS goes to the parent */
     SG_ROLL_SWITCH,         /* the successor starts signing, the current key retires */
     SG_ROLL_REMOVE,         /* a retired key leaves the DNSKEY RRset */
+    /* algorithm rollover, RFC 6781 4.1.4: signatures first, then keys, then DS */
+    SG_ROLL_ALG_START,      /* new-algorithm keys sign (not yet published) */
+    SG_ROLL_ALG_PUBLISH,    /* their signatures are everywhere: publish the new keys */
+    SG_ROLL_ALG_WITHDRAW,   /* the new DS is at the parent: withdraw the old DS */
+    SG_ROLL_ALG_UNPUBLISH,  /* the old DS has left caches: old keys leave the DNSKEY RRset */
+    SG_ROLL_ALG_RETIRE,     /* the old DNSKEYs have left caches: old signatures stop */
 };
 
 typedef struct sg_roll_event {

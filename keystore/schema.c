@@ -83,6 +83,9 @@ static const char *const migrations[] = {
     "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
     "CREATE TRIGGER events_append_only_d BEFORE DELETE ON events"
     "  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;",
+    /* 1 -> 2: algorithm rollovers withdraw a key's DS before the key leaves the DNSKEY
+     * RRset and stops signing, so withdrawal gets its own timing point */
+    "ALTER TABLE keys ADD COLUMN t_ds_withdrawn INTEGER NOT NULL DEFAULT 0;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 _Static_assert(NMIGRATIONS == SG_KS_SCHEMA_VERSION, "one migration per schema version");

@@ -215,12 +215,87 @@ static void test_plan_matches_engine(void **st)
     free(plan);
 }
 
+/* RFC 6781 4.1.4: signatures first, then keys, then the DS, then the old ones go. */
+static int count_alg(const char *zone, uint8_t alg, int64_t now, int signing)
+{
+    sg_ks_key *keys;
+    size_t n;
+    assert_int_equal(sg_ks_key_list(g_ks, zone, &keys, &n), 0);
+    int c = 0;
+    for (size_t i = 0; i < n; i++) {
+        const sg_ks_key *k = &keys[i];
+        if (k->algorithm != alg)
+            continue;
+        int pub = k->publish && k->publish <= now && !(k->remove && k->remove <= now);
+        int act = k->active && k->active <= now && !(k->retire && k->retire <= now);
+        c += signing ? act : pub;
+    }
+    free(keys);
+    return c;
+}
+
+static void test_algorithm_rollover(void **st)
+{
+    (void)st;
+    const char *z = "alg.test.";
+    policy("palg", 1, 0, 0);
+    assert_int_equal(sg_ks_zone_add(g_ks, z, "palg", 0), 0);
+    int64_t t0 = 4000000;
+    step(z, t0);
+    step(z, t0 + 110);
+    int marked;
+    assert_int_equal(sg_roll_ds_seen(g_ks, z, 0, t0 + 200, &marked), 0);
+    assert_int_equal(step(z, t0 + 300).action, SG_ROLL_NONE);
+    /* the operator switches the policy to Ed25519 */
+    sg_ks_policy p;
+    assert_int_equal(sg_ks_policy_get(g_ks, "palg", &p), 0);
+    p.algorithm = SG_KS_ALG_ED25519;
+    assert_int_equal(sg_ks_policy_update(g_ks, &p, t0 + 1000), 0);
+    int64_t t1 = t0 + 1000;
+    sg_roll_event ev = step(z, t1);
+    /* new signatures first: Ed25519 signs, unpublished; ECDSA still signs and is published */
+    assert_int_equal(count_alg(z, 15, t1, 1), 1);
+    assert_int_equal(count_alg(z, 15, t1, 0), 0);
+    assert_int_equal(count_alg(z, 13, t1, 1), 1);
+    assert_int_equal(ev.action, SG_ROLL_ALG_PUBLISH);
+    assert_int_equal(ev.when, t1 + 610);
+    ev = step(z, t1 + 610);
+    assert_int_equal(count_alg(z, 15, t1 + 610, 0), 1);
+    assert_int_equal(ev.action, SG_ROLL_SUBMIT_DS);
+    assert_int_equal(ev.when, t1 + 720);
+    ev = step(z, t1 + 720);
+    assert_int_equal(ev.action, SG_ROLL_WAIT);
+    assert_int_equal(step(z, t1 + 5000).action, SG_ROLL_WAIT);    /* the parent is slow */
+    assert_int_equal(count_alg(z, 13, t1 + 5000, 1), 1);            /* nothing old goes */
+    int64_t seen = t1 + 5000;
+    assert_int_equal(sg_roll_ds_seen(g_ks, z, 0, seen, &marked), 0);
+    assert_int_equal(marked, 1);
+    ev = step(z, seen);
+    assert_int_equal(ev.action, SG_ROLL_ALG_WITHDRAW);
+    assert_int_equal(ev.when, seen + 320);
+    ev = step(z, seen + 320);
+    assert_int_equal(count_alg(z, 13, seen + 320, 0), 1);           /* still published */
+    assert_int_equal(ev.action, SG_ROLL_ALG_UNPUBLISH);
+    assert_int_equal(ev.when, seen + 640);
+    ev = step(z, seen + 640);
+    assert_int_equal(count_alg(z, 13, seen + 640, 0), 0);           /* out of DNSKEY */
+    assert_int_equal(count_alg(z, 13, seen + 640, 1), 1);           /* still signing */
+    assert_int_equal(ev.action, SG_ROLL_ALG_RETIRE);
+    assert_int_equal(ev.when, seen + 750);
+    ev = step(z, seen + 750);
+    assert_int_equal(count_alg(z, 13, seen + 750, 1), 0);
+    assert_int_equal(count_alg(z, 15, seen + 750, 1), 1);
+    assert_int_equal(count_alg(z, 15, seen + 750, 0), 1);
+    assert_int_equal(ev.action, SG_ROLL_NONE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_zsk_prepublication),
         cmocka_unit_test(test_csk_waits_for_parent),
         cmocka_unit_test(test_plan_matches_engine),
+        cmocka_unit_test(test_algorithm_rollover),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -12,7 +12,7 @@
 
 /* Membership follows the timing points (the engine writes each when it happens, and an
  * operator may set one ahead): in the DNSKEY RRset between publish and remove, signing
- * between active and retire, in the parent's DS set from submission until retirement. */
+ * between active and retire, in the parent's DS set from submission until withdrawal or retirement. */
 static int reached(int64_t t, int64_t now) { return t && t <= now; }
 static int in_dnskey(const sg_ks_key *k, int64_t now)
 {
@@ -24,7 +24,8 @@ static int signs(const sg_ks_key *k, int64_t now)
 }
 static int in_ds_set(const sg_ks_key *k, int64_t now)
 {
-    return k->role != SG_KS_ROLE_ZSK && in_dnskey(k, now) && k->ds_submitted && !reached(k->retire, now);
+    return k->role != SG_KS_ROLE_ZSK && in_dnskey(k, now) && k->ds_submitted &&
+           !reached(k->ds_withdrawn, now) && !reached(k->retire, now);
 }
 
 static int cmp_rdata(const void *a, const void *b)
