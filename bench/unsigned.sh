@@ -2,7 +2,7 @@
 # Unsigned authoritative serving: signetd vs NSD vs Knot DNS, in the same run.
 #
 #   bench/unsigned.sh [-l SECONDS] [-r REPEATS] [-n NAMES] [-w WARMUP] [-p BASEPORT]
-#                     [-t "signetd nsd-plain knot-plain"] [-R RUN_ID]
+#                     [-t "signetd-plain nsd-plain knot-plain"] [-R RUN_ID]
 #
 # Defaults: -l 10 -r 3 -n 100000 -w 3 -p 5381, run id = date-time.
 # Zone and query file come from ../shared/bench/gen-zone.py (zone -n NAMES; query plain,
@@ -28,7 +28,7 @@ BENCH_DIR=$SHARED; export BENCH_DIR
 source "$SHARED/lib.sh"   # log, start_server, stop_pidfile, port_free, cpu_snap, cpu_pct, $ZONE, $ORIGIN
 
 DURATION=10 REPEATS=3 NAMES=100000 WARMUP=3 BASEPORT=5381
-TARGETS="signetd nsd-plain knot-plain"
+TARGETS="signetd-plain nsd-plain knot-plain"
 RUN_ID=$(date +%Y-%m-%d-%H%M%S)
 while getopts "l:r:n:w:p:t:R:h" o; do
     case $o in

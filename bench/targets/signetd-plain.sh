@@ -1,10 +1,8 @@
 # signetd (this repository), serving the zone unsigned from memory, 1 worker thread.
-# A target file for ../shared/bench/run.sh and for bench/unsigned.sh (same contract:
-# target_describe / target_supports / target_start / target_stop, lib.sh loaded).
-#
-# signetd has no signing yet, so the only "denial" it supports is "unsigned".
-# run.sh's wait_ready insists on RRSIGs, so run.sh cannot measure it yet (it skips
-# it for nsec/nsec3); bench/unsigned.sh is the driver for unsigned serving.
+# The unsigned target of bench/unsigned.sh (same contract as the shared harness's
+# targets: target_describe / target_supports / target_start / target_stop, lib.sh
+# loaded).  Its only "denial" is "unsigned", so ../shared/bench/run.sh (which insists on
+# RRSIGs and NSEC/NSEC3) skips it; the signed targets are signetd.sh and signetd-compact.sh.
 # shellcheck shell=bash
 SIGNETD_BIN=${SIGNETD_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/daemon/signetd}
 target_describe() { echo "signetd $("$SIGNETD_BIN" --version 2>&1 | awk 'NR==1{print $NF}') ($SIGNETD_BIN), file plugin, unsigned, workers 1"; }
