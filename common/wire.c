@@ -36,22 +36,33 @@ int sg_section_add(sg_section *s, const uint8_t *owner, const sg_rrset *rrset,
     return 0;
 }
 
-/* Skip a possibly compressed name; returns the offset after it or 0 when malformed. */
+/* Skip a possibly compressed name, checking where its pointers lead: each must point
+ * backwards (so no loop), and the whole name must be well formed and at most 255 bytes.
+ * Returns the offset after the name in place, or 0 when malformed. */
 static size_t skip_name(const uint8_t *pkt, size_t len, size_t off)
 {
-    size_t total = 0;
-    while (off < len) {
-        uint8_t l = pkt[off];
+    size_t end = 0, total = 0, pos = off;
+    for (int hops = 0; pos < len;) {
+        uint8_t l = pkt[pos];
         if (l == 0)
-            return off + 1;
-        if ((l & 0xc0) == 0xc0)
-            return off + 2 <= len ? off + 2 : 0;
+            return end ? end : pos + 1;
+        if ((l & 0xc0) == 0xc0) {
+            if (pos + 2 > len)
+                return 0;
+            size_t target = ((size_t)(l & 0x3f) << 8) | pkt[pos + 1];
+            if (!end)
+                end = pos + 2;
+            if (target >= pos || ++hops > 127)
+                return 0;
+            pos = target;
+            continue;
+        }
         if (l & 0xc0)
             return 0;
-        total += l + 1;
+        total += l + 1u;
         if (total > 254)
             return 0;
-        off += l + 1;
+        pos += l + 1u;
     }
     return 0;
 }

@@ -29,6 +29,7 @@ typedef struct loader {
     ldns_buffer *rdbuf;
     char **paths;            /* every file name read, owned here, kept for the builder */
     int npaths;
+    struct sg_zone_file *files; /* and what each looked like when read */
     int errors;
     int depth;               /* $INCLUDE nesting */
 } loader;
@@ -282,9 +283,19 @@ static void do_entry(loader *ld, const char *file, unsigned line, char *ent, int
 static int load_file(loader *ld, const char *path, ldns_rdf *origin_in, int depth)
 {
     size_t len;
+    struct stat fst;
+    if (stat(path, &fst) != 0)
+        return SG_EIO;
     char *text = read_all(path, &len);
     if (!text)
         return SG_EIO;
+    struct sg_zone_file *nf = realloc(ld->files, (ld->npaths + 1) * sizeof *nf);
+    if (!nf) {
+        free(text);
+        return SG_ENOMEM;
+    }
+    ld->files = nf;
+    nf[ld->npaths] = (struct sg_zone_file){ NULL, fst.st_dev, fst.st_ino, fst.st_size, fst.st_mtim };
     char **np = realloc(ld->paths, (ld->npaths + 1) * sizeof *np);
     if (!np || !(np[ld->npaths] = strdup(path))) {
         if (np)
@@ -428,16 +439,20 @@ int sg_zone_load_file(const char *path, const char *apex, sg_zone **zone_out)
         if (rc == 0)
             rc = SG_ESYNTAX;
     }
-    for (int i = 0; i < ld.npaths; i++)
-        free(ld.paths[i]);
-    free(ld.paths);
-    if (rc)
+    if (rc) {
+        for (int i = 0; i < ld.npaths; i++)
+            free(ld.paths[i]);
+        free(ld.paths);
+        free(ld.files);
         return rc;
+    }
     z->path = strdup(path);
-    z->dev = st.st_dev;
-    z->ino = st.st_ino;
-    z->size = st.st_size;
-    z->mtime = st.st_mtim;
+    /* the zone keeps the file list: paths move over */
+    z->files = ld.files;
+    z->nfiles = ld.npaths;
+    for (int i = 0; i < ld.npaths; i++)
+        z->files[i].path = ld.paths[i];
+    free(ld.paths);
     z->loaded_at = time(NULL);
     *zone_out = z;
     return 0;

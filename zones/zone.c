@@ -67,6 +67,9 @@ void sg_zone_free(sg_zone *z)
     free(z->nodes);
     free(z->slots);
     free(z->path);
+    for (int i = 0; i < z->nfiles; i++)
+        free(z->files[i].path);
+    free(z->files);
     free(z);
 }
 

@@ -53,12 +53,17 @@ typedef struct sg_zone {
     _Atomic(void *) ext;
     void (*_Atomic ext_free)(void *);
     sg_arena mem;
-    /* where it came from, so that an unchanged file is not parsed again */
+    /* where it came from (the file and every $INCLUDE), so that a reload skips a zone
+     * none of whose files changed */
     char *path;
-    dev_t dev;
-    ino_t ino;
-    off_t size;
-    struct timespec mtime;
+    struct sg_zone_file {
+        char *path;
+        dev_t dev;
+        ino_t ino;
+        off_t size;
+        struct timespec mtime;
+    } *files;
+    int nfiles;
     time_t loaded_at;
 } sg_zone;
 

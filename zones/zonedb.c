@@ -46,11 +46,17 @@ static ref *find_ref(const sg_zone *z)
 
 static int unchanged(const sg_zone *z, const char *path)
 {
-    struct stat st;
-    if (stat(path, &st) != 0)
+    if (!z->nfiles || strcmp(z->files[0].path, path))
         return 0;
-    return st.st_dev == z->dev && st.st_ino == z->ino && st.st_size == z->size &&
-           st.st_mtim.tv_sec == z->mtime.tv_sec && st.st_mtim.tv_nsec == z->mtime.tv_nsec;
+    for (int i = 0; i < z->nfiles; i++) {
+        const struct sg_zone_file *f = &z->files[i];
+        struct stat st;
+        if (stat(f->path, &st) != 0 || st.st_dev != f->dev || st.st_ino != f->ino ||
+            st.st_size != f->size || st.st_mtim.tv_sec != f->mtime.tv_sec ||
+            st.st_mtim.tv_nsec != f->mtime.tv_nsec)
+            return 0;
+    }
+    return 1;
 }
 
 int sg_zonedb_acquire(const char *path, const char *apex, int check_only, sg_zone **zone_out)
