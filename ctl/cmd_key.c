@@ -98,6 +98,8 @@ static void show_key(ctl *c, const sg_ks_key *k)
 
 int cmd_key(ctl *c, int argc, char **argv)
 {
+    if (argc > 0 && !strcmp(argv[0], "compromise"))
+        return cmd_key_compromise(c, argc - 1, argv + 1);
     enum { O_ROLE, O_ALG, O_BITS, O_PRIV, O_FORCE, O_PUB, O_ACT, O_RET, O_REM, O_DSS, O_DSN, O_N };
     ctl_opt o[O_N] = {
         { "role", 1, 0, 0 },     { "algorithm", 1, 0, 0 }, { "bits", 1, 0, 0 },

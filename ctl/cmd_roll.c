@@ -232,3 +232,38 @@ int cmd_ds_seen(ctl *c, int argc, char **argv)
     printf("%d DS record%s of %s marked as served by the parent\n", marked, marked > 1 ? "s" : "", zone);
     return CTL_OK;
 }
+
+int cmd_key_compromise(ctl *c, int argc, char **argv)
+{
+    ctl_opt o[] = { { "max-ttl", 1, 0, 0 } };
+    char *pos[1];
+    int npos, help_wanted;
+    int rc = ctl_parse("key compromise ", argc, argv, o, 1, pos, 1, &npos, &help_wanted);
+    if (rc)
+        return rc;
+    if (help_wanted) {
+        printf("usage: signetctl key compromise ID [--max-ttl DUR]\n"
+               "Start the fastest safe replacement of a compromised key and say which waits\n"
+               "cannot be skipped (and why). signetd carries it out.\n");
+        return CTL_OK;
+    }
+    char *end;
+    long long id = npos == 1 ? strtoll(pos[0], &end, 10) : 0;
+    if (npos != 1 || *end || id <= 0)
+        return ctl_usage("key compromise ", "key compromise needs a key ID");
+    sg_roll_figures f;
+    if (parse_fig(&o[0], &f))
+        return ctl_usage("key compromise ", "bad --max-ttl");
+    if ((rc = ctl_open(c)))
+        return rc;
+    char report[1024];
+    int err = sg_roll_compromise(c->ks, id, &f, c->now, report, sizeof report);
+    if (err == SG_EINVAL) {
+        fprintf(stderr, "signetctl: key %lld is neither published nor signing: nothing to replace\n", id);
+        return CTL_ERR;
+    }
+    if (err)
+        return ctl_fail(c, err, "key %lld", id);
+    printf("key %lld: %s\n", id, report);
+    return CTL_OK;
+}

@@ -23,6 +23,7 @@ static void usage(FILE *f)
             "  key generate ZONE --role ksk|zsk|csk [--algorithm A] [--bits N]\n"
             "  key list [ZONE] | show ID | import ZONE PATH [--role R] | export ID [--private]\n"
             "      | delete ID [--force] | set ID [--publish|--activate|--retire|--remove TIME]\n"
+            "      | compromise ID\n"
             "  ds ZONE [--digest sha256|sha384] [--cds] | ds seen ZONE [--key ID]\n"
             "  dnskey ZONE [--cdnskey]\n"
             "\n"

@@ -638,3 +638,42 @@ int sg_roll_ds_seen(sg_keystore *ks, const char *zone, int64_t key_id, int64_t n
         *n_out = marked;
     return 0;
 }
+
+int sg_roll_compromise(sg_keystore *ks, int64_t key_id, const sg_roll_figures *f, int64_t now,
+                       char *report, size_t cap)
+{
+    sg_ks_key k;
+    int rc = sg_ks_key_get(ks, key_id, &k);
+    if (rc)
+        return rc;
+    if (!published(&k, now) && !signing(&k, now))
+        return SG_EINVAL;
+    sg_ks_zone z;
+    sg_ks_policy p;
+    if ((rc = sg_ks_zone_get(ks, k.zone, &z)) || (rc = sg_ks_policy_get(ks, z.policy, &p)))
+        return rc;
+    if ((rc = sg_ks_event_add(ks, now, k.zone, k.id, NULL, NULL,
+                              "reported compromised: replacement started at once")))
+        return rc;
+    rc = sg_roll_start(ks, k.zone, k.role, now, NULL);
+    if (rc && rc != SG_EEXIST)
+        return rc;
+    sg_roll_intervals iv;
+    sg_roll_intervals_of(&p, f, &iv);
+    const char *rn = sg_ks_role_name(k.role);
+    if (k.role == SG_KS_ROLE_ZSK)
+        snprintf(report, cap,
+                 "a new %s is published now. Waits that cannot be skipped: it signs only after "
+                 "DNSKEY TTL + propagation (%us), when every cache knows it; then %s %u stops "
+                 "signing but stays in the DNSKEY RRset for max TTL + propagation (%us), so "
+                 "that answers already cached keep validating.",
+                 rn, iv.ipub, rn, k.tag, iv.zsk_gone);
+    else
+        snprintf(report, cap,
+                 "a new %s is published now. Waits that cannot be skipped: its DS goes to the "
+                 "parent after DNSKEY TTL + propagation (%us); the parent must then serve it "
+                 "(registrar, or signetctl ds seen) and its DS TTL + propagation (%us) must "
+                 "pass before %s %u retires; until then %s %u stays, or the zone would go bogus.",
+                 rn, iv.ipub, iv.ds_wait, rn, k.tag, rn, k.tag);
+    return 0;
+}

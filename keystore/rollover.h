@@ -75,6 +75,12 @@ int sg_roll_start(sg_keystore *ks, const char *zone, enum sg_ks_role role, int64
  * Returns the number of keys marked in *n_out. */
 int sg_roll_ds_seen(sg_keystore *ks, const char *zone, int64_t key_id, int64_t now, int *n_out);
 
+/* A key is compromised: start its replacement now (skipping the lifetime) and write into
+ * report what cannot be skipped and why. The key stays until the replacement is safe.
+ * Returns 0, SG_ENOTFOUND, or SG_EINVAL for a key that is not in use. */
+int sg_roll_compromise(sg_keystore *ks, int64_t key_id, const sg_roll_figures *f, int64_t now,
+                       char *report, size_t cap);
+
 /* Text for an action ("publish successor", ...). */
 const char *sg_roll_action_name(enum sg_roll_action a);
 
