@@ -92,8 +92,8 @@ sleep 0.3
 # shellcheck disable=SC2086
 taskset -c "$CLIENT_CPU" dnsperf -s 127.0.0.1 -p "$PORT" -d "$QFILE" -l "$DURATION" -c 10 -q 200 -T 1 -t 2 $DFLAG > "$RUN/dnsperf.txt" 2>&1
 wait "$rec"
-perf report -i "$RUN/perf.data" --stdio --no-children --sort symbol --percent-limit 0.5 2>/dev/null | grep -v '^$' > "$RUN/report-self.txt"
-perf report -i "$RUN/perf.data" --stdio --no-children --sort dso --percent-limit 0.5 2>/dev/null | grep -v '^$' > "$RUN/report-dso.txt"
+perf report -i "$RUN/perf.data" --stdio --no-children --sort symbol -g none --percent-limit 0.5 2>/dev/null | grep -v '^$' > "$RUN/report-self.txt"
+perf report -i "$RUN/perf.data" --stdio --no-children --sort dso -g none --percent-limit 0.5 2>/dev/null | grep -v '^$' > "$RUN/report-dso.txt"
 [ "$CG" = 1 ] && perf report -i "$RUN/perf.data" --stdio --children --sort symbol -g none --percent-limit 2 2>/dev/null | grep -v '^$' > "$RUN/report-children.txt"
 echo "== signetd $DEN, mix $MIX ($(basename "$QFILE")${DFLAG:+, DO}), warm-up ${WARMUP}s, perf ${DURATION}s =="
 grep -E 'Queries per second|Queries completed|Response codes' "$RUN/dnsperf.txt"
