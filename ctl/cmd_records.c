@@ -41,6 +41,8 @@ int cmd_ds(ctl *c, int argc, char **argv)
 {
     if (argc > 0 && !strcmp(argv[0], "seen"))
         return cmd_ds_seen(c, argc - 1, argv + 1);
+    if (argc > 0 && !strcmp(argv[0], "gone"))
+        return cmd_ds_gone(c, argc - 1, argv + 1);
     ctl_opt o[] = { { "digest", 1, 0, 0 }, { "cds", 0, 0, 0 } };
     char *pos[1];
     int npos, help_wanted;

@@ -68,7 +68,7 @@ static int zone_status(ctl *c, const char *zone, const ctl_opt *max_ttl)
     if (err)
         return ctl_fail(c, err, "zone %s", zone);
     sg_roll_event ev;
-    sg_roll_next(&p, keys, n, &f, c->now, &ev);
+    sg_roll_next(z.state, &p, keys, n, &f, c->now, &ev);
     if (c->json) {
         printf("{\"zone\":");
         json_str(stdout, z.name);
@@ -171,6 +171,7 @@ int cmd_zone_roll(ctl *c, const char *sub, int argc, char **argv)
         return rc;
     if (help_wanted) {
         printf("usage: signetctl zone roll ZONE --ksk|--zsk|--csk   start a rollover now\n"
+               "       signetctl zone unsign ZONE                   walk the zone back to insecure\n"
                "       signetctl zone status ZONE [--max-ttl DUR]   keys, and the next event and why\n"
                "       signetctl zone plan ZONE [--until TIME] [--max-ttl DUR]\n"
                "                                the coming events as the policy stands\n"
@@ -184,6 +185,17 @@ int cmd_zone_roll(ctl *c, const char *sub, int argc, char **argv)
         return ctl_usage(cmd, "bad zone name '%s'", pos[0]);
     if (!strcmp(sub, "status"))
         return zone_status(c, zone, &o[4]);
+    if (!strcmp(sub, "unsign")) {
+        if ((rc = ctl_open(c)))
+            return rc;
+        int err = sg_roll_unsign(c->ks, zone, c->now);
+        if (err)
+            return ctl_fail(c, err, "zone %s", zone);
+        printf("%s is going insecure: its DS is withdrawn (CDS/CDNSKEY show the delete form);\n"
+               "when the parent no longer serves the DS, run: signetctl ds gone %s\n"
+               "signetd stops signing once the parent's DS TTL has passed after that.\n", zone, zone);
+        return CTL_OK;
+    }
     if (!strcmp(sub, "plan"))
         return zone_plan(c, zone, &o[3], &o[4]);
     int nroles = o[0].set + o[1].set + o[2].set;
@@ -265,5 +277,36 @@ int cmd_key_compromise(ctl *c, int argc, char **argv)
     if (err)
         return ctl_fail(c, err, "key %lld", id);
     printf("key %lld: %s\n", id, report);
+    return CTL_OK;
+}
+
+int cmd_ds_gone(ctl *c, int argc, char **argv)
+{
+    char *pos[1];
+    int npos, help_wanted;
+    int rc = ctl_parse("ds gone ", argc, argv, NULL, 0, pos, 1, &npos, &help_wanted);
+    if (rc)
+        return rc;
+    if (help_wanted) {
+        printf("usage: signetctl ds gone ZONE\n"
+               "Record that the parent no longer serves the DS of a zone being unsigned\n"
+               "(signetctl zone unsign); signetd stops signing after the parent's DS TTL.\n");
+        return CTL_OK;
+    }
+    if (npos != 1)
+        return ctl_usage("ds gone ", "ds gone needs one ZONE");
+    char zone[SG_KS_ZONE_MAX];
+    if (sg_ks_zone_normalize(pos[0], zone))
+        return ctl_usage("ds gone ", "bad zone name '%s'", pos[0]);
+    if ((rc = ctl_open(c)))
+        return rc;
+    int err = sg_roll_ds_gone(c->ks, zone, c->now);
+    if (err == SG_EINVAL) {
+        fprintf(stderr, "signetctl: %s is not being unsigned (signetctl zone unsign first)\n", zone);
+        return CTL_ERR;
+    }
+    if (err)
+        return ctl_fail(c, err, "zone %s", zone);
+    printf("%s: the parent's DS is recorded as gone\n", zone);
     return CTL_OK;
 }

@@ -15,7 +15,8 @@ static void help(void)
            "       signetctl zone history ZONE            (the zone's event journal)\n"
            "       signetctl zone sign ZONE --zonefile PATH [--out FILE]\n"
            "       signetctl zone roll ZONE --ksk|--zsk|--csk\n"
-           "       signetctl zone status ZONE | plan ZONE [--until TIME]\n");
+           "       signetctl zone status ZONE | plan ZONE [--until TIME]\n"
+           "       signetctl zone unsign ZONE             (back to insecure, safely)\n");
 }
 
 static size_t key_count(ctl *c, const char *zone)
@@ -60,7 +61,8 @@ int cmd_zone(ctl *c, int argc, char **argv)
 {
     if (argc > 0 && !strcmp(argv[0], "sign"))
         return cmd_zone_sign(c, argc - 1, argv + 1);
-    if (argc > 0 && (!strcmp(argv[0], "roll") || !strcmp(argv[0], "status") || !strcmp(argv[0], "plan")))
+    if (argc > 0 && (!strcmp(argv[0], "roll") || !strcmp(argv[0], "status") ||
+                     !strcmp(argv[0], "plan") || !strcmp(argv[0], "unsign")))
         return cmd_zone_roll(c, argv[0], argc - 1, argv + 1);
     ctl_opt o[] = { { "policy", 1, 0, 0 }, { "force", 0, 0, 0 } };
     char *pos[3];

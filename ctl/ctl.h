@@ -58,6 +58,7 @@ int cmd_zone_sign(ctl *c, int argc, char **argv);
 int cmd_zone_roll(ctl *c, const char *sub, int argc, char **argv);
 int cmd_ds_seen(ctl *c, int argc, char **argv);
 int cmd_key_compromise(ctl *c, int argc, char **argv);
+int cmd_ds_gone(ctl *c, int argc, char **argv);
 int cmd_key(ctl *c, int argc, char **argv);
 int cmd_ds(ctl *c, int argc, char **argv);
 int cmd_dnskey(ctl *c, int argc, char **argv);

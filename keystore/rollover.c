@@ -49,6 +49,8 @@ const char *sg_roll_action_name(enum sg_roll_action a)
     case SG_ROLL_ALG_WITHDRAW: return "algorithm: old DS out";
     case SG_ROLL_ALG_UNPUBLISH: return "algorithm: old keys out";
     case SG_ROLL_ALG_RETIRE: return "algorithm: old sigs out";
+    case SG_ROLL_UNSIGN_WITHDRAW: return "unsign: DS out";
+    case SG_ROLL_UNSIGN_FINISH: return "unsign: stop signing";
     }
     return "?";
 }
@@ -226,13 +228,61 @@ static void next_alg(const sg_ks_policy *p, const sg_roll_intervals *iv, const s
     }
 }
 
-void sg_roll_next(const sg_ks_policy *p, const sg_ks_key *keys, size_t n,
+static int starts_with(const char *s, const char *prefix)
+{
+    return s && !strncmp(s, prefix, strlen(prefix));
+}
+
+/* Going insecure: withdraw every DS, wait for the parent to drop it, then stop signing. */
+static void next_unsign(const char *state, const sg_roll_intervals *iv, const sg_ks_key *keys,
+                        size_t n, int64_t now, sg_roll_event *best)
+{
+    int in_ds = 0, ever_seen = 0, live = 0;
+    for (size_t i = 0; i < n; i++) {
+        const sg_ks_key *k = &keys[i];
+        if (!published(k, now) && !signing(k, now))
+            continue;
+        live = 1;
+        if (k->ds_seen)
+            ever_seen = 1;
+        if (k->role != SG_KS_ROLE_ZSK && k->ds_submitted && !k->ds_withdrawn)
+            in_ds = 1;
+    }
+    if (!live) {
+        snprintf(best->reason, sizeof best->reason, "the zone is unsigned");
+        return;
+    }
+    if (in_ds) {
+        consider(best, SG_ROLL_UNSIGN_WITHDRAW, now, NULL, NULL, SG_KS_ROLE_CSK,
+                 "going insecure: withdraw every DS (CDS/CDNSKEY show the delete form)");
+        return;
+    }
+    const char *at = strchr(state, '@');
+    if (starts_with(state, SG_ROLL_STATE_DS_GONE) && at) {
+        int64_t gone = strtoll(at + 1, NULL, 10);
+        consider(best, SG_ROLL_UNSIGN_FINISH, gone + iv->ds_wait, NULL, NULL, SG_KS_ROLE_CSK,
+                 "the parent's DS is gone and its DS TTL has passed: stop signing, the zone is insecure");
+    } else if (!ever_seen) {
+        /* the parent never had a DS: nothing cached can need our signatures */
+        consider(best, SG_ROLL_UNSIGN_FINISH, now, NULL, NULL, SG_KS_ROLE_CSK,
+                 "no DS was ever at the parent: stop signing now");
+    } else {
+        consider(best, SG_ROLL_WAIT, 0, NULL, NULL, SG_KS_ROLE_CSK,
+                 "going insecure: waiting for the parent to remove the DS (signetctl ds gone ZONE)");
+    }
+}
+
+void sg_roll_next(const char *zone_state, const sg_ks_policy *p, const sg_ks_key *keys, size_t n,
                   const sg_roll_figures *f, int64_t now, sg_roll_event *ev)
 {
     memset(ev, 0, sizeof *ev);
     snprintf(ev->reason, sizeof ev->reason, "no rollover planned (no key lifetime in the policy)");
     sg_roll_intervals iv;
     sg_roll_intervals_of(p, f, &iv);
+    if (starts_with(zone_state, SG_ROLL_STATE_UNSIGNING) || starts_with(zone_state, SG_ROLL_STATE_UNSIGNED)) {
+        next_unsign(zone_state, &iv, keys, n, now, ev);
+        return;
+    }
     next_alg(p, &iv, keys, n, now, ev);
     if (p->csk) {
         next_for_role(p, &iv, keys, n, SG_KS_ROLE_CSK, now, ev);
@@ -294,6 +344,28 @@ static uint64_t alg_mutate(const sg_ks_policy *p, sg_ks_key *keys, size_t n, enu
             break;
         default:
             continue;
+        }
+        set_state(k, now);
+        changed |= 1ULL << i;
+    }
+    return changed;
+}
+
+static uint64_t unsign_mutate(sg_ks_key *keys, size_t n, enum sg_roll_action a, int64_t now)
+{
+    uint64_t changed = 0;
+    for (size_t i = 0; i < n && i < 64; i++) {
+        sg_ks_key *k = &keys[i];
+        if (!published(k, now) && !signing(k, now))
+            continue;
+        if (a == SG_ROLL_UNSIGN_WITHDRAW) {
+            if (k->role == SG_KS_ROLE_ZSK || !k->ds_submitted || k->ds_withdrawn)
+                continue;
+            k->ds_withdrawn = now;
+        } else {
+            if (signing(k, now))
+                k->retire = now;
+            k->remove = now;
         }
         set_state(k, now);
         changed |= 1ULL << i;
@@ -397,6 +469,18 @@ static int apply(sg_keystore *ks, const char *zone, const sg_ks_policy *pol, sg_
             sg_log(SG_LOG_INFO, "rollover", zone, "%s", ev->reason);
         break;
     }
+    case SG_ROLL_UNSIGN_WITHDRAW:
+    case SG_ROLL_UNSIGN_FINISH: {
+        uint64_t changed = unsign_mutate(keys, n, ev->action, now);
+        for (size_t i = 0; i < n && i < 64 && !rc; i++)
+            if (changed & (1ULL << i))
+                rc = sg_ks_key_update(ks, &keys[i], ev->reason, now);
+        if (!rc && ev->action == SG_ROLL_UNSIGN_FINISH)
+            rc = sg_ks_zone_update(ks, zone, NULL, NULL, SG_ROLL_STATE_UNSIGNED, now);
+        if (!rc)
+            sg_log(SG_LOG_INFO, "rollover", zone, "%s", ev->reason);
+        break;
+    }
     case SG_ROLL_ALG_PUBLISH:
     case SG_ROLL_ALG_WITHDRAW:
     case SG_ROLL_ALG_UNPUBLISH:
@@ -415,10 +499,12 @@ static int apply(sg_keystore *ks, const char *zone, const sg_ks_policy *pol, sg_
     return rc;
 }
 
-static int load(sg_keystore *ks, const char *zone, sg_ks_policy *p, sg_ks_key **keys, size_t *n)
+static int load(sg_keystore *ks, const char *zone, sg_ks_zone *zr, sg_ks_policy *p,
+                sg_ks_key **keys, size_t *n)
 {
-    sg_ks_zone z;
-    int rc = sg_ks_zone_get(ks, zone, &z);
+    sg_ks_zone zbuf, *zp = zr ? zr : &zbuf;
+    int rc = sg_ks_zone_get(ks, zone, zp);
+    sg_ks_zone z = *zp;
     if (!rc)
         rc = sg_ks_policy_get(ks, z.policy, p);
     if (!rc)
@@ -437,15 +523,16 @@ int sg_roll_step(sg_keystore *ks, const char *zone, const sg_roll_figures *f, in
         int rc = sg_ks_begin(ks);
         if (rc)
             return rc;
+        sg_ks_zone zr;
         sg_ks_policy p;
         sg_ks_key *keys = NULL;
         size_t n = 0;
-        if ((rc = load(ks, zone, &p, &keys, &n))) {
+        if ((rc = load(ks, zone, &zr, &p, &keys, &n))) {
             sg_ks_rollback(ks);
             return rc;
         }
         sg_roll_event ev;
-        sg_roll_next(&p, keys, n, f, now, &ev);
+        sg_roll_next(zr.state, &p, keys, n, f, now, &ev);
         if (ev.action == SG_ROLL_NONE || ev.action == SG_ROLL_WAIT || ev.when > now) {
             free(keys);
             sg_ks_rollback(ks); /* nothing written */
@@ -471,10 +558,11 @@ int sg_roll_step(sg_keystore *ks, const char *zone, const sg_roll_figures *f, in
 int sg_roll_plan(sg_keystore *ks, const char *zone, const sg_roll_figures *f, int64_t now,
                  int64_t until, sg_roll_event **events_out, size_t *n_out)
 {
+    sg_ks_zone zr;
     sg_ks_policy p;
     sg_ks_key *keys = NULL;
     size_t n = 0;
-    int rc = load(ks, zone, &p, &keys, &n);
+    int rc = load(ks, zone, &zr, &p, &keys, &n);
     if (rc)
         return rc;
     sg_roll_event *evs = NULL;
@@ -482,7 +570,7 @@ int sg_roll_plan(sg_keystore *ks, const char *zone, const sg_roll_figures *f, in
     int64_t t = now, fake_id = -1;
     for (int guard = 0; guard < 1000; guard++) {
         sg_roll_event ev;
-        sg_roll_next(&p, keys, n, f, t, &ev);
+        sg_roll_next(zr.state, &p, keys, n, f, t, &ev);
         if (ev.action == SG_ROLL_NONE)
             break;
         if (ev.action == SG_ROLL_WAIT) {
@@ -558,6 +646,12 @@ int sg_roll_plan(sg_keystore *ks, const char *zone, const sg_roll_figures *f, in
         case SG_ROLL_ALG_RETIRE:
             alg_mutate(&p, keys, n, ev.action, t);
             break;
+        case SG_ROLL_UNSIGN_WITHDRAW:
+        case SG_ROLL_UNSIGN_FINISH:
+            unsign_mutate(keys, n, ev.action, t);
+            if (ev.action == SG_ROLL_UNSIGN_FINISH)
+                snprintf(zr.state, sizeof zr.state, "%s", SG_ROLL_STATE_UNSIGNED);
+            break;
         default:
             break;
         }
@@ -578,7 +672,7 @@ int sg_roll_start(sg_keystore *ks, const char *zone, enum sg_ks_role role, int64
     sg_ks_policy p;
     sg_ks_key *keys = NULL;
     size_t n = 0;
-    if ((rc = load(ks, zone, &p, &keys, &n))) {
+    if ((rc = load(ks, zone, NULL, &p, &keys, &n))) {
         sg_ks_rollback(ks);
         return rc;
     }
@@ -676,4 +770,22 @@ int sg_roll_compromise(sg_keystore *ks, int64_t key_id, const sg_roll_figures *f
                  "pass before %s %u retires; until then %s %u stays, or the zone would go bogus.",
                  rn, iv.ipub, iv.ds_wait, rn, k.tag, rn, k.tag);
     return 0;
+}
+
+int sg_roll_unsign(sg_keystore *ks, const char *zone, int64_t now)
+{
+    return sg_ks_zone_update(ks, zone, NULL, NULL, SG_ROLL_STATE_UNSIGNING, now);
+}
+
+int sg_roll_ds_gone(sg_keystore *ks, const char *zone, int64_t now)
+{
+    sg_ks_zone z;
+    int rc = sg_ks_zone_get(ks, zone, &z);
+    if (rc)
+        return rc;
+    if (!starts_with(z.state, SG_ROLL_STATE_UNSIGNING))
+        return SG_EINVAL;
+    char st[64];
+    snprintf(st, sizeof st, "%s@%lld", SG_ROLL_STATE_DS_GONE, (long long)now);
+    return sg_ks_zone_update(ks, zone, NULL, NULL, st, now);
 }

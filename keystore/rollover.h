@@ -27,7 +27,16 @@ enum sg_roll_action {
     SG_ROLL_ALG_WITHDRAW,   /* the new DS is at the parent: withdraw the old DS */
     SG_ROLL_ALG_UNPUBLISH,  /* the old DS has left caches: old keys leave the DNSKEY RRset */
     SG_ROLL_ALG_RETIRE,     /* the old DNSKEYs have left caches: old signatures stop */
+    /* going back to insecure (signetctl zone unsign), RFC 8078 */
+    SG_ROLL_UNSIGN_WITHDRAW,/* every DS is withdrawn: CDS/CDNSKEY show the delete form */
+    SG_ROLL_UNSIGN_FINISH,  /* the parent's DS is gone from caches: stop signing */
 };
+
+/* Zone states the engine reads and writes (sg_ks_zone.state). */
+#define SG_ROLL_STATE_UNSIGNING "unsigning"         /* set by signetctl zone unsign */
+#define SG_ROLL_STATE_DS_GONE   "unsigning-ds-gone" /* the parent removed the DS (+ "@time") */
+#define SG_ROLL_STATE_UNSIGNED  "unsigned"
+
 
 typedef struct sg_roll_event {
     enum sg_roll_action action;
@@ -48,9 +57,10 @@ typedef struct sg_roll_intervals {
 
 void sg_roll_intervals_of(const sg_ks_policy *p, const sg_roll_figures *f, sg_roll_intervals *out);
 
-/* The earliest next event for a zone's keys at time now, computed from the policy and the
- * keys alone (nothing is written). Returns the event in *ev_out (SG_ROLL_NONE if none). */
-void sg_roll_next(const sg_ks_policy *p, const sg_ks_key *keys, size_t n,
+/* The earliest next event for a zone's keys at time now, computed from the zone's state,
+ * the policy and the keys alone (nothing is written). zone_state may be NULL or "".
+ * Returns the event in *ev_out (SG_ROLL_NONE if none). */
+void sg_roll_next(const char *zone_state, const sg_ks_policy *p, const sg_ks_key *keys, size_t n,
                   const sg_roll_figures *f, int64_t now, sg_roll_event *ev_out);
 
 /* Carry out every event of zone that is due at now, each in its own transaction with an
@@ -80,6 +90,13 @@ int sg_roll_ds_seen(sg_keystore *ks, const char *zone, int64_t key_id, int64_t n
  * Returns 0, SG_ENOTFOUND, or SG_EINVAL for a key that is not in use. */
 int sg_roll_compromise(sg_keystore *ks, int64_t key_id, const sg_roll_figures *f, int64_t now,
                        char *report, size_t cap);
+
+/* Start walking the zone back to insecure (RFC 8078 delete CDS/CDNSKEY, DS withdrawn,
+ * then signing stops once the parent's DS is gone). */
+int sg_roll_unsign(sg_keystore *ks, const char *zone, int64_t now);
+/* Record that the parent no longer serves the zone's DS (the manual path). SG_EINVAL when
+ * the zone is not being unsigned. */
+int sg_roll_ds_gone(sg_keystore *ks, const char *zone, int64_t now);
 
 /* Text for an action ("publish successor", ...). */
 const char *sg_roll_action_name(enum sg_roll_action a);

@@ -289,6 +289,44 @@ static void test_algorithm_rollover(void **st)
     assert_int_equal(ev.action, SG_ROLL_NONE);
 }
 
+/* Going insecure: DS withdrawn first, signing stops only after the parent's DS is gone
+ * and its TTL has passed, and no new key is ever made for an unsigned zone. */
+static void test_unsign(void **st)
+{
+    (void)st;
+    const char *z = "unsign.test.";
+    policy("punsign", 1, 0, 0);
+    assert_int_equal(sg_ks_zone_add(g_ks, z, "punsign", 0), 0);
+    int64_t t0 = 5000000;
+    step(z, t0);
+    step(z, t0 + 110);
+    int marked;
+    assert_int_equal(sg_roll_ds_seen(g_ks, z, 0, t0 + 200, &marked), 0);
+    assert_int_equal(sg_roll_ds_gone(g_ks, z, t0 + 250), SG_EINVAL); /* not unsigning */
+    assert_int_equal(sg_roll_unsign(g_ks, z, t0 + 300), 0);
+    sg_roll_event ev = step(z, t0 + 300);
+    sg_ks_key *keys;
+    size_t n;
+    assert_int_equal(sg_ks_key_list(g_ks, z, &keys, &n), 0);
+    assert_int_equal(keys[0].ds_withdrawn, t0 + 300);
+    free(keys);
+    assert_int_equal(ev.action, SG_ROLL_WAIT);                       /* for the parent */
+    assert_int_equal(count(z, SG_KS_ROLE_CSK, t0 + 9000, 1), 1);    /* still signing */
+    assert_int_equal(step(z, t0 + 9000).action, SG_ROLL_WAIT);
+    assert_int_equal(sg_roll_ds_gone(g_ks, z, t0 + 9000), 0);
+    ev = step(z, t0 + 9000);
+    assert_int_equal(ev.action, SG_ROLL_UNSIGN_FINISH);
+    assert_int_equal(ev.when, t0 + 9000 + 320);
+    ev = step(z, t0 + 9320);
+    assert_int_equal(count(z, SG_KS_ROLE_CSK, t0 + 9320, 1), 0);
+    assert_int_equal(count(z, SG_KS_ROLE_CSK, t0 + 9320, 0), 0);
+    sg_ks_zone zr;
+    assert_int_equal(sg_ks_zone_get(g_ks, z, &zr), 0);
+    assert_string_equal(zr.state, SG_ROLL_STATE_UNSIGNED);
+    assert_int_equal(step(z, t0 + 20000).action, SG_ROLL_NONE);     /* no new key */
+    assert_int_equal(count(z, SG_KS_ROLE_CSK, t0 + 20000, 1), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -296,6 +334,7 @@ int main(void)
         cmocka_unit_test(test_csk_waits_for_parent),
         cmocka_unit_test(test_plan_matches_engine),
         cmocka_unit_test(test_algorithm_rollover),
+        cmocka_unit_test(test_unsign),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -477,8 +477,8 @@ static int dnssec_handle(sg_handler *self, sg_query *q)
     if (!k)
         return 0;
     apex_keys(k, q);
-    if (!q->do_bit)
-        return 0;
+    if (!q->do_bit || k->nzsk == 0)
+        return 0; /* an unsigned zone (gone insecure) is served as it is */
     const sg_denial *d = denial_for(st, dz, q->zone, k);
     if (!d)
         return SG_ENOMEM;

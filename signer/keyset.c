@@ -122,6 +122,8 @@ int sg_keyset_load(sg_keystore *ks, const char *zone, int64_t now, uint64_t prev
     fp = mix(fp, (uint64_t)k->policy.dnskey_ttl << 32 | k->policy.sig_validity);
     fp = mix(fp, (uint64_t)k->policy.sig_refresh << 32 | k->policy.sig_jitter);
     fp = mix(fp, k->policy.ds_digest);
+    for (const char *c = zr.state; *c; c++)
+        fp = mix(fp, (uint8_t)*c);
     for (size_t i = 0; i < n; i++) {
         const sg_ks_key *key = &keys[i];
         if (in_dnskey(key, now) || signs(key, now)) {
@@ -187,6 +189,15 @@ int sg_keyset_load(sg_keystore *ks, const char *zone, int64_t now, uint64_t prev
                 }
             }
         }
+    }
+    /* going insecure and no DS left to ask for: RFC 8078 delete records */
+    static uint8_t cds_delete[] = { 0, 5, 0, 0, 0, 0, 0 };        /* 0 0 0 00 */
+    static uint8_t cdnskey_delete[] = { 0, 5, 0, 0, 3, 0, 0 };    /* 0 3 0 AA== */
+    if (!strncmp(zr.state, "unsigning", 9) && ncds == 0 && ncdk == 0) {
+        if (k->policy.publish_cds)
+            cds[ncds++] = cds_delete;
+        if (k->policy.publish_cdnskey)
+            cdnskey[ncdk++] = cdnskey_delete;
     }
     uint32_t ttl = k->policy.dnskey_ttl;
     if ((rc = make_rrset(&k->mem, SG_TYPE_DNSKEY, ttl, dnskeys, ndk, &k->dnskey)) ||
