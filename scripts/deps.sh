@@ -3,7 +3,8 @@
 # Quiet and quick when everything is already there.
 set -e
 PKGS="cmake gcc make pkg-config libldns-dev ldnsutils libssl-dev libsqlite3-dev \
-libcurl4-openssl-dev libcmocka-dev knot-dnsutils bind9-dnsutils bind9-utils python3 iproute2 procps"
+libcurl4-openssl-dev libcmocka-dev knot-dnsutils bind9-dnsutils bind9-utils python3 iproute2 procps \
+unbound"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

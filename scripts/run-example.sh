@@ -5,10 +5,11 @@
 set -e
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
-cmake -S . -B build -DSIGNET_TESTS=OFF > /dev/null
-cmake --build build -j"$(nproc)"
-./build/daemon/signetd -c examples/Corefile -t
-./build/daemon/signetd -c examples/Corefile &
+# its own build folder, so that a test build in build/ keeps its settings
+cmake -S . -B build-run -DSIGNET_TESTS=OFF > /dev/null
+cmake --build build-run -j"$(nproc)"
+./build-run/daemon/signetd -c examples/Corefile -t
+./build-run/daemon/signetd -c examples/Corefile &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null' INT TERM
 # the keys exist once the zone answers signed
@@ -22,5 +23,5 @@ until dig @127.0.0.1 -p 5353 example.test SOA +dnssec +time=1 +tries=1 2>/dev/nu
     sleep 0.2
 done
 echo "example.test is served signed on 127.0.0.1:5353. The DS to give the parent:"
-./build/ctl/signetctl --db build/example.keystore.db ds example.test
+./build-run/ctl/signetctl --db build-run/example.keystore.db ds example.test
 wait $pid
