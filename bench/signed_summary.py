@@ -176,6 +176,19 @@ def main():
         ready = meta.get('ready_s', '')
         out('| %s | %s | %s | %s | %s | %s | %s |\n' % (t, den, ', '.join(statuses), '; '.join(types),
                                                    ('%.1f' % float(ready)) if ready else '', rss, meta.get('error', '')))
+    logs = sorted(glob.glob(os.path.join(raw, 'log-signetd*.txt')))
+    if logs:
+        out('\nsignetd signature cache over the whole life of each server (logged at shutdown, warm-up and all rounds included):\n\n')
+        for p in logs:
+            txt = open(p, errors='replace').read()
+            m = re.search(r'signature cache: (\d+) hits, (\d+) misses', txt)
+            errs = len(re.findall(r'\[(ERROR|WARN\w*)\]', txt))
+            name = os.path.basename(p)[4:-4]
+            if m:
+                h, mi = int(m.group(1)), int(m.group(2))
+                out('* %s: %d hits, %d misses (%.1f%% hits); %d error/warning lines in its log\n' % (name, h, mi, 100.0 * h / (h + mi) if h + mi else 0, errs))
+            else:
+                out('* %s: no cache statistics in the log (did it stop cleanly?); %d error/warning lines\n' % (name, errs))
     bad = [(k, m['rcodes']) for k, m in M.items() if any('SERVFAIL' in r or 'REFUSED' in r or 'FORMERR' in r for r in m['rcodes'])]
     out('\nSERVFAIL/REFUSED/FORMERR in dnsperf response codes: %s\n' % (
         ', '.join('%s/%s/%s: %s' % (k + (' / '.join(r),)) for k, r in bad) if bad else 'none'))
