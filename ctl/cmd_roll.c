@@ -81,6 +81,11 @@ static int zone_status(ctl *c, const char *zone, const ctl_opt *max_ttl)
         }
         printf("],\"next\":");
         print_event(c, &ev, 1);
+        printf(",\"waiting\":");
+        if (ev.wait_reason[0])
+            json_str(stdout, ev.wait_reason);
+        else
+            printf("null");
         printf("}\n");
     } else {
         printf("zone %s, policy %s\n\n", z.name, z.policy);
@@ -101,6 +106,8 @@ static int zone_status(ctl *c, const char *zone, const ctl_opt *max_ttl)
         }
         printf("\nnext event:\n");
         print_event(c, &ev, 1);
+        if (ev.wait_reason[0] && ev.action != SG_ROLL_WAIT)
+            printf("%-20s  %-20s  %s\n", "-", "wait", ev.wait_reason);
     }
     free(keys);
     return CTL_OK;

@@ -73,22 +73,28 @@ static void consider(sg_roll_event *best, enum sg_roll_action a, int64_t when, c
 static void consider(sg_roll_event *best, enum sg_roll_action a, int64_t when, const sg_ks_key *k,
                      const sg_ks_key *other, enum sg_ks_role role, const char *fmt, ...)
 {
-    /* any timed event beats waiting; among timed ones the earliest wins */
-    if (best->action != SG_ROLL_NONE && best->action != SG_ROLL_WAIT && a == SG_ROLL_WAIT)
-        return;
-    if (best->action != SG_ROLL_NONE && best->action != SG_ROLL_WAIT && when >= best->when)
-        return;
-    if (best->action == SG_ROLL_WAIT && a == SG_ROLL_WAIT)
-        return;
+    char text[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    /* a wait is remembered on the side; any timed event beats it as the next event */
+    if (a == SG_ROLL_WAIT) {
+        if (!best->wait_reason[0]) {
+            best->wait_key_id = k ? k->id : 0;
+            snprintf(best->wait_reason, sizeof best->wait_reason, "%s", text);
+        }
+        if (best->action != SG_ROLL_NONE)
+            return;
+    } else if (best->action != SG_ROLL_NONE && best->action != SG_ROLL_WAIT && when >= best->when) {
+        return; /* among timed events the earliest wins */
+    }
     best->action = a;
     best->when = when;
     best->key_id = k ? k->id : 0;
     best->other_id = other ? other->id : 0;
     best->role = role;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(best->reason, sizeof best->reason, fmt, ap);
-    va_end(ap);
+    snprintf(best->reason, sizeof best->reason, "%s", text);
 }
 
 /* The events of one role's chain of keys. */
@@ -573,14 +579,16 @@ int sg_roll_plan(sg_keystore *ks, const char *zone, const sg_roll_figures *f, in
         sg_roll_next(zr.state, &p, keys, n, f, t, &ev);
         if (ev.action == SG_ROLL_NONE)
             break;
-        if (ev.action == SG_ROLL_WAIT) {
+        if (ev.wait_key_id) {
             /* assume the parent shows the DS as soon as it is submitted */
-            sg_ks_key *k = find(keys, n, ev.key_id);
-            if (!k)
-                break;
-            k->ds_seen = k->ds_submitted > t ? k->ds_submitted : t;
-            continue;
+            sg_ks_key *k = find(keys, n, ev.wait_key_id);
+            if (k && !k->ds_seen) {
+                k->ds_seen = k->ds_submitted > t ? k->ds_submitted : t;
+                continue;
+            }
         }
+        if (ev.action == SG_ROLL_WAIT)
+            break;
         if (ev.when > until)
             break;
         if (ev.when > t)

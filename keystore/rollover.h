@@ -45,6 +45,10 @@ typedef struct sg_roll_event {
     int64_t other_id;       /* SWITCH: the key that retires */
     enum sg_ks_role role;
     char reason[200];
+    /* a role that is blocked on the outside while another has a timed event: both must
+     * be told (status) and planned for */
+    int64_t wait_key_id;
+    char wait_reason[200];
 } sg_roll_event;
 
 /* The intervals the engine uses, derived from the policy and figures (seconds). */

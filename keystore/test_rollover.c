@@ -181,7 +181,7 @@ static void test_plan_matches_engine(void **st)
         do {
             assert_int_equal(sg_roll_step(g_ks, z, &FIG, t, &ev), 0);
             int marked = 0;
-            if (ev.action == SG_ROLL_WAIT)
+            if (ev.action == SG_ROLL_WAIT || ev.wait_key_id)
                 assert_int_equal(sg_roll_ds_seen(g_ks, z, 0, t, &marked), 0);
             if (!marked)
                 break;

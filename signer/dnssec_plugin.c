@@ -29,6 +29,7 @@ typedef struct dzone {
     _Atomic(sg_keyset *) keys;
     _Atomic uint32_t max_ttl;  /* of the zone version last served, for rollover timing */
     char next_reason[200];     /* the engine's last word, logged when it changes */
+    char wait_reason[200];
 } dzone;
 
 typedef struct retired {
@@ -157,9 +158,12 @@ static void refresh(dstate *st, sg_keystore *ks)
         int er = sg_roll_step(ks, z->name, &fig, now, &next);
         if (er)
             sg_log(SG_LOG_WARN, "rollover", z->name, "step failed: %s", sg_ks_strerror(er));
-        else if (strcmp(next.reason, z->next_reason)) {
+        else if (strcmp(next.reason, z->next_reason) || strcmp(next.wait_reason, z->wait_reason)) {
             snprintf(z->next_reason, sizeof z->next_reason, "%s", next.reason);
-            sg_log(SG_LOG_INFO, "rollover", z->name, "next: %s", next.reason);
+            snprintf(z->wait_reason, sizeof z->wait_reason, "%s", next.wait_reason);
+            sg_log(SG_LOG_INFO, "rollover", z->name, "next: %s%s%s", next.reason,
+                   next.wait_reason[0] && next.action != SG_ROLL_WAIT ? "; also " : "",
+                   next.action != SG_ROLL_WAIT ? next.wait_reason : "");
         }
         sg_keyset *cur = atomic_load(&z->keys);
         sg_keyset *nk = NULL;
