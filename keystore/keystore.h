@@ -243,6 +243,15 @@ int sg_ks_key_update(sg_keystore *ks, const sg_ks_key *k, const char *reason, in
  * be) in the DNSKEY RRset, or whose DS may be at the parent. */
 int sg_ks_key_delete(sg_keystore *ks, int64_t id, int force, int64_t now);
 
+/* The parent's DS set (the rule the signer's CDS/CDNSKEY and the registrar share): a
+ * KSK or CSK in the DNSKEY RRset at now whose DS was submitted and is neither withdrawn
+ * nor retired. */
+int sg_ks_key_in_ds_set(const sg_ks_key *k, int64_t now);
+/* The zone's keys in the parent's DS set at now, by id, and the policy's DS digest type
+ * (digest_out may be NULL). *keys_out (NULL when none) is freed with free(). */
+int sg_ks_ds_set(sg_keystore *ks, const char *zone, int64_t now, sg_ks_key **keys_out,
+                 size_t *n_out, uint8_t *digest_out);
+
 /* ---- Events ------------------------------------------------------------------------- */
 
 typedef struct sg_ks_event {

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+/* The `registrar PROVIDER { ... }` block inside a zone's dnssec block. */
+#include "registrar/internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int copy(const sg_cfg_block *d, char *dst, size_t cap, const char *what)
+{
+    if (d->nargs != 1 || strlen(d->args[0]) >= cap)
+        return sg_cfg_error(d, "%s: expected %s", d->name, what);
+    snprintf(dst, cap, "%s", d->args[0]);
+    return 0;
+}
+
+static int duration(const sg_cfg_block *d, uint32_t *out, uint64_t max)
+{
+    uint64_t v;
+    if (d->nargs != 1 || sg_cfg_parse_duration(d->args[0], &v) || v == 0 || v > max)
+        return sg_cfg_error(d, "%s: expected a duration (1s..%llus)", d->name,
+                            (unsigned long long)max);
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static int method_ok(const char *m)
+{
+    static const char *const ok[] = { "GET", "POST", "PUT", "PATCH", "DELETE", NULL };
+    for (int i = 0; ok[i]; i++)
+        if (!strcmp(m, ok[i]))
+            return 1;
+    return 0;
+}
+
+static int triple(const sg_cfg_block *d, char (*dst)[1024], int min, int max)
+{
+    if (d->nargs < min || d->nargs > max || !method_ok(d->args[0]) ||
+        strncmp(d->args[1], "https://", 8))
+        return sg_cfg_error(d, "%s: expected METHOD https://URL%s", d->name,
+                            max == 3 ? (min == 3 ? " 'BODY'" : " ['BODY']") : "");
+    for (int i = 0; i < d->nargs; i++) {
+        if (strlen(d->args[i]) >= 1024)
+            return sg_cfg_error(d, "%s: argument too long", d->name);
+        snprintf(dst[i], 1024, "%s", d->args[i]);
+    }
+    return 0;
+}
+
+int sg_reg_parse(const sg_cfg_block *blk, sg_reg_cfg *out)
+{
+    memset(out, 0, sizeof *out);
+    out->file = blk->file;
+    out->line = blk->line;
+    out->connect_timeout = 10;
+    out->timeout = 30;
+    out->backoff_base = 5;
+    out->backoff_max = 3600;
+    out->check_interval = 60;
+    out->alert_timeout = 2 * 86400;
+    out->query_timeout = 2000;
+    snprintf(out->env_prefix, sizeof out->env_prefix, "SIGNET_REG_");
+    if (blk->nargs != 1 || strlen(blk->args[0]) >= sizeof out->provider)
+        return sg_cfg_error(blk, "registrar: expected a provider (manual, rest, porkbun, "
+                                 "dnsimple, ovh, update)");
+    snprintf(out->provider, sizeof out->provider, "%s", blk->args[0]);
+    if (strcmp(out->provider, "manual") && !sg_reg_provider_find(out->provider))
+        return sg_cfg_error(blk, "registrar: unknown provider '%s' (manual, rest, porkbun, "
+                                 "dnsimple, ovh, update)", out->provider);
+    int rc = 0;
+    for (int i = 0; i < blk->nchildren && !rc; i++) {
+        const sg_cfg_block *d = &blk->children[i];
+        const char *n = d->name;
+        uint64_t v;
+        if (!strcmp(n, "credentials")) {
+            if (d->nargs >= 1 && !strcmp(d->args[0], "env")) {
+                if (d->nargs > 2 || (d->nargs == 2 && strlen(d->args[1]) >= sizeof out->env_prefix))
+                    return sg_cfg_error(d, "credentials: expected 'env [PREFIX]' or a file");
+                snprintf(out->credentials, sizeof out->credentials, "env");
+                if (d->nargs == 2)
+                    snprintf(out->env_prefix, sizeof out->env_prefix, "%s", d->args[1]);
+            } else {
+                rc = copy(d, out->credentials, sizeof out->credentials, "a file or 'env [PREFIX]'");
+            }
+        } else if (!strcmp(n, "endpoint")) {
+            if ((rc = copy(d, out->endpoint, sizeof out->endpoint, "an https:// base URL")))
+                break;
+            if (strncmp(out->endpoint, "https://", 8))
+                return sg_cfg_error(d, "endpoint: only https:// URLs are accepted");
+            size_t l = strlen(out->endpoint);
+            if (out->endpoint[l - 1] == '/')
+                out->endpoint[l - 1] = 0;
+        } else if (!strcmp(n, "ca-file")) {
+            rc = copy(d, out->ca_file, sizeof out->ca_file, "a PEM file of CA certificates");
+        } else if (!strcmp(n, "domain")) {
+            rc = copy(d, out->domain, sizeof out->domain, "the registrar's name for the domain");
+        } else if (!strcmp(n, "account")) {
+            rc = copy(d, out->account, sizeof out->account, "an account id");
+        } else if (!strcmp(n, "connect-timeout")) {
+            rc = duration(d, &out->connect_timeout, 300);
+        } else if (!strcmp(n, "timeout")) {
+            rc = duration(d, &out->timeout, 600);
+        } else if (!strcmp(n, "query-timeout")) {
+            uint32_t s;
+            if (!(rc = duration(d, &s, 60)))
+                out->query_timeout = s * 1000;
+        } else if (!strcmp(n, "backoff")) {
+            uint64_t a, b;
+            if (d->nargs != 2 || sg_cfg_parse_duration(d->args[0], &a) ||
+                sg_cfg_parse_duration(d->args[1], &b) || a == 0 || b < a || b > 86400)
+                return sg_cfg_error(d, "backoff: expected FIRST MAX durations (MAX <= 1d)");
+            out->backoff_base = (uint32_t)a;
+            out->backoff_max = (uint32_t)b;
+        } else if (!strcmp(n, "check-interval")) {
+            rc = duration(d, &out->check_interval, 86400);
+        } else if (!strcmp(n, "alert-timeout")) {
+            rc = duration(d, &out->alert_timeout, 365 * 86400ULL);
+        } else if (!strcmp(n, "parent")) {
+            rc = copy(d, out->parent, sizeof out->parent, "the parent zone's name");
+        } else if (!strcmp(n, "parent-ns")) {
+            if (d->nargs < 1 || d->nargs > SG_REG_MAX_NS)
+                return sg_cfg_error(d, "parent-ns: expected 1..%d ADDR[:PORT]", SG_REG_MAX_NS);
+            for (int k = 0; k < d->nargs; k++) {
+                if (strlen(d->args[k]) >= sizeof out->parent_ns[0])
+                    return sg_cfg_error(d, "parent-ns: address too long");
+                snprintf(out->parent_ns[k], sizeof out->parent_ns[0], "%s", d->args[k]);
+            }
+            out->nparent_ns = d->nargs;
+        } else if (!strcmp(n, "primary")) {
+            rc = copy(d, out->primary, sizeof out->primary, "the parent primary's ADDR[:PORT]");
+        } else if (!strcmp(n, "list")) {
+            if (d->nargs != 2 || !method_ok(d->args[0]) || strncmp(d->args[1], "https://", 8) ||
+                strlen(d->args[1]) >= sizeof out->rest_list[1])
+                return sg_cfg_error(d, "list: expected METHOD https://URL");
+            snprintf(out->rest_list[0], sizeof out->rest_list[0], "%s", d->args[0]);
+            snprintf(out->rest_list[1], sizeof out->rest_list[1], "%s", d->args[1]);
+        } else if (!strcmp(n, "list-path")) {
+            rc = copy(d, out->rest_list_path, sizeof out->rest_list_path, "a dotted JSON path");
+        } else if (!strcmp(n, "add")) {
+            rc = triple(d, out->rest_add, 3, 3);
+        } else if (!strcmp(n, "remove")) {
+            rc = triple(d, out->rest_remove, 2, 3);
+        } else if (!strcmp(n, "header")) {
+            if (d->nargs != 1 || !strchr(d->args[0], ':') || out->nrest_headers == SG_REG_MAX_HEADERS ||
+                strlen(d->args[0]) >= sizeof out->rest_headers[0])
+                return sg_cfg_error(d, "header: expected one 'Name: value' (at most %d)",
+                                    SG_REG_MAX_HEADERS);
+            snprintf(out->rest_headers[out->nrest_headers++], sizeof out->rest_headers[0], "%s",
+                     d->args[0]);
+        } else if (!strcmp(n, "fields")) {
+            if (d->nargs != 5)
+                return sg_cfg_error(d, "fields: expected the JSON names of TAG ALGORITHM "
+                                       "DIGEST-TYPE DIGEST ID");
+            for (int k = 0; k < 5; k++) {
+                if (strlen(d->args[k]) >= sizeof out->rest_fields[0])
+                    return sg_cfg_error(d, "fields: name too long");
+                snprintf(out->rest_fields[k], sizeof out->rest_fields[0], "%s", d->args[k]);
+            }
+        } else {
+            (void)v;
+            return sg_cfg_error(d, "registrar: unknown option '%s'", n);
+        }
+    }
+    if (rc)
+        return rc;
+    int manual = !strcmp(out->provider, "manual");
+    if (!manual && !out->credentials[0])
+        return sg_cfg_error(blk, "registrar %s: a 'credentials FILE' (or 'credentials env') "
+                                 "line is required", out->provider);
+    if (!strcmp(out->provider, "rest") && (!out->rest_list[0][0] || !out->rest_add[0][0] ||
+                                           !out->rest_remove[0][0]))
+        return sg_cfg_error(blk, "registrar rest: 'list', 'add' and 'remove' are required");
+    if (!strcmp(out->provider, "update") && !out->primary[0])
+        return sg_cfg_error(blk, "registrar update: a 'primary ADDR[:PORT]' line is required");
+    return 0;
+}

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/* Definitions shared by the registrar's files: credentials, HTTP, backoff, the provider
+ * interface and the journal a worker fills for the tick to write. */
+#ifndef SG_REG_INTERNAL_H
+#define SG_REG_INTERNAL_H
+
+#include "registrar/registrar.h"
+
+#include <jansson.h>
+
+/* ---- Credentials (credentials.c) --------------------------------------------------- */
+
+#define SG_REG_CRED_MAX 16
+typedef struct sg_reg_cred {
+    char *key[SG_REG_CRED_MAX];
+    char *val[SG_REG_CRED_MAX];   /* secrets: cleansed on free */
+    int n;
+} sg_reg_cred;
+
+/* Load "name = value" lines from path, refusing (SG_REG_ECRED) a file that group or
+ * others can read or that is not a regular file; why gets the reason (no secret). */
+int sg_reg_cred_load_file(const char *path, sg_reg_cred *out, char *why, size_t cap);
+/* Collect the variables PREFIX<NAME> for each name in names (upper case, '-' -> '_'). */
+int sg_reg_cred_load_env(const char *prefix, const char *const *names, sg_reg_cred *out);
+const char *sg_reg_cred_get(const sg_reg_cred *c, const char *key);
+void sg_reg_cred_free(sg_reg_cred *c);
+/* Replace every credential value found in text by "***" (in place). */
+void sg_reg_cred_redact(const sg_reg_cred *c, char *text);
+
+/* ---- Backoff (backoff.c) ------------------------------------------------------------ */
+
+/* Delay before retry number attempt (1 = first retry): base * 2^(attempt-1) capped at max,
+ * with jitter drawn from rnd (uniform 32-bit): between half and all of it; never less than
+ * retry_after (the server's Retry-After, 0 if none). Seconds. */
+uint32_t sg_reg_backoff(unsigned attempt, uint32_t base, uint32_t max, uint32_t retry_after,
+                        uint32_t rnd);
+/* Retry-After: delta-seconds or an HTTP date; seconds from now (0 if absent or bad). */
+uint32_t sg_reg_retry_after(const char *value, int64_t now);
+/* 1 if an HTTP status (0: no response) is worth retrying: network errors, 429 and 5xx. */
+int sg_reg_retryable(long status);
+
+/* ---- Journal: what a worker did, written as events by the tick ---------------------- */
+
+typedef struct sg_reg_note {
+    char state[16];     /* events.new_state: reg-call, reg-ok, reg-retry, ... */
+    char reason[256];
+} sg_reg_note;
+typedef struct sg_reg_journal {
+    sg_reg_note *v;
+    size_t n, cap;
+} sg_reg_journal;
+void sg_reg_note_add(sg_reg_journal *j, const char *state, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void sg_reg_journal_free(sg_reg_journal *j);
+
+/* ---- HTTP (http.c) ------------------------------------------------------------------ */
+
+typedef struct sg_http_resp {
+    long status;         /* 0: no response (network error) */
+    char *body;          /* NUL-terminated, free() */
+    size_t len;
+    uint32_t retry_after;
+    char err[256];       /* curl's message on a network error */
+} sg_http_resp;
+
+/* One HTTPS request with verification on (cfg->ca_file adds trust anchors), the
+ * configured timeouts and extra headers ("Name: value"). userpwd: HTTP Basic or NULL.
+ * Returns 0 when a response arrived (any status), SG_EIO otherwise. */
+int sg_http_do(const sg_reg_cfg *cfg, const char *method, const char *url,
+               const char *const *headers, int nheaders, const char *body,
+               const char *userpwd, sg_http_resp *resp);
+void sg_http_resp_free(sg_http_resp *r);
+
+/* ---- Providers ---------------------------------------------------------------------- */
+
+/* What a provider call works with: the config, the credentials, the registrar's name for
+ * the domain, and the journal of calls. */
+typedef struct sg_reg_ctx {
+    const sg_reg_cfg *cfg;
+    const sg_reg_cred *cred;
+    const char *zone;          /* absolute, trailing dot */
+    char domain[256];          /* no trailing dot */
+    const char *base;          /* API base URL, no trailing slash */
+    sg_reg_journal *journal;
+    uint32_t retry_after;      /* from the last transient failure */
+    char err[256];             /* the last failure, for people (redacted) */
+} sg_reg_ctx;
+
+typedef struct sg_reg_provider {
+    const char *name;
+    const char *default_base;
+    const char *const *cred_keys;   /* the credential names it needs (NULL-terminated) */
+    int (*list)(sg_reg_ctx *ctx, sg_reg_dsset *out);
+    int (*add)(sg_reg_ctx *ctx, const sg_reg_ds *ds);
+    int (*remove)(sg_reg_ctx *ctx, const sg_reg_ds *have);
+    int (*replace)(sg_reg_ctx *ctx, const sg_reg_dsset *want); /* whole-set APIs, or NULL */
+} sg_reg_provider;
+
+const sg_reg_provider *sg_reg_provider_find(const char *name);
+extern const sg_reg_provider sg_reg_provider_rest, sg_reg_provider_porkbun,
+    sg_reg_provider_dnsimple, sg_reg_provider_ovh, sg_reg_provider_update;
+
+/* One API call: base + path, journalled as "METHOD path -> status". 2xx: 0 and, when
+ * json_out is not NULL, the parsed body (json_decref; SG_EMALFORMED if it is not JSON).
+ * 429/5xx/network: SG_REG_ERETRY (ctx->retry_after set). Other statuses: SG_REG_EREJECT,
+ * with the registrar's message in ctx->err. */
+int sg_reg_call(sg_reg_ctx *ctx, const char *method, const char *path,
+                const char *const *headers, int nheaders, const char *body,
+                const char *userpwd, json_t **json_out);
+/* Set ctx->err (redacted) and return rc. */
+int sg_reg_fail(sg_reg_ctx *ctx, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* List, diff, then add the missing records before removing the extra ones (so that the
+ * parent never has fewer DS than needed), or replace the set on whole-set APIs. *changed
+ * says whether anything was changed. */
+int sg_reg_push(sg_reg_ctx *ctx, const sg_reg_provider *p, const sg_reg_dsset *want,
+                int *changed);
+
+/* Field helpers for the JSON providers. */
+int sg_reg_hex_decode(const char *hex, uint8_t *out, size_t cap, size_t *len_out);
+void sg_reg_hex_encode(const uint8_t *in, size_t len, char *out, int upper);
+int sg_reg_b64_encode(const uint8_t *in, size_t len, char *out, size_t cap);
+int sg_reg_b64_decode(const char *in, uint8_t *out, size_t cap, size_t *len_out);
+/* A JSON number or numeric string as an unsigned in [0, max]; -1 if neither. */
+long sg_reg_json_uint(const json_t *v, unsigned long max);
+
+/* Provider internals exposed to the unit tests. */
+char *sg_reg_porkbun_create_body(const sg_reg_cred *c, const sg_reg_ds *ds);
+int sg_reg_porkbun_parse_list(const json_t *root, sg_reg_dsset *out, char *err, size_t cap);
+char *sg_reg_dnsimple_create_body(const sg_reg_ds *ds);
+int sg_reg_dnsimple_parse_list(const json_t *root, sg_reg_dsset *out, char *err, size_t cap);
+char *sg_reg_ovh_keys_body(const sg_reg_dsset *want);
+int sg_reg_ovh_parse_key(const json_t *root, sg_reg_ds *out, char *err, size_t cap);
+/* "$1$" + SHA1_HEX(AS+"+"+CK+"+"+METHOD+"+"+URL+"+"+BODY+"+"+TS) into out[45]. */
+int sg_reg_ovh_signature(const char *as, const char *ck, const char *method, const char *url,
+                         const char *body, int64_t ts, char out[45]);
+/* Expand a rest template; json_escape: values are escaped for a JSON string. */
+char *sg_reg_rest_expand(const char *tmpl, const sg_reg_ctx *ctx, const sg_reg_ds *ds,
+                         int json_escape);
+int sg_reg_rest_parse_list(const sg_reg_cfg *cfg, const json_t *root, sg_reg_dsset *out,
+                           char *err, size_t cap);
+
+/* The manual provider (provider_manual.c): log and journal what the operator must do. */
+void sg_reg_manual_announce(const char *zone, const sg_reg_dsset *want, int unsigning,
+                            sg_reg_journal *j);
+
+/* ---- Parent checks (parent.c) ------------------------------------------------------- */
+
+/* The DS RRset of zone as served by one server (authoritative, UDP with TCP fallback). */
+int sg_reg_parent_query(const char *server, const char *zone, uint32_t timeout_ms,
+                        sg_reg_dsset *out, char *err, size_t cap);
+/* The servers to ask: the configured ones, else the parent's NS set through the system
+ * resolver. *out is an array of "ADDR" or "[ADDR]:PORT" strings, free() each and it. */
+int sg_reg_parent_servers(const sg_reg_cfg *cfg, const char *zone, char ***out, int *n_out,
+                          char *err, size_t cap);
+/* 1 if served matches want: every wanted DS is served and every served DS belongs to a
+ * wanted key (tag and algorithm): another digest type of a wanted key is tolerated. */
+int sg_reg_served_matches(const sg_reg_dsset *served, const sg_reg_dsset *want);
+
+#endif

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/* One API call with its journal line and outcome, and the idempotent push: list first,
+ * change only what differs. */
+#include "registrar/internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int sg_reg_fail(sg_reg_ctx *ctx, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx->err, sizeof ctx->err, fmt, ap);
+    va_end(ap);
+    sg_reg_cred_redact(ctx->cred, ctx->err);
+    return rc;
+}
+
+/* The path of a URL without its query: what the journal shows of a call. */
+static void url_path(const char *url, char *out, size_t cap)
+{
+    const char *p = strstr(url, "://");
+    p = p ? strchr(p + 3, '/') : url;
+    if (!p)
+        p = "/";
+    size_t n = strcspn(p, "?");
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(out, p, n);
+    out[n] = 0;
+}
+
+/* The registrar's own words from an error body, shortened. */
+static void body_message(const char *body, char *out, size_t cap)
+{
+    json_error_t je;
+    json_t *j = body ? json_loads(body, JSON_DECODE_ANY, &je) : NULL;
+    const char *m = NULL;
+    if (json_is_object(j)) {
+        static const char *const keys[] = { "message", "error", "detail", "status", NULL };
+        for (int i = 0; keys[i] && !m; i++)
+            m = json_string_value(json_object_get(j, keys[i]));
+    }
+    snprintf(out, cap, "%s", m ? m : body ? body : "");
+    json_decref(j);
+    for (char *c = out; *c; c++)
+        if (*c == '\n' || *c == '\r')
+            *c = ' ';
+}
+
+int sg_reg_call(sg_reg_ctx *ctx, const char *method, const char *path,
+                const char *const *headers, int nheaders, const char *body,
+                const char *userpwd, json_t **json_out)
+{
+    if (json_out)
+        *json_out = NULL;
+    char url[2048];
+    if (!strncmp(path, "https://", 8) || !strncmp(path, "http://", 7))
+        snprintf(url, sizeof url, "%s", path);
+    else
+        snprintf(url, sizeof url, "%s%s", ctx->base, path);
+    char shown[512];
+    url_path(url, shown, sizeof shown);
+    sg_reg_cred_redact(ctx->cred, shown);
+    sg_http_resp r;
+    int rc = sg_http_do(ctx->cfg, method, url, headers, nheaders, body, userpwd, &r);
+    if (rc == SG_ENOMEM || rc == SG_ELIB) {
+        sg_http_resp_free(&r);
+        return sg_reg_fail(ctx, rc, "%s %s: %s", method, shown, sg_strerror(rc));
+    }
+    if (rc) {
+        sg_reg_cred_redact(ctx->cred, r.err);
+        sg_reg_note_add(ctx->journal, "reg-call", "%s %s: no response: %s", method, shown, r.err);
+        ctx->retry_after = 0;
+        sg_reg_fail(ctx, SG_REG_ERETRY, "%s %s: no response: %s", method, shown, r.err);
+        sg_http_resp_free(&r);
+        return SG_REG_ERETRY;
+    }
+    sg_reg_note_add(ctx->journal, "reg-call", "%s %s: HTTP %ld", method, shown, r.status);
+    if (r.status < 200 || r.status > 299) {
+        char msg[160];
+        body_message(r.body, msg, sizeof msg);
+        ctx->retry_after = r.retry_after;
+        rc = sg_reg_retryable(r.status) ? SG_REG_ERETRY : SG_REG_EREJECT;
+        sg_reg_fail(ctx, rc, "%s %s: HTTP %ld%s%s", method, shown, r.status, msg[0] ? ": " : "",
+                    msg);
+        sg_http_resp_free(&r);
+        return rc;
+    }
+    if (json_out && r.len) {
+        json_error_t je;
+        *json_out = json_loadb(r.body, r.len, JSON_DECODE_ANY, &je);
+        if (!*json_out) {
+            sg_http_resp_free(&r);
+            /* a garbled answer is the server's fault and may be transient */
+            return sg_reg_fail(ctx, SG_REG_ERETRY, "%s %s: malformed JSON (%s)", method, shown,
+                               je.text);
+        }
+    }
+    sg_http_resp_free(&r);
+    return 0;
+}
+
+/* One round: list, diff, change. *differs says whether the registrar's set differed. */
+static int push_round(sg_reg_ctx *ctx, const sg_reg_provider *p, const sg_reg_dsset *want,
+                      int *differs)
+{
+    *differs = 0;
+    sg_reg_dsset have, add, del;
+    int rc = p->list(ctx, &have);
+    if (rc)
+        return rc;
+    if ((rc = sg_reg_diff(&have, want, &add, &del))) {
+        sg_reg_dsset_deinit(&have);
+        return rc;
+    }
+    char t[200];
+    for (size_t i = 0; i < add.n; i++) {
+        sg_reg_ds_text(&add.v[i], t, sizeof t);
+        sg_reg_note_add(ctx->journal, "reg-diff", "to add: DS %s", t);
+    }
+    for (size_t i = 0; i < del.n; i++) {
+        sg_reg_ds_text(&del.v[i], t, sizeof t);
+        sg_reg_note_add(ctx->journal, "reg-diff", "to remove: DS %s", t);
+    }
+    if (add.n || del.n) {
+        *differs = 1;
+        if (p->replace) {
+            rc = p->replace(ctx, want);
+        } else {
+            /* adds first: a parent with one DS too many validates, one too few may not */
+            for (size_t i = 0; i < add.n && !rc; i++)
+                rc = p->add(ctx, &add.v[i]);
+            for (size_t i = 0; i < del.n && !rc; i++)
+                rc = p->remove(ctx, &del.v[i]);
+        }
+    }
+    sg_reg_dsset_deinit(&have);
+    sg_reg_dsset_deinit(&add);
+    sg_reg_dsset_deinit(&del);
+    return rc;
+}
+
+int sg_reg_push(sg_reg_ctx *ctx, const sg_reg_provider *p, const sg_reg_dsset *want,
+                int *changed)
+{
+    *changed = 0;
+    int differs, rc = push_round(ctx, p, want, &differs);
+    if (rc || !differs || p->replace)
+        return rc; /* whole-set APIs apply asynchronously: the parent check confirms */
+    *changed = 1;
+    /* list again: some APIs delete more than asked (Porkbun deletes by key tag), so a
+     * second round puts back what went with it */
+    if ((rc = push_round(ctx, p, want, &differs)))
+        return rc;
+    if (differs && (rc = push_round(ctx, p, want, &differs)) == 0 && differs)
+        rc = sg_reg_fail(ctx, SG_REG_ERETRY, "the registrar's DS set still differs after changes");
+    return rc;
+}

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/* The registrar component: puts the zone's DS set at the parent (registrar APIs, DNS
+ * UPDATE or the operator) and confirms that every parent server serves it. */
+#ifndef SG_REGISTRAR_H
+#define SG_REGISTRAR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/cfg.h"
+#include "common/errors.h"
+#include "keystore/keystore.h"
+
+/*
+ * Data flow, once a second from the daemon's keystore watcher (sg_reg_tick):
+ *
+ *   keystore (sg_ks_ds_set) -> desired DS set -> provider: list, diff, add/remove
+ *   (or replace) -> parent servers queried until all serve it -> sg_roll_ds_seen()
+ *   (or sg_roll_ds_gone() when the zone is being unsigned)
+ *
+ * HTTP calls and DNS checks run in a worker thread, never in the tick; every call and
+ * outcome is written to the keystore's events (never a credential).
+ */
+
+/* Registrar-specific error codes (beside common/errors.h and the keystore's). */
+enum {
+    SG_REG_ERETRY = -120,  /* transient failure (5xx, 429, network): retried with backoff */
+    SG_REG_EREJECT = -121, /* the registrar refused the request (4xx other than 429) */
+    SG_REG_ECRED = -122,   /* credentials missing, unreadable or readable by others */
+};
+/* Text for an SG_REG_E*, SG_KS_E* or SG_E* code; never NULL. */
+const char *sg_reg_strerror(int err);
+
+/* ---- DS records and sets --------------------------------------------------------- */
+
+#define SG_REG_DIGEST_MAX 64
+#define SG_REG_ID_MAX 64
+
+/* One DS record, with the DNSKEY it was made from when known (the APIs that take keys,
+ * not digests, need it: OVHcloud, Gandi). */
+typedef struct sg_reg_ds {
+    uint16_t tag;
+    uint8_t algorithm;
+    uint8_t digest_type;               /* 0 when only the key is known */
+    uint8_t digest[SG_REG_DIGEST_MAX];
+    size_t digest_len;
+    uint16_t flags;                    /* DNSKEY flags; 0 when the key is not known */
+    uint8_t pubkey[SG_KS_PUBKEY_MAX];
+    size_t pubkey_len;
+    char id[SG_REG_ID_MAX];            /* the registrar's id for the record, "" if none */
+} sg_reg_ds;
+
+typedef struct sg_reg_dsset {
+    sg_reg_ds *v;
+    size_t n, cap;
+} sg_reg_dsset;
+
+void sg_reg_dsset_init(sg_reg_dsset *s);
+void sg_reg_dsset_deinit(sg_reg_dsset *s);
+/* Append a copy of ds. 0 or SG_ENOMEM. */
+int sg_reg_dsset_add(sg_reg_dsset *s, const sg_reg_ds *ds);
+/* Same record: same tag, algorithm, digest type and digest when both have a digest;
+ * else same algorithm, flags and public key when both have the key. */
+int sg_reg_ds_same(const sg_reg_ds *a, const sg_reg_ds *b);
+/* What must change to go from have to want: add_out gets the records of want missing
+ * from have, del_out the records of have (with their registrar ids) not in want.
+ * Duplicates in have beyond the first are deleted too. Both outputs are initialised
+ * here and freed with sg_reg_dsset_deinit. 0 or SG_ENOMEM. */
+int sg_reg_diff(const sg_reg_dsset *have, const sg_reg_dsset *want, sg_reg_dsset *add_out,
+                sg_reg_dsset *del_out);
+/* "TAG ALG DIGEST-TYPE HEX" (or "TAG ALG key" when only the key is known). */
+void sg_reg_ds_text(const sg_reg_ds *ds, char *buf, size_t cap);
+/* The DS set the parent should have for zone at now (sg_ks_ds_set), digests per policy,
+ * each with its DNSKEY. out is initialised here. */
+int sg_reg_desired(sg_keystore *ks, const char *zone, int64_t now, sg_reg_dsset *out);
+
+/* ---- Configuration --------------------------------------------------------------- */
+
+#define SG_REG_MAX_NS 8
+#define SG_REG_MAX_HEADERS 8
+
+/* The `registrar PROVIDER { ... }` block of a zone's dnssec block. */
+typedef struct sg_reg_cfg {
+    char provider[32];        /* manual | rest | porkbun | dnsimple | ovh | update */
+    char credentials[512];    /* file path, or "env" (SIGNET_REG_<NAME> variables) */
+    char env_prefix[64];      /* "env PREFIX": PREFIX<NAME>; default SIGNET_REG_ */
+    char endpoint[512];       /* API base URL (default: the provider's public one) */
+    char ca_file[512];        /* extra trust anchors; verification is always on */
+    char domain[256];         /* the registrar's name for the zone; default: the zone */
+    char account[64];         /* DNSimple account id */
+    uint32_t connect_timeout; /* seconds (default 10) */
+    uint32_t timeout;         /* seconds for a whole request (default 30) */
+    uint32_t backoff_base;    /* first retry delay, seconds (default 5) */
+    uint32_t backoff_max;     /* cap on the delay, seconds (default 3600) */
+    uint32_t check_interval;  /* parent DS check period, seconds (default 60) */
+    uint32_t alert_timeout;   /* warn when the parent lags longer, seconds (default 2 days) */
+    uint32_t query_timeout;   /* per DNS query, milliseconds (default 2000) */
+    char parent[256];         /* parent zone; default: the zone minus its first label */
+    char parent_ns[SG_REG_MAX_NS][128]; /* "ADDR" "ADDR:PORT" "[V6]:PORT"; none: the NS set */
+    int nparent_ns;
+    char primary[128];        /* update: the parent's primary, "ADDR[:PORT]" */
+    /* rest: templates with {domain} {tag} {alg} {digest_type} {digest} {flags} {pubkey}
+     * {id} and {cred:NAME} placeholders */
+    char rest_list[2][512];   /* METHOD URL */
+    char rest_list_path[128]; /* where the array is in the list response ("" = top) */
+    char rest_add[3][1024];   /* METHOD URL BODY */
+    char rest_remove[3][1024];/* METHOD URL [BODY] */
+    char rest_headers[SG_REG_MAX_HEADERS][512];
+    int nrest_headers;
+    char rest_fields[5][64];  /* JSON names of tag, alg, digest type, digest, id */
+    const char *file;         /* of the block, for messages */
+    int line;
+} sg_reg_cfg;
+
+/* Parse a `registrar PROVIDER { ... }` block (blk->name is "registrar"). Errors are
+ * logged with file:line (SG_ESYNTAX). Nothing is read from disk here. */
+int sg_reg_parse(const sg_cfg_block *blk, sg_reg_cfg *out);
+
+/* ---- The registrar --------------------------------------------------------------- */
+
+typedef struct sg_registrar sg_registrar;
+
+/* Make a registrar from a parsed config: loads the credentials (SG_REG_ECRED, with the
+ * reason logged, if the file is missing, readable by group/others, or lacks a field the
+ * provider needs). Free with sg_reg_free, which waits for a running call to finish. */
+int sg_reg_new(const sg_reg_cfg *cfg, sg_registrar **reg_out);
+void sg_reg_free(sg_registrar *r);
+
+/* The daemon's entry point, called about once a second per zone from one thread (the
+ * keystore watcher), with that thread's keystore handle. It never blocks on the network:
+ * it collects what the worker finished (events written here), compares the desired DS
+ * set with what was pushed, starts a push (after backoff) or a parent check (every
+ * check-interval) in the worker, and when the parent serves the set everywhere calls
+ * sg_roll_ds_seen() (or sg_roll_ds_gone() for a zone being unsigned and whose DS is
+ * gone everywhere). Returns 0, or a keystore error. */
+int sg_reg_tick(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now);
+
+/* Wait until no call is running (tests, shutdown). */
+void sg_reg_drain(sg_registrar *r);
+
+#endif

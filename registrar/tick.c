@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: MIT */
+/* sg_reg_tick: the daemon's once-a-second look at a zone. It decides, the worker thread
+ * talks to the network, and only the tick touches the keystore (its handle is not
+ * thread-safe), writing the worker's journal as events. */
+#include "registrar/tick.h"
+
+#include "common/log.h"
+#include "keystore/rollover.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int starts_with(const char *s, const char *p) { return !strncmp(s, p, strlen(p)); }
+
+/* Order-independent: the same set listed in another order is the same set. */
+static uint64_t fingerprint(const sg_reg_dsset *s, int unsigning)
+{
+    uint64_t sum = 0x9e3779b97f4a7c15ULL * (uint64_t)(s->n + 1) + (uint64_t)unsigning;
+    for (size_t i = 0; i < s->n; i++) {
+        const sg_reg_ds *d = &s->v[i];
+        uint64_t h = 1469598103934665603ULL;
+        uint8_t head[4] = { (uint8_t)(d->tag >> 8), (uint8_t)d->tag, d->algorithm, d->digest_type };
+        for (int k = 0; k < 4; k++)
+            h = (h ^ head[k]) * 1099511628211ULL;
+        for (size_t k = 0; k < d->digest_len; k++)
+            h = (h ^ d->digest[k]) * 1099511628211ULL;
+        sum += h;
+    }
+    return sum ? sum : 1;
+}
+
+static sg_reg_zstate *zstate(sg_registrar *r, const char *zone)
+{
+    for (sg_reg_zstate *z = r->zones; z; z = z->next)
+        if (!strcmp(z->zone, zone))
+            return z;
+    sg_reg_zstate *z = calloc(1, sizeof *z);
+    if (!z)
+        return NULL;
+    snprintf(z->zone, sizeof z->zone, "%s", zone);
+    z->next = r->zones;
+    r->zones = z;
+    return z;
+}
+
+static int event(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now,
+                 const char *state, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static int event(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now,
+                 const char *state, const char *fmt, ...)
+{
+    char reason[400];
+    int n = snprintf(reason, sizeof reason, "registrar %s: ", r->cfg.provider);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason + n, sizeof reason - (size_t)n, fmt, ap);
+    va_end(ap);
+    sg_reg_cred_redact(&r->cred, reason); /* the last line of defence */
+    return sg_ks_event_add(ks, now, zone, 0, NULL, state, reason);
+}
+
+static int write_journal(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now,
+                         sg_reg_journal *j)
+{
+    int rc = 0;
+    for (size_t i = 0; i < j->n && !rc; i++)
+        rc = event(r, ks, zone, now, j->v[i].state, "%s", j->v[i].reason);
+    return rc;
+}
+
+static void *worker(void *arg)
+{
+    sg_registrar *r = arg;
+    sg_reg_job *j = r->job;
+    if (j->kind == SG_REG_JOB_PUSH) {
+        sg_reg_ctx ctx;
+        memset(&ctx, 0, sizeof ctx);
+        ctx.cfg = &r->cfg;
+        ctx.cred = &r->cred;
+        ctx.zone = j->zone;
+        ctx.journal = &j->journal;
+        ctx.base = r->cfg.endpoint[0] ? r->cfg.endpoint : r->prov->default_base;
+        if (r->cfg.domain[0])
+            snprintf(ctx.domain, sizeof ctx.domain, "%s", r->cfg.domain);
+        else
+            snprintf(ctx.domain, sizeof ctx.domain, "%.*s", (int)strlen(j->zone) - 1, j->zone);
+        j->rc = sg_reg_push(&ctx, r->prov, &j->want, &j->changed);
+        j->retry_after = ctx.retry_after;
+        snprintf(j->err, sizeof j->err, "%s", ctx.err[0] ? ctx.err : sg_reg_strerror(j->rc));
+    } else {
+        char **servers = NULL, err[256] = "";
+        int n = 0;
+        j->rc = sg_reg_parent_servers(&r->cfg, j->zone, &servers, &n, err, sizeof err);
+        if (j->rc)
+            snprintf(j->err, sizeof j->err, "%s", err);
+        j->total = n;
+        for (int i = 0; i < n; i++) {
+            sg_reg_dsset served;
+            err[0] = 0;
+            int qrc = sg_reg_parent_query(servers[i], j->zone, r->cfg.query_timeout, &served,
+                                          err, sizeof err);
+            if (qrc) {
+                sg_reg_note_add(&j->journal, "parent-query", "%s: %s", servers[i], err);
+            } else {
+                char list[200] = "";
+                size_t o = 0;
+                for (size_t k = 0; k < served.n && o < sizeof list - 8; k++)
+                    o += (size_t)snprintf(list + o, sizeof list - o, "%s%u/%u/%u", k ? " " : "",
+                                          served.v[k].tag, served.v[k].algorithm,
+                                          served.v[k].digest_type);
+                int ok = sg_reg_served_matches(&served, &j->want);
+                j->matched += ok;
+                sg_reg_note_add(&j->journal, "parent-query", "%s serves %zu DS%s%s (%s)",
+                                servers[i], served.n, served.n ? ": " : "", list,
+                                ok ? "as expected" : "not yet the expected set");
+                sg_reg_dsset_deinit(&served);
+            }
+            free(servers[i]);
+        }
+        free(servers);
+    }
+    atomic_store(&r->done, 1);
+    return NULL;
+}
+
+static int start_job(sg_registrar *r, int kind, const char *zone, const sg_reg_dsset *want,
+                     uint64_t fp, int gone)
+{
+    sg_reg_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return SG_ENOMEM;
+    j->kind = kind;
+    j->fp = fp;
+    j->gone = gone;
+    snprintf(j->zone, sizeof j->zone, "%s", zone);
+    sg_reg_dsset_init(&j->want);
+    for (size_t i = 0; i < want->n; i++)
+        if (sg_reg_dsset_add(&j->want, &want->v[i])) {
+            sg_reg_dsset_deinit(&j->want);
+            free(j);
+            return SG_ENOMEM;
+        }
+    r->job = j;
+    atomic_store(&r->done, 0);
+    pthread_mutex_lock(&r->lock);
+    int e = pthread_create(&r->thread, NULL, worker, r);
+    r->running = e == 0;
+    r->joined = 0;
+    pthread_mutex_unlock(&r->lock);
+    if (e) {
+        r->job = NULL;
+        sg_reg_dsset_deinit(&j->want);
+        free(j);
+        return SG_ENOMEM;
+    }
+    return 0;
+}
+
+/* What the worker finished: events, then the state it leads to. */
+static int finish_job(sg_registrar *r, sg_keystore *ks, int64_t now)
+{
+    pthread_mutex_lock(&r->lock);
+    if (r->running)
+        pthread_join(r->thread, NULL);
+    r->running = 0;
+    pthread_mutex_unlock(&r->lock);
+    sg_reg_job *j = r->job;
+    r->job = NULL;
+    sg_reg_zstate *z = zstate(r, j->zone);
+    int rc = write_journal(r, ks, j->zone, now, &j->journal);
+    if (!z || rc)
+        goto out;
+    if (j->kind == SG_REG_JOB_PUSH) {
+        if (j->rc == 0) {
+            z->pushed_fp = j->fp;
+            z->attempts = 0;
+            z->next_check = now; /* look at once: some parents are quick */
+            rc = event(r, ks, j->zone, now, "reg-ok", "%s",
+                       j->changed ? "the registrar accepted the DS set"
+                                  : "the registrar already has the DS set");
+            sg_log(SG_LOG_INFO, "registrar", j->zone, "%s: %s", r->cfg.provider,
+                   j->changed ? "DS set pushed" : "DS set already at the registrar");
+        } else if (j->rc == SG_REG_ERETRY) {
+            z->attempts++;
+            uint32_t d = sg_reg_backoff(z->attempts, r->cfg.backoff_base, r->cfg.backoff_max,
+                                        j->retry_after, (uint32_t)rand_r(&r->seed));
+            z->next_push = now + d;
+            rc = event(r, ks, j->zone, now, "reg-retry", "%s; retry %u in %us", j->err,
+                       z->attempts, d);
+            sg_log(SG_LOG_WARN, "registrar", j->zone, "%s: %s; retry in %us", r->cfg.provider,
+                   j->err, d);
+        } else {
+            /* a refusal will not change by itself soon; try again after the longest
+             * backoff in case the operator fixes it at the registrar */
+            z->attempts++;
+            z->next_push = now + r->cfg.backoff_max;
+            rc = event(r, ks, j->zone, now, "reg-error", "%s (%s); next try in %us", j->err,
+                       sg_reg_strerror(j->rc), r->cfg.backoff_max);
+            sg_log(SG_LOG_ERR, "registrar", j->zone, "%s: %s", r->cfg.provider, j->err);
+        }
+    } else if (j->fp == z->want_fp && j->fp == z->pushed_fp) {
+        int all = j->rc == 0 && j->total > 0 && j->matched == j->total;
+        if (all && j->gone) {
+            if ((rc = sg_roll_ds_gone(ks, j->zone, now)) == 0)
+                rc = event(r, ks, j->zone, now, "parent-gone",
+                           "the DS is gone from all %d parent servers", j->total);
+            z->waiting_since = 0;
+            z->alerted = 0;
+        } else if (all) {
+            int marked = 0;
+            if ((rc = sg_roll_ds_seen(ks, j->zone, 0, now, &marked)) == 0)
+                rc = event(r, ks, j->zone, now, "parent-seen",
+                           "all %d parent servers serve the DS set; %d key%s marked seen",
+                           j->total, marked, marked == 1 ? "" : "s");
+            sg_log(SG_LOG_INFO, "registrar", j->zone, "the parent serves the DS set");
+            z->waiting_since = 0;
+            z->alerted = 0;
+        } else {
+            z->next_check = now + r->cfg.check_interval;
+            if (j->rc)
+                rc = event(r, ks, j->zone, now, "parent-wait", "parent servers: %s", j->err);
+            else
+                rc = event(r, ks, j->zone, now, "parent-wait",
+                           "%d of %d parent servers serve the %s; next check in %us", j->matched,
+                           j->total, j->gone ? "empty DS set" : "DS set", r->cfg.check_interval);
+            if (!rc && !z->alerted && z->waiting_since &&
+                now - z->waiting_since >= (int64_t)r->cfg.alert_timeout) {
+                z->alerted = 1;
+                rc = event(r, ks, j->zone, now, "parent-alert",
+                           "the parent has not served the expected DS set for %llds",
+                           (long long)(now - z->waiting_since));
+                sg_log(SG_LOG_WARN, "registrar", j->zone,
+                       "ALERT: the parent still does not serve the expected DS set after %llds",
+                       (long long)(now - z->waiting_since));
+            }
+        }
+    }
+out:
+    sg_reg_dsset_deinit(&j->want);
+    sg_reg_journal_free(&j->journal);
+    free(j);
+    return rc;
+}
+
+int sg_reg_tick(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now)
+{
+    if (!r || !ks || !zone)
+        return SG_EINVAL;
+    char zn[SG_KS_ZONE_MAX];
+    if (sg_ks_zone_normalize(zone, zn))
+        return SG_EINVAL;
+    int rc = 0;
+    if (r->job) {
+        if (!atomic_load(&r->done))
+            return 0; /* one call at a time; the others wait a tick */
+        if ((rc = finish_job(r, ks, now)))
+            return rc;
+    }
+    sg_reg_zstate *z = zstate(r, zn);
+    if (!z)
+        return SG_ENOMEM;
+    sg_ks_zone zr;
+    if ((rc = sg_ks_zone_get(ks, zn, &zr)))
+        return rc;
+    int unsigning = starts_with(zr.state, SG_ROLL_STATE_UNSIGNING);
+    int gone_recorded = starts_with(zr.state, SG_ROLL_STATE_DS_GONE) ||
+                        !strcmp(zr.state, SG_ROLL_STATE_UNSIGNED);
+    sg_ks_key *keys = NULL;
+    size_t nk = 0;
+    if ((rc = sg_ks_ds_set(ks, zn, now, &keys, &nk, NULL)))
+        return rc;
+    int pending_seen = 0;
+    for (size_t i = 0; i < nk; i++)
+        pending_seen |= !keys[i].ds_seen;
+    free(keys);
+    if (nk == 0 && !unsigning)
+        return 0; /* nothing submitted yet: never push an empty set over a live one */
+    if (nk == 0 && gone_recorded)
+        return 0;
+    sg_reg_dsset want;
+    if ((rc = sg_reg_desired(ks, zn, now, &want)))
+        return rc;
+    uint64_t fp = fingerprint(&want, unsigning && want.n == 0);
+    if (fp != z->want_fp) {
+        z->want_fp = fp;
+        z->attempts = 0;
+        z->next_push = now;
+        z->waiting_since = 0;
+        z->alerted = 0;
+        char t[200];
+        for (size_t i = 0; i < want.n && !rc; i++) {
+            sg_reg_ds_text(&want.v[i], t, sizeof t);
+            rc = event(r, ks, zn, now, "reg-want", "the parent should have DS %s", t);
+        }
+        if (!rc && want.n == 0)
+            rc = event(r, ks, zn, now, "reg-want", "the parent should have no DS (unsigning)");
+    }
+    if (!rc && fp != z->pushed_fp) {
+        if (r->manual) {
+            sg_reg_journal j = { 0 };
+            sg_reg_manual_announce(zn, &want, unsigning, &j);
+            rc = write_journal(r, ks, zn, now, &j);
+            sg_reg_journal_free(&j);
+            z->pushed_fp = fp;
+        } else if (now >= z->next_push) {
+            rc = start_job(r, SG_REG_JOB_PUSH, zn, &want, fp, 0);
+        }
+    } else if (!rc && !r->manual && (pending_seen || (unsigning && want.n == 0)) &&
+               now >= z->next_check) {
+        if (!z->waiting_since)
+            z->waiting_since = now;
+        rc = start_job(r, SG_REG_JOB_CHECK, zn, &want, fp, want.n == 0);
+    }
+    sg_reg_dsset_deinit(&want);
+    return rc;
+}
