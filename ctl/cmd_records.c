@@ -37,8 +37,12 @@ static void emit(ctl *c, int *first, const sg_ks_key *k, const char *line)
     *first = 0;
 }
 
+int cmd_ds_status(ctl *c, int argc, char **argv); /* ctl/cmd_registrar.c */
+
 int cmd_ds(ctl *c, int argc, char **argv)
 {
+    if (argc > 0 && !strcmp(argv[0], "status"))
+        return cmd_ds_status(c, argc - 1, argv + 1);
     if (argc > 0 && !strcmp(argv[0], "seen"))
         return cmd_ds_seen(c, argc - 1, argv + 1);
     if (argc > 0 && !strcmp(argv[0], "gone"))
