@@ -35,7 +35,7 @@ def parse(path):
         if m:
             d[key] = float(m.group(1))
     m = re.search(r'Response codes:\s+(.*)', txt)
-    d['rcodes'] = m.group(1).strip() if m else ''
+    d['rcodes'] = ' '.join(re.findall(r'([A-Z]+) \d+', m.group(1))) if m else ''
     m = re.search(r'# proc_cpu .*comms=(\S*) clk_tck=(\d+) ticks_before=(\d+) ticks_after=(\d+)', txt)
     if m and d.get('done'):
         dt = int(m.group(4)) - int(m.group(3))
