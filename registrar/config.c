@@ -49,7 +49,7 @@ static int triple(const sg_cfg_block *d, char (*dst)[1024], int min, int max)
 int sg_reg_parse(const sg_cfg_block *blk, sg_reg_cfg *out)
 {
     memset(out, 0, sizeof *out);
-    out->file = blk->file;
+    snprintf(out->file, sizeof out->file, "%s", blk->file ? blk->file : "?");
     out->line = blk->line;
     out->connect_timeout = 10;
     out->timeout = 30;

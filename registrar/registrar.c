@@ -37,7 +37,7 @@ int sg_reg_new(const sg_reg_cfg *cfg, sg_registrar **reg_out)
     pthread_mutex_init(&r->lock, NULL);
     if (!r->manual && !r->prov) {
         sg_log(SG_LOG_ERR, "registrar", NULL, "%s:%d: unknown provider '%s'",
-               cfg->file ? cfg->file : "?", cfg->line, cfg->provider);
+               cfg->file, cfg->line, cfg->provider);
         sg_reg_free(r);
         return SG_EINVAL;
     }
@@ -85,7 +85,7 @@ int sg_reg_new(const sg_reg_cfg *cfg, sg_registrar **reg_out)
                 rc = SG_REG_ECRED;
             }
         if (rc) {
-            sg_log(SG_LOG_ERR, "registrar", NULL, "%s:%d: %s", cfg->file ? cfg->file : "?",
+            sg_log(SG_LOG_ERR, "registrar", NULL, "%s:%d: %s", cfg->file,
                    cfg->line, why[0] ? why : sg_reg_strerror(rc));
             sg_reg_free(r);
             return SG_REG_ECRED;

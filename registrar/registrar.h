@@ -108,7 +108,7 @@ typedef struct sg_reg_cfg {
     char rest_headers[SG_REG_MAX_HEADERS][512];
     int nrest_headers;
     char rest_fields[5][64];  /* JSON names of tag, alg, digest type, digest, id */
-    const char *file;         /* of the block, for messages */
+    char file[256];           /* of the block, for messages */
     int line;
 } sg_reg_cfg;
 

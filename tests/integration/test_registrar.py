@@ -1,0 +1,630 @@
+# SPDX-License-Identifier: MIT
+"""integ.registrar: the registrar component (registrar/) against emulated registrar APIs
+over real TLS and a parent zone served by signetd.
+
+    reg_driver   runs sg_reg_tick for one child zone, as signetd's keystore watcher will
+    emulator     one local HTTPS server (a CA and a server certificate made here with
+                 openssl) speaking Porkbun, DNSimple, OVHcloud (signatures verified) and a
+                 generic REST API, each with its auth checks, field names, status codes and
+                 duplicate/delete behaviour; the first two calls to each provider fail
+                 (429 with Retry-After: 1, then 500)
+    parents      two signetd serving the parent zone test.; the emulator writes every DS
+                 change into the zone file and SIGHUPs them (the second one 2 s later,
+                 so that confirmation must wait for every parent server)
+
+Python 3 standard library only. $SIGNETD, $SIGNETCTL and $REG_DRIVER come from CTest.
+"""
+
+import base64
+import hashlib
+import http.server
+import json
+import os
+import re
+import shutil
+import signal
+import ssl
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+import signet_test
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+SIGNETCTL = os.environ.get('SIGNETCTL', os.path.join(REPO, 'build', 'ctl', 'signetctl'))
+REG_DRIVER = os.environ.get('REG_DRIVER', os.path.join(REPO, 'build', 'registrar', 'reg_driver'))
+
+SECRETS = {
+    'porkbun': {'apikey': 'pk1_0123456789abcdef', 'secretapikey': 'sk1_fedcba9876543210'},
+    'dnsimple': {'token': 'dnsimpletoken_abcdef123456', 'account': '1010'},
+    'ovh': {'application-key': 'ovhappkey123', 'application-secret': 'ovhappsecret456789',
+            'consumer-key': 'ovhconsumerkey987654'},
+    'rest': {'token': 'resttoken_0a1b2c3d4e5f'},
+}
+ALL_SECRET_VALUES = [v for d in SECRETS.values() for k, v in d.items() if k != 'account']
+
+
+# ---- DNSSEC helpers (for the emulator's DNSKEY-style API) ---------------------------
+
+def wire_name(name):
+    out = b''
+    for label in name.rstrip('.').lower().split('.'):
+        out += bytes([len(label)]) + label.encode()
+    return out + b'\0'
+
+
+def key_tag(rdata):
+    ac = 0
+    for i, b in enumerate(rdata):
+        ac += b if i & 1 else b << 8
+    ac += (ac >> 16) & 0xffff
+    return ac & 0xffff
+
+
+def ds_from_key(zone, flags, alg, pubkey_b64):
+    rdata = struct.pack('!HBB', flags, 3, alg) + base64.b64decode(pubkey_b64)
+    return key_tag(rdata), hashlib.sha256(wire_name(zone) + rdata).hexdigest().upper()
+
+
+# ---- TLS material -----------------------------------------------------------------
+
+def make_ca(d, name):
+    ca_key, ca_crt = os.path.join(d, name + '-ca.key'), os.path.join(d, name + '-ca.pem')
+    subprocess.run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt',
+                    'ec_paramgen_curve:P-256', '-nodes', '-keyout', ca_key, '-out', ca_crt,
+                    '-days', '2', '-subj', '/CN=Signet test CA ' + name],
+                   check=True, capture_output=True)
+    return ca_key, ca_crt
+
+
+def make_server_cert(d, ca_key, ca_crt):
+    key, csr, crt = (os.path.join(d, 'server.' + x) for x in ('key', 'csr', 'pem'))
+    ext = os.path.join(d, 'ext.cnf')
+    with open(ext, 'w') as f:
+        f.write('subjectAltName=IP:127.0.0.1,DNS:localhost\n')
+    subprocess.run(['openssl', 'req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
+                    '-nodes', '-keyout', key, '-out', csr, '-subj', '/CN=127.0.0.1'],
+                   check=True, capture_output=True)
+    subprocess.run(['openssl', 'x509', '-req', '-in', csr, '-CA', ca_crt, '-CAkey', ca_key,
+                    '-CAcreateserial', '-out', crt, '-days', '2', '-extfile', ext],
+                   check=True, capture_output=True)
+    return key, crt
+
+
+# ---- The emulator -------------------------------------------------------------------
+
+class Registry:
+    """What every emulated registrar holds: DS records per provider and domain."""
+
+    def __init__(self, on_change):
+        self.lock = threading.Lock()
+        self.records = {}          # (provider, domain) -> list of dicts
+        self.next_id = 100
+        self.faults = {}           # provider -> list of pending faults ('429', '500')
+        self.calls = []            # (provider, method, path, status)
+        self.on_change = on_change
+        self.port = None
+
+    def recs(self, provider, domain):
+        return self.records.setdefault((provider, domain), [])
+
+    def new_id(self):
+        self.next_id += 1
+        return self.next_id
+
+    def ds_lines(self):
+        """DS records for the parent zone, from every provider."""
+        out = []
+        for (prov, domain), recs in sorted(self.records.items()):
+            for r in recs:
+                out.append('%s. 60 IN DS %d %d %d %s' % (domain, r['tag'], r['alg'], r['dt'],
+                                                          r['digest']))
+        return out
+
+    def writes(self, provider):
+        return [c for c in self.calls if c[0] == provider and c[1] in ('POST', 'DELETE', 'PUT')
+                and not c[2].endswith('getDnssecRecords/' + c[2].rsplit('/', 1)[-1])]
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+    reg = None   # set on the class
+
+    def log_message(self, *a):
+        pass
+
+    def reply(self, status, body=None, headers=()):
+        data = b'' if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        if body is not None:
+            self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        self.reg.calls.append((self.provider, self.command, self.path, status))
+
+    def body_json(self):
+        n = int(self.headers.get('Content-Length') or 0)
+        raw = self.rfile.read(n) if n else b''
+        self.raw_body = raw
+        if not raw:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return 'malformed'
+
+    def fault(self):
+        """The first calls of each provider fail once with 429 and once with 500."""
+        pending = self.reg.faults.get(self.provider)
+        if pending:
+            f = pending.pop(0)
+            if f == '429':
+                self.reply(429, {'message': 'Too many requests'}, [('Retry-After', '1')])
+            else:
+                self.reply(500, {'message': 'Internal error'})
+            return True
+        return False
+
+    def route(self):
+        self.provider = self.path.split('/')[1] if self.path.count('/') > 1 else '?'
+        body = self.body_json()
+        with self.reg.lock:
+            h = {'porkbun': self.porkbun, 'dnsimple': self.dnsimple, 'ovh': self.ovh,
+                 'rest': self.rest}.get(self.provider)
+            if not h:
+                return self.reply(404, {'message': 'no such API'})
+            changed = h(body)
+        if changed:
+            self.reg.on_change()
+
+    do_GET = do_POST = do_DELETE = do_PUT = route
+
+    # Porkbun: POST everywhere, keys in the body, status SUCCESS/ERROR, delete by tag.
+    def porkbun(self, body):
+        m = re.match(r'^/porkbun/api/json/v3/dns/(getDnssecRecords|createDnssecRecord|'
+                     r'deleteDnssecRecord)/([^/]+)(?:/(\d+))?$', self.path)
+        if self.command != 'POST' or not m:
+            return self.reply(404, {'status': 'ERROR', 'message': 'Unknown endpoint'})
+        if not isinstance(body, dict) or body.get('apikey') != SECRETS['porkbun']['apikey'] or \
+                body.get('secretapikey') != SECRETS['porkbun']['secretapikey']:
+            return self.reply(403, {'status': 'ERROR', 'message': 'Invalid API key. (002)'})
+        if self.fault():
+            return
+        op, domain, tag = m.groups()
+        recs = self.reg.recs('porkbun', domain)
+        if op == 'getDnssecRecords':
+            if not recs:
+                return self.reply(200, {'status': 'SUCCESS', 'records': []})
+            return self.reply(200, {'status': 'SUCCESS', 'records': {
+                str(r['tag']): {'keyTag': str(r['tag']), 'alg': str(r['alg']),
+                                'digestType': str(r['dt']), 'digest': r['digest']} for r in recs}})
+        if op == 'createDnssecRecord':
+            try:
+                assert all(isinstance(body[k], str) for k in ('keyTag', 'alg', 'digestType', 'digest'))
+                r = {'tag': int(body['keyTag']), 'alg': int(body['alg']),
+                     'dt': int(body['digestType']), 'digest': body['digest'].upper()}
+            except (KeyError, ValueError, AssertionError):
+                return self.reply(400, {'status': 'ERROR', 'message': 'Invalid DS data.'})
+            if any(x == r for x in recs):
+                return self.reply(400, {'status': 'ERROR', 'message': 'DS record already exists.'})
+            recs.append(r)
+            self.reply(200, {'status': 'SUCCESS'})
+            return True
+        gone = [r for r in recs if r['tag'] == int(tag or -1)]
+        if not gone:
+            return self.reply(400, {'status': 'ERROR', 'message': 'No such DS record.'})
+        recs[:] = [r for r in recs if r['tag'] != int(tag)]
+        self.reply(200, {'status': 'SUCCESS'})
+        return True
+
+    # DNSimple v2: Bearer token, account in the path, paged list, 201 / 204.
+    def dnsimple(self, body):
+        m = re.match(r'^/dnsimple/v2/(\d+)/domains/([^/]+)/ds_records(?:/(\d+))?(?:\?page=(\d+))?$',
+                     self.path)
+        if self.headers.get('Authorization') != 'Bearer ' + SECRETS['dnsimple']['token']:
+            return self.reply(401, {'message': 'Authentication failed'})
+        if not m or m.group(1) != SECRETS['dnsimple']['account']:
+            return self.reply(404, {'message': 'Account not found'})
+        if self.fault():
+            return
+        domain, rid, page = m.group(2), m.group(3), int(m.group(4) or 1)
+        recs = self.reg.recs('dnsimple', domain)
+        if self.command == 'GET' and not rid:
+            per = 1   # one per page, so that paging is exercised
+            pages = max(1, len(recs))
+            data = [{'id': r['id'], 'domain_id': 1, 'algorithm': str(r['alg']),
+                     'digest': r['digest'], 'digest_type': str(r['dt']), 'keytag': str(r['tag']),
+                     'public_key': None, 'created_at': '2026-01-01T00:00:00Z',
+                     'updated_at': '2026-01-01T00:00:00Z'} for r in recs[(page - 1) * per:page * per]]
+            return self.reply(200, {'data': data, 'pagination': {
+                'current_page': page, 'per_page': per, 'total_entries': len(recs),
+                'total_pages': pages}})
+        if self.command == 'POST' and not rid:
+            try:
+                assert all(isinstance(body[k], str) for k in ('algorithm', 'digest', 'digest_type', 'keytag'))
+                r = {'tag': int(body['keytag']), 'alg': int(body['algorithm']),
+                     'dt': int(body['digest_type']), 'digest': body['digest'].upper()}
+            except (KeyError, ValueError, AssertionError, TypeError):
+                return self.reply(400, {'message': 'Validation failed'})
+            if any(x['tag'] == r['tag'] and x['digest'] == r['digest'] for x in recs):
+                return self.reply(400, {'message': 'Validation failed',
+                                        'errors': {'digest': ['has already been taken']}})
+            r['id'] = self.reg.new_id()
+            recs.append(r)
+            self.reply(201, {'data': {'id': r['id'], 'keytag': str(r['tag'])}})
+            return True
+        if self.command == 'DELETE' and rid:
+            if not any(r['id'] == int(rid) for r in recs):
+                return self.reply(404, {'message': 'Delegation signer record not found'})
+            recs[:] = [r for r in recs if r['id'] != int(rid)]
+            self.reply(204)
+            return True
+        return self.reply(405, {'message': 'Method not allowed'})
+
+    # OVHcloud: signed requests, DNSKEY-style keys, the whole set replaced by a POST.
+    def ovh(self, body):
+        if self.path == '/ovh/1.0/auth/time' and self.command == 'GET':
+            return self.reply(200, int(time.time()))
+        s = SECRETS['ovh']
+        if self.headers.get('X-Ovh-Application') != s['application-key']:
+            return self.reply(403, {'errorCode': 'INVALID_KEY', 'message': 'Invalid application key'})
+        if self.headers.get('X-Ovh-Consumer') != s['consumer-key']:
+            return self.reply(403, {'errorCode': 'INVALID_CREDENTIAL', 'message': 'Invalid credentials'})
+        ts = self.headers.get('X-Ovh-Timestamp', '')
+        if not ts.isdigit() or abs(int(ts) - time.time()) > 180:
+            return self.reply(400, {'errorCode': 'QUERY_TIME_OUT', 'message': 'Query out of time'})
+        url = 'https://127.0.0.1:%d%s' % (self.reg.port, self.path)
+        want = '$1$' + hashlib.sha1('+'.join([s['application-secret'], s['consumer-key'],
+                                               self.command, url, self.raw_body.decode(), ts])
+                                              .encode()).hexdigest()
+        if self.headers.get('X-Ovh-Signature') != want:
+            return self.reply(400, {'errorCode': 'INVALID_SIGNATURE', 'message': 'Invalid signature'})
+        if self.fault():
+            return
+        m = re.match(r'^/ovh/1.0/domain/([^/]+)/dsRecord(?:/(\d+))?$', self.path)
+        if not m:
+            return self.reply(404, {'message': 'Got an invalid (or empty) URL'})
+        domain, rid = m.groups()
+        recs = self.reg.recs('ovh', domain)
+        if self.command == 'GET' and not rid:
+            return self.reply(200, [r['id'] for r in recs])
+        if self.command == 'GET':
+            for r in recs:
+                if r['id'] == int(rid):
+                    return self.reply(200, {'id': r['id'], 'algorithm': r['alg'], 'flags': r['flags'],
+                                            'publicKey': r['pubkey'], 'tag': r['tag'],
+                                            'status': 'enabled'})
+            return self.reply(404, {'message': 'The requested object (id = %s) does not exist' % rid})
+        if self.command == 'POST' and not rid:
+            keys = body.get('keys') if isinstance(body, dict) else None
+            if not isinstance(keys, list) or len(keys) > 4:
+                return self.reply(400, {'message': 'Invalid keys'})
+            new = []
+            for k in keys:
+                try:
+                    tag, digest = ds_from_key(domain, k['flags'], k['algorithm'], k['publicKey'])
+                except (KeyError, ValueError, TypeError):
+                    return self.reply(400, {'message': 'Invalid key'})
+                if tag != k.get('tag') or k['flags'] not in (256, 257):
+                    return self.reply(400, {'message': 'Invalid key tag or flags'})
+                new.append({'id': self.reg.new_id(), 'tag': tag, 'alg': k['algorithm'], 'dt': 2,
+                            'digest': digest, 'flags': k['flags'], 'pubkey': k['publicKey']})
+            recs[:] = new
+            self.reply(200, {'id': self.reg.new_id(), 'function': 'DomainDnssecUpdate',
+                             'status': 'todo', 'domain': domain})
+            return True
+        return self.reply(405, {'message': 'Method not allowed'})
+
+    # A generic REST API, configured in the Corefile of the rest provider.
+    def rest(self, body):
+        if self.headers.get('X-Api-Key') != SECRETS['rest']['token']:
+            return self.reply(401, {'error': 'unauthorized'})
+        if self.fault():
+            return
+        m = re.match(r'^/rest/v1/zones/([^/]+)/ds(?:/([\w-]+))?$', self.path)
+        if not m:
+            return self.reply(404, {'error': 'not found'})
+        domain, uid = m.groups()
+        recs = self.reg.recs('rest', domain)
+        if self.command == 'GET' and not uid:
+            return self.reply(200, {'result': {'ds': [
+                {'keyTag': r['tag'], 'alg': r['alg'], 'digestType': r['dt'], 'digest': r['digest'],
+                 'uuid': r['id']} for r in recs]}})
+        if self.command == 'POST' and not uid:
+            try:
+                r = {'tag': int(body['keyTag']), 'alg': int(body['alg']), 'dt': int(body['digestType']),
+                     'digest': str(body['digest']).upper(), 'id': 'u-%d' % self.reg.new_id()}
+            except (KeyError, ValueError, TypeError):
+                return self.reply(422, {'error': 'bad DS'})
+            if any(x['tag'] == r['tag'] and x['digest'] == r['digest'] for x in recs):
+                return self.reply(409, {'error': 'duplicate'})
+            recs.append(r)
+            self.reply(201, {'uuid': r['id']})
+            return True
+        if self.command == 'DELETE' and uid:
+            if not any(r['id'] == uid for r in recs):
+                return self.reply(404, {'error': 'no such DS'})
+            recs[:] = [r for r in recs if r['id'] != uid]
+            self.reply(204)
+            return True
+        return self.reply(405, {'error': 'method'})
+
+
+class TLSServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+
+PARENT_ZONE = '''$ORIGIN test.
+$TTL 60
+@       IN SOA ns1 hostmaster %(serial)d 60 60 600 30
+        IN NS  ns1
+ns1     IN A   127.0.0.1
+%(delegations)s
+%(ds)s
+'''
+CHILDREN = ['pb', 'dnsimple', 'ovh', 'rest', 'bad', 'manual']
+
+
+class RegistrarTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        for tool in ('openssl', 'dig'):
+            if not shutil.which(tool):
+                raise unittest.SkipTest(tool + ' is not installed')
+        cls.dir = tempfile.mkdtemp(prefix='signet-reg-')
+        cls.serial = 1
+        cls.zone_lock = threading.Lock()
+        # the parents: two signetd serving test.
+        cls.parents = []
+        cls.write_parent_zone([])
+        for i in range(2):
+            s = signet_test.Signetd('test:$port {\n bind 127.0.0.1\n file %s test\n}\n'
+                                   % os.path.join(cls.dir, 'parent%d.zone' % i), ready_name='test')
+            s.start()
+            cls.parents.append(s)
+        # the emulator
+        ca_key, cls.ca = make_ca(cls.dir, 'good')
+        _, cls.other_ca = make_ca(cls.dir, 'other')
+        key, crt = make_server_cert(cls.dir, ca_key, cls.ca)
+        cls.reg = Registry(cls.on_change)
+        Handler.reg = cls.reg
+        cls.httpd = TLSServer(('127.0.0.1', 0), Handler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(crt, key)
+        cls.httpd.socket = ctx.wrap_socket(cls.httpd.socket, server_side=True)
+        cls.reg.port = cls.httpd.server_address[1]
+        threading.Thread(target=cls.httpd.serve_forever, daemon=True).start()
+        # the child keystore
+        cls.db = os.path.join(cls.dir, 'keystore.db')
+        for c in CHILDREN:
+            cls.ctl('zone', 'add', c + '.test')
+            cls.new_ksk(c + '.test')
+        for prov, sec in SECRETS.items():
+            path = os.path.join(cls.dir, prov + '.cred')
+            with open(path, 'w') as f:
+                f.write('# test credentials\n' + ''.join('%s = %s\n' % kv for kv in sec.items()))
+            os.chmod(path, 0o600)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.httpd.shutdown()
+        for s in cls.parents:
+            s.stop()
+            s.cleanup()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    # -- helpers ----------------------------------------------------------------------
+
+    @classmethod
+    def ctl(cls, *args, check=True):
+        p = subprocess.run([SIGNETCTL, '--db', cls.db] + list(args), capture_output=True, text=True)
+        if check and p.returncode != 0:
+            raise AssertionError('signetctl %s: %s%s' % (' '.join(args), p.stdout, p.stderr))
+        return p.stdout
+
+    @classmethod
+    def new_ksk(cls, zone):
+        out = cls.ctl('--json', 'key', 'generate', zone, '--role', 'csk')
+        kid = json.loads(out)['id']
+        cls.ctl('key', 'set', str(kid), '--publish', 'now-1h', '--activate', 'now-1h',
+                '--ds-submitted', 'now')
+        return kid
+
+    @classmethod
+    def write_parent_zone(cls, ds_lines, which=(0, 1)):
+        with cls.zone_lock:
+            cls.serial += 1
+            deleg = '\n'.join('%s IN NS ns1.%s\nns1.%s IN A 127.0.0.%d' % (c, c, c, 20 + i)
+                              for i, c in enumerate(CHILDREN))
+            text = PARENT_ZONE % {'serial': cls.serial, 'delegations': deleg,
+                                  'ds': '\n'.join(ds_lines)}
+            for i in which:
+                path = os.path.join(cls.dir, 'parent%d.zone' % i)
+                with open(path + '.tmp', 'w') as f:
+                    f.write(text)
+                os.replace(path + '.tmp', path)
+                t = time.time() + cls.serial
+                os.utime(path, (t, t))
+                if getattr(cls, 'parents', None) and len(cls.parents) > i:
+                    cls.parents[i].send_signal(signal.SIGHUP)
+
+    @classmethod
+    def on_change(cls):
+        """The registry publishes at once on one parent server, 2 s later on the other."""
+        lines = cls.reg.ds_lines()
+        cls.write_parent_zone(lines, which=(0,))
+        threading.Timer(2.0, lambda: cls.write_parent_zone(cls.reg.ds_lines(), which=(1,))).start()
+
+    def corefile(self, zone, provider, body):
+        path = os.path.join(self.dir, zone + '.Corefile')
+        with open(path, 'w') as f:
+            f.write('%s:5399 {\n dnssec {\n  keystore %s\n  registrar %s {\n%s'
+                    '   check-interval 1s\n   backoff 1s 4s\n   query-timeout 1s\n'
+                    '   parent-ns 127.0.0.1:%d 127.0.0.1:%d\n  }\n }\n}\n'
+                    % (zone, self.db, provider, body, self.parents[0].port, self.parents[1].port))
+        return path
+
+    def drive(self, zone, corefile, until='seen', secs=60, roll=False):
+        args = [REG_DRIVER, self.db, zone, corefile, until, str(secs)] + (['roll'] if roll else [])
+        p = subprocess.run(args, capture_output=True, text=True, timeout=secs + 30)
+        for s in ALL_SECRET_VALUES:
+            self.assertNotIn(s, p.stdout + p.stderr, 'a credential in the log')
+        return p
+
+    def events(self, zone):
+        out = self.ctl('--json', 'ds', 'status', zone)
+        for s in ALL_SECRET_VALUES:
+            self.assertNotIn(s, out)
+        hist = self.ctl('zone', 'history', zone)
+        for s in ALL_SECRET_VALUES:
+            self.assertNotIn(s, hist)
+        return json.loads(out), hist
+
+    def expected_ds(self, zone):
+        """The DS records signetctl says the parent should have (tag alg dt DIGEST)."""
+        d = json.loads(self.ctl('--json', 'ds', 'status', zone))
+        return sorted(' '.join(r['record'].split()[4:]).upper() for r in d['desired'])
+
+    def served(self, zone, i):
+        r = self.parents[i].dig(zone, 'DS')
+        return sorted(' '.join(rr.rdata.split()).upper() for rr in r.answer if rr.type == 'DS')
+
+    def registrar_has(self, provider, zone):
+        with self.reg.lock:
+            return sorted('%d %d %d %s' % (r['tag'], r['alg'], r['dt'], r['digest'])
+                          for r in self.reg.recs(provider, zone.rstrip('.')))
+
+    def run_provider(self, provider, zone, body):
+        cf = self.corefile(zone, provider, body)
+        self.reg.faults[provider] = ['429', '500']
+        # 1. first push, through a 429 (Retry-After) and a 500, then confirmation at both
+        p = self.drive(zone, cf)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr + self.ctl('zone', 'history', zone))
+        want = self.expected_ds(zone)
+        self.assertEqual(len(want), 1)
+        self.assertEqual(self.registrar_has(provider, zone), want)
+        self.assertEqual(self.served(zone, 0), want)
+        self.assertEqual(self.served(zone, 1), want)
+        st, hist = self.events(zone)
+        states = [e['state'] for e in st['events']]
+        self.assertGreaterEqual(hist.count('->reg-retry'), 2, hist)
+        self.assertIn('HTTP 429', hist)
+        self.assertIn('HTTP 500', hist)
+        self.assertIn('parent-seen', states)
+        self.assertIsNotNone(st['desired'][0]['ds_seen'])
+        # 2. a restart changes nothing: it lists and finds the set there
+        writes = len(self.reg.writes(provider))
+        p = self.drive(zone, cf, until='synced', secs=20)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr + self.ctl('zone', 'history', zone))
+        self.assertEqual(len(self.reg.writes(provider)), writes, 'a write on an unchanged set')
+        self.assertIn('already has the DS set', self.ctl('zone', 'history', zone))
+        # 3. a KSK rollover: the new DS is added beside the old one and confirmed ...
+        keys = json.loads(self.ctl('--json', 'key', 'list', zone))
+        old = keys[0]['id']
+        self.new_ksk(zone)
+        p = self.drive(zone, cf)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr + self.ctl('zone', 'history', zone))
+        want = self.expected_ds(zone)
+        self.assertEqual(len(want), 2)
+        self.assertEqual(self.registrar_has(provider, zone), want)
+        self.assertEqual(self.served(zone, 1), want)
+        # ... then the old key retires and its DS goes
+        self.ctl('key', 'set', str(old), '--retire', 'now')
+        p = self.drive(zone, cf, until='synced', secs=30)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr + self.ctl('zone', 'history', zone))
+        want = self.expected_ds(zone)
+        self.assertEqual(len(want), 1)
+        self.assertEqual(self.registrar_has(provider, zone), want)
+        deadline = time.time() + 10
+        while self.served(zone, 1) != want and time.time() < deadline:
+            time.sleep(0.3)
+        self.assertEqual(self.served(zone, 1), want)
+
+    # -- the providers ----------------------------------------------------------------
+
+    def test_porkbun(self):
+        self.run_provider('porkbun', 'pb.test', '   credentials %s\n   endpoint https://127.0.0.1:%d/porkbun/api/json/v3\n'
+                          '   ca-file %s\n' % (os.path.join(self.dir, 'porkbun.cred'), self.reg.port, self.ca))
+
+    def test_dnsimple(self):
+        self.run_provider('dnsimple', 'dnsimple.test', '   credentials %s\n   endpoint https://127.0.0.1:%d/dnsimple/v2\n'
+                          '   ca-file %s\n' % (os.path.join(self.dir, 'dnsimple.cred'), self.reg.port, self.ca))
+
+    def test_ovh(self):
+        self.run_provider('ovh', 'ovh.test', '   credentials %s\n   endpoint https://127.0.0.1:%d/ovh/1.0\n'
+                          '   ca-file %s\n' % (os.path.join(self.dir, 'ovh.cred'), self.reg.port, self.ca))
+
+    def test_rest(self):
+        base = 'https://127.0.0.1:%d/rest/v1/zones/{domain}/ds' % self.reg.port
+        self.run_provider('rest', 'rest.test',
+                          '   credentials %s\n   ca-file %s\n'
+                          '   list GET %s\n   list-path result.ds\n'
+                          '   add POST %s "{\\"keyTag\\":{tag},\\"alg\\":{alg},\\"digestType\\":{digest_type},\\"digest\\":\\"{digest}\\"}"\n'
+                          '   remove DELETE %s/{id}\n'
+                          '   header "X-Api-Key: {cred:token}"\n'
+                          '   fields keyTag alg digestType digest uuid\n'
+                          % (os.path.join(self.dir, 'rest.cred'), self.ca, base, base, base))
+
+    # -- failures -----------------------------------------------------------------------
+
+    def test_unknown_ca_refused(self):
+        cf = self.corefile('bad.test', 'porkbun', '   credentials %s\n   endpoint https://127.0.0.1:%d/porkbun/api/json/v3\n'
+                           '   ca-file %s\n' % (os.path.join(self.dir, 'porkbun.cred'), self.reg.port,
+                                                self.other_ca))
+        calls = len(self.reg.calls)
+        p = self.drive('bad.test', cf, until='synced', secs=4)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertEqual(len(self.reg.calls), calls, 'a request got through an unverified TLS session')
+        _, hist = self.events('bad.test')
+        self.assertRegex(hist, r'reg-retry.*(certificate|SSL)')
+
+    def test_wrong_credentials(self):
+        path = os.path.join(self.dir, 'wrong.cred')
+        with open(path, 'w') as f:
+            f.write('token = not-the-token-1234\naccount = 1010\n')
+        os.chmod(path, 0o600)
+        cf = self.corefile('bad.test', 'dnsimple', '   credentials %s\n   endpoint https://127.0.0.1:%d/dnsimple/v2\n'
+                           '   ca-file %s\n' % (path, self.reg.port, self.ca))
+        p = self.drive('bad.test', cf, until='synced', secs=4)
+        self.assertEqual(p.returncode, 1)
+        _, hist = self.events('bad.test')
+        self.assertIn('reg-error', hist)
+        self.assertIn('HTTP 401', hist)
+        self.assertNotIn('not-the-token-1234', hist + p.stderr)
+
+    def test_credentials_readable_by_others(self):
+        path = os.path.join(self.dir, 'open.cred')
+        with open(path, 'w') as f:
+            f.write('apikey = pk1_open_secret\nsecretapikey = sk1_open_secret\n')
+        os.chmod(path, 0o644)
+        cf = self.corefile('bad.test', 'porkbun', '   credentials %s\n' % path)
+        p = self.drive('bad.test', cf, secs=2)
+        self.assertEqual(p.returncode, 3)
+        self.assertIn('group or others', p.stderr)
+        self.assertNotIn('open_secret', p.stderr)
+
+    def test_manual(self):
+        cf = self.corefile('manual.test', 'manual', '')
+        p = self.drive('manual.test', cf, until='synced', secs=5)
+        self.assertIn('signetctl ds seen manual.test.', p.stderr)
+        st, hist = self.events('manual.test')
+        self.assertIn('reg-manual', [e['state'] for e in st['events']])
+        self.assertIsNone(st['desired'][0]['ds_seen'])
+        self.ctl('ds', 'seen', 'manual.test')
+
+
+if __name__ == '__main__':
+    for exe in (SIGNETCTL, REG_DRIVER):
+        if not os.path.exists(exe):
+            print('missing ' + exe, file=sys.stderr)
+            sys.exit(1)
+    unittest.main(verbosity=2)
