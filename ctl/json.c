@@ -57,6 +57,8 @@ void json_key(FILE *f, const sg_ks_key *k, int with_records, uint32_t ttl, uint8
     json_time(f, k->ds_submitted);
     fputs(",\"ds_seen\":", f);
     json_time(f, k->ds_seen);
+    fputs(",\"ds_withdrawn\":", f);
+    json_time(f, k->ds_withdrawn);
     if (with_records) {
         char line[2048];
         if (sg_ks_key_dnskey_text(k, ttl, "DNSKEY", line, sizeof line) == 0) {

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: MIT
 """integ.rollover: the rollover engine against a real parent and a validating resolver
-(issue 5, "The proof"), for what the engine does today.
+(issue 5, "The proof").
 
-Three signetd processes and one unbound on loopback:
+Four signetd processes and one unbound on loopback:
 
     parent   parent.test.        CSK that never rolls; its DS is unbound's trust anchor
     child1   child.parent.test.  scenario A: KSK+ZSK, ZSK lifetime 20s, KSK lifetime 40s
@@ -11,6 +11,11 @@ Three signetd processes and one unbound on loopback:
                                  shows the new DS (until the end, when it catches up)
     child2   kill.parent.test.   scenario D: KSK+ZSK without lifetimes, rolled by hand,
                                  SIGKILLed and restarted at four points of the rollovers
+    child3   alg.parent.test.      scenario E: CSK, algorithm rollover 13 -> 15 (RFC 6781
+             algkz.parent.test.    4.1.4) started by `policy set --algorithm ed25519`; KSK+ZSK
+             comp.parent.test.     scenario F: KSK+ZSK, `key compromise` of the ZSK, then KSK
+             compcsk.parent.test.  scenario F: CSK, `key compromise`
+             unsign.parent.test.   scenario G: KSK+ZSK, `zone unsign` back to insecure
     unbound  validating, cache on, real TTLs, stub zones for every zone above
 
 The test is the registrar: when a child's CDS set changes it rewrites the parent zone's DS
@@ -18,11 +23,18 @@ RRset for that child, SIGHUPs the parent, waits until the parent serves it, and 
 `signetctl ds seen ZONE`. A monitor thread asks unbound, every second for the whole test,
 a positive name, an NXDOMAIN name and the DNSKEY RRset of every zone: one SERVFAIL or
 answer without AD fails the test (while child2 is down after a SIGKILL, a SERVFAIL that is
-not a DNSSEC error is tolerated and reported). `zone plan`, taken when scenario A starts,
-must list the events the engine then performs.
+not a DNSSEC error is tolerated and reported; once the registrar starts removing the DS of a
+zone being unsigned, answers without AD are right for it, SERVFAIL still is not). `zone
+plan`, taken when scenario A starts, must list the events the engine then performs.
 
-Not covered because the engine does not do them yet: algorithm rollovers, `key compromise`
-and `zone unsign`.
+The registrar reads the RFC 8078 delete form (CDS 0 0 0 00) as "no DS": it empties the
+child's DS RRset at the parent and runs `signetctl ds gone ZONE` instead of `ds seen`.
+
+For child3's zones a sampler asks the child every 0.3s what it serves (DNSKEY, the keys
+whose RRSIGs cover the DNSKEY RRset and www A, CDS, CDNSKEY); each sample away from a
+transition must match what the keys' stored timing points say (see expected()). E, F and
+G also assert the order and spacing of those timing points (Ipub, max TTL + propagation,
+DS TTL + propagation) and run in threads beside A..D, so they add no time.
 
 Python 3 standard library only. signetd and signetctl come from $SIGNETD / $SIGNETCTL
 (CTest passes the built targets), else build/daemon/signetd and build/ctl/signetctl.
@@ -49,8 +61,14 @@ ZA = 'child.parent.test.'
 ZB = 'csk.parent.test.'
 ZC = 'stuck.parent.test.'
 ZD = 'kill.parent.test.'
+ZE = 'alg.parent.test.'
+ZE2 = 'algkz.parent.test.'
+ZF = 'comp.parent.test.'
+ZF2 = 'compcsk.parent.test.'
+ZG = 'unsign.parent.test.'
 CHILD1_ZONES = (ZA, ZB, ZC)
-ALL_CHILDREN = (ZA, ZB, ZC, ZD)
+CHILD3_ZONES = (ZE, ZE2, ZF, ZF2, ZG)
+ALL_CHILDREN = (ZA, ZB, ZC, ZD) + CHILD3_ZONES
 
 # every child policy: Ipub = 2 + 1 = 3s, ZSK gone = 2 + 1 = 3s, DS wait = 2 + 1 = 3s
 TIMING = ['--dnskey-ttl', '2s', '--zone-propagation-delay', '1s', '--zone-max-ttl', '2s',
@@ -64,7 +82,16 @@ POLICIES = {
     ZB: ['--csk', '--ksk-lifetime', '30s', '--zsk-lifetime', '0'],
     ZC: ['--ksk-zsk', '--zsk-lifetime', '15s', '--ksk-lifetime', '20s'],
     ZD: ['--ksk-zsk', '--zsk-lifetime', '0', '--ksk-lifetime', '0'],
+    # E: ECDSAP256SHA256 (the default) until the test sets the policy to ED25519
+    ZE: ['--csk', '--ksk-lifetime', '0', '--zsk-lifetime', '0'],
+    ZE2: ['--ksk-zsk', '--zsk-lifetime', '0', '--ksk-lifetime', '0'],
+    # F: lifetimes far beyond the test: only `key compromise` replaces these keys
+    ZF: ['--ksk-zsk', '--zsk-lifetime', '10m', '--ksk-lifetime', '20m'],
+    ZF2: ['--csk', '--ksk-lifetime', '10m', '--zsk-lifetime', '0'],
+    ZG: ['--ksk-zsk', '--zsk-lifetime', '0', '--ksk-lifetime', '0'],
 }
+F_LIFETIME = {'zsk': 600, 'ksk': 1200, 'csk': 600}
+ALG_OLD, ALG_NEW = 13, 15
 C_KSK_LIFETIME = 20
 PLAN_SPAN = 60       # the plan of scenario A covers this many seconds
 PLAN_CUT = 48        # events up to plan start + this are compared
@@ -92,11 +119,42 @@ def ds_key(rdata):
     return (int(f[0]), int(f[1]), int(f[2]), ''.join(f[3:]).upper())
 
 
+def wire_rdata(rdata_text):
+    """signet_test renders the types it does not know as '\\# LEN HEX'."""
+    f = rdata_text.split()
+    return bytes.fromhex(''.join(f[2:]))
+
+
 def ds_from_cds_wire(rdata_text):
     """signet_test renders CDS (type 59) as '\\# LEN HEX'."""
-    f = rdata_text.split()
-    b = bytes.fromhex(''.join(f[2:]))
+    b = wire_rdata(rdata_text)
     return (int.from_bytes(b[0:2], 'big'), b[2], b[3], b[4:].hex().upper())
+
+
+# RFC 8078 section 4: the delete form of CDS and CDNSKEY
+CDS_DELETE = (0, 0, 0, '00')            # CDS 0 0 0 00
+CDNSKEY_DELETE = (0, 3, 0, '00')        # CDNSKEY 0 3 0 AA==  (flags, protocol, alg, key)
+
+
+def key_tag(rd):
+    """RFC 4034 appendix B, from DNSKEY RDATA."""
+    ac = 0
+    for i, b in enumerate(rd):
+        ac += b if i & 1 else b << 8
+    ac += (ac >> 16) & 0xFFFF
+    return ac & 0xFFFF
+
+
+def rrsig_keys(reply, covered):
+    """{(key tag, algorithm)} of the RRSIGs over type `covered` in the answer."""
+    out = set()
+    for x in reply.answer:
+        if x.type != 'RRSIG':
+            continue
+        b = wire_rdata(x.rdata)
+        if int.from_bytes(b[0:2], 'big') == covered:
+            out.add((int.from_bytes(b[16:18], 'big'), b[2]))
+    return frozenset(out)
 
 
 class Proc(st.Signetd):
@@ -165,6 +223,8 @@ class RolloverTest(unittest.TestCase):
         self.note('FAIL %s: %s', scenario, msg)
 
     def server_of(self, zone):
+        if zone in CHILD3_ZONES:
+            return self.child3
         return self.parent if zone == PARENT else self.child2 if zone == ZD else self.child1
 
     def raw(self, zone, name, qtype):
@@ -184,6 +244,42 @@ class RolloverTest(unittest.TestCase):
         if r is None or r.rcode != 'NOERROR':
             return None
         return frozenset(ds_from_cds_wire(x.rdata) for x in r.answer if x.type == 'TYPE59')
+
+    def cdnskey_set(self, zone):
+        r = self.raw(zone, zone, 60)
+        if r is None or r.rcode != 'NOERROR':
+            return None
+        out = set()
+        for x in r.answer:
+            if x.type == 'TYPE60':
+                b = wire_rdata(x.rdata)
+                f = (int.from_bytes(b[0:2], 'big'), b[2], b[3], b[4:].hex().upper())
+                # (tag, algorithm) like CDS, or the delete form
+                out.add(CDNSKEY_DELETE if f == CDNSKEY_DELETE else (key_tag(b), b[3]))
+        return frozenset(out)
+
+    def served(self, zone):
+        """What the child serves now: DNSKEY (tag, alg), the keys whose RRSIGs cover the
+        DNSKEY RRset and www A, CDS (tag, alg) and CDNSKEY; None for a failed query."""
+        out = {}
+        r = self.raw(zone, zone, 'DNSKEY')
+        if r is None or r.rcode != 'NOERROR':
+            return None
+        out['dnskey'] = frozenset((key_tag(wire_rdata(x.rdata)), wire_rdata(x.rdata)[3])
+                                  for x in r.answer if x.type == 'DNSKEY')
+        out['ksig'] = rrsig_keys(r, 48)
+        r = self.raw(zone, 'www.' + zone, 'A')
+        if r is None or r.rcode != 'NOERROR':
+            return None
+        out['zsig'] = rrsig_keys(r, 1)
+        cds = self.cds_set(zone)
+        cdnskey = self.cdnskey_set(zone)
+        if cds is None or cdnskey is None:
+            return None
+        out['cds'] = frozenset(CDS_DELETE if d == CDS_DELETE else d[:2] for d in cds)
+        out['cds_digest'] = cds
+        out['cdnskey'] = cdnskey
+        return out
 
     def parent_ds(self, zone):
         r = self.raw(PARENT, zone, 'DS')
@@ -218,9 +314,13 @@ class RolloverTest(unittest.TestCase):
             f.write(zone_text(self.parent_serial, extra))
         os.replace(path + '.new', path)
 
-    def publish_ds(self, zone, dsset):
-        """Put dsset at the parent for zone, wait until the parent serves it, confirm."""
+    def publish_ds(self, zone, dsset, delete=False):
+        """Put dsset at the parent for zone, wait until the parent serves it, confirm
+        (`ds seen`; `ds gone` when the child asked for deletion, RFC 8078)."""
         old = self.parent_set[zone]
+        if not dsset:
+            with self.lock:
+                self.insecure_from.setdefault(zone, time.time())
         self.parent_set[zone] = dsset
         self.write_parent()
         self.parent.send_signal(signal.SIGHUP)
@@ -229,8 +329,22 @@ class RolloverTest(unittest.TestCase):
             self.soft('registrar', 'the parent does not serve the new DS set of %s: %s',
                       zone, self.parent_ds(zone))
             return
+        with self.lock:
+            self.parent_hist[zone].append((time.time(), dsset))
         self.note('registrar: parent serves DS of %s: tags %s (was %s)', zone,
                   sorted(d[0] for d in dsset), sorted(d[0] for d in old))
+        if delete:
+            p = self.ctl(zone, 'ds', 'gone', zone, check=False)
+            if p.returncode == 0:
+                with self.lock:
+                    self.ds_gone_at[zone] = time.time()
+                self.note('registrar: signetctl ds gone %s: %s', zone, p.stdout.strip())
+            else:
+                with self.lock:
+                    self.ds_gone_at[zone] = None   # not retried
+                self.soft('registrar', 'signetctl ds gone %s failed: %s', zone,
+                          p.stderr.strip())
+            return
         p = self.ctl(zone, 'ds', 'seen', zone, check=False)
         if p.returncode == 0:
             self.note('registrar: signetctl ds seen %s: %s', zone, p.stdout.strip())
@@ -246,10 +360,20 @@ class RolloverTest(unittest.TestCase):
                     cds = self.cds_set(z)
                 except Exception:
                     cds = None
-                if cds and cds != self.parent_set[z]:
-                    self.note('registrar: CDS of %s is now tags %s', z, sorted(d[0] for d in cds))
+                if not cds:
+                    continue
+                # RFC 8078: the delete form asks for no DS at all
+                delete = CDS_DELETE in cds
+                if delete and len(cds) != 1:
+                    self.soft('registrar', 'CDS of %s mixes the delete form with DS records: %s',
+                              z, sorted(cds))
+                    continue
+                want = frozenset() if delete else cds
+                if want != self.parent_set[z] or (delete and z not in self.ds_gone_at):
+                    self.note('registrar: CDS of %s is now %s', z, 'the delete form (0 0 0 00)'
+                              if delete else 'tags %s' % sorted(d[0] for d in cds))
                     try:
-                        self.publish_ds(z, cds)
+                        self.publish_ds(z, want, delete=delete)
                     except Exception as e:
                         self.soft('registrar', 'publishing DS of %s: %s', z, e)
             self.stop_registrar.wait(0.5)
@@ -269,7 +393,9 @@ class RolloverTest(unittest.TestCase):
             out.append('  (snapshot failed: %s)' % e)
         return '\n'.join(out)
 
-    def check_reply(self, zone, name, qtype, want_rcode):
+    def check_reply(self, zone, name, qtype, want_rcode, insecure_ok=False):
+        """insecure_ok: the zone is going insecure (its DS is leaving the parent): an
+        answer without AD is right, and an unsigned zone has no DNSKEY; SERVFAIL never is."""
         try:
             r = self.unbound.query(name, qtype)
         except Exception as e:
@@ -277,9 +403,10 @@ class RolloverTest(unittest.TestCase):
         problems = []
         if r.rcode != want_rcode:
             problems.append('rcode %s' % r.rcode)
-        if 'ad' not in r.flags:
+        if 'ad' not in r.flags and not insecure_ok:
             problems.append('no AD')
-        if want_rcode == 'NOERROR' and not any(x.type == qtype for x in r.answer):
+        if (want_rcode == 'NOERROR' and not any(x.type == qtype for x in r.answer) and
+                not (insecure_ok and qtype == 'DNSKEY')):
             problems.append('no %s in the answer' % qtype)
         if problems:
             return '%s (flags %s, EDE %s)' % (', '.join(problems), ' '.join(sorted(r.flags)),
@@ -294,9 +421,15 @@ class RolloverTest(unittest.TestCase):
             for z in zones:
                 for name, qt, rc in (('www.' + z, 'A', 'NOERROR'), ('nope.' + z, 'A', 'NXDOMAIN'),
                                      (z, 'DNSKEY', 'NOERROR')):
-                    problem, r = self.check_reply(z, name, qt, rc)
+                    with self.lock:
+                        insecure_ok = z in self.insecure_from
+                    problem, r = self.check_reply(z, name, qt, rc, insecure_ok=insecure_ok)
                     with self.lock:
                         self.queries += 1
+                        if insecure_ok and r is not None and not problem:
+                            secure = 'ad' in r.flags
+                            self.insecure_obs.setdefault(z, []).append((time.time(), name, qt,
+                                                                        secure))
                     if not problem:
                         continue
                     now = time.time()
@@ -387,7 +520,7 @@ class RolloverTest(unittest.TestCase):
         self.rounds = 0
         self.t0 = time.time()
         self.dir = tempfile.mkdtemp(prefix='signet-rollover-')
-        self.parent = self.child1 = self.child2 = self.unbound = None
+        self.parent = self.child1 = self.child2 = self.child3 = self.unbound = None
         self.threads = []
         self.stop_registrar = threading.Event()
         self.stop_monitor = threading.Event()
@@ -395,6 +528,12 @@ class RolloverTest(unittest.TestCase):
         self.parent_set = {z: frozenset() for z in ALL_CHILDREN}
         self.parent_serial = 0
         self.db = {PARENT: os.path.join(self.dir, 'parent.db')}
+        self.insecure_from = {}     # zone -> when the registrar began removing its DS
+        self.insecure_obs = {}      # zone -> [(time, name, type, AD?)] from then on
+        self.parent_hist = {z: [] for z in ALL_CHILDREN}   # [(time, DS set served)]
+        self.ds_gone_at = {}        # zone -> when `signetctl ds gone` ran
+        self.samples = {z: [] for z in CHILD3_ZONES}       # [(time, served(zone))]
+        self.unsign_at = {}         # zone -> when `signetctl zone unsign` ran
         for i, z in enumerate(ALL_CHILDREN):
             self.db[z] = os.path.join(self.dir, 'child-%s.db' % label(z))
 
@@ -403,14 +542,14 @@ class RolloverTest(unittest.TestCase):
         self.stop_registrar.set()
         for t in self.threads:
             t.join(30)
-        for s in (self.unbound, self.child1, self.child2, self.parent):
+        for s in (self.unbound, self.child1, self.child2, self.child3, self.parent):
             if s is not None:
                 try:
                     s.cleanup() if isinstance(s, rr.Unbound) else s.stop()
                 except Exception:
                     pass
         keep = os.environ.get('SIGNET_KEEP_TMP')
-        for s in (self.child1, self.child2, self.parent):
+        for s in (self.child1, self.child2, self.child3, self.parent):
             if s is not None and not keep:
                 s.cleanup()
         if not keep:
@@ -446,7 +585,10 @@ class RolloverTest(unittest.TestCase):
                            workdir=os.path.join(self.dir, 'child1'))
         self.child2 = Proc(self.corefile((ZD,)), ready_name=ZD,
                            workdir=os.path.join(self.dir, 'child2'))
-        for srv, zones in ((self.child1, CHILD1_ZONES), (self.child2, (ZD,))):
+        self.child3 = Proc(self.corefile(CHILD3_ZONES), ready_name=ZE,
+                           workdir=os.path.join(self.dir, 'child3'))
+        for srv, zones in ((self.child1, CHILD1_ZONES), (self.child2, (ZD,)),
+                           (self.child3, CHILD3_ZONES)):
             os.makedirs(srv.dir)
             for z in zones:
                 with open(srv.path(z + 'zone'), 'w') as f:
@@ -462,6 +604,8 @@ class RolloverTest(unittest.TestCase):
                                   '@%d' % (self.plan_t + PLAN_SPAN)).stdout
         self.child2.start()
         self.note('child2 (D) on port %d, parent on port %d', self.child2.port, self.parent.port)
+        self.child3.start()
+        self.note('child3 (E, F, G) on port %d', self.child3.port)
 
     def start_resolver(self):
         anchor = self.ctl(PARENT, 'ds', PARENT).stdout.strip().splitlines()
@@ -512,13 +656,25 @@ class RolloverTest(unittest.TestCase):
                         % ('\n'.join('%s: %s' % (z, self.check_reply(z, z, 'DNSKEY', 'NOERROR')[0])
                                      for z in (PARENT,) + ALL_CHILDREN), self.unbound.log()[-3000:]))
         self.spawn(self.monitor)
+        self.t_monitor = time.time()
         self.note('monitor started')
+        self.spawn(self.sampler)
+        # E, F and G run beside the others, in child3
+        scen = []
+        for fn in (self.scenario_e, self.scenario_f, self.scenario_g):
+            t = threading.Thread(target=self.guard(fn), daemon=True)
+            t.start()
+            scen.append(t)
 
         self.scenario_d()
         self.scenario_c_stalled()
         self.scenario_a()
         self.scenario_b()
         self.scenario_c_catch_up()
+        for t in scen:
+            t.join(180)
+            if t.is_alive():
+                self.soft('servers', 'a scenario thread of E, F, G did not finish')
 
         # let the monitor see the zones settle after the last changes
         time.sleep(5)
@@ -530,7 +686,8 @@ class RolloverTest(unittest.TestCase):
         if fails:
             self.soft('resolver', 'unbound logged %d validation failures:\n%s', len(fails),
                       '\n'.join(fails[:20]))
-        for name, srv in (('parent', self.parent), ('child1', self.child1), ('child2', self.child2)):
+        for name, srv in (('parent', self.parent), ('child1', self.child1), ('child2', self.child2),
+                          ('child3', self.child3)):
             if not srv.alive():
                 self.soft('servers', '%s signetd died; log:\n%s', name, srv.log()[-3000:])
         self.report()
@@ -542,10 +699,11 @@ class RolloverTest(unittest.TestCase):
         print('\n==== integ.rollover summary (%.0fs, %d monitor rounds, %d resolver queries, '
               '%d tolerated during restarts) ====' % (time.time() - self.t0, self.rounds,
                                                       self.queries, len(self.tolerated)))
-        for s in ('A', 'B', 'C', 'D', 'plan', 'resolver', 'registrar', 'servers'):
+        names = ('A', 'B', 'C', 'D', 'E', 'F', 'G', 'plan', 'resolver', 'registrar', 'servers')
+        for s in names:
             print('  %-9s %s' % (s, 'FAIL (%d)' % len(by[s]) if s in by else 'pass'))
         for s in by:
-            if s not in ('A', 'B', 'C', 'D', 'plan', 'resolver', 'registrar', 'servers'):
+            if s not in names:
                 print('  %-9s FAIL (%d)' % (s, len(by[s])))
         if self.failures:
             self.fail('%d failures:\n\n%s' % (len(self.failures), '\n\n'.join(
@@ -711,6 +869,469 @@ class RolloverTest(unittest.TestCase):
             return
         self.note('C: events of %s:\n%s', ZC, self.fmt_events(self.events(ZC)))
         self.check_key_timing('C', ZC)
+
+    # ---- what the children serve, against the keys' timing points (E, F, G) -----------
+
+    def sampler(self):
+        """Every 0.3s, what child3 serves for each of its zones (see served())."""
+        while not self.stop_monitor.is_set():
+            t_round = time.time()
+            for z in CHILD3_ZONES:
+                t = time.time()
+                try:
+                    v = self.served(z)
+                except Exception:
+                    v = None
+                with self.lock:
+                    self.samples[z].append((t, v))
+            self.stop_monitor.wait(max(0.0, 0.3 - (time.time() - t_round)))
+
+    def expected(self, zone, keys, t):
+        """What the child should serve at time t by the keys' stored timing points: DNSKEY
+        = published and not removed; RRSIGs = active and not retired (DNSKEY RRset: KSK and
+        CSK, other RRsets: ZSK and CSK); CDS and CDNSKEY = the DS set the parent should have
+        (KSK/CSK published, DS submitted, not withdrawn, not retired), or the RFC 8078 delete
+        form while the zone is being unsigned and that set is empty."""
+        def at(x):
+            return x is not None and x <= t
+
+        def pub(k):
+            return at(k['publish']) and not at(k['remove'])
+
+        def sig(k):
+            return at(k['active']) and not at(k['retire'])
+
+        def ka(k):
+            return (k['tag'], k['algorithm'])
+        e = {'dnskey': frozenset(ka(k) for k in keys if pub(k)),
+             'ksig': frozenset(ka(k) for k in keys if sig(k) and k['role'] != 'zsk'),
+             'zsig': frozenset(ka(k) for k in keys if sig(k) and k['role'] != 'ksk'),
+             'cds': frozenset(ka(k) for k in keys if k['role'] != 'zsk' and pub(k) and
+                              at(k['ds_submitted']) and not at(k['ds_withdrawn']) and
+                              not at(k['retire']))}
+        e['cdnskey'] = e['cds']
+        u = self.unsign_at.get(zone)
+        if u is not None and t >= u:
+            ends = [k['remove'] for k in keys if k['remove'] and k['remove'] >= int(u)]
+            finished = ends and all(k['remove'] for k in keys) and t >= max(ends)
+            if not finished and not e['cds']:
+                e['cds'] = frozenset([CDS_DELETE])
+                e['cdnskey'] = frozenset([CDNSKEY_DELETE])
+        return e
+
+    def check_samples(self, scen, zone, since=None):
+        """Compare every sample of what the child served with expected(), except within
+        -0.2s..+2.2s of a timing point (the engine ticks once a second, signetctl writes
+        take effect at the next tick). Returns the number of samples compared."""
+        keys = self.keys(zone)
+        tps = [k[f] for k in keys for f in ('publish', 'active', 'retire', 'remove',
+                                              'ds_submitted', 'ds_withdrawn') if k[f]]
+        if zone in self.unsign_at:
+            tps.append(self.unsign_at[zone])
+        with self.lock:
+            samples = list(self.samples[zone])
+        checked, skipped, bad = 0, 0, []
+        for t, v in samples:
+            if since is not None and t < since:
+                continue
+            if any(tp - 0.2 <= t <= tp + 2.2 for tp in tps):
+                skipped += 1
+                continue
+            checked += 1
+            if v is None:
+                bad.append('%s: a query to the child failed' % self.rel_f(t))
+                continue
+            e = self.expected(zone, keys, t)
+            diff = ['%s served %s, want %s' % (f, sorted(v[f]), sorted(e[f]))
+                    for f in ('dnskey', 'ksig', 'zsig', 'cds', 'cdnskey') if v[f] != e[f]]
+            if diff:
+                bad.append('%s: %s' % (self.rel_f(t), '; '.join(diff)))
+        self.note('%s: %s: what the child served (DNSKEY, RRSIG over DNSKEY, over www A, CDS, as '
+                  'tag/algorithm):\n%s', scen, zone, self.fmt_phases(samples, since))
+        self.note('%s: %s: %d samples of what the child served match the keys\' timing points '
+                  '(%d near a transition not compared, %d differ)', scen, zone, checked - len(bad),
+                  skipped, len(bad))
+        if bad:
+            self.soft(scen, '%s: %d of %d samples differ from what the keys\' timing points say '
+                      'should be served (first ones):\n  %s\nkeys:\n%s', zone, len(bad), checked,
+                      '\n  '.join(bad[:8]), self.fmt_keys(keys))
+        if checked < 5:
+            self.soft(scen, '%s: only %d samples compared', zone, checked)
+        return checked
+
+    def fmt_phases(self, samples, since=None):
+        """The samples as a list of phases: from when the child served what."""
+        def fmt(v):
+            if v is None:
+                return 'query failed'
+
+            def keys(x):
+                return ' '.join('%d/%d' % k for k in sorted(x)) or '-'
+            cds = ('delete' if v['cds'] == {CDS_DELETE} else keys(v['cds']))
+            return 'DNSKEY %-23s sig(DNSKEY) %-12s sig(A) %-12s CDS %s' % (
+                keys(v['dnskey']), keys(v['ksig']), keys(v['zsig']), cds)
+        out, last = [], None
+        for t, v in samples:
+            if since is not None and t < since:
+                continue
+            line = fmt(v)
+            if line != last:
+                out.append('    %8s  %s' % (self.rel_f(t), line))
+                last = line
+        return '\n'.join(out)
+
+    def rel_f(self, t):
+        return '%+.1fs' % (t - self.t0)
+
+    def fmt_keys(self, keys):
+        cols = ('publish', 'active', 'retire', 'remove', 'ds_submitted', 'ds_seen', 'ds_withdrawn')
+        out = ['    %-6s %-4s %-4s %s' % ('tag', 'role', 'alg', ' '.join('%-12s' % c for c in cols))]
+        for k in sorted(keys, key=lambda k: k['id']):
+            out.append('    %-6d %-4s %-4d %s' % (k['tag'], k['role'], k['algorithm'],
+                                                  ' '.join('%-12s' % self.rel(k[c]) for c in cols)))
+        return '\n'.join(out)
+
+    def seen_in_samples(self, zone, field, value, since=0.0):
+        """The first sample time (after since) at which the child served value in field."""
+        with self.lock:
+            samples = list(self.samples[zone])
+        for t, v in samples:
+            if t >= since and v is not None and v[field] == value:
+                return t
+        return None
+
+    def within(self, scen, what, t, lo, hi):
+        """Soft-assert lo <= t <= hi for a timing point; returns t is inside."""
+        if t is None or t < lo or t > hi:
+            self.soft(scen, '%s at %s, want between %s and %s', what, self.rel(t), self.rel(lo),
+                      self.rel(hi))
+            return False
+        return True
+
+    # ---- scenario E: algorithm rollover 13 -> 15 (RFC 6781 4.1.4) ----------------------
+
+    def scenario_e(self):
+        zones = (ZE, ZE2)
+        self.sleep_until(self.t_monitor + 4)
+        for z in zones:
+            ks = self.keys(z)
+            if not ks or any(k['algorithm'] != ALG_OLD for k in ks):
+                self.soft('E', '%s should start with algorithm %d keys only:\n%s', z, ALG_OLD,
+                          self.fmt_keys(ks))
+                return
+        t_set = int(time.time())
+        for z in zones:
+            self.ctl(z, 'policy', 'set', 'roll', '--algorithm', 'ed25519')
+        self.note('E: signetctl policy set roll --algorithm ed25519 for %s and %s', ZE, ZE2)
+        plans = {}
+        for z in zones:
+            t_plan = int(time.time())
+            plans[z] = (t_plan, self.ctl(z, 'zone', 'plan', z, '--until', '@%d' % (t_set + 60),
+                                         json_out=True))
+            self.note('E: plan of %s:\n%s', z, self.fmt_events(
+                [(e['when'], e['action'], e['role']) for e in plans[z][1]]))
+
+        def done(z):
+            old = [k for k in self.keys(z) if k['algorithm'] == ALG_OLD]
+            return all(k['retire'] and k['remove'] for k in old)
+        if not self.wait_until(lambda: all(done(z) for z in zones), 60, step=1):
+            for z in zones:
+                self.soft('E', '%s: the algorithm rollover did not complete in 60s:\n%s', z,
+                          self.status_text(z))
+            return
+        time.sleep(3)   # the final state, sampled
+        for z in zones:
+            self.check_alg_rollover(z, t_set, plans[z])
+
+    def check_alg_rollover(self, z, t_set, plan):
+        ks = self.keys(z)
+        self.note('E: keys of %s after the algorithm rollover:\n%s', z, self.fmt_keys(ks))
+        old = [k for k in ks if k['algorithm'] == ALG_OLD]
+        new = [k for k in ks if k['algorithm'] == ALG_NEW]
+        roles = ['csk'] if POLICIES[z][0] == '--csk' else ['ksk', 'zsk']
+        if sorted(k['role'] for k in new) != roles or sorted(k['role'] for k in old) != roles:
+            self.soft('E', '%s: want one %s key per role %s, got old %s new %s', z, ALG_NEW, roles,
+                      [k['role'] for k in old], [k['role'] for k in new])
+            return
+        nk = [k for k in new if k['role'] != 'zsk'][0]
+        ok = [k for k in old if k['role'] != 'zsk'][0]
+        # 1. the new keys sign first, unpublished
+        a = min(k['active'] for k in new)
+        self.within('E', '%s: the %d keys start signing' % (z, ALG_NEW), a, t_set, t_set + LATE)
+        if any(k['active'] != a for k in new):
+            self.soft('E', '%s: the new keys did not start signing together', z)
+        # 2. published once their signatures are in every cache: max TTL + propagation
+        p = min(k['publish'] or 0 for k in new)
+        self.within('E', '%s: the %d keys published' % (z, ALG_NEW), p, a + ZSK_GONE,
+                    a + ZSK_GONE + LATE)
+        # 3. the new DS is submitted once the DNSKEYs have propagated (Ipub)
+        s_ = nk['ds_submitted']
+        self.within('E', '%s: new DS submitted' % z, s_, p + IPUB, p + IPUB + LATE)
+        n = nk['ds_seen']
+        if not n or n < s_:
+            self.soft('E', '%s: the new DS was never seen at the parent', z)
+            return
+        # 4. the old DS is withdrawn once the parent serves the new one + DS TTL
+        w = ok['ds_withdrawn']
+        self.within('E', '%s: old DS withdrawn' % z, w, n + DS_WAIT, n + DS_WAIT + LATE)
+        if w is None:
+            return
+        # 5. the old keys leave the DNSKEY RRset once the old DS has left caches
+        r = min(k['remove'] for k in old)
+        self.within('E', '%s: the %d keys leave the DNSKEY RRset' % (z, ALG_OLD), r,
+                    w + DS_WAIT, w + DS_WAIT + LATE)
+        # 6. the old signatures stop once the old DNSKEYs have left caches (Ipub)
+        x = min(k['retire'] for k in old)
+        self.within('E', '%s: the %d signatures stop' % (z, ALG_OLD), x, r + IPUB,
+                    r + IPUB + LATE)
+        if any(k['remove'] != r or k['retire'] != x for k in old):
+            self.soft('E', '%s: the old keys did not leave together', z)
+        self.note('E: %s: policy set %s, %d signs %s, published %s, DS submitted %s, seen %s, '
+                  'old DS withdrawn %s, old keys out of DNSKEY %s, old signatures stop %s', z,
+                  self.rel(t_set), ALG_NEW, self.rel(a), self.rel(p), self.rel(s_), self.rel(n),
+                  self.rel(w), self.rel(r), self.rel(x))
+        # what CDS showed: old, then old + new from the submission, then new from withdrawal
+        both = frozenset([(ok['tag'], ALG_OLD), (nk['tag'], ALG_NEW)])
+        only_new = frozenset([(nk['tag'], ALG_NEW)])
+        t_both = self.seen_in_samples(z, 'cds', both)
+        t_new = self.seen_in_samples(z, 'cds', only_new, since=t_both or 0)
+        self.note('E: %s: CDS showed both DS from %s, only the %d DS from %s', z,
+                  self.rel_f(t_both) if t_both else 'never', ALG_NEW,
+                  self.rel_f(t_new) if t_new else 'never')
+        if not t_both or not t_new:
+            self.soft('E', '%s: CDS should show the old and new DS, then the new one only', z)
+        # the parent's DS RRset went old -> old + new -> new
+        with self.lock:
+            hist = [frozenset(d[:2] for d in ds) for _, ds in self.parent_hist[z]]
+        want = [frozenset([(ok['tag'], ALG_OLD)]), both, only_new]
+        if [h for h in hist if h in want] != want:
+            self.soft('E', '%s: the parent\'s DS sets were %s, want %s', z,
+                      [sorted(h) for h in hist], [sorted(h) for h in want])
+        # the end: only algorithm 15 is published and signs, at the child and the parent
+        now = time.time()
+        live = [k for k in ks if (k['publish'] and k['publish'] <= now and not k['remove']) or
+                (k['active'] and k['active'] <= now and not k['retire'])]
+        if any(k['algorithm'] != ALG_NEW for k in live):
+            self.soft('E', '%s: keys of algorithm %d still published or signing', z, ALG_OLD)
+        v = self.served(z)
+        want_served = {'dnskey': frozenset((k['tag'], ALG_NEW) for k in new),
+                       'ksig': only_new,
+                       'zsig': frozenset((k['tag'], ALG_NEW) for k in new if k['role'] != 'ksk'),
+                       'cds': only_new}
+        if v is None or any(v[f] != want_served[f] for f in want_served):
+            self.soft('E', '%s: at the end the child serves %s, want %s', z,
+                      v and {f: sorted(v[f]) for f in want_served},
+                      {f: sorted(x) for f, x in want_served.items()})
+        pds = self.parent_ds(z)
+        if not pds or {d[:2] for d in pds} != set(only_new):
+            self.soft('E', '%s: at the end the parent serves DS %s, want only %s', z,
+                      sorted(pds or []), sorted(only_new))
+        r_ub = self.unbound.query(z, 'DNSKEY')
+        if 'ad' not in r_ub.flags or r_ub.rcode != 'NOERROR':
+            self.soft('E', '%s: unbound does not validate the DNSKEY RRset at the end: %s', z, r_ub)
+        self.check_samples('E', z)
+        self.compare_alg_plan(z, plan, {'algorithm: sign': a, 'algorithm: publish': p,
+                                        'submit DS': s_, 'algorithm: old DS out': w,
+                                        'algorithm: old keys out': r,
+                                        'algorithm: old sigs out': x})
+
+    def compare_alg_plan(self, z, plan, performed):
+        """The plan taken just after the policy changed: the same steps, in the same order,
+        each when performed (later by the parent's delay after the DS). signetd may have
+        taken the first step before the plan was made: such a step is not in the plan."""
+        t_plan, plan = plan
+        steps = [e for e in plan if e['action'] in performed and
+                 (e['action'] != 'submit DS' or e['role'] != 'zsk')]
+        got = [e['action'] for e in steps]
+        want = [a for a, t in performed.items() if a in got or t > t_plan]
+        problems = []
+        if got != want:
+            problems.append('planned steps %s, performed %s' % (got, want))
+        else:
+            for e in steps:
+                late = LATE_AFTER_DS if e['action'] in ('algorithm: old DS out', 'algorithm: old keys out',
+                                                          'algorithm: old sigs out') else LATE
+                t = performed[e['action']]
+                if not e['when'] - 1 <= t <= e['when'] + late:
+                    problems.append('%s planned at %s, performed at %s' % (
+                        e['action'], self.rel(e['when']), self.rel(t)))
+        if problems:
+            self.soft('E', '%s: zone plan vs the algorithm rollover performed:\n  %s', z,
+                      '\n  '.join(problems))
+
+    # ---- scenario F: signetctl key compromise ------------------------------------------
+
+    def compromise(self, z, role):
+        ks = [k for k in self.keys(z, role) if k['state'] == 'active']
+        if len(ks) != 1:
+            self.soft('F', '%s: want one active %s to compromise:\n%s', z, role,
+                      self.status_text(z))
+            return None
+        old = ks[0]
+        t_c = int(time.time())
+        out = self.ctl(z, 'key', 'compromise', str(old['id'])).stdout
+        self.note('F: signetctl key compromise %d (%s %d of %s):\n%s', old['id'], role, old['tag'],
+                  z, out.strip())
+        waits = ['(%ds)' % IPUB] + (['(%ds)' % ZSK_GONE] if role == 'zsk' else ['(%ds)' % DS_WAIT])
+        if 'cannot be skipped' not in out or not all(w in out for w in waits):
+            self.soft('F', '%s: the compromise report should say which waits cannot be '
+                      'skipped, with %s: %r', z, ' and '.join(waits), out)
+        return old, t_c
+
+    def compromise_done(self, z, role, old, t_c, timeout):
+        def done():
+            k = [x for x in self.keys(z, role) if x['id'] == old['id']]
+            return k and k[0]['remove']
+        if not self.wait_until(done, timeout, step=0.5):
+            self.soft('F', '%s: the replacement of compromised %s %d did not complete in %ds:\n%s',
+                      z, role, old['tag'], timeout, self.status_text(z))
+            return False
+        return True
+
+    def check_compromise(self, z, role, old, t_c):
+        ks = self.keys(z, role)
+        o = [k for k in ks if k['id'] == old['id']][0]
+        succ = [k for k in ks if k['id'] > o['id']]
+        if len(succ) != 1:
+            self.soft('F', '%s: want exactly one successor of %s %d, got %d:\n%s', z, role,
+                      o['tag'], len(succ), self.fmt_keys(ks))
+            return
+        n = succ[0]
+        self.within('F', '%s: successor %s %d published' % (z, role, n['tag']), n['publish'],
+                    t_c, t_c + 1)
+        if n['active'] != o['retire']:
+            self.soft('F', '%s: %s %d signs at %s, compromised %d retires at %s', z, role,
+                      n['tag'], self.rel(n['active']), o['tag'], self.rel(o['retire']))
+        if role == 'zsk':
+            self.within('F', '%s: successor ZSK %d signs' % (z, n['tag']), n['active'],
+                        n['publish'] + IPUB, n['publish'] + IPUB + LATE)
+            gone = ZSK_GONE
+        else:
+            self.within('F', '%s: successor DS submitted' % z, n['ds_submitted'],
+                        n['publish'] + IPUB, n['publish'] + IPUB + LATE)
+            if not n['ds_seen']:
+                self.soft('F', '%s: the successor\'s DS was never seen', z)
+                return
+            self.within('F', '%s: successor %s %d signs' % (z, role, n['tag']), n['active'],
+                        n['ds_seen'] + DS_WAIT, n['ds_seen'] + DS_WAIT + LATE)
+            gone = max(DS_WAIT, IPUB if role == 'ksk' else ZSK_GONE)
+        self.within('F', '%s: compromised %s %d removed' % (z, role, o['tag']), o['remove'],
+                    o['retire'] + gone, o['retire'] + gone + LATE)
+        if o['state'] != 'removed' or n['state'] != 'active':
+            self.soft('F', '%s: states after the replacement: compromised %s, successor %s', z,
+                      o['state'], n['state'])
+        lifetime_end = o['active'] + F_LIFETIME[role]
+        if not o['retire'] < lifetime_end:
+            self.soft('F', '%s: compromised %s %d retired at %s, not before its lifetime end %s',
+                      z, role, o['tag'], self.rel(o['retire']), self.rel(lifetime_end))
+        self.note('F: %s: %s %d compromised at %s: successor %d published %s, %s'
+                  'signs %s (compromised one retires), removed %s; %ds from report to removal, '
+                  'the lifetime would have rolled it at %s', z, role, o['tag'], self.rel(t_c),
+                  n['tag'], self.rel(n['publish']),
+                  '' if role == 'zsk' else 'DS submitted %s, seen %s, ' % (
+                      self.rel(n['ds_submitted']), self.rel(n['ds_seen'])),
+                  self.rel(n['active']), self.rel(o['remove']), o['remove'] - t_c,
+                  self.rel(lifetime_end))
+
+    def scenario_f(self):
+        self.sleep_until(self.t_monitor + 4)
+        zsk = self.compromise(ZF, 'zsk')
+        csk = self.compromise(ZF2, 'csk')
+        if zsk and self.compromise_done(ZF, 'zsk', zsk[0], zsk[1], 30):
+            self.check_compromise(ZF, 'zsk', *zsk)
+        # then the KSK of the same zone
+        ksk = self.compromise(ZF, 'ksk')
+        if csk and self.compromise_done(ZF2, 'csk', csk[0], csk[1], 40):
+            self.check_compromise(ZF2, 'csk', *csk)
+        if ksk and self.compromise_done(ZF, 'ksk', ksk[0], ksk[1], 40):
+            self.check_compromise(ZF, 'ksk', *ksk)
+        time.sleep(3)
+        for z in (ZF, ZF2):
+            self.note('F: keys of %s:\n%s', z, self.fmt_keys(self.keys(z)))
+            self.check_samples('F', z)
+
+    # ---- scenario G: signetctl zone unsign ---------------------------------------------
+
+    def scenario_g(self):
+        z = ZG
+        self.sleep_until(self.t_monitor + 4)
+        before = self.parent_ds(z)
+        self.unsign_at[z] = time.time()
+        out = self.ctl(z, 'zone', 'unsign', z).stdout
+        self.note('G: signetctl zone unsign %s:\n%s', z, out.strip())
+        t_cds = self.wait_until(lambda: self.cds_set(z) == {CDS_DELETE} and time.time(), 10,
+                                step=0.2)
+        t_cdk = self.wait_until(lambda: self.cdnskey_set(z) == {CDNSKEY_DELETE} and time.time(),
+                                5, step=0.2)
+        if not t_cds or not t_cdk:
+            self.soft('G', '%s: CDS/CDNSKEY do not show the RFC 8078 delete form: CDS %s, '
+                      'CDNSKEY %s', z, self.cds_set(z), self.cdnskey_set(z))
+            return
+        self.note('G: %s serves CDS 0 0 0 00 and CDNSKEY 0 3 0 AA== (the parent had DS %s)',
+                  z, sorted(d[0] for d in before or ()))
+        if not self.wait_until(lambda: self.ds_gone_at.get(z), 20):
+            self.soft('G', '%s: the registrar did not remove the DS and run ds gone', z)
+            return
+        t_gone = self.ds_gone_at[z]
+
+        def finished():
+            ks = self.keys(z)
+            return all(k['remove'] and k['retire'] for k in ks) and ks
+        if not self.wait_until(finished, 20, step=0.5):
+            self.soft('G', '%s: signing did not stop after the DS was gone:\n%s', z,
+                      self.status_text(z))
+            return
+        ks = self.keys(z)
+        fin = max(k['retire'] for k in ks)
+        t_ins = self.insecure_from.get(z)
+        for k in ks:
+            if k['role'] != 'zsk':
+                self.within('G', '%s: DS of %s %d withdrawn' % (z, k['role'], k['tag']),
+                            k['ds_withdrawn'], int(self.unsign_at[z]), self.unsign_at[z] + 2)
+            if k['retire'] != fin or k['remove'] != fin:
+                self.soft('G', '%s: %s %d retired %s removed %s, want both at %s', z, k['role'],
+                          k['tag'], self.rel(k['retire']), self.rel(k['remove']), self.rel(fin))
+        # signing stops only after the parent dropped the DS and its DS TTL passed
+        self.within('G', '%s: signing stops' % z, fin, int(t_gone) - 1 + DS_WAIT,
+                    t_gone + DS_WAIT + LATE)
+        state = self.ctl(z, 'zone', 'show', z, json_out=True)['state']
+        if state != 'unsigned':
+            self.soft('G', '%s: zone state %r, want unsigned', z, state)
+        self.note('G: %s: unsign %s, delete CDS served %s, parent DS removal started %s, '
+                  'ds gone %s, signing stopped %s', z, self.rel_f(self.unsign_at[z]),
+                  self.rel_f(t_cds), self.rel_f(t_ins) if t_ins else '-', self.rel_f(t_gone),
+                  self.rel(fin))
+        # the child serves an unsigned zone, and unbound answers insecure (no AD)
+        self.sleep_until(fin + 2)
+        v = self.served(z)
+        empty = frozenset()
+        if v is None or any(v[f] != empty for f in ('dnskey', 'ksig', 'zsig', 'cds', 'cdnskey')):
+            self.soft('G', '%s: the unsigned zone still serves DNSSEC records: %s', z, v)
+
+        def insecure():
+            for name, qt, rc in (('www.' + z, 'A', 'NOERROR'), ('nope.' + z, 'A', 'NXDOMAIN'),
+                                 (z, 'DNSKEY', 'NOERROR')):
+                r = self.unbound.query(name, qt)
+                if r.rcode != rc or 'ad' in r.flags:
+                    return None
+                if qt == 'A' and rc == 'NOERROR' and not r.rrs('answer', 'A'):
+                    return None
+            return time.time()
+        t_i = self.wait_until(insecure, 10, step=1)
+        if not t_i:
+            r = self.unbound.query('www.' + z, 'A')
+            self.soft('G', '%s: unbound does not answer insecure after signing stopped: %s', z, r)
+        else:
+            self.note('G: unbound answers %s insecure (NOERROR/NXDOMAIN without AD) at %s', z,
+                      self.rel_f(t_i))
+        with self.lock:
+            obs = list(self.insecure_obs.get(z, []))
+        first_no_ad = min([t for t, _, _, secure in obs if not secure] or [0])
+        self.note('G: monitor after the DS removal began: %d answers with AD, %d without '
+                  '(first without AD at %s); a SERVFAIL would be a resolver failure',
+                  sum(1 for o in obs if o[3]), sum(1 for o in obs if not o[3]),
+                  self.rel_f(first_no_ad) if first_no_ad else '-')
+        self.check_samples('G', z)
 
     # ---- scenario D: SIGKILL mid-rollover --------------------------------------------
 
