@@ -168,6 +168,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             f = pending.pop(0)
             if f == '429':
                 self.reply(429, {'message': 'Too many requests'}, [('Retry-After', '1')])
+            elif f == 'slow':
+                time.sleep(3.5)   # longer than the client's 2 s timeout
+                try:
+                    self.reply(200, {'result': {'ds': []}})
+                except OSError:
+                    pass          # the client gave up, as it should
+            elif f == 'malformed':
+                self.reply(200, b'{"result": {"ds": [{"keyTag": 1,')
             else:
                 self.reply(500, {'message': 'Internal error'})
             return True
@@ -370,7 +378,7 @@ ns1     IN A   127.0.0.1
 %(delegations)s
 %(ds)s
 '''
-CHILDREN = ['pb', 'dnsimple', 'ovh', 'rest', 'bad', 'manual']
+CHILDREN = ['pb', 'dnsimple', 'ovh', 'rest', 'bad', 'manual', 'gone']
 
 
 class RegistrarTest(unittest.TestCase):
@@ -503,9 +511,9 @@ class RegistrarTest(unittest.TestCase):
             return sorted('%d %d %d %s' % (r['tag'], r['alg'], r['dt'], r['digest'])
                           for r in self.reg.recs(provider, zone.rstrip('.')))
 
-    def run_provider(self, provider, zone, body):
+    def run_provider(self, provider, zone, body, faults=('429', '500')):
         cf = self.corefile(zone, provider, body)
-        self.reg.faults[provider] = ['429', '500']
+        self.reg.faults[provider] = list(faults)
         # 1. first push, through a 429 (Retry-After) and a 500, then confirmation at both
         p = self.drive(zone, cf)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr + self.ctl('zone', 'history', zone))
@@ -571,8 +579,37 @@ class RegistrarTest(unittest.TestCase):
                           '   add POST %s "{\\"keyTag\\":{tag},\\"alg\\":{alg},\\"digestType\\":{digest_type},\\"digest\\":\\"{digest}\\"}"\n'
                           '   remove DELETE %s/{id}\n'
                           '   header "X-Api-Key: {cred:token}"\n'
-                          '   fields keyTag alg digestType digest uuid\n'
-                          % (os.path.join(self.dir, 'rest.cred'), self.ca, base, base, base))
+                          '   fields keyTag alg digestType digest uuid\n   timeout 2s\n'
+                          % (os.path.join(self.dir, 'rest.cred'), self.ca, base, base, base),
+                          faults=('429', '500', 'slow', 'malformed'))
+        hist = self.ctl('zone', 'history', 'rest.test')
+        self.assertRegex(hist, r'reg-retry.*(timed out|Timeout)')
+        self.assertRegex(hist, r'reg-retry.*malformed JSON')
+
+    def rest_body(self, cred):
+        base = 'https://127.0.0.1:%d/rest/v1/zones/{domain}/ds' % self.reg.port
+        return ('   credentials %s\n   ca-file %s\n'
+                '   list GET %s\n   list-path result.ds\n'
+                '   add POST %s "{\\"keyTag\\":{tag},\\"alg\\":{alg},\\"digestType\\":{digest_type},\\"digest\\":\\"{digest}\\"}"\n'
+                '   remove DELETE %s/{id}\n'
+                '   header "X-Api-Key: {cred:token}"\n'
+                '   fields keyTag alg digestType digest uuid\n' % (cred, self.ca, base, base, base))
+
+    def test_unsign(self):
+        """zone unsign: the DS set goes from the registrar, and once no parent server
+        serves it, sg_roll_ds_gone is recorded."""
+        zone = 'gone.test'
+        cf = self.corefile(zone, 'rest', self.rest_body(os.path.join(self.dir, 'rest.cred')))
+        p = self.drive(zone, cf)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr + self.ctl('zone', 'history', zone))
+        self.assertEqual(len(self.registrar_has('rest', zone)), 1)
+        self.ctl('zone', 'unsign', zone)
+        p = self.drive(zone, cf, until='gone', roll=True)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr + self.ctl('zone', 'history', zone))
+        self.assertEqual(self.registrar_has('rest', zone), [])
+        self.assertEqual(self.served(zone, 0), [])
+        self.assertEqual(self.served(zone, 1), [])
+        self.assertIn('parent-gone', self.ctl('zone', 'history', zone))
 
     # -- failures -----------------------------------------------------------------------
 
@@ -620,6 +657,129 @@ class RegistrarTest(unittest.TestCase):
         self.assertIn('reg-manual', [e['state'] for e in st['events']])
         self.assertIsNone(st['desired'][0]['ds_seen'])
         self.ctl('ds', 'seen', 'manual.test')
+
+
+KNOT_CONF = """server:
+    rundir: "%(dir)s"
+    listen: 127.0.0.1@%(port)d
+    background-workers: 1
+    tcp-workers: 1
+    udp-workers: 1
+log:
+  - target: stderr
+    any: info
+database:
+    storage: "%(dir)s"
+key:
+  - id: ds-push.
+    algorithm: hmac-sha256
+    secret: %(secret)s
+acl:
+  - id: ds-push
+    key: ds-push.
+    action: update
+zone:
+  - domain: test2.
+    storage: "%(dir)s"
+    file: test2.zone
+    acl: ds-push
+    zonefile-sync: -1
+    journal-content: changes
+"""
+KNOT_ZONE = """$ORIGIN test2.
+$TTL 60
+@       IN SOA ns1 hostmaster 1 60 60 600 30
+        IN NS  ns1
+ns1     IN A   127.0.0.1
+child   IN NS  ns1.child
+ns1.child IN A 127.0.0.40
+"""
+
+
+class UpdateTest(unittest.TestCase):
+    """The update provider: RFC 2136 UPDATE of the DS RRset, TSIG hmac-sha256, at a real
+    Knot DNS that accepts only signed updates; a wrong key is refused."""
+
+    SECRET = base64.b64encode(b'signet-ds-push-test-key-32bytes!').decode()
+
+    @classmethod
+    def setUpClass(cls):
+        if not shutil.which('knotd'):
+            raise unittest.SkipTest('knotd is not installed')
+        cls.dir = tempfile.mkdtemp(prefix='signet-reg-knot-')
+        cls.port = signet_test.free_port()
+        with open(os.path.join(cls.dir, 'knot.conf'), 'w') as f:
+            f.write(KNOT_CONF % {'dir': cls.dir, 'port': cls.port, 'secret': cls.SECRET})
+        with open(os.path.join(cls.dir, 'test2.zone'), 'w') as f:
+            f.write(KNOT_ZONE)
+        cls.log = open(os.path.join(cls.dir, 'knotd.log'), 'wb')
+        cls.knot = subprocess.Popen(['knotd', '-c', os.path.join(cls.dir, 'knot.conf')],
+                                    stdout=cls.log, stderr=cls.log)
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            p = subprocess.run(['dig', '@127.0.0.1', '-p', str(cls.port), '+norec', '+time=1',
+                                '+tries=1', 'test2', 'SOA'], capture_output=True, text=True)
+            if 'status: NOERROR' in p.stdout:
+                break
+            time.sleep(0.2)
+        else:
+            raise RuntimeError('knotd did not start')
+        cls.db = os.path.join(cls.dir, 'keystore.db')
+        RegistrarTest.ctl.__func__(cls, 'zone', 'add', 'child.test2')
+        RegistrarTest.new_ksk.__func__(cls, 'child.test2')
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.knot.terminate()
+        cls.knot.wait(10)
+        cls.log.close()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    @classmethod
+    def ctl(cls, *args, check=True):
+        return RegistrarTest.ctl.__func__(cls, *args, check=check)
+
+    def cred(self, secret):
+        path = os.path.join(self.dir, 'tsig.cred')
+        with open(path, 'w') as f:
+            f.write('tsig-name = ds-push.\ntsig-algorithm = hmac-sha256\ntsig-secret = %s\n' % secret)
+        os.chmod(path, 0o600)
+        cf = os.path.join(self.dir, 'Corefile')
+        with open(cf, 'w') as f:
+            f.write('child.test2 {\n dnssec {\n  keystore %s\n  registrar update {\n'
+                    '   credentials %s\n   primary 127.0.0.1:%d\n   parent test2\n'
+                    '   parent-ns 127.0.0.1:%d\n   check-interval 1s\n   backoff 1s 2s\n'
+                    '  }\n }\n}\n' % (self.db, path, self.port, self.port))
+        return cf
+
+    def drive(self, cf, until, secs):
+        p = subprocess.run([REG_DRIVER, self.db, 'child.test2', cf, until, str(secs)],
+                           capture_output=True, text=True, timeout=secs + 30)
+        self.assertNotIn(self.SECRET, p.stdout + p.stderr)
+        return p
+
+    def served(self):
+        p = subprocess.run(['dig', '@127.0.0.1', '-p', str(self.port), '+norec', '+short', '+nosplit',
+                            'child.test2', 'DS'], capture_output=True, text=True)
+        return sorted(' '.join(l.split()).upper() for l in p.stdout.splitlines() if l.strip())
+
+    def test_1_wrong_key_refused(self):
+        wrong = base64.b64encode(b'not-the-right-key-but-32-bytes!!').decode()
+        p = self.drive(self.cred(wrong), 'synced', 4)
+        self.assertEqual(p.returncode, 1)
+        hist = self.ctl('zone', 'history', 'child.test2')
+        self.assertRegex(hist, r'reg-error.*(NOTAUTH|REFUSED|TSIG)')
+        self.assertEqual(self.served(), [])
+
+    def test_2_signed_update(self):
+        p = self.drive(self.cred(self.SECRET), 'seen', 30)
+        hist = self.ctl('zone', 'history', 'child.test2')
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr + hist)
+        d = json.loads(self.ctl('--json', 'ds', 'status', 'child.test2'))
+        want = sorted(' '.join(r['record'].split()[4:]).upper() for r in d['desired'])
+        self.assertEqual(self.served(), want)
+        self.assertIn('UPDATE add DS', hist)
+        self.assertNotIn(self.SECRET, hist)
 
 
 if __name__ == '__main__':
