@@ -52,7 +52,9 @@ int sg_reg_parent_query(const char *server, const char *zone, uint32_t timeout_m
         rc = SG_EINVAL;
         goto done;
     }
-    ldns_resolver_push_nameserver(res, a);
+    ldns_resolver_push_nameserver(res, a); /* copies it */
+    ldns_rdf_deep_free(a);
+    a = NULL;
     ldns_resolver_set_port(res, port);
     ldns_resolver_set_recursive(res, false);
     ldns_resolver_set_retry(res, 2);
@@ -95,10 +97,8 @@ int sg_reg_parent_query(const char *server, const char *zone, uint32_t timeout_m
     ldns_rr_list_deep_free(l);
 done:
     ldns_pkt_free(p);
-    if (res)
-        ldns_resolver_deep_free(res); /* frees the pushed nameserver too */
-    else
-        ldns_rdf_deep_free(a);
+    ldns_resolver_deep_free(res);
+    ldns_rdf_deep_free(a);
     ldns_rdf_deep_free(name);
     if (rc)
         sg_reg_dsset_deinit(out);
