@@ -24,7 +24,9 @@ typedef struct lexer {
 static enum tok_kind lex(lexer *lx)
 {
     for (;;) {
-        while (*lx->p == ' ' || *lx->p == '\t' || *lx->p == '\r')
+        /* every blank but the newline (which ends a directive) separates tokens; a
+         * vertical tab or form feed must not make an empty, endless word */
+        while (*lx->p != '\n' && isspace((unsigned char)*lx->p))
             lx->p++;
         if (*lx->p == '#') {
             while (*lx->p && *lx->p != '\n')
@@ -99,10 +101,14 @@ static void block_free(sg_cfg_block *b)
 
 static int push_arg(sg_cfg_block *b, const char *w)
 {
-    char **na = realloc(b->args, (b->nargs + 1) * sizeof *na);
-    if (!na)
-        return SG_ENOMEM;
-    b->args = na;
+    if (b->nargs == b->cap_args) {
+        int nc = b->cap_args ? b->cap_args * 2 : 4;
+        char **na = realloc(b->args, (size_t)nc * sizeof *na);
+        if (!na)
+            return SG_ENOMEM;
+        b->args = na;
+        b->cap_args = nc;
+    }
     if (!(b->args[b->nargs] = strdup(w)))
         return SG_ENOMEM;
     b->nargs++;
@@ -111,11 +117,15 @@ static int push_arg(sg_cfg_block *b, const char *w)
 
 static sg_cfg_block *push_child(sg_cfg_block *parent)
 {
-    sg_cfg_block *nc = realloc(parent->children, (parent->nchildren + 1) * sizeof *nc);
-    if (!nc)
-        return NULL;
-    parent->children = nc;
-    sg_cfg_block *c = &nc[parent->nchildren++];
+    if (parent->nchildren == parent->cap_children) {
+        int ncap = parent->cap_children ? parent->cap_children * 2 : 4;
+        sg_cfg_block *nc = realloc(parent->children, (size_t)ncap * sizeof *nc);
+        if (!nc)
+            return NULL;
+        parent->children = nc;
+        parent->cap_children = ncap;
+    }
+    sg_cfg_block *c = &parent->children[parent->nchildren++];
     memset(c, 0, sizeof *c);
     return c;
 }
@@ -204,11 +214,15 @@ static int parse_text(const char *text, const char *fname, sg_cfg *cfg)
                 return rc;
             continue;
         }
-        sg_cfg_block *ns = realloc(cfg->servers, (cfg->nservers + 1) * sizeof *ns);
-        if (!ns)
-            return SG_ENOMEM;
-        cfg->servers = ns;
-        b = &ns[cfg->nservers++];
+        if (cfg->nservers == cfg->cap_servers) {
+            int nc = cfg->cap_servers ? cfg->cap_servers * 2 : 4;
+            sg_cfg_block *ns = realloc(cfg->servers, (size_t)nc * sizeof *ns);
+            if (!ns)
+                return SG_ENOMEM;
+            cfg->servers = ns;
+            cfg->cap_servers = nc;
+        }
+        b = &cfg->servers[cfg->nservers++];
         memset(b, 0, sizeof *b);
         b->file = fname;
         b->line = lx.tok_line;

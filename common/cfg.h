@@ -15,6 +15,7 @@ typedef struct sg_cfg_block {
     struct sg_cfg_block *children;
     int nchildren;
     int has_block;     /* it had a { } block, even an empty one */
+    int cap_args, cap_children; /* allocated sizes, grown geometrically */
     const char *file;  /* owned by the sg_cfg */
     int line;
 } sg_cfg_block;
@@ -22,6 +23,7 @@ typedef struct sg_cfg_block {
 typedef struct sg_cfg {
     sg_cfg_block *servers;   /* server blocks, in file order */
     int nservers;
+    int cap_servers;
     sg_cfg_block *global;    /* leading "{ ... }" options block, or NULL */
     char **files;            /* names of the files read, for file:line */
     int nfiles;

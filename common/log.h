@@ -3,7 +3,7 @@
 #ifndef SG_LOG_H
 #define SG_LOG_H
 
-enum sg_log_level { SG_LOG_ERR = 0, SG_LOG_WARN, SG_LOG_INFO, SG_LOG_DEBUG };
+enum sg_log_level { SG_LOG_SILENT = -1, SG_LOG_ERR = 0, SG_LOG_WARN, SG_LOG_INFO, SG_LOG_DEBUG };
 
 /* Set the most verbose level that is printed (default SG_LOG_INFO). */
 void sg_log_set_level(enum sg_log_level lvl);

@@ -80,6 +80,7 @@ static void test_syntax_errors(void **st)
         "example.test {\n { \n}\n",                /* block without a name */
         "a.test { }\n{ workers 1 }\n",              /* global block not first */
         "a.test {\n log\n} x\n",                    /* junk after } */
+        "a.test {\n log \v\f x\n",                  /* found by fuzzing: looped forever */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         sg_cfg *cfg = NULL;
