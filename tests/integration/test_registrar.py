@@ -378,7 +378,7 @@ ns1     IN A   127.0.0.1
 %(delegations)s
 %(ds)s
 '''
-CHILDREN = ['pb', 'dnsimple', 'ovh', 'rest', 'bad', 'manual', 'gone']
+CHILDREN = ['pb', 'dnsimple', 'ovh', 'rest', 'bad', 'manual', 'gone', 'lag']
 
 
 class RegistrarTest(unittest.TestCase):
@@ -648,6 +648,26 @@ class RegistrarTest(unittest.TestCase):
         self.assertEqual(p.returncode, 3)
         self.assertIn('group or others', p.stderr)
         self.assertNotIn('open_secret', p.stderr)
+
+    def test_parent_lagging_alert(self):
+        """A parent server that never serves the new DS: ds-seen is not recorded, and a
+        parent-alert event comes after alert-timeout."""
+        zone = 'lag.test'
+        dead = signet_test.free_port()   # nothing answers there
+        path = os.path.join(self.dir, zone + '.Corefile')
+        with open(path, 'w') as f:
+            f.write('%s {\n dnssec {\n  keystore %s\n  registrar rest {\n%s'
+                    '   check-interval 1s\n   backoff 1s 4s\n   query-timeout 1s\n'
+                    '   alert-timeout 3s\n   parent-ns 127.0.0.1:%d 127.0.0.1:%d\n  }\n }\n}\n'
+                    % (zone, self.db, self.rest_body(os.path.join(self.dir, 'rest.cred')),
+                       self.parents[0].port, dead))
+        p = self.drive(zone, path, secs=10)
+        self.assertEqual(p.returncode, 1)
+        st, hist = self.events(zone)
+        self.assertIsNone(st['desired'][0]['ds_seen'])
+        self.assertIn('parent-alert', hist)
+        self.assertIn('ALERT', p.stderr)
+        self.assertRegex(hist, r'parent-wait.*1 of 2 parent servers')
 
     def test_manual(self):
         cf = self.corefile('manual.test', 'manual', '')
