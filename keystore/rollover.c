@@ -285,6 +285,11 @@ void sg_roll_next(const char *zone_state, const sg_ks_policy *p, const sg_ks_key
     snprintf(ev->reason, sizeof ev->reason, "no rollover planned (no key lifetime in the policy)");
     sg_roll_intervals iv;
     sg_roll_intervals_of(p, f, &iv);
+    /* timing points are whole seconds, rounded down: one more second makes sure a wait is
+     * never shorter in real time than the interval it stands for */
+    iv.ipub += 1;
+    iv.zsk_gone += 1;
+    iv.ds_wait += 1;
     if (starts_with(zone_state, SG_ROLL_STATE_UNSIGNING) || starts_with(zone_state, SG_ROLL_STATE_UNSIGNED)) {
         next_unsign(zone_state, &iv, keys, n, now, ev);
         return;

@@ -18,7 +18,7 @@
 
 static char g_dir[64];
 static sg_keystore *g_ks;
-static const sg_roll_figures FIG = { .max_ttl = 600 };
+static const sg_roll_figures FIG = { .max_ttl = 599 };
 
 static int setup(void **st)
 {
@@ -49,10 +49,10 @@ static void policy(const char *name, int csk, uint32_t zsk_life, uint32_t ksk_li
     p.csk = csk;
     p.zsk_lifetime = zsk_life;
     p.ksk_lifetime = ksk_life;
-    p.dnskey_ttl = 100;               /* ipub = 100 + 10 = 110 */
+    p.dnskey_ttl = 99;                /* ipub = 99 + 10 + 1 (whole-second margin) = 110 */
     p.zone_propagation_delay = 10;
-    p.zone_max_ttl = 0;               /* from the figures: 600, zsk_gone = 610 */
-    p.parent_ds_ttl = 300;            /* ds_wait = 300 + 20 = 320 */
+    p.zone_max_ttl = 0;               /* from the figures: 599, zsk_gone = 599 + 10 + 1 = 610 */
+    p.parent_ds_ttl = 299;            /* ds_wait = 299 + 20 + 1 = 320 */
     p.parent_propagation_delay = 20;
     p.sig_validity = 3600;
     p.sig_refresh = 600;

@@ -61,6 +61,7 @@ typedef struct sg_nsec3_chain {
     uint8_t optout;
     sg_nsec3_entry *e;       /* sorted by hash */
     size_t n;
+    uint8_t (*hashes)[SG_NSEC3_HASH_LEN]; /* the same hashes, dense: searched per query */
     uint32_t *by_node;       /* node index -> entry index, UINT32_MAX if none */
     sg_rrset param;          /* the apex NSEC3PARAM RRset */
     sg_arena mem;

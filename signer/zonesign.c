@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Signing a whole zone: the same RRSIG maker and chains as online signing, in one pass. */
 #include "signer/zonesign.h"
+#include "signer/zonetext.h"
 #include "common/errors.h"
 
 #include <pthread.h>
@@ -9,7 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <ldns/ldns.h>
 
 /* One RRset to emit, and its signatures once made. */
 typedef struct job {
@@ -192,31 +192,20 @@ int sg_zonesign_walk(const sg_zone *z, const sg_keyset *k, uint32_t now, sg_zone
     return rc;
 }
 
-/* Print one RRset through ldns, record by record. */
+/* Print one RRset, record by record. */
 static int print_rrset(void *arg, const uint8_t *owner, const sg_rrset *rs)
 {
     FILE *out = arg;
-    uint8_t wire[65535 + SG_NAME_MAX + 10];
-    size_t ol = sg_name_len(owner);
+    static _Thread_local char line[3 * 65535 + 2048];
     const uint8_t *p = rs->rdata;
     for (uint16_t i = 0; i < rs->count; i++) {
         uint16_t rdlen = sg_rdlen(p);
-        memcpy(wire, owner, ol);
-        uint8_t *h = wire + ol;
-        h[0] = (uint8_t)(rs->type >> 8); h[1] = (uint8_t)rs->type;
-        h[2] = 0; h[3] = 1;
-        h[4] = (uint8_t)(rs->ttl >> 24); h[5] = (uint8_t)(rs->ttl >> 16);
-        h[6] = (uint8_t)(rs->ttl >> 8); h[7] = (uint8_t)rs->ttl;
-        memcpy(h + 8, p, 2u + rdlen);
-        ldns_rr *rr = NULL;
-        size_t pos = 0;
-        if (ldns_wire2rr(&rr, wire, ol + 10 + rdlen, &pos, LDNS_SECTION_ANSWER) != LDNS_STATUS_OK)
-            return SG_EMALFORMED;
-        ldns_rr_print(out, rr);
-        ldns_rr_free(rr);
+        size_t n = sg_zonetext_rr(line, sizeof line, owner, rs->type, rs->ttl, p + 2, rdlen);
+        if (!n || fwrite(line, 1, n, out) != n)
+            return SG_EIO;
         p += 2 + rdlen;
     }
-    return ferror(out) ? SG_EIO : 0;
+    return 0;
 }
 
 int sg_zonesign_write(const sg_zone *z, const sg_keyset *k, uint32_t now, FILE *out)
