@@ -28,6 +28,7 @@ typedef struct dzone {
     char name[1024];
     _Atomic(sg_keyset *) keys;
     _Atomic uint32_t max_ttl;  /* of the zone version last served, for rollover timing */
+    sg_registrar *reg;         /* pushes and confirms its DS at the parent, or NULL */
     char next_reason[200];     /* the engine's last word, logged when it changes */
     char wait_reason[200];
 } dzone;
@@ -78,7 +79,12 @@ int sg_dnssec_parse(const sg_cfg_block *blk, sg_dnssec_cfg *out)
                 return sg_cfg_error(d, "signature-cache: expected a number of entries (64..100000000)");
             out->cache_entries = (size_t)v;
         } else if (!strcmp(d->name, "registrar")) {
-            continue; /* the registrar component reads its own block */
+            if (out->has_registrar)
+                return sg_cfg_error(d, "dnssec: only one registrar per zone");
+            int rc = sg_reg_parse(d, &out->registrar);
+            if (rc)
+                return rc;
+            out->has_registrar = 1;
         } else {
             return sg_cfg_error(d, "dnssec: unknown option '%s'", d->name);
         }
@@ -158,7 +164,11 @@ static void refresh(dstate *st, sg_keystore *ks)
         int er = sg_roll_step(ks, z->name, &fig, now, &next);
         if (er)
             sg_log(SG_LOG_WARN, "rollover", z->name, "step failed: %s", sg_ks_strerror(er));
-        else if (strcmp(next.reason, z->next_reason) || strcmp(next.wait_reason, z->wait_reason)) {
+        /* then the parent side: push what the engine now wants, confirm what it waits for */
+        int rr = z->reg ? sg_reg_tick(z->reg, ks, z->name, now) : 0;
+        if (rr)
+            sg_log(SG_LOG_WARN, "registrar", z->name, "tick failed: %s", sg_reg_strerror(rr));
+        if (!er && (strcmp(next.reason, z->next_reason) || strcmp(next.wait_reason, z->wait_reason))) {
             snprintf(z->next_reason, sizeof z->next_reason, "%s", next.reason);
             snprintf(z->wait_reason, sizeof z->wait_reason, "%s", next.wait_reason);
             sg_log(SG_LOG_INFO, "rollover", z->name, "next: %s%s%s", next.reason,
@@ -212,8 +222,10 @@ static void dnssec_teardown(void *state)
     dstate *st = state;
     if (!st)
         return;
-    for (int i = 0; i < st->nzones; i++)
+    for (int i = 0; i < st->nzones; i++) {
+        sg_reg_free(st->zones[i].reg);
         sg_keyset_free(atomic_load(&st->zones[i].keys));
+    }
     reap(st, 1);
     sg_sigcache *cache = atomic_load(&st->cache);
     if (cache) {
@@ -272,6 +284,11 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
             break;
         }
         atomic_store(&st->zones[i].keys, k);
+        if (st->cfg.has_registrar && (rc = sg_reg_new(&st->cfg.registrar, &st->zones[i].reg))) {
+            sg_cfg_error(blk, "dnssec: zone %s: registrar %s: %s", st->zones[i].name,
+                         st->cfg.registrar.provider, sg_reg_strerror(rc));
+            break;
+        }
         for (int j = 0; j < k->nzsk; j++)
             if (sg_sig_size(&k->zsk[j]) > max_sig)
                 max_sig = sg_sig_size(&k->zsk[j]);

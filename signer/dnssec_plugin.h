@@ -4,6 +4,7 @@
 #define SG_DNSSEC_PLUGIN_H
 
 #include "common/plugin.h"
+#include "registrar/registrar.h"
 
 extern const sg_plugin sg_plugin_dnssec;
 
@@ -12,6 +13,8 @@ typedef struct sg_dnssec_cfg {
     char keystore[1024];
     char policy[64];
     size_t cache_entries;
+    int has_registrar;     /* a `registrar PROVIDER { ... }` block pushes the DS */
+    sg_reg_cfg registrar;
 } sg_dnssec_cfg;
 
 /* Parse a dnssec directive (table-driven tests call this without a server). */

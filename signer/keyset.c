@@ -22,11 +22,8 @@ static int signs(const sg_ks_key *k, int64_t now)
 {
     return reached(k->active, now) && !reached(k->retire, now);
 }
-static int in_ds_set(const sg_ks_key *k, int64_t now)
-{
-    return k->role != SG_KS_ROLE_ZSK && in_dnskey(k, now) && k->ds_submitted &&
-           !reached(k->ds_withdrawn, now) && !reached(k->retire, now);
-}
+/* the parent's DS set: one rule, shared with the registrar (keystore/dsset.c) */
+static int in_ds_set(const sg_ks_key *k, int64_t now) { return sg_ks_key_in_ds_set(k, now); }
 
 static int cmp_rdata(const void *a, const void *b)
 {
