@@ -163,12 +163,63 @@ static void test_compact(void **st)
     sg_denial_free(d);
 }
 
+/* Every kind of reply in every mode: how many denial records, and the rcode. */
+static void test_every_case(void **st)
+{
+    (void)st;
+    static const struct {
+        enum sg_ks_denial mode;
+        const char *name;
+        uint16_t qtype;
+        int min, max;       /* NSEC or NSEC3 records in authority */
+        int rcode;
+    } cases[] = {
+        { SG_KS_DENIAL_NSEC, "nothere.example.test.", SG_TYPE_A, 2, 2, SG_RCODE_NXDOMAIN },
+        { SG_KS_DENIAL_NSEC, "web.example.test.", SG_TYPE_MX, 1, 1, 0 },
+        { SG_KS_DENIAL_NSEC, "b.c.ent.example.test.", SG_TYPE_A, 1, 1, 0 },
+        { SG_KS_DENIAL_NSEC, "x.wild.example.test.", SG_TYPE_A, 1, 1, 0 },
+        { SG_KS_DENIAL_NSEC, "x.wild.example.test.", SG_TYPE_MX, 1, 2, 0 },
+        { SG_KS_DENIAL_NSEC, "a.nods.example.test.", SG_TYPE_A, 1, 1, 0 },
+        { SG_KS_DENIAL_NSEC, "a.sub.example.test.", SG_TYPE_A, 0, 0, 0 },
+        { SG_KS_DENIAL_NSEC, "dangling.example.test.", SG_TYPE_A, 2, 2, SG_RCODE_NXDOMAIN },
+        { SG_KS_DENIAL_NSEC3, "nothere.example.test.", SG_TYPE_A, 2, 3, SG_RCODE_NXDOMAIN },
+        { SG_KS_DENIAL_NSEC3, "web.example.test.", SG_TYPE_MX, 1, 1, 0 },
+        { SG_KS_DENIAL_NSEC3, "b.c.ent.example.test.", SG_TYPE_A, 1, 1, 0 },
+        { SG_KS_DENIAL_NSEC3, "x.wild.example.test.", SG_TYPE_A, 1, 1, 0 },
+        { SG_KS_DENIAL_NSEC3, "x.wild.example.test.", SG_TYPE_MX, 2, 3, 0 },
+        { SG_KS_DENIAL_NSEC3, "a.nods.example.test.", SG_TYPE_A, 1, 1, 0 },
+        { SG_KS_DENIAL_NSEC3, "a.sub.example.test.", SG_TYPE_A, 0, 0, 0 },
+        { SG_KS_DENIAL_NSEC3, "nods.example.test.", SG_TYPE_DS, 1, 1, 0 },
+        { SG_KS_DENIAL_COMPACT, "nothere.example.test.", SG_TYPE_A, 1, 1, 0 },
+        { SG_KS_DENIAL_COMPACT, "web.example.test.", SG_TYPE_MX, 1, 1, 0 },
+        { SG_KS_DENIAL_COMPACT, "b.c.ent.example.test.", SG_TYPE_A, 1, 1, 0 },
+        { SG_KS_DENIAL_COMPACT, "x.wild.example.test.", SG_TYPE_A, 0, 0, 0 },
+        { SG_KS_DENIAL_COMPACT, "x.wild.example.test.", SG_TYPE_MX, 1, 1, 0 },
+        { SG_KS_DENIAL_COMPACT, "a.nods.example.test.", SG_TYPE_A, 1, 1, 0 },
+        { SG_KS_DENIAL_COMPACT, "a.sub.example.test.", SG_TYPE_A, 0, 0, 0 },
+    };
+    sg_denial *d[3] = { NULL, NULL, NULL };
+    for (int m = 0; m < 3; m++)
+        assert_int_equal(sg_denial_build(g_zone, (enum sg_ks_denial)m, 0, 0, APEX, 1, &d[m]), 0);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sg_query *q = ask(cases[i].name, cases[i].qtype);
+        assert_int_equal(sg_prove(d[cases[i].mode], q), 0);
+        int n = count_type(&q->ns, SG_TYPE_NSEC) + count_type(&q->ns, SG_TYPE_NSEC3);
+        if (n < cases[i].min || n > cases[i].max || q->rcode != cases[i].rcode)
+            fail_msg("case %zu (%s %u, mode %d): %d denial records, rcode %u", i, cases[i].name,
+                     cases[i].qtype, cases[i].mode, n, q->rcode);
+    }
+    for (int m = 0; m < 3; m++)
+        sg_denial_free(d[m]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nsec),
         cmocka_unit_test(test_nsec3),
         cmocka_unit_test(test_compact),
+        cmocka_unit_test(test_every_case),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -144,6 +144,38 @@ static void test_wildcard(void **st)
     check_alg(SG_ALG_ECDSAP256SHA256, "a.b.wild.example.test.", "*.wild.example.test.", 3);
 }
 
+/* RFC 8080 section 6.1: Ed25519 signatures are deterministic, so ours must be the RFC's,
+ * byte for byte. */
+static void test_rfc8080_vector(void **st)
+{
+    (void)st;
+    static const char priv_b64[] = "ODIyNjAzODQ2MjgwODAxMjI2NDUxOTAyMDQxNDIyNjI=";
+    static const char pub_b64[] = "l02Woi0iS8Aa25FQkUd9RMzZHJpBoRQwAQEX1SxZJA4=";
+    static const char sig_b64[] = "oL9krJun7xfBOIWcGHi7mag5/hdZrKWw15jPGrHpjQeRAvTdszaPD+QLs3fx8A4M3e23mRZ9VrbpMngwcrqNAg==";
+    uint8_t priv[64], pub[64], want[96];
+    assert_int_equal(EVP_DecodeBlock(priv, (const unsigned char *)priv_b64, (int)strlen(priv_b64)), 33);
+    assert_int_equal(EVP_DecodeBlock(pub, (const unsigned char *)pub_b64, (int)strlen(pub_b64)), 33);
+    assert_int_equal(EVP_DecodeBlock(want, (const unsigned char *)sig_b64, (int)strlen(sig_b64)), 66);
+    EVP_PKEY *pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, priv, 32);
+    assert_non_null(pk);
+    uint8_t derived[32];
+    size_t dl = sizeof derived;
+    assert_int_equal(EVP_PKEY_get_raw_public_key(pk, derived, &dl), 1);
+    assert_memory_equal(derived, pub, 32);
+    /* example.com. 3600 IN MX 10 mail.example.com. */
+    static const uint8_t mx[] = { 0, 20, 0, 10, 4, 'm', 'a', 'i', 'l', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0 };
+    sg_rrset rs = { .type = SG_TYPE_MX, .count = 1, .ttl = 3600, .rdata_len = sizeof mx, .rdata = mx };
+    sg_sign_key k = { .pkey = pk, .algorithm = SG_ALG_ED25519, .key_tag = 3613, .flags = 257, .id = 1 };
+    uint8_t apex[SG_NAME_MAX], out[SG_RRSIG_MAX];
+    sg_name_from_str("example.com.", NULL, apex);
+    size_t len;
+    assert_int_equal(sg_rrsig_make(&k, apex, apex, 2, &rs, 1438207200, 1440021600, out, &len), 0);
+    size_t head = 18 + sg_name_len(apex);
+    assert_int_equal(len, head + 64);
+    assert_memory_equal(out + head, want, 64);
+    EVP_PKEY_free(pk);
+}
+
 static void test_cache_basics(void **st)
 {
     (void)st;
@@ -220,6 +252,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_algorithms),
         cmocka_unit_test(test_wildcard),
+        cmocka_unit_test(test_rfc8080_vector),
         cmocka_unit_test(test_cache_basics),
         cmocka_unit_test(test_cache_concurrent),
     };
