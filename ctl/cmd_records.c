@@ -43,6 +43,8 @@ int cmd_ds(ctl *c, int argc, char **argv)
 {
     if (argc > 0 && !strcmp(argv[0], "status"))
         return cmd_ds_status(c, argc - 1, argv + 1);
+    if (argc > 0 && !strcmp(argv[0], "push"))
+        return cmd_ds_push(c, argc - 1, argv + 1);
     if (argc > 0 && !strcmp(argv[0], "seen"))
         return cmd_ds_seen(c, argc - 1, argv + 1);
     if (argc > 0 && !strcmp(argv[0], "gone"))

@@ -1,10 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* signetctl ds status: the DS set the parent should have, and what the registrar and the
- * parent last did about it, as recorded in the keystore's events by signetd. */
+ * parent last did about it, as recorded in the keystore's events by signetd; the same
+ * outcome for zone status; registrar test (a read-only call) and ds push (push now), with
+ * the zone's registrar block read from the Corefile. */
 #include "ctl/ctl.h"
+
+#include "common/cfg.h"
+#include "registrar/registrar.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#define DEFAULT_CONFIG "/etc/signet/Corefile"
 
 #define RECENT 12   /* registrar and parent events shown */
 
@@ -13,7 +20,7 @@ static int is_reg_event(const sg_ks_event *e)
     return !strncmp(e->new_state, "reg-", 4) || !strncmp(e->new_state, "parent-", 7);
 }
 
-static void json_event(const sg_ks_event *e)
+void ctl_reg_event_json(const sg_ks_event *e)
 {
     printf("{\"time\":");
     json_time(stdout, e->time);
@@ -24,11 +31,29 @@ static void json_event(const sg_ks_event *e)
     printf("}");
 }
 
-static void text_event(const char *label, const sg_ks_event *e)
+void ctl_reg_event_text(const char *label, const sg_ks_event *e)
 {
     char t[64];
     ctl_fmt_time(e->time, t, sizeof t);
     printf("%-10s %s  %-12s %s\n", label, t, e->new_state, e->reason);
+}
+
+size_t ctl_reg_last(const sg_ks_event *ev, size_t ne, const sg_ks_event **last_reg,
+                    const sg_ks_event **last_parent)
+{
+    size_t nreg = 0;
+    *last_reg = *last_parent = NULL;
+    for (size_t i = 0; i < ne; i++) {
+        if (!is_reg_event(&ev[i]))
+            continue;
+        nreg++;
+        if (!strncmp(ev[i].new_state, "parent-", 7) && strcmp(ev[i].new_state, "parent-query"))
+            *last_parent = &ev[i];
+        else if (!strcmp(ev[i].new_state, "reg-ok") || !strcmp(ev[i].new_state, "reg-retry") ||
+                 !strcmp(ev[i].new_state, "reg-error") || !strcmp(ev[i].new_state, "reg-manual"))
+            *last_reg = &ev[i];
+    }
+    return nreg;
 }
 
 int cmd_ds_status(ctl *c, int argc, char **argv)
@@ -69,19 +94,8 @@ int cmd_ds_status(ctl *c, int argc, char **argv)
         free(keys);
         return ctl_fail(c, err, "events of %s", zone);
     }
-    /* the last registrar outcome and the last parent check */
     const sg_ks_event *last_reg = NULL, *last_parent = NULL;
-    size_t nreg = 0;
-    for (size_t i = 0; i < ne; i++) {
-        if (!is_reg_event(&ev[i]))
-            continue;
-        nreg++;
-        if (!strncmp(ev[i].new_state, "parent-", 7) && strcmp(ev[i].new_state, "parent-query"))
-            last_parent = &ev[i];
-        else if (!strcmp(ev[i].new_state, "reg-ok") || !strcmp(ev[i].new_state, "reg-retry") ||
-                 !strcmp(ev[i].new_state, "reg-error") || !strcmp(ev[i].new_state, "reg-manual"))
-            last_reg = &ev[i];
-    }
+    size_t nreg = ctl_reg_last(ev, ne, &last_reg, &last_parent);
     if (c->json) {
         printf("{\"zone\":");
         json_str(stdout, zone);
@@ -102,12 +116,12 @@ int cmd_ds_status(ctl *c, int argc, char **argv)
         }
         printf("],\"registrar\":");
         if (last_reg)
-            json_event(last_reg);
+            ctl_reg_event_json(last_reg);
         else
             printf("null");
         printf(",\"parent\":");
         if (last_parent)
-            json_event(last_parent);
+            ctl_reg_event_json(last_parent);
         else
             printf("null");
         printf(",\"events\":[");
@@ -117,7 +131,7 @@ int cmd_ds_status(ctl *c, int argc, char **argv)
                 continue;
             if (shown++)
                 printf(",");
-            json_event(&ev[i]);
+            ctl_reg_event_json(&ev[i]);
         }
         printf("]}\n");
     } else {
@@ -132,11 +146,11 @@ int cmd_ds_status(ctl *c, int argc, char **argv)
                    keys[i].ds_seen ? "seen at the parent" : "waiting for the parent");
         }
         if (last_reg)
-            text_event("registrar", last_reg);
+            ctl_reg_event_text("registrar", last_reg);
         else
             printf("registrar  no push recorded (no registrar configured, or signetd has not run)\n");
         if (last_parent)
-            text_event("parent", last_parent);
+            ctl_reg_event_text("parent", last_parent);
         else
             printf("parent     no check recorded\n");
         if (nreg)
@@ -144,9 +158,269 @@ int cmd_ds_status(ctl *c, int argc, char **argv)
         size_t skip = nreg > RECENT ? nreg - RECENT : 0, seen = 0;
         for (size_t i = 0; i < ne; i++)
             if (is_reg_event(&ev[i]) && seen++ >= skip)
-                text_event("", &ev[i]);
+                ctl_reg_event_text("", &ev[i]);
     }
     free(ev);
     free(keys);
     return CTL_OK;
+}
+
+/* ---- The zone's registrar from the Corefile ----------------------------------------- */
+
+/* Does a server block key ("dns://zone:port") name zone (normalised)? */
+static int key_is_zone(const char *key, const char *zone)
+{
+    char tmp[SG_KS_ZONE_MAX + 16], zn[SG_KS_ZONE_MAX];
+    if (!strncmp(key, "dns://", 6))
+        key += 6;
+    snprintf(tmp, sizeof tmp, "%s", key);
+    char *colon = strrchr(tmp, ':');
+    if (colon)
+        *colon = 0;
+    return !sg_ks_zone_normalize(tmp, zn) && !strcmp(zn, zone);
+}
+
+static const sg_cfg_block *child(const sg_cfg_block *b, const char *name)
+{
+    for (int i = 0; i < b->nchildren; i++)
+        if (!strcmp(b->children[i].name, name))
+            return &b->children[i];
+    return NULL;
+}
+
+/* Parse the Corefile, find zone's dnssec { registrar ... } block, make the registrar.
+ * keystore_out (may be NULL) gets the dnssec block's keystore path. Prints the error. */
+static int load_registrar(const char *corefile, const char *zone, sg_registrar **out,
+                          sg_reg_cfg *rcfg, char *keystore_out, size_t cap)
+{
+    *out = NULL;
+    sg_cfg *cfg = NULL;
+    int err = sg_cfg_parse_file(corefile, &cfg);
+    if (err) {
+        fprintf(stderr, "signetctl: cannot use the config %s: %s\n", corefile,
+                sg_reg_strerror(err));
+        return CTL_ERR;
+    }
+    const sg_cfg_block *srv = NULL;
+    for (int i = 0; i < cfg->nservers && !srv; i++)
+        for (int k = 0; k < cfg->servers[i].nargs && !srv; k++)
+            if (key_is_zone(cfg->servers[i].args[k], zone))
+                srv = &cfg->servers[i];
+    const sg_cfg_block *dnssec = srv ? child(srv, "dnssec") : NULL;
+    const sg_cfg_block *reg = dnssec ? child(dnssec, "registrar") : NULL;
+    if (!reg) {
+        fprintf(stderr, "signetctl: %s: %s\n", corefile,
+                !srv      ? "no server block serves this zone"
+                : !dnssec ? "the zone's server block has no dnssec block"
+                          : "the zone's dnssec block has no registrar block");
+        fprintf(stderr, "signetctl: (zone %s)\n", zone);
+        sg_cfg_free(cfg);
+        return CTL_ERR;
+    }
+    const sg_cfg_block *ksb = child(dnssec, "keystore");
+    if (keystore_out && cap) {
+        keystore_out[0] = 0;
+        if (ksb && ksb->nargs == 1)
+            snprintf(keystore_out, cap, "%s", ksb->args[0]);
+    }
+    err = sg_reg_parse(reg, rcfg); /* logs file:line */
+    sg_cfg_free(cfg);
+    if (err)
+        return CTL_ERR;
+    if ((err = sg_reg_new(rcfg, out))) { /* logs why: the credentials file, a field... */
+        fprintf(stderr, "signetctl: registrar %s of %s: %s\n", rcfg->provider, zone,
+                sg_reg_strerror(err));
+        return CTL_ERR;
+    }
+    return CTL_OK;
+}
+
+static const char *failure_kind(int err)
+{
+    return err == SG_REG_ERETRY    ? "transient (network, TLS, 429 or 5xx): signetd retries"
+           : err == SG_REG_EREJECT ? "refused by the registrar: check the credentials, the domain "
+                                     "and the account"
+                                   : sg_reg_strerror(err);
+}
+
+static const char *failure_name(int err)
+{
+    return err == SG_REG_ERETRY ? "retry" : err == SG_REG_EREJECT ? "rejected" : "error";
+}
+
+static void json_ds(const sg_reg_ds *d)
+{
+    char t[256];
+    sg_reg_ds_text(d, t, sizeof t);
+    printf("{\"tag\":%u,\"algorithm\":%u,\"digest_type\":%u,\"record\":", d->tag,
+           d->algorithm, d->digest_type);
+    json_str(stdout, t);
+    printf(",\"id\":");
+    json_str(stdout, d->id);
+    printf("}");
+}
+
+static int zone_and_config(const char *cmd, int argc, char **argv, ctl_opt *o, char *zone,
+                           int *help_wanted)
+{
+    char *pos[1];
+    int npos;
+    int rc = ctl_parse(cmd, argc, argv, o, 1, pos, 1, &npos, help_wanted);
+    if (rc || *help_wanted)
+        return rc;
+    if (npos != 1)
+        return ctl_usage(cmd, "%sneeds one ZONE", cmd);
+    if (sg_ks_zone_normalize(pos[0], zone))
+        return ctl_usage(cmd, "bad zone name '%s'", pos[0]);
+    if (!o[0].set)
+        o[0].val = getenv("SIGNET_CONFIG") && *getenv("SIGNET_CONFIG") ? getenv("SIGNET_CONFIG")
+                                                                      : DEFAULT_CONFIG;
+    return CTL_OK;
+}
+
+int cmd_registrar(ctl *c, int argc, char **argv)
+{
+    if (argc < 1 || strcmp(argv[0], "test")) {
+        if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
+            printf("usage: signetctl registrar test ZONE [--config COREFILE]\n");
+            return CTL_OK;
+        }
+        return ctl_usage("registrar ", "expected: registrar test ZONE [--config COREFILE]");
+    }
+    ctl_opt o[] = { { "config", 1, 0, 0 } };
+    char zone[SG_KS_ZONE_MAX];
+    int help_wanted = 0;
+    int rc = zone_and_config("registrar test ", argc - 1, argv + 1, o, zone, &help_wanted);
+    if (rc)
+        return rc;
+    if (help_wanted) {
+        printf("usage: signetctl registrar test ZONE [--config COREFILE]\n"
+               "Read the zone's registrar block from the Corefile (default $SIGNET_CONFIG or\n"
+               DEFAULT_CONFIG "), load its credentials and make one read-only call: list\n"
+               "the DS set the registrar has (for update: the primary's DS RRset). Prints the\n"
+               "records, or why the call failed (HTTP status and message, network or TLS\n"
+               "error). Exit 0 when the call succeeded, 1 otherwise. Nothing is changed.\n");
+        return CTL_OK;
+    }
+    sg_registrar *r;
+    sg_reg_cfg rcfg;
+    if ((rc = load_registrar(o[0].val, zone, &r, &rcfg, NULL, 0)))
+        return rc;
+    sg_reg_dsset have;
+    char err[512];
+    int e = sg_reg_list_now(r, zone, &have, err, sizeof err);
+    const char *where = rcfg.endpoint[0] ? rcfg.endpoint : rcfg.primary[0] ? rcfg.primary : "";
+    if (c->json) {
+        printf("{\"zone\":");
+        json_str(stdout, zone);
+        printf(",\"provider\":");
+        json_str(stdout, rcfg.provider);
+        printf(",\"ok\":%s", e ? "false" : "true");
+        if (e) {
+            printf(",\"failure\":\"%s\",\"error\":", failure_name(e));
+            json_str(stdout, err);
+        } else {
+            printf(",\"records\":[");
+            for (size_t i = 0; i < have.n; i++) {
+                printf(i ? "," : "");
+                json_ds(&have.v[i]);
+            }
+            printf("]");
+        }
+        printf("}\n");
+    } else if (e) {
+        fprintf(stderr, "signetctl: registrar %s%s%s for %s: %s\n", rcfg.provider,
+                where[0] ? " at " : "", where, zone, err);
+        fprintf(stderr, "signetctl: %s\n", failure_kind(e));
+    } else {
+        printf("registrar %s%s%s: the call succeeded; it has %zu DS for %s\n", rcfg.provider,
+               where[0] ? " at " : "", where, have.n, zone);
+        for (size_t i = 0; i < have.n; i++) {
+            char t[256];
+            sg_reg_ds_text(&have.v[i], t, sizeof t);
+            printf("  %s%s%s%s\n", t, have.v[i].id[0] ? "  (id " : "", have.v[i].id,
+                   have.v[i].id[0] ? ")" : "");
+        }
+    }
+    sg_reg_dsset_deinit(&have);
+    sg_reg_free(r);
+    return e ? CTL_ERR : CTL_OK;
+}
+
+typedef struct push_out {
+    int json, n;
+} push_out;
+
+static void push_note(void *arg, const char *state, const char *reason)
+{
+    push_out *o = arg;
+    if (o->json) {
+        printf("%s{\"state\":", o->n++ ? "," : "");
+        json_str(stdout, state);
+        printf(",\"reason\":");
+        json_str(stdout, reason);
+        printf("}");
+    } else {
+        printf("%-10s %s\n", state, reason);
+    }
+}
+
+int cmd_ds_push(ctl *c, int argc, char **argv)
+{
+    ctl_opt o[] = { { "config", 1, 0, 0 } };
+    char zone[SG_KS_ZONE_MAX];
+    int help_wanted = 0;
+    int rc = zone_and_config("ds push ", argc, argv, o, zone, &help_wanted);
+    if (rc)
+        return rc;
+    if (help_wanted) {
+        printf("usage: signetctl ds push ZONE [--config COREFILE]\n"
+               "Push the DS set the parent should have (from the keystore, as signetd does)\n"
+               "to the zone's registrar now: list, then add what is missing and remove what\n"
+               "is extra. Prints each call and what changed; every line is also an event.\n"
+               "The keystore is the Corefile's unless --db or $SIGNET_KEYSTORE says. signetd\n"
+               "still confirms the DS at the parent's servers. Exit 0 when the registrar has\n"
+               "the set, 1 otherwise.\n");
+        return CTL_OK;
+    }
+    sg_registrar *r;
+    sg_reg_cfg rcfg;
+    char keystore[512];
+    if ((rc = load_registrar(o[0].val, zone, &r, &rcfg, keystore, sizeof keystore)))
+        return rc;
+    if (!c->db_set && keystore[0])
+        c->db = keystore;
+    if ((rc = ctl_open(c))) {
+        sg_reg_free(r);
+        return rc;
+    }
+    push_out po = { c->json, 0 };
+    if (c->json) {
+        printf("{\"zone\":");
+        json_str(stdout, zone);
+        printf(",\"provider\":");
+        json_str(stdout, rcfg.provider);
+        printf(",\"events\":[");
+    }
+    int changed = 0;
+    char err[512];
+    int e = sg_reg_push_now(r, c->ks, zone, c->now, &changed, push_note, &po, err, sizeof err);
+    sg_reg_free(r);
+    if (c->json) {
+        printf("],\"ok\":%s,\"changed\":%s", e ? "false" : "true", changed ? "true" : "false");
+        if (e) {
+            printf(",\"failure\":\"%s\",\"error\":", e == SG_ENOTFOUND ? "nothing" : failure_name(e));
+            json_str(stdout, err);
+        }
+        printf("}\n");
+    } else if (e == SG_ENOTFOUND) {
+        fprintf(stderr, "signetctl: %s\n", err);
+    } else if (e) {
+        fprintf(stderr, "signetctl: ds push %s: %s\nsignetctl: %s\n", zone, err,
+                failure_kind(e));
+    } else {
+        printf("%s: %s\n", zone, changed ? "the registrar's DS set was changed (see above)"
+                                          : "the registrar already had the DS set; nothing changed");
+    }
+    return e ? CTL_ERR : CTL_OK;
 }

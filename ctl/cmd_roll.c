@@ -69,6 +69,15 @@ static int zone_status(ctl *c, const char *zone, const ctl_opt *max_ttl)
         return ctl_fail(c, err, "zone %s", zone);
     sg_roll_event ev;
     sg_roll_next(z.state, &p, keys, n, &f, c->now, &ev);
+    /* the registrar's last outcome and the parent's last check, as ds status shows them */
+    sg_ks_event *evs = NULL;
+    size_t ne = 0;
+    const sg_ks_event *last_reg = NULL, *last_parent = NULL;
+    if ((err = sg_ks_event_list(c->ks, zone, &evs, &ne))) {
+        free(keys);
+        return ctl_fail(c, err, "events of %s", zone);
+    }
+    ctl_reg_last(evs, ne, &last_reg, &last_parent);
     if (c->json) {
         printf("{\"zone\":");
         json_str(stdout, z.name);
@@ -84,6 +93,16 @@ static int zone_status(ctl *c, const char *zone, const ctl_opt *max_ttl)
         printf(",\"waiting\":");
         if (ev.wait_reason[0])
             json_str(stdout, ev.wait_reason);
+        else
+            printf("null");
+        printf(",\"registrar\":");
+        if (last_reg)
+            ctl_reg_event_json(last_reg);
+        else
+            printf("null");
+        printf(",\"parent\":");
+        if (last_parent)
+            ctl_reg_event_json(last_parent);
         else
             printf("null");
         printf("}\n");
@@ -108,7 +127,14 @@ static int zone_status(ctl *c, const char *zone, const ctl_opt *max_ttl)
         print_event(c, &ev, 1);
         if (ev.wait_reason[0] && ev.action != SG_ROLL_WAIT)
             printf("%-20s  %-20s  %s\n", "-", "wait", ev.wait_reason);
+        if (last_reg || last_parent)
+            printf("\n");
+        if (last_reg)
+            ctl_reg_event_text("registrar:", last_reg);
+        if (last_parent)
+            ctl_reg_event_text("parent:", last_parent);
     }
+    free(evs);
     free(keys);
     return CTL_OK;
 }

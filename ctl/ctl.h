@@ -13,6 +13,7 @@ enum { CTL_OK = 0, CTL_ERR = 1, CTL_USAGE = 2 };
 
 typedef struct ctl {
     const char *db;       /* keystore path */
+    int db_set;           /* --db or $SIGNET_KEYSTORE given (else a Corefile's may be used) */
     int json;             /* --json */
     int busy_ms;          /* --busy-timeout */
     int64_t now;          /* time(NULL), or SIGNET_NOW for tests */
@@ -62,5 +63,15 @@ int cmd_ds_gone(ctl *c, int argc, char **argv);
 int cmd_key(ctl *c, int argc, char **argv);
 int cmd_ds(ctl *c, int argc, char **argv);
 int cmd_dnskey(ctl *c, int argc, char **argv);
+int cmd_registrar(ctl *c, int argc, char **argv);
+int cmd_ds_push(ctl *c, int argc, char **argv);
+
+/* Registrar events (cmd_registrar.c): the last registrar outcome (reg-ok, reg-retry,
+ * reg-error, reg-manual) and the last parent check (parent-*, not parent-query) among a
+ * zone's events, either NULL if none; returns how many registrar/parent events there are. */
+size_t ctl_reg_last(const sg_ks_event *ev, size_t ne, const sg_ks_event **last_reg,
+                    const sg_ks_event **last_parent);
+void ctl_reg_event_json(const sg_ks_event *e);                  /* {"time","state","reason"} */
+void ctl_reg_event_text(const char *label, const sg_ks_event *e); /* one aligned line */
 
 #endif

@@ -26,6 +26,8 @@ static void usage(FILE *f)
             "      | delete ID [--force] | set ID [--publish|--activate|--retire|--remove TIME]\n"
             "      | compromise ID\n"
             "  ds ZONE [--digest sha256|sha384] [--cds] | ds seen ZONE [--key ID] | ds gone ZONE\n"
+            "      | ds status ZONE | ds push ZONE [--config COREFILE]\n"
+            "  registrar test ZONE [--config COREFILE]\n"
             "  dnskey ZONE [--cdnskey]\n"
             "\n"
             "Options may appear anywhere. --db defaults to $SIGNET_KEYSTORE or " DEFAULT_DB ".\n"
@@ -38,6 +40,7 @@ int main(int argc, char **argv)
     ctl c;
     memset(&c, 0, sizeof c);
     c.db = getenv("SIGNET_KEYSTORE");
+    c.db_set = c.db && *c.db;
     if (!c.db || !*c.db)
         c.db = DEFAULT_DB;
     c.busy_ms = -1;
@@ -62,12 +65,15 @@ int main(int argc, char **argv)
                 free(args);
                 return ctl_usage(NULL, "option '%s' needs a value", a);
             }
-            if (!strcmp(a, "--db"))
+            if (!strcmp(a, "--db")) {
                 c.db = argv[++i];
+                c.db_set = 1;
+            }
             else
                 c.busy_ms = atoi(argv[++i]);
         } else if (!strncmp(a, "--db=", 5)) {
             c.db = a + 5;
+            c.db_set = 1;
         } else if (!strncmp(a, "--busy-timeout=", 15)) {
             c.busy_ms = atoi(a + 15);
         } else if (!strcmp(a, "--debug")) {
@@ -95,6 +101,8 @@ int main(int argc, char **argv)
         rc = cmd_key(&c, n - 1, args + 1);
     } else if (!strcmp(args[0], "ds")) {
         rc = cmd_ds(&c, n - 1, args + 1);
+    } else if (!strcmp(args[0], "registrar")) {
+        rc = cmd_registrar(&c, n - 1, args + 1);
     } else if (!strcmp(args[0], "dnskey")) {
         rc = cmd_dnskey(&c, n - 1, args + 1);
     } else {

@@ -138,4 +138,29 @@ int sg_reg_tick(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now)
 /* Wait until no call is running (tests, shutdown). */
 void sg_reg_drain(sg_registrar *r);
 
+/* ---- Synchronous calls (signetctl registrar test / ds push) ------------------------ */
+
+/* A read-only call: the DS set the registrar has for zone (for update: the primary's
+ * DS RRset). out is initialised here. On failure, err gets what went wrong (the HTTP
+ * status and the registrar's message, the network or TLS error; never a credential) and
+ * the code is SG_REG_ERETRY (transient: network, TLS, 429, 5xx, malformed reply),
+ * SG_REG_EREJECT (another 4xx) or SG_EINVAL (manual: there is nothing to ask). Blocks;
+ * not while a tick's call is running on the same registrar. */
+int sg_reg_list_now(sg_registrar *r, const char *zone, sg_reg_dsset *out, char *err,
+                    size_t cap);
+
+/* One line of what a synchronous push did: the events.new_state it was written with
+ * (reg-want, reg-call, reg-diff, reg-ok, reg-retry, reg-error, reg-manual) and its text. */
+typedef void (*sg_reg_note_fn)(void *arg, const char *state, const char *reason);
+
+/* Push the desired DS set (sg_reg_desired, with sg_reg_tick's rule: nothing before a DS
+ * was submitted, the empty set only for a zone being unsigned) now, in this thread:
+ * list, diff, add then remove, list again. Every call and the outcome are written to the
+ * keystore's events as the tick writes them, and passed to note (may be NULL).
+ * *changed: 1 if the registrar's set was changed. Returns 0, SG_ENOTFOUND when there is
+ * nothing to push yet, or the failure (SG_REG_ERETRY, SG_REG_EREJECT, keystore errors),
+ * with err set. The parent check is left to signetd. */
+int sg_reg_push_now(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now,
+                    int *changed, sg_reg_note_fn note, void *arg, char *err, size_t cap);
+
 #endif

@@ -45,9 +45,7 @@ static sg_reg_zstate *zstate(sg_registrar *r, const char *zone)
     return z;
 }
 
-static int event(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now,
-                 const char *state, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static int event(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now,
+int sg_reg_event(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now,
                  const char *state, const char *fmt, ...)
 {
     char reason[400];
@@ -60,13 +58,59 @@ static int event(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now
     return sg_ks_event_add(ks, now, zone, 0, NULL, state, reason);
 }
 
-static int write_journal(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now,
+int sg_reg_write_journal(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now,
                          sg_reg_journal *j)
 {
     int rc = 0;
     for (size_t i = 0; i < j->n && !rc; i++)
-        rc = event(r, ks, zone, now, j->v[i].state, "%s", j->v[i].reason);
+        rc = sg_reg_event(r, ks, zone, now, j->v[i].state, "%s", j->v[i].reason);
     return rc;
+}
+
+void sg_reg_ctx_setup(const sg_registrar *r, sg_reg_ctx *ctx, const char *zone,
+                      sg_reg_journal *journal)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->cfg = &r->cfg;
+    ctx->cred = &r->cred;
+    ctx->zone = zone;
+    ctx->journal = journal;
+    ctx->base = r->cfg.endpoint[0] ? r->cfg.endpoint : r->prov ? r->prov->default_base : "";
+    if (r->cfg.domain[0])
+        snprintf(ctx->domain, sizeof ctx->domain, "%s", r->cfg.domain);
+    else
+        snprintf(ctx->domain, sizeof ctx->domain, "%.*s", (int)strlen(zone) - 1, zone);
+}
+
+int sg_reg_zone_want(sg_keystore *ks, const char *zn, int64_t now, sg_reg_dsset *want,
+                     int *unsigning_out, int *pending_seen_out)
+{
+    sg_ks_zone zr;
+    int rc = sg_ks_zone_get(ks, zn, &zr);
+    if (rc)
+        return rc;
+    int unsigning = starts_with(zr.state, SG_ROLL_STATE_UNSIGNING);
+    int gone_recorded = starts_with(zr.state, SG_ROLL_STATE_DS_GONE) ||
+                        !strcmp(zr.state, SG_ROLL_STATE_UNSIGNED);
+    sg_ks_key *keys = NULL;
+    size_t nk = 0;
+    if ((rc = sg_ks_ds_set(ks, zn, now, &keys, &nk, NULL)))
+        return rc;
+    int pending_seen = 0;
+    for (size_t i = 0; i < nk; i++)
+        pending_seen |= !keys[i].ds_seen;
+    free(keys);
+    if (unsigning_out)
+        *unsigning_out = unsigning;
+    if (pending_seen_out)
+        *pending_seen_out = pending_seen;
+    if (nk == 0 && !unsigning)
+        return 0; /* nothing submitted yet: never push an empty set over a live one */
+    if (nk == 0 && gone_recorded)
+        return 0;
+    if ((rc = sg_reg_desired(ks, zn, now, want)))
+        return rc;
+    return 1;
 }
 
 static void *worker(void *arg)
@@ -75,16 +119,7 @@ static void *worker(void *arg)
     sg_reg_job *j = r->job;
     if (j->kind == SG_REG_JOB_PUSH) {
         sg_reg_ctx ctx;
-        memset(&ctx, 0, sizeof ctx);
-        ctx.cfg = &r->cfg;
-        ctx.cred = &r->cred;
-        ctx.zone = j->zone;
-        ctx.journal = &j->journal;
-        ctx.base = r->cfg.endpoint[0] ? r->cfg.endpoint : r->prov->default_base;
-        if (r->cfg.domain[0])
-            snprintf(ctx.domain, sizeof ctx.domain, "%s", r->cfg.domain);
-        else
-            snprintf(ctx.domain, sizeof ctx.domain, "%.*s", (int)strlen(j->zone) - 1, j->zone);
+        sg_reg_ctx_setup(r, &ctx, j->zone, &j->journal);
         j->rc = sg_reg_push(&ctx, r->prov, &j->want, &j->changed);
         j->retry_after = ctx.retry_after;
         snprintf(j->err, sizeof j->err, "%s", ctx.err[0] ? ctx.err : sg_reg_strerror(j->rc));
@@ -168,7 +203,7 @@ static int finish_job(sg_registrar *r, sg_keystore *ks, int64_t now)
     sg_reg_job *j = r->job;
     r->job = NULL;
     sg_reg_zstate *z = zstate(r, j->zone);
-    int rc = write_journal(r, ks, j->zone, now, &j->journal);
+    int rc = sg_reg_write_journal(r, ks, j->zone, now, &j->journal);
     if (!z || rc)
         goto out;
     if (j->kind == SG_REG_JOB_PUSH) {
@@ -176,7 +211,7 @@ static int finish_job(sg_registrar *r, sg_keystore *ks, int64_t now)
             z->pushed_fp = j->fp;
             z->attempts = 0;
             z->next_check = now; /* look at once: some parents are quick */
-            rc = event(r, ks, j->zone, now, "reg-ok", "%s",
+            rc = sg_reg_event(r, ks, j->zone, now, "reg-ok", "%s",
                        j->changed ? "the registrar accepted the DS set"
                                   : "the registrar already has the DS set");
             sg_log(SG_LOG_INFO, "registrar", j->zone, "%s: %s", r->cfg.provider,
@@ -186,7 +221,7 @@ static int finish_job(sg_registrar *r, sg_keystore *ks, int64_t now)
             uint32_t d = sg_reg_backoff(z->attempts, r->cfg.backoff_base, r->cfg.backoff_max,
                                         j->retry_after, (uint32_t)rand_r(&r->seed));
             z->next_push = now + d;
-            rc = event(r, ks, j->zone, now, "reg-retry", "%s; retry %u in %us", j->err,
+            rc = sg_reg_event(r, ks, j->zone, now, "reg-retry", "%s; retry %u in %us", j->err,
                        z->attempts, d);
             sg_log(SG_LOG_WARN, "registrar", j->zone, "%s: %s; retry in %us", r->cfg.provider,
                    j->err, d);
@@ -195,7 +230,7 @@ static int finish_job(sg_registrar *r, sg_keystore *ks, int64_t now)
              * backoff in case the operator fixes it at the registrar */
             z->attempts++;
             z->next_push = now + r->cfg.backoff_max;
-            rc = event(r, ks, j->zone, now, "reg-error", "%s (%s); next try in %us", j->err,
+            rc = sg_reg_event(r, ks, j->zone, now, "reg-error", "%s (%s); next try in %us", j->err,
                        sg_reg_strerror(j->rc), r->cfg.backoff_max);
             sg_log(SG_LOG_ERR, "registrar", j->zone, "%s: %s", r->cfg.provider, j->err);
         }
@@ -203,14 +238,14 @@ static int finish_job(sg_registrar *r, sg_keystore *ks, int64_t now)
         int all = j->rc == 0 && j->total > 0 && j->matched == j->total;
         if (all && j->gone) {
             if ((rc = sg_roll_ds_gone(ks, j->zone, now)) == 0)
-                rc = event(r, ks, j->zone, now, "parent-gone",
+                rc = sg_reg_event(r, ks, j->zone, now, "parent-gone",
                            "the DS is gone from all %d parent servers", j->total);
             z->waiting_since = 0;
             z->alerted = 0;
         } else if (all) {
             int marked = 0;
             if ((rc = sg_roll_ds_seen(ks, j->zone, 0, now, &marked)) == 0)
-                rc = event(r, ks, j->zone, now, "parent-seen",
+                rc = sg_reg_event(r, ks, j->zone, now, "parent-seen",
                            "all %d parent servers serve the DS set; %d key%s marked seen",
                            j->total, marked, marked == 1 ? "" : "s");
             sg_log(SG_LOG_INFO, "registrar", j->zone, "the parent serves the DS set");
@@ -219,15 +254,15 @@ static int finish_job(sg_registrar *r, sg_keystore *ks, int64_t now)
         } else {
             z->next_check = now + r->cfg.check_interval;
             if (j->rc)
-                rc = event(r, ks, j->zone, now, "parent-wait", "parent servers: %s", j->err);
+                rc = sg_reg_event(r, ks, j->zone, now, "parent-wait", "parent servers: %s", j->err);
             else
-                rc = event(r, ks, j->zone, now, "parent-wait",
+                rc = sg_reg_event(r, ks, j->zone, now, "parent-wait",
                            "%d of %d parent servers serve the %s; next check in %us", j->matched,
                            j->total, j->gone ? "empty DS set" : "DS set", r->cfg.check_interval);
             if (!rc && !z->alerted && z->waiting_since &&
                 now - z->waiting_since >= (int64_t)r->cfg.alert_timeout) {
                 z->alerted = 1;
-                rc = event(r, ks, j->zone, now, "parent-alert",
+                rc = sg_reg_event(r, ks, j->zone, now, "parent-alert",
                            "the parent has not served the expected DS set for %llds",
                            (long long)(now - z->waiting_since));
                 sg_log(SG_LOG_WARN, "registrar", j->zone,
@@ -240,6 +275,26 @@ out:
     sg_reg_dsset_deinit(&j->want);
     sg_reg_journal_free(&j->journal);
     free(j);
+    return rc;
+}
+
+int sg_reg_want_events(sg_registrar *r, sg_keystore *ks, const char *zn, int64_t now,
+                       const sg_reg_dsset *want, sg_reg_note_fn note, void *arg)
+{
+    char t[200], line[300];
+    int rc = 0;
+    for (size_t i = 0; i < want->n && !rc; i++) {
+        sg_reg_ds_text(&want->v[i], t, sizeof t);
+        snprintf(line, sizeof line, "the parent should have DS %s", t);
+        rc = sg_reg_event(r, ks, zn, now, "reg-want", "%s", line);
+        if (note)
+            note(arg, "reg-want", line);
+    }
+    if (!rc && want->n == 0) {
+        rc = sg_reg_event(r, ks, zn, now, "reg-want", "the parent should have no DS (unsigning)");
+        if (note)
+            note(arg, "reg-want", "the parent should have no DS (unsigning)");
+    }
     return rc;
 }
 
@@ -260,27 +315,11 @@ int sg_reg_tick(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now)
     sg_reg_zstate *z = zstate(r, zn);
     if (!z)
         return SG_ENOMEM;
-    sg_ks_zone zr;
-    if ((rc = sg_ks_zone_get(ks, zn, &zr)))
-        return rc;
-    int unsigning = starts_with(zr.state, SG_ROLL_STATE_UNSIGNING);
-    int gone_recorded = starts_with(zr.state, SG_ROLL_STATE_DS_GONE) ||
-                        !strcmp(zr.state, SG_ROLL_STATE_UNSIGNED);
-    sg_ks_key *keys = NULL;
-    size_t nk = 0;
-    if ((rc = sg_ks_ds_set(ks, zn, now, &keys, &nk, NULL)))
-        return rc;
-    int pending_seen = 0;
-    for (size_t i = 0; i < nk; i++)
-        pending_seen |= !keys[i].ds_seen;
-    free(keys);
-    if (nk == 0 && !unsigning)
-        return 0; /* nothing submitted yet: never push an empty set over a live one */
-    if (nk == 0 && gone_recorded)
-        return 0;
     sg_reg_dsset want;
-    if ((rc = sg_reg_desired(ks, zn, now, &want)))
+    int unsigning = 0, pending_seen = 0;
+    if ((rc = sg_reg_zone_want(ks, zn, now, &want, &unsigning, &pending_seen)) <= 0)
         return rc;
+    rc = 0;
     uint64_t fp = fingerprint(&want, unsigning && want.n == 0);
     if (fp != z->want_fp) {
         z->want_fp = fp;
@@ -288,19 +327,13 @@ int sg_reg_tick(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now)
         z->next_push = now;
         z->waiting_since = 0;
         z->alerted = 0;
-        char t[200];
-        for (size_t i = 0; i < want.n && !rc; i++) {
-            sg_reg_ds_text(&want.v[i], t, sizeof t);
-            rc = event(r, ks, zn, now, "reg-want", "the parent should have DS %s", t);
-        }
-        if (!rc && want.n == 0)
-            rc = event(r, ks, zn, now, "reg-want", "the parent should have no DS (unsigning)");
+        rc = sg_reg_want_events(r, ks, zn, now, &want, NULL, NULL);
     }
     if (!rc && fp != z->pushed_fp) {
         if (r->manual) {
             sg_reg_journal j = { 0 };
             sg_reg_manual_announce(zn, &want, unsigning, &j);
-            rc = write_journal(r, ks, zn, now, &j);
+            rc = sg_reg_write_journal(r, ks, zn, now, &j);
             sg_reg_journal_free(&j);
             z->pushed_fp = fp;
         } else if (now >= z->next_push) {

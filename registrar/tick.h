@@ -52,4 +52,22 @@ struct sg_registrar {
     sg_reg_zstate *zones;
 };
 
+/* The provider context of a call for zone (absolute name), its journal in journal. */
+void sg_reg_ctx_setup(const sg_registrar *r, sg_reg_ctx *ctx, const char *zone,
+                      sg_reg_journal *journal);
+/* One events row "registrar PROVIDER: ..." (redacted). */
+int sg_reg_event(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now,
+                 const char *state, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* A worker's journal as events rows. */
+int sg_reg_write_journal(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now,
+                         sg_reg_journal *j);
+/* The tick's rule for what to push: 1 with *want set (sg_reg_dsset_deinit it) when there
+ * is a set to push (a DS was submitted, or the zone is being unsigned and its DS is not
+ * recorded gone), 0 when there is nothing to push yet, or a keystore error. */
+int sg_reg_zone_want(sg_keystore *ks, const char *zn, int64_t now, sg_reg_dsset *want,
+                     int *unsigning, int *pending_seen);
+/* reg-want rows for want (and to note, if not NULL). */
+int sg_reg_want_events(sg_registrar *r, sg_keystore *ks, const char *zn, int64_t now,
+                       const sg_reg_dsset *want, sg_reg_note_fn note, void *arg);
+
 #endif

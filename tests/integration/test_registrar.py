@@ -379,6 +379,19 @@ ns1     IN A   127.0.0.1
 %(ds)s
 '''
 CHILDREN = ['pb', 'dnsimple', 'ovh', 'rest', 'bad', 'manual', 'gone', 'lag']
+E2E = 'e2e.test'   # delegated by the parent too, but signed by signetd in its own keystore
+E2E_TIMING = ['--csk', '--ksk-lifetime', '0', '--zsk-lifetime', '0', '--dnskey-ttl', '1s',
+              '--zone-propagation-delay', '1s', '--zone-max-ttl', '1s', '--parent-ds-ttl', '1s',
+              '--parent-propagation-delay', '1s', '--signature-validity', '1h',
+              '--signature-refresh', '10m', '--signature-jitter', '0']
+E2E_ZONE = '''$ORIGIN e2e.test.
+$TTL 60
+@ IN SOA ns1 hostmaster 1 60 60 600 30
+  IN NS ns1
+ns1 IN A 127.0.0.1
+www IN A 192.0.2.1
+'''
+
 
 
 class RegistrarTest(unittest.TestCase):
@@ -452,7 +465,7 @@ class RegistrarTest(unittest.TestCase):
         with cls.zone_lock:
             cls.serial += 1
             deleg = '\n'.join('%s IN NS ns1.%s\nns1.%s IN A 127.0.0.%d' % (c, c, c, 20 + i)
-                              for i, c in enumerate(CHILDREN))
+                              for i, c in enumerate(CHILDREN + ['e2e']))
             text = PARENT_ZONE % {'serial': cls.serial, 'delegations': deleg,
                                   'ds': '\n'.join(ds_lines)}
             for i in which:
@@ -486,6 +499,14 @@ class RegistrarTest(unittest.TestCase):
         p = subprocess.run(args, capture_output=True, text=True, timeout=secs + 30)
         for s in ALL_SECRET_VALUES:
             self.assertNotIn(s, p.stdout + p.stderr, 'a credential in the log')
+        return p
+
+    @classmethod
+    def ctl_run(cls, *args, db=None):
+        p = subprocess.run([SIGNETCTL, '--db', db or cls.db] + list(args), capture_output=True,
+                           text=True)
+        for sec in ALL_SECRET_VALUES:
+            assert sec not in p.stdout + p.stderr, 'a credential in signetctl output'
         return p
 
     def events(self, zone):
@@ -611,6 +632,140 @@ class RegistrarTest(unittest.TestCase):
         self.assertEqual(self.served(zone, 1), [])
         self.assertIn('parent-gone', self.ctl('zone', 'history', zone))
 
+    # -- signetd itself ---------------------------------------------------------------
+
+    def test_signetd_end_to_end(self):
+        """signetd runs e2e.test with a rest registrar: the first CSK's DS is submitted by
+        the engine, pushed to the emulator, written into the parent zone, confirmed at
+        both parent servers (ds-seen); then a CSK rollover completes through the
+        registrar. signetctl registrar test and ds push against the same emulator."""
+        zone = E2E + '.'
+        db = os.path.join(self.dir, 'e2e.db')
+        ctl = lambda *a: self.ctl_run(*a, db=db)
+        def ok(p):
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            return p.stdout
+        ok(ctl('policy', 'add', 'fast', *E2E_TIMING))
+        ok(ctl('zone', 'add', E2E, '--policy', 'fast'))
+        self.reg.faults['rest'] = []
+        body = self.rest_body(os.path.join(self.dir, 'rest.cred'))
+        corefile = ('{\n workers 1\n}\n%s:$port {\n bind 127.0.0.1\n dnssec {\n  keystore %s\n'
+                    '  policy fast\n  registrar rest {\n%s   check-interval 1s\n   backoff 1s 4s\n'
+                    '   query-timeout 1s\n   parent-ns 127.0.0.1:%d 127.0.0.1:%d\n  }\n }\n'
+                    ' file $dir/e2e.zone %s\n errors\n}\n'
+                    % (E2E, db, body, self.parents[0].port, self.parents[1].port, E2E))
+        child = signet_test.Signetd(corefile, ready_name=E2E)
+        with open(child.path('e2e.zone'), 'w') as f:
+            f.write(E2E_ZONE)
+        cf = child.corefile_path
+
+        def keys():
+            return json.loads(ok(ctl('--json', 'zone', 'status', E2E)))['keys']
+
+        def wait(cond, secs, what):
+            deadline = time.time() + secs
+            while time.time() < deadline:
+                if cond():
+                    return
+                time.sleep(0.3)
+            self.fail('%s not reached in %ds\n%s\n%s\nsignetd log:\n%s' % (
+                what, secs, ctl('zone', 'status', E2E).stdout, ctl('zone', 'history', E2E).stdout,
+                child.log()[-4000:]))
+
+        def desired():
+            d = json.loads(ok(ctl('--json', 'ds', 'status', E2E)))
+            return sorted(' '.join(r['record'].split()[4:]).upper() for r in d['desired'])
+
+        try:
+            # registrar test before anything is there: an empty set, exit 0
+            child.port = signet_test.free_port()
+            child.write_corefile()
+            p = ctl('registrar', 'test', E2E, '--config', cf)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            self.assertIn('it has 0 DS', p.stdout)
+            # ds push before a DS was submitted: nothing to push, and nothing is wiped
+            p = ctl('ds', 'push', E2E, '--config', cf)
+            self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+            self.assertIn('nothing to push', p.stderr)
+
+            child.start()
+            # 1. the first CSK: DS submitted by the engine, pushed, served, seen
+            wait(lambda: any(k['ds_seen'] for k in keys() if k['role'] != 'zsk'), 60,
+                 'ds-seen of the first CSK')
+            want = desired()
+            self.assertEqual(len(want), 1)
+            self.assertEqual(self.registrar_has('rest', E2E), want)
+            self.assertEqual(self.served(E2E, 0), want)
+            self.assertEqual(self.served(E2E, 1), want)
+            st = json.loads(ok(ctl('--json', 'ds', 'status', E2E)))
+            self.assertIsNotNone(st['desired'][0]['ds_seen'])
+            self.assertEqual(st['registrar']['state'], 'reg-ok')
+            self.assertEqual(st['parent']['state'], 'parent-seen')
+            text = ok(ctl('zone', 'status', E2E))
+            self.assertRegex(text, r'registrar:.*reg-ok')
+            self.assertRegex(text, r'parent:.*parent-seen')
+            # registrar test lists it; ds push finds it there and changes nothing
+            p = ctl('registrar', 'test', E2E, '--config', cf)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            self.assertIn('it has 1 DS', p.stdout)
+            self.assertIn(want[0].split()[0], p.stdout)
+            js = json.loads(ok(ctl('--json', 'registrar', 'test', E2E, '--config', cf)))
+            self.assertTrue(js['ok'])
+            self.assertEqual(len(js['records']), 1)
+            writes = len(self.reg.writes('rest'))
+            p = ctl('ds', 'push', E2E, '--config', cf)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            self.assertIn('nothing changed', p.stdout)
+            self.assertEqual(len(self.reg.writes('rest')), writes)
+
+            # 2. a CSK rollover through the registrar: new DS added, old one removed
+            old = [k for k in keys() if k['role'] == 'csk']
+            self.assertEqual(len(old), 1)
+            ok(ctl('zone', 'roll', E2E, '--csk'))
+            new = [k for k in keys() if k['role'] == 'csk' and k['id'] != old[0]['id']]
+            self.assertEqual(len(new), 1)
+            new_tag = str(new[0]['tag'])
+            saw_both = []
+
+            def both():
+                have = self.registrar_has('rest', E2E)
+                if len(have) == 2:
+                    saw_both.append(have)
+                return len(have) == 2 or saw_both
+            wait(both, 60, 'the new DS beside the old one at the registrar')
+
+            def done():
+                ks = {k['id']: k for k in keys()}
+                d = desired()
+                return (ks[new[0]['id']]['ds_seen'] and len(d) == 1 and d[0].split()[0] == new_tag
+                        and self.registrar_has('rest', E2E) == d and self.served(E2E, 0) == d
+                        and self.served(E2E, 1) == d)
+            wait(done, 90, 'the rollover completed (old DS gone, new DS seen)')
+            hist = ok(ctl('zone', 'history', E2E))
+            self.assertIn('to add: DS ' + new_tag, hist)
+            self.assertIn('to remove: DS ' + str(old[0]['tag']), hist)
+            self.assertIn('parent-seen', hist)
+
+            # 3. drift at the registrar (someone deleted the DS): ds push puts it back
+            with self.reg.lock:
+                self.reg.recs('rest', E2E)[:] = []
+            p = ctl('ds', 'push', E2E, '--config', cf)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            self.assertIn('to add: DS ' + new_tag, p.stdout)
+            self.assertIn('was changed', p.stdout)
+            self.assertEqual(self.registrar_has('rest', E2E), desired())
+            js = json.loads(ok(ctl('--json', 'ds', 'push', E2E, '--config', cf)))
+            self.assertTrue(js['ok'])
+            self.assertFalse(js['changed'])
+            self.assertIn('reg-ok', [e['state'] for e in js['events']])
+            self.assertIn('already has the DS set', ok(ctl('zone', 'history', E2E)))
+            for sec in ALL_SECRET_VALUES:
+                self.assertNotIn(sec, child.log())
+            self.assertTrue(child.alive(), child.log()[-3000:])
+        finally:
+            child.stop()
+            child.cleanup()
+
     # -- failures -----------------------------------------------------------------------
 
     def test_unknown_ca_refused(self):
@@ -623,6 +778,12 @@ class RegistrarTest(unittest.TestCase):
         self.assertEqual(len(self.reg.calls), calls, 'a request got through an unverified TLS session')
         _, hist = self.events('bad.test')
         self.assertRegex(hist, r'reg-retry.*(certificate|SSL)')
+        # signetctl registrar test says so, and exits 1
+        p = self.ctl_run('registrar', 'test', 'bad.test', '--config', cf)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertRegex(p.stderr, r'(certificate|SSL)')
+        self.assertIn('transient', p.stderr)
+        self.assertEqual(len(self.reg.calls), calls, 'a request got through an unverified TLS session')
 
     def test_wrong_credentials(self):
         path = os.path.join(self.dir, 'wrong.cred')
@@ -637,6 +798,21 @@ class RegistrarTest(unittest.TestCase):
         self.assertIn('reg-error', hist)
         self.assertIn('HTTP 401', hist)
         self.assertNotIn('not-the-token-1234', hist + p.stderr)
+        # zone status shows the registrar's error; registrar test reports the 401
+        st = self.ctl('zone', 'status', 'bad.test')
+        self.assertRegex(st, r'registrar:.*reg-error.*HTTP 401', st)
+        js = json.loads(self.ctl('--json', 'zone', 'status', 'bad.test'))
+        self.assertEqual(js['registrar']['state'], 'reg-error')
+        p = self.ctl_run('registrar', 'test', 'bad.test', '--config', cf)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn('HTTP 401', p.stderr)
+        self.assertIn('Authentication failed', p.stderr)
+        self.assertIn('refused by the registrar', p.stderr)
+        self.assertNotIn('not-the-token-1234', p.stdout + p.stderr)
+        p = self.ctl_run('ds', 'push', 'bad.test', '--config', cf)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn('HTTP 401', p.stdout + p.stderr)
+        self.assertNotIn('not-the-token-1234', p.stdout + p.stderr)
 
     def test_credentials_readable_by_others(self):
         path = os.path.join(self.dir, 'open.cred')
