@@ -25,6 +25,7 @@ static void help(void)
            "                           ed448, rsasha256, rsasha512\n"
            "  --bits N                 RSA key size (2048..4096)\n"
            "  --csk | --ksk-zsk        one combined key, or a KSK and a ZSK\n"
+           "  --double-ksk | --double-ds  KSK rollover method (RFC 7583 3.3.2; default double-ksk)\n"
            "  --zsk-lifetime D         durations: 30s 5m 2h 7d 1w 1y, 0 or never\n"
            "  --ksk-lifetime D\n"
            "  --dnskey-ttl D\n"
@@ -46,7 +47,8 @@ static void help(void)
 
 enum {
     O_ALG, O_BITS, O_CSK, O_KZ, O_ZSKL, O_KSKL, O_TTL, O_ZPD, O_ZMAX, O_PDS, O_PPD, O_SV,
-    O_SR, O_SJ, O_DEN, O_IT, O_SALT, O_OO, O_NOO, O_CDS, O_NCDS, O_CDK, O_NCDK, O_DIG, O_N
+    O_SR, O_SJ, O_DEN, O_IT, O_SALT, O_OO, O_NOO, O_CDS, O_NCDS, O_CDK, O_NCDK, O_DIG, O_DDS,
+    O_DKSK, O_N
 };
 
 static void init_opts(ctl_opt *o)
@@ -62,6 +64,7 @@ static void init_opts(ctl_opt *o)
         { "nsec3-salt-length", 1, 0, 0 }, { "nsec3-opt-out", 0, 0, 0 },
         { "no-nsec3-opt-out", 0, 0, 0 }, { "cds", 0, 0, 0 }, { "no-cds", 0, 0, 0 },
         { "cdnskey", 0, 0, 0 }, { "no-cdnskey", 0, 0, 0 }, { "ds-digest", 1, 0, 0 },
+        { "double-ds", 0, 0, 0 }, { "double-ksk", 0, 0, 0 },
     };
     memcpy(o, proto, sizeof proto);
 }
@@ -149,6 +152,12 @@ static int apply(ctl_opt *o, sg_ks_policy *p)
         p->publish_cdnskey = 0;
     if (o[O_DIG].set && sg_ks_digest_parse(o[O_DIG].val, &p->ds_digest))
         return ctl_usage("policy ", "--ds-digest is sha256 or sha384, not '%s'", o[O_DIG].val);
+    if (o[O_DDS].set && o[O_DKSK].set)
+        return ctl_usage("policy ", "--double-ds and --double-ksk exclude each other");
+    if (o[O_DDS].set)
+        p->ksk_double_ds = 1;
+    if (o[O_DKSK].set)
+        p->ksk_double_ds = 0;
     return CTL_OK;
 }
 
@@ -161,14 +170,16 @@ static void json_policy(const sg_ks_policy *p)
            "\"zone_max_ttl\":%u,\"parent_ds_ttl\":%u,\"parent_propagation_delay\":%u,"
            "\"signature_validity\":%u,\"signature_refresh\":%u,\"signature_jitter\":%u,"
            "\"denial\":\"%s\",\"nsec3_iterations\":%u,\"nsec3_salt_length\":%u,"
-           "\"nsec3_opt_out\":%s,\"cds\":%s,\"cdnskey\":%s,\"ds_digest\":\"%s\"}",
+           "\"nsec3_opt_out\":%s,\"cds\":%s,\"cdnskey\":%s,\"ds_digest\":\"%s\","
+           "\"ksk_rollover\":\"%s\"}",
            sg_ks_alg_name(p->algorithm), p->key_bits, p->csk ? "csk" : "ksk-zsk",
            p->zsk_lifetime, p->ksk_lifetime, p->dnskey_ttl, p->zone_propagation_delay,
            p->zone_max_ttl, p->parent_ds_ttl, p->parent_propagation_delay, p->sig_validity,
            p->sig_refresh, p->sig_jitter, denial_name(p->denial), p->nsec3_iterations,
            p->nsec3_salt_len, p->nsec3_opt_out ? "true" : "false",
            p->publish_cds ? "true" : "false", p->publish_cdnskey ? "true" : "false",
-           p->ds_digest == SG_KS_DIGEST_SHA384 ? "sha384" : "sha256");
+           p->ds_digest == SG_KS_DIGEST_SHA384 ? "sha384" : "sha256",
+           p->ksk_double_ds ? "double-ds" : "double-ksk");
 }
 
 static void show_policy(const sg_ks_policy *p)
@@ -206,6 +217,7 @@ static void show_policy(const sg_ks_policy *p)
     printf("\ncds:                       %s\n", p->publish_cds ? "yes" : "no");
     printf("cdnskey:                   %s\n", p->publish_cdnskey ? "yes" : "no");
     printf("ds-digest:                 %s\n", sg_ks_digest_name(p->ds_digest));
+    printf("ksk-rollover:              %s\n", p->ksk_double_ds ? "double-ds" : "double-ksk");
 }
 
 int cmd_policy(ctl *c, int argc, char **argv)

@@ -10,10 +10,11 @@ static int reached(int64_t t, int64_t now) { return t && t <= now; }
 
 int sg_ks_key_in_ds_set(const sg_ks_key *k, int64_t now)
 {
-    /* in the DNSKEY RRset (published, not removed), submitted, and neither withdrawn
-     * (algorithm rollover) nor retired (a retired KSK's DS goes) */
-    return k->role != SG_KS_ROLE_ZSK && reached(k->publish, now) && !reached(k->remove, now) &&
-           k->ds_submitted && !reached(k->ds_withdrawn, now) && !reached(k->retire, now);
+    /* from its submission until it is withdrawn (algorithm rollover, unsign) or the key
+     * retires; whether the key is in the DNSKEY RRset does not matter: under double-DS
+     * the DS comes before the key and goes after it */
+    return k->role != SG_KS_ROLE_ZSK && k->ds_submitted && !reached(k->ds_withdrawn, now) &&
+           !reached(k->retire, now);
 }
 
 int sg_ks_ds_set(sg_keystore *ks, const char *zone, int64_t now, sg_ks_key **keys_out,

@@ -36,7 +36,7 @@ enum {
 /* Text for an SG_E* or SG_KS_E* code; never NULL, static storage. */
 const char *sg_ks_strerror(int err);
 
-#define SG_KS_SCHEMA_VERSION 2  /* the schema version this code writes */
+#define SG_KS_SCHEMA_VERSION 3  /* the schema version this code writes */
 #define SG_KS_UNSET 0           /* an unset timing point */
 #define SG_KS_NAME_MAX 64       /* policy names, including the NUL */
 #define SG_KS_ZONE_MAX 1024     /* zone names in presentation form, including the NUL */
@@ -123,6 +123,7 @@ typedef struct sg_ks_policy {
     int publish_cds;            /* publish CDS for the KSK/CSK */
     int publish_cdnskey;        /* publish CDNSKEY for the KSK/CSK */
     uint8_t ds_digest;          /* SG_KS_DIGEST_SHA256 or SG_KS_DIGEST_SHA384 */
+    int ksk_double_ds;          /* KSK rollover: 1 double-DS (RFC 7583 3.3.2), 0 double-KSK */
 } sg_ks_policy;
 
 #define SG_KS_DEFAULT_POLICY "default"

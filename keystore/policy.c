@@ -85,7 +85,7 @@ static const char *denial_name(enum sg_ks_denial d)
     "id, name, algorithm, key_bits, csk, zsk_lifetime, ksk_lifetime, dnskey_ttl,"        \
     " zone_propagation_delay, zone_max_ttl, parent_ds_ttl, parent_propagation_delay,"   \
     " sig_validity, sig_refresh, sig_jitter, denial, nsec3_iterations, nsec3_salt_len,"  \
-    " nsec3_opt_out, publish_cds, publish_cdnskey, ds_digest"
+    " nsec3_opt_out, publish_cds, publish_cdnskey, ds_digest, ksk_double_ds"
 
 static void row_to_policy(sqlite3_stmt *st, sg_ks_policy *p)
 {
@@ -114,6 +114,7 @@ static void row_to_policy(sqlite3_stmt *st, sg_ks_policy *p)
     p->publish_cds = sqlite3_column_int(st, 19);
     p->publish_cdnskey = sqlite3_column_int(st, 20);
     p->ds_digest = (uint8_t)sqlite3_column_int(st, 21);
+    p->ksk_double_ds = sqlite3_column_int(st, 22);
 }
 
 /* Bind fields 1..21 in POLICY_COLS order, name first (the id is not bound). */
@@ -140,6 +141,7 @@ static void bind_policy(sqlite3_stmt *st, const sg_ks_policy *p)
     sqlite3_bind_int(st, 19, p->publish_cds ? 1 : 0);
     sqlite3_bind_int(st, 20, p->publish_cdnskey ? 1 : 0);
     sqlite3_bind_int(st, 21, p->ds_digest);
+    sqlite3_bind_int(st, 22, p->ksk_double_ds ? 1 : 0);
 }
 
 int sg_ks_policy_get(sg_keystore *ks, const char *name, sg_ks_policy *p_out)
@@ -209,7 +211,7 @@ static int write_policy(sg_keystore *ks, const sg_ks_policy *p, int64_t now, int
     sqlite3_stmt *st;
     r = ks_prepare(ks, add ? "INSERT INTO policies (" POLICY_COLS ") VALUES (NULL, ?1, ?2, ?3,"
                              " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
-                             " ?18, ?19, ?20, ?21)"
+                             " ?18, ?19, ?20, ?21, ?22)"
                            : "UPDATE policies SET algorithm = ?2, key_bits = ?3, csk = ?4,"
                              " zsk_lifetime = ?5, ksk_lifetime = ?6, dnskey_ttl = ?7,"
                              " zone_propagation_delay = ?8, zone_max_ttl = ?9,"
@@ -217,7 +219,7 @@ static int write_policy(sg_keystore *ks, const sg_ks_policy *p, int64_t now, int
                              " sig_validity = ?12, sig_refresh = ?13, sig_jitter = ?14,"
                              " denial = ?15, nsec3_iterations = ?16, nsec3_salt_len = ?17,"
                              " nsec3_opt_out = ?18, publish_cds = ?19, publish_cdnskey = ?20,"
-                             " ds_digest = ?21 WHERE name = ?1",
+                             " ds_digest = ?21, ksk_double_ds = ?22 WHERE name = ?1",
                    &st);
     if (r)
         goto fail;

@@ -44,6 +44,9 @@ const char *sg_roll_action_name(enum sg_roll_action a)
     case SG_ROLL_SUBMIT_DS: return "submit DS";
     case SG_ROLL_SWITCH: return "switch to successor";
     case SG_ROLL_REMOVE: return "remove";
+    case SG_ROLL_PRE_DS: return "double-DS: new DS";
+    case SG_ROLL_SWAP: return "double-DS: swap keys";
+    case SG_ROLL_OLD_DS_OUT: return "double-DS: old DS out";
     case SG_ROLL_ALG_START: return "algorithm: sign";
     case SG_ROLL_ALG_PUBLISH: return "algorithm: publish";
     case SG_ROLL_ALG_WITHDRAW: return "algorithm: old DS out";
@@ -101,8 +104,9 @@ static void consider(sg_roll_event *best, enum sg_roll_action a, int64_t when, c
 static void next_for_role(const sg_ks_policy *p, const sg_roll_intervals *iv, const sg_ks_key *keys,
                           size_t n, enum sg_ks_role role, int64_t now, sg_roll_event *best)
 {
-    const sg_ks_key *cur = NULL, *succ = NULL;
+    const sg_ks_key *cur = NULL, *succ = NULL, *pre_ds = NULL;
     int needs_ds = role != SG_KS_ROLE_ZSK;
+    int double_ds = role == SG_KS_ROLE_KSK && p->ksk_double_ds;
     uint32_t lifetime = role == SG_KS_ROLE_ZSK ? p->zsk_lifetime : p->ksk_lifetime;
     const char *rn = sg_ks_role_name(role);
     for (size_t i = 0; i < n; i++) {
@@ -114,7 +118,14 @@ static void next_for_role(const sg_ks_policy *p, const sg_roll_intervals *iv, co
                 cur = k;
         } else if (k->publish && !k->active && !is_set(k->remove, now)) {
             succ = k;
+        } else if (!k->publish && !k->active && k->ds_submitted && !is_set(k->ds_withdrawn, now)) {
+            pre_ds = k; /* double-DS: its DS goes first */
         }
+        /* double-DS: out of the DNSKEY RRset but not retired: its DS stays until the old
+         * DNSKEY RRset has left caches */
+        if (k->ds_submitted && !k->ds_withdrawn && is_set(k->remove, now) && !k->retire)
+            consider(best, SG_ROLL_OLD_DS_OUT, k->remove + iv->ipub, k, NULL, role,
+                     "%s %u left the DNSKEY RRset and it has left caches: withdraw its DS", rn, k->tag);
         /* a retired key leaves the DNSKEY RRset once nothing it vouched for is cached */
         if (is_set(k->retire, now) && published(k, now)) {
             uint32_t gone = role == SG_KS_ROLE_ZSK ? iv->zsk_gone
@@ -124,6 +135,17 @@ static void next_for_role(const sg_ks_policy *p, const sg_roll_intervals *iv, co
                      "%s %u retired; removed when its %s caches", rn, k->tag,
                      role == SG_KS_ROLE_ZSK ? "signatures have left" : "DS and signatures have left");
         }
+    }
+    if (pre_ds) {
+        if (!pre_ds->ds_seen)
+            consider(best, SG_ROLL_WAIT, 0, pre_ds, cur, role,
+                     "double-DS: waiting for the parent to serve the DS of %s %u; %s %u stays",
+                     rn, pre_ds->tag, rn, cur ? cur->tag : 0);
+        else
+            consider(best, SG_ROLL_SWAP, pre_ds->ds_seen + iv->ds_wait, pre_ds, cur, role,
+                     "double-DS: the new DS is everywhere: %s %u replaces %s %u in the DNSKEY RRset",
+                     rn, pre_ds->tag, rn, cur ? cur->tag : 0);
+        return;
     }
     if (!cur && !succ) {
         for (size_t i = 0; i < n; i++)
@@ -154,8 +176,12 @@ static void next_for_role(const sg_ks_policy *p, const sg_roll_intervals *iv, co
         }
     } else if (cur && lifetime) {
         int64_t when = cur->active + (int64_t)lifetime - iv->ipub;
-        consider(best, SG_ROLL_PREPUBLISH, when < cur->active ? cur->active : when, cur, NULL, role,
-                 "%s %u reaches its lifetime: publish its successor", rn, cur->tag);
+        if (double_ds)
+            consider(best, SG_ROLL_PRE_DS, when < cur->active ? cur->active : when, cur, NULL, role,
+                     "%s %u reaches its lifetime: submit its successor's DS (double-DS)", rn, cur->tag);
+        else
+            consider(best, SG_ROLL_PREPUBLISH, when < cur->active ? cur->active : when, cur, NULL, role,
+                     "%s %u reaches its lifetime: publish its successor", rn, cur->tag);
     }
 }
 
@@ -447,12 +473,51 @@ static int apply(sg_keystore *ks, const char *zone, const sg_ks_policy *pol, sg_
         rc = sg_ks_key_update(ks, k, ev->reason, now);
         if (!rc && o) {
             o->retire = now;
+            if (o->role != SG_KS_ROLE_ZSK && o->ds_submitted && !o->ds_withdrawn)
+                o->ds_withdrawn = now; /* the DS set the parent should have: the new key's */
             set_state(o, now);
             rc = sg_ks_key_update(ks, o, ev->reason, now);
         }
         if (!rc)
             sg_log(SG_LOG_INFO, "rollover", zone, "%s %u now signs%s", sg_ks_role_name(k->role), k->tag,
                    o ? ", its predecessor retires" : "");
+        break;
+    case SG_ROLL_PRE_DS:
+        if ((rc = sg_ks_key_generate(ks, zone, ev->role, 0, 0, now, &nk)))
+            break;
+        nk.ds_submitted = now;
+        set_state(&nk, now);
+        rc = sg_ks_key_update(ks, &nk, ev->reason, now);
+        if (!rc)
+            sg_log(SG_LOG_INFO, "rollover", zone, "%s %u: DS submitted before the key is published (double-DS)",
+                   sg_ks_role_name(ev->role), nk.tag);
+        break;
+    case SG_ROLL_SWAP:
+        if (!k) {
+            rc = SG_ENOTFOUND;
+            break;
+        }
+        k->publish = k->active = now;
+        set_state(k, now);
+        rc = sg_ks_key_update(ks, k, ev->reason, now);
+        if (!rc && o) {
+            o->remove = now; /* out of DNSKEY; it retires with its DS: OLD_DS_OUT */
+            set_state(o, now);
+            rc = sg_ks_key_update(ks, o, ev->reason, now);
+        }
+        if (!rc)
+            sg_log(SG_LOG_INFO, "rollover", zone, "%s", ev->reason);
+        break;
+    case SG_ROLL_OLD_DS_OUT:
+        if (!k) {
+            rc = SG_ENOTFOUND;
+            break;
+        }
+        k->ds_withdrawn = k->retire = now;
+        set_state(k, now);
+        rc = sg_ks_key_update(ks, k, ev->reason, now);
+        if (!rc)
+            sg_log(SG_LOG_INFO, "rollover", zone, "%s", ev->reason);
         break;
     case SG_ROLL_REMOVE:
         if (!k) {
@@ -627,8 +692,28 @@ int sg_roll_plan(sg_keystore *ks, const char *zone, const sg_roll_figures *f, in
             break;
         case SG_ROLL_SWITCH:
             k->active = t;
-            if (o)
+            if (o) {
                 o->retire = t;
+                if (o->role != SG_KS_ROLE_ZSK && o->ds_submitted && !o->ds_withdrawn)
+                    o->ds_withdrawn = t;
+            }
+            break;
+        case SG_ROLL_PRE_DS:
+            memset(&keys[n], 0, sizeof keys[n]);
+            keys[n].id = fake_id--;
+            keys[n].role = ev.role;
+            keys[n].algorithm = p.algorithm;
+            keys[n].ds_submitted = t;
+            ev.key_id = keys[n].id;
+            n++;
+            break;
+        case SG_ROLL_SWAP:
+            k->publish = k->active = t;
+            if (o)
+                o->remove = t;
+            break;
+        case SG_ROLL_OLD_DS_OUT:
+            k->ds_withdrawn = k->retire = t;
             break;
         case SG_ROLL_REMOVE:
             k->remove = t;
@@ -690,7 +775,7 @@ int sg_roll_start(sg_keystore *ks, const char *zone, enum sg_ks_role role, int64
         return rc;
     }
     for (size_t i = 0; i < n; i++) {
-        if (keys[i].role == role && keys[i].publish && !keys[i].active && !is_set(keys[i].remove, now)) {
+        if (keys[i].role == role && (keys[i].publish || keys[i].ds_submitted) && !keys[i].active && !is_set(keys[i].remove, now)) {
             free(keys);
             sg_ks_rollback(ks);
             return SG_EEXIST;
@@ -698,10 +783,15 @@ int sg_roll_start(sg_keystore *ks, const char *zone, enum sg_ks_role role, int64
     }
     free(keys);
     sg_ks_key nk;
+    int dds = role == SG_KS_ROLE_KSK && p.ksk_double_ds;
     if (!(rc = sg_ks_key_generate(ks, zone, role, 0, 0, now, &nk))) {
-        nk.publish = now;
+        if (dds)
+            nk.ds_submitted = now;
+        else
+            nk.publish = now;
         set_state(&nk, now);
-        rc = sg_ks_key_update(ks, &nk, "rollover started by the operator: successor published", now);
+        rc = sg_ks_key_update(ks, &nk, dds ? "rollover started by the operator: successor's DS submitted (double-DS)"
+                                            : "rollover started by the operator: successor published", now);
     }
     if (rc) {
         sg_ks_rollback(ks);

@@ -21,6 +21,10 @@ enum sg_roll_action {
     SG_ROLL_SUBMIT_DS,      /* the key's DNSKEY has propagated: its DS goes to the parent */
     SG_ROLL_SWITCH,         /* the successor starts signing, the current key retires */
     SG_ROLL_REMOVE,         /* a retired key leaves the DNSKEY RRset */
+    /* KSK double-DS (RFC 7583 3.3.2): the new DS first, then a DNSKEY swap */
+    SG_ROLL_PRE_DS,         /* generate a successor and submit its DS; not published */
+    SG_ROLL_SWAP,           /* its DS is everywhere: it replaces the old KSK in DNSKEY */
+    SG_ROLL_OLD_DS_OUT,     /* the old DNSKEY RRset has left caches: withdraw the old DS */
     /* algorithm rollover, RFC 6781 4.1.4: signatures first, then keys, then DS */
     SG_ROLL_ALG_START,      /* new-algorithm keys sign (not yet published) */
     SG_ROLL_ALG_PUBLISH,    /* their signatures are everywhere: publish the new keys */

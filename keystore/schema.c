@@ -86,6 +86,11 @@ static const char *const migrations[] = {
     /* 1 -> 2: algorithm rollovers withdraw a key's DS before the key leaves the DNSKEY
      * RRset and stops signing, so withdrawal gets its own timing point */
     "ALTER TABLE keys ADD COLUMN t_ds_withdrawn INTEGER NOT NULL DEFAULT 0;",
+    /* 2 -> 3: the KSK rollover method (double-DS or double-KSK); a key's DS leaves the
+     * parent's set only by an explicit withdrawal point, so retired KSKs get theirs */
+    "ALTER TABLE policies ADD COLUMN ksk_double_ds INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE keys SET t_ds_withdrawn = t_retire"
+    "  WHERE role != 'zsk' AND t_retire > 0 AND t_ds_withdrawn = 0 AND t_ds_submitted > 0;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 _Static_assert(NMIGRATIONS == SG_KS_SCHEMA_VERSION, "one migration per schema version");
@@ -138,7 +143,8 @@ int ks_schema_migrate(sg_keystore *ks)
         r = ks_exec(ks, migrations[i]);
         if (r)
             goto fail;
-        if (i == 0 && (r = insert_default_policy(ks)) != 0)
+        /* the default policy is written with every column, so after the last migration */
+        if (i == NMIGRATIONS - 1 && v == 0 && (r = insert_default_policy(ks)) != 0)
             goto fail;
         char sql[64];
         snprintf(sql, sizeof sql, "PRAGMA user_version=%d", i + 1);

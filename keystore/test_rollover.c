@@ -327,6 +327,57 @@ static void test_unsign(void **st)
     assert_int_equal(count(z, SG_KS_ROLE_CSK, t0 + 20000, 1), 0);
 }
 
+/* RFC 7583 3.3.2 double-DS: the new DS first, then the DNSKEY swap, then the old DS goes. */
+static void test_double_ds(void **st)
+{
+    (void)st;
+    const char *z = "dds.test.";
+    sg_ks_policy p;
+    policy("pdds", 0, 0, 2000);
+    assert_int_equal(sg_ks_policy_get(g_ks, "pdds", &p), 0);
+    p.ksk_double_ds = 1;
+    assert_int_equal(sg_ks_policy_update(g_ks, &p, 0), 0);
+    assert_int_equal(sg_ks_policy_get(g_ks, "pdds", &p), 0);
+    assert_int_equal(p.ksk_double_ds, 1);
+    assert_int_equal(sg_ks_zone_add(g_ks, z, "pdds", 0), 0);
+    int64_t t0 = 6000000;
+    step(z, t0);
+    step(z, t0 + 110);                                  /* first KSK's DS submitted */
+    int marked;
+    assert_int_equal(sg_roll_ds_seen(g_ks, z, 0, t0 + 150, &marked), 0);
+    sg_roll_event ev = step(z, t0 + 1890);              /* lifetime - ipub */
+    /* the successor's DS is out, the key itself is not published */
+    assert_int_equal(count(z, SG_KS_ROLE_KSK, t0 + 1890, 0), 1);
+    sg_ks_key *keys;
+    size_t n, in_ds = 0;
+    assert_int_equal(sg_ks_key_list(g_ks, z, &keys, &n), 0);
+    for (size_t i = 0; i < n; i++)
+        in_ds += (size_t)sg_ks_key_in_ds_set(&keys[i], t0 + 1890);
+    free(keys);
+    assert_int_equal(in_ds, 2);
+    assert_int_equal(ev.action, SG_ROLL_WAIT);
+    assert_int_equal(step(z, t0 + 9000).action, SG_ROLL_WAIT);  /* the parent is slow */
+    assert_int_equal(count(z, SG_KS_ROLE_KSK, t0 + 9000, 1), 1);
+    assert_int_equal(sg_roll_ds_seen(g_ks, z, 0, t0 + 9000, &marked), 0);
+    ev = step(z, t0 + 9000);
+    assert_int_equal(ev.action, SG_ROLL_SWAP);
+    assert_int_equal(ev.when, t0 + 9320);
+    ev = step(z, t0 + 9320);
+    /* swapped: only the new KSK is published; the old one retires with its DS */
+    assert_int_equal(count(z, SG_KS_ROLE_KSK, t0 + 9320, 0), 1);
+    assert_int_equal(count(z, SG_KS_ROLE_KSK, t0 + 9320, 1), 2);
+    assert_int_equal(ev.action, SG_ROLL_OLD_DS_OUT);
+    assert_int_equal(ev.when, t0 + 9320 + 110);
+    ev = step(z, t0 + 9430);
+    assert_int_equal(sg_ks_key_list(g_ks, z, &keys, &n), 0);
+    in_ds = 0;
+    for (size_t i = 0; i < n; i++)
+        in_ds += (size_t)sg_ks_key_in_ds_set(&keys[i], t0 + 9430);
+    free(keys);
+    assert_int_equal(in_ds, 1);
+    assert_int_equal(count(z, SG_KS_ROLE_KSK, t0 + 9430, 1), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -335,6 +386,7 @@ int main(void)
         cmocka_unit_test(test_plan_matches_engine),
         cmocka_unit_test(test_algorithm_rollover),
         cmocka_unit_test(test_unsign),
+        cmocka_unit_test(test_double_ds),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
