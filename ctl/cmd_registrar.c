@@ -58,22 +58,14 @@ size_t ctl_reg_last(const sg_ks_event *ev, size_t ne, const sg_ks_event **last_r
 
 int cmd_ds_status(ctl *c, int argc, char **argv)
 {
-    char *pos[1];
-    int npos, help_wanted;
-    int rc = ctl_parse("ds status ", argc, argv, NULL, 0, pos, 1, &npos, &help_wanted);
-    if (rc)
-        return rc;
-    if (help_wanted) {
-        printf("usage: signetctl ds status ZONE\n"
-               "The DS set the parent should have (from the keystore), the registrar's last\n"
-               "outcome and the parent's last check, as signetd recorded them in the events.\n");
-        return CTL_OK;
-    }
-    if (npos != 1)
-        return ctl_usage("ds status ", "ds status needs one ZONE");
     char zone[SG_KS_ZONE_MAX];
-    if (sg_ks_zone_normalize(pos[0], zone))
-        return ctl_usage("ds status ", "bad zone name '%s'", pos[0]);
+    int rc = ctl_zone_cmd("ds status ", argc, argv, NULL, 0,
+                          "usage: signetctl ds status ZONE\n"
+                          "The DS set the parent should have (from the keystore), the registrar's last\n"
+                          "outcome and the parent's last check, as signetd recorded them in the events.\n",
+                          zone);
+    if (rc)
+        return rc == CTL_DONE ? CTL_OK : rc;
     if ((rc = ctl_open(c)))
         return rc;
     sg_ks_zone z;

@@ -240,23 +240,14 @@ int cmd_zone_roll(ctl *c, const char *sub, int argc, char **argv)
 int cmd_ds_seen(ctl *c, int argc, char **argv)
 {
     ctl_opt o[] = { { "key", 1, 0, 0 } };
-    char *pos[1];
-    int npos, help_wanted;
-    int rc = ctl_parse("ds seen ", argc, argv, o, 1, pos, 1, &npos, &help_wanted);
-    if (rc)
-        return rc;
-    if (help_wanted) {
-        printf("usage: signetctl ds seen ZONE [--key ID]\n"
-               "Record that the parent now serves the DS of the zone's submitted keys (or of\n"
-               "one key): the manual path when no registrar is configured. A KSK or CSK\n"
-               "rollover waits for this before the old key retires.\n");
-        return CTL_OK;
-    }
-    if (npos != 1)
-        return ctl_usage("ds seen ", "ds seen needs one ZONE");
     char zone[SG_KS_ZONE_MAX];
-    if (sg_ks_zone_normalize(pos[0], zone))
-        return ctl_usage("ds seen ", "bad zone name '%s'", pos[0]);
+    int rc = ctl_zone_cmd("ds seen ", argc, argv, o, 1,
+                          "usage: signetctl ds seen ZONE [--key ID]\n"
+                          "Record that the parent now serves the DS of the zone's submitted keys (or of\n"
+                          "one key): the manual path when no registrar is configured. A KSK or CSK\n"
+                          "rollover waits for this before the old key retires.\n", zone);
+    if (rc)
+        return rc == CTL_DONE ? CTL_OK : rc;
     int64_t id = 0;
     if (o[0].set) {
         char *end;
@@ -315,22 +306,14 @@ int cmd_key_compromise(ctl *c, int argc, char **argv)
 
 int cmd_ds_gone(ctl *c, int argc, char **argv)
 {
-    char *pos[1];
-    int npos, help_wanted;
-    int rc = ctl_parse("ds gone ", argc, argv, NULL, 0, pos, 1, &npos, &help_wanted);
-    if (rc)
-        return rc;
-    if (help_wanted) {
-        printf("usage: signetctl ds gone ZONE\n"
-               "Record that the parent no longer serves the DS of a zone being unsigned\n"
-               "(signetctl zone unsign); signetd stops signing after the parent's DS TTL.\n");
-        return CTL_OK;
-    }
-    if (npos != 1)
-        return ctl_usage("ds gone ", "ds gone needs one ZONE");
     char zone[SG_KS_ZONE_MAX];
-    if (sg_ks_zone_normalize(pos[0], zone))
-        return ctl_usage("ds gone ", "bad zone name '%s'", pos[0]);
+    int rc = ctl_zone_cmd("ds gone ", argc, argv, NULL, 0,
+                          "usage: signetctl ds gone ZONE\n"
+                          "Record that the parent no longer serves the DS of a zone being unsigned\n"
+                          "(signetctl zone unsign); signetd stops signing after the parent's DS TTL.\n",
+                          zone);
+    if (rc)
+        return rc == CTL_DONE ? CTL_OK : rc;
     if ((rc = ctl_open(c)))
         return rc;
     int err = sg_roll_ds_gone(c->ks, zone, c->now);

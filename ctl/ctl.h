@@ -38,6 +38,11 @@ typedef struct ctl_opt {
  * options and too many positionals are usage errors (CTL_USAGE, printed). */
 int ctl_parse(const char *cmd, int argc, char **argv, ctl_opt *opts, int nopts, char **pos,
               int maxpos, int *npos_out, int *help);
+/* The common shape "CMD ZONE [options]": parse, print help (then return CTL_DONE), check
+ * that one ZONE is given and normalise it into zone. CTL_OK, CTL_DONE or CTL_USAGE. */
+#define CTL_DONE (-1)
+int ctl_zone_cmd(const char *cmd, int argc, char **argv, ctl_opt *opts, int nopts,
+                 const char *help, char zone[SG_KS_ZONE_MAX]);
 const ctl_opt *ctl_get(const ctl_opt *opts, int nopts, const char *name);
 
 /* Durations: "30s", "5m", "2h", "7d", "1w", "1y" (365 days), combinations, "0", "never". */

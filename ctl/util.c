@@ -233,3 +233,22 @@ void ctl_fmt_time(int64_t t, char *buf, size_t cap)
     gmtime_r(&tt, &tm);
     strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
+
+int ctl_zone_cmd(const char *cmd, int argc, char **argv, ctl_opt *opts, int nopts,
+                 const char *help, char zone[SG_KS_ZONE_MAX])
+{
+    char *pos[1];
+    int npos, help_wanted;
+    int rc = ctl_parse(cmd, argc, argv, opts, nopts, pos, 1, &npos, &help_wanted);
+    if (rc)
+        return rc;
+    if (help_wanted) {
+        fputs(help, stdout);
+        return CTL_DONE;
+    }
+    if (npos != 1)
+        return ctl_usage(cmd, "%sneeds one ZONE", cmd);
+    if (sg_ks_zone_normalize(pos[0], zone))
+        return ctl_usage(cmd, "bad zone name '%s'", pos[0]);
+    return CTL_OK;
+}
