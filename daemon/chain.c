@@ -3,6 +3,7 @@
  * order of sg_plugin_order, and the zone -> chain routes per listening address. */
 #include "daemon/runtime.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/name.h"
 
 #include <arpa/inet.h>
@@ -337,6 +338,7 @@ int sg_runtime_build(const char *cfg_path, int check_only, sg_runtime **rt_out)
         goto fail;
     if (rt->cfg->global && (rc = parse_options(rt->cfg->global, &rt->opt)))
         goto fail;
+    sg_metrics_set_workers(rt->opt.workers); /* before plugins make their counters */
     if (rt->cfg->nservers == 0) {
         sg_log(SG_LOG_ERR, "config", NULL, "%s: no server blocks", cfg_path);
         rc = SG_ESYNTAX;

@@ -11,6 +11,7 @@
 #include "daemon/clock.h"
 #include "common/arena.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/wire.h"
 
 #include <errno.h>
@@ -526,6 +527,7 @@ static void tcp_sweep(worker *w)
 static void *worker_main(void *arg)
 {
     worker *w = arg;
+    sg_metrics_thread_slot(w->id);
     struct epoll_event evs[64];
     uint64_t last_sweep = now_sec();
     while (!atomic_load(&w->srv->stop)) {

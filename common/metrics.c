@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: MIT */
+/* Per-worker counters, the source registry and the Prometheus text exposition. */
+#include "common/metrics.h"
+#include "common/errors.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CACHE_LINE 64
+
+/* ---- buffer ------------------------------------------------------------------------ */
+
+void sg_buf_init(sg_buf *b) { memset(b, 0, sizeof *b); }
+
+void sg_buf_deinit(sg_buf *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+static int buf_reserve(sg_buf *b, size_t extra)
+{
+    if (b->len + extra + 1 <= b->cap)
+        return 0;
+    size_t nc = b->cap ? b->cap : 256;
+    while (nc < b->len + extra + 1)
+        nc *= 2;
+    char *nd = realloc(b->data, nc);
+    if (!nd) {
+        b->oom = 1;
+        return SG_ENOMEM;
+    }
+    b->data = nd;
+    b->cap = nc;
+    return 0;
+}
+
+int sg_buf_append(sg_buf *b, const char *s, size_t len)
+{
+    if (buf_reserve(b, len))
+        return SG_ENOMEM;
+    memcpy(b->data + b->len, s, len);
+    b->len += len;
+    b->data[b->len] = 0;
+    return 0;
+}
+
+int sg_buf_printf(sg_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char tmp[256];
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return SG_EINVAL;
+    if ((size_t)n < sizeof tmp)
+        return sg_buf_append(b, tmp, (size_t)n);
+    if (buf_reserve(b, (size_t)n))
+        return SG_ENOMEM;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return 0;
+}
+
+/* ---- counters ---------------------------------------------------------------------- */
+
+_Thread_local unsigned sg_metrics_tls_slot;
+static atomic_int g_workers;
+
+void sg_metrics_set_workers(int nworkers)
+{
+    if (nworkers > 0)
+        atomic_store(&g_workers, nworkers);
+}
+
+void sg_metrics_thread_slot(int id) { sg_metrics_tls_slot = id >= 0 ? (unsigned)id + 1 : 0; }
+
+sg_counters *sg_counters_new(size_t n)
+{
+    sg_counters *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    int w = atomic_load(&g_workers);
+    if (w <= 0) {
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        w = ncpu > 0 ? (int)ncpu : 1;
+    }
+    size_t per_line = CACHE_LINE / sizeof(uint64_t);
+    c->n = n;
+    c->stride = (n + per_line - 1) / per_line * per_line;
+    if (!c->stride)
+        c->stride = per_line;
+    c->nslots = (unsigned)w + 1;
+    size_t bytes = c->stride * c->nslots * sizeof(uint64_t);
+    if (posix_memalign(&c->mem, CACHE_LINE, bytes)) {
+        free(c);
+        return NULL;
+    }
+    memset(c->mem, 0, bytes);
+    c->v = c->mem;
+    return c;
+}
+
+void sg_counters_free(sg_counters *c)
+{
+    if (!c)
+        return;
+    free(c->mem);
+    free(c);
+}
+
+uint64_t sg_counters_sum(const sg_counters *c, size_t i)
+{
+    uint64_t s = 0;
+    for (unsigned k = 0; k < c->nslots; k++)
+        s += atomic_load_explicit(&c->v[(size_t)k * c->stride + i], memory_order_relaxed);
+    return s;
+}
+
+/* ---- registry ---------------------------------------------------------------------- */
+
+typedef struct source {
+    sg_metrics_source_fn fn;
+    void *ctx;
+} source;
+
+/* One mutex for the list and for scrapes: unregister waits for a running scrape, which
+ * is what lets the owner free ctx right after. Scrapes are rare; contention is not. */
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static source *g_sources;
+static size_t g_nsources, g_capsources;
+
+int sg_metrics_register(sg_metrics_source_fn fn, void *ctx)
+{
+    if (!fn)
+        return SG_EINVAL;
+    pthread_mutex_lock(&g_lock);
+    if (g_nsources == g_capsources) {
+        size_t nc = g_capsources ? g_capsources * 2 : 8;
+        source *ns = realloc(g_sources, nc * sizeof *ns);
+        if (!ns) {
+            pthread_mutex_unlock(&g_lock);
+            return SG_ENOMEM;
+        }
+        g_sources = ns;
+        g_capsources = nc;
+    }
+    g_sources[g_nsources++] = (source){ fn, ctx };
+    pthread_mutex_unlock(&g_lock);
+    return 0;
+}
+
+void sg_metrics_unregister(sg_metrics_source_fn fn, void *ctx)
+{
+    pthread_mutex_lock(&g_lock);
+    for (size_t i = 0; i < g_nsources; i++)
+        if (g_sources[i].fn == fn && g_sources[i].ctx == ctx) {
+            memmove(&g_sources[i], &g_sources[i + 1], (g_nsources - i - 1) * sizeof *g_sources);
+            g_nsources--;
+            break;
+        }
+    if (!g_nsources) {
+        free(g_sources);
+        g_sources = NULL;
+        g_capsources = 0;
+    }
+    pthread_mutex_unlock(&g_lock);
+}
+
+/* ---- exposition -------------------------------------------------------------------- */
+
+typedef struct family {
+    char *name;
+    char *help;
+    enum sg_metric_type type;
+    sg_buf samples;
+} family;
+
+struct sg_metrics_out {
+    family *f;
+    size_t n, cap;
+    int oom;
+};
+
+static family *family_find(sg_metrics_out *o, const char *name)
+{
+    for (size_t i = 0; i < o->n; i++)
+        if (!strcmp(o->f[i].name, name))
+            return &o->f[i];
+    return NULL;
+}
+
+int sg_metrics_family(sg_metrics_out *o, const char *name, enum sg_metric_type type,
+                      const char *help)
+{
+    if (!o || !name || !help)
+        return SG_EINVAL;
+    if (family_find(o, name))
+        return 0;
+    if (o->n == o->cap) {
+        size_t nc = o->cap ? o->cap * 2 : 32;
+        family *nf = realloc(o->f, nc * sizeof *nf);
+        if (!nf)
+            goto oom;
+        o->f = nf;
+        o->cap = nc;
+    }
+    family *f = &o->f[o->n];
+    memset(f, 0, sizeof *f);
+    f->name = strdup(name);
+    f->help = strdup(help);
+    f->type = type;
+    if (!f->name || !f->help) {
+        free(f->name);
+        free(f->help);
+        goto oom;
+    }
+    o->n++;
+    return 0;
+oom:
+    o->oom = 1;
+    return SG_ENOMEM;
+}
+
+int sg_metrics_escape(sg_buf *b, const char *v)
+{
+    for (const char *p = v; *p; p++) {
+        int rc;
+        if (*p == '\\')
+            rc = sg_buf_append(b, "\\\\", 2);
+        else if (*p == '"')
+            rc = sg_buf_append(b, "\\\"", 2);
+        else if (*p == '\n')
+            rc = sg_buf_append(b, "\\n", 2);
+        else
+            rc = sg_buf_append(b, p, 1);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int sample_head(sg_metrics_out *o, const char *name, const char *suffix,
+                       const char *const *labels, family **f_out)
+{
+    family *f = family_find(o, name);
+    if (!f)
+        return SG_ENOTFOUND;
+    sg_buf *b = &f->samples;
+    sg_buf_append(b, name, strlen(name));
+    if (suffix)
+        sg_buf_append(b, suffix, strlen(suffix));
+    if (labels && labels[0]) {
+        sg_buf_append(b, "{", 1);
+        for (size_t i = 0; labels[i] && labels[i + 1]; i += 2) {
+            if (i)
+                sg_buf_append(b, ",", 1);
+            sg_buf_printf(b, "%s=\"", labels[i]);
+            sg_metrics_escape(b, labels[i + 1]);
+            sg_buf_append(b, "\"", 1);
+        }
+        sg_buf_append(b, "}", 1);
+    }
+    *f_out = f;
+    return b->oom ? SG_ENOMEM : 0;
+}
+
+int sg_metrics_add_u64(sg_metrics_out *o, const char *name, const char *suffix,
+                       const char *const *labels, uint64_t value)
+{
+    family *f;
+    int rc = sample_head(o, name, suffix, labels, &f);
+    if (rc)
+        return rc;
+    return sg_buf_printf(&f->samples, " %" PRIu64 "\n", value);
+}
+
+int sg_metrics_add_double(sg_metrics_out *o, const char *name, const char *suffix,
+                          const char *const *labels, double value)
+{
+    family *f;
+    int rc = sample_head(o, name, suffix, labels, &f);
+    if (rc)
+        return rc;
+    if (isinf(value))
+        return sg_buf_printf(&f->samples, " %sInf\n", value > 0 ? "+" : "-");
+    if (isnan(value))
+        return sg_buf_printf(&f->samples, " NaN\n");
+    return sg_buf_printf(&f->samples, " %.17g\n", value);
+}
+
+static const char *type_name(enum sg_metric_type t)
+{
+    switch (t) {
+    case SG_METRIC_COUNTER: return "counter";
+    case SG_METRIC_GAUGE: return "gauge";
+    case SG_METRIC_HISTOGRAM: return "histogram";
+    }
+    return "untyped";
+}
+
+/* HELP text escapes only backslash and newline. */
+static void help_escape(sg_buf *b, const char *h)
+{
+    for (const char *p = h; *p; p++) {
+        if (*p == '\\')
+            sg_buf_append(b, "\\\\", 2);
+        else if (*p == '\n')
+            sg_buf_append(b, "\\n", 2);
+        else
+            sg_buf_append(b, p, 1);
+    }
+}
+
+int sg_metrics_render(sg_buf *b)
+{
+    sg_metrics_out o = { 0 };
+    pthread_mutex_lock(&g_lock);
+    for (size_t i = 0; i < g_nsources; i++)
+        g_sources[i].fn(&o, g_sources[i].ctx);
+    pthread_mutex_unlock(&g_lock);
+    for (size_t i = 0; i < o.n; i++) {
+        family *f = &o.f[i];
+        if (f->samples.len) {
+            sg_buf_printf(b, "# HELP %s ", f->name);
+            help_escape(b, f->help);
+            sg_buf_printf(b, "\n# TYPE %s %s\n", f->name, type_name(f->type));
+            sg_buf_append(b, f->samples.data, f->samples.len);
+        }
+        if (f->samples.oom)
+            o.oom = 1;
+        free(f->name);
+        free(f->help);
+        sg_buf_deinit(&f->samples);
+    }
+    free(o.f);
+    return (o.oom || b->oom) ? SG_ENOMEM : 0;
+}
