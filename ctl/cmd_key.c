@@ -11,8 +11,10 @@ static void help(void)
     printf("usage: signetctl key generate ZONE --role ksk|zsk|csk [--algorithm A] [--bits N]\n"
            "       signetctl key list [ZONE]\n"
            "       signetctl key show ID\n"
-           "       signetctl key import ZONE PATH [--role ksk|zsk|csk]\n"
-           "                 PATH: a BIND K*.key or K*.private file (both must exist)\n"
+           "       signetctl key import ZONE PATH [--role ksk|zsk|csk] [--algorithm A]\n"
+           "                 PATH: a BIND K*.key or K*.private file (both must exist),\n"
+           "                 or a PKCS#8 PEM private key (*.pem: Knot DNS, key export);\n"
+           "                 a PEM needs --role, and --algorithm for RSA\n"
            "       signetctl key export ID [--private]\n"
            "                 the DNSKEY; with --private also the private key (PKCS#8 PEM)\n"
            "       signetctl key delete ID [--force]\n"
@@ -124,7 +126,7 @@ int cmd_key(ctl *c, int argc, char **argv)
         { "generate", 2, 2, 1u << O_ROLE | 1u << O_ALG | 1u << O_BITS },
         { "list", 1, 2, 0 },
         { "show", 2, 2, 0 },
-        { "import", 3, 3, 1u << O_ROLE },
+        { "import", 3, 3, 1u << O_ROLE | 1u << O_ALG },
         { "export", 2, 2, 1u << O_PRIV },
         { "delete", 2, 2, 1u << O_FORCE },
         { "set", 2, 2, 1u << O_PUB | 1u << O_ACT | 1u << O_RET | 1u << O_REM | 1u << O_DSS |
@@ -208,8 +210,22 @@ int cmd_key(ctl *c, int argc, char **argv)
     }
     if (!strcmp(sub, "import")) {
         sg_ks_key k;
-        int r = sg_ks_key_import_bind(c->ks, pos[1], pos[2], o[O_ROLE].set ? (int)role : -1,
+        int r;
+        size_t pl = strlen(pos[2]);
+        if (pl > 4 && !strcmp(pos[2] + pl - 4, ".pem")) {
+            uint8_t alg = 0;
+            if (o[O_ALG].set && sg_ks_alg_parse(o[O_ALG].val, &alg))
+                return ctl_usage("key ", "unknown algorithm '%s'", o[O_ALG].val);
+            /* a PEM says nothing about DNS: the operator names the role */
+            if (!o[O_ROLE].set)
+                return ctl_usage("key ", "importing a PEM key needs --role ksk|zsk|csk");
+            r = sg_ks_key_import_pem(c->ks, pos[1], pos[2], role, alg, c->now, &k);
+        } else {
+            if (o[O_ALG].set)
+                return ctl_usage("key ", "--algorithm is for PEM keys; a BIND key names its own");
+            r = sg_ks_key_import_bind(c->ks, pos[1], pos[2], o[O_ROLE].set ? (int)role : -1,
                                       c->now, &k);
+        }
         if (r)
             return ctl_fail(c, r, "cannot import %s", pos[2]);
         if (c->json)

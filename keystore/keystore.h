@@ -230,6 +230,12 @@ int sg_ks_key_generate(sg_keystore *ks, const char *zone, enum sg_ks_role role,
  * Inactive, Delete) are kept. SG_EEXIST on a key tag collision in the zone. */
 int sg_ks_key_import_bind(sg_keystore *ks, const char *zone, const char *path,
                           int role_override, int64_t now, sg_ks_key *key_out);
+/* Import an unencrypted PEM private key (PKCS#8, as Knot DNS and `key export --private`
+ * write it). alg 0: implied by the key type (EC P-256/P-384, Ed25519, Ed448); RSA needs 8
+ * or 10. The key is published and active from now (it is taken over from a server that
+ * uses it); `key set` adjusts the timing points. SG_EEXIST on a key tag collision. */
+int sg_ks_key_import_pem(sg_keystore *ks, const char *zone, const char *path,
+                         enum sg_ks_role role, uint8_t alg, int64_t now, sg_ks_key *key_out);
 /* Load a key's private key. The caller frees *pkey_out with EVP_PKEY_free. */
 int sg_ks_key_load_private(sg_keystore *ks, int64_t id, EVP_PKEY **pkey_out);
 /* The private key as PKCS#8 PEM, for export. Free with sg_ks_secret_free(*pem_out, *len_out),

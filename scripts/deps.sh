@@ -3,7 +3,7 @@
 # Quiet and quick when everything is already there.
 set -e
 PKGS="cmake gcc make pkg-config libldns-dev ldnsutils libssl-dev libsqlite3-dev \
-libcurl4-openssl-dev libjansson-dev libcmocka-dev knot-dnsutils bind9-dnsutils bind9-utils python3 iproute2 procps \
+libcurl4-openssl-dev libjansson-dev libcmocka-dev knot-dnsutils bind9-dnsutils bind9-utils knot python3 iproute2 procps \
 unbound"
 missing=""
 for p in $PKGS; do

@@ -189,6 +189,74 @@ def bind_import(c):
     c.run("key", "import", "bind.test", os.path.join(kdir, "Knothere"), check=1)
 
 
+def knot_import(c):
+    """Keys made by Knot DNS's keymgr (PKCS#8 PEM in its KASP directory) come over with the
+    same tag and DS as Knot reports, and a PEM written by `key export --private` goes back
+    in. Knot is installed by scripts/deps.sh (it is also the test secondary/primary)."""
+    check(have("keymgr"), "keymgr (package knot) is missing: run scripts/deps.sh")
+    kdir = os.path.join(c.dir, "knot")
+    os.mkdir(kdir)
+    conf = os.path.join(kdir, "knot.conf")
+    with open(conf, "w") as f:
+        f.write(f"database:\n  storage: {kdir}\ntemplate:\n  - id: default\n"
+                f"    storage: {kdir}\n    kasp-db: {kdir}/kasp\nzone:\n  - domain: knot.test\n")
+
+    def keymgr(*args):
+        return subprocess.run(["keymgr", "-c", conf, "knot.test", *args], capture_output=True,
+                              text=True, check=True).stdout
+
+    c.run("zone", "add", "knot.test", check=0)
+    made = []
+    for args, role, alg in ((["algorithm=13", "ksk=yes"], "ksk", None),
+                            (["algorithm=ed25519", "ksk=no"], "zsk", None),
+                            (["algorithm=rsasha512", "size=2048", "ksk=yes"], "ksk", "rsasha512")):
+        kid = keymgr("generate", *args).split()[0]
+        made.append((kid, role, alg))
+    listing = {l.split()[0]: int(l.split()[1]) for l in keymgr("list").splitlines() if l.strip()}
+    knot_ds = set()
+    for l in keymgr("ds").splitlines():
+        f = l.split()
+        if f[4] == "2":
+            knot_ds.add((int(f[2]), int(f[3]), f[5].lower()))
+    ours_ds = set()
+    for kid, role, alg in made:
+        pem = os.path.join(kdir, "keys", "keys", kid + ".pem")
+        check(os.path.exists(pem), f"keymgr wrote {pem}")
+        if alg == "rsasha512":
+            c.run("key", "import", "knot.test", pem, "--role", role, check=1)   # RSA: say which
+            c.run("key", "import", "knot.test", pem, "--role", role, "--algorithm", "ed25519",
+                  check=1)                                                      # wrong algorithm
+            extra = ["--algorithm", alg]
+        else:
+            extra = []
+            c.run("key", "import", "knot.test", pem, check=2)                  # PEM needs --role
+        k = json.loads(c.run("key", "import", "knot.test", pem, "--role", role, *extra, "--json",
+                             check=0).stdout)
+        check(k["tag"] == listing[kid], f"tag {k['tag']} = Knot's {listing[kid]}")
+        check(k["role"] == role and k["state"] == "active", f"imported key: {k}")
+        if role == "ksk":
+            f = k["ds"].split()
+            ours_ds.add((int(f[-4]), int(f[-3]), f[-1].lower()))
+    check(ours_ds == knot_ds, f"DS after import {ours_ds} = Knot's {knot_ds}")
+    # A PEM that signetctl itself exported goes back in (here: into another zone).
+    c.run("zone", "add", "pem.test", check=0)
+    keys = json.loads(c.run("key", "list", "knot.test", "--json", check=0).stdout)
+    zsk = [k for k in keys if k["role"] == "zsk"][0]
+    out = c.run("key", "export", str(zsk["id"]), "--private", check=0).stdout
+    body = out[out.index("-----BEGIN"):]
+    pem = os.path.join(kdir, "exported.pem")
+    fd = os.open(pem, os.O_WRONLY | os.O_CREAT, 0o600)
+    os.write(fd, body.encode())
+    os.close(fd)
+    k = json.loads(c.run("key", "import", "pem.test", pem, "--role", "zsk", "--json",
+                         check=0).stdout)
+    check(k["tag"] == zsk["tag"], "exported then imported key keeps its tag")
+    with open(pem, "w") as f:
+        f.write("-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n")
+    p = c.run("key", "import", "pem.test", pem, "--role", "zsk", check=1)
+    check("PEM" in p.stderr, f"a broken PEM is named: {p.stderr}")
+
+
 def security(c):
     mode = stat.S_IMODE(os.stat(c.db).st_mode)
     check(mode == 0o600, f"keystore mode {oct(mode)}")
@@ -212,6 +280,7 @@ def main():
         policies(c)
         zones_and_keys(c)
         bind_import(c)
+        knot_import(c)
         security(c)
     finally:
         c.cleanup()
