@@ -7,11 +7,16 @@
 #include "common/errors.h"
 #include "common/query.h"
 
+struct sg_tsig_keyring;
+
 /* What setup knows about the server block its directive sits in. */
 typedef struct sg_setup_ctx {
     const uint8_t *const *zones; /* the server block's zones, wire form */
     int nzones;
     int check_only;              /* signetd -t: check, don't start anything */
+    /* TSIG keys of the global options block (transfer/tsig.h, sg_tsig_find); owned by the
+     * runtime, valid until the plugin's teardown (a reload brings a new keyring). */
+    const struct sg_tsig_keyring *tsig;
 } sg_setup_ctx;
 
 typedef struct sg_handler sg_handler;

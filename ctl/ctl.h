@@ -70,6 +70,7 @@ int cmd_ds(ctl *c, int argc, char **argv);
 int cmd_dnskey(ctl *c, int argc, char **argv);
 int cmd_registrar(ctl *c, int argc, char **argv);
 int cmd_ds_push(ctl *c, int argc, char **argv);
+int cmd_tsig(ctl *c, int argc, char **argv);
 
 /* Registrar events (cmd_registrar.c): the last registrar outcome (reg-ok, reg-retry,
  * reg-error, reg-manual) and the last parent check (parent-*, not parent-query) among a

@@ -29,6 +29,7 @@ static void usage(FILE *f)
             "      | ds status ZONE | ds push ZONE [--config COREFILE]\n"
             "  registrar test ZONE [--config COREFILE]\n"
             "  dnskey ZONE [--cdnskey]\n"
+            "  tsig generate NAME [--algorithm hmac-sha256] [--file]\n"
             "\n"
             "Options may appear anywhere. --db defaults to $SIGNET_KEYSTORE or " DEFAULT_DB ".\n"
             "--json prints listings as JSON. 'signetctl COMMAND --help' for details.\n"
@@ -103,6 +104,8 @@ int main(int argc, char **argv)
         rc = cmd_ds(&c, n - 1, args + 1);
     } else if (!strcmp(args[0], "registrar")) {
         rc = cmd_registrar(&c, n - 1, args + 1);
+    } else if (!strcmp(args[0], "tsig")) {
+        rc = cmd_tsig(&c, n - 1, args + 1);
     } else if (!strcmp(args[0], "dnskey")) {
         rc = cmd_dnskey(&c, n - 1, args + 1);
     } else {

@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/name.h"
+#include "transfer/tsig.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -20,7 +21,7 @@ static void options_defaults(sg_options *o)
     o->tcp_max_connections = 1024;
 }
 
-static int parse_options(const sg_cfg_block *g, sg_options *o)
+static int parse_options(const sg_cfg_block *g, sg_options *o, sg_tsig_keyring *kr)
 {
     for (int i = 0; i < g->nchildren; i++) {
         const sg_cfg_block *d = &g->children[i];
@@ -46,6 +47,10 @@ static int parse_options(const sg_cfg_block *g, sg_options *o)
             if (d->nargs != 1 || sg_log_parse_level(d->args[0], &lvl))
                 return sg_cfg_error(d, "log-level: expected error, warning, info or debug");
             sg_log_set_level(lvl);
+        } else if (!strcmp(d->name, "tsig-key")) {
+            int rc = sg_tsig_config_directive(kr, d);
+            if (rc)
+                return rc;
         } else {
             return sg_cfg_error(d, "unknown global option '%s'", d->name);
         }
@@ -276,7 +281,8 @@ static int setup_block(sg_runtime *rt, const sg_cfg_block *b, int check_only)
         rc = SG_ENOMEM;
         goto out;
     }
-    sg_setup_ctx ctx = { .zones = zptr, .nzones = sb->nzones, .check_only = check_only };
+    sg_setup_ctx ctx = { .zones = zptr, .nzones = sb->nzones, .check_only = check_only,
+                         .tsig = rt->tsig };
     for (int p = 0; sg_plugin_order[p]; p++) {
         for (int i = 0; i < b->nchildren; i++) {
             const sg_cfg_block *d = &b->children[i];
@@ -336,7 +342,12 @@ int sg_runtime_build(const char *cfg_path, int check_only, sg_runtime **rt_out)
     int rc = sg_cfg_parse_file(cfg_path, &rt->cfg);
     if (rc)
         goto fail;
-    if (rt->cfg->global && (rc = parse_options(rt->cfg->global, &rt->opt)))
+    rt->tsig = sg_tsig_keyring_new();
+    if (!rt->tsig) {
+        rc = SG_ENOMEM;
+        goto fail;
+    }
+    if (rt->cfg->global && (rc = parse_options(rt->cfg->global, &rt->opt, rt->tsig)))
         goto fail;
     sg_metrics_set_workers(rt->opt.workers); /* before plugins make their counters */
     if (rt->cfg->nservers == 0) {
@@ -406,6 +417,7 @@ void sg_runtime_free(sg_runtime *rt)
         free(rt->tables[i].slots);
     free(rt->tables);
     free(rt->by_socket);
+    sg_tsig_keyring_free(rt->tsig);
     sg_cfg_free(rt->cfg);
     free(rt);
 }

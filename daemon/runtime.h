@@ -56,6 +56,7 @@ typedef struct sg_runtime {
     int ntables;
     sg_route_table **by_socket; /* server listener index -> table (NULL: nothing there) */
     int nby_socket;
+    struct sg_tsig_keyring *tsig; /* TSIG keys of the options block (never NULL once built) */
 } sg_runtime;
 
 /* Read the config file, set up every plugin (loading zones) and the routes.

@@ -10,6 +10,7 @@
 #include "daemon/server.h"
 #include "common/wire.h"
 #include "zones/file_plugin.h"
+#include "transfer/tsig.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,7 +66,8 @@ static void test_chain_order_and_options(void **st)
 {
     (void)st;
     sg_runtime *rt = NULL;
-    assert_int_equal(build("{\n workers 3\n udp-max-payload 1400\n tcp-idle-timeout 2s\n}\n"
+    assert_int_equal(build("{\n workers 3\n udp-max-payload 1400\n tcp-idle-timeout 2s\n"
+                           " tsig-key xfr.key hmac-sha384 c2VjcmV0c2VjcmV0c2VjcmV0\n}\n"
                            "example.test:5399 {\n"
                            "  file " FIX "example.test.zone\n"
                            "  errors\n"
@@ -75,6 +77,9 @@ static void test_chain_order_and_options(void **st)
     assert_int_equal(rt->opt.workers, 3);
     assert_int_equal(rt->opt.udp_max_payload, 1400);
     assert_int_equal(rt->opt.tcp_idle_timeout, 2);
+    const sg_tsig_key *k = sg_tsig_find(rt->tsig, "xfr.key.");
+    assert_non_null(k);
+    assert_int_equal(k->alg, SG_TSIG_HMAC_SHA384);
     assert_int_equal(rt->nblocks, 1);
     /* the fixed order, whatever the order of lines */
     assert_int_equal(rt->blocks[0].nhandlers, 3);
@@ -145,6 +150,7 @@ static void test_config_errors(void **st)
         "{\n workers 0\n}\nexample.test:5399 {\n log\n}\n",
         "{\n udp-max-payload 100\n}\nexample.test:5399 {\n log\n}\n",
         "{\n bogus 1\n}\nexample.test:5399 {\n log\n}\n",
+        "{\n tsig-key k hmac-md5 c2VjcmV0\n}\nexample.test:5399 {\n log\n}\n",
         "example.test:5399 {\n log\n log\n}\n",
         "example.test:5399 {\n file " FIX "example.test.zone other.test\n}\n",
         "example.test:5399 {\n bind 127.0.0.1\n log\n}\nexample.test:5399 {\n bind 127.0.0.1\n log\n}\n",
