@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Logging to stderr with one write per line, so that threads never interleave. */
+/* Logging to stderr with one write per line, so that threads never interleave, or to
+ * syslog; a thread may also capture what it logs for a control client. */
 #include "common/log.h"
 #include "common/errors.h"
 
@@ -7,13 +8,19 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 static volatile int g_level = SG_LOG_INFO;
+static volatile int g_syslog;
+
+static _Thread_local char *t_cap;
+static _Thread_local size_t t_cap_size, t_cap_len;
+static _Thread_local int t_cap_errors;
 
 void sg_log_set_level(enum sg_log_level lvl) { g_level = lvl; }
-int sg_log_enabled(enum sg_log_level lvl) { return (int)lvl <= g_level; }
+int sg_log_enabled(enum sg_log_level lvl) { return (int)lvl <= g_level || (t_cap && lvl <= SG_LOG_WARN); }
 
 int sg_log_parse_level(const char *s, enum sg_log_level *out)
 {
@@ -27,21 +34,74 @@ int sg_log_parse_level(const char *s, enum sg_log_level *out)
     return SG_EINVAL;
 }
 
+int sg_log_set_target(const char *target, const char *ident)
+{
+    if (!target)
+        return SG_EINVAL;
+    if (!strcmp(target, "stderr")) {
+        if (g_syslog)
+            closelog();
+        g_syslog = 0;
+        return 0;
+    }
+    if (!strcmp(target, "syslog")) {
+        openlog(ident ? ident : "signet", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+        g_syslog = 1;
+        return 0;
+    }
+    return SG_EINVAL;
+}
+
+void sg_log_capture_begin(char *buf, size_t cap)
+{
+    t_cap = cap ? buf : NULL;
+    t_cap_size = cap;
+    t_cap_len = 0;
+    t_cap_errors = 0;
+    if (t_cap)
+        t_cap[0] = 0;
+}
+
+int sg_log_capture_end(void)
+{
+    t_cap = NULL;
+    return t_cap_errors;
+}
+
+static void capture(enum sg_log_level lvl, const char *msg, size_t len)
+{
+    if (lvl == SG_LOG_ERR)
+        t_cap_errors++;
+    if (t_cap_len + 1 >= t_cap_size)
+        return;
+    size_t room = t_cap_size - t_cap_len - 1;
+    size_t n = len + 1 <= room ? len : room; /* the line and its newline, or what fits */
+    memcpy(t_cap + t_cap_len, msg, n);
+    t_cap_len += n;
+    if (t_cap_len + 1 < t_cap_size)
+        t_cap[t_cap_len++] = '\n';
+    t_cap[t_cap_len] = 0;
+}
+
 void sg_log(enum sg_log_level lvl, const char *component, const char *zone,
             const char *fmt, ...)
 {
     static const char *tags[] = { "ERROR", "WARN", "INFO", "DEBUG" };
-    if (!sg_log_enabled(lvl))
+    static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+    int want = (int)lvl <= g_level, cap = t_cap && lvl <= SG_LOG_WARN;
+    if (!want && !cap)
         return;
     char line[2048];
     struct timespec ts;
     struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ [%s] %s: ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                     tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, tags[lvl],
-                     component ? component : "signet");
+    int stamp = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ ",
+                         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                         tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+    int n = stamp;
+    n += snprintf(line + n, sizeof line - n, "[%s] %s: ", tags[lvl],
+                  component ? component : "signet");
     if (zone && n < (int)sizeof line)
         n += snprintf(line + n, sizeof line - n, "%s: ", zone);
     if (n < (int)sizeof line) {
@@ -52,6 +112,16 @@ void sg_log(enum sg_log_level lvl, const char *component, const char *zone,
     }
     if (n >= (int)sizeof line - 1)
         n = sizeof line - 2;
+    if (cap)
+        capture(lvl, line + stamp, (size_t)(n - stamp));
+    if (!want)
+        return;
+    if (g_syslog) {
+        line[n] = 0;
+        /* syslog stamps the time itself */
+        syslog(prio[lvl], "%s", line + stamp);
+        return;
+    }
     line[n++] = '\n';
     ssize_t w = write(STDERR_FILENO, line, n);
     (void)w;

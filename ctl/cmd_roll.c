@@ -53,9 +53,14 @@ static int zone_status(ctl *c, const char *zone, const ctl_opt *max_ttl)
     sg_roll_figures f;
     if (parse_fig(max_ttl, &f))
         return ctl_usage("zone status ", "bad --max-ttl");
+    /* the running daemon's view when it answers; the keystore's view works without it */
+    char derr[512];
+    json_t *dz = ctl_daemon_zone(c, zone, derr, sizeof derr);
     int rc = ctl_open(c);
-    if (rc)
+    if (rc) {
+        json_decref(dz);
         return rc;
+    }
     sg_ks_zone z;
     sg_ks_policy p;
     sg_ks_key *keys = NULL;
@@ -65,8 +70,10 @@ static int zone_status(ctl *c, const char *zone, const ctl_opt *max_ttl)
         err = sg_ks_policy_get(c->ks, z.policy, &p);
     if (!err)
         err = sg_ks_key_list(c->ks, zone, &keys, &n);
-    if (err)
+    if (err) {
+        json_decref(dz);
         return ctl_fail(c, err, "zone %s", zone);
+    }
     sg_roll_event ev;
     sg_roll_next(z.state, &p, keys, n, &f, c->now, &ev);
     /* the registrar's last outcome and the parent's last check, as ds status shows them */
@@ -105,6 +112,11 @@ static int zone_status(ctl *c, const char *zone, const ctl_opt *max_ttl)
             ctl_reg_event_json(last_parent);
         else
             printf("null");
+        printf(",\"daemon\":");
+        if (dz)
+            json_dumpf(dz, stdout, JSON_COMPACT);
+        else
+            printf("null");
         printf("}\n");
     } else {
         printf("zone %s, policy %s\n\n", z.name, z.policy);
@@ -133,7 +145,9 @@ static int zone_status(ctl *c, const char *zone, const ctl_opt *max_ttl)
             ctl_reg_event_text("registrar:", last_reg);
         if (last_parent)
             ctl_reg_event_text("parent:", last_parent);
+        ctl_daemon_zone_text(dz, derr);
     }
+    json_decref(dz);
     free(evs);
     free(keys);
     return CTL_OK;

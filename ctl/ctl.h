@@ -6,7 +6,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "keystore/keystore.h"
+
+#define CTL_DEFAULT_SOCKET "/run/signet/signetd.sock"
 
 /* Exit codes, as documented in --help. */
 enum { CTL_OK = 0, CTL_ERR = 1, CTL_USAGE = 2 };
@@ -18,6 +22,7 @@ typedef struct ctl {
     int busy_ms;          /* --busy-timeout */
     int64_t now;          /* time(NULL), or SIGNET_NOW for tests */
     sg_keystore *ks;      /* opened by ctl_open */
+    const char *socket;   /* signetd's control socket */
 } ctl;
 
 /* Open the keystore once; prints the error and returns CTL_ERR on failure. */
@@ -71,6 +76,17 @@ int cmd_dnskey(ctl *c, int argc, char **argv);
 int cmd_registrar(ctl *c, int argc, char **argv);
 int cmd_ds_push(ctl *c, int argc, char **argv);
 int cmd_tsig(ctl *c, int argc, char **argv);
+
+/* The running daemon (daemon_client.c, cmd_daemon.c). ctl_daemon_call sends req and waits
+ * up to timeout_ms for the reply object (*reply_out, caller decrefs); CTL_OK, or CTL_ERR
+ * with the reason in err. */
+int ctl_daemon_call(const ctl *c, json_t *req, int timeout_ms, json_t **reply_out, char *err,
+                    size_t errcap);
+int cmd_daemon(ctl *c, const char *cmd, int argc, char **argv);
+/* The daemon's view of a zone (serial served, version, signing keys), or NULL with the
+ * reason in err (not reachable, zone not served). */
+json_t *ctl_daemon_zone(const ctl *c, const char *zone, char *err, size_t errcap);
+void ctl_daemon_zone_text(const json_t *dz, const char *err);
 
 /* Registrar events (cmd_registrar.c): the last registrar outcome (reg-ok, reg-retry,
  * reg-error, reg-manual) and the last parent check (parent-*, not parent-query) among a

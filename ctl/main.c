@@ -13,7 +13,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: signetctl [--db PATH] [--json] [--busy-timeout MS] COMMAND ...\n"
+            "usage: signetctl [--db PATH] [--socket PATH] [--json] [--busy-timeout MS] COMMAND ...\n"
             "\n"
             "  policy list | show NAME | add NAME [options] | set NAME [options] | delete NAME\n"
             "  zone add ZONE [--policy P] | list | show ZONE | remove ZONE [--force]\n"
@@ -31,7 +31,10 @@ static void usage(FILE *f)
             "  dnskey ZONE [--cdnskey]\n"
             "  tsig generate NAME [--algorithm hmac-sha256] [--file]\n"
             "\n"
+            "  reload [ZONE] | status | stats | stop       the running signetd\n"
+            "\n"
             "Options may appear anywhere. --db defaults to $SIGNET_KEYSTORE or " DEFAULT_DB ".\n"
+            "--socket (signetd's control socket) defaults to $SIGNET_SOCKET or " CTL_DEFAULT_SOCKET ".\n"
             "--json prints listings as JSON. 'signetctl COMMAND --help' for details.\n"
             "Exit status: 0 success, 1 error, 2 usage error.\n");
 }
@@ -45,6 +48,9 @@ int main(int argc, char **argv)
     if (!c.db || !*c.db)
         c.db = DEFAULT_DB;
     c.busy_ms = -1;
+    c.socket = getenv("SIGNET_SOCKET");
+    if (!c.socket || !*c.socket)
+        c.socket = CTL_DEFAULT_SOCKET;
     c.now = (int64_t)time(NULL);
     /* Tests step through time without sleeping (convention: everything takes `now`). */
     const char *fake = getenv("SIGNET_NOW");
@@ -61,6 +67,14 @@ int main(int argc, char **argv)
         const char *a = argv[i];
         if (!strcmp(a, "--json")) {
             c.json = 1;
+        } else if (!strcmp(a, "--socket")) {
+            if (i + 1 >= argc) {
+                free(args);
+                return ctl_usage(NULL, "option '%s' needs a value", a);
+            }
+            c.socket = argv[++i];
+        } else if (!strncmp(a, "--socket=", 9)) {
+            c.socket = a + 9;
         } else if (!strcmp(a, "--db") || !strcmp(a, "--busy-timeout")) {
             if (i + 1 >= argc) {
                 free(args);
@@ -106,6 +120,9 @@ int main(int argc, char **argv)
         rc = cmd_registrar(&c, n - 1, args + 1);
     } else if (!strcmp(args[0], "tsig")) {
         rc = cmd_tsig(&c, n - 1, args + 1);
+    } else if (!strcmp(args[0], "reload") || !strcmp(args[0], "status") ||
+               !strcmp(args[0], "stats") || !strcmp(args[0], "stop")) {
+        rc = cmd_daemon(&c, args[0], n - 1, args + 1);
     } else if (!strcmp(args[0], "dnskey")) {
         rc = cmd_dnskey(&c, n - 1, args + 1);
     } else {

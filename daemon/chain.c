@@ -19,6 +19,7 @@ static void options_defaults(sg_options *o)
     o->udp_max_payload = 1232;
     o->tcp_idle_timeout = 10;
     o->tcp_max_connections = 1024;
+    sg_proc_defaults(&o->proc);
 }
 
 static int parse_options(const sg_cfg_block *g, sg_options *o, sg_tsig_keyring *kr)
@@ -52,7 +53,11 @@ static int parse_options(const sg_cfg_block *g, sg_options *o, sg_tsig_keyring *
             if (rc)
                 return rc;
         } else {
-            return sg_cfg_error(d, "unknown global option '%s'", d->name);
+            int rc = sg_proc_option(d, &o->proc); /* control, user, pid-file, log-target */
+            if (rc == 1)
+                return sg_cfg_error(d, "unknown global option '%s'", d->name);
+            if (rc)
+                return rc;
         }
     }
     return 0;

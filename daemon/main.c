@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* signetd: read the config, bind, serve; SIGHUP reloads, SIGTERM/SIGINT stop. */
+/* signetd: read the config, bind, drop privileges, serve; SIGHUP reloads, SIGTERM/SIGINT
+ * stop, and so does the control socket. */
+#include "daemon/control.h"
+#include "daemon/daemon.h"
+#include "daemon/process_user.h"
 #include "daemon/runtime.h"
 #include "daemon/server.h"
 #include "common/log.h"
@@ -9,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #ifndef SIGNET_VERSION
 #define SIGNET_VERSION "0.0.0"
@@ -29,39 +34,6 @@ static void usage(FILE *f)
             "\n"
             "Signals: SIGHUP reloads the configuration and changed zones; SIGTERM and\n"
             "SIGINT stop the server.\n");
-}
-
-static int reload(const char *path, sg_server *srv, sg_runtime **rtp)
-{
-    sg_log(SG_LOG_INFO, "signetd", NULL, "reloading %s", path);
-    sg_runtime *nrt = NULL;
-    int rc = sg_runtime_build(path, 0, &nrt);
-    if (rc) {
-        sg_log(SG_LOG_ERR, "signetd", NULL, "reload failed (%s); the running configuration stays",
-               sg_strerror(rc));
-        return rc;
-    }
-    int n;
-    const sg_listen_addr *addrs = sg_server_addrs(srv, &n);
-    for (int t = 0; t < nrt->ntables; t++) {
-        int bound = 0;
-        for (int i = 0; i < n; i++)
-            if (addrs[i].len == nrt->tables[t].addr.len &&
-                !memcmp(&addrs[i].ss, &nrt->tables[t].addr.ss, addrs[i].len))
-                bound = 1;
-        if (!bound)
-            sg_log(SG_LOG_WARN, "signetd", NULL, "%s is not listened on; a new address needs a restart",
-                   nrt->tables[t].addr.text);
-    }
-    if ((rc = sg_runtime_map_sockets(nrt, addrs, n)) || (rc = sg_runtime_start(nrt))) {
-        sg_runtime_free(nrt);
-        return rc;
-    }
-    sg_runtime *old = sg_server_swap(srv, nrt);
-    *rtp = nrt;
-    sg_runtime_free(old);
-    sg_log(SG_LOG_INFO, "signetd", NULL, "reload done");
-    return 0;
 }
 
 int main(int argc, char **argv)
@@ -110,6 +82,16 @@ int main(int argc, char **argv)
     if (rc)
         return 1;
 
+    const sg_proc_options po = rt->opt.proc;
+    if (strcmp(po.log_target, "stderr"))
+        sg_log_set_target(po.log_target, "signetd");
+    uid_t uid = (uid_t)-1;
+    gid_t gid = (gid_t)-1;
+    if (po.user[0] && sg_user_lookup(po.user, &uid, &gid)) {
+        sg_runtime_free(rt);
+        return 1;
+    }
+
     /* signals are taken synchronously by this thread; workers never see them */
     sigset_t set;
     sigemptyset(&set);
@@ -119,37 +101,67 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    sg_server *srv = NULL;
-    if ((rc = sg_server_new(rt, &srv))) {
-        sg_runtime_free(rt);
-        return 1;
+    sg_daemon d = { .cfg_path = cfg_path, .rt = rt, .started = time(NULL) };
+    pthread_mutex_init(&d.lock, NULL);
+    sg_control *ctl = NULL;
+    int pid_written = 0;
+    /* everything that needs root (ports below 1024, the socket's owner, the pid file's
+     * directory) happens before the drop; threads start after it */
+    if ((rc = sg_server_new(rt, &d.srv)))
+        goto fail;
+    if (po.control[0] && sg_control_open(po.control, uid, gid, &ctl))
+        sg_log(SG_LOG_WARN, "signetd", NULL, "running without a control socket");
+    if (po.pid_file[0]) {
+        if ((rc = sg_pidfile_write(po.pid_file)))
+            goto fail;
+        pid_written = 1;
     }
+    if (po.user[0] && (rc = sg_user_drop(po.user, uid, gid)))
+        goto fail;
     int n;
-    const sg_listen_addr *addrs = sg_server_addrs(srv, &n);
+    const sg_listen_addr *addrs = sg_server_addrs(d.srv, &n);
     if ((rc = sg_runtime_map_sockets(rt, addrs, n)) || (rc = sg_runtime_start(rt)) ||
-        (rc = sg_server_start(srv, rt))) {
+        (rc = sg_server_start(d.srv, rt))) {
         sg_log(SG_LOG_ERR, "signetd", NULL, "cannot start: %s", sg_strerror(rc));
-        sg_server_free(srv);
-        sg_runtime_free(rt);
-        return 1;
+        goto fail;
+    }
+    if (ctl && sg_control_start(ctl, &d)) {
+        sg_control_free(ctl);
+        ctl = NULL;
     }
     for (int i = 0; i < n; i++)
         sg_log(SG_LOG_INFO, "signetd", NULL, "listening on %s (udp, tcp)", addrs[i].text);
+    if (ctl)
+        sg_log(SG_LOG_INFO, "signetd", NULL, "control socket %s", po.control);
     sg_log(SG_LOG_INFO, "signetd", NULL, "signetd %s started", SIGNET_VERSION);
+    sg_notify("READY=1");
 
     for (;;) {
         int sig;
         if (sigwait(&set, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            reload(cfg_path, srv, &rt);
+            char err[4096];
+            sg_daemon_reload(&d, NULL, err, sizeof err);
             continue;
         }
         sg_log(SG_LOG_INFO, "signetd", NULL, "stopping on %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
         break;
     }
-    sg_server_free(srv); /* joins the workers first */
-    sg_runtime_free(rt);
+    sg_notify("STOPPING=1");
+    sg_control_free(ctl);  /* no reload can start after this */
+    sg_server_free(d.srv); /* joins the workers first */
+    sg_runtime_free(d.rt);
+    if (pid_written)
+        sg_pidfile_remove(po.pid_file);
+    pthread_mutex_destroy(&d.lock);
     sg_log(SG_LOG_INFO, "signetd", NULL, "stopped");
     return 0;
+fail:
+    sg_control_free(ctl);
+    sg_server_free(d.srv);
+    sg_runtime_free(rt);
+    if (pid_written)
+        sg_pidfile_remove(po.pid_file);
+    return 1;
 }

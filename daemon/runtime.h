@@ -13,11 +13,25 @@
 
 #define SG_UDP_PAYLOAD_MAX 4096
 
+/* Process-wide options, read at start (a change needs a restart): options_proc.c. */
+typedef struct sg_proc_options {
+    char control[108];        /* control socket path; "" when turned off */
+    char user[64];            /* drop to this user after binding; "" to stay */
+    char pid_file[1024];      /* "" for none */
+    char log_target[16];      /* "stderr" or "syslog" */
+} sg_proc_options;
+
+/* Parse one global option if it is a process option: 0 done, SG_ESYNTAX (logged with
+ * file:line), or 1 when the directive is not one of these. */
+int sg_proc_option(const sg_cfg_block *d, sg_proc_options *o);
+void sg_proc_defaults(sg_proc_options *o);
+
 typedef struct sg_options {
     int workers;              /* 0: one per core */
     uint16_t udp_max_payload; /* EDNS UDP payload we accept and advertise (default 1232) */
     uint32_t tcp_idle_timeout;/* seconds */
     uint32_t tcp_max_connections;
+    sg_proc_options proc;
 } sg_options;
 
 typedef struct sg_listen_addr {

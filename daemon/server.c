@@ -201,6 +201,13 @@ const sg_listen_addr *sg_server_addrs(const sg_server *srv, int *n_out)
     return srv->addrs;
 }
 
+int sg_server_nworkers(const sg_server *srv) { return srv->nworkers; }
+
+unsigned sg_server_tcp_connections(const sg_server *srv)
+{
+    return atomic_load(&((sg_server *)srv)->tcp_conns);
+}
+
 /* ---- quiescence ------------------------------------------------------------------ */
 
 static inline sg_runtime *enter(worker *w)

@@ -13,6 +13,9 @@ typedef struct sg_server sg_server;
 int sg_server_new(const sg_runtime *rt, sg_server **srv_out);
 /* The addresses bound, in socket index order (for sg_runtime_map_sockets). */
 const sg_listen_addr *sg_server_addrs(const sg_server *srv, int *n_out);
+/* For status and stats: the number of workers, and of TCP connections open now. */
+int sg_server_nworkers(const sg_server *srv);
+unsigned sg_server_tcp_connections(const sg_server *srv);
 /* Start the worker threads serving rt. */
 int sg_server_start(sg_server *srv, sg_runtime *rt);
 /* Make rt the runtime of every worker; returns the previous one once no worker can

@@ -517,6 +517,27 @@ static int dnssec_handle(sg_handler *self, sg_query *q)
     return 0;
 }
 
+const sg_keyset *sg_dnssec_keys(const void *state, const uint8_t *apex)
+{
+    const dstate *st = state;
+    for (int i = 0; st && i < st->nzones; i++)
+        if (sg_name_eq(st->zones[i].apex, apex))
+            return atomic_load(&((dstate *)st)->zones[i].keys);
+    return NULL;
+}
+
+void sg_dnssec_cache_stats(const void *state, uint64_t *hits_out, uint64_t *misses_out,
+                           size_t *capacity_out)
+{
+    sg_sigcache *c = state ? atomic_load(&((dstate *)state)->cache) : NULL;
+    *hits_out = *misses_out = 0;
+    *capacity_out = 0;
+    if (!c)
+        return;
+    sg_sigcache_stats(c, hits_out, misses_out);
+    *capacity_out = sg_sigcache_capacity(c);
+}
+
 const sg_plugin sg_plugin_dnssec = {
     .name = "dnssec",
     .setup = dnssec_setup,

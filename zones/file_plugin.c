@@ -146,6 +146,17 @@ static int file_handle(sg_handler *self, sg_query *q)
     return 0;
 }
 
+int sg_file_nzones(const void *state)
+{
+    return state ? ((const file_state *)state)->nzones : 0;
+}
+
+const sg_zone *sg_file_zone(const void *state, int i)
+{
+    const file_state *st = state;
+    return st && i >= 0 && i < st->nzones ? st->zones[i].zone : NULL;
+}
+
 const sg_plugin sg_plugin_file = {
     .name = "file",
     .setup = file_setup,

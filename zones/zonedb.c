@@ -27,6 +27,28 @@ typedef struct ref {
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static entry *g_entries;
 static ref *g_refs;
+static char *g_only;    /* reload just this zone, or NULL */
+
+void sg_zonedb_set_only(const char *apex)
+{
+    pthread_mutex_lock(&g_lock);
+    free(g_only);
+    g_only = apex ? strdup(apex) : NULL;
+    pthread_mutex_unlock(&g_lock);
+}
+
+static int other_zone(const char *apex)
+{
+    if (!g_only)
+        return 0;
+    size_t a = strlen(apex), o = strlen(g_only);
+    /* "example.test" and "example.test." name the same zone */
+    if (a && apex[a - 1] == '.')
+        a--;
+    if (o && g_only[o - 1] == '.')
+        o--;
+    return a != o || strncasecmp(apex, g_only, a) != 0;
+}
 
 static entry *find_entry(const char *apex, const char *path)
 {
@@ -67,7 +89,7 @@ int sg_zonedb_acquire(const char *path, const char *apex, int check_only, sg_zon
         return sg_zone_load_file(path, apex, zone_out);
     pthread_mutex_lock(&g_lock);
     entry *e = find_entry(apex, path);
-    if (e && unchanged(e->zone, path)) {
+    if (e && (unchanged(e->zone, path) || other_zone(apex))) {
         find_ref(e->zone)->refs++;
         *zone_out = e->zone;
         pthread_mutex_unlock(&g_lock);

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/* The process-wide global options: control socket, service user, pid file, log target. */
+#include "daemon/control.h"
+#include "daemon/runtime.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void sg_proc_defaults(sg_proc_options *o)
+{
+    memset(o, 0, sizeof *o);
+    snprintf(o->control, sizeof o->control, "%s", SG_CONTROL_DEFAULT);
+    snprintf(o->log_target, sizeof o->log_target, "stderr");
+}
+
+static int one_path(const sg_cfg_block *d, char *out, size_t cap, const char *what)
+{
+    if (d->nargs != 1 || d->has_block || !d->args[0][0])
+        return sg_cfg_error(d, "%s: expected %s", d->name, what);
+    if (strlen(d->args[0]) >= cap)
+        return sg_cfg_error(d, "%s: '%s' is longer than %zu bytes", d->name, d->args[0], cap - 1);
+    snprintf(out, cap, "%s", d->args[0]);
+    return 0;
+}
+
+int sg_proc_option(const sg_cfg_block *d, sg_proc_options *o)
+{
+    if (!strcmp(d->name, "control")) {
+        int rc = one_path(d, o->control, sizeof o->control, "a socket path, or 'off'");
+        if (!rc && !strcmp(o->control, "off"))
+            o->control[0] = 0;
+        else if (!rc && o->control[0] != '/')
+            return sg_cfg_error(d, "control: expected an absolute socket path, or 'off'");
+        return rc;
+    }
+    if (!strcmp(d->name, "user"))
+        return one_path(d, o->user, sizeof o->user, "a user name");
+    if (!strcmp(d->name, "pid-file")) {
+        int rc = one_path(d, o->pid_file, sizeof o->pid_file, "a file path");
+        if (!rc && o->pid_file[0] != '/')
+            return sg_cfg_error(d, "pid-file: expected an absolute path");
+        return rc;
+    }
+    if (!strcmp(d->name, "log-target")) {
+        if (d->nargs != 1 || (strcmp(d->args[0], "stderr") && strcmp(d->args[0], "syslog")))
+            return sg_cfg_error(d, "log-target: expected stderr or syslog");
+        snprintf(o->log_target, sizeof o->log_target, "%s", d->args[0]);
+        return 0;
+    }
+    return 1;
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/* Running as the service user: look the user up before binding, drop root after. */
+#include "daemon/process_user.h"
+#include "common/errors.h"
+#include "common/log.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int sg_user_lookup(const char *name, uid_t *uid_out, gid_t *gid_out)
+{
+    long sz = sysconf(_SC_GETPW_R_SIZE_MAX);
+    size_t cap = sz > 0 ? (size_t)sz : 16384;
+    char *buf = malloc(cap);
+    struct passwd pw, *res = NULL;
+    if (!buf)
+        return SG_ENOMEM;
+    int e = getpwnam_r(name, &pw, buf, cap, &res);
+    if (e || !res) {
+        sg_log(SG_LOG_ERR, "signetd", NULL, "user '%s': %s", name, e ? strerror(e) : "no such user");
+        free(buf);
+        return SG_ENOTFOUND;
+    }
+    *uid_out = pw.pw_uid;
+    *gid_out = pw.pw_gid;
+    free(buf);
+    return 0;
+}
+
+int sg_user_drop(const char *name, uid_t uid, gid_t gid)
+{
+    if (geteuid() != 0) {
+        if (geteuid() == uid)
+            return 0;
+        sg_log(SG_LOG_ERR, "signetd", NULL, "user %s: only root can change user (running as uid %ld)",
+               name, (long)geteuid());
+        return SG_EINVAL;
+    }
+    /* supplementary groups first, while we still may; then the group, then the user */
+    if (initgroups(name, gid) != 0 && setgroups(1, &gid) != 0) {
+        sg_log(SG_LOG_ERR, "signetd", NULL, "setgroups for %s: %s", name, strerror(errno));
+        return SG_EIO;
+    }
+    if (setresgid(gid, gid, gid) != 0 || setresuid(uid, uid, uid) != 0) {
+        sg_log(SG_LOG_ERR, "signetd", NULL, "cannot become %s: %s", name, strerror(errno));
+        return SG_EIO;
+    }
+    /* a process that could get root back has not dropped it */
+    uid_t r, e, s;
+    gid_t rg, eg, sgid;
+    if (getresuid(&r, &e, &s) != 0 || r != uid || e != uid || s != uid ||
+        getresgid(&rg, &eg, &sgid) != 0 || rg != gid || eg != gid || sgid != gid ||
+        (uid != 0 && setuid(0) == 0)) {
+        sg_log(SG_LOG_ERR, "signetd", NULL, "dropping to %s did not stick", name);
+        return SG_EIO;
+    }
+    sg_log(SG_LOG_INFO, "signetd", NULL, "running as %s (uid %ld, gid %ld)", name, (long)uid, (long)gid);
+    return 0;
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* The service user (`user NAME`) and the pid file (`pid-file PATH`). */
+#ifndef SG_PROCESS_USER_H
+#define SG_PROCESS_USER_H
+
+#include <sys/types.h>
+
+/* Find a user's uid and primary gid. 0, or SG_ENOTFOUND (logged). */
+int sg_user_lookup(const char *name, uid_t *uid_out, gid_t *gid_out);
+/* Become uid/gid for good (supplementary groups of name, then gid, then uid) and check
+ * that root cannot be regained. Not root already that user: does nothing. 0 or SG_E*. */
+int sg_user_drop(const char *name, uid_t uid, gid_t gid);
+
+/* Write our pid to path (mode 0644), refusing when a live process's pid is in it.
+ * 0 or SG_E* (logged). */
+int sg_pidfile_write(const char *path);
+/* Remove the pid file if it still holds our pid. */
+void sg_pidfile_remove(const char *path);
+
+#endif
