@@ -8,7 +8,8 @@
 
 #include "daemon/daemon.h"
 
-#define SG_CONTROL_DEFAULT "/run/signet/signetd.sock"
+#define SG_CONTROL_DIR "/run/signet"
+#define SG_CONTROL_DEFAULT SG_CONTROL_DIR "/signetd.sock"
 #define SG_CONTROL_REQUEST_MAX 4096  /* bytes in one request line */
 #define SG_CONTROL_TIMEOUT_MS 5000   /* to read a request, and to write the reply */
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifndef SIGNET_VERSION
 #define SIGNET_VERSION "0.0.0"
@@ -109,7 +110,10 @@ int main(int argc, char **argv)
      * directory) happens before the drop; threads start after it */
     if ((rc = sg_server_new(rt, &d.srv)))
         goto fail;
-    if (po.control[0] && sg_control_open(po.control, uid, gid, &ctl))
+    if (po.control[0] && !strcmp(po.control, SG_CONTROL_DEFAULT) && access(SG_CONTROL_DIR, F_OK) != 0)
+        /* not installed as a service (no runtime directory): quietly without one */
+        sg_log(SG_LOG_INFO, "signetd", NULL, "no control socket: %s does not exist", SG_CONTROL_DIR);
+    else if (po.control[0] && sg_control_open(po.control, uid, gid, &ctl))
         sg_log(SG_LOG_WARN, "signetd", NULL, "running without a control socket");
     if (po.pid_file[0]) {
         if ((rc = sg_pidfile_write(po.pid_file)))
