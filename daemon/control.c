@@ -3,6 +3,7 @@
  * path. Clients are root or the daemon's own user (SO_PEERCRED), besides the file mode. */
 #include "daemon/control.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/name.h"
 #include "signer/dnssec_plugin.h"
 #include "signer/keyset.h"
@@ -237,41 +238,44 @@ static json_t *do_zone_status(sg_daemon *d, const char *zone)
     return f.out;
 }
 
-typedef struct stats_buf {
-    char *text;
-    size_t len;
-    FILE *f;
-} stats_buf;
-
 static int stats_zone(void *arg, const sg_zone *z, const sg_keyset *k, const char *policy)
 {
-    FILE *f = arg;
-    fprintf(f, "signet_zone_serial{zone=\"%s\"} %u\n", z->apex_str, z->serial);
-    fprintf(f, "signet_zone_loaded_timestamp_seconds{zone=\"%s\"} %lld\n", z->apex_str,
-            (long long)z->loaded_at);
-    fprintf(f, "signet_zone_records{zone=\"%s\"} %zu\n", z->apex_str, z->nrecords);
+    sg_metrics_out *out = arg;
+    const char *labels[] = { "zone", z->apex_str, NULL };
+    sg_metrics_add_u64(out, "signet_zone_serial", NULL, labels, z->serial);
+    sg_metrics_add_u64(out, "signet_zone_loaded_timestamp_seconds", NULL, labels, (uint64_t)z->loaded_at);
+    sg_metrics_add_u64(out, "signet_zone_records", NULL, labels, z->nrecords);
     return 0;
 }
 
-/* What the daemon counts today, in the Prometheus text format. */
-static json_t *do_stats(sg_daemon *d)
+/* The daemon's own metrics source: uptime, reloads, connections, zones, signature caches.
+ * It may run on another scraping thread, so it takes d->lock to read the runtime, but
+ * never waits for it: a reload holding the lock may be waiting for this very scrape to
+ * end (a plugin unregistering its source). */
+static int daemon_metrics(sg_metrics_out *out, void *ctx)
 {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f)
-        return fail_reply("out of memory");
-    fprintf(f, "# TYPE signet_uptime_seconds gauge\nsignet_uptime_seconds %lld\n",
-            (long long)(time(NULL) - d->started));
-    fprintf(f, "# TYPE signet_reloads_total counter\nsignet_reloads_total %llu\n",
-            (unsigned long long)d->reloads);
-    fprintf(f, "# TYPE signet_reload_failures_total counter\nsignet_reload_failures_total %llu\n",
-            (unsigned long long)d->reload_failures);
-    fprintf(f, "# TYPE signet_workers gauge\nsignet_workers %d\n", sg_server_nworkers(d->srv));
-    fprintf(f, "# TYPE signet_tcp_connections gauge\nsignet_tcp_connections %u\n",
-            sg_server_tcp_connections(d->srv));
-    fprintf(f, "# TYPE signet_zone_serial gauge\n");
-    each_zone(d->rt, stats_zone, f);
+    sg_daemon *d = ctx;
+    sg_metrics_family(out, "signet_uptime_seconds", SG_METRIC_GAUGE, "Seconds since signetd started.");
+    sg_metrics_family(out, "signet_reloads_total", SG_METRIC_COUNTER, "Reloads that loaded everything.");
+    sg_metrics_family(out, "signet_reload_failures_total", SG_METRIC_COUNTER,
+                      "Reloads that failed or kept an old version of something.");
+    sg_metrics_family(out, "signet_workers", SG_METRIC_GAUGE, "Worker threads.");
+    sg_metrics_family(out, "signet_tcp_connections", SG_METRIC_GAUGE, "TCP connections open now.");
+    sg_metrics_add_u64(out, "signet_uptime_seconds", NULL, NULL, (uint64_t)(time(NULL) - d->started));
+    sg_metrics_add_u64(out, "signet_reloads_total", NULL, NULL, d->reloads);
+    sg_metrics_add_u64(out, "signet_reload_failures_total", NULL, NULL, d->reload_failures);
+    sg_metrics_add_u64(out, "signet_workers", NULL, NULL, (uint64_t)sg_server_nworkers(d->srv));
+    sg_metrics_add_u64(out, "signet_tcp_connections", NULL, NULL, sg_server_tcp_connections(d->srv));
+    if (pthread_mutex_trylock(&d->lock) != 0)
+        return 0; /* a reload is under way: the zones next time */
+    sg_metrics_family(out, "signet_zone_serial", SG_METRIC_GAUGE, "SOA serial served.");
+    sg_metrics_family(out, "signet_zone_loaded_timestamp_seconds", SG_METRIC_GAUGE,
+                      "When the version served was loaded.");
+    sg_metrics_family(out, "signet_zone_records", SG_METRIC_GAUGE, "Records in the version served.");
+    each_zone(d->rt, stats_zone, out);
+    sg_metrics_family(out, "signet_sigcache_hits_total", SG_METRIC_COUNTER, "Signature cache hits.");
+    sg_metrics_family(out, "signet_sigcache_misses_total", SG_METRIC_COUNTER, "Signature cache misses.");
+    sg_metrics_family(out, "signet_sigcache_capacity", SG_METRIC_GAUGE, "Signature cache entries.");
     for (int b = 0; b < d->rt->nblocks; b++) {
         const sg_server_block *sb = &d->rt->blocks[b];
         for (int i = 0; i < sb->nhandlers; i++) {
@@ -282,14 +286,24 @@ static json_t *do_stats(sg_daemon *d)
             sg_dnssec_cache_stats(sb->handlers[i].state, &hits, &misses, &cap);
             char zone[1024];
             sg_name_to_str(sb->zones[0], zone, sizeof zone);
-            fprintf(f, "signet_sigcache_hits_total{block=\"%s\"} %llu\n", zone, (unsigned long long)hits);
-            fprintf(f, "signet_sigcache_misses_total{block=\"%s\"} %llu\n", zone, (unsigned long long)misses);
-            fprintf(f, "signet_sigcache_capacity{block=\"%s\"} %zu\n", zone, cap);
+            const char *labels[] = { "block", zone, NULL };
+            sg_metrics_add_u64(out, "signet_sigcache_hits_total", NULL, labels, hits);
+            sg_metrics_add_u64(out, "signet_sigcache_misses_total", NULL, labels, misses);
+            sg_metrics_add_u64(out, "signet_sigcache_capacity", NULL, labels, cap);
         }
     }
-    fclose(f);
-    json_t *o = json_pack("{s:b, s:s, s:s}", "ok", 1, "format", "prometheus", "text", text ? text : "");
-    free(text);
+    pthread_mutex_unlock(&d->lock);
+    return 0;
+}
+
+/* Every registered metrics source, in the Prometheus text format. */
+static json_t *do_stats(void)
+{
+    sg_buf b;
+    sg_buf_init(&b);
+    json_t *o = sg_metrics_render(&b) ? fail_reply("out of memory")
+              : json_pack("{s:b, s:s, s:s}", "ok", 1, "format", "prometheus", "text", b.len ? b.data : "");
+    sg_buf_deinit(&b);
     return o;
 }
 
@@ -319,6 +333,8 @@ char *sg_control_handle(sg_daemon *d, const char *line, int *stop_out)
         rep = fail_reply("bad request: expected {\"cmd\": ...}");
     } else if (!strcmp(cmd, "reload")) {
         rep = do_reload(d, zone);
+    } else if (!strcmp(cmd, "stats")) {
+        rep = do_stats();
     } else if (!strcmp(cmd, "stop")) {
         rep = json_pack("{s:b, s:s}", "ok", 1, "message", "stopping");
         stop = 1;
@@ -329,8 +345,6 @@ char *sg_control_handle(sg_daemon *d, const char *line, int *stop_out)
             rep = do_status(d);
         else if (!strcmp(cmd, "zone-status"))
             rep = do_zone_status(d, zone);
-        else if (!strcmp(cmd, "stats"))
-            rep = do_stats(d);
         else
             rep = fail_reply("unknown command");
         pthread_mutex_unlock(&d->lock);
@@ -459,8 +473,11 @@ static void *control_main(void *arg)
 int sg_control_start(sg_control *c, sg_daemon *d)
 {
     c->d = d;
+    if (sg_metrics_register(daemon_metrics, d))
+        sg_log(SG_LOG_WARN, "control", NULL, "daemon metrics not registered");
     if (pthread_create(&c->thread, NULL, control_main, c) != 0) {
         sg_log(SG_LOG_ERR, "control", NULL, "cannot start the control thread");
+        sg_metrics_unregister(daemon_metrics, d);
         return SG_EIO;
     }
     c->started = 1;
@@ -476,6 +493,7 @@ void sg_control_free(sg_control *c)
         ssize_t w = write(c->wake, &one, sizeof one);
         (void)w;
         pthread_join(c->thread, NULL);
+        sg_metrics_unregister(daemon_metrics, c->d);
     }
     close(c->fd);
     close(c->wake);
