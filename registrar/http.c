@@ -34,10 +34,8 @@ static size_t on_body(char *p, size_t sz, size_t nm, void *ud)
     return n;
 }
 
-static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
+void sg_http_header(sg_http_resp *r, const char *p, size_t n)
 {
-    sg_http_resp *r = ud;
-    size_t n = sz * nm;
     static const char name[] = "retry-after:";
     if (n > sizeof name - 1 && n < 200 && !strncasecmp(p, name, sizeof name - 1)) {
         char v[200];
@@ -46,7 +44,12 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
         v[strcspn(v, "\r\n")] = 0;
         r->retry_after = sg_reg_retry_after(v, (int64_t)time(NULL));
     }
-    return n;
+}
+
+static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
+{
+    sg_http_header(ud, p, sz * nm);
+    return sz * nm;
 }
 
 int sg_http_do(const sg_reg_cfg *cfg, const char *method, const char *url,

@@ -70,6 +70,9 @@ int sg_http_do(const sg_reg_cfg *cfg, const char *method, const char *url,
                const char *const *headers, int nheaders, const char *body,
                const char *userpwd, sg_http_resp *resp);
 void sg_http_resp_free(sg_http_resp *r);
+/* One response header line as libcurl hands it over (n bytes, not NUL-terminated, CRLF
+ * included): Retry-After goes into r->retry_after. */
+void sg_http_header(sg_http_resp *r, const char *line, size_t n);
 
 /* ---- Providers ---------------------------------------------------------------------- */
 
@@ -107,6 +110,11 @@ extern const sg_reg_provider sg_reg_provider_rest, sg_reg_provider_porkbun,
 int sg_reg_call(sg_reg_ctx *ctx, const char *method, const char *path,
                 const char *const *headers, int nheaders, const char *body,
                 const char *userpwd, json_t **json_out);
+/* The outcome of a response that arrived (r->status set): the second half of
+ * sg_reg_call, apart so that the fuzzer drives it without a network. shown: the path for
+ * the journal. Frees nothing. */
+int sg_reg_call_result(sg_reg_ctx *ctx, const char *method, const char *shown,
+                       const sg_http_resp *r, json_t **json_out);
 /* Set ctx->err (redacted) and return rc. */
 int sg_reg_fail(sg_reg_ctx *ctx, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

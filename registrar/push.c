@@ -78,28 +78,35 @@ int sg_reg_call(sg_reg_ctx *ctx, const char *method, const char *path,
         sg_http_resp_free(&r);
         return SG_REG_ERETRY;
     }
-    sg_reg_note_add(ctx->journal, "reg-call", "%s %s: HTTP %ld", method, shown, r.status);
-    if (r.status < 200 || r.status > 299) {
+    rc = sg_reg_call_result(ctx, method, shown, &r, json_out);
+    sg_http_resp_free(&r);
+    return rc;
+}
+
+int sg_reg_call_result(sg_reg_ctx *ctx, const char *method, const char *shown,
+                       const sg_http_resp *r, json_t **json_out)
+{
+    if (json_out)
+        *json_out = NULL;
+    sg_reg_note_add(ctx->journal, "reg-call", "%s %s: HTTP %ld", method, shown, r->status);
+    if (r->status < 200 || r->status > 299) {
         char msg[160];
-        body_message(r.body, msg, sizeof msg);
-        ctx->retry_after = r.retry_after;
-        rc = sg_reg_retryable(r.status) ? SG_REG_ERETRY : SG_REG_EREJECT;
-        sg_reg_fail(ctx, rc, "%s %s: HTTP %ld%s%s", method, shown, r.status, msg[0] ? ": " : "",
+        body_message(r->body, msg, sizeof msg);
+        ctx->retry_after = r->retry_after;
+        int rc = sg_reg_retryable(r->status) ? SG_REG_ERETRY : SG_REG_EREJECT;
+        sg_reg_fail(ctx, rc, "%s %s: HTTP %ld%s%s", method, shown, r->status, msg[0] ? ": " : "",
                     msg);
-        sg_http_resp_free(&r);
         return rc;
     }
-    if (json_out && r.len) {
+    if (json_out && r->len) {
         json_error_t je;
-        *json_out = json_loadb(r.body, r.len, JSON_DECODE_ANY, &je);
+        *json_out = json_loadb(r->body, r->len, JSON_DECODE_ANY, &je);
         if (!*json_out) {
-            sg_http_resp_free(&r);
             /* a garbled answer is the server's fault and may be transient */
             return sg_reg_fail(ctx, SG_REG_ERETRY, "%s %s: malformed JSON (%s)", method, shown,
                                je.text);
         }
     }
-    sg_http_resp_free(&r);
     return 0;
 }
 

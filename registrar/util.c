@@ -50,7 +50,7 @@ int sg_reg_hex_decode(const char *hex, uint8_t *out, size_t cap, size_t *len_out
     if (n % 2 || n / 2 > cap)
         return SG_EINVAL;
     for (size_t i = 0; i < n / 2; i++) {
-        int hi = hex[2 * i], lo = hex[2 * i + 1];
+        int hi = (unsigned char)hex[2 * i], lo = (unsigned char)hex[2 * i + 1];
         if (!isxdigit(hi) || !isxdigit(lo))
             return SG_EINVAL;
         hi = isdigit(hi) ? hi - '0' : tolower(hi) - 'a' + 10;

@@ -21,7 +21,9 @@ The Corefile is a string.Template: $port is the port picked for this server ($po
 second one, for configs that listen on two), $dir the
 server's temporary directory (zone files listed in FILES are copied there) and $fixtures
 tests/fixtures. The signetd binary comes from $SIGNETD (CTest passes the built target),
-else build/daemon/signetd.
+else build/daemon/signetd. $SIGNETD_WRAPPER, when set, is a command line put in front of
+it (e.g. "valgrind --error-exitcode=99 --leak-check=full"); start and stop waits then
+grow by $SIGNETD_SLOWDOWN (default 10), since such a wrapper makes signetd that much slower.
 """
 
 import atexit
@@ -30,6 +32,7 @@ import json
 import os
 import random
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -45,8 +48,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 FIXTURES = os.path.join(REPO, 'tests', 'fixtures')
 
-START_TIMEOUT = 20.0   # seconds for signetd to answer its first query
-STOP_TIMEOUT = 10.0    # seconds for signetd to exit after SIGTERM
+WRAPPER = shlex.split(os.environ.get('SIGNETD_WRAPPER', ''))
+SLOWDOWN = float(os.environ.get('SIGNETD_SLOWDOWN', '10')) if WRAPPER else 1.0
+START_TIMEOUT = 20.0 * SLOWDOWN  # seconds for signetd to answer its first query
+STOP_TIMEOUT = 10.0 * SLOWDOWN   # seconds for signetd to exit after SIGTERM (leak check)
 QUERY_TIMEOUT = 2.0    # per try, for one query
 
 # ---- constants ---------------------------------------------------------------------
@@ -508,6 +513,11 @@ def signetd_path():
     return p
 
 
+def signetd_cmd():
+    """The argv prefix that starts signetd: the wrapper, if any, then the binary."""
+    return WRAPPER + [signetd_path()]
+
+
 _LIVE = set()
 
 
@@ -529,9 +539,9 @@ def _die_with_parent():
         pass
 
 
-def run_signetd(args, timeout=30):
+def run_signetd(args, timeout=30 * SLOWDOWN):
     """Run signetd with arguments to completion: (exit code, stdout, stderr)."""
-    p = subprocess.run([signetd_path()] + list(args), stdin=subprocess.DEVNULL,
+    p = subprocess.run(signetd_cmd() + list(args), stdin=subprocess.DEVNULL,
                        capture_output=True, text=True, timeout=timeout)
     return p.returncode, p.stdout, p.stderr
 
@@ -574,7 +584,7 @@ class Signetd:
                 self.port2 = free_port(self.hosts)
             self.write_corefile()
             self._log = open(self.log_path, 'ab')
-            self.proc = subprocess.Popen([signetd_path(), '-c', self.corefile_path],
+            self.proc = subprocess.Popen(signetd_cmd() + ['-c', self.corefile_path],
                                          stdin=subprocess.DEVNULL, stdout=self._log,
                                          stderr=self._log, cwd=self.dir,
                                          preexec_fn=_die_with_parent)

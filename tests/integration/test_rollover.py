@@ -168,7 +168,7 @@ class Proc(st.Signetd):
         t_kill = time.time()
         for _ in range(50):
             self._log = open(self.log_path, 'ab')
-            self.proc = subprocess.Popen([st.signetd_path(), '-c', self.corefile_path],
+            self.proc = subprocess.Popen(st.signetd_cmd() + ['-c', self.corefile_path],
                                          stdin=subprocess.DEVNULL, stdout=self._log,
                                          stderr=self._log, cwd=self.dir,
                                          preexec_fn=st._die_with_parent)
