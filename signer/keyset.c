@@ -123,7 +123,8 @@ int sg_keyset_load(sg_keystore *ks, const char *zone, int64_t now, uint64_t prev
         fp = mix(fp, (uint8_t)*c);
     for (size_t i = 0; i < n; i++) {
         const sg_ks_key *key = &keys[i];
-        if (in_dnskey(key, now) || signs(key, now)) {
+        /* a double-DS successor is in the DS set before it is published or signs */
+        if (in_dnskey(key, now) || signs(key, now) || in_ds_set(key, now)) {
             fp = mix(fp, (uint64_t)key->id);
             fp = mix(fp, (uint64_t)(in_dnskey(key, now) | signs(key, now) << 1 | in_ds_set(key, now) << 2));
         }
@@ -135,7 +136,7 @@ int sg_keyset_load(sg_keystore *ks, const char *zone, int64_t now, uint64_t prev
     for (size_t i = 0; i < n; i++) {
         const sg_ks_key *key = &keys[i];
         int pub = in_dnskey(key, now), act = signs(key, now);
-        if (!pub && !act)
+        if (!pub && !act && !in_ds_set(key, now))
             continue;
         uint8_t rd[2 + SG_KS_RDATA_MAX];
         size_t len;

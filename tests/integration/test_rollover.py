@@ -16,6 +16,8 @@ Four signetd processes and one unbound on loopback:
              comp.parent.test.     scenario F: KSK+ZSK, `key compromise` of the ZSK, then KSK
              compcsk.parent.test.  scenario F: CSK, `key compromise`
              unsign.parent.test.   scenario G: KSK+ZSK, `zone unsign` back to insecure
+             dds.parent.test.      scenario H: KSK+ZSK, KSK lifetime 25s, double-DS KSK
+                                   rollover (RFC 7583 3.3.2): new DS first, then the swap
     unbound  validating, cache on, real TTLs, stub zones for every zone above
 
 The test is the registrar: when a child's CDS set changes it rewrites the parent zone's DS
@@ -66,8 +68,9 @@ ZE2 = 'algkz.parent.test.'
 ZF = 'comp.parent.test.'
 ZF2 = 'compcsk.parent.test.'
 ZG = 'unsign.parent.test.'
+ZH = 'dds.parent.test.'
 CHILD1_ZONES = (ZA, ZB, ZC)
-CHILD3_ZONES = (ZE, ZE2, ZF, ZF2, ZG)
+CHILD3_ZONES = (ZE, ZE2, ZF, ZF2, ZG, ZH)
 ALL_CHILDREN = (ZA, ZB, ZC, ZD) + CHILD3_ZONES
 
 # every child policy: Ipub = 2 + 1 = 3s, ZSK gone = 2 + 1 = 3s, DS wait = 2 + 1 = 3s
@@ -89,7 +92,9 @@ POLICIES = {
     ZF: ['--ksk-zsk', '--zsk-lifetime', '10m', '--ksk-lifetime', '20m'],
     ZF2: ['--csk', '--ksk-lifetime', '10m', '--zsk-lifetime', '0'],
     ZG: ['--ksk-zsk', '--zsk-lifetime', '0', '--ksk-lifetime', '0'],
+    ZH: ['--ksk-zsk', '--double-ds', '--zsk-lifetime', '0', '--ksk-lifetime', '25s'],
 }
+H_KSK_LIFETIME = 25
 F_LIFETIME = {'zsk': 600, 'ksk': 1200, 'csk': 600}
 ALG_OLD, ALG_NEW = 13, 15
 C_KSK_LIFETIME = 20
@@ -605,7 +610,7 @@ class RolloverTest(unittest.TestCase):
         self.child2.start()
         self.note('child2 (D) on port %d, parent on port %d', self.child2.port, self.parent.port)
         self.child3.start()
-        self.note('child3 (E, F, G) on port %d', self.child3.port)
+        self.note('child3 (E, F, G, H) on port %d', self.child3.port)
 
     def start_resolver(self):
         anchor = self.ctl(PARENT, 'ds', PARENT).stdout.strip().splitlines()
@@ -661,7 +666,7 @@ class RolloverTest(unittest.TestCase):
         self.spawn(self.sampler)
         # E, F and G run beside the others, in child3
         scen = []
-        for fn in (self.scenario_e, self.scenario_f, self.scenario_g):
+        for fn in (self.scenario_e, self.scenario_f, self.scenario_g, self.scenario_h):
             t = threading.Thread(target=self.guard(fn), daemon=True)
             t.start()
             scen.append(t)
@@ -699,7 +704,7 @@ class RolloverTest(unittest.TestCase):
         print('\n==== integ.rollover summary (%.0fs, %d monitor rounds, %d resolver queries, '
               '%d tolerated during restarts) ====' % (time.time() - self.t0, self.rounds,
                                                       self.queries, len(self.tolerated)))
-        names = ('A', 'B', 'C', 'D', 'E', 'F', 'G', 'plan', 'resolver', 'registrar', 'servers')
+        names = ('A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'plan', 'resolver', 'registrar', 'servers')
         for s in names:
             print('  %-9s %s' % (s, 'FAIL (%d)' % len(by[s]) if s in by else 'pass'))
         for s in by:
@@ -890,7 +895,8 @@ class RolloverTest(unittest.TestCase):
         """What the child should serve at time t by the keys' stored timing points: DNSKEY
         = published and not removed; RRSIGs = active and not retired (DNSKEY RRset: KSK and
         CSK, other RRsets: ZSK and CSK); CDS and CDNSKEY = the DS set the parent should have
-        (KSK/CSK published, DS submitted, not withdrawn, not retired), or the RFC 8078 delete
+        (KSK/CSK, DS submitted, not withdrawn, not retired: with double-DS the DS goes
+        before the key is published and stays after it left DNSKEY), or the RFC 8078 delete
         form while the zone is being unsigned and that set is empty."""
         def at(x):
             return x is not None and x <= t
@@ -906,7 +912,7 @@ class RolloverTest(unittest.TestCase):
         e = {'dnskey': frozenset(ka(k) for k in keys if pub(k)),
              'ksig': frozenset(ka(k) for k in keys if sig(k) and k['role'] != 'zsk'),
              'zsig': frozenset(ka(k) for k in keys if sig(k) and k['role'] != 'ksk'),
-             'cds': frozenset(ka(k) for k in keys if k['role'] != 'zsk' and pub(k) and
+             'cds': frozenset(ka(k) for k in keys if k['role'] != 'zsk' and
                               at(k['ds_submitted']) and not at(k['ds_withdrawn']) and
                               not at(k['retire']))}
         e['cdnskey'] = e['cds']
@@ -1251,6 +1257,80 @@ class RolloverTest(unittest.TestCase):
             self.check_samples('F', z)
 
     # ---- scenario G: signetctl zone unsign ---------------------------------------------
+
+    # ---- scenario H: double-DS KSK rollover (RFC 7583 3.3.2) ------------------------------
+
+    def scenario_h(self):
+        """The successor's DS reaches the parent before its DNSKEY is published; after the DS
+        is seen + DS TTL the DNSKEY RRset swaps old KSK for new in one step (never both); the
+        old DS is withdrawn and the old KSK retires Ipub later. The monitor proves unbound
+        validates throughout; the sampler, that the child serves what the timing points say."""
+        z = ZH
+
+        def done():
+            ks = sorted(self.keys(z, 'ksk'), key=lambda k: k['id'])
+            return len(ks) >= 2 and ks[0]['retire'] and ks
+        ks = self.wait_until(done, 60, step=0.5)
+        if not ks:
+            self.soft('H', '%s: the double-DS rollover did not complete in 60s:\n%s\nevents:\n%s',
+                      z, self.status_text(z), self.fmt_events(self.events(z)))
+            return
+        ks = sorted(ks, key=lambda k: k['id'])
+        old, new = ks[0], ks[1]
+        self.note('H: %s: keys\n%s', z, self.fmt_keys(ks))
+        if not (new['ds_submitted'] and new['publish'] and new['ds_seen']):
+            self.soft('H', '%s: successor timing points missing:\n%s', z, self.fmt_keys(ks))
+            return
+        # the successor's DS went first, at the old key's lifetime minus Ipub (the engine's
+        # Ipub has its one-second margin)
+        self.within('H', '%s: new DS submitted' % z, new['ds_submitted'],
+                    old['active'] + H_KSK_LIFETIME - IPUB - 1,
+                    old['active'] + H_KSK_LIFETIME - IPUB + LATE)
+        if not new['ds_submitted'] < new['publish']:
+            self.soft('H', '%s: new KSK published %s before its DS was submitted %s', z,
+                      self.rel(new['publish']), self.rel(new['ds_submitted']))
+        # the swap: after DS seen + DS TTL, one step
+        self.within('H', '%s: swap' % z, new['publish'], new['ds_seen'] + DS_WAIT,
+                    new['ds_seen'] + DS_WAIT + LATE)
+        if not (new['publish'] == new['active'] == old['remove']):
+            self.soft('H', '%s: the swap is not one step: new published %s active %s, old '
+                      'removed %s', z, self.rel(new['publish']), self.rel(new['active']),
+                      self.rel(old['remove']))
+        # the old DS stays until the old DNSKEY RRset has left caches
+        self.within('H', '%s: old DS withdrawn' % z, old['ds_withdrawn'],
+                    old['remove'] + IPUB, old['remove'] + IPUB + LATE)
+        if old['retire'] != old['ds_withdrawn']:
+            self.soft('H', '%s: old KSK retired %s, its DS withdrawn %s: want one moment', z,
+                      self.rel(old['retire']), self.rel(old['ds_withdrawn']))
+        # what the parent served (registrar history) vs what the child served (samples)
+        with self.lock:
+            hist = list(self.parent_hist[z])
+        t_parent = next((t for t, ds in hist if any(d[0] == new['tag'] for d in ds)), None)
+        with self.lock:
+            samples = list(self.samples[z])
+        t_child = next((t for t, v in samples
+                        if v is not None and any(tag == new['tag'] for tag, _ in v['dnskey'])), None)
+        if t_parent is None or t_child is None or not t_parent < t_child:
+            self.soft('H', '%s: the parent should serve the new DS (%s) before the child serves '
+                      'the new DNSKEY (%s)', z, self.rel_f(t_parent) if t_parent else '-',
+                      self.rel_f(t_child) if t_child else '-')
+        ksk_tags = {old['tag'], new['tag']}
+        both = [t for t, v in samples
+                if v is not None and len({tag for tag, _ in v['dnskey']} & ksk_tags) > 1]
+        if both:
+            self.soft('H', '%s: the DNSKEY RRset held both KSKs at %d samples (first %s): '
+                      'double-DS never publishes two', z, len(both), self.rel_f(both[0]))
+        # the parent ends with exactly the new DS once the old one is withdrawn
+        want = frozenset([(new['tag'], new['algorithm'])])
+        got = self.wait_until(lambda: frozenset(d[:2] for d in (self.parent_ds(z) or ())) == want,
+                              10)
+        if not got:
+            self.soft('H', '%s: the parent serves %s, want only the new DS', z, self.parent_ds(z))
+        self.sleep_until(old['retire'] + 3)
+        self.check_samples('H', z, since=self.t_monitor)
+        self.note('H: %s: new DS submitted %s, at the parent %s, seen %s, swap %s, old DS '
+                  'withdrawn %s', z, self.rel(new['ds_submitted']), self.rel_f(t_parent),
+                  self.rel(new['ds_seen']), self.rel(new['publish']), self.rel(old['ds_withdrawn']))
 
     def scenario_g(self):
         z = ZG

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/* The key set snapshot follows the keys' timing points: DNSKEY membership, who signs, and
+ * the CDS/CDNSKEY set - including a double-DS successor whose DS goes to the parent
+ * before its DNSKEY is published (integ.rollover scenario H found it missing). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "signer/keyset.h"
+#include "common/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static char g_dir[64];
+static sg_keystore *g_ks;
+
+static int setup(void **st)
+{
+    (void)st;
+    sg_log_set_level(SG_LOG_WARN);
+    snprintf(g_dir, sizeof g_dir, "/tmp/sg-test-keyset-XXXXXX");
+    if (!mkdtemp(g_dir))
+        return -1;
+    char db[128];
+    snprintf(db, sizeof db, "%s/ks.db", g_dir);
+    return sg_ks_new(db, "test", &g_ks);
+}
+
+static int teardown(void **st)
+{
+    (void)st;
+    sg_ks_free(g_ks);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
+    return system(cmd);
+}
+
+static sg_keyset *load(int64_t now)
+{
+    sg_keyset *k = NULL;
+    assert_int_equal(sg_keyset_load(g_ks, "dds.test.", now, 0, &k), 0);
+    return k;
+}
+
+static int find_key(uint16_t tag, enum sg_ks_role role, sg_ks_key *out)
+{
+    sg_ks_key *keys = NULL;
+    size_t n = 0;
+    assert_int_equal(sg_ks_key_list(g_ks, "dds.test.", &keys, &n), 0);
+    int found = 0;
+    for (size_t i = 0; i < n; i++)
+        if ((tag && keys[i].tag == tag) || (!tag && keys[i].role == role && !found)) {
+            *out = keys[i];
+            found = 1;
+        }
+    free(keys);
+    return found;
+}
+
+static void test_double_ds_membership(void **st)
+{
+    (void)st;
+    int64_t t = 1800000000;
+    sg_ks_policy p;
+    sg_ks_policy_defaults(&p, "dds");
+    p.csk = 0;
+    p.ksk_double_ds = 1;
+    assert_int_equal(sg_ks_policy_add(g_ks, &p, t), 0);
+    assert_int_equal(sg_keyset_ensure(g_ks, "dds.test.", "dds", t), 0);
+    sg_ks_key old;
+    assert_true(find_key(0, SG_KS_ROLE_KSK, &old));
+    old.ds_submitted = old.ds_seen = t;
+    assert_int_equal(sg_ks_key_update(g_ks, &old, "test: DS at the parent", t), 0);
+
+    sg_keyset *k = load(t + 10);
+    assert_int_equal(k->dnskey.count, 2);   /* KSK + ZSK */
+    assert_int_equal(k->cds.count, 1);
+    assert_int_equal(k->cdnskey.count, 1);
+    sg_keyset_free(k);
+
+    /* the successor: DS submitted, not published, not signing */
+    sg_ks_key nk;
+    assert_int_equal(sg_ks_key_generate(g_ks, "dds.test.", SG_KS_ROLE_KSK, 0, 0, t + 20, &nk), 0);
+    nk.ds_submitted = t + 20;
+    assert_int_equal(sg_ks_key_update(g_ks, &nk, "test: pre-DS", t + 20), 0);
+    k = load(t + 21);
+    assert_int_equal(k->dnskey.count, 2);   /* not published yet */
+    assert_int_equal(k->nksk, 1);           /* nor signing */
+    assert_int_equal(k->cds.count, 2);      /* but its DS is asked for */
+    assert_int_equal(k->cdnskey.count, 2);
+    uint64_t fp_pre = k->fingerprint;
+    sg_keyset_free(k);
+
+    /* the swap: new published and signing, old out of DNSKEY but still signing and in the
+     * DS set until its DS is withdrawn */
+    assert_true(find_key(nk.tag, 0, &nk));
+    assert_true(find_key(old.tag, 0, &old));
+    nk.ds_seen = t + 25;
+    nk.publish = nk.active = t + 30;
+    old.remove = t + 30;
+    assert_int_equal(sg_ks_key_update(g_ks, &nk, "test: swap", t + 30), 0);
+    assert_int_equal(sg_ks_key_update(g_ks, &old, "test: swap", t + 30), 0);
+    k = load(t + 31);
+    assert_int_not_equal(k->fingerprint, fp_pre);
+    assert_int_equal(k->dnskey.count, 2);   /* new KSK + ZSK: never both KSKs */
+    assert_int_equal(k->nksk, 2);
+    assert_int_equal(k->cds.count, 2);
+    sg_keyset_free(k);
+
+    /* old DS out: the old key retires */
+    old.ds_withdrawn = old.retire = t + 40;
+    assert_int_equal(sg_ks_key_update(g_ks, &old, "test: old DS out", t + 40), 0);
+    k = load(t + 41);
+    assert_int_equal(k->dnskey.count, 2);
+    assert_int_equal(k->nksk, 1);
+    assert_int_equal(k->cds.count, 1);
+    assert_int_equal(k->cdnskey.count, 1);
+    sg_keyset_free(k);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_double_ds_membership),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
