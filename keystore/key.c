@@ -171,6 +171,36 @@ out:
     return r;
 }
 
+void ks_key_init(sg_ks_key *k, const char *zone, enum sg_ks_role role, uint8_t alg)
+{
+    memset(k, 0, sizeof *k);
+    snprintf(k->zone, sizeof k->zone, "%s", zone);
+    k->algorithm = alg;
+    k->role = role;
+    k->flags = SG_KS_FLAG_ZONE | (role == SG_KS_ROLE_ZSK ? 0 : SG_KS_FLAG_SEP);
+}
+
+int ks_key_import_insert(sg_keystore *ks, const sg_ks_zone *z, sg_ks_key *k, EVP_PKEY *pkey,
+                         const char *reason, int64_t now)
+{
+    int r = sg_ks_begin(ks);
+    if (r)
+        return r;
+    int taken = 0;
+    r = ks_key_tag_taken(ks, z->id, k->tag, &taken);
+    if (!r && taken) {
+        ks_set_err(ks, "zone %s already has a key with tag %u", z->name, k->tag);
+        r = SG_EEXIST;
+    }
+    if (!r)
+        r = ks_key_insert(ks, z->id, k, pkey, reason, now);
+    if (!r)
+        r = sg_ks_commit(ks);
+    else
+        sg_ks_rollback(ks);
+    return r;
+}
+
 int sg_ks_key_generate(sg_keystore *ks, const char *zone, enum sg_ks_role role, uint8_t alg,
                        uint16_t bits, int64_t now, sg_ks_key *key_out)
 {
@@ -191,11 +221,7 @@ int sg_ks_key_generate(sg_keystore *ks, const char *zone, enum sg_ks_role role, 
     if (!sg_ks_alg_name(alg))
         return SG_EINVAL;
     sg_ks_key k;
-    memset(&k, 0, sizeof k);
-    snprintf(k.zone, sizeof k.zone, "%s", z.name);
-    k.algorithm = alg;
-    k.role = role;
-    k.flags = SG_KS_FLAG_ZONE | (role == SG_KS_ROLE_ZSK ? 0 : SG_KS_FLAG_SEP);
+    ks_key_init(&k, z.name, role, alg);
     k.state = SG_KS_GENERATED;
     /* Generate outside the transaction (RSA can take seconds) and retry on a tag collision,
      * which the check and insert below decide under the write lock. */

@@ -78,11 +78,7 @@ int sg_ks_key_import_pem(sg_keystore *ks, const char *zone, const char *path,
     }
 
     sg_ks_key k;
-    memset(&k, 0, sizeof k);
-    snprintf(k.zone, sizeof k.zone, "%s", z.name);
-    k.algorithm = alg;
-    k.role = role;
-    k.flags = SG_KS_FLAG_ZONE | (role == SG_KS_ROLE_ZSK ? 0 : SG_KS_FLAG_SEP);
+    ks_key_init(&k, z.name, role, alg);
     /* The key is taken over from a server that publishes and signs with it now. */
     k.publish = now;
     k.active = now;
@@ -98,20 +94,7 @@ int sg_ks_key_import_pem(sg_keystore *ks, const char *zone, const char *path,
         goto out;
     k.tag = sg_ks_key_tag(rd, rdlen);
 
-    if ((r = sg_ks_begin(ks)) != 0)
-        goto out;
-    int taken = 0;
-    r = ks_key_tag_taken(ks, z.id, k.tag, &taken);
-    if (!r && taken) {
-        ks_set_err(ks, "zone %s already has a key with tag %u", z.name, k.tag);
-        r = SG_EEXIST;
-    }
-    if (!r)
-        r = ks_key_insert(ks, z.id, &k, pkey, "imported from PEM", now);
-    if (!r)
-        r = sg_ks_commit(ks);
-    else
-        sg_ks_rollback(ks);
+    r = ks_key_import_insert(ks, &z, &k, pkey, "imported from PEM", now);
     if (!r && key_out)
         *key_out = k;
 out:
