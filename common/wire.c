@@ -178,6 +178,13 @@ enum sg_parse_result sg_wire_parse_query(sg_query *q, const uint8_t *pkt, size_t
             return SG_PARSE_ERROR;
         }
     }
+    if (q->opcode == SG_OPCODE_NOTIFY) {
+        /* RFC 1996: the zone in the question, maybe its new SOA in the answer; whether
+         * anyone takes it is decided once the zone is known */
+        if (!question_ok || ns)
+            goto formerr;
+        return SG_PARSE_OK;
+    }
     if (q->opcode != 0) {
         q->rcode = SG_RCODE_NOTIMP;
         return SG_PARSE_ERROR;

@@ -5,6 +5,7 @@
 #include "daemon/runtime.h"
 #include "signer/dnssec_plugin.h"
 #include "zones/file_plugin.h"
+#include "zones/secondary_plugin.h"
 
 const sg_plugin *const sg_plugin_order[] = {
     &sg_plugin_log,
@@ -13,5 +14,6 @@ const sg_plugin *const sg_plugin_order[] = {
     &sg_plugin_dnssec,
     /* transfer */
     &sg_plugin_file,
+    &sg_plugin_secondary,
     NULL,
 };

@@ -4,6 +4,7 @@
 #include "daemon/server.h"
 #include "common/arena.h"
 #include "common/wire.h"
+#include "zones/secondary_plugin.h"
 
 size_t sg_server_answer(const sg_runtime *rt, int listen_idx, sg_query *q,
                         const uint8_t *pkt, size_t len)
@@ -25,7 +26,18 @@ size_t sg_server_answer(const sg_runtime *rt, int listen_idx, sg_query *q,
     else if (q->qtype == SG_TYPE_MAILA || q->qtype == SG_TYPE_MAILB)
         q->rcode = SG_RCODE_NOTIMP;
     else if (!(chain = sg_runtime_route(rt, listen_idx, q)))
-        q->rcode = SG_RCODE_REFUSED;
+        q->rcode = q->opcode == SG_OPCODE_NOTIFY ? SG_RCODE_NOTIMP : SG_RCODE_REFUSED;
+    if (chain && q->opcode == SG_OPCODE_NOTIFY) {
+        /* only a zone fed by transfers takes NOTIFY, and no other plugin sees it */
+        sg_handler *h = chain;
+        while (h && h->plugin != &sg_plugin_secondary)
+            h = h->next;
+        if (h)
+            sg_secondary_notify(h->state, q);
+        else
+            q->rcode = SG_RCODE_NOTIMP;
+        chain = NULL;
+    }
     if (chain) {
         int rc = chain->plugin->handle(chain, q);
         if (rc == SG_ENOHANDLER) {

@@ -115,6 +115,10 @@ void sg_zone_builder_free(sg_zone_builder *b);
  * as "file:line: message". Returns 0 and *zone_out, or SG_EIO / SG_ESYNTAX / SG_EZONE. */
 int sg_zone_load_file(const char *path, const char *apex, sg_zone **zone_out);
 
+/* Write z as a master file at path, atomically (a temporary file renamed over it).
+ * Returns 0, or SG_EIO (logged with the path). */
+int sg_zone_write_file(const sg_zone *z, const char *path);
+
 /* ---- answers ----------------------------------------------------------------------- */
 
 /* Answer q from z with authoritative semantics: fills q's sections, rcode, aa and the

@@ -6,6 +6,7 @@
 #include "common/log.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -171,4 +172,129 @@ void sg_zonedb_release(sg_zone *z)
     }
     pthread_mutex_unlock(&g_lock);
     sg_zone_free(z);
+}
+
+/* ---- slots -------------------------------------------------------------------------- */
+
+#define SLOT_GRACE_SECONDS 30 /* far longer than any query holds a zone pointer */
+
+typedef struct retired_zone {
+    sg_zone *zone;
+    time_t at;
+    struct retired_zone *next;
+} retired_zone;
+
+struct sg_zone_slot {
+    char *apex;
+    int refs;                   /* under g_lock */
+    _Atomic(sg_zone *) zone;
+    _Atomic time_t confirmed;
+    pthread_mutex_t lock;       /* the retired list */
+    retired_zone *retired;
+    struct sg_zone_slot *next;
+};
+
+static sg_zone_slot *g_slots;
+
+int sg_zonedb_slot_acquire(const char *apex, sg_zone_slot **slot_out)
+{
+    if (!apex || !slot_out)
+        return SG_EINVAL;
+    pthread_mutex_lock(&g_lock);
+    for (sg_zone_slot *s = g_slots; s; s = s->next)
+        if (!strcasecmp(s->apex, apex)) {
+            s->refs++;
+            pthread_mutex_unlock(&g_lock);
+            *slot_out = s;
+            return 0;
+        }
+    sg_zone_slot *s = calloc(1, sizeof *s);
+    if (!s || !(s->apex = strdup(apex))) {
+        free(s);
+        pthread_mutex_unlock(&g_lock);
+        return SG_ENOMEM;
+    }
+    pthread_mutex_init(&s->lock, NULL);
+    s->refs = 1;
+    s->next = g_slots;
+    g_slots = s;
+    pthread_mutex_unlock(&g_lock);
+    *slot_out = s;
+    return 0;
+}
+
+static void slot_reap(sg_zone_slot *s, int all)
+{
+    time_t now = time(NULL);
+    pthread_mutex_lock(&s->lock);
+    for (retired_zone **rp = &s->retired; *rp;) {
+        retired_zone *r = *rp;
+        if (all || now - r->at >= SLOT_GRACE_SECONDS) {
+            *rp = r->next;
+            sg_zone_free(r->zone);
+            free(r);
+        } else {
+            rp = &r->next;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+void sg_zonedb_slot_release(sg_zone_slot *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&g_lock);
+    if (--s->refs > 0) {
+        pthread_mutex_unlock(&g_lock);
+        return;
+    }
+    for (sg_zone_slot **sp = &g_slots; *sp; sp = &(*sp)->next)
+        if (*sp == s) {
+            *sp = s->next;
+            break;
+        }
+    pthread_mutex_unlock(&g_lock);
+    slot_reap(s, 1);
+    sg_zone_free(atomic_load(&s->zone));
+    pthread_mutex_destroy(&s->lock);
+    free(s->apex);
+    free(s);
+}
+
+const sg_zone *sg_zonedb_slot_zone(const sg_zone_slot *s)
+{
+    return atomic_load(&((sg_zone_slot *)s)->zone);
+}
+
+void sg_zonedb_slot_publish(sg_zone_slot *s, sg_zone *z)
+{
+    sg_zone *old = atomic_exchange(&s->zone, z);
+    if (!old)
+        return;
+    retired_zone *r = malloc(sizeof *r);
+    if (!r)
+        return; /* leak rather than free a zone a worker may be reading */
+    r->zone = old;
+    r->at = time(NULL);
+    pthread_mutex_lock(&s->lock);
+    r->next = s->retired;
+    s->retired = r;
+    pthread_mutex_unlock(&s->lock);
+}
+
+void sg_zonedb_slot_reap(sg_zone_slot *s)
+{
+    if (s)
+        slot_reap(s, 0);
+}
+
+time_t sg_zonedb_slot_confirmed(const sg_zone_slot *s)
+{
+    return atomic_load(&((sg_zone_slot *)s)->confirmed);
+}
+
+void sg_zonedb_slot_set_confirmed(sg_zone_slot *s, time_t when)
+{
+    atomic_store(&s->confirmed, when);
 }

@@ -18,4 +18,28 @@ void sg_zonedb_set_only(const char *apex);
 /* Drop a reference taken by sg_zonedb_acquire; frees the zone with the last one. */
 void sg_zonedb_release(sg_zone *z);
 
+/* ---- zones fed by transfers ------------------------------------------------------
+ * A slot holds the version of a zone that a transfer made last. Slots outlive a config
+ * reload (the new chain takes the same slot, so a reload transfers nothing), and a
+ * replaced version is freed only after a grace period, since queries read the slot
+ * without locks. */
+typedef struct sg_zone_slot sg_zone_slot;
+
+/* The slot for apex (presentation form), created empty on first use; counted reference.
+ * Returns 0 and *slot_out, or SG_ENOMEM. */
+int sg_zonedb_slot_acquire(const char *apex, sg_zone_slot **slot_out);
+/* Drop a reference; the last one frees the slot and its versions. */
+void sg_zonedb_slot_release(sg_zone_slot *s);
+/* The version to serve, or NULL (none yet, or expired). Lock-free; the zone stays valid
+ * for the grace period after it is replaced. */
+const sg_zone *sg_zonedb_slot_zone(const sg_zone_slot *s);
+/* Make z the version served (takes ownership; NULL stops serving). */
+void sg_zonedb_slot_publish(sg_zone_slot *s, sg_zone *z);
+/* Free replaced versions older than the grace period (call now and then). */
+void sg_zonedb_slot_reap(sg_zone_slot *s);
+/* When the primary last confirmed the version (a transfer or an equal serial); 0: never.
+ * Kept in the slot so that the expire timer survives a reload. */
+time_t sg_zonedb_slot_confirmed(const sg_zone_slot *s);
+void sg_zonedb_slot_set_confirmed(sg_zone_slot *s, time_t when);
+
 #endif

@@ -1,0 +1,543 @@
+/* SPDX-License-Identifier: MIT */
+/* The `secondary` plugin. A background task per block keeps each zone fresh: it asks the
+ * primaries for the SOA serial on the zone's refresh timer (retry after a failure), or at
+ * once on NOTIFY, transfers a newer version (IXFR, AXFR when IXFR fails), publishes it in
+ * the zone's slot and writes it to disk. Past the SOA expire time without a primary the
+ * zone stops being served (SERVFAIL). Queries read the slot without locks. */
+#include "zones/secondary_plugin.h"
+#include "zones/ixfr.h"
+#include "zones/serial.h"
+#include "zones/zonedb.h"
+#include "common/log.h"
+#include "common/wire.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define FIRST_RETRY 5      /* seconds, doubling, while no version was ever transferred */
+#define FIRST_RETRY_MAX 300
+#define OPCODE_NOTIFY 4
+
+typedef struct szone {
+    uint8_t apex[SG_NAME_MAX];
+    char name[1024];
+    char path[PATH_MAX];       /* persisted copy, "" for none */
+    sg_zone_slot *slot;
+    atomic_int notified;       /* a NOTIFY asked for a check */
+    time_t next_check;
+    uint32_t backoff;
+    int expired;               /* logged once */
+} szone;
+
+typedef struct sstate {
+    sg_secondary_cfg cfg;
+    sg_xfr_tsig key;
+    int has_key;
+    szone *zones;
+    int nzones;
+    pthread_t thread;
+    int thread_started;
+    atomic_int stop;
+    pthread_mutex_t wake_lock;
+    pthread_cond_t wake;
+} sstate;
+
+int sg_secondary_parse(const sg_cfg_block *blk, int nzones, sg_secondary_cfg *out)
+{
+    memset(out, 0, sizeof *out);
+    out->timeout = 10;
+    if (blk->nargs > 0)
+        return sg_cfg_error(blk, "secondary: options go in a { } block (it serves the server block's zones)");
+    for (int i = 0; i < blk->nchildren; i++) {
+        const sg_cfg_block *d = &blk->children[i];
+        uint64_t v;
+        if (d->has_block)
+            return sg_cfg_error(d, "secondary: '%s' takes no block", d->name);
+        if (!strcmp(d->name, "from")) {
+            if (d->nargs < 1)
+                return sg_cfg_error(d, "from: expected one or more primary addresses (ADDR or ADDR:PORT)");
+            for (int k = 0; k < d->nargs; k++) {
+                if (out->nprimaries == SG_SECONDARY_PRIMARIES_MAX)
+                    return sg_cfg_error(d, "from: at most %d primaries", SG_SECONDARY_PRIMARIES_MAX);
+                if (sg_xfr_parse_peer(d->args[k], &out->primaries[out->nprimaries]))
+                    return sg_cfg_error(d, "from: '%s' is not an IP address with an optional port", d->args[k]);
+                out->nprimaries++;
+            }
+        } else if (!strcmp(d->name, "key")) {
+            if (d->nargs != 1 || strlen(d->args[0]) >= sizeof out->key - 1)
+                return sg_cfg_error(d, "key: expected the name of a tsig-key from the global options");
+            snprintf(out->key, sizeof out->key, "%s", d->args[0]);
+        } else if (!strcmp(d->name, "file")) {
+            if (d->nargs != 1 || strlen(d->args[0]) >= sizeof out->file)
+                return sg_cfg_error(d, "file: expected the path of the zone's persisted copy");
+            if (nzones != 1)
+                return sg_cfg_error(d, "file: only for a server block with one zone; use 'directory DIR'");
+            snprintf(out->file, sizeof out->file, "%s", d->args[0]);
+        } else if (!strcmp(d->name, "directory")) {
+            if (d->nargs != 1 || strlen(d->args[0]) >= sizeof out->directory - 300)
+                return sg_cfg_error(d, "directory: expected a directory for the zones' persisted copies");
+            snprintf(out->directory, sizeof out->directory, "%s", d->args[0]);
+        } else if (!strcmp(d->name, "timeout")) {
+            if (d->nargs != 1 || sg_cfg_parse_duration(d->args[0], &v) || v < 1 || v > 600)
+                return sg_cfg_error(d, "timeout: expected a duration from 1s to 10m");
+            out->timeout = (uint32_t)v;
+        } else {
+            return sg_cfg_error(d, "secondary: unknown option '%s'", d->name);
+        }
+    }
+    if (out->nprimaries == 0)
+        return sg_cfg_error(blk, "secondary: a 'from ADDR[:PORT]...' line is required");
+    if (out->file[0] && out->directory[0])
+        return sg_cfg_error(blk, "secondary: 'file' and 'directory' exclude each other");
+    return 0;
+}
+
+/* SOA timers of a version: refresh, retry, expire (RFC 1035 3.3.13). */
+static void soa_timers(const sg_zone *z, uint32_t *refresh, uint32_t *retry, uint32_t *expire)
+{
+    const uint8_t *rd = z->soa->rdata + 2;
+    size_t o = sg_name_len(rd);
+    o += sg_name_len(rd + o) + 4;
+    const uint8_t *f = rd + o;
+    *refresh = (uint32_t)f[0] << 24 | (uint32_t)f[1] << 16 | (uint32_t)f[2] << 8 | f[3];
+    *retry = (uint32_t)f[4] << 24 | (uint32_t)f[5] << 16 | (uint32_t)f[6] << 8 | f[7];
+    *expire = (uint32_t)f[8] << 24 | (uint32_t)f[9] << 16 | (uint32_t)f[10] << 8 | f[11];
+    if (*refresh < 1)
+        *refresh = 1;
+    if (*retry < 1)
+        *retry = 1;
+}
+
+/* A newer version from one primary: IXFR when we have a version, AXFR when we have none
+ * or IXFR does not work out. Returns 0 and *nz (NULL when the primary turned out to have
+ * nothing newer), or an error with the reason logged. */
+static int transfer(sstate *st, szone *sz, const sg_xfr_peer *p, const sg_zone *cur, sg_zone **nz,
+                    const char **how, size_t *msgs)
+{
+    const sg_xfr_tsig *key = st->has_key ? &st->key : NULL;
+    char why[512], source[160];
+    ldns_rr_list *rrs = NULL;
+    int kind = SG_XFR_UNKNOWN, rc;
+    *nz = NULL;
+    if (cur) {
+        *how = "IXFR";
+        rc = sg_xfr_fetch(p, sz->apex, cur->soa, key, (int)st->cfg.timeout * 1000, &rrs, &kind, msgs, why,
+                          sizeof why);
+        if (rc) {
+            sg_log(SG_LOG_WARN, "secondary", sz->name, "IXFR from %s failed (%s); trying AXFR", p->text, why);
+        } else if (kind == SG_XFR_UPTODATE) {
+            ldns_rr_list_deep_free(rrs);
+            return 0;
+        } else if (kind == SG_XFR_INCREMENTAL) {
+            snprintf(source, sizeof source, "IXFR from %s", p->text);
+            rc = sg_ixfr_apply(cur, rrs, source, nz, why, sizeof why);
+            ldns_rr_list_deep_free(rrs);
+            rrs = NULL;
+            if (!rc)
+                return 0;
+            sg_log(SG_LOG_WARN, "secondary", sz->name, "IXFR from %s does not apply (%s); trying AXFR", p->text,
+                   why);
+        } else {
+            *how = "IXFR (full zone)";
+        }
+    }
+    if (!rrs) {
+        *how = "AXFR";
+        rc = sg_xfr_fetch(p, sz->apex, NULL, key, (int)st->cfg.timeout * 1000, &rrs, &kind, msgs, why, sizeof why);
+        if (rc) {
+            sg_log(SG_LOG_ERR, "secondary", sz->name, "AXFR from %s failed: %s", p->text, why);
+            return rc;
+        }
+    }
+    snprintf(source, sizeof source, "%s from %s", *how, p->text);
+    rc = sg_xfr_build_full(sz->apex, rrs, source, nz);
+    ldns_rr_list_deep_free(rrs);
+    if (rc)
+        sg_log(SG_LOG_ERR, "secondary", sz->name, "%s: the zone fails the zone checks (see above)", source);
+    return rc;
+}
+
+/* One refresh of a zone: the primaries in order until one answers. */
+static void refresh(sstate *st, szone *sz, time_t now)
+{
+    const sg_zone *cur = sg_zonedb_slot_zone(sz->slot);
+    const sg_xfr_tsig *key = st->has_key ? &st->key : NULL;
+    int ok = 0;
+    for (int i = 0; i < st->cfg.nprimaries && !ok && !atomic_load(&st->stop); i++) {
+        const sg_xfr_peer *p = &st->cfg.primaries[i];
+        char why[512];
+        uint32_t serial;
+        int rc = sg_xfr_query_soa(p, sz->apex, key, (int)st->cfg.timeout * 1000, &serial, why, sizeof why);
+        if (rc) {
+            sg_log(SG_LOG_WARN, "secondary", sz->name, "primary %s: SOA query failed: %s", p->text, why);
+            continue;
+        }
+        if (cur && !sg_serial_newer(serial, cur->serial)) {
+            if (serial != cur->serial)
+                sg_log(SG_LOG_WARN, "secondary", sz->name, "primary %s has serial %u, not newer than ours (%u)",
+                       p->text, serial, cur->serial);
+            else
+                sg_log(SG_LOG_DEBUG, "secondary", sz->name, "primary %s: serial %u is current", p->text, serial);
+            ok = 1;
+            break;
+        }
+        sg_zone *nz = NULL;
+        const char *how = "";
+        size_t msgs = 0;
+        if (transfer(st, sz, p, cur, &nz, &how, &msgs))
+            continue;
+        if (!nz) {
+            ok = 1; /* the primary had nothing newer after all */
+            break;
+        }
+        if (cur && !sg_serial_newer(nz->serial, cur->serial)) {
+            sg_log(SG_LOG_WARN, "secondary", sz->name, "%s from %s gave serial %u, not newer than ours (%u); ignored",
+                   how, p->text, nz->serial, cur->serial);
+            sg_zone_free(nz);
+            continue;
+        }
+        nz->loaded_at = now;
+        if (cur)
+            sg_log(SG_LOG_INFO, "secondary", sz->name, "serial %u -> %u by %s from %s (%zu records, %zu messages)",
+                   cur->serial, nz->serial, how, p->text, nz->nrecords, msgs);
+        else
+            sg_log(SG_LOG_INFO, "secondary", sz->name, "serial %u by %s from %s (%zu records, %zu messages)",
+                   nz->serial, how, p->text, nz->nrecords, msgs);
+        if (sz->path[0])
+            sg_zone_write_file(nz, sz->path);
+        sg_zonedb_slot_publish(sz->slot, nz);
+        cur = nz;
+        ok = 1;
+    }
+    if (ok) {
+        sg_zonedb_slot_set_confirmed(sz->slot, now);
+        if (sz->path[0])
+            utimensat(AT_FDCWD, sz->path, NULL, 0); /* the file's time is when it was last confirmed */
+        uint32_t refresh_s, retry_s, expire_s;
+        soa_timers(cur, &refresh_s, &retry_s, &expire_s);
+        sz->next_check = now + refresh_s;
+        sz->backoff = 0;
+        if (sz->expired)
+            sg_log(SG_LOG_INFO, "secondary", sz->name, "serving again, serial %u", cur->serial);
+        sz->expired = 0;
+        return;
+    }
+    if (!cur) {
+        sz->backoff = sz->backoff ? sz->backoff * 2 : FIRST_RETRY;
+        if (sz->backoff > FIRST_RETRY_MAX)
+            sz->backoff = FIRST_RETRY_MAX;
+        sz->next_check = now + sz->backoff;
+        return;
+    }
+    uint32_t refresh_s, retry_s, expire_s;
+    soa_timers(cur, &refresh_s, &retry_s, &expire_s);
+    sz->next_check = now + retry_s;
+    time_t confirmed = sg_zonedb_slot_confirmed(sz->slot);
+    if (now - confirmed >= (time_t)expire_s) {
+        sg_log(SG_LOG_ERR, "secondary", sz->name,
+               "expired: no primary confirmed serial %u for %u seconds (SOA expire); answering SERVFAIL",
+               cur->serial, expire_s);
+        sz->expired = 1;
+        sg_zonedb_slot_publish(sz->slot, NULL);
+    }
+}
+
+static void *watch(void *arg)
+{
+    sstate *st = arg;
+    while (!atomic_load(&st->stop)) {
+        time_t now = time(NULL);
+        for (int i = 0; i < st->nzones && !atomic_load(&st->stop); i++) {
+            szone *sz = &st->zones[i];
+            int notified = atomic_exchange(&sz->notified, 0);
+            if (notified || now >= sz->next_check)
+                refresh(st, sz, now);
+            sg_zonedb_slot_reap(sz->slot);
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_mutex_lock(&st->wake_lock);
+        int pending = 0;
+        for (int i = 0; i < st->nzones; i++)
+            pending |= atomic_load(&st->zones[i].notified);
+        if (!atomic_load(&st->stop) && !pending)
+            pthread_cond_timedwait(&st->wake, &st->wake_lock, &ts);
+        pthread_mutex_unlock(&st->wake_lock);
+    }
+    return NULL;
+}
+
+static void secondary_teardown(void *state)
+{
+    sstate *st = state;
+    if (!st)
+        return;
+    for (int i = 0; i < st->nzones; i++)
+        sg_zonedb_slot_release(st->zones[i].slot);
+    free(st->zones);
+    pthread_mutex_destroy(&st->wake_lock);
+    pthread_cond_destroy(&st->wake);
+    free(st);
+}
+
+/* The TSIG key named in the config, from the runtime's keyring. */
+static int find_key(const sg_cfg_block *blk, const sg_setup_ctx *ctx, const char *name, sg_xfr_tsig *out)
+{
+    (void)ctx;
+    (void)name;
+    (void)out;
+    return sg_cfg_error(blk, "secondary: TSIG keys are not available in this build");
+}
+
+/* A persisted copy lets a restart serve at once, the expire timer counting from the
+ * file's time (set at every confirmation). */
+static void load_persisted(szone *sz)
+{
+    struct stat fst;
+    if (!sz->path[0] || sg_zonedb_slot_zone(sz->slot) || stat(sz->path, &fst) != 0)
+        return;
+    sg_zone *z = NULL;
+    if (sg_zone_load_file(sz->path, sz->name, &z)) {
+        sg_log(SG_LOG_WARN, "secondary", sz->name, "persisted copy %s does not load; waiting for a transfer",
+               sz->path);
+        return;
+    }
+    uint32_t refresh_s, retry_s, expire_s;
+    soa_timers(z, &refresh_s, &retry_s, &expire_s);
+    if (time(NULL) - fst.st_mtime >= (time_t)expire_s) {
+        sg_log(SG_LOG_WARN, "secondary", sz->name, "persisted copy %s (serial %u) is past its expire time; not served",
+               sz->path, z->serial);
+        sg_zone_free(z);
+        return;
+    }
+    sg_log(SG_LOG_INFO, "secondary", sz->name, "serving the persisted copy %s, serial %u, until the primary is asked",
+           sz->path, z->serial);
+    sg_zonedb_slot_set_confirmed(sz->slot, fst.st_mtime);
+    sg_zonedb_slot_publish(sz->slot, z);
+}
+
+static int secondary_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **state_out)
+{
+    sstate *st = calloc(1, sizeof *st);
+    if (!st)
+        return SG_ENOMEM;
+    pthread_mutex_init(&st->wake_lock, NULL);
+    pthread_cond_init(&st->wake, NULL);
+    int rc = sg_secondary_parse(blk, ctx->nzones, &st->cfg);
+    if (rc)
+        goto fail;
+    if (st->cfg.key[0]) {
+        if ((rc = find_key(blk, ctx, st->cfg.key, &st->key)))
+            goto fail;
+        st->has_key = 1;
+    }
+    st->zones = calloc((size_t)ctx->nzones, sizeof *st->zones);
+    if (!st->zones) {
+        rc = SG_ENOMEM;
+        goto fail;
+    }
+    for (int i = 0; i < ctx->nzones; i++) {
+        szone *sz = &st->zones[i];
+        memcpy(sz->apex, ctx->zones[i], sg_name_len(ctx->zones[i]));
+        sg_name_to_str(sz->apex, sz->name, sizeof sz->name);
+        if (st->cfg.file[0]) {
+            snprintf(sz->path, sizeof sz->path, "%s", st->cfg.file);
+        } else if (st->cfg.directory[0]) {
+            /* "example.test." -> DIR/example.test.zone; the root -> DIR/root.zone */
+            char base[1024];
+            snprintf(base, sizeof base, "%s", sz->name);
+            size_t bl = strlen(base);
+            if (bl > 1 && base[bl - 1] == '.')
+                base[bl - 1] = 0;
+            for (char *c = base; *c; c++)
+                if (*c == '/')
+                    *c = '_';
+            int w = snprintf(sz->path, sizeof sz->path, "%s/%s.zone", st->cfg.directory, bl <= 1 ? "root" : base);
+            if (w < 0 || (size_t)w >= sizeof sz->path) {
+                rc = sg_cfg_error(blk, "secondary: directory path too long for zone %s", sz->name);
+                goto fail;
+            }
+        }
+    }
+    st->nzones = ctx->nzones;
+    if (ctx->check_only) {
+        *state_out = st;
+        return 0;
+    }
+    for (int i = 0; i < st->nzones; i++) {
+        if ((rc = sg_zonedb_slot_acquire(st->zones[i].name, &st->zones[i].slot)))
+            goto fail;
+        load_persisted(&st->zones[i]);
+    }
+    *state_out = st;
+    return 0;
+fail:
+    secondary_teardown(st);
+    return rc;
+}
+
+static int secondary_start(void *state)
+{
+    sstate *st = state;
+    if (pthread_create(&st->thread, NULL, watch, st) != 0)
+        return SG_EIO;
+    st->thread_started = 1;
+    return 0;
+}
+
+static void secondary_stop(void *state)
+{
+    sstate *st = state;
+    if (st && st->thread_started) {
+        pthread_mutex_lock(&st->wake_lock);
+        atomic_store(&st->stop, 1);
+        pthread_cond_signal(&st->wake);
+        pthread_mutex_unlock(&st->wake_lock);
+        pthread_join(st->thread, NULL);
+        st->thread_started = 0;
+    }
+}
+
+/* ---- the query path ----------------------------------------------------------------- */
+
+/* As in the `file` plugin: the longest zone holding the name, except that the DS at a
+ * zone's apex belongs to its parent when that is served here too. */
+static int better(const sg_zone *z, const sg_zone *best, const sg_query *q)
+{
+    if (z->apex_labels > q->qlabels || !sg_name_is_sub(q->qname, z->apex))
+        return 0;
+    if (!best)
+        return 1;
+    int ds_at_apex = q->qtype == SG_TYPE_DS && z->apex_labels == q->qlabels && z->apex_labels > 0;
+    int best_ds_at_apex = q->qtype == SG_TYPE_DS && best->apex_labels == q->qlabels;
+    if (best_ds_at_apex && !ds_at_apex)
+        return 1;
+    if (ds_at_apex && !best_ds_at_apex)
+        return 0;
+    return z->apex_labels > best->apex_labels;
+}
+
+static int secondary_handle(sg_handler *self, sg_query *q)
+{
+    sstate *st = self->state;
+    const sg_zone *best = NULL;
+    int missing = 0;
+    for (int i = 0; i < st->nzones; i++) {
+        const sg_zone *z = sg_zonedb_slot_zone(st->zones[i].slot);
+        if (z) {
+            if (better(z, best, q))
+                best = z;
+        } else if (sg_name_is_sub(q->qname, st->zones[i].apex)) {
+            missing = 1;
+        }
+    }
+    if (!best)
+        return missing ? SG_ENOTFOUND : sg_next(self, q); /* not transferred yet, or expired */
+    sg_zone_answer(best, q);
+    return 0;
+}
+
+/* ---- NOTIFY --------------------------------------------------------------------------- */
+
+/* A reply to a signed NOTIFY is signed with the same key (RFC 8945 5.3). */
+static int sign_reply(const sstate *st, sg_query *q, const ldns_rdf *request_mac)
+{
+    ldns_pkt *pkt = NULL;
+    uint8_t *wire = NULL;
+    size_t len = 0;
+    int rc = SG_ELIB;
+    if (ldns_wire2pkt(&pkt, q->out, q->out_len) != LDNS_STATUS_OK)
+        return rc;
+    if (ldns_pkt_tsig_sign(pkt, st->key.name, st->key.secret, 300, st->key.algorithm, request_mac) ==
+            LDNS_STATUS_OK &&
+        ldns_pkt2wire(&wire, pkt, &len) == LDNS_STATUS_OK && len <= q->out_cap) {
+        memcpy(q->out, wire, len);
+        q->out_len = len;
+        rc = 0;
+    }
+    free(wire);
+    ldns_pkt_free(pkt);
+    return rc;
+}
+
+void sg_secondary_notify(void *state, sg_query *q)
+{
+    sstate *st = state;
+    char from[80] = "?";
+    if (q->client && q->client->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)q->client)->sin6_addr, from, sizeof from);
+    else if (q->client && q->client->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)q->client)->sin_addr, from, sizeof from);
+    szone *sz = NULL;
+    for (int i = 0; i < st->nzones; i++)
+        if (sg_name_eq(st->zones[i].apex, q->qname))
+            sz = &st->zones[i];
+    char qn[1024];
+    sg_name_to_str(q->qname, qn, sizeof qn);
+    int listed = 0;
+    for (int i = 0; i < st->cfg.nprimaries; i++)
+        listed |= sg_xfr_peer_host_eq(&st->cfg.primaries[i], q->client, q->client_len);
+    if (!listed) {
+        /* RFC 1996 3.10: only from the zone's masters; say nothing to anyone else */
+        sg_log(SG_LOG_WARN, "secondary", sz ? sz->name : qn, "NOTIFY from %s ignored: not a listed primary", from);
+        q->drop = 1;
+        return;
+    }
+    if (!sz || q->qtype != SG_TYPE_SOA) {
+        q->rcode = SG_RCODE_NOTAUTH;
+        sg_log(SG_LOG_WARN, "secondary", qn, "NOTIFY from %s for a name that is not one of our zones' apex", from);
+        return;
+    }
+    ldns_pkt *pkt = NULL;
+    ldns_rdf *mac = NULL;
+    if (st->has_key) {
+        ldns_rr *tsig = NULL;
+        char *kn = NULL;
+        int good = ldns_wire2pkt(&pkt, q->wire, q->wire_len) == LDNS_STATUS_OK && (tsig = ldns_pkt_tsig(pkt)) &&
+                   (kn = ldns_rdf2str(ldns_rr_owner(tsig))) && !strcasecmp(kn, st->key.name) &&
+                   ldns_pkt_tsig_verify(pkt, q->wire, q->wire_len, st->key.name, st->key.secret, NULL);
+        free(kn);
+        if (!good) {
+            sg_log(SG_LOG_WARN, "secondary", sz->name, "NOTIFY from %s refused: %s with TSIG key %s", from,
+                   tsig ? "not signed correctly" : "not signed", st->key.name);
+            ldns_pkt_free(pkt);
+            q->rcode = SG_RCODE_NOTAUTH;
+            return;
+        }
+        mac = ldns_rdf_clone(ldns_rr_rdf(tsig, 3));
+    }
+    sg_log(SG_LOG_INFO, "secondary", sz->name, "NOTIFY from %s: checking the primaries now", from);
+    pthread_mutex_lock(&st->wake_lock);
+    atomic_store(&sz->notified, 1);
+    pthread_cond_signal(&st->wake);
+    pthread_mutex_unlock(&st->wake_lock);
+    q->aa = 1;
+    q->rcode = SG_RCODE_NOERROR;
+    if (st->has_key) {
+        sg_wire_render(q);
+        if (sign_reply(st, q, mac))
+            q->out_len = 0;
+    }
+    ldns_rdf_deep_free(mac);
+    ldns_pkt_free(pkt);
+}
+
+const sg_plugin sg_plugin_secondary = {
+    .name = "secondary",
+    .setup = secondary_setup,
+    .start = secondary_start,
+    .handle = secondary_handle,
+    .stop = secondary_stop,
+    .teardown = secondary_teardown,
+};

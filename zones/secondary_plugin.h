@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/* The `secondary` plugin: serves zones transferred from primaries (AXFR/IXFR with TSIG),
+ * kept fresh by the SOA timers and NOTIFY, and persisted for a restart. */
+#ifndef SG_SECONDARY_PLUGIN_H
+#define SG_SECONDARY_PLUGIN_H
+
+#include <limits.h>
+
+#include "common/plugin.h"
+#include "zones/xfr_in.h"
+
+#define SG_SECONDARY_PRIMARIES_MAX 8
+
+typedef struct sg_secondary_cfg {
+    sg_xfr_peer primaries[SG_SECONDARY_PRIMARIES_MAX]; /* asked in this order */
+    int nprimaries;
+    char key[256];             /* TSIG key name; "" for none */
+    char file[PATH_MAX];       /* persisted copy (one zone), or "" */
+    char directory[PATH_MAX];  /* persisted copies, DIR/<zone>.zone, or "" */
+    uint32_t timeout;          /* seconds per network wait */
+} sg_secondary_cfg;
+
+extern const sg_plugin sg_plugin_secondary;
+
+/* Parse a `secondary` block for a server block with nzones zones (errors file:line). */
+int sg_secondary_parse(const sg_cfg_block *blk, int nzones, sg_secondary_cfg *out);
+
+/* Handle a NOTIFY (RFC 1996) routed to a chain with this plugin (state is the handler's):
+ * from a listed primary, TSIG-checked when a key is set, it starts a check of the zone at
+ * once. Fills q's reply (or sets q->drop for an unlisted sender). */
+void sg_secondary_notify(void *state, sg_query *q);
+
+#endif

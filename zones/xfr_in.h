@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/* The client side of zone transfers: SOA serial queries (UDP, TCP when truncated) and
+ * AXFR/IXFR over TCP (RFC 5936, RFC 1995), signed and checked with TSIG (RFC 8945). */
+#ifndef SG_XFR_IN_H
+#define SG_XFR_IN_H
+
+#include <ldns/ldns.h>
+#include <sys/socket.h>
+
+#include "zones/ixfr.h"
+
+/* A TSIG key as ldns takes it. */
+typedef struct sg_xfr_tsig {
+    char name[256];      /* absolute presentation name, "key.example." */
+    char algorithm[64];  /* "hmac-sha256." */
+    char secret[512];    /* base64 */
+} sg_xfr_tsig;
+
+/* A primary server. */
+typedef struct sg_xfr_peer {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    char text[80];       /* "192.0.2.1:53", "[2001:db8::1]:53" */
+} sg_xfr_peer;
+
+/* Parse "ADDR", "ADDR:PORT", "[V6]:PORT" or a bare IPv6 address (port 53 when absent).
+ * Returns 0, or SG_ESYNTAX. */
+int sg_xfr_parse_peer(const char *s, sg_xfr_peer *out);
+/* Same host (address and family), whatever the port: NOTIFY comes from any port. */
+int sg_xfr_peer_host_eq(const sg_xfr_peer *p, const struct sockaddr *sa, socklen_t len);
+
+/* Ask the primary for the SOA serial of apex (wire). key may be NULL. Returns 0 and
+ * *serial_out, or SG_EIO (timeout, refused, no answer) / SG_EMALFORMED / SG_EZONE (not
+ * authoritative) with the reason in why. */
+int sg_xfr_query_soa(const sg_xfr_peer *p, const uint8_t *apex, const sg_xfr_tsig *key,
+                     int timeout_ms, uint32_t *serial_out, char *why, size_t why_cap);
+
+/* Transfer apex over TCP: IXFR from ours (an SOA record, canonical wire RDATA) when ours
+ * is given, else AXFR. timeout_ms bounds each read. On success *rrs_out holds every
+ * answer record in order (caller frees with ldns_rr_list_deep_free), *kind_out tells
+ * what the response was and *msgs_out how many messages carried it. Errors as above. */
+int sg_xfr_fetch(const sg_xfr_peer *p, const uint8_t *apex, const sg_rrset *ours,
+                 const sg_xfr_tsig *key, int timeout_ms, ldns_rr_list **rrs_out,
+                 int *kind_out, size_t *msgs_out, char *why, size_t why_cap);
+
+#endif
