@@ -41,8 +41,8 @@ typedef struct szone {
 
 typedef struct sstate {
     sg_secondary_cfg cfg;
-    sg_xfr_tsig key;
-    int has_key;
+    const sg_tsig_key *key;             /* NULL: no TSIG; owned by the runtime's keyring */
+    const sg_tsig_keyring *keyring;
     szone *zones;
     int nzones;
     pthread_t thread;
@@ -124,7 +124,7 @@ static void soa_timers(const sg_zone *z, uint32_t *refresh, uint32_t *retry, uin
 static int transfer(sstate *st, szone *sz, const sg_xfr_peer *p, const sg_zone *cur, sg_zone **nz,
                     const char **how, size_t *msgs)
 {
-    const sg_xfr_tsig *key = st->has_key ? &st->key : NULL;
+    const sg_tsig_key *key = st->key;
     char why[512], source[160];
     ldns_rr_list *rrs = NULL;
     int kind = SG_XFR_UNKNOWN, rc;
@@ -171,7 +171,7 @@ static int transfer(sstate *st, szone *sz, const sg_xfr_peer *p, const sg_zone *
 static void refresh(sstate *st, szone *sz, time_t now)
 {
     const sg_zone *cur = sg_zonedb_slot_zone(sz->slot);
-    const sg_xfr_tsig *key = st->has_key ? &st->key : NULL;
+    const sg_tsig_key *key = st->key;
     int ok = 0;
     for (int i = 0; i < st->cfg.nprimaries && !ok && !atomic_load(&st->stop); i++) {
         const sg_xfr_peer *p = &st->cfg.primaries[i];
@@ -291,15 +291,6 @@ static void secondary_teardown(void *state)
     free(st);
 }
 
-/* The TSIG key named in the config, from the runtime's keyring. */
-static int find_key(const sg_cfg_block *blk, const sg_setup_ctx *ctx, const char *name, sg_xfr_tsig *out)
-{
-    (void)ctx;
-    (void)name;
-    (void)out;
-    return sg_cfg_error(blk, "secondary: TSIG keys are not available in this build");
-}
-
 /* A persisted copy lets a restart serve at once, the expire timer counting from the
  * file's time (set at every confirmation). */
 static void load_persisted(szone *sz)
@@ -337,10 +328,10 @@ static int secondary_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, voi
     int rc = sg_secondary_parse(blk, ctx->nzones, &st->cfg);
     if (rc)
         goto fail;
-    if (st->cfg.key[0]) {
-        if ((rc = find_key(blk, ctx, st->cfg.key, &st->key)))
-            goto fail;
-        st->has_key = 1;
+    st->keyring = ctx->tsig;
+    if (st->cfg.key[0] && !(st->key = sg_tsig_find(ctx->tsig, st->cfg.key))) {
+        rc = sg_cfg_error(blk, "secondary: no tsig-key '%s' in the global options", st->cfg.key);
+        goto fail;
     }
     st->zones = calloc((size_t)ctx->nzones, sizeof *st->zones);
     if (!st->zones) {
@@ -450,27 +441,6 @@ static int secondary_handle(sg_handler *self, sg_query *q)
 
 /* ---- NOTIFY --------------------------------------------------------------------------- */
 
-/* A reply to a signed NOTIFY is signed with the same key (RFC 8945 5.3). */
-static int sign_reply(const sstate *st, sg_query *q, const ldns_rdf *request_mac)
-{
-    ldns_pkt *pkt = NULL;
-    uint8_t *wire = NULL;
-    size_t len = 0;
-    int rc = SG_ELIB;
-    if (ldns_wire2pkt(&pkt, q->out, q->out_len) != LDNS_STATUS_OK)
-        return rc;
-    if (ldns_pkt_tsig_sign(pkt, st->key.name, st->key.secret, 300, st->key.algorithm, request_mac) ==
-            LDNS_STATUS_OK &&
-        ldns_pkt2wire(&wire, pkt, &len) == LDNS_STATUS_OK && len <= q->out_cap) {
-        memcpy(q->out, wire, len);
-        q->out_len = len;
-        rc = 0;
-    }
-    free(wire);
-    ldns_pkt_free(pkt);
-    return rc;
-}
-
 void sg_secondary_notify(void *state, sg_query *q)
 {
     sstate *st = state;
@@ -499,23 +469,28 @@ void sg_secondary_notify(void *state, sg_query *q)
         sg_log(SG_LOG_WARN, "secondary", qn, "NOTIFY from %s for a name that is not one of our zones' apex", from);
         return;
     }
-    ldns_pkt *pkt = NULL;
-    ldns_rdf *mac = NULL;
-    if (st->has_key) {
-        ldns_rr *tsig = NULL;
-        char *kn = NULL;
-        int good = ldns_wire2pkt(&pkt, q->wire, q->wire_len) == LDNS_STATUS_OK && (tsig = ldns_pkt_tsig(pkt)) &&
-                   (kn = ldns_rdf2str(ldns_rr_owner(tsig))) && !strcasecmp(kn, st->key.name) &&
-                   ldns_pkt_tsig_verify(pkt, q->wire, q->wire_len, st->key.name, st->key.secret, NULL);
-        free(kn);
-        if (!good) {
-            sg_log(SG_LOG_WARN, "secondary", sz->name, "NOTIFY from %s refused: %s with TSIG key %s", from,
-                   tsig ? "not signed correctly" : "not signed", st->key.name);
-            ldns_pkt_free(pkt);
+    uint64_t now = (uint64_t)time(NULL);
+    sg_tsig_ctx ctx;
+    sg_tsig_ctx_init(&ctx, NULL);
+    if (st->key) {
+        uint16_t err = SG_TSIG_NOERROR;
+        int vr = sg_tsig_verify_request(&ctx, st->keyring, q->wire, q->wire_len, now, &err);
+        if (vr || err || ctx.key != st->key) {
+            sg_log(SG_LOG_WARN, "secondary", sz->name, "NOTIFY from %s refused: %s", from,
+                   vr == SG_ENOTFOUND ? "not signed with TSIG"
+                   : vr               ? "malformed TSIG"
+                   : err              ? "TSIG does not verify with the key it names"
+                                      : "signed with another key than the zone's");
             q->rcode = SG_RCODE_NOTAUTH;
+            if (!vr && err) {
+                /* tell the sender why, as RFC 8945 5.2 asks */
+                sg_wire_render(q);
+                if (sg_tsig_sign(&ctx, q->out, &q->out_len, q->out_cap, now))
+                    q->out_len = 0;
+            }
+            sg_tsig_ctx_deinit(&ctx);
             return;
         }
-        mac = ldns_rdf_clone(ldns_rr_rdf(tsig, 3));
     }
     sg_log(SG_LOG_INFO, "secondary", sz->name, "NOTIFY from %s: checking the primaries now", from);
     pthread_mutex_lock(&st->wake_lock);
@@ -524,13 +499,13 @@ void sg_secondary_notify(void *state, sg_query *q)
     pthread_mutex_unlock(&st->wake_lock);
     q->aa = 1;
     q->rcode = SG_RCODE_NOERROR;
-    if (st->has_key) {
+    if (st->key) {
+        /* a reply to a signed request is signed (RFC 8945 5.3) */
         sg_wire_render(q);
-        if (sign_reply(st, q, mac))
+        if (sg_tsig_sign(&ctx, q->out, &q->out_len, q->out_cap, now))
             q->out_len = 0;
     }
-    ldns_rdf_deep_free(mac);
-    ldns_pkt_free(pkt);
+    sg_tsig_ctx_deinit(&ctx);
 }
 
 const sg_plugin sg_plugin_secondary = {

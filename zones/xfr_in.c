@@ -17,7 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TSIG_FUDGE 300
 #define XFR_MSG_MAX 65535
 
 static int why_set(char *why, size_t cap, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -113,13 +112,15 @@ typedef struct request {
     uint8_t *wire;
     size_t len;
     uint16_t id;
-    ldns_rdf *mac;   /* our TSIG MAC, which the first response's MAC covers */
+    int signed_;
+    sg_tsig_ctx tsig;  /* the request's MAC, then each verified response's */
 } request;
 
 static void request_free(request *r)
 {
     free(r->wire);
-    ldns_rdf_deep_free(r->mac);
+    if (r->signed_)
+        sg_tsig_ctx_deinit(&r->tsig);
     memset(r, 0, sizeof *r);
 }
 
@@ -142,7 +143,7 @@ static ldns_rr *soa_rr(const uint8_t *apex, const sg_rrset *soa)
 }
 
 static int make_request(const uint8_t *apex, uint16_t qtype, const sg_rrset *ours,
-                        const sg_xfr_tsig *key, request *out, char *why, size_t why_cap)
+                        const sg_tsig_key *key, request *out, char *why, size_t why_cap)
 {
     memset(out, 0, sizeof *out);
     ldns_rdf *qname = ldns_dname_new_frm_data((uint16_t)sg_name_len(apex), apex);
@@ -155,6 +156,8 @@ static int make_request(const uint8_t *apex, uint16_t qtype, const sg_rrset *our
     if (getrandom(&id, sizeof id, 0) != sizeof id)
         id = (uint16_t)(now_ms() ^ (uint64_t)getpid());
     ldns_pkt_set_id(pkt, id);
+    uint8_t *wire = NULL;
+    size_t len = 0;
     int rc = 0;
     if (ours) {
         ldns_rr *soa = soa_rr(apex, ours);
@@ -164,21 +167,27 @@ static int make_request(const uint8_t *apex, uint16_t qtype, const sg_rrset *our
             goto out;
         }
     }
-    if (key) {
-        ldns_status st = ldns_pkt_tsig_sign(pkt, key->name, key->secret, TSIG_FUDGE, key->algorithm, NULL);
-        if (st != LDNS_STATUS_OK) {
-            rc = why_set(why, why_cap, SG_ELIB, "cannot sign the request with TSIG key %s: %s", key->name,
-                         ldns_get_errorstr_by_id(st));
-            goto out;
-        }
-        out->mac = ldns_rdf_clone(ldns_rr_rdf(ldns_pkt_tsig(pkt), 3));
-    }
-    if (ldns_pkt2wire(&out->wire, pkt, &out->len) != LDNS_STATUS_OK) {
+    if (ldns_pkt2wire(&wire, pkt, &len) != LDNS_STATUS_OK) {
         rc = SG_ENOMEM;
         goto out;
     }
+    size_t cap = len + (key ? sg_tsig_rr_size(key) : 0);
+    if (!(out->wire = malloc(cap))) {
+        rc = SG_ENOMEM;
+        goto out;
+    }
+    memcpy(out->wire, wire, len);
+    out->len = len;
     out->id = id;
+    if (key) {
+        sg_tsig_ctx_init(&out->tsig, key);
+        out->signed_ = 1;
+        if ((rc = sg_tsig_sign(&out->tsig, out->wire, &out->len, cap, (uint64_t)time(NULL))))
+            rc = why_set(why, why_cap, rc, "cannot sign the request with TSIG key %s: %s", key->name_text,
+                         sg_strerror(rc));
+    }
 out:
+    free(wire);
     ldns_pkt_free(pkt);
     if (rc)
         request_free(out);
@@ -194,19 +203,18 @@ static int is_apex(const ldns_rdf *name, const uint8_t *apex)
 static const char *tsig_error_name(uint16_t e)
 {
     switch (e) {
-    case 16: return "BADSIG";
-    case 17: return "BADKEY";
-    case 18: return "BADTIME";
-    case 22: return "BADTRUNC";
+    case SG_TSIG_BADSIG: return "BADSIG";
+    case SG_TSIG_BADKEY: return "BADKEY";
+    case SG_TSIG_BADTIME: return "BADTIME";
+    case SG_TSIG_BADTRUNC: return "BADTRUNC";
     default: return "error";
     }
 }
 
-/* Check one response message: ours (id, question), answered, TSIG-signed when we sign.
- * *mac is the MAC to chain to: the request's, then each signed response's. */
-static int check_response(const request *rq, const uint8_t *apex, uint16_t qtype, const uint8_t *wire,
-                          size_t len, const sg_xfr_tsig *key, ldns_rdf **mac, int nth,
-                          ldns_pkt **pkt_out, char *why, size_t why_cap)
+/* Check one response message: ours (id, question), answered, TSIG-verified when we
+ * signed (the first message must be signed; later ones may be unsigned, RFC 8945 5.3.1). */
+static int check_response(request *rq, const uint8_t *apex, uint16_t qtype, const uint8_t *wire,
+                          size_t len, int nth, ldns_pkt **pkt_out, char *why, size_t why_cap)
 {
     ldns_pkt *pkt = NULL;
     if (ldns_wire2pkt(&pkt, wire, len) != LDNS_STATUS_OK)
@@ -226,33 +234,29 @@ static int check_response(const request *rq, const uint8_t *apex, uint16_t qtype
         }
     }
     ldns_rr *tsig = ldns_pkt_tsig(pkt);
+    const char *keyname = rq->signed_ ? rq->tsig.key->name_text : "none";
     if (ldns_pkt_get_rcode(pkt) != LDNS_RCODE_NOERROR) {
         char *rcode = ldns_pkt_rcode2str(ldns_pkt_get_rcode(pkt));
         if (tsig && ldns_rr_rd_count(tsig) >= 6 && ldns_rdf2native_int16(ldns_rr_rdf(tsig, 5)))
             rc = why_set(why, why_cap, SG_EIO, "answered %s, TSIG %s (key %s)", rcode ? rcode : "?",
-                         tsig_error_name(ldns_rdf2native_int16(ldns_rr_rdf(tsig, 5))), key ? key->name : "none");
+                         tsig_error_name(ldns_rdf2native_int16(ldns_rr_rdf(tsig, 5))), keyname);
         else
             rc = why_set(why, why_cap, SG_EIO, "answered %s", rcode ? rcode : "?");
         free(rcode);
         goto out;
     }
-    if (key) {
-        if (!tsig) {
-            rc = why_set(why, why_cap, SG_EIO, "response %d is not signed with TSIG key %s", nth + 1, key->name);
+    if (rq->signed_) {
+        uint16_t err = 0;
+        int vr = sg_tsig_verify_response(&rq->tsig, wire, len, (uint64_t)time(NULL), &err);
+        if (vr == SG_ENOTFOUND) {
+            rc = why_set(why, why_cap, SG_EIO, "response %d is not signed with TSIG key %s", nth + 1, keyname);
             goto out;
         }
-        if (!ldns_pkt_tsig_verify_next(pkt, wire, len, key->name, key->secret, *mac, nth > 0)) {
-            rc = why_set(why, why_cap, SG_EIO, "response %d fails TSIG verification with key %s", nth + 1,
-                         key->name);
+        if (vr || err) {
+            rc = why_set(why, why_cap, SG_EIO, "response %d fails TSIG verification with key %s (%s)", nth + 1,
+                         keyname, vr ? sg_strerror(vr) : tsig_error_name(err));
             goto out;
         }
-        ldns_rdf *m = ldns_rdf_clone(ldns_rr_rdf(tsig, 3));
-        if (!m) {
-            rc = SG_ENOMEM;
-            goto out;
-        }
-        ldns_rdf_deep_free(*mac);
-        *mac = m;
     }
 out:
     if (rc)
@@ -359,7 +363,7 @@ static int soa_from(ldns_pkt *pkt, const uint8_t *apex, uint32_t *serial_out, ch
     return why_set(why, why_cap, SG_EZONE, "no SOA in the answer");
 }
 
-int sg_xfr_query_soa(const sg_xfr_peer *p, const uint8_t *apex, const sg_xfr_tsig *key,
+int sg_xfr_query_soa(const sg_xfr_peer *p, const uint8_t *apex, const sg_tsig_key *key,
                      int timeout_ms, uint32_t *serial_out, char *why, size_t why_cap)
 {
     request rq;
@@ -368,7 +372,6 @@ int sg_xfr_query_soa(const sg_xfr_peer *p, const uint8_t *apex, const sg_xfr_tsi
         return rc;
     uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
     uint8_t *buf = malloc(XFR_MSG_MAX);
-    ldns_rdf *mac = rq.mac ? ldns_rdf_clone(rq.mac) : NULL;
     ldns_pkt *pkt = NULL;
     int fd = -1, truncated = 0;
     if (!buf) {
@@ -399,7 +402,7 @@ int sg_xfr_query_soa(const sg_xfr_peer *p, const uint8_t *apex, const sg_xfr_tsi
             truncated = 1;
             break;
         }
-        rc = check_response(&rq, apex, SG_TYPE_SOA, buf, (size_t)r, key, &mac, 0, &pkt, why, why_cap);
+        rc = check_response(&rq, apex, SG_TYPE_SOA, buf, (size_t)r, 0, &pkt, why, why_cap);
         break;
     }
     if (truncated) {
@@ -420,7 +423,7 @@ int sg_xfr_query_soa(const sg_xfr_peer *p, const uint8_t *apex, const sg_xfr_tsi
             rc = why_set(why, why_cap, SG_EIO, "SOA query over TCP: %s", io_text(r));
             goto out;
         }
-        rc = check_response(&rq, apex, SG_TYPE_SOA, buf, ml, key, &mac, 0, &pkt, why, why_cap);
+        rc = check_response(&rq, apex, SG_TYPE_SOA, buf, ml, 0, &pkt, why, why_cap);
     }
     if (!rc)
         rc = soa_from(pkt, apex, serial_out, why, why_cap);
@@ -428,7 +431,6 @@ out:
     if (fd >= 0)
         close(fd);
     ldns_pkt_free(pkt);
-    ldns_rdf_deep_free(mac);
     free(buf);
     request_free(&rq);
     return rc;
@@ -437,7 +439,7 @@ out:
 /* ---- AXFR / IXFR ------------------------------------------------------------------ */
 
 int sg_xfr_fetch(const sg_xfr_peer *p, const uint8_t *apex, const sg_rrset *ours,
-                 const sg_xfr_tsig *key, int timeout_ms, ldns_rr_list **rrs_out,
+                 const sg_tsig_key *key, int timeout_ms, ldns_rr_list **rrs_out,
                  int *kind_out, size_t *msgs_out, char *why, size_t why_cap)
 {
     uint16_t qtype = ours ? SG_TYPE_IXFR : SG_TYPE_AXFR;
@@ -458,7 +460,6 @@ int sg_xfr_fetch(const sg_xfr_peer *p, const uint8_t *apex, const sg_rrset *ours
     sg_xfr_track_init(&t, ours != NULL, our_serial);
     ldns_rr_list *all = ldns_rr_list_new();
     uint8_t *buf = malloc(XFR_MSG_MAX);
-    ldns_rdf *mac = rq.mac ? ldns_rdf_clone(rq.mac) : NULL;
     size_t nmsg = 0;
     int fd = -1;
     if (!all || !buf) {
@@ -488,7 +489,7 @@ int sg_xfr_fetch(const sg_xfr_peer *p, const uint8_t *apex, const sg_rrset *ours
             goto out;
         }
         ldns_pkt *pkt = NULL;
-        if ((rc = check_response(&rq, apex, qtype, buf, ml, key, &mac, (int)nmsg, &pkt, why, why_cap)))
+        if ((rc = check_response(&rq, apex, qtype, buf, ml, (int)nmsg, &pkt, why, why_cap)))
             goto out;
         nmsg++;
         ldns_rr_list *an = ldns_pkt_answer(pkt);
@@ -514,7 +515,6 @@ out:
     if (fd >= 0)
         close(fd);
     ldns_rr_list_deep_free(all);
-    ldns_rdf_deep_free(mac);
     free(buf);
     request_free(&rq);
     return rc;

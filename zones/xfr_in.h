@@ -7,14 +7,8 @@
 #include <ldns/ldns.h>
 #include <sys/socket.h>
 
+#include "transfer/tsig.h"
 #include "zones/ixfr.h"
-
-/* A TSIG key as ldns takes it. */
-typedef struct sg_xfr_tsig {
-    char name[256];      /* absolute presentation name, "key.example." */
-    char algorithm[64];  /* "hmac-sha256." */
-    char secret[512];    /* base64 */
-} sg_xfr_tsig;
 
 /* A primary server. */
 typedef struct sg_xfr_peer {
@@ -32,7 +26,7 @@ int sg_xfr_peer_host_eq(const sg_xfr_peer *p, const struct sockaddr *sa, socklen
 /* Ask the primary for the SOA serial of apex (wire). key may be NULL. Returns 0 and
  * *serial_out, or SG_EIO (timeout, refused, no answer) / SG_EMALFORMED / SG_EZONE (not
  * authoritative) with the reason in why. */
-int sg_xfr_query_soa(const sg_xfr_peer *p, const uint8_t *apex, const sg_xfr_tsig *key,
+int sg_xfr_query_soa(const sg_xfr_peer *p, const uint8_t *apex, const sg_tsig_key *key,
                      int timeout_ms, uint32_t *serial_out, char *why, size_t why_cap);
 
 /* Transfer apex over TCP: IXFR from ours (an SOA record, canonical wire RDATA) when ours
@@ -40,7 +34,7 @@ int sg_xfr_query_soa(const sg_xfr_peer *p, const uint8_t *apex, const sg_xfr_tsi
  * answer record in order (caller frees with ldns_rr_list_deep_free), *kind_out tells
  * what the response was and *msgs_out how many messages carried it. Errors as above. */
 int sg_xfr_fetch(const sg_xfr_peer *p, const uint8_t *apex, const sg_rrset *ours,
-                 const sg_xfr_tsig *key, int timeout_ms, ldns_rr_list **rrs_out,
+                 const sg_tsig_key *key, int timeout_ms, ldns_rr_list **rrs_out,
                  int *kind_out, size_t *msgs_out, char *why, size_t why_cap);
 
 #endif
