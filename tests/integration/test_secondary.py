@@ -1,0 +1,393 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""integ.secondary: signetd as a bump-in-the-wire signer behind a hidden primary.
+
+A real Knot DNS on loopback is the primary of sec.test and exp.test; signetd transfers
+them with TSIG (`secondary` plugin), signs them online (`dnssec`) and a validating unbound,
+whose trust anchor is our DS, checks what it serves:
+
+  * the first version comes by AXFR and validates;
+  * an edit on the primary (zone-reload) reaches signetd by NOTIFY and IXFR (sec.test has
+    a one-hour refresh, so only the NOTIFY can bring it in time), and the new data and
+    the removed name validate;
+  * NOTIFY without TSIG is refused (NOTAUTH), from an address that is no primary ignored,
+    and NOTIMP for a zone served from a file;
+  * a signetd with a wrong TSIG secret gets nothing (the primary's BADSIG is logged) and
+    answers SERVFAIL;
+  * with the primary down, exp.test (expire 6 s) stops being served (SERVFAIL), and a
+    restarted signetd serves sec.test from its persisted copy at once, signed and valid.
+
+knotd comes from the PATH (Debian package knot), signetd and signetctl from $SIGNETD and
+$SIGNETCTL. Python 3 standard library only.
+"""
+
+import base64
+import os
+import re
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import signet_test
+from signet_test import Signetd
+from test_dnssec import ctl, record_lines
+from unbound_resolver import Unbound
+
+KNOT_CONF = """server:
+    rundir: "%(dir)s"
+    listen: 127.0.0.1@%(port)d
+    background-workers: 1
+    tcp-workers: 1
+    udp-workers: 1
+log:
+  - target: stderr
+    any: info
+database:
+    storage: "%(dir)s"
+key:
+  - id: xfr.test.
+    algorithm: hmac-sha256
+    secret: %(secret)s
+remote:
+  - id: signet
+    address: 127.0.0.1@%(notify_port)d
+    key: xfr.test.
+acl:
+  - id: xfr
+    address: 127.0.0.1
+    key: xfr.test.
+    action: transfer
+template:
+  - id: default
+    storage: "%(dir)s"
+    acl: xfr
+%(notify)s    zonefile-sync: -1
+    zonefile-load: difference
+    journal-content: changes
+zone:
+  - domain: sec.test.
+    file: sec.test.zone
+  - domain: exp.test.
+    file: exp.test.zone
+"""
+
+# refresh one hour: only a NOTIFY brings a change within the test
+SEC_ZONE = """$ORIGIN sec.test.
+$TTL 60
+@       IN SOA ns1 hostmaster %(serial)d 3600 600 86400 30
+        IN NS  ns1
+ns1     IN A   127.0.0.1
+www     IN A   %(www)s
+%(extra)s
+"""
+# refresh and retry 1 s, expire 6 s
+EXP_ZONE = """$ORIGIN exp.test.
+$TTL 60
+@       IN SOA ns1 hostmaster 1 1 1 6 30
+        IN NS  ns1
+ns1     IN A   127.0.0.1
+www     IN A   192.0.2.50
+"""
+
+COREFILE = """
+{
+    tsig-key xfr.test. hmac-sha256 %(secret)s
+}
+sec.test:$port {
+    bind 127.0.0.1
+    dnssec {
+        keystore $dir/keystore.db
+        policy p
+    }
+    secondary {
+        from 127.0.0.1:%(primary)d
+        key xfr.test.
+        file $dir/sec.test.zone
+    }
+    errors
+}
+exp.test:$port {
+    bind 127.0.0.1
+    secondary {
+        from 127.0.0.1:%(primary)d
+        key xfr.test.
+        directory $dir
+    }
+    errors
+}
+example.test:$port {
+    bind 127.0.0.1
+    file $dir/example.test.zone
+}
+"""
+
+
+def wait_for(pred, timeout, step=0.1):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() > deadline:
+            return v
+        time.sleep(step)
+
+
+class SecondaryTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        if not shutil.which('knotd') or not shutil.which('knotc'):
+            raise unittest.SkipTest('knotd is not installed (Debian package knot)')
+        cls.dir = tempfile.mkdtemp(prefix='signet-secondary-')
+        cls.kdir = os.path.join(cls.dir, 'knot')
+        os.mkdir(cls.kdir)
+        cls.secret = base64.b64encode(os.urandom(32)).decode()
+        cls.knot = cls.srv = cls.ub = None
+        try:
+            cls.write_sec_zone(1, '192.0.2.1', 'mail IN MX 10 www')
+            with open(os.path.join(cls.kdir, 'exp.test.zone'), 'w') as f:
+                f.write(EXP_ZONE)
+            cls.kport = signet_test.free_port()
+            cls.write_knot_conf(None)
+            cls.start_knot()
+            cls.db = os.path.join(cls.dir, 'keystore.db')
+            ctl(cls.db, 'policy', 'add', 'p', '--denial', 'nsec3', '--algorithm', 'ecdsap256sha256',
+                '--csk')
+            cls.srv = Signetd(COREFILE % {'secret': cls.secret, 'primary': cls.kport},
+                              ('example.test.zone', 'example.test.inc'), ready_name='sec.test',
+                              workdir=cls.dir)
+            cls.srv.start()
+            # now that signetd has a port, the primary notifies it
+            cls.write_knot_conf(cls.srv.port)
+            cls.knotc('reload')
+            r = wait_for(lambda: cls.srv.dig('sec.test', 'SOA').rcode == 'NOERROR', 20)
+            if not r:
+                raise AssertionError('sec.test never served; log:\n' + cls.srv.log())
+            cls.ds = record_lines(ctl(cls.db, 'ds', 'sec.test'))
+            cls.ub = Unbound(cls.dir, [('sec.test', cls.srv.port)], cls.ds)
+            cls.ub.start()
+        except Exception:
+            cls.teardown_all()
+            raise
+
+    @classmethod
+    def write_sec_zone(cls, serial, www, extra):
+        with open(os.path.join(cls.kdir, 'sec.test.zone'), 'w') as f:
+            f.write(SEC_ZONE % {'serial': serial, 'www': www, 'extra': extra})
+
+    @classmethod
+    def write_knot_conf(cls, notify_port):
+        with open(os.path.join(cls.kdir, 'knot.conf'), 'w') as f:
+            f.write(KNOT_CONF % {'dir': cls.kdir, 'port': cls.kport, 'secret': cls.secret,
+                                 'notify_port': notify_port or 9,
+                                 'notify': '    notify: signet\n' if notify_port else ''})
+
+    @classmethod
+    def start_knot(cls):
+        cls.klog = open(os.path.join(cls.kdir, 'knotd.log'), 'ab')
+        cls.knot = subprocess.Popen(['knotd', '-c', os.path.join(cls.kdir, 'knot.conf')],
+                                    stdout=cls.klog, stderr=cls.klog,
+                                    preexec_fn=signet_test._die_with_parent)
+        ok = wait_for(lambda: 'status: NOERROR' in subprocess.run(
+            ['dig', '@127.0.0.1', '-p', str(cls.kport), '+norec', '+time=1', '+tries=1',
+             'sec.test', 'SOA'], capture_output=True, text=True).stdout, 15, 0.2)
+        if not ok:
+            raise RuntimeError('knotd did not start:\n' + cls.knot_log())
+
+    @classmethod
+    def stop_knot(cls):
+        if cls.knot is not None and cls.knot.poll() is None:
+            cls.knot.terminate()
+            try:
+                cls.knot.wait(10)
+            except subprocess.TimeoutExpired:
+                cls.knot.kill()
+                cls.knot.wait()
+            cls.klog.close()
+
+    @classmethod
+    def knotc(cls, *args):
+        p = subprocess.run(['knotc', '-c', os.path.join(cls.kdir, 'knot.conf')] + list(args),
+                           capture_output=True, text=True, timeout=30)
+        if p.returncode != 0:
+            raise AssertionError('knotc %s: %s%s' % (' '.join(args), p.stdout, p.stderr))
+
+    @classmethod
+    def knot_log(cls):
+        with open(os.path.join(cls.kdir, 'knotd.log'), errors='replace') as f:
+            return f.read()
+
+    @classmethod
+    def teardown_all(cls):
+        if cls.ub is not None:
+            cls.ub.stop()
+        errors = []
+        if cls.srv is not None:
+            alive = cls.srv.alive()
+            rc = cls.srv.stop()
+            if cls.srv.proc is not None and (not alive or rc != 0):
+                errors.append('signetd exit %s (alive before stop: %s); log:\n%s'
+                              % (rc, alive, cls.srv.log()[-4000:]))
+        cls.stop_knot()
+        if os.environ.get('SIGNET_KEEP_TMP'):
+            print('kept', cls.dir, file=sys.stderr)
+        else:
+            shutil.rmtree(cls.dir, ignore_errors=True)
+        if errors:
+            raise AssertionError('\n'.join(errors))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.teardown_all()
+
+    def resolve(self, name, rtype):
+        return self.ub.dig(name, rtype)
+
+    def assertValidated(self, r, rcode='NOERROR'):
+        self.assertEqual(r.rcode, rcode, r.text if hasattr(r, 'text') else r)
+        self.assertIn('ad', r.flags, 'not validated\n%s' % getattr(r, 'text', r))
+
+    def rdatas(self, r, rtype):
+        return sorted(rr.rdata for rr in r.rrs('answer', rtype))
+
+    def notify(self, zone, source='127.0.0.1'):
+        """A bare NOTIFY (no TSIG) from source; the reply, or None."""
+        qid, msg = signet_test.make_query(zone, 'SOA', opcode=4)
+        msg = bytearray(msg)
+        msg[2] |= 0x04  # AA, as a primary sets it
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind((source, 0))
+            s.settimeout(1.5)
+            s.sendto(bytes(msg), ('127.0.0.1', self.srv.port))
+            try:
+                data = s.recv(65535)
+            except socket.timeout:
+                return None
+        return data
+
+    # -- in order --------------------------------------------------------------------------
+
+    def test_1_first_version_by_axfr_validates(self):
+        self.assertTrue(self.srv.wait_log(r'sec\.test\.: serial 1 by AXFR from 127\.0\.0\.1:%d'
+                                          % self.kport, timeout=5), self.srv.log())
+        r = self.resolve('www.sec.test', 'A')
+        self.assertValidated(r)
+        self.assertEqual(self.rdatas(r, 'A'), ['192.0.2.1'])
+        r = self.resolve('mail.sec.test', 'MX')
+        self.assertValidated(r)
+        r = self.resolve('nothere.sec.test', 'A')
+        self.assertValidated(r, 'NXDOMAIN')
+        self.assertIn('AXFR, outgoing', self.knot_log())
+
+    def test_2_change_arrives_by_notify_and_ixfr(self):
+        since = self.srv.log_size()
+        self.write_sec_zone(2, '192.0.2.2', 'new IN TXT "hello"')
+        # zonefile-load difference: Knot turns the edit into a journal change it can send
+        time.sleep(1.1)  # a new mtime even on coarse file systems
+        self.knotc('zone-reload', 'sec.test')
+        m = self.srv.wait_log(r'sec\.test\.: serial 1 -> 2 by IXFR from 127\.0\.0\.1:%d' % self.kport,
+                              since, timeout=15)
+        self.assertTrue(m, 'no IXFR; signetd log:\n%s\nknot log:\n%s'
+                        % (self.srv.log()[since:], self.knot_log()[-3000:]))
+        log = self.srv.log()[since:]
+        self.assertRegex(log, r'NOTIFY from 127\.0\.0\.1: checking')
+        self.assertNotIn('trying AXFR', log)
+        self.assertRegex(self.knot_log(), r'IXFR, outgoing, remote 127\.0\.0\.1@\d+, started, serial 1 -> 2')
+        r = self.resolve('www.sec.test', 'A')
+        self.assertValidated(r)
+        self.assertEqual(self.rdatas(r, 'A'), ['192.0.2.2'])
+        r = self.resolve('new.sec.test', 'TXT')
+        self.assertValidated(r)
+        self.assertEqual(self.rdatas(r, 'TXT'), ['"hello"'])
+        r = self.resolve('mail.sec.test', 'MX')
+        self.assertValidated(r, 'NXDOMAIN')
+        # signed directly too: the new SOA with its RRSIG
+        d = self.srv.dig('sec.test', 'SOA', '+dnssec')
+        self.assertIn(' 2 3600 ', ' ' + d.rrs('answer', 'SOA')[0].rdata + ' ')
+        self.assertTrue(d.rrs('answer', 'RRSIG'), d)
+        # and persisted, atomically
+        with open(os.path.join(self.dir, 'sec.test.zone')) as f:
+            text = f.read()
+        self.assertIn('"hello"', text)
+        self.assertNotIn('192.0.2.1', text)
+
+    def test_3_notify_rules(self):
+        since = self.srv.log_size()
+        # no TSIG while the zone has a key: NOTAUTH
+        data = self.notify('sec.test')
+        self.assertIsNotNone(data, 'no reply to an unsigned NOTIFY')
+        r = signet_test.parse_message(data)
+        self.assertEqual(r.rcode, 'NOTAUTH')
+        self.assertTrue(self.srv.wait_log(r'NOTIFY from 127\.0\.0\.1 refused: not signed', since, 5))
+        # not a primary: no reply at all
+        self.assertIsNone(self.notify('sec.test', source='127.0.0.2'))
+        self.assertTrue(self.srv.wait_log(r'NOTIFY from 127\.0\.0\.2 ignored: not a listed primary',
+                                          since, 5))
+        # a zone from a file takes no NOTIFY
+        r = signet_test.parse_message(self.notify('example.test'))
+        self.assertEqual(r.rcode, 'NOTIMP')
+        self.assertEqual(r.opcode, 'OPCODE4')
+        # and the zone is still served, unchanged
+        self.assertEqual(self.rdatas(self.srv.dig('www.sec.test', 'A'), 'A'), ['192.0.2.2'])
+
+    def test_4_wrong_key_is_refused(self):
+        wrong = base64.b64encode(os.urandom(32)).decode()
+        transfers = self.knot_log().count('XFR, outgoing')
+        other = Signetd(COREFILE % {'secret': wrong, 'primary': self.kport},
+                        ('example.test.zone', 'example.test.inc'), ready_name='example.test')
+        try:
+            ctl(other.path('keystore.db'), 'policy', 'add', 'p', '--csk')
+            other.start()
+            m = other.wait_log(r'sec\.test\.: primary 127\.0\.0\.1:%d: SOA query failed: '
+                               r'answered NOTAUTH, TSIG (BADSIG|BADKEY) \(key xfr\.test\.\)' % self.kport,
+                               timeout=10)
+            self.assertTrue(m, other.log())
+            r = other.dig('www.sec.test', 'A')
+            self.assertEqual(r.rcode, 'SERVFAIL')
+            self.assertNotIn('by AXFR', other.log())
+            self.assertFalse(os.path.exists(other.path('sec.test.zone')))
+            # the primary sent no zone to it
+            self.assertEqual(self.knot_log().count('XFR, outgoing'), transfers)
+        finally:
+            other.stop()
+            other.cleanup()
+
+    def test_5_primary_down_expire_and_restart_from_the_persisted_copy(self):
+        self.stop_knot()
+        since = self.srv.log_size()
+        # exp.test: expire 6 s after the last confirmation, then SERVFAIL
+        m = self.srv.wait_log(r'exp\.test\.: expired: no primary confirmed serial 1', since, timeout=20)
+        self.assertTrue(m, self.srv.log()[since:])
+        self.assertEqual(self.srv.dig('www.exp.test', 'A').rcode, 'SERVFAIL')
+        self.assertRegex(self.srv.log()[since:],
+                         r'exp\.test\.: primary 127\.0\.0\.1:%d: SOA query failed: ' % self.kport)
+        # sec.test (expire one day) is still served
+        self.assertEqual(self.rdatas(self.srv.dig('www.sec.test', 'A'), 'A'), ['192.0.2.2'])
+
+        # restart signetd with the primary still down
+        self.ub.stop()
+        self.assertEqual(self.srv.stop(), 0)
+        since = self.srv.log_size()
+        self.srv.start()
+        log = self.srv.log()[since:]
+        self.assertRegex(log, r'sec\.test\.: serving the persisted copy .*sec\.test\.zone, serial 2')
+        self.assertRegex(log, r'exp\.test\.: persisted copy .* is past its expire time')
+        r = self.srv.dig('www.sec.test', 'A', '+dnssec')
+        self.assertEqual(self.rdatas(r, 'A'), ['192.0.2.2'])
+        self.assertTrue(r.rrs('answer', 'RRSIG'), r)
+        self.assertEqual(self.srv.dig('www.exp.test', 'A').rcode, 'SERVFAIL')
+        self.__class__.ub = Unbound(self.dir, [('sec.test', self.srv.port)], self.ds, name='unbound2')
+        self.ub.start()
+        r = self.resolve('new.sec.test', 'TXT')
+        self.assertValidated(r)
+        self.assertEqual(self.rdatas(r, 'TXT'), ['"hello"'])
+        self.assertTrue(self.srv.wait_log(r'sec\.test\.: primary 127\.0\.0\.1:%d: SOA query failed'
+                                          % self.kport, since, timeout=10))
+
+
+if __name__ == '__main__':
+    signet_test.main()
