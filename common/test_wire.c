@@ -95,6 +95,22 @@ static void test_parse_errors(void **st)
     b[2] = (uint8_t)(b[2] | (3 << 3));
     assert_int_equal(sg_wire_parse_query(&q, b, len, 1232), SG_PARSE_ERROR);
     assert_int_equal(q.rcode, SG_RCODE_NOTIMP);
+    /* NOTIFY goes on to routing (whoever serves the zone decides), with or without the
+     * new SOA in the answer section; without a question it is malformed */
+    len = mkquery(b, WWW, WWW_LEN, SG_TYPE_SOA, 0, 0, 0, 0);
+    b[2] = (uint8_t)((b[2] & 0x87) | (SG_OPCODE_NOTIFY << 3));
+    assert_int_equal(sg_wire_parse_query(&q, b, len, 1232), SG_PARSE_OK);
+    assert_int_equal(q.opcode, SG_OPCODE_NOTIFY);
+    assert_int_equal(q.qtype, SG_TYPE_SOA);
+    static const uint8_t soa_an[] = { 0xc0, 12, 0, 6, 0, 1, 0, 0, 0, 60, 0, 22,
+                                      0, 0, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 6 };
+    memcpy(b + len, soa_an, sizeof soa_an);
+    b[7] = 1;
+    assert_int_equal(sg_wire_parse_query(&q, b, len + sizeof soa_an, 1232), SG_PARSE_OK);
+    b[5] = 0;
+    b[7] = 0;
+    assert_int_equal(sg_wire_parse_query(&q, b, 12, 1232), SG_PARSE_ERROR);
+    assert_int_equal(q.rcode, SG_RCODE_FORMERR);
 
     /* qdcount 0 and 2 */
     len = mkquery(b, WWW, WWW_LEN, SG_TYPE_A, 0, 0, 0, 0);
