@@ -52,13 +52,16 @@ int ctl_daemon_call(const ctl *c, json_t *req, int timeout_ms, json_t **reply_ou
     memcpy(out, line, len);
     out[len++] = '\n';
     int64_t deadline = ms_now() + timeout_ms;
+    int sent_failed = 0;
     for (size_t off = 0; off < len;) {
         ssize_t w = send(fd, out + off, len - off, MSG_NOSIGNAL);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
+            /* the daemon may have refused and closed before reading: its reply says why */
             snprintf(err, errcap, "sending to signetd: %s", strerror(errno));
-            goto done;
+            sent_failed = 1;
+            break;
         }
         off += (size_t)w;
     }
@@ -79,8 +82,9 @@ int ctl_daemon_call(const ctl *c, json_t *req, int timeout_ms, json_t **reply_ou
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
-            snprintf(err, errcap, "signetd closed the connection without a reply%s%s",
-                     r < 0 ? ": " : "", r < 0 ? strerror(errno) : "");
+            if (!sent_failed)
+                snprintf(err, errcap, "signetd closed the connection without a reply%s%s",
+                         r < 0 ? ": " : "", r < 0 ? strerror(errno) : "");
             goto done;
         }
         got += (size_t)r;

@@ -2,6 +2,7 @@
 /* Building a runtime from the config: options, server blocks, plugin chains in the fixed
  * order of sg_plugin_order, and the zone -> chain routes per listening address. */
 #include "daemon/runtime.h"
+#include "daemon/tls.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/name.h"
@@ -63,14 +64,21 @@ static int parse_options(const sg_cfg_block *g, sg_options *o, sg_tsig_keyring *
     return 0;
 }
 
-/* "example.test:5353", "dns://example.test", ".:53" -> wire zone and port */
-static int parse_key(const sg_cfg_block *b, const char *key, uint8_t zone[SG_NAME_MAX], uint16_t *port)
+/* "example.test:5353", "dns://example.test", ".:53", "tls://example.test" -> wire zone
+ * and port (default 53, or 853 for DNS over TLS); *tls_out set for a tls:// key */
+static int parse_key(const sg_cfg_block *b, const char *key, int tls_block, uint8_t zone[SG_NAME_MAX],
+                     uint16_t *port, int *tls_out)
 {
     char tmp[1100];
-    if (!strncmp(key, "dns://", 6))
+    *tls_out = 0;
+    if (!strncmp(key, "dns://", 6)) {
         key += 6;
+    } else if (!strncmp(key, "tls://", 6)) {
+        key += 6;
+        *tls_out = 1;
+    }
     snprintf(tmp, sizeof tmp, "%s", key);
-    *port = 53;
+    *port = tls_block || *tls_out ? 853 : 53;
     char *colon = strrchr(tmp, ':');
     if (colon) {
         uint64_t v;
@@ -115,14 +123,23 @@ static int parse_addr(const char *s, uint16_t port, sg_listen_addr *a)
 
 static int addr_eq(const sg_listen_addr *a, const sg_listen_addr *b)
 {
-    return a->len == b->len && memcmp(&a->ss, &b->ss, a->len) == 0;
+    return a->len == b->len && memcmp(&a->ss, &b->ss, a->len) == 0 && a->tls == b->tls;
 }
 
-static sg_route_table *table_for(sg_runtime *rt, const sg_listen_addr *a)
+/* The table of address a; NULL when out of memory or (with *clash set) when the same
+ * address and port serve plain DNS in one block and DNS over TLS in another. */
+static sg_route_table *table_for(sg_runtime *rt, const sg_listen_addr *a, int *clash)
 {
-    for (int i = 0; i < rt->ntables; i++)
-        if (addr_eq(&rt->tables[i].addr, a))
+    *clash = 0;
+    for (int i = 0; i < rt->ntables; i++) {
+        const sg_listen_addr *t = &rt->tables[i].addr;
+        if (addr_eq(t, a))
             return &rt->tables[i];
+        if (t->len == a->len && !memcmp(&t->ss, &a->ss, a->len)) {
+            *clash = 1;
+            return NULL;
+        }
+    }
     sg_route_table *nt = realloc(rt->tables, (rt->ntables + 1) * sizeof *nt);
     if (!nt)
         return NULL;
@@ -215,9 +232,14 @@ static int setup_block(sg_runtime *rt, const sg_cfg_block *b, int check_only)
         rc = SG_ENOMEM;
         goto out;
     }
+    int tls_line = 0, tls_keys = 0;
+    for (int i = 0; i < b->nchildren; i++)
+        tls_line |= !strcmp(b->children[i].name, "tls");
     for (int i = 0; i < b->nargs; i++) {
-        if ((rc = parse_key(b, b->args[i], sb->zones[i], &ports[i])))
+        int is_tls;
+        if ((rc = parse_key(b, b->args[i], tls_line, sb->zones[i], &ports[i], &is_tls)))
             goto out;
+        tls_keys += is_tls;
         for (int k = 0; k < i; k++)
             if (sg_name_eq(sb->zones[k], sb->zones[i]) && ports[k] == ports[i]) {
                 rc = sg_cfg_error(b, "zone '%s' is listed twice", b->args[i]);
@@ -225,6 +247,14 @@ static int setup_block(sg_runtime *rt, const sg_cfg_block *b, int check_only)
             }
         zptr[i] = sb->zones[i];
         sb->nzones++;
+    }
+    if (tls_keys && tls_keys != b->nargs) {
+        rc = sg_cfg_error(b, "a server block is either tls:// or plain DNS, not both");
+        goto out;
+    }
+    if (tls_keys && !tls_line) {
+        rc = sg_cfg_error(b, "tls:// needs a 'tls CERT KEY' line in its block");
+        goto out;
     }
     /* bind lines, and a check that every directive names a plugin */
     int nplug = 0;
@@ -249,6 +279,15 @@ static int setup_block(sg_runtime *rt, const sg_cfg_block *b, int check_only)
                 binds = nb;
                 binds[nbinds++] = a;
             }
+            continue;
+        }
+        if (!strcmp(d->name, "tls")) {
+            if (sb->tls) {
+                rc = sg_cfg_error(d, "tls given twice in one server block");
+                goto out;
+            }
+            if ((rc = sg_tls_ctx_from_cfg(d, &sb->tls)))
+                goto out;
             continue;
         }
         int known = 0, seen = 0;
@@ -317,9 +356,18 @@ static int setup_block(sg_runtime *rt, const sg_cfg_block *b, int check_only)
             char *colon = strrchr(a.text, ':');
             if (colon)
                 snprintf(colon, sizeof a.text - (colon - a.text), ":%u", ports[z]);
-            sg_route_table *t = table_for(rt, &a);
+            a.tls = sb->tls != NULL;
+            int clash;
+            sg_route_table *t = table_for(rt, &a, &clash);
             if (!t) {
-                rc = SG_ENOMEM;
+                rc = clash ? sg_cfg_error(b, "%s serves plain DNS in another block; DNS over TLS "
+                                          "needs a port of its own", a.text) : SG_ENOMEM;
+                goto out;
+            }
+            if (sb->tls && !t->tls) {
+                t->tls = sb->tls;
+            } else if (sb->tls && strcmp(sg_tls_ctx_cert(t->tls), sg_tls_ctx_cert(sb->tls))) {
+                rc = sg_cfg_error(b, "%s already has the certificate %s", a.text, sg_tls_ctx_cert(t->tls));
                 goto out;
             }
             rc = route_add(t, sb->zones[z], sb->nhandlers ? &sb->handlers[0] : NULL);
@@ -416,6 +464,7 @@ void sg_runtime_free(sg_runtime *rt)
         }
         free(sb->handlers);
         free(sb->zones);
+        sg_tls_ctx_free(sb->tls);
     }
     free(rt->blocks);
     for (int i = 0; i < rt->ntables; i++)

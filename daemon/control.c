@@ -118,8 +118,7 @@ static json_t *fail_reply(const char *msg)
 
 static const char *transport_of(const sg_listen_addr *a)
 {
-    (void)a;
-    return "udp+tcp";
+    return a->tls ? "tls" : "udp+tcp";
 }
 
 static json_t *zone_json(const sg_zone *z, const sg_keyset *k)

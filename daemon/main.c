@@ -134,7 +134,8 @@ int main(int argc, char **argv)
         ctl = NULL;
     }
     for (int i = 0; i < n; i++)
-        sg_log(SG_LOG_INFO, "signetd", NULL, "listening on %s (udp, tcp)", addrs[i].text);
+        sg_log(SG_LOG_INFO, "signetd", NULL, "listening on %s (%s)", addrs[i].text,
+               addrs[i].tls ? "dns over tls" : "udp, tcp");
     if (ctl)
         sg_log(SG_LOG_INFO, "signetd", NULL, "control socket %s", po.control);
     sg_log(SG_LOG_INFO, "signetd", NULL, "signetd %s started", SIGNET_VERSION);

@@ -88,7 +88,7 @@ static int log_handle(sg_handler *self, sg_query *q)
     double secs = (double)(sg_now_ns() - q->start_ns) / 1e9;
     sg_log(SG_LOG_INFO, "log", NULL, "%s - %u \"%s %s %s %s %zu %s %u\" %s %s %zu %.6fs",
            client, q->id, type, q->qclass == SG_CLASS_IN ? "IN" : "CLASS?", name,
-           q->transport == SG_TRANSPORT_UDP ? "udp" : "tcp", q->wire_len,
+           q->transport == SG_TRANSPORT_UDP ? "udp" : q->transport == SG_TRANSPORT_TLS ? "tls" : "tcp", q->wire_len,
            q->do_bit ? "true" : "false", q->has_edns ? q->edns_payload : 512,
            q->drop ? "DROPPED" : sg_rcode_name(q->rcode), flags, q->out_len, secs);
     return rc;

@@ -38,6 +38,7 @@ typedef struct sg_listen_addr {
     struct sockaddr_storage ss;
     socklen_t len;
     char text[80];            /* "127.0.0.1:5353" / "[::1]:5353" */
+    uint8_t tls;              /* DNS over TLS: TCP only, through the table's certificate */
 } sg_listen_addr;
 
 typedef struct sg_route {
@@ -47,8 +48,11 @@ typedef struct sg_route {
 } sg_route;
 
 /* The zones served on one listening address, hashed by apex. */
+struct sg_tls_ctx;
+
 typedef struct sg_route_table {
     sg_listen_addr addr;
+    struct sg_tls_ctx *tls;   /* the certificate of a TLS address (borrowed from a block) */
     sg_route *slots;
     size_t mask;
     size_t n;
@@ -59,6 +63,7 @@ typedef struct sg_server_block {
     int nzones;
     sg_handler *handlers;     /* the chain, handlers[0] first */
     int nhandlers;
+    struct sg_tls_ctx *tls;   /* `tls CERT KEY`: the block listens for DNS over TLS */
 } sg_server_block;
 
 typedef struct sg_runtime {

@@ -9,6 +9,7 @@
  * seen idle or has moved on, which costs the query path two atomic stores per batch. */
 #include "daemon/server.h"
 #include "daemon/clock.h"
+#include "daemon/tls.h"
 #include "common/arena.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -53,6 +54,7 @@ typedef struct conn {
     uint64_t last_active;  /* seconds, monotonic */
     int peer_closed;
     uint32_t events;
+    sg_tls_conn *tls;      /* DNS over TLS (tls.c), else NULL */
 } conn;
 
 typedef struct worker {
@@ -175,8 +177,10 @@ int sg_server_new(const sg_runtime *rt, sg_server **srv_out)
     for (int w = 0; w < s->nworkers; w++) {
         worker *wk = &s->workers[w];
         for (int i = 0; i < s->naddrs; i++) {
-            wk->udp[i] = (src){ SRC_UDP, open_socket(&s->addrs[i], SOCK_DGRAM, s->wildcard[i]), i };
-            if (wk->udp[i].fd < 0) {
+            wk->udp[i] = (src){ SRC_UDP, -1, i };
+            if (!s->addrs[i].tls) /* DNS over TLS: TCP only */
+                wk->udp[i].fd = open_socket(&s->addrs[i], SOCK_DGRAM, s->wildcard[i]);
+            if (wk->udp[i].fd < 0 && !s->addrs[i].tls) {
                 sg_log(SG_LOG_ERR, "server", NULL, "cannot listen on %s (udp): %s",
                        s->addrs[i].text, strerror(errno));
                 sg_server_free(s);
@@ -339,6 +343,7 @@ static void conn_close(worker *w, conn *c)
         w->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
+    sg_tls_conn_free(c->tls);
     free(c->rbuf);
     free(c->wbuf);
     free(c);
@@ -350,7 +355,7 @@ static void conn_events(worker *w, conn *c)
     uint32_t ev = 0;
     if (!c->peer_closed && c->wlen - c->woff < TCP_WBUF_HIGH)
         ev |= EPOLLIN;
-    if (c->wlen > c->woff)
+    if (c->wlen > c->woff || sg_tls_wants_write(c->tls))
         ev |= EPOLLOUT;
     if (ev != c->events) {
         struct epoll_event e = { .events = ev, .data.ptr = &c->s };
@@ -359,11 +364,21 @@ static void conn_events(worker *w, conn *c)
     }
 }
 
+static ssize_t conn_recv(conn *c, void *buf, size_t n)
+{
+    return c->tls ? sg_tls_read(c->tls, buf, n) : read(c->s.fd, buf, n);
+}
+
+static ssize_t conn_send(conn *c, const void *buf, size_t n)
+{
+    return c->tls ? sg_tls_write(c->tls, buf, n) : write(c->s.fd, buf, n);
+}
+
 /* Returns -1 when the connection must be closed. */
 static int conn_flush(conn *c)
 {
     while (c->woff < c->wlen) {
-        ssize_t r = write(c->s.fd, c->wbuf + c->woff, c->wlen - c->woff);
+        ssize_t r = conn_send(c, c->wbuf + c->woff, c->wlen - c->woff);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
@@ -405,6 +420,7 @@ static int conn_append(conn *c, const uint8_t *msg, size_t len)
 
 static void conn_readable(worker *w, conn *c)
 {
+again:
     for (;;) {
         if (c->rlen == c->rcap) {
             size_t need = c->rcap * 2;
@@ -425,7 +441,7 @@ static void conn_readable(worker *w, conn *c)
             c->rbuf = nb;
             c->rcap = need;
         }
-        ssize_t r = read(c->s.fd, c->rbuf + c->rlen, c->rcap - c->rlen);
+        ssize_t r = conn_recv(c, c->rbuf + c->rlen, c->rcap - c->rlen);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
@@ -440,7 +456,7 @@ static void conn_readable(worker *w, conn *c)
         }
         c->rlen += (size_t)r;
         c->last_active = now_sec();
-        if (c->rlen < c->rcap)
+        if (c->rlen < c->rcap && !c->tls) /* TLS: read until it would block */
             break;
     }
     /* every complete message, in order (pipelining) */
@@ -451,7 +467,7 @@ static void conn_readable(worker *w, conn *c)
         if (c->rlen - off < 2 + m)
             break;
         sg_query *q = &w->q;
-        q->transport = SG_TRANSPORT_TCP;
+        q->transport = c->tls ? SG_TRANSPORT_TLS : SG_TRANSPORT_TCP;
         q->client = (const struct sockaddr *)&c->peer;
         q->client_len = c->peer_len;
         q->out = w->tcp_out;
@@ -474,12 +490,14 @@ static void conn_readable(worker *w, conn *c)
         conn_close(w, c);
         return;
     }
+    /* records already decrypted wake no epoll: take them now, once the output drained */
+    if (c->tls && sg_tls_pending(c->tls) && !c->peer_closed && c->wlen == c->woff)
+        goto again;
     conn_events(w, c);
 }
 
-static void tcp_accept(worker *w, const src *s)
+static void tcp_accept_in(worker *w, const src *s, sg_runtime *rt)
 {
-    sg_runtime *rt = atomic_load(&w->srv->rt);
     for (;;) {
         struct sockaddr_storage peer;
         socklen_t plen = sizeof peer;
@@ -500,6 +518,16 @@ static void tcp_accept(worker *w, const src *s)
             continue;
         }
         c->rcap = 4096;
+        if (w->srv->addrs[s->listen_idx].tls) {
+            const sg_route_table *t = s->listen_idx < rt->nby_socket ? rt->by_socket[s->listen_idx] : NULL;
+            if (!t || !t->tls || !(c->tls = sg_tls_conn_new(t->tls, fd))) {
+                free(c->rbuf);
+                free(c);
+                close(fd);
+                atomic_fetch_sub(&w->srv->tcp_conns, 1);
+                continue;
+            }
+        }
         c->s = (src){ SRC_TCP_CONN, fd, s->listen_idx };
         c->peer = peer;
         c->peer_len = plen;
@@ -507,6 +535,7 @@ static void tcp_accept(worker *w, const src *s)
         c->events = EPOLLIN;
         struct epoll_event e = { .events = EPOLLIN, .data.ptr = &c->s };
         if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &e) != 0) {
+            sg_tls_conn_free(c->tls);
             free(c->rbuf);
             free(c);
             close(fd);
@@ -518,6 +547,13 @@ static void tcp_accept(worker *w, const src *s)
             w->conns->prev = c;
         w->conns = c;
     }
+}
+
+/* Inside a quiescent section: a TLS connection takes the certificate from the runtime. */
+static void tcp_accept(worker *w, const src *s)
+{
+    tcp_accept_in(w, s, enter(w));
+    leave(w);
 }
 
 static void tcp_sweep(worker *w)
@@ -561,7 +597,7 @@ static void *worker_main(void *arg)
                         break;
                     }
                 }
-                if (evs[i].events & EPOLLIN)
+                if (evs[i].events & EPOLLIN || c->tls) /* TLS may read while it writes */
                     conn_readable(w, c);
                 else
                     conn_events(w, c);
@@ -600,7 +636,8 @@ int sg_server_start(sg_server *srv, sg_runtime *rt)
         epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wake.fd, &e);
         for (int a = 0; a < srv->naddrs; a++) {
             e.data.ptr = &w->udp[a];
-            epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->udp[a].fd, &e);
+            if (w->udp[a].fd >= 0)
+                epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->udp[a].fd, &e);
             e.data.ptr = &w->tcp[a];
             epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->tcp[a].fd, &e);
         }
