@@ -100,6 +100,22 @@ static void consider(sg_roll_event *best, enum sg_roll_action a, int64_t when, c
     snprintf(best->reason, sizeof best->reason, "%s", text);
 }
 
+/* A key as the reasons name it: its tag, or "(new)" for a successor that plan's
+ * simulation has not generated (it has no tag yet). The array lives until the end of
+ * the full expression that calls kl(), which covers the printf that uses it. */
+typedef struct { char s[12]; } klabel;
+static klabel kl(const sg_ks_key *k)
+{
+    klabel l;
+    if (!k)
+        snprintf(l.s, sizeof l.s, "-");
+    else if (k->id < 0)
+        snprintf(l.s, sizeof l.s, "(new)");
+    else
+        snprintf(l.s, sizeof l.s, "%u", k->tag);
+    return l;
+}
+
 /* The events of one role's chain of keys. */
 static void next_for_role(const sg_ks_policy *p, const sg_roll_intervals *iv, const sg_ks_key *keys,
                           size_t n, enum sg_ks_role role, int64_t now, sg_roll_event *best)
@@ -125,26 +141,26 @@ static void next_for_role(const sg_ks_policy *p, const sg_roll_intervals *iv, co
          * DNSKEY RRset has left caches */
         if (k->ds_submitted && !k->ds_withdrawn && is_set(k->remove, now) && !k->retire)
             consider(best, SG_ROLL_OLD_DS_OUT, k->remove + iv->ipub, k, NULL, role,
-                     "%s %u left the DNSKEY RRset and it has left caches: withdraw its DS", rn, k->tag);
+                     "%s %s left the DNSKEY RRset and it has left caches: withdraw its DS", rn, kl(k).s);
         /* a retired key leaves the DNSKEY RRset once nothing it vouched for is cached */
         if (is_set(k->retire, now) && published(k, now)) {
             uint32_t gone = role == SG_KS_ROLE_ZSK ? iv->zsk_gone
                           : role == SG_KS_ROLE_KSK ? (iv->ds_wait > iv->ipub ? iv->ds_wait : iv->ipub)
                           : (iv->ds_wait > iv->zsk_gone ? iv->ds_wait : iv->zsk_gone);
             consider(best, SG_ROLL_REMOVE, k->retire + gone, k, NULL, role,
-                     "%s %u retired; removed when its %s caches", rn, k->tag,
+                     "%s %s retired; removed when its %s caches", rn, kl(k).s,
                      role == SG_KS_ROLE_ZSK ? "signatures have left" : "DS and signatures have left");
         }
     }
     if (pre_ds) {
         if (!pre_ds->ds_seen)
             consider(best, SG_ROLL_WAIT, 0, pre_ds, cur, role,
-                     "double-DS: waiting for the parent to serve the DS of %s %u; %s %u stays",
-                     rn, pre_ds->tag, rn, cur ? cur->tag : 0);
+                     "double-DS: waiting for the parent to serve the DS of %s %s; %s %s stays",
+                     rn, kl(pre_ds).s, rn, kl(cur).s);
         else
             consider(best, SG_ROLL_SWAP, pre_ds->ds_seen + iv->ds_wait, pre_ds, cur, role,
-                     "double-DS: the new DS is everywhere: %s %u replaces %s %u in the DNSKEY RRset",
-                     rn, pre_ds->tag, rn, cur ? cur->tag : 0);
+                     "double-DS: the new DS is everywhere: %s %s replaces %s %s in the DNSKEY RRset",
+                     rn, kl(pre_ds).s, rn, kl(cur).s);
         return;
     }
     if (!cur && !succ) {
@@ -156,32 +172,32 @@ static void next_for_role(const sg_ks_policy *p, const sg_roll_intervals *iv, co
     }
     if (cur && needs_ds && !cur->ds_submitted && cur->publish)
         consider(best, SG_ROLL_SUBMIT_DS, cur->publish + iv->ipub, cur, NULL, role,
-                 "%s %u's DNSKEY has propagated: submit its DS", rn, cur->tag);
+                 "%s %s's DNSKEY has propagated: submit its DS", rn, kl(cur).s);
     if (succ) {
         if (!needs_ds) {
             consider(best, SG_ROLL_SWITCH, succ->publish + iv->ipub, succ, cur, role,
-                     "%s %u has been published for DNSKEY TTL + propagation: it signs, %s %u retires",
-                     rn, succ->tag, rn, cur ? cur->tag : 0);
+                     "%s %s has been published for DNSKEY TTL + propagation: it signs, %s %s retires",
+                     rn, kl(succ).s, rn, kl(cur).s);
         } else if (!succ->ds_submitted) {
             consider(best, SG_ROLL_SUBMIT_DS, succ->publish + iv->ipub, succ, NULL, role,
-                     "%s %u's DNSKEY has propagated: submit its DS", rn, succ->tag);
+                     "%s %s's DNSKEY has propagated: submit its DS", rn, kl(succ).s);
         } else if (!succ->ds_seen) {
             consider(best, SG_ROLL_WAIT, 0, succ, cur, role,
-                     "waiting for the parent to serve the DS of %s %u (submitted); %s %u stays active",
-                     rn, succ->tag, rn, cur ? cur->tag : 0);
+                     "waiting for the parent to serve the DS of %s %s (submitted); %s %s stays active",
+                     rn, kl(succ).s, rn, kl(cur).s);
         } else {
             consider(best, SG_ROLL_SWITCH, succ->ds_seen + iv->ds_wait, succ, cur, role,
-                     "the parent serves the DS of %s %u and its DS TTL has passed: it signs, %s %u retires",
-                     rn, succ->tag, rn, cur ? cur->tag : 0);
+                     "the parent serves the DS of %s %s and its DS TTL has passed: it signs, %s %s retires",
+                     rn, kl(succ).s, rn, kl(cur).s);
         }
     } else if (cur && lifetime) {
         int64_t when = cur->active + (int64_t)lifetime - iv->ipub;
         if (double_ds)
             consider(best, SG_ROLL_PRE_DS, when < cur->active ? cur->active : when, cur, NULL, role,
-                     "%s %u reaches its lifetime: submit its successor's DS (double-DS)", rn, cur->tag);
+                     "%s %s reaches its lifetime: submit its successor's DS (double-DS)", rn, kl(cur).s);
         else
             consider(best, SG_ROLL_PREPUBLISH, when < cur->active ? cur->active : when, cur, NULL, role,
-                     "%s %u reaches its lifetime: publish its successor", rn, cur->tag);
+                     "%s %s reaches its lifetime: publish its successor", rn, kl(cur).s);
     }
 }
 
