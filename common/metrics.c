@@ -294,7 +294,7 @@ int sg_metrics_add_double(sg_metrics_out *o, const char *name, const char *suffi
         return sg_buf_printf(&f->samples, " %sInf\n", value > 0 ? "+" : "-");
     if (isnan(value))
         return sg_buf_printf(&f->samples, " NaN\n");
-    return sg_buf_printf(&f->samples, " %.17g\n", value);
+    return sg_buf_printf(&f->samples, " %.12g\n", value);
 }
 
 static const char *type_name(enum sg_metric_type t)

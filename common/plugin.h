@@ -30,6 +30,10 @@ typedef struct sg_plugin {
     /* Answer q, or call sg_next(self, q) and work on the reply on the way back.
      * Returns 0, or a negative SG_E* (the errors plugin turns it into SERVFAIL). */
     int (*handle)(sg_handler *self, sg_query *q);
+    /* Optional: a number that changes whenever this plugin's part of the answer to q can
+     * change without a reload (a new key set, a transferred zone version). The cache
+     * keys stored replies on the versions of the plugins after it. Lock-free, cheap. */
+    uint64_t (*version)(void *state, const sg_query *q);
     /* Optional: stop background tasks. */
     void (*stop)(void *state);
     void (*teardown)(void *state);

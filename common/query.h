@@ -85,6 +85,9 @@ typedef struct sg_query {
     uint8_t aa;
     uint8_t tc;
     uint8_t drop;               /* send nothing */
+    uint32_t valid_until;       /* UNIX time after which the reply must not be reused
+                                 * (0: its TTLs decide); the signer lowers it to each
+                                 * signature's refresh point, the cache reads it */
     sg_section an, ns, ar;
 
     /* facts recorded by the zone lookup for later plugins */

@@ -15,6 +15,7 @@ void sg_query_reset_reply(sg_query *q)
 {
     q->rcode = 0;
     q->aa = q->tc = q->drop = 0;
+    q->valid_until = 0;
     q->an.n = q->ns.n = q->ar.n = 0;
     q->kind = SG_KIND_NONE;
     q->zone = NULL;

@@ -10,7 +10,9 @@
 const sg_plugin *const sg_plugin_order[] = {
     &sg_plugin_log,
     &sg_plugin_errors,
-    /* metrics, rrl, cache come here as they land */
+    &sg_plugin_prometheus,
+    /* rrl */
+    &sg_plugin_cache,        /* before dnssec: it stores signed replies */
     &sg_plugin_dnssec,
     /* transfer */
     &sg_plugin_file,

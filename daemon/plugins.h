@@ -10,6 +10,16 @@
 
 extern const sg_plugin sg_plugin_log;
 extern const sg_plugin sg_plugin_errors;
+extern const sg_plugin sg_plugin_prometheus;
+extern const sg_plugin sg_plugin_cache;
+
+/* Count a reply that no chain saw (no zone, other class, malformed) under zone
+ * "dropped" when a prometheus block exists (plugin_prometheus.c). */
+void sg_prometheus_unrouted(const sg_query *q);
+/* Parse a `prometheus [ADDR]` line into addr (table-driven tests). */
+int sg_prometheus_parse(const sg_cfg_block *blk, char *addr, size_t cap);
+/* Parse a `cache [SIZE]` line (SIZE with K, M or G). */
+int sg_cache_parse(const sg_cfg_block *blk, size_t *bytes_out);
 
 /* "NOERROR", "NXDOMAIN", ... */
 const char *sg_rcode_name(uint16_t rcode);

@@ -2,6 +2,7 @@
 /* One message from bytes to reply: parse, answer the cases no zone owns, route to the
  * zone's chain, turn chain failures into SERVFAIL, render. */
 #include "daemon/server.h"
+#include "daemon/plugins.h"
 #include "common/arena.h"
 #include "common/wire.h"
 #include "zones/secondary_plugin.h"
@@ -16,6 +17,7 @@ size_t sg_server_answer(const sg_runtime *rt, int listen_idx, sg_query *q,
         return 0;
     if (pr == SG_PARSE_ERROR) {
         sg_wire_render(q);
+        sg_prometheus_unrouted(q);
         return q->out_len;
     }
     sg_handler *chain = NULL;
@@ -48,9 +50,9 @@ size_t sg_server_answer(const sg_runtime *rt, int listen_idx, sg_query *q,
             q->out_len = 0;
         }
     }
-    if (q->drop)
-        return 0;
-    if (!q->out_len)
+    if (!q->drop && !q->out_len)
         sg_wire_render(q);
-    return q->out_len;
+    if (!chain)
+        sg_prometheus_unrouted(q); /* a chain's prometheus plugin counts the rest */
+    return q->drop ? 0 : q->out_len;
 }

@@ -135,6 +135,12 @@ void sg_reg_free(sg_registrar *r);
  * gone everywhere). Returns 0, or a keystore error. */
 int sg_reg_tick(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now);
 
+/* The events this registrar wrote since it was made, counted by state (reg-call, reg-ok,
+ * reg-retry, reg-error, reg-manual, parent-seen, ...; "other" for the rest): fn(arg,
+ * state, n) for each state with n > 0. Any thread; counts are read atomically. */
+void sg_reg_counts(const sg_registrar *r, void (*fn)(void *arg, const char *state, uint64_t n),
+                   void *arg);
+
 /* Wait until no call is running (tests, shutdown). */
 void sg_reg_drain(sg_registrar *r);
 

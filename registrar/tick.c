@@ -55,6 +55,7 @@ int sg_reg_event(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now
     vsnprintf(reason + n, sizeof reason - (size_t)n, fmt, ap);
     va_end(ap);
     sg_reg_cred_redact(&r->cred, reason); /* the last line of defence */
+    sg_reg_count(r, state);
     return sg_ks_event_add(ks, now, zone, 0, NULL, state, reason);
 }
 

@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 
 enum { SG_REG_JOB_PUSH = 1, SG_REG_JOB_CHECK = 2 };
+#define SG_REG_COUNT_STATES 16
 
 typedef struct sg_reg_job {
     int kind;
@@ -50,7 +51,11 @@ struct sg_registrar {
     atomic_int done;
     sg_reg_job *job;
     sg_reg_zstate *zones;
+    _Atomic uint64_t counts[SG_REG_COUNT_STATES]; /* events written, by state (counts.c) */
 };
+
+/* Count one event row of state for sg_reg_counts. */
+void sg_reg_count(sg_registrar *r, const char *state);
 
 /* The provider context of a call for zone (absolute name), its journal in journal. */
 void sg_reg_ctx_setup(const sg_registrar *r, sg_reg_ctx *ctx, const char *zone,

@@ -10,6 +10,8 @@
 #include "signer/sigcache.h"
 #include "common/errors.h"
 #include "common/log.h"
+#include "common/metrics.h"
+#include "signer/dnssec_metrics.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -54,6 +56,9 @@ typedef struct dstate {
     retired *retired;
     pthread_mutex_t wake_lock;
     pthread_cond_t wake;   /* stop without waiting out the poll interval */
+    _Atomic uint64_t keys_epoch; /* bumped at every key set swap: the cache's version */
+    sg_dnssec_metrics metrics; /* what the watcher last read from the keystore */
+    int metrics_registered;
 } dstate;
 
 int sg_dnssec_parse(const sg_cfg_block *blk, sg_dnssec_cfg *out)
@@ -168,6 +173,8 @@ static void refresh(dstate *st, sg_keystore *ks)
         int rr = z->reg ? sg_reg_tick(z->reg, ks, z->name, now) : 0;
         if (rr)
             sg_log(SG_LOG_WARN, "registrar", z->name, "tick failed: %s", sg_reg_strerror(rr));
+        if (st->metrics_registered)
+            sg_dnssec_metrics_read(&st->metrics, i, ks, now, &next, !er);
         if (!er && (strcmp(next.reason, z->next_reason) || strcmp(next.wait_reason, z->wait_reason))) {
             snprintf(z->next_reason, sizeof z->next_reason, "%s", next.reason);
             snprintf(z->wait_reason, sizeof z->wait_reason, "%s", next.wait_reason);
@@ -186,6 +193,7 @@ static void refresh(dstate *st, sg_keystore *ks)
             continue;
         }
         atomic_store(&z->keys, nk);
+        atomic_fetch_add(&st->keys_epoch, 1);
         sg_log(SG_LOG_INFO, "signer", z->name, "key set changed: %d signing, %d key-signing, %u published",
                nk->nzsk, nk->nksk, nk->dnskey.count);
         if (cur)
@@ -222,6 +230,10 @@ static void dnssec_teardown(void *state)
     dstate *st = state;
     if (!st)
         return;
+    if (st->metrics_registered)
+        sg_metrics_unregister(sg_dnssec_metrics_source, &st->metrics);
+    if (st->metrics.zones || st->metrics.made)
+        sg_dnssec_metrics_deinit(&st->metrics);
     for (int i = 0; i < st->nzones; i++) {
         sg_reg_free(st->zones[i].reg);
         sg_keyset_free(atomic_load(&st->zones[i].keys));
@@ -241,6 +253,29 @@ static void dnssec_teardown(void *state)
     pthread_mutex_destroy(&st->wake_lock);
     pthread_cond_destroy(&st->wake);
     free(st);
+}
+
+/* Scrapes read what the watcher stored and the in-memory counters, never the keystore. */
+static int metrics_setup(dstate *st)
+{
+    int rc = sg_dnssec_metrics_init(&st->metrics, st->nzones);
+    if (rc)
+        return rc;
+    size_t off = 0;
+    for (int i = 0; i < st->nzones; i++) {
+        sg_dm_zone *m = &st->metrics.zones[i];
+        snprintf(m->name, sizeof m->name, "%s", st->zones[i].name);
+        m->reg = st->zones[i].reg;
+        m->provider = st->cfg.registrar.provider;
+        if (off < sizeof st->metrics.label)
+            off += (size_t)snprintf(st->metrics.label + off, sizeof st->metrics.label - off, "%s%s",
+                                    i ? "," : "", st->zones[i].name);
+    }
+    st->metrics.cache = &st->cache;
+    if ((rc = sg_metrics_register(sg_dnssec_metrics_source, &st->metrics)))
+        return rc;
+    st->metrics_registered = 1;
+    return 0;
 }
 
 static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **state_out)
@@ -304,8 +339,8 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
     size_t slot = 18 + max_apex + (max_sig ? max_sig : 64);
     st->cache_slot = slot;
     atomic_store(&st->cache, sg_sigcache_new(st->cfg.cache_entries ? st->cfg.cache_entries : DEFAULT_CACHE, slot));
-    if (!atomic_load(&st->cache)) {
-        rc = SG_ENOMEM;
+    if (!atomic_load(&st->cache) || (rc = metrics_setup(st))) {
+        rc = rc ? rc : SG_ENOMEM;
         goto fail;
     }
     *state_out = st;
@@ -377,7 +412,7 @@ static const sg_denial *denial_for(dstate *st, dzone *dz, const sg_zone *z, cons
 }
 
 /* RRSIGs for one reference: one per signing key, as one RRSIG RRset in the arena. */
-static int sign_ref(dstate *st, const sg_keyset *k, const sg_denial *d, const sg_query *q,
+static int sign_ref(dstate *st, const sg_keyset *k, const sg_denial *d, sg_query *q,
                     const sg_rr_ref *r, sg_rr_ref *out)
 {
     const sg_rrset *rs = r->rrset;
@@ -419,7 +454,13 @@ static int sign_ref(dstate *st, const sg_keyset *k, const sg_denial *d, const sg
                 return rc;
             if (cacheable)
                 sg_sigcache_put(cache, gen, rs, keys[i].id, exp, blob + o + 2, len);
+            sg_counters_add(st->metrics.made, 0, 1);
         }
+        /* a stored reply must go when the sigcache would stop serving this signature */
+        const uint8_t *x = blob + o + 2 + 8; /* RRSIG expiration */
+        uint32_t refresh_at = ((uint32_t)x[0] << 24 | (uint32_t)x[1] << 16 | (uint32_t)x[2] << 8 | x[3]) - p->sig_refresh;
+        if (!q->valid_until || (int32_t)(refresh_at - q->valid_until) < 0)
+            q->valid_until = refresh_at;
         blob[o] = (uint8_t)(len >> 8);
         blob[o + 1] = (uint8_t)len;
         o += 2 + len;
@@ -538,11 +579,20 @@ void sg_dnssec_cache_stats(const void *state, uint64_t *hits_out, uint64_t *miss
     *capacity_out = sg_sigcache_capacity(c);
 }
 
+/* Replies change with the key sets (zones are fixed for the runtime's life). */
+static uint64_t dnssec_version(void *state, const sg_query *q)
+{
+    (void)q;
+    const dstate *st = state;
+    return atomic_load_explicit(&st->keys_epoch, memory_order_acquire);
+}
+
 const sg_plugin sg_plugin_dnssec = {
     .name = "dnssec",
     .setup = dnssec_setup,
     .start = dnssec_start,
     .handle = dnssec_handle,
+    .version = dnssec_version,
     .stop = dnssec_stop,
     .teardown = dnssec_teardown,
 };

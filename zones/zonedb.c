@@ -4,6 +4,7 @@
 #include "zones/zonedb.h"
 #include "common/errors.h"
 #include "common/log.h"
+#include "common/metrics.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -82,12 +83,35 @@ static int unchanged(const sg_zone *z, const char *path)
     return 1;
 }
 
+/* Metrics source: every zone's serving version, read under the set's lock at scrape. */
+static int zones_metrics(sg_metrics_out *o, void *ctx)
+{
+    (void)ctx;
+    sg_metrics_family(o, "signet_zone_serial", SG_METRIC_GAUGE, "SOA serial of the loaded zone.");
+    sg_metrics_family(o, "signet_zone_loaded_timestamp_seconds", SG_METRIC_GAUGE,
+                      "UNIX time the serving version of the zone was loaded.");
+    sg_metrics_family(o, "signet_zone_records", SG_METRIC_GAUGE, "Records in the loaded zone.");
+    pthread_mutex_lock(&g_lock);
+    for (entry *e = g_entries; e; e = e->next) {
+        const char *l[] = { "zone", e->zone->apex_str, NULL };
+        sg_metrics_add_u64(o, "signet_zone_serial", NULL, l, e->zone->serial);
+        sg_metrics_add_u64(o, "signet_zone_loaded_timestamp_seconds", NULL, l,
+                           (uint64_t)e->zone->loaded_at);
+        sg_metrics_add_u64(o, "signet_zone_records", NULL, l, e->zone->nrecords);
+    }
+    pthread_mutex_unlock(&g_lock);
+    return 0;
+}
+
 int sg_zonedb_acquire(const char *path, const char *apex, int check_only, sg_zone **zone_out)
 {
+    static atomic_int registered;
     if (!path || !apex || !zone_out)
         return SG_EINVAL;
     if (check_only)
         return sg_zone_load_file(path, apex, zone_out);
+    if (!atomic_exchange(&registered, 1))
+        sg_metrics_register(zones_metrics, NULL); /* once; the set lives as long as the process */
     pthread_mutex_lock(&g_lock);
     entry *e = find_entry(apex, path);
     if (e && (unchanged(e->zone, path) || other_zone(apex))) {

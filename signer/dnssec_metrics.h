@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* What the dnssec plugin tells a metrics scrape: signature cache and signing counts from
+ * memory, and per zone the keys by role and state, the parent DS state, the next key
+ * event and the registrar's calls, as the keystore watcher last read them (a scrape never
+ * touches the keystore). */
+#ifndef SG_DNSSEC_METRICS_H
+#define SG_DNSSEC_METRICS_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "common/metrics.h"
+#include "keystore/rollover.h"
+#include "registrar/registrar.h"
+#include "signer/sigcache.h"
+
+#define SG_DM_ROLES 3
+#define SG_DM_STATES 6
+
+enum { SG_DM_DS_SUBMITTED, SG_DM_DS_SEEN, SG_DM_DS_WITHDRAWN, SG_DM_DS_N };
+
+typedef struct sg_dm_zone {
+    char name[1024];
+    uint32_t keys[SG_DM_ROLES][SG_DM_STATES];
+    uint32_t ds[SG_DM_DS_N];     /* KSK/CSK keys by where their DS is */
+    int64_t next_event;          /* UNIX time of the engine's next event; 0: none */
+    int read;                    /* the watcher has read this zone at least once */
+    const sg_registrar *reg;     /* counts read at scrape (atomics), or NULL */
+    const char *provider;
+} sg_dm_zone;
+
+typedef struct sg_dnssec_metrics {
+    pthread_mutex_t lock;        /* the watcher's writes against a scrape's reads */
+    sg_dm_zone *zones;
+    int nzones;
+    char label[256];             /* the block's zones, for the per-block series */
+    _Atomic(sg_sigcache *) *cache;
+    sg_counters *made;           /* [0]: signatures made */
+} sg_dnssec_metrics;
+
+/* Prepare for nzones zones (names set by the caller). 0 or SG_ENOMEM. */
+int sg_dnssec_metrics_init(sg_dnssec_metrics *m, int nzones);
+void sg_dnssec_metrics_deinit(sg_dnssec_metrics *m);
+/* The watcher's reading of zone i after an engine step: keys by role and state at now,
+ * DS states, the next event. Runs on the watcher thread with its keystore handle. */
+void sg_dnssec_metrics_read(sg_dnssec_metrics *m, int i, sg_keystore *ks, int64_t now,
+                            const sg_roll_event *next, int have_next);
+/* The metrics source (sg_metrics_register(sg_dnssec_metrics_source, m)). */
+int sg_dnssec_metrics_source(sg_metrics_out *out, void *ctx);
+
+#endif
