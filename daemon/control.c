@@ -237,20 +237,7 @@ static json_t *do_zone_status(sg_daemon *d, const char *zone)
     return f.out;
 }
 
-static int stats_zone(void *arg, const sg_zone *z, const sg_keyset *k, const char *policy)
-{
-    sg_metrics_out *out = arg;
-    const char *labels[] = { "zone", z->apex_str, NULL };
-    sg_metrics_add_u64(out, "signet_zone_serial", NULL, labels, z->serial);
-    sg_metrics_add_u64(out, "signet_zone_loaded_timestamp_seconds", NULL, labels, (uint64_t)z->loaded_at);
-    sg_metrics_add_u64(out, "signet_zone_records", NULL, labels, z->nrecords);
-    return 0;
-}
-
-/* The daemon's own metrics source: uptime, reloads, connections, zones, signature caches.
- * It may run on another scraping thread, so it takes d->lock to read the runtime, but
- * never waits for it: a reload holding the lock may be waiting for this very scrape to
- * end (a plugin unregistering its source). */
+/* The daemon's own metrics source: uptime, reloads, workers, connections. */
 static int daemon_metrics(sg_metrics_out *out, void *ctx)
 {
     sg_daemon *d = ctx;
@@ -265,33 +252,8 @@ static int daemon_metrics(sg_metrics_out *out, void *ctx)
     sg_metrics_add_u64(out, "signet_reload_failures_total", NULL, NULL, d->reload_failures);
     sg_metrics_add_u64(out, "signet_workers", NULL, NULL, (uint64_t)sg_server_nworkers(d->srv));
     sg_metrics_add_u64(out, "signet_tcp_connections", NULL, NULL, sg_server_tcp_connections(d->srv));
-    if (pthread_mutex_trylock(&d->lock) != 0)
-        return 0; /* a reload is under way: the zones next time */
-    sg_metrics_family(out, "signet_zone_serial", SG_METRIC_GAUGE, "SOA serial served.");
-    sg_metrics_family(out, "signet_zone_loaded_timestamp_seconds", SG_METRIC_GAUGE,
-                      "When the version served was loaded.");
-    sg_metrics_family(out, "signet_zone_records", SG_METRIC_GAUGE, "Records in the version served.");
-    each_zone(d->rt, stats_zone, out);
-    sg_metrics_family(out, "signet_sigcache_hits_total", SG_METRIC_COUNTER, "Signature cache hits.");
-    sg_metrics_family(out, "signet_sigcache_misses_total", SG_METRIC_COUNTER, "Signature cache misses.");
-    sg_metrics_family(out, "signet_sigcache_capacity", SG_METRIC_GAUGE, "Signature cache entries.");
-    for (int b = 0; b < d->rt->nblocks; b++) {
-        const sg_server_block *sb = &d->rt->blocks[b];
-        for (int i = 0; i < sb->nhandlers; i++) {
-            if (sb->handlers[i].plugin != &sg_plugin_dnssec)
-                continue;
-            uint64_t hits, misses;
-            size_t cap;
-            sg_dnssec_cache_stats(sb->handlers[i].state, &hits, &misses, &cap);
-            char zone[1024];
-            sg_name_to_str(sb->zones[0], zone, sizeof zone);
-            const char *labels[] = { "block", zone, NULL };
-            sg_metrics_add_u64(out, "signet_sigcache_hits_total", NULL, labels, hits);
-            sg_metrics_add_u64(out, "signet_sigcache_misses_total", NULL, labels, misses);
-            sg_metrics_add_u64(out, "signet_sigcache_capacity", NULL, labels, cap);
-        }
-    }
-    pthread_mutex_unlock(&d->lock);
+    /* zones (zones/zonedb.c) and signature caches (signer/dnssec_metrics.c) register
+     * their own sources, so that /metrics has them without a control socket too */
     return 0;
 }
 

@@ -17,7 +17,7 @@
 typedef struct cstate {
     sg_acache *c;
     size_t bytes;
-    char label[256];  /* the block's zones */
+    char label[1024]; /* the block's first zone: label block="..." as the other per-block series */
     int registered;
 } cstate;
 
@@ -57,7 +57,7 @@ static int cache_metrics(sg_metrics_out *o, void *ctx)
     cstate *st = ctx;
     sg_acache_stats s;
     sg_acache_get_stats(st->c, &s);
-    const char *l[] = { "zones", st->label, NULL };
+    const char *l[] = { "block", st->label, NULL };
     sg_metrics_family(o, "signet_cache_hits_total", SG_METRIC_COUNTER, "Replies served from the answer cache.");
     sg_metrics_family(o, "signet_cache_misses_total", SG_METRIC_COUNTER, "Answer cache lookups that found nothing.");
     sg_metrics_family(o, "signet_cache_inserts_total", SG_METRIC_COUNTER, "Replies stored in the answer cache.");
@@ -95,12 +95,8 @@ static int cache_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **
     if (!st)
         return SG_ENOMEM;
     st->bytes = bytes;
-    size_t off = 0;
-    for (int i = 0; i < ctx->nzones && off < sizeof st->label; i++) {
-        char z[1024];
-        sg_name_to_str(ctx->zones[i], z, sizeof z);
-        off += (size_t)snprintf(st->label + off, sizeof st->label - off, "%s%s", i ? "," : "", z);
-    }
+    if (ctx->nzones)
+        sg_name_to_str(ctx->zones[0], st->label, sizeof st->label);
     if (!ctx->check_only) {
         /* pages are touched as the ring fills, so an idle cache costs little RSS */
         if (!(st->c = sg_acache_new(bytes))) {

@@ -37,18 +37,27 @@ static const uint32_t bucket_us[] = { 50, 100, 250, 500, 1000, 2500, 5000, 10000
 #define QCOUNT (NTYPES * NRCODES * NPROTO)
 #define PER_ZONE (QCOUNT + NBUCKETS + 1) /* counts, buckets, sum in ns */
 
-typedef struct qstats {
-    int nzones;
-    uint8_t (*apex)[SG_NAME_MAX];
-    char (*name)[1024];
+/* One zone's counters. They live in a process-wide list, so that a reload (a new runtime
+ * with new plugin instances) keeps counting where the old one stopped, as Prometheus
+ * expects of a counter. */
+typedef struct zstats {
+    char name[1024];
+    uint8_t apex[SG_NAME_MAX];
     sg_counters *c;
-} qstats;
+    int refs;
+    struct zstats *next;
+} zstats;
 
 typedef struct pstate {
-    qstats qs;
+    zstats **zones;
+    int nzones;
     sg_metrics_http *http;
-    int registered;
 } pstate;
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static zstats *g_zones;
+static atomic_int g_registered;
+static _Atomic(zstats *) g_unrouted; /* zone "dropped", made with the first prometheus block */
 
 static inline int type_index(uint16_t t)
 {
@@ -63,9 +72,9 @@ static inline int rcode_index(uint16_t rc)
     return rc <= 16 ? rc : RC_OTHER;
 }
 
-static void observe(qstats *s, int zi, const sg_query *q, int rc_index)
+static void observe(zstats *s, const sg_query *q, int rc_index)
 {
-    size_t base = (size_t)zi * PER_ZONE;
+    size_t base = 0;
     int proto = q->transport < NPROTO ? q->transport : 0;
     sg_counters_add(s->c, base + ((size_t)type_index(q->qtype) * NRCODES + (size_t)rc_index) * NPROTO + (size_t)proto, 1);
     uint64_t ns = sg_now_ns() - q->start_ns;
@@ -111,11 +120,10 @@ static void declare(sg_metrics_out *o)
                       "Time from a request's arrival to its reply being ready, by zone.");
 }
 
-static void emit(sg_metrics_out *o, const qstats *s)
+static void emit(sg_metrics_out *o, const zstats *s)
 {
-    declare(o);
-    for (int z = 0; z < s->nzones; z++) {
-        size_t base = (size_t)z * PER_ZONE;
+    {
+        size_t base = 0;
         for (int p = 0; p < NPROTO; p++)
             for (int t = 0; t < NTYPES; t++) {
                 uint64_t req = 0;
@@ -128,11 +136,11 @@ static void emit(sg_metrics_out *o, const qstats *s)
                         continue;
                     char rl[32];
                     rcode_label(r, rl, sizeof rl);
-                    const char *l[] = { "zone", s->name[z], "proto", proto_name(p), "type", tl, "rcode", rl, NULL };
+                    const char *l[] = { "zone", s->name, "proto", proto_name(p), "type", tl, "rcode", rl, NULL };
                     sg_metrics_add_u64(o, "signet_dns_responses_total", NULL, l, v);
                 }
                 if (req) {
-                    const char *l[] = { "zone", s->name[z], "proto", proto_name(p), "type", tl, NULL };
+                    const char *l[] = { "zone", s->name, "proto", proto_name(p), "type", tl, NULL };
                     sg_metrics_add_u64(o, "signet_dns_requests_total", NULL, l, req);
                 }
             }
@@ -144,76 +152,98 @@ static void emit(sg_metrics_out *o, const qstats *s)
                 snprintf(le, sizeof le, "+Inf");
             else
                 snprintf(le, sizeof le, "%g", bucket_us[b] / 1e6);
-            const char *l[] = { "zone", s->name[z], "le", le, NULL };
+            const char *l[] = { "zone", s->name, "le", le, NULL };
             sg_metrics_add_u64(o, "signet_dns_request_duration_seconds", "_bucket", l, cum);
         }
-        const char *l[] = { "zone", s->name[z], NULL };
+        const char *l[] = { "zone", s->name, NULL };
         sg_metrics_add_double(o, "signet_dns_request_duration_seconds", "_sum", l,
                               (double)sg_counters_sum(s->c, base + QCOUNT + NBUCKETS) / 1e9);
         sg_metrics_add_u64(o, "signet_dns_request_duration_seconds", "_count", l, cum);
     }
 }
 
-static int qstats_init(qstats *s, int nzones)
+/* The one source for every zone's counters. */
+static int zones_source(sg_metrics_out *o, void *ctx)
 {
-    memset(s, 0, sizeof *s);
-    s->apex = calloc((size_t)nzones, sizeof *s->apex);
-    s->name = calloc((size_t)nzones, sizeof *s->name);
-    s->c = sg_counters_new((size_t)nzones * PER_ZONE);
-    if (!s->apex || !s->name || !s->c)
-        return SG_ENOMEM;
-    s->nzones = nzones;
+    (void)ctx;
+    declare(o);
+    pthread_mutex_lock(&g_lock);
+    zstats *u = atomic_load(&g_unrouted);
+    if (u)
+        emit(o, u);
+    for (zstats *z = g_zones; z; z = z->next)
+        if (z != u)
+            emit(o, z);
+    pthread_mutex_unlock(&g_lock);
     return 0;
 }
 
-static void qstats_deinit(qstats *s)
+/* The counters of a zone (wire apex; NULL with name "dropped"), shared and counted. */
+static zstats *zstats_acquire(const uint8_t *apex, const char *name)
 {
-    free(s->apex);
-    free(s->name);
-    sg_counters_free(s->c);
-    memset(s, 0, sizeof *s);
+    pthread_mutex_lock(&g_lock);
+    zstats *z;
+    for (z = g_zones; z; z = z->next)
+        if (!strcmp(z->name, name))
+            break;
+    if (!z && (z = calloc(1, sizeof *z))) {
+        snprintf(z->name, sizeof z->name, "%s", name);
+        if (apex)
+            memcpy(z->apex, apex, sg_name_len(apex));
+        if (!(z->c = sg_counters_new(PER_ZONE))) {
+            free(z);
+            z = NULL;
+        } else {
+            z->next = g_zones;
+            g_zones = z;
+        }
+    }
+    if (z)
+        z->refs++;
+    pthread_mutex_unlock(&g_lock);
+    /* outside g_lock: a scrape holds the registry's lock and then takes g_lock */
+    if (z && !atomic_exchange(&g_registered, 1))
+        sg_metrics_register(zones_source, NULL);
+    return z;
+}
+
+static void zstats_release(zstats *z)
+{
+    if (!z)
+        return;
+    pthread_mutex_lock(&g_lock);
+    if (--z->refs == 0) {
+        for (zstats **p = &g_zones; *p; p = &(*p)->next)
+            if (*p == z) {
+                *p = z->next;
+                break;
+            }
+        sg_counters_free(z->c);
+        free(z);
+    }
+    pthread_mutex_unlock(&g_lock);
 }
 
 /* ---- queries no chain saw ------------------------------------------------------------ */
 
-static _Atomic(qstats *) g_unrouted; /* made with the first prometheus block, kept */
-
-static int unrouted_source(sg_metrics_out *o, void *ctx)
-{
-    (void)ctx;
-    qstats *s = atomic_load(&g_unrouted);
-    if (s)
-        emit(o, s);
-    return 0;
-}
-
 static int unrouted_enable(void)
 {
-    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-    int rc = 0;
-    pthread_mutex_lock(&lock);
-    if (!atomic_load(&g_unrouted)) {
-        qstats *s = calloc(1, sizeof *s);
-        if (!s || qstats_init(s, 1)) {
-            if (s)
-                qstats_deinit(s);
-            free(s);
-            rc = SG_ENOMEM;
-        } else {
-            snprintf(s->name[0], sizeof s->name[0], "dropped");
-            atomic_store(&g_unrouted, s);
-            rc = sg_metrics_register(unrouted_source, NULL);
-        }
-    }
-    pthread_mutex_unlock(&lock);
-    return rc;
+    if (atomic_load(&g_unrouted))
+        return 0;
+    zstats *z = zstats_acquire(NULL, "dropped"); /* kept for the process's life */
+    if (!z)
+        return SG_ENOMEM;
+    zstats *none = NULL;
+    if (!atomic_compare_exchange_strong(&g_unrouted, &none, z))
+        zstats_release(z);
+    return 0;
 }
 
 void sg_prometheus_unrouted(const sg_query *q)
 {
-    qstats *s = atomic_load_explicit(&g_unrouted, memory_order_acquire);
+    zstats *s = atomic_load_explicit(&g_unrouted, memory_order_acquire);
     if (s)
-        observe(s, 0, q, q->drop ? RC_NOREPLY : rcode_index(q->rcode));
+        observe(s, q, q->drop ? RC_NOREPLY : rcode_index(q->rcode));
 }
 
 /* ---- the plugin ---------------------------------------------------------------------- */
@@ -232,22 +262,15 @@ int sg_prometheus_parse(const sg_cfg_block *blk, char *addr, size_t cap)
     return 0;
 }
 
-static int prom_source(sg_metrics_out *o, void *ctx)
-{
-    pstate *st = ctx;
-    emit(o, &st->qs);
-    return 0;
-}
-
 static void prom_teardown(void *state)
 {
     pstate *st = state;
     if (!st)
         return;
-    if (st->registered)
-        sg_metrics_unregister(prom_source, st);
     sg_metrics_http_release(st->http);
-    qstats_deinit(&st->qs);
+    for (int i = 0; i < st->nzones; i++)
+        zstats_release(st->zones[i]);
+    free(st->zones);
     free(st);
 }
 
@@ -258,24 +281,30 @@ static int prom_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **s
     if (rc)
         return rc;
     pstate *st = calloc(1, sizeof *st);
-    if (!st || qstats_init(&st->qs, ctx->nzones)) {
-        prom_teardown(st);
+    if (!st || !(st->zones = calloc((size_t)(ctx->nzones ? ctx->nzones : 1), sizeof *st->zones))) {
+        free(st);
         return SG_ENOMEM;
     }
-    for (int i = 0; i < ctx->nzones; i++) {
-        memcpy(st->qs.apex[i], ctx->zones[i], sg_name_len(ctx->zones[i]));
-        sg_name_to_str(ctx->zones[i], st->qs.name[i], sizeof st->qs.name[i]);
+    if (ctx->check_only) {
+        *state_out = st;
+        return 0;
     }
-    if (!ctx->check_only) {
-        if ((rc = sg_metrics_http_acquire(addr, &st->http))) {
+    for (int i = 0; i < ctx->nzones; i++) {
+        char name[1024];
+        sg_name_to_str(ctx->zones[i], name, sizeof name);
+        if (!(st->zones[i] = zstats_acquire(ctx->zones[i], name))) {
             prom_teardown(st);
-            return sg_cfg_error(blk, "prometheus: cannot serve metrics on %s", addr);
+            return SG_ENOMEM;
         }
-        if ((rc = unrouted_enable()) || (rc = sg_metrics_register(prom_source, st))) {
-            prom_teardown(st);
-            return rc;
-        }
-        st->registered = 1;
+        st->nzones++;
+    }
+    if ((rc = unrouted_enable())) {
+        prom_teardown(st);
+        return rc;
+    }
+    if ((rc = sg_metrics_http_acquire(addr, &st->http))) {
+        prom_teardown(st);
+        return sg_cfg_error(blk, "prometheus: cannot serve metrics on %s", addr);
     }
     *state_out = st;
     return 0;
@@ -283,22 +312,23 @@ static int prom_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **s
 
 /* The block's zone q belongs to: the longest apex above the name (a DS at an apex goes
  * to the parent when the block serves it, as routing does). */
-static int zone_of(const qstats *s, const sg_query *q)
+static zstats *zone_of(const pstate *st, const sg_query *q)
 {
-    int best = 0, best_labels = -100000;
-    for (int i = 0; i < s->nzones; i++) {
-        const uint8_t *apex = s->apex[i];
+    zstats *best = NULL;
+    int best_labels = -100000;
+    for (int i = 0; i < st->nzones; i++) {
+        const uint8_t *apex = st->zones[i]->apex;
         if (!sg_name_is_sub(q->qname, apex))
             continue;
         int labels = sg_name_labels(apex);
-        if (q->qtype == SG_TYPE_DS && labels == q->qlabels && labels > 0 && s->nzones > 1)
+        if (q->qtype == SG_TYPE_DS && labels == q->qlabels && labels > 0 && st->nzones > 1)
             labels -= 1000; /* rank the apex's own zone last for DS */
         if (labels > best_labels) {
-            best = i;
+            best = st->zones[i];
             best_labels = labels;
         }
     }
-    return best;
+    return best ? best : st->zones[0];
 }
 
 static int prom_handle(sg_handler *self, sg_query *q)
@@ -317,7 +347,8 @@ static int prom_handle(sg_handler *self, sg_query *q)
             sg_wire_render(q); /* so that the time includes it, as a client sees it */
         rci = rcode_index(q->rcode);
     }
-    observe(&st->qs, zone_of(&st->qs, q), q, rci);
+    if (st->nzones)
+        observe(zone_of(st, q), q, rci);
     return rc;
 }
 

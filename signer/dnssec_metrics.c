@@ -79,21 +79,17 @@ static void reg_count(void *arg, const char *state, uint64_t count)
 int sg_dnssec_metrics_source(sg_metrics_out *o, void *ctx)
 {
     sg_dnssec_metrics *m = ctx;
-    const char *bl[] = { "zones", m->label, NULL };
+    const char *bl[] = { "block", m->label, NULL };
     sg_sigcache *c = m->cache ? atomic_load(m->cache) : NULL;
     if (c) {
         uint64_t hits, misses;
         sg_sigcache_stats(c, &hits, &misses);
-        sg_metrics_family(o, "signet_dnssec_signature_cache_hits_total", SG_METRIC_COUNTER,
-                          "Signatures found in the signature cache.");
-        sg_metrics_family(o, "signet_dnssec_signature_cache_misses_total", SG_METRIC_COUNTER,
-                          "Signature cache lookups that found nothing fresh.");
-        sg_metrics_family(o, "signet_dnssec_signature_cache_capacity", SG_METRIC_GAUGE,
-                          "Signature cache slots.");
-        sg_metrics_add_u64(o, "signet_dnssec_signature_cache_hits_total", NULL, bl, hits);
-        sg_metrics_add_u64(o, "signet_dnssec_signature_cache_misses_total", NULL, bl, misses);
-        sg_metrics_add_u64(o, "signet_dnssec_signature_cache_capacity", NULL, bl,
-                           sg_sigcache_capacity(c));
+        sg_metrics_family(o, "signet_sigcache_hits_total", SG_METRIC_COUNTER, "Signature cache hits.");
+        sg_metrics_family(o, "signet_sigcache_misses_total", SG_METRIC_COUNTER, "Signature cache misses.");
+        sg_metrics_family(o, "signet_sigcache_capacity", SG_METRIC_GAUGE, "Signature cache entries.");
+        sg_metrics_add_u64(o, "signet_sigcache_hits_total", NULL, bl, hits);
+        sg_metrics_add_u64(o, "signet_sigcache_misses_total", NULL, bl, misses);
+        sg_metrics_add_u64(o, "signet_sigcache_capacity", NULL, bl, sg_sigcache_capacity(c));
     }
     sg_metrics_family(o, "signet_dnssec_signatures_total", SG_METRIC_COUNTER,
                       "RRSIGs made (signature cache misses and uncacheable records).");

@@ -34,7 +34,7 @@ typedef struct sg_dnssec_metrics {
     pthread_mutex_t lock;        /* the watcher's writes against a scrape's reads */
     sg_dm_zone *zones;
     int nzones;
-    char label[256];             /* the block's zones, for the per-block series */
+    char label[1024];            /* the block's first zone: label block="..." */
     _Atomic(sg_sigcache *) *cache;
     sg_counters *made;           /* [0]: signatures made */
 } sg_dnssec_metrics;

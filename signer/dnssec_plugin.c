@@ -261,15 +261,12 @@ static int metrics_setup(dstate *st)
     int rc = sg_dnssec_metrics_init(&st->metrics, st->nzones);
     if (rc)
         return rc;
-    size_t off = 0;
+    snprintf(st->metrics.label, sizeof st->metrics.label, "%s", st->nzones ? st->zones[0].name : "");
     for (int i = 0; i < st->nzones; i++) {
         sg_dm_zone *m = &st->metrics.zones[i];
         snprintf(m->name, sizeof m->name, "%s", st->zones[i].name);
         m->reg = st->zones[i].reg;
         m->provider = st->cfg.registrar.provider;
-        if (off < sizeof st->metrics.label)
-            off += (size_t)snprintf(st->metrics.label + off, sizeof st->metrics.label - off, "%s%s",
-                                    i ? "," : "", st->zones[i].name);
     }
     st->metrics.cache = &st->cache;
     if ((rc = sg_metrics_register(sg_dnssec_metrics_source, &st->metrics)))

@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""integ.metrics: the `prometheus` plugin's /metrics endpoint - exact query counts by
+zone, type, rcode and transport after a known set of queries (REFUSED for names no zone
+owns included), cache hits and misses after repeated queries, the exposition format,
+one listener shared by two server blocks and kept across a reload, and the HTTP edge
+cases (404, 405, oversized and silent clients)."""
+
+import re
+import signal
+import socket
+import time
+import urllib.error
+import urllib.request
+
+import signet_test
+from signet_test import ServerCase, make_query
+
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_exposition(text):
+    """Prometheus text format -> ({(name, frozenset(labels)): value}, {family: type}).
+    Fails on anything malformed, and on a family whose samples are not together."""
+    samples, types, seen_families, current = {}, {}, [], None
+    for line in text.splitlines():
+        if line.startswith('# HELP '):
+            continue
+        if line.startswith('# TYPE '):
+            _, _, fam, typ = line.split(' ', 3)
+            if fam in types:
+                raise AssertionError('family %s has two TYPE lines' % fam)
+            types[fam] = typ
+            current = fam
+            seen_families.append(fam)
+            continue
+        m = SAMPLE.match(line)
+        if not m:
+            raise AssertionError('malformed line %r' % line)
+        name, labels = m.group(1), frozenset(LABEL.findall(m.group(3) or ''))
+        fam = re.sub(r'_(bucket|sum|count)$', '', name) if name not in types else name
+        if fam != current:
+            raise AssertionError('sample %r outside its family block' % line)
+        samples[(name, labels)] = float(m.group(4))
+    return samples, types
+
+
+class Metrics(ServerCase):
+    COREFILE = '''
+example.test:$port {
+    bind 127.0.0.1
+    file $dir/example.test.zone
+    prometheus 127.0.0.1:$port2
+    cache 4M
+}
+other.test:$port {
+    bind 127.0.0.1
+    file $dir/other.test.zone
+    prometheus 127.0.0.1:$port2
+}
+'''
+    FILES = ('example.test.zone', 'example.test.inc', 'other.test.zone')
+
+    def scrape(self):
+        url = 'http://127.0.0.1:%d/metrics' % self.srv.port2
+        with urllib.request.urlopen(url, timeout=5) as r:
+            self.assertEqual(r.status, 200)
+            self.assertIn('text/plain', r.headers['Content-Type'])
+            return parse_exposition(r.read().decode())
+
+    def value(self, samples, name, **labels):
+        return samples.get((name, frozenset(labels.items())), 0)
+
+    def ask(self, name, qtype, tcp, n):
+        for _ in range(n):
+            qid, q = make_query(name, qtype)
+            data = self.srv.tcp(q) if tcp else self.srv.udp(q, qid)
+            self.assertIsNotNone(data, 'no reply to %s %s' % (name, qtype))
+
+    def test_exact_counts(self):
+        before, _ = self.scrape()
+        plan = [  # name, type, tcp, times, zone, rcode
+            ('web.example.test', 'A', False, 7, 'example.test.', 'NOERROR'),
+            ('web.example.test', 'AAAA', False, 3, 'example.test.', 'NOERROR'),
+            ('nothere.example.test', 'A', False, 4, 'example.test.', 'NXDOMAIN'),
+            ('web.example.test', 'A', True, 2, 'example.test.', 'NOERROR'),
+            ('web.example.test', 'AAAA', True, 5, 'example.test.', 'NOERROR'),
+            ('nothere.example.test', 'A', True, 1, 'example.test.', 'NXDOMAIN'),
+            ('www.other.test', 'A', False, 2, 'other.test.', 'NOERROR'),
+            ('www.nowhere.org', 'A', False, 6, 'dropped', 'REFUSED'),
+            ('www.nowhere.org', 'AAAA', True, 3, 'dropped', 'REFUSED'),
+        ]
+        for name, qtype, tcp, n, _, _ in plan:
+            self.ask(name, qtype, tcp, n)
+        after, types = self.scrape()
+        self.assertEqual(types['signet_dns_requests_total'], 'counter')
+        self.assertEqual(types['signet_dns_request_duration_seconds'], 'histogram')
+        want = {}
+        for name, qtype, tcp, n, zone, rcode in plan:
+            key = (zone, 'tcp' if tcp else 'udp', qtype, rcode)
+            want[key] = want.get(key, 0) + n
+        for (zone, proto, qtype, rcode), n in want.items():
+            got = (self.value(after, 'signet_dns_responses_total', zone=zone, proto=proto,
+                              type=qtype, rcode=rcode) -
+                   self.value(before, 'signet_dns_responses_total', zone=zone, proto=proto,
+                              type=qtype, rcode=rcode))
+            self.assertEqual(got, n, '%s %s %s %s' % (zone, proto, qtype, rcode))
+        # requests (all rcodes) and the histogram count move by exactly the queries sent
+        for zone in ('example.test.', 'other.test.', 'dropped'):
+            sent = sum(n for (z, _, _, _), n in want.items() if z == zone)
+            reqs = sum(v for (nm, l), v in after.items()
+                       if nm == 'signet_dns_requests_total' and ('zone', zone) in l) - \
+                sum(v for (nm, l), v in before.items()
+                    if nm == 'signet_dns_requests_total' and ('zone', zone) in l)
+            self.assertEqual(reqs, sent, zone)
+            cnt = self.value(after, 'signet_dns_request_duration_seconds_count', zone=zone) - \
+                self.value(before, 'signet_dns_request_duration_seconds_count', zone=zone)
+            self.assertEqual(cnt, sent, zone)
+            inf = self.value(after, 'signet_dns_request_duration_seconds_bucket', zone=zone, le='+Inf')
+            self.assertEqual(inf, self.value(after, 'signet_dns_request_duration_seconds_count', zone=zone))
+
+    def test_cache_hits_and_misses(self):
+        before, _ = self.scrape()
+        zl = {'block': 'example.test.'}
+        # distinct keys: UDP and TCP differ (truncation), so do DO and EDNS
+        self.ask('mail.example.test', 'A', False, 5)      # 1 miss, 4 hits
+        self.ask('mail.example.test', 'A', True, 4)       # 1 miss, 3 hits
+        self.ask('nada.example.test', 'TXT', False, 3)    # NXDOMAIN: 1 miss, 2 hits
+        self.ask('www.other.test', 'A', False, 3)         # no cache in that block
+        self.ask('www.nowhere.org', 'A', False, 2)        # REFUSED: never reaches a cache
+        after, _ = self.scrape()
+        d = lambda n: self.value(after, n, **zl) - self.value(before, n, **zl)
+        self.assertEqual(d('signet_cache_hits_total'), 9)
+        self.assertEqual(d('signet_cache_misses_total'), 3)
+        self.assertEqual(d('signet_cache_inserts_total'), 3)
+        self.assertGreaterEqual(self.value(after, 'signet_cache_entries', **zl), 3)
+        self.assertEqual(self.value(after, 'signet_cache_size_bytes', **zl), 4 << 20)
+        # the cached replies are the real ones: the client's ID and case come back
+        qid, q = make_query('MaIl.ExAmPlE.TeSt', 'A', qid=0x4242)
+        data = self.srv.udp(q, qid)
+        self.assertEqual(data[:2], b'\x42\x42')
+        self.assertIn(b'\x04MaIl\x07ExAmPlE\x04TeSt\x00', data)
+        r = signet_test.parse_message(data)
+        self.assertEqual(r.rcode, 'NOERROR')
+        self.assertEqual([rr.rdata for rr in r.rrs('answer', 'A')], ['127.0.0.13'])
+
+    def test_zone_metrics(self):
+        s, _ = self.scrape()
+        self.assertEqual(self.value(s, 'signet_zone_serial', zone='example.test.'), 2026112501)
+        loaded = self.value(s, 'signet_zone_loaded_timestamp_seconds', zone='other.test.')
+        self.assertLessEqual(abs(loaded - time.time()), 600)
+
+    def raw_http(self, data, read=True):
+        with socket.create_connection(('127.0.0.1', self.srv.port2), timeout=5) as s:
+            s.sendall(data)
+            if not read:
+                return b''
+            out = b''
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    return out
+                out += chunk
+
+    def test_http_edges(self):
+        self.assertTrue(self.raw_http(b'GET /other HTTP/1.1\r\nHost: x\r\n\r\n')
+                        .startswith(b'HTTP/1.1 404'))
+        self.assertTrue(self.raw_http(b'POST /metrics HTTP/1.1\r\nHost: x\r\n\r\n')
+                        .startswith(b'HTTP/1.1 405'))
+        self.assertTrue(self.raw_http(b'garbage\r\n\r\n').startswith(b'HTTP/1.1 400'))
+        self.assertTrue(self.raw_http(b'GET /metrics HTTP/1.1\r\nX: ' + b'a' * 9000)
+                        .startswith(b'HTTP/1.1 431'))
+        # a client that sends nothing is cut off, and others are served meanwhile
+        silent = socket.create_connection(('127.0.0.1', self.srv.port2), timeout=5)
+        try:
+            t0 = time.monotonic()
+            s, _ = self.scrape()
+            self.assertLess(time.monotonic() - t0, 4.5)
+            self.assertIn(('signet_zone_serial', frozenset({('zone', 'example.test.')})), s)
+            silent.settimeout(5)
+            self.assertEqual(silent.recv(10), b'')  # closed by the server
+        finally:
+            silent.close()
+        # and the DNS side never noticed
+        self.ask('web.example.test', 'A', False, 1)
+
+
+class MetricsReload(ServerCase):
+    COREFILE = '''
+example.test:$port {
+    bind 127.0.0.1
+    file $dir/example.test.zone
+    prometheus 127.0.0.1:$port2
+}
+'''
+
+    def test_counts_survive_reload(self):
+        url = 'http://127.0.0.1:%d/metrics' % self.srv.port2
+        for _ in range(5):
+            qid, q = make_query('web.example.test', 'MX')
+            self.assertIsNotNone(self.srv.udp(q, qid))
+        key = ('signet_dns_responses_total', frozenset({('zone', 'example.test.'), ('proto', 'udp'),
+                                                        ('type', 'MX'), ('rcode', 'NOERROR')}))
+        s, _ = parse_exposition(urllib.request.urlopen(url, timeout=5).read().decode())
+        self.assertEqual(s[key], 5)
+        since = self.srv.log_size()
+        self.srv.send_signal(signal.SIGHUP)
+        self.srv.wait_log('reload done', since)
+        qid, q = make_query('web.example.test', 'MX')
+        self.assertIsNotNone(self.srv.udp(q, qid))
+        s, _ = parse_exposition(urllib.request.urlopen(url, timeout=5).read().decode())
+        self.assertEqual(s[key], 6)
+        self.assertNotIn('cannot listen', self.srv.log())
+
+
+if __name__ == '__main__':
+    signet_test.main()
