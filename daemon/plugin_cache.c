@@ -176,9 +176,11 @@ static int cache_handle(sg_handler *self, sg_query *q)
     if (ttl == UINT32_MAX || ttl == 0)
         return 0;
     sg_wire_render(q);
-    uint64_t life = ttl;
+    uint64_t life = (uint64_t)ttl * 1000000000ull;
     if (q->valid_until) {
-        int64_t left = (int64_t)q->valid_until - (int64_t)time(NULL);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t left = ((int64_t)q->valid_until - (int64_t)ts.tv_sec) * 1000000000ll - ts.tv_nsec;
         if (left <= 0)
             return 0;
         if ((uint64_t)left < life)
@@ -187,7 +189,7 @@ static int cache_handle(sg_handler *self, sg_query *q)
     meta.rcode = q->rcode;
     meta.aa = q->aa;
     meta.tc = q->tc;
-    sg_acache_put(st->c, &k, q->start_ns, q->start_ns + life * 1000000000ull, q->out, q->out_len, &meta);
+    sg_acache_put(st->c, &k, q->start_ns, q->start_ns + life, q->out, q->out_len, &meta);
     return 0;
 }
 

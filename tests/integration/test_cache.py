@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""integ.cache: the answer cache in front of online signing. With a 12 s signature
+validity and an 8 s refresh, names are asked over and over across several refresh points:
+every RRSIG served must expire in the future (and not be past its refresh point), fresh
+signatures must appear, and the cache must really serve (hits counted). Then the zone
+file changes and SIGHUP reloads it: the new data is served at once, signed."""
+
+import os
+import re
+import signal
+import time
+import urllib.request
+
+import signet_test
+from signet_test import Signetd
+from test_dnssec import ctl, parse_rrsig
+
+VALIDITY = 12
+REFRESH = 8
+
+COREFILE = '''
+example.test:$port {
+    bind 127.0.0.1
+    prometheus 127.0.0.1:$port2
+    cache 8M
+    dnssec {
+        keystore $dir/keystore.db
+        policy fast
+    }
+    file $dir/example.test.zone example.test
+    errors
+}
+'''
+
+
+class CacheSigned(signet_test.unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Signetd(COREFILE, ('example.test.zone', 'example.test.inc'))
+        ctl(cls.srv.path('keystore.db'), 'policy', 'add', 'fast', '--csk',
+            '--signature-validity', '%ds' % VALIDITY, '--signature-refresh', '%ds' % REFRESH,
+            '--signature-jitter', '0')
+        try:
+            cls.srv.start()
+        except Exception:
+            cls.srv.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            rc = cls.srv.stop()
+            if rc != 0:
+                raise AssertionError('signetd exited with %s; log:\n%s' % (rc, cls.srv.log()[-3000:]))
+        finally:
+            cls.srv.cleanup()
+
+    def cache_counts(self):
+        url = 'http://127.0.0.1:%d/metrics' % self.srv.port2
+        text = urllib.request.urlopen(url, timeout=5).read().decode()
+        out = {}
+        for name in ('hits', 'misses'):
+            m = re.search(r'^signet_cache_%s_total\{zones="example.test."\} (\d+)$' % name, text, re.M)
+            out[name] = int(m.group(1)) if m else 0
+        return out
+
+    def signed(self, name, rtype, tcp=False):
+        r = self.srv.dig(name, rtype, '+dnssec', tcp=tcp)
+        now = time.time()
+        sigs = [parse_rrsig(rr) for rr in r.rrs('answer', 'RRSIG') + r.rrs('authority', 'RRSIG')]
+        self.assertTrue(sigs, 'no RRSIG for %s %s:\n%r' % (name, rtype, r))
+        for s in sigs:
+            # never an expired signature, and never one past its refresh point (whole
+            # seconds on both sides: one second of slack)
+            self.assertGreater(s['expiration'], now, '%s %s: expired RRSIG served' % (name, rtype))
+            self.assertGreaterEqual(s['expiration'] - now, REFRESH - 1.5,
+                                    '%s %s: RRSIG past its refresh point' % (name, rtype))
+        return r, sigs
+
+    def test_1_signatures_across_refresh(self):
+        before = self.cache_counts()
+        seen = {}
+        names = [('web.example.test', 'A', False), ('www.example.test', 'A', True),
+                 ('nothere.example.test', 'A', False), ('web.example.test', 'MX', False)]
+        deadline = time.monotonic() + 3 * (VALIDITY - REFRESH) + 3
+        asked = 0
+        while time.monotonic() < deadline:
+            for name, rtype, tcp in names:
+                _, sigs = self.signed(name, rtype, tcp)
+                asked += 1
+                seen.setdefault((name, rtype), set()).update(s['expiration'] for s in sigs)
+            time.sleep(0.1)
+        after = self.cache_counts()
+        # fresh signatures appeared for every name: one set per refresh period
+        for key, exps in seen.items():
+            self.assertGreaterEqual(len(exps), 3, '%s: signatures never refreshed: %s' % (key, sorted(exps)))
+        hits = after['hits'] - before['hits']
+        misses = after['misses'] - before['misses']
+        self.assertEqual(hits + misses, asked)
+        self.assertGreater(hits, asked // 2, 'the cache served too little: %d of %d' % (hits, asked))
+
+    def test_2_reload_serves_new_data_at_once(self):
+        r, _ = self.signed('web.example.test', 'A')
+        self.assertEqual([rr.rdata for rr in r.rrs('answer', 'A')], ['127.0.0.14'])
+        self.signed('web.example.test', 'A')  # now from the cache
+        path = self.srv.path('example.test.zone')
+        with open(path) as f:
+            text = f.read()
+        text = text.replace('2026112501', '2026112502')
+        text = re.sub(r'(?m)^web(\s+IN\s+A\s+)127\.0\.0\.14', r'web\g<1>127.0.0.99', text)
+        with open(path + '.new', 'w') as f:
+            f.write(text)
+        os.replace(path + '.new', path)
+        since = self.srv.log_size()
+        self.srv.send_signal(signal.SIGHUP)
+        self.srv.wait_log('reload done', since)
+        r, sigs = self.signed('web.example.test', 'A')
+        self.assertEqual([rr.rdata for rr in r.rrs('answer', 'A')], ['127.0.0.99'])
+        r, _ = self.signed('example.test', 'SOA')
+        self.assertIn('2026112502', r.rrs('answer', 'SOA')[0].rdata)
+
+
+if __name__ == '__main__':
+    signet_test.main()
