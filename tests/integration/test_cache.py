@@ -62,7 +62,7 @@ class CacheSigned(signet_test.unittest.TestCase):
         text = urllib.request.urlopen(url, timeout=5).read().decode()
         out = {}
         for name in ('hits', 'misses'):
-            m = re.search(r'^signet_cache_%s_total\{zones="example.test."\} (\d+)$' % name, text, re.M)
+            m = re.search(r'^signet_cache_%s_total\{block="example.test."\} (\d+)$' % name, text, re.M)
             out[name] = int(m.group(1)) if m else 0
         return out
 
