@@ -508,11 +508,25 @@ void sg_secondary_notify(void *state, sg_query *q)
     sg_tsig_ctx_deinit(&ctx);
 }
 
+/* A transfer replaces a zone without a reload: the answer cache keys on this. */
+static uint64_t secondary_version(void *state, const sg_query *q)
+{
+    (void)q;
+    const sstate *st = state;
+    uint64_t v = 0;
+    for (int i = 0; i < st->nzones; i++) {
+        const sg_zone *z = sg_zonedb_slot_zone(st->zones[i].slot);
+        v = v * 0x100000001b3ULL + (z ? z->gen : 0) + 1;
+    }
+    return v;
+}
+
 const sg_plugin sg_plugin_secondary = {
     .name = "secondary",
     .setup = secondary_setup,
     .start = secondary_start,
     .handle = secondary_handle,
+    .version = secondary_version,
     .stop = secondary_stop,
     .teardown = secondary_teardown,
 };
