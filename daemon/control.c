@@ -8,6 +8,7 @@
 #include "signer/dnssec_plugin.h"
 #include "signer/keyset.h"
 #include "zones/file_plugin.h"
+#include "zones/secondary_plugin.h"
 #include "zones/zone.h"
 
 #include <errno.h>
@@ -143,11 +144,19 @@ static int each_zone(const sg_runtime *rt, zone_fn fn, void *arg)
             if (sb->handlers[i].plugin == &sg_plugin_dnssec)
                 dnssec = sb->handlers[i].state;
         for (int i = 0; i < sb->nhandlers; i++) {
-            if (sb->handlers[i].plugin != &sg_plugin_file)
+            int (*count)(const void *) = sg_file_nzones;
+            const sg_zone *(*get)(const void *, int) = sg_file_zone;
+            if (sb->handlers[i].plugin == &sg_plugin_secondary) {
+                count = sg_secondary_nzones;
+                get = sg_secondary_zone;
+            } else if (sb->handlers[i].plugin != &sg_plugin_file) {
                 continue;
+            }
             const void *st = sb->handlers[i].state;
-            for (int z = 0; z < sg_file_nzones(st); z++) {
-                const sg_zone *zone = sg_file_zone(st, z);
+            for (int z = 0; z < count(st); z++) {
+                const sg_zone *zone = get(st, z);
+                if (!zone)
+                    continue; /* a secondary zone not transferred yet, or expired */
                 const sg_keyset *k = dnssec ? sg_dnssec_keys(dnssec, zone->apex) : NULL;
                 if (fn(arg, zone, k, k ? k->policy.name : NULL))
                     return 1;

@@ -213,8 +213,8 @@ static void refresh(sstate *st, szone *sz, time_t now)
         else
             sg_log(SG_LOG_INFO, "secondary", sz->name, "serial %u by %s from %s (%zu records, %zu messages)",
                    nz->serial, how, p->text, nz->nrecords, msgs);
-        if (sz->path[0])
-            sg_zone_write_file(nz, sz->path);
+        if (sz->path[0] && sg_zone_write_file(nz, sz->path) == 0)
+            nz->path = strdup(sz->path); /* where this version can be found (status) */
         sg_zonedb_slot_publish(sz->slot, nz);
         cur = nz;
         ok = 1;
@@ -519,6 +519,19 @@ static uint64_t secondary_version(void *state, const sg_query *q)
         v = v * 0x100000001b3ULL + (z ? z->gen : 0) + 1;
     }
     return v;
+}
+
+int sg_secondary_nzones(const void *state)
+{
+    return state ? ((const sstate *)state)->nzones : 0;
+}
+
+const sg_zone *sg_secondary_zone(const void *state, int i)
+{
+    const sstate *st = state;
+    if (!st || i < 0 || i >= st->nzones || !st->zones[i].slot)
+        return NULL;
+    return sg_zonedb_slot_zone(st->zones[i].slot);
 }
 
 const sg_plugin sg_plugin_secondary = {

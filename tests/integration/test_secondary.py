@@ -22,9 +22,11 @@ $SIGNETCTL. Python 3 standard library only.
 """
 
 import base64
+import json
 import os
 import re
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -97,6 +99,7 @@ www     IN A   192.0.2.50
 COREFILE = """
 {
     tsig-key xfr.test. hmac-sha256 %(secret)s
+    control $dir/signetd.sock
 }
 sec.test:$port {
     bind 127.0.0.1
@@ -254,6 +257,15 @@ class SecondaryTest(unittest.TestCase):
     def rdatas(self, r, rtype):
         return sorted(rr.rdata for rr in r.rrs('answer', rtype))
 
+    def status(self):
+        """The zones signetctl status reports, by name."""
+        p = subprocess.run([os.environ.get('SIGNETCTL', os.path.join(signet_test.REPO, 'build', 'ctl',
+                                                                     'signetctl')),
+                            '--socket', self.srv.path('signetd.sock'), '--json', 'status'],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        return {z['zone']: z for z in json.loads(p.stdout)['zones']}
+
     def notify(self, zone, source='127.0.0.1'):
         """A bare NOTIFY (no TSIG) from source; the reply, or None."""
         qid, msg = signet_test.make_query(zone, 'SOA', opcode=4)
@@ -314,8 +326,23 @@ class SecondaryTest(unittest.TestCase):
             text = f.read()
         self.assertIn('"hello"', text)
         self.assertNotIn('192.0.2.1', text)
+        st = self.status()
+        self.assertEqual(st['sec.test.']['serial'], 2, st)
+        self.assertEqual(st['sec.test.']['file'], os.path.join(self.dir, 'sec.test.zone'))
+        self.assertTrue(st['sec.test.']['signed'], st)
+        self.assertEqual(st['exp.test.']['serial'], 1, st)
 
-    def test_3_notify_rules(self):
+    def test_3a_reload_transfers_nothing(self):
+        since = self.srv.log_size()
+        self.srv.send_signal(signal.SIGHUP)
+        self.assertTrue(self.srv.wait_log('reload done', since, 10), self.srv.log()[since:])
+        time.sleep(1.5)  # the new chain's first check: the serial is current
+        log = self.srv.log()[since:]
+        self.assertNotRegex(log, r'by (AXFR|IXFR)')
+        self.assertEqual(self.rdatas(self.srv.dig('www.sec.test', 'A'), 'A'), ['192.0.2.2'])
+        self.assertEqual(self.status()['sec.test.']['serial'], 2)
+
+    def test_3b_notify_rules(self):
         since = self.srv.log_size()
         # no TSIG while the zone has a key: NOTAUTH
         data = self.notify('sec.test')
@@ -363,6 +390,7 @@ class SecondaryTest(unittest.TestCase):
         m = self.srv.wait_log(r'exp\.test\.: expired: no primary confirmed serial 1', since, timeout=20)
         self.assertTrue(m, self.srv.log()[since:])
         self.assertEqual(self.srv.dig('www.exp.test', 'A').rcode, 'SERVFAIL')
+        self.assertNotIn('exp.test.', self.status())
         self.assertRegex(self.srv.log()[since:],
                          r'exp\.test\.: primary 127\.0\.0\.1:%d: SOA query failed: ' % self.kport)
         # sec.test (expire one day) is still served
