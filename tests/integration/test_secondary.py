@@ -76,6 +76,9 @@ zone:
     file: sec.test.zone
   - domain: exp.test.
     file: exp.test.zone
+    # no journal: Knot answers IXFR with the whole zone
+    zonefile-load: whole
+    journal-content: none
 """
 
 # refresh one hour: only a NOTIFY brings a change within the test
@@ -90,10 +93,10 @@ www     IN A   %(www)s
 # refresh and retry 1 s, expire 6 s
 EXP_ZONE = """$ORIGIN exp.test.
 $TTL 60
-@       IN SOA ns1 hostmaster 1 1 1 6 30
+@       IN SOA ns1 hostmaster %(serial)d 1 1 6 30
         IN NS  ns1
 ns1     IN A   127.0.0.1
-www     IN A   192.0.2.50
+www     IN A   %(www)s
 """
 
 COREFILE = """
@@ -152,8 +155,7 @@ class SecondaryTest(unittest.TestCase):
         cls.knot = cls.srv = cls.ub = None
         try:
             cls.write_sec_zone(1, '192.0.2.1', 'mail IN MX 10 www')
-            with open(os.path.join(cls.kdir, 'exp.test.zone'), 'w') as f:
-                f.write(EXP_ZONE)
+            cls.write_exp_zone(1, '192.0.2.50')
             cls.kport = signet_test.free_port()
             cls.write_knot_conf(None)
             cls.start_knot()
@@ -181,6 +183,11 @@ class SecondaryTest(unittest.TestCase):
     def write_sec_zone(cls, serial, www, extra):
         with open(os.path.join(cls.kdir, 'sec.test.zone'), 'w') as f:
             f.write(SEC_ZONE % {'serial': serial, 'www': www, 'extra': extra})
+
+    @classmethod
+    def write_exp_zone(cls, serial, www):
+        with open(os.path.join(cls.kdir, 'exp.test.zone'), 'w') as f:
+            f.write(EXP_ZONE % {'serial': serial, 'www': www})
 
     @classmethod
     def write_knot_conf(cls, notify_port):
@@ -361,6 +368,18 @@ class SecondaryTest(unittest.TestCase):
         # and the zone is still served, unchanged
         self.assertEqual(self.rdatas(self.srv.dig('www.sec.test', 'A'), 'A'), ['192.0.2.2'])
 
+    def test_3c_whole_zone_answering_ixfr(self):
+        since = self.srv.log_size()
+        self.write_exp_zone(2, '192.0.2.51')
+        time.sleep(1.1)
+        self.knotc('zone-reload', 'exp.test')
+        m = self.srv.wait_log(r'exp\.test\.: serial 1 -> 2 by IXFR \(full zone\) from 127\.0\.0\.1:%d'
+                              % self.kport, since, timeout=15)
+        self.assertTrue(m, 'signetd log:\n%s\nknot log:\n%s' % (self.srv.log()[since:], self.knot_log()[-2000:]))
+        self.assertEqual(self.rdatas(self.srv.dig('www.exp.test', 'A'), 'A'), ['192.0.2.51'])
+        with open(os.path.join(self.dir, 'exp.test.zone')) as f:
+            self.assertIn('192.0.2.51', f.read())
+
     def test_4_wrong_key_is_refused(self):
         wrong = base64.b64encode(os.urandom(32)).decode()
         transfers = self.knot_log().count('XFR, outgoing')
@@ -387,7 +406,7 @@ class SecondaryTest(unittest.TestCase):
         self.stop_knot()
         since = self.srv.log_size()
         # exp.test: expire 6 s after the last confirmation, then SERVFAIL
-        m = self.srv.wait_log(r'exp\.test\.: expired: no primary confirmed serial 1', since, timeout=20)
+        m = self.srv.wait_log(r'exp\.test\.: expired: no primary confirmed serial 2', since, timeout=20)
         self.assertTrue(m, self.srv.log()[since:])
         self.assertEqual(self.srv.dig('www.exp.test', 'A').rcode, 'SERVFAIL')
         self.assertNotIn('exp.test.', self.status())
