@@ -26,7 +26,25 @@ typedef struct ref {
     struct ref *next;
 } ref;
 
+/* slots: zones fed by transfers (below) */
+typedef struct retired_zone {
+    sg_zone *zone;
+    time_t at;
+    struct retired_zone *next;
+} retired_zone;
+
+struct sg_zone_slot {
+    char *apex;
+    int refs;                   /* under g_lock */
+    _Atomic(sg_zone *) zone;
+    _Atomic time_t confirmed;
+    pthread_mutex_t lock;       /* the retired list */
+    retired_zone *retired;
+    struct sg_zone_slot *next;
+};
+
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static sg_zone_slot *g_slots;
 static entry *g_entries;
 static ref *g_refs;
 static char *g_only;    /* reload just this zone, or NULL */
@@ -99,19 +117,33 @@ static int zones_metrics(sg_metrics_out *o, void *ctx)
                            (uint64_t)e->zone->loaded_at);
         sg_metrics_add_u64(o, "signet_zone_records", NULL, l, e->zone->nrecords);
     }
+    for (sg_zone_slot *sl = g_slots; sl; sl = sl->next) {
+        const sg_zone *z = sg_zonedb_slot_zone(sl);
+        if (!z)
+            continue; /* not transferred yet, or expired */
+        const char *l[] = { "zone", z->apex_str, NULL };
+        sg_metrics_add_u64(o, "signet_zone_serial", NULL, l, z->serial);
+        sg_metrics_add_u64(o, "signet_zone_loaded_timestamp_seconds", NULL, l, (uint64_t)z->loaded_at);
+        sg_metrics_add_u64(o, "signet_zone_records", NULL, l, z->nrecords);
+    }
     pthread_mutex_unlock(&g_lock);
     return 0;
 }
 
-int sg_zonedb_acquire(const char *path, const char *apex, int check_only, sg_zone **zone_out)
+static void register_metrics(void)
 {
     static atomic_int registered;
+    if (!atomic_exchange(&registered, 1))
+        sg_metrics_register(zones_metrics, NULL); /* once; the set lives as long as the process */
+}
+
+int sg_zonedb_acquire(const char *path, const char *apex, int check_only, sg_zone **zone_out)
+{
     if (!path || !apex || !zone_out)
         return SG_EINVAL;
     if (check_only)
         return sg_zone_load_file(path, apex, zone_out);
-    if (!atomic_exchange(&registered, 1))
-        sg_metrics_register(zones_metrics, NULL); /* once; the set lives as long as the process */
+    register_metrics();
     pthread_mutex_lock(&g_lock);
     entry *e = find_entry(apex, path);
     if (e && (unchanged(e->zone, path) || other_zone(apex))) {
@@ -202,28 +234,12 @@ void sg_zonedb_release(sg_zone *z)
 
 #define SLOT_GRACE_SECONDS 30 /* far longer than any query holds a zone pointer */
 
-typedef struct retired_zone {
-    sg_zone *zone;
-    time_t at;
-    struct retired_zone *next;
-} retired_zone;
-
-struct sg_zone_slot {
-    char *apex;
-    int refs;                   /* under g_lock */
-    _Atomic(sg_zone *) zone;
-    _Atomic time_t confirmed;
-    pthread_mutex_t lock;       /* the retired list */
-    retired_zone *retired;
-    struct sg_zone_slot *next;
-};
-
-static sg_zone_slot *g_slots;
 
 int sg_zonedb_slot_acquire(const char *apex, sg_zone_slot **slot_out)
 {
     if (!apex || !slot_out)
         return SG_EINVAL;
+    register_metrics();
     pthread_mutex_lock(&g_lock);
     for (sg_zone_slot *s = g_slots; s; s = s->next)
         if (!strcasecmp(s->apex, apex)) {

@@ -264,14 +264,17 @@ class SecondaryTest(unittest.TestCase):
     def rdatas(self, r, rtype):
         return sorted(rr.rdata for rr in r.rrs('answer', rtype))
 
-    def status(self):
-        """The zones signetctl status reports, by name."""
+    def signetctl(self, *args):
         p = subprocess.run([os.environ.get('SIGNETCTL', os.path.join(signet_test.REPO, 'build', 'ctl',
                                                                      'signetctl')),
-                            '--socket', self.srv.path('signetd.sock'), '--json', 'status'],
+                            '--socket', self.srv.path('signetd.sock')] + list(args),
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-        return {z['zone']: z for z in json.loads(p.stdout)['zones']}
+        return p.stdout
+
+    def status(self):
+        """The zones signetctl status reports, by name."""
+        return {z['zone']: z for z in json.loads(self.signetctl('--json', 'status'))['zones']}
 
     def notify(self, zone, source='127.0.0.1'):
         """A bare NOTIFY (no TSIG) from source; the reply, or None."""
@@ -338,6 +341,9 @@ class SecondaryTest(unittest.TestCase):
         self.assertEqual(st['sec.test.']['file'], os.path.join(self.dir, 'sec.test.zone'))
         self.assertTrue(st['sec.test.']['signed'], st)
         self.assertEqual(st['exp.test.']['serial'], 1, st)
+        stats = self.signetctl('stats')
+        self.assertRegex(stats, r'signet_zone_serial\{zone="sec\.test\."\} 2\b')
+        self.assertRegex(stats, r'signet_zone_records\{zone="sec\.test\."\} 5\b')
 
     def test_3a_reload_transfers_nothing(self):
         since = self.srv.log_size()
