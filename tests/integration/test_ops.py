@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""integ.ops: running as a service. Started as root with `user nobody`, signetd binds a
+port below 1024 first, then every uid and gid in /proc/PID/status is nobody's, it still
+answers and reloads, and the control socket belongs to nobody; the pid file is written
+and removed (and a live pid in it is refused); the systemd notification protocol sends
+READY=1, RELOADING=1 with MONOTONIC_USEC then READY=1, and STOPPING=1; with
+`log-target syslog` nothing goes to stderr."""
+
+import os
+import pwd
+import re
+import signal
+import socket
+import subprocess
+import time
+import unittest
+
+import signet_test
+from signet_test import Signetd, run_signetd
+
+SIGNETCTL = os.environ.get('SIGNETCTL', os.path.join(signet_test.REPO, 'build', 'ctl', 'signetctl'))
+
+
+def low_port():
+    """A free port below 1024 on 127.0.0.1 (UDP and TCP), or None."""
+    for port in range(853 + os.getpid() % 100, 1024):
+        if signet_test._port_free('127.0.0.1', port):
+            return port
+    return None
+
+
+def proc_ids(pid):
+    ids = {}
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            key, _, val = line.partition(':')
+            if key in ('Uid', 'Gid', 'Groups'):
+                ids[key] = [int(v) for v in val.split()]
+    return ids
+
+
+class PrivilegeDrop(unittest.TestCase):
+    @unittest.skipUnless(os.geteuid() == 0, 'needs root')
+    def test_user_nobody(self):
+        nobody = pwd.getpwnam('nobody')
+        port = low_port()
+        self.assertIsNotNone(port, 'no free port below 1024')
+        srv = Signetd('''
+{
+    user nobody
+    pid-file $dir/run/signetd.pid
+    control $dir/run/signetd.sock
+}
+example.test:$port {
+    bind 127.0.0.1
+    file $dir/example.test.zone
+}
+example.test:%d {
+    bind 127.0.0.1
+    file $dir/example.test.zone
+}
+''' % port, ('example.test.zone', 'example.test.inc'))
+        self.addCleanup(srv.cleanup)
+        # the service user reads the zones and owns the runtime directory
+        os.chmod(srv.dir, 0o755)
+        os.mkdir(srv.path('run'), 0o755)
+        os.chown(srv.path('run'), nobody.pw_uid, nobody.pw_gid)
+        srv.start()
+        pid = srv.proc.pid
+        ids = proc_ids(pid)
+        self.assertEqual(ids['Uid'], [nobody.pw_uid] * 4, ids)
+        self.assertEqual(ids['Gid'], [nobody.pw_gid] * 4, ids)
+        self.assertIn(ids['Groups'], ([], [nobody.pw_gid]), ids)
+        with open('/proc/%d/status' % pid) as f:
+            caps = dict(l.split(':', 1) for l in f if l.startswith('Cap'))
+        self.assertEqual(int(caps['CapEff'].strip(), 16), 0, caps)
+        self.assertIn('running as nobody', srv.log())
+        # the port below 1024 was bound before the drop and answers
+        r = srv.dig('example.test', 'SOA', port=port)
+        self.assertEqual(r.rcode, 'NOERROR')
+        with open(srv.path('run/signetd.pid')) as f:
+            self.assertEqual(int(f.read()), pid)
+        st = os.stat(srv.path('run/signetd.sock'))
+        self.assertEqual((st.st_uid, oct(st.st_mode & 0o777)), (nobody.pw_uid, '0o600'))
+        # root may still use the socket; a reload as nobody reads the changed zone
+        zone = srv.path('example.test.zone')
+        with open(zone) as f:
+            text = f.read().replace('2026112501', '2026112502')
+        with open(zone, 'w') as f:
+            f.write(text)
+        p = subprocess.run([SIGNETCTL, '--socket', srv.path('run/signetd.sock'), 'reload'],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr + srv.log()[-2000:])
+        r = srv.dig('example.test', 'SOA')
+        self.assertIn('2026112502', r.answer[0].rdata)
+        rc = srv.stop()
+        self.assertEqual(rc, 0, srv.log()[-2000:])
+        self.assertFalse(os.path.exists(srv.path('run/signetd.pid')), 'pid file left behind')
+        self.assertFalse(os.path.exists(srv.path('run/signetd.sock')), 'socket left behind')
+
+    def test_unknown_user_and_live_pid_file(self):
+        srv = Signetd('', ('example.test.zone', 'example.test.inc'))
+        self.addCleanup(srv.cleanup)
+        srv.port = signet_test.free_port()
+        srv.write_corefile('{\n    user no-such-user-here\n}\nexample.test:%d {\n    bind 127.0.0.1\n'
+                           '    file %s\n}\n' % (srv.port, srv.path('example.test.zone')))
+        rc, out, err = run_signetd(['-c', srv.corefile_path])
+        self.assertEqual(rc, 1)
+        self.assertIn("user 'no-such-user-here'", err)
+        with open(srv.path('live.pid'), 'w') as f:
+            f.write('%d\n' % os.getpid())
+        srv.write_corefile('{\n    pid-file %s\n    control off\n}\nexample.test:%d {\n    bind 127.0.0.1\n'
+                           '    file %s\n}\n' % (srv.path('live.pid'), srv.port, srv.path('example.test.zone')))
+        rc, out, err = run_signetd(['-c', srv.corefile_path])
+        self.assertEqual(rc, 1)
+        self.assertIn('process %d is still running' % os.getpid(), err)
+        with open(srv.path('live.pid')) as f:
+            self.assertEqual(int(f.read()), os.getpid())
+
+
+class Notify(unittest.TestCase):
+    def test_sd_notify(self):
+        srv = Signetd('''
+{
+    control off
+}
+example.test:$port {
+    bind 127.0.0.1
+    file $dir/example.test.zone
+}
+''', ('example.test.zone', 'example.test.inc'))
+        self.addCleanup(srv.cleanup)
+        path = srv.path('notify.sock')
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(sock.close)
+        sock.bind(path)
+        sock.settimeout(10)
+        os.environ['NOTIFY_SOCKET'] = path
+        try:
+            srv.start()
+        finally:
+            del os.environ['NOTIFY_SOCKET']
+        self.assertEqual(sock.recv(4096), b'READY=1')
+        srv.send_signal(signal.SIGHUP)
+        msg = sock.recv(4096).decode()
+        self.assertRegex(msg, r'^RELOADING=1\nMONOTONIC_USEC=\d+$')
+        usec = int(msg.split('=')[-1])
+        self.assertLess(abs(usec - time.clock_gettime(time.CLOCK_MONOTONIC) * 1e6), 30e6)
+        self.assertEqual(sock.recv(4096), b'READY=1')
+        self.assertEqual(srv.stop(), 0)
+        self.assertEqual(sock.recv(4096), b'STOPPING=1')
+
+
+class Syslog(unittest.TestCase):
+    def test_nothing_on_stderr(self):
+        srv = Signetd('''
+{
+    log-target syslog
+    control off
+}
+example.test:$port {
+    bind 127.0.0.1
+    file $dir/example.test.zone
+    log
+}
+''', ('example.test.zone', 'example.test.inc'))
+        self.addCleanup(srv.cleanup)
+        srv.start()
+        srv.dig('www.example.test', 'A')
+        self.assertEqual(srv.stop(), 0)
+        # lines logged before the config was read may remain (zone loading); none after
+        self.assertNotIn('started', srv.log())
+        self.assertNotIn('www.example.test', srv.log())
+        rc, out, err = run_signetd(['-t', '-c', srv.corefile_path])
+        self.assertEqual(rc, 0, err)
+
+
+if __name__ == '__main__':
+    signet_test.main()
