@@ -120,7 +120,7 @@ int main(int argc, char **argv)
             goto fail;
         pid_written = 1;
     }
-    if (po.user[0] && (rc = sg_user_drop(po.user, uid, gid)))
+    if ((po.user[0] && (rc = sg_user_drop(po.user, uid, gid))) || (rc = sg_caps_drop()))
         goto fail;
     int n;
     const sg_listen_addr *addrs = sg_server_addrs(d.srv, &n);

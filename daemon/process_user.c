@@ -6,6 +6,9 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,5 +62,24 @@ int sg_user_drop(const char *name, uid_t uid, gid_t gid)
         return SG_EIO;
     }
     sg_log(SG_LOG_INFO, "signetd", NULL, "running as %s (uid %ld, gid %ld)", name, (long)uid, (long)gid);
+    return 0;
+}
+
+int sg_caps_drop(void)
+{
+    if (geteuid() == 0)
+        return 0; /* root without `user`: nothing to give up that would matter */
+    struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct d[2];
+    memset(d, 0, sizeof d);
+    if (syscall(SYS_capget, &h, d) == 0 && !d[0].permitted && !d[1].permitted)
+        return 0;
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    memset(d, 0, sizeof d);
+    if (syscall(SYS_capset, &h, d) != 0) {
+        sg_log(SG_LOG_ERR, "signetd", NULL, "cannot drop capabilities: %s", strerror(errno));
+        return SG_EIO;
+    }
+    sg_log(SG_LOG_INFO, "signetd", NULL, "capabilities dropped after binding");
     return 0;
 }

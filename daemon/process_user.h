@@ -11,6 +11,10 @@ int sg_user_lookup(const char *name, uid_t *uid_out, gid_t *gid_out);
  * that root cannot be regained. Not root already that user: does nothing. 0 or SG_E*. */
 int sg_user_drop(const char *name, uid_t uid, gid_t gid);
 
+/* Not root: give up every capability (CAP_NET_BIND_SERVICE from systemd's
+ * AmbientCapabilities is needed only until the sockets are bound). 0 or SG_EIO. */
+int sg_caps_drop(void);
+
 /* Write our pid to path (mode 0644), refusing when a live process's pid is in it.
  * 0 or SG_E* (logged). */
 int sg_pidfile_write(const char *path);
