@@ -11,7 +11,7 @@ const sg_plugin *const sg_plugin_order[] = {
     &sg_plugin_log,
     &sg_plugin_errors,
     &sg_plugin_prometheus,
-    /* rrl */
+    &sg_plugin_rrl,          /* on the way back: it needs the reply's class */
     &sg_plugin_cache,        /* before dnssec: it stores signed replies */
     &sg_plugin_dnssec,
     /* transfer */

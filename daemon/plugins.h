@@ -20,6 +20,7 @@ void sg_prometheus_unrouted(const sg_query *q);
 int sg_prometheus_parse(const sg_cfg_block *blk, char *addr, size_t cap);
 /* Parse a `cache [SIZE]` line (SIZE with K, M or G). */
 int sg_cache_parse(const sg_cfg_block *blk, size_t *bytes_out);
+extern const sg_plugin sg_plugin_rrl;
 
 /* "NOERROR", "NXDOMAIN", ... */
 const char *sg_rcode_name(uint16_t rcode);

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+/* The `rrl` plugin: on the way back up, classify the UDP reply and drop it, or send it
+ * truncated (slip), when its bucket is over the rate. TCP is never limited: a client that
+ * completes a handshake is not spoofed. */
+#include "daemon/plugins.h"
+#include "daemon/rrl.h"
+#include "common/metrics.h"
+#include "zones/zone.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { C_LIMITED, C_SLIPPED, C_DROPPED, C_N };
+
+typedef struct rrl_state {
+    sg_rrl *table;
+    sg_counters *counters;
+    int registered;
+} rrl_state;
+
+static int rrl_metrics(sg_metrics_out *out, void *ctx)
+{
+    rrl_state *st = ctx;
+    static const struct {
+        const char *name, *help;
+    } fam[C_N] = {
+        { "signet_rrl_limited_total", "UDP replies over their rate limit (slipped + dropped)" },
+        { "signet_rrl_slipped_total", "Limited replies sent empty with TC=1" },
+        { "signet_rrl_dropped_total", "Limited replies not sent" },
+    };
+    for (int i = 0; i < C_N; i++) {
+        int rc = sg_metrics_family(out, fam[i].name, SG_METRIC_COUNTER, fam[i].help);
+        if (!rc)
+            rc = sg_metrics_add_u64(out, fam[i].name, NULL, NULL, sg_counters_sum(st->counters, i));
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static void rrl_teardown(void *state)
+{
+    rrl_state *st = state;
+    if (!st)
+        return;
+    if (st->registered)
+        sg_metrics_unregister(rrl_metrics, st);
+    sg_rrl_free(st->table);
+    sg_counters_free(st->counters);
+    free(st);
+}
+
+static int rrl_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **state_out)
+{
+    sg_rrl_cfg cfg;
+    int rc = sg_rrl_parse(blk, &cfg);
+    if (rc)
+        return rc;
+    rrl_state *st = calloc(1, sizeof *st);
+    if (!st || !(st->table = sg_rrl_new(&cfg)) || !(st->counters = sg_counters_new(C_N))) {
+        rrl_teardown(st);
+        return SG_ENOMEM;
+    }
+    if (!ctx->check_only) {
+        if ((rc = sg_metrics_register(rrl_metrics, st))) {
+            rrl_teardown(st);
+            return rc;
+        }
+        st->registered = 1;
+    }
+    *state_out = st;
+    return 0;
+}
+
+/* The reply made smaller than any amplification: header and question, TC=1. */
+static void slip(sg_query *q)
+{
+    q->an.n = q->ns.n = q->ar.n = 0;
+    q->tc = 1;
+    if (q->out_len) {
+        /* already rendered (cache): cut it back to the question */
+        size_t keep = 12 + (size_t)q->question_len;
+        if (keep > q->out_len)
+            keep = q->out_len < 12 ? q->out_len : 12;
+        q->out[2] |= 0x02;
+        memset(q->out + 6, 0, 6);
+        q->out_len = keep;
+    }
+}
+
+static int rrl_handle(sg_handler *self, sg_query *q)
+{
+    int rc = sg_next(self, q);
+    if (q->transport != SG_TRANSPORT_UDP || q->drop)
+        return rc;
+    rrl_state *st = self->state;
+    if (sg_rrl_exempt(st->table, q->client))
+        return rc;
+
+    sg_rrl_class cls;
+    const uint8_t *name = NULL;
+    size_t name_len = 0;
+    uint16_t type = 0;
+    const struct sg_zone *z = q->zone;
+    if (rc < 0 || (q->rcode != SG_RCODE_NOERROR && q->rcode != SG_RCODE_NXDOMAIN)) {
+        cls = SG_RRL_ERROR;
+    } else if (q->rcode == SG_RCODE_NXDOMAIN || q->kind == SG_KIND_DELEGATION) {
+        /* keyed by zone, as BIND and Knot do: a flood of random names under one zone
+         * fills one bucket, not a bucket per name */
+        cls = q->rcode == SG_RCODE_NXDOMAIN ? SG_RRL_NXDOMAIN : SG_RRL_REFERRAL;
+        if (z) {
+            name = z->apex;
+            name_len = z->apex_len;
+        }
+    } else {
+        cls = SG_RRL_ANSWER;
+        name = q->qname;
+        name_len = q->qname_len;
+        /* NODATA replies are the same whatever the type asked */
+        if (q->an.n)
+            type = q->qtype;
+    }
+    switch (sg_rrl_account(st->table, q->client, cls, name, name_len, type, q->start_ns)) {
+    case SG_RRL_PASS:
+        return rc;
+    case SG_RRL_SLIP:
+        sg_counters_add(st->counters, C_LIMITED, 1);
+        sg_counters_add(st->counters, C_SLIPPED, 1);
+        if (rc < 0)
+            return rc; /* the errors plugin answers SERVFAIL: small already */
+        slip(q);
+        return 0;
+    case SG_RRL_DROP:
+    default:
+        sg_counters_add(st->counters, C_LIMITED, 1);
+        sg_counters_add(st->counters, C_DROPPED, 1);
+        q->drop = 1;
+        return rc;
+    }
+}
+
+const sg_plugin sg_plugin_rrl = {
+    .name = "rrl",
+    .setup = rrl_setup,
+    .handle = rrl_handle,
+    .teardown = rrl_teardown,
+};
