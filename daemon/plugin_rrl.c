@@ -5,7 +5,7 @@
 #include "daemon/plugins.h"
 #include "daemon/rrl.h"
 #include "common/metrics.h"
-#include "zones/zone.h"
+#include "common/name.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +14,8 @@ enum { C_LIMITED, C_SLIPPED, C_DROPPED, C_N };
 
 typedef struct rrl_state {
     sg_rrl *table;
+    uint8_t (*zones)[SG_NAME_MAX]; /* the server block's zones: NXDOMAIN/referral keys */
+    int nzones;
     sg_counters *counters;
     int registered;
 } rrl_state;
@@ -47,6 +49,7 @@ static void rrl_teardown(void *state)
         sg_metrics_unregister(rrl_metrics, st);
     sg_rrl_free(st->table);
     sg_counters_free(st->counters);
+    free(st->zones);
     free(st);
 }
 
@@ -57,10 +60,16 @@ static int rrl_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **st
     if (rc)
         return rc;
     rrl_state *st = calloc(1, sizeof *st);
-    if (!st || !(st->table = sg_rrl_new(&cfg)) || !(st->counters = sg_counters_new(C_N))) {
+    if (!st || !(st->table = sg_rrl_new(&cfg)) || !(st->counters = sg_counters_new(C_N)) ||
+        !(st->zones = calloc(ctx->nzones ? (size_t)ctx->nzones : 1, sizeof *st->zones))) {
         rrl_teardown(st);
         return SG_ENOMEM;
     }
+    for (int i = 0; i < ctx->nzones; i++) {
+        memcpy(st->zones[i], ctx->zones[i], sg_name_len(ctx->zones[i]));
+        sg_name_lower(st->zones[i]);
+    }
+    st->nzones = ctx->nzones;
     if (!ctx->check_only) {
         if ((rc = sg_metrics_register(rrl_metrics, st))) {
             rrl_teardown(st);
@@ -88,6 +97,22 @@ static void slip(sg_query *q)
     }
 }
 
+/* The longest of the block's zones that qname is in (NULL if none). */
+static const uint8_t *zone_of(const rrl_state *st, const uint8_t *qname, size_t *len_out)
+{
+    const uint8_t *best = NULL;
+    size_t best_len = 0;
+    for (int i = 0; i < st->nzones; i++) {
+        size_t zl = sg_name_len(st->zones[i]);
+        if (zl > best_len && sg_name_is_sub(qname, st->zones[i])) {
+            best = st->zones[i];
+            best_len = zl;
+        }
+    }
+    *len_out = best_len;
+    return best;
+}
+
 static int rrl_handle(sg_handler *self, sg_query *q)
 {
     int rc = sg_next(self, q);
@@ -97,28 +122,25 @@ static int rrl_handle(sg_handler *self, sg_query *q)
     if (sg_rrl_exempt(st->table, q->client))
         return rc;
 
+    /* Classified from what a cached reply also carries (rcode, AA), so that a reply
+     * from the cache and the same reply made afresh debit the same bucket. */
     sg_rrl_class cls;
     const uint8_t *name = NULL;
     size_t name_len = 0;
     uint16_t type = 0;
-    const struct sg_zone *z = q->zone;
     if (rc < 0 || (q->rcode != SG_RCODE_NOERROR && q->rcode != SG_RCODE_NXDOMAIN)) {
         cls = SG_RRL_ERROR;
-    } else if (q->rcode == SG_RCODE_NXDOMAIN || q->kind == SG_KIND_DELEGATION) {
+    } else if (q->rcode == SG_RCODE_NXDOMAIN || !q->aa) {
         /* keyed by zone, as BIND and Knot do: a flood of random names under one zone
-         * fills one bucket, not a bucket per name */
+         * fills one bucket, not a bucket per name. NOERROR without AA from an
+         * authoritative server is a referral. */
         cls = q->rcode == SG_RCODE_NXDOMAIN ? SG_RRL_NXDOMAIN : SG_RRL_REFERRAL;
-        if (z) {
-            name = z->apex;
-            name_len = z->apex_len;
-        }
+        name = zone_of(st, q->qname, &name_len);
     } else {
         cls = SG_RRL_ANSWER;
         name = q->qname;
         name_len = q->qname_len;
-        /* NODATA replies are the same whatever the type asked */
-        if (q->an.n)
-            type = q->qtype;
+        type = q->qtype;
     }
     switch (sg_rrl_account(st->table, q->client, cls, name, name_len, type, q->start_ns)) {
     case SG_RRL_PASS:

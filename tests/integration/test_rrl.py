@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """integ.rrl: response rate limiting. A burst of UDP queries from a non-exempt loopback
 address (127.0.N.2) gets one second's worth of answers, then nothing or (every slip-th)
-an empty reply with TC=1; NXDOMAINs for random names share one bucket per zone; the
+an empty reply with TC=1 (replies from the cache as well as fresh ones); NXDOMAINs for random names share one bucket per zone; the
 exempt address and TCP are never limited."""
 
 import os
@@ -26,6 +26,7 @@ COREFILE = '''
 example.test:$port {
     bind 127.0.0.1
     file $dir/example.test.zone
+    cache
     rrl {
         responses-per-second %d
         errors-per-second %d
@@ -116,6 +117,19 @@ class Rrl(ServerCase):
             self.assertEqual(m.rcode, 'NXDOMAIN', repr(m))
         self.assertLessEqual(len(full), RATE + 4)
         self.assertGreater(len(slipped), 10)
+
+    def test_referrals_share_one_bucket_per_zone(self):
+        qs = [make_query('h%d.%s.example.test' % (i, random.choice(('sub', 'nods'))), 'A')
+              for i in range(30)]
+        got = udp_burst(self.srv, '127.0.7.2', qs)
+        full, slipped = self.classify(got)
+        for m in full:
+            self.assertEqual(m.rcode, 'NOERROR', repr(m))
+            self.assertNotIn('aa', m.flags, repr(m))
+            self.assertTrue(m.authority, repr(m))
+        self.assertGreaterEqual(len(full), RATE)
+        self.assertLessEqual(len(full), RATE + 4)
+        self.assertGreater(len(slipped), 8)
 
     def test_exempt_address_is_not_limited(self):
         got = udp_burst(self.srv, '127.0.0.1', queries(40))
