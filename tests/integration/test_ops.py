@@ -99,6 +99,35 @@ example.test:%d {
         self.assertFalse(os.path.exists(srv.path('run/signetd.pid')), 'pid file left behind')
         self.assertFalse(os.path.exists(srv.path('run/signetd.sock')), 'socket left behind')
 
+    @unittest.skipUnless(os.geteuid() == 0, 'needs root to start as nobody')
+    def test_capabilities_dropped(self):
+        """As systemd starts it (User=signet, AmbientCapabilities=CAP_NET_BIND_SERVICE): the
+        port below 1024 is bound, then no capability is left."""
+        port = low_port()
+        srv = Signetd('{\n    control off\n}\nexample.test:%d {\n    bind 127.0.0.1\n'
+                      '    file $dir/example.test.zone\n}\n' % port, ('example.test.zone', 'example.test.inc'))
+        self.addCleanup(srv.cleanup)
+        os.chmod(srv.dir, 0o755)
+        srv.port = port
+        srv.write_corefile()
+        log = open(srv.log_path, 'ab')
+        self.addCleanup(log.close)
+        proc = subprocess.Popen(['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups',
+                                 '--inh-caps=+net_bind_service', '--ambient-caps=+net_bind_service',
+                                 signet_test.signetd_path(), '-c', srv.corefile_path],
+                                stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        try:
+            self.assertTrue(srv.wait_log(r'signetd \S+ started', timeout=20), srv.log())
+            r = srv.dig('example.test', 'SOA', port=port)
+            self.assertEqual(r.rcode, 'NOERROR')
+            with open('/proc/%d/status' % proc.pid) as f:
+                caps = dict(l.split(':', 1) for l in f if l.startswith('Cap'))
+            for c in ('CapEff', 'CapPrm', 'CapAmb', 'CapInh'):
+                self.assertEqual(int(caps[c].strip(), 16), 0, caps)
+        finally:
+            proc.terminate()
+            self.assertEqual(proc.wait(10), 0, srv.log())
+
     def test_unknown_user_and_live_pid_file(self):
         srv = Signetd('', ('example.test.zone', 'example.test.inc'))
         self.addCleanup(srv.cleanup)

@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""integ.install: `cmake --install` into a temporary prefix puts signetd (sbin), signetctl
+(bin), the man pages (signetd.8, signetctl.8, signet.conf.5), the systemd unit
+(lib/systemd/system) and the example configuration (share/doc/signet/examples) in their
+places; the pages render without a groff warning and with man -l; the unit names the
+installed signetd and passes systemd-analyze verify (when there is one); the installed
+example configuration passes signetd -t once its paths point at the example zone."""
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import signet_test
+
+BUILD = os.environ.get('SIGNET_BUILD') or os.path.dirname(os.path.dirname(signet_test.signetd_path()))
+PAGES = ('share/man/man8/signetd.8', 'share/man/man8/signetctl.8', 'share/man/man5/signet.conf.5')
+
+
+class Install(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.prefix = tempfile.mkdtemp(prefix='signet-install-')
+        p = subprocess.run(['cmake', '--install', BUILD, '--prefix', cls.prefix],
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stdout + p.stderr
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.prefix, ignore_errors=True)
+
+    def path(self, rel):
+        return os.path.join(self.prefix, rel)
+
+    def test_files(self):
+        for rel in ('sbin/signetd', 'bin/signetctl') + PAGES + (
+                'lib/systemd/system/signetd.service', 'share/doc/signet/examples/Corefile',
+                'share/doc/signet/examples/example.com.zone', 'share/doc/signet/README.md'):
+            self.assertTrue(os.path.isfile(self.path(rel)), rel)
+        for exe in ('sbin/signetd', 'bin/signetctl'):
+            self.assertTrue(os.access(self.path(exe), os.X_OK), exe)
+        p = subprocess.run([self.path('sbin/signetd'), '-V'], capture_output=True, text=True)
+        self.assertRegex(p.stdout, r'^signetd \d+\.\d+\.\d+')
+
+    def test_man_pages(self):
+        for rel in PAGES:
+            with open(self.path(rel)) as f:
+                text = f.read()
+            self.assertNotIn('@VERSION@', text, rel)
+            p = subprocess.run(['groff', '-man', '-ww', '-z', self.path(rel)], capture_output=True,
+                               text=True)
+            self.assertEqual((p.returncode, p.stderr), (0, ''), rel)
+            if shutil.which('man'):
+                p = subprocess.run(['man', '-l', self.path(rel)], capture_output=True, text=True,
+                                   env=dict(os.environ, MANWIDTH='80', MAN_KEEP_FORMATTING='0'))
+                self.assertEqual((p.returncode, p.stderr), (0, ''), rel)
+                shown = re.sub('.\x08', '', p.stdout)  # overstrike bold and underline
+                self.assertIn('NAME', shown)
+                self.assertIn('SEE ALSO', shown)
+
+    def test_unit(self):
+        unit = self.path('lib/systemd/system/signetd.service')
+        with open(unit) as f:
+            text = f.read()
+        self.assertIn('ExecStart=%s -c /etc/signet/Corefile' % self.path('sbin/signetd'), text)
+        for want in ('Type=notify', 'ExecReload=/bin/kill -HUP $MAINPID', 'NoNewPrivileges=yes',
+                     'ProtectSystem=strict', 'CapabilityBoundingSet=CAP_NET_BIND_SERVICE',
+                     'SystemCallFilter=@system-service', 'StateDirectory=signet',
+                     'RuntimeDirectory=signet'):
+            self.assertIn(want, text)
+        if not shutil.which('systemd-analyze'):
+            self.skipTest('no systemd-analyze')
+        p = subprocess.run(['systemd-analyze', 'verify', unit], capture_output=True, text=True,
+                           env=dict(os.environ, MANPATH=self.path('share/man')), timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+    def test_example_config_checks(self):
+        examples = self.path('share/doc/signet/examples')
+        with open(os.path.join(examples, 'Corefile')) as f:
+            text = f.read()
+        text = text.replace('/etc/signet/example.com.zone', os.path.join(examples, 'example.com.zone'))
+        text = text.replace('/var/lib/signet', self.prefix)
+        conf = self.path('Corefile')
+        with open(conf, 'w') as f:
+            f.write(text)
+        p = subprocess.run([self.path('sbin/signetd'), '-t', '-c', conf], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+
+if __name__ == '__main__':
+    signet_test.main()
