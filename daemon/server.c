@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -567,6 +568,22 @@ static void tcp_sweep(worker *w)
     }
 }
 
+/* Stopping: replies already made still go out, for at most a second in all. */
+static void stop_flush(worker *w)
+{
+    uint64_t deadline = sg_now_ns() + 1000000000ull;
+    for (conn *c = w->conns; c; c = c->next) {
+        while (c->wlen > c->woff && sg_now_ns() < deadline) {
+            if (conn_flush(c))
+                break;
+            if (c->wlen > c->woff) {
+                struct pollfd p = { c->s.fd, POLLOUT, 0 };
+                poll(&p, 1, 10);
+            }
+        }
+    }
+}
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
@@ -613,6 +630,7 @@ static void *worker_main(void *arg)
             last_sweep = now;
         }
     }
+    stop_flush(w);
     while (w->conns)
         conn_close(w, w->conns);
     return NULL;
