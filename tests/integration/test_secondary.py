@@ -10,10 +10,14 @@ whose trust anchor is our DS, checks what it serves:
   * an edit on the primary (zone-reload) reaches signetd by NOTIFY and IXFR (sec.test has
     a one-hour refresh, so only the NOTIFY can bring it in time), and the new data and
     the removed name validate;
-  * NOTIFY without TSIG is refused (NOTAUTH), from an address that is no primary ignored,
-    and NOTIMP for a zone served from a file;
+  * NOTIFY signed with the key is answered (NOTIFY, QR, AA, signed back); unsigned or with
+    another secret it is refused (NOTAUTH, BADSIG), from an address that is no primary
+    ignored, and a zone served from a file answers NOTIMP;
+  * a reload transfers nothing; a primary without journal answers IXFR with the whole zone;
   * a signetd with a wrong TSIG secret gets nothing (the primary's BADSIG is logged) and
     answers SERVFAIL;
+  * (FallbackTest, a scripted primary) the SOA asked again over TCP when UDP is truncated,
+    an AXFR of one record per message, and an IXFR that does not fit: AXFR instead;
   * with the primary down, exp.test (expire 6 s) stops being served (SERVFAIL), and a
     restarted signetd serves sec.test from its persisted copy at once, signed and valid.
 
@@ -35,6 +39,7 @@ import tempfile
 import time
 import unittest
 
+import fake_primary
 import signet_test
 from signet_test import Signetd
 from test_dnssec import ctl, record_lines
@@ -276,6 +281,12 @@ class SecondaryTest(unittest.TestCase):
         """The zones signetctl status reports, by name."""
         return {z['zone']: z for z in json.loads(self.signetctl('--json', 'status'))['zones']}
 
+    def kdig_notify(self, zone, secret):
+        p = subprocess.run(['kdig', '@127.0.0.1', '-p', str(self.srv.port), '+notcp', '+timeout=2',
+                            '-y', 'hmac-sha256:xfr.test.:' + secret, zone, 'NOTIFY'],
+                           capture_output=True, text=True, timeout=30)
+        return p.stdout + p.stderr
+
     def notify(self, zone, source='127.0.0.1'):
         """A bare NOTIFY (no TSIG) from source; the reply, or None."""
         qid, msg = signet_test.make_query(zone, 'SOA', opcode=4)
@@ -367,6 +378,18 @@ class SecondaryTest(unittest.TestCase):
         self.assertIsNone(self.notify('sec.test', source='127.0.0.2'))
         self.assertTrue(self.srv.wait_log(r'NOTIFY from 127\.0\.0\.2 ignored: not a listed primary',
                                           since, 5))
+        # signed with the zone's key: answered NOTIFY, QR, AA, signed back (kdig checks it)
+        out = self.kdig_notify('sec.test', self.secret)
+        self.assertRegex(out, r'opcode: NOTIFY; status: NOERROR', out)
+        self.assertRegex(out, r'Flags: qr aa;', out)
+        self.assertIn('TSIG PSEUDOSECTION', out)
+        self.assertNotRegex(out, r'(?i)warning|failed|BADSIG', out)
+        self.assertTrue(self.srv.wait_log(r'sec\.test\.: NOTIFY from 127\.0\.0\.1: checking', since, 5))
+        # signed with another secret: NOTAUTH, BADSIG
+        out = self.kdig_notify('sec.test', base64.b64encode(os.urandom(32)).decode())
+        self.assertRegex(out, r'status: (NOTAUTH|BADSIG)', out)  # kdig names the TSIG error
+        self.assertRegex(out, r'TSIG\s+hmac-sha256\. \d+ 300 0 \d+ BADSIG', out)  # no MAC (RFC 8945 5.3.2)
+        self.assertTrue(self.srv.wait_log(r'NOTIFY from 127\.0\.0\.1 refused: TSIG does not verify', since, 5))
         # a zone from a file takes no NOTIFY
         r = signet_test.parse_message(self.notify('example.test'))
         self.assertEqual(r.rcode, 'NOTIMP')
@@ -440,6 +463,64 @@ class SecondaryTest(unittest.TestCase):
         self.assertEqual(self.rdatas(r, 'TXT'), ['"hello"'])
         self.assertTrue(self.srv.wait_log(r'sec\.test\.: primary 127\.0\.0\.1:%d: SOA query failed'
                                           % self.kport, since, timeout=10))
+
+
+FAKE_COREFILE = """
+fake.test:$port {
+    bind 127.0.0.1
+    secondary {
+        from 127.0.0.1:%(primary)d
+    }
+}
+"""
+
+
+class FallbackTest(unittest.TestCase):
+    """Against a scripted primary: the SOA asked again over TCP when UDP is truncated, an
+    AXFR spread over one message per record, and an IXFR whose difference does not fit
+    the version served (it deletes a record that is not there): signetd refuses it and
+    takes the zone by AXFR instead."""
+
+    BASE = [('fake.test', fake_primary.ns('ns1.fake.test')),
+            ('ns1.fake.test', fake_primary.a('127.0.0.1')),
+            ('www.fake.test', fake_primary.a('192.0.2.1'))]
+
+    def setUp(self):
+        self.primary = fake_primary.FakePrimary('fake.test', 1, self.BASE).start()
+        self.addCleanup(self.primary.stop)
+        self.srv = Signetd(FAKE_COREFILE % {'primary': self.primary.port}, (), ready_name='fake.test')
+        self.addCleanup(self.srv.cleanup)
+        self.srv.start()
+
+    def tearDown(self):
+        self.assertEqual(self.srv.stop(), 0, self.srv.log())
+
+    def test_bad_ixfr_falls_back_to_axfr(self):
+        m = self.srv.wait_log(r'fake\.test\.: serial 1 by AXFR from 127\.0\.0\.1:%d \(4 records, 5 messages\)'
+                              % self.primary.port, timeout=10)
+        self.assertTrue(m, self.srv.log())
+        self.assertEqual(self.primary.queries[:3], ['SOA/udp', 'SOA/tcp', 'AXFR'])
+        v2 = self.BASE[:2] + [('www.fake.test', fake_primary.a('192.0.2.2'))]
+        bad = [('fake.test', fake_primary.soa(2)), ('fake.test', fake_primary.soa(1)),
+               ('gone.fake.test', fake_primary.a('192.0.2.99')),
+               ('fake.test', fake_primary.soa(2)), ('www.fake.test', fake_primary.a('192.0.2.2')),
+               ('fake.test', fake_primary.soa(2))]
+        self.primary.set_version(2, v2, ixfr=bad)
+        since = self.srv.log_size()
+        qid, msg = signet_test.make_query('fake.test', 'SOA', opcode=4)
+        reply = signet_test.parse_message(self.srv.udp(msg, qid))
+        self.assertEqual(reply.rcode, 'NOERROR')
+        self.assertIn('aa', reply.flags)
+        self.assertEqual(reply.opcode, 'OPCODE4')
+        m = self.srv.wait_log(r'fake\.test\.: serial 1 -> 2 by AXFR from', since, timeout=10)
+        log = self.srv.log()[since:]
+        self.assertTrue(m, log)
+        self.assertRegex(log, r'IXFR from 127\.0\.0\.1:%d does not apply \(the difference deletes a record '
+                              r'of gone\.fake\.test\. \(type 1\) that is not in the zone\); trying AXFR'
+                         % self.primary.port)
+        self.assertEqual(self.primary.queries[-2:], ['IXFR', 'AXFR'])
+        r = self.srv.dig('www.fake.test', 'A')
+        self.assertEqual(sorted(rr.rdata for rr in r.rrs('answer', 'A')), ['192.0.2.2'])
 
 
 if __name__ == '__main__':
