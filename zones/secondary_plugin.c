@@ -131,9 +131,11 @@ static int transfer(sstate *st, szone *sz, const sg_xfr_peer *p, const sg_zone *
     *nz = NULL;
     if (cur) {
         *how = "IXFR";
-        rc = sg_xfr_fetch(p, sz->apex, cur->soa, key, (int)st->cfg.timeout * 1000, &rrs, &kind, msgs, why,
-                          sizeof why);
-        if (rc) {
+        rc = sg_xfr_fetch(p, sz->apex, cur->soa, key, (int)st->cfg.timeout * 1000, &st->stop, &rrs, &kind, msgs,
+                          why, sizeof why);
+        if (rc && atomic_load(&st->stop)) {
+            return rc;
+        } else if (rc) {
             sg_log(SG_LOG_WARN, "secondary", sz->name, "IXFR from %s failed (%s); trying AXFR", p->text, why);
         } else if (kind == SG_XFR_UPTODATE) {
             ldns_rr_list_deep_free(rrs);
@@ -153,7 +155,8 @@ static int transfer(sstate *st, szone *sz, const sg_xfr_peer *p, const sg_zone *
     }
     if (!rrs) {
         *how = "AXFR";
-        rc = sg_xfr_fetch(p, sz->apex, NULL, key, (int)st->cfg.timeout * 1000, &rrs, &kind, msgs, why, sizeof why);
+        rc = sg_xfr_fetch(p, sz->apex, NULL, key, (int)st->cfg.timeout * 1000, &st->stop, &rrs, &kind, msgs, why,
+                          sizeof why);
         if (rc) {
             sg_log(SG_LOG_ERR, "secondary", sz->name, "AXFR from %s failed: %s", p->text, why);
             return rc;
@@ -177,7 +180,8 @@ static void refresh(sstate *st, szone *sz, time_t now)
         const sg_xfr_peer *p = &st->cfg.primaries[i];
         char why[512];
         uint32_t serial;
-        int rc = sg_xfr_query_soa(p, sz->apex, key, (int)st->cfg.timeout * 1000, &serial, why, sizeof why);
+        int rc = sg_xfr_query_soa(p, sz->apex, key, (int)st->cfg.timeout * 1000, &st->stop, &serial, why,
+                                  sizeof why);
         if (rc) {
             sg_log(SG_LOG_WARN, "secondary", sz->name, "primary %s: SOA query failed: %s", p->text, why);
             continue;

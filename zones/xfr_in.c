@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,22 +269,26 @@ out:
 
 /* ---- sockets ---------------------------------------------------------------------- */
 
-static int wait_fd(int fd, short ev, uint64_t deadline)
+/* Wait for fd until deadline, in short slices so that a stop request (cancel) ends the
+ * wait at once: a silent primary must not hold up a reload or a shutdown. */
+static int wait_fd(int fd, short ev, uint64_t deadline, const atomic_int *cancel)
 {
     for (;;) {
         uint64_t now = now_ms();
-        if (now >= deadline)
+        if (now >= deadline || (cancel && atomic_load(cancel)))
             return -1;
+        uint64_t slice = deadline - now < 200 ? deadline - now : 200;
         struct pollfd p = { .fd = fd, .events = ev };
-        int r = poll(&p, 1, (int)(deadline - now));
+        int r = poll(&p, 1, (int)slice);
         if (r > 0)
             return 0;
-        if (r == 0 || errno != EINTR)
+        if (r < 0 && errno != EINTR)
             return -1;
     }
 }
 
-static int tcp_connect(const sg_xfr_peer *p, uint64_t deadline, char *why, size_t why_cap)
+static int tcp_connect(const sg_xfr_peer *p, uint64_t deadline, const atomic_int *cancel, char *why,
+                       size_t why_cap)
 {
     int fd = socket(p->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -293,7 +298,7 @@ static int tcp_connect(const sg_xfr_peer *p, uint64_t deadline, char *why, size_
         close(fd);
         return why_set(why, why_cap, SG_EIO, "connect: %s", strerror(e));
     }
-    if (wait_fd(fd, POLLOUT, deadline)) {
+    if (wait_fd(fd, POLLOUT, deadline, cancel)) {
         close(fd);
         return why_set(why, why_cap, SG_EIO, "connect: timed out");
     }
@@ -307,7 +312,7 @@ static int tcp_connect(const sg_xfr_peer *p, uint64_t deadline, char *why, size_
     return fd;
 }
 
-static int io_all(int fd, uint8_t *buf, size_t len, int writing, uint64_t deadline)
+static int io_all(int fd, uint8_t *buf, size_t len, int writing, uint64_t deadline, const atomic_int *cancel)
 {
     size_t off = 0;
     while (off < len) {
@@ -322,13 +327,13 @@ static int io_all(int fd, uint8_t *buf, size_t len, int writing, uint64_t deadli
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return -1;
-        if (wait_fd(fd, writing ? POLLOUT : POLLIN, deadline))
+        if (wait_fd(fd, writing ? POLLOUT : POLLIN, deadline, cancel))
             return -3;
     }
     return 0;
 }
 
-static int tcp_send(int fd, const request *rq, uint64_t deadline)
+static int tcp_send(int fd, const request *rq, uint64_t deadline, const atomic_int *cancel)
 {
     uint8_t *b = malloc(rq->len + 2);
     if (!b)
@@ -336,14 +341,14 @@ static int tcp_send(int fd, const request *rq, uint64_t deadline)
     b[0] = (uint8_t)(rq->len >> 8);
     b[1] = (uint8_t)rq->len;
     memcpy(b + 2, rq->wire, rq->len);
-    int r = io_all(fd, b, rq->len + 2, 1, deadline);
+    int r = io_all(fd, b, rq->len + 2, 1, deadline, cancel);
     free(b);
     return r;
 }
 
 static const char *io_text(int r)
 {
-    return r == -2 ? "connection closed" : r == -3 ? "timed out" : "read/write failed";
+    return r == -2 ? "connection closed" : r == -3 ? "timed out or stopped" : "read/write failed";
 }
 
 /* ---- SOA -------------------------------------------------------------------------- */
@@ -364,7 +369,8 @@ static int soa_from(ldns_pkt *pkt, const uint8_t *apex, uint32_t *serial_out, ch
 }
 
 int sg_xfr_query_soa(const sg_xfr_peer *p, const uint8_t *apex, const sg_tsig_key *key,
-                     int timeout_ms, uint32_t *serial_out, char *why, size_t why_cap)
+                     int timeout_ms, const atomic_int *cancel, uint32_t *serial_out, char *why,
+                     size_t why_cap)
 {
     request rq;
     int rc = make_request(apex, SG_TYPE_SOA, NULL, key, &rq, why, why_cap);
@@ -385,7 +391,7 @@ int sg_xfr_query_soa(const sg_xfr_peer *p, const uint8_t *apex, const sg_tsig_ke
         goto out;
     }
     for (;;) {
-        if (wait_fd(fd, POLLIN, deadline)) {
+        if (wait_fd(fd, POLLIN, deadline, cancel)) {
             rc = why_set(why, why_cap, SG_EIO, "SOA query: timed out");
             goto out;
         }
@@ -407,18 +413,18 @@ int sg_xfr_query_soa(const sg_xfr_peer *p, const uint8_t *apex, const sg_tsig_ke
     }
     if (truncated) {
         close(fd);
-        fd = tcp_connect(p, deadline, why, why_cap);
+        fd = tcp_connect(p, deadline, cancel, why, why_cap);
         if (fd < 0) {
             rc = fd;
             goto out;
         }
         uint8_t lb[2];
-        int r = tcp_send(fd, &rq, deadline);
+        int r = tcp_send(fd, &rq, deadline, cancel);
         if (!r)
-            r = io_all(fd, lb, 2, 0, deadline);
+            r = io_all(fd, lb, 2, 0, deadline, cancel);
         size_t ml = (size_t)lb[0] << 8 | lb[1];
         if (!r)
-            r = io_all(fd, buf, ml, 0, deadline);
+            r = io_all(fd, buf, ml, 0, deadline, cancel);
         if (r) {
             rc = why_set(why, why_cap, SG_EIO, "SOA query over TCP: %s", io_text(r));
             goto out;
@@ -439,7 +445,7 @@ out:
 /* ---- AXFR / IXFR ------------------------------------------------------------------ */
 
 int sg_xfr_fetch(const sg_xfr_peer *p, const uint8_t *apex, const sg_rrset *ours,
-                 const sg_tsig_key *key, int timeout_ms, ldns_rr_list **rrs_out,
+                 const sg_tsig_key *key, int timeout_ms, const atomic_int *cancel, ldns_rr_list **rrs_out,
                  int *kind_out, size_t *msgs_out, char *why, size_t why_cap)
 {
     uint16_t qtype = ours ? SG_TYPE_IXFR : SG_TYPE_AXFR;
@@ -466,12 +472,12 @@ int sg_xfr_fetch(const sg_xfr_peer *p, const uint8_t *apex, const sg_rrset *ours
         rc = SG_ENOMEM;
         goto out;
     }
-    fd = tcp_connect(p, now_ms() + (uint64_t)timeout_ms, why, why_cap);
+    fd = tcp_connect(p, now_ms() + (uint64_t)timeout_ms, cancel, why, why_cap);
     if (fd < 0) {
         rc = fd;
         goto out;
     }
-    int r = tcp_send(fd, &rq, now_ms() + (uint64_t)timeout_ms);
+    int r = tcp_send(fd, &rq, now_ms() + (uint64_t)timeout_ms, cancel);
     if (r) {
         rc = why_set(why, why_cap, SG_EIO, "%s request: %s", qname, io_text(r));
         goto out;
@@ -479,10 +485,10 @@ int sg_xfr_fetch(const sg_xfr_peer *p, const uint8_t *apex, const sg_rrset *ours
     while (!t.done) {
         uint8_t lb[2];
         uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
-        r = io_all(fd, lb, 2, 0, deadline);
+        r = io_all(fd, lb, 2, 0, deadline, cancel);
         size_t ml = (size_t)lb[0] << 8 | lb[1];
         if (!r)
-            r = io_all(fd, buf, ml, 0, deadline);
+            r = io_all(fd, buf, ml, 0, deadline, cancel);
         if (r) {
             rc = why_set(why, why_cap, SG_EIO, "%s after %zu messages, %zu records: %s", qname, nmsg,
                          ldns_rr_list_rr_count(all), io_text(r));

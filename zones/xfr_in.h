@@ -5,6 +5,7 @@
 #define SG_XFR_IN_H
 
 #include <ldns/ldns.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 
 #include "transfer/tsig.h"
@@ -23,18 +24,22 @@ int sg_xfr_parse_peer(const char *s, sg_xfr_peer *out);
 /* Same host (address and family), whatever the port: NOTIFY comes from any port. */
 int sg_xfr_peer_host_eq(const sg_xfr_peer *p, const struct sockaddr *sa, socklen_t len);
 
+/* Every network wait lasts at most timeout_ms, and ends early once *cancel (may be NULL)
+ * is set (a stopping task): the call then fails with SG_EIO. */
+
 /* Ask the primary for the SOA serial of apex (wire). key may be NULL. Returns 0 and
  * *serial_out, or SG_EIO (timeout, refused, no answer) / SG_EMALFORMED / SG_EZONE (not
  * authoritative) with the reason in why. */
 int sg_xfr_query_soa(const sg_xfr_peer *p, const uint8_t *apex, const sg_tsig_key *key,
-                     int timeout_ms, uint32_t *serial_out, char *why, size_t why_cap);
+                     int timeout_ms, const atomic_int *cancel, uint32_t *serial_out, char *why,
+                     size_t why_cap);
 
 /* Transfer apex over TCP: IXFR from ours (an SOA record, canonical wire RDATA) when ours
  * is given, else AXFR. timeout_ms bounds each read. On success *rrs_out holds every
  * answer record in order (caller frees with ldns_rr_list_deep_free), *kind_out tells
  * what the response was and *msgs_out how many messages carried it. Errors as above. */
 int sg_xfr_fetch(const sg_xfr_peer *p, const uint8_t *apex, const sg_rrset *ours,
-                 const sg_tsig_key *key, int timeout_ms, ldns_rr_list **rrs_out,
+                 const sg_tsig_key *key, int timeout_ms, const atomic_int *cancel, ldns_rr_list **rrs_out,
                  int *kind_out, size_t *msgs_out, char *why, size_t why_cap);
 
 #endif

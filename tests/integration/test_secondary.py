@@ -523,5 +523,24 @@ class FallbackTest(unittest.TestCase):
         self.assertEqual(sorted(rr.rdata for rr in r.rrs('answer', 'A')), ['192.0.2.2'])
 
 
+class SilentPrimaryTest(unittest.TestCase):
+    """A primary that never answers (UDP bound, nothing sent back) must not hold up a
+    stop: every network wait of the refresh task ends when the task is told to stop."""
+
+    def test_stop_is_prompt(self):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+            silent.bind(('127.0.0.1', 0))
+            port = silent.getsockname()[1]
+            srv = Signetd(FAKE_COREFILE.replace('}\n}', '    timeout 60s\n    }\n}') % {'primary': port}, (),
+                          ready_name='fake.test')
+            self.addCleanup(srv.cleanup)
+            srv.start()
+            self.assertEqual(srv.dig('www.fake.test', 'A').rcode, 'SERVFAIL')  # nothing yet
+            time.sleep(0.5)  # the task is waiting for the SOA
+            t0 = time.monotonic()
+            self.assertEqual(srv.stop(), 0, srv.log())
+            self.assertLess(time.monotonic() - t0, 3.0, srv.log())
+
+
 if __name__ == '__main__':
     signet_test.main()
