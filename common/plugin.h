@@ -17,6 +17,7 @@ typedef struct sg_setup_ctx {
     /* TSIG keys of the global options block (transfer/tsig.h, sg_tsig_find); owned by the
      * runtime, valid until the plugin's teardown (a reload brings a new keyring). */
     const struct sg_tsig_keyring *tsig;
+    const sg_cfg_block *block;   /* the whole server block, for a plugin that reads a sibling */
 } sg_setup_ctx;
 
 typedef struct sg_handler sg_handler;

@@ -56,6 +56,19 @@ typedef struct sg_section {
 struct sg_zone;
 struct sg_node;
 
+/* A reply of several messages (a zone transfer over TCP). The plugin that answers sets it
+ * and renders the first message into out as usual; the server then asks next() for each
+ * following one as the connection's write buffer drains, and calls done() once, at the
+ * end or when the connection goes. ctx must not point into the runtime: reloads happen
+ * while a stream runs. */
+typedef struct sg_stream {
+    /* Render the next message into out (cap bytes): its length, 0 at the end, or a negative
+     * SG_E* to close the connection. */
+    long (*next)(void *ctx, uint8_t *out, size_t cap);
+    void (*done)(void *ctx);
+    void *ctx;
+} sg_stream;
+
 typedef struct sg_query {
     /* the request, as parsed by sg_wire_parse_query */
     const uint8_t *wire;
@@ -100,6 +113,7 @@ typedef struct sg_query {
     uint8_t *out;
     size_t out_cap;
     size_t out_len;
+    sg_stream stream;           /* more messages follow (TCP only); set by the answering plugin */
 
     struct sg_arena *arena;     /* per-query scratch (signatures), reset per query */
     void *worker;               /* the worker thread's context */

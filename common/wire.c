@@ -190,8 +190,8 @@ enum sg_parse_result sg_wire_parse_query(sg_query *q, const uint8_t *pkt, size_t
         q->rcode = SG_RCODE_NOTIMP;
         return SG_PARSE_ERROR;
     }
-    if (!question_ok || an || ns)
-        goto formerr;
+    if (!question_ok || an || (ns && !(q->qtype == SG_TYPE_IXFR && ns == 1)))
+        goto formerr; /* RFC 1995: an IXFR query carries the client's SOA in authority */
     if (q->qtype == SG_TYPE_OPT || q->qtype == SG_TYPE_TSIG)
         goto formerr;
     return SG_PARSE_OK;

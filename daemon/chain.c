@@ -326,7 +326,7 @@ static int setup_block(sg_runtime *rt, const sg_cfg_block *b, int check_only)
         goto out;
     }
     sg_setup_ctx ctx = { .zones = zptr, .nzones = sb->nzones, .check_only = check_only,
-                         .tsig = rt->tsig };
+                         .tsig = rt->tsig, .block = b };
     for (int p = 0; sg_plugin_order[p]; p++) {
         for (int i = 0; i < b->nchildren; i++) {
             const sg_cfg_block *d = &b->children[i];

@@ -4,6 +4,7 @@
 #include "daemon/plugins.h"
 #include "daemon/runtime.h"
 #include "signer/dnssec_plugin.h"
+#include "transfer/transfer.h"
 #include "zones/file_plugin.h"
 #include "zones/secondary_plugin.h"
 
@@ -14,7 +15,7 @@ const sg_plugin *const sg_plugin_order[] = {
     &sg_plugin_rrl,          /* on the way back: it needs the reply's class */
     &sg_plugin_cache,        /* before dnssec: it stores signed replies */
     &sg_plugin_dnssec,
-    /* transfer */
+    &sg_plugin_transfer,
     &sg_plugin_file,
     &sg_plugin_secondary,
     NULL,

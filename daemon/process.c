@@ -7,11 +7,22 @@
 #include "common/wire.h"
 #include "zones/secondary_plugin.h"
 
+#include <string.h>
+
+static int has_transfer(const sg_handler *h)
+{
+    for (; h; h = h->next)
+        if (!strcmp(h->plugin->name, "transfer"))
+            return 1;
+    return 0;
+}
+
 size_t sg_server_answer(const sg_runtime *rt, int listen_idx, sg_query *q,
                         const uint8_t *pkt, size_t len)
 {
     if (q->arena)
         sg_arena_reset(q->arena);
+    q->stream = (sg_stream){ 0 };
     enum sg_parse_result pr = sg_wire_parse_query(q, pkt, len, rt->opt.udp_max_payload);
     if (pr == SG_PARSE_DROP)
         return 0;
@@ -23,12 +34,14 @@ size_t sg_server_answer(const sg_runtime *rt, int listen_idx, sg_query *q,
     sg_handler *chain = NULL;
     if (q->qclass != SG_CLASS_IN)
         q->rcode = SG_RCODE_REFUSED;
-    else if (q->qtype == SG_TYPE_AXFR || q->qtype == SG_TYPE_IXFR)
-        q->rcode = SG_RCODE_REFUSED; /* until the transfer plugin is configured */
     else if (q->qtype == SG_TYPE_MAILA || q->qtype == SG_TYPE_MAILB)
         q->rcode = SG_RCODE_NOTIMP;
     else if (!(chain = sg_runtime_route(rt, listen_idx, q)))
         q->rcode = q->opcode == SG_OPCODE_NOTIFY ? SG_RCODE_NOTIMP : SG_RCODE_REFUSED;
+    else if ((q->qtype == SG_TYPE_AXFR || q->qtype == SG_TYPE_IXFR) && !has_transfer(chain)) {
+        q->rcode = SG_RCODE_REFUSED; /* only a `transfer` plugin hands zones out */
+        chain = NULL;
+    }
     if (chain && q->opcode == SG_OPCODE_NOTIFY) {
         /* only a zone fed by transfers takes NOTIFY, and no other plugin sees it */
         sg_handler *h = chain;
@@ -49,6 +62,10 @@ size_t sg_server_answer(const sg_runtime *rt, int listen_idx, sg_query *q,
             q->an.n = q->ns.n = q->ar.n = 0;
             q->out_len = 0;
         }
+    }
+    if (q->stream.next && (q->transport == SG_TRANSPORT_UDP || q->rcode == SG_RCODE_SERVFAIL)) {
+        q->stream.done(q->stream.ctx); /* streams are for TCP only */
+        q->stream = (sg_stream){ 0 };
     }
     if (!q->drop && !q->out_len)
         sg_wire_render(q);

@@ -56,6 +56,7 @@ typedef struct conn {
     int peer_closed;
     uint32_t events;
     sg_tls_conn *tls;      /* DNS over TLS (tls.c), else NULL */
+    sg_stream stream;      /* a multi-message reply in progress (zone transfer) */
 } conn;
 
 typedef struct worker {
@@ -345,6 +346,8 @@ static void conn_close(worker *w, conn *c)
     if (c->next)
         c->next->prev = c->prev;
     sg_tls_conn_free(c->tls);
+    if (c->stream.next)
+        c->stream.done(c->stream.ctx);
     free(c->rbuf);
     free(c->wbuf);
     free(c);
@@ -354,9 +357,9 @@ static void conn_close(worker *w, conn *c)
 static void conn_events(worker *w, conn *c)
 {
     uint32_t ev = 0;
-    if (!c->peer_closed && c->wlen - c->woff < TCP_WBUF_HIGH)
-        ev |= EPOLLIN;
-    if (c->wlen > c->woff || sg_tls_wants_write(c->tls))
+    if (!c->peer_closed && c->wlen - c->woff < TCP_WBUF_HIGH && !c->stream.next)
+        ev |= EPOLLIN; /* a stream answers its query first; pipelined ones wait */
+    if (c->wlen > c->woff || sg_tls_wants_write(c->tls) || c->stream.next)
         ev |= EPOLLOUT;
     if (ev != c->events) {
         struct epoll_event e = { .events = ev, .data.ptr = &c->s };
@@ -419,6 +422,21 @@ static int conn_append(conn *c, const uint8_t *msg, size_t len)
     return 0;
 }
 
+/* Fill the write buffer from a stream up to the high-water mark. -1: close. */
+static int conn_pump(worker *w, conn *c)
+{
+    while (c->stream.next && c->wlen - c->woff < TCP_WBUF_HIGH) {
+        long n = c->stream.next(c->stream.ctx, w->tcp_out, TCP_MSG_MAX);
+        if (n > 0 && conn_append(c, w->tcp_out, (size_t)n) == 0)
+            continue;
+        c->stream.done(c->stream.ctx);
+        c->stream = (sg_stream){ 0 };
+        if (n != 0)
+            return -1;
+    }
+    return 0;
+}
+
 static void conn_readable(worker *w, conn *c)
 {
 again:
@@ -463,7 +481,7 @@ again:
     /* every complete message, in order (pipelining) */
     size_t off = 0;
     sg_runtime *rt = enter(w);
-    while (c->rlen - off >= 2) {
+    while (!c->stream.next && c->rlen - off >= 2) {
         size_t m = (size_t)c->rbuf[off] << 8 | c->rbuf[off + 1];
         if (c->rlen - off < 2 + m)
             break;
@@ -476,6 +494,10 @@ again:
         q->start_ns = sg_now_ns();
         size_t len = m ? sg_server_answer(rt, c->s.listen_idx, q, c->rbuf + off + 2, m) : 0;
         off += 2 + m;
+        if (q->stream.next) {
+            c->stream = q->stream;
+            q->stream = (sg_stream){ 0 };
+        }
         if (len && conn_append(c, w->tcp_out, len)) {
             leave(w);
             conn_close(w, c);
@@ -487,7 +509,8 @@ again:
         memmove(c->rbuf, c->rbuf + off, c->rlen - off);
         c->rlen -= off;
     }
-    if (conn_flush(c) || (c->peer_closed && c->wlen == c->woff)) {
+    if (conn_pump(w, c) || conn_flush(c) ||
+        (c->peer_closed && c->wlen == c->woff && !c->stream.next)) {
         conn_close(w, c);
         return;
     }
@@ -607,14 +630,19 @@ static void *worker_main(void *arg)
                     conn_close(w, c);
                     break;
                 }
+                int stream_ended = 0;
                 if (evs[i].events & EPOLLOUT) {
                     c->last_active = now_sec();
-                    if (conn_flush(c) || (c->peer_closed && c->wlen == c->woff)) {
+                    int streaming = c->stream.next != NULL;
+                    if (conn_flush(c) || conn_pump(w, c) || conn_flush(c) ||
+                        (c->peer_closed && c->wlen == c->woff && !c->stream.next)) {
                         conn_close(w, c);
                         break;
                     }
+                    stream_ended = streaming && !c->stream.next; /* what waited behind it */
                 }
-                if (evs[i].events & EPOLLIN || c->tls) /* TLS may read while it writes */
+                /* TLS may read while it writes */
+                if (evs[i].events & EPOLLIN || c->tls || stream_ended)
                     conn_readable(w, c);
                 else
                     conn_events(w, c);

@@ -321,3 +321,29 @@ int sg_tsig_config_directive(sg_tsig_keyring *kr, const sg_cfg_block *d)
         return sg_cfg_error(d, "tsig-key %s: %s", name, sg_strerror(rc));
     return 0;
 }
+
+sg_tsig_key *sg_tsig_key_dup(const sg_tsig_key *k)
+{
+    if (!k)
+        return NULL;
+    sg_tsig_key *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    *c = *k;
+    c->secret = malloc(k->secret_len);
+    c->secret_b64 = strdup(k->secret_b64);
+    if (!c->secret || !c->secret_b64) {
+        sg_tsig_key_free(c);
+        return NULL;
+    }
+    memcpy(c->secret, k->secret, k->secret_len);
+    return c;
+}
+
+void sg_tsig_key_free(sg_tsig_key *k)
+{
+    if (!k)
+        return;
+    key_wipe(k);
+    free(k);
+}

@@ -75,6 +75,11 @@ const sg_tsig_key *sg_tsig_find(const sg_tsig_keyring *kr, const char *name_text
 /* A key by its wire name (any case); NULL if none. */
 const sg_tsig_key *sg_tsig_find_wire(const sg_tsig_keyring *kr, const uint8_t *name);
 
+/* A copy of a key that outlives its keyring (transfers and NOTIFY run across reloads).
+ * NULL on allocation failure (or k NULL); free with sg_tsig_key_free (wipes the secret). */
+sg_tsig_key *sg_tsig_key_dup(const sg_tsig_key *k);
+void sg_tsig_key_free(sg_tsig_key *k);
+
 /* Base64 helpers: decode into out (cap bytes), length to *len_out; SG_EINVAL on bad input.
  * Encode returns a malloc'd NUL-terminated string or NULL. */
 int sg_tsig_b64_decode(const char *s, uint8_t *out, size_t cap, size_t *len_out);

@@ -195,6 +195,22 @@ int sg_zonedb_acquire(const char *path, const char *apex, int check_only, sg_zon
     return 0;
 }
 
+int sg_zonedb_acquire_apex(const uint8_t *apex, sg_zone **zone_out)
+{
+    if (!apex || !zone_out)
+        return SG_EINVAL;
+    pthread_mutex_lock(&g_lock);
+    sg_zone *best = NULL;
+    for (entry *e = g_entries; e; e = e->next)
+        if (sg_name_eq(e->zone->apex, apex) && (!best || e->zone->gen > best->gen))
+            best = e->zone;
+    if (best)
+        find_ref(best)->refs++;
+    pthread_mutex_unlock(&g_lock);
+    *zone_out = best;
+    return best ? 0 : SG_ENOTFOUND;
+}
+
 void sg_zonedb_release(sg_zone *z)
 {
     if (!z)

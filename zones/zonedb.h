@@ -15,6 +15,10 @@ int sg_zonedb_acquire(const char *path, const char *apex, int check_only, sg_zon
  * all), sg_zonedb_acquire keeps the loaded version of every other zone even if its file
  * changed. The caller serialises reloads. */
 void sg_zonedb_set_only(const char *apex);
+/* A reference to the newest loaded version of the zone apex (wire form), from
+ * whichever file serves it; SG_ENOTFOUND when none is loaded. For background tasks that
+ * follow a zone across reloads (outgoing transfers). */
+int sg_zonedb_acquire_apex(const uint8_t *apex, sg_zone **zone_out);
 /* Drop a reference taken by sg_zonedb_acquire; frees the zone with the last one. */
 void sg_zonedb_release(sg_zone *z);
 

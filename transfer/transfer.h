@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: MIT */
+/* Outgoing zone transfers: signed zone versions, their serials, the IXFR journal, the
+ * per-zone transfer state shared across reloads, NOTIFY, and the `transfer` plugin. */
+#ifndef SG_TRANSFER_H
+#define SG_TRANSFER_H
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "common/arena.h"
+#include "common/plugin.h"
+#include "common/rrset.h"
+#include "signer/keyset.h"
+#include "transfer/tsig.h"
+#include "zones/zone.h"
+
+extern const sg_plugin sg_plugin_transfer;
+
+/* ---- serial numbers (serial.c) ------------------------------------------------------ */
+
+enum sg_serial_policy {
+    SG_SERIAL_KEEP = 0,   /* the zone file's serial (last + 1 when it did not move) */
+    SG_SERIAL_INCREMENT,  /* last + 1 */
+    SG_SERIAL_UNIXTIME,   /* seconds since the epoch */
+    SG_SERIAL_DATESERIAL, /* YYYYMMDDnn */
+};
+
+/* RFC 1982 serial comparison: 1 when a is greater than b, 0 otherwise (also when the
+ * comparison is undefined: a and b exactly 2^31 apart). */
+int sg_serial_gt(uint32_t a, uint32_t b);
+/* "keep", "increment", "unixtime", "dateserial" -> policy; 0 or SG_EINVAL. */
+int sg_serial_policy_parse(const char *s, enum sg_serial_policy *out);
+/* The serial of a new version: the policy's candidate from the zone file's serial and
+ * now, moved to last + 1 when it would not be greater than last (RFC 1982): serials never
+ * go backwards. have_last 0: no version was served yet. */
+uint32_t sg_serial_next(enum sg_serial_policy p, int have_last, uint32_t last,
+                        uint32_t file_serial, int64_t now);
+
+/* ---- signed versions (snapshot.c) --------------------------------------------------- */
+
+/* One record of a version. Names and RDATA are in canonical form (lower case). */
+typedef struct sg_xfr_rr {
+    const uint8_t *owner;
+    const uint8_t *rdata;
+    uint32_t ttl;
+    uint16_t type;
+    uint16_t rdlen;
+} sg_xfr_rr;
+
+/* One version of a zone as transferred: every record in canonical order (an RRset's
+ * records, then its RRSIGs), with the version's SOA. Immutable, reference counted. */
+typedef struct sg_xfr_snap {
+    atomic_int refs;
+    uint32_t serial;
+    uint64_t zone_gen;       /* the zone version it was made from */
+    uint64_t key_fp;         /* the key set's fingerprint (0: unsigned) */
+    uint32_t resign_at;      /* when the first signature needs refreshing (0: never) */
+    int denial;              /* enum sg_ks_denial of the signed form; -1 unsigned */
+    sg_xfr_rr *rrs;
+    size_t n, cap_;
+    size_t soa_index;        /* rrs[soa_index] is the SOA */
+    size_t bytes;            /* wire size estimate of all records */
+    uint32_t *idx;           /* (owner, type) -> first record + 1, for signature reuse */
+    size_t idx_mask;
+    sg_arena mem;
+} sg_xfr_snap;
+
+/* Build a version of z: signed with k when k has signing keys (k NULL: unsigned), with
+ * the SOA serial given. Signatures of RRsets that are identical in prev (same key set,
+ * not due for refresh at now) are taken from prev, so that successive versions differ
+ * only where the data or keys did. Returns 0 and *out (one reference), or SG_E*. */
+int sg_xfr_snap_build(const sg_zone *z, const sg_keyset *k, const sg_xfr_snap *prev,
+                      uint32_t serial, uint32_t now, sg_xfr_snap **out);
+void sg_xfr_snap_ref(sg_xfr_snap *s);
+/* Drop a reference; frees with the last. NULL does nothing. */
+void sg_xfr_snap_unref(sg_xfr_snap *s);
+/* Canonical order of records (owner, type, RDATA, TTL); for diffs and tests. */
+int sg_xfr_rr_cmp(const sg_xfr_rr *a, const sg_xfr_rr *b);
+
+/* ---- the IXFR journal (journal.c) --------------------------------------------------- */
+
+/* The difference between two successive versions: RFC 1995's deleted and added records,
+ * SOAs not included (the stream writes them). Immutable, reference counted. */
+typedef struct sg_xfr_diff {
+    atomic_int refs;
+    uint32_t from, to;       /* serials */
+    sg_xfr_rr soa_from, soa_to;
+    sg_xfr_rr *del, *add;
+    size_t ndel, nadd;
+    size_t bytes;
+    int64_t at;              /* when it was made */
+    sg_arena mem;
+} sg_xfr_diff;
+
+/* The difference from a to b (both of the same zone). Returns 0 and *out or SG_ENOMEM. */
+int sg_xfr_diff_make(const sg_xfr_snap *a, const sg_xfr_snap *b, int64_t now,
+                     sg_xfr_diff **out);
+void sg_xfr_diff_unref(sg_xfr_diff *d);
+
+/* Successive diffs, oldest first, bounded in bytes and age. Thread-safe. */
+typedef struct sg_xfr_journal {
+    pthread_mutex_t lock;
+    sg_xfr_diff **d;
+    size_t n, cap;
+    size_t bytes;
+    size_t max_bytes;        /* 0: no IXFR at all */
+    int64_t max_age;         /* seconds; 0: no age limit */
+} sg_xfr_journal;
+
+void sg_xfr_journal_init(sg_xfr_journal *j, size_t max_bytes, int64_t max_age);
+void sg_xfr_journal_deinit(sg_xfr_journal *j);
+/* Append a diff (the journal takes the reference) and drop the oldest until within the
+ * bounds at now. A diff that does not follow the last one (from != last to) clears the
+ * journal first. */
+void sg_xfr_journal_add(sg_xfr_journal *j, sg_xfr_diff *d, int64_t now);
+/* The chain of diffs from serial `from` to serial `to`: references in *out (caller unrefs
+ * each and frees the array), count in *n_out. SG_ENOTFOUND when the journal cannot bridge
+ * them (the requester gets AXFR), 0 otherwise (n 0 when from == to). */
+int sg_xfr_journal_chain(sg_xfr_journal *j, uint32_t from, uint32_t to, int64_t now,
+                         sg_xfr_diff ***out, size_t *n_out);
+
+/* ---- per-zone transfer state, shared across reloads (xfrzone.c) --------------------- */
+
+#define SG_XFR_MAX_PEERS 32
+
+typedef struct sg_xfr_net {
+    struct sockaddr_storage addr;
+    int prefix;              /* bits; -1 for "any" */
+} sg_xfr_net;
+
+/* A `transfer` block, parsed. */
+typedef struct sg_xfr_cfg {
+    sg_xfr_net to[SG_XFR_MAX_PEERS];
+    int nto;
+    char key[SG_NAME_MAX * 4 + 2]; /* TSIG key name ("" none) */
+    struct sockaddr_storage notify[SG_XFR_MAX_PEERS];
+    int nnotify;
+    enum sg_serial_policy serial;
+    size_t journal_bytes;
+    int64_t journal_age;
+    int compact_as_nsec;     /* transfer compact-denial zones with a real NSEC chain */
+    char state_dir[1024];    /* where the last served serial is kept ("" : see README) */
+} sg_xfr_cfg;
+
+/* Parse a transfer directive (table-driven tests call this without a server). */
+int sg_xfr_parse(const sg_cfg_block *blk, sg_xfr_cfg *out);
+/* Is addr inside one of the networks? */
+int sg_xfr_net_match(const sg_xfr_net *nets, int n, const struct sockaddr *addr);
+
+typedef struct sg_xfr_zone sg_xfr_zone;
+
+/* The transfer state of a zone (wire apex), created on first use and kept while any
+ * plugin instance holds it; cfg (copied) and key (copied; may be NULL) replace the
+ * previous ones, and keystore ("" : unsigned) names where its keys are. */
+int sg_xfr_zone_acquire(const uint8_t *apex, const sg_xfr_cfg *cfg, const sg_tsig_key *key,
+                        const char *keystore, sg_xfr_zone **out);
+void sg_xfr_zone_release(sg_xfr_zone *xz);
+/* The current version with a reference (NULL while none is built). */
+sg_xfr_snap *sg_xfr_zone_current(sg_xfr_zone *xz);
+/* The current version without a reference: valid for the query being answered (retired
+ * versions outlive every query by a grace period). */
+const sg_xfr_snap *sg_xfr_zone_peek(sg_xfr_zone *xz);
+/* The SOA RRset the zone's queries should carry (the current version's serial), or NULL
+ * when it is the file's own. Valid for the query being answered. */
+const sg_rrset *sg_xfr_zone_soa(sg_xfr_zone *xz, const sg_zone *z);
+sg_xfr_journal *sg_xfr_zone_journal(sg_xfr_zone *xz);
+/* Build a new version now if one is due (tests and the background thread). */
+int sg_xfr_zone_update(sg_xfr_zone *xz, int64_t now);
+
+/* ---- NOTIFY (notify.c) -------------------------------------------------------------- */
+
+/* Send NOTIFY for zone apex with serial to every target in the background: UDP, up to 5
+ * tries each (1, 2, 4, 8, 16 s), TSIG-signed with key when given (copied). */
+void sg_xfr_notify(const uint8_t *apex, uint32_t serial, const struct sockaddr_storage *targets,
+                   int n, const sg_tsig_key *key);
+
+#endif

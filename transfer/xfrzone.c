@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: MIT */
+/* The transfer state of a zone, shared by the plugin instances of successive reloads: the
+ * current signed version, the journal, the last served serial, and the background thread
+ * that makes a new version when the zone, its keys or its signatures' age call for one. */
+#include "transfer/transfer.h"
+#include "common/errors.h"
+#include "common/log.h"
+#include "zones/zonedb.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define GRACE_SECONDS 30 /* a replaced version outlives every query that could still see it */
+
+typedef struct retired {
+    sg_xfr_snap *s;
+    time_t at;
+    struct retired *next;
+} retired;
+
+/* SOA RRsets handed to queries. The signature cache keys on an RRset's address, so one is
+ * never freed while the zone state lives (a new one per version: ~100 bytes each). */
+typedef struct soa_rec {
+    sg_rrset rs;
+    struct soa_rec *next;
+} soa_rec;
+
+struct sg_xfr_zone {
+    struct sg_xfr_zone *next;
+    int refs;                     /* plugin instances; under g_lock */
+    uint8_t apex[SG_NAME_MAX];
+    char name[1024];
+    pthread_mutex_t lock;         /* cfg, key, keystore; one update at a time */
+    sg_xfr_cfg cfg;
+    sg_tsig_key *key;
+    char keystore[1024];
+    sg_keystore *ks;
+    sg_keyset *keys;
+    _Atomic(sg_xfr_snap *) cur;
+    _Atomic(const sg_rrset *) soa; /* the current version's SOA, when it is not the file's */
+    soa_rec *soas;
+    retired *retired;
+    sg_xfr_journal journal;
+    uint32_t last_serial;
+    int have_last;
+    char state_path[2200];
+    int64_t last_error_log;
+    pthread_t thread;
+    int thread_started;
+    atomic_int stop;
+    pthread_mutex_t wake_lock;
+    pthread_cond_t wake;
+};
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static sg_xfr_zone *g_zones;
+
+/* ---- the last served serial, kept across restarts ---------------------------------- */
+
+static void state_path_for(sg_xfr_zone *xz, const sg_zone *z)
+{
+    if (xz->state_path[0])
+        return;
+    char dir[1024];
+    if (xz->cfg.state_dir[0])
+        snprintf(dir, sizeof dir, "%s", xz->cfg.state_dir);
+    else {
+        /* beside the keystore (signetd writes there already), else beside the zone file */
+        snprintf(dir, sizeof dir, "%s", xz->keystore[0] ? xz->keystore : z->path ? z->path : ".");
+        char *d = dirname(dir);
+        memmove(dir, d, strlen(d) + 1);
+    }
+    snprintf(xz->state_path, sizeof xz->state_path, "%s/%sxfr-serial", dir, xz->name);
+    FILE *f = fopen(xz->state_path, "r");
+    unsigned long v;
+    if (f) {
+        if (fscanf(f, "serial %lu", &v) == 1 && v <= 0xffffffffUL) {
+            xz->last_serial = (uint32_t)v;
+            xz->have_last = 1;
+        }
+        fclose(f);
+    }
+}
+
+static void state_save(sg_xfr_zone *xz)
+{
+    char tmp[2300];
+    snprintf(tmp, sizeof tmp, "%s.tmp", xz->state_path);
+    FILE *f = fopen(tmp, "w");
+    if (!f || fprintf(f, "serial %u\n", xz->last_serial) < 0 || fclose(f) != 0 ||
+        rename(tmp, xz->state_path) != 0) {
+        sg_log(SG_LOG_WARN, "transfer", xz->name, "cannot save the served serial in %s: %s",
+               xz->state_path, strerror(errno));
+        return;
+    }
+}
+
+/* ---- versions ---------------------------------------------------------------------- */
+
+static void reap(sg_xfr_zone *xz, int all)
+{
+    time_t now = time(NULL);
+    for (retired **rp = &xz->retired; *rp;) {
+        retired *r = *rp;
+        if (all || now - r->at >= GRACE_SECONDS) {
+            *rp = r->next;
+            sg_xfr_snap_unref(r->s);
+            free(r);
+        } else {
+            rp = &r->next;
+        }
+    }
+}
+
+static const char *denial_name(int d)
+{
+    return d == SG_KS_DENIAL_NSEC3 ? "NSEC3" : d == SG_KS_DENIAL_COMPACT ? "compact (as NSEC)"
+                                             : d == SG_KS_DENIAL_NSEC ? "NSEC" : "unsigned";
+}
+
+int sg_xfr_zone_update(sg_xfr_zone *xz, int64_t now)
+{
+    pthread_mutex_lock(&xz->lock);
+    sg_zone *z = NULL;
+    int rc = sg_zonedb_acquire_apex(xz->apex, &z);
+    if (rc) {
+        pthread_mutex_unlock(&xz->lock);
+        return rc == SG_ENOTFOUND ? 0 : rc; /* not served by a file (yet) */
+    }
+    state_path_for(xz, z);
+    if (xz->keystore[0]) {
+        if (!xz->ks && (rc = sg_ks_new(xz->keystore, "transfer", &xz->ks))) {
+            xz->ks = NULL;
+            if (now - xz->last_error_log >= 60) {
+                sg_log(SG_LOG_WARN, "transfer", xz->name, "cannot open keystore %s: %s",
+                       xz->keystore, sg_ks_strerror(rc));
+                xz->last_error_log = now;
+            }
+        }
+        sg_keyset *nk = NULL;
+        if (xz->ks) {
+            rc = sg_keyset_load(xz->ks, xz->name, now, xz->keys ? xz->keys->fingerprint : 0, &nk);
+            if (rc == 0) {
+                sg_keyset_free(xz->keys); /* only this thread uses it */
+                xz->keys = nk;
+            }
+        }
+    }
+    sg_xfr_snap *cur = atomic_load(&xz->cur);
+    const sg_keyset *k = xz->keys && xz->keys->nzsk ? xz->keys : NULL;
+    if (xz->keystore[0] && !xz->keys) {
+        /* signed zone whose keys we could not read: never transfer it unsigned */
+        sg_zonedb_release(z);
+        pthread_mutex_unlock(&xz->lock);
+        return SG_ENOTFOUND;
+    }
+    uint64_t fp = k ? k->fingerprint : 0;
+    int due = !cur || cur->zone_gen != z->gen || cur->key_fp != fp ||
+              (cur->resign_at && sg_serial_gt((uint32_t)now, cur->resign_at - 1));
+    if (!due) {
+        sg_zonedb_release(z);
+        reap(xz, 0);
+        pthread_mutex_unlock(&xz->lock);
+        return 0;
+    }
+    const char *why = !cur ? "first version" : cur->zone_gen != z->gen ? "zone changed"
+                    : cur->key_fp != fp ? "keys changed" : "signatures refreshed";
+    uint32_t serial = sg_serial_next(xz->cfg.serial, xz->have_last, xz->last_serial, z->serial, now);
+    if (xz->cfg.serial == SG_SERIAL_KEEP && serial != z->serial && cur && cur->zone_gen != z->gen)
+        sg_log(SG_LOG_WARN, "transfer", xz->name, "zone file serial %u is not above the served "
+               "serial %u; serving %u", z->serial, xz->last_serial, serial);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    sg_xfr_snap *ns = NULL;
+    rc = sg_xfr_snap_build(z, k, cur, serial, (uint32_t)now, &ns);
+    sg_zonedb_release(z);
+    if (rc) {
+        pthread_mutex_unlock(&xz->lock);
+        sg_log(SG_LOG_ERR, "transfer", xz->name, "cannot build the signed version: %s",
+               sg_strerror(rc));
+        return rc;
+    }
+    if (cur) {
+        sg_xfr_diff *d = NULL;
+        if (xz->journal.max_bytes && sg_xfr_diff_make(cur, ns, now, &d) == 0)
+            sg_xfr_journal_add(&xz->journal, d, now);
+    }
+    /* the SOA for queries, kept for the zone's lifetime (see soa_rec) */
+    soa_rec *sr = malloc(sizeof *sr);
+    uint8_t *blob = sr ? malloc(ns->rrs[ns->soa_index].rdlen + 2u) : NULL;
+    if (blob) {
+        const sg_xfr_rr *r = &ns->rrs[ns->soa_index];
+        blob[0] = (uint8_t)(r->rdlen >> 8);
+        blob[1] = (uint8_t)r->rdlen;
+        memcpy(blob + 2, r->rdata, r->rdlen);
+        sr->rs = (sg_rrset){ .type = SG_TYPE_SOA, .count = 1, .ttl = r->ttl,
+                             .rdata_len = r->rdlen + 2u, .rdata = blob };
+        sr->next = xz->soas;
+        xz->soas = sr;
+        atomic_store(&xz->soa, &sr->rs);
+    } else {
+        free(sr);
+        atomic_store(&xz->soa, NULL);
+    }
+    atomic_store(&xz->cur, ns);
+    if (cur) {
+        retired *r = malloc(sizeof *r);
+        if (r) {
+            r->s = cur;
+            r->at = time(NULL);
+            r->next = xz->retired;
+            xz->retired = r;
+        } /* else: leak rather than free under a reader */
+    }
+    reap(xz, 0);
+    int changed = !xz->have_last || xz->last_serial != serial;
+    xz->last_serial = serial;
+    xz->have_last = 1;
+    state_save(xz);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    sg_log(SG_LOG_INFO, "transfer", xz->name, "serial %u (%s): %zu records, %s, built in %.0f ms",
+           serial, why, ns->n, denial_name(ns->denial), ms);
+    struct sockaddr_storage targets[SG_XFR_MAX_PEERS];
+    int nt = xz->cfg.nnotify;
+    memcpy(targets, xz->cfg.notify, sizeof targets);
+    sg_tsig_key *key = xz->key ? sg_tsig_key_dup(xz->key) : NULL;
+    pthread_mutex_unlock(&xz->lock);
+    if (changed && nt)
+        sg_xfr_notify(xz->apex, serial, targets, nt, key);
+    sg_tsig_key_free(key);
+    return 0;
+}
+
+static void *run(void *arg)
+{
+    sg_xfr_zone *xz = arg;
+    while (!atomic_load(&xz->stop)) {
+        sg_xfr_zone_update(xz, (int64_t)time(NULL));
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_mutex_lock(&xz->wake_lock);
+        if (!atomic_load(&xz->stop))
+            pthread_cond_timedwait(&xz->wake, &xz->wake_lock, &ts);
+        pthread_mutex_unlock(&xz->wake_lock);
+    }
+    return NULL;
+}
+
+static void configure(sg_xfr_zone *xz, const sg_xfr_cfg *cfg, const sg_tsig_key *key,
+                      const char *keystore)
+{
+    pthread_mutex_lock(&xz->lock);
+    xz->cfg = *cfg;
+    sg_tsig_key_free(xz->key);
+    xz->key = key ? sg_tsig_key_dup(key) : NULL;
+    if (strcmp(xz->keystore, keystore ? keystore : "")) {
+        snprintf(xz->keystore, sizeof xz->keystore, "%s", keystore ? keystore : "");
+        sg_ks_free(xz->ks);
+        xz->ks = NULL;
+    }
+    pthread_mutex_lock(&xz->journal.lock);
+    xz->journal.max_bytes = cfg->journal_bytes;
+    xz->journal.max_age = cfg->journal_age;
+    pthread_mutex_unlock(&xz->journal.lock);
+    pthread_mutex_unlock(&xz->lock);
+}
+
+int sg_xfr_zone_acquire(const uint8_t *apex, const sg_xfr_cfg *cfg, const sg_tsig_key *key,
+                        const char *keystore, sg_xfr_zone **out)
+{
+    pthread_mutex_lock(&g_lock);
+    for (sg_xfr_zone *x = g_zones; x; x = x->next)
+        if (sg_name_eq(x->apex, apex)) {
+            x->refs++;
+            pthread_mutex_unlock(&g_lock);
+            configure(x, cfg, key, keystore);
+            *out = x;
+            return 0;
+        }
+    sg_xfr_zone *xz = calloc(1, sizeof *xz);
+    if (!xz) {
+        pthread_mutex_unlock(&g_lock);
+        return SG_ENOMEM;
+    }
+    memcpy(xz->apex, apex, sg_name_len(apex));
+    sg_name_to_str(apex, xz->name, sizeof xz->name);
+    pthread_mutex_init(&xz->lock, NULL);
+    pthread_mutex_init(&xz->wake_lock, NULL);
+    pthread_cond_init(&xz->wake, NULL);
+    sg_xfr_journal_init(&xz->journal, cfg->journal_bytes, cfg->journal_age);
+    configure(xz, cfg, key, keystore);
+    xz->refs = 1;
+    if (pthread_create(&xz->thread, NULL, run, xz) == 0)
+        xz->thread_started = 1;
+    xz->next = g_zones;
+    g_zones = xz;
+    pthread_mutex_unlock(&g_lock);
+    *out = xz;
+    return 0;
+}
+
+void sg_xfr_zone_release(sg_xfr_zone *xz)
+{
+    if (!xz)
+        return;
+    pthread_mutex_lock(&g_lock);
+    if (--xz->refs > 0) {
+        pthread_mutex_unlock(&g_lock);
+        return;
+    }
+    for (sg_xfr_zone **p = &g_zones; *p; p = &(*p)->next)
+        if (*p == xz) {
+            *p = xz->next;
+            break;
+        }
+    pthread_mutex_unlock(&g_lock);
+    if (xz->thread_started) {
+        pthread_mutex_lock(&xz->wake_lock);
+        atomic_store(&xz->stop, 1);
+        pthread_cond_signal(&xz->wake);
+        pthread_mutex_unlock(&xz->wake_lock);
+        pthread_join(xz->thread, NULL);
+    }
+    reap(xz, 1);
+    sg_xfr_snap_unref(atomic_load(&xz->cur));
+    for (soa_rec *s = xz->soas, *n; s; s = n) {
+        n = s->next;
+        free((void *)s->rs.rdata);
+        free(s);
+    }
+    sg_xfr_journal_deinit(&xz->journal);
+    sg_keyset_free(xz->keys);
+    sg_ks_free(xz->ks);
+    sg_tsig_key_free(xz->key);
+    pthread_mutex_destroy(&xz->lock);
+    pthread_mutex_destroy(&xz->wake_lock);
+    pthread_cond_destroy(&xz->wake);
+    free(xz);
+}
+
+sg_xfr_snap *sg_xfr_zone_current(sg_xfr_zone *xz)
+{
+    /* a replaced version is released only after GRACE_SECONDS, so it cannot go between
+     * the load and the reference */
+    sg_xfr_snap *s = atomic_load(&xz->cur);
+    if (s)
+        sg_xfr_snap_ref(s);
+    return s;
+}
+
+const sg_xfr_snap *sg_xfr_zone_peek(sg_xfr_zone *xz)
+{
+    return atomic_load(&xz->cur);
+}
+
+const sg_rrset *sg_xfr_zone_soa(sg_xfr_zone *xz, const sg_zone *z)
+{
+    const sg_rrset *rs = atomic_load(&xz->soa);
+    if (!rs || (z->soa && z->soa->rdata_len == rs->rdata_len &&
+                !memcmp(z->soa->rdata, rs->rdata, rs->rdata_len) && z->soa->ttl == rs->ttl))
+        return NULL; /* the file's own: keep its RRset (and its cached signature) */
+    return rs;
+}
+
+sg_xfr_journal *sg_xfr_zone_journal(sg_xfr_zone *xz)
+{
+    return &xz->journal;
+}
