@@ -1,0 +1,544 @@
+/* SPDX-License-Identifier: MIT */
+/* Outgoing transfers: serial arithmetic and policies, versions and their diffs (signature
+ * reuse), the journal's bounds and fallback, the AXFR/IXFR message stream, config. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "transfer/stream.h"
+#include "transfer/transfer.h"
+#include "common/errors.h"
+#include "common/log.h"
+
+#include <arpa/inet.h>
+#include <ldns/ldns.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static char g_dir[64];
+
+static const char *ZONE1 =
+    "$ORIGIN example.test.\n$TTL 3600\n"
+    "@ SOA ns hostmaster 10 7200 3600 1209600 300\n"
+    "@ NS ns\nns A 192.0.2.1\nwww A 192.0.2.2\nmail MX 10 www\n"
+    "sub NS ns.sub\nns.sub A 192.0.2.9\n";
+/* www changed, new added, mail gone */
+static const char *ZONE2 =
+    "$ORIGIN example.test.\n$TTL 3600\n"
+    "@ SOA ns hostmaster 11 7200 3600 1209600 300\n"
+    "@ NS ns\nns A 192.0.2.1\nwww A 192.0.2.3\nnew A 192.0.2.4\n"
+    "sub NS ns.sub\nns.sub A 192.0.2.9\n";
+
+static sg_zone *load(const char *text, const char *name)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", g_dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    sg_zone *z = NULL;
+    assert_int_equal(sg_zone_load_file(path, "example.test.", &z), 0);
+    return z;
+}
+
+static int setup(void **st)
+{
+    (void)st;
+    sg_log_set_level(SG_LOG_ERR);
+    snprintf(g_dir, sizeof g_dir, "/tmp/sg-test-transfer-XXXXXX");
+    return mkdtemp(g_dir) ? 0 : -1;
+}
+
+static int teardown(void **st)
+{
+    (void)st;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
+    return system(cmd);
+}
+
+/* ---- serials ---------------------------------------------------------------------- */
+
+static void test_serial_arith(void **st)
+{
+    (void)st;
+    static const struct { uint32_t a, b; int gt; } cases[] = {
+        { 1, 0, 1 }, { 0, 1, 0 }, { 5, 5, 0 },
+        { 0, 0xffffffffu, 1 },               /* wraps: 0 follows 2^32-1 */
+        { 0xffffffffu, 0, 0 },
+        { 0x7fffffffu, 0, 1 },               /* the largest step forward */
+        { 0x80000000u, 0, 0 },               /* 2^31 apart: undefined, never "greater" */
+        { 0, 0x80000000u, 0 },
+        { 0x80000001u, 0, 0 },               /* that far is backwards */
+        { 100, 0xfffffff0u, 1 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_int_equal(sg_serial_gt(cases[i].a, cases[i].b), cases[i].gt);
+}
+
+static void test_serial_next(void **st)
+{
+    (void)st;
+    const int64_t now = 1764115200; /* 2025-11-26 00:00:00 UTC */
+    /* first version: the policy's own value */
+    assert_int_equal(sg_serial_next(SG_SERIAL_KEEP, 0, 0, 42, now), 42);
+    assert_int_equal(sg_serial_next(SG_SERIAL_INCREMENT, 0, 0, 42, now), 42);
+    assert_int_equal(sg_serial_next(SG_SERIAL_UNIXTIME, 0, 0, 42, now), (uint32_t)now);
+    assert_int_equal(sg_serial_next(SG_SERIAL_DATESERIAL, 0, 0, 42, now), 2025112600u);
+    /* later versions */
+    assert_int_equal(sg_serial_next(SG_SERIAL_KEEP, 1, 42, 50, now), 50);
+    assert_int_equal(sg_serial_next(SG_SERIAL_KEEP, 1, 42, 42, now), 43);   /* file did not move */
+    assert_int_equal(sg_serial_next(SG_SERIAL_KEEP, 1, 42, 7, now), 43);    /* file went back */
+    assert_int_equal(sg_serial_next(SG_SERIAL_INCREMENT, 1, 42, 7, now), 43);
+    assert_int_equal(sg_serial_next(SG_SERIAL_INCREMENT, 1, 0xffffffffu, 7, now), 0); /* wraps */
+    assert_int_equal(sg_serial_next(SG_SERIAL_UNIXTIME, 1, (uint32_t)now, 1, now), (uint32_t)now + 1);
+    assert_int_equal(sg_serial_next(SG_SERIAL_DATESERIAL, 1, 2025112600u, 1, now), 2025112601u);
+    assert_int_equal(sg_serial_next(SG_SERIAL_DATESERIAL, 1, 2025112599u, 1, now + 86400), 2025112700u);
+    /* whatever the policy and inputs, never backwards */
+    for (int p = 0; p < 4; p++)
+        for (uint32_t last = 0; last < 0xf0000000u; last += 0x0fedcba9u) {
+            uint32_t n = sg_serial_next((enum sg_serial_policy)p, 1, last, last - 5, now);
+            assert_true(sg_serial_gt(n, last));
+        }
+    enum sg_serial_policy pol;
+    assert_int_equal(sg_serial_policy_parse("dateserial", &pol), 0);
+    assert_int_equal(pol, SG_SERIAL_DATESERIAL);
+    assert_int_equal(sg_serial_policy_parse("date", &pol), SG_EINVAL);
+}
+
+/* ---- versions and diffs ------------------------------------------------------------- */
+
+static uint32_t soa_serial(const sg_xfr_rr *r)
+{
+    size_t n = sg_name_len(r->rdata);
+    n += sg_name_len(r->rdata + n);
+    const uint8_t *p = r->rdata + n;
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int has(const sg_xfr_rr *v, size_t n, const char *owner, uint16_t type)
+{
+    uint8_t w[SG_NAME_MAX];
+    assert_int_equal(sg_name_from_str(owner, NULL, w), 0);
+    for (size_t i = 0; i < n; i++)
+        if (v[i].type == type && sg_name_eq(v[i].owner, w))
+            return 1;
+    return 0;
+}
+
+static void test_unsigned_versions(void **st)
+{
+    (void)st;
+    sg_zone *z1 = load(ZONE1, "z1"), *z2 = load(ZONE2, "z2");
+    sg_xfr_snap *a = NULL, *b = NULL;
+    assert_int_equal(sg_xfr_snap_build(z1, NULL, NULL, 100, 1000, &a), 0);
+    assert_int_equal(a->n, 7);
+    assert_int_equal(a->rrs[a->soa_index].type, SG_TYPE_SOA);
+    assert_int_equal(soa_serial(&a->rrs[a->soa_index]), 100); /* the version's, not the file's */
+    assert_int_equal(a->denial, -1);
+    assert_int_equal(a->resign_at, 0);
+    assert_int_equal(sg_xfr_snap_build(z2, NULL, a, 101, 1000, &b), 0);
+    sg_xfr_diff *d = NULL;
+    assert_int_equal(sg_xfr_diff_make(a, b, 1000, &d), 0);
+    assert_int_equal(d->from, 100);
+    assert_int_equal(d->to, 101);
+    assert_int_equal(soa_serial(&d->soa_from), 100);
+    assert_int_equal(soa_serial(&d->soa_to), 101);
+    /* deleted: old www A, mail MX; added: new www A, new A; SOAs are not in the lists */
+    assert_int_equal(d->ndel, 2);
+    assert_int_equal(d->nadd, 2);
+    assert_true(has(d->del, d->ndel, "www.example.test.", SG_TYPE_A));
+    assert_true(has(d->del, d->ndel, "mail.example.test.", SG_TYPE_MX));
+    assert_true(has(d->add, d->nadd, "www.example.test.", SG_TYPE_A));
+    assert_true(has(d->add, d->nadd, "new.example.test.", SG_TYPE_A));
+    assert_false(has(d->add, d->nadd, "example.test.", SG_TYPE_SOA));
+    sg_xfr_diff_unref(d);
+    /* a version against itself: nothing */
+    assert_int_equal(sg_xfr_diff_make(b, b, 1000, &d), 0);
+    assert_int_equal(d->ndel + d->nadd, 0);
+    sg_xfr_diff_unref(d);
+    sg_xfr_snap_unref(a);
+    sg_xfr_snap_unref(b);
+    sg_zone_free(z1);
+    sg_zone_free(z2);
+}
+
+static sg_keyset *keys(sg_keystore **ks_out, enum sg_ks_denial denial, const char *policy)
+{
+    char db[128];
+    snprintf(db, sizeof db, "%s/ks-%s.db", g_dir, policy);
+    assert_int_equal(sg_ks_new(db, "test", ks_out), 0);
+    int64_t now = (int64_t)time(NULL);
+    sg_ks_policy p;
+    sg_ks_policy_defaults(&p, policy);
+    p.denial = denial;
+    assert_int_equal(sg_ks_policy_add(*ks_out, &p, now), 0);
+    assert_int_equal(sg_keyset_ensure(*ks_out, "example.test.", policy, now), 0);
+    sg_keyset *k = NULL;
+    assert_int_equal(sg_keyset_load(*ks_out, "example.test.", now, 0, &k), 0);
+    return k;
+}
+
+static size_t count_type(const sg_xfr_rr *v, size_t n, uint16_t type)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += v[i].type == type;
+    return c;
+}
+
+/* Signatures of unchanged RRsets are carried over, so a version's diff holds only what
+ * changed: the data, its NSEC neighbours, and the SOA's signature. */
+static void test_signed_versions_reuse(void **st)
+{
+    (void)st;
+    sg_keystore *ks = NULL;
+    sg_keyset *k = keys(&ks, SG_KS_DENIAL_NSEC, "nsec");
+    assert_int_equal(k->nzsk, 1);
+    sg_zone *z1 = load(ZONE1, "s1"), *z2 = load(ZONE2, "s2");
+    uint32_t now = (uint32_t)time(NULL);
+    sg_xfr_snap *a = NULL, *b = NULL, *c = NULL, *late = NULL;
+    assert_int_equal(sg_xfr_snap_build(z1, k, NULL, 1, now, &a), 0);
+    assert_int_equal(a->denial, SG_KS_DENIAL_NSEC);
+    assert_true(a->resign_at > now);
+    assert_true(count_type(a->rrs, a->n, SG_TYPE_RRSIG) > 0);
+    assert_true(count_type(a->rrs, a->n, SG_TYPE_DNSKEY) > 0);
+    /* same zone, new serial: only the SOA's RRSIG differs */
+    assert_int_equal(sg_xfr_snap_build(z1, k, a, 2, now + 5, &c), 0);
+    sg_xfr_diff *d = NULL;
+    assert_int_equal(sg_xfr_diff_make(a, c, now, &d), 0);
+    assert_int_equal(d->ndel, 1);
+    assert_int_equal(d->nadd, 1);
+    assert_int_equal(d->del[0].type, SG_TYPE_RRSIG);
+    assert_true(sg_name_eq(d->del[0].owner, z1->apex));
+    assert_int_equal(d->del[0].rdata[0] << 8 | d->del[0].rdata[1], SG_TYPE_SOA);
+    sg_xfr_diff_unref(d);
+    /* the data change: www A (+RRSIG) replaced, mail MX (+RRSIG, NSEC, RRSIG) gone,
+     * new A (+RRSIG, NSEC, RRSIG) added, the NSEC before each changed name (+RRSIG)
+     * rewritten, and the SOA RRSIG */
+    assert_int_equal(sg_xfr_snap_build(z2, k, c, 3, now + 5, &b), 0);
+    assert_int_equal(sg_xfr_diff_make(c, b, now, &d), 0);
+    assert_true(has(d->del, d->ndel, "mail.example.test.", SG_TYPE_MX));
+    assert_true(has(d->add, d->nadd, "new.example.test.", SG_TYPE_NSEC));
+    assert_false(has(d->del, d->ndel, "ns.example.test.", SG_TYPE_A));
+    assert_false(has(d->add, d->nadd, "ns.example.test.", SG_TYPE_A));
+    assert_false(has(d->add, d->nadd, "example.test.", SG_TYPE_DNSKEY));
+    /* del: SOA sig, www A+sig, mail MX+sig+NSEC+sig, apex NSEC+sig (next was mail) */
+    assert_int_equal(d->ndel, 1 + 2 + 4 + 2);
+    /* add: SOA sig, www A+sig, new A+sig+NSEC+sig, apex NSEC+sig (next is new) */
+    assert_int_equal(d->nadd, 1 + 2 + 4 + 2);
+    sg_xfr_diff_unref(d);
+    /* past the refresh point every signature is made again */
+    assert_int_equal(sg_xfr_snap_build(z2, k, b, 4, now + k->policy.sig_validity, &late), 0);
+    assert_int_equal(sg_xfr_diff_make(b, late, now, &d), 0);
+    assert_int_equal(d->ndel, count_type(b->rrs, b->n, SG_TYPE_RRSIG));
+    sg_xfr_diff_unref(d);
+    sg_xfr_snap_unref(a);
+    sg_xfr_snap_unref(b);
+    sg_xfr_snap_unref(c);
+    sg_xfr_snap_unref(late);
+    sg_keyset_free(k);
+    sg_ks_free(ks);
+    sg_zone_free(z1);
+    sg_zone_free(z2);
+}
+
+/* ---- the journal --------------------------------------------------------------------- */
+
+static sg_xfr_diff *fake_diff(uint32_t from, uint32_t to, size_t bytes, int64_t at)
+{
+    sg_xfr_diff *d = calloc(1, sizeof *d);
+    atomic_init(&d->refs, 1);
+    sg_arena_init(&d->mem, 4096);
+    d->from = from;
+    d->to = to;
+    d->bytes = bytes;
+    d->at = at;
+    return d;
+}
+
+static void test_journal(void **st)
+{
+    (void)st;
+    sg_xfr_journal j;
+    sg_xfr_journal_init(&j, 1000, 3600);
+    sg_xfr_journal_add(&j, fake_diff(1, 2, 100, 0), 0);
+    sg_xfr_journal_add(&j, fake_diff(2, 3, 100, 10), 10);
+    sg_xfr_journal_add(&j, fake_diff(3, 4, 100, 20), 20);
+    sg_xfr_diff **v = NULL;
+    size_t n = 0;
+    assert_int_equal(sg_xfr_journal_chain(&j, 1, 4, 30, &v, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(v[0]->from, 1);
+    assert_int_equal(v[2]->to, 4);
+    /* the stream's references keep a diff alive after the journal drops it */
+    sg_xfr_diff *held = v[0];
+    for (size_t i = 1; i < n; i++)
+        sg_xfr_diff_unref(v[i]);
+    free(v);
+    assert_int_equal(sg_xfr_journal_chain(&j, 2, 4, 30, &v, &n), 0);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++)
+        sg_xfr_diff_unref(v[i]);
+    free(v);
+    assert_int_equal(sg_xfr_journal_chain(&j, 4, 4, 30, &v, &n), 0);
+    assert_int_equal(n, 0);
+    /* a serial the journal never had, or one ahead of the target: AXFR fallback */
+    assert_int_equal(sg_xfr_journal_chain(&j, 7, 4, 30, &v, &n), SG_ENOTFOUND);
+    assert_int_equal(sg_xfr_journal_chain(&j, 1, 9, 30, &v, &n), SG_ENOTFOUND);
+    /* size: a 850-byte diff pushes the two oldest out */
+    sg_xfr_journal_add(&j, fake_diff(4, 5, 850, 40), 40);
+    assert_int_equal(j.n, 2);
+    assert_int_equal(j.bytes, 950);
+    assert_int_equal(sg_xfr_journal_chain(&j, 1, 5, 40, &v, &n), SG_ENOTFOUND);
+    assert_int_equal(sg_xfr_journal_chain(&j, 3, 5, 40, &v, &n), 0);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++)
+        sg_xfr_diff_unref(v[i]);
+    free(v);
+    assert_int_equal(held->from, 1); /* still readable */
+    sg_xfr_diff_unref(held);
+    /* age: an hour after diff 3->4 was made, it is gone */
+    assert_int_equal(sg_xfr_journal_chain(&j, 3, 5, 20 + 3601, &v, &n), SG_ENOTFOUND);
+    assert_int_equal(sg_xfr_journal_chain(&j, 4, 5, 20 + 3601, &v, &n), 0);
+    sg_xfr_diff_unref(v[0]);
+    free(v);
+    /* a diff that does not continue the chain starts it again */
+    sg_xfr_journal_add(&j, fake_diff(9, 10, 10, 4000), 4000);
+    assert_int_equal(j.n, 1);
+    assert_int_equal(sg_xfr_journal_chain(&j, 4, 5, 4000, &v, &n), SG_ENOTFOUND);
+    /* a diff larger than the whole journal is not kept */
+    sg_xfr_journal_add(&j, fake_diff(10, 11, 5000, 4000), 4000);
+    assert_int_equal(j.n, 0);
+    assert_int_equal(j.bytes, 0);
+    sg_xfr_journal_deinit(&j);
+}
+
+/* ---- the message stream ------------------------------------------------------------- */
+
+static uint8_t g_qwire[512];
+
+static void make_q(sg_query *q, uint16_t qtype)
+{
+    memset(q, 0, sizeof *q);
+    static const uint8_t name[] = "\x07" "example" "\x04" "test";
+    memset(g_qwire, 0, 12);
+    g_qwire[0] = 0xab;
+    g_qwire[1] = 0xcd;
+    g_qwire[5] = 1;
+    memcpy(g_qwire + 12, name, sizeof name);
+    size_t o = 12 + sizeof name;
+    g_qwire[o++] = qtype >> 8;
+    g_qwire[o++] = qtype & 0xff;
+    g_qwire[o++] = 0;
+    g_qwire[o++] = 1;
+    q->wire = g_qwire;
+    q->wire_len = o;
+    q->id = 0xabcd;
+    q->question_len = (uint16_t)(o - 12);
+    q->qtype = qtype;
+}
+
+/* Run a stream to its end with messages of at most cap bytes; the records as ldns RRs. */
+static ldns_rr_list *drain(sg_xfr_stream *s, size_t cap, int *messages, sg_tsig_ctx *verify)
+{
+    ldns_rr_list *all = ldns_rr_list_new();
+    uint8_t *buf = malloc(65535);
+    long n;
+    *messages = 0;
+    while ((n = sg_xfr_stream_next(s, buf, cap)) > 0) {
+        assert_true((size_t)n <= cap);
+        (*messages)++;
+        if (verify) {
+            uint16_t err = 99;
+            assert_int_equal(sg_tsig_verify_response(verify, buf, (size_t)n, (uint64_t)time(NULL), &err), 0);
+            assert_int_equal(err, 0);
+        }
+        ldns_pkt *p = NULL;
+        assert_int_equal(ldns_wire2pkt(&p, buf, (size_t)n), LDNS_STATUS_OK);
+        assert_int_equal(ldns_pkt_id(p), 0xabcd);
+        assert_true(ldns_pkt_aa(p) && ldns_pkt_qr(p));
+        ldns_rr_list *an = ldns_pkt_answer(p);
+        for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++)
+            ldns_rr_list_push_rr(all, ldns_rr_clone(ldns_rr_list_rr(an, i)));
+        ldns_pkt_free(p);
+    }
+    assert_int_equal(n, 0);
+    free(buf);
+    return all;
+}
+
+static void test_stream_axfr_ixfr(void **st)
+{
+    (void)st;
+    sg_keystore *ks = NULL;
+    sg_keyset *k = keys(&ks, SG_KS_DENIAL_NSEC3, "nsec3");
+    sg_zone *z1 = load(ZONE1, "t1"), *z2 = load(ZONE2, "t2");
+    uint32_t now = (uint32_t)time(NULL);
+    sg_xfr_snap *a = NULL, *b = NULL;
+    assert_int_equal(sg_xfr_snap_build(z1, k, NULL, 20, now, &a), 0);
+    assert_int_equal(sg_xfr_snap_build(z2, k, a, 21, now, &b), 0);
+    assert_true(count_type(b->rrs, b->n, SG_TYPE_NSEC3) == 5); /* one per authoritative name */
+    sg_query q;
+    make_q(&q, SG_TYPE_AXFR);
+
+    /* AXFR in small messages: SOA, every record once, SOA */
+    sg_xfr_snap_ref(b);
+    sg_xfr_stream *s = sg_xfr_stream_new(b, SG_XFR_AXFR, NULL, 0, &q, NULL, "AXFR", "test");
+    assert_non_null(s);
+    int msgs = 0;
+    ldns_rr_list *l = drain(s, 700, &msgs, NULL);
+    assert_true(msgs > 3);
+    assert_int_equal(ldns_rr_list_rr_count(l), b->n + 1);
+    assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(l, 0)), LDNS_RR_TYPE_SOA);
+    assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(l, b->n)), LDNS_RR_TYPE_SOA);
+    assert_int_equal(ldns_rdf2native_int32(ldns_rr_rdf(ldns_rr_list_rr(l, 0), 2)), 21);
+    ldns_rr_list_deep_free(l);
+    sg_xfr_stream_free(s);
+
+    /* IXFR: SOA 21, SOA 20, deleted, SOA 21, added, SOA 21; TSIG on every message */
+    sg_xfr_diff *d = NULL;
+    assert_int_equal(sg_xfr_diff_make(a, b, now, &d), 0);
+    sg_xfr_diff **dv = malloc(sizeof *dv);
+    dv[0] = d;
+    sg_tsig_keyring *kr = sg_tsig_keyring_new();
+    assert_int_equal(sg_tsig_keyring_add(kr, "xfr.key", "hmac-sha256", "c2VjcmV0c2VjcmV0c2VjcmV0"), 0);
+    sg_tsig_ctx cli, srv;
+    sg_tsig_ctx_init(&cli, sg_tsig_find(kr, "xfr.key"));
+    make_q(&q, SG_TYPE_IXFR);
+    size_t ql = q.wire_len;
+    assert_int_equal(sg_tsig_sign(&cli, g_qwire, &ql, sizeof g_qwire, (uint64_t)time(NULL)), 0);
+    q.wire_len = ql;
+    sg_tsig_ctx_init(&srv, NULL);
+    uint16_t err = 99;
+    assert_int_equal(sg_tsig_verify_request(&srv, kr, g_qwire, ql, (uint64_t)time(NULL), &err), 0);
+    assert_int_equal(err, 0);
+    sg_xfr_snap_ref(b);
+    s = sg_xfr_stream_new(b, SG_XFR_IXFR, dv, 1, &q, &srv, "IXFR", "test");
+    sg_tsig_ctx_deinit(&srv);
+    /* the stream signs with its own copy of the key: the server side may go */
+    assert_non_null(s);
+    l = drain(s, 600, &msgs, &cli);
+    assert_true(msgs >= 2);
+    size_t total = ldns_rr_list_rr_count(l);
+    assert_int_equal(total, 4 + d->ndel + d->nadd);
+    uint32_t want[4] = { 21, 20, 21, 21 };
+    size_t at[4] = { 0, 1, 2 + d->ndel, total - 1 };
+    for (int i = 0; i < 4; i++) {
+        ldns_rr *r = ldns_rr_list_rr(l, at[i]);
+        assert_int_equal(ldns_rr_get_type(r), LDNS_RR_TYPE_SOA);
+        assert_int_equal(ldns_rdf2native_int32(ldns_rr_rdf(r, 2)), want[i]);
+    }
+    ldns_rr_list_deep_free(l);
+    sg_xfr_stream_free(s);
+    sg_tsig_ctx_deinit(&cli);
+    sg_tsig_keyring_free(kr);
+
+    /* up to date: the SOA alone */
+    sg_xfr_snap_ref(b);
+    s = sg_xfr_stream_new(b, SG_XFR_SOA_ONLY, NULL, 0, &q, NULL, "IXFR", "test");
+    l = drain(s, 512, &msgs, NULL);
+    assert_int_equal(msgs, 1);
+    assert_int_equal(ldns_rr_list_rr_count(l), 1);
+    ldns_rr_list_deep_free(l);
+    sg_xfr_stream_free(s);
+
+    sg_xfr_snap_unref(a);
+    sg_xfr_snap_unref(b);
+    sg_keyset_free(k);
+    sg_ks_free(ks);
+    sg_zone_free(z1);
+    sg_zone_free(z2);
+}
+
+/* ---- config ------------------------------------------------------------------------- */
+
+static void test_parse(void **st)
+{
+    (void)st;
+    static const struct { const char *text; int ok; } cases[] = {
+        { "transfer {\n to 192.0.2.1 10.0.0.0/8 2001:db8::/32\n}\n", 1 },
+        { "transfer {\n to *\n key xfr.key\n notify 192.0.2.1 192.0.2.2:5353 [2001:db8::1]:53 2001:db8::2\n"
+          " serial dateserial\n journal 4m 2d\n compact-as-nsec\n state-dir /tmp\n}\n", 1 },
+        { "transfer\n", 0 },                                  /* no block */
+        { "transfer {\n}\n", 0 },                             /* no 'to' */
+        { "transfer {\n to 192.0.2.300\n}\n", 0 },
+        { "transfer {\n to 10.0.0.0/33\n}\n", 0 },
+        { "transfer {\n to *\n notify 192.0.2.1:0\n}\n", 0 },
+        { "transfer {\n to *\n serial sometimes\n}\n", 0 },
+        { "transfer {\n to *\n journal big\n}\n", 0 },
+        { "transfer {\n to *\n bogus 1\n}\n", 0 },
+        { "transfer example.test {\n to *\n}\n", 0 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[512];
+        snprintf(text, sizeof text, "example.test {\n%s}\n", cases[i].text);
+        sg_cfg *cfg = NULL;
+        assert_int_equal(sg_cfg_parse_string(text, "t", &cfg), 0);
+        sg_xfr_cfg c;
+        int rc = sg_xfr_parse(&cfg->servers[0].children[0], &c);
+        if (cases[i].ok != (rc == 0))
+            fail_msg("case %zu: %s gave %d", i, cases[i].text, rc);
+        if (i == 1) {
+            assert_int_equal(c.nnotify, 4);
+            assert_int_equal(ntohs(((struct sockaddr_in *)&c.notify[1])->sin_port), 5353);
+            assert_int_equal(ntohs(((struct sockaddr_in6 *)&c.notify[2])->sin6_port), 53);
+            assert_int_equal(c.serial, SG_SERIAL_DATESERIAL);
+            assert_int_equal(c.journal_bytes, 4u << 20);
+            assert_int_equal(c.journal_age, 2 * 86400);
+            assert_true(c.compact_as_nsec);
+            assert_string_equal(c.key, "xfr.key");
+        }
+        sg_cfg_free(cfg);
+    }
+}
+
+static void test_acl(void **st)
+{
+    (void)st;
+    sg_cfg *cfg = NULL;
+    assert_int_equal(sg_cfg_parse_string("a.test {\n transfer {\n to 192.0.2.1 10.1.0.0/17 2001:db8::/33\n }\n}\n",
+                                         "t", &cfg), 0);
+    sg_xfr_cfg c;
+    assert_int_equal(sg_xfr_parse(&cfg->servers[0].children[0], &c), 0);
+    static const struct { const char *addr; int ok; } cases[] = {
+        { "192.0.2.1", 1 }, { "192.0.2.2", 0 }, { "10.1.127.255", 1 }, { "10.1.128.0", 0 },
+        { "10.2.0.1", 0 }, { "2001:db8::1", 1 }, { "2001:db8:7fff::1", 1 },
+        { "2001:db8:8000::1", 0 }, { "::ffff:192.0.2.1", 0 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct sockaddr_storage ss;
+        memset(&ss, 0, sizeof ss);
+        if (strchr(cases[i].addr, ':')) {
+            ss.ss_family = AF_INET6;
+            inet_pton(AF_INET6, cases[i].addr, &((struct sockaddr_in6 *)&ss)->sin6_addr);
+        } else {
+            ss.ss_family = AF_INET;
+            inet_pton(AF_INET, cases[i].addr, &((struct sockaddr_in *)&ss)->sin_addr);
+        }
+        if (sg_xfr_net_match(c.to, c.nto, (struct sockaddr *)&ss) != cases[i].ok)
+            fail_msg("%s: expected %d", cases[i].addr, cases[i].ok);
+    }
+    sg_cfg_free(cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_serial_arith),
+        cmocka_unit_test(test_serial_next),
+        cmocka_unit_test(test_unsigned_versions),
+        cmocka_unit_test(test_signed_versions_reuse),
+        cmocka_unit_test(test_journal),
+        cmocka_unit_test(test_stream_axfr_ixfr),
+        cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_acl),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
