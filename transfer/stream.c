@@ -173,9 +173,10 @@ void sg_xfr_stream_free(void *ctx)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     double ms = (double)(t.tv_sec - s->t0.tv_sec) * 1e3 + (double)(t.tv_nsec - s->t0.tv_nsec) / 1e6;
-    sg_log(SG_LOG_INFO, "transfer", s->zone, "%s to %s serial %u: %s%zu records, %zu messages, "
-           "%zu bytes in %.0f ms", s->kind, s->peer, s->snap->serial,
-           s->finished ? "" : "aborted after ", s->records, s->messages, s->bytes, ms);
+    if (s->kind[0]) /* SOA replies (kind "") are too frequent to log */
+        sg_log(SG_LOG_INFO, "transfer", s->zone, "%s to %s serial %u: %s%zu records, %zu "
+               "messages, %zu bytes in %.0f ms", s->kind, s->peer, s->snap->serial,
+               s->finished ? "" : "aborted after ", s->records, s->messages, s->bytes, ms);
     sg_xfr_snap_unref(s->snap);
     for (size_t i = 0; i < s->nd; i++)
         sg_xfr_diff_unref(s->diffs[i]);

@@ -458,11 +458,59 @@ done:
     return out;
 }
 
+/* A TSIG-signed SOA query at the apex (a secondary's refresh check) gets a signed reply
+ * (RFC 8945 5.3) with the version's SOA; 1 when answered here. */
+static int soa_answer(tstate *st, tzone *tz, sg_query *q, int *rc_out)
+{
+    const uint8_t *m = q->wire;
+    if (!tz || !tz->xz || q->wire_len < 12 || !(m[10] | m[11]))
+        return 0;
+    sg_tsig_ctx tc;
+    sg_tsig_ctx_init(&tc, NULL);
+    uint16_t terr = 0;
+    int rc = sg_tsig_verify_request(&tc, st->kr, m, q->wire_len, (uint64_t)time(NULL), &terr);
+    int answered = 1;
+    *rc_out = 0;
+    if (rc == SG_ENOTFOUND) {
+        answered = 0;
+    } else if (rc == SG_EMALFORMED) {
+        q->rcode = SG_RCODE_FORMERR;
+    } else if (rc == 0 && terr) {
+        char peer[64], zname[1024];
+        peer_text(q, peer, sizeof peer);
+        sg_name_to_str(q->qname, zname, sizeof zname);
+        sg_log(SG_LOG_WARN, "transfer", zname, "SOA query from %s: TSIG %s", peer,
+               terr == SG_TSIG_BADKEY ? "BADKEY (unknown key)" : terr == SG_TSIG_BADSIG ? "BADSIG"
+               : terr == SG_TSIG_BADTIME ? "BADTIME" : "BADTRUNC");
+        *rc_out = reply_empty(q, SG_RCODE_NOTAUTH, &tc);
+    } else {
+        sg_xfr_snap *snap = sg_xfr_zone_current(tz->xz);
+        sg_xfr_stream *s = snap ? sg_xfr_stream_new(snap, SG_XFR_SOA_ONLY, NULL, 0, q, &tc, "", "")
+                                : NULL;
+        long n = s ? sg_xfr_stream_next(s, q->out, q->transport == SG_TRANSPORT_UDP ? q->max_size
+                                                                                    : q->out_cap)
+                   : SG_ENOMEM;
+        if (s)
+            sg_xfr_stream_free(s);
+        else
+            sg_xfr_snap_unref(snap);
+        if (n > 0)
+            q->out_len = (size_t)n;
+        else
+            *rc_out = reply_empty(q, SG_RCODE_SERVFAIL, &tc);
+    }
+    sg_tsig_ctx_deinit(&tc);
+    return answered;
+}
+
 static int handle(sg_handler *self, sg_query *q)
 {
     tstate *st = self->state;
     if (q->qtype == SG_TYPE_AXFR || q->qtype == SG_TYPE_IXFR)
         return xfr_answer(st, zone_of(st, q->qname), q);
+    int src;
+    if (q->qtype == SG_TYPE_SOA && soa_answer(st, zone_of(st, q->qname), q, &src))
+        return src;
     int rc = sg_next(self, q);
     if (rc || !q->zone)
         return rc;
