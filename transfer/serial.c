@@ -1,16 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* SOA serial numbers: RFC 1982 arithmetic and the serial policies of new versions. */
+/* The serial of a new version by the configured policy, never backwards (RFC 1982). */
 #include "transfer/transfer.h"
 #include "common/errors.h"
 
 #include <string.h>
 #include <time.h>
-
-int sg_serial_gt(uint32_t a, uint32_t b)
-{
-    /* RFC 1982 3.2: i1 > i2 when (i1 < i2 and i2 - i1 > 2^31) or (i1 > i2 and i1 - i2 < 2^31) */
-    return (a < b && b - a > 0x80000000u) || (a > b && a - b < 0x80000000u);
-}
 
 int sg_serial_policy_parse(const char *s, enum sg_serial_policy *out)
 {
@@ -46,7 +40,7 @@ uint32_t sg_serial_next(enum sg_serial_policy p, int have_last, uint32_t last,
         c = file_serial;
         break;
     }
-    if (have_last && !sg_serial_gt(c, last))
+    if (have_last && !sg_serial_newer(c, last))
         c = last + 1;
     return c;
 }

@@ -66,7 +66,7 @@ static int emit(build *b, const uint8_t *owner, uint16_t type, uint32_t ttl, con
     s->bytes += ol + 10 + rdlen;
     if (type == SG_TYPE_RRSIG && rdlen >= 12) {
         uint32_t exp = rd32(rd + 8);
-        if (!b->min_exp || sg_serial_gt(b->min_exp, exp))
+        if (!b->min_exp || sg_serial_newer(b->min_exp, exp))
             b->min_exp = exp;
     }
     return 0;
@@ -131,7 +131,7 @@ static void check_reuse(build *b, const uint8_t *owner, const sg_rrset *rs)
     uint32_t fresh = b->now + b->k->policy.sig_refresh;
     while (j < p->n && p->rrs[j].type == SG_TYPE_RRSIG && p->rrs[j].owner == p->rrs[i].owner &&
            p->rrs[j].rdlen >= 12 && rd16(p->rrs[j].rdata) == rs->type) {
-        if (!sg_serial_gt(rd32(p->rrs[j].rdata + 8), fresh))
+        if (!sg_serial_newer(rd32(p->rrs[j].rdata + 8), fresh))
             return; /* due for refresh: sign again */
         j++;
         n++;

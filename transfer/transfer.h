@@ -16,6 +16,7 @@
 #include "common/rrset.h"
 #include "signer/keyset.h"
 #include "transfer/tsig.h"
+#include "zones/serial.h"
 #include "zones/zone.h"
 
 extern const sg_plugin sg_plugin_transfer;
@@ -29,9 +30,6 @@ enum sg_serial_policy {
     SG_SERIAL_DATESERIAL, /* YYYYMMDDnn */
 };
 
-/* RFC 1982 serial comparison: 1 when a is greater than b, 0 otherwise (also when the
- * comparison is undefined: a and b exactly 2^31 apart). */
-int sg_serial_gt(uint32_t a, uint32_t b);
 /* "keep", "increment", "unixtime", "dateserial" -> policy; 0 or SG_EINVAL. */
 int sg_serial_policy_parse(const char *s, enum sg_serial_policy *out);
 /* The serial of a new version: the policy's candidate from the zone file's serial and

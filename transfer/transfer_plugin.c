@@ -415,7 +415,7 @@ static int xfr_answer(tstate *st, tzone *tz, sg_query *q)
     size_t nd = 0;
     uint32_t have = 0;
     if (q->qtype == SG_TYPE_IXFR && ixfr_serial(q, &have)) {
-        if (!sg_serial_gt(snap->serial, have))
+        if (!sg_serial_newer(snap->serial, have))
             mode = SG_XFR_SOA_ONLY; /* current (or ahead of us): nothing to send */
         else if (q->transport == SG_TRANSPORT_UDP)
             mode = SG_XFR_SOA_ONLY; /* RFC 1995 2: the SOA tells it to come over TCP */
@@ -527,9 +527,24 @@ static int handle(sg_handler *self, sg_query *q)
     return 0;
 }
 
+/* The served SOA changes with each version, also without a reload (new keys, refreshed
+ * signatures): the cache keys replies on it. */
+static uint64_t version(void *state, const sg_query *q)
+{
+    tstate *st = state;
+    const tzone *best = NULL;
+    for (int i = 0; i < st->nzones; i++)
+        if (st->zones[i].xz && sg_name_is_sub(q->qname, st->zones[i].apex) &&
+            (!best || sg_name_len(st->zones[i].apex) > sg_name_len(best->apex)))
+            best = &st->zones[i];
+    const sg_xfr_snap *s = best ? sg_xfr_zone_peek(best->xz) : NULL;
+    return s ? s->serial : 0;
+}
+
 const sg_plugin sg_plugin_transfer = {
     .name = "transfer",
     .setup = setup,
     .handle = handle,
+    .version = version,
     .teardown = teardown,
 };

@@ -160,7 +160,7 @@ int sg_xfr_zone_update(sg_xfr_zone *xz, int64_t now)
     }
     uint64_t fp = k ? k->fingerprint : 0;
     int due = !cur || cur->zone_gen != z->gen || cur->key_fp != fp ||
-              (cur->resign_at && sg_serial_gt((uint32_t)now, cur->resign_at - 1));
+              (cur->resign_at && sg_serial_newer((uint32_t)now, cur->resign_at - 1));
     if (!due) {
         sg_zonedb_release(z);
         reap(xz, 0);
