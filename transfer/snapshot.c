@@ -105,13 +105,23 @@ static size_t find_set(const sg_xfr_snap *s, const uint8_t *owner, uint16_t type
     }
 }
 
+static uint64_t signers_fp(const sg_sign_key *keys, int n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (int i = 0; i < n; i++)
+        h = (h ^ (uint64_t)keys[i].id ^ ((uint64_t)keys[i].key_tag << 48)) * 0x100000001b3ULL;
+    return h;
+}
+
 /* Does prev hold exactly this RRset, with signatures by the same keys that stay fresh?
- * Then its RRSIG records are reused. */
+ * Then its RRSIG records are reused: a key published or withdrawn changes DNSKEY and
+ * its signatures, not the rest. */
 static void check_reuse(build *b, const uint8_t *owner, const sg_rrset *rs)
 {
     b->reuse_n = 0;
     const sg_xfr_snap *p = b->prev;
-    if (!p || !b->k || p->key_fp != b->k->fingerprint)
+    int keyset = rs->type == SG_TYPE_DNSKEY || rs->type == SG_TYPE_CDS || rs->type == SG_TYPE_CDNSKEY;
+    if (!p || !b->k || (keyset ? p->ksk_fp != b->s->ksk_fp : p->zsk_fp != b->s->zsk_fp))
         return;
     size_t i = find_set(p, owner, rs->type);
     if (i == (size_t)-1)
@@ -136,7 +146,6 @@ static void check_reuse(build *b, const uint8_t *owner, const sg_rrset *rs)
         j++;
         n++;
     }
-    int keyset = rs->type == SG_TYPE_DNSKEY || rs->type == SG_TYPE_CDS || rs->type == SG_TYPE_CDNSKEY;
     if (n != (size_t)(keyset ? b->k->nksk : b->k->nzsk))
         return;
     b->reuse_from = from;
@@ -249,6 +258,8 @@ int sg_xfr_snap_build(const sg_zone *z, const sg_keyset *k, const sg_xfr_snap *p
     s->serial = serial;
     s->zone_gen = z->gen;
     s->key_fp = k ? k->fingerprint : 0;
+    s->zsk_fp = k ? signers_fp(k->zsk, k->nzsk) : 0;
+    s->ksk_fp = k ? signers_fp(k->ksk, k->nksk) : 0;
     s->denial = k ? (int)k->policy.denial : -1;
     build b = { .s = s, .z = z, .k = k, .prev = prev, .now = now };
     /* the SOA with this version's serial: after MNAME and RNAME */

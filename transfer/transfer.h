@@ -56,6 +56,7 @@ typedef struct sg_xfr_snap {
     uint32_t serial;
     uint64_t zone_gen;       /* the zone version it was made from */
     uint64_t key_fp;         /* the key set's fingerprint (0: unsigned) */
+    uint64_t zsk_fp, ksk_fp; /* which keys sign (signatures are reused while they do) */
     uint32_t resign_at;      /* when the first signature needs refreshing (0: never) */
     int denial;              /* enum sg_ks_denial of the signed form; -1 unsigned */
     sg_xfr_rr *rrs;

@@ -351,6 +351,32 @@ class Transfer(unittest.TestCase):
         self.assertEqual(self.served_serial('example.test'), after)
         self.assertEqual(self.served_serial('example.test', tcp=True), after)
 
+    def test_7_new_key_without_reload_is_a_new_version(self):
+        before = self.served_serial('example.test')
+        self.assertEqual(self.served_serial('example.test'), before)  # cached
+        mark = self.srv.log_size()
+        k = ctl(self.db, 'key', 'generate', 'example.test', '--role', 'zsk', as_json=True)
+        ctl(self.db, 'key', 'set', str(k['id']), '--publish', 'now')
+        m = self.srv.wait_log(r'transfer: example\.test\.: serial (\d+) \(keys changed\)', mark, 20)
+        self.assertTrue(m, self.srv.log()[mark:])
+        after = int(m.group(1))
+        self.assertEqual(after, before + 1)
+        # the answer cache does not keep the old SOA: the plugin's version moved
+        self.assertEqual(self.served_serial('example.test'), after)
+        for s in (self.nsd, self.knot):
+            self.assertEqual(s.wait_serial('example.test', after), after, s.log()[-2000:])
+            r = s.dig('example.test', 'DNSKEY')
+            self.assertEqual(len(r.rrs('answer', 'DNSKEY')), 2, r)
+        # only DNSKEY and the SOA moved: the other signatures were kept, so the IXFR is
+        # small (SOAs, old and new DNSKEY RRset and RRSIG, SOA RRSIGs)
+        sizes = [int(x) for x in re.findall(r'IXFR to 127\.0\.0\.1 serial %d: (\d+) records'
+                                            % after, self.srv.log()[mark:])]
+        self.assertEqual(len(sizes), 2, self.srv.log()[mark:])
+        for n in sizes:
+            self.assertLessEqual(n, 12, self.srv.log()[mark:])
+        self.validate_all(self.ub_nsd, ['example.test'])
+        self.validate_all(self.ub_knot, ['example.test'])
+
 
 if __name__ == '__main__':
     unittest.main(verbosity=2)
