@@ -11,7 +11,8 @@
 # (SIGNETD_SIGCACHE entries, default 1000000: room for every RRset, NSEC and NSEC3 of
 # the 100k-name zone, so the cache never evicts during a run).
 # Env: SIGNETD_BIN, SIGNETCTL_BIN (default build/daemon/signetd, build/ctl/signetctl),
-#      SIGNETD_KEYS (ksk-zsk | csk), SIGNETD_SIGCACHE.
+#      SIGNETD_KEYS (ksk-zsk | csk), SIGNETD_SIGCACHE, SIGNETD_ANSWER_CACHE (a `cache`
+#      SIZE line when set; see signetd-cache.sh).
 # shellcheck shell=bash
 SIGNET_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SIGNETD_BIN=${SIGNETD_BIN:-$SIGNET_REPO/build/daemon/signetd}
@@ -45,6 +46,7 @@ $ZONE:$port {
         signature-cache $SIGNETD_SIGCACHE
     }
     file $wd/$ZONE.zone
+    ${SIGNETD_ANSWER_CACHE:+cache $SIGNETD_ANSWER_CACHE}
 }
 CONF
     "$SIGNETD_BIN" -c "$wd/Corefile" -t > "$wd/check.log" 2>&1 || { cat "$wd/check.log" >&2; return 1; }
