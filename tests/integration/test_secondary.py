@@ -111,6 +111,7 @@ COREFILE = """
 }
 sec.test:$port {
     bind 127.0.0.1
+    cache 8M
     dnssec {
         keystore $dir/keystore.db
         policy p
@@ -315,6 +316,10 @@ class SecondaryTest(unittest.TestCase):
         r = self.resolve('nothere.sec.test', 'A')
         self.assertValidated(r, 'NXDOMAIN')
         self.assertIn('AXFR, outgoing', self.knot_log())
+        # asked directly twice: the answer cache holds this version's reply now
+        for _ in range(2):
+            d = self.srv.dig('www.sec.test', 'A', '+dnssec')
+            self.assertEqual([rr.rdata for rr in d.rrs('answer', 'A')], ['192.0.2.1'])
 
     def test_2_change_arrives_by_notify_and_ixfr(self):
         since = self.srv.log_size()
@@ -338,6 +343,10 @@ class SecondaryTest(unittest.TestCase):
         self.assertEqual(self.rdatas(r, 'TXT'), ['"hello"'])
         r = self.resolve('mail.sec.test', 'MX')
         self.assertValidated(r, 'NXDOMAIN')
+        # the answer cache never serves the version the transfer replaced
+        d = self.srv.dig('www.sec.test', 'A', '+dnssec')
+        self.assertEqual([rr.rdata for rr in d.rrs('answer', 'A')], ['192.0.2.2'])
+        self.assertTrue(d.rrs('answer', 'RRSIG'), d)
         # signed directly too: the new SOA with its RRSIG
         d = self.srv.dig('sec.test', 'SOA', '+dnssec')
         self.assertIn(' 2 3600 ', ' ' + d.rrs('answer', 'SOA')[0].rdata + ' ')
