@@ -121,6 +121,30 @@ class CacheSigned(signet_test.unittest.TestCase):
         r, _ = self.signed('example.test', 'SOA')
         self.assertIn('2026112502', r.rrs('answer', 'SOA')[0].rdata)
 
+    def test_3_dnssec_metrics(self):
+        self.signed('mail.example.test', 'A')
+        url = 'http://127.0.0.1:%d/metrics' % self.srv.port2
+        deadline = time.monotonic() + 5
+        while True:
+            text = urllib.request.urlopen(url, timeout=5).read().decode()
+            if 'signet_dnssec_keys{' in text or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        keys = ctl(self.srv.path('keystore.db'), 'key', 'list', 'example.test', as_json=True)
+        active = [k for k in keys if k['role'] == 'csk' and k['state'] == 'active']
+        self.assertEqual(len(active), 1, keys)
+        self.assertRegex(text, r'(?m)^signet_dnssec_keys\{zone="example.test.",role="csk",state="active"\} 1$')
+        m = re.search(r'(?m)^signet_dnssec_signatures_total\{block="example.test."\} (\d+)$', text)
+        self.assertTrue(m and int(m.group(1)) > 0, text)
+        m = re.search(r'(?m)^signet_sigcache_hits_total\{block="example.test."\} (\d+)$', text)
+        self.assertTrue(m, text)
+        # the next event: the new CSK's DS goes to the parent once its DNSKEY has
+        # propagated (DNSKEY TTL 1h + zone propagation delay 5m after publication)
+        m = re.search(r'(?m)^signet_dnssec_next_key_event_seconds\{zone="example.test."\} (\S+)$', text)
+        self.assertTrue(m, text)
+        self.assertGreater(float(m.group(1)), 3900 - 120)
+        self.assertLessEqual(float(m.group(1)), 3900 + 1)
+
 
 if __name__ == '__main__':
     signet_test.main()
