@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.request
 
 import fake_primary
 import signet_test
@@ -112,6 +113,7 @@ COREFILE = """
 sec.test:$port {
     bind 127.0.0.1
     cache 8M
+    prometheus 127.0.0.1:$port2
     dnssec {
         keystore $dir/keystore.db
         policy p
@@ -347,6 +349,9 @@ class SecondaryTest(unittest.TestCase):
         d = self.srv.dig('www.sec.test', 'A', '+dnssec')
         self.assertEqual([rr.rdata for rr in d.rrs('answer', 'A')], ['192.0.2.2'])
         self.assertTrue(d.rrs('answer', 'RRSIG'), d)
+        # and the zone metrics show the transferred version
+        text = urllib.request.urlopen('http://127.0.0.1:%d/metrics' % self.srv.port2, timeout=5).read().decode()
+        self.assertRegex(text, r'(?m)^signet_zone_serial\{zone="sec\.test\."\} 2$')
         # signed directly too: the new SOA with its RRSIG
         d = self.srv.dig('sec.test', 'SOA', '+dnssec')
         self.assertIn(' 2 3600 ', ' ' + d.rrs('answer', 'SOA')[0].rdata + ' ')
