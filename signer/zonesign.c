@@ -17,6 +17,7 @@ typedef struct job {
     const sg_rrset *rrset;
     uint8_t sign;       /* needs RRSIGs */
     uint8_t keyset;     /* signed by the key-signing keys */
+    uint8_t reused;     /* sig came from the reuse callback */
     sg_rrset sig;       /* filled by the signing phase */
 } job;
 
@@ -24,6 +25,7 @@ typedef struct job {
 #define THREADS_MAX 16
 
 typedef struct batch {
+    sg_zonesign_reuse_cb reuse;
     const sg_zone *z;
     const sg_keyset *k;
     uint32_t now;
@@ -111,7 +113,7 @@ static int flush(batch *b, int nthreads, sg_zonesign_cb cb, void *arg)
     int rc = atomic_load(&b->rc);
     for (size_t i = 0; i < b->n && !rc; i++) {
         rc = cb(arg, b->jobs[i].owner, b->jobs[i].rrset);
-        if (!rc && b->jobs[i].sign)
+        if (!rc && (b->jobs[i].sign || b->jobs[i].reused))
             rc = cb(arg, b->jobs[i].owner, &b->jobs[i].sig);
     }
     for (int i = 0; i < nthreads; i++)
@@ -123,12 +125,25 @@ static int flush(batch *b, int nthreads, sg_zonesign_cb cb, void *arg)
 static int push(batch *b, const uint8_t *owner, const sg_rrset *rs, int sign, int keyset,
                 int nthreads, sg_zonesign_cb cb, void *arg)
 {
-    b->jobs[b->n++] = (job){ .owner = owner, .rrset = rs, .sign = (uint8_t)sign, .keyset = (uint8_t)keyset };
+    job *j = &b->jobs[b->n++];
+    *j = (job){ .owner = owner, .rrset = rs, .sign = (uint8_t)sign, .keyset = (uint8_t)keyset };
+    const sg_rrset *old = sign && b->reuse ? b->reuse(arg, owner, rs, keyset) : NULL;
+    if (old) {
+        j->sig = *old;
+        j->sign = 0;
+        j->reused = 1;
+    }
     return b->n == CHUNK ? flush(b, nthreads, cb, arg) : 0;
 }
 
 int sg_zonesign_walk(const sg_zone *z, const sg_keyset *k, uint32_t now, sg_zonesign_cb cb,
                      void *arg)
+{
+    return sg_zonesign_walk_reuse(z, k, now, NULL, cb, arg);
+}
+
+int sg_zonesign_walk_reuse(const sg_zone *z, const sg_keyset *k, uint32_t now,
+                           sg_zonesign_reuse_cb reuse, sg_zonesign_cb cb, void *arg)
 {
     const sg_ks_policy *p = &k->policy;
     enum sg_ks_denial kind = p->denial == SG_KS_DENIAL_NSEC3 ? SG_KS_DENIAL_NSEC3 : SG_KS_DENIAL_NSEC;
@@ -145,6 +160,7 @@ int sg_zonesign_walk(const sg_zone *z, const sg_keyset *k, uint32_t now, sg_zone
         sg_denial_free(d);
         return SG_ENOMEM;
     }
+    b->reuse = reuse;
     b->z = z;
     b->k = k;
     b->now = now;

@@ -20,6 +20,17 @@ typedef int (*sg_zonesign_cb)(void *arg, const uint8_t *owner, const sg_rrset *r
 int sg_zonesign_walk(const sg_zone *z, const sg_keyset *k, uint32_t now, sg_zonesign_cb cb,
                      void *arg);
 
+/* Signatures an earlier signed version already has for an RRset (keyset: one signed by
+ * the key-signing keys), or NULL to sign it. The RRSIG RRset returned must stay valid
+ * until the walk returns. Called from the walking thread only. */
+typedef const sg_rrset *(*sg_zonesign_reuse_cb)(void *arg, const uint8_t *owner,
+                                                const sg_rrset *rrset, int keyset);
+
+/* sg_zonesign_walk, taking the signatures reuse offers instead of signing (incremental
+ * versions for zone transfers). reuse may be NULL. */
+int sg_zonesign_walk_reuse(const sg_zone *z, const sg_keyset *k, uint32_t now,
+                           sg_zonesign_reuse_cb reuse, sg_zonesign_cb cb, void *arg);
+
 /* Write the signed zone as a master file. Returns 0 or an SG_E* error. */
 int sg_zonesign_write(const sg_zone *z, const sg_keyset *k, uint32_t now, FILE *out);
 

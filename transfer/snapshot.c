@@ -27,7 +27,7 @@ typedef struct build {
     sg_rrset soa;               /* the version's SOA */
     const uint8_t *last_owner;  /* arena copy of the previous owner */
     int sign_soa;               /* the next RRSIG set is the SOA's: replace it with ours */
-    size_t reuse_from, reuse_n; /* prev's RRSIG records for the RRset just emitted */
+    sg_arena scratch;           /* reused RRSIG RRsets, until the walk ends */
     uint32_t min_exp;
 } build;
 
@@ -114,42 +114,54 @@ static uint64_t signers_fp(const sg_sign_key *keys, int n)
 }
 
 /* Does prev hold exactly this RRset, with signatures by the same keys that stay fresh?
- * Then its RRSIG records are reused: a key published or withdrawn changes DNSKEY and
- * its signatures, not the rest. */
-static void check_reuse(build *b, const uint8_t *owner, const sg_rrset *rs)
+ * Then its RRSIGs are reused (the walk signs nothing): a key published or withdrawn
+ * changes DNSKEY and its signatures, not the rest. */
+static const sg_rrset *reuse(void *arg, const uint8_t *owner, const sg_rrset *rs, int keyset)
 {
-    b->reuse_n = 0;
+    build *b = arg;
     const sg_xfr_snap *p = b->prev;
-    int keyset = rs->type == SG_TYPE_DNSKEY || rs->type == SG_TYPE_CDS || rs->type == SG_TYPE_CDNSKEY;
     if (!p || !b->k || (keyset ? p->ksk_fp != b->s->ksk_fp : p->zsk_fp != b->s->zsk_fp))
-        return;
+        return NULL;
     size_t i = find_set(p, owner, rs->type);
     if (i == (size_t)-1)
-        return;
+        return NULL;
     const uint8_t *d = rs->rdata;
     size_t j = i;
     for (uint16_t c = 0; c < rs->count; c++, j++) {
         uint16_t l = sg_rdlen(d);
         if (j >= p->n || p->rrs[j].type != rs->type || p->rrs[j].owner != p->rrs[i].owner ||
             p->rrs[j].ttl != rs->ttl || p->rrs[j].rdlen != l || memcmp(p->rrs[j].rdata, d + 2, l))
-            return;
+            return NULL;
         d += 2 + l;
     }
     if (j < p->n && p->rrs[j].type == rs->type && p->rrs[j].owner == p->rrs[i].owner)
-        return; /* prev had more records */
-    size_t from = j, n = 0;
+        return NULL; /* prev had more records */
+    size_t from = j, n = 0, bytes = 0;
     uint32_t fresh = b->now + b->k->policy.sig_refresh;
     while (j < p->n && p->rrs[j].type == SG_TYPE_RRSIG && p->rrs[j].owner == p->rrs[i].owner &&
            p->rrs[j].rdlen >= 12 && rd16(p->rrs[j].rdata) == rs->type) {
         if (!sg_serial_newer(rd32(p->rrs[j].rdata + 8), fresh))
-            return; /* due for refresh: sign again */
+            return NULL; /* due for refresh: sign again */
+        bytes += 2u + p->rrs[j].rdlen;
         j++;
         n++;
     }
-    if (n != (size_t)(keyset ? b->k->nksk : b->k->nzsk))
-        return;
-    b->reuse_from = from;
-    b->reuse_n = n;
+    if (n == 0 || n != (size_t)(keyset ? b->k->nksk : b->k->nzsk))
+        return NULL;
+    sg_rrset *out = sg_arena_alloc(&b->scratch, sizeof *out);
+    uint8_t *blob = sg_arena_alloc(&b->scratch, bytes);
+    if (!out || !blob)
+        return NULL; /* sign it then */
+    size_t o = 0;
+    for (size_t k = from; k < from + n; k++) {
+        blob[o] = (uint8_t)(p->rrs[k].rdlen >> 8);
+        blob[o + 1] = (uint8_t)p->rrs[k].rdlen;
+        memcpy(blob + o + 2, p->rrs[k].rdata, p->rrs[k].rdlen);
+        o += 2u + p->rrs[k].rdlen;
+    }
+    *out = (sg_rrset){ .type = SG_TYPE_RRSIG, .count = (uint16_t)n, .ttl = p->rrs[from].ttl,
+                       .rdata_len = (uint32_t)bytes, .rdata = blob };
+    return out;
 }
 
 static int sign_soa(build *b)
@@ -177,25 +189,12 @@ static int on_rrset(void *arg, const uint8_t *owner, const sg_rrset *rs)
             b->sign_soa = 0;
             return sign_soa(b);
         }
-        if (b->reuse_n) {
-            const sg_xfr_snap *p = b->prev;
-            for (size_t i = 0; i < b->reuse_n; i++) {
-                const sg_xfr_rr *r = &p->rrs[b->reuse_from + i];
-                int rc = emit(b, owner, r->type, r->ttl, r->rdata, r->rdlen, 1);
-                if (rc)
-                    return rc;
-            }
-            b->reuse_n = 0;
-            return 0;
-        }
         return emit_set(b, owner, rs);
     }
-    b->reuse_n = 0;
     if (rs->type == SG_TYPE_SOA && sg_name_eq(owner, b->z->apex)) {
         b->sign_soa = b->k != NULL;
         return emit_set(b, owner, &b->soa);
     }
-    check_reuse(b, owner, rs);
     return emit_set(b, owner, rs);
 }
 
@@ -262,6 +261,7 @@ int sg_xfr_snap_build(const sg_zone *z, const sg_keyset *k, const sg_xfr_snap *p
     s->ksk_fp = k ? signers_fp(k->ksk, k->nksk) : 0;
     s->denial = k ? (int)k->policy.denial : -1;
     build b = { .s = s, .z = z, .k = k, .prev = prev, .now = now };
+    sg_arena_init(&b.scratch, 1 << 20);
     /* the SOA with this version's serial: after MNAME and RNAME */
     const uint8_t *srd = z->soa->rdata + 2;
     uint16_t sl = sg_rdlen(z->soa->rdata);
@@ -278,7 +278,7 @@ int sg_xfr_snap_build(const sg_zone *z, const sg_keyset *k, const sg_xfr_snap *p
     blob[5 + names] = (uint8_t)serial;
     b.soa = (sg_rrset){ .type = SG_TYPE_SOA, .count = 1, .ttl = z->soa->ttl,
                         .rdata_len = 2u + sl, .rdata = blob };
-    rc = k ? sg_zonesign_walk(z, k, now, on_rrset, &b) : walk_unsigned(&b);
+    rc = k ? sg_zonesign_walk_reuse(z, k, now, reuse, on_rrset, &b) : walk_unsigned(&b);
     if (rc)
         goto fail;
     if ((rc = make_index(s)))
@@ -287,9 +287,11 @@ int sg_xfr_snap_build(const sg_zone *z, const sg_keyset *k, const sg_xfr_snap *p
         uint32_t r = b.min_exp - k->policy.sig_refresh;
         s->resign_at = r ? r : 1;
     }
+    sg_arena_deinit(&b.scratch);
     *out = s;
     return 0;
 fail:
+    sg_arena_deinit(&b.scratch);
     sg_xfr_snap_unref(s);
     return rc;
 }

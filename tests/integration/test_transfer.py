@@ -29,6 +29,8 @@ from signet_test import Signetd
 from test_dnssec import ctl, record_lines
 from unbound_resolver import Unbound
 
+BIG_NAMES = 30000   # an AXFR of several MB: more than the socket buffers hold
+
 FILES = ('example.test.zone', 'example.test.inc', 'other.test.zone', 'sub.example.test.zone',
          'dnssec-child.zone')
 
@@ -70,6 +72,17 @@ sub.example.test:$port {
     dnssec {
         keystore $dir/keystore.db
         policy pc
+    }
+    transfer {
+        to 127.0.0.1
+    }
+}
+big.test:$port {
+    bind 127.0.0.1
+    file $dir/big.test.zone big.test
+    dnssec {
+        keystore $dir/keystore.db
+        policy pn
     }
     transfer {
         to 127.0.0.1
@@ -120,10 +133,16 @@ class Transfer(unittest.TestCase):
         cls.knot = Knot(cls.dir, None, ['example.test', 'other.test'], cls.key)
         cls.badnsd = Nsd(cls.dir, None, ['example.test'], ('xfr.key', 'hmac-sha256', wrong),
                          name='nsd-wrong-key')
+        with open(os.path.join(cls.dir, 'big.test.zone'), 'w') as f:
+            f.write('$ORIGIN big.test.\n$TTL 3600\n@ SOA ns hostmaster 1 7200 3600 1209600 300\n'
+                    '@ NS ns\nns A 192.0.2.1\n')
+            for i in range(BIG_NAMES):
+                f.write('h%d A 10.%d.%d.%d\n' % (i, i >> 16 & 255, i >> 8 & 255, i & 255))
         cls.srv = Signetd(COREFILE % {'tsig': line, 'nsd': cls.nsd.port, 'knot': cls.knot.port},
                           FILES, workdir=cls.dir)
         cls.srv.start()
-        for z in ('example.test', 'other.test', 'sub.example.test', 'nods.example.test'):
+        for z in ('example.test', 'other.test', 'sub.example.test', 'nods.example.test',
+                  'big.test'):
             if not cls.srv.wait_log(r'transfer: %s\.: serial \d+ \(first version\)' % re.escape(z),
                                     timeout=30):
                 raise AssertionError('no first version of %s; log:\n%s' % (z, cls.srv.log()))
@@ -376,6 +395,46 @@ class Transfer(unittest.TestCase):
             self.assertLessEqual(n, 12, self.srv.log()[mark:])
         self.validate_all(self.ub_nsd, ['example.test'])
         self.validate_all(self.ub_knot, ['example.test'])
+
+    def test_8_transfer_keeps_its_version_through_reload_and_new_version(self):
+        """A slow reader: the AXFR started on serial S ends on S with every record of S,
+        while signetd reloads and makes S+1 meanwhile."""
+        s = signet_test.tcp_connect('127.0.0.1', self.srv.port, timeout=30)
+        try:
+            qid, q = signet_test.make_query('big.test', 'AXFR')
+            s.sendall(signet_test.tcp_frame(q))
+            first = signet_test.parse_message(signet_test.tcp_read_message(s))
+            self.assertEqual(first.rcode, 'NOERROR')
+            start = int(first.rrs('answer', 'SOA')[0].rdata.split()[2])
+            mark = self.srv.log_size()
+            with open(self.srv.path('big.test.zone'), 'a') as f:
+                f.write('late A 192.0.2.99\n')
+            self.srv.send_signal(1)  # SIGHUP
+            self.assertTrue(self.srv.wait_log(r'big\.test\.: serial %d \(zone changed\)' % (start + 1),
+                                              mark, 60), self.srv.log()[mark:])
+            records, messages, last = first.counts['answer'], 1, None
+            while True:
+                raw = signet_test.tcp_read_message(s)
+                self.assertIsNotNone(raw, 'connection closed before the final SOA')
+                m = signet_test.parse_message(raw)
+                self.assertEqual(m.id, qid)
+                messages += 1
+                records += m.counts['answer']
+                soas = m.rrs('answer', 'SOA')
+                if soas:
+                    last = int(soas[-1].rdata.split()[2])
+                    break
+        finally:
+            s.close()
+        self.assertEqual(last, start)
+        self.assertGreater(messages, 10)
+        # every record of version S: SOA twice, the rest once (S+1 has 'late' more)
+        self.assertTrue(self.srv.wait_log(r'big\.test\.: AXFR to 127\.0\.0\.1 serial %d: %d records'
+                                          % (start, records), mark, 10), self.srv.log()[mark:])
+        rc, lines, out = self.axfr('big.test', key=False)
+        self.assertEqual(int(lines[0].split()[6]), start + 1)
+        self.assertIn('late.big.test. 3600 IN A 192.0.2.99', lines)
+        self.assertEqual(len(lines), records + 4)  # late: A, RRSIG, NSEC, RRSIG
 
 
 if __name__ == '__main__':
