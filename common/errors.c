@@ -17,6 +17,8 @@ const char *sg_strerror(int err)
     case SG_EEXIST: return "already exists";
     case SG_ENOHANDLER: return "no plugin answered";
     case SG_ELIB: return "library error";
+    case SG_EBUSY: return "too much work in progress";
+    case SG_ETIMEOUT: return "time budget exceeded";
     }
     return "unknown error";
 }

@@ -16,6 +16,8 @@ enum {
     SG_EEXIST = -9,     /* already exists */
     SG_ENOHANDLER = -10,/* end of chain reached without an answer */
     SG_ELIB = -11,      /* a library (ldns, OpenSSL, SQLite, curl) failed */
+    SG_EBUSY = -12,     /* a limit on work in progress reached: shed, not queued */
+    SG_ETIMEOUT = -13,  /* a time budget ran out */
 };
 
 /* Human-readable text for an SG_E* code; never NULL, static storage. */

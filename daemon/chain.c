@@ -44,6 +44,11 @@ static int parse_options(const sg_cfg_block *g, sg_options *o, sg_tsig_keyring *
             if (d->nargs != 1 || sg_cfg_parse_uint(d->args[0], 1, 1000000, &v))
                 return sg_cfg_error(d, "tcp-max-connections: expected a number from 1 to 1000000");
             o->tcp_max_connections = (uint32_t)v;
+        } else if (!strcmp(d->name, "tcp-max-connections-per-client")) {
+            if (d->nargs != 1 || sg_cfg_parse_uint(d->args[0], 0, 1000000, &v))
+                return sg_cfg_error(d, "tcp-max-connections-per-client: expected a number from "
+                                       "0 (no limit) to 1000000");
+            o->tcp_max_per_client = (uint32_t)v;
         } else if (!strcmp(d->name, "log-level")) {
             enum sg_log_level lvl;
             if (d->nargs != 1 || sg_log_parse_level(d->args[0], &lvl))

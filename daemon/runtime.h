@@ -31,6 +31,7 @@ typedef struct sg_options {
     uint16_t udp_max_payload; /* EDNS UDP payload we accept and advertise (default 1232) */
     uint32_t tcp_idle_timeout;/* seconds */
     uint32_t tcp_max_connections;
+    uint32_t tcp_max_per_client;  /* 0: no limit */
     sg_proc_options proc;
 } sg_options;
 

@@ -10,6 +10,7 @@
 #include "daemon/server.h"
 #include "daemon/clock.h"
 #include "daemon/tls.h"
+#include "daemon/tcp_clients.h"
 #include "common/arena.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -350,6 +351,7 @@ static void conn_close(worker *w, conn *c)
         c->stream.done(c->stream.ctx);
     free(c->rbuf);
     free(c->wbuf);
+    sg_tcp_client_release((struct sockaddr *)&c->peer);
     free(c);
     atomic_fetch_sub(&w->srv->tcp_conns, 1);
 }
@@ -529,9 +531,10 @@ static void tcp_accept_in(worker *w, const src *s, sg_runtime *rt)
         if (fd < 0)
             return;
         unsigned n = atomic_fetch_add(&w->srv->tcp_conns, 1);
-        if (n >= rt->opt.tcp_max_connections) {
+        if (n >= rt->opt.tcp_max_connections ||
+            sg_tcp_client_acquire((struct sockaddr *)&peer, rt->opt.tcp_max_per_client)) {
             atomic_fetch_sub(&w->srv->tcp_conns, 1);
-            close(fd); /* over the cap: shed at once rather than queue */
+            close(fd); /* over a cap: shed at once rather than queue */
             continue;
         }
         conn *c = calloc(1, sizeof *c);
@@ -539,6 +542,7 @@ static void tcp_accept_in(worker *w, const src *s, sg_runtime *rt)
             free(c);
             close(fd);
             atomic_fetch_sub(&w->srv->tcp_conns, 1);
+            sg_tcp_client_release((struct sockaddr *)&peer);
             continue;
         }
         c->rcap = 4096;
@@ -549,6 +553,7 @@ static void tcp_accept_in(worker *w, const src *s, sg_runtime *rt)
                 free(c);
                 close(fd);
                 atomic_fetch_sub(&w->srv->tcp_conns, 1);
+                sg_tcp_client_release((struct sockaddr *)&peer);
                 continue;
             }
         }
@@ -564,6 +569,7 @@ static void tcp_accept_in(worker *w, const src *s, sg_runtime *rt)
             free(c);
             close(fd);
             atomic_fetch_sub(&w->srv->tcp_conns, 1);
+            sg_tcp_client_release((struct sockaddr *)&peer);
             continue;
         }
         c->next = w->conns;

@@ -66,11 +66,13 @@ int sg_dnssec_parse(const sg_cfg_block *blk, sg_dnssec_cfg *out)
     memset(out, 0, sizeof *out);
     snprintf(out->policy, sizeof out->policy, "default");
     out->cache_entries = 0; /* sized from the zone when it is first signed */
+    sg_sign_gate_init(&out->gate);
     if (blk->nargs > 0)
         return sg_cfg_error(blk, "dnssec: options go in a { } block");
     for (int i = 0; i < blk->nchildren; i++) {
         const sg_cfg_block *d = &blk->children[i];
         uint64_t v;
+        int grc;
         if (!strcmp(d->name, "keystore")) {
             if (d->nargs != 1 || strlen(d->args[0]) >= sizeof out->keystore)
                 return sg_cfg_error(d, "keystore: expected the path of the keystore database");
@@ -90,6 +92,9 @@ int sg_dnssec_parse(const sg_cfg_block *blk, sg_dnssec_cfg *out)
             if (rc)
                 return rc;
             out->has_registrar = 1;
+        } else if ((grc = sg_sign_gate_option(d, &out->gate)) != 1) {
+            if (grc)
+                return grc;
         } else {
             return sg_cfg_error(d, "dnssec: unknown option '%s'", d->name);
         }
@@ -373,6 +378,14 @@ static void dnssec_stop(void *state)
 
 static _Thread_local uint64_t t_rng;
 
+/* the query path's clock: the one the server stamps q->start_ns with */
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static uint32_t jitter(uint32_t max)
 {
     if (!max)
@@ -444,9 +457,13 @@ static int sign_ref(dstate *st, const sg_keyset *k, const sg_denial *d, sg_query
         if (cacheable)
             len = sg_sigcache_get(cache, gen, rs, keys[i].id, now + p->sig_refresh, blob + o + 2);
         if (!len) {
+            int rc = sg_sign_gate_enter(&st->cfg.gate, q->start_ns, now_ns());
+            if (rc)
+                return rc; /* shed: SERVFAIL now rather than a reply too late or a queue */
             uint32_t exp = now + p->sig_validity - jitter(p->sig_jitter);
-            int rc = sg_rrsig_make(&keys[i], q->zone->apex, owner, labels, rs,
-                                   now - INCEPTION_SKEW, exp, blob + o + 2, &len);
+            rc = sg_rrsig_make(&keys[i], q->zone->apex, owner, labels, rs,
+                               now - INCEPTION_SKEW, exp, blob + o + 2, &len);
+            sg_sign_gate_leave(&st->cfg.gate);
             if (rc)
                 return rc;
             if (cacheable)

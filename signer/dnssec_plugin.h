@@ -5,6 +5,7 @@
 
 #include "common/plugin.h"
 #include "registrar/registrar.h"
+#include "signer/sign_gate.h"
 
 extern const sg_plugin sg_plugin_dnssec;
 
@@ -15,6 +16,7 @@ typedef struct sg_dnssec_cfg {
     size_t cache_entries;
     int has_registrar;     /* a `registrar PROVIDER { ... }` block pushes the DS */
     sg_reg_cfg registrar;
+    sg_sign_gate gate;     /* max-pending-signatures, query-time-budget; live in the state */
 } sg_dnssec_cfg;
 
 /* Parse a dnssec directive (table-driven tests call this without a server). */
