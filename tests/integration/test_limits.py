@@ -169,20 +169,25 @@ class SignedLimits(unittest.TestCase):
         return rcodes
 
     def check_recovers(self):
-        # alone, a query is answered and signed
-        r = self.srv.dig('%08x.example.test' % random.getrandbits(32), 'A', '+dnssec',
-                         '+bufsize=4096')
+        # alone, a query is answered and signed (a few tries: on a loaded machine one
+        # query may itself take longer than a small budget)
+        for attempt in range(5):
+            r = self.srv.dig('%08x.example.test' % random.getrandbits(32), 'A', '+dnssec',
+                             '+bufsize=4096')
+            if r.rcode == 'NOERROR':
+                break
+            time.sleep(0.5)
         self.assertEqual(r.rcode, 'NOERROR', repr(r))
         self.assertTrue(r.rrs('authority', 'RRSIG'), repr(r))
 
 
 class QueryBudget(SignedLimits):
-    OPTIONS = 'query-time-budget 150ms'
+    OPTIONS = 'query-time-budget 250ms'
 
     def test_over_budget_is_servfail(self):
         self.check_recovers()
         rcodes = self.check_burst(300)
-        # 300 RSA-4096 signatures take seconds: most of a batch is past 150 ms, while one
+        # 300 RSA-4096 signatures take seconds: most of a batch is past 250 ms, while one
         # query alone takes about 25 ms
         self.assertGreater(rcodes.count('SERVFAIL'), 0)
         self.assertGreater(rcodes.count('ANSWERED'), 0)
