@@ -211,15 +211,21 @@ static void refresh(sstate *st, szone *sz, time_t now)
             continue;
         }
         nz->loaded_at = now;
-        if (cur)
-            sg_log(SG_LOG_INFO, "secondary", sz->name, "serial %u -> %u by %s from %s (%zu records, %zu messages)",
-                   cur->serial, nz->serial, how, p->text, nz->nrecords, msgs);
-        else
-            sg_log(SG_LOG_INFO, "secondary", sz->name, "serial %u by %s from %s (%zu records, %zu messages)",
-                   nz->serial, how, p->text, nz->nrecords, msgs);
+        uint32_t new_serial = nz->serial;
+        size_t nrecords = nz->nrecords;
         if (sz->path[0] && sg_zone_write_file(nz, sz->path) == 0)
             nz->path = strdup(sz->path); /* where this version can be found (status) */
-        sg_zonedb_slot_publish(sz->slot, nz);
+        if (sg_zonedb_slot_publish(sz->slot, nz)) {
+            sg_log(SG_LOG_ERR, "secondary", sz->name, "out of memory publishing serial %u", new_serial);
+            continue;
+        }
+        /* cur, now replaced, stays readable for the slot's grace period */
+        if (cur)
+            sg_log(SG_LOG_INFO, "secondary", sz->name, "serial %u -> %u by %s from %s (%zu records, %zu messages)",
+                   cur->serial, new_serial, how, p->text, nrecords, msgs);
+        else
+            sg_log(SG_LOG_INFO, "secondary", sz->name, "serial %u by %s from %s (%zu records, %zu messages)",
+                   new_serial, how, p->text, nrecords, msgs);
         cur = nz;
         ok = 1;
     }
@@ -319,7 +325,7 @@ static void load_persisted(szone *sz)
     sg_log(SG_LOG_INFO, "secondary", sz->name, "serving the persisted copy %s, serial %u, until the primary is asked",
            sz->path, z->serial);
     sg_zonedb_slot_set_confirmed(sz->slot, fst.st_mtime);
-    sg_zonedb_slot_publish(sz->slot, z);
+    sg_zonedb_slot_publish(sz->slot, z); /* on failure (memory) the transfer comes soon */
 }
 
 static int secondary_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **state_out)

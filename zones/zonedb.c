@@ -204,6 +204,13 @@ int sg_zonedb_acquire_apex(const uint8_t *apex, sg_zone **zone_out)
     for (entry *e = g_entries; e; e = e->next)
         if (sg_name_eq(e->zone->apex, apex) && (!best || e->zone->gen > best->gen))
             best = e->zone;
+    for (sg_zone_slot *sl = g_slots; sl; sl = sl->next) {
+        /* a replaced version keeps the slot's reference for its grace period, and that
+         * is dropped under g_lock: what we read here is counted */
+        sg_zone *z = atomic_load(&sl->zone);
+        if (z && sg_name_eq(z->apex, apex) && (!best || z->gen > best->gen))
+            best = z;
+    }
     if (best)
         find_ref(best)->refs++;
     pthread_mutex_unlock(&g_lock);
@@ -279,6 +286,9 @@ int sg_zonedb_slot_acquire(const char *apex, sg_zone_slot **slot_out)
     return 0;
 }
 
+/* A slot holds one reference to each of its versions (the current one and the replaced
+ * ones in their grace period), in g_refs like the file versions, so that a background
+ * task may hold a version with sg_zonedb_acquire_apex; queries hold none. */
 static void slot_reap(sg_zone_slot *s, int all)
 {
     time_t now = time(NULL);
@@ -287,7 +297,7 @@ static void slot_reap(sg_zone_slot *s, int all)
         retired_zone *r = *rp;
         if (all || now - r->at >= SLOT_GRACE_SECONDS) {
             *rp = r->next;
-            sg_zone_free(r->zone);
+            sg_zonedb_release(r->zone);
             free(r);
         } else {
             rp = &r->next;
@@ -312,7 +322,7 @@ void sg_zonedb_slot_release(sg_zone_slot *s)
         }
     pthread_mutex_unlock(&g_lock);
     slot_reap(s, 1);
-    sg_zone_free(atomic_load(&s->zone));
+    sg_zonedb_release(atomic_load(&s->zone));
     pthread_mutex_destroy(&s->lock);
     free(s->apex);
     free(s);
@@ -323,20 +333,37 @@ const sg_zone *sg_zonedb_slot_zone(const sg_zone_slot *s)
     return atomic_load(&((sg_zone_slot *)s)->zone);
 }
 
-void sg_zonedb_slot_publish(sg_zone_slot *s, sg_zone *z)
+int sg_zonedb_slot_publish(sg_zone_slot *s, sg_zone *z)
 {
-    sg_zone *old = atomic_exchange(&s->zone, z);
-    if (!old)
-        return;
     retired_zone *r = malloc(sizeof *r);
-    if (!r)
-        return; /* leak rather than free a zone a worker may be reading */
+    ref *zr = z ? calloc(1, sizeof *zr) : NULL;
+    if (!r || (z && !zr)) {
+        free(r);
+        free(zr);
+        sg_zone_free(z);
+        return SG_ENOMEM;
+    }
+    if (z) {
+        /* counted before anyone can see it in the slot */
+        zr->zone = z;
+        zr->refs = 1;
+        pthread_mutex_lock(&g_lock);
+        zr->next = g_refs;
+        g_refs = zr;
+        pthread_mutex_unlock(&g_lock);
+    }
+    sg_zone *old = atomic_exchange(&s->zone, z);
+    if (!old) {
+        free(r);
+        return 0;
+    }
     r->zone = old;
     r->at = time(NULL);
     pthread_mutex_lock(&s->lock);
     r->next = s->retired;
     s->retired = r;
     pthread_mutex_unlock(&s->lock);
+    return 0;
 }
 
 void sg_zonedb_slot_reap(sg_zone_slot *s)

@@ -16,7 +16,7 @@ int sg_zonedb_acquire(const char *path, const char *apex, int check_only, sg_zon
  * changed. The caller serialises reloads. */
 void sg_zonedb_set_only(const char *apex);
 /* A reference to the newest loaded version of the zone apex (wire form), from
- * whichever file serves it; SG_ENOTFOUND when none is loaded. For background tasks that
+ * whichever file or transfer serves it; SG_ENOTFOUND when none is loaded. For background tasks that
  * follow a zone across reloads (outgoing transfers). */
 int sg_zonedb_acquire_apex(const uint8_t *apex, sg_zone **zone_out);
 /* Drop a reference taken by sg_zonedb_acquire; frees the zone with the last one. */
@@ -37,8 +37,9 @@ void sg_zonedb_slot_release(sg_zone_slot *s);
 /* The version to serve, or NULL (none yet, or expired). Lock-free; the zone stays valid
  * for the grace period after it is replaced. */
 const sg_zone *sg_zonedb_slot_zone(const sg_zone_slot *s);
-/* Make z the version served (takes ownership; NULL stops serving). */
-void sg_zonedb_slot_publish(sg_zone_slot *s, sg_zone *z);
+/* Make z the version served (takes ownership; NULL stops serving). It is then also what
+ * sg_zonedb_acquire_apex returns for the zone. 0, or SG_ENOMEM (z freed, nothing changed). */
+int sg_zonedb_slot_publish(sg_zone_slot *s, sg_zone *z);
 /* Free replaced versions older than the grace period (call now and then). */
 void sg_zonedb_slot_reap(sg_zone_slot *s);
 /* When the primary last confirmed the version (a transfer or an equal serial); 0: never.

@@ -2,14 +2,15 @@
 # SPDX-License-Identifier: MIT
 """integ.secondary: signetd as a bump-in-the-wire signer behind a hidden primary.
 
-A real Knot DNS on loopback is the primary of sec.test and exp.test; signetd transfers
-them with TSIG (`secondary` plugin), signs them online (`dnssec`) and a validating unbound,
-whose trust anchor is our DS, checks what it serves:
+A real Knot DNS on loopback is the hidden primary of sec.test and exp.test; signetd
+transfers them with TSIG (`secondary` plugin), signs sec.test online (`dnssec`) and passes
+it on (`transfer`) to an NSD secondary; validating unbounds, whose trust anchor is our DS,
+check what signetd and NSD serve:
 
-  * the first version comes by AXFR and validates;
+  * the first version comes by AXFR and validates, at signetd and at NSD;
   * an edit on the primary (zone-reload) reaches signetd by NOTIFY and IXFR (sec.test has
-    a one-hour refresh, so only the NOTIFY can bring it in time), and the new data and
-    the removed name validate;
+    a one-hour refresh, so only the NOTIFY can bring it in time), then NSD, and the new
+    data and the removed name validate at both;
   * NOTIFY signed with the key is answered (NOTIFY, QR, AA, signed back); unsigned or with
     another secret it is refused (NOTAUTH, BADSIG), from an address that is no primary
     ignored, and a zone served from a file answers NOTIMP;
@@ -44,6 +45,7 @@ import fake_primary
 import signet_test
 from signet_test import Signetd
 from test_dnssec import ctl, record_lines
+from secondaries import Nsd
 from unbound_resolver import Unbound
 
 KNOT_CONF = """server:
@@ -123,6 +125,13 @@ sec.test:$port {
         key xfr.test.
         file $dir/sec.test.zone
     }
+    transfer {
+        to 127.0.0.1
+        key xfr.test.
+        notify 127.0.0.1:%(downstream)d
+        serial keep
+        state-dir $dir
+    }
     errors
 }
 exp.test:$port {
@@ -160,7 +169,7 @@ class SecondaryTest(unittest.TestCase):
         cls.kdir = os.path.join(cls.dir, 'knot')
         os.mkdir(cls.kdir)
         cls.secret = base64.b64encode(os.urandom(32)).decode()
-        cls.knot = cls.srv = cls.ub = None
+        cls.knot = cls.srv = cls.ub = cls.nsd = cls.ub_nsd = None
         try:
             cls.write_sec_zone(1, '192.0.2.1', 'mail IN MX 10 www')
             cls.write_exp_zone(1, '192.0.2.50')
@@ -170,7 +179,10 @@ class SecondaryTest(unittest.TestCase):
             cls.db = os.path.join(cls.dir, 'keystore.db')
             ctl(cls.db, 'policy', 'add', 'p', '--denial', 'nsec3', '--algorithm', 'ecdsap256sha256',
                 '--csk')
-            cls.srv = Signetd(COREFILE % {'secret': cls.secret, 'primary': cls.kport},
+            # the public side: NSD transfers the signed zone from signetd
+            cls.nsd = Nsd(cls.dir, None, ['sec.test'], ('xfr.test', 'hmac-sha256', cls.secret))
+            cls.srv = Signetd(COREFILE % {'secret': cls.secret, 'primary': cls.kport,
+                                          'downstream': cls.nsd.port},
                               ('example.test.zone', 'example.test.inc'), ready_name='sec.test',
                               workdir=cls.dir)
             cls.srv.start()
@@ -183,6 +195,10 @@ class SecondaryTest(unittest.TestCase):
             cls.ds = record_lines(ctl(cls.db, 'ds', 'sec.test'))
             cls.ub = Unbound(cls.dir, [('sec.test', cls.srv.port)], cls.ds)
             cls.ub.start()
+            cls.nsd.primary_port = cls.srv.port
+            cls.nsd.start()
+            cls.ub_nsd = Unbound(cls.dir, [('sec.test', cls.nsd.port)], cls.ds, name='unbound-nsd')
+            cls.ub_nsd.start()
         except Exception:
             cls.teardown_all()
             raise
@@ -241,8 +257,9 @@ class SecondaryTest(unittest.TestCase):
 
     @classmethod
     def teardown_all(cls):
-        if cls.ub is not None:
-            cls.ub.stop()
+        for p in (cls.ub, cls.ub_nsd, cls.nsd):
+            if p is not None:
+                p.stop()
         errors = []
         if cls.srv is not None:
             alive = cls.srv.alive()
@@ -322,6 +339,11 @@ class SecondaryTest(unittest.TestCase):
         for _ in range(2):
             d = self.srv.dig('www.sec.test', 'A', '+dnssec')
             self.assertEqual([rr.rdata for rr in d.rrs('answer', 'A')], ['192.0.2.1'])
+        # and onwards: NSD has the signed zone from signetd's transfer plugin
+        self.assertEqual(self.nsd.wait_serial('sec.test', 1), 1, self.nsd.log())
+        r = self.ub_nsd.dig('www.sec.test', 'A')
+        self.assertValidated(r)
+        self.assertEqual(self.rdatas(r, 'A'), ['192.0.2.1'])
 
     def test_2_change_arrives_by_notify_and_ixfr(self):
         since = self.srv.log_size()
@@ -353,8 +375,11 @@ class SecondaryTest(unittest.TestCase):
         text = urllib.request.urlopen('http://127.0.0.1:%d/metrics' % self.srv.port2, timeout=5).read().decode()
         self.assertRegex(text, r'(?m)^signet_zone_serial\{zone="sec\.test\."\} 2$')
         # signed directly too: the new SOA with its RRSIG
-        d = self.srv.dig('sec.test', 'SOA', '+dnssec')
-        self.assertIn(' 2 3600 ', ' ' + d.rrs('answer', 'SOA')[0].rdata + ' ')
+        # (the transfer plugin serves the SOA of the version it transfers: it follows
+        # within its update interval)
+        d = wait_for(lambda: (lambda r: r if ' 2 3600 ' in ' %s ' % r.rrs('answer', 'SOA')[0].rdata else None)(
+            self.srv.dig('sec.test', 'SOA', '+dnssec')), 10)
+        self.assertTrue(d, self.srv.dig('sec.test', 'SOA', '+dnssec'))
         self.assertTrue(d.rrs('answer', 'RRSIG'), d)
         # and persisted, atomically
         with open(os.path.join(self.dir, 'sec.test.zone')) as f:
@@ -366,6 +391,12 @@ class SecondaryTest(unittest.TestCase):
         self.assertEqual(st['sec.test.']['file'], os.path.join(self.dir, 'sec.test.zone'))
         self.assertTrue(st['sec.test.']['signed'], st)
         self.assertEqual(st['exp.test.']['serial'], 1, st)
+        # the bump in the wire: the change reaches NSD, signed, and validates there
+        self.assertEqual(self.nsd.wait_serial('sec.test', 2), 2, self.nsd.log()[-3000:])
+        r = self.ub_nsd.dig('new.sec.test', 'TXT')
+        self.assertValidated(r)
+        self.assertEqual(self.rdatas(r, 'TXT'), ['"hello"'])
+        self.assertValidated(self.ub_nsd.dig('mail.sec.test', 'MX'), 'NXDOMAIN')
         stats = self.signetctl('stats')
         self.assertRegex(stats, r'signet_zone_serial\{zone="sec\.test\."\} 2\b')
         self.assertRegex(stats, r'signet_zone_records\{zone="sec\.test\."\} 5\b')
@@ -426,7 +457,7 @@ class SecondaryTest(unittest.TestCase):
     def test_4_wrong_key_is_refused(self):
         wrong = base64.b64encode(os.urandom(32)).decode()
         transfers = self.knot_log().count('XFR, outgoing')
-        other = Signetd(COREFILE % {'secret': wrong, 'primary': self.kport},
+        other = Signetd(COREFILE % {'secret': wrong, 'primary': self.kport, 'downstream': self.nsd.port},
                         ('example.test.zone', 'example.test.inc'), ready_name='example.test')
         try:
             ctl(other.path('keystore.db'), 'policy', 'add', 'p', '--csk')
