@@ -3,6 +3,7 @@
 #include "ctl/ctl.h"
 
 #include "common/log.h"
+#include "keystore/keystore.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,7 @@ int main(int argc, char **argv)
 {
     ctl c;
     memset(&c, 0, sizeof c);
+    sg_ks_secure_heap_init(SG_KS_SECURE_HEAP_BYTES);
     c.db = getenv("SIGNET_KEYSTORE");
     c.db_set = c.db && *c.db;
     if (!c.db || !*c.db)

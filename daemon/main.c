@@ -7,6 +7,7 @@
 #include "daemon/runtime.h"
 #include "daemon/server.h"
 #include "common/log.h"
+#include "keystore/keystore.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -72,6 +73,9 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    /* before any key is loaded: private keys in locked memory left out of core dumps */
+    if (!check)
+        sg_ks_secure_heap_init(SG_KS_SECURE_HEAP_BYTES);
     sg_runtime *rt = NULL;
     int rc = sg_runtime_build(cfg_path, check, &rt);
     if (check) {

@@ -25,7 +25,7 @@ static int slurp(const char *path, char **buf_out, size_t *len_out)
         sg_log(SG_LOG_ERR, "keystore", NULL, "cannot open %s", path);
         return SG_EIO;
     }
-    char *buf = calloc(1, FILE_MAX + 1);
+    char *buf = sg_ks_secret_alloc(FILE_MAX + 1);
     size_t n = buf ? fread(buf, 1, FILE_MAX, f) : 0;
     int err = ferror(f) || (buf && n == FILE_MAX);
     fclose(f);

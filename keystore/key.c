@@ -277,7 +277,7 @@ static int read_private(sg_keystore *ks, int64_t id, char *storage, size_t scap,
     if (rc == SQLITE_ROW) {
         ks_col_text(st, 0, storage, scap);
         int n = sqlite3_column_bytes(st, 1);
-        uint8_t *b = malloc((size_t)n + 1);
+        uint8_t *b = sg_ks_secret_alloc((size_t)n + 1);
         if (!b) {
             r = SG_ENOMEM;
         } else {

@@ -22,7 +22,7 @@ static int pem_encode(sg_keystore *ks, EVP_PKEY *pkey, uint8_t **blob_out, size_
         goto out;
     }
     long n = BIO_get_mem_data(bio, &data);
-    uint8_t *blob = n > 0 ? malloc((size_t)n) : NULL;
+    uint8_t *blob = n > 0 ? sg_ks_secret_alloc((size_t)n) : NULL;
     if (!blob) {
         r = SG_ENOMEM;
         goto out;
@@ -56,12 +56,4 @@ const ks_storage *ks_storage_find(const char *name)
     if (name && strcmp(name, ks_storage_pem.name) == 0)
         return &ks_storage_pem;
     return NULL;
-}
-
-void sg_ks_secret_free(void *p, size_t len)
-{
-    if (!p)
-        return;
-    OPENSSL_cleanse(p, len);
-    free(p);
 }

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* Memory for private key material: OpenSSL's secure heap (locked, left out of core dumps,
+ * cleansed on free) for our own buffers and for the private parts of OpenSSL's keys. */
+#include "keystore/keystore.h"
+#include "common/errors.h"
+#include "common/log.h"
+
+#include <openssl/crypto.h>
+#include <string.h>
+
+int sg_ks_secure_heap_init(size_t bytes)
+{
+    if (CRYPTO_secure_malloc_initialized())
+        return 0;
+    size_t size = 4096;
+    while (size < bytes)
+        size <<= 1; /* OpenSSL wants a power of two */
+    int r = CRYPTO_secure_malloc_init(size, 16);
+    if (r == 0) {
+        sg_log(SG_LOG_WARN, "keystore", NULL,
+               "cannot set up a secure heap of %zu bytes: private keys live in ordinary memory "
+               "(and in core dumps)", size);
+        return SG_ELIB;
+    }
+    if (r == 2) {
+        /* mlock failed (RLIMIT_MEMLOCK) or MADV_DONTDUMP did: the heap works, less well */
+        sg_log(SG_LOG_WARN, "keystore", NULL,
+               "secure heap of %zu bytes not fully protected (locked in memory and left out "
+               "of core dumps): raise RLIMIT_MEMLOCK (ulimit -l) for signetd", size);
+        return 1;
+    }
+    return 0;
+}
+
+void *sg_ks_secret_alloc(size_t n)
+{
+    /* the secure heap when it has room; if it is full or absent, ordinary memory, which
+     * sg_ks_secret_free still cleanses */
+    void *p = CRYPTO_secure_malloc_initialized() ? OPENSSL_secure_zalloc(n) : NULL;
+    if (!p) {
+        p = OPENSSL_zalloc(n);
+    }
+    return p;
+}
+
+void sg_ks_secret_free(void *p, size_t len)
+{
+    if (!p)
+        return;
+    /* cleanses len bytes, then returns it to whichever heap it came from */
+    OPENSSL_secure_clear_free(p, len);
+}
