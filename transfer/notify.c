@@ -19,6 +19,9 @@ typedef struct job {
     uint8_t apex[SG_NAME_MAX];
     char zone[1024];
     uint32_t serial;
+    uint8_t soa[512];      /* the SOA's RDATA, sent in the answer section (RFC 1996 3.7) */
+    uint16_t soa_len;
+    uint32_t soa_ttl;
     struct sockaddr_storage to;
     sg_tsig_key *key;
 } job;
@@ -54,6 +57,21 @@ static size_t make_notify(const job *j, uint16_t id, uint8_t *m)
     m[o++] = SG_TYPE_SOA;
     m[o++] = 0;
     m[o++] = SG_CLASS_IN;
+    if (j->soa_len) {
+        m[7] = 1;
+        m[o++] = 0xc0;
+        m[o++] = 12;
+        m[o++] = 0;
+        m[o++] = SG_TYPE_SOA;
+        m[o++] = 0;
+        m[o++] = SG_CLASS_IN;
+        for (int i = 3; i >= 0; i--)
+            m[o++] = (uint8_t)(j->soa_ttl >> (8 * i));
+        m[o++] = (uint8_t)(j->soa_len >> 8);
+        m[o++] = (uint8_t)j->soa_len;
+        memcpy(m + o, j->soa, j->soa_len);
+        o += j->soa_len;
+    }
     return o;
 }
 
@@ -137,8 +155,8 @@ static void *send_one(void *arg)
     return NULL;
 }
 
-void sg_xfr_notify(const uint8_t *apex, uint32_t serial, const struct sockaddr_storage *targets,
-                   int n, const sg_tsig_key *key)
+void sg_xfr_notify(const uint8_t *apex, uint32_t serial, const sg_xfr_rr *soa,
+                   const struct sockaddr_storage *targets, int n, const sg_tsig_key *key)
 {
     for (int i = 0; i < n; i++) {
         job *j = calloc(1, sizeof *j);
@@ -147,6 +165,11 @@ void sg_xfr_notify(const uint8_t *apex, uint32_t serial, const struct sockaddr_s
         memcpy(j->apex, apex, sg_name_len(apex));
         sg_name_to_str(apex, j->zone, sizeof j->zone);
         j->serial = serial;
+        if (soa && soa->rdlen <= sizeof j->soa) {
+            memcpy(j->soa, soa->rdata, soa->rdlen);
+            j->soa_len = soa->rdlen;
+            j->soa_ttl = soa->ttl;
+        }
         j->to = targets[i];
         j->key = key ? sg_tsig_key_dup(key) : NULL;
         pthread_attr_t a;

@@ -173,8 +173,9 @@ int sg_xfr_zone_update(sg_xfr_zone *xz, int64_t now);
 /* ---- NOTIFY (notify.c) -------------------------------------------------------------- */
 
 /* Send NOTIFY for zone apex with serial to every target in the background: UDP, up to 5
- * tries each (1, 2, 4, 8, 16 s), TSIG-signed with key when given (copied). */
-void sg_xfr_notify(const uint8_t *apex, uint32_t serial, const struct sockaddr_storage *targets,
-                   int n, const sg_tsig_key *key);
+ * tries each (1, 2, 4, 8, 16 s), with the SOA (copied; may be NULL) in the answer section,
+ * TSIG-signed with key when given (copied). */
+void sg_xfr_notify(const uint8_t *apex, uint32_t serial, const sg_xfr_rr *soa,
+                   const struct sockaddr_storage *targets, int n, const sg_tsig_key *key);
 
 #endif

@@ -229,9 +229,9 @@ int sg_xfr_zone_update(sg_xfr_zone *xz, int64_t now)
     int nt = xz->cfg.nnotify;
     memcpy(targets, xz->cfg.notify, sizeof targets);
     sg_tsig_key *key = xz->key ? sg_tsig_key_dup(xz->key) : NULL;
+    if (changed && nt) /* the version stays current (and alive) while we hold the lock */
+        sg_xfr_notify(xz->apex, serial, &ns->rrs[ns->soa_index], targets, nt, key);
     pthread_mutex_unlock(&xz->lock);
-    if (changed && nt)
-        sg_xfr_notify(xz->apex, serial, targets, nt, key);
     sg_tsig_key_free(key);
     return 0;
 }

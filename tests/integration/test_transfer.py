@@ -17,6 +17,8 @@ ldns-verify-zone from the PATH. Python 3 standard library only.
 import os
 import re
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -93,6 +95,20 @@ nods.example.test:$port {
     file $dir/dnssec-child.zone nods.example.test
     transfer {
         to 10.0.0.0/8 192.0.2.1
+        notify 127.0.0.1:%(listener)d
+        serial keep
+    }
+}
+bad.example.test:$port {
+    bind 127.0.0.1
+    file $dir/bad.example.test.zone bad.example.test
+    dnssec {
+        keystore $dir/keystore.db
+        policy pc
+    }
+    transfer {
+        to 127.0.0.1
+        compact-as-nsec
     }
 }
 '''
@@ -138,11 +154,17 @@ class Transfer(unittest.TestCase):
                     '@ NS ns\nns A 192.0.2.1\n')
             for i in range(BIG_NAMES):
                 f.write('h%d A 10.%d.%d.%d\n' % (i, i >> 16 & 255, i >> 8 & 255, i & 255))
-        cls.srv = Signetd(COREFILE % {'tsig': line, 'nsd': cls.nsd.port, 'knot': cls.knot.port},
+        shutil.copy(os.path.join(signet_test.FIXTURES, 'dnssec-child.zone'),
+                    os.path.join(cls.dir, 'bad.example.test.zone'))
+        # a NOTIFY receiver that ignores the first NOTIFY: the retry must come
+        cls.listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        cls.listener.bind(('127.0.0.1', 0))
+        cls.srv = Signetd(COREFILE % {'tsig': line, 'nsd': cls.nsd.port, 'knot': cls.knot.port,
+                                      'listener': cls.listener.getsockname()[1]},
                           FILES, workdir=cls.dir)
         cls.srv.start()
         for z in ('example.test', 'other.test', 'sub.example.test', 'nods.example.test',
-                  'big.test'):
+                  'big.test', 'bad.example.test'):
             if not cls.srv.wait_log(r'transfer: %s\.: serial \d+ \(first version\)' % re.escape(z),
                                     timeout=30):
                 raise AssertionError('no first version of %s; log:\n%s' % (z, cls.srv.log()))
@@ -174,6 +196,8 @@ class Transfer(unittest.TestCase):
 
     @classmethod
     def _teardown(cls):
+        if getattr(cls, 'listener', None):
+            cls.listener.close()
         for ub in cls.resolvers:
             ub.stop()
         for s in cls.secondaries:
@@ -436,6 +460,54 @@ class Transfer(unittest.TestCase):
         self.assertIn('late.big.test. 3600 IN A 192.0.2.99', lines)
         self.assertEqual(len(lines), records + 4)  # late: A, RRSIG, NSEC, RRSIG
 
+    def test_9_compact_zone_with_compact_as_nsec_transfers_a_real_nsec_chain(self):
+        rc, lines, out = self.axfr('bad.example.test', key=False)
+        self.assertEqual(rc, 0, out)
+        types = {l.split()[3] for l in lines}
+        self.assertIn('NSEC', types)
+        self.assertIn('RRSIG', types)
+        path = os.path.join(self.dir, 'bad.axfr')
+        with open(path, 'w') as f:
+            f.write('\n'.join(lines[:-1]) + '\n')
+        p = subprocess.run(['ldns-verify-zone', path], capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        # while signetd itself answers with compact denial (NOERROR, NSEC to a \000 name)
+        r = self.srv.dig('nothere.bad.example.test', 'A', '+dnssec')
+        self.assertEqual(r.rcode, 'NOERROR', r)
+
+    def test_9_notify_is_retried_until_acknowledged(self):
+        before = self.served_serial('nods.example.test')
+        mark = self.srv.log_size()
+        with open(self.srv.path('dnssec-child.zone'), 'a') as f:
+            f.write('notified IN A 192.0.2.7\n')
+        self.srv.send_signal(1)  # SIGHUP
+        # serial keep: the file's serial did not move, so the new one is last + 1
+        want = before + 1
+        self.listener.settimeout(15)
+        got = []
+        qname = signet_test.encode_name('nods.example.test')
+        while len(got) < 2:
+            data, peer = self.listener.recvfrom(4096)
+            m = signet_test.parse_message(data)
+            if m.opcode != 'OPCODE4':
+                continue
+            self.assertEqual(data[12:12 + len(qname) + 4], qname + struct.pack('!HH', 6, 1))
+            self.assertIn('aa', m.flags)
+            soas = m.rrs('answer', 'SOA')  # RFC 1996 3.7: the new SOA comes along
+            if soas and int(soas[0].rdata.split()[2]) == want:
+                got.append((time.monotonic(), m.id))   # retries of older versions: skipped
+        # the first went unanswered; the retry (a new ID) a second or so later
+        self.assertGreaterEqual(got[1][0] - got[0][0], 0.8)
+        self.assertNotEqual(got[0][1], got[1][1])
+        reply = bytearray(data)
+        reply[2] |= 0x80  # QR
+        self.listener.sendto(bytes(reply), peer)
+        self.assertTrue(self.srv.wait_log(r'notify: nods\.example\.test\.: serial %d: 127\.0\.0\.1:%d '
+                                          r'acknowledged' % (want, self.listener.getsockname()[1]),
+                                          mark, 10), self.srv.log()[mark:])
+        self.assertTrue(self.srv.wait_log(r'zone file serial 1 is not above the served serial %d'
+                                          % before, mark, 5))
+        self.assertEqual(self.served_serial('nods.example.test'), want)
 
 if __name__ == '__main__':
     unittest.main(verbosity=2)
