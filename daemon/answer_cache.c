@@ -98,10 +98,10 @@ sg_acache *sg_acache_new(size_t bytes)
     sg_acache *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    /* one index way per 256 bytes of budget: more slots than the replies (a few hundred
-     * bytes each, signed) that fit */
+    /* about one index way (16 bytes) per 128 bytes of budget: more ways than replies
+     * that fit even when they are small (unsigned, ~100 bytes), for 1/8 of the memory */
     size_t nsets = 1;
-    while (nsets * 2 * WAYS * 256 <= bytes)
+    while (nsets * 2 * WAYS * 128 <= bytes)
         nsets *= 2;
     size_t index_bytes = nsets * WAYS * sizeof(way);
     c->set_mask = nsets - 1;
