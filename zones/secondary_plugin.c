@@ -170,10 +170,10 @@ static int transfer(sstate *st, szone *sz, const sg_xfr_peer *p, const sg_zone *
     return rc;
 }
 
-/* One refresh of a zone: the primaries in order until one answers. */
-static void refresh(sstate *st, szone *sz, time_t now)
+/* One refresh of a zone: the primaries in order until one answers. cur is the version
+ * served, held for the whole refresh. */
+static void refresh_from(sstate *st, szone *sz, time_t now, const sg_zone *cur)
 {
-    const sg_zone *cur = sg_zonedb_slot_zone(sz->slot);
     const sg_tsig_key *key = st->key;
     int ok = 0;
     for (int i = 0; i < st->cfg.nprimaries && !ok && !atomic_load(&st->stop); i++) {
@@ -260,6 +260,15 @@ static void refresh(sstate *st, szone *sz, time_t now)
         sz->expired = 1;
         sg_zonedb_slot_publish(sz->slot, NULL);
     }
+}
+
+static void refresh(sstate *st, szone *sz, time_t now)
+{
+    /* held: a transfer of a large zone may outlast the grace period of a version that
+     * another task (a reload's new chain) replaces meanwhile */
+    sg_zone *cur = sg_zonedb_slot_hold(sz->slot);
+    refresh_from(st, sz, now, cur);
+    sg_zonedb_release(cur);
 }
 
 static void *watch(void *arg)

@@ -333,6 +333,16 @@ const sg_zone *sg_zonedb_slot_zone(const sg_zone_slot *s)
     return atomic_load(&((sg_zone_slot *)s)->zone);
 }
 
+sg_zone *sg_zonedb_slot_hold(sg_zone_slot *s)
+{
+    pthread_mutex_lock(&g_lock);
+    sg_zone *z = atomic_load(&s->zone);
+    if (z)
+        find_ref(z)->refs++; /* counted: the slot's own reference is dropped under g_lock */
+    pthread_mutex_unlock(&g_lock);
+    return z;
+}
+
 int sg_zonedb_slot_publish(sg_zone_slot *s, sg_zone *z)
 {
     retired_zone *r = malloc(sizeof *r);

@@ -37,6 +37,9 @@ void sg_zonedb_slot_release(sg_zone_slot *s);
 /* The version to serve, or NULL (none yet, or expired). Lock-free; the zone stays valid
  * for the grace period after it is replaced. */
 const sg_zone *sg_zonedb_slot_zone(const sg_zone_slot *s);
+/* The version served now with a counted reference (drop it with sg_zonedb_release), or
+ * NULL: for a task that works on it for longer than the grace period could last. */
+sg_zone *sg_zonedb_slot_hold(sg_zone_slot *s);
 /* Make z the version served (takes ownership; NULL stops serving). It is then also what
  * sg_zonedb_acquire_apex returns for the zone. 0, or SG_ENOMEM (z freed, nothing changed). */
 int sg_zonedb_slot_publish(sg_zone_slot *s, sg_zone *z);

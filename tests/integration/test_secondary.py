@@ -514,7 +514,7 @@ FAKE_COREFILE = """
 fake.test:$port {
     bind 127.0.0.1
     secondary {
-        from 127.0.0.1:%(primary)d
+        from %(first)s127.0.0.1:%(primary)d
     }
 }
 """
@@ -533,7 +533,12 @@ class FallbackTest(unittest.TestCase):
     def setUp(self):
         self.primary = fake_primary.FakePrimary('fake.test', 1, self.BASE).start()
         self.addCleanup(self.primary.stop)
-        self.srv = Signetd(FAKE_COREFILE % {'primary': self.primary.port}, (), ready_name='fake.test')
+        # a first primary that is down: the next one is asked
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(('127.0.0.1', 0))
+            self.dead = s.getsockname()[1]
+        self.srv = Signetd(FAKE_COREFILE % {'primary': self.primary.port, 'first': '127.0.0.1:%d ' % self.dead},
+                           (), ready_name='fake.test')
         self.addCleanup(self.srv.cleanup)
         self.srv.start()
 
@@ -544,6 +549,8 @@ class FallbackTest(unittest.TestCase):
         m = self.srv.wait_log(r'fake\.test\.: serial 1 by AXFR from 127\.0\.0\.1:%d \(4 records, 5 messages\)'
                               % self.primary.port, timeout=10)
         self.assertTrue(m, self.srv.log())
+        self.assertRegex(self.srv.log(), r'fake\.test\.: primary 127\.0\.0\.1:%d: SOA query failed: SOA query: '
+                                         r'Connection refused' % self.dead)
         self.assertEqual(self.primary.queries[:3], ['SOA/udp', 'SOA/tcp', 'AXFR'])
         v2 = self.BASE[:2] + [('www.fake.test', fake_primary.a('192.0.2.2'))]
         bad = [('fake.test', fake_primary.soa(2)), ('fake.test', fake_primary.soa(1)),
@@ -576,7 +583,7 @@ class SilentPrimaryTest(unittest.TestCase):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
             silent.bind(('127.0.0.1', 0))
             port = silent.getsockname()[1]
-            srv = Signetd(FAKE_COREFILE.replace('}\n}', '    timeout 60s\n    }\n}') % {'primary': port}, (),
+            srv = Signetd(FAKE_COREFILE.replace('}\n}', '    timeout 60s\n    }\n}') % {'primary': port, 'first': ''}, (),
                           ready_name='fake.test')
             self.addCleanup(srv.cleanup)
             srv.start()
@@ -584,7 +591,8 @@ class SilentPrimaryTest(unittest.TestCase):
             time.sleep(0.5)  # the task is waiting for the SOA
             t0 = time.monotonic()
             self.assertEqual(srv.stop(), 0, srv.log())
-            self.assertLess(time.monotonic() - t0, 3.0, srv.log())
+            # without the cancel it would wait out the 60 s timeout (and be killed at 10 s)
+            self.assertLess(time.monotonic() - t0, 6.0, srv.log())
 
 
 if __name__ == '__main__':
