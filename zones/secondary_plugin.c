@@ -35,6 +35,7 @@ typedef struct szone {
     sg_zone_slot *slot;
     atomic_int notified;       /* a NOTIFY asked for a check */
     time_t next_check;
+    time_t last_check;         /* when the primaries were last asked */
     uint32_t backoff;
     int expired;               /* logged once */
 } szone;
@@ -278,9 +279,13 @@ static void *watch(void *arg)
         time_t now = time(NULL);
         for (int i = 0; i < st->nzones && !atomic_load(&st->stop); i++) {
             szone *sz = &st->zones[i];
-            int notified = atomic_exchange(&sz->notified, 0);
-            if (notified || now >= sz->next_check)
+            /* NOTIFY over UDP is easily forged: at most one check a second comes of it,
+             * so that a flood of them cannot make us a flood of queries to the primary */
+            if (now >= sz->next_check || (atomic_load(&sz->notified) && now > sz->last_check)) {
+                atomic_store(&sz->notified, 0);
+                sz->last_check = now;
                 refresh(st, sz, now);
+            }
             sg_zonedb_slot_reap(sz->slot);
         }
         struct timespec ts;
@@ -288,8 +293,9 @@ static void *watch(void *arg)
         ts.tv_sec += 1;
         pthread_mutex_lock(&st->wake_lock);
         int pending = 0;
+        now = time(NULL);
         for (int i = 0; i < st->nzones; i++)
-            pending |= atomic_load(&st->zones[i].notified);
+            pending |= atomic_load(&st->zones[i].notified) && now > st->zones[i].last_check;
         if (!atomic_load(&st->stop) && !pending)
             pthread_cond_timedwait(&st->wake, &st->wake_lock, &ts);
         pthread_mutex_unlock(&st->wake_lock);

@@ -575,6 +575,20 @@ class FallbackTest(unittest.TestCase):
         self.assertEqual(sorted(rr.rdata for rr in r.rrs('answer', 'A')), ['192.0.2.2'])
 
 
+    def test_notify_flood_is_one_check_a_second(self):
+        self.assertTrue(self.srv.wait_log(r'fake\.test\.: serial 1 by AXFR', timeout=10), self.srv.log())
+        before = self.primary.queries.count('SOA/udp')
+        t0 = time.monotonic()
+        for _ in range(100):
+            qid, msg = signet_test.make_query('fake.test', 'SOA', opcode=4)
+            self.assertIsNotNone(self.srv.udp(msg, qid, tries=1))
+        time.sleep(1.2)
+        checks = self.primary.queries.count('SOA/udp') - before
+        elapsed = time.monotonic() - t0
+        self.assertGreaterEqual(checks, 1)
+        self.assertLessEqual(checks, int(elapsed) + 2, '%d checks in %.1f s' % (checks, elapsed))
+
+
 class SilentPrimaryTest(unittest.TestCase):
     """A primary that never answers (UDP bound, nothing sent back) must not hold up a
     stop: every network wait of the refresh task ends when the task is told to stop."""
