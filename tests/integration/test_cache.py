@@ -14,7 +14,7 @@ import urllib.request
 
 import signet_test
 from signet_test import Signetd
-from test_dnssec import ctl, parse_rrsig
+from test_dnssec import ctl, key_tag, parse_rrsig
 
 VALIDITY = 12
 REFRESH = 8
@@ -144,6 +144,56 @@ class CacheSigned(signet_test.unittest.TestCase):
         self.assertTrue(m, text)
         self.assertGreater(float(m.group(1)), 3900 - 120)
         self.assertLessEqual(float(m.group(1)), 3900 + 1)
+
+
+class CacheKeyChange(signet_test.unittest.TestCase):
+    """With the default signature validity (14 days) a cached reply would live its TTL
+    (an hour): a key set change must still reach the answers within the watcher's
+    second, because the dnssec plugin's version is part of the cache key."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Signetd(COREFILE.replace('policy fast', 'policy slow'),
+                          ('example.test.zone', 'example.test.inc'))
+        cls.db = cls.srv.path('keystore.db')
+        ctl(cls.db, 'policy', 'add', 'slow', '--csk')
+        try:
+            cls.srv.start()
+        except Exception:
+            cls.srv.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            rc = cls.srv.stop()
+            if rc != 0:
+                raise AssertionError('signetd exited with %s; log:\n%s' % (rc, cls.srv.log()[-3000:]))
+        finally:
+            cls.srv.cleanup()
+
+    def tags(self):
+        r = self.srv.dig('example.test', 'DNSKEY', '+dnssec')
+        return {key_tag(rr.rdata) for rr in r.rrs('answer', 'DNSKEY')}
+
+    def hits(self):
+        text = urllib.request.urlopen('http://127.0.0.1:%d/metrics' % self.srv.port2,
+                                      timeout=5).read().decode()
+        m = re.search(r'(?m)^signet_cache_hits_total\{block="example.test."\} (\d+)$', text)
+        return int(m.group(1)) if m else 0
+
+    def test_published_key_reaches_cached_dnskey(self):
+        before = self.tags()
+        h0 = self.hits()
+        self.assertEqual(self.tags(), before)
+        self.assertEqual(self.hits(), h0 + 1, 'the second DNSKEY answer came from the cache')
+        k = ctl(self.db, 'key', 'generate', 'example.test', '--role', 'zsk', as_json=True)
+        ctl(self.db, 'key', 'set', str(k['id']), '--publish', 'now')
+        deadline = time.monotonic() + 5
+        while k['tag'] not in self.tags():
+            self.assertLess(time.monotonic(), deadline, 'the cached DNSKEY RRset outlived the key change')
+            time.sleep(0.2)
+        self.assertEqual(self.tags(), before | {k['tag']})
 
 
 if __name__ == '__main__':
