@@ -20,10 +20,13 @@ import warnings
 import signet_test
 from signet_test import Signetd, make_query, parse_kdig_json, parse_message, run_signetd
 
+SIGNETCTL = os.environ.get('SIGNETCTL', os.path.join(signet_test.REPO, 'build', 'ctl', 'signetctl'))
+
 COREFILE = '''
 {
     workers 1
     tcp-idle-timeout 2s
+    control $dir/signetd.sock
 }
 example.test:$port {
     bind 127.0.0.1
@@ -172,11 +175,30 @@ class DotCase(unittest.TestCase):
         finally:
             raw.close()
 
+    def test_status_lists_tls_listener(self):
+        p = subprocess.run([SIGNETCTL, '--socket', self.srv.path('signetd.sock'), '--json', 'status'],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        listeners = {l['address']: l['transport'] for l in json.loads(p.stdout)['listeners']}
+        self.assertEqual(listeners, {'127.0.0.1:%d' % self.srv.port: 'udp+tcp',
+                                     '127.0.0.1:%d' % self.srv.port2: 'tls'})
+
     def test_zz_certificate_reloaded(self):
+        # a connection open across the reload keeps its session and goes on answering
+        s = self.tls_socket()
+        self.addCleanup(s.close)
+        qid, q = make_query('example.test', 'SOA')
+        s.sendall(signet_test.tcp_frame(q))
+        self.assertEqual(parse_message(signet_test.tcp_read_message(s)).rcode, 'NOERROR')
         make_cert(self.srv.dir, 'dns2.example.test')
         since = self.srv.log_size()
         self.srv.send_signal(signal.SIGHUP)
         self.assertTrue(self.srv.wait_log(r'reload done', since, timeout=20), self.srv.log()[-2000:])
+        time.sleep(0.2)
+        for _ in range(3):
+            qid, q = make_query('www.example.test', 'A')
+            s.sendall(signet_test.tcp_frame(q))
+            self.assertEqual(parse_message(signet_test.tcp_read_message(s)).rcode, 'NOERROR')
         p, r = self.kdig_tls('example.test', 'SOA', hostname='dns2.example.test')
         self.assertIsNotNone(r, p.stdout + p.stderr)
         p, r = self.kdig_tls('example.test', 'SOA', hostname='dns.example.test')
