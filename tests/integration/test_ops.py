@@ -7,6 +7,7 @@ and removed (and a live pid in it is refused); the systemd notification protocol
 READY=1, RELOADING=1 with MONOTONIC_USEC then READY=1, and STOPPING=1; with
 `log-target syslog` nothing goes to stderr."""
 
+import json
 import os
 import pwd
 import re
@@ -98,6 +99,65 @@ example.test:%d {
         self.assertEqual(rc, 0, srv.log()[-2000:])
         self.assertFalse(os.path.exists(srv.path('run/signetd.pid')), 'pid file left behind')
         self.assertFalse(os.path.exists(srv.path('run/signetd.sock')), 'socket left behind')
+
+    @unittest.skipUnless(os.geteuid() == 0, 'needs root')
+    def test_keystore_of_the_service_user(self):
+        """The keystore made by the service user (signetctl run as it) stays usable after
+        the drop: signed answers, and a key change made meanwhile is picked up."""
+        nobody = pwd.getpwnam('nobody')
+        srv = Signetd('''
+{
+    user nobody
+    control off
+}
+example.test:$port {
+    bind 127.0.0.1
+    dnssec {
+        keystore $dir/state/keystore.db
+    }
+    file $dir/example.test.zone
+}
+''', ('example.test.zone', 'example.test.inc'))
+        self.addCleanup(srv.cleanup)
+        os.chmod(srv.dir, 0o755)
+        os.mkdir(srv.path('state'), 0o700)
+        os.chown(srv.path('state'), nobody.pw_uid, nobody.pw_gid)
+        as_nobody = ['setpriv', '--reuid=%d' % nobody.pw_uid, '--regid=%d' % nobody.pw_gid,
+                     '--clear-groups', SIGNETCTL, '--db', srv.path('state/keystore.db')]
+        for args in (['zone', 'add', 'example.test'],
+                     ['key', 'generate', 'example.test', '--role', 'csk']):
+            p = subprocess.run(as_nobody + args, capture_output=True, text=True, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stderr)
+        p = subprocess.run(as_nobody + ['--json', 'key', 'list', 'example.test'], capture_output=True,
+                           text=True, timeout=60)
+        first = json.loads(p.stdout)[0]
+        p = subprocess.run(as_nobody + ['key', 'set', str(first['id']), '--publish', 'now',
+                                        '--activate', 'now'], capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        srv.start()
+        self.assertEqual(proc_ids(srv.proc.pid)['Uid'][1], nobody.pw_uid)
+        r = srv.dig('example.test', 'SOA', '+dnssec')
+        tags = {int(rr.rdata.split()[6]) for rr in r.rrs('answer', 'RRSIG')}
+        self.assertEqual(tags, {first['tag']}, srv.log()[-2000:])
+        # a second key made now by the service user shows in the DNSKEY set within seconds
+        p = subprocess.run(as_nobody + ['key', 'generate', 'example.test', '--role', 'zsk'],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = subprocess.run(as_nobody + ['--json', 'key', 'list', 'example.test'], capture_output=True,
+                           text=True, timeout=60)
+        second = [k for k in json.loads(p.stdout) if k['id'] != first['id']][0]
+        p = subprocess.run(as_nobody + ['key', 'set', str(second['id']), '--publish', 'now'],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            r = srv.dig('example.test', 'DNSKEY', '+dnssec')
+            if len(r.rrs('answer', 'DNSKEY')) == 2:
+                break
+            time.sleep(0.3)
+        self.assertEqual(len(r.rrs('answer', 'DNSKEY')), 2, srv.log()[-2000:])
+        self.assertNotIn('ERROR', srv.log())
+        self.assertEqual(srv.stop(), 0, srv.log()[-2000:])
 
     @unittest.skipUnless(os.geteuid() == 0, 'needs root to start as nobody')
     def test_capabilities_dropped(self):
