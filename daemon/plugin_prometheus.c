@@ -239,11 +239,22 @@ static int unrouted_enable(void)
     return 0;
 }
 
-void sg_prometheus_unrouted(const sg_query *q)
+static zstats *zone_of(const struct pstate *st, const sg_query *q);
+
+void sg_prometheus_unrouted(const sg_handler *routed, const sg_query *q)
 {
+    int rci = q->drop ? RC_NOREPLY : rcode_index(q->rcode);
+    for (const sg_handler *h = routed; h; h = h->next)
+        if (h->plugin == &sg_plugin_prometheus) {
+            const struct pstate *st = h->state;
+            if (st->nzones) {
+                observe(zone_of(st, q), q, rci);
+                return;
+            }
+        }
     zstats *s = atomic_load_explicit(&g_unrouted, memory_order_acquire);
     if (s)
-        observe(s, q, q->drop ? RC_NOREPLY : rcode_index(q->rcode));
+        observe(s, q, rci);
 }
 
 /* ---- the plugin ---------------------------------------------------------------------- */

@@ -13,9 +13,11 @@ extern const sg_plugin sg_plugin_errors;
 extern const sg_plugin sg_plugin_prometheus;
 extern const sg_plugin sg_plugin_cache;
 
-/* Count a reply that no chain saw (no zone, other class, malformed) under zone
- * "dropped" when a prometheus block exists (plugin_prometheus.c). */
-void sg_prometheus_unrouted(const sg_query *q);
+/* Count a reply that the server core made without running a chain: under the zone of
+ * the routed chain's prometheus plugin when there is one (NOTIFY, a transfer nobody
+ * serves), else under zone "dropped" (no zone, other class, malformed) once any
+ * prometheus block exists (plugin_prometheus.c). routed may be NULL. */
+void sg_prometheus_unrouted(const sg_handler *routed, const sg_query *q);
 /* Parse a `prometheus [ADDR]` line into addr (table-driven tests). */
 int sg_prometheus_parse(const sg_cfg_block *blk, char *addr, size_t cap);
 /* Parse a `cache [SIZE]` line (SIZE with K, M or G). */

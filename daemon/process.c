@@ -28,15 +28,15 @@ size_t sg_server_answer(const sg_runtime *rt, int listen_idx, sg_query *q,
         return 0;
     if (pr == SG_PARSE_ERROR) {
         sg_wire_render(q);
-        sg_prometheus_unrouted(q);
+        sg_prometheus_unrouted(NULL, q);
         return q->out_len;
     }
-    sg_handler *chain = NULL;
+    sg_handler *chain = NULL, *routed = NULL;
     if (q->qclass != SG_CLASS_IN)
         q->rcode = SG_RCODE_REFUSED;
     else if (q->qtype == SG_TYPE_MAILA || q->qtype == SG_TYPE_MAILB)
         q->rcode = SG_RCODE_NOTIMP;
-    else if (!(chain = sg_runtime_route(rt, listen_idx, q)))
+    else if (!(chain = routed = sg_runtime_route(rt, listen_idx, q)))
         q->rcode = q->opcode == SG_OPCODE_NOTIFY ? SG_RCODE_NOTIMP : SG_RCODE_REFUSED;
     else if ((q->qtype == SG_TYPE_AXFR || q->qtype == SG_TYPE_IXFR) && !has_transfer(chain)) {
         q->rcode = SG_RCODE_REFUSED; /* only a `transfer` plugin hands zones out */
@@ -70,6 +70,6 @@ size_t sg_server_answer(const sg_runtime *rt, int listen_idx, sg_query *q,
     if (!q->drop && !q->out_len)
         sg_wire_render(q);
     if (!chain)
-        sg_prometheus_unrouted(q); /* a chain's prometheus plugin counts the rest */
+        sg_prometheus_unrouted(routed, q); /* a chain's prometheus plugin counts the rest */
     return q->drop ? 0 : q->out_len;
 }
