@@ -124,6 +124,8 @@ int main(int argc, char **argv)
             goto fail;
         pid_written = 1;
     }
+    if (po.user[0])
+        sg_user_check_files(rt->cfg, po.user, uid);
     if ((po.user[0] && (rc = sg_user_drop(po.user, uid, gid))) || (rc = sg_caps_drop()))
         goto fail;
     int n;

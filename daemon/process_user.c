@@ -8,9 +8,11 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <pwd.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -82,4 +84,41 @@ int sg_caps_drop(void)
     }
     sg_log(SG_LOG_INFO, "signetd", NULL, "capabilities dropped after binding");
     return 0;
+}
+
+static void check_writable(const char *path, const char *what, uid_t uid, const char *user)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || st.st_uid == uid)
+        return;
+    sg_log(SG_LOG_WARN, "signetd", NULL, "%s %s is owned by uid %ld, not by %s: once signetd runs "
+           "as %s, key changes and rollovers cannot be written; chown it and its directory to %s",
+           what, path, (long)st.st_uid, user, user, user);
+}
+
+void sg_user_check_files(const sg_cfg *cfg, const char *user, uid_t uid)
+{
+    if (!cfg || !user || !*user || geteuid() != 0)
+        return;
+    for (int b = 0; b < cfg->nservers; b++) {
+        const sg_cfg_block *sb = &cfg->servers[b];
+        for (int i = 0; i < sb->nchildren; i++) {
+            const sg_cfg_block *d = &sb->children[i];
+            if (strcmp(d->name, "dnssec"))
+                continue;
+            for (int k = 0; k < d->nchildren; k++) {
+                const sg_cfg_block *o = &d->children[k];
+                if (strcmp(o->name, "keystore") || o->nargs != 1)
+                    continue;
+                check_writable(o->args[0], "keystore", uid, user);
+                char dir[1100];
+                snprintf(dir, sizeof dir, "%s", o->args[0]);
+                char *slash = strrchr(dir, '/');
+                if (slash && slash != dir) {
+                    *slash = 0;
+                    check_writable(dir, "keystore directory", uid, user);
+                }
+            }
+        }
+    }
 }

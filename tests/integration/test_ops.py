@@ -157,6 +157,32 @@ example.test:$port {
             time.sleep(0.3)
         self.assertEqual(len(r.rrs('answer', 'DNSKEY')), 2, srv.log()[-2000:])
         self.assertNotIn('ERROR', srv.log())
+        self.assertNotIn('is owned by', srv.log())
+        self.assertEqual(srv.stop(), 0, srv.log()[-2000:])
+
+    @unittest.skipUnless(os.geteuid() == 0, 'needs root')
+    def test_root_owned_keystore_warned(self):
+        srv = Signetd('''
+{
+    user nobody
+    control off
+}
+example.test:$port {
+    bind 127.0.0.1
+    dnssec {
+        keystore $dir/keystore.db
+    }
+    file $dir/example.test.zone
+}
+''', ('example.test.zone', 'example.test.inc'))
+        self.addCleanup(srv.cleanup)
+        os.chmod(srv.dir, 0o755)
+        srv.start()  # the keystore is made by root at start: it still serves what it loaded
+        r = srv.dig('example.test', 'SOA', '+dnssec')
+        self.assertTrue(r.rrs('answer', 'RRSIG'))
+        self.assertRegex(srv.log(), r'keystore %s is owned by uid 0, not by nobody' %
+                         re.escape(srv.path('keystore.db')))
+        self.assertIn('keystore directory %s is owned by uid 0' % srv.dir, srv.log())
         self.assertEqual(srv.stop(), 0, srv.log()[-2000:])
 
     @unittest.skipUnless(os.geteuid() == 0, 'needs root to start as nobody')
