@@ -235,8 +235,10 @@ static void dnssec_teardown(void *state)
     dstate *st = state;
     if (!st)
         return;
-    if (st->metrics_registered)
+    if (st->metrics_registered) {
         sg_metrics_unregister(sg_dnssec_metrics_source, &st->metrics);
+        sg_metrics_unregister(sg_sign_gate_metrics, &st->cfg.gate);
+    }
     if (st->metrics.zones || st->metrics.made)
         sg_dnssec_metrics_deinit(&st->metrics);
     for (int i = 0; i < st->nzones; i++) {
@@ -276,6 +278,11 @@ static int metrics_setup(dstate *st)
     st->metrics.cache = &st->cache;
     if ((rc = sg_metrics_register(sg_dnssec_metrics_source, &st->metrics)))
         return rc;
+    st->cfg.gate.label = st->metrics.label;
+    if ((rc = sg_metrics_register(sg_sign_gate_metrics, &st->cfg.gate))) {
+        sg_metrics_unregister(sg_dnssec_metrics_source, &st->metrics);
+        return rc;
+    }
     st->metrics_registered = 1;
     return 0;
 }

@@ -2,6 +2,7 @@
 /* Admission for fresh signatures on the query path (see sign_gate.h). */
 #include "signer/sign_gate.h"
 #include "common/errors.h"
+#include "common/metrics.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -72,4 +73,29 @@ int sg_sign_gate_enter(sg_sign_gate *g, uint64_t start_ns, uint64_t now_ns)
 void sg_sign_gate_leave(sg_sign_gate *g)
 {
     atomic_fetch_sub_explicit(&g->pending, 1, memory_order_acq_rel);
+}
+
+int sg_sign_gate_metrics(sg_metrics_out *out, void *gate)
+{
+    sg_sign_gate *g = gate;
+    const char *block = g->label ? g->label : "";
+    int rc = sg_metrics_family(out, "signet_dnssec_signatures_shed_total", SG_METRIC_COUNTER,
+                               "Queries answered SERVFAIL instead of signing: busy "
+                               "(max-pending-signatures) or late (query-time-budget)");
+    const char *busy[] = { "block", block, "reason", "busy", NULL };
+    const char *late[] = { "block", block, "reason", "late", NULL };
+    const char *lb[] = { "block", block, NULL };
+    if (!rc)
+        rc = sg_metrics_add_u64(out, "signet_dnssec_signatures_shed_total", NULL, busy,
+                                atomic_load_explicit(&g->shed_busy, memory_order_relaxed));
+    if (!rc)
+        rc = sg_metrics_add_u64(out, "signet_dnssec_signatures_shed_total", NULL, late,
+                                atomic_load_explicit(&g->shed_late, memory_order_relaxed));
+    if (!rc)
+        rc = sg_metrics_family(out, "signet_dnssec_signatures_pending", SG_METRIC_GAUGE,
+                               "Signatures being made now");
+    if (!rc)
+        rc = sg_metrics_add_u64(out, "signet_dnssec_signatures_pending", NULL, lb,
+                                atomic_load_explicit(&g->pending, memory_order_relaxed));
+    return rc;
 }

@@ -16,6 +16,7 @@ typedef struct sg_sign_gate {
     _Atomic uint32_t pending;
     _Atomic uint64_t shed_busy;  /* refused: max_pending reached */
     _Atomic uint64_t shed_late;  /* refused: budget spent */
+    const char *label;           /* the dnssec block, for metrics (its first zone) */
 } sg_sign_gate;
 
 #define SG_SIGN_BUDGET_DEFAULT_NS 2000000000ull /* 2 s */
@@ -33,5 +34,11 @@ int sg_sign_gate_option(const sg_cfg_block *d, sg_sign_gate *g);
  * done), SG_EBUSY or SG_ETIMEOUT. */
 int sg_sign_gate_enter(sg_sign_gate *g, uint64_t start_ns, uint64_t now_ns);
 void sg_sign_gate_leave(sg_sign_gate *g);
+
+struct sg_metrics_out;
+/* Metric source (sg_metrics_register(sg_sign_gate_metrics, gate)):
+ * signet_dnssec_signatures_shed_total{block, reason="busy"|"late"} and
+ * signet_dnssec_signatures_pending{block}. */
+int sg_sign_gate_metrics(struct sg_metrics_out *out, void *gate);
 
 #endif

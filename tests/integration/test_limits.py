@@ -13,6 +13,7 @@ RSA-4096 keys and compact denial make every NXDOMAIN cost a fresh, slow signatur
 
 import os
 import random
+import re
 import select
 import shutil
 import socket
@@ -91,6 +92,7 @@ SIGNED = '''
 {
     workers 2
     udp-max-payload 4096
+    control $dir/ctl.sock
 }
 example.test:$port {
     bind 127.0.0.1
@@ -168,6 +170,18 @@ class SignedLimits(unittest.TestCase):
             rcodes.append('ANSWERED' if m.rcode == 'NOERROR' else m.rcode)
         return rcodes
 
+    def shed(self):
+        """signet_dnssec_signatures_shed_total by reason, from signetctl stats."""
+        p = subprocess.run([signetctl_path(), '--socket', self.srv.path('ctl.sock'), 'stats'],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        out = {}
+        for m in re.finditer(r'^signet_dnssec_signatures_shed_total\{[^}]*reason="(\w+)"[^}]*\} (\d+)$',
+                             p.stdout, re.M):
+            out[m.group(1)] = int(m.group(2))
+        self.assertEqual(set(out), {'busy', 'late'}, p.stdout)
+        return out
+
     def check_recovers(self):
         # alone, a query is answered and signed (a few tries: on a loaded machine one
         # query may itself take longer than a small budget)
@@ -186,7 +200,11 @@ class QueryBudget(SignedLimits):
 
     def test_over_budget_is_servfail(self):
         self.check_recovers()
+        before = self.shed()
         rcodes = self.check_burst(300)
+        after = self.shed()
+        self.assertEqual(after['late'] - before['late'], rcodes.count('SERVFAIL'))
+        self.assertEqual(after['busy'], before['busy'])
         # 300 RSA-4096 signatures take seconds: most of a batch is past 250 ms, while one
         # query alone takes about 25 ms
         self.assertGreater(rcodes.count('SERVFAIL'), 0)
@@ -199,7 +217,11 @@ class PendingSignatures(SignedLimits):
 
     def test_over_cap_is_servfail(self):
         self.check_recovers()
+        before = self.shed()
         rcodes = self.check_burst(400)
+        after = self.shed()
+        self.assertEqual(after['busy'] - before['busy'], rcodes.count('SERVFAIL'))
+        self.assertEqual(after['late'], before['late'])
         # two workers signing at once: the second is refused
         self.assertGreater(rcodes.count('SERVFAIL'), 0)
         self.assertGreater(rcodes.count('ANSWERED'), 0)
