@@ -198,12 +198,28 @@ static void rest_templates(void **st)
     sg_reg_cred_free(&c);
 }
 
+/* bytes above 0x7f (UTF-8 in a registrar's reply) are not hex digits and must not reach
+ * isxdigit() as negative values */
+static void hex_decode_high_bytes(void **unused)
+{
+    (void)unused;
+    uint8_t out[4];
+    size_t n = 99;
+    assert_int_equal(sg_reg_hex_decode("\xc3\xa9", out, sizeof out, &n), SG_EINVAL);
+    assert_int_equal(sg_reg_hex_decode("a\xff", out, sizeof out, &n), SG_EINVAL);
+    assert_int_equal(sg_reg_hex_decode("aBff", out, sizeof out, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(out[0], 0xab);
+    assert_int_equal(out[1], 0xff);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(porkbun_body),  cmocka_unit_test(porkbun_list),
         cmocka_unit_test(dnsimple_json), cmocka_unit_test(ovh_json),
         cmocka_unit_test(ovh_signature), cmocka_unit_test(rest_templates),
+        cmocka_unit_test(hex_decode_high_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
