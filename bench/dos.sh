@@ -19,7 +19,8 @@
 # files, Corefiles, logs, dnsperf outputs, summary.md).
 # Env: SIGNETD_BIN, SIGNETCTL_BIN (default build/daemon/signetd, build/ctl/signetctl),
 #      SHARED_BENCH (../shared/bench: gen-zone.py), SERVER_CPU, CLIENT_CPU, EXTRA (lines
-#      added inside the server block, e.g. EXTRA='rrl' to compare).
+#      added inside the server block, e.g. EXTRA='rrl' to compare), SIDE_NAMES (the side
+#      stream asks only the first N (name, type) pairs of its file; default all 20000).
 set -u
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 SHARED=${SHARED_BENCH:-$(cd "$REPO/../shared/bench" 2>/dev/null && pwd)}
@@ -102,7 +103,7 @@ CONF
     fpid=$!
     sleep 0.5
     taskset -c "$CLIENT_CPU" python3 "$REPO/bench/dos_side.py" --port "$PORT" --queries "$OUT/q-side.txt" \
-        --rate "$SIDE_QPS" --seconds "$((DURATION - 2))" --pid "$pid" > "$wd/side-flood.json"
+        --rate "$SIDE_QPS" --seconds "$((DURATION - 2))" --pid "$pid" --names "${SIDE_NAMES:-100000}" > "$wd/side-flood.json"
     wait "$fpid"
     kill "$pid"; wait "$pid"
     python3 - "$denial" "$wd" >> "$OUT/summary.md" <<'PY'
@@ -121,5 +122,9 @@ for phase in ('baseline', 'flood'):
         denial, phase, fl[0], fl[1], fl[2], s['sent'], s['lost'], s['p50_ms'], s['p99_ms'],
         s['p999_ms'], s['max_ms'], mib('rss_kb_min'), mib('rss_kb_max')))
 PY
+done
+for denial in $DENIALS; do
+    printf '\nRSS of signetd every 5 s during the %s flood (MiB): %s\n' "$denial" \
+        "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["rss_mib_every_5s"])' "$OUT/$denial/side-flood.json")" >> "$OUT/summary.md"
 done
 cat "$OUT/summary.md"

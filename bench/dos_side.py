@@ -4,7 +4,7 @@
 a time over UDP with DO, paced at --rate per second, each with its own latency (a reply
 later than --timeout counts as lost); meanwhile the RSS of --pid is sampled every 0.25 s.
 Prints one JSON object: sent, answered, lost, p50/p99/p999 (ms, over the answered),
-rss_kb min/max/last."""
+rss_kb min/max/last, and the RSS every 5 s (MiB)."""
 
 import argparse
 import json
@@ -53,9 +53,10 @@ def main():
     ap.add_argument('--seconds', type=float, default=10)
     ap.add_argument('--timeout', type=float, default=1.0)
     ap.add_argument('--pid', type=int, default=0)
+    ap.add_argument('--names', type=int, default=100000, help='use the first N queries only')
     a = ap.parse_args()
     with open(a.queries) as f:
-        qs = [l.split() for l in f if l.strip() and not l.startswith(';')][:100000]
+        qs = [l.split() for l in f if l.strip() and not l.startswith(';')][:a.names]
     random.shuffle(qs)
     rss = []
     stop = threading.Event()
@@ -111,7 +112,8 @@ def main():
                       'p999_ms': pct(lat, 0.999), 'max_ms': round(lat[-1], 3) if lat else None,
                       'rss_kb_min': min(rss) if rss else None,
                       'rss_kb_max': max(rss) if rss else None,
-                      'rss_kb_last': rss[-1] if rss else None}))
+                      'rss_kb_last': rss[-1] if rss else None,
+                      'rss_mib_every_5s': [round(v / 1024, 1) for v in rss[::20]]}))
 
 
 if __name__ == '__main__':
