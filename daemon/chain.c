@@ -20,6 +20,7 @@ static void options_defaults(sg_options *o)
     o->udp_max_payload = 1232;
     o->tcp_idle_timeout = 10;
     o->tcp_max_connections = 1024;
+    o->max_answer_size = 65535;
     sg_proc_defaults(&o->proc);
 }
 
@@ -49,6 +50,10 @@ static int parse_options(const sg_cfg_block *g, sg_options *o, sg_tsig_keyring *
                 return sg_cfg_error(d, "tcp-max-connections-per-client: expected a number from "
                                        "0 (no limit) to 1000000");
             o->tcp_max_per_client = (uint32_t)v;
+        } else if (!strcmp(d->name, "max-answer-size")) {
+            if (d->nargs != 1 || sg_cfg_parse_uint(d->args[0], 512, 65535, &v))
+                return sg_cfg_error(d, "max-answer-size: expected bytes from 512 to 65535");
+            o->max_answer_size = (uint16_t)v;
         } else if (!strcmp(d->name, "log-level")) {
             enum sg_log_level lvl;
             if (d->nargs != 1 || sg_log_parse_level(d->args[0], &lvl))

@@ -31,6 +31,10 @@ size_t sg_server_answer(const sg_runtime *rt, int listen_idx, sg_query *q,
         sg_prometheus_unrouted(NULL, q);
         return q->out_len;
     }
+    /* a reply larger than the operator allows is truncated (TC=1) on every transport;
+     * transfers stream their own messages */
+    if (q->max_size > rt->opt.max_answer_size && q->qtype != SG_TYPE_AXFR && q->qtype != SG_TYPE_IXFR)
+        q->max_size = rt->opt.max_answer_size;
     sg_handler *chain = NULL, *routed = NULL;
     if (q->qclass != SG_CLASS_IN)
         q->rcode = SG_RCODE_REFUSED;

@@ -32,6 +32,7 @@ typedef struct sg_options {
     uint32_t tcp_idle_timeout;/* seconds */
     uint32_t tcp_max_connections;
     uint32_t tcp_max_per_client;  /* 0: no limit */
+    uint16_t max_answer_size;     /* bytes of any reply but a transfer (default 65535) */
     sg_proc_options proc;
 } sg_options;
 

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: MIT
 """integ.limits: limits that shed work instead of queueing it.
 
+  - max-answer-size: a larger reply is truncated (TC=1) on UDP and TCP;
   - tcp-max-connections-per-client: a client's connection over the cap is closed at once,
     other clients are still served, and a freed slot is usable again;
   - dnssec query-time-budget: a query that has spent its budget before a fresh signature
@@ -81,6 +82,47 @@ class TcpPerClient(ServerCase):
         finally:
             a.close()
             b.close()
+
+
+class AnswerSize(ServerCase):
+    COREFILE = '''
+{
+    max-answer-size 600
+    udp-max-payload 4096
+}
+''' + ZONE
+
+    def ask(self, name, rtype, tcp):
+        qid, q = make_query(name, rtype, edns=True, payload=4096)
+        data = self.srv.tcp(q) if tcp else self.srv.udp(q, qid)
+        self.assertIsNotNone(data)
+        return data, parse_message(data)
+
+    def test_large_answer_truncated(self):
+        # big.example.test TXT is about 700 bytes: over the cap on both transports
+        for tcp in (False, True):
+            data, m = self.ask('big.example.test', 'TXT', tcp)
+            self.assertLessEqual(len(data), 600, repr(m))
+            self.assertIn('tc', m.flags, repr(m))
+        # small answers are whole
+        for tcp in (False, True):
+            data, m = self.ask('web.example.test', 'A', tcp)
+            self.assertNotIn('tc', m.flags, repr(m))
+            self.assertTrue(m.answer, repr(m))
+
+    def test_cap_is_what_makes_it_truncate(self):
+        # the same query to a server without the option: the whole RRset over TCP
+        other = Signetd(ZONE, ('example.test.zone', 'example.test.inc'))
+        try:
+            other.start()
+            qid, q = make_query('big.example.test', 'TXT', edns=True, payload=4096)
+            data = other.tcp(q)
+            m = parse_message(data)
+            self.assertGreater(len(data), 600)
+            self.assertNotIn('tc', m.flags, repr(m))
+            self.assertEqual(other.stop(), 0)
+        finally:
+            other.cleanup()
 
 
 def signetctl_path():
