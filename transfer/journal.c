@@ -131,6 +131,14 @@ static void trim(sg_xfr_journal *j, int64_t now)
         drop_oldest(j);
 }
 
+void sg_xfr_journal_clear(sg_xfr_journal *j)
+{
+    pthread_mutex_lock(&j->lock);
+    while (j->n)
+        drop_oldest(j);
+    pthread_mutex_unlock(&j->lock);
+}
+
 void sg_xfr_journal_add(sg_xfr_journal *j, sg_xfr_diff *d, int64_t now)
 {
     pthread_mutex_lock(&j->lock);

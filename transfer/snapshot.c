@@ -167,6 +167,11 @@ static const sg_rrset *reuse(void *arg, const uint8_t *owner, const sg_rrset *rs
 static int sign_soa(build *b)
 {
     const sg_keyset *k = b->k;
+    /* the same SOA (same serial) as prev: its signatures stay (a restart that changed
+     * nothing is the same version) */
+    const sg_rrset *old = reuse(b, b->z->apex, &b->soa, 0);
+    if (old)
+        return emit_set(b, b->z->apex, old);
     uint8_t sig[SG_RRSIG_MAX];
     for (int i = 0; i < k->nzsk; i++) {
         size_t len = 0;
@@ -219,7 +224,7 @@ static int walk_unsigned(build *b)
     return 0;
 }
 
-static int make_index(sg_xfr_snap *s)
+int sg_xfr_snap_index(sg_xfr_snap *s)
 {
     size_t sz = 16;
     while (sz < s->n * 2)
@@ -281,7 +286,7 @@ int sg_xfr_snap_build(const sg_zone *z, const sg_keyset *k, const sg_xfr_snap *p
     rc = k ? sg_zonesign_walk_reuse(z, k, now, reuse, on_rrset, &b) : walk_unsigned(&b);
     if (rc)
         goto fail;
-    if ((rc = make_index(s)))
+    if ((rc = sg_xfr_snap_index(s)))
         goto fail;
     if (k && b.min_exp) {
         uint32_t r = b.min_exp - k->policy.sig_refresh;

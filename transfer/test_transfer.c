@@ -457,6 +457,74 @@ static void test_stream_axfr_ixfr(void **st)
     sg_zone_free(z2);
 }
 
+/* ---- on disk ------------------------------------------------------------------------ */
+
+static void test_persist(void **st)
+{
+    (void)st;
+    sg_keystore *ks = NULL;
+    sg_keyset *k = keys(&ks, SG_KS_DENIAL_NSEC, "persist");
+    sg_zone *z1 = load(ZONE1, "p1"), *z2 = load(ZONE2, "p2");
+    uint32_t now = (uint32_t)time(NULL);
+    sg_xfr_snap *a = NULL, *b = NULL, *l = NULL, *same = NULL;
+    assert_int_equal(sg_xfr_snap_build(z1, k, NULL, 20, now, &a), 0);
+    assert_int_equal(sg_xfr_snap_build(z2, k, a, 21, now, &b), 0);
+    sg_xfr_journal j, j2;
+    sg_xfr_journal_init(&j, 1 << 20, 0);
+    sg_xfr_journal_init(&j2, 1 << 20, 0);
+    sg_xfr_diff *d = NULL;
+    assert_int_equal(sg_xfr_diff_make(a, b, now, &d), 0);
+    size_t ndel = d->ndel, nadd = d->nadd;
+    sg_xfr_journal_add(&j, d, now);
+    char path[128];
+    snprintf(path, sizeof path, "%s/example.test.xfr-journal", g_dir);
+    assert_int_equal(sg_xfr_persist_save(path, b, &j), 0);
+    assert_int_equal(sg_xfr_persist_load(path, &j2, now, &l), 0);
+    /* the same version, record for record */
+    assert_int_equal(l->serial, 21);
+    assert_int_equal(l->n, b->n);
+    assert_int_equal(l->soa_index, b->soa_index);
+    assert_int_equal(l->zsk_fp, b->zsk_fp);
+    assert_int_equal(l->denial, SG_KS_DENIAL_NSEC);
+    for (size_t i = 0; i < b->n; i++)
+        assert_int_equal(sg_xfr_rr_cmp(&l->rrs[i], &b->rrs[i]), 0);
+    /* and the journal still bridges 20 -> 21 */
+    sg_xfr_diff **v = NULL;
+    size_t n = 0;
+    assert_int_equal(sg_xfr_journal_chain(&j2, 20, 21, now, &v, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0]->ndel, ndel);
+    assert_int_equal(v[0]->nadd, nadd);
+    sg_xfr_diff_unref(v[0]);
+    free(v);
+    /* after a restart the zone and keys are the same: so is the version (signatures, SOA) */
+    assert_int_equal(sg_xfr_snap_build(z2, k, l, 21, now + 60, &same), 0);
+    assert_int_equal(sg_xfr_diff_make(l, same, now, &d), 0);
+    assert_int_equal(d->ndel + d->nadd, 0);
+    sg_xfr_diff_unref(d);
+    /* damage: a truncated file is refused whole, a missing one is just missing */
+    sg_xfr_journal j3;
+    sg_xfr_journal_init(&j3, 1 << 20, 0);
+    sg_xfr_snap *bad = NULL;
+    assert_int_equal(truncate(path, 100), 0);
+    assert_int_equal(sg_xfr_persist_load(path, &j3, now, &bad), SG_EMALFORMED);
+    assert_null(bad);
+    assert_int_equal(j3.n, 0);
+    unlink(path);
+    assert_int_equal(sg_xfr_persist_load(path, &j3, now, &bad), SG_ENOTFOUND);
+    sg_xfr_journal_deinit(&j);
+    sg_xfr_journal_deinit(&j2);
+    sg_xfr_journal_deinit(&j3);
+    sg_xfr_snap_unref(a);
+    sg_xfr_snap_unref(b);
+    sg_xfr_snap_unref(l);
+    sg_xfr_snap_unref(same);
+    sg_keyset_free(k);
+    sg_ks_free(ks);
+    sg_zone_free(z1);
+    sg_zone_free(z2);
+}
+
 /* ---- config ------------------------------------------------------------------------- */
 
 static void test_parse(void **st)
@@ -537,6 +605,7 @@ int main(void)
         cmocka_unit_test(test_signed_versions_reuse),
         cmocka_unit_test(test_journal),
         cmocka_unit_test(test_stream_axfr_ixfr),
+        cmocka_unit_test(test_persist),
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_acl),
     };

@@ -74,6 +74,9 @@ typedef struct sg_xfr_snap {
  * only where the data or keys did. Returns 0 and *out (one reference), or SG_E*. */
 int sg_xfr_snap_build(const sg_zone *z, const sg_keyset *k, const sg_xfr_snap *prev,
                       uint32_t serial, uint32_t now, sg_xfr_snap **out);
+/* Build the (owner, type) index of a version whose records were filled in by hand (a
+ * version read back from disk). 0 or SG_ENOMEM. */
+int sg_xfr_snap_index(sg_xfr_snap *s);
 void sg_xfr_snap_ref(sg_xfr_snap *s);
 /* Drop a reference; frees with the last. NULL does nothing. */
 void sg_xfr_snap_unref(sg_xfr_snap *s);
@@ -112,6 +115,8 @@ typedef struct sg_xfr_journal {
 
 void sg_xfr_journal_init(sg_xfr_journal *j, size_t max_bytes, int64_t max_age);
 void sg_xfr_journal_deinit(sg_xfr_journal *j);
+/* Drop every diff. */
+void sg_xfr_journal_clear(sg_xfr_journal *j);
 /* Append a diff (the journal takes the reference) and drop the oldest until within the
  * bounds at now. A diff that does not follow the last one (from != last to) clears the
  * journal first. */
@@ -121,6 +126,17 @@ void sg_xfr_journal_add(sg_xfr_journal *j, sg_xfr_diff *d, int64_t now);
  * them (the requester gets AXFR), 0 otherwise (n 0 when from == to). */
 int sg_xfr_journal_chain(sg_xfr_journal *j, uint32_t from, uint32_t to, int64_t now,
                          sg_xfr_diff ***out, size_t *n_out);
+
+/* ---- the current version and journal on disk (persist.c) -------------------------- */
+
+/* Write version s and the journal j to path (atomically: a temporary file renamed).
+ * 0, or SG_EIO (logged by the caller). */
+int sg_xfr_persist_save(const char *path, const sg_xfr_snap *s, sg_xfr_journal *j);
+/* Read them back: the version in *snap_out (one reference) and the journal's diffs added
+ * to j (those older than its age bound dropped at now). SG_ENOTFOUND when there is no
+ * file, SG_EMALFORMED when it is not one of ours or truncated (nothing is added then). */
+int sg_xfr_persist_load(const char *path, sg_xfr_journal *j, int64_t now,
+                        sg_xfr_snap **snap_out);
 
 /* ---- per-zone transfer state, shared across reloads (xfrzone.c) --------------------- */
 

@@ -48,6 +48,9 @@ struct sg_xfr_zone {
     uint32_t last_serial;
     int have_last;
     char state_path[2200];
+    char journal_path[2200];      /* the version and journal on disk (persist.c) */
+    int load_tried;
+    sg_xfr_snap *loaded;          /* read back at start, until the first version is made */
     int64_t last_error_log;
     pthread_t thread;
     int thread_started;
@@ -75,6 +78,7 @@ static void state_path_for(sg_xfr_zone *xz, const sg_zone *z)
         memmove(dir, d, strlen(d) + 1);
     }
     snprintf(xz->state_path, sizeof xz->state_path, "%s/%sxfr-serial", dir, xz->name);
+    snprintf(xz->journal_path, sizeof xz->journal_path, "%s/%sxfr-journal", dir, xz->name);
     FILE *f = fopen(xz->state_path, "r");
     unsigned long v;
     if (f) {
@@ -158,6 +162,24 @@ int sg_xfr_zone_update(sg_xfr_zone *xz, int64_t now)
         pthread_mutex_unlock(&xz->lock);
         return SG_ENOTFOUND;
     }
+    if (!cur && !xz->load_tried) {
+        /* the version served before a restart, and its journal */
+        xz->load_tried = 1;
+        sg_xfr_snap *l = NULL;
+        int lr = sg_xfr_persist_load(xz->journal_path, &xz->journal, now, &l);
+        if (lr == SG_EMALFORMED)
+            sg_log(SG_LOG_WARN, "transfer", xz->name, "%s is damaged; starting a new journal",
+                   xz->journal_path);
+        if (lr == 0 && (!xz->have_last || l->serial != xz->last_serial)) {
+            sg_log(SG_LOG_WARN, "transfer", xz->name, "%s holds serial %u, not the last served "
+                   "%u; starting a new journal", xz->journal_path, l->serial, xz->last_serial);
+            sg_xfr_snap_unref(l);
+            l = NULL;
+        }
+        if (!l)
+            sg_xfr_journal_clear(&xz->journal); /* diffs that lead to no version we have */
+        xz->loaded = l;
+    }
     uint64_t fp = k ? k->fingerprint : 0;
     int due = !cur || cur->zone_gen != z->gen || cur->key_fp != fp ||
               (cur->resign_at && sg_serial_newer((uint32_t)now, cur->resign_at - 1));
@@ -175,8 +197,27 @@ int sg_xfr_zone_update(sg_xfr_zone *xz, int64_t now)
                "serial %u; serving %u", z->serial, xz->last_serial, serial);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    sg_xfr_snap *ns = NULL;
-    rc = sg_xfr_snap_build(z, k, cur, serial, (uint32_t)now, &ns);
+    sg_xfr_snap *ns = NULL, *prev = cur ? cur : xz->loaded;
+    int restored = 0;
+    if (!cur && xz->loaded) {
+        /* the zone and keys as before the restart: the same version, serial and all */
+        sg_xfr_snap *same = NULL;
+        sg_xfr_diff *d = NULL;
+        const sg_xfr_rr *ls = &xz->loaded->rrs[xz->loaded->soa_index];
+        if (sg_xfr_snap_build(z, k, xz->loaded, xz->loaded->serial, (uint32_t)now, &same) == 0 &&
+            sg_xfr_diff_make(xz->loaded, same, now, &d) == 0 && d->ndel + d->nadd == 0 &&
+            same->rrs[same->soa_index].rdlen == ls->rdlen &&
+            !memcmp(same->rrs[same->soa_index].rdata, ls->rdata, ls->rdlen)) {
+            ns = same;
+            same = NULL;
+            serial = xz->loaded->serial;
+            restored = 1;
+            why = "as before the restart";
+        }
+        sg_xfr_diff_unref(d);
+        sg_xfr_snap_unref(same);
+    }
+    rc = ns ? 0 : sg_xfr_snap_build(z, k, prev, serial, (uint32_t)now, &ns);
     sg_zonedb_release(z);
     if (rc) {
         pthread_mutex_unlock(&xz->lock);
@@ -184,11 +225,13 @@ int sg_xfr_zone_update(sg_xfr_zone *xz, int64_t now)
                sg_strerror(rc));
         return rc;
     }
-    if (cur) {
+    if (prev && !restored) {
         sg_xfr_diff *d = NULL;
-        if (xz->journal.max_bytes && sg_xfr_diff_make(cur, ns, now, &d) == 0)
+        if (xz->journal.max_bytes && sg_xfr_diff_make(prev, ns, now, &d) == 0)
             sg_xfr_journal_add(&xz->journal, d, now);
     }
+    sg_xfr_snap_unref(xz->loaded);
+    xz->loaded = NULL;
     /* the SOA for queries, kept for the zone's lifetime (see soa_rec) */
     soa_rec *sr = malloc(sizeof *sr);
     uint8_t *blob = sr ? malloc(ns->rrs[ns->soa_index].rdlen + 2u) : NULL;
@@ -221,6 +264,9 @@ int sg_xfr_zone_update(sg_xfr_zone *xz, int64_t now)
     xz->last_serial = serial;
     xz->have_last = 1;
     state_save(xz);
+    if (!restored && sg_xfr_persist_save(xz->journal_path, ns, &xz->journal))
+        sg_log(SG_LOG_WARN, "transfer", xz->name, "cannot write %s: %s", xz->journal_path,
+               strerror(errno));
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
     sg_log(SG_LOG_INFO, "transfer", xz->name, "serial %u (%s): %zu records, %s, built in %.0f ms",
@@ -328,6 +374,7 @@ void sg_xfr_zone_release(sg_xfr_zone *xz)
         pthread_join(xz->thread, NULL);
     }
     reap(xz, 1);
+    sg_xfr_snap_unref(xz->loaded);
     sg_xfr_snap_unref(atomic_load(&xz->cur));
     for (soa_rec *s = xz->soas, *n; s; s = n) {
         n = s->next;

@@ -508,6 +508,27 @@ class Transfer(unittest.TestCase):
         self.assertTrue(self.srv.wait_log(r'zone file serial 1 is not above the served serial %d'
                                           % before, mark, 5))
         self.assertEqual(self.served_serial('nods.example.test'), want)
+    def test_9_z_restart_serves_the_same_version_and_journal(self):
+        # last: signetd restarts on another port (the secondaries are done with it)
+        serial = self.served_serial('example.test')
+        rc, before, out = self.axfr('example.test')
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(self.srv.stop(), 0, self.srv.log()[-3000:])
+        mark = self.srv.log_size()
+        self.srv.start()
+        self.assertTrue(self.srv.wait_log(r'example\.test\.: serial %d \(as before the restart\)'
+                                          % serial, mark, 30), self.srv.log()[mark:])
+        self.assertEqual(self.served_serial('example.test'), serial)
+        rc, after, out = self.axfr('example.test')
+        self.assertEqual(sorted(after), sorted(before))  # signatures included
+        # the journal came back: an IXFR from two versions ago is incremental
+        rc, lines, out = self.axfr('example.test', qtype='IXFR=%d' % (serial - 2))
+        self.assertEqual(rc, 0, out)
+        self.assertTrue(self.srv.wait_log(r'example\.test\.: IXFR to 127\.0\.0\.1 serial %d: '
+                                          % serial, mark, 5), self.srv.log()[mark:])
+        self.assertLess(len(lines), len(after) / 2)
+        self.assertNotIn('IXFR->AXFR', self.srv.log()[mark:])
+
 
 if __name__ == '__main__':
     unittest.main(verbosity=2)
