@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <openssl/rand.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +26,15 @@ typedef struct job {
     uint32_t soa_ttl;
     struct sockaddr_storage to;
     sg_tsig_key *key;
+    pthread_t thread;
+    atomic_int done;       /* the thread has finished: join and free it */
+    atomic_int stop;       /* the zone goes: give up now */
+    struct job *next;
 } job;
+
+/* Every NOTIFY in flight, so that none outlives its zone (or the process). */
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static job *g_jobs;
 
 static void addr_text(const struct sockaddr_storage *a, char *buf, size_t cap)
 {
@@ -76,7 +86,7 @@ static size_t make_notify(const job *j, uint16_t id, uint8_t *m)
 }
 
 /* Wait for the acknowledgement of id on fd for ms; 1 acknowledged, 0 not (yet). */
-static int await_ack(const job *j, int fd, uint16_t id, int ms, sg_tsig_ctx *tc, char *why,
+static int await_ack(job *j, int fd, uint16_t id, int ms, sg_tsig_ctx *tc, char *why,
                      size_t why_cap)
 {
     struct timespec start;
@@ -85,10 +95,10 @@ static int await_ack(const job *j, int fd, uint16_t id, int ms, sg_tsig_ctx *tc,
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         int left = ms - (int)((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
-        if (left <= 0)
+        if (left <= 0 || atomic_load(&j->stop))
             return 0;
         struct pollfd p = { .fd = fd, .events = POLLIN };
-        if (poll(&p, 1, left) <= 0)
+        if (poll(&p, 1, left < 100 ? left : 100) <= 0) /* slices: a stop is seen soon */
             continue;
         uint8_t r[4096];
         ssize_t n = recv(fd, r, sizeof r, 0);
@@ -122,7 +132,7 @@ static void *send_one(void *arg)
     socklen_t alen = j->to.ss_family == AF_INET ? sizeof(struct sockaddr_in)
                                                 : sizeof(struct sockaddr_in6);
     int done = 0;
-    for (int t = 0; fd >= 0 && t < TRIES && !done; t++) {
+    for (int t = 0; fd >= 0 && t < TRIES && !done && !atomic_load(&j->stop); t++) {
         uint16_t id;
         RAND_bytes((uint8_t *)&id, sizeof id);
         uint8_t m[1024];
@@ -145,14 +155,39 @@ static void *send_one(void *arg)
     }
     if (done == 1)
         sg_log(SG_LOG_INFO, "notify", j->zone, "serial %u: %s acknowledged", j->serial, to);
-    else
+    else if (!atomic_load(&j->stop)) /* stopped: the zone is going, nothing to report */
         sg_log(SG_LOG_WARN, "notify", j->zone, "serial %u: %s not acknowledged: %s", j->serial,
                to, why);
     if (fd >= 0)
         close(fd);
-    sg_tsig_key_free(j->key);
-    free(j);
+    atomic_store(&j->done, 1);
     return NULL;
+}
+
+void sg_xfr_notify_reap(const uint8_t *apex, int stop)
+{
+    job *dead = NULL;
+    pthread_mutex_lock(&g_lock);
+    for (job **jp = &g_jobs; *jp;) {
+        job *j = *jp;
+        if (stop && (!apex || sg_name_eq(apex, j->apex)))
+            atomic_store(&j->stop, 1);
+        if (atomic_load(&j->done) || atomic_load(&j->stop)) {
+            *jp = j->next;
+            j->next = dead;
+            dead = j;
+        } else {
+            jp = &j->next;
+        }
+    }
+    pthread_mutex_unlock(&g_lock);
+    while (dead) {
+        job *j = dead;
+        dead = j->next;
+        pthread_join(j->thread, NULL);
+        sg_tsig_key_free(j->key);
+        free(j);
+    }
 }
 
 void sg_xfr_notify(const uint8_t *apex, uint32_t serial, const sg_xfr_rr *soa,
@@ -172,14 +207,15 @@ void sg_xfr_notify(const uint8_t *apex, uint32_t serial, const sg_xfr_rr *soa,
         }
         j->to = targets[i];
         j->key = key ? sg_tsig_key_dup(key) : NULL;
-        pthread_attr_t a;
-        pthread_attr_init(&a);
-        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-        pthread_t t;
-        if (pthread_create(&t, &a, send_one, j) != 0) {
+        pthread_mutex_lock(&g_lock);
+        if (pthread_create(&j->thread, NULL, send_one, j) != 0) {
+            pthread_mutex_unlock(&g_lock);
             sg_tsig_key_free(j->key);
             free(j);
+            continue;
         }
-        pthread_attr_destroy(&a);
+        j->next = g_jobs;
+        g_jobs = j;
+        pthread_mutex_unlock(&g_lock);
     }
 }

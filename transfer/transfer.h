@@ -193,5 +193,8 @@ int sg_xfr_zone_update(sg_xfr_zone *xz, int64_t now);
  * TSIG-signed with key when given (copied). */
 void sg_xfr_notify(const uint8_t *apex, uint32_t serial, const sg_xfr_rr *soa,
                    const struct sockaddr_storage *targets, int n, const sg_tsig_key *key);
+/* Join the NOTIFY threads that have finished; with stop, first tell those of zone apex
+ * (every zone when apex is NULL) to give up, and join them too. */
+void sg_xfr_notify_reap(const uint8_t *apex, int stop);
 
 #endif

@@ -287,6 +287,7 @@ static void *run(void *arg)
     sg_xfr_zone *xz = arg;
     while (!atomic_load(&xz->stop)) {
         sg_xfr_zone_update(xz, (int64_t)time(NULL));
+        sg_xfr_notify_reap(NULL, 0);
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += 1;
@@ -373,6 +374,7 @@ void sg_xfr_zone_release(sg_xfr_zone *xz)
         pthread_mutex_unlock(&xz->wake_lock);
         pthread_join(xz->thread, NULL);
     }
+    sg_xfr_notify_reap(xz->apex, 1);
     reap(xz, 1);
     sg_xfr_snap_unref(xz->loaded);
     sg_xfr_snap_unref(atomic_load(&xz->cur));
