@@ -167,3 +167,20 @@ void sg_zone_answer(const sg_zone *z, sg_query *q)
         return;
     }
 }
+
+/* Better match for q: the longest zone containing the name, except that the DS at a zone's
+ * apex belongs to the parent zone when the parent is served too. */
+int sg_zone_better_match(const sg_zone *z, const sg_zone *best, const sg_query *q)
+{
+    if (z->apex_labels > q->qlabels || !sg_name_is_sub(q->qname, z->apex))
+        return 0;
+    if (!best)
+        return 1;
+    int ds_at_apex = q->qtype == SG_TYPE_DS && z->apex_labels == q->qlabels && z->apex_labels > 0;
+    int best_ds_at_apex = q->qtype == SG_TYPE_DS && best->apex_labels == q->qlabels;
+    if (best_ds_at_apex && !ds_at_apex)
+        return 1;
+    if (ds_at_apex && !best_ds_at_apex)
+        return 0;
+    return z->apex_labels > best->apex_labels;
+}

@@ -108,23 +108,6 @@ out:
     return rc;
 }
 
-/* Better match for q: the longest zone containing the name, except that the DS at a zone's
- * apex belongs to the parent zone when the parent is served too. */
-static int better(const sg_zone *z, const sg_zone *best, const sg_query *q)
-{
-    if (z->apex_labels > q->qlabels || !sg_name_is_sub(q->qname, z->apex))
-        return 0;
-    if (!best)
-        return 1;
-    int ds_at_apex = q->qtype == SG_TYPE_DS && z->apex_labels == q->qlabels && z->apex_labels > 0;
-    int best_ds_at_apex = q->qtype == SG_TYPE_DS && best->apex_labels == q->qlabels;
-    if (best_ds_at_apex && !ds_at_apex)
-        return 1;
-    if (ds_at_apex && !best_ds_at_apex)
-        return 0;
-    return z->apex_labels > best->apex_labels;
-}
-
 static int file_handle(sg_handler *self, sg_query *q)
 {
     /* Several `file` lines of one block are consecutive in the chain: the first one
@@ -134,7 +117,7 @@ static int file_handle(sg_handler *self, sg_query *q)
     for (; h && h->plugin == &sg_plugin_file; h = h->next) {
         const file_state *st = h->state;
         for (int i = 0; i < st->nzones; i++)
-            if (better(st->zones[i].zone, best, q))
+            if (sg_zone_better_match(st->zones[i].zone, best, q))
                 best = st->zones[i].zone;
     }
     if (!best) {

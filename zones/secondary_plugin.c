@@ -427,23 +427,6 @@ static void secondary_stop(void *state)
 
 /* ---- the query path ----------------------------------------------------------------- */
 
-/* As in the `file` plugin: the longest zone holding the name, except that the DS at a
- * zone's apex belongs to its parent when that is served here too. */
-static int better(const sg_zone *z, const sg_zone *best, const sg_query *q)
-{
-    if (z->apex_labels > q->qlabels || !sg_name_is_sub(q->qname, z->apex))
-        return 0;
-    if (!best)
-        return 1;
-    int ds_at_apex = q->qtype == SG_TYPE_DS && z->apex_labels == q->qlabels && z->apex_labels > 0;
-    int best_ds_at_apex = q->qtype == SG_TYPE_DS && best->apex_labels == q->qlabels;
-    if (best_ds_at_apex && !ds_at_apex)
-        return 1;
-    if (ds_at_apex && !best_ds_at_apex)
-        return 0;
-    return z->apex_labels > best->apex_labels;
-}
-
 static int secondary_handle(sg_handler *self, sg_query *q)
 {
     sstate *st = self->state;
@@ -452,7 +435,7 @@ static int secondary_handle(sg_handler *self, sg_query *q)
     for (int i = 0; i < st->nzones; i++) {
         const sg_zone *z = sg_zonedb_slot_zone(st->zones[i].slot);
         if (z) {
-            if (better(z, best, q))
+            if (sg_zone_better_match(z, best, q))
                 best = z;
         } else if (sg_name_is_sub(q->qname, st->zones[i].apex)) {
             missing = 1;

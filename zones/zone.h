@@ -124,5 +124,9 @@ int sg_zone_write_file(const sg_zone *z, const char *path);
 /* Answer q from z with authoritative semantics: fills q's sections, rcode, aa and the
  * facts (kind, node, encloser). q->qname must be in the zone. */
 void sg_zone_answer(const sg_zone *z, sg_query *q);
+/* For zone sources holding several zones: non-zero when z answers q better than best
+ * (NULL: none yet): the longest zone holding the name, except that the DS at a zone's
+ * apex belongs to the parent zone when the parent is served too. */
+int sg_zone_better_match(const sg_zone *z, const sg_zone *best, const sg_query *q);
 
 #endif
