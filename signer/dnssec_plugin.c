@@ -11,6 +11,7 @@
 #include "common/errors.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/task.h"
 #include "signer/dnssec_metrics.h"
 
 #include <pthread.h>
@@ -49,13 +50,9 @@ typedef struct dstate {
     _Atomic(sg_sigcache *) cache;
     size_t cache_slot;        /* bytes per cached RRSIG */
     pthread_mutex_t grow_lock;
-    pthread_t thread;
-    int thread_started;
-    atomic_int stop;
+    sg_task task;          /* the watcher: once a second, or at once to stop */
     pthread_mutex_t lock;  /* guards the retired list only */
     retired *retired;
-    pthread_mutex_t wake_lock;
-    pthread_cond_t wake;   /* stop without waiting out the poll interval */
     _Atomic uint64_t keys_epoch; /* bumped at every key set swap: the cache's version */
     sg_dnssec_metrics metrics; /* what the watcher last read from the keystore */
     int metrics_registered;
@@ -210,15 +207,8 @@ static void *watch(void *arg)
 {
     dstate *st = arg;
     sg_keystore *ks = NULL;
-    while (!atomic_load(&st->stop)) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 1;
-        pthread_mutex_lock(&st->wake_lock);
-        if (!atomic_load(&st->stop))
-            pthread_cond_timedwait(&st->wake, &st->wake_lock, &ts);
-        pthread_mutex_unlock(&st->wake_lock);
-        if (atomic_load(&st->stop))
+    while (!sg_task_stopping(&st->task)) {
+        if (sg_task_sleep(&st->task, 1000))
             break;
         if (!ks && sg_ks_new(st->cfg.keystore, "daemon", &ks))
             ks = NULL;
@@ -257,8 +247,7 @@ static void dnssec_teardown(void *state)
     sg_sigcache_free(cache);
     pthread_mutex_destroy(&st->grow_lock);
     pthread_mutex_destroy(&st->lock);
-    pthread_mutex_destroy(&st->wake_lock);
-    pthread_cond_destroy(&st->wake);
+    sg_task_destroy(&st->task);
     free(st);
 }
 
@@ -294,8 +283,7 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
         return SG_ENOMEM;
     pthread_mutex_init(&st->lock, NULL);
     pthread_mutex_init(&st->grow_lock, NULL);
-    pthread_mutex_init(&st->wake_lock, NULL);
-    pthread_cond_init(&st->wake, NULL);
+    sg_task_init(&st->task);
     int rc = sg_dnssec_parse(blk, &st->cfg);
     if (rc)
         goto fail;
@@ -362,23 +350,14 @@ fail:
 static int dnssec_start(void *state)
 {
     dstate *st = state;
-    if (pthread_create(&st->thread, NULL, watch, st) != 0)
-        return SG_EIO;
-    st->thread_started = 1;
-    return 0;
+    return sg_task_start(&st->task, watch, st);
 }
 
 static void dnssec_stop(void *state)
 {
     dstate *st = state;
-    if (st && st->thread_started) {
-        pthread_mutex_lock(&st->wake_lock);
-        atomic_store(&st->stop, 1);
-        pthread_cond_signal(&st->wake);
-        pthread_mutex_unlock(&st->wake_lock);
-        pthread_join(st->thread, NULL);
-        st->thread_started = 0;
-    }
+    if (st)
+        sg_task_stop(&st->task);
 }
 
 /* ---- the query path ----------------------------------------------------------------- */

@@ -5,6 +5,7 @@
 #include "transfer/transfer.h"
 #include "common/errors.h"
 #include "common/log.h"
+#include "common/task.h"
 #include "zones/zonedb.h"
 
 #include <errno.h>
@@ -52,11 +53,7 @@ struct sg_xfr_zone {
     int load_tried;
     sg_xfr_snap *loaded;          /* read back at start, until the first version is made */
     int64_t last_error_log;
-    pthread_t thread;
-    int thread_started;
-    atomic_int stop;
-    pthread_mutex_t wake_lock;
-    pthread_cond_t wake;
+    sg_task task;                 /* makes versions, reaps NOTIFY jobs, once a second */
 };
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -285,16 +282,10 @@ int sg_xfr_zone_update(sg_xfr_zone *xz, int64_t now)
 static void *run(void *arg)
 {
     sg_xfr_zone *xz = arg;
-    while (!atomic_load(&xz->stop)) {
+    while (!sg_task_stopping(&xz->task)) {
         sg_xfr_zone_update(xz, (int64_t)time(NULL));
         sg_xfr_notify_reap(NULL, 0);
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 1;
-        pthread_mutex_lock(&xz->wake_lock);
-        if (!atomic_load(&xz->stop))
-            pthread_cond_timedwait(&xz->wake, &xz->wake_lock, &ts);
-        pthread_mutex_unlock(&xz->wake_lock);
+        sg_task_sleep(&xz->task, 1000);
     }
     return NULL;
 }
@@ -338,13 +329,12 @@ int sg_xfr_zone_acquire(const uint8_t *apex, const sg_xfr_cfg *cfg, const sg_tsi
     memcpy(xz->apex, apex, sg_name_len(apex));
     sg_name_to_str(apex, xz->name, sizeof xz->name);
     pthread_mutex_init(&xz->lock, NULL);
-    pthread_mutex_init(&xz->wake_lock, NULL);
-    pthread_cond_init(&xz->wake, NULL);
+    sg_task_init(&xz->task);
     sg_xfr_journal_init(&xz->journal, cfg->journal_bytes, cfg->journal_age);
     configure(xz, cfg, key, keystore);
     xz->refs = 1;
-    if (pthread_create(&xz->thread, NULL, run, xz) == 0)
-        xz->thread_started = 1;
+    if (sg_task_start(&xz->task, run, xz))
+        sg_log(SG_LOG_ERR, "transfer", xz->name, "no thread: new versions will not be made");
     xz->next = g_zones;
     g_zones = xz;
     pthread_mutex_unlock(&g_lock);
@@ -367,13 +357,7 @@ void sg_xfr_zone_release(sg_xfr_zone *xz)
             break;
         }
     pthread_mutex_unlock(&g_lock);
-    if (xz->thread_started) {
-        pthread_mutex_lock(&xz->wake_lock);
-        atomic_store(&xz->stop, 1);
-        pthread_cond_signal(&xz->wake);
-        pthread_mutex_unlock(&xz->wake_lock);
-        pthread_join(xz->thread, NULL);
-    }
+    sg_task_stop(&xz->task);
     sg_xfr_notify_reap(xz->apex, 1);
     reap(xz, 1);
     sg_xfr_snap_unref(xz->loaded);
@@ -388,8 +372,7 @@ void sg_xfr_zone_release(sg_xfr_zone *xz)
     sg_ks_free(xz->ks);
     sg_tsig_key_free(xz->key);
     pthread_mutex_destroy(&xz->lock);
-    pthread_mutex_destroy(&xz->wake_lock);
-    pthread_cond_destroy(&xz->wake);
+    sg_task_destroy(&xz->task);
     free(xz);
 }
 

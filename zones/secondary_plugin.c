@@ -9,6 +9,7 @@
 #include "zones/serial.h"
 #include "zones/zonedb.h"
 #include "common/log.h"
+#include "common/task.h"
 #include "common/wire.h"
 
 #include <arpa/inet.h>
@@ -46,11 +47,7 @@ typedef struct sstate {
     const sg_tsig_keyring *keyring;
     szone *zones;
     int nzones;
-    pthread_t thread;
-    int thread_started;
-    atomic_int stop;
-    pthread_mutex_t wake_lock;
-    pthread_cond_t wake;
+    sg_task task;                       /* the refresh watcher; NOTIFY wakes it */
 } sstate;
 
 int sg_secondary_parse(const sg_cfg_block *blk, int nzones, sg_secondary_cfg *out)
@@ -132,9 +129,9 @@ static int transfer(sstate *st, szone *sz, const sg_xfr_peer *p, const sg_zone *
     *nz = NULL;
     if (cur) {
         *how = "IXFR";
-        rc = sg_xfr_fetch(p, sz->apex, cur->soa, key, (int)st->cfg.timeout * 1000, &st->stop, &rrs, &kind, msgs,
+        rc = sg_xfr_fetch(p, sz->apex, cur->soa, key, (int)st->cfg.timeout * 1000, &st->task.stop, &rrs, &kind, msgs,
                           why, sizeof why);
-        if (rc && atomic_load(&st->stop)) {
+        if (rc && sg_task_stopping(&st->task)) {
             return rc;
         } else if (rc) {
             sg_log(SG_LOG_WARN, "secondary", sz->name, "IXFR from %s failed (%s); trying AXFR", p->text, why);
@@ -156,7 +153,7 @@ static int transfer(sstate *st, szone *sz, const sg_xfr_peer *p, const sg_zone *
     }
     if (!rrs) {
         *how = "AXFR";
-        rc = sg_xfr_fetch(p, sz->apex, NULL, key, (int)st->cfg.timeout * 1000, &st->stop, &rrs, &kind, msgs, why,
+        rc = sg_xfr_fetch(p, sz->apex, NULL, key, (int)st->cfg.timeout * 1000, &st->task.stop, &rrs, &kind, msgs, why,
                           sizeof why);
         if (rc) {
             sg_log(SG_LOG_ERR, "secondary", sz->name, "AXFR from %s failed: %s", p->text, why);
@@ -177,11 +174,11 @@ static void refresh_from(sstate *st, szone *sz, time_t now, const sg_zone *cur)
 {
     const sg_tsig_key *key = st->key;
     int ok = 0;
-    for (int i = 0; i < st->cfg.nprimaries && !ok && !atomic_load(&st->stop); i++) {
+    for (int i = 0; i < st->cfg.nprimaries && !ok && !sg_task_stopping(&st->task); i++) {
         const sg_xfr_peer *p = &st->cfg.primaries[i];
         char why[512];
         uint32_t serial;
-        int rc = sg_xfr_query_soa(p, sz->apex, key, (int)st->cfg.timeout * 1000, &st->stop, &serial, why,
+        int rc = sg_xfr_query_soa(p, sz->apex, key, (int)st->cfg.timeout * 1000, &st->task.stop, &serial, why,
                                   sizeof why);
         if (rc) {
             sg_log(SG_LOG_WARN, "secondary", sz->name, "primary %s: SOA query failed: %s", p->text, why);
@@ -275,9 +272,9 @@ static void refresh(sstate *st, szone *sz, time_t now)
 static void *watch(void *arg)
 {
     sstate *st = arg;
-    while (!atomic_load(&st->stop)) {
+    while (!sg_task_stopping(&st->task)) {
         time_t now = time(NULL);
-        for (int i = 0; i < st->nzones && !atomic_load(&st->stop); i++) {
+        for (int i = 0; i < st->nzones && !sg_task_stopping(&st->task); i++) {
             szone *sz = &st->zones[i];
             /* NOTIFY over UDP is easily forged: at most one check a second comes of it,
              * so that a flood of them cannot make us a flood of queries to the primary */
@@ -288,17 +285,9 @@ static void *watch(void *arg)
             }
             sg_zonedb_slot_reap(sz->slot);
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 1;
-        pthread_mutex_lock(&st->wake_lock);
-        int pending = 0;
-        now = time(NULL);
-        for (int i = 0; i < st->nzones; i++)
-            pending |= atomic_load(&st->zones[i].notified) && now > st->zones[i].last_check;
-        if (!atomic_load(&st->stop) && !pending)
-            pthread_cond_timedwait(&st->wake, &st->wake_lock, &ts);
-        pthread_mutex_unlock(&st->wake_lock);
+        /* a NOTIFY for a zone checked this second waits for the next one (the
+         * limit above); one that came while we worked ends this sleep at once */
+        sg_task_sleep(&st->task, 1000);
     }
     return NULL;
 }
@@ -311,8 +300,7 @@ static void secondary_teardown(void *state)
     for (int i = 0; i < st->nzones; i++)
         sg_zonedb_slot_release(st->zones[i].slot);
     free(st->zones);
-    pthread_mutex_destroy(&st->wake_lock);
-    pthread_cond_destroy(&st->wake);
+    sg_task_destroy(&st->task);
     free(st);
 }
 
@@ -348,8 +336,7 @@ static int secondary_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, voi
     sstate *st = calloc(1, sizeof *st);
     if (!st)
         return SG_ENOMEM;
-    pthread_mutex_init(&st->wake_lock, NULL);
-    pthread_cond_init(&st->wake, NULL);
+    sg_task_init(&st->task);
     int rc = sg_secondary_parse(blk, ctx->nzones, &st->cfg);
     if (rc)
         goto fail;
@@ -406,23 +393,14 @@ fail:
 static int secondary_start(void *state)
 {
     sstate *st = state;
-    if (pthread_create(&st->thread, NULL, watch, st) != 0)
-        return SG_EIO;
-    st->thread_started = 1;
-    return 0;
+    return sg_task_start(&st->task, watch, st);
 }
 
 static void secondary_stop(void *state)
 {
     sstate *st = state;
-    if (st && st->thread_started) {
-        pthread_mutex_lock(&st->wake_lock);
-        atomic_store(&st->stop, 1);
-        pthread_cond_signal(&st->wake);
-        pthread_mutex_unlock(&st->wake_lock);
-        pthread_join(st->thread, NULL);
-        st->thread_started = 0;
-    }
+    if (st)
+        sg_task_stop(&st->task);
 }
 
 /* ---- the query path ----------------------------------------------------------------- */
@@ -501,10 +479,8 @@ void sg_secondary_notify(void *state, sg_query *q)
         }
     }
     sg_log(SG_LOG_INFO, "secondary", sz->name, "NOTIFY from %s: checking the primaries now", from);
-    pthread_mutex_lock(&st->wake_lock);
     atomic_store(&sz->notified, 1);
-    pthread_cond_signal(&st->wake);
-    pthread_mutex_unlock(&st->wake_lock);
+    sg_task_wake(&st->task);
     q->aa = 1;
     q->rcode = SG_RCODE_NOERROR;
     if (st->key) {
