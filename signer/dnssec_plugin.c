@@ -11,6 +11,7 @@
 #include "common/errors.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/retire.h"
 #include "common/task.h"
 #include "signer/dnssec_metrics.h"
 
@@ -21,7 +22,6 @@
 #include <string.h>
 #include <time.h>
 
-#define GRACE_SECONDS 30   /* a replaced snapshot outlives every query that could use it */
 #define INCEPTION_SKEW 3600
 #define DEFAULT_CACHE 65536     /* until the zone is seen; then one per record and name */
 #define AUTO_CACHE_MAX (1u << 20)
@@ -36,13 +36,6 @@ typedef struct dzone {
     char wait_reason[200];
 } dzone;
 
-typedef struct retired {
-    void *p;
-    void (*free_fn)(void *);
-    time_t at;
-    struct retired *next;
-} retired;
-
 typedef struct dstate {
     sg_dnssec_cfg cfg;
     dzone *zones;
@@ -51,8 +44,7 @@ typedef struct dstate {
     size_t cache_slot;        /* bytes per cached RRSIG */
     pthread_mutex_t grow_lock;
     sg_task task;          /* the watcher: once a second, or at once to stop */
-    pthread_mutex_t lock;  /* guards the retired list only */
-    retired *retired;
+    sg_retire_list retired; /* replaced key sets, caches, denial chains */
     _Atomic uint64_t keys_epoch; /* bumped at every key set swap: the cache's version */
     sg_dnssec_metrics metrics; /* what the watcher last read from the keystore */
     int metrics_registered;
@@ -103,34 +95,7 @@ int sg_dnssec_parse(const sg_cfg_block *blk, sg_dnssec_cfg *out)
 
 static void retire(dstate *st, void *p, void (*fn)(void *))
 {
-    retired *r = malloc(sizeof *r);
-    if (!r)
-        return; /* leak rather than free under a reader */
-    r->p = p;
-    r->free_fn = fn;
-    r->at = time(NULL);
-    pthread_mutex_lock(&st->lock);
-    r->next = st->retired;
-    st->retired = r;
-    pthread_mutex_unlock(&st->lock);
-}
-
-static void reap(dstate *st, int all)
-{
-    time_t now = time(NULL);
-    pthread_mutex_lock(&st->lock);
-    retired **rp = &st->retired;
-    while (*rp) {
-        retired *r = *rp;
-        if (all || now - r->at >= GRACE_SECONDS) {
-            *rp = r->next;
-            r->free_fn(r->p);
-            free(r);
-        } else {
-            rp = &r->next;
-        }
-    }
-    pthread_mutex_unlock(&st->lock);
+    sg_retire(&st->retired, p, fn, time(NULL));
 }
 
 static void keyset_free_v(void *p) { sg_keyset_free(p); }
@@ -214,7 +179,7 @@ static void *watch(void *arg)
             ks = NULL;
         if (ks)
             refresh(st, ks);
-        reap(st, 0);
+        sg_retire_reap(&st->retired, time(NULL), 0);
     }
     sg_ks_free(ks);
     return NULL;
@@ -235,7 +200,6 @@ static void dnssec_teardown(void *state)
         sg_reg_free(st->zones[i].reg);
         sg_keyset_free(atomic_load(&st->zones[i].keys));
     }
-    reap(st, 1);
     sg_sigcache *cache = atomic_load(&st->cache);
     if (cache) {
         uint64_t hits, misses;
@@ -246,7 +210,7 @@ static void dnssec_teardown(void *state)
     free(st->zones);
     sg_sigcache_free(cache);
     pthread_mutex_destroy(&st->grow_lock);
-    pthread_mutex_destroy(&st->lock);
+    sg_retire_destroy(&st->retired);
     sg_task_destroy(&st->task);
     free(st);
 }
@@ -281,7 +245,7 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
     dstate *st = calloc(1, sizeof *st);
     if (!st)
         return SG_ENOMEM;
-    pthread_mutex_init(&st->lock, NULL);
+    sg_retire_init(&st->retired);
     pthread_mutex_init(&st->grow_lock, NULL);
     sg_task_init(&st->task);
     int rc = sg_dnssec_parse(blk, &st->cfg);

@@ -5,6 +5,7 @@
 #include "transfer/transfer.h"
 #include "common/errors.h"
 #include "common/log.h"
+#include "common/retire.h"
 #include "common/task.h"
 #include "zones/zonedb.h"
 
@@ -15,13 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define GRACE_SECONDS 30 /* a replaced version outlives every query that could still see it */
 
-typedef struct retired {
-    sg_xfr_snap *s;
-    time_t at;
-    struct retired *next;
-} retired;
 
 /* SOA RRsets handed to queries. The signature cache keys on an RRset's address, so one is
  * never freed while the zone state lives (a new one per version: ~100 bytes each). */
@@ -44,7 +39,7 @@ struct sg_xfr_zone {
     _Atomic(sg_xfr_snap *) cur;
     _Atomic(const sg_rrset *) soa; /* the current version's SOA, when it is not the file's */
     soa_rec *soas;
-    retired *retired;
+    sg_retire_list retired;       /* replaced versions, freed after the grace period */
     sg_xfr_journal journal;
     uint32_t last_serial;
     int have_last;
@@ -102,20 +97,7 @@ static void state_save(sg_xfr_zone *xz)
 
 /* ---- versions ---------------------------------------------------------------------- */
 
-static void reap(sg_xfr_zone *xz, int all)
-{
-    time_t now = time(NULL);
-    for (retired **rp = &xz->retired; *rp;) {
-        retired *r = *rp;
-        if (all || now - r->at >= GRACE_SECONDS) {
-            *rp = r->next;
-            sg_xfr_snap_unref(r->s);
-            free(r);
-        } else {
-            rp = &r->next;
-        }
-    }
-}
+static void snap_unref_v(void *p) { sg_xfr_snap_unref(p); }
 
 static const char *denial_name(int d)
 {
@@ -182,7 +164,7 @@ int sg_xfr_zone_update(sg_xfr_zone *xz, int64_t now)
               (cur->resign_at && sg_serial_newer((uint32_t)now, cur->resign_at - 1));
     if (!due) {
         sg_zonedb_release(z);
-        reap(xz, 0);
+        sg_retire_reap(&xz->retired, time(NULL), 0);
         pthread_mutex_unlock(&xz->lock);
         return 0;
     }
@@ -248,15 +230,9 @@ int sg_xfr_zone_update(sg_xfr_zone *xz, int64_t now)
     }
     atomic_store(&xz->cur, ns);
     if (cur) {
-        retired *r = malloc(sizeof *r);
-        if (r) {
-            r->s = cur;
-            r->at = time(NULL);
-            r->next = xz->retired;
-            xz->retired = r;
-        } /* else: leak rather than free under a reader */
+        sg_retire(&xz->retired, cur, snap_unref_v, time(NULL));
     }
-    reap(xz, 0);
+    sg_retire_reap(&xz->retired, time(NULL), 0);
     int changed = !xz->have_last || xz->last_serial != serial;
     xz->last_serial = serial;
     xz->have_last = 1;
@@ -329,6 +305,7 @@ int sg_xfr_zone_acquire(const uint8_t *apex, const sg_xfr_cfg *cfg, const sg_tsi
     memcpy(xz->apex, apex, sg_name_len(apex));
     sg_name_to_str(apex, xz->name, sizeof xz->name);
     pthread_mutex_init(&xz->lock, NULL);
+    sg_retire_init(&xz->retired);
     sg_task_init(&xz->task);
     sg_xfr_journal_init(&xz->journal, cfg->journal_bytes, cfg->journal_age);
     configure(xz, cfg, key, keystore);
@@ -359,7 +336,7 @@ void sg_xfr_zone_release(sg_xfr_zone *xz)
     pthread_mutex_unlock(&g_lock);
     sg_task_stop(&xz->task);
     sg_xfr_notify_reap(xz->apex, 1);
-    reap(xz, 1);
+    sg_retire_destroy(&xz->retired);
     sg_xfr_snap_unref(xz->loaded);
     sg_xfr_snap_unref(atomic_load(&xz->cur));
     for (soa_rec *s = xz->soas, *n; s; s = n) {
@@ -378,7 +355,7 @@ void sg_xfr_zone_release(sg_xfr_zone *xz)
 
 sg_xfr_snap *sg_xfr_zone_current(sg_xfr_zone *xz)
 {
-    /* a replaced version is released only after GRACE_SECONDS, so it cannot go between
+    /* a replaced version is released only after SG_RETIRE_GRACE_SECONDS, so it cannot go between
      * the load and the reference */
     sg_xfr_snap *s = atomic_load(&xz->cur);
     if (s)

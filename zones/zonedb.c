@@ -4,6 +4,7 @@
 #include "zones/zonedb.h"
 #include "common/errors.h"
 #include "common/log.h"
+#include "common/retire.h"
 #include "common/metrics.h"
 
 #include <pthread.h>
@@ -27,19 +28,12 @@ typedef struct ref {
 } ref;
 
 /* slots: zones fed by transfers (below) */
-typedef struct retired_zone {
-    sg_zone *zone;
-    time_t at;
-    struct retired_zone *next;
-} retired_zone;
-
 struct sg_zone_slot {
     char *apex;
     int refs;                   /* under g_lock */
     _Atomic(sg_zone *) zone;
     _Atomic time_t confirmed;
-    pthread_mutex_t lock;       /* the retired list */
-    retired_zone *retired;
+    sg_retire_list retired;     /* replaced versions in their grace period */
     struct sg_zone_slot *next;
 };
 
@@ -255,7 +249,6 @@ void sg_zonedb_release(sg_zone *z)
 
 /* ---- slots -------------------------------------------------------------------------- */
 
-#define SLOT_GRACE_SECONDS 30 /* far longer than any query holds a zone pointer */
 
 
 int sg_zonedb_slot_acquire(const char *apex, sg_zone_slot **slot_out)
@@ -277,7 +270,7 @@ int sg_zonedb_slot_acquire(const char *apex, sg_zone_slot **slot_out)
         pthread_mutex_unlock(&g_lock);
         return SG_ENOMEM;
     }
-    pthread_mutex_init(&s->lock, NULL);
+    sg_retire_init(&s->retired);
     s->refs = 1;
     s->next = g_slots;
     g_slots = s;
@@ -289,22 +282,7 @@ int sg_zonedb_slot_acquire(const char *apex, sg_zone_slot **slot_out)
 /* A slot holds one reference to each of its versions (the current one and the replaced
  * ones in their grace period), in g_refs like the file versions, so that a background
  * task may hold a version with sg_zonedb_acquire_apex; queries hold none. */
-static void slot_reap(sg_zone_slot *s, int all)
-{
-    time_t now = time(NULL);
-    pthread_mutex_lock(&s->lock);
-    for (retired_zone **rp = &s->retired; *rp;) {
-        retired_zone *r = *rp;
-        if (all || now - r->at >= SLOT_GRACE_SECONDS) {
-            *rp = r->next;
-            sg_zonedb_release(r->zone);
-            free(r);
-        } else {
-            rp = &r->next;
-        }
-    }
-    pthread_mutex_unlock(&s->lock);
-}
+static void release_v(void *z) { sg_zonedb_release(z); }
 
 void sg_zonedb_slot_release(sg_zone_slot *s)
 {
@@ -321,9 +299,8 @@ void sg_zonedb_slot_release(sg_zone_slot *s)
             break;
         }
     pthread_mutex_unlock(&g_lock);
-    slot_reap(s, 1);
+    sg_retire_destroy(&s->retired);
     sg_zonedb_release(atomic_load(&s->zone));
-    pthread_mutex_destroy(&s->lock);
     free(s->apex);
     free(s);
 }
@@ -345,11 +322,8 @@ sg_zone *sg_zonedb_slot_hold(sg_zone_slot *s)
 
 int sg_zonedb_slot_publish(sg_zone_slot *s, sg_zone *z)
 {
-    retired_zone *r = malloc(sizeof *r);
     ref *zr = z ? calloc(1, sizeof *zr) : NULL;
-    if (!r || (z && !zr)) {
-        free(r);
-        free(zr);
+    if (z && !zr) {
         sg_zone_free(z);
         return SG_ENOMEM;
     }
@@ -363,23 +337,15 @@ int sg_zonedb_slot_publish(sg_zone_slot *s, sg_zone *z)
         pthread_mutex_unlock(&g_lock);
     }
     sg_zone *old = atomic_exchange(&s->zone, z);
-    if (!old) {
-        free(r);
-        return 0;
-    }
-    r->zone = old;
-    r->at = time(NULL);
-    pthread_mutex_lock(&s->lock);
-    r->next = s->retired;
-    s->retired = r;
-    pthread_mutex_unlock(&s->lock);
+    if (old)
+        sg_retire(&s->retired, old, release_v, time(NULL));
     return 0;
 }
 
 void sg_zonedb_slot_reap(sg_zone_slot *s)
 {
     if (s)
-        slot_reap(s, 0);
+        sg_retire_reap(&s->retired, time(NULL), 0);
 }
 
 time_t sg_zonedb_slot_confirmed(const sg_zone_slot *s)
