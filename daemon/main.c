@@ -82,6 +82,18 @@ int main(int argc, char **argv)
     if (!check)
         sg_ks_secure_heap_init(SG_KS_SECURE_HEAP_BYTES);
 #endif
+    /* Signals are taken synchronously by this thread; no other thread may see them. They
+     * are blocked before the runtime is built, because setup already starts threads
+     * (transfer versions, the metrics listener) that inherit this mask: a SIGTERM that
+     * reached one of them would kill the process instead of stopping it. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    if (!check)
+        pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
     sg_runtime *rt = NULL;
     int rc = sg_runtime_build(cfg_path, check, &rt);
     if (check) {
@@ -103,14 +115,6 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    /* signals are taken synchronously by this thread; workers never see them */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
 
     sg_daemon d = { .cfg_path = cfg_path, .rt = rt, .started = time(NULL) };
     pthread_mutex_init(&d.lock, NULL);
