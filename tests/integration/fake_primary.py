@@ -16,6 +16,7 @@ import socket
 import struct
 import threading
 
+import signet_test
 from signet_test import encode_name
 
 TYPES = {'A': 1, 'NS': 2, 'SOA': 6, 'TXT': 16, 'IXFR': 251, 'AXFR': 252}
@@ -50,13 +51,8 @@ class FakePrimary:
         self.lock = threading.Lock()
         self.queries = []
         self.set_version(serial, records)
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind(('127.0.0.1', 0))
+        self.udp, self.tcp = signet_test.bind_pair()
         self.port = self.udp.getsockname()[1]
-        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.tcp.bind(('127.0.0.1', self.port))
-        self.tcp.listen(8)
         self.running = True
 
     def set_version(self, serial, records, ixfr=None):

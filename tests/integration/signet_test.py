@@ -497,6 +497,26 @@ def free_port(hosts=('127.0.0.1',)):
     raise RuntimeError('no free port found')
 
 
+def bind_pair(host='127.0.0.1'):
+    """A UDP and a listening TCP socket on one port. The port comes from free_port (below
+    the ephemeral range) and the pair is retried: another test running in parallel, or a
+    client's source port, can take the port between the check and the bind."""
+    for _ in range(20):
+        port = free_port((host,))
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            udp.bind((host, port))
+            tcp.bind((host, port))
+            tcp.listen(8)
+            return udp, tcp
+        except OSError:
+            udp.close()
+            tcp.close()
+    raise RuntimeError('no port free for UDP and TCP')
+
+
 def ipv6_loopback_available():
     try:
         with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:

@@ -100,12 +100,9 @@ sub.example.test:5301 {
 
     def test_check_does_not_bind(self):
         # -t must work while the server (here: someone else) holds the port
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, \
-                socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-            u.bind(('127.0.0.1', 0))
+        u, t = signet_test.bind_pair()
+        with u, t:
             port = u.getsockname()[1]
-            t.bind(('127.0.0.1', port))
-            t.listen()
             rc, out, err = self.check(self.block('''\
                 bind 127.0.0.1
                 file $dir/check.zone
