@@ -267,6 +267,72 @@ example.test:$port {
         self.assertEqual(sock.recv(4096), b'STOPPING=1')
 
 
+class SignalMask(unittest.TestCase):
+    """SIGHUP, SIGTERM and SIGINT are taken by the main thread alone (sigwait). Every other
+    thread, including those that setup and reloads start (transfer versions, the metrics
+    listener, the dnssec and control threads), must have them blocked: one of them taking a
+    SIGTERM would kill the process instead of stopping it. Read from /proc rather than by
+    sending signals, so that the check does not depend on which thread the kernel picks."""
+
+    WATCHED = {signal.SIGHUP, signal.SIGINT, signal.SIGTERM}
+
+    def unblocked(self, pid):
+        """{tid: (thread name, [watched signals not blocked])} for the threads that miss
+        some. The main thread is left out: while it waits in sigwait the kernel shows the
+        signals it waits for as unblocked."""
+        out = {}
+        for tid in os.listdir('/proc/%d/task' % pid):
+            if tid == str(pid):
+                continue
+            try:
+                with open('/proc/%d/task/%s/status' % (pid, tid)) as f:
+                    blk = next(int(l.split()[1], 16) for l in f if l.startswith('SigBlk:'))
+            except FileNotFoundError:
+                continue  # the thread ended meanwhile
+            miss = [s.name for s in self.WATCHED if not blk >> (s - 1) & 1]
+            if miss:
+                with open('/proc/%d/task/%s/comm' % (pid, tid)) as f:
+                    out[tid] = (f.read().strip(), miss)
+        return out
+
+    def test_every_thread_blocks_the_stop_signals(self):
+        srv = Signetd('''
+{
+    control $dir/signetd.sock
+}
+example.test:$port {
+    bind 127.0.0.1
+    prometheus 127.0.0.1:$port2
+    cache 4M
+    file $dir/example.test.zone
+    dnssec {
+        keystore $dir/keystore.db
+        policy p
+    }
+    transfer {
+        to 127.0.0.1
+    }
+}
+''', ('example.test.zone', 'example.test.inc'))
+        self.addCleanup(srv.cleanup)
+        from test_dnssec import ctl
+        ctl(srv.path('keystore.db'), 'policy', 'add', 'p', '--algorithm', 'ecdsap256sha256', '--csk')
+        srv.start()
+        pid = srv.proc.pid
+        self.assertTrue(srv.wait_log(r'transfer: example\.test\.: serial \d+', timeout=30), srv.log())
+        self.assertGreater(len(os.listdir('/proc/%d/task' % pid)), 4)
+        self.assertEqual(self.unblocked(pid), {})
+        # a reload from the control thread builds a new runtime and starts its threads
+        p = subprocess.run([SIGNETCTL, '--socket', srv.path('signetd.sock'), 'reload'],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr + srv.log())
+        self.assertEqual(self.unblocked(pid), {})
+        srv.send_signal(signal.SIGHUP)
+        self.assertTrue(srv.wait_log(r'reload done.*\n(.*\n)*.*reload done', timeout=30), srv.log())
+        self.assertEqual(self.unblocked(pid), {})
+        self.assertEqual(srv.stop(), 0)
+
+
 class Syslog(unittest.TestCase):
     def test_nothing_on_stderr(self):
         srv = Signetd('''
