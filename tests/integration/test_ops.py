@@ -5,7 +5,8 @@ port below 1024 first, then every uid and gid in /proc/PID/status is nobody's, i
 answers and reloads, and the control socket belongs to nobody; the pid file is written
 and removed (and a live pid in it is refused); the systemd notification protocol sends
 READY=1, RELOADING=1 with MONOTONIC_USEC then READY=1, and STOPPING=1; with
-`log-target syslog` nothing goes to stderr."""
+`log-target syslog` nothing goes to stderr; every thread but the main one blocks SIGHUP,
+SIGTERM and SIGINT, also after reloads."""
 
 import json
 import os
