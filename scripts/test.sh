@@ -5,7 +5,7 @@
 #   2. an ASan+UBSan build (CMAKE_BUILD_TYPE=Asan): any invalid access, leak or undefined
 #      behaviour fails the test that hit it;
 #   3. the libFuzzer targets (clang): each seed corpus and regression input replayed, then
-#      each target fuzzed for FUZZ_SECONDS (default 30; 6 targets, ~100 s on 2 cores).
+#      each target fuzzed for FUZZ_SECONDS (default 60; 6 targets, ~190 s on 2 cores).
 # SKIP_ASAN=1 / SKIP_FUZZ=1 leave out a stage (local runs); CI runs all three.
 set -e
 cd "$(dirname "$0")/.."
@@ -33,7 +33,7 @@ if [ -z "${SKIP_FUZZ:-}" ]; then
     echo "== libFuzzer targets"
     FBUILD=${FUZZ_BUILD_DIR:-build-test-fuzz}
     CC=clang cmake -S . -B "$FBUILD" -DSIGNET_WERROR=ON -DSIGNET_FUZZ=ON -DSIGNET_TESTS=OFF \
-        -DFUZZ_SECONDS="${FUZZ_SECONDS:-30}" > /dev/null
+        -DFUZZ_SECONDS="${FUZZ_SECONDS:-60}" > /dev/null
     cmake --build "$FBUILD" -j"$JOBS"
     (cd "$FBUILD" && ctest --output-on-failure -j"$JOBS" -L 'fuzz')
 fi
