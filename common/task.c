@@ -13,10 +13,11 @@ void sg_task_init(sg_task *t)
     pthread_cond_init(&t->wake, NULL);
 }
 
-int sg_task_start(sg_task *t, void *(*fn)(void *), void *arg)
+int sg_task_start(sg_task *t, const char *name, void *(*fn)(void *), void *arg)
 {
     if (pthread_create(&t->thread, NULL, fn, arg) != 0)
         return SG_EIO;
+    pthread_setname_np(t->thread, name);
     t->started = 1;
     return 0;
 }

@@ -18,7 +18,8 @@ typedef struct sg_task {
 
 void sg_task_init(sg_task *t);
 /* Run fn(arg) on its own thread. SG_EIO when the thread cannot be made. */
-int sg_task_start(sg_task *t, void *(*fn)(void *), void *arg);
+/* name: the thread name shown by top -H, ps -L and gdb (at most 15 characters). */
+int sg_task_start(sg_task *t, const char *name, void *(*fn)(void *), void *arg);
 /* Ask the thread to stop, wake it and wait for it (nothing when it never started). */
 void sg_task_stop(sg_task *t);
 void sg_task_destroy(sg_task *t);

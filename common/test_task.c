@@ -45,7 +45,7 @@ static void test_thread_wake_and_stop(void **st)
     struct loop l;
     sg_task_init(&l.task);
     atomic_init(&l.rounds, 0);
-    assert_int_equal(sg_task_start(&l.task, run, &l), 0);
+    assert_int_equal(sg_task_start(&l.task, "test-task", run, &l), 0);
     for (int want = 1; want <= 3; want++) {
         sg_task_wake(&l.task);
         while (atomic_load(&l.rounds) < want)

@@ -450,6 +450,7 @@ int sg_control_start(sg_control *c, sg_daemon *d)
         sg_metrics_unregister(daemon_metrics, d);
         return SG_EIO;
     }
+    pthread_setname_np(c->thread, "sg-control");
     c->started = 1;
     return 0;
 }

@@ -243,6 +243,7 @@ int sg_metrics_http_acquire(const char *addr, sg_metrics_http **out)
     }
     if (pipe2(h->stop_pipe, O_CLOEXEC) || pthread_create(&h->thread, NULL, http_main, h))
         goto fail;
+    pthread_setname_np(h->thread, "sg-metrics");
     h->refs = 1;
     h->next = g_list;
     g_list = h;

@@ -23,6 +23,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -695,7 +696,11 @@ int sg_server_start(sg_server *srv, sg_runtime *rt)
         }
     }
     for (int i = 0; i < srv->nworkers; i++) {
-        if (pthread_create(&srv->workers[i].thread, NULL, worker_main, &srv->workers[i]) != 0) {
+        char name[16];
+        snprintf(name, sizeof name, "sg-worker/%d", i % 10000);
+        if (pthread_create(&srv->workers[i].thread, NULL, worker_main, &srv->workers[i]) == 0)
+            pthread_setname_np(srv->workers[i].thread, name);
+        else {
             sg_log(SG_LOG_ERR, "server", NULL, "cannot start worker thread %d", i);
             atomic_store(&srv->stop, 1);
             for (int k = 0; k < i; k++) {

@@ -181,6 +181,8 @@ static int start_job(sg_registrar *r, int kind, const char *zone, const sg_reg_d
     atomic_store(&r->done, 0);
     pthread_mutex_lock(&r->lock);
     int e = pthread_create(&r->thread, NULL, worker, r);
+    if (e == 0)
+        pthread_setname_np(r->thread, "sg-registrar");
     r->running = e == 0;
     r->joined = 0;
     pthread_mutex_unlock(&r->lock);

@@ -314,7 +314,7 @@ fail:
 static int dnssec_start(void *state)
 {
     dstate *st = state;
-    return sg_task_start(&st->task, watch, st);
+    return sg_task_start(&st->task, "sg-dnssec", watch, st);
 }
 
 static void dnssec_stop(void *state)

@@ -104,6 +104,7 @@ static int flush(batch *b, int nthreads, sg_zonesign_cb cb, void *arg)
         wa[i] = (worker_arg){ b, i };
         if (pthread_create(&th[i], NULL, sign_worker, &wa[i]) != 0)
             break;
+        pthread_setname_np(th[i], "sg-zonesign");
         started = i;
     }
     wa[0] = (worker_arg){ b, 0 };

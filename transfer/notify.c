@@ -208,7 +208,10 @@ void sg_xfr_notify(const uint8_t *apex, uint32_t serial, const sg_xfr_rr *soa,
         j->to = targets[i];
         j->key = key ? sg_tsig_key_dup(key) : NULL;
         pthread_mutex_lock(&g_lock);
-        if (pthread_create(&j->thread, NULL, send_one, j) != 0) {
+        int e = pthread_create(&j->thread, NULL, send_one, j);
+        if (e == 0)
+            pthread_setname_np(j->thread, "sg-notify");
+        if (e != 0) {
             pthread_mutex_unlock(&g_lock);
             sg_tsig_key_free(j->key);
             free(j);

@@ -310,7 +310,7 @@ int sg_xfr_zone_acquire(const uint8_t *apex, const sg_xfr_cfg *cfg, const sg_tsi
     sg_xfr_journal_init(&xz->journal, cfg->journal_bytes, cfg->journal_age);
     configure(xz, cfg, key, keystore);
     xz->refs = 1;
-    if (sg_task_start(&xz->task, run, xz))
+    if (sg_task_start(&xz->task, "sg-xfr-version", run, xz))
         sg_log(SG_LOG_ERR, "transfer", xz->name, "no thread: new versions will not be made");
     xz->next = g_zones;
     g_zones = xz;

@@ -393,7 +393,7 @@ fail:
 static int secondary_start(void *state)
 {
     sstate *st = state;
-    return sg_task_start(&st->task, watch, st);
+    return sg_task_start(&st->task, "sg-secondary", watch, st);
 }
 
 static void secondary_stop(void *state)
