@@ -18,13 +18,18 @@ static int cred_set(sg_reg_cred *c, const char *k, const char *v)
 {
     if (c->n == SG_REG_CRED_MAX)
         return SG_ESPACE;
+    /* the value is a secret: the secure heap (no core dumps, cleansed on free) when the
+     * process has one */
+    size_t vl = strlen(v) + 1;
     c->key[c->n] = strdup(k);
-    c->val[c->n] = strdup(v);
+    c->val[c->n] = sg_ks_secret_alloc(vl);
     if (!c->key[c->n] || !c->val[c->n]) {
         free(c->key[c->n]);
-        free(c->val[c->n]);
+        if (c->val[c->n])
+            sg_ks_secret_free(c->val[c->n], vl);
         return SG_ENOMEM;
     }
+    memcpy(c->val[c->n], v, vl);
     c->n++;
     return 0;
 }
@@ -132,8 +137,7 @@ void sg_reg_cred_free(sg_reg_cred *c)
     if (!c)
         return;
     for (int i = 0; i < c->n; i++) {
-        OPENSSL_cleanse(c->val[i], strlen(c->val[i]));
-        free(c->val[i]);
+        sg_ks_secret_free(c->val[i], strlen(c->val[i]) + 1);
         free(c->key[i]);
     }
     memset(c, 0, sizeof *c);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/crypto.h>
 
 static char dir[64];
 
@@ -25,6 +26,26 @@ static const char *write_file(const char *name, const char *text, mode_t mode)
     fclose(f);
     chmod(path, mode);
     return path;
+}
+
+/* the values are secrets: in the secure heap once the process has one, cleansed on free */
+static void values_in_secure_memory(void **st)
+{
+    (void)st;
+    sg_ks_secure_heap_init(1 << 16);
+    assert_true(CRYPTO_secure_malloc_initialized());
+    size_t used0 = CRYPTO_secure_used();
+    const char *p = write_file("sec.cred", "apikey = pk1_secure\ntoken = t0k3n\n", 0600);
+    sg_reg_cred c;
+    char why[300];
+    assert_int_equal(sg_reg_cred_load_file(p, &c, why, sizeof why), 0);
+    assert_true(CRYPTO_secure_allocated(sg_reg_cred_get(&c, "apikey")));
+    assert_true(CRYPTO_secure_allocated(sg_reg_cred_get(&c, "token")));
+    assert_string_equal(sg_reg_cred_get(&c, "apikey"), "pk1_secure");
+    assert_false(CRYPTO_secure_allocated(c.key[0])); /* names are not secret */
+    assert_true(CRYPTO_secure_used() > used0);
+    sg_reg_cred_free(&c);
+    assert_int_equal(CRYPTO_secure_used(), used0);
 }
 
 static void file_ok(void **st)
@@ -104,7 +125,7 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(file_ok), cmocka_unit_test(file_refused), cmocka_unit_test(env),
-        cmocka_unit_test(redact),
+        cmocka_unit_test(redact), cmocka_unit_test(values_in_secure_memory),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[128];

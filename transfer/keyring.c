@@ -3,6 +3,7 @@
 #include "transfer/tsig.h"
 #include "common/errors.h"
 #include "common/log.h"
+#include "keystore/keystore.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -144,16 +145,21 @@ sg_tsig_keyring *sg_tsig_keyring_new(void)
     return calloc(1, sizeof(sg_tsig_keyring));
 }
 
+/* A TSIG secret is a key like a DNSSEC private key: it lives in the secure heap (left out
+ * of core dumps, locked, cleansed on free) when signetd has set one up. */
+static void *secret_copy(const void *src, size_t len)
+{
+    void *p = sg_ks_secret_alloc(len);
+    if (p)
+        memcpy(p, src, len);
+    return p;
+}
+
 static void key_wipe(sg_tsig_key *k)
 {
-    if (k->secret) {
-        OPENSSL_cleanse(k->secret, k->secret_len);
-        free(k->secret);
-    }
-    if (k->secret_b64) {
-        OPENSSL_cleanse(k->secret_b64, strlen(k->secret_b64));
-        free(k->secret_b64);
-    }
+    sg_ks_secret_free(k->secret, k->secret_len);
+    if (k->secret_b64)
+        sg_ks_secret_free(k->secret_b64, strlen(k->secret_b64) + 1);
     memset(k, 0, sizeof *k);
 }
 
@@ -224,13 +230,17 @@ int sg_tsig_keyring_add(sg_tsig_keyring *kr, const char *name, const char *alg, 
         OPENSSL_cleanse(raw, sizeof raw);
         return rc == SG_ENOMEM ? rc : SG_EINVAL;
     }
-    k.secret = malloc(rl);
+    k.secret = secret_copy(raw, rl);
     k.secret_len = rl;
-    if (k.secret)
-        memcpy(k.secret, raw, rl);
     OPENSSL_cleanse(raw, sizeof raw);
     /* re-encode rather than keep the text: one canonical form for ldns */
-    k.secret_b64 = k.secret ? sg_tsig_b64_encode(k.secret, rl) : NULL;
+    char *text = k.secret ? sg_tsig_b64_encode(k.secret, rl) : NULL;
+    if (text) {
+        size_t tl = strlen(text) + 1;
+        k.secret_b64 = secret_copy(text, tl);
+        OPENSSL_cleanse(text, tl);
+        free(text);
+    }
     if (!k.secret || !k.secret_b64)
         goto nomem;
     if (kr->n == kr->cap) {
@@ -330,13 +340,13 @@ sg_tsig_key *sg_tsig_key_dup(const sg_tsig_key *k)
     if (!c)
         return NULL;
     *c = *k;
-    c->secret = malloc(k->secret_len);
-    c->secret_b64 = strdup(k->secret_b64);
+    size_t bl = strlen(k->secret_b64) + 1;
+    c->secret = secret_copy(k->secret, k->secret_len);
+    c->secret_b64 = secret_copy(k->secret_b64, bl);
     if (!c->secret || !c->secret_b64) {
         sg_tsig_key_free(c);
         return NULL;
     }
-    memcpy(c->secret, k->secret, k->secret_len);
     return c;
 }
 

@@ -9,8 +9,10 @@
 #include "transfer/tsig.h"
 #include "common/errors.h"
 #include "common/log.h"
+#include "keystore/keystore.h"
 
 #include <ldns/ldns.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include <stdio.h>
@@ -81,6 +83,30 @@ static void test_keyring(void **st)
     assert_int_equal(sg_tsig_keyring_add(kr, "bad.key", "hmac-sha256", ""), SG_EINVAL);
     assert_int_equal(sg_tsig_keyring_count(kr), 3);
     sg_tsig_keyring_free(kr);
+}
+
+/* TSIG secrets are keys: in the secure heap (no core dumps, cleansed) once signetd has one */
+static void test_secret_memory(void **st)
+{
+    (void)st;
+    sg_ks_secure_heap_init(1 << 16);
+    assert_true(CRYPTO_secure_malloc_initialized());
+    size_t used0 = CRYPTO_secure_used();
+    sg_tsig_keyring *kr = ring();
+    const sg_tsig_key *k = sg_tsig_find(kr, "xfr.key");
+    assert_non_null(k);
+    assert_true(CRYPTO_secure_allocated(k->secret));
+    assert_true(CRYPTO_secure_allocated(k->secret_b64));
+    sg_tsig_key *c = sg_tsig_key_dup(k);
+    assert_non_null(c);
+    assert_true(CRYPTO_secure_allocated(c->secret));
+    assert_true(CRYPTO_secure_allocated(c->secret_b64));
+    assert_memory_equal(c->secret, k->secret, k->secret_len);
+    assert_string_equal(c->secret_b64, k->secret_b64);
+    assert_true(CRYPTO_secure_used() > used0);
+    sg_tsig_key_free(c);
+    sg_tsig_keyring_free(kr);
+    assert_int_equal(CRYPTO_secure_used(), used0);
 }
 
 static void test_key_file(void **st)
@@ -464,6 +490,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keyring),
         cmocka_unit_test(test_key_file),
+        cmocka_unit_test(test_secret_memory),
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_sign_verify_ldns),
         cmocka_unit_test(test_ldns_signed_request),
