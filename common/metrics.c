@@ -117,6 +117,57 @@ void sg_counters_free(sg_counters *c)
     free(c);
 }
 
+/* Kept sets: a short list (one per plugin instance's block or zone) under its own lock;
+ * only setup and teardown walk it, never a query or a scrape. */
+static pthread_mutex_t g_keep_lock = PTHREAD_MUTEX_INITIALIZER;
+static sg_counters *g_kept;
+
+sg_counters *sg_counters_keep(const char *key, size_t n)
+{
+    if (!key)
+        return NULL;
+    pthread_mutex_lock(&g_keep_lock);
+    sg_counters *c;
+    for (c = g_kept; c; c = c->next)
+        if (!strcmp(c->key, key))
+            break;
+    if (c && c->n != n) {
+        c = NULL; /* a caller bug: two owners of one key disagree on its shape */
+    } else if (c) {
+        c->holds++;
+    } else if ((c = sg_counters_new(n)) != NULL) {
+        if (!(c->key = strdup(key))) {
+            sg_counters_free(c);
+            c = NULL;
+        } else {
+            c->holds = 1;
+            c->next = g_kept;
+            g_kept = c;
+        }
+    }
+    pthread_mutex_unlock(&g_keep_lock);
+    return c;
+}
+
+void sg_counters_drop(sg_counters *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&g_keep_lock);
+    int last = --c->holds == 0;
+    if (last)
+        for (sg_counters **p = &g_kept; *p; p = &(*p)->next)
+            if (*p == c) {
+                *p = c->next;
+                break;
+            }
+    pthread_mutex_unlock(&g_keep_lock);
+    if (last) {
+        free(c->key);
+        sg_counters_free(c);
+    }
+}
+
 uint64_t sg_counters_sum(const sg_counters *c, size_t i)
 {
     uint64_t s = 0;

@@ -44,6 +44,10 @@ typedef struct sg_counters {
     unsigned nslots;        /* rows: 1 shared + one per worker known at creation */
     _Atomic uint64_t *v;
     void *mem;
+    /* kept sets only (sg_counters_keep): the registry's key, holders, list link */
+    char *key;
+    int holds;
+    struct sg_counters *next;
 } sg_counters;
 
 /* This thread's row: 0 (shared, atomic) unless sg_metrics_thread_slot was called. */
@@ -72,6 +76,18 @@ static inline void sg_counters_add(sg_counters *c, size_t i, uint64_t d)
         atomic_fetch_add_explicit(&c->v[i], d, memory_order_relaxed);
     }
 }
+
+/* A set kept by the process, so that counters outlive the runtime that counts in them:
+ * the first call with a key makes a zeroed set of n counters, later calls return the
+ * same set and add a holder; sg_counters_drop removes one and frees the set with its
+ * last holder. A reload builds the new runtime (its plugins keep their sets) before it
+ * frees the old one, so a plugin instance keyed as the old one was continues its
+ * counts, and a block or zone that left the config frees its set. Keys name the owner
+ * and what it counts for, e.g. "cache example.test." (see common/README.md). NULL when
+ * out of memory, or when key already holds a set of another size. */
+sg_counters *sg_counters_keep(const char *key, size_t n);
+/* Release a hold from sg_counters_keep (NULL is fine). Never sg_counters_free a kept set. */
+void sg_counters_drop(sg_counters *c);
 
 /* The sum of counter i over every row (a scrape; may lag the workers by a few adds). */
 uint64_t sg_counters_sum(const sg_counters *c, size_t i);

@@ -74,8 +74,6 @@ typedef struct way {
     _Atomic uint64_t pos;
 } way;
 
-enum { C_HIT, C_MISS, C_N };
-
 struct sg_acache {
     uint8_t *ring;
     size_t ring_size;
@@ -85,13 +83,15 @@ struct sg_acache {
     _Atomic uint64_t head; /* absolute position of the next write */
     uint64_t tail;         /* writer only: oldest entry not yet reclaimed */
     pthread_mutex_t wlock;
-    sg_counters *count;
-    _Atomic uint64_t inserts, evictions, entries;
+    int wlock_ready;
+    sg_counters *count;    /* SG_ACACHE_COUNTERS, the caller's or own_count */
+    sg_counters *own_count;
+    _Atomic uint64_t entries;
     size_t capacity;
     size_t index_bytes;
 };
 
-sg_acache *sg_acache_new(size_t bytes)
+sg_acache *sg_acache_new(size_t bytes, sg_counters *counts)
 {
     if (bytes < MIN_BYTES)
         bytes = MIN_BYTES;
@@ -111,12 +111,15 @@ sg_acache *sg_acache_new(size_t bytes)
     c->index_bytes = index_bytes;
     c->ways = region_new(index_bytes); /* zero-filled */
     c->ring = region_new(c->ring_size);
-    c->count = sg_counters_new(C_N);
-    if (!c->ways || !c->ring || !c->count) {
+    c->count = counts;
+    if (!counts)
+        c->count = c->own_count = sg_counters_new(SG_ACACHE_COUNTERS);
+    if (!c->ways || !c->ring || !c->count || (counts && counts->n < SG_ACACHE_COUNTERS)) {
         sg_acache_free(c);
         return NULL;
     }
     pthread_mutex_init(&c->wlock, NULL);
+    c->wlock_ready = 1;
     return c;
 }
 
@@ -124,11 +127,11 @@ void sg_acache_free(sg_acache *c)
 {
     if (!c)
         return;
-    if (c->count)
+    if (c->wlock_ready)
         pthread_mutex_destroy(&c->wlock);
     region_free(c->ways, c->index_bytes);
     region_free(c->ring, c->ring_size);
-    sg_counters_free(c->count);
+    sg_counters_free(c->own_count);
     free(c);
 }
 
@@ -174,10 +177,10 @@ size_t sg_acache_get(sg_acache *c, const sg_acache_key *k, uint64_t now_ns, uint
         meta->rcode = hd.rcode;
         meta->aa = hd.meta & 1;
         meta->tc = (hd.meta >> 1) & 1;
-        sg_counters_add(c->count, C_HIT, 1);
+        sg_counters_add(c->count, SG_ACACHE_HITS, 1);
         return hd.reply_len;
     }
-    sg_counters_add(c->count, C_MISS, 1);
+    sg_counters_add(c->count, SG_ACACHE_MISSES, 1);
     return 0;
 }
 
@@ -210,7 +213,7 @@ static void reclaim(sg_acache *c, uint64_t head, uint64_t new_head, uint64_t now
             atomic_store_explicit(&w->hash, 0, memory_order_relaxed);
             atomic_fetch_sub_explicit(&c->entries, 1, memory_order_relaxed);
             if (hd.expire_ns > now_ns)
-                atomic_fetch_add_explicit(&c->evictions, 1, memory_order_relaxed);
+                sg_counters_add(c->count, SG_ACACHE_EVICTIONS, 1);
         }
         c->tail += hd.total;
     }
@@ -280,14 +283,14 @@ int sg_acache_put(sg_acache *c, const sg_acache_key *k, uint64_t now_ns, uint64_
         ehdr old;
         memcpy(&old, at(c, atomic_load_explicit(&slot->pos, memory_order_relaxed)), sizeof old);
         if (old.expire_ns > now_ns)
-            atomic_fetch_add_explicit(&c->evictions, 1, memory_order_relaxed);
+            sg_counters_add(c->count, SG_ACACHE_EVICTIONS, 1);
         atomic_fetch_sub_explicit(&c->entries, 1, memory_order_relaxed);
     }
     atomic_store_explicit(&slot->hash, 0, memory_order_relaxed);
     atomic_store_explicit(&slot->pos, start, memory_order_release);
     atomic_store_explicit(&slot->hash, h, memory_order_release);
     atomic_fetch_add_explicit(&c->entries, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&c->inserts, 1, memory_order_relaxed);
+    sg_counters_add(c->count, SG_ACACHE_INSERTS, 1);
     pthread_mutex_unlock(&c->wlock);
     return 1;
 }
@@ -297,10 +300,10 @@ void sg_acache_get_stats(const sg_acache *c, sg_acache_stats *out)
     memset(out, 0, sizeof *out);
     if (!c)
         return;
-    out->hits = sg_counters_sum(c->count, C_HIT);
-    out->misses = sg_counters_sum(c->count, C_MISS);
-    out->inserts = atomic_load(&((sg_acache *)c)->inserts);
-    out->evictions = atomic_load(&((sg_acache *)c)->evictions);
+    out->hits = sg_counters_sum(c->count, SG_ACACHE_HITS);
+    out->misses = sg_counters_sum(c->count, SG_ACACHE_MISSES);
+    out->inserts = sg_counters_sum(c->count, SG_ACACHE_INSERTS);
+    out->evictions = sg_counters_sum(c->count, SG_ACACHE_EVICTIONS);
     out->entries = atomic_load(&((sg_acache *)c)->entries);
     out->capacity = c->capacity;
 }

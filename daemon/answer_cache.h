@@ -30,10 +30,19 @@ typedef struct sg_acache_meta {
 } sg_acache_meta;
 
 typedef struct sg_acache sg_acache;
+struct sg_counters;
+
+/* The cache's counters, by index in the set it counts into. */
+enum { SG_ACACHE_HITS, SG_ACACHE_MISSES, SG_ACACHE_INSERTS, SG_ACACHE_EVICTIONS,
+       SG_ACACHE_COUNTERS };
 
 /* A cache of about `bytes` bytes in all (ring of replies plus its index); at least 64 KiB.
- * NULL when out of memory. */
-sg_acache *sg_acache_new(size_t bytes);
+ * counts: where hits, misses, inserts and evictions are added (at least
+ * SG_ACACHE_COUNTERS counters; the caller keeps it alive longer than the cache, e.g. a
+ * set kept across reloads), or NULL for a set of the cache's own. Hits and misses count
+ * in the worker's own row; inserts and evictions under the writer's lock.
+ * NULL when out of memory (or counts too small). */
+sg_acache *sg_acache_new(size_t bytes, struct sg_counters *counts);
 void sg_acache_free(sg_acache *c);
 
 /* Look k up at monotonic time now_ns. On a hit copies the reply into out (cap bytes),
@@ -48,7 +57,8 @@ int sg_acache_put(sg_acache *c, const sg_acache_key *k, uint64_t now_ns, uint64_
                   const uint8_t *reply, size_t len, const sg_acache_meta *meta);
 
 typedef struct sg_acache_stats {
-    uint64_t hits, misses, inserts, evictions; /* evictions: live entries pushed out */
+    uint64_t hits, misses, inserts, evictions; /* evictions: live entries pushed out; all
+                                                * four from the counts set given at _new */
     uint64_t entries;                          /* entries held (expired ones until reused) */
     uint64_t capacity;                         /* bytes */
 } sg_acache_stats;

@@ -16,6 +16,7 @@
 
 typedef struct cstate {
     sg_acache *c;
+    sg_counters *counts; /* kept across reloads under "cache BLOCK" (common/metrics.h) */
     size_t bytes;
     char label[1024]; /* the block's first zone: label block="..." as the other per-block series */
     int registered;
@@ -82,6 +83,7 @@ static void cache_teardown(void *state)
     if (st->registered)
         sg_metrics_unregister(cache_metrics, st);
     sg_acache_free(st->c);
+    sg_counters_drop(st->counts);
     free(st);
 }
 
@@ -98,8 +100,15 @@ static int cache_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **
     if (ctx->nzones)
         sg_name_to_str(ctx->zones[0], st->label, sizeof st->label);
     if (!ctx->check_only) {
+        /* the counters outlive this instance: the one a reload makes continues them */
+        char key[1100];
+        snprintf(key, sizeof key, "cache %s", st->label);
+        if (!(st->counts = sg_counters_keep(key, SG_ACACHE_COUNTERS))) {
+            cache_teardown(st);
+            return SG_ENOMEM;
+        }
         /* pages are touched as the ring fills, so an idle cache costs little RSS */
-        if (!(st->c = sg_acache_new(bytes))) {
+        if (!(st->c = sg_acache_new(bytes, st->counts))) {
             cache_teardown(st);
             return sg_cfg_error(blk, "cache: cannot allocate %zu bytes", bytes);
         }

@@ -16,7 +16,7 @@ typedef struct rrl_state {
     sg_rrl *table;
     uint8_t (*zones)[SG_NAME_MAX]; /* the server block's zones: NXDOMAIN/referral keys */
     int nzones;
-    sg_counters *counters;
+    sg_counters *counters; /* kept across reloads under "rrl BLOCK" (common/metrics.h) */
     int registered;
 } rrl_state;
 
@@ -48,7 +48,7 @@ static void rrl_teardown(void *state)
     if (st->registered)
         sg_metrics_unregister(rrl_metrics, st);
     sg_rrl_free(st->table);
-    sg_counters_free(st->counters);
+    sg_counters_drop(st->counters);
     free(st->zones);
     free(st);
 }
@@ -59,8 +59,11 @@ static int rrl_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **st
     int rc = sg_rrl_parse(blk, &cfg);
     if (rc)
         return rc;
+    char key[1100] = "rrl ";
+    if (ctx->nzones)
+        sg_name_to_str(ctx->zones[0], key + 4, sizeof key - 4);
     rrl_state *st = calloc(1, sizeof *st);
-    if (!st || !(st->table = sg_rrl_new(&cfg)) || !(st->counters = sg_counters_new(C_N)) ||
+    if (!st || !(st->table = sg_rrl_new(&cfg)) || !(st->counters = sg_counters_keep(key, C_N)) ||
         !(st->zones = calloc(ctx->nzones ? (size_t)ctx->nzones : 1, sizeof *st->zones))) {
         rrl_teardown(st);
         return SG_ENOMEM;

@@ -32,7 +32,7 @@ static sg_acache_key key_for(const uint8_t *qname, uint16_t qtype, uint8_t flags
 static void test_store_key_fields(void **st)
 {
     (void)st;
-    sg_acache *c = sg_acache_new(1 << 20);
+    sg_acache *c = sg_acache_new(1 << 20, NULL);
     assert_non_null(c);
     uint8_t name[SG_NAME_MAX];
     sg_name_from_str("www.example.test.", NULL, name);
@@ -87,7 +87,7 @@ static void test_store_eviction_bound(void **st)
 {
     (void)st;
     size_t budget = 64 * 1024;
-    sg_acache *c = sg_acache_new(budget);
+    sg_acache *c = sg_acache_new(budget, NULL);
     assert_non_null(c);
     uint8_t reply[600], out[4096];
     memset(reply, 0xab, sizeof reply);
@@ -122,7 +122,7 @@ static void test_store_eviction_bound(void **st)
     }
     /* expired entries pushed out are not evictions */
     sg_acache_free(c);
-    c = sg_acache_new(budget);
+    c = sg_acache_new(budget, NULL);
     for (int i = 0; i < 500; i++) {
         sg_acache_key k = key_for(names[i], SG_TYPE_A, 0, 1);
         sg_acache_put(c, &k, now + (uint64_t)i * SEC, now + (uint64_t)i * SEC + SEC / 2, reply, sizeof reply, &m);

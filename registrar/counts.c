@@ -2,6 +2,7 @@
 /* Events counted by state in memory, so that metrics never read the events table. */
 #include "registrar/tick.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* The states the registrar writes (events.new_state); the last slot counts the rest. */
@@ -19,7 +20,30 @@ void sg_reg_count(sg_registrar *r, const char *state)
             i = k;
             break;
         }
-    atomic_fetch_add_explicit(&r->counts[i], 1, memory_order_relaxed);
+    sg_counters_add(r->counts, (size_t)i, 1);
+}
+
+int sg_reg_keep_counts(sg_registrar *r, const char *zone)
+{
+    if (!r || !zone)
+        return SG_EINVAL;
+    char key[SG_KS_ZONE_MAX + 128];
+    snprintf(key, sizeof key, "registrar %s %s", r->cfg.provider, zone);
+    sg_counters *kept = sg_counters_keep(key, SG_REG_COUNT_STATES);
+    if (!kept)
+        return SG_ENOMEM;
+    if (r->counts != r->own_counts)
+        sg_counters_drop(r->counts);
+    r->counts = kept;
+    return 0;
+}
+
+void sg_reg_counts_deinit(sg_registrar *r)
+{
+    if (r->counts != r->own_counts)
+        sg_counters_drop(r->counts);
+    sg_counters_free(r->own_counts);
+    r->counts = r->own_counts = NULL;
 }
 
 void sg_reg_counts(const sg_registrar *r, void (*fn)(void *arg, const char *state, uint64_t n),
@@ -28,7 +52,7 @@ void sg_reg_counts(const sg_registrar *r, void (*fn)(void *arg, const char *stat
     if (!r || !fn)
         return;
     for (int i = 0; i < SG_REG_COUNT_STATES; i++) {
-        uint64_t n = atomic_load_explicit(&((sg_registrar *)r)->counts[i], memory_order_relaxed);
+        uint64_t n = sg_counters_sum(r->counts, (size_t)i);
         if (n && states[i])
             fn(arg, states[i], n);
     }

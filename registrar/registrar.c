@@ -31,6 +31,10 @@ int sg_reg_new(const sg_reg_cfg *cfg, sg_registrar **reg_out)
     if (!r)
         return SG_ENOMEM;
     r->cfg = *cfg;
+    if (!(r->counts = r->own_counts = sg_counters_new(SG_REG_COUNT_STATES))) {
+        free(r);
+        return SG_ENOMEM;
+    }
     r->manual = !strcmp(cfg->provider, "manual");
     r->prov = r->manual ? NULL : sg_reg_provider_find(cfg->provider);
     r->seed = (unsigned)time(NULL) ^ (unsigned)getpid() << 16;
@@ -124,6 +128,7 @@ void sg_reg_free(sg_registrar *r)
         free(z);
     }
     sg_reg_cred_free(&r->cred);
+    sg_reg_counts_deinit(r);
     pthread_mutex_destroy(&r->lock);
     free(r);
 }

@@ -141,6 +141,12 @@ int sg_reg_tick(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now)
 void sg_reg_counts(const sg_registrar *r, void (*fn)(void *arg, const char *state, uint64_t n),
                    void *arg);
 
+/* Count this registrar's events for zone in a set kept by the process under its
+ * provider and zone (sg_counters_keep), instead of its own: the registrar that a reload
+ * makes for the same zone and provider continues the counts, as Prometheus expects of
+ * signet_registrar_events_total. Call before the first tick. 0, SG_EINVAL or SG_ENOMEM. */
+int sg_reg_keep_counts(sg_registrar *r, const char *zone);
+
 /* Wait until no call is running (tests, shutdown). */
 void sg_reg_drain(sg_registrar *r);
 

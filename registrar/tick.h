@@ -5,6 +5,7 @@
 #define SG_REG_TICK_H
 
 #include "registrar/internal.h"
+#include "common/metrics.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -51,11 +52,15 @@ struct sg_registrar {
     atomic_int done;
     sg_reg_job *job;
     sg_reg_zstate *zones;
-    _Atomic uint64_t counts[SG_REG_COUNT_STATES]; /* events written, by state (counts.c) */
+    /* events written, by state (counts.c): own_counts, or after sg_reg_keep_counts a set
+     * kept across reloads */
+    sg_counters *counts, *own_counts;
 };
 
 /* Count one event row of state for sg_reg_counts. */
 void sg_reg_count(sg_registrar *r, const char *state);
+/* Free the own set and drop a kept one (sg_reg_free). */
+void sg_reg_counts_deinit(sg_registrar *r);
 
 /* The provider context of a call for zone (absolute name), its journal in journal. */
 void sg_reg_ctx_setup(const sg_registrar *r, sg_reg_ctx *ctx, const char *zone,

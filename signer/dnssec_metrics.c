@@ -8,13 +8,16 @@
 #include <string.h>
 #include <time.h>
 
-int sg_dnssec_metrics_init(sg_dnssec_metrics *m, int nzones)
+int sg_dnssec_metrics_init(sg_dnssec_metrics *m, int nzones, const char *label)
 {
     memset(m, 0, sizeof *m);
     pthread_mutex_init(&m->lock, NULL);
+    snprintf(m->label, sizeof m->label, "%s", label ? label : "");
+    char key[1100];
+    snprintf(key, sizeof key, "dnssec %s", m->label);
     m->zones = calloc(nzones > 0 ? (size_t)nzones : 1, sizeof *m->zones);
-    m->made = sg_counters_new(1);
-    if (!m->zones || !m->made) {
+    m->count = sg_counters_keep(key, SG_DM_COUNTERS);
+    if (!m->zones || !m->count) {
         sg_dnssec_metrics_deinit(m);
         return SG_ENOMEM;
     }
@@ -25,7 +28,7 @@ int sg_dnssec_metrics_init(sg_dnssec_metrics *m, int nzones)
 void sg_dnssec_metrics_deinit(sg_dnssec_metrics *m)
 {
     free(m->zones);
-    sg_counters_free(m->made);
+    sg_counters_drop(m->count);
     pthread_mutex_destroy(&m->lock);
     memset(m, 0, sizeof *m);
 }
@@ -82,8 +85,8 @@ int sg_dnssec_metrics_source(sg_metrics_out *o, void *ctx)
     const char *bl[] = { "block", m->label, NULL };
     sg_sigcache *c = m->cache ? atomic_load(m->cache) : NULL;
     if (c) {
-        uint64_t hits, misses;
-        sg_sigcache_stats(c, &hits, &misses);
+        uint64_t hits = sg_counters_sum(m->count, SG_DM_SIGCACHE_HITS);
+        uint64_t misses = sg_counters_sum(m->count, SG_DM_SIGCACHE_MISSES);
         sg_metrics_family(o, "signet_sigcache_hits_total", SG_METRIC_COUNTER, "Signature cache hits.");
         sg_metrics_family(o, "signet_sigcache_misses_total", SG_METRIC_COUNTER, "Signature cache misses.");
         sg_metrics_family(o, "signet_sigcache_capacity", SG_METRIC_GAUGE, "Signature cache entries.");
@@ -93,7 +96,7 @@ int sg_dnssec_metrics_source(sg_metrics_out *o, void *ctx)
     }
     sg_metrics_family(o, "signet_dnssec_signatures_total", SG_METRIC_COUNTER,
                       "RRSIGs made (signature cache misses and uncacheable records).");
-    sg_metrics_add_u64(o, "signet_dnssec_signatures_total", NULL, bl, sg_counters_sum(m->made, 0));
+    sg_metrics_add_u64(o, "signet_dnssec_signatures_total", NULL, bl, sg_counters_sum(m->count, SG_DM_MADE));
 
     sg_metrics_family(o, "signet_dnssec_keys", SG_METRIC_GAUGE, "Keys in the keystore by zone, role and state.");
     sg_metrics_family(o, "signet_dnssec_parent_ds", SG_METRIC_GAUGE,

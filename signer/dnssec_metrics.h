@@ -36,11 +36,17 @@ typedef struct sg_dnssec_metrics {
     int nzones;
     char label[1024];            /* the block's first zone: label block="..." */
     _Atomic(sg_sigcache *) *cache;
-    sg_counters *made;           /* [0]: signatures made */
+    sg_counters *count;          /* SG_DM_*: kept across reloads as "dnssec BLOCK" */
 } sg_dnssec_metrics;
 
-/* Prepare for nzones zones (names set by the caller). 0 or SG_ENOMEM. */
-int sg_dnssec_metrics_init(sg_dnssec_metrics *m, int nzones);
+/* The block's counters (the signature cache's here too: a reload or a bigger cache
+ * replaces the sigcache, whose own counts start over). */
+enum { SG_DM_MADE, SG_DM_SIGCACHE_HITS, SG_DM_SIGCACHE_MISSES, SG_DM_COUNTERS };
+
+/* Prepare for nzones zones (names set by the caller) of the block labelled label (its
+ * first zone), holding the block's counters (sg_counters_keep) until deinit, so that the
+ * instance a reload makes continues them. 0 or SG_ENOMEM. */
+int sg_dnssec_metrics_init(sg_dnssec_metrics *m, int nzones, const char *label);
 void sg_dnssec_metrics_deinit(sg_dnssec_metrics *m);
 /* The watcher's reading of zone i after an engine step: keys by role and state at now,
  * DS states, the next event. Runs on the watcher thread with its keystore handle. */

@@ -194,8 +194,9 @@ static void dnssec_teardown(void *state)
         sg_metrics_unregister(sg_dnssec_metrics_source, &st->metrics);
         sg_metrics_unregister(sg_sign_gate_metrics, &st->cfg.gate);
     }
-    if (st->metrics.zones || st->metrics.made)
+    if (st->metrics.zones || st->metrics.count)
         sg_dnssec_metrics_deinit(&st->metrics);
+    sg_counters_drop(st->cfg.gate.shed);
     for (int i = 0; i < st->nzones; i++) {
         sg_reg_free(st->zones[i].reg);
         sg_keyset_free(atomic_load(&st->zones[i].keys));
@@ -218,16 +219,22 @@ static void dnssec_teardown(void *state)
 /* Scrapes read what the watcher stored and the in-memory counters, never the keystore. */
 static int metrics_setup(dstate *st)
 {
-    int rc = sg_dnssec_metrics_init(&st->metrics, st->nzones);
+    int rc = sg_dnssec_metrics_init(&st->metrics, st->nzones, st->nzones ? st->zones[0].name : "");
     if (rc)
         return rc;
-    snprintf(st->metrics.label, sizeof st->metrics.label, "%s", st->nzones ? st->zones[0].name : "");
     for (int i = 0; i < st->nzones; i++) {
         sg_dm_zone *m = &st->metrics.zones[i];
         snprintf(m->name, sizeof m->name, "%s", st->zones[i].name);
         m->reg = st->zones[i].reg;
         m->provider = st->cfg.registrar.provider;
+        if (m->reg && (rc = sg_reg_keep_counts(st->zones[i].reg, st->zones[i].name)))
+            return rc;
     }
+    /* like the block's counters above, the gate's outlive this instance */
+    char key[1100];
+    snprintf(key, sizeof key, "dnssec-gate %s", st->metrics.label);
+    if (!(st->cfg.gate.shed = sg_counters_keep(key, SG_GATE_COUNTERS)))
+        return SG_ENOMEM;
     st->metrics.cache = &st->cache;
     if ((rc = sg_metrics_register(sg_dnssec_metrics_source, &st->metrics)))
         return rc;
@@ -404,8 +411,10 @@ static int sign_ref(dstate *st, const sg_keyset *k, const sg_denial *d, sg_query
     size_t o = 0;
     for (int i = 0; i < nkeys; i++) {
         size_t len = 0;
-        if (cacheable)
+        if (cacheable) {
             len = sg_sigcache_get(cache, gen, rs, keys[i].id, now + p->sig_refresh, blob + o + 2);
+            sg_counters_add(st->metrics.count, len ? SG_DM_SIGCACHE_HITS : SG_DM_SIGCACHE_MISSES, 1);
+        }
         if (!len) {
             int rc = sg_sign_gate_enter(&st->cfg.gate, q->start_ns, now_ns());
             if (rc)
@@ -418,7 +427,7 @@ static int sign_ref(dstate *st, const sg_keyset *k, const sg_denial *d, sg_query
                 return rc;
             if (cacheable)
                 sg_sigcache_put(cache, gen, rs, keys[i].id, exp, blob + o + 2, len);
-            sg_counters_add(st->metrics.made, 0, 1);
+            sg_counters_add(st->metrics.count, SG_DM_MADE, 1);
         }
         /* a stored reply must go when the sigcache would stop serving this signature */
         const uint8_t *x = blob + o + 2 + 8; /* RRSIG expiration */

@@ -58,13 +58,15 @@ int sg_sign_gate_option(const sg_cfg_block *d, sg_sign_gate *g)
 int sg_sign_gate_enter(sg_sign_gate *g, uint64_t start_ns, uint64_t now_ns)
 {
     if (g->budget_ns && start_ns && now_ns > start_ns && now_ns - start_ns > g->budget_ns) {
-        atomic_fetch_add_explicit(&g->shed_late, 1, memory_order_relaxed);
+        if (g->shed)
+            sg_counters_add(g->shed, SG_GATE_LATE, 1);
         return SG_ETIMEOUT;
     }
     uint32_t n = atomic_fetch_add_explicit(&g->pending, 1, memory_order_acq_rel);
     if (g->max_pending && n >= g->max_pending) {
         atomic_fetch_sub_explicit(&g->pending, 1, memory_order_acq_rel);
-        atomic_fetch_add_explicit(&g->shed_busy, 1, memory_order_relaxed);
+        if (g->shed)
+            sg_counters_add(g->shed, SG_GATE_BUSY, 1);
         return SG_EBUSY;
     }
     return 0;
@@ -87,10 +89,10 @@ int sg_sign_gate_metrics(sg_metrics_out *out, void *gate)
     const char *lb[] = { "block", block, NULL };
     if (!rc)
         rc = sg_metrics_add_u64(out, "signet_dnssec_signatures_shed_total", NULL, busy,
-                                atomic_load_explicit(&g->shed_busy, memory_order_relaxed));
+                                g->shed ? sg_counters_sum(g->shed, SG_GATE_BUSY) : 0);
     if (!rc)
         rc = sg_metrics_add_u64(out, "signet_dnssec_signatures_shed_total", NULL, late,
-                                atomic_load_explicit(&g->shed_late, memory_order_relaxed));
+                                g->shed ? sg_counters_sum(g->shed, SG_GATE_LATE) : 0);
     if (!rc)
         rc = sg_metrics_family(out, "signet_dnssec_signatures_pending", SG_METRIC_GAUGE,
                                "Signatures being made now");

@@ -9,13 +9,19 @@
 #include <stdint.h>
 
 #include "common/cfg.h"
+#include "common/metrics.h"
+
+/* Refusals, by index in the gate's counter set. */
+enum { SG_GATE_BUSY, SG_GATE_LATE, SG_GATE_COUNTERS };
 
 typedef struct sg_sign_gate {
     uint32_t max_pending;        /* signatures in progress at once; 0: no cap */
     uint64_t budget_ns;          /* since the query arrived; 0: no budget */
     _Atomic uint32_t pending;
-    _Atomic uint64_t shed_busy;  /* refused: max_pending reached */
-    _Atomic uint64_t shed_late;  /* refused: budget spent */
+    /* refusals: [SG_GATE_BUSY] max_pending reached, [SG_GATE_LATE] budget spent. Set by
+     * the owner (the dnssec plugin: a set kept across reloads), who frees it; NULL: not
+     * counted. */
+    sg_counters *shed;
     const char *label;           /* the dnssec block, for metrics (its first zone) */
 } sg_sign_gate;
 

@@ -21,13 +21,15 @@ static void cap(void **unused)
     (void)unused;
     sg_sign_gate g;
     sg_sign_gate_init(&g);
+    g.shed = sg_counters_new(SG_GATE_COUNTERS);
     g.max_pending = 2;
     assert_int_equal(sg_sign_gate_enter(&g, 0, 5 * MS), 0);
     assert_int_equal(sg_sign_gate_enter(&g, 0, 5 * MS), 0);
     /* a third at once is refused, not queued, and leaves the count as it was */
     assert_int_equal(sg_sign_gate_enter(&g, 0, 5 * MS), SG_EBUSY);
     assert_int_equal(atomic_load(&g.pending), 2);
-    assert_int_equal(atomic_load(&g.shed_busy), 1);
+    assert_int_equal(sg_counters_sum(g.shed, SG_GATE_BUSY), 1);
+    assert_int_equal(sg_counters_sum(g.shed, SG_GATE_LATE), 0);
     sg_sign_gate_leave(&g);
     assert_int_equal(sg_sign_gate_enter(&g, 0, 5 * MS), 0);
     sg_sign_gate_leave(&g);
@@ -38,6 +40,7 @@ static void cap(void **unused)
     for (int i = 0; i < 1000; i++)
         assert_int_equal(sg_sign_gate_enter(&g, 0, 5 * MS), 0);
     assert_int_equal(atomic_load(&g.pending), 1000);
+    sg_counters_free(g.shed);
 }
 
 static void budget(void **unused)
@@ -45,6 +48,7 @@ static void budget(void **unused)
     (void)unused;
     sg_sign_gate g;
     sg_sign_gate_init(&g);
+    g.shed = sg_counters_new(SG_GATE_COUNTERS);
     assert_int_equal(g.budget_ns, 2000 * MS);
     g.budget_ns = 100 * MS;
     uint64_t start = 1000 * MS;
@@ -52,7 +56,7 @@ static void budget(void **unused)
     sg_sign_gate_leave(&g);
     assert_int_equal(sg_sign_gate_enter(&g, start, start + 101 * MS), SG_ETIMEOUT);
     assert_int_equal(atomic_load(&g.pending), 0);
-    assert_int_equal(atomic_load(&g.shed_late), 1);
+    assert_int_equal(sg_counters_sum(g.shed, SG_GATE_LATE), 1);
     /* unknown arrival time: no budget */
     assert_int_equal(sg_sign_gate_enter(&g, 0, start + 5000 * MS), 0);
     sg_sign_gate_leave(&g);
@@ -60,6 +64,7 @@ static void budget(void **unused)
     g.budget_ns = 0;
     assert_int_equal(sg_sign_gate_enter(&g, start, start + 3600000 * MS), 0);
     sg_sign_gate_leave(&g);
+    sg_counters_free(g.shed);
 }
 
 static int option(const char *line, sg_sign_gate *g)
