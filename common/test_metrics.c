@@ -52,6 +52,39 @@ static void test_counters_sum_over_threads(void **st)
     sg_counters_free(NULL);
 }
 
+/* A kept set is shared by key while one holder remains, so counts carry over from the
+ * instance a reload replaces to the new one; the last drop frees it, and a set kept again
+ * under that key starts from 0 (a zone removed and added back). */
+static void test_kept_sets_outlive_their_first_holder(void **st)
+{
+    (void)st;
+    sg_counters *old = sg_counters_keep("cache a.test.", 4);
+    assert_non_null(old);
+    sg_counters_add(old, 2, 5);
+    sg_counters *other = sg_counters_keep("cache b.test.", 4);
+    assert_non_null(other);
+    assert_ptr_not_equal(other, old);
+    assert_int_equal(sg_counters_sum(other, 2), 0);
+    /* the reload: the new instance keeps its set before the old one drops it */
+    sg_counters *fresh = sg_counters_keep("cache a.test.", 4);
+    assert_ptr_equal(fresh, old);
+    sg_counters_drop(old);
+    sg_counters_add(fresh, 2, 1);
+    assert_int_equal(sg_counters_sum(fresh, 2), 6);
+    /* one key, two shapes: a bug refused, the set itself untouched */
+    assert_null(sg_counters_keep("cache a.test.", 3));
+    assert_null(sg_counters_keep(NULL, 3));
+    assert_int_equal(sg_counters_sum(fresh, 2), 6);
+    sg_counters_drop(fresh);
+    sg_counters *again = sg_counters_keep("cache a.test.", 3);
+    assert_non_null(again);
+    assert_int_equal(again->n, 3);
+    assert_int_equal(sg_counters_sum(again, 2), 0);
+    sg_counters_drop(again);
+    sg_counters_drop(other);
+    sg_counters_drop(NULL);
+}
+
 static int src_a(sg_metrics_out *o, void *ctx)
 {
     const char *zone = ctx;
@@ -141,6 +174,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counters_sum_over_threads),
+        cmocka_unit_test(test_kept_sets_outlive_their_first_holder),
         cmocka_unit_test(test_render_groups_and_escapes),
         cmocka_unit_test(test_buf_grows),
     };

@@ -3,18 +3,22 @@
 """integ.metrics: the `prometheus` plugin's /metrics endpoint - exact query counts by
 zone, type, rcode and transport after a known set of queries (REFUSED for names no zone
 owns included), cache hits and misses after repeated queries, the exposition format,
-one listener shared by two server blocks and kept across a reload, and the HTTP edge
-cases (404, 405, oversized and silent clients)."""
+one listener shared by two server blocks, the HTTP edge cases (404, 405, oversized and
+silent clients), and counters that carry over every kind of reload with exact totals."""
 
 import re
 import signal
+import os
 import socket
+import subprocess
 import time
 import urllib.error
 import urllib.request
 
 import signet_test
 from signet_test import ServerCase, make_query
+
+SIGNETCTL = os.environ.get('SIGNETCTL', os.path.join(signet_test.REPO, 'build', 'ctl', 'signetctl'))
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
@@ -187,30 +191,118 @@ other.test:$port {
 
 
 class MetricsReload(ServerCase):
+    """Counters are monotonic for the process's life: every kind of reload (SIGHUP,
+    `signetctl reload`, `signetctl reload ZONE`) builds new plugin instances, which must
+    continue the old ones' counts instead of starting at 0."""
     COREFILE = '''
+{
+    control $dir/signetd.sock
+}
 example.test:$port {
     bind 127.0.0.1
     file $dir/example.test.zone
     prometheus 127.0.0.1:$port2
+    cache 4M
+    dnssec {
+        keystore $dir/keystore.db
+    }
+}
+other.test:$port {
+    bind 127.0.0.1
+    file $dir/other.test.zone
+    prometheus 127.0.0.1:$port2
+    rrl {
+        responses-per-second 5
+        slip 2
+        window 2
+        exempt 127.0.0.1
+    }
 }
 '''
+    FILES = ('example.test.zone', 'example.test.inc', 'other.test.zone')
 
-    def test_counts_survive_reload(self):
+    # (name, type, transport, times): after a full reload the answer cache starts empty
+    # (see daemon/README.md), so each phase has one miss per distinct key, then hits
+    PHASE = [
+        ('web.example.test', 'A', 'udp', 3),
+        ('web.example.test', 'A', 'tcp', 2),
+        ('nothere.example.test', 'A', 'udp', 2),
+        ('web.example.test', 'A', 'do', 2),       # signed: the dnssec counters move
+    ]
+    CACHE_MISSES = len(PHASE)
+    CACHE_HITS = sum(n - 1 for _, _, _, n in PHASE)
+
+    def scrape(self):
         url = 'http://127.0.0.1:%d/metrics' % self.srv.port2
-        for _ in range(5):
-            qid, q = make_query('web.example.test', 'MX')
-            self.assertIsNotNone(self.srv.udp(q, qid))
-        key = ('signet_dns_responses_total', frozenset({('zone', 'example.test.'), ('proto', 'udp'),
-                                                        ('type', 'MX'), ('rcode', 'NOERROR')}))
-        s, _ = parse_exposition(urllib.request.urlopen(url, timeout=5).read().decode())
-        self.assertEqual(s[key], 5)
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return parse_exposition(r.read().decode())[0]
+
+    def total(self, s, name, **want):
+        """The sum of a family's samples whose labels include want."""
+        items = set(want.items())
+        return sum(v for (n, l), v in s.items() if n == name and items <= l)
+
+    def run_phase(self, source):
+        for name, qtype, how, n in self.PHASE:
+            for _ in range(n):
+                qid, q = make_query(name, qtype, edns=how == 'do', do=how == 'do')
+                data = self.srv.tcp(q) if how == 'tcp' else self.srv.udp(q, qid)
+                self.assertIsNotNone(data, 'no reply to %s %s' % (name, qtype))
+        # a burst over the other block's rate: replies that come back with TC=1 were
+        # counted as slipped by the server (a lost reply could only add to its count)
+        from test_rrl import queries, udp_burst
+        got = udp_burst(self.srv, source, queries(30, name='www.other.test'))
+        return sum(1 for m in got.values() if 'tc' in m.flags)
+
+    def reload(self, how):
         since = self.srv.log_size()
-        self.srv.send_signal(signal.SIGHUP)
-        self.srv.wait_log('reload done', since)
-        qid, q = make_query('web.example.test', 'MX')
-        self.assertIsNotNone(self.srv.udp(q, qid))
-        s, _ = parse_exposition(urllib.request.urlopen(url, timeout=5).read().decode())
-        self.assertEqual(s[key], 6)
+        if how == 'sighup':
+            self.srv.send_signal(signal.SIGHUP)
+            self.srv.wait_log('reload done', since, timeout=30)
+            return
+        cmd = [SIGNETCTL, '--socket', self.srv.path('signetd.sock'), 'reload']
+        if how != 'all':
+            cmd.append(how)
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, '%s: %s%s' % (' '.join(cmd), p.stdout, p.stderr))
+
+    def test_counters_survive_every_reload(self):
+        base = self.scrape()
+        blk = {'block': 'example.test.'}
+        ex = {'zone': 'example.test.'}
+        sent = sum(n for _, _, _, n in self.PHASE)
+        slipped_seen = 0
+        prev = base
+        for k, (how, source) in enumerate([(None, '127.0.11.2'), ('sighup', '127.0.12.2'),
+                                           ('all', '127.0.13.2'), ('example.test', '127.0.14.2')]):
+            if how:
+                self.reload(how)
+            slipped_seen += self.run_phase(source)
+            now = self.scrape()
+            phases = k + 1
+            what = 'after %d phases (last reload: %s)' % (phases, how)
+            d = lambda name, **l: self.total(now, name, **l) - self.total(base, name, **l)
+            # exact: the fixed queries of every phase so far, across the reloads
+            self.assertEqual(d('signet_dns_requests_total', **ex), phases * sent, what)
+            self.assertEqual(d('signet_dns_request_duration_seconds_count', **ex), phases * sent, what)
+            self.assertEqual(d('signet_dns_responses_total', rcode='NXDOMAIN', **ex), phases * 2, what)
+            self.assertEqual(d('signet_cache_hits_total', **blk), phases * self.CACHE_HITS, what)
+            self.assertEqual(d('signet_cache_misses_total', **blk), phases * self.CACHE_MISSES, what)
+            self.assertEqual(d('signet_cache_inserts_total', **blk), phases * self.CACHE_MISSES, what)
+            self.assertEqual(d('signet_dns_requests_total', zone='other.test.'), phases * 30, what)
+            # the signer and rrl counts depend on timing, but never go down, and each phase
+            # adds to them (a new signature cache signs again after a full reload)
+            self.assertGreaterEqual(self.total(now, 'signet_rrl_slipped_total'), slipped_seen, what)
+            self.assertGreaterEqual(self.total(now, 'signet_rrl_limited_total'),
+                                    self.total(now, 'signet_rrl_slipped_total'), what)
+            for name in ('signet_dnssec_signatures_total', 'signet_sigcache_misses_total'):
+                self.assertGreater(self.total(now, name, **blk), self.total(prev, name, **blk),
+                                   '%s %s' % (name, what))
+            for (name, labels), v in prev.items():
+                if name.endswith('_total') or name.endswith('_count'):
+                    self.assertGreaterEqual(now.get((name, labels), 0), v,
+                                            '%s%s went down %s' % (name, dict(labels), what))
+            prev = now
         self.assertNotIn('cannot listen', self.srv.log())
 
 
