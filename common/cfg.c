@@ -358,6 +358,41 @@ int sg_cfg_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
     return 0;
 }
 
+int sg_cfg_parse_size(const char *s, uint64_t *bytes_out)
+{
+    if (!s || !isdigit((unsigned char)*s))
+        return SG_ESYNTAX;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    uint64_t mul = 1;
+    switch (*end) {
+    case 0: break;
+    case 'k': case 'K': mul = 1ull << 10; end++; break;
+    case 'm': case 'M': mul = 1ull << 20; end++; break;
+    case 'g': case 'G': mul = 1ull << 30; end++; break;
+    default: return SG_ESYNTAX;
+    }
+    if (errno || *end || v > (1ull << 40) / mul)
+        return SG_ESYNTAX;
+    *bytes_out = v * mul;
+    return 0;
+}
+
+const char *sg_cfg_format_size(uint64_t bytes, char *buf, size_t cap)
+{
+    static const char units[] = "GMK";
+    for (int i = 0; i < 3; i++) {
+        uint64_t mul = 1ull << (10 * (3 - i));
+        if (bytes && bytes % mul == 0) {
+            snprintf(buf, cap, "%llu%c", (unsigned long long)(bytes / mul), units[i]);
+            return buf;
+        }
+    }
+    snprintf(buf, cap, "%llu", (unsigned long long)bytes);
+    return buf;
+}
+
 int sg_cfg_parse_duration(const char *s, uint64_t *secs_out)
 {
     if (!s || !isdigit((unsigned char)*s))

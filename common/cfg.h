@@ -42,6 +42,12 @@ int sg_cfg_error(const sg_cfg_block *blk, const char *fmt, ...)
 
 /* Parse a duration "30", "30s", "5m", "2h", "7d", "1w" into seconds. 0 or SG_ESYNTAX. */
 int sg_cfg_parse_duration(const char *s, uint64_t *secs_out);
+/* Parse a size in bytes: digits with an optional K, M or G suffix (either case, powers of
+ * 1024), as "100000", "512K", "64M", "2G". At most 1T. 0 or SG_ESYNTAX. */
+int sg_cfg_parse_size(const char *s, uint64_t *bytes_out);
+/* Write bytes back in that form: "1M" when it is a whole number of M, else "1536K", else
+ * "1000" (cap: 24 is enough). Returns buf. */
+const char *sg_cfg_format_size(uint64_t bytes, char *buf, size_t cap);
 /* Parse an unsigned integer in [min, max]. 0 or SG_ESYNTAX. */
 int sg_cfg_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 

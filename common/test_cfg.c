@@ -115,6 +115,36 @@ static void test_durations(void **st)
     assert_int_equal(sg_cfg_parse_uint("12ab", 0, 4096, &v), SG_ESYNTAX);
 }
 
+static void test_sizes(void **st)
+{
+    (void)st;
+    static const struct { const char *in; uint64_t bytes; } ok[] = {
+        { "0", 0 }, { "100000", 100000 }, { "512K", 512u << 10 }, { "512k", 512u << 10 },
+        { "64M", 64u << 20 }, { "1m", 1u << 20 }, { "2G", 2ull << 30 }, { "1024G", 1ull << 40 },
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        uint64_t v = 99;
+        assert_int_equal(sg_cfg_parse_size(ok[i].in, &v), 0);
+        assert_int_equal(v, ok[i].bytes);
+    }
+    static const char *bad[] = { "", "M", "12X", "1MB", "-1M", " 1M", "1.5M", "1025G", "99999999999999999999" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint64_t v = 7;
+        assert_int_equal(sg_cfg_parse_size(bad[i], &v), SG_ESYNTAX);
+        assert_int_equal(v, 7);
+    }
+    char buf[24];
+    assert_string_equal(sg_cfg_format_size(1u << 20, buf, sizeof buf), "1M");
+    assert_string_equal(sg_cfg_format_size(512ull << 20, buf, sizeof buf), "512M");
+    assert_string_equal(sg_cfg_format_size(3ull << 30, buf, sizeof buf), "3G");
+    assert_string_equal(sg_cfg_format_size(1536u << 10, buf, sizeof buf), "1536K");
+    assert_string_equal(sg_cfg_format_size(1000, buf, sizeof buf), "1000");
+    assert_string_equal(sg_cfg_format_size(0, buf, sizeof buf), "0");
+    uint64_t back;
+    assert_int_equal(sg_cfg_parse_size(sg_cfg_format_size(1536u << 10, buf, sizeof buf), &back), 0);
+    assert_int_equal(back, 1536u << 10);
+}
+
 static void test_missing_file(void **st)
 {
     (void)st;
@@ -130,6 +160,7 @@ int main(void)
         cmocka_unit_test(test_server_blocks),
         cmocka_unit_test(test_syntax_errors),
         cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_missing_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -88,6 +88,22 @@ uint32_t sg_xfr_soa_serial(const ldns_rr *rr)
     return ldns_rdf2native_int32(f);
 }
 
+uint64_t sg_xfr_zone_bytes(const sg_zone *z)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < z->nnodes; i++) {
+        const sg_node *nd = &z->nodes[i];
+        size_t ol = sg_name_len(nd->name);
+        for (uint16_t k = 0; k < nd->nrrsets; k++) {
+            const sg_rrset *rs = &nd->rrsets[k];
+            const uint8_t *p = rs->rdata;
+            for (uint16_t j = 0; j < rs->count; j++, p += 2 + sg_rdlen(p))
+                n += ol + 10 + sg_rdlen(p);
+        }
+    }
+    return n;
+}
+
 /* Owner and canonical RDATA of a record in the form the zone builder takes. */
 static int canon_rdata(ldns_rr *rr, ldns_buffer *buf)
 {

@@ -57,4 +57,8 @@ int sg_xfr_build_full(const uint8_t *apex, ldns_rr_list *rrs, const char *source
 int sg_ixfr_apply(const sg_zone *base, ldns_rr_list *rrs, const char *source,
                   sg_zone **zone_out, char *why, size_t why_cap);
 
+/* The size of z's records as an AXFR without name compression would carry them (each
+ * record once, the closing SOA not counted): what max-size holds a zone to. */
+uint64_t sg_xfr_zone_bytes(const sg_zone *z);
+
 #endif

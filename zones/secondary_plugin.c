@@ -54,6 +54,7 @@ int sg_secondary_parse(const sg_cfg_block *blk, int nzones, sg_secondary_cfg *ou
 {
     memset(out, 0, sizeof *out);
     out->timeout = 10;
+    out->max_size = SG_SECONDARY_MAX_SIZE;
     if (blk->nargs > 0)
         return sg_cfg_error(blk, "secondary: options go in a { } block (it serves the server block's zones)");
     for (int i = 0; i < blk->nchildren; i++) {
@@ -89,6 +90,22 @@ int sg_secondary_parse(const sg_cfg_block *blk, int nzones, sg_secondary_cfg *ou
             if (d->nargs != 1 || sg_cfg_parse_duration(d->args[0], &v) || v < 1 || v > 600)
                 return sg_cfg_error(d, "timeout: expected a duration from 1s to 10m");
             out->timeout = (uint32_t)v;
+        } else if (!strcmp(d->name, "max-size")) {
+            /* 0 would refuse every transfer: no limit is said in words */
+            if (d->nargs == 1 && !strcmp(d->args[0], "unlimited"))
+                out->max_size = 0;
+            else if (d->nargs != 1 || sg_cfg_parse_size(d->args[0], &v) || v == 0)
+                return sg_cfg_error(d, "max-size: expected a size from 1 to 1T (e.g. 512K, 64M, 2G) or 'unlimited'");
+            else
+                out->max_size = v;
+        } else if (!strcmp(d->name, "max-records")) {
+            if (d->nargs == 1 && !strcmp(d->args[0], "unlimited"))
+                out->max_records = 0;
+            else if (d->nargs != 1 || sg_cfg_parse_uint(d->args[0], 1, UINT32_MAX, &v))
+                return sg_cfg_error(d, "max-records: expected a number of records from 1 to %u or 'unlimited'",
+                                    UINT32_MAX);
+            else
+                out->max_records = v;
         } else {
             return sg_cfg_error(d, "secondary: unknown option '%s'", d->name);
         }
@@ -116,6 +133,19 @@ static void soa_timers(const sg_zone *z, uint32_t *refresh, uint32_t *retry, uin
         *retry = 1;
 }
 
+/* A transfer over max-size or max-records: one error line, and the version served stays
+ * until the next check (the retry timer, or the first-transfer backoff). */
+static int refuse_oversized(const szone *sz, const sg_xfr_peer *p, const sg_zone *cur, const char *why)
+{
+    if (cur)
+        sg_log(SG_LOG_ERR, "secondary", sz->name, "primary %s: %s; zone kept at serial %u", p->text, why,
+               cur->serial);
+    else
+        sg_log(SG_LOG_ERR, "secondary", sz->name, "primary %s: %s; no version yet, answering SERVFAIL", p->text,
+               why);
+    return SG_ESPACE;
+}
+
 /* A newer version from one primary: IXFR when we have a version, AXFR when we have none
  * or IXFR does not work out. Returns 0 and *nz (NULL when the primary turned out to have
  * nothing newer), or an error with the reason logged. */
@@ -123,17 +153,22 @@ static int transfer(sstate *st, szone *sz, const sg_xfr_peer *p, const sg_zone *
                     const char **how, size_t *msgs)
 {
     const sg_tsig_key *key = st->key;
+    const sg_xfr_limits lim = { st->cfg.max_size, st->cfg.max_records };
     char why[512], source[160];
     ldns_rr_list *rrs = NULL;
     int kind = SG_XFR_UNKNOWN, rc;
     *nz = NULL;
     if (cur) {
         *how = "IXFR";
-        rc = sg_xfr_fetch(p, sz->apex, cur->soa, key, (int)st->cfg.timeout * 1000, &st->task.stop, &rrs, &kind, msgs,
-                          why, sizeof why);
+        rc = sg_xfr_fetch(p, sz->apex, cur->soa, key, (int)st->cfg.timeout * 1000, &st->task.stop, &lim, &rrs,
+                          &kind, msgs, why, sizeof why);
         if (rc && sg_task_stopping(&st->task)) {
             return rc;
+        } else if (rc == SG_ESPACE && kind != SG_XFR_INCREMENTAL) {
+            /* the whole zone sent as IXFR: AXFR would bring the same again */
+            return refuse_oversized(sz, p, cur, why);
         } else if (rc) {
+            /* too many differences may still be a zone that fits */
             sg_log(SG_LOG_WARN, "secondary", sz->name, "IXFR from %s failed (%s); trying AXFR", p->text, why);
         } else if (kind == SG_XFR_UPTODATE) {
             ldns_rr_list_deep_free(rrs);
@@ -143,6 +178,16 @@ static int transfer(sstate *st, szone *sz, const sg_xfr_peer *p, const sg_zone *
             rc = sg_ixfr_apply(cur, rrs, source, nz, why, sizeof why);
             ldns_rr_list_deep_free(rrs);
             rrs = NULL;
+            uint64_t zb = rc ? 0 : sg_xfr_zone_bytes(*nz);
+            if (!rc && st->cfg.max_size && zb > st->cfg.max_size) {
+                /* its records, uncompressed, are what an AXFR of it would count */
+                char lt[24];
+                snprintf(why, sizeof why, "IXFR would grow the zone past max-size %s (%llu bytes of records)",
+                         sg_cfg_format_size(st->cfg.max_size, lt, sizeof lt), (unsigned long long)zb);
+                sg_zone_free(*nz);
+                *nz = NULL;
+                return refuse_oversized(sz, p, cur, why);
+            }
             if (!rc)
                 return 0;
             sg_log(SG_LOG_WARN, "secondary", sz->name, "IXFR from %s does not apply (%s); trying AXFR", p->text,
@@ -153,8 +198,10 @@ static int transfer(sstate *st, szone *sz, const sg_xfr_peer *p, const sg_zone *
     }
     if (!rrs) {
         *how = "AXFR";
-        rc = sg_xfr_fetch(p, sz->apex, NULL, key, (int)st->cfg.timeout * 1000, &st->task.stop, &rrs, &kind, msgs, why,
-                          sizeof why);
+        rc = sg_xfr_fetch(p, sz->apex, NULL, key, (int)st->cfg.timeout * 1000, &st->task.stop, &lim, &rrs, &kind,
+                          msgs, why, sizeof why);
+        if (rc == SG_ESPACE)
+            return refuse_oversized(sz, p, cur, why);
         if (rc) {
             sg_log(SG_LOG_ERR, "secondary", sz->name, "AXFR from %s failed: %s", p->text, why);
             return rc;

@@ -46,8 +46,31 @@ static void test_parse_good(void **st)
     assert_string_equal(c.key, "");
     assert_string_equal(c.file, "");
     assert_int_equal(c.timeout, 10);
+    assert_true(c.max_size == SG_SECONDARY_MAX_SIZE && c.max_size == 512ull << 20);
+    assert_true(c.max_records == 0);
     assert_int_equal(parse("from 127.0.0.1\ndirectory /var/lib/signet", 3, &c), 0);
     assert_string_equal(c.directory, "/var/lib/signet");
+}
+
+static void test_parse_limits(void **st)
+{
+    (void)st;
+    static const struct { const char *lines; uint64_t size, records; } ok[] = {
+        { "max-size 1M", 1u << 20, 0 },
+        { "max-size 64k\nmax-records 5000", 64u << 10, 5000 },
+        { "max-size 2G", 2ull << 30, 0 },
+        { "max-size 100000", 100000, 0 },
+        { "max-size unlimited\nmax-records unlimited", 0, 0 },
+        { "max-records 1", SG_SECONDARY_MAX_SIZE, 1 },
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        char body[256];
+        snprintf(body, sizeof body, "from 127.0.0.1\n%s", ok[i].lines);
+        sg_secondary_cfg c;
+        assert_int_equal(parse(body, 1, &c), 0);
+        assert_true(c.max_size == ok[i].size);
+        assert_true(c.max_records == ok[i].records);
+    }
 }
 
 static void test_parse_errors(void **st)
@@ -68,6 +91,15 @@ static void test_parse_errors(void **st)
         { "from 192.0.2.1\nfile /a\ndirectory /b", 1 },
         { "from 192.0.2.1\ntimeout 0s", 1 },
         { "from 192.0.2.1\nretries 3", 1 },                    /* unknown option */
+        { "from 192.0.2.1\nmax-size 0", 1 },                   /* would refuse everything */
+        { "from 192.0.2.1\nmax-size", 1 },
+        { "from 192.0.2.1\nmax-size 1M 2M", 1 },
+        { "from 192.0.2.1\nmax-size 10MB", 1 },
+        { "from 192.0.2.1\nmax-size -1", 1 },
+        { "from 192.0.2.1\nmax-size 2T", 1 },
+        { "from 192.0.2.1\nmax-records 0", 1 },
+        { "from 192.0.2.1\nmax-records 10k", 1 },
+        { "from 192.0.2.1\nmax-records 5000000000", 1 },
     };
     sg_log_set_level(SG_LOG_SILENT);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -82,6 +114,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_good),
+        cmocka_unit_test(test_parse_limits),
         cmocka_unit_test(test_parse_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

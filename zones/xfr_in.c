@@ -2,6 +2,7 @@
 /* Zone transfer client: our own sockets with deadlines (so that a silent primary never
  * blocks the refresh task for long), ldns for messages and TSIG. */
 #include "zones/xfr_in.h"
+#include "common/cfg.h"
 #include "common/errors.h"
 #include "common/log.h"
 
@@ -444,10 +445,46 @@ out:
 
 /* ---- AXFR / IXFR ------------------------------------------------------------------ */
 
-int sg_xfr_fetch(const sg_xfr_peer *p, const uint8_t *apex, const sg_rrset *ours,
-                 const sg_tsig_key *key, int timeout_ms, const atomic_int *cancel, ldns_rr_list **rrs_out,
-                 int *kind_out, size_t *msgs_out, char *why, size_t why_cap)
+/* A record as an uncompressed message would carry it: name compression lets a few wire
+ * bytes stand for a long owner, and what we hold is the long form. */
+static uint64_t rr_bytes(const ldns_rr *rr)
 {
+    uint64_t n = ldns_rdf_size(ldns_rr_owner(rr)) + 10;
+    for (size_t i = 0; i < ldns_rr_rd_count(rr); i++)
+        n += ldns_rdf_size(ldns_rr_rdf(rr, i));
+    return n;
+}
+
+typedef struct xfr_count {
+    uint64_t received;  /* message bytes */
+    uint64_t held;      /* records kept, uncompressed */
+    size_t records, msgs;
+} xfr_count;
+
+static int over_limit(const sg_xfr_limits *lim, const xfr_count *c, const char *qname, char *why, size_t why_cap)
+{
+    char lt[24];
+    if (lim->max_bytes && (c->received > lim->max_bytes || c->held > lim->max_bytes))
+        return why_set(why, why_cap, SG_ESPACE,
+                       "%s exceeds max-size %s (%llu bytes received, %llu bytes of records uncompressed, "
+                       "%zu records in %zu messages so far)",
+                       qname, sg_cfg_format_size(lim->max_bytes, lt, sizeof lt), (unsigned long long)c->received,
+                       (unsigned long long)c->held, c->records, c->msgs);
+    if (lim->max_records && c->records > lim->max_records)
+        return why_set(why, why_cap, SG_ESPACE, "%s exceeds max-records %llu (%zu records in %zu messages so far)",
+                       qname, (unsigned long long)lim->max_records, c->records, c->msgs);
+    return 0;
+}
+
+int sg_xfr_fetch(const sg_xfr_peer *p, const uint8_t *apex, const sg_rrset *ours,
+                 const sg_tsig_key *key, int timeout_ms, const atomic_int *cancel,
+                 const sg_xfr_limits *lim, ldns_rr_list **rrs_out, int *kind_out, size_t *msgs_out,
+                 char *why, size_t why_cap)
+{
+    static const sg_xfr_limits none = { 0, 0 };
+    if (!lim)
+        lim = &none;
+    xfr_count cnt = { 0 };
     uint16_t qtype = ours ? SG_TYPE_IXFR : SG_TYPE_AXFR;
     const char *qname = ours ? "IXFR" : "AXFR";
     request rq;
@@ -487,8 +524,13 @@ int sg_xfr_fetch(const sg_xfr_peer *p, const uint8_t *apex, const sg_rrset *ours
         uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
         r = io_all(fd, lb, 2, 0, deadline, cancel);
         size_t ml = (size_t)lb[0] << 8 | lb[1];
-        if (!r)
+        if (!r) {
+            /* refused before it is read: the primary learns it from the closed connection */
+            cnt.received += ml;
+            if ((rc = over_limit(lim, &cnt, qname, why, why_cap)))
+                goto out;
             r = io_all(fd, buf, ml, 0, deadline, cancel);
+        }
         if (r) {
             rc = why_set(why, why_cap, SG_EIO, "%s after %zu messages, %zu records: %s", qname, nmsg,
                          ldns_rr_list_rr_count(all), io_text(r));
@@ -498,14 +540,18 @@ int sg_xfr_fetch(const sg_xfr_peer *p, const uint8_t *apex, const sg_rrset *ours
         if ((rc = check_response(&rq, apex, qtype, buf, ml, (int)nmsg, &pkt, why, why_cap)))
             goto out;
         nmsg++;
+        cnt.msgs = nmsg;
         ldns_rr_list *an = ldns_pkt_answer(pkt);
         for (size_t i = 0; i < ldns_rr_list_rr_count(an) && !rc; i++) {
             ldns_rr *rr = ldns_rr_list_rr(an, i);
             int tr = sg_xfr_track_rr(&t, (uint16_t)ldns_rr_get_type(rr), sg_xfr_soa_serial(rr));
+            cnt.records++;
+            cnt.held += rr_bytes(rr);
             if (tr < 0)
                 rc = why_set(why, why_cap, SG_EMALFORMED, "%s response is not a valid sequence at record %zu",
                              qname, t.n);
-            else if (!ldns_rr_list_push_rr(all, ldns_rr_clone(rr)))
+            else if (!(rc = over_limit(lim, &cnt, qname, why, why_cap)) &&
+                     !ldns_rr_list_push_rr(all, ldns_rr_clone(rr)))
                 rc = SG_ENOMEM;
         }
         ldns_pkt_free(pkt);
@@ -515,9 +561,9 @@ int sg_xfr_fetch(const sg_xfr_peer *p, const uint8_t *apex, const sg_rrset *ours
     }
     *rrs_out = all;
     all = NULL;
-    *kind_out = t.kind;
     *msgs_out = nmsg;
 out:
+    *kind_out = t.kind;
     if (fd >= 0)
         close(fd);
     ldns_rr_list_deep_free(all);

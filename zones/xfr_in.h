@@ -34,12 +34,24 @@ int sg_xfr_query_soa(const sg_xfr_peer *p, const uint8_t *apex, const sg_tsig_ke
                      int timeout_ms, const atomic_int *cancel, uint32_t *serial_out, char *why,
                      size_t why_cap);
 
+/* What one transfer may make us hold, so that a broken or hostile primary cannot exhaust
+ * memory. 0 means no bound. */
+typedef struct sg_xfr_limits {
+    uint64_t max_bytes;    /* the DNS messages received, and their records uncompressed */
+    uint64_t max_records;  /* answer records */
+} sg_xfr_limits;
+
 /* Transfer apex over TCP: IXFR from ours (an SOA record, canonical wire RDATA) when ours
- * is given, else AXFR. timeout_ms bounds each read. On success *rrs_out holds every
- * answer record in order (caller frees with ldns_rr_list_deep_free), *kind_out tells
- * what the response was and *msgs_out how many messages carried it. Errors as above. */
+ * is given, else AXFR. timeout_ms bounds each read. lim (may be NULL: no bounds) is
+ * checked before each message is read and after each record is kept: going over it ends
+ * the transfer at once (connection closed, records freed) with SG_ESPACE and why saying
+ * which bound and how far it got. On success *rrs_out holds every answer record in order
+ * (caller frees with ldns_rr_list_deep_free) and *msgs_out how many messages carried it.
+ * *kind_out tells what the response was, or on failure what it looked like so far
+ * (SG_XFR_UNKNOWN before its second record). Errors as above. */
 int sg_xfr_fetch(const sg_xfr_peer *p, const uint8_t *apex, const sg_rrset *ours,
-                 const sg_tsig_key *key, int timeout_ms, const atomic_int *cancel, ldns_rr_list **rrs_out,
-                 int *kind_out, size_t *msgs_out, char *why, size_t why_cap);
+                 const sg_tsig_key *key, int timeout_ms, const atomic_int *cancel,
+                 const sg_xfr_limits *lim, ldns_rr_list **rrs_out, int *kind_out, size_t *msgs_out,
+                 char *why, size_t why_cap);
 
 #endif
