@@ -589,6 +589,143 @@ class FallbackTest(unittest.TestCase):
         self.assertLessEqual(checks, int(elapsed) + 2, '%d checks in %.1f s' % (checks, elapsed))
 
 
+LIMIT_COREFILE = """
+fake.test:$port {
+    bind 127.0.0.1
+    secondary {
+        from 127.0.0.1:%(primary)d
+        max-size 64K
+    }
+}
+"""
+
+
+def hosts(first, n):
+    """n A records, one name each: about 31 bytes a record, 58 a message at the fake
+    primary (one record per message, no name compression)."""
+    return [('h%d.fake.test' % i, fake_primary.a('192.0.2.%d' % (i % 250 + 1))) for i in range(first, first + n)]
+
+
+def stamp(line_match):
+    """Seconds of the day of a log line's timestamp."""
+    h, m, s = line_match.group('t').split(':')
+    return int(h) * 3600 + int(m) * 60 + float(s)
+
+
+class LimitTest(unittest.TestCase):
+    """max-size 64K against a scripted primary: a version over it is refused at once with
+    one error line naming zone, primary and limit, the version served stays, nothing is
+    asked again before the SOA retry (600 s here), and a version that fits is taken again.
+    An IXFR whose difference is small but would grow the zone past the limit is refused
+    too. A first transfer over the limit leaves the zone SERVFAIL and is retried with the
+    first-transfer backoff (5 s, then 10 s), not in a loop."""
+
+    BASE = FallbackTest.BASE
+
+    def start(self, serial, records):
+        self.primary = fake_primary.FakePrimary('fake.test', serial, records).start()
+        self.addCleanup(self.primary.stop)
+        self.srv = Signetd(LIMIT_COREFILE % {'primary': self.primary.port}, (), ready_name='fake.test')
+        self.addCleanup(self.srv.cleanup)
+        self.srv.start()
+
+    def notify(self):
+        qid, msg = signet_test.make_query('fake.test', 'SOA', opcode=4)
+        reply = signet_test.parse_message(self.srv.udp(msg, qid))
+        self.assertEqual(reply.rcode, 'NOERROR')
+
+    def www(self):
+        r = self.srv.dig('www.fake.test', 'A')
+        return r.rcode, sorted(rr.rdata for rr in r.rrs('answer', 'A'))
+
+    def test_oversized_versions_are_refused_and_the_served_one_kept(self):
+        # 900 names: 52K on the wire, 28K of records; fits
+        self.start(1, self.BASE + hosts(0, 900))
+        port = self.primary.port
+        self.assertTrue(self.srv.wait_log(r'fake\.test\.: serial 1 by AXFR from .*\(904 records', timeout=20),
+                        self.srv.log())
+        self.assertEqual(self.www(), ('NOERROR', ['192.0.2.1']))
+
+        # serial 2: 2000 more names, over 64K; answered to IXFR with the whole zone
+        self.primary.set_version(2, self.BASE + hosts(0, 2900))
+        since, asked = self.srv.log_size(), len(self.primary.queries)
+        self.notify()
+        m = self.srv.wait_log(r'\[ERROR\] secondary: fake\.test\.: primary 127\.0\.0\.1:%d: IXFR exceeds max-size '
+                              r'64K \((\d+) bytes received, (\d+) bytes of records uncompressed, (\d+) records in '
+                              r'(\d+) messages so far\); zone kept at serial 1\n' % port, since, timeout=20)
+        self.assertTrue(m, self.srv.log()[since:])
+        received, held, records, msgs = (int(x) for x in m.groups())
+        # stopped as soon as it went over: within one message of the limit, not the 2900 names
+        self.assertGreater(received, 64 * 1024)
+        self.assertLess(received, 64 * 1024 + 100)
+        self.assertLess(records, 1200)
+        self.assertEqual(msgs, records)
+        self.assertEqual(self.srv.log()[since:].count('[ERROR]'), 1, self.srv.log()[since:])
+        self.assertEqual(self.www(), ('NOERROR', ['192.0.2.1']))
+        self.assertEqual(self.srv.dig('h2000.fake.test', 'A').rcode, 'NXDOMAIN')
+        # the whole zone came as IXFR: AXFR would bring the same, so it is not asked
+        self.assertEqual(self.primary.queries[asked:], ['SOA/udp', 'SOA/tcp', 'IXFR'])
+        # and the next check waits for the SOA retry (600 s), not a tight loop
+        time.sleep(2.5)
+        self.assertEqual(self.primary.queries[asked:], ['SOA/udp', 'SOA/tcp', 'IXFR'])
+        self.assertTrue(self.srv.alive())
+
+        # serial 3: a difference of 1300 names (40K, one message: within the limit) that
+        # would make the zone 68K of records
+        soa3, soa1 = fake_primary.soa(3), fake_primary.soa(1)
+        diff = [('fake.test', soa3), ('fake.test', soa1), ('fake.test', soa3)] + hosts(900, 1300) + \
+               [('fake.test', soa3)]
+        self.primary.set_version(3, self.BASE + hosts(0, 2200), ixfr=diff)
+        since, asked = self.srv.log_size(), len(self.primary.queries)
+        self.notify()
+        m = self.srv.wait_log(r'\[ERROR\] secondary: fake\.test\.: primary 127\.0\.0\.1:%d: IXFR would grow the zone '
+                              r'past max-size 64K \((\d+) bytes of records\); zone kept at serial 1\n' % port,
+                              since, timeout=20)
+        self.assertTrue(m, self.srv.log()[since:])
+        self.assertGreater(int(m.group(1)), 64 * 1024)
+        self.assertEqual(self.primary.queries[asked:], ['SOA/udp', 'SOA/tcp', 'IXFR'])
+        self.assertEqual(self.srv.dig('h1000.fake.test', 'A').rcode, 'NXDOMAIN')
+        self.assertEqual(self.srv.dig('fake.test', 'SOA').rrs('answer', 'SOA')[0].rdata.split()[2], '1')
+
+        # serial 4: back under the limit, taken as usual
+        v4 = self.BASE[:2] + [('www.fake.test', fake_primary.a('192.0.2.4'))]
+        self.primary.set_version(4, v4)
+        since = self.srv.log_size()
+        self.notify()
+        self.assertTrue(self.srv.wait_log(r'fake\.test\.: serial 1 -> 4 by IXFR \(full zone\) from', since,
+                                          timeout=20), self.srv.log()[since:])
+        self.assertEqual(self.www(), ('NOERROR', ['192.0.2.4']))
+        self.assertEqual(self.srv.dig('h5.fake.test', 'A').rcode, 'NXDOMAIN')
+        self.assertEqual(self.srv.stop(), 0, self.srv.log())
+
+    def test_oversized_first_transfer_is_retried_with_backoff(self):
+        self.start(1, self.BASE + hosts(0, 3000))
+        port = self.primary.port
+        refused = (r'(?P<t>\d\d:\d\d:\d\d\.\d+)Z \[ERROR\] secondary: fake\.test\.: primary 127\.0\.0\.1:%d: AXFR '
+                   r'exceeds max-size 64K \(.*\); no version yet, answering SERVFAIL\n' % port)
+        first = self.srv.wait_log(refused, timeout=20)
+        self.assertTrue(first, self.srv.log())
+        self.assertEqual(self.srv.dig('www.fake.test', 'A').rcode, 'SERVFAIL')
+        self.assertEqual(self.srv.dig('fake.test', 'SOA').rcode, 'SERVFAIL')
+        second = self.srv.wait_log(refused, first.end(), timeout=30)
+        self.assertTrue(second, self.srv.log())
+        # the first-transfer backoff: 5 s after the first try, counted in whole seconds
+        # from when that try began (log time, not ours)
+        gap = stamp(second) - stamp(first)
+        self.assertGreaterEqual(gap % 86400, 3.5, self.srv.log())
+        self.assertEqual(self.primary.queries.count('AXFR'), 2)
+        self.assertTrue(self.srv.alive())
+
+        # the primary shrinks: the next check (a NOTIFY, not the 10 s backoff) takes it
+        self.primary.set_version(2, self.BASE)
+        since = self.srv.log_size()
+        self.notify()
+        self.assertTrue(self.srv.wait_log(r'fake\.test\.: serial 2 by AXFR from 127\.0\.0\.1:%d \(4 records'
+                                          % port, since, timeout=20), self.srv.log()[since:])
+        self.assertEqual(self.www(), ('NOERROR', ['192.0.2.1']))
+        self.assertEqual(self.srv.stop(), 0, self.srv.log())
+
+
 class SilentPrimaryTest(unittest.TestCase):
     """A primary that never answers (UDP bound, nothing sent back) must not hold up a
     stop: every network wait of the refresh task ends when the task is told to stop."""
