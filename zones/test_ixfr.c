@@ -101,6 +101,27 @@ static sg_zone *base_zone(void)
     return z;
 }
 
+/* What max-size holds a zone to: each record once, uncompressed, as an AXFR without
+ * name compression would carry it (by hand: SOA 75, NS 34, three A 28, MX 41). */
+static void test_zone_bytes(void **st)
+{
+    (void)st;
+    sg_zone *z = base_zone();
+    ldns_rr_list *l = rr_list(BASE);
+    size_t want = 0;
+    for (size_t i = 0; i + 1 < ldns_rr_list_rr_count(l); i++) {
+        uint8_t *w = NULL;
+        size_t n = 0;
+        assert_int_equal(ldns_rr2wire(&w, ldns_rr_list_rr(l, i), LDNS_SECTION_ANSWER, &n), LDNS_STATUS_OK);
+        want += n;
+        free(w);
+    }
+    assert_int_equal(want, 234);
+    assert_int_equal(sg_xfr_zone_bytes(z), 234);
+    ldns_rr_list_deep_free(l);
+    sg_zone_free(z);
+}
+
 /* ---- where a response ends ------------------------------------------------------------ */
 
 static int feed(sg_xfr_track *t, const char *const *lines, size_t *done_at)
@@ -332,6 +353,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_serial_cmp),
+        cmocka_unit_test(test_zone_bytes),
         cmocka_unit_test(test_track_axfr),
         cmocka_unit_test(test_track_ixfr),
         cmocka_unit_test(test_apply_two_differences),
