@@ -371,6 +371,62 @@ static void help_escape(sg_buf *b, const char *h)
     }
 }
 
+/* Length of a sample line's series (name and labels), without the value. */
+static size_t series_len(const char *line, size_t len)
+{
+    size_t k = len;
+    while (k > 0 && line[k - 1] != ' ')
+        k--;
+    return k ? k - 1 : len;
+}
+
+static uint64_t fnv1a(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
+    return h;
+}
+
+/* Append the family's sample lines, each series once. Two sources can render the same
+ * series: during a reload the old and the new instance of a plugin are both registered
+ * until the old one is freed (their counters are the same kept set). A scrape with a
+ * series twice is rejected whole by Prometheus, so the first wins. */
+static void append_unique(sg_buf *b, const sg_buf *samples)
+{
+    size_t nlines = 0;
+    for (size_t i = 0; i < samples->len; i++)
+        nlines += samples->data[i] == '\n';
+    size_t cap = 16;
+    while (cap < nlines * 2)
+        cap <<= 1;
+    /* open addressing over the series seen: where each starts (+1; 0 = empty), its length */
+    size_t *start = calloc(cap, sizeof *start), *klen = calloc(cap, sizeof *klen);
+    if (!start || !klen) {
+        free(start);
+        free(klen);
+        b->oom = 1;
+        return;
+    }
+    const char *d = samples->data;
+    for (size_t off = 0; off < samples->len;) {
+        const char *nl = memchr(d + off, '\n', samples->len - off);
+        size_t len = nl ? (size_t)(nl - (d + off)) + 1 : samples->len - off;
+        size_t kl = series_len(d + off, len);
+        size_t at = (size_t)fnv1a(d + off, kl) & (cap - 1);
+        while (start[at] && !(klen[at] == kl && !memcmp(d + start[at] - 1, d + off, kl)))
+            at = (at + 1) & (cap - 1);
+        if (!start[at]) {
+            start[at] = off + 1;
+            klen[at] = kl;
+            sg_buf_append(b, d + off, len);
+        }
+        off += len;
+    }
+    free(start);
+    free(klen);
+}
+
 int sg_metrics_render(sg_buf *b)
 {
     sg_metrics_out o = { 0 };
@@ -384,7 +440,7 @@ int sg_metrics_render(sg_buf *b)
             sg_buf_printf(b, "# HELP %s ", f->name);
             help_escape(b, f->help);
             sg_buf_printf(b, "\n# TYPE %s %s\n", f->name, type_name(f->type));
-            sg_buf_append(b, f->samples.data, f->samples.len);
+            append_unique(b, &f->samples);
         }
         if (f->samples.oom)
             o.oom = 1;

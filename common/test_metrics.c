@@ -10,6 +10,7 @@
 #include "common/metrics.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 typedef struct tharg {
@@ -111,8 +112,8 @@ static int src_hist(sg_metrics_out *o, void *ctx)
     return 0;
 }
 
-/* Two sources adding to one family give one HELP/TYPE and grouped samples; label values
- * and help text are escaped. */
+/* Two sources adding to one family give one HELP/TYPE and grouped samples; a series both
+ * render (the unlabeled gauge) is printed once; label values and help text are escaped. */
 static void test_render_groups_and_escapes(void **st)
 {
     (void)st;
@@ -130,7 +131,6 @@ static void test_render_groups_and_escapes(void **st)
         "signet_test_total{zone=\"we\\\"ird\\\\zone\\n\"} 7\n"
         "# HELP signet_test_gauge A gauge\\\\with \"text\"\\nand lines.\n"
         "# TYPE signet_test_gauge gauge\n"
-        "signet_test_gauge 1.5\n"
         "signet_test_gauge 1.5\n"
         "# HELP signet_test_seconds Latency.\n"
         "# TYPE signet_test_seconds histogram\n"
@@ -155,6 +155,49 @@ static void test_render_groups_and_escapes(void **st)
     sg_buf_deinit(&b);
 }
 
+static int src_many(sg_metrics_out *o, void *ctx)
+{
+    int *value = ctx;
+    sg_metrics_family(o, "signet_test_many_total", SG_METRIC_COUNTER, "Many series.");
+    for (int i = 0; i < 1000; i++) {
+        char z[32];
+        snprintf(z, sizeof z, "z%d.test", i);
+        const char *l[] = { "zone", z, NULL };
+        sg_metrics_add_u64(o, "signet_test_many_total", NULL, l, (uint64_t)*value);
+    }
+    return 0;
+}
+
+/* During a reload the old and the new instance of a plugin both render the same series:
+ * each series appears once (the first source's value), else Prometheus rejects the scrape. */
+static void test_render_each_series_once(void **st)
+{
+    (void)st;
+    int old_v = 5, new_v = 6;
+    assert_int_equal(sg_metrics_register(src_hist, NULL), 0);
+    assert_int_equal(sg_metrics_register(src_many, &old_v), 0);
+    assert_int_equal(sg_metrics_register(src_hist, NULL), 0);
+    assert_int_equal(sg_metrics_register(src_many, &new_v), 0);
+    sg_buf b;
+    sg_buf_init(&b);
+    assert_int_equal(sg_metrics_render(&b), 0);
+    size_t lines = 0;
+    for (size_t i = 0; i < b.len; i++)
+        lines += b.data[i] == '\n';
+    assert_int_equal(lines, 2 + 4 + 2 + 1000);
+    assert_non_null(strstr(b.data, "signet_test_many_total{zone=\"z0.test\"} 5\n"));
+    assert_non_null(strstr(b.data, "signet_test_many_total{zone=\"z999.test\"} 5\n"));
+    assert_null(strstr(b.data, "} 6\n"));
+    const char *c = strstr(b.data, "signet_test_seconds_count 4\n");
+    assert_non_null(c);
+    assert_null(strstr(c + 1, "signet_test_seconds_count"));
+    sg_buf_deinit(&b);
+    sg_metrics_unregister(src_many, &old_v);
+    sg_metrics_unregister(src_many, &new_v);
+    sg_metrics_unregister(src_hist, NULL);
+    sg_metrics_unregister(src_hist, NULL);
+}
+
 static void test_buf_grows(void **st)
 {
     (void)st;
@@ -176,6 +219,7 @@ int main(void)
         cmocka_unit_test(test_counters_sum_over_threads),
         cmocka_unit_test(test_kept_sets_outlive_their_first_holder),
         cmocka_unit_test(test_render_groups_and_escapes),
+        cmocka_unit_test(test_render_each_series_once),
         cmocka_unit_test(test_buf_grows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

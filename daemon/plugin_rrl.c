@@ -7,6 +7,7 @@
 #include "common/metrics.h"
 #include "common/name.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,11 +19,13 @@ typedef struct rrl_state {
     int nzones;
     sg_counters *counters; /* kept across reloads under "rrl BLOCK" (common/metrics.h) */
     int registered;
+    char label[1100]; /* the block's first zone: label block="..." as the other per-block series */
 } rrl_state;
 
 static int rrl_metrics(sg_metrics_out *out, void *ctx)
 {
     rrl_state *st = ctx;
+    const char *l[] = { "block", st->label, NULL };
     static const struct {
         const char *name, *help;
     } fam[C_N] = {
@@ -33,7 +36,7 @@ static int rrl_metrics(sg_metrics_out *out, void *ctx)
     for (int i = 0; i < C_N; i++) {
         int rc = sg_metrics_family(out, fam[i].name, SG_METRIC_COUNTER, fam[i].help);
         if (!rc)
-            rc = sg_metrics_add_u64(out, fam[i].name, NULL, NULL, sg_counters_sum(st->counters, i));
+            rc = sg_metrics_add_u64(out, fam[i].name, NULL, l, sg_counters_sum(st->counters, i));
         if (rc)
             return rc;
     }
@@ -73,6 +76,7 @@ static int rrl_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **st
         sg_name_lower(st->zones[i]);
     }
     st->nzones = ctx->nzones;
+    snprintf(st->label, sizeof st->label, "%s", key + 4);
     if (!ctx->check_only) {
         if ((rc = sg_metrics_register(rrl_metrics, st))) {
             rrl_teardown(st);

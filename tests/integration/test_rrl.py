@@ -163,8 +163,8 @@ class Rrl(ServerCase):
             p = subprocess.run([ctl, '--socket', self.srv.path('ctl.sock'), 'stats'],
                                capture_output=True, text=True, timeout=30)
             self.assertEqual(p.returncode, 0, p.stderr)
-            return {k: int(v) for k, v in re.findall(r'^(signet_rrl_\w+_total) (\d+)$',
-                                                       p.stdout, re.M)}
+            return {k: int(v) for k, v in re.findall(
+                r'^(signet_rrl_\w+_total)\{block="example\.test\."\} (\d+)$', p.stdout, re.M)}
         before = stats()
         self.assertEqual(set(before), {'signet_rrl_limited_total', 'signet_rrl_slipped_total',
                                        'signet_rrl_dropped_total'})
