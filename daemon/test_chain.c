@@ -11,6 +11,7 @@
 #include "common/wire.h"
 #include "zones/file_plugin.h"
 #include "transfer/tsig.h"
+#include "tests/support/question.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,21 +45,7 @@ static uint8_t g_pkt[512], g_out[4096];
 
 static sg_query *query(const char *name, uint16_t qtype)
 {
-    uint8_t w[SG_NAME_MAX];
-    assert_int_equal(sg_name_from_str(name, NULL, w), 0);
-    size_t nl = sg_name_len(w);
-    memset(g_pkt, 0, 12);
-    g_pkt[5] = 1;
-    memcpy(g_pkt + 12, w, nl);
-    size_t o = 12 + nl;
-    g_pkt[o++] = qtype >> 8;
-    g_pkt[o++] = qtype & 0xff;
-    g_pkt[o++] = 0;
-    g_pkt[o++] = 1;
-    memset(&g_q, 0, sizeof g_q);
-    g_q.transport = SG_TRANSPORT_UDP;
-    g_q.wire_len = o;
-    assert_int_equal(sg_wire_parse_query(&g_q, g_pkt, o, 1232), SG_PARSE_OK);
+    sg_test_question(&g_q, g_pkt, sizeof g_pkt, name, qtype, SG_TRANSPORT_UDP);
     return &g_q;
 }
 

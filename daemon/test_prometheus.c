@@ -12,6 +12,7 @@
 #include "common/cfg.h"
 #include "common/metrics.h"
 #include "common/wire.h"
+#include "tests/support/question.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -67,20 +68,8 @@ static sg_handler *g_routed; /* for queries the core answers itself (h NULL) */
 
 static void ask(sg_handler *h, const char *name, uint16_t qtype, int transport)
 {
-    uint8_t w[SG_NAME_MAX];
-    assert_int_equal(sg_name_from_str(name, NULL, w), 0);
-    size_t nl = sg_name_len(w), o = 12 + nl;
-    memset(g_pkt, 0, 12);
-    g_pkt[5] = 1;
-    memcpy(g_pkt + 12, w, nl);
-    g_pkt[o++] = (uint8_t)(qtype >> 8);
-    g_pkt[o++] = (uint8_t)qtype;
-    g_pkt[o++] = 0;
-    g_pkt[o++] = 1;
     static sg_query q;
-    memset(&q, 0, sizeof q);
-    q.transport = (uint8_t)transport;
-    assert_int_equal(sg_wire_parse_query(&q, g_pkt, o, 1232), SG_PARSE_OK);
+    sg_test_question(&q, g_pkt, sizeof g_pkt, name, qtype, (enum sg_transport)transport);
     q.out = g_out;
     q.out_cap = sizeof g_out;
     if (h) {

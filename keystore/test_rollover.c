@@ -10,6 +10,7 @@
 #include "keystore/rollover.h"
 #include "common/errors.h"
 #include "common/log.h"
+#include "tests/support/temp_keystore.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,21 +25,13 @@ static int setup(void **st)
 {
     (void)st;
     sg_log_set_level(SG_LOG_WARN);
-    snprintf(g_dir, sizeof g_dir, "/tmp/sg-test-roll-XXXXXX");
-    if (!mkdtemp(g_dir))
-        return -1;
-    char db[128];
-    snprintf(db, sizeof db, "%s/ks.db", g_dir);
-    return sg_ks_new(db, "test", &g_ks);
+    return sg_test_keystore_open("roll", g_dir, sizeof g_dir, &g_ks);
 }
 
 static int teardown(void **st)
 {
     (void)st;
-    sg_ks_free(g_ks);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
-    return system(cmd);
+    return sg_test_keystore_close(g_ks, g_dir);
 }
 
 /* A policy with short, distinct figures so that each interval is recognisable. */

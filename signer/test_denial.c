@@ -8,30 +8,15 @@
 
 #include "signer/denial.h"
 #include "common/name.h"
+#include "tests/support/fixture_zone.h"
 
 #include <string.h>
-
-static sg_zone *g_zone;
-
-static int setup(void **st)
-{
-    (void)st;
-    return sg_zone_load_file(SIGNET_SOURCE_DIR "/tests/fixtures/example.test.zone",
-                             "example.test.", &g_zone);
-}
-
-static int teardown(void **st)
-{
-    (void)st;
-    sg_zone_free(g_zone);
-    return 0;
-}
 
 static const sg_node *node(const char *s)
 {
     uint8_t w[SG_NAME_MAX];
     assert_int_equal(sg_name_from_str(s, NULL, w), 0);
-    return sg_zone_find(g_zone, w, sg_name_len(w));
+    return sg_zone_find(sg_test_zone, w, sg_name_len(w));
 }
 
 /* Does the bitmap in rdata (after skip bytes) have type t? */
@@ -67,32 +52,32 @@ static void test_nsec_chain(void **st)
     (void)st;
     uint16_t apex_types[] = { SG_TYPE_DNSKEY };
     sg_nsec_chain *c = NULL;
-    assert_int_equal(sg_nsec_build(g_zone, apex_types, 1, &c), 0);
+    assert_int_equal(sg_nsec_build(sg_test_zone, apex_types, 1, &c), 0);
     /* walk the chain from the apex: every name with data once, back to the apex */
-    const sg_node *n = g_zone->apex_node;
+    const sg_node *n = sg_test_zone->apex_node;
     int count = 0;
     do {
         const sg_rrset *rs = sg_nsec_of(c, n);
         assert_non_null(rs);
         assert_int_equal(rs->ttl, 300);
         const uint8_t *next = rs->rdata + 2;
-        const sg_node *nn = sg_zone_find(g_zone, next, sg_name_len(next));
+        const sg_node *nn = sg_zone_find(sg_test_zone, next, sg_name_len(next));
         assert_non_null(nn);
-        if (nn != g_zone->apex_node)
+        if (nn != sg_test_zone->apex_node)
             assert_true(sg_name_canon_cmp(n->name, nn->name) < 0);
         n = nn;
         count++;
-    } while (n != g_zone->apex_node && count < 1000);
+    } while (n != sg_test_zone->apex_node && count < 1000);
     size_t expect = 0;
-    for (size_t i = 0; i < g_zone->nnodes; i++)
-        if (g_zone->nodes[i].nrrsets && !(g_zone->nodes[i].flags & SG_NODE_NONAUTH))
+    for (size_t i = 0; i < sg_test_zone->nnodes; i++)
+        if (sg_test_zone->nodes[i].nrrsets && !(sg_test_zone->nodes[i].flags & SG_NODE_NONAUTH))
             expect++;
     assert_int_equal(count, expect);
     /* no NSEC for empty non-terminals and glue */
     assert_null(sg_nsec_of(c, node("c.ent.example.test.")));
     assert_null(sg_nsec_of(c, node("ns1.sub.example.test.")));
     /* bitmaps */
-    const sg_rrset *apex = sg_nsec_of(c, g_zone->apex_node);
+    const sg_rrset *apex = sg_nsec_of(c, sg_test_zone->apex_node);
     const uint8_t *bm = apex->rdata + 2 + sg_name_len(apex->rdata + 2);
     size_t bl = sg_rdlen(apex->rdata) - sg_name_len(apex->rdata + 2);
     assert_true(bitmap_has(bm, bl, SG_TYPE_SOA));
@@ -112,7 +97,7 @@ static void test_nsec_chain(void **st)
     sg_name_from_str("x.c.ent.example.test.", NULL, w);
     assert_ptr_equal(sg_nsec_cover(c, w), node("a.b.c.ent.example.test."));
     sg_name_from_str("example.test.", NULL, w);
-    assert_ptr_equal(sg_nsec_cover(c, w), g_zone->apex_node);
+    assert_ptr_equal(sg_nsec_cover(c, w), sg_test_zone->apex_node);
     sg_nsec_free(c);
 }
 
@@ -142,7 +127,7 @@ static void test_nsec3_chain(void **st)
 {
     (void)st;
     sg_nsec3_chain *c = NULL;
-    assert_int_equal(sg_nsec3_build(g_zone, 0, NULL, 0, 0, NULL, 0, &c), 0);
+    assert_int_equal(sg_nsec3_build(sg_test_zone, 0, NULL, 0, 0, NULL, 0, &c), 0);
     /* authoritative names, empty non-terminals included, glue excluded */
     assert_non_null(sg_nsec3_of(c, node("c.ent.example.test.")));
     assert_non_null(sg_nsec3_of(c, node("nods.example.test.")));
@@ -173,7 +158,7 @@ static void test_nsec3_chain(void **st)
     assert_true(wraps || (memcmp(e->hash, h, 20) < 0 && memcmp(h, next, 20) < 0));
     /* opt-out leaves the insecure delegation out */
     sg_nsec3_chain *o = NULL;
-    assert_int_equal(sg_nsec3_build(g_zone, 0, NULL, 0, 1, NULL, 0, &o), 0);
+    assert_int_equal(sg_nsec3_build(sg_test_zone, 0, NULL, 0, 1, NULL, 0, &o), 0);
     assert_null(sg_nsec3_of(o, node("nods.example.test.")));
     assert_non_null(sg_nsec3_of(o, node("sub.example.test.")));
     assert_int_equal(o->e[0].rrset.rdata[3], 1);
@@ -189,5 +174,5 @@ int main(void)
         cmocka_unit_test(test_nsec3_vectors),
         cmocka_unit_test(test_nsec3_chain),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, sg_test_zone_setup, sg_test_zone_teardown);
 }

@@ -9,32 +9,21 @@
 
 #include "signer/prove.h"
 #include "common/wire.h"
+#include "tests/support/fixture_zone.h"
+#include "tests/support/question.h"
 
 #include <string.h>
 
-static sg_zone *g_zone;
 static uint8_t g_pkt[512];
 static sg_query g_q;
 static sg_arena g_arena;
 
 static sg_query *ask(const char *name, uint16_t qtype)
 {
-    uint8_t w[SG_NAME_MAX];
-    assert_int_equal(sg_name_from_str(name, NULL, w), 0);
-    size_t nl = sg_name_len(w);
-    memset(g_pkt, 0, 12);
-    g_pkt[5] = 1;
-    memcpy(g_pkt + 12, w, nl);
-    size_t o = 12 + nl;
-    g_pkt[o++] = qtype >> 8;
-    g_pkt[o++] = qtype & 0xff;
-    g_pkt[o++] = 0;
-    g_pkt[o++] = 1;
-    memset(&g_q, 0, sizeof g_q);
+    sg_test_question(&g_q, g_pkt, sizeof g_pkt, name, qtype, SG_TRANSPORT_UDP);
     sg_arena_reset(&g_arena);
     g_q.arena = &g_arena;
-    assert_int_equal(sg_wire_parse_query(&g_q, g_pkt, o, 1232), SG_PARSE_OK);
-    sg_zone_answer(g_zone, &g_q);
+    sg_zone_answer(sg_test_zone, &g_q);
     return &g_q;
 }
 
@@ -58,18 +47,14 @@ static int has_owner(const sg_section *s, uint16_t t, const char *owner)
 
 static int setup(void **st)
 {
-    (void)st;
     sg_arena_init(&g_arena, 8192);
-    return sg_zone_load_file(SIGNET_SOURCE_DIR "/tests/fixtures/example.test.zone",
-                             "example.test.", &g_zone);
+    return sg_test_zone_setup(st);
 }
 
 static int teardown(void **st)
 {
-    (void)st;
     sg_arena_deinit(&g_arena);
-    sg_zone_free(g_zone);
-    return 0;
+    return sg_test_zone_teardown(st);
 }
 
 static const uint16_t APEX[] = { SG_TYPE_DNSKEY };
@@ -78,7 +63,7 @@ static void test_nsec(void **st)
 {
     (void)st;
     sg_denial *d = NULL;
-    assert_int_equal(sg_denial_build(g_zone, SG_KS_DENIAL_NSEC, 0, 0, APEX, 1, &d), 0);
+    assert_int_equal(sg_denial_build(sg_test_zone, SG_KS_DENIAL_NSEC, 0, 0, APEX, 1, &d), 0);
     /* NXDOMAIN: the name is covered, and so is the wildcard at the closest encloser */
     sg_query *q = ask("nothere.example.test.", SG_TYPE_A);
     assert_int_equal(sg_prove(d, q), 0);
@@ -118,14 +103,14 @@ static void test_nsec3(void **st)
 {
     (void)st;
     sg_denial *d = NULL;
-    assert_int_equal(sg_denial_build(g_zone, SG_KS_DENIAL_NSEC3, 0, 0, APEX, 1, &d), 0);
+    assert_int_equal(sg_denial_build(sg_test_zone, SG_KS_DENIAL_NSEC3, 0, 0, APEX, 1, &d), 0);
     /* closest encloser proof: up to three records (fewer when one covers two) */
     sg_query *q = ask("a.b.nothere.example.test.", SG_TYPE_A);
     assert_int_equal(sg_prove(d, q), 0);
     int n3 = count_type(&q->ns, SG_TYPE_NSEC3);
     assert_true(n3 >= 2 && n3 <= 3);
     /* the encloser's own record is there: the apex hash */
-    const sg_nsec3_entry *apex = sg_nsec3_of(d->nsec3, g_zone->apex_node);
+    const sg_nsec3_entry *apex = sg_nsec3_of(d->nsec3, sg_test_zone->apex_node);
     int found = 0;
     for (uint16_t i = 0; i < q->ns.n; i++)
         found |= q->ns.refs[i].rrset == &apex->rrset;
@@ -145,7 +130,7 @@ static void test_compact(void **st)
 {
     (void)st;
     sg_denial *d = NULL;
-    assert_int_equal(sg_denial_build(g_zone, SG_KS_DENIAL_COMPACT, 0, 0, APEX, 1, &d), 0);
+    assert_int_equal(sg_denial_build(sg_test_zone, SG_KS_DENIAL_COMPACT, 0, 0, APEX, 1, &d), 0);
     sg_query *q = ask("nothere.example.test.", SG_TYPE_A);
     assert_int_equal(sg_prove(d, q), 0);
     assert_int_equal(q->rcode, SG_RCODE_NOERROR);      /* RFC 9824: NXDOMAIN becomes NODATA */
@@ -200,7 +185,7 @@ static void test_every_case(void **st)
     };
     sg_denial *d[3] = { NULL, NULL, NULL };
     for (int m = 0; m < 3; m++)
-        assert_int_equal(sg_denial_build(g_zone, (enum sg_ks_denial)m, 0, 0, APEX, 1, &d[m]), 0);
+        assert_int_equal(sg_denial_build(sg_test_zone, (enum sg_ks_denial)m, 0, 0, APEX, 1, &d[m]), 0);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         sg_query *q = ask(cases[i].name, cases[i].qtype);
         assert_int_equal(sg_prove(d[cases[i].mode], q), 0);

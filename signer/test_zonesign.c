@@ -9,6 +9,8 @@
 
 #include "signer/zonesign.h"
 #include "common/log.h"
+#include "tests/support/fixture_zone.h"
+#include "tests/support/temp_keystore.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,31 +19,20 @@
 #include <unistd.h>
 
 static char g_dir[64];
-static sg_zone *g_zone;
 static sg_keystore *g_ks;
 
 static int setup(void **st)
 {
-    (void)st;
     sg_log_set_level(SG_LOG_WARN);
-    snprintf(g_dir, sizeof g_dir, "/tmp/sg-test-zonesign-XXXXXX");
-    if (!mkdtemp(g_dir))
+    if (sg_test_keystore_open("zonesign", g_dir, sizeof g_dir, &g_ks))
         return -1;
-    char db[128];
-    snprintf(db, sizeof db, "%s/ks.db", g_dir);
-    if (sg_ks_new(db, "test", &g_ks))
-        return -1;
-    return sg_zone_load_file(SIGNET_SOURCE_DIR "/tests/fixtures/example.test.zone", "example.test.", &g_zone);
+    return sg_test_zone_setup(st);
 }
 
 static int teardown(void **st)
 {
-    (void)st;
-    sg_zone_free(g_zone);
-    sg_ks_free(g_ks);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
-    return system(cmd);
+    sg_test_zone_teardown(st);
+    return sg_test_keystore_close(g_ks, g_dir);
 }
 
 static void sign_and_verify(enum sg_ks_denial denial, int csk, const char *label)
@@ -62,7 +53,7 @@ static void sign_and_verify(enum sg_ks_denial denial, int csk, const char *label
     snprintf(path, sizeof path, "%s/%s.signed", g_dir, label);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
-    assert_int_equal(sg_zonesign_write(g_zone, k, (uint32_t)now, f), 0);
+    assert_int_equal(sg_zonesign_write(sg_test_zone, k, (uint32_t)now, f), 0);
     fclose(f);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "ldns-verify-zone -V 1 %s", path);

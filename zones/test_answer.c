@@ -9,30 +9,18 @@
 #include "zones/zone.h"
 #include "common/errors.h"
 #include "common/wire.h"
+#include "tests/support/fixture_zone.h"
+#include "tests/support/question.h"
 
 #include <string.h>
 
-static sg_zone *g_zone;
 static uint8_t g_pkt[512];
 static sg_query g_q;
 
 static sg_query *ask(const char *name, uint16_t qtype)
 {
-    uint8_t w[SG_NAME_MAX];
-    assert_int_equal(sg_name_from_str(name, NULL, w), 0);
-    size_t nl = sg_name_len(w);
-    memset(g_pkt, 0, 12);
-    g_pkt[5] = 1;
-    memcpy(g_pkt + 12, w, nl);
-    size_t o = 12 + nl;
-    g_pkt[o++] = qtype >> 8;
-    g_pkt[o++] = qtype & 0xff;
-    g_pkt[o++] = 0;
-    g_pkt[o++] = 1;
-    memset(&g_q, 0, sizeof g_q);
-    g_q.transport = SG_TRANSPORT_UDP;
-    assert_int_equal(sg_wire_parse_query(&g_q, g_pkt, o, 1232), SG_PARSE_OK);
-    sg_zone_answer(g_zone, &g_q);
+    sg_test_question(&g_q, g_pkt, sizeof g_pkt, name, qtype, SG_TRANSPORT_UDP);
+    sg_zone_answer(sg_test_zone, &g_q);
     return &g_q;
 }
 
@@ -43,20 +31,6 @@ static int has(const sg_section *s, const char *owner, uint16_t type)
     for (uint16_t i = 0; i < s->n; i++)
         if (s->refs[i].rrset->type == type && sg_name_eq(s->refs[i].owner, w))
             return 1;
-    return 0;
-}
-
-static int setup(void **st)
-{
-    (void)st;
-    return sg_zone_load_file(SIGNET_SOURCE_DIR "/tests/fixtures/example.test.zone",
-                             "example.test.", &g_zone);
-}
-
-static int teardown(void **st)
-{
-    (void)st;
-    sg_zone_free(g_zone);
     return 0;
 }
 
@@ -98,7 +72,7 @@ static void test_negative(void **st)
     assert_int_equal(q->ns.n, 1);
     assert_int_equal(q->ns.refs[0].rrset->type, SG_TYPE_SOA);
     assert_int_equal(q->ns.refs[0].ttl, 300);
-    assert_ptr_equal(q->encloser, g_zone->apex_node);
+    assert_ptr_equal(q->encloser, sg_test_zone->apex_node);
     /* NODATA */
     q = ask("web.example.test.", SG_TYPE_MX);
     assert_int_equal(q->rcode, SG_RCODE_NOERROR);
@@ -231,5 +205,5 @@ int main(void)
         cmocka_unit_test(test_delegation),
         cmocka_unit_test(test_any),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, sg_test_zone_setup, sg_test_zone_teardown);
 }
