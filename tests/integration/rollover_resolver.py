@@ -112,11 +112,7 @@ class Unbound:
             if chk is not None and chk.returncode != 0:
                 raise RuntimeError('unbound-checkconf: %s%s' % (chk.stdout, chk.stderr))
             self._log = open(self.log_path, 'ab')
-            self.proc = subprocess.Popen([UNBOUND, '-d', '-c', self.conf_path],
-                                         stdin=subprocess.DEVNULL, stdout=self._log,
-                                         stderr=self._log, cwd=self.dir,
-                                         preexec_fn=st._die_with_parent)
-            st._LIVE.add(self.proc)
+            self.proc = st.spawn([UNBOUND, '-d', '-c', self.conf_path], self._log, self.dir)
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline and self.proc.poll() is None:
                 qid, q = st.make_query(ready_name or 'localhost', 'A', rd=True)
@@ -160,14 +156,7 @@ class Unbound:
     def stop(self):
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        st._LIVE.discard(self.proc)
+        st.terminate(self.proc, 10)
         if self._log:
             self._log.close()
         return self.proc.returncode

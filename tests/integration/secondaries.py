@@ -12,27 +12,14 @@ config, state, zone files and log in its own directory (no system service, no ch
 user switch). Python 3 standard library only.
 """
 
-import atexit
 import os
 import shutil
 import subprocess
 import time
 
 import signet_test
-from unbound_resolver import _die_with_parent
 
 START_TIMEOUT = 20.0
-_LIVE = set()
-
-
-def _kill_leftovers():
-    for p in list(_LIVE):
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-
-
-atexit.register(_kill_leftovers)
 
 
 def _binary(name, env):
@@ -66,10 +53,7 @@ class Secondary:
         with open(conf, 'w') as f:
             f.write(self.config())
         self._out = open(os.path.join(self.dir, 'stderr.log'), 'ab')
-        self.proc = subprocess.Popen(self.command(conf), stdin=subprocess.DEVNULL,
-                                     stdout=self._out, stderr=self._out, cwd=self.dir,
-                                     preexec_fn=_die_with_parent)
-        _LIVE.add(self.proc)
+        self.proc = signet_test.spawn(self.command(conf), self._out, self.dir)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -83,14 +67,8 @@ class Secondary:
                            % (self.name, START_TIMEOUT, self.log()))
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        _LIVE.discard(self.proc)
+        if self.proc is not None:
+            signet_test.terminate(self.proc, 10)
 
     def log(self):
         out = ''

@@ -559,6 +559,32 @@ def _die_with_parent():
         pass
 
 
+def spawn(argv, log, cwd=None):
+    """Start a server process for a test (signetd, unbound, NSD, Knot): stdin closed,
+    stdout and stderr into the open file log. It dies with the test runner and is killed
+    at exit if still running; end it with terminate()."""
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=cwd,
+                            preexec_fn=_die_with_parent)
+    _LIVE.add(proc)
+    return proc
+
+
+def terminate(proc, timeout, sig=signal.SIGTERM):
+    """Send sig to proc unless it has exited, wait up to timeout seconds for it, kill it
+    if it is still there; returns its exit code, None if it had to be killed."""
+    rc = proc.poll()
+    if rc is None:
+        proc.send_signal(sig)
+        try:
+            rc = proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            rc = None
+    _LIVE.discard(proc)
+    return rc
+
+
 def run_signetd(args, timeout=30 * SLOWDOWN):
     """Run signetd with arguments to completion: (exit code, stdout, stderr)."""
     p = subprocess.run(signetd_cmd() + list(args), stdin=subprocess.DEVNULL,
@@ -604,11 +630,7 @@ class Signetd:
                 self.port2 = free_port(self.hosts)
             self.write_corefile()
             self._log = open(self.log_path, 'ab')
-            self.proc = subprocess.Popen(signetd_cmd() + ['-c', self.corefile_path],
-                                         stdin=subprocess.DEVNULL, stdout=self._log,
-                                         stderr=self._log, cwd=self.dir,
-                                         preexec_fn=_die_with_parent)
-            _LIVE.add(self.proc)
+            self.proc = spawn(signetd_cmd() + ['-c', self.corefile_path], self._log, self.dir)
             if self._wait_ready():
                 return self
             rc = self.proc.poll()
@@ -656,16 +678,7 @@ class Signetd:
         killed)."""
         if self.proc is None:
             return None
-        rc = self.proc.poll()
-        if rc is None:
-            self.proc.send_signal(sig)
-            try:
-                rc = self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                rc = None
-        _LIVE.discard(self.proc)
+        rc = terminate(self.proc, timeout, sig)
         self._log.close()
         return rc
 
@@ -732,11 +745,42 @@ class Signetd:
         return tcp_connect(host or self.host, port or self.port, timeout)
 
 
+def stop_servers(*servers):
+    """Stop each Signetd with SIGTERM and clean up after it (None, or one that never
+    started, is passed over); returns a message, with the log's tail, for each that died
+    during the tests or did not exit 0 (a leak report or a sanitizer abort makes that)."""
+    errors = []
+    for srv in servers:
+        if srv is None:
+            continue
+        if srv.proc is not None:
+            alive = srv.alive()
+            rc = srv.stop()
+            if not alive:
+                errors.append('signetd (%s) died during the tests (exit %s); log:\n%s'
+                              % (srv.dir, srv.proc.returncode, srv.log()[-4000:]))
+            elif rc != 0:
+                errors.append('signetd (%s) exited with %s after SIGTERM (want 0); log:\n%s'
+                              % (srv.dir, rc, srv.log()[-4000:]))
+        srv.cleanup()
+    return errors
+
+
+def remove_workdir(path):
+    """Remove a test class's temporary directory, or keep it and print where it is when
+    $SIGNET_KEEP_TMP is set (to read the logs and keystores of a failed run)."""
+    if os.environ.get('SIGNET_KEEP_TMP'):
+        print('kept', path, file=sys.stderr)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 # ---- test cases --------------------------------------------------------------------
 
 class ServerCase(unittest.TestCase):
-    """One signetd for the whole class, started in setUpClass from COREFILE and FILES and
-    stopped with SIGTERM in tearDownClass, which fails unless it exits 0."""
+    """One signetd for the whole class, started in setUpClass from COREFILE and FILES (after
+    prepare(srv) has written anything else it needs) and stopped with SIGTERM in
+    tearDownClass, which fails unless it exits 0."""
 
     COREFILE = None
     FILES = ('example.test.zone', 'example.test.inc')
@@ -744,9 +788,15 @@ class ServerCase(unittest.TestCase):
     READY_NAME = 'example.test'
 
     @classmethod
+    def prepare(cls, srv):
+        """Before srv starts: put what its Corefile names (keystore, certificates) into
+        srv.dir."""
+
+    @classmethod
     def setUpClass(cls):
         cls.srv = Signetd(cls.COREFILE, cls.FILES, cls.HOSTS, cls.READY_NAME)
         try:
+            cls.prepare(cls.srv)
             cls.srv.start()
         except Exception:
             cls.srv.cleanup()
@@ -754,18 +804,9 @@ class ServerCase(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        srv = cls.srv
-        try:
-            alive = srv.alive()
-            rc = srv.stop()
-            if not alive:
-                raise AssertionError('signetd died during the tests (exit %s); log:\n%s'
-                                     % (srv.proc.returncode, srv.log()[-4000:]))
-            if rc != 0:
-                raise AssertionError('signetd exited with %s after SIGTERM (want 0); log:\n%s'
-                                     % (rc, srv.log()[-4000:]))
-        finally:
-            srv.cleanup()
+        errors = stop_servers(cls.srv)
+        if errors:
+            raise AssertionError('\n'.join(errors))
 
     def dig(self, *a, **kw):
         return self.srv.dig(*a, **kw)

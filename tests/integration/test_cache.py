@@ -13,7 +13,6 @@ import time
 import urllib.request
 
 import signet_test
-from signet_test import Signetd
 from test_dnssec import ctl, key_tag, parse_rrsig
 
 VALIDITY = 12
@@ -34,28 +33,15 @@ example.test:$port {
 '''
 
 
-class CacheSigned(signet_test.unittest.TestCase):
+class CacheSigned(signet_test.ServerCase):
+
+    COREFILE = COREFILE
 
     @classmethod
-    def setUpClass(cls):
-        cls.srv = Signetd(COREFILE, ('example.test.zone', 'example.test.inc'))
-        ctl(cls.srv.path('keystore.db'), 'policy', 'add', 'fast', '--csk',
+    def prepare(cls, srv):
+        ctl(srv.path('keystore.db'), 'policy', 'add', 'fast', '--csk',
             '--signature-validity', '%ds' % VALIDITY, '--signature-refresh', '%ds' % REFRESH,
             '--signature-jitter', '0')
-        try:
-            cls.srv.start()
-        except Exception:
-            cls.srv.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            rc = cls.srv.stop()
-            if rc != 0:
-                raise AssertionError('signetd exited with %s; log:\n%s' % (rc, cls.srv.log()[-3000:]))
-        finally:
-            cls.srv.cleanup()
 
     def cache_counts(self):
         url = 'http://127.0.0.1:%d/metrics' % self.srv.port2
@@ -146,31 +132,17 @@ class CacheSigned(signet_test.unittest.TestCase):
         self.assertLessEqual(float(m.group(1)), 3900 + 1)
 
 
-class CacheKeyChange(signet_test.unittest.TestCase):
+class CacheKeyChange(signet_test.ServerCase):
     """With the default signature validity (14 days) a cached reply would live its TTL
     (an hour): a key set change must still reach the answers within the watcher's
     second, because the dnssec plugin's version is part of the cache key."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.srv = Signetd(COREFILE.replace('policy fast', 'policy slow'),
-                          ('example.test.zone', 'example.test.inc'))
-        cls.db = cls.srv.path('keystore.db')
-        ctl(cls.db, 'policy', 'add', 'slow', '--csk')
-        try:
-            cls.srv.start()
-        except Exception:
-            cls.srv.cleanup()
-            raise
+    COREFILE = COREFILE.replace('policy fast', 'policy slow')
 
     @classmethod
-    def tearDownClass(cls):
-        try:
-            rc = cls.srv.stop()
-            if rc != 0:
-                raise AssertionError('signetd exited with %s; log:\n%s' % (rc, cls.srv.log()[-3000:]))
-        finally:
-            cls.srv.cleanup()
+    def prepare(cls, srv):
+        cls.db = srv.path('keystore.db')
+        ctl(cls.db, 'policy', 'add', 'slow', '--csk')
 
     def tags(self):
         r = self.srv.dig('example.test', 'DNSKEY', '+dnssec')

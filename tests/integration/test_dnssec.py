@@ -27,7 +27,7 @@ import tempfile
 import time
 import unittest
 
-from signet_test import FIXTURES, REPO, Signetd, fqdn
+from signet_test import FIXTURES, REPO, Signetd, fqdn, remove_workdir, stop_servers
 from unbound_resolver import Unbound
 
 ZONE = 'example.test.'
@@ -172,23 +172,10 @@ class SignedZoneBase(unittest.TestCase):
 
     @classmethod
     def _teardown(cls):
-        errors = []
         if cls.ub is not None:
             cls.ub.stop()
-        if cls.srv is not None:
-            alive = cls.srv.alive()
-            rc = cls.srv.stop()
-            if not alive:
-                errors.append('signetd died during the tests (exit %s); log:\n%s'
-                              % (cls.srv.proc.returncode, cls.srv.log()[-4000:]))
-            elif rc != 0:
-                errors.append('signetd exited with %s after SIGTERM; log:\n%s'
-                              % (rc, cls.srv.log()[-4000:]))
-            cls.srv.cleanup()
-        if os.environ.get('SIGNET_KEEP_TMP'):
-            print('kept', cls.dir, file=sys.stderr)
-        else:
-            shutil.rmtree(cls.dir, ignore_errors=True)
+        errors = stop_servers(cls.srv)
+        remove_workdir(cls.dir)
         if errors:
             raise AssertionError('\n'.join(errors))
 
@@ -593,21 +580,10 @@ class Delegation(unittest.TestCase):
 
     @classmethod
     def _teardown(cls):
-        errors = []
         if cls.ub is not None:
             cls.ub.stop()
-        for srv in (cls.children, cls.parent):
-            if srv is None:
-                continue
-            alive = srv.alive()
-            rc = srv.stop()
-            if not alive or rc != 0:
-                errors.append('signetd (%s) exit %s; log:\n%s' % (srv.dir, rc, srv.log()[-4000:]))
-            srv.cleanup()
-        if os.environ.get('SIGNET_KEEP_TMP'):
-            print('kept', cls.dir, file=sys.stderr)
-        else:
-            shutil.rmtree(cls.dir, ignore_errors=True)
+        errors = stop_servers(cls.children, cls.parent)
+        remove_workdir(cls.dir)
         if errors:
             raise AssertionError('\n'.join(errors))
 

@@ -65,26 +65,13 @@ def make_cert(d, hostname):
     os.rename(os.path.join(d, 'new.pem'), os.path.join(d, 'server.pem'))
 
 
-class DotCase(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.srv = Signetd(COREFILE, ('example.test.zone', 'example.test.inc'))
-        make_ca(cls.srv.dir)
-        make_cert(cls.srv.dir, 'dns.example.test')
-        try:
-            cls.srv.start()
-        except Exception:
-            cls.srv.cleanup()
-            raise
+class DotCase(signet_test.ServerCase):
+    COREFILE = COREFILE
 
     @classmethod
-    def tearDownClass(cls):
-        try:
-            alive = cls.srv.alive()
-            rc = cls.srv.stop()
-            assert alive and rc == 0, 'signetd exit %s; log:\n%s' % (rc, cls.srv.log()[-3000:])
-        finally:
-            cls.srv.cleanup()
+    def prepare(cls, srv):
+        make_ca(srv.dir)
+        make_cert(srv.dir, 'dns.example.test')
 
     def kdig_tls(self, name, rtype, *opts, hostname='dns.example.test'):
         cmd = ['kdig', '@127.0.0.1', '-p', str(self.srv.port2), '+tls',

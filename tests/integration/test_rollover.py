@@ -166,18 +166,13 @@ class Proc(st.Signetd):
     """A signetd that can be SIGKILLed and restarted on the same port."""
 
     def kill_restart(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-        st._LIVE.discard(self.proc)
+        st.terminate(self.proc, st.STOP_TIMEOUT, signal.SIGKILL)
         self._log.close()
         t_kill = time.time()
         for _ in range(50):
             self._log = open(self.log_path, 'ab')
-            self.proc = subprocess.Popen(st.signetd_cmd() + ['-c', self.corefile_path],
-                                         stdin=subprocess.DEVNULL, stdout=self._log,
-                                         stderr=self._log, cwd=self.dir,
-                                         preexec_fn=st._die_with_parent)
-            st._LIVE.add(self.proc)
+            self.proc = st.spawn(st.signetd_cmd() + ['-c', self.corefile_path], self._log,
+                                 self.dir)
             if self._wait_ready():
                 return t_kill, time.time()
             if self.proc.poll() is None:

@@ -20,7 +20,6 @@ import shutil
 import socket
 import struct
 import subprocess
-import sys
 import tempfile
 import time
 import unittest
@@ -202,18 +201,8 @@ class Transfer(unittest.TestCase):
             ub.stop()
         for s in cls.secondaries:
             s.stop()
-        errors = []
-        if cls.srv is not None and cls.srv.proc is not None:
-            alive = cls.srv.alive()
-            rc = cls.srv.stop()
-            if not alive or rc != 0:
-                errors.append('signetd exit %s; log:\n%s' % (cls.srv.proc.returncode,
-                                                             cls.srv.log()[-4000:]))
-            cls.srv.cleanup()
-        if os.environ.get('SIGNET_KEEP_TMP'):
-            print('kept', cls.dir, file=sys.stderr)
-        else:
-            shutil.rmtree(cls.dir, ignore_errors=True)
+        errors = signet_test.stop_servers(cls.srv)
+        signet_test.remove_workdir(cls.dir)
         if errors:
             raise AssertionError('\n'.join(errors))
 

@@ -13,11 +13,8 @@ cache keeps nothing (cache-max-ttl 0, no aggressive NSEC), so each answer is val
 from what signetd sends for it. Python 3 standard library only.
 """
 
-import atexit
-import ctypes
 import os
 import shutil
-import signal
 import subprocess
 import time
 
@@ -29,26 +26,6 @@ STOP_TIMEOUT = 10.0
 # IPv4 minus 127.0.0.0/8: unbound may query none of these
 _NOT_LOOPBACK = ('0.0.0.0/2', '64.0.0.0/3', '96.0.0.0/4', '112.0.0.0/5', '120.0.0.0/6',
                  '124.0.0.0/7', '126.0.0.0/8', '128.0.0.0/1')
-
-_LIVE = set()
-
-
-def _kill_leftovers():
-    for p in list(_LIVE):
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-
-
-atexit.register(_kill_leftovers)
-
-
-def _die_with_parent():
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
-
 
 def unbound_path():
     p = os.environ.get('UNBOUND') or shutil.which('unbound') or '/usr/sbin/unbound'
@@ -135,11 +112,8 @@ class Unbound:
                 raise RuntimeError('unbound-checkconf rejected %s:\n%s%s\n%s'
                                    % (self.conf_path, chk.stdout, chk.stderr, self.config()))
             self._out = open(self.log_path + '.stderr', 'ab')
-            self.proc = subprocess.Popen([unbound_path(), '-d', '-c', self.conf_path],
-                                         stdin=subprocess.DEVNULL, stdout=self._out,
-                                         stderr=self._out, cwd=self.dir,
-                                         preexec_fn=_die_with_parent)
-            _LIVE.add(self.proc)
+            self.proc = signet_test.spawn([unbound_path(), '-d', '-c', self.conf_path],
+                                          self._out, self.dir)
             if self._wait_ready():
                 return self
             rc = self.proc.poll()
@@ -148,7 +122,7 @@ class Unbound:
                 self.proc.wait()
                 raise RuntimeError('unbound did not answer within %ss; log:\n%s'
                                    % (START_TIMEOUT, self.log()))
-            _LIVE.discard(self.proc)
+            signet_test.terminate(self.proc, STOP_TIMEOUT)   # exited: only forgets it
             self._out.close()
             if 'address already in use' not in self.log().lower() and \
                     'could not open ports' not in self.log().lower():
@@ -201,15 +175,6 @@ class Unbound:
     def stop(self):
         if self.proc is None:
             return None
-        rc = self.proc.poll()
-        if rc is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                rc = self.proc.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                rc = None
-        _LIVE.discard(self.proc)
+        rc = signet_test.terminate(self.proc, STOP_TIMEOUT)
         self._out.close()
         return rc
