@@ -858,5 +858,27 @@ class ServerCase(unittest.TestCase):
         self.assertEqual(soas[0].ttl, ttl, 'negative TTL\n%r' % r)
 
 
+class ServerPerTest(unittest.TestCase):
+    """A fresh signetd for each test, from COREFILE and FILES, stopped with SIGTERM after
+    it, which fails unless it was alive and exits 0; a test that stops signetd itself sets
+    self.stopped."""
+
+    COREFILE = None
+    FILES = ('example.test.zone', 'example.test.inc')
+
+    def setUp(self):
+        self.srv = Signetd(self.COREFILE, self.FILES)
+        self.addCleanup(self.srv.cleanup)
+        self.srv.start()
+        self.stopped = False
+
+    def tearDown(self):
+        if not self.stopped:
+            alive = self.srv.alive()
+            rc = self.srv.stop()
+            self.assertTrue(alive, 'signetd died; log:\n' + self.srv.log()[-4000:])
+            self.assertEqual(rc, 0, 'exit code after SIGTERM; log:\n' + self.srv.log()[-4000:])
+
+
 def main():
     unittest.main(verbosity=2)

@@ -17,7 +17,6 @@ import time
 import unittest
 
 import signet_test
-from signet_test import Signetd
 
 SIGNETCTL = os.environ.get('SIGNETCTL', os.path.join(signet_test.REPO, 'build', 'ctl', 'signetctl'))
 
@@ -39,21 +38,14 @@ other.test:$port {
 '''
 
 
-class ControlCase(unittest.TestCase):
+class ControlCase(signet_test.ServerPerTest):
+    COREFILE = COREFILE
+    FILES = ('example.test.zone', 'example.test.inc', 'other.test.zone')
+
     def setUp(self):
-        self.srv = Signetd(COREFILE, ('example.test.zone', 'example.test.inc', 'other.test.zone'))
-        self.addCleanup(self.srv.cleanup)
-        self.srv.start()
+        super().setUp()
         self.sock = self.srv.path('signetd.sock')
         self.db = self.srv.path('keystore.db')
-        self.stopped = False
-
-    def tearDown(self):
-        if not self.stopped:
-            alive = self.srv.alive()
-            rc = self.srv.stop()
-            self.assertTrue(alive, 'signetd died; log:\n' + self.srv.log()[-4000:])
-            self.assertEqual(rc, 0, 'exit code; log:\n' + self.srv.log()[-4000:])
 
     def ctl(self, *args, sock=None, check=True, prefix=()):
         cmd = list(prefix) + [SIGNETCTL, '--socket', sock or self.sock, '--db', self.db] + list(args)

@@ -370,6 +370,22 @@ class TLSServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
 
+def serve_emulator(d, ca_name, on_change):
+    """The emulator over HTTPS on a free loopback port, its certificate from a CA made in
+    d: (Registry, TLSServer, CA certificate path). Stop it with server.shutdown()."""
+    ca_key, ca = make_ca(d, ca_name)
+    key, crt = make_server_cert(d, ca_key, ca)
+    reg = Registry(on_change)
+    Handler.reg = reg
+    httpd = TLSServer(('127.0.0.1', 0), Handler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(crt, key)
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    reg.port = httpd.server_address[1]
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return reg, httpd, ca
+
+
 PARENT_ZONE = '''$ORIGIN test.
 $TTL 60
 @       IN SOA ns1 hostmaster %(serial)d 60 60 600 30
@@ -413,17 +429,8 @@ class RegistrarTest(unittest.TestCase):
             s.start()
             cls.parents.append(s)
         # the emulator
-        ca_key, cls.ca = make_ca(cls.dir, 'good')
+        cls.reg, cls.httpd, cls.ca = serve_emulator(cls.dir, 'good', cls.on_change)
         _, cls.other_ca = make_ca(cls.dir, 'other')
-        key, crt = make_server_cert(cls.dir, ca_key, cls.ca)
-        cls.reg = Registry(cls.on_change)
-        Handler.reg = cls.reg
-        cls.httpd = TLSServer(('127.0.0.1', 0), Handler)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(crt, key)
-        cls.httpd.socket = ctx.wrap_socket(cls.httpd.socket, server_side=True)
-        cls.reg.port = cls.httpd.server_address[1]
-        threading.Thread(target=cls.httpd.serve_forever, daemon=True).start()
         # the child keystore
         cls.db = os.path.join(cls.dir, 'keystore.db')
         for c in CHILDREN:

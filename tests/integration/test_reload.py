@@ -10,10 +10,9 @@ import re
 import signal
 import threading
 import time
-import unittest
 
 import signet_test
-from signet_test import Signetd, make_query, parse_message
+from signet_test import make_query, parse_message
 
 COREFILE = '''
 example.test:$port {
@@ -26,25 +25,15 @@ SERIAL = 2026112501
 WAIT = 10.0  # seconds for a reload to show
 
 
-class ReloadCase(unittest.TestCase):
+class ReloadCase(signet_test.ServerPerTest):
     COREFILE = COREFILE
     FILES = ('example.test.zone', 'example.test.inc', 'other.test.zone')
 
     def setUp(self):
-        self.srv = Signetd(self.COREFILE, self.FILES)
-        self.addCleanup(self.srv.cleanup)
-        self.srv.start()
+        super().setUp()
         self.zone = self.srv.path('example.test.zone')
         with open(self.zone) as f:
             self.original = f.read()
-        self.stopped = False
-
-    def tearDown(self):
-        if not self.stopped:
-            alive = self.srv.alive()
-            rc = self.srv.stop()
-            self.assertTrue(alive, 'signetd died; log:\n' + self.srv.log()[-4000:])
-            self.assertEqual(rc, 0, 'exit code after SIGTERM; log:\n' + self.srv.log()[-4000:])
 
     # -- helpers ------------------------------------------------------------------------
 

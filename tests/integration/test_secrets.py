@@ -17,10 +17,8 @@ import json
 import os
 import shutil
 import signal
-import ssl
 import subprocess
 import tempfile
-import threading
 import time
 import unittest
 
@@ -77,16 +75,7 @@ class Secrets(unittest.TestCase):
         if not shutil.which('openssl'):
             raise unittest.SkipTest('openssl is not installed')
         cls.dir = tempfile.mkdtemp(prefix='signet-secrets-')
-        ca_key, cls.ca = tr.make_ca(cls.dir, 'ca')
-        key, crt = tr.make_server_cert(cls.dir, ca_key, cls.ca)
-        cls.reg = tr.Registry(lambda: None)
-        tr.Handler.reg = cls.reg
-        cls.httpd = tr.TLSServer(('127.0.0.1', 0), tr.Handler)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(crt, key)
-        cls.httpd.socket = ctx.wrap_socket(cls.httpd.socket, server_side=True)
-        cls.reg.port = cls.httpd.server_address[1]
-        threading.Thread(target=cls.httpd.serve_forever, daemon=True).start()
+        cls.reg, cls.httpd, cls.ca = tr.serve_emulator(cls.dir, 'ca', lambda: None)
         cls.db = os.path.join(cls.dir, 'keystore.db')
         for name, creds in (('good', tr.SECRETS['porkbun']), ('wrong', WRONG)):
             path = os.path.join(cls.dir, name + '.cred')
