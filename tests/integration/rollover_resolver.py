@@ -24,12 +24,9 @@ import tempfile
 import time
 
 import signet_test as st
+from unbound_resolver import loopback_server_lines
 
 UNBOUND = os.environ.get('UNBOUND') or shutil.which('unbound') or '/usr/sbin/unbound'
-
-# every IPv4 address except 127.0.0.0/8: unbound must not leave the loopback
-_NOT_LOOPBACK = ('0.0.0.0/2', '64.0.0.0/3', '96.0.0.0/4', '112.0.0.0/5', '120.0.0.0/6',
-                 '124.0.0.0/7', '126.0.0.0/8', '128.0.0.0/1')
 
 EDE_BOGUS = set(range(1, 13))   # RFC 8914: 1..12 are DNSSEC problems (6 = DNSSEC Bogus)
 
@@ -65,37 +62,13 @@ class Unbound:
         self._log = None
 
     def config(self):
-        lines = [
-            'server:',
-            '    interface: 127.0.0.1',
-            '    port: %d' % self.port,
-            '    do-daemonize: no',
-            '    use-syslog: no',
-            '    logfile: ""',
-            '    log-time-ascii: yes',
-            '    verbosity: 1',
-            '    val-log-level: 2',
-            '    username: ""',
-            '    chroot: ""',
-            '    directory: "%s"' % self.dir,
-            '    pidfile: ""',
-            '    num-threads: 1',
-            '    so-reuseport: no',
-            '    do-ip4: yes',
-            '    do-ip6: no',
-            '    do-udp: yes',
-            '    do-tcp: yes',
-            '    access-control: 127.0.0.0/8 allow',
-            '    do-not-query-localhost: no',
-            '    qname-minimisation: no',
-            '    module-config: "validator iterator"',
+        # logfile "": the log goes to stderr, which start() sends to log_path
+        lines = loopback_server_lines(self.port, self.dir, '') + [
             '    ede: yes',
             # keep probing a server that timed out (signetd restarted after SIGKILL)
             '    infra-keep-probing: yes',
-            '    local-zone: "test." nodefault',
             '    trust-anchor: "%s"' % ' '.join(self.trust_anchor.split()),
         ]
-        lines += ['    do-not-query-address: %s' % a for a in _NOT_LOOPBACK]
         lines += ['    %s' % e for e in self.extra]
         for zone, port in self.stubs.items():
             lines += ['stub-zone:', '    name: "%s"' % st.fqdn(zone),
@@ -144,11 +117,7 @@ class Unbound:
         return r
 
     def log(self):
-        try:
-            with open(self.log_path, 'r', errors='replace') as f:
-                return f.read()
-        except OSError:
-            return ''
+        return st.read_logs(self.log_path)
 
     def validation_failures(self):
         return [l for l in self.log().splitlines() if 'validation failure' in l]

@@ -71,14 +71,7 @@ class Secondary:
             signet_test.terminate(self.proc, 10)
 
     def log(self):
-        out = ''
-        for p in (os.path.join(self.dir, 'stderr.log'), self.log_path):
-            try:
-                with open(p, 'r', errors='replace') as f:
-                    out += f.read()
-            except OSError:
-                pass
-        return out
+        return signet_test.read_logs(os.path.join(self.dir, 'stderr.log'), self.log_path)
 
     def dig(self, name, rtype='A', *opts):
         cmd = ['dig', '@127.0.0.1', '-p', str(self.port), '+norec', '+nosplit', '+time=2',

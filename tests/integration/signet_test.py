@@ -664,11 +664,7 @@ class Signetd:
         return self.proc is not None and self.proc.poll() is None
 
     def log(self):
-        try:
-            with open(self.log_path, 'r', errors='replace') as f:
-                return f.read()
-        except OSError:
-            return ''
+        return read_logs(self.log_path)
 
     def send_signal(self, sig):
         self.proc.send_signal(sig)
@@ -743,6 +739,19 @@ class Signetd:
 
     def tcp_connect(self, host=None, port=None, timeout=QUERY_TIMEOUT * 2):
         return tcp_connect(host or self.host, port or self.port, timeout)
+
+
+def read_logs(*paths):
+    """The text of these files one after the other, a file that cannot be read (not yet
+    written) counting as empty."""
+    out = ''
+    for p in paths:
+        try:
+            with open(p, 'r', errors='replace') as f:
+                out += f.read()
+        except OSError:
+            pass
+    return out
 
 
 def stop_servers(*servers):

@@ -35,6 +35,41 @@ def unbound_path():
     return p
 
 
+def loopback_server_lines(port, directory, logfile):
+    """The server: clause both of the tests' unbound configs start with: one thread on
+    127.0.0.1@port, IPv4 only, in the foreground without chroot, user switch or pid file,
+    validating, allowed to ask loopback servers and nothing else, "test." not a blocked
+    local zone. Callers add their cache, logging and anchor lines."""
+    lines = [
+        'server:',
+        '    interface: 127.0.0.1',
+        '    port: %d' % port,
+        '    do-ip4: yes',
+        '    do-ip6: no',
+        '    do-udp: yes',
+        '    do-tcp: yes',
+        '    num-threads: 1',
+        '    so-reuseport: no',
+        '    username: ""',
+        '    chroot: ""',
+        '    directory: "%s"' % directory,
+        '    pidfile: ""',
+        '    do-daemonize: no',
+        '    use-syslog: no',
+        '    logfile: "%s"' % logfile,
+        '    log-time-ascii: yes',
+        '    verbosity: 1',
+        '    val-log-level: 2',
+        '    access-control: 127.0.0.0/8 allow',
+        '    module-config: "validator iterator"',
+        '    do-not-query-localhost: no',
+        '    qname-minimisation: no',
+        '    local-zone: "test." nodefault',
+    ]
+    lines += ['    do-not-query-address: %s' % net for net in _NOT_LOOPBACK]
+    return lines
+
+
 class Unbound:
     """One unbound process, validating, with stub zones pointing at loopback servers."""
 
@@ -51,31 +86,8 @@ class Unbound:
         self.port = None
 
     def config(self):
-        lines = [
-            'server:',
-            '    interface: 127.0.0.1',
-            '    port: %d' % self.port,
-            '    do-ip4: yes',
-            '    do-ip6: no',
-            '    do-udp: yes',
-            '    do-tcp: yes',
-            '    num-threads: 1',
-            '    so-reuseport: no',
-            '    username: ""',
-            '    chroot: ""',
-            '    directory: "%s"' % self.dir,
-            '    pidfile: ""',
-            '    do-daemonize: no',
-            '    use-syslog: no',
-            '    logfile: "%s"' % self.log_path,
-            '    log-time-ascii: yes',
-            '    verbosity: 1',
-            '    val-log-level: 2',
+        lines = loopback_server_lines(self.port, self.dir, self.log_path) + [
             '    log-servfail: yes',
-            '    access-control: 127.0.0.0/8 allow',
-            '    module-config: "validator iterator"',
-            '    do-not-query-localhost: no',
-            '    qname-minimisation: no',
             '    aggressive-nsec: no',
             '    prefetch: no',
             '    prefetch-key: no',
@@ -87,10 +99,7 @@ class Unbound:
             '    infra-host-ttl: 1',
             '    edns-buffer-size: 1232',
             '    minimal-responses: no',
-            '    local-zone: "test." nodefault',
         ]
-        for net in _NOT_LOOPBACK:
-            lines.append('    do-not-query-address: %s' % net)
         for a in self.anchors:
             lines.append('    trust-anchor: "%s"' % a)
         for z, port in self.stubs:
@@ -143,14 +152,7 @@ class Unbound:
         return False
 
     def log(self):
-        out = ''
-        for p in (self.log_path + '.stderr', self.log_path):
-            try:
-                with open(p, 'r', errors='replace') as f:
-                    out += f.read()
-            except OSError:
-                pass
-        return out
+        return signet_test.read_logs(self.log_path + '.stderr', self.log_path)
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
