@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "keystore/internal.h"
+#include "tests/support/temp_keystore.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -20,12 +21,7 @@ static sg_keystore *ks;
 static int setup(void **state)
 {
     (void)state;
-    strcpy(dir, "/tmp/sgks-bind.XXXXXX");
-    if (!mkdtemp(dir))
-        return -1;
-    char path[128];
-    snprintf(path, sizeof path, "%s/ks.db", dir);
-    if (sg_ks_new(path, "test", &ks))
+    if (sg_test_keystore_open("bind", dir, sizeof dir, &ks))
         return -1;
     return sg_ks_zone_add(ks, "example.net", NULL, 1) || sg_ks_zone_add(ks, "example.com", NULL, 1) ||
            sg_ks_zone_add(ks, "example.test", NULL, 1);
@@ -34,10 +30,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    sg_ks_free(ks);
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return sg_test_keystore_close(ks, dir);
 }
 
 static void write_file(const char *name, const char *text)

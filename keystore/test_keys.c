@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "keystore/internal.h"
+#include "tests/support/temp_keystore.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -14,17 +15,13 @@
 #include <unistd.h>
 
 static char dir[64];
-static char path[128];
 static sg_keystore *ks;
 
 static int setup(void **state)
 {
     (void)state;
-    strcpy(dir, "/tmp/sgks-keys.XXXXXX");
-    if (!mkdtemp(dir))
-        return -1;
-    snprintf(path, sizeof path, "%s/ks.db", dir);
-    if (sg_ks_new(path, "test", &ks) || sg_ks_zone_add(ks, "example.test", NULL, 1000))
+    if (sg_test_keystore_open("keys", dir, sizeof dir, &ks) ||
+        sg_ks_zone_add(ks, "example.test", NULL, 1000))
         return -1;
     return 0;
 }
@@ -32,10 +29,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    sg_ks_free(ks);
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return sg_test_keystore_close(ks, dir);
 }
 
 static const EVP_MD *md_for(uint8_t alg)

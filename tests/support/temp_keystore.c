@@ -20,6 +20,6 @@ int sg_test_keystore_close(sg_keystore *ks, const char *dir)
 {
     sg_ks_free(ks);
     char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
 }

@@ -12,7 +12,7 @@
  * otherwise. Close with sg_test_keystore_close. */
 int sg_test_keystore_open(const char *tag, char *dir, size_t dircap, sg_keystore **ks_out);
 
-/* Free ks (NULL is fine) and remove dir with everything in it; 0 on success. */
+/* Free ks (NULL is fine) and remove dir with everything in it; 0 on success, else -1. */
 int sg_test_keystore_close(sg_keystore *ks, const char *dir);
 
 #endif
