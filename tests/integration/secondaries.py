@@ -30,6 +30,41 @@ def _binary(name, env):
     return p
 
 
+# The start of a config for a knotd that a test runs as a primary or an UPDATE target
+# (not a Secondary): one worker of each kind on 127.0.0.1@port, state in dir, log on
+# stderr. The test appends its key, acl and zone sections and fills in dir and port.
+KNOT_SERVER_CONF = """server:
+    rundir: "%(dir)s"
+    listen: 127.0.0.1@%(port)d
+    background-workers: 1
+    tcp-workers: 1
+    udp-workers: 1
+log:
+  - target: stderr
+    any: info
+database:
+    storage: "%(dir)s"
+"""
+
+
+def start_knotd(conf, port, zone, log_path, timeout=15.0):
+    """Run knotd -c conf (a config that listens on 127.0.0.1@port) with its output appended
+    to log_path; returns (process, open log file) once it answers zone's SOA with NOERROR,
+    raises with the log otherwise. End it with signet_test.terminate, then close the file."""
+    log = open(log_path, 'ab')
+    proc = signet_test.spawn([_binary('knotd', 'KNOTD'), '-c', conf], log)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        p = subprocess.run(['dig', '@127.0.0.1', '-p', str(port), '+norec', '+time=1',
+                            '+tries=1', zone, 'SOA'], capture_output=True, text=True)
+        if 'status: NOERROR' in p.stdout:
+            return proc, log
+        time.sleep(0.2)
+    signet_test.terminate(proc, 10)
+    log.close()
+    raise RuntimeError('knotd did not start:\n' + signet_test.read_logs(log_path))
+
+
 class Secondary:
     """A secondary name server process; subclasses write its config."""
 

@@ -32,6 +32,7 @@ import threading
 import time
 import unittest
 
+import secondaries
 import signet_test
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -862,18 +863,7 @@ class RegistrarTest(unittest.TestCase):
         self.ctl('ds', 'seen', 'manual.test')
 
 
-KNOT_CONF = """server:
-    rundir: "%(dir)s"
-    listen: 127.0.0.1@%(port)d
-    background-workers: 1
-    tcp-workers: 1
-    udp-workers: 1
-log:
-  - target: stderr
-    any: info
-database:
-    storage: "%(dir)s"
-key:
+KNOT_CONF = secondaries.KNOT_SERVER_CONF + """key:
   - id: ds-push.
     algorithm: hmac-sha256
     secret: %(secret)s
@@ -915,26 +905,15 @@ class UpdateTest(unittest.TestCase):
             f.write(KNOT_CONF % {'dir': cls.dir, 'port': cls.port, 'secret': cls.SECRET})
         with open(os.path.join(cls.dir, 'test2.zone'), 'w') as f:
             f.write(KNOT_ZONE)
-        cls.log = open(os.path.join(cls.dir, 'knotd.log'), 'wb')
-        cls.knot = subprocess.Popen(['knotd', '-c', os.path.join(cls.dir, 'knot.conf')],
-                                    stdout=cls.log, stderr=cls.log)
-        deadline = time.time() + 15
-        while time.time() < deadline:
-            p = subprocess.run(['dig', '@127.0.0.1', '-p', str(cls.port), '+norec', '+time=1',
-                                '+tries=1', 'test2', 'SOA'], capture_output=True, text=True)
-            if 'status: NOERROR' in p.stdout:
-                break
-            time.sleep(0.2)
-        else:
-            raise RuntimeError('knotd did not start')
+        cls.knot, cls.log = secondaries.start_knotd(os.path.join(cls.dir, 'knot.conf'), cls.port,
+                                                    'test2', os.path.join(cls.dir, 'knotd.log'))
         cls.db = os.path.join(cls.dir, 'keystore.db')
         RegistrarTest.ctl.__func__(cls, 'zone', 'add', 'child.test2')
         RegistrarTest.new_ksk.__func__(cls, 'child.test2')
 
     @classmethod
     def tearDownClass(cls):
-        cls.knot.terminate()
-        cls.knot.wait(10)
+        signet_test.terminate(cls.knot, 10)
         cls.log.close()
         shutil.rmtree(cls.dir, ignore_errors=True)
 
