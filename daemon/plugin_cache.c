@@ -30,25 +30,12 @@ int sg_cache_parse(const sg_cfg_block *blk, size_t *bytes_out)
     if (blk->nargs > 1)
         return sg_cfg_error(blk, "cache: expected at most one SIZE (e.g. 64M)");
     if (blk->nargs == 1) {
-        const char *s = blk->args[0];
-        char *end;
-        unsigned long long v = strtoull(s, &end, 10);
-        unsigned long long mult = 1;
-        if (end == s)
-            return sg_cfg_error(blk, "cache: '%s' is not a size (e.g. 512K, 64M, 2G)", s);
-        if (*end && !end[1]) {
-            switch (*end) {
-            case 'k': case 'K': mult = 1ull << 10; break;
-            case 'm': case 'M': mult = 1ull << 20; break;
-            case 'g': case 'G': mult = 1ull << 30; break;
-            default: return sg_cfg_error(blk, "cache: '%s' is not a size (e.g. 512K, 64M, 2G)", s);
-            }
-        } else if (*end) {
-            return sg_cfg_error(blk, "cache: '%s' is not a size (e.g. 512K, 64M, 2G)", s);
-        }
-        if (v > (64ull << 30) / mult || v * mult < (64u << 10) || v * mult > (64ull << 30))
+        uint64_t v;
+        if (sg_cfg_parse_size(blk->args[0], &v))
+            return sg_cfg_error(blk, "cache: '%s' is not a size (e.g. 512K, 64M, 2G)", blk->args[0]);
+        if (v < (64u << 10) || v > (64ull << 30))
             return sg_cfg_error(blk, "cache: size must be from 64K to 64G");
-        *bytes_out = (size_t)(v * mult);
+        *bytes_out = (size_t)v;
     }
     return 0;
 }

@@ -108,20 +108,10 @@ static int parse_hostport(const char *s, struct sockaddr_storage *out)
 
 static int parse_size(const char *s, size_t *out)
 {
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (end == s)
+    uint64_t v;
+    if (sg_cfg_parse_size(s, &v))
         return -1;
-    unsigned long long mul = 1;
-    if (*end == 'k' || *end == 'K')
-        mul = 1024, end++;
-    else if (*end == 'm' || *end == 'M')
-        mul = 1024 * 1024, end++;
-    else if (*end == 'g' || *end == 'G')
-        mul = 1024ULL * 1024 * 1024, end++;
-    if (*end || v > (1ULL << 40) / mul)
-        return -1;
-    *out = (size_t)(v * mul);
+    *out = (size_t)v;
     return 0;
 }
 
