@@ -35,31 +35,20 @@ import signal
 import socket
 import struct
 import subprocess
-import sys
 import tempfile
 import time
 import unittest
 import urllib.request
 
 import fake_primary
+import secondaries
 import signet_test
 from signet_test import Signetd
 from test_dnssec import ctl, record_lines
 from secondaries import Nsd
 from unbound_resolver import Unbound
 
-KNOT_CONF = """server:
-    rundir: "%(dir)s"
-    listen: 127.0.0.1@%(port)d
-    background-workers: 1
-    tcp-workers: 1
-    udp-workers: 1
-log:
-  - target: stderr
-    any: info
-database:
-    storage: "%(dir)s"
-key:
+KNOT_CONF = secondaries.KNOT_SERVER_CONF + """key:
   - id: xfr.test.
     algorithm: hmac-sha256
     secret: %(secret)s
@@ -222,25 +211,14 @@ class SecondaryTest(unittest.TestCase):
 
     @classmethod
     def start_knot(cls):
-        cls.klog = open(os.path.join(cls.kdir, 'knotd.log'), 'ab')
-        cls.knot = subprocess.Popen(['knotd', '-c', os.path.join(cls.kdir, 'knot.conf')],
-                                    stdout=cls.klog, stderr=cls.klog,
-                                    preexec_fn=signet_test._die_with_parent)
-        ok = wait_for(lambda: 'status: NOERROR' in subprocess.run(
-            ['dig', '@127.0.0.1', '-p', str(cls.kport), '+norec', '+time=1', '+tries=1',
-             'sec.test', 'SOA'], capture_output=True, text=True).stdout, 15, 0.2)
-        if not ok:
-            raise RuntimeError('knotd did not start:\n' + cls.knot_log())
+        cls.knot, cls.klog = secondaries.start_knotd(os.path.join(cls.kdir, 'knot.conf'),
+                                                     cls.kport, 'sec.test',
+                                                     os.path.join(cls.kdir, 'knotd.log'))
 
     @classmethod
     def stop_knot(cls):
         if cls.knot is not None and cls.knot.poll() is None:
-            cls.knot.terminate()
-            try:
-                cls.knot.wait(10)
-            except subprocess.TimeoutExpired:
-                cls.knot.kill()
-                cls.knot.wait()
+            signet_test.terminate(cls.knot, 10)
             cls.klog.close()
 
     @classmethod
@@ -260,18 +238,9 @@ class SecondaryTest(unittest.TestCase):
         for p in (cls.ub, cls.ub_nsd, cls.nsd):
             if p is not None:
                 p.stop()
-        errors = []
-        if cls.srv is not None:
-            alive = cls.srv.alive()
-            rc = cls.srv.stop()
-            if cls.srv.proc is not None and (not alive or rc != 0):
-                errors.append('signetd exit %s (alive before stop: %s); log:\n%s'
-                              % (rc, alive, cls.srv.log()[-4000:]))
+        errors = signet_test.stop_servers(cls.srv)
         cls.stop_knot()
-        if os.environ.get('SIGNET_KEEP_TMP'):
-            print('kept', cls.dir, file=sys.stderr)
-        else:
-            shutil.rmtree(cls.dir, ignore_errors=True)
+        signet_test.remove_workdir(cls.dir)
         if errors:
             raise AssertionError('\n'.join(errors))
 
