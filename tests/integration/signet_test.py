@@ -569,6 +569,19 @@ def spawn(argv, log, cwd=None):
     return proc
 
 
+def port_retry(proc, what, timeout, log, port_taken):
+    """After a spawned server did not become ready: raises when it is still running (it is
+    killed: no answer within timeout seconds) or exited for a reason other than a port
+    another process took first (port_taken(log text) false); returns quietly when the
+    port was taken, for the caller to try another one."""
+    rc = proc.poll()
+    terminate(proc, 0, signal.SIGKILL)
+    if rc is None:
+        raise RuntimeError('%s did not answer within %ss; log:\n%s' % (what, timeout, log()))
+    if not port_taken(log()):
+        raise RuntimeError('%s exited with %s at start; log:\n%s' % (what, rc, log()))
+
+
 def terminate(proc, timeout, sig=signal.SIGTERM):
     """Send sig to proc unless it has exited, wait up to timeout seconds for it, kill it
     if it is still there; returns its exit code, None if it had to be killed."""
@@ -633,14 +646,8 @@ class Signetd:
             self.proc = spawn(signetd_cmd() + ['-c', self.corefile_path], self._log, self.dir)
             if self._wait_ready():
                 return self
-            rc = self.proc.poll()
-            if rc is None:
-                self.proc.kill()
-                self.proc.wait()
-                raise RuntimeError('signetd did not answer within %ss; log:\n%s'
-                                   % (START_TIMEOUT, self.log()))
-            if 'in use' not in self.log():
-                raise RuntimeError('signetd exited with %s at start; log:\n%s' % (rc, self.log()))
+            port_retry(self.proc, 'signetd', START_TIMEOUT, self.log, lambda t: 'in use' in t)
+            self._log.close()
             # lost a race for the port with another test: try another one
         raise RuntimeError('signetd could not bind a port; log:\n%s' % self.log())
 
@@ -739,6 +746,17 @@ class Signetd:
 
     def tcp_connect(self, host=None, port=None, timeout=QUERY_TIMEOUT * 2):
         return tcp_connect(host or self.host, port or self.port, timeout)
+
+
+def wait_for(pred, timeout, step=0.1):
+    """Call pred every step seconds until it returns something true or timeout seconds
+    have passed; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() > deadline:
+            return v
+        time.sleep(step)
 
 
 def read_logs(*paths):

@@ -288,12 +288,7 @@ class RolloverTest(unittest.TestCase):
         return frozenset(ds_key(x.rdata) for x in r.answer if x.type == 'DS')
 
     def wait_until(self, cond, timeout, step=0.3):
-        deadline = time.time() + timeout
-        while True:
-            v = cond()
-            if v or time.time() > deadline:
-                return v
-            time.sleep(step)
+        return st.wait_for(cond, timeout, step)
 
     def sleep_until(self, t):
         while time.time() < t:

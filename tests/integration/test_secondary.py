@@ -43,7 +43,7 @@ import urllib.request
 import fake_primary
 import secondaries
 import signet_test
-from signet_test import Signetd
+from signet_test import Signetd, wait_for
 from test_dnssec import ctl, record_lines
 from secondaries import Nsd
 from unbound_resolver import Unbound
@@ -137,15 +137,6 @@ example.test:$port {
     file $dir/example.test.zone
 }
 """
-
-
-def wait_for(pred, timeout, step=0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(step)
 
 
 class SecondaryTest(unittest.TestCase):

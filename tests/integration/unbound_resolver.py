@@ -125,18 +125,10 @@ class Unbound:
                                           self._out, self.dir)
             if self._wait_ready():
                 return self
-            rc = self.proc.poll()
-            if rc is None:
-                self.proc.kill()
-                self.proc.wait()
-                raise RuntimeError('unbound did not answer within %ss; log:\n%s'
-                                   % (START_TIMEOUT, self.log()))
-            signet_test.terminate(self.proc, STOP_TIMEOUT)   # exited: only forgets it
             self._out.close()
-            if 'address already in use' not in self.log().lower() and \
-                    'could not open ports' not in self.log().lower():
-                raise RuntimeError('unbound exited with %s at start; log:\n%s'
-                                   % (rc, self.log()))
+            signet_test.port_retry(self.proc, 'unbound', START_TIMEOUT, self.log,
+                                   lambda t: 'address already in use' in t.lower() or
+                                   'could not open ports' in t.lower())
         raise RuntimeError('unbound could not bind a port; log:\n%s' % self.log())
 
     def _wait_ready(self):
