@@ -317,6 +317,72 @@ int sg_cfg_parse_file(const char *path, sg_cfg **cfg_out)
     return rc;
 }
 
+/* Copy src into *dst; file names are mapped from src's table to files (the copy's). */
+static int block_copy(sg_cfg_block *dst, const sg_cfg_block *src, const sg_cfg *from, char **files)
+{
+    memset(dst, 0, sizeof *dst);
+    dst->has_block = src->has_block;
+    dst->line = src->line;
+    for (int i = 0; i < from->nfiles; i++)
+        if (src->file == from->files[i])
+            dst->file = files[i];
+    if (src->name && !(dst->name = strdup(src->name)))
+        return SG_ENOMEM;
+    if (src->nargs) {
+        if (!(dst->args = calloc((size_t)src->nargs, sizeof *dst->args)))
+            return SG_ENOMEM;
+        dst->cap_args = src->nargs;
+        for (; dst->nargs < src->nargs; dst->nargs++)
+            if (!(dst->args[dst->nargs] = strdup(src->args[dst->nargs])))
+                return SG_ENOMEM;
+    }
+    if (src->nchildren) {
+        if (!(dst->children = calloc((size_t)src->nchildren, sizeof *dst->children)))
+            return SG_ENOMEM;
+        dst->cap_children = src->nchildren;
+        for (; dst->nchildren < src->nchildren; dst->nchildren++) {
+            int rc = block_copy(&dst->children[dst->nchildren], &src->children[dst->nchildren], from, files);
+            if (rc) {
+                dst->nchildren++; /* partly copied: freed with the rest */
+                return rc;
+            }
+        }
+    }
+    return 0;
+}
+
+sg_cfg *sg_cfg_dup(const sg_cfg *src)
+{
+    if (!src)
+        return NULL;
+    sg_cfg *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    if (src->nfiles && !(c->files = calloc((size_t)src->nfiles, sizeof *c->files)))
+        goto fail;
+    for (; c->nfiles < src->nfiles; c->nfiles++)
+        if (!(c->files[c->nfiles] = strdup(src->files[c->nfiles])))
+            goto fail;
+    if (src->nservers) {
+        if (!(c->servers = calloc((size_t)src->nservers, sizeof *c->servers)))
+            goto fail;
+        c->cap_servers = src->nservers;
+        for (; c->nservers < src->nservers; c->nservers++)
+            if (block_copy(&c->servers[c->nservers], &src->servers[c->nservers], src, c->files)) {
+                c->nservers++;
+                goto fail;
+            }
+    }
+    if (src->global) {
+        if (!(c->global = calloc(1, sizeof *c->global)) || block_copy(c->global, src->global, src, c->files))
+            goto fail;
+    }
+    return c;
+fail:
+    sg_cfg_free(c);
+    return NULL;
+}
+
 void sg_cfg_free(sg_cfg *cfg)
 {
     if (!cfg)

@@ -35,6 +35,10 @@ int sg_cfg_parse_file(const char *path, sg_cfg **cfg_out);
 /* Parse config text held in memory; name is used in error messages. */
 int sg_cfg_parse_string(const char *text, const char *name, sg_cfg **cfg_out);
 void sg_cfg_free(sg_cfg *cfg);
+/* A deep copy (file names included); NULL when out of memory. A zone-only reload builds a
+ * new runtime from a copy of the running configuration, so that edits made to the file
+ * since are not applied half-way by it. */
+sg_cfg *sg_cfg_dup(const sg_cfg *cfg);
 
 /* Log "FILE:LINE: message" at error level for a directive. Returns SG_ESYNTAX. */
 int sg_cfg_error(const sg_cfg_block *blk, const char *fmt, ...)

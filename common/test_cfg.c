@@ -145,6 +145,55 @@ static void test_sizes(void **st)
     assert_int_equal(back, 1536u << 10);
 }
 
+/* Two trees are equal in every field a plugin reads; file names equal but not shared. */
+static void assert_same_block(const sg_cfg_block *a, const sg_cfg_block *b)
+{
+    if (a->name || b->name)
+        assert_string_equal(a->name, b->name);
+    assert_int_equal(a->nargs, b->nargs);
+    for (int i = 0; i < a->nargs; i++) {
+        assert_string_equal(a->args[i], b->args[i]);
+        assert_ptr_not_equal(a->args[i], b->args[i]);
+    }
+    assert_int_equal(a->has_block, b->has_block);
+    assert_int_equal(a->line, b->line);
+    assert_string_equal(a->file, b->file);
+    assert_ptr_not_equal(a->file, b->file);
+    assert_int_equal(a->nchildren, b->nchildren);
+    for (int i = 0; i < a->nchildren; i++)
+        assert_same_block(&a->children[i], &b->children[i]);
+}
+
+/* A zone-only reload builds from a copy of the running config: the copy must be whole and
+ * outlive the original. */
+static void test_dup(void **st)
+{
+    (void)st;
+    const char *text = "{\n    workers 2\n    tsig-key k hmac-sha256 c2VjcmV0\n}\n"
+                       "a.test:5300 {\n    dnssec {\n        keystore /k.db\n        registrar x {\n"
+                       "            credentials /c\n        }\n    }\n    file a.zone\n    log\n}\n"
+                       "b.test {\n    errors\n    cache {\n    }\n}\n";
+    sg_cfg *cfg = NULL;
+    assert_int_equal(sg_cfg_parse_string(text, "Corefile.dup", &cfg), 0);
+    sg_cfg *copy = sg_cfg_dup(cfg);
+    assert_non_null(copy);
+    assert_int_equal(copy->nfiles, 1);
+    assert_string_equal(copy->files[0], "Corefile.dup");
+    assert_int_equal(copy->nservers, 2);
+    for (int i = 0; i < cfg->nservers; i++)
+        assert_same_block(&cfg->servers[i], &copy->servers[i]);
+    assert_non_null(copy->global);
+    assert_same_block(cfg->global, copy->global);
+    sg_cfg_free(cfg);
+    /* still whole after the original is gone (ASan would see a use after free) */
+    assert_string_equal(copy->servers[0].children[0].children[1].children[0].args[0], "/c");
+    assert_string_equal(copy->servers[1].children[1].file, "Corefile.dup");
+    assert_int_equal(copy->servers[1].children[1].line, 17);
+    assert_true(copy->servers[1].children[1].has_block);
+    assert_null(sg_cfg_dup(NULL));
+    sg_cfg_free(copy);
+}
+
 static void test_missing_file(void **st)
 {
     (void)st;
@@ -162,6 +211,7 @@ int main(void)
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_dup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

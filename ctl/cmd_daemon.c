@@ -55,7 +55,8 @@ static const char *str(const json_t *o, const char *k)
 
 static const char *help_text =
     "usage: signetctl [--socket PATH] reload [ZONE]   re-read the config and changed zones\n"
-    "                                                  (ZONE: only that zone's file)\n"
+    "                                                  (ZONE: only that zone's file; the\n"
+    "                                                  running config is kept)\n"
     "       signetctl [--socket PATH] status          version, uptime, listeners, zones\n"
     "       signetctl [--socket PATH] stats           counters (Prometheus text format)\n"
     "       signetctl [--socket PATH] stop            stop after the queries in flight\n"

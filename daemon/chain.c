@@ -398,13 +398,24 @@ out:
 
 int sg_runtime_build(const char *cfg_path, int check_only, sg_runtime **rt_out)
 {
-    sg_runtime *rt = calloc(1, sizeof *rt);
-    if (!rt)
-        return SG_ENOMEM;
-    options_defaults(&rt->opt);
-    int rc = sg_cfg_parse_file(cfg_path, &rt->cfg);
+    sg_cfg *cfg;
+    int rc = sg_cfg_parse_file(cfg_path, &cfg);
     if (rc)
-        goto fail;
+        return rc;
+    return sg_runtime_build_cfg(cfg, check_only, rt_out);
+}
+
+int sg_runtime_build_cfg(sg_cfg *cfg, int check_only, sg_runtime **rt_out)
+{
+    const char *cfg_path = cfg->nfiles ? cfg->files[0] : "config";
+    sg_runtime *rt = calloc(1, sizeof *rt);
+    if (!rt) {
+        sg_cfg_free(cfg);
+        return SG_ENOMEM;
+    }
+    options_defaults(&rt->opt);
+    rt->cfg = cfg;
+    int rc;
     rt->tsig = sg_tsig_keyring_new();
     if (!rt->tsig) {
         rc = SG_ENOMEM;

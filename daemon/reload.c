@@ -62,12 +62,21 @@ int sg_daemon_reload(sg_daemon *d, const char *zone, char *err, size_t cap)
     snprintf(mono, sizeof mono, "RELOADING=1\nMONOTONIC_USEC=%llu",
              (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000);
     sg_notify(mono);
-    sg_log(SG_LOG_INFO, "signetd", zone, "reloading %s%s", d->cfg_path, zone ? " for this zone" : "");
+    sg_log(SG_LOG_INFO, "signetd", zone, "reloading %s%s", zone ? "the zone file" : d->cfg_path, zone ? " (configuration kept)" : "");
 
     sg_log_capture_begin(err, cap);
     sg_zonedb_set_only(zone);
     sg_runtime *nrt = NULL;
-    int rc = sg_runtime_build(d->cfg_path, 0, &nrt);
+    int rc;
+    if (zone) {
+        /* only that zone's file is read again: the running configuration is built again
+         * from a copy, so that edits to the config file wait for a full reload (as
+         * knotc zone-reload), and a config being edited cannot fail a zone reload */
+        sg_cfg *copy = sg_cfg_dup(d->rt->cfg);
+        rc = copy ? sg_runtime_build_cfg(copy, 0, &nrt) : SG_ENOMEM;
+    } else {
+        rc = sg_runtime_build(d->cfg_path, 0, &nrt);
+    }
     sg_zonedb_set_only(NULL);
     if (rc)
         sg_log(SG_LOG_ERR, "signetd", NULL, "reload failed (%s); the running configuration stays",

@@ -83,6 +83,8 @@ typedef struct sg_runtime {
 /* Read the config file, set up every plugin (loading zones) and the routes.
  * Errors are logged with file:line. check_only: no background tasks, zones loaded fresh. */
 int sg_runtime_build(const char *cfg_path, int check_only, sg_runtime **rt_out);
+/* The same from a parsed configuration, which the runtime takes over (freed on failure too). */
+int sg_runtime_build_cfg(sg_cfg *cfg, int check_only, sg_runtime **rt_out);
 /* Start the plugins' background tasks. */
 int sg_runtime_start(sg_runtime *rt);
 /* Stop tasks and tear down every handler; frees rt. */

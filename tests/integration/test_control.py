@@ -116,6 +116,30 @@ class ControlCase(signet_test.ServerPerTest):
         self.ctl('reload', 'example.test.')
         self.assertEqual(self.serial('example.test'), 2026112503)
 
+    def test_reload_one_zone_keeps_the_config(self):
+        """`reload ZONE` reads that zone's file again and nothing else: edits to the config
+        file (a broken one, then one that drops a zone) wait for a full reload."""
+        with open(self.srv.corefile_path) as f:
+            good = f.read()
+        with open(self.srv.corefile_path, 'w') as f:
+            f.write(good + 'half.test:%d {\n    file\n' % self.srv.port)  # being edited
+        self.set_serial('other.test.zone', 8)
+        self.ctl('reload', 'other.test')
+        self.assertEqual(self.serial('other.test'), 8)
+        p = self.ctl('reload', check=False)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn('Corefile:', p.stderr)
+        self.assertEqual(self.serial('other.test'), 8)
+        # a valid edit: other.test's block removed
+        with open(self.srv.corefile_path, 'w') as f:
+            f.write(good[:good.index('other.test:')])
+        self.set_serial('other.test.zone', 9)
+        self.ctl('reload', 'other.test')
+        self.assertEqual(self.serial('other.test'), 9)
+        self.ctl('reload')
+        self.assertEqual(self.srv.dig('other.test', 'SOA').rcode, 'REFUSED')
+        self.assertEqual(self.serial('example.test'), 2026112501)
+
     def test_reload_broken_zone(self):
         with open(self.srv.path('other.test.zone')) as f:
             nlines = len(f.read().splitlines())
