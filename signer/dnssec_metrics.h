@@ -39,8 +39,8 @@ typedef struct sg_dnssec_metrics {
     sg_counters *count;          /* SG_DM_*: kept across reloads as "dnssec BLOCK" */
 } sg_dnssec_metrics;
 
-/* The block's counters (the signature cache's here too: a reload or a bigger cache
- * replaces the sigcache, whose own counts start over). */
+/* The block's counters. The signature cache's hits and misses are counted here rather
+ * than in the sigcache, which a reload or a bigger cache replaces. */
 enum { SG_DM_MADE, SG_DM_SIGCACHE_HITS, SG_DM_SIGCACHE_MISSES, SG_DM_COUNTERS };
 
 /* Prepare for nzones zones (names set by the caller) of the block labelled label (its

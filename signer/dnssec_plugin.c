@@ -194,6 +194,11 @@ static void dnssec_teardown(void *state)
         sg_metrics_unregister(sg_dnssec_metrics_source, &st->metrics);
         sg_metrics_unregister(sg_sign_gate_metrics, &st->cfg.gate);
     }
+    if (st->metrics.count && atomic_load(&st->cache))
+        /* the block's counts since the process started (they outlive reloads) */
+        sg_log(SG_LOG_INFO, "signer", NULL, "signature cache: %llu hits, %llu misses",
+               (unsigned long long)sg_counters_sum(st->metrics.count, SG_DM_SIGCACHE_HITS),
+               (unsigned long long)sg_counters_sum(st->metrics.count, SG_DM_SIGCACHE_MISSES));
     if (st->metrics.zones || st->metrics.count)
         sg_dnssec_metrics_deinit(&st->metrics);
     sg_counters_drop(st->cfg.gate.shed);
@@ -202,12 +207,6 @@ static void dnssec_teardown(void *state)
         sg_keyset_free(atomic_load(&st->zones[i].keys));
     }
     sg_sigcache *cache = atomic_load(&st->cache);
-    if (cache) {
-        uint64_t hits, misses;
-        sg_sigcache_stats(cache, &hits, &misses);
-        sg_log(SG_LOG_INFO, "signer", NULL, "signature cache: %llu hits, %llu misses",
-               (unsigned long long)hits, (unsigned long long)misses);
-    }
     free(st->zones);
     sg_sigcache_free(cache);
     pthread_mutex_destroy(&st->grow_lock);
@@ -538,18 +537,6 @@ const sg_keyset *sg_dnssec_keys(const void *state, const uint8_t *apex)
         if (sg_name_eq(st->zones[i].apex, apex))
             return atomic_load(&((dstate *)st)->zones[i].keys);
     return NULL;
-}
-
-void sg_dnssec_cache_stats(const void *state, uint64_t *hits_out, uint64_t *misses_out,
-                           size_t *capacity_out)
-{
-    sg_sigcache *c = state ? atomic_load(&((dstate *)state)->cache) : NULL;
-    *hits_out = *misses_out = 0;
-    *capacity_out = 0;
-    if (!c)
-        return;
-    sg_sigcache_stats(c, hits_out, misses_out);
-    *capacity_out = sg_sigcache_capacity(c);
 }
 
 /* Replies change with the key sets (zones are fixed for the runtime's life). */

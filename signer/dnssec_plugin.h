@@ -27,8 +27,5 @@ struct sg_keyset;
  * the zone apex (wire, lower case), or NULL when it does not sign that zone. A replaced
  * key set stays valid for 30 seconds, long enough to describe it. */
 const struct sg_keyset *sg_dnssec_keys(const void *state, const uint8_t *apex);
-/* The signature cache's counters and size. */
-void sg_dnssec_cache_stats(const void *state, uint64_t *hits_out, uint64_t *misses_out,
-                           size_t *capacity_out);
 
 #endif

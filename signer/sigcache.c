@@ -19,7 +19,6 @@ typedef struct slot {
     uint8_t data[];
 } slot;
 
-#define STRIPES 16
 #define WAYS 4
 
 struct sg_sigcache {
@@ -27,21 +26,7 @@ struct sg_sigcache {
     size_t slot_size;
     size_t max_rdata;
     uint8_t *slots;
-    struct {
-        _Atomic uint64_t v;
-        char pad[56];
-    } hits[STRIPES], misses[STRIPES];
 };
-
-static _Thread_local unsigned t_stripe = ~0u;
-static _Atomic unsigned g_next_stripe;
-
-static inline unsigned stripe(void)
-{
-    if (t_stripe == ~0u)
-        t_stripe = atomic_fetch_add(&g_next_stripe, 1) % STRIPES;
-    return t_stripe;
-}
 
 sg_sigcache *sg_sigcache_new(size_t entries, size_t max_rdata)
 {
@@ -106,10 +91,6 @@ size_t sg_sigcache_get(sg_sigcache *c, uint64_t gen, const void *rrset, int64_t 
             len = 0; /* overwritten while we read: treat as a miss */
         break;
     }
-    if (len)
-        atomic_fetch_add_explicit(&c->hits[stripe()].v, 1, memory_order_relaxed);
-    else
-        atomic_fetch_add_explicit(&c->misses[stripe()].v, 1, memory_order_relaxed);
     return len;
 }
 
@@ -145,17 +126,6 @@ void sg_sigcache_put(sg_sigcache *c, uint64_t gen, const void *rrset, int64_t ke
     s->len = (uint16_t)len;
     memcpy(s->data, rdata, len);
     atomic_store_explicit(&s->seq, seq + 2, memory_order_release);
-}
-
-void sg_sigcache_stats(const sg_sigcache *c, uint64_t *hits_out, uint64_t *misses_out)
-{
-    uint64_t h = 0, m = 0;
-    for (int i = 0; i < STRIPES; i++) {
-        h += atomic_load_explicit(&c->hits[i].v, memory_order_relaxed);
-        m += atomic_load_explicit(&c->misses[i].v, memory_order_relaxed);
-    }
-    *hits_out = h;
-    *misses_out = m;
 }
 
 size_t sg_sigcache_capacity(const sg_sigcache *c)

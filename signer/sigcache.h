@@ -23,7 +23,5 @@ void sg_sigcache_put(sg_sigcache *c, uint64_t gen, const void *rrset, int64_t ke
                      uint32_t expiration, const uint8_t *rdata, size_t len);
 /* Number of slots. */
 size_t sg_sigcache_capacity(const sg_sigcache *c);
-/* Hits and misses since creation (approximate under concurrency). */
-void sg_sigcache_stats(const sg_sigcache *c, uint64_t *hits_out, uint64_t *misses_out);
 
 #endif

@@ -193,10 +193,6 @@ static void test_cache_basics(void **st)
     assert_int_equal(sg_sigcache_get(c, 2, &dummy1, 5, 1000, out), 0);
     /* due for refresh: a miss */
     assert_int_equal(sg_sigcache_get(c, 1, &dummy1, 5, 2000, out), 0);
-    uint64_t h, m;
-    sg_sigcache_stats(c, &h, &m);
-    assert_int_equal(h, 1);
-    assert_int_equal(m, 5);
     /* too big for a slot: not stored */
     uint8_t big[300] = { 0 };
     sg_sigcache_put(c, 1, &dummy2, 5, 2000, big, sizeof big);
@@ -208,7 +204,7 @@ static void test_cache_basics(void **st)
  * the RRset asked for (the content encodes the RRset's index). */
 static sg_sigcache *g_c;
 static int g_objs[64];
-static _Atomic int g_bad;
+static _Atomic int g_bad, g_hits;
 static void *hammer(void *arg)
 {
     unsigned seed = (unsigned)(uintptr_t)arg;
@@ -221,6 +217,8 @@ static void *hammer(void *arg)
             sg_sigcache_put(g_c, 1, &g_objs[k], 1, 5000, data, (size_t)(50 + k));
         } else {
             size_t n = sg_sigcache_get(g_c, 1, &g_objs[k], 1, 100, out);
+            if (n)
+                g_hits++;
             if (n && n != (size_t)(50 + k))
                 g_bad++;
             for (size_t j = 0; j < n; j++)
@@ -241,9 +239,7 @@ static void test_cache_concurrent(void **st)
     pthread_join(a, NULL);
     pthread_join(b, NULL);
     assert_int_equal(g_bad, 0);
-    uint64_t h, m;
-    sg_sigcache_stats(g_c, &h, &m);
-    assert_true(h > 0);
+    assert_true(g_hits > 0);
     sg_sigcache_free(g_c);
 }
 
