@@ -36,7 +36,7 @@ enum {
 /* Text for an SG_E* or SG_KS_E* code; never NULL, static storage. */
 const char *sg_ks_strerror(int err);
 
-#define SG_KS_SCHEMA_VERSION 3  /* the schema version this code writes */
+#define SG_KS_SCHEMA_VERSION 4  /* the schema version this code writes */
 #define SG_KS_UNSET 0           /* an unset timing point */
 #define SG_KS_NAME_MAX 64       /* policy names, including the NUL */
 #define SG_KS_ZONE_MAX 1024     /* zone names in presentation form, including the NUL */
@@ -290,6 +290,44 @@ int sg_ks_event_add(sg_keystore *ks, int64_t now, const char *zone, int64_t key_
 /* Events of a zone (NULL: all), oldest first; *list_out is freed with free(). */
 int sg_ks_event_list(sg_keystore *ks, const char *zone, sg_ks_event **list_out,
                      size_t *n_out);
+
+/* ---- Facts: what the world was seen to do ------------------------------------------- */
+
+/* Names of the facts the rollover engine reads (seconds). */
+#define SG_KS_FACT_PARENT_DS_TTL "parent-ds-ttl"  /* TTL of the DS RRset at the parent */
+#define SG_KS_FACT_DNSKEY_TTL "dnskey-ttl"        /* TTL of the DNSKEY RRset we serve */
+#define SG_KS_FACT_ZONE_MAX_TTL "zone-max-ttl"    /* largest TTL in the zone we serve */
+
+/* An observed duration. `value` is what is observed now (since `since`, at `source`);
+ * `prev_value` is a larger value observed before it, which caches may hold until
+ * `prev_until`. */
+typedef struct sg_ks_fact {
+    char zone[SG_KS_ZONE_MAX];
+    char name[32];
+    uint32_t value;
+    char source[128];
+    int64_t since;
+    uint32_t prev_value;
+    char prev_source[128];
+    int64_t prev_until;
+} sg_ks_fact;
+
+/* Record that `name` of zone is observed as value at source at now. Nothing is written
+ * when value is what is stored. When it changes, the value before it is kept as
+ * prev_value until now + that value (a cache may have fetched it a moment ago), merged
+ * with an older prev_value still held. Returns 0, or a keystore error. */
+int sg_ks_fact_observe(sg_keystore *ks, const char *zone, const char *name, uint32_t value,
+                       const char *source, int64_t now);
+/* The stored fact; SG_ENOTFOUND when it was never observed. */
+int sg_ks_fact_get(sg_keystore *ks, const char *zone, const char *name, sg_ks_fact *f_out);
+/* Every fact of a zone, by name; *list_out is freed with free(). */
+int sg_ks_fact_list(sg_keystore *ks, const char *zone, sg_ks_fact **list_out, size_t *n_out);
+/* What caches may hold at now: the larger of value and a prev_value not yet expired;
+ * *source_out (may be NULL) points into f. */
+uint32_t sg_ks_fact_effective(const sg_ks_fact *f, int64_t now, const char **source_out);
+/* The latest time the keystore recorded for the zone: its last journal event or key
+ * timing point. 0 when it has none. A clock behind it has been stepped back. */
+int sg_ks_zone_last_time(sg_keystore *ks, const char *zone, int64_t *t_out);
 
 /* ---- Formats (no database needed) --------------------------------------------------- */
 

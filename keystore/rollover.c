@@ -28,6 +28,7 @@
 #include "common/log.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,16 +55,104 @@ const char *sg_roll_action_name(enum sg_roll_action a)
     case SG_ROLL_ALG_RETIRE: return "algorithm: old sigs out";
     case SG_ROLL_UNSIGN_WITHDRAW: return "unsign: DS out";
     case SG_ROLL_UNSIGN_FINISH: return "unsign: stop signing";
+    case SG_ROLL_CLOCK: return "clock behind";
     }
     return "?";
 }
 
+static uint32_t max3(uint32_t a, uint32_t b, uint32_t c)
+{
+    uint32_t m = a > b ? a : b;
+    return m > c ? m : c;
+}
+
 void sg_roll_intervals_of(const sg_ks_policy *p, const sg_roll_figures *f, sg_roll_intervals *out)
 {
-    out->max_ttl = p->zone_max_ttl ? p->zone_max_ttl : (f && f->max_ttl ? f->max_ttl : DAY);
-    out->ipub = p->dnskey_ttl + p->zone_propagation_delay;
+    /* every figure is the larger of what the policy says and what was seen: a wait
+     * shorter than what caches really hold is how a rollover goes bogus */
+    out->max_ttl = max3(p->zone_max_ttl, f ? f->max_ttl : 0, f ? f->zone_max_ttl : 0);
+    if (!out->max_ttl)
+        out->max_ttl = DAY;
+    out->dnskey_ttl = max3(p->dnskey_ttl, f ? f->dnskey_ttl : 0, 0);
+    out->ds_ttl = max3(p->parent_ds_ttl, f ? f->parent_ds_ttl : 0, 0);
+    out->ipub = out->dnskey_ttl + p->zone_propagation_delay;
     out->zsk_gone = out->max_ttl + p->zone_propagation_delay;
-    out->ds_wait = p->parent_ds_ttl + p->parent_propagation_delay;
+    out->ds_wait = out->ds_ttl + p->parent_propagation_delay;
+}
+
+int sg_roll_figures_load(sg_keystore *ks, const char *zone, int64_t now, sg_roll_figures *f)
+{
+    static const struct {
+        const char *name;
+        size_t val, src;
+    } map[] = {
+        { SG_KS_FACT_PARENT_DS_TTL, offsetof(sg_roll_figures, parent_ds_ttl), offsetof(sg_roll_figures, parent_ds_src) },
+        { SG_KS_FACT_DNSKEY_TTL, offsetof(sg_roll_figures, dnskey_ttl), offsetof(sg_roll_figures, dnskey_src) },
+        { SG_KS_FACT_ZONE_MAX_TTL, offsetof(sg_roll_figures, zone_max_ttl), offsetof(sg_roll_figures, zone_max_src) },
+    };
+    int rc = sg_ks_zone_last_time(ks, zone, &f->clock_floor);
+    if (rc)
+        return rc;
+    const char *ignore = getenv("SIGNET_ROLL_IGNORE_OBSERVED");
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        uint32_t *val = (uint32_t *)((char *)f + map[i].val);
+        char *src = (char *)f + map[i].src;
+        *val = 0;
+        src[0] = 0;
+        if (ignore && *ignore)
+            continue;
+        sg_ks_fact fact;
+        rc = sg_ks_fact_get(ks, zone, map[i].name, &fact);
+        if (rc == SG_ENOTFOUND)
+            continue;
+        if (rc)
+            return rc;
+        const char *from = NULL;
+        *val = sg_ks_fact_effective(&fact, now, &from);
+        snprintf(src, sizeof f->parent_ds_src, "%s", from ? from : "");
+    }
+    return 0;
+}
+
+static int wait_line(char *buf, size_t cap, const char *what, uint32_t total, const char *fig,
+                     uint32_t conf, uint32_t seen, const char *src, const char *delay,
+                     uint32_t prop)
+{
+    char basis[200];
+    if (seen > conf)
+        snprintf(basis, sizeof basis, "observed at %s; policy %us", src[0] ? src : "?", conf);
+    else if (seen)
+        snprintf(basis, sizeof basis, "policy; observed %us at %s", seen, src[0] ? src : "?");
+    else
+        snprintf(basis, sizeof basis, "policy; not observed yet");
+    return snprintf(buf, cap, "%s %us = %s %us (%s) + %s %us\n", what, total, fig,
+                    seen > conf ? seen : conf, basis, delay, prop);
+}
+
+void sg_roll_waits_text(const sg_ks_policy *p, const sg_roll_figures *f, char *buf, size_t cap)
+{
+    sg_roll_intervals iv;
+    sg_roll_intervals_of(p, f, &iv);
+    static const sg_roll_figures none;
+    if (!f)
+        f = &none;
+    size_t o = 0;
+    buf[0] = 0;
+    int n = wait_line(buf, cap, "Ipub", iv.ipub, "DNSKEY TTL", p->dnskey_ttl, f->dnskey_ttl,
+                      f->dnskey_src, "zone propagation", p->zone_propagation_delay);
+    if (n > 0 && (size_t)n < cap)
+        o = (size_t)n;
+    uint32_t zone_seen = f->zone_max_ttl > f->max_ttl ? f->zone_max_ttl : f->max_ttl;
+    const char *zone_src = f->zone_max_ttl >= f->max_ttl ? f->zone_max_src : "served zone";
+    n = wait_line(buf + o, cap - o, "signatures gone", iv.zsk_gone, "max TTL",
+                  p->zone_max_ttl ? p->zone_max_ttl : (zone_seen ? 0 : DAY), zone_seen, zone_src,
+                  "zone propagation", p->zone_propagation_delay);
+    if (n > 0 && (size_t)n < cap - o)
+        o += (size_t)n;
+    n = wait_line(buf + o, cap - o, "DS wait", iv.ds_wait, "parent DS TTL", p->parent_ds_ttl,
+                  f->parent_ds_ttl, f->parent_ds_src, "parent propagation",
+                  p->parent_propagation_delay);
+    (void)n;
 }
 
 static int is_set(int64_t t, int64_t now) { return t && t <= now; }
@@ -604,11 +693,36 @@ static int load(sg_keystore *ks, const char *zone, sg_ks_zone *zr, sg_ks_policy 
     return rc;
 }
 
+/* A clock more than this behind the keystore's last record has been stepped back (a
+ * second or two is another process writing in the same moment). */
+#define CLOCK_SLACK 5
+
+static int clock_behind(const sg_roll_figures *f, int64_t now)
+{
+    return f->clock_floor > now + CLOCK_SLACK;
+}
+
+static void clock_event(const sg_roll_figures *f, int64_t now, sg_roll_event *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    ev->action = SG_ROLL_CLOCK;
+    ev->when = f->clock_floor;
+    snprintf(ev->reason, sizeof ev->reason,
+             "the clock is behind the keystore's last record (time %lld): no key changes "
+             "until it catches up (was it stepped back?)", (long long)f->clock_floor);
+    (void)now;
+}
+
 int sg_roll_step(sg_keystore *ks, const char *zone, const sg_roll_figures *f, int64_t now,
                  sg_roll_event *next_out)
 {
     if (!ks || !zone)
         return SG_EINVAL;
+    sg_roll_figures fig;
+    if (f)
+        fig = *f;
+    else
+        memset(&fig, 0, sizeof fig);
     for (int round = 0; round < 32; round++) {
         /* decide inside the write transaction: another process (signetctl, a second
          * signetd during a reload) deciding at the same moment sees our result */
@@ -619,12 +733,27 @@ int sg_roll_step(sg_keystore *ks, const char *zone, const sg_roll_figures *f, in
         sg_ks_policy p;
         sg_ks_key *keys = NULL;
         size_t n = 0;
-        if ((rc = load(ks, zone, &zr, &p, &keys, &n))) {
+        if ((rc = load(ks, zone, &zr, &p, &keys, &n)) ||
+            (rc = sg_roll_figures_load(ks, zone, now, &fig))) {
+            free(keys);
             sg_ks_rollback(ks);
             return rc;
         }
         sg_roll_event ev;
-        sg_roll_next(zr.state, &p, keys, n, f, now, &ev);
+        /* a second or two behind another writer: decide as of its time, never before
+         * it (a key made "later" would read as not yet made) */
+        if (fig.clock_floor > now && !clock_behind(&fig, now))
+            now = fig.clock_floor;
+        if (clock_behind(&fig, now)) {
+            /* timing points "in the future" would read as keys never made: the engine
+             * would make a second active key. Nothing is decided until time catches up. */
+            free(keys);
+            sg_ks_rollback(ks);
+            if (next_out)
+                clock_event(&fig, now, next_out);
+            return 0;
+        }
+        sg_roll_next(zr.state, &p, keys, n, &fig, now, &ev);
         if (ev.action == SG_ROLL_NONE || ev.action == SG_ROLL_WAIT || ev.when > now) {
             free(keys);
             sg_ks_rollback(ks); /* nothing written */
@@ -654,9 +783,19 @@ int sg_roll_plan(sg_keystore *ks, const char *zone, const sg_roll_figures *f, in
     sg_ks_policy p;
     sg_ks_key *keys = NULL;
     size_t n = 0;
+    sg_roll_figures fig;
+    if (f)
+        fig = *f;
+    else
+        memset(&fig, 0, sizeof fig);
+    f = &fig;
     int rc = load(ks, zone, &zr, &p, &keys, &n);
-    if (rc)
+    if (!rc)
+        rc = sg_roll_figures_load(ks, zone, now, &fig);
+    if (rc) {
+        free(keys);
         return rc;
+    }
     sg_roll_event *evs = NULL;
     size_t nev = 0;
     int64_t t = now, fake_id = -1;
@@ -786,10 +925,20 @@ int sg_roll_start(sg_keystore *ks, const char *zone, enum sg_ks_role role, int64
     sg_ks_policy p;
     sg_ks_key *keys = NULL;
     size_t n = 0;
-    if ((rc = load(ks, zone, NULL, &p, &keys, &n))) {
+    sg_roll_figures fig;
+    memset(&fig, 0, sizeof fig);
+    if ((rc = load(ks, zone, NULL, &p, &keys, &n)) || (rc = sg_roll_figures_load(ks, zone, now, &fig))) {
+        free(keys);
         sg_ks_rollback(ks);
         return rc;
     }
+    if (clock_behind(&fig, now)) {
+        free(keys);
+        sg_ks_rollback(ks);
+        return SG_ETIMEOUT; /* the clock is behind the keystore's last record */
+    }
+    if (fig.clock_floor > now)
+        now = fig.clock_floor;
     for (size_t i = 0; i < n; i++) {
         if (keys[i].role == role && (keys[i].publish || keys[i].ds_submitted) && !keys[i].active && !is_set(keys[i].remove, now)) {
             free(keys);
@@ -871,8 +1020,15 @@ int sg_roll_compromise(sg_keystore *ks, int64_t key_id, const sg_roll_figures *f
     rc = sg_roll_start(ks, k.zone, k.role, now, NULL);
     if (rc && rc != SG_EEXIST)
         return rc;
+    sg_roll_figures fig;
+    if (f)
+        fig = *f;
+    else
+        memset(&fig, 0, sizeof fig);
+    if ((rc = sg_roll_figures_load(ks, k.zone, now, &fig)))
+        return rc;
     sg_roll_intervals iv;
-    sg_roll_intervals_of(&p, f, &iv);
+    sg_roll_intervals_of(&p, &fig, &iv);
     const char *rn = sg_ks_role_name(k.role);
     if (k.role == SG_KS_ROLE_ZSK)
         snprintf(report, cap,

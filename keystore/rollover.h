@@ -8,10 +8,29 @@
 
 #include "keystore/keystore.h"
 
-/* The zone's real figures that the timelines depend on, as the server sees them. */
+/* The zone's real figures that the timelines depend on, as the world was seen to use
+ * them. Every wait rests on the larger of the policy's figure and the observed one. */
 typedef struct sg_roll_figures {
-    uint32_t max_ttl;       /* largest TTL in the zone (0: unknown, the policy's or 1 day) */
+    uint32_t max_ttl;       /* largest TTL in the zone as the caller serves it (0: unknown) */
+    /* observed and kept in the keystore (facts), filled in by sg_roll_figures_load: what
+     * caches may hold now; 0 when never observed */
+    uint32_t parent_ds_ttl; /* the DS RRset's TTL at the parent's servers */
+    uint32_t dnskey_ttl;    /* the DNSKEY RRset's TTL as served */
+    uint32_t zone_max_ttl;  /* the largest TTL of the zone as served */
+    char parent_ds_src[128], dnskey_src[128], zone_max_src[128]; /* where each was seen */
+    int64_t clock_floor;    /* the keystore's last recorded time for the zone */
 } sg_roll_figures;
+
+/* Fill the observed figures of f from the keystore's facts for zone (f->max_ttl is kept).
+ * With SIGNET_ROLL_IGNORE_OBSERVED set in the environment the facts are not read: only
+ * the policy's figures count (the negative control of the tests; never in production). */
+int sg_roll_figures_load(sg_keystore *ks, const char *zone, int64_t now, sg_roll_figures *f);
+
+/* One line per wait the engine uses: the figure, its value, and what it rests on
+ * ("observed at 127.0.0.1:53" or "configured"), e.g.
+ * "DS wait 26s = parent DS TTL 25s (observed at 127.0.0.1:5300; policy 5s) + propagation 1s".
+ * Writes up to cap bytes; lines end with '\n'. */
+void sg_roll_waits_text(const sg_ks_policy *p, const sg_roll_figures *f, char *buf, size_t cap);
 
 enum sg_roll_action {
     SG_ROLL_NONE = 0,       /* nothing planned (no lifetime set) */
@@ -34,6 +53,7 @@ enum sg_roll_action {
     /* going back to insecure (signetctl zone unsign), RFC 8078 */
     SG_ROLL_UNSIGN_WITHDRAW,/* every DS is withdrawn: CDS/CDNSKEY show the delete form */
     SG_ROLL_UNSIGN_FINISH,  /* the parent's DS is gone from caches: stop signing */
+    SG_ROLL_CLOCK,          /* the clock is behind the keystore's last record: no change */
 };
 
 /* Zone states the engine reads and writes (sg_ks_zone.state). */
@@ -57,7 +77,10 @@ typedef struct sg_roll_event {
 
 /* The intervals the engine uses, derived from the policy and figures (seconds). */
 typedef struct sg_roll_intervals {
-    uint32_t max_ttl;       /* policy zone_max_ttl, else the zone's, else 1 day */
+    uint32_t max_ttl;       /* the largest of the policy's, the zone's and the observed max
+                             * TTL; 1 day when none is known */
+    uint32_t dnskey_ttl;    /* policy's or observed, the larger */
+    uint32_t ds_ttl;        /* policy's or observed at the parent, the larger */
     uint32_t ipub;          /* DNSKEY TTL + zone propagation: a new DNSKEY is everywhere */
     uint32_t zsk_gone;      /* max TTL + propagation: a retired ZSK's signatures are gone */
     uint32_t ds_wait;       /* parent DS TTL + parent propagation */

@@ -91,6 +91,20 @@ static const char *const migrations[] = {
     "ALTER TABLE policies ADD COLUMN ksk_double_ds INTEGER NOT NULL DEFAULT 0;"
     "UPDATE keys SET t_ds_withdrawn = t_retire"
     "  WHERE role != 'zsk' AND t_retire > 0 AND t_ds_withdrawn = 0 AND t_ds_submitted > 0;",
+    /* 3 -> 4: what the world was seen to do (the DS TTL a parent serves, the TTLs we
+     * served), so that every rollover wait is at least what caches really hold; the
+     * value served before the last change is kept until caches can no longer hold it */
+    "CREATE TABLE facts ("
+    "  zone TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  value INTEGER NOT NULL,"
+    "  source TEXT NOT NULL DEFAULT '',"
+    "  since INTEGER NOT NULL,"
+    "  prev_value INTEGER NOT NULL DEFAULT 0,"
+    "  prev_source TEXT NOT NULL DEFAULT '',"
+    "  prev_until INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (zone, name)"
+    ");",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 _Static_assert(NMIGRATIONS == SG_KS_SCHEMA_VERSION, "one migration per schema version");

@@ -366,6 +366,147 @@ static void test_double_ds(void **st)
     assert_int_equal(count(z, SG_KS_ROLE_KSK, t0 + 9430, 1), 1);
 }
 
+/* A fact that went down is kept until caches can no longer hold the old value. */
+static void test_fact_decay(void **st)
+{
+    (void)st;
+    const char *z = "facts.test.";
+    sg_ks_fact f;
+    assert_int_equal(sg_ks_fact_get(g_ks, z, SG_KS_FACT_PARENT_DS_TTL, &f), SG_ENOTFOUND);
+    assert_int_equal(sg_ks_fact_observe(g_ks, z, SG_KS_FACT_PARENT_DS_TTL, 3600, "192.0.2.1:53", 100), 0);
+    /* the same value again writes nothing: its `since` stays */
+    assert_int_equal(sg_ks_fact_observe(g_ks, z, SG_KS_FACT_PARENT_DS_TTL, 3600, "192.0.2.2:53", 200), 0);
+    assert_int_equal(sg_ks_fact_get(g_ks, z, SG_KS_FACT_PARENT_DS_TTL, &f), 0);
+    assert_int_equal(f.since, 100);
+    assert_string_equal(f.source, "192.0.2.1:53");
+    /* down to 60 at 1000: a cache may have fetched the 3600 at 999 */
+    assert_int_equal(sg_ks_fact_observe(g_ks, z, SG_KS_FACT_PARENT_DS_TTL, 60, "192.0.2.3:53", 1000), 0);
+    assert_int_equal(sg_ks_fact_get(g_ks, z, SG_KS_FACT_PARENT_DS_TTL, &f), 0);
+    const char *src = NULL;
+    assert_int_equal(sg_ks_fact_effective(&f, 1000, &src), 3600);
+    assert_string_equal(src, "192.0.2.1:53");
+    assert_int_equal(sg_ks_fact_effective(&f, 4599, NULL), 3600);
+    assert_int_equal(sg_ks_fact_effective(&f, 4600, &src), 60);
+    assert_string_equal(src, "192.0.2.3:53");
+    /* up to 300 at 2000, then down to 10 at 2100: the 3600 still rules until 4600, the
+     * 300 is merged in (the larger value, the later end) */
+    assert_int_equal(sg_ks_fact_observe(g_ks, z, SG_KS_FACT_PARENT_DS_TTL, 300, "a", 2000), 0);
+    assert_int_equal(sg_ks_fact_observe(g_ks, z, SG_KS_FACT_PARENT_DS_TTL, 10, "b", 2100), 0);
+    assert_int_equal(sg_ks_fact_get(g_ks, z, SG_KS_FACT_PARENT_DS_TTL, &f), 0);
+    assert_int_equal(sg_ks_fact_effective(&f, 4599, NULL), 3600);
+    assert_int_equal(sg_ks_fact_effective(&f, 4600, NULL), 10);
+    /* facts of another zone are another zone's */
+    assert_int_equal(sg_ks_fact_get(g_ks, "other.test.", SG_KS_FACT_PARENT_DS_TTL, &f), SG_ENOTFOUND);
+}
+
+/* The parent serves the DS with a longer TTL than the policy says: the switch waits for
+ * the observed TTL (issue 13: a fixed 3600 at the parent and a 5 s policy went bogus). */
+static void test_observed_ds_ttl_rules(void **st)
+{
+    (void)st;
+    const char *z = "obs.test.";
+    policy("pobs", 1, 0, 2000);
+    assert_int_equal(sg_ks_zone_add(g_ks, z, "pobs", 0), 0);
+    int64_t t0 = 3000000;
+    step(z, t0);
+    step(z, t0 + 110);                        /* first DS submitted */
+    int marked = 0;
+    assert_int_equal(sg_roll_ds_seen(g_ks, z, 0, t0 + 120, &marked), 0);
+    /* the parent check saw the DS RRset served with TTL 3600 */
+    assert_int_equal(sg_ks_fact_observe(g_ks, z, SG_KS_FACT_PARENT_DS_TTL, 3600, "192.0.2.1:53", t0 + 120), 0);
+    step(z, t0 + 1890);                       /* successor published */
+    step(z, t0 + 2000);                       /* its DS submitted */
+    int64_t seen = t0 + 2010;
+    assert_int_equal(sg_roll_ds_seen(g_ks, z, 0, seen, &marked), 0);
+    sg_roll_event ev = step(z, seen + 320);   /* the policy's wait alone: not yet */
+    assert_int_equal(ev.action, SG_ROLL_SWITCH);
+    assert_int_equal(ev.when, seen + 3600 + 20 + 1);
+    assert_int_equal(count(z, SG_KS_ROLE_CSK, seen + 320, 1), 1);
+    /* the plan and the waits say what the wait rests on */
+    sg_ks_policy p;
+    assert_int_equal(sg_ks_policy_get(g_ks, "pobs", &p), 0);
+    sg_roll_figures fig = FIG;
+    assert_int_equal(sg_roll_figures_load(g_ks, z, seen, &fig), 0);
+    assert_int_equal(fig.parent_ds_ttl, 3600);
+    char text[1024];
+    sg_roll_waits_text(&p, &fig, text, sizeof text);
+    assert_non_null(strstr(text, "DS wait 3620s = parent DS TTL 3600s (observed at 192.0.2.1:53; policy 299s)"));
+    /* the negative control of the tests: the engine told to trust the policy alone */
+    setenv("SIGNET_ROLL_IGNORE_OBSERVED", "1", 1);
+    sg_roll_figures blind = FIG;
+    assert_int_equal(sg_roll_figures_load(g_ks, z, seen, &blind), 0);
+    unsetenv("SIGNET_ROLL_IGNORE_OBSERVED");
+    assert_int_equal(blind.parent_ds_ttl, 0);
+    ev = step(z, seen + 3621);
+    assert_int_equal(count(z, SG_KS_ROLE_CSK, seen + 3621, 1), 1);
+    /* a shorter observed TTL never shortens the policy's wait */
+    const char *z2 = "obs2.test.";
+    assert_int_equal(sg_ks_zone_add(g_ks, z2, "pobs", 0), 0);
+    assert_int_equal(sg_ks_fact_observe(g_ks, z2, SG_KS_FACT_PARENT_DS_TTL, 5, "192.0.2.1:53", t0), 0);
+    step(z2, t0);
+    step(z2, t0 + 110);
+    assert_int_equal(sg_roll_ds_seen(g_ks, z2, 0, t0 + 120, &marked), 0);
+    step(z2, t0 + 1890);
+    step(z2, t0 + 2000);
+    assert_int_equal(sg_roll_ds_seen(g_ks, z2, 0, seen, &marked), 0);
+    ev = step(z2, seen);
+    assert_int_equal(ev.action, SG_ROLL_SWITCH);
+    assert_int_equal(ev.when, seen + 320);
+}
+
+/* A served DNSKEY TTL above the policy's (the policy was lowered) lengthens Ipub. */
+static void test_observed_dnskey_ttl(void **st)
+{
+    (void)st;
+    const char *z = "obsk.test.";
+    policy("pobsk", 0, 20000, 0);
+    assert_int_equal(sg_ks_zone_add(g_ks, z, "pobsk", 0), 0);
+    int64_t t0 = 4000000;
+    assert_int_equal(sg_ks_fact_observe(g_ks, z, SG_KS_FACT_DNSKEY_TTL, 500, "served DNSKEY RRset", t0), 0);
+    sg_roll_event ev = step(z, t0);
+    assert_int_equal(ev.action, SG_ROLL_SUBMIT_DS);
+    assert_int_equal(ev.when, t0 + 500 + 10 + 1);
+    /* and a zone served with a larger max TTL than the figures lengthens the ZSK's end */
+    assert_int_equal(sg_ks_fact_observe(g_ks, z, SG_KS_FACT_ZONE_MAX_TTL, 7200, "served zone", t0), 0);
+    step(z, t0 + 511);
+    ev = step(z, t0 + 20000 - 511);            /* the ZSK successor, Ipub before its end */
+    assert_int_equal(ev.action, SG_ROLL_SWITCH);
+    assert_int_equal(ev.when, t0 + 20000);
+    ev = step(z, t0 + 20000);
+    assert_int_equal(ev.action, SG_ROLL_REMOVE);
+    assert_int_equal(ev.when, t0 + 20000 + 7200 + 10 + 1);
+}
+
+/* A clock stepped back (faketime -40d): timing points "in the future" must not read as
+ * keys never made. Nothing happens until time catches up; no second key signs. */
+static void test_clock_stepped_back(void **st)
+{
+    (void)st;
+    const char *z = "clock.test.";
+    policy("pclock", 1, 0, 0);
+    assert_int_equal(sg_ks_zone_add(g_ks, z, "pclock", 0), 0);
+    int64_t t0 = 5000000, back = t0 - 40 * 86400;
+    step(z, t0);
+    assert_int_equal(count(z, SG_KS_ROLE_CSK, t0, 1), 1);
+    sg_roll_event ev = step(z, back);
+    assert_int_equal(ev.action, SG_ROLL_CLOCK);
+    assert_true(ev.when >= t0);
+    assert_non_null(strstr(ev.reason, "clock is behind"));
+    sg_ks_key *keys;
+    size_t n;
+    assert_int_equal(sg_ks_key_list(g_ks, z, &keys, &n), 0);
+    free(keys);
+    assert_int_equal(n, 1);                   /* no key was made */
+    assert_int_equal(sg_roll_start(g_ks, z, SG_KS_ROLE_CSK, back, NULL), SG_ETIMEOUT);
+    /* a few seconds behind is another writer in the same moment, not a step */
+    ev = step(z, t0 - 3);
+    assert_int_not_equal(ev.action, SG_ROLL_CLOCK);
+    /* time catches up: the engine goes on from where it was */
+    ev = step(z, t0 + 200);
+    assert_int_not_equal(ev.action, SG_ROLL_CLOCK);
+    assert_int_equal(count(z, SG_KS_ROLE_CSK, t0 + 200, 1), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -375,6 +516,10 @@ int main(void)
         cmocka_unit_test(test_algorithm_rollover),
         cmocka_unit_test(test_unsign),
         cmocka_unit_test(test_double_ds),
+        cmocka_unit_test(test_fact_decay),
+        cmocka_unit_test(test_observed_ds_ttl_rules),
+        cmocka_unit_test(test_observed_dnskey_ttl),
+        cmocka_unit_test(test_clock_stepped_back),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

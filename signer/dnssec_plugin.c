@@ -34,6 +34,8 @@ typedef struct dzone {
     sg_registrar *reg;         /* pushes and confirms its DS at the parent, or NULL */
     char next_reason[200];     /* the engine's last word, logged when it changes */
     char wait_reason[200];
+    uint32_t seen_max_ttl;     /* the TTLs last recorded as facts for the engine */
+    uint32_t seen_dnskey_ttl;
 } dzone;
 
 typedef struct dstate {
@@ -130,12 +132,26 @@ static void refresh(dstate *st, sg_keystore *ks)
     int64_t now = (int64_t)time(NULL);
     for (int i = 0; i < st->nzones; i++) {
         dzone *z = &st->zones[i];
+        /* what we serve is what caches hold: the engine's waits rest on it (facts kept
+         * in the keystore, so that a restart or signetctl sees them too) */
+        uint32_t mt = atomic_load(&z->max_ttl);
+        if (mt && mt != z->seen_max_ttl &&
+            !sg_ks_fact_observe(ks, z->name, SG_KS_FACT_ZONE_MAX_TTL, mt, "served zone", now))
+            z->seen_max_ttl = mt;
+        sg_keyset *served = atomic_load(&z->keys);
+        if (served && served->dnskey.count && served->dnskey.ttl != z->seen_dnskey_ttl &&
+            !sg_ks_fact_observe(ks, z->name, SG_KS_FACT_DNSKEY_TTL, served->dnskey.ttl,
+                                "served DNSKEY RRset", now))
+            z->seen_dnskey_ttl = served->dnskey.ttl;
         /* first the engine: whatever it changes is in the key set read below */
-        sg_roll_figures fig = { .max_ttl = atomic_load(&z->max_ttl) };
+        sg_roll_figures fig = { .max_ttl = mt };
         sg_roll_event next;
         int er = sg_roll_step(ks, z->name, &fig, now, &next);
         if (er)
             sg_log(SG_LOG_WARN, "rollover", z->name, "step failed: %s", sg_ks_strerror(er));
+        /* a clock stepped back: keys are what the keystore last recorded, not what the
+         * timing points say at a time before them */
+        int64_t keys_at = !er && next.action == SG_ROLL_CLOCK ? next.when : now;
         /* then the parent side: push what the engine now wants, confirm what it waits for */
         int rr = z->reg ? sg_reg_tick(z->reg, ks, z->name, now) : 0;
         if (rr)
@@ -145,13 +161,14 @@ static void refresh(dstate *st, sg_keystore *ks)
         if (!er && (strcmp(next.reason, z->next_reason) || strcmp(next.wait_reason, z->wait_reason))) {
             snprintf(z->next_reason, sizeof z->next_reason, "%s", next.reason);
             snprintf(z->wait_reason, sizeof z->wait_reason, "%s", next.wait_reason);
-            sg_log(SG_LOG_INFO, "rollover", z->name, "next: %s%s%s", next.reason,
+            sg_log(next.action == SG_ROLL_CLOCK ? SG_LOG_WARN : SG_LOG_INFO, "rollover", z->name,
+                   "next: %s%s%s", next.reason,
                    next.wait_reason[0] && next.action != SG_ROLL_WAIT ? "; also " : "",
                    next.action != SG_ROLL_WAIT ? next.wait_reason : "");
         }
         sg_keyset *cur = atomic_load(&z->keys);
         sg_keyset *nk = NULL;
-        int rc = sg_keyset_load(ks, z->name, now, cur ? cur->fingerprint : 0, &nk);
+        int rc = sg_keyset_load(ks, z->name, keys_at, cur ? cur->fingerprint : 0, &nk);
         if (rc == SG_EEXIST)
             continue;
         if (rc) {
@@ -280,8 +297,11 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
     size_t max_sig = 0;
     for (int i = 0; i < st->nzones && !rc; i++) {
         sg_keyset *k = NULL;
+        int64_t last = 0;
         if ((rc = sg_keyset_ensure(ks, st->zones[i].name, st->cfg.policy, now)) ||
-            (rc = sg_keyset_load(ks, st->zones[i].name, now, 0, &k))) {
+            (rc = sg_ks_zone_last_time(ks, st->zones[i].name, &last)) ||
+            /* a clock stepped back: the keys the keystore last recorded (see refresh) */
+            (rc = sg_keyset_load(ks, st->zones[i].name, last > now ? last : now, 0, &k))) {
             sg_cfg_error(blk, "dnssec: zone %s: %s", st->zones[i].name, sg_ks_strerror(rc));
             break;
         }

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+/* Facts: durations the world was seen to use (the DS TTL a parent serves, the TTLs we
+ * served), kept so that the rollover engine waits for what caches really hold, across
+ * restarts. A value that went down is remembered until no cache can hold it any more. */
+#include "keystore/internal.h"
+
+#include "common/errors.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FACT_COLS "zone, name, value, source, since, prev_value, prev_source, prev_until"
+
+static void read_row(sqlite3_stmt *st, sg_ks_fact *f)
+{
+    memset(f, 0, sizeof *f);
+    ks_col_text(st, 0, f->zone, sizeof f->zone);
+    ks_col_text(st, 1, f->name, sizeof f->name);
+    f->value = (uint32_t)sqlite3_column_int64(st, 2);
+    ks_col_text(st, 3, f->source, sizeof f->source);
+    f->since = sqlite3_column_int64(st, 4);
+    f->prev_value = (uint32_t)sqlite3_column_int64(st, 5);
+    ks_col_text(st, 6, f->prev_source, sizeof f->prev_source);
+    f->prev_until = sqlite3_column_int64(st, 7);
+}
+
+int sg_ks_fact_get(sg_keystore *ks, const char *zone, const char *name, sg_ks_fact *f_out)
+{
+    if (!ks || !zone || !name || !f_out)
+        return SG_EINVAL;
+    sqlite3_stmt *st;
+    int r = ks_prepare(ks, "SELECT " FACT_COLS " FROM facts WHERE zone = ?1 AND name = ?2", &st);
+    if (r)
+        return r;
+    sqlite3_bind_text(st, 1, zone, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        read_row(st, f_out);
+    else
+        r = rc == SQLITE_DONE ? SG_ENOTFOUND : ks_sql_fail(ks, rc, "read fact");
+    sqlite3_finalize(st);
+    return r;
+}
+
+int sg_ks_fact_list(sg_keystore *ks, const char *zone, sg_ks_fact **list_out, size_t *n_out)
+{
+    if (!ks || !zone || !list_out || !n_out)
+        return SG_EINVAL;
+    *list_out = NULL;
+    *n_out = 0;
+    sqlite3_stmt *st;
+    int r = ks_prepare(ks, "SELECT " FACT_COLS " FROM facts WHERE zone = ?1 ORDER BY name", &st);
+    if (r)
+        return r;
+    sqlite3_bind_text(st, 1, zone, -1, SQLITE_TRANSIENT);
+    sg_ks_fact *list = NULL;
+    size_t n = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        sg_ks_fact *nl = realloc(list, (n + 1) * sizeof *nl);
+        if (!nl) {
+            r = SG_ENOMEM;
+            break;
+        }
+        list = nl;
+        read_row(st, &list[n++]);
+    }
+    if (!r && rc != SQLITE_DONE)
+        r = ks_sql_fail(ks, rc, "list facts");
+    sqlite3_finalize(st);
+    if (r) {
+        free(list);
+        return r;
+    }
+    *list_out = list;
+    *n_out = n;
+    return 0;
+}
+
+uint32_t sg_ks_fact_effective(const sg_ks_fact *f, int64_t now, const char **source_out)
+{
+    if (f->prev_value > f->value && now < f->prev_until) {
+        if (source_out)
+            *source_out = f->prev_source;
+        return f->prev_value;
+    }
+    if (source_out)
+        *source_out = f->source;
+    return f->value;
+}
+
+int sg_ks_fact_observe(sg_keystore *ks, const char *zone, const char *name, uint32_t value,
+                       const char *source, int64_t now)
+{
+    if (!ks || !zone || !name)
+        return SG_EINVAL;
+    sg_ks_fact old, f;
+    int r = sg_ks_fact_get(ks, zone, name, &old);
+    if (r && r != SG_ENOTFOUND)
+        return r;
+    memset(&f, 0, sizeof f);
+    if (!r) {
+        if (old.value == value)
+            return 0; /* nothing new: no write */
+        f = old;
+        /* the value served until now may have been fetched a moment ago; an older one
+         * still held is merged in, keeping the larger value and the later end */
+        uint32_t pv = old.value;
+        int64_t pu = now + (int64_t)old.value;
+        const char *ps = old.source;
+        if (old.prev_value && now < old.prev_until) {
+            if (old.prev_value > pv) {
+                pv = old.prev_value;
+                ps = old.prev_source;
+            }
+            if (old.prev_until > pu)
+                pu = old.prev_until;
+        }
+        f.prev_value = pv;
+        f.prev_until = pu;
+        snprintf(f.prev_source, sizeof f.prev_source, "%s", ps);
+    }
+    f.value = value;
+    f.since = now;
+    snprintf(f.source, sizeof f.source, "%s", source ? source : "");
+    sqlite3_stmt *st;
+    if ((r = ks_prepare(ks, "INSERT OR REPLACE INTO facts (" FACT_COLS ")"
+                            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", &st)))
+        return r;
+    sqlite3_bind_text(st, 1, zone, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, f.value);
+    sqlite3_bind_text(st, 4, f.source, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 5, f.since);
+    sqlite3_bind_int64(st, 6, f.prev_value);
+    sqlite3_bind_text(st, 7, f.prev_source, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 8, f.prev_until);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : ks_sql_fail(ks, rc, "record fact");
+}
+
+int sg_ks_zone_last_time(sg_keystore *ks, const char *zone, int64_t *t_out)
+{
+    if (!ks || !zone || !t_out)
+        return SG_EINVAL;
+    *t_out = 0;
+    sqlite3_stmt *st;
+    /* the journal: every key change is written there with the time it happened (key
+     * timing points are not used: an imported key may carry planned future times) */
+    int r = ks_prepare(ks, "SELECT max(time) FROM events WHERE zone = ?1", &st);
+    if (r)
+        return r;
+    sqlite3_bind_text(st, 1, zone, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *t_out = sqlite3_column_int64(st, 0);
+    else
+        r = ks_sql_fail(ks, rc, "last event time");
+    sqlite3_finalize(st);
+    return r;
+}
