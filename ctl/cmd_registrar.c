@@ -88,11 +88,29 @@ int cmd_ds_status(ctl *c, int argc, char **argv)
     }
     const sg_ks_event *last_reg = NULL, *last_parent = NULL;
     size_t nreg = ctl_reg_last(ev, ne, &last_reg, &last_parent);
+    /* the TTL pushed is the policy's; what the parent serves is what the engine waits on */
+    sg_ks_fact served;
+    uint32_t served_ttl = 0;
+    const char *served_at = "";
+    if (!sg_ks_fact_get(c->ks, zone, SG_KS_FACT_PARENT_DS_TTL, &served))
+        served_ttl = sg_ks_fact_effective(&served, c->now, &served_at);
+    uint32_t used = served_ttl > p.parent_ds_ttl ? served_ttl : p.parent_ds_ttl;
     if (c->json) {
         printf("{\"zone\":");
         json_str(stdout, zone);
         printf(",\"state\":");
         json_str(stdout, z.state);
+        printf(",\"ttl\":{\"pushed\":%u,\"served\":", p.parent_ds_ttl);
+        if (served_ttl)
+            printf("%u", served_ttl);
+        else
+            printf("null");
+        printf(",\"source\":");
+        if (served_ttl)
+            json_str(stdout, served_at);
+        else
+            printf("null");
+        printf(",\"used\":%u}", used);
         printf(",\"desired\":[");
         for (size_t i = 0; i < nk; i++) {
             char line[512] = "";
@@ -137,6 +155,13 @@ int cmd_ds_status(ctl *c, int argc, char **argv)
             printf("keystore   %s  (key %lld, %s)\n", line, (long long)keys[i].id,
                    keys[i].ds_seen ? "seen at the parent" : "waiting for the parent");
         }
+        printf("ttl        pushed with TTL %us (the policy's parent-ds-ttl, where the API takes one)",
+               p.parent_ds_ttl);
+        if (served_ttl)
+            printf("; the parent serves %us (at %s); rollovers wait for %us\n", served_ttl,
+                   served_at, used);
+        else
+            printf("; not yet seen at the parent\n");
         if (last_reg)
             ctl_reg_event_text("registrar", last_reg);
         else

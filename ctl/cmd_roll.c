@@ -18,6 +18,43 @@ static int parse_fig(const ctl_opt *o, sg_roll_figures *f)
     return 0;
 }
 
+/* Every wait the engine uses, as JSON: its length and the figure it rests on (the policy's,
+ * or what was observed, and where). */
+static void json_waits(const sg_ks_policy *p, const sg_roll_figures *f)
+{
+    sg_roll_intervals iv;
+    sg_roll_intervals_of(p, f, &iv);
+    uint32_t zone_seen = f->zone_max_ttl > f->max_ttl ? f->zone_max_ttl : f->max_ttl;
+    const struct {
+        const char *wait, *figure;
+        uint32_t total, policy, observed, delay;
+        const char *src;
+    } w[] = {
+        { "ipub", "dnskey-ttl", iv.ipub, p->dnskey_ttl, f->dnskey_ttl, p->zone_propagation_delay, f->dnskey_src },
+        { "signatures-gone", "zone-max-ttl", iv.zsk_gone, p->zone_max_ttl, zone_seen, p->zone_propagation_delay,
+          f->zone_max_ttl >= f->max_ttl ? f->zone_max_src : "served zone" },
+        { "ds-wait", "parent-ds-ttl", iv.ds_wait, p->parent_ds_ttl, f->parent_ds_ttl, p->parent_propagation_delay,
+          f->parent_ds_src },
+    };
+    printf("[");
+    for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
+        printf("%s{\"wait\":\"%s\",\"seconds\":%u,\"figure\":\"%s\",\"policy\":%u,\"observed\":",
+               i ? "," : "", w[i].wait, w[i].total, w[i].figure, w[i].policy);
+        if (w[i].observed)
+            printf("%u", w[i].observed);
+        else
+            printf("null");
+        printf(",\"source\":");
+        if (w[i].observed)
+            json_str(stdout, w[i].src);
+        else
+            printf("null");
+        printf(",\"rests_on\":\"%s\",\"propagation\":%u}",
+               w[i].observed > w[i].policy ? "observed" : "policy", w[i].delay);
+    }
+    printf("]");
+}
+
 static const char *key_state(const sg_ks_key *k, int64_t now)
 {
     return sg_ks_state_name(sg_ks_key_state_at(k, now));
@@ -70,7 +107,10 @@ static int zone_status(ctl *c, const char *zone, const ctl_opt *max_ttl)
         err = sg_ks_policy_get(c->ks, z.policy, &p);
     if (!err)
         err = sg_ks_key_list(c->ks, zone, &keys, &n);
+    if (!err)
+        err = sg_roll_figures_load(c->ks, zone, c->now, &f);
     if (err) {
+        free(keys);
         json_decref(dz);
         return ctl_fail(c, err, "zone %s", zone);
     }
@@ -102,6 +142,8 @@ static int zone_status(ctl *c, const char *zone, const ctl_opt *max_ttl)
             json_str(stdout, ev.wait_reason);
         else
             printf("null");
+        printf(",\"waits\":");
+        json_waits(&p, &f);
         printf(",\"registrar\":");
         if (last_reg)
             ctl_reg_event_json(last_reg);
@@ -139,6 +181,9 @@ static int zone_status(ctl *c, const char *zone, const ctl_opt *max_ttl)
         print_event(c, &ev, 1);
         if (ev.wait_reason[0] && ev.action != SG_ROLL_WAIT)
             printf("%-20s  %-20s  %s\n", "-", "wait", ev.wait_reason);
+        char waits[1024];
+        sg_roll_waits_text(&p, &f, waits, sizeof waits);
+        printf("\nwaits (the larger of the policy's figure and the observed one):\n%s", waits);
         if (last_reg || last_parent)
             printf("\n");
         if (last_reg)
@@ -181,6 +226,16 @@ static int zone_plan(ctl *c, const char *zone, const ctl_opt *until_o, const ctl
         printf("(no events before the end of the plan)\n");
     else
         printf("\n(the plan assumes the parent serves each DS as soon as it is submitted)\n");
+    if (!c->json) {
+        sg_ks_zone z;
+        sg_ks_policy p;
+        if (!sg_ks_zone_get(c->ks, zone, &z) && !sg_ks_policy_get(c->ks, z.policy, &p) &&
+            !sg_roll_figures_load(c->ks, zone, c->now, &f)) {
+            char waits[1024];
+            sg_roll_waits_text(&p, &f, waits, sizeof waits);
+            printf("\nthe waits it rests on:\n%s", waits);
+        }
+    }
     free(evs);
     return CTL_OK;
 }

@@ -118,6 +118,10 @@ int sg_reg_desired(sg_keystore *ks, const char *zone, int64_t now, sg_reg_dsset 
         rc = sg_reg_dsset_add(out, &d);
     }
     free(keys);
+    sg_ks_zone zr;
+    sg_ks_policy pol;
+    if (!rc && !(rc = sg_ks_zone_get(ks, zone, &zr)) && !(rc = sg_ks_policy_get(ks, zr.policy, &pol)))
+        out->ttl = pol.parent_ds_ttl;
     if (rc)
         sg_reg_dsset_deinit(out);
     return rc;

@@ -85,6 +85,8 @@ typedef struct sg_reg_ctx {
     char domain[256];          /* no trailing dot */
     const char *base;          /* API base URL, no trailing slash */
     sg_reg_journal *journal;
+    uint32_t ds_ttl;           /* the TTL the DS records get where the API takes one
+                                * (the policy's parent-ds-ttl; set by sg_reg_push) */
     uint32_t retry_after;      /* from the last transient failure */
     char err[256];             /* the last failure, for people (redacted) */
 } sg_reg_ctx;

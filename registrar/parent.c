@@ -93,6 +93,10 @@ int sg_reg_parent_query(const char *server, const char *zone, uint32_t timeout_m
         d.digest_len = ldns_rdf_size(dg);
         memcpy(d.digest, ldns_rdf_data(dg), d.digest_len);
         rc = sg_reg_dsset_add(out, &d);
+        /* one RRset has one TTL; should a server disagree with itself, the longest is
+         * what a cache may keep */
+        if (ldns_rr_ttl(rr) > out->ttl)
+            out->ttl = ldns_rr_ttl(rr);
     }
     ldns_rr_list_deep_free(l);
 done:

@@ -88,6 +88,8 @@ char *sg_reg_rest_expand(const char *tmpl, const sg_reg_ctx *ctx, const sg_reg_d
             val = sg_reg_b64_encode(ds->pubkey, ds->pubkey_len, v, sizeof v) ? "" : v;
         else if (ds && !strcmp(name, "id"))
             val = ds->id;
+        else if (!strcmp(name, "ttl"))
+            snprintf(v, sizeof v, "%u", ctx->ds_ttl), val = v;
         if (!val) {
             /* not a placeholder of ours (JSON braces in a body): copy it as it is */
             if (put(&b, p, 1))

@@ -11,7 +11,10 @@
 
 static const char *const keys[] = { "tsig-name", "tsig-secret", NULL };
 
-#define DS_TTL 3600   /* the parent may override it; 1 hour is the common DS TTL */
+/* Only when the policy's TTL is not known (0): 1 hour is the common DS TTL. The TTL
+ * written is the one the parent serves and resolvers cache, so it must be the policy's:
+ * the rollover engine's waits start from it (and from what the parent check observes). */
+#define DS_TTL_UNKNOWN 3600
 
 static void parent_of(const sg_reg_ctx *ctx, char *out, size_t cap)
 {
@@ -52,7 +55,8 @@ static int send_update(sg_reg_ctx *ctx, const sg_reg_ds *ds, int del)
         snprintf(addr, sizeof addr, "%s", srv);
     }
     sg_reg_hex_encode(ds->digest, ds->digest_len, hex, 1);
-    snprintf(text, sizeof text, "%s %u IN DS %u %u %u %s", ctx->zone, DS_TTL, ds->tag,
+    snprintf(text, sizeof text, "%s %u IN DS %u %u %u %s", ctx->zone,
+             ctx->ds_ttl ? ctx->ds_ttl : DS_TTL_UNKNOWN, ds->tag,
              ds->algorithm, ds->digest_type, hex);
     ldns_rr *rr = NULL;
     ldns_rr_list *up = ldns_rr_list_new();
@@ -106,8 +110,12 @@ static int send_update(sg_reg_ctx *ctx, const sg_reg_ds *ds, int del)
     ldns_pkt_rcode rcode = ldns_pkt_get_rcode(ans);
     const ldns_lookup_table *lt = ldns_lookup_by_id(ldns_rcodes, (int)rcode);
     const char *rname = lt ? lt->name : "?";
-    sg_reg_note_add(ctx->journal, "reg-call", "UPDATE %s DS %u at %s: %s", del ? "delete" : "add",
-                    ds->tag, srv, rname);
+    if (del)
+        sg_reg_note_add(ctx->journal, "reg-call", "UPDATE delete DS %u at %s: %s", ds->tag, srv,
+                        rname);
+    else
+        sg_reg_note_add(ctx->journal, "reg-call", "UPDATE add DS %u TTL %u at %s: %s", ds->tag,
+                        ctx->ds_ttl ? ctx->ds_ttl : DS_TTL_UNKNOWN, srv, rname);
     if (rcode == LDNS_RCODE_SERVFAIL)
         rc = sg_reg_fail(ctx, SG_REG_ERETRY, "UPDATE at %s: SERVFAIL", srv);
     else if (rcode != LDNS_RCODE_NOERROR)

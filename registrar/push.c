@@ -154,6 +154,7 @@ int sg_reg_push(sg_reg_ctx *ctx, const sg_reg_provider *p, const sg_reg_dsset *w
                 int *changed)
 {
     *changed = 0;
+    ctx->ds_ttl = want->ttl;
     int differs, rc = push_round(ctx, p, want, &differs);
     if (rc || !differs || p->replace)
         return rc; /* whole-set APIs apply asynchronously: the parent check confirms */

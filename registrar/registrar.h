@@ -53,6 +53,9 @@ typedef struct sg_reg_ds {
 typedef struct sg_reg_dsset {
     sg_reg_ds *v;
     size_t n, cap;
+    /* the RRset's TTL: as a parent server serves it (sg_reg_parent_query), or the one to
+     * push (sg_reg_desired: the policy's parent-ds-ttl); 0 when not known */
+    uint32_t ttl;
 } sg_reg_dsset;
 
 void sg_reg_dsset_init(sg_reg_dsset *s);

@@ -114,50 +114,111 @@ int sg_reg_zone_want(sg_keystore *ks, const char *zn, int64_t now, sg_reg_dsset 
     return 1;
 }
 
+/* Ask every parent server for the zone's DS RRset: how many serve j->want, and the
+ * longest TTL served (what a cache may hold). quiet: the look before a push, which only
+ * gathers the TTL of the set caches hold now and journals nothing. */
+static void ask_parent(sg_registrar *r, sg_reg_job *j, int quiet)
+{
+    char **servers = NULL, err[256] = "";
+    int n = 0;
+    int rc = sg_reg_parent_servers(&r->cfg, j->zone, &servers, &n, err, sizeof err);
+    if (!quiet) {
+        j->rc = rc;
+        if (rc)
+            snprintf(j->err, sizeof j->err, "%s", err);
+        j->total = n;
+    }
+    for (int i = 0; i < n; i++) {
+        sg_reg_dsset served;
+        err[0] = 0;
+        int qrc = sg_reg_parent_query(servers[i], j->zone, r->cfg.query_timeout, &served,
+                                      err, sizeof err);
+        if (qrc) {
+            if (!quiet)
+                sg_reg_note_add(&j->journal, "parent-query", "%s: %s", servers[i], err);
+            free(servers[i]);
+            continue;
+        }
+        if (served.n && served.ttl >= j->ttl_seen) {
+            j->ttl_seen = served.ttl;
+            snprintf(j->ttl_src, sizeof j->ttl_src, "%s", servers[i]);
+        }
+        if (!quiet) {
+            char list[200] = "";
+            size_t o = 0;
+            for (size_t k = 0; k < served.n && o < sizeof list - 8; k++)
+                o += (size_t)snprintf(list + o, sizeof list - o, "%s%u/%u/%u", k ? " " : "",
+                                      served.v[k].tag, served.v[k].algorithm,
+                                      served.v[k].digest_type);
+            int ok = sg_reg_served_matches(&served, &j->want);
+            j->matched += ok;
+            char ttl[32] = "";
+            if (served.n)
+                snprintf(ttl, sizeof ttl, ", TTL %u", served.ttl);
+            sg_reg_note_add(&j->journal, "parent-query", "%s serves %zu DS%s%s%s (%s)",
+                            servers[i], served.n, served.n ? ": " : "", list, ttl,
+                            ok ? "as expected" : "not yet the expected set");
+        }
+        sg_reg_dsset_deinit(&served);
+        free(servers[i]);
+    }
+    free(servers);
+}
+
 static void *worker(void *arg)
 {
     sg_registrar *r = arg;
     sg_reg_job *j = r->job;
     if (j->kind == SG_REG_JOB_PUSH) {
+        /* the set the parent serves before we change it is the one caches hold: its TTL
+         * is what the next waits must cover */
+        ask_parent(r, j, 1);
         sg_reg_ctx ctx;
         sg_reg_ctx_setup(r, &ctx, j->zone, &j->journal);
         j->rc = sg_reg_push(&ctx, r->prov, &j->want, &j->changed);
         j->retry_after = ctx.retry_after;
         snprintf(j->err, sizeof j->err, "%s", ctx.err[0] ? ctx.err : sg_reg_strerror(j->rc));
     } else {
-        char **servers = NULL, err[256] = "";
-        int n = 0;
-        j->rc = sg_reg_parent_servers(&r->cfg, j->zone, &servers, &n, err, sizeof err);
-        if (j->rc)
-            snprintf(j->err, sizeof j->err, "%s", err);
-        j->total = n;
-        for (int i = 0; i < n; i++) {
-            sg_reg_dsset served;
-            err[0] = 0;
-            int qrc = sg_reg_parent_query(servers[i], j->zone, r->cfg.query_timeout, &served,
-                                          err, sizeof err);
-            if (qrc) {
-                sg_reg_note_add(&j->journal, "parent-query", "%s: %s", servers[i], err);
-            } else {
-                char list[200] = "";
-                size_t o = 0;
-                for (size_t k = 0; k < served.n && o < sizeof list - 8; k++)
-                    o += (size_t)snprintf(list + o, sizeof list - o, "%s%u/%u/%u", k ? " " : "",
-                                          served.v[k].tag, served.v[k].algorithm,
-                                          served.v[k].digest_type);
-                int ok = sg_reg_served_matches(&served, &j->want);
-                j->matched += ok;
-                sg_reg_note_add(&j->journal, "parent-query", "%s serves %zu DS%s%s (%s)",
-                                servers[i], served.n, served.n ? ": " : "", list,
-                                ok ? "as expected" : "not yet the expected set");
-                sg_reg_dsset_deinit(&served);
-            }
-            free(servers[i]);
-        }
-        free(servers);
+        ask_parent(r, j, 0);
     }
     atomic_store(&r->done, 1);
     return NULL;
+}
+
+/* What the parent was seen to serve becomes a fact the rollover engine waits on; a TTL
+ * above the policy's is said once, in the journal and the log. */
+static int observe_ttl(sg_registrar *r, sg_keystore *ks, sg_reg_zstate *z, const sg_reg_job *j,
+                       int64_t now)
+{
+    if (!j->ttl_seen)
+        return 0;
+    int rc = sg_ks_fact_observe(ks, j->zone, SG_KS_FACT_PARENT_DS_TTL, j->ttl_seen, j->ttl_src, now);
+    if (rc || j->ttl_seen <= j->want.ttl || j->ttl_seen == z->ttl_warned)
+        return rc;
+    z->ttl_warned = j->ttl_seen;
+    sg_log(SG_LOG_WARN, "registrar", j->zone,
+           "the parent (%s) serves the DS with TTL %us, above the policy's parent-ds-ttl %us: "
+           "rollovers wait for %us", j->ttl_src, j->ttl_seen, j->want.ttl, j->ttl_seen);
+    return sg_reg_event(r, ks, j->zone, now, "parent-ttl",
+                        "%s serves the DS with TTL %us, above the policy's %us: rollover waits use %us",
+                        j->ttl_src, j->ttl_seen, j->want.ttl, j->ttl_seen);
+}
+
+/* A push that keeps failing is the parent lagging as much as a check that never matches. */
+static int push_alert(sg_registrar *r, sg_keystore *ks, sg_reg_zstate *z, const sg_reg_job *j,
+                      int64_t now)
+{
+    if (!z->failing_since)
+        z->failing_since = now;
+    if (z->alerted || now - z->failing_since < (int64_t)r->cfg.alert_timeout)
+        return 0;
+    z->alerted = 1;
+    sg_log(SG_LOG_WARN, "registrar", j->zone,
+           "ALERT: the registrar has not taken the DS set for %llds: %s",
+           (long long)(now - z->failing_since), j->err);
+    return sg_reg_event(r, ks, j->zone, now, "parent-alert",
+                        "the registrar has not taken the DS set for %llds (last: %s)",
+                        (long long)(now - z->failing_since), j->err);
 }
 
 static int start_job(sg_registrar *r, int kind, const char *zone, const sg_reg_dsset *want,
@@ -171,6 +232,7 @@ static int start_job(sg_registrar *r, int kind, const char *zone, const sg_reg_d
     j->gone = gone;
     snprintf(j->zone, sizeof j->zone, "%s", zone);
     sg_reg_dsset_init(&j->want);
+    j->want.ttl = want->ttl;
     for (size_t i = 0; i < want->n; i++)
         if (sg_reg_dsset_add(&j->want, &want->v[i])) {
             sg_reg_dsset_deinit(&j->want);
@@ -207,12 +269,17 @@ static int finish_job(sg_registrar *r, sg_keystore *ks, int64_t now)
     r->job = NULL;
     sg_reg_zstate *z = zstate(r, j->zone);
     int rc = sg_reg_write_journal(r, ks, j->zone, now, &j->journal);
+    if (!rc && z)
+        rc = observe_ttl(r, ks, z, j, now);
     if (!z || rc)
         goto out;
     if (j->kind == SG_REG_JOB_PUSH) {
         if (j->rc == 0) {
             z->pushed_fp = j->fp;
             z->attempts = 0;
+            if (z->failing_since)
+                z->alerted = 0; /* the failure alert is over; the parent may lag next */
+            z->failing_since = 0;
             z->next_check = now; /* look at once: some parents are quick */
             rc = sg_reg_event(r, ks, j->zone, now, "reg-ok", "%s",
                        j->changed ? "the registrar accepted the DS set"
@@ -228,6 +295,8 @@ static int finish_job(sg_registrar *r, sg_keystore *ks, int64_t now)
                        z->attempts, d);
             sg_log(SG_LOG_WARN, "registrar", j->zone, "%s: %s; retry in %us", r->cfg.provider,
                    j->err, d);
+            if (!rc)
+                rc = push_alert(r, ks, z, j, now);
         } else {
             /* a refusal will not change by itself soon; try again after the longest
              * backoff in case the operator fixes it at the registrar */
@@ -236,6 +305,8 @@ static int finish_job(sg_registrar *r, sg_keystore *ks, int64_t now)
             rc = sg_reg_event(r, ks, j->zone, now, "reg-error", "%s (%s); next try in %us", j->err,
                        sg_reg_strerror(j->rc), r->cfg.backoff_max);
             sg_log(SG_LOG_ERR, "registrar", j->zone, "%s: %s", r->cfg.provider, j->err);
+            if (!rc)
+                rc = push_alert(r, ks, z, j, now);
         }
     } else if (j->fp == z->want_fp && j->fp == z->pushed_fp) {
         int all = j->rc == 0 && j->total > 0 && j->matched == j->total;
@@ -329,6 +400,7 @@ int sg_reg_tick(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now)
         z->attempts = 0;
         z->next_push = now;
         z->waiting_since = 0;
+        z->failing_since = 0;
         z->alerted = 0;
         rc = sg_reg_want_events(r, ks, zn, now, &want, NULL, NULL);
     }
@@ -340,7 +412,11 @@ int sg_reg_tick(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now)
             sg_reg_journal_free(&j);
             z->pushed_fp = fp;
         } else if (now >= z->next_push) {
-            rc = start_job(r, SG_REG_JOB_PUSH, zn, &want, fp, 0);
+            /* written before the call: a kill during it still leaves it in the history */
+            rc = sg_reg_event(r, ks, zn, now, "reg-push", "pushing %zu DS (TTL %us)%s", want.n,
+                              want.ttl, z->attempts ? " again" : "");
+            if (!rc)
+                rc = start_job(r, SG_REG_JOB_PUSH, zn, &want, fp, 0);
         }
     } else if (!rc && !r->manual && (pending_seen || (unsigning && want.n == 0)) &&
                now >= z->next_check) {

@@ -24,6 +24,8 @@ typedef struct sg_reg_job {
     uint32_t retry_after;
     int changed;
     int matched, total;      /* check: servers serving want / asked */
+    uint32_t ttl_seen;       /* the longest DS TTL a parent server served (0: none seen) */
+    char ttl_src[128];       /* the server that served it */
     char err[256];
     sg_reg_journal journal;
 } sg_reg_job;
@@ -36,7 +38,9 @@ typedef struct sg_reg_zstate {
     unsigned attempts;
     int64_t next_check;
     int64_t waiting_since;   /* the parent check started (alert timeout) */
+    int64_t failing_since;   /* the first failed push of the current set (alert timeout) */
     int alerted;
+    uint32_t ttl_warned;     /* the served DS TTL last warned about (above the policy's) */
     struct sg_reg_zstate *next;
 } sg_reg_zstate;
 
