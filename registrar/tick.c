@@ -280,6 +280,7 @@ static int finish_job(sg_registrar *r, sg_keystore *ks, int64_t now)
             if (z->failing_since)
                 z->alerted = 0; /* the failure alert is over; the parent may lag next */
             z->failing_since = 0;
+            z->verify = j->changed;
             z->next_check = now; /* look at once: some parents are quick */
             rc = sg_reg_event(r, ks, j->zone, now, "reg-ok", "%s",
                        j->changed ? "the registrar accepted the DS set"
@@ -318,6 +319,7 @@ static int finish_job(sg_registrar *r, sg_keystore *ks, int64_t now)
             z->alerted = 0;
         } else if (all) {
             int marked = 0;
+            z->verify = 0;
             if ((rc = sg_roll_ds_seen(ks, j->zone, 0, now, &marked)) == 0)
                 rc = sg_reg_event(r, ks, j->zone, now, "parent-seen",
                            "all %d parent servers serve the DS set; %d key%s marked seen",
@@ -418,7 +420,7 @@ int sg_reg_tick(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now)
             if (!rc)
                 rc = start_job(r, SG_REG_JOB_PUSH, zn, &want, fp, 0);
         }
-    } else if (!rc && !r->manual && (pending_seen || (unsigning && want.n == 0)) &&
+    } else if (!rc && !r->manual && (pending_seen || z->verify || (unsigning && want.n == 0)) &&
                now >= z->next_check) {
         if (!z->waiting_since)
             z->waiting_since = now;

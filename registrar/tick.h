@@ -39,6 +39,8 @@ typedef struct sg_reg_zstate {
     int64_t next_check;
     int64_t waiting_since;   /* the parent check started (alert timeout) */
     int64_t failing_since;   /* the first failed push of the current set (alert timeout) */
+    int verify;              /* a push changed the registrar's set: look at the parent once
+                              * (its TTL), even when no key waits for ds-seen */
     int alerted;
     uint32_t ttl_warned;     /* the served DS TTL last warned about (above the policy's) */
     struct sg_reg_zstate *next;

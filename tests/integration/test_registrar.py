@@ -931,6 +931,7 @@ class UpdateTest(unittest.TestCase):
             f.write('child.test2 {\n dnssec {\n  keystore %s\n  registrar update {\n'
                     '   credentials %s\n   primary 127.0.0.1:%d\n   parent test2\n'
                     '   parent-ns 127.0.0.1:%d\n   check-interval 1s\n   backoff 1s 2s\n'
+                    '   alert-timeout 2s\n'
                     '  }\n }\n}\n' % (self.db, path, self.port, self.port))
         return cf
 
@@ -945,12 +946,22 @@ class UpdateTest(unittest.TestCase):
                             'child.test2', 'DS'], capture_output=True, text=True)
         return sorted(' '.join(l.split()).upper() for l in p.stdout.splitlines() if l.strip())
 
+    def served_ttls(self):
+        p = subprocess.run(['dig', '@127.0.0.1', '-p', str(self.port), '+norec', '+noall',
+                            '+answer', 'child.test2', 'DS'], capture_output=True, text=True)
+        return sorted({int(l.split()[1]) for l in p.stdout.splitlines() if l.strip()})
+
     def test_1_wrong_key_refused(self):
+        """A refused UPDATE is retried, each push is in the history before its call, and
+        a push that never succeeds raises parent-alert after alert-timeout (issue 13: 13
+        reg-error events and no alert)."""
         wrong = base64.b64encode(b'not-the-right-key-but-32-bytes!!').decode()
-        p = self.drive(self.cred(wrong), 'synced', 4)
+        p = self.drive(self.cred(wrong), 'synced', 7)
         self.assertEqual(p.returncode, 1)
         hist = self.ctl('zone', 'history', 'child.test2')
         self.assertRegex(hist, r'reg-error.*(NOTAUTH|REFUSED|TSIG)')
+        self.assertRegex(hist, r'reg-push.*pushing 1 DS \(TTL 86400s\)')
+        self.assertRegex(hist, r'parent-alert.*registrar has not taken the DS set for [2-9]s')
         self.assertEqual(self.served(), [])
 
     def test_2_signed_update(self):
@@ -962,6 +973,44 @@ class UpdateTest(unittest.TestCase):
         self.assertEqual(self.served(), want)
         self.assertIn('UPDATE add DS', hist)
         self.assertNotIn(self.SECRET, hist)
+        # the DS goes in with the policy's parent-ds-ttl (the default policy's 1h here;
+        # it was a fixed 3600 whatever the policy said), and ds status says so
+        pol = json.loads(self.ctl('--json', 'policy', 'show', 'default'))
+        ttl = pol['parent_ds_ttl']
+        self.assertEqual(self.served_ttls(), [ttl])
+        self.assertIn('TTL %d at' % ttl, hist)
+        self.assertEqual(d['ttl']['pushed'], ttl)
+
+    def test_3_policy_ttl_pushed(self):
+        """A policy with parent-ds-ttl 7s: the next push writes TTL 7 at Knot, the parent
+        check records it as the TTL the parent serves, and waits rest on it."""
+        self.ctl('policy', 'set', 'default', '--parent-ds-ttl', '7s')
+        # a changed TTL is a changed set only at the registrar: start from an empty parent
+        cf = self.cred(self.SECRET)
+        subprocess.run(['knsupdate'], input='server 127.0.0.1 %d\nkey hmac-sha256:ds-push. %s\n'
+                       'zone test2.\nupdate delete child.test2. DS\nsend\n' % (self.port, self.SECRET),
+                       capture_output=True, text=True, timeout=20, check=True)
+        self.assertEqual(self.served(), [])
+        # the key's DS was seen before, so only the check after a changing push looks at
+        # the parent again: ticks for 4s ('gone' never comes for a signed zone)
+        self.drive(cf, 'gone', 4)
+        hist = self.ctl('zone', 'history', 'child.test2')
+        self.assertEqual(self.served_ttls(), [7])
+        self.assertRegex(hist, r'parent-query .*serves 1 DS: .*, TTL 7 \(as expected\)')
+        # test_2 had the parent serve the set with the default policy's 86400s: a cache may
+        # hold that for a day, so the waits rest on it until then, not on the new 7s
+        d = json.loads(self.ctl('--json', 'ds', 'status', 'child.test2'))
+        self.assertEqual(d['ttl'], {'pushed': 7, 'served': 86400,
+                                    'source': '127.0.0.1:%d' % self.port, 'used': 86400})
+        st_ = json.loads(self.ctl('--json', 'zone', 'status', 'child.test2'))
+        ds_wait = [w for w in st_['waits'] if w['wait'] == 'ds-wait'][0]
+        self.assertEqual((ds_wait['rests_on'], ds_wait['observed'], ds_wait['policy']),
+                         ('observed', 86400, 7))
+        # a day later only the 7s the parent serves now counts
+        later = subprocess.run([SIGNETCTL, '--db', self.db, '--json', 'ds', 'status', 'child.test2'],
+                               capture_output=True, text=True, check=True,
+                               env=dict(os.environ, SIGNET_NOW=str(int(time.time()) + 86401)))
+        self.assertEqual(json.loads(later.stdout)['ttl']['used'], 7, later.stdout)
 
 
 if __name__ == '__main__':
