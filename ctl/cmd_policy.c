@@ -27,7 +27,7 @@ static void help(void)
            "  --csk | --ksk-zsk        one combined key, or a KSK and a ZSK\n"
            "  --double-ksk | --double-ds  KSK rollover method (RFC 7583 3.3.2; default double-ksk)\n"
            "  --zsk-lifetime D         durations: 30s 5m 2h 7d 1w 1y, 0 or never\n"
-           "  --ksk-lifetime D\n"
+           "  --ksk-lifetime D         the KSK's, or with --csk the CSK's lifetime\n"
            "  --dnskey-ttl D\n"
            "  --zone-propagation-delay D\n"
            "  --zone-max-ttl D         0: taken from the zone\n"
@@ -190,10 +190,15 @@ static void show_policy(const sg_ks_policy *p)
     if (p->key_bits)
         printf(" (%u bits)\n", p->key_bits);
     printf("keys:                      %s\n", p->csk ? "csk" : "ksk + zsk");
-    ctl_fmt_duration(p->zsk_lifetime, a, sizeof a);
-    printf("zsk-lifetime:              %s\n", p->zsk_lifetime ? a : "never");
+    /* a CSK rolls on the KSK lifetime (--ksk-lifetime); a ZSK lifetime means nothing to it */
     ctl_fmt_duration(p->ksk_lifetime, a, sizeof a);
-    printf("ksk-lifetime:              %s\n", p->ksk_lifetime ? a : "never");
+    if (p->csk) {
+        printf("csk-lifetime:              %s   (set with --ksk-lifetime)\n", p->ksk_lifetime ? a : "never");
+    } else {
+        ctl_fmt_duration(p->zsk_lifetime, b, sizeof b);
+        printf("zsk-lifetime:              %s\n", p->zsk_lifetime ? b : "never");
+        printf("ksk-lifetime:              %s\n", p->ksk_lifetime ? a : "never");
+    }
     ctl_fmt_duration(p->dnskey_ttl, a, sizeof a);
     printf("dnskey-ttl:                %s\n", a);
     ctl_fmt_duration(p->zone_propagation_delay, a, sizeof a);

@@ -59,6 +59,11 @@ def policies(c):
     c.run("policy", "show", "nosuch", check=1)
     out = c.run("policy", "show", "split", check=0).stdout
     check(re.search(r"ksk-lifetime:\s+1y", out), "human durations")
+    # a CSK rolls on --ksk-lifetime: show says so, and shows no ZSK lifetime it never uses
+    c.run("policy", "add", "onekey", "--csk", "--ksk-lifetime", "90d", "--zsk-lifetime", "30d", check=0)
+    out = c.run("policy", "show", "onekey", check=0).stdout
+    check(re.search(r"csk-lifetime:\s+90d\s+\(set with --ksk-lifetime\)", out) and
+          "zsk-lifetime" not in out, "policy show of a CSK policy: " + out)
     c.run("policy", "delete", "default", check=1)
 
 
