@@ -162,3 +162,74 @@ int sg_ks_zone_last_time(sg_keystore *ks, const char *zone, int64_t *t_out)
     sqlite3_finalize(st);
     return r;
 }
+
+#define PROPAGATION_KEEP_S "64"
+
+int sg_ks_propagation_add(sg_keystore *ks, const char *zone, uint32_t serial, int64_t as_of,
+                          int64_t confirmed_at)
+{
+    if (!ks || !zone)
+        return SG_EINVAL;
+    int r = sg_ks_begin(ks);
+    if (r)
+        return r;
+    static const char *const sql[] = {
+        /* first confirmation: that is when the version got there */
+        "INSERT OR IGNORE INTO propagation (zone, serial, as_of, confirmed_at)"
+        " VALUES (?1, ?2, ?3, ?4)",
+        "UPDATE propagation SET as_of = ?3 WHERE zone = ?1 AND serial = ?2 AND as_of < ?3",
+        "DELETE FROM propagation WHERE zone = ?1 AND serial NOT IN"
+        " (SELECT serial FROM propagation WHERE zone = ?1 ORDER BY as_of DESC LIMIT "
+        PROPAGATION_KEEP_S ")",
+    };
+    for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
+        sqlite3_stmt *st;
+        if ((r = ks_prepare(ks, sql[i], &st)))
+            goto fail;
+        sqlite3_bind_text(st, 1, zone, -1, SQLITE_TRANSIENT);
+        if (i < 2) {
+            sqlite3_bind_int64(st, 2, serial);
+            sqlite3_bind_int64(st, 3, as_of);
+        }
+        if (i == 0)
+            sqlite3_bind_int64(st, 4, confirmed_at);
+        int rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) {
+            r = ks_sql_fail(ks, rc, "record propagation");
+            goto fail;
+        }
+    }
+    return sg_ks_commit(ks);
+fail:
+    sg_ks_rollback(ks);
+    return r;
+}
+
+int sg_ks_propagation_list(sg_keystore *ks, const char *zone, sg_ks_propagation *out,
+                           size_t cap, size_t *n_out)
+{
+    if (!ks || !zone || !out || !n_out)
+        return SG_EINVAL;
+    *n_out = 0;
+    sqlite3_stmt *st;
+    int r = ks_prepare(ks, "SELECT as_of, serial, confirmed_at FROM propagation WHERE zone = ?1"
+                           " ORDER BY as_of DESC LIMIT ?2", &st);
+    if (r)
+        return r;
+    sqlite3_bind_text(st, 1, zone, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)cap);
+    int rc;
+    size_t n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < cap) {
+        out[n].as_of = sqlite3_column_int64(st, 0);
+        out[n].serial = (uint32_t)sqlite3_column_int64(st, 1);
+        out[n].confirmed_at = sqlite3_column_int64(st, 2);
+        n++;
+    }
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        r = ks_sql_fail(ks, rc, "list propagation");
+    sqlite3_finalize(st);
+    *n_out = n;
+    return r;
+}

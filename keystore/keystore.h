@@ -297,6 +297,7 @@ int sg_ks_event_list(sg_keystore *ks, const char *zone, sg_ks_event **list_out,
 #define SG_KS_FACT_PARENT_DS_TTL "parent-ds-ttl"  /* TTL of the DS RRset at the parent */
 #define SG_KS_FACT_DNSKEY_TTL "dnskey-ttl"        /* TTL of the DNSKEY RRset we serve */
 #define SG_KS_FACT_ZONE_MAX_TTL "zone-max-ttl"    /* largest TTL in the zone we serve */
+#define SG_KS_FACT_SECONDARIES "secondaries"      /* NOTIFY targets that must follow us */
 
 /* An observed duration. `value` is what is observed now (since `since`, at `source`);
  * `prev_value` is a larger value observed before it, which caches may hold until
@@ -325,6 +326,19 @@ int sg_ks_fact_list(sg_keystore *ks, const char *zone, sg_ks_fact **list_out, si
 /* What caches may hold at now: the larger of value and a prev_value not yet expired;
  * *source_out (may be NULL) points into f. */
 uint32_t sg_ks_fact_effective(const sg_ks_fact *f, int64_t now, const char **source_out);
+/* Every secondary of the zone served the version `serial` from confirmed_at on, and that
+ * version holds the key state of as_of (its keys were read then and found unchanged). A
+ * version recorded again keeps its first confirmed_at and gets the later as_of. The 64
+ * newest rows of a zone are kept. */
+int sg_ks_propagation_add(sg_keystore *ks, const char *zone, uint32_t serial, int64_t as_of,
+                          int64_t confirmed_at);
+typedef struct sg_ks_propagation {
+    int64_t as_of, confirmed_at;
+    uint32_t serial;
+} sg_ks_propagation;
+/* Up to cap rows of zone, newest first, into out; *n_out how many. */
+int sg_ks_propagation_list(sg_keystore *ks, const char *zone, sg_ks_propagation *out,
+                           size_t cap, size_t *n_out);
 /* The latest time the keystore recorded for the zone: its last journal event or key
  * timing point. 0 when it has none. A clock behind it has been stepped back. */
 int sg_ks_zone_last_time(sg_keystore *ks, const char *zone, int64_t *t_out);

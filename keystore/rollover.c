@@ -111,7 +111,19 @@ int sg_roll_figures_load(sg_keystore *ks, const char *zone, int64_t now, sg_roll
         *val = sg_ks_fact_effective(&fact, now, &from);
         snprintf(src, sizeof f->parent_ds_src, "%s", from ? from : "");
     }
-    return 0;
+    f->secondaries = 0;
+    f->nprop = 0;
+    if (ignore && *ignore)
+        return 0;
+    sg_ks_fact sec;
+    rc = sg_ks_fact_get(ks, zone, SG_KS_FACT_SECONDARIES, &sec);
+    if (rc == SG_ENOTFOUND)
+        return 0;
+    if (rc)
+        return rc;
+    if ((f->secondaries = sec.value))
+        rc = sg_ks_propagation_list(ks, zone, f->prop, sizeof f->prop / sizeof f->prop[0], &f->nprop);
+    return rc;
 }
 
 static int wait_line(char *buf, size_t cap, const char *what, uint32_t total, const char *fig,
@@ -162,14 +174,11 @@ static int published(const sg_ks_key *k, int64_t now) { return is_set(k->publish
 static void consider(sg_roll_event *best, enum sg_roll_action a, int64_t when, const sg_ks_key *k,
                      const sg_ks_key *other, enum sg_ks_role role, const char *fmt, ...)
     __attribute__((format(printf, 7, 8)));
-static void consider(sg_roll_event *best, enum sg_roll_action a, int64_t when, const sg_ks_key *k,
-                     const sg_ks_key *other, enum sg_ks_role role, const char *fmt, ...)
+static void vconsider(sg_roll_event *best, enum sg_roll_action a, int64_t when, const sg_ks_key *k,
+                      const sg_ks_key *other, enum sg_ks_role role, const char *fmt, va_list ap)
 {
     char text[200];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
     /* a wait is remembered on the side; any timed event beats it as the next event */
     if (a == SG_ROLL_WAIT) {
         if (!best->wait_reason[0]) {
@@ -189,6 +198,58 @@ static void consider(sg_roll_event *best, enum sg_roll_action a, int64_t when, c
     snprintf(best->reason, sizeof best->reason, "%s", text);
 }
 
+static void consider(sg_roll_event *best, enum sg_roll_action a, int64_t when, const sg_ks_key *k,
+                     const sg_ks_key *other, enum sg_ks_role role, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vconsider(best, a, when, k, other, role, fmt, ap);
+    va_end(ap);
+}
+
+/* When a change of our zone made at `at` has been in every cache for a wait (its TTL part
+ * plus zone-propagation-delay): at + wait, and with secondaries to follow, no earlier than
+ * the TTL part after they all served a version holding it. 0: they have not yet. */
+static int64_t zone_after(const sg_roll_figures *f, uint32_t prop, int64_t at, uint32_t wait)
+{
+    int64_t t = at + (int64_t)wait;
+    if (!f || !f->secondaries)
+        return t;
+    int64_t got = 0;
+    for (size_t i = 0; i < f->nprop; i++)
+        /* held strictly after: keys read in the second of the change may predate it */
+        if (f->prop[i].as_of > at && (!got || f->prop[i].confirmed_at < got))
+            got = f->prop[i].confirmed_at;
+    if (!got)
+        return 0;
+    int64_t held = got + (int64_t)(wait > prop ? wait - prop : 0);
+    return held > t ? held : t;
+}
+
+/* consider() for an event that waits on a change of the zone at `at`: a wait on the
+ * secondaries until they serve it. */
+static void consider_zone(sg_roll_event *best, const sg_roll_figures *f, uint32_t prop,
+                          enum sg_roll_action a, int64_t at, uint32_t wait, const sg_ks_key *k,
+                          const sg_ks_key *other, enum sg_ks_role role, const char *fmt, ...)
+    __attribute__((format(printf, 10, 11)));
+static void consider_zone(sg_roll_event *best, const sg_roll_figures *f, uint32_t prop,
+                          enum sg_roll_action a, int64_t at, uint32_t wait, const sg_ks_key *k,
+                          const sg_ks_key *other, enum sg_ks_role role, const char *fmt, ...)
+{
+    int64_t when = zone_after(f, prop, at, wait);
+    char text[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (when)
+        consider(best, a, when, k, other, role, "%s", text);
+    else
+        consider(best, SG_ROLL_WAIT, 0, k, other, role,
+                 "waiting for every secondary (%u) to serve the change made at %lld; then: %s",
+                 f->secondaries, (long long)at, text);
+}
+
 /* A key as the reasons name it: its tag, or "(new)" for a successor that plan's
  * simulation has not generated (it has no tag yet). The array lives until the end of
  * the full expression that calls kl(), which covers the printf that uses it. */
@@ -206,9 +267,11 @@ static klabel kl(const sg_ks_key *k)
 }
 
 /* The events of one role's chain of keys. */
-static void next_for_role(const sg_ks_policy *p, const sg_roll_intervals *iv, const sg_ks_key *keys,
-                          size_t n, enum sg_ks_role role, int64_t now, sg_roll_event *best)
+static void next_for_role(const sg_ks_policy *p, const sg_roll_intervals *iv,
+                          const sg_roll_figures *f, const sg_ks_key *keys, size_t n,
+                          enum sg_ks_role role, int64_t now, sg_roll_event *best)
 {
+    uint32_t prop = p->zone_propagation_delay;
     const sg_ks_key *cur = NULL, *succ = NULL, *pre_ds = NULL;
     int needs_ds = role != SG_KS_ROLE_ZSK;
     int double_ds = role == SG_KS_ROLE_KSK && p->ksk_double_ds;
@@ -229,16 +292,16 @@ static void next_for_role(const sg_ks_policy *p, const sg_roll_intervals *iv, co
         /* double-DS: out of the DNSKEY RRset but not retired: its DS stays until the old
          * DNSKEY RRset has left caches */
         if (k->ds_submitted && !k->ds_withdrawn && is_set(k->remove, now) && !k->retire)
-            consider(best, SG_ROLL_OLD_DS_OUT, k->remove + iv->ipub, k, NULL, role,
-                     "%s %s left the DNSKEY RRset and it has left caches: withdraw its DS", rn, kl(k).s);
+            consider_zone(best, f, prop, SG_ROLL_OLD_DS_OUT, k->remove, iv->ipub, k, NULL, role,
+                          "%s %s left the DNSKEY RRset and it has left caches: withdraw its DS", rn, kl(k).s);
         /* a retired key leaves the DNSKEY RRset once nothing it vouched for is cached */
         if (is_set(k->retire, now) && published(k, now)) {
             uint32_t gone = role == SG_KS_ROLE_ZSK ? iv->zsk_gone
                           : role == SG_KS_ROLE_KSK ? (iv->ds_wait > iv->ipub ? iv->ds_wait : iv->ipub)
                           : (iv->ds_wait > iv->zsk_gone ? iv->ds_wait : iv->zsk_gone);
-            consider(best, SG_ROLL_REMOVE, k->retire + gone, k, NULL, role,
-                     "%s %s retired; removed when its %s caches", rn, kl(k).s,
-                     role == SG_KS_ROLE_ZSK ? "signatures have left" : "DS and signatures have left");
+            consider_zone(best, f, prop, SG_ROLL_REMOVE, k->retire, gone, k, NULL, role,
+                          "%s %s retired; removed when its %s caches", rn, kl(k).s,
+                          role == SG_KS_ROLE_ZSK ? "signatures have left" : "DS and signatures have left");
         }
     }
     if (pre_ds) {
@@ -260,16 +323,16 @@ static void next_for_role(const sg_ks_policy *p, const sg_roll_intervals *iv, co
         return;
     }
     if (cur && needs_ds && !cur->ds_submitted && cur->publish)
-        consider(best, SG_ROLL_SUBMIT_DS, cur->publish + iv->ipub, cur, NULL, role,
-                 "%s %s's DNSKEY has propagated: submit its DS", rn, kl(cur).s);
+        consider_zone(best, f, prop, SG_ROLL_SUBMIT_DS, cur->publish, iv->ipub, cur, NULL, role,
+                      "%s %s's DNSKEY has propagated: submit its DS", rn, kl(cur).s);
     if (succ) {
         if (!needs_ds) {
-            consider(best, SG_ROLL_SWITCH, succ->publish + iv->ipub, succ, cur, role,
-                     "%s %s has been published for DNSKEY TTL + propagation: it signs, %s %s retires",
-                     rn, kl(succ).s, rn, kl(cur).s);
+            consider_zone(best, f, prop, SG_ROLL_SWITCH, succ->publish, iv->ipub, succ, cur, role,
+                          "%s %s has been published for DNSKEY TTL + propagation: it signs, %s %s retires",
+                          rn, kl(succ).s, rn, kl(cur).s);
         } else if (!succ->ds_submitted) {
-            consider(best, SG_ROLL_SUBMIT_DS, succ->publish + iv->ipub, succ, NULL, role,
-                     "%s %s's DNSKEY has propagated: submit its DS", rn, kl(succ).s);
+            consider_zone(best, f, prop, SG_ROLL_SUBMIT_DS, succ->publish, iv->ipub, succ, NULL, role,
+                          "%s %s's DNSKEY has propagated: submit its DS", rn, kl(succ).s);
         } else if (!succ->ds_seen) {
             consider(best, SG_ROLL_WAIT, 0, succ, cur, role,
                      "waiting for the parent to serve the DS of %s %s (submitted); %s %s stays active",
@@ -296,9 +359,10 @@ static int needs_role(const sg_ks_policy *p, enum sg_ks_role r)
 }
 
 /* The algorithm rollover's next step, when keys of another algorithm are still around. */
-static void next_alg(const sg_ks_policy *p, const sg_roll_intervals *iv, const sg_ks_key *keys,
-                     size_t n, int64_t now, sg_roll_event *best)
+static void next_alg(const sg_ks_policy *p, const sg_roll_intervals *iv, const sg_roll_figures *f,
+                     const sg_ks_key *keys, size_t n, int64_t now, sg_roll_event *best)
 {
+    uint32_t prop = p->zone_propagation_delay;
     const sg_ks_key *old = NULL, *wait_key = NULL;
     int64_t old_withdrawn = 0, old_removed = 0, new_active = 0, new_seen = 0;
     int old_ds_out = 1, old_in_dnskey = 0, old_signing = 0, new_unpublished = 0, new_ds_wait = 0;
@@ -344,8 +408,8 @@ static void next_alg(const sg_ks_policy *p, const sg_roll_intervals *iv, const s
         consider(best, SG_ROLL_ALG_START, now, NULL, NULL, p->csk ? SG_KS_ROLE_CSK : SG_KS_ROLE_KSK,
                  "the policy asks for %s: algorithm rollover from %s starts, new keys sign first", to, from);
     } else if (new_unpublished) {
-        consider(best, SG_ROLL_ALG_PUBLISH, new_active + iv->zsk_gone, NULL, NULL, SG_KS_ROLE_KSK,
-                 "%s signatures have reached every cache: publish the %s keys", to, to);
+        consider_zone(best, f, prop, SG_ROLL_ALG_PUBLISH, new_active, iv->zsk_gone, NULL, NULL, SG_KS_ROLE_KSK,
+                      "%s signatures have reached every cache: publish the %s keys", to, to);
     } else if (new_ds_wait) {
         /* SUBMIT_DS comes from the role's own chain; after it, the parent */
         if (wait_key)
@@ -360,8 +424,8 @@ static void next_alg(const sg_ks_policy *p, const sg_roll_intervals *iv, const s
         consider(best, SG_ROLL_ALG_UNPUBLISH, base + iv->ds_wait, old, NULL, old->role,
                  "the %s DS has left caches: the %s keys leave the DNSKEY RRset", from, from);
     } else if (old_signing) {
-        consider(best, SG_ROLL_ALG_RETIRE, old_removed + iv->ipub, old, NULL, old->role,
-                 "the %s DNSKEYs have left caches: %s signatures stop", from, from);
+        consider_zone(best, f, prop, SG_ROLL_ALG_RETIRE, old_removed, iv->ipub, old, NULL, old->role,
+                      "the %s DNSKEYs have left caches: %s signatures stop", from, from);
     }
 }
 
@@ -425,12 +489,12 @@ void sg_roll_next(const char *zone_state, const sg_ks_policy *p, const sg_ks_key
         next_unsign(zone_state, &iv, keys, n, now, ev);
         return;
     }
-    next_alg(p, &iv, keys, n, now, ev);
+    next_alg(p, &iv, f, keys, n, now, ev);
     if (p->csk) {
-        next_for_role(p, &iv, keys, n, SG_KS_ROLE_CSK, now, ev);
+        next_for_role(p, &iv, f, keys, n, SG_KS_ROLE_CSK, now, ev);
     } else {
-        next_for_role(p, &iv, keys, n, SG_KS_ROLE_KSK, now, ev);
-        next_for_role(p, &iv, keys, n, SG_KS_ROLE_ZSK, now, ev);
+        next_for_role(p, &iv, f, keys, n, SG_KS_ROLE_KSK, now, ev);
+        next_for_role(p, &iv, f, keys, n, SG_KS_ROLE_ZSK, now, ev);
     }
 }
 
@@ -796,6 +860,9 @@ int sg_roll_plan(sg_keystore *ks, const char *zone, const sg_roll_figures *f, in
         free(keys);
         return rc;
     }
+    /* like the parent's DS, the secondaries are assumed to follow at once (within
+     * zone-propagation-delay): the plan cannot know when they will */
+    fig.secondaries = 0;
     sg_roll_event *evs = NULL;
     size_t nev = 0;
     int64_t t = now, fake_id = -1;

@@ -18,6 +18,11 @@ typedef struct sg_roll_figures {
     uint32_t dnskey_ttl;    /* the DNSKEY RRset's TTL as served */
     uint32_t zone_max_ttl;  /* the largest TTL of the zone as served */
     char parent_ds_src[128], dnskey_src[128], zone_max_src[128]; /* where each was seen */
+    /* secondaries that must serve a change of the zone before the waits after it count
+     * (transfer's NOTIFY targets), and when they last did, newest first */
+    uint32_t secondaries;
+    size_t nprop;
+    sg_ks_propagation prop[16];
     int64_t clock_floor;    /* the keystore's last recorded time for the zone */
 } sg_roll_figures;
 

@@ -104,6 +104,16 @@ static const char *const migrations[] = {
     "  prev_source TEXT NOT NULL DEFAULT '',"
     "  prev_until INTEGER NOT NULL DEFAULT 0,"
     "  PRIMARY KEY (zone, name)"
+    ");"
+    /* when every secondary first served a version of the zone (serial), and up to when
+     * that version was known to hold the key state (as_of): a key change before as_of had
+     * reached them all by confirmed_at; the waits after a change count from there */
+    "CREATE TABLE propagation ("
+    "  zone TEXT NOT NULL,"
+    "  serial INTEGER NOT NULL,"
+    "  as_of INTEGER NOT NULL,"
+    "  confirmed_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (zone, serial)"
     ");",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

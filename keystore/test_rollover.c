@@ -507,6 +507,65 @@ static void test_clock_stepped_back(void **st)
     assert_int_equal(count(z, SG_KS_ROLE_CSK, t0 + 200, 1), 1);
 }
 
+/* With secondaries to follow (transfer's NOTIFY targets), a wait after a change counts
+ * from when they all served it, and nothing moves while one has not. */
+static void test_secondaries_hold(void **st)
+{
+    (void)st;
+    const char *z = "sec.test.";
+    policy("psec", 0, 0, 0);
+    assert_int_equal(sg_ks_zone_add(g_ks, z, "psec", 0), 0);
+    int64_t t0 = 6000000;
+    assert_int_equal(sg_ks_fact_observe(g_ks, z, SG_KS_FACT_SECONDARIES, 1, "transfer notify", t0), 0);
+    sg_roll_event ev = step(z, t0);
+    /* the first KSK's DS waits until the secondary serves the zone with the key */
+    ev = step(z, t0 + 110);
+    assert_int_equal(ev.action, SG_ROLL_WAIT);
+    assert_non_null(strstr(ev.wait_reason, "waiting for every secondary (1)"));
+    ev = step(z, t0 + 10000);
+    assert_int_not_equal(ev.action, SG_ROLL_SUBMIT_DS);
+    /* keys read in the same second as the key was made may predate it: does not count */
+    assert_int_equal(sg_ks_propagation_add(g_ks, z, 1, t0, t0 + 20), 0);
+    ev = step(z, t0 + 10000);
+    assert_int_equal(ev.action, SG_ROLL_WAIT);
+    /* serial 2 holds keys read a second later, served by the secondary from t0 + 300: the
+     * DS goes its TTL after that; recorded again later, it keeps its first confirmation */
+    assert_int_equal(sg_ks_propagation_add(g_ks, z, 2, t0 + 1, t0 + 300), 0);
+    assert_int_equal(sg_ks_propagation_add(g_ks, z, 2, t0 + 290, t0 + 9000), 0);
+    sg_ks_propagation pr[4];
+    size_t npr;
+    assert_int_equal(sg_ks_propagation_list(g_ks, z, pr, 4, &npr), 0);
+    assert_int_equal(npr, 2);
+    assert_int_equal(pr[0].serial, 2);
+    assert_int_equal(pr[0].as_of, t0 + 290);
+    assert_int_equal(pr[0].confirmed_at, t0 + 300);
+    sg_roll_figures fig = FIG;
+    assert_int_equal(sg_roll_figures_load(g_ks, z, t0 + 301, &fig), 0);
+    assert_int_equal(fig.secondaries, 1);
+    assert_int_equal(fig.nprop, 2);
+    sg_ks_policy p;
+    assert_int_equal(sg_ks_policy_get(g_ks, "psec", &p), 0);
+    sg_ks_key *keys;
+    size_t n;
+    assert_int_equal(sg_ks_key_list(g_ks, z, &keys, &n), 0);
+    sg_roll_next("", &p, keys, n, &fig, t0 + 301, &ev);
+    free(keys);
+    assert_int_equal(ev.action, SG_ROLL_SUBMIT_DS);
+    assert_int_equal(ev.when, t0 + 300 + 99 + 1);
+    /* the plan assumes the secondaries follow at once, as it assumes the parent does */
+    sg_roll_event *evs;
+    size_t nev;
+    assert_int_equal(sg_roll_plan(g_ks, z, &FIG, t0 + 301, t0 + 20000, &evs, &nev), 0);
+    assert_true(nev >= 1);
+    assert_int_equal(evs[0].action, SG_ROLL_SUBMIT_DS);
+    assert_int_equal(evs[0].when, t0 + 301);   /* due already, without the secondaries */
+    free(evs);
+    /* without the secondaries fact, the policy's figures alone */
+    assert_int_equal(sg_ks_fact_observe(g_ks, z, SG_KS_FACT_SECONDARIES, 0, "transfer notify", t0 + 301), 0);
+    assert_int_equal(sg_roll_figures_load(g_ks, z, t0 + 301, &fig), 0);
+    assert_int_equal(fig.secondaries, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -520,6 +579,7 @@ int main(void)
         cmocka_unit_test(test_observed_ds_ttl_rules),
         cmocka_unit_test(test_observed_dnskey_ttl),
         cmocka_unit_test(test_clock_stepped_back),
+        cmocka_unit_test(test_secondaries_hold),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -244,14 +244,18 @@ int sg_ks_zone_remove(sg_keystore *ks, const char *zone, int force, int64_t now)
     }
     /* what was observed of a removed zone says nothing about a zone of the same name
      * added later */
-    if ((r = ks_prepare(ks, "DELETE FROM facts WHERE zone = ?1", &st)) != 0)
-        goto fail;
-    sqlite3_bind_text(st, 1, z.name, -1, SQLITE_TRANSIENT);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        r = ks_sql_fail(ks, rc, "remove zone facts");
-        goto fail;
+    static const char *const observed[] = { "DELETE FROM facts WHERE zone = ?1",
+                                            "DELETE FROM propagation WHERE zone = ?1" };
+    for (size_t i = 0; i < sizeof observed / sizeof observed[0]; i++) {
+        if ((r = ks_prepare(ks, observed[i], &st)) != 0)
+            goto fail;
+        sqlite3_bind_text(st, 1, z.name, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) {
+            r = ks_sql_fail(ks, rc, "remove zone facts");
+            goto fail;
+        }
     }
     if ((r = sg_ks_event_add(ks, now, z.name, 0, NULL, NULL, "zone removed")) != 0)
         goto fail;

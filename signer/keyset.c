@@ -243,6 +243,16 @@ int sg_keyset_ensure(sg_keystore *ks, const char *zone, const char *policy, int6
         sg_log(SG_LOG_ERR, "signer", zone, "keystore: %s", sg_ks_strerror(rc));
         return rc;
     }
-    /* a zone without keys gets them here: the engine's initial signing */
-    return sg_roll_step(ks, zone, NULL, now, NULL);
+    /* a zone without keys gets them here: the engine's initial signing. Only then: other
+     * events are the watcher's, which starts once every plugin is set up (the transfer
+     * plugin after this one tells the engine which secondaries to wait for). */
+    sg_ks_key *keys = NULL;
+    size_t n = 0;
+    if ((rc = sg_ks_key_list(ks, zone, &keys, &n)))
+        return rc;
+    int live = 0;
+    for (size_t i = 0; i < n; i++)
+        live |= keys[i].active && keys[i].active <= now && !(keys[i].retire && keys[i].retire <= now);
+    free(keys);
+    return live ? 0 : sg_roll_step(ks, zone, NULL, now, NULL);
 }

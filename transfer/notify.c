@@ -36,7 +36,7 @@ typedef struct job {
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static job *g_jobs;
 
-static void addr_text(const struct sockaddr_storage *a, char *buf, size_t cap)
+void sg_xfr_addr_text(const struct sockaddr_storage *a, char *buf, size_t cap)
 {
     char ip[INET6_ADDRSTRLEN] = "?";
     uint16_t port = 0;
@@ -127,7 +127,7 @@ static void *send_one(void *arg)
 {
     job *j = arg;
     char to[80], why[128] = "no reply";
-    addr_text(&j->to, to, sizeof to);
+    sg_xfr_addr_text(&j->to, to, sizeof to);
     int fd = socket(j->to.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     socklen_t alen = j->to.ss_family == AF_INET ? sizeof(struct sockaddr_in)
                                                 : sizeof(struct sockaddr_in6);

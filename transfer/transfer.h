@@ -197,4 +197,17 @@ void sg_xfr_notify(const uint8_t *apex, uint32_t serial, const sg_xfr_rr *soa,
  * (every zone when apex is NULL) to give up, and join them too. */
 void sg_xfr_notify_reap(const uint8_t *apex, int stop);
 
+/* "ADDR:PORT" or "[ADDR]:PORT" for messages. */
+void sg_xfr_addr_text(const struct sockaddr_storage *a, char *buf, size_t cap);
+
+/* ---- following the secondaries (propagation.c) --------------------------------------- */
+
+/* The serial of the SOA a server serves for apex, asked over UDP without recursion:
+ * 0 and *serial_out, SG_ENOTFOUND (an error rcode, or not authoritative: not loaded),
+ * SG_ETIMEOUT, SG_EIO or SG_EMALFORMED. */
+int sg_xfr_served_serial(const struct sockaddr_storage *to, const uint8_t *apex, int timeout_ms,
+                      uint32_t *serial_out);
+/* Non-zero when a secondary serving `served` has the version `want` (or a later one). */
+int sg_xfr_serves(uint32_t served, uint32_t want);
+
 #endif

@@ -49,6 +49,13 @@ struct sg_xfr_zone {
     sg_xfr_snap *loaded;          /* read back at start, until the first version is made */
     int64_t last_error_log;
     sg_task task;                 /* makes versions, reaps NOTIFY jobs, once a second */
+    /* the newest version the NOTIFY targets must serve, until they all do (signed zones:
+     * the rollover engine counts its waits from there) */
+    uint32_t prop_serial;
+    int64_t prop_made;            /* 0: nothing pending */
+    int prop_warned;
+    int64_t keys_as_of;           /* the current version holds the key state of this time */
+    int64_t prop_recorded;        /* the as_of last recorded for prop_serial (0: none) */
 };
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -131,6 +138,10 @@ int sg_xfr_zone_update(sg_xfr_zone *xz, int64_t now)
                 sg_keyset_free(xz->keys); /* only this thread uses it */
                 xz->keys = nk;
             }
+            /* read now, changed or not: a version built below, or the current one when
+             * nothing changed, holds the key state of now */
+            if (rc == 0 || rc == SG_EEXIST)
+                xz->keys_as_of = now;
         }
     }
     sg_xfr_snap *cur = atomic_load(&xz->cur);
@@ -248,22 +259,111 @@ int sg_xfr_zone_update(sg_xfr_zone *xz, int64_t now)
     int nt = xz->cfg.nnotify;
     memcpy(targets, xz->cfg.notify, sizeof targets);
     sg_tsig_key *key = xz->key ? sg_tsig_key_dup(xz->key) : NULL;
-    if (changed && nt) /* the version stays current (and alive) while we hold the lock */
+    if (changed && nt) { /* the version stays current (and alive) while we hold the lock */
         sg_xfr_notify(xz->apex, serial, &ns->rrs[ns->soa_index], targets, nt, key);
+        if (xz->keystore[0]) {
+            xz->prop_serial = serial;
+            xz->prop_made = now;
+            xz->prop_warned = 0;
+            xz->prop_recorded = 0;
+        }
+    }
     pthread_mutex_unlock(&xz->lock);
     sg_tsig_key_free(key);
     return 0;
+}
+
+/* Every NOTIFY target serves the newest version? Then the keystore records when, and the
+ * rollover engine's waits after a change count from there. A target that lags (or does
+ * not answer) holds the rollover; that is said once, after 30 s. */
+static void follow_secondaries(sg_xfr_zone *xz, int64_t now)
+{
+    struct sockaddr_storage targets[SG_XFR_MAX_PEERS];
+    pthread_mutex_lock(&xz->lock);
+    int nt = xz->cfg.nnotify;
+    memcpy(targets, xz->cfg.notify, sizeof targets);
+    uint32_t serial = xz->prop_serial;
+    int64_t made = xz->prop_made;
+    if (!made && xz->prop_recorded && xz->keys_as_of >= xz->prop_recorded + 10 && xz->ks) {
+        /* the version they serve still holds the key state: a key change since its
+         * confirmation is already at every secondary. Said every 10 s, not every second:
+         * the keystore is written, and waits after a change only get longer by it */
+        if (!sg_ks_propagation_add(xz->ks, xz->name, serial, xz->keys_as_of, now))
+            xz->prop_recorded = xz->keys_as_of;
+    }
+    pthread_mutex_unlock(&xz->lock);
+    if (!made || !nt)
+        return;
+    char lag[300] = "";
+    int all = 1;
+    for (int i = 0; i < nt; i++) {
+        uint32_t s = 0;
+        int rc = sg_xfr_served_serial(&targets[i], xz->apex, 500, &s);
+        if (!rc && sg_xfr_serves(s, serial))
+            continue;
+        all = 0;
+        if (!lag[0]) {
+            char at[INET6_ADDRSTRLEN + 8];
+            sg_xfr_addr_text(&targets[i], at, sizeof at);
+            if (rc)
+                snprintf(lag, sizeof lag, "%s does not answer for the zone (%s)", at, sg_strerror(rc));
+            else
+                snprintf(lag, sizeof lag, "%s serves serial %u", at, s);
+        }
+    }
+    pthread_mutex_lock(&xz->lock);
+    if (xz->prop_made == made) {
+        if (all) {
+            int rc = xz->ks ? sg_ks_propagation_add(xz->ks, xz->name, serial, xz->keys_as_of, now)
+                            : SG_EINVAL;
+            if (!rc) {
+                xz->prop_made = 0;
+                xz->prop_recorded = xz->keys_as_of;
+                /* a slow secondary is worth a line; the usual quick one is not */
+                sg_log(xz->prop_warned ? SG_LOG_WARN : now - made >= 10 ? SG_LOG_INFO : SG_LOG_DEBUG,
+                       "transfer", xz->name,
+                       "every secondary (%d) serves serial %u, %llds after it was made", nt, serial,
+                       (long long)(now - made));
+            }
+        } else if (!xz->prop_warned && now - made >= 30) {
+            xz->prop_warned = 1;
+            sg_log(SG_LOG_WARN, "transfer", xz->name,
+                   "%s, not %u (made %llds ago): key rollovers wait until every secondary serves it",
+                   lag, serial, (long long)(now - made));
+        }
+    }
+    pthread_mutex_unlock(&xz->lock);
 }
 
 static void *run(void *arg)
 {
     sg_xfr_zone *xz = arg;
     while (!sg_task_stopping(&xz->task)) {
-        sg_xfr_zone_update(xz, (int64_t)time(NULL));
+        int64_t now = (int64_t)time(NULL);
+        sg_xfr_zone_update(xz, now);
+        follow_secondaries(xz, now);
         sg_xfr_notify_reap(NULL, 0);
         sg_task_sleep(&xz->task, 1000);
     }
     return NULL;
+}
+
+/* The rollover engine follows the secondaries only while a transfer block names them:
+ * their number is a keystore fact, set when the zone's transfer state is configured and
+ * 0 when the last plugin instance lets it go. */
+static void record_secondaries(const char *keystore, const char *zone, int n)
+{
+    if (!keystore || !keystore[0])
+        return;
+    sg_keystore *ks = NULL;
+    int rc = sg_ks_new(keystore, "transfer", &ks);
+    if (!rc)
+        rc = sg_ks_fact_observe(ks, zone, SG_KS_FACT_SECONDARIES, (uint32_t)n, "transfer notify",
+                                (int64_t)time(NULL));
+    if (rc)
+        sg_log(SG_LOG_WARN, "transfer", zone, "cannot record the secondaries in %s: %s", keystore,
+               sg_ks_strerror(rc));
+    sg_ks_free(ks);
 }
 
 static void configure(sg_xfr_zone *xz, const sg_xfr_cfg *cfg, const sg_tsig_key *key,
@@ -283,6 +383,7 @@ static void configure(sg_xfr_zone *xz, const sg_xfr_cfg *cfg, const sg_tsig_key 
     xz->journal.max_age = cfg->journal_age;
     pthread_mutex_unlock(&xz->journal.lock);
     pthread_mutex_unlock(&xz->lock);
+    record_secondaries(keystore, xz->name, cfg->nnotify);
 }
 
 int sg_xfr_zone_acquire(const uint8_t *apex, const sg_xfr_cfg *cfg, const sg_tsig_key *key,
@@ -335,6 +436,7 @@ void sg_xfr_zone_release(sg_xfr_zone *xz)
         }
     pthread_mutex_unlock(&g_lock);
     sg_task_stop(&xz->task);
+    record_secondaries(xz->keystore, xz->name, 0);
     sg_xfr_notify_reap(xz->apex, 1);
     sg_retire_destroy(&xz->retired);
     sg_xfr_snap_unref(xz->loaded);
