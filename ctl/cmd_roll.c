@@ -115,7 +115,8 @@ static int zone_status(ctl *c, const char *zone, const ctl_opt *max_ttl)
         return ctl_fail(c, err, "zone %s", zone);
     }
     sg_roll_event ev;
-    sg_roll_next(z.state, &p, keys, n, &f, c->now, &ev);
+    if (!sg_roll_clock_behind(&f, c->now, &ev))
+        sg_roll_next(z.state, &p, keys, n, &f, c->now, &ev);
     /* the registrar's last outcome and the parent's last check, as ds status shows them */
     sg_ks_event *evs = NULL;
     size_t ne = 0;

@@ -766,6 +766,17 @@ static int clock_behind(const sg_roll_figures *f, int64_t now)
     return f->clock_floor > now + CLOCK_SLACK;
 }
 
+static void clock_event(const sg_roll_figures *f, int64_t now, sg_roll_event *ev);
+
+int sg_roll_clock_behind(const sg_roll_figures *f, int64_t now, sg_roll_event *ev_out)
+{
+    if (!f || !clock_behind(f, now))
+        return 0;
+    if (ev_out)
+        clock_event(f, now, ev_out);
+    return 1;
+}
+
 static void clock_event(const sg_roll_figures *f, int64_t now, sg_roll_event *ev)
 {
     memset(ev, 0, sizeof *ev);

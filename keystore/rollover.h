@@ -93,6 +93,11 @@ typedef struct sg_roll_intervals {
 
 void sg_roll_intervals_of(const sg_ks_policy *p, const sg_roll_figures *f, sg_roll_intervals *out);
 
+/* Non-zero when now is more than a few seconds behind the keystore's last record for the
+ * zone (f->clock_floor, from sg_roll_figures_load): the clock was stepped back and no key
+ * may change; *ev_out (may be NULL) gets the SG_ROLL_CLOCK event that says so. */
+int sg_roll_clock_behind(const sg_roll_figures *f, int64_t now, sg_roll_event *ev_out);
+
 /* The earliest next event for a zone's keys at time now, computed from the zone's state,
  * the policy and the keys alone (nothing is written). zone_state may be NULL or "".
  * Returns the event in *ev_out (SG_ROLL_NONE if none). */
