@@ -13,6 +13,8 @@
 #include "common/log.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <ldns/ldns.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -596,6 +598,76 @@ static void test_acl(void **st)
     sg_cfg_free(cfg);
 }
 
+/* A secondary on loopback that answers the SOA query with a compressed SOA (as NSD and
+ * Knot do), one that answers REFUSED, and silence: the serial, SG_ENOTFOUND, a timeout. */
+typedef struct soa_srv {
+    int fd;
+    int mode;              /* 0: SOA serial 2021, 1: REFUSED, 2: say nothing */
+} soa_srv;
+
+static void *soa_answer(void *arg)
+{
+    soa_srv *s = arg;
+    uint8_t q[512], a[512];
+    struct sockaddr_storage from;
+    socklen_t fl = sizeof from;
+    ssize_t n = recvfrom(s->fd, q, sizeof q, 0, (struct sockaddr *)&from, &fl);
+    if (n < 12 || s->mode == 2)
+        return NULL;
+    memcpy(a, q, (size_t)n);
+    a[2] = 0x84;                      /* QR, AA */
+    a[3] = s->mode == 1 ? 5 : 0;
+    size_t o = (size_t)n;
+    if (s->mode == 0) {
+        a[7] = 1;
+        static const uint8_t rr[] = { 0xc0, 12, 0, 6, 0, 1, 0, 0, 0, 60, 0, 26,
+                                      2, 'n', 's', 0xc0, 12,      /* ns.<zone> */
+                                      0xc0, 12,                   /* <zone> */
+                                      0, 0, 0x07, 0xe5,           /* serial 2021 */
+                                      0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1 };
+        memcpy(a + o, rr, sizeof rr);
+        o += sizeof rr;
+    }
+    sendto(s->fd, a, o, 0, (struct sockaddr *)&from, fl);
+    return NULL;
+}
+
+static void test_served_serial(void **st)
+{
+    (void)st;
+    uint8_t apex[SG_NAME_MAX];
+    assert_int_equal(sg_name_from_str("late.test.", NULL, apex), 0);
+    for (int mode = 0; mode < 3; mode++) {
+        soa_srv s = { socket(AF_INET, SOCK_DGRAM, 0), mode };
+        struct sockaddr_in sin = { .sin_family = AF_INET };
+        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        assert_int_equal(bind(s.fd, (struct sockaddr *)&sin, sizeof sin), 0);
+        socklen_t l = sizeof sin;
+        getsockname(s.fd, (struct sockaddr *)&sin, &l);
+        struct sockaddr_storage to;
+        memset(&to, 0, sizeof to);
+        memcpy(&to, &sin, sizeof sin);
+        pthread_t t;
+        assert_int_equal(pthread_create(&t, NULL, soa_answer, &s), 0);
+        uint32_t serial = 0;
+        int rc = sg_xfr_served_serial(&to, apex, 300, &serial);
+        if (mode == 2) {
+            /* unblock the silent server's recvfrom was done by our query; it returns */
+            assert_int_equal(rc, SG_ETIMEOUT);
+        } else if (mode == 1) {
+            assert_int_equal(rc, SG_ENOTFOUND);
+        } else {
+            assert_int_equal(rc, 0);
+            assert_int_equal(serial, 2021);
+        }
+        pthread_join(t, NULL);
+        close(s.fd);
+    }
+    assert_true(sg_xfr_serves(2021, 2021));
+    assert_true(sg_xfr_serves(5, 4294967295u));   /* RFC 1982: 5 is after the wrap */
+    assert_false(sg_xfr_serves(2020, 2021));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -608,6 +680,7 @@ int main(void)
         cmocka_unit_test(test_persist),
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_acl),
+        cmocka_unit_test(test_served_serial),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
