@@ -170,6 +170,63 @@ static void test_parse_errors(void **st)
 }
 
 /* A fuzz-style pass: random packets never crash the parser or the renderer. */
+/* RFC 8945 5.1: a TSIG that is not the last record, or is malformed, is FORMERR (issue
+ * 14: it was ignored). */
+static void test_parse_tsig_placement(void **st)
+{
+    (void)st;
+    uint8_t b[512];
+    sg_query q;
+    /* owner xfr.key., type TSIG, class ANY, TTL 0, then hmac-sha256., time, fudge 300,
+     * a 32-byte MAC, original id, error 0, no other data */
+    uint8_t tsig[200];
+    size_t t = 0;
+    static const uint8_t head[] = { 3, 'x', 'f', 'r', 3, 'k', 'e', 'y', 0, 0, 250, 0, 255, 0, 0, 0, 0 };
+    memcpy(tsig, head, sizeof head);
+    t = sizeof head;
+    size_t rdl_at = t;
+    t += 2;
+    static const uint8_t alg[] = { 11, 'h', 'm', 'a', 'c', '-', 's', 'h', 'a', '2', '5', '6', 0 };
+    memcpy(tsig + t, alg, sizeof alg);
+    t += sizeof alg;
+    memset(tsig + t, 0, 6); t += 6;                    /* time */
+    tsig[t++] = 1; tsig[t++] = 44;                     /* fudge 300 */
+    tsig[t++] = 0; tsig[t++] = 32;                     /* MAC size */
+    memset(tsig + t, 0xab, 32); t += 32;
+    tsig[t++] = 0xbe; tsig[t++] = 0xef;                /* original id */
+    tsig[t++] = 0; tsig[t++] = 0;                      /* error */
+    tsig[t++] = 0; tsig[t++] = 0;                      /* other len */
+    size_t rdl = t - rdl_at - 2;
+    tsig[rdl_at] = (uint8_t)(rdl >> 8);
+    tsig[rdl_at + 1] = (uint8_t)rdl;
+
+    /* well formed and last: parsed (the transfer plugin verifies it) */
+    size_t len = mkquery(b, WWW, WWW_LEN, SG_TYPE_AXFR, 0, 0, 0, 0);
+    memcpy(b + len, tsig, t);
+    b[11] = 1;
+    assert_int_equal(sg_wire_parse_query(&q, b, len + t, 1232), SG_PARSE_OK);
+    /* followed by an OPT: the TSIG is not last */
+    len = mkquery(b, WWW, WWW_LEN, SG_TYPE_A, 0, 0, 0, 0);
+    memcpy(b + len, tsig, t);
+    static const uint8_t opt[] = { 0, 0, 41, 4, 0xd0, 0, 0, 0, 0, 0, 0 };
+    memcpy(b + len + t, opt, sizeof opt);
+    b[11] = 2;
+    assert_int_equal(sg_wire_parse_query(&q, b, len + t + sizeof opt, 1232), SG_PARSE_ERROR);
+    assert_int_equal(q.rcode, SG_RCODE_FORMERR);
+    /* class IN instead of ANY */
+    len = mkquery(b, WWW, WWW_LEN, SG_TYPE_A, 0, 0, 0, 0);
+    memcpy(b + len, tsig, t);
+    b[len + 12] = 1;
+    b[11] = 1;
+    assert_int_equal(sg_wire_parse_query(&q, b, len + t, 1232), SG_PARSE_ERROR);
+    assert_int_equal(q.rcode, SG_RCODE_FORMERR);
+    /* a MAC size that runs past the RDATA */
+    memcpy(b + len, tsig, t);
+    b[len + rdl_at + 2 + sizeof alg + 8 + 1] = 200;
+    assert_int_equal(sg_wire_parse_query(&q, b, len + t, 1232), SG_PARSE_ERROR);
+    assert_int_equal(q.rcode, SG_RCODE_FORMERR);
+}
+
 static void test_parse_random(void **st)
 {
     (void)st;
@@ -301,6 +358,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_ok),
         cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_parse_tsig_placement),
         cmocka_unit_test(test_parse_random),
         cmocka_unit_test(test_render_compression_and_tc),
         cmocka_unit_test(test_render_edns),

@@ -68,6 +68,32 @@ static size_t skip_name(const uint8_t *pkt, size_t len, size_t off)
     return 0;
 }
 
+/* The TSIG record whose type is at pkt[o]: class ANY, TTL 0, an uncompressed algorithm
+ * name, then time (48 bits), fudge, MAC size and MAC, original id, error, other length
+ * and other data, exactly filling its RDATA. */
+static int tsig_well_formed(const uint8_t *pkt, size_t o, size_t rdl)
+{
+    if (rd16(pkt + o + 2) != 255 || rd16(pkt + o + 4) || rd16(pkt + o + 6))
+        return 0;
+    size_t p = o + 10, end = p + rdl;
+    for (int labels = 0; p < end && pkt[p]; labels++) {
+        if (pkt[p] > 63 || labels > 127)
+            return 0; /* a pointer or a bad label: the algorithm name is never compressed */
+        p += 1u + pkt[p];
+    }
+    if (p >= end)
+        return 0;
+    p++;
+    if (p + 10 > end)
+        return 0;
+    size_t mac = rd16(pkt + p + 8);
+    p += 10 + mac;
+    if (p + 6 > end)
+        return 0;
+    size_t other = rd16(pkt + p + 4);
+    return p + 6 + other == end;
+}
+
 enum sg_parse_result sg_wire_parse_query(sg_query *q, const uint8_t *pkt, size_t len,
                                          uint16_t max_udp)
 {
@@ -136,8 +162,8 @@ enum sg_parse_result sg_wire_parse_query(sg_query *q, const uint8_t *pkt, size_t
         if (!o || o + 10 > len)
             goto formerr;
         size_t rdl = rd16(pkt + o + 8);
-        if (o + 10 + rdl > len)
-            goto formerr;
+        if (o + 10 + rdl > len || rd16(pkt + o) == SG_TYPE_TSIG)
+            goto formerr; /* RFC 8945 5.1: a TSIG anywhere but last in additional */
         off = o + 10 + rdl;
     }
     int opt_seen = 0;
@@ -148,6 +174,10 @@ enum sg_parse_result sg_wire_parse_query(sg_query *q, const uint8_t *pkt, size_t
         uint16_t type = rd16(pkt + o);
         size_t rdl = rd16(pkt + o + 8);
         if (o + 10 + rdl > len)
+            goto formerr;
+        /* RFC 8945 5.1: one TSIG, the last record, class ANY, TTL 0, its fields intact;
+         * anything else is FORMERR, not a message whose TSIG is ignored */
+        if (type == SG_TYPE_TSIG && (i != ar - 1u || !tsig_well_formed(pkt, o, rdl)))
             goto formerr;
         if (type == SG_TYPE_OPT) {
             if (opt_seen || o != off + 1 || pkt[off] != 0)

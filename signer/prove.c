@@ -222,8 +222,11 @@ static int prove_nsec3(const sg_nsec3_chain *c, const sg_zone *z, sg_query *q)
 
 /* ---- compact denial (RFC 9824) ----------------------------------------------------- */
 
-/* An NSEC at name for this reply only: next name "\000.name", the given types. */
-static int compact_nsec(sg_query *q, const uint8_t *name, const sg_node *n, int nxname, uint32_t ttl)
+/* An NSEC at name for this reply only: next name "\000.name", the types of node n, and at
+ * the apex the key-set types the signer adds (DNSKEY, CDS, CDNSKEY): the zone file does
+ * not hold them, but a proof that they do not exist where they do is a lie (issue 14). */
+static int compact_nsec(sg_query *q, const sg_denial *d, const uint8_t *name, const sg_node *n,
+                        int nxname, uint32_t ttl)
 {
     uint16_t types[1100];
     int nt = 0;
@@ -234,6 +237,9 @@ static int compact_nsec(sg_query *q, const uint8_t *name, const sg_node *n, int 
             if (!cut || t == SG_TYPE_NS || t == SG_TYPE_DS)
                 types[nt++] = t;
         }
+        if (q->zone && n == q->zone->apex_node)
+            for (int k = 0; k < d->napex; k++)
+                types[nt++] = d->apex_types[k];
     }
     if (nxname)
         types[nt++] = SG_TYPE_NXNAME;
@@ -265,19 +271,19 @@ static int compact_nsec(sg_query *q, const uint8_t *name, const sg_node *n, int 
     return sg_section_add(&q->ns, name, rs, ttl, SG_REF_NOCACHE);
 }
 
-static int prove_compact(const sg_zone *z, sg_query *q)
+static int prove_compact(const sg_denial *d, const sg_zone *z, sg_query *q)
 {
     const uint8_t *sname = subject(q);
     switch (q->kind) {
     case SG_KIND_NXDOMAIN:
         q->rcode = SG_RCODE_NOERROR; /* the name "exists" with only NSEC and RRSIG */
-        return compact_nsec(q, sname, NULL, 1, z->neg_ttl);
+        return compact_nsec(q, d, sname, NULL, 1, z->neg_ttl);
     case SG_KIND_NODATA:
     case SG_KIND_WILDCARD_NODATA:
-        return compact_nsec(q, sname, q->node, 0, z->neg_ttl);
+        return compact_nsec(q, d, sname, q->node, 0, z->neg_ttl);
     case SG_KIND_DELEGATION:
         if (q->node && !sg_node_rrset(q->node, SG_TYPE_DS))
-            return compact_nsec(q, q->node->name, q->node, 0, z->neg_ttl);
+            return compact_nsec(q, d, q->node->name, q->node, 0, z->neg_ttl);
         return 0;
     default:
         return 0;
@@ -291,7 +297,7 @@ int sg_prove(const sg_denial *d, sg_query *q)
     switch (d->kind) {
     case SG_KS_DENIAL_NSEC: return prove_nsec(d->nsec, q);
     case SG_KS_DENIAL_NSEC3: return prove_nsec3(d->nsec3, q->zone, q);
-    case SG_KS_DENIAL_COMPACT: return prove_compact(q->zone, q);
+    case SG_KS_DENIAL_COMPACT: return prove_compact(d, q->zone, q);
     }
     return 0;
 }

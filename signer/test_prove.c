@@ -145,6 +145,19 @@ static void test_compact(void **st)
     assert_int_equal(bm[0], 0);              /* window 0 */
     assert_int_equal(bm[1], 17);             /* up to type 128 */
     assert_true(bm[2 + 16] & 0x80);          /* NXNAME */
+    /* NODATA at the apex: the NSEC lists DNSKEY, which the signer adds and the zone file
+     * does not hold (issue 14: DNSViz called the proof a lie) */
+    q = ask("example.test.", 52); /* TLSA */
+    assert_int_equal(sg_prove(d, q), 0);
+    assert_int_equal(count_type(&q->ns, SG_TYPE_NSEC), 1);
+    r = &q->ns.refs[q->ns.n - 1];
+    rd = r->rrset->rdata + 2;
+    assert_memory_equal(rd, "\1\0\7example\4test", 16);
+    bm = rd + 16;
+    assert_int_equal(bm[0], 0);
+    assert_true(bm[1] >= 7);                 /* DNSKEY is type 48: byte 6 of the window */
+    assert_true(bm[2 + 6] & 0x80);           /* DNSKEY */
+    assert_int_equal(bm[2 + 0] & 0x22, 0x22);  /* NS (2) and SOA (6) from the zone file */
     sg_denial_free(d);
 }
 

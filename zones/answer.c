@@ -61,8 +61,10 @@ static void referral(const sg_zone *z, sg_query *q, const sg_node *cut)
     q->kind = SG_KIND_DELEGATION;
     q->node = cut;
     sg_section_add(&q->ns, cut->name, ns, ns->ttl, SG_REF_GLUE);
+    /* RFC 4035 3.1.4: the DS goes with a referral only for a resolver that asked for
+     * DNSSEC records (DO), as Knot and BIND do */
     const sg_rrset *ds = sg_node_rrset(cut, SG_TYPE_DS);
-    if (ds)
+    if (ds && q->do_bit)
         sg_section_add(&q->ns, cut->name, ds, ds->ttl, 0);
     additional_for(z, q, ns, cut);
 }

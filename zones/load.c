@@ -316,8 +316,17 @@ static int load_file(loader *ld, const char *path, ldns_rdf *origin_in, int dept
     unsigned line = 1, start_line = 1;
     size_t n = 0;
     int depth_paren = 0, in_quote = 0, owner_blank = 0, at_line_start = 1;
+    unsigned nul_line = 0;
     for (size_t i = 0; ent && i <= len; i++) {
         char c = i < len ? text[i] : '\n';
+        if (c == '\0') {
+            /* the string functions below would end the line here and drop the rest of it
+             * without a word (issue 14): a NUL is an error, once per line */
+            if (nul_line != line)
+                lerr(ld, file, line, "a NUL byte (is this a text zone file?)%s", NULL);
+            nul_line = line;
+            continue;
+        }
         if (at_line_start && depth_paren == 0) {
             start_line = line;
             owner_blank = (c == ' ' || c == '\t');

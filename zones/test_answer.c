@@ -17,9 +17,12 @@
 static uint8_t g_pkt[512];
 static sg_query g_q;
 
+static int g_do = 1; /* DNSSEC OK, as a validating resolver asks */
+
 static sg_query *ask(const char *name, uint16_t qtype)
 {
     sg_test_question(&g_q, g_pkt, sizeof g_pkt, name, qtype, SG_TRANSPORT_UDP);
+    g_q.do_bit = (uint8_t)g_do;
     sg_zone_answer(sg_test_zone, &g_q);
     return &g_q;
 }
@@ -161,6 +164,13 @@ static void test_delegation(void **st)
     assert_true(has(&q->ns, "sub.example.test.", SG_TYPE_DS));
     assert_true(has(&q->ar, "ns1.sub.example.test.", SG_TYPE_A));
     assert_true(q->ar.refs[0].flags & SG_REF_REQUIRED);
+    /* without DO the referral has no DS (RFC 4035 3.1.4; issue 14) */
+    g_do = 0;
+    q = ask("www.sub.example.test.", SG_TYPE_A);
+    g_do = 1;
+    assert_int_equal(q->kind, SG_KIND_DELEGATION);
+    assert_true(has(&q->ns, "sub.example.test.", SG_TYPE_NS));
+    assert_false(has(&q->ns, "sub.example.test.", SG_TYPE_DS));
     /* at the cut itself */
     q = ask("sub.example.test.", SG_TYPE_A);
     assert_int_equal(q->kind, SG_KIND_DELEGATION);

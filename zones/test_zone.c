@@ -170,6 +170,19 @@ static void test_load_errors(void **st)
     assert_int_not_equal(sg_zone_load_file(path, "t.test.", &z), 0);
     out = capture_end();
     assert_non_null(strstr(out, "no NS records"));
+    /* a NUL byte is an error with file:line, not the silent end of its line (issue 14) */
+    path = write_file("t.zone", HEAD);
+    FILE *f = fopen(path, "ab");
+    assert_non_null(f);
+    static const char nul[] = "www IN A 192.0.2.1\nmail IN TXT \"a\0b\" ; rest\n";
+    assert_int_equal(fwrite(nul, 1, sizeof nul - 1, f), sizeof nul - 1);
+    fclose(f);
+    capture_start();
+    assert_int_not_equal(sg_zone_load_file(path, "t.test.", &z), 0);
+    out = capture_end();
+    assert_null(z);
+    if (!strstr(out, "t.zone:8: a NUL byte"))
+        fail_msg("expected 't.zone:8: a NUL byte' in:\n%s", out);
     /* unreadable file */
     capture_start();
     assert_int_equal(sg_zone_load_file("/nonexistent/zone", "t.test.", &z), SG_EIO);
