@@ -108,7 +108,7 @@ int sg_ks_pkey_to_dnskey(const EVP_PKEY *pkey, uint8_t alg, uint8_t *buf, size_t
             return SG_EINVAL;
         /* RFC 3110 2: exponent length (1 octet, or 0 then 2 octets), exponent, modulus. */
         uint8_t e[512], n[512];
-        size_t elen, nlen;
+        size_t elen = 0, nlen = 0;
         int r = bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, e, sizeof e, &elen);
         if (!r)
             r = bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, n, sizeof n, &nlen);

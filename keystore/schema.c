@@ -145,7 +145,7 @@ static int insert_default_policy(sg_keystore *ks)
 
 int ks_schema_migrate(sg_keystore *ks)
 {
-    int v, r = sg_ks_schema_version(ks, &v);
+    int v = 0, r = sg_ks_schema_version(ks, &v);
     if (r)
         return r;
     if (v == SG_KS_SCHEMA_VERSION)

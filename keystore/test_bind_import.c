@@ -79,8 +79,10 @@ static void rdata_of(const char *line, char *out, size_t cap)
 {
     /* "owner [ttl] IN DS|CDS rdata": keep what follows the type. */
     const char *p = strstr(line, " DS ");
-    snprintf(out, cap, "%s", p ? p + 4 : line);
-    size_t n = strlen(out);
+    const char *src = p ? p + 4 : line;
+    size_t n = strnlen(src, cap - 1); /* a longer line is cut: the comparison then fails */
+    memcpy(out, src, n);
+    out[n] = 0;
     while (n && isspace((unsigned char)out[n - 1]))
         out[--n] = 0;
 }

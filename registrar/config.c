@@ -100,7 +100,7 @@ int sg_reg_parse(const sg_cfg_block *blk, sg_reg_cfg *out)
         } else if (!strcmp(n, "timeout")) {
             rc = duration(d, &out->timeout, 600);
         } else if (!strcmp(n, "query-timeout")) {
-            uint32_t s;
+            uint32_t s = 0;
             if (!(rc = duration(d, &s, 60)))
                 out->query_timeout = s * 1000;
         } else if (!strcmp(n, "backoff")) {

@@ -6,15 +6,21 @@
 
 #define CNAME_CHAIN_MAX 8
 
-/* Name of the target in an NS, MX, SRV or CNAME record's RDATA. */
+/* Name of the target in an NS, MX, SRV, SVCB, HTTPS or CNAME record's RDATA. */
 static const uint8_t *rdata_target(uint16_t type, const uint8_t *rd)
 {
     switch (type) {
     case SG_TYPE_NS: case SG_TYPE_CNAME: return rd;
-    case SG_TYPE_MX: return rd + 2;
+    case SG_TYPE_MX: case SG_TYPE_SVCB: case SG_TYPE_HTTPS: return rd + 2;
     case SG_TYPE_SRV: return rd + 6;
     default: return NULL;
     }
+}
+
+static int wants_additional(uint16_t type)
+{
+    return type == SG_TYPE_NS || type == SG_TYPE_MX || type == SG_TYPE_SRV ||
+           type == SG_TYPE_SVCB || type == SG_TYPE_HTTPS;
 }
 
 static void add_addresses(sg_query *q, const sg_node *n, uint16_t flags)
@@ -33,12 +39,18 @@ static void add_addresses(sg_query *q, const sg_node *n, uint16_t flags)
     }
 }
 
-/* A/AAAA for the targets of NS, MX and SRV records in the zone (RFC 1034 3.6.2). */
-static void additional_for(const sg_zone *z, sg_query *q, const sg_rrset *rs, const sg_node *cut)
+/* A/AAAA for the targets of NS, MX, SRV (RFC 1034 3.6.2) and SVCB/HTTPS (RFC 9460 4.2)
+ * records in the zone; owner: the RRset's owner, which an SVCB target "." names. */
+static void additional_for(const sg_zone *z, sg_query *q, const sg_rrset *rs, const sg_node *cut,
+                           const uint8_t *owner)
 {
     const uint8_t *p = rs->rdata;
     for (uint16_t i = 0; i < rs->count; i++, p += 2 + sg_rdlen(p)) {
         const uint8_t *t = rdata_target(rs->type, p + 2);
+        /* ServiceMode with TargetName "." is the owner itself (RFC 9460 2.5.2) */
+        if (t && (rs->type == SG_TYPE_SVCB || rs->type == SG_TYPE_HTTPS) && t[0] == 0 &&
+            (p[2] | p[3]) != 0)
+            t = owner;
         if (!t || !sg_name_is_sub(t, z->apex))
             continue;
         const sg_node *tn = sg_zone_find(z, t, sg_name_len(t));
@@ -66,7 +78,19 @@ static void referral(const sg_zone *z, sg_query *q, const sg_node *cut)
     const sg_rrset *ds = sg_node_rrset(cut, SG_TYPE_DS);
     if (ds && q->do_bit)
         sg_section_add(&q->ns, cut->name, ds, ds->ttl, 0);
-    additional_for(z, q, ns, cut);
+    additional_for(z, q, ns, cut, cut->name);
+}
+
+/* RFC 1034 4.3.2 step 3b for a CNAME chain that enters a child zone: the referral to the
+ * child goes with the CNAMEs (as Knot gives it), and the answer stays authoritative. */
+static void referral_after_cname(const sg_zone *z, sg_query *q, const sg_node *cut)
+{
+    const sg_rrset *ns = sg_node_rrset(cut, SG_TYPE_NS);
+    sg_section_add(&q->ns, cut->name, ns, ns->ttl, SG_REF_GLUE);
+    const sg_rrset *ds = sg_node_rrset(cut, SG_TYPE_DS);
+    if (ds && q->do_bit)
+        sg_section_add(&q->ns, cut->name, ds, ds->ttl, 0);
+    additional_for(z, q, ns, cut, cut->name);
 }
 
 static void negative(const sg_zone *z, sg_query *q, int nxdomain)
@@ -116,7 +140,9 @@ void sg_zone_answer(const sg_zone *z, sg_query *q)
             if (!ds_at_cut) {
                 if (hops == 0)
                     referral(z, q, ce->cut);
-                return; /* a CNAME into a child zone ends the chain here */
+                else
+                    referral_after_cname(z, q, ce->cut);
+                return;
             }
         }
 
@@ -143,8 +169,8 @@ void sg_zone_answer(const sg_zone *z, sg_query *q)
             if (synth)
                 q->an.refs[q->an.n - 1].source = src->name;
             q->kind = synth ? SG_KIND_WILDCARD : SG_KIND_ANSWER;
-            if (rs->type == SG_TYPE_NS || rs->type == SG_TYPE_MX || rs->type == SG_TYPE_SRV)
-                additional_for(z, q, rs, NULL);
+            if (wants_additional(rs->type))
+                additional_for(z, q, rs, NULL, owner);
             return;
         }
         const sg_rrset *cn = sg_node_rrset(src, SG_TYPE_CNAME);

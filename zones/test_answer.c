@@ -152,6 +152,18 @@ static void test_wildcard(void **st)
     assert_int_equal(q->kind, SG_KIND_NODATA);
 }
 
+/* SVCB/HTTPS targets in the zone get their addresses (RFC 9460 4.2), "." the owner's */
+static void test_svcb_additional(void **st)
+{
+    (void)st;
+    sg_query *q = ask("svc.example.test.", SG_TYPE_HTTPS);
+    assert_true(has(&q->an, "svc.example.test.", SG_TYPE_HTTPS));
+    assert_true(has(&q->ar, "web.example.test.", SG_TYPE_A));
+    assert_true(has(&q->ar, "web.example.test.", SG_TYPE_AAAA));
+    q = ask("svcself.example.test.", SG_TYPE_HTTPS);
+    assert_true(has(&q->ar, "svcself.example.test.", SG_TYPE_A));
+}
+
 static void test_delegation(void **st)
 {
     (void)st;
@@ -164,6 +176,13 @@ static void test_delegation(void **st)
     assert_true(has(&q->ns, "sub.example.test.", SG_TYPE_DS));
     assert_true(has(&q->ar, "ns1.sub.example.test.", SG_TYPE_A));
     assert_true(q->ar.refs[0].flags & SG_REF_REQUIRED);
+    /* a CNAME into the child: the chain goes on with the referral (RFC 1034 4.3.2 3b) */
+    q = ask("tochild.example.test.", SG_TYPE_A);
+    assert_true(q->aa);
+    assert_true(has(&q->an, "tochild.example.test.", SG_TYPE_CNAME));
+    assert_true(has(&q->ns, "sub.example.test.", SG_TYPE_NS));
+    assert_true(has(&q->ns, "sub.example.test.", SG_TYPE_DS));
+    assert_true(has(&q->ar, "ns1.sub.example.test.", SG_TYPE_A));
     /* without DO the referral has no DS (RFC 4035 3.1.4; issue 14) */
     g_do = 0;
     q = ask("www.sub.example.test.", SG_TYPE_A);
@@ -213,6 +232,7 @@ int main(void)
         cmocka_unit_test(test_cname),
         cmocka_unit_test(test_wildcard),
         cmocka_unit_test(test_delegation),
+        cmocka_unit_test(test_svcb_additional),
         cmocka_unit_test(test_any),
     };
     return cmocka_run_group_tests(tests, sg_test_zone_setup, sg_test_zone_teardown);

@@ -2,6 +2,7 @@
 /* Loaded zones shared between configuration generations, with reference counts that
  * change only at reload (never on the query path). */
 #include "zones/zonedb.h"
+#include "zones/serial.h"
 #include "common/errors.h"
 #include "common/log.h"
 #include "common/retire.h"
@@ -177,6 +178,11 @@ int sg_zonedb_acquire(const char *path, const char *apex, int check_only, sg_zon
         e->next = g_entries;
         g_entries = e;
     }
+    /* a serial that goes backwards loads (the file is what the operator wants served) but
+     * is said, as BIND does: secondaries that follow the SOA serial stop following; a
+     * `transfer` block keeps its own serial moving forward */
+    uint32_t old_serial = e->zone ? e->zone->serial : 0;
+    int backwards = e->zone && sg_serial_cmp(z->serial, old_serial) < 0;
     e->zone = z;
     r->zone = z;
     r->refs = 1;
@@ -185,6 +191,10 @@ int sg_zonedb_acquire(const char *path, const char *apex, int check_only, sg_zon
     pthread_mutex_unlock(&g_lock);
     sg_log(SG_LOG_INFO, "zone", z->apex_str, "loaded %s: serial %u, %zu records, %zu names",
            path, z->serial, z->nrecords, z->nnodes);
+    if (backwards)
+        sg_log(SG_LOG_WARN, "zone", z->apex_str,
+               "%s: serial %u is older than the %u served before (RFC 1982): secondaries that "
+               "follow the SOA serial will not take this version", path, z->serial, old_serial);
     *zone_out = z;
     return 0;
 }

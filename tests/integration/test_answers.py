@@ -107,6 +107,27 @@ class AnswersUDP(ServerCase):
         self.assertEqual([s.name.lower() for s in soas], ['example.test.'], repr(r))
         self.assertEqual(soas[0].ttl, NEG_TTL)
 
+    def test_cname_into_child_zone_gets_referral(self):
+        """RFC 1034 4.3.2 step 3b: the chain enters a delegated child; the referral follows
+        the CNAME, as Knot answers (issue 14: it ended at the CNAME)."""
+        r = self.q('tochild.example.test', 'A', '+dnssec')
+        self.assertRcode(r, 'NOERROR')
+        self.assertFlag(r, 'aa')
+        self.assertEqual([(rr.name.lower(), rr.type) for rr in r.answer if rr.type == 'CNAME'],
+                         [('tochild.example.test.', 'CNAME')], repr(r))
+        self.assertEqual(sorted(rr.rdata for rr in r.rrs('authority', 'NS')), sorted(self.SUB_NS), repr(r))
+        self.assertEqual([rr.rdata for rr in r.rrs('authority', 'DS')], [self.SUB_DS], repr(r))
+        self.assertRRs(r, 'additional', self.SUB_GLUE)
+
+    def test_https_target_addresses_in_additional(self):
+        """RFC 9460 4.2: the A/AAAA of an SVCB/HTTPS target in the zone go in additional
+        (issue 14); TargetName "." is the owner."""
+        r = self.q('svc.example.test', 'HTTPS')
+        self.assertRcode(r, 'NOERROR')
+        self.assertRRs(r, 'additional', ['web.example.test A 127.0.0.14', 'web.example.test AAAA ::14'])
+        r = self.q('svcself.example.test', 'HTTPS')
+        self.assertRRs(r, 'additional', ['svcself.example.test A 127.0.0.23'])
+
     def test_cname_chain_to_nodata(self):
         r = self.q('www.example.test', 'MX')
         self.assertRcode(r, 'NOERROR')

@@ -116,6 +116,14 @@ class ZoneReload(ReloadCase):
         r = self.srv.dig('renamed.example.test', 'TXT')
         self.assertEqual([rr.rdata for rr in r.answer], ['"yes"'], repr(r))
 
+    def test_serial_backwards_is_served_and_said(self):
+        """A serial that goes backwards loads (the operator's file is what is served) with a
+        warning, as BIND gives one (issue 14: it loaded without a word)."""
+        self.write(self.zone, self.zone_text(SERIAL - 10))
+        self.hup_and_wait_log(r'\[WARN\] zone: example\.test\.: .*example\.test\.zone: serial %d '
+                              r'is older than the %d served before' % (SERIAL - 10, SERIAL))
+        self.assertEqual(self.serial(), SERIAL - 10)
+
     def test_removed_record_gone(self):
         text = self.zone_text(SERIAL + 1).replace('mail    IN A    127.0.0.13\n', '')
         self.write(self.zone, text)

@@ -290,7 +290,10 @@ class Transfer(unittest.TestCase):
                 p = subprocess.run(['ldns-verify-zone', path], capture_output=True, text=True,
                                    timeout=120)
                 self.assertEqual(p.returncode, 0, '%s %s\n%s%s' % (zone, tool, p.stdout, p.stderr))
-                got[tool] = sorted(l.lower() for l in lines)
+                # the same records; the tools only quote SVCB values differently
+                # (kdig alpn=h2, dig alpn="h2")
+                got[tool] = sorted(l.lower().replace('"', '') if ' svcb ' in l.lower() or
+                                   ' https ' in l.lower() else l.lower() for l in lines)
             self.assertEqual(got['kdig'], got['dig'])
             # the SOA served to queries is the transferred one, over UDP and TCP
             axfr_serial = int(lines[0].split()[6])
