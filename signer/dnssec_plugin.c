@@ -513,6 +513,65 @@ static void apex_keys(const sg_keyset *k, sg_query *q)
     sg_section_add(&q->an, q->qname, rs, rs->ttl, SG_REF_KEYSET);
 }
 
+/* The RRSIG RRsets of the node a NODATA answer for qtype RRSIG is about, in the answer
+ * section alone, as BIND and Knot answer an explicit RRSIG query (issue 14: NODATA whose
+ * own NSEC listed RRSIG). */
+static int answer_rrsigs(dstate *st, const sg_keyset *k, const sg_denial *d, sg_query *q)
+{
+    const sg_node *n = q->node;
+    sg_section tmp;
+    tmp.n = 0;
+    int cut = (n->flags & SG_NODE_DELEG) != 0;
+    for (uint16_t i = 0; i < n->nrrsets && tmp.n < SG_SECTION_MAX / 2; i++) {
+        const sg_rrset *rs = &n->rrsets[i];
+        if (rs->type == SG_TYPE_RRSIG || (cut && rs->type != SG_TYPE_DS))
+            continue; /* a delegation's NS is the child's, never signed here */
+        sg_section_add(&tmp, n->name, rs, rs->ttl, 0);
+    }
+    if (n == q->zone->apex_node) {
+        const sg_rrset *ks[] = { &k->dnskey, &k->cds, &k->cdnskey };
+        for (size_t i = 0; i < 3; i++)
+            if (ks[i]->count)
+                sg_section_add(&tmp, n->name, ks[i], ks[i]->ttl, SG_REF_KEYSET);
+    }
+    const sg_rrset *own = d->kind == SG_KS_DENIAL_NSEC ? sg_nsec_of(d->nsec, n) : NULL;
+    if (own)
+        sg_section_add(&tmp, n->name, own, own->ttl, SG_REF_DENIAL);
+    if (tmp.n == 0)
+        return 0; /* nothing signed here (an empty non-terminal): NODATA stays */
+    int rc = sign_section(st, k, d, q, &tmp, 0);
+    if (rc)
+        return rc;
+    q->an.n = 0;
+    q->ns.n = 0;
+    for (uint16_t i = 0; i < tmp.n; i++)
+        if (tmp.refs[i].rrset->type == SG_TYPE_RRSIG)
+            q->an.refs[q->an.n++] = tmp.refs[i];
+    q->kind = SG_KIND_ANSWER;
+    q->rcode = SG_RCODE_NOERROR;
+    return 1;
+}
+
+/* Records the signer makes that a query can name: NSEC3PARAM at the apex (with DO or
+ * without, as BIND answers it), the NSEC of a name in NSEC mode. Turns the zone's NODATA
+ * into an answer. */
+static void answer_denial_records(const sg_denial *d, sg_query *q)
+{
+    if (q->kind != SG_KIND_NODATA || !q->node)
+        return;
+    const sg_rrset *rs = NULL;
+    if (q->qtype == SG_TYPE_NSEC3PARAM && d->kind == SG_KS_DENIAL_NSEC3 && q->node == q->zone->apex_node)
+        rs = &d->nsec3->param;
+    else if (q->qtype == SG_TYPE_NSEC && d->kind == SG_KS_DENIAL_NSEC)
+        rs = sg_nsec_of(d->nsec, q->node);
+    if (!rs)
+        return;
+    q->an.n = 0;
+    q->ns.n = 0;
+    q->kind = SG_KIND_ANSWER;
+    sg_section_add(&q->an, q->qname, rs, rs->ttl, SG_REF_DENIAL);
+}
+
 static int dnssec_handle(sg_handler *self, sg_query *q)
 {
     dstate *st = self->state;
@@ -531,19 +590,34 @@ static int dnssec_handle(sg_handler *self, sg_query *q)
     if (!k)
         return 0;
     apex_keys(k, q);
-    if (!q->do_bit || k->nzsk == 0)
+    if (k->nzsk == 0)
         return 0; /* an unsigned zone (gone insecure) is served as it is */
+    int named = q->kind == SG_KIND_NODATA && (q->qtype == SG_TYPE_NSEC3PARAM ||
+                q->qtype == SG_TYPE_NSEC || q->qtype == SG_TYPE_RRSIG);
+    if (!q->do_bit && !named)
+        return 0;
     const sg_denial *d = denial_for(st, dz, q->zone, k);
     if (!d)
         return SG_ENOMEM;
-    if (d->kind == SG_KS_DENIAL_NSEC3 && q->qtype == SG_TYPE_NSEC3PARAM && q->kind == SG_KIND_NODATA &&
-        q->node == q->zone->apex_node) {
+    answer_denial_records(d, q);
+    if (q->kind == SG_KIND_NODATA && q->qtype == SG_TYPE_RRSIG && q->node &&
+        (rc = answer_rrsigs(st, k, d, q)))
+        return rc < 0 ? rc : 0;
+    if (!q->do_bit) {
+        /* the records asked for by name, without their signatures */
+        return 0;
+    }
+    if ((rc = sg_prove(d, q)))
+        return rc;
+    if (d->kind == SG_KS_DENIAL_COMPACT && q->qtype == SG_TYPE_NSEC && q->kind == SG_KIND_NODATA &&
+        q->ns.n && q->ns.refs[q->ns.n - 1].rrset->type == SG_TYPE_NSEC) {
+        /* compact denial: the NSEC made for the name is the answer to a query for it */
+        q->an.refs[0] = q->ns.refs[q->ns.n - 1];
+        q->an.n = 1;
         q->ns.n = 0;
         q->kind = SG_KIND_ANSWER;
-        sg_section_add(&q->an, q->qname, &d->nsec3->param, d->nsec3->param.ttl, SG_REF_DENIAL);
     }
-    if ((rc = sg_prove(d, q)) ||
-        (rc = sign_section(st, k, d, q, &q->an, 0)) ||
+    if ((rc = sign_section(st, k, d, q, &q->an, 0)) ||
         (rc = sign_section(st, k, d, q, &q->ns, 0)) ||
         (rc = sign_section(st, k, d, q, &q->ar, 1)))
         return rc;

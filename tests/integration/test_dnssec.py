@@ -366,11 +366,43 @@ class ValidationTests:
             r = self.srv.dig(name, rtype)
             for sec in ('answer', 'authority', 'additional'):
                 for rr in r.section(sec):
+                    if sec == 'answer' and rr.type == rtype:
+                        continue  # RFC 3225 3: a type asked for by name is answered
                     self.assertNotIn(rr.type, DNSSEC_TYPES,
                                      'DNSSEC record without DO: %s %s\n%r' % (name, rtype, r))
             self.assertNotEqual(r.rcode, 'SERVFAIL', '%s %s\n%r' % (name, rtype, r))
         r = self.srv.dig('example.test', 'DNSKEY')
         self.assertTrue(r.rrs('answer', 'DNSKEY'), 'DNSKEY without DO\n%r' % r)
+
+    def test_direct_explicit_dnssec_types(self):
+        """NSEC, RRSIG and NSEC3PARAM asked for by name are answered, as BIND and Knot do
+        (issue 14: NODATA whose own NSEC listed the type)."""
+        r = self.srv.dig('web.example.test', 'RRSIG')
+        self.assertEqual(r.rcode, 'NOERROR', r)
+        self.assertTrue(r.answer and all(rr.type == 'RRSIG' for rr in r.answer), r)
+        covered = {parse_rrsig(rr)['covered'] for rr in r.answer}
+        self.assertLessEqual({'A', 'AAAA'}, covered, r)
+        r = self.srv.dig('example.test', 'RRSIG', '+dnssec')
+        covered = {parse_rrsig(rr)['covered'] for rr in r.rrs('answer', 'RRSIG')}
+        self.assertLessEqual({'SOA', 'NS', 'DNSKEY'}, covered, r)
+        self.assertEqual(r.rrs('authority', 'SOA'), [], r)
+        r = self.srv.dig('web.example.test', 'NSEC', '+dnssec')
+        self.assertNotEqual(r.rcode, 'SERVFAIL', r)
+        if self.DENIAL in ('nsec', 'compact'):
+            # the name's NSEC (compact: the one made for this reply) is the answer
+            nsec = r.rrs('answer', 'NSEC', 'web.example.test')
+            self.assertEqual(len(nsec), 1, r)
+            self.assertEqual(r.rrs('authority', 'SOA'), [], r)
+            self.assertSigned(r)
+        else:
+            # no NSEC at the name: a NODATA whose proof does not claim one
+            self.assertEqual(r.rrs('answer', 'NSEC'), [], r)
+            for rr in r.rrs('authority', 'NSEC', 'web.example.test'):
+                self.assertNotIn(' NSEC ', ' %s ' % rr.rdata.upper(), r)
+        r = self.srv.dig('example.test', 'NSEC3PARAM')
+        if self.DENIAL == 'nsec3':
+            self.assertEqual(len(r.rrs('answer', 'NSEC3PARAM')), 1, 'NSEC3PARAM without DO\n%r' % r)
+        self.assertNotEqual(r.rcode, 'SERVFAIL', r)
 
     def test_direct_with_do_every_rrset_signed(self):
         for name, rtype in self.QUERIES:
