@@ -38,7 +38,7 @@ static void help(void)
            "  --signature-jitter D\n"
            "  --denial nsec|nsec3|compact\n"
            "  --nsec3-iterations N     RFC 9276: 0\n"
-           "  --nsec3-salt-length N    RFC 9276: 0\n"
+           "  --nsec3-salt-length N    0 only: RFC 9276 3.1 says no salt\n"
            "  --nsec3-opt-out | --no-nsec3-opt-out\n"
            "  --cds | --no-cds         publish CDS\n"
            "  --cdnskey | --no-cdnskey publish CDNSKEY\n"

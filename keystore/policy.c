@@ -71,6 +71,11 @@ int sg_ks_policy_check(const sg_ks_policy *p, char *w, size_t cap)
     /* Validators may treat more than 100 iterations as insecure (RFC 9276 3.2). */
     if (p->nsec3_iterations > 100)
         return why(w, cap, "NSEC3 iterations above 100 break validation (RFC 9276)");
+    /* a salt is never used: an online signer's chain is rebuilt with every version, so a
+     * salt protects nothing, and it costs every validator (RFC 9276 3.1: SHOULD NOT) */
+    if (p->nsec3_salt_len != 0)
+        return why(w, cap, "NSEC3 salt is not supported: RFC 9276 3.1 says operators SHOULD "
+                           "NOT use a salt (use --nsec3-salt-length 0)");
     if (p->dnskey_ttl == 0)
         return why(w, cap, "DNSKEY TTL must not be 0");
     return 0;

@@ -56,6 +56,9 @@ def policies(c):
           "policy set changes only what is given")
     c.run("policy", "set", "split", "--algorithm", "ed25519", check=0)
     c.run("policy", "set", "nosuch", "--csk", check=1)
+    # a salt is refused with the reason (issue 14: it was taken and ignored)
+    r = c.run("policy", "set", "split", "--nsec3-salt-length", "8", check=2)
+    check("RFC 9276" in r.stderr, "salt refusal names RFC 9276: " + r.stderr)
     c.run("policy", "show", "nosuch", check=1)
     out = c.run("policy", "show", "split", check=0).stdout
     check(re.search(r"ksk-lifetime:\s+1y", out), "human durations")
