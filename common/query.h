@@ -92,6 +92,10 @@ typedef struct sg_query {
     uint16_t edns_payload;      /* client's UDP payload size */
     uint16_t max_size;          /* the largest reply this transport takes */
     uint16_t server_payload;    /* what we advertise in our OPT */
+    uint8_t cookie_len;         /* DNS COOKIE option (RFC 7873): 0 none, 8 client cookie
+                                 * only, 16..40 client and server cookie */
+    uint8_t cookie_valid;       /* the server cookie is one we made for this client */
+    uint8_t cookie[40];
 
     /* the reply */
     uint16_t rcode;             /* 12-bit extended rcode */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Query parsing and reply rendering: the hot path, so no allocation and no library calls. */
 #include "common/wire.h"
+#include "common/cookie.h"
 
 #include <string.h>
 
@@ -101,6 +102,7 @@ enum sg_parse_result sg_wire_parse_query(sg_query *q, const uint8_t *pkt, size_t
     q->wire_len = len;
     q->question_len = 0;
     q->has_edns = q->do_bit = q->edns_version = 0;
+    q->cookie_len = q->cookie_valid = 0;
     q->edns_payload = 0;
     q->qname_len = 0;
     q->qname[0] = 0;
@@ -192,7 +194,16 @@ enum sg_parse_result sg_wire_parse_query(sg_query *q, const uint8_t *pkt, size_t
             while (p < end) {
                 if (p + 4 > end || p + 4 + rd16(pkt + p + 2) > end)
                     goto formerr;
-                p += 4 + rd16(pkt + p + 2);
+                uint16_t code = rd16(pkt + p), olen = rd16(pkt + p + 2);
+                if (code == SG_COOKIE_OPTION) {
+                    /* RFC 7873 5.2.2: 8 (client) or 16..40 (client and server) octets,
+                     * anything else is FORMERR */
+                    if (olen != 8 && (olen < 16 || olen > 40))
+                        goto formerr;
+                    q->cookie_len = (uint8_t)olen;
+                    memcpy(q->cookie, pkt + p + 4, olen);
+                }
+                p += 4u + olen;
             }
         }
         off = o + 10 + rdl;

@@ -6,6 +6,7 @@
 #include "daemon/process_user.h"
 #include "daemon/runtime.h"
 #include "daemon/server.h"
+#include "common/cookie.h"
 #include "common/log.h"
 #include "keystore/keystore.h"
 
@@ -108,6 +109,7 @@ int main(int argc, char **argv)
     const sg_proc_options po = rt->opt.proc;
     if (strcmp(po.log_target, "stderr"))
         sg_log_set_target(po.log_target, "signetd");
+    sg_cookie_set_secret(po.cookie_secret[0] ? po.cookie_secret : NULL);
     uid_t uid = (uid_t)-1;
     gid_t gid = (gid_t)-1;
     if (po.user[0] && sg_user_lookup(po.user, &uid, &gid)) {

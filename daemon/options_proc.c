@@ -41,6 +41,17 @@ int sg_proc_option(const sg_cfg_block *d, sg_proc_options *o)
             return sg_cfg_error(d, "pid-file: expected an absolute path");
         return rc;
     }
+    if (!strcmp(d->name, "cookie-secret")) {
+        /* RFC 9018: servers behind one address (anycast) share it so that each takes the
+         * others' cookies; checked here, applied at start and reload */
+        int ok = d->nargs == 1 && !d->has_block && strlen(d->args[0]) == 32;
+        for (int i = 0; ok && i < 32; i++)
+            ok = strchr("0123456789abcdefABCDEF", d->args[0][i]) != NULL;
+        if (!ok)
+            return sg_cfg_error(d, "cookie-secret: expected 32 hex digits (a 128-bit SipHash key)");
+        snprintf(o->cookie_secret, sizeof o->cookie_secret, "%s", d->args[0]);
+        return 0;
+    }
     if (!strcmp(d->name, "log-target")) {
         if (d->nargs != 1 || (strcmp(d->args[0], "stderr") && strcmp(d->args[0], "syslog")))
             return sg_cfg_error(d, "log-target: expected stderr or syslog");

@@ -4,6 +4,7 @@
  * completes a handshake is not spoofed. */
 #include "daemon/plugins.h"
 #include "daemon/rrl.h"
+#include "common/cookie.h"
 #include "common/metrics.h"
 #include "common/name.h"
 
@@ -89,6 +90,18 @@ static int rrl_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **st
 }
 
 /* The reply made smaller than any amplification: header and question, TC=1. */
+/* RFC 7873 5.2.3: a client that sent a cookie but not a valid server cookie of ours is
+ * told BADCOOKIE with a fresh one instead of being slipped a truncated reply; with it, its
+ * retry is exempt from the limit (it has shown it receives our replies). */
+static void bad_cookie(sg_query *q)
+{
+    q->an.n = q->ns.n = q->ar.n = 0;
+    q->rcode = SG_RCODE_BADCOOKIE;
+    q->aa = 0;
+    q->tc = 0;
+    q->out_len = 0; /* rendered again, with the OPT that carries the extended rcode */
+}
+
 static void slip(sg_query *q)
 {
     q->an.n = q->ns.n = q->ar.n = 0;
@@ -126,7 +139,8 @@ static int rrl_handle(sg_handler *self, sg_query *q)
     if (q->transport != SG_TRANSPORT_UDP || q->drop)
         return rc;
     rrl_state *st = self->state;
-    if (sg_rrl_exempt(st->table, q->client))
+    /* a valid server cookie proves the source address is not spoofed (RFC 7873 5.1) */
+    if (q->cookie_valid || sg_rrl_exempt(st->table, q->client))
         return rc;
 
     /* Classified from what a cached reply also carries (rcode, AA), so that a reply
@@ -157,7 +171,10 @@ static int rrl_handle(sg_handler *self, sg_query *q)
         sg_counters_add(st->counters, C_SLIPPED, 1);
         if (rc < 0)
             return rc; /* the errors plugin answers SERVFAIL: small already */
-        slip(q);
+        if (q->cookie_len && q->has_edns)
+            bad_cookie(q);
+        else
+            slip(q);
         return 0;
     case SG_RRL_DROP:
     default:

@@ -4,10 +4,12 @@
 #include "daemon/server.h"
 #include "daemon/plugins.h"
 #include "common/arena.h"
+#include "common/cookie.h"
 #include "common/wire.h"
 #include "zones/secondary_plugin.h"
 
 #include <string.h>
+#include <time.h>
 
 static int has_transfer(const sg_handler *h)
 {
@@ -31,6 +33,9 @@ size_t sg_server_answer(const sg_runtime *rt, int listen_idx, sg_query *q,
         sg_prometheus_unrouted(NULL, q);
         return q->out_len;
     }
+    uint32_t now = q->cookie_len ? (uint32_t)time(NULL) : 0;
+    if (q->cookie_len)
+        sg_cookie_check(q, now); /* before the chain: rate limiting exempts a valid one */
     /* a reply larger than the operator allows is truncated (TC=1) on every transport;
      * transfers stream their own messages */
     if (q->max_size > rt->opt.max_answer_size && q->qtype != SG_TYPE_AXFR && q->qtype != SG_TYPE_IXFR)
@@ -73,6 +78,8 @@ size_t sg_server_answer(const sg_runtime *rt, int listen_idx, sg_query *q,
     }
     if (!q->drop && !q->out_len)
         sg_wire_render(q);
+    if (q->cookie_len)
+        sg_cookie_reply(q, now); /* after the cache too: a stored reply has no cookie */
     if (!chain)
         sg_prometheus_unrouted(routed, q); /* a chain's prometheus plugin counts the rest */
     return q->drop ? 0 : q->out_len;

@@ -2,6 +2,7 @@
 /* Reloading: a new runtime is built beside the running one and swapped in, for SIGHUP and
  * for the control socket's `reload [ZONE]`. */
 #include "daemon/daemon.h"
+#include "common/cookie.h"
 #include "common/log.h"
 #include "common/name.h"
 #include "zones/zonedb.h"
@@ -84,6 +85,8 @@ int sg_daemon_reload(sg_daemon *d, const char *zone, char *err, size_t cap)
     else if ((rc = swap_in(d, nrt)))
         sg_log(SG_LOG_ERR, "signetd", NULL, "reload failed (%s); the running configuration stays",
                sg_strerror(rc));
+    else if (!zone)
+        sg_cookie_set_secret(d->rt->opt.proc.cookie_secret[0] ? d->rt->opt.proc.cookie_secret : NULL);
     int errors = sg_log_capture_end();
     if (!rc && errors)
         rc = SG_ESYNTAX; /* applied, but something (a zone file) kept its old version */

@@ -19,6 +19,7 @@ typedef struct sg_proc_options {
     char user[64];            /* drop to this user after binding; "" to stay */
     char pid_file[1024];      /* "" for none */
     char log_target[16];      /* "stderr" or "syslog" */
+    char cookie_secret[33];   /* 32 hex digits shared with other servers; "" random */
 } sg_proc_options;
 
 /* Parse one global option if it is a process option: 0 done, SG_ESYNTAX (logged with
