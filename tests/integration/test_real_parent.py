@@ -16,6 +16,7 @@ On 127.0.0.1, each on a free port:
                the ZSK never rolls) and a registrar block
     control    a second signetd with SIGNET_ROLL_IGNORE_OBSERVED=1 (the engine trusts only
                the configured TTLs): the negative control
+    killed     a third signetd, for scenario 8 alone, SIGKILLed and restarted on its port
     unbound    validating, cache on, real TTLs, stub zones for test. (Knot) and for each
                child (signetd); asked every second, per zone, for the SOA, the DNSKEY RRset,
                www A and a random NXDOMAIN name
@@ -29,6 +30,15 @@ Scenarios, all at once (the wall time is that of the slowest):
     4  dds-long.test.    double-DS, registry with the longer TTL
     5  csk-update.test.  CSK, registrar update
     6  control.test.     double-KSK, longer TTL, in the control signetd: must go bogus
+    7  alg-long.test.    CSK on ECDSAP256SHA256, registry with the longer TTL: once the zone
+                         is secure, `policy set --algorithm ed25519` starts an algorithm
+                         rollover (RFC 6781 4.1.4); then one ordinary CSK rollover of the
+                         new key (its lifetime, 90s, runs out after the algorithm rollover)
+    8  ksk-kill.test.    double-KSK, registry with the longer TTL, in a signetd of its own:
+                         during the SECOND rollover, every time a timing point of a key is
+                         written (successor published, DS submitted, DS seen, switch,
+                         removal) signetd is SIGKILLed at once and restarted on the same
+                         port with the same Corefile and keystore
 
 The worst-case resolver: just before a successor's DS reaches the parent (the registry's
 add, or, for the update provider, the moment the successor key appears) the test flushes
@@ -43,18 +53,36 @@ validated secure) and no wrong one; from the keystore's timing points, every suc
 must start signing no sooner than the parent DS TTL observed at Knot plus the parent
 propagation delay after its DS was seen. Scenario 6 must give at least one bogus answer.
 
-$REAL_PARENT_ONLY=1,3,6 runs only those scenarios. Python 3 standard library only, plus
-knotd, knsupdate, unbound, openssl. signetd and signetctl come from $SIGNETD / $SIGNETCTL
-(CTest passes the built targets), else build/daemon/signetd and build/ctl/signetctl.
+Scenario 7 must end with the ECDSA key retired and out of the DNSKEY RRset and only the
+current ED25519 key's DS at Knot; from the timing points: the ED25519 key signs before it
+is published (by the zone's max TTL + propagation), its DS is submitted Ipub after it is
+published, the ECDSA DS is withdrawn no sooner than the observed DS TTL + propagation
+after the ED25519 DS was seen (a resolver holding the ECDSA-only DS set needs the ECDSA
+DNSKEY until then) and the ECDSA key leaves the DNSKEY RRset no sooner than that after the
+withdrawal; the old signatures stop Ipub after that. Its second rollover is judged like
+scenarios 1-5.
+
+Scenario 8 is judged like 1-5, and must have killed signetd at each kind of step of the
+second rollover; while signetd is down (from the kill to 6s after it answers again) a
+SERVFAIL without a DNSSEC EDE (1..12), or no reply, is tolerated and reported; a written
+timing point must never change across a restart, no key may appear or vanish with one,
+and the journal must not hold an engine event twice.
+
+All of them take about 4 minutes; $REAL_PARENT_ONLY=1,3,6 runs only those scenarios.
+Python 3 standard library only, plus knotd, knsupdate, unbound, openssl. signetd and
+signetctl come from $SIGNETD / $SIGNETCTL (CTest passes the built targets), else
+build/daemon/signetd and build/ctl/signetctl.
 """
 
 import base64
 import http.server
 import json
 import os
+import queue
 import random
 import re
 import shutil
+import signal
 import ssl
 import subprocess
 import sys
@@ -78,15 +106,22 @@ REST_TOKEN = 'realparent_token_7c1e0d9a'
 
 DNSKEY_TTL = 5
 ZONE_PROP = 1
+ZONE_MAX_TTL = 5
 PARENT_DS_TTL = 5
 PARENT_PROP = 1
 KSK_LIFETIME = 60
 TIMING = ['--dnskey-ttl', '%ds' % DNSKEY_TTL, '--zone-propagation-delay', '%ds' % ZONE_PROP,
-          '--zone-max-ttl', '5s', '--parent-ds-ttl', '%ds' % PARENT_DS_TTL,
+          '--zone-max-ttl', '%ds' % ZONE_MAX_TTL, '--parent-ds-ttl', '%ds' % PARENT_DS_TTL,
           '--parent-propagation-delay', '%ds' % PARENT_PROP, '--signature-validity', '1h',
           '--signature-refresh', '10m', '--signature-jitter', '0']
 KSK_ZSK = ['--ksk-zsk', '--ksk-lifetime', '%ds' % KSK_LIFETIME, '--zsk-lifetime', '0']
 CSK = ['--csk', '--ksk-lifetime', '%ds' % KSK_LIFETIME, '--zsk-lifetime', '0']
+# scenario 7: the algorithm rollover (start + max TTL + Ipub + DS seen + 2 x DS wait + Ipub,
+# about 80s with the 25s DS TTL) is over before the new key's lifetime runs out
+ALG_OLD, ALG_NEW = 13, 15
+ALG_LIFETIME = 90
+CSK_ALG = ['--csk', '--algorithm', 'ecdsap256sha256', '--ksk-lifetime', '%ds' % ALG_LIFETIME,
+           '--zsk-lifetime', '0']
 
 LONG_TTL = 25
 SHORT_TTL = 2
@@ -94,10 +129,16 @@ ROLLS = 2              # rollovers each scenario must complete
 DEADLINE = 420         # seconds from the start for every scenario's rollovers
 GRACE_MAX = 35         # after the last rollover, watch this long at most (TTL + 8s)
 STATUS_EVERY = 2.0
+KILL_POLL = 0.25       # scenario 8: how often the killer reads the keys' timing points
+KILL_GRACE = 6         # after a restart, how long a SERVFAIL without DNSSEC EDE is tolerated
+# the kinds of step of a double-KSK rollover scenario 8 must have killed signetd at
+KILL_STEPS = ('publish', 'ds_submitted', 'ds_seen', 'active', 'remove')
+KEY_POINTS = ('publish', 'active', 'retire', 'remove', 'ds_submitted', 'ds_seen', 'ds_withdrawn')
 
 
 class Scenario:
-    def __init__(self, num, zone, what, policy, registrar, ttl=None, control=False):
+    def __init__(self, num, zone, what, policy, registrar, ttl=None, control=False,
+                 alg=False, kill=False):
         self.num = num
         self.zone = zone
         self.what = what
@@ -105,6 +146,15 @@ class Scenario:
         self.registrar = registrar      # 'update' or 'rest'
         self.ttl = ttl                  # the emulator's DS TTL (rest only)
         self.control = control
+        self.alg = alg                  # scenario 7: algorithm rollover once secure
+        self.kill = kill                # scenario 8: SIGKILL at every step, own signetd
+        self.group = 'control' if control else 'killed' if kill else 'main'
+        self.alg_set_at = None          # when the policy was switched to ED25519
+        self.kills = []                 # (time killed, seconds until it answered, what)
+        self.kill_steps = set()         # KEY_POINTS that were written just before a kill
+        self.downtimes = []             # (killed, answering again)
+        self.down_since = None
+        self.tolerated = []             # SERVFAIL without DNSSEC EDE / no reply while down
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.queries = 0
@@ -130,6 +180,14 @@ class Scenario:
     def observed_ttl(self):
         return max(self.ds_ttls) if self.ds_ttls else None
 
+    def while_down(self, start, end):
+        """Whether [start, end] overlaps a time signetd was down after a SIGKILL (to
+        KILL_GRACE seconds after it answered again); call with the lock held."""
+        wins = [(a, b + KILL_GRACE) for a, b in self.downtimes]
+        if self.down_since:
+            wins.append((self.down_since, end + 1))
+        return any(start <= b and end >= a for a, b in wins)
+
 
 SCENARIOS = [
     Scenario(1, 'ksk-update.test.', 'double-KSK, update provider (parent TTL as written)',
@@ -143,6 +201,10 @@ SCENARIOS = [
     Scenario(5, 'csk-update.test.', 'CSK, update provider (parent TTL as written)', CSK, 'update'),
     Scenario(6, 'control.test.', 'NEGATIVE CONTROL: double-KSK, registry TTL %ds, '
              'SIGNET_ROLL_IGNORE_OBSERVED=1' % LONG_TTL, KSK_ZSK, 'rest', LONG_TTL, control=True),
+    Scenario(7, 'alg-long.test.', 'algorithm rollover ECDSAP256SHA256 -> ED25519 (CSK), registry '
+             'TTL %ds, then a CSK rollover' % LONG_TTL, CSK_ALG, 'rest', LONG_TTL, alg=True),
+    Scenario(8, 'ksk-kill.test.', 'double-KSK, registry TTL %ds, SIGKILL + restart at every step '
+             'of the second rollover' % LONG_TTL, KSK_ZSK, 'rest', LONG_TTL, kill=True),
 ]
 
 
@@ -323,6 +385,35 @@ def completed_rolls(keys, now):
                   if k['retire'] and k['remove'] and max(k['retire'], k['remove']) <= now)
 
 
+def key_changes(before, after):
+    """The timing points written between two readings of a zone's keys: ([text], {point}),
+    a new key counting with every point it has."""
+    old = {k['id']: k for k in before}
+    texts, points = [], set()
+    for k in after:
+        o = old.get(k['id'], {})
+        new = [p for p in KEY_POINTS if k[p] and k[p] != o.get(p)]
+        if new:
+            texts.append('%s%s %d %s' % ('' if o else 'new ', k['role'], k['tag'], '+'.join(new)))
+            points.update(new)
+    return texts, points
+
+
+def rewritten(before, after):
+    """Keys that vanished and timing points, once written, that changed between two
+    readings (neither may happen: a crash must leave the stored points as they were)."""
+    now = {k['id']: k for k in after}
+    out = []
+    for k in before:
+        n = now.get(k['id'])
+        if n is None:
+            out.append('%s %d vanished' % (k['role'], k['tag']))
+            continue
+        out += ['%s %d %s %s -> %s' % (k['role'], k['tag'], p, k[p], n[p])
+                for p in KEY_POINTS if k[p] and n[p] != k[p]]
+    return out
+
+
 def roll_starts(keys):
     """When each successor appeared (published, or its DS submitted first: double-DS)."""
     out = []
@@ -331,6 +422,57 @@ def roll_starts(keys):
         if ts:
             out.append(min(ts))
     return sorted(out)
+
+
+class Spawner:
+    """Runs calls in one thread that lives as long as the test process. A server started
+    by signet_test.spawn() gets PR_SET_PDEATHSIG, which the kernel sends when the THREAD
+    that forked it exits, not the process: a signetd restarted from the killer thread would
+    be SIGKILLed as soon as that thread ends, before the teardown stops it."""
+
+    def __init__(self):
+        self.jobs = queue.Queue()
+        threading.Thread(target=self.loop, daemon=True).start()
+
+    def loop(self):
+        while True:
+            fn, box, done = self.jobs.get()
+            try:
+                box['value'] = fn()
+            except BaseException as e:
+                box['error'] = e
+            done.set()
+
+    def call(self, fn):
+        box, done = {}, threading.Event()
+        self.jobs.put((fn, box, done))
+        done.wait()
+        if 'error' in box:
+            raise box['error']
+        return box['value']
+
+
+class KillableSignetd(st.Signetd):
+    """A signetd that can be SIGKILLed and restarted on the same port (the resolver's stub
+    points at it) with the same Corefile and keystore."""
+
+    def kill_restart(self):
+        st.terminate(self.proc, st.STOP_TIMEOUT, signal.SIGKILL)
+        self._log.close()
+        t_kill = time.time()
+        for _ in range(50):
+            self._log = open(self.log_path, 'ab')
+            self.proc = st.spawn(st.signetd_cmd() + ['-c', self.corefile_path], self._log,
+                                 self.dir)
+            if self._wait_ready():
+                return t_kill, time.time()
+            if self.proc.poll() is None:
+                raise RuntimeError('restarted signetd does not answer; log:\n%s'
+                                   % self.log()[-3000:])
+            st._LIVE.discard(self.proc)
+            self._log.close()
+            time.sleep(0.1)   # the port is still held: try again
+        raise RuntimeError('signetd could not restart; log:\n%s' % self.log()[-3000:])
 
 
 class RealParentTest(unittest.TestCase):
@@ -351,8 +493,9 @@ class RealParentTest(unittest.TestCase):
         cls.scen = selected()
         cls.dir = tempfile.mkdtemp(prefix='signet-real-parent-')
         cls.knot = cls.knot_log = cls.httpd = cls.unbound = None
-        cls.main = cls.control = None
+        cls.main = cls.control = cls.killed = None
         cls.threads = []
+        cls.spawner = Spawner()
         cls.t0 = time.time()
         try:
             cls.start_knot()
@@ -490,9 +633,10 @@ class RealParentTest(unittest.TestCase):
         with open(cls.rest_cred, 'w') as f:
             f.write('token = %s\n' % REST_TOKEN)
         os.chmod(cls.rest_cred, 0o600)
-        groups = (('main', [s for s in cls.scen if not s.control], False),
-                  ('control', [s for s in cls.scen if s.control], True))
-        for name, scen, control in groups:
+        groups = (('main', False, st.Signetd), ('control', True, st.Signetd),
+                  ('killed', False, KillableSignetd))
+        for name, control, kind in groups:
+            scen = [s for s in cls.scen if s.group == name]
             if not scen:
                 continue
             d = os.path.join(cls.dir, name)
@@ -508,7 +652,7 @@ class RealParentTest(unittest.TestCase):
                 text += ('%s:$port {\n    bind 127.0.0.1\n    dnssec {\n        keystore %s\n'
                          '        policy %s\n%s    }\n    file $dir/%s.zone %s\n    errors\n}\n'
                          % (s.zone, s.db, pol, cls.registrar_block(s), s.label, s.zone))
-            srv = st.Signetd(text, ready_name=scen[0].zone, workdir=d)
+            srv = kind(text, ready_name=scen[0].zone, workdir=d)
             saved = os.environ.get('SIGNET_ROLL_IGNORE_OBSERVED')
             if control:
                 os.environ['SIGNET_ROLL_IGNORE_OBSERVED'] = '1'
@@ -547,7 +691,7 @@ class RealParentTest(unittest.TestCase):
             t.join(30)
         if cls.unbound is not None:
             cls.unbound.stop()
-        errors = st.stop_servers(cls.main, cls.control)
+        errors = st.stop_servers(cls.main, cls.control, cls.killed)
         if cls.httpd is not None:
             cls.httpd.shutdown()
         if cls.knot is not None:
@@ -582,11 +726,17 @@ class RealParentTest(unittest.TestCase):
         except (st.NoReply, OSError, ValueError) as e:
             with s.lock:
                 s.noreply += 1
+                if s.while_down(now, time.time()):
+                    s.tolerated.append((now, name, qtype, 'no reply', '-'))
             return
+        end = time.time()
         ede = '; '.join('%d %s' % e for e in r.ede) or '-'
         row = (now, name, qtype, r.rcode, ede)
+        dnssec_error = any(c in rr.EDE_BOGUS for c, _ in r.ede)
         with s.lock:
-            if r.rcode == 'SERVFAIL' or any(c in rr.EDE_BOGUS for c, _ in r.ede):
+            if r.rcode == 'SERVFAIL' and not dnssec_error and s.while_down(now, end):
+                s.tolerated.append(row)     # scenario 8: signetd is (just) down
+            elif r.rcode == 'SERVFAIL' or dnssec_error:
                 s.bogus.append(row)
             elif r.rcode != want or (want == 'NOERROR' and
                                      not any(x.type == qtype for x in r.answer)):
@@ -680,6 +830,83 @@ class RealParentTest(unittest.TestCase):
             s.stop.wait(STATUS_EVERY)
 
     @classmethod
+    def alg_driver(cls, s):
+        """Scenario 7: once the zone is secure (its first DS seen at the parent and every
+        kind of question validated), switch its policy to ED25519."""
+        while not s.stop.is_set():
+            with s.lock:
+                keys = list(s.keys)
+                secure = len(s.first_ad) == 4
+            chain = roll_chain(keys)
+            if secure and chain and chain[0]['ds_seen'] and time.time() >= chain[0]['ds_seen'] + 2:
+                break
+            s.stop.wait(0.5)
+        else:
+            return
+        if {k['algorithm'] for k in keys} != {ALG_OLD}:
+            with s.lock:
+                s.errors.append('before the policy change the zone should have algorithm %d '
+                                'keys only: %s' % (ALG_OLD, [(k['role'], k['tag'], k['algorithm'])
+                                                             for k in keys]))
+            return
+        cls.ctl(s, 'policy', 'set', 'p%d' % s.num, '--algorithm', 'ed25519')
+        s.alg_set_at = time.time()
+        cls.note('%d %s: secure; signetctl policy set p%d --algorithm ed25519', s.num, s.zone,
+                 s.num)
+        plan = cls.ctl(s, 'zone', 'plan', s.zone, '--until', '@%d' % (s.alg_set_at + 100),
+                       check=False)
+        cls.note('%d %s: zone plan:\n%s', s.num, s.zone, (plan.stdout + plan.stderr).rstrip())
+
+    @classmethod
+    def killer(cls, s):
+        """Scenario 8: once the first rollover is complete, read the keys every KILL_POLL
+        seconds; whenever a timing point has been written, SIGKILL signetd at once and
+        restart it; the last kill is the one after the second rollover's removal."""
+        base = None
+        while not s.stop.is_set():
+            p = cls.ctl(s, 'zone', 'status', s.zone, json_out=True, check=False)
+            now = time.time()
+            if isinstance(p, dict):
+                keys = p['keys']
+                done = len(completed_rolls(keys, now))
+                if base is None:
+                    if done >= 1:
+                        base = keys
+                        cls.note('%d %s: first rollover complete: SIGKILL at every step of the '
+                                 'second one', s.num, s.zone)
+                else:
+                    bad = rewritten(base, keys)
+                    texts, points = key_changes(base, keys)
+                    if bad or texts:
+                        cls.kill_restart(s, ', '.join(texts + bad), points)
+                        after = cls.ctl(s, 'zone', 'status', s.zone, json_out=True)['keys']
+                        bad += rewritten(keys, after)
+                        if {k['id'] for k in after} != {k['id'] for k in keys}:
+                            bad.append('keys changed across the restart: %s -> %s'
+                                       % (sorted(k['id'] for k in keys),
+                                          sorted(k['id'] for k in after)))
+                        if bad:
+                            with s.lock:
+                                s.errors.append('around a SIGKILL: ' + '; '.join(bad))
+                        base = keys
+                        if done >= ROLLS:
+                            return
+            s.stop.wait(KILL_POLL)
+
+    @classmethod
+    def kill_restart(cls, s, what, points):
+        with s.lock:
+            s.down_since = time.time()
+        t_kill, t_up = cls.spawner.call(s.srv.kill_restart)
+        with s.lock:
+            s.downtimes.append((t_kill, t_up))
+            s.down_since = None
+            s.kills.append((t_kill, t_up - t_kill, what))
+            s.kill_steps.update(points)
+        cls.note('%d %s: SIGKILL after %s; answering again after %.2fs', s.num, s.zone, what,
+                 t_up - t_kill)
+
+    @classmethod
     def run_once(cls):
         """Watch every selected scenario until it has completed its rollovers (plus a
         grace period) or the deadline passes; then the test methods judge each one."""
@@ -689,6 +916,10 @@ class RealParentTest(unittest.TestCase):
         for s in cls.scen:
             cls.guard(s, cls.monitor)
             cls.guard(s, cls.poll_status)
+            if s.alg:
+                cls.guard(s, cls.alg_driver)
+            if s.kill:
+                cls.guard(s, cls.killer)
         for t in cls.threads:
             t.join(DEADLINE + 120)
         for s in cls.scen:
@@ -697,7 +928,15 @@ class RealParentTest(unittest.TestCase):
                 s.history = cls.ctl(s, 'zone', 'history', s.zone).stdout
             except Exception as e:
                 s.final_status = s.history = '(signetctl failed: %s)' % e
+            final = cls.ctl(s, 'zone', 'status', s.zone, json_out=True, check=False)
+            s.final_keys = final['keys'] if isinstance(final, dict) else []
             s.final_ds = cls.knot_ds(s.zone)
+            if s.kill:
+                try:
+                    s.journal = cls.ctl(s, 'zone', 'history', s.zone, json_out=True)
+                except Exception as e:
+                    s.errors.append('zone history --json failed: %s' % e)
+                    s.journal = []
         cls.wall = time.time() - cls.t0
         cls.report()
 
@@ -711,7 +950,10 @@ class RealParentTest(unittest.TestCase):
         out = []
         if obs is None:
             return ['no DS was ever seen at Knot']
-        for k in roll_chain(s.keys)[1:]:
+        chain = roll_chain(s.keys)
+        for prev, k in zip(chain, chain[1:]):
+            if k['algorithm'] != prev['algorithm']:
+                continue    # an algorithm rollover: its key signs first (alg_problems)
             if not k['active'] or not k['ds_seen']:
                 continue
             gap = k['active'] - k['ds_seen']
@@ -719,6 +961,98 @@ class RealParentTest(unittest.TestCase):
                 out.append('%s %d signs %ds after its DS was seen at the parent; the parent '
                            'serves the DS with TTL %ds (+ %ds propagation)'
                            % (k['role'], k['tag'], gap, obs, PARENT_PROP))
+        return out
+
+    @classmethod
+    def alg_problems(cls, s):
+        """Scenario 7: the algorithm rollover completed, in the order and with the waits of
+        RFC 6781 4.1.4, against the DS TTL the parent really served."""
+        if s.alg_set_at is None:
+            return ['the policy was never switched to ED25519 (the zone never became secure)']
+        obs = s.observed_ttl() or LONG_TTL
+        chain = roll_chain(s.keys)
+        old = [k for k in chain if k['algorithm'] == ALG_OLD]
+        new = [k for k in chain if k['algorithm'] == ALG_NEW]
+        if len(old) != 1 or not new or len(old) + len(new) != len(chain):
+            return ['want one algorithm %d CSK then algorithm %d CSKs, got %s'
+                    % (ALG_OLD, ALG_NEW, [(k['tag'], k['algorithm']) for k in chain])]
+        o, n = old[0], new[0]
+        out = []
+        now = time.time()
+        live = [k for k in s.keys if (k['publish'] and k['publish'] <= now and not k['remove'])
+                or (k['active'] and k['active'] <= now and not k['retire'])]
+        if any(k['algorithm'] != ALG_NEW for k in live):
+            out.append('keys of algorithm %d still published or signing: %s'
+                       % (ALG_OLD, [(k['tag'], k['state']) for k in live]))
+        need = {'%s new' % p: n[p] for p in ('active', 'publish', 'ds_submitted', 'ds_seen')}
+        need.update({'%s old' % p: o[p] for p in ('ds_withdrawn', 'remove', 'retire')})
+        missing = [p for p, v in need.items() if not v]
+        if missing:
+            return out + ['the algorithm rollover stopped: no %s' % ', '.join(missing)]
+
+        def wait(what, t, base, least):
+            if t - base < least:
+                out.append('%s %ds after its cause, want >= %ds' % (what, t - base, least))
+        wait('ED25519 key published (after it signs)', n['publish'], n['active'],
+             ZONE_MAX_TTL + ZONE_PROP)
+        wait('ED25519 DS submitted (after publication)', n['ds_submitted'], n['publish'],
+             DNSKEY_TTL + ZONE_PROP)
+        wait('ECDSA DS withdrawn (after the ED25519 DS was seen)', o['ds_withdrawn'],
+             n['ds_seen'], obs + PARENT_PROP)
+        wait('ECDSA DNSKEY removed (after the ED25519 DS was seen)', o['remove'], n['ds_seen'],
+             obs + PARENT_PROP)
+        wait('ECDSA DNSKEY removed (after its DS was withdrawn)', o['remove'], o['ds_withdrawn'],
+             obs + PARENT_PROP)
+        wait('ECDSA signatures stop (after its DNSKEY left)', o['retire'], o['remove'],
+             DNSKEY_TTL + ZONE_PROP)
+        # when the ECDSA DS really left Knot (the registrar pushes after the engine's step)
+        gone = [t_ for t_, x in cls.reg.log
+                if x.startswith('delete %s DS %d ' % (s.zone[:-1], o['tag']))]
+        s.alg_steps = ('policy set %+.0fs: ED25519 signs %+ds, published %+ds, DS submitted %+ds, '
+                       'seen %+ds; ECDSA DS withdrawn %+ds (deleted at Knot %s), DNSKEY out %+ds, '
+                       'signatures stop %+ds'
+                       % (s.alg_set_at - cls.t0, n['active'] - s.alg_set_at,
+                          n['publish'] - s.alg_set_at, n['ds_submitted'] - s.alg_set_at,
+                          n['ds_seen'] - s.alg_set_at, o['ds_withdrawn'] - s.alg_set_at,
+                          '%+.1fs' % (gone[0] - s.alg_set_at) if gone else 'never',
+                          o['remove'] - s.alg_set_at, o['retire'] - s.alg_set_at))
+        return out
+
+    @classmethod
+    def final_ds_problems(cls, s):
+        """At the end (a next rollover may have begun) the parent serves the DS of every
+        key the keystore holds as seen and not withdrawn, and no other DS than those of keys
+        submitted and not withdrawn (a few seconds ago at most: the push follows the step)."""
+        now = time.time()
+        chain = roll_chain(s.final_keys)
+        got = {(int(x.split()[0]), int(x.split()[1])) for x in s.final_ds[1]}
+        must = {(k['tag'], k['algorithm']) for k in chain if k['ds_seen'] and not k['ds_withdrawn']}
+        may = {(k['tag'], k['algorithm']) for k in chain if k['ds_submitted'] and
+               (not k['ds_withdrawn'] or k['ds_withdrawn'] > now - 10)}
+        out = []
+        if not chain or not must <= got <= may:
+            out.append('at the end Knot serves DS (tag, algorithm) %s; the keystore says %s, '
+                       'perhaps also %s' % (sorted(got), sorted(must), sorted(may - must)))
+        if s.alg and any(a != ALG_NEW for _, a in got):
+            out.append('at the end Knot still serves a DS of another algorithm than %d: %s'
+                       % (ALG_NEW, sorted(got)))
+        return out
+
+    @classmethod
+    def kill_problems(cls, s):
+        out = []
+        missing = [p for p in KILL_STEPS if p not in s.kill_steps]
+        if missing:
+            out.append('no SIGKILL right after these steps of the second rollover: %s (kills: %s)'
+                       % (', '.join(missing), '; '.join(k[2] for k in s.kills) or 'none'))
+        seen = {}
+        for h in getattr(s, 'journal', []):
+            if h['key'] is not None and h['actor'] == 'daemon':
+                k = (h['key'], h['old_state'], h['new_state'], h['reason'])
+                seen[k] = seen.get(k, 0) + 1
+        dup = [k for k, c in seen.items() if c > 1]
+        if dup:
+            out.append('engine events in the journal more than once: %s' % dup)
         return out
 
     @classmethod
@@ -735,10 +1069,19 @@ class RealParentTest(unittest.TestCase):
                 p = cls.phase(s, row[0])
                 phases[p] = phases.get(p, 0) + 1
             print('  %d %-17s queries %4d  bogus %3d  insecure %3d  wrong %2d  no reply %2d  '
-                  'rolls %d  primed %d  parent DS TTL %s  [%s]%s'
+                  'rolls %d  primed %d  parent DS TTL %s%s  [%s]%s'
                   % (s.num, s.zone, s.queries, len(s.bogus), len(s.insecure), len(s.wrong),
                      s.noreply, s.rolls, s.primes, '/'.join(str(x) for x in sorted(s.ds_ttls)) or '-',
+                     ('  kills %d (down %.1fs at most)  tolerated while down %d'
+                      % (len(s.kills), max([k[1] for k in s.kills] or [0]), len(s.tolerated))
+                      if s.kill else ''),
                      s.what, ('  bogus by phase: %s' % phases) if phases else ''))
+            if s.kill:
+                for t_kill, down, what in s.kills:
+                    print('      SIGKILL %+6.1fs after %s; down %.2fs' % (t_kill - cls.t0, what, down))
+                for row in s.tolerated:
+                    print('      tolerated while down %+6.1fs %s %s: %s, EDE %s'
+                          % ((row[0] - cls.t0,) + row[1:]))
         sys.stdout.flush()
 
     def rows(self, s, rows, n=10):
@@ -791,6 +1134,14 @@ class RealParentTest(unittest.TestCase):
                 problems.append('%d wrong answers; first:\n%s' % (len(s.wrong),
                                                                  self.rows(s, s.wrong)))
             problems += self.timing_violations(s)
+            if s.alg:
+                problems += self.alg_problems(s)
+                if getattr(s, 'alg_steps', None):
+                    self.note('%d %s: %s', s.num, s.zone, s.alg_steps)
+            if s.kill:
+                problems += self.kill_problems(s)
+            if s.alg or s.kill:
+                problems += self.final_ds_problems(s)
         if problems:
             self.fail('scenario %d (%s, %s):\n  %s\n%s'
                       % (s.num, s.zone, s.what, '\n  '.join(problems), self.details(s)))
@@ -812,6 +1163,12 @@ class RealParentTest(unittest.TestCase):
 
     def test_6_negative_control(self):
         self.judge(6)
+
+    def test_7_algorithm_rollover_longer_parent_ttl(self):
+        self.judge(7)
+
+    def test_8_sigkill_every_step_of_second_ksk_rollover(self):
+        self.judge(8)
 
 
 if __name__ == '__main__':
