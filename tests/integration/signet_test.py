@@ -65,6 +65,7 @@ TYPE_NAMES = {v: k for k, v in TYPES.items()}
 RCODES = {
     'NOERROR': 0, 'FORMERR': 1, 'SERVFAIL': 2, 'NXDOMAIN': 3, 'NOTIMP': 4, 'REFUSED': 5,
     'YXDOMAIN': 6, 'YXRRSET': 7, 'NXRRSET': 8, 'NOTAUTH': 9, 'NOTZONE': 10, 'BADVERS': 16,
+    'BADCOOKIE': 23,
 }
 RCODE_NAMES = {v: k for k, v in RCODES.items()}
 FLAG_BITS = {'qr': 0x8000, 'aa': 0x0400, 'tc': 0x0200, 'rd': 0x0100, 'ra': 0x0080,
