@@ -29,12 +29,23 @@ static void file_teardown(void *state)
 }
 
 int sg_file_parse(const sg_cfg_block *blk, const sg_setup_ctx *ctx, char ***zones_out,
-                  int *nzones_out)
+                  int *nzones_out, uint64_t *max_size_out)
 {
     if (blk->nargs < 1)
         return sg_cfg_error(blk, "file: expected a zone file path: file PATH [ZONE...]");
-    for (int i = 0; i < blk->nchildren; i++)
-        return sg_cfg_error(&blk->children[i], "file: unknown option '%s'", blk->children[i].name);
+    *max_size_out = SG_ZONE_FILE_MAX_DEFAULT;
+    for (int i = 0; i < blk->nchildren; i++) {
+        const sg_cfg_block *d = &blk->children[i];
+        if (strcmp(d->name, "max-size"))
+            return sg_cfg_error(d, "file: unknown option '%s' (max-size)", d->name);
+        uint64_t v;
+        if (d->nargs == 1 && !strcmp(d->args[0], "unlimited"))
+            *max_size_out = 0;
+        else if (d->nargs != 1 || sg_cfg_parse_size(d->args[0], &v) || v == 0)
+            return sg_cfg_error(d, "max-size: expected a size (e.g. 64M, 2G) or 'unlimited'");
+        else
+            *max_size_out = v;
+    }
     int n = blk->nargs > 1 ? blk->nargs - 1 : ctx->nzones;
     if (n == 0)
         return sg_cfg_error(blk, "file: no zone to load the file for");
@@ -76,7 +87,8 @@ static int file_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **s
 {
     char **names = NULL;
     int n = 0;
-    int rc = sg_file_parse(blk, ctx, &names, &n);
+    uint64_t max_size = 0;
+    int rc = sg_file_parse(blk, ctx, &names, &n, &max_size);
     if (rc)
         return rc;
     file_state *st = calloc(1, sizeof *st);
@@ -88,7 +100,7 @@ static int file_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **s
     }
     for (int i = 0; i < n; i++) {
         sg_zone *z = NULL;
-        rc = sg_zonedb_acquire(blk->args[0], names[i], ctx->check_only, &z);
+        rc = sg_zonedb_acquire(blk->args[0], names[i], max_size, ctx->check_only, &z);
         if (rc) {
             sg_cfg_error(blk, "file: zone %s from %s not loaded: %s", names[i], blk->args[0],
                          sg_strerror(rc));

@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <unistd.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <ldns/ldns.h>
@@ -32,6 +35,9 @@ typedef struct loader {
     struct sg_zone_file *files; /* and what each looked like when read */
     int errors;
     int depth;               /* $INCLUDE nesting */
+    uint64_t max_size;       /* bytes of zone text, the file and its $INCLUDEs (0: none) */
+    uint64_t size;           /* read so far */
+    char why[200];           /* why the last file could not be read (not errno's words) */
 } loader;
 
 static void lerr(loader *ld, const char *file, unsigned line, const char *msg, const char *arg)
@@ -42,16 +48,62 @@ static void lerr(loader *ld, const char *file, unsigned line, const char *msg, c
     ld->errors++;
 }
 
-static char *read_all(const char *path, size_t *len_out)
+/* The whole file, if it is a regular file (a FIFO, a device such as /dev/zero or a
+ * directory would block a reload or fill memory: issue 15) and the zone's text stays within
+ * max_size. The checks are on the opened file (fstat), not on the name. O_NONBLOCK: opening
+ * a FIFO must not wait for a writer. */
+static char *read_all(loader *ld, const char *path, size_t *len_out, struct stat *st_out)
 {
-    FILE *f = fopen(path, "r");
-    if (!f)
+    ld->why[0] = 0;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
         return NULL;
-    size_t cap = 65536, len = 0;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(ld->why, sizeof ld->why, "not a regular file (%s)",
+                 S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISCHR(st.st_mode) ? "a character device"
+                 : S_ISBLK(st.st_mode) ? "a block device" : S_ISDIR(st.st_mode) ? "a directory"
+                 : S_ISSOCK(st.st_mode) ? "a socket" : "not a file");
+        close(fd);
+        return NULL;
+    }
+    uint64_t room = ld->max_size ? (ld->max_size > ld->size ? ld->max_size - ld->size : 0) : UINT64_MAX;
+    if ((uint64_t)st.st_size > room) {
+        char a[32];
+        snprintf(ld->why, sizeof ld->why, "the zone's text would pass max-size %s (%llu bytes here)",
+                 sg_cfg_format_size(ld->max_size, a, sizeof a), (unsigned long long)st.st_size);
+        close(fd);
+        return NULL;
+    }
+    /* read what fstat said, and one byte more to see a file that grows meanwhile */
+    size_t cap = (size_t)st.st_size + 2, len = 0;
     char *buf = malloc(cap);
     while (buf) {
-        if (len + 65536 + 1 > cap) {
-            char *nb = realloc(buf, cap * 2);
+        ssize_t r = read(fd, buf + len, cap - 1 - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
+        if (len == cap - 1) {
+            if ((uint64_t)len > room) {
+                char a[32];
+                snprintf(ld->why, sizeof ld->why, "the zone's text passes max-size %s (the file grows while read)",
+                         sg_cfg_format_size(ld->max_size, a, sizeof a));
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            char *nb = cap < SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
             if (!nb) {
                 free(buf);
                 buf = NULL;
@@ -60,19 +112,14 @@ static char *read_all(const char *path, size_t *len_out)
             buf = nb;
             cap *= 2;
         }
-        size_t r = fread(buf + len, 1, 65536, f);
-        len += r;
-        if (r < 65536)
-            break;
     }
-    if (buf && ferror(f)) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
+    close(fd);
     if (buf) {
         buf[len] = 0;
         *len_out = len;
+        ld->size += len;
+        if (st_out)
+            *st_out = st;
     }
     return buf;
 }
@@ -176,8 +223,13 @@ static void do_entry(loader *ld, const char *file, unsigned line, char *ent, int
             }
             int rc = load_file(ld, inc, inc_origin, ld->depth + 1);
             ldns_rdf_deep_free(inc_origin);
-            if (rc == SG_EIO)
+            if (rc == SG_EIO && ld->why[0]) {
+                char m[1300];
+                snprintf(m, sizeof m, "$INCLUDE file %.1000s: %.250s", inc, ld->why);
+                lerr(ld, file, line, "%s", m);
+            } else if (rc == SG_EIO) {
                 lerr(ld, file, line, "cannot read $INCLUDE file %s", inc);
+            }
         } else {
             lerr(ld, file, line, "unsupported directive %s", dir);
         }
@@ -284,9 +336,7 @@ static int load_file(loader *ld, const char *path, ldns_rdf *origin_in, int dept
 {
     size_t len;
     struct stat fst;
-    if (stat(path, &fst) != 0)
-        return SG_EIO;
-    char *text = read_all(path, &len);
+    char *text = read_all(ld, path, &len, &fst);
     if (!text)
         return SG_EIO;
     struct sg_zone_file *nf = realloc(ld->files, (ld->npaths + 1) * sizeof *nf);
@@ -411,6 +461,11 @@ static int load_file(loader *ld, const char *path, ldns_rdf *origin_in, int dept
  * keeps its main path. Included names are freed with the loader. */
 int sg_zone_load_file(const char *path, const char *apex, sg_zone **zone_out)
 {
+    return sg_zone_load_file_max(path, apex, SG_ZONE_FILE_MAX_DEFAULT, zone_out);
+}
+
+int sg_zone_load_file_max(const char *path, const char *apex, uint64_t max_size, sg_zone **zone_out)
+{
     if (!path || !apex || !zone_out)
         return SG_EINVAL;
     uint8_t apex_wire[SG_NAME_MAX];
@@ -426,6 +481,7 @@ int sg_zone_load_file(const char *path, const char *apex, sg_zone **zone_out)
     }
     loader ld = { 0 };
     ld.apex_str = apex;
+    ld.max_size = max_size;
     ld.b = sg_zone_builder_new(apex_wire);
     ld.rdbuf = ldns_buffer_new(65536);
     ldns_rdf *origin = ldns_dname_new_frm_data((uint16_t)sg_name_len(apex_wire), apex_wire);
@@ -438,7 +494,9 @@ int sg_zone_load_file(const char *path, const char *apex, sg_zone **zone_out)
     int rc = load_file(&ld, path, origin, 0);
     ldns_rdf_deep_free(origin);
     ldns_buffer_free(ld.rdbuf);
-    if (rc == SG_EIO)
+    if (rc == SG_EIO && ld.why[0])
+        sg_log(SG_LOG_ERR, "zone", apex, "%s: %s", path, ld.why);
+    else if (rc == SG_EIO)
         sg_log(SG_LOG_ERR, "zone", apex, "%s: cannot read: %s", path, strerror(errno));
     sg_zone *z = NULL;
     if (rc == 0 && ld.errors == 0) {

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 static char g_dir[64];
 
@@ -217,11 +218,67 @@ static void test_cuts_and_wildcards(void **st)
     sg_zone_free(z);
 }
 
+/* Only regular files are read, and within max-size (issue 15: /dev/zero read forever, a
+ * FIFO blocked the reload and, behind it, the control socket and SIGTERM). */
+static void test_load_refuses_non_files(void **st)
+{
+    (void)st;
+    char fifo[200], link[200], dir[200];
+    snprintf(fifo, sizeof fifo, "%s/fifo.zone", g_dir);
+    snprintf(link, sizeof link, "%s/zero.zone", g_dir);
+    snprintf(dir, sizeof dir, "%s/dir.zone", g_dir);
+    unlink(fifo);
+    unlink(link);
+    rmdir(dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(symlink("/dev/zero", link), 0);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    static const struct { const char *path, *needle; } cases[3] = {
+        { NULL, "not a regular file (a FIFO)" },
+        { NULL, "not a regular file (a character device)" },
+        { NULL, "not a regular file (a directory)" },
+    };
+    const char *paths[3] = { fifo, link, dir };
+    for (int i = 0; i < 3; i++) {
+        sg_zone *z = NULL;
+        capture_start();
+        int rc = sg_zone_load_file(paths[i], "t.test.", &z); /* returns: no writer is waited for */
+        char *out = capture_end();
+        assert_int_equal(rc, SG_EIO);
+        assert_null(z);
+        if (!strstr(out, cases[i].needle))
+            fail_msg("%s: expected '%s' in:\n%s", paths[i], cases[i].needle, out);
+    }
+    /* an $INCLUDE of one: the error names the including file and line */
+    char text[512];
+    snprintf(text, sizeof text, "%s$INCLUDE %s\n", HEAD, fifo);
+    const char *path = write_file("t.zone", text);
+    sg_zone *z = NULL;
+    capture_start();
+    assert_int_not_equal(sg_zone_load_file(path, "t.test.", &z), 0);
+    char *out = capture_end();
+    if (!strstr(out, "t.zone:7: $INCLUDE file") || !strstr(out, "a FIFO"))
+        fail_msg("expected t.zone:7 and the FIFO in:\n%s", out);
+    /* max-size counts the file and its $INCLUDEs */
+    path = write_file("t.zone", HEAD);
+    capture_start();
+    assert_int_equal(sg_zone_load_file_max(path, "t.test.", 10, &z), SG_EIO);
+    out = capture_end();
+    if (!strstr(out, "would pass max-size"))
+        fail_msg("expected max-size in:\n%s", out);
+    assert_int_equal(sg_zone_load_file_max(path, "t.test.", 0, &z), 0); /* 0: no bound */
+    sg_zone_free(z);
+    unlink(fifo);
+    unlink(link);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load_good),
         cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_load_refuses_non_files),
         cmocka_unit_test(test_cuts_and_wildcards),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

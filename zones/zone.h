@@ -114,6 +114,11 @@ void sg_zone_builder_free(sg_zone_builder *b);
 /* Load an RFC 1035 master file for the zone apex (presentation form). Errors are logged
  * as "file:line: message". Returns 0 and *zone_out, or SG_EIO / SG_ESYNTAX / SG_EZONE. */
 int sg_zone_load_file(const char *path, const char *apex, sg_zone **zone_out);
+/* The same with a bound on the zone's text (the file and its $INCLUDEs; 0: none). Only
+ * regular files are read: a FIFO, a device or a directory is refused (SG_EIO, the reason
+ * logged), as is text past max_size. */
+#define SG_ZONE_FILE_MAX_DEFAULT (1024ull * 1024 * 1024)
+int sg_zone_load_file_max(const char *path, const char *apex, uint64_t max_size, sg_zone **zone_out);
 
 /* Write z as a master file at path, atomically (a temporary file renamed over it).
  * Returns 0, or SG_EIO (logged with the path). */

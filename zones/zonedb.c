@@ -132,12 +132,13 @@ static void register_metrics(void)
         sg_metrics_register(zones_metrics, NULL); /* once; the set lives as long as the process */
 }
 
-int sg_zonedb_acquire(const char *path, const char *apex, int check_only, sg_zone **zone_out)
+int sg_zonedb_acquire(const char *path, const char *apex, uint64_t max_size, int check_only,
+                      sg_zone **zone_out)
 {
     if (!path || !apex || !zone_out)
         return SG_EINVAL;
     if (check_only)
-        return sg_zone_load_file(path, apex, zone_out);
+        return sg_zone_load_file_max(path, apex, max_size, zone_out);
     register_metrics();
     pthread_mutex_lock(&g_lock);
     entry *e = find_entry(apex, path);
@@ -150,7 +151,7 @@ int sg_zonedb_acquire(const char *path, const char *apex, int check_only, sg_zon
     pthread_mutex_unlock(&g_lock);
 
     sg_zone *z = NULL;
-    int rc = sg_zone_load_file(path, apex, &z);
+    int rc = sg_zone_load_file_max(path, apex, max_size, &z);
 
     pthread_mutex_lock(&g_lock);
     e = find_entry(apex, path);

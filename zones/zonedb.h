@@ -10,7 +10,8 @@
  * load; when that fails and an earlier version exists, the earlier version (the error is
  * logged with file:line). check_only loads without touching the set.
  * Returns 0 and a reference in *zone_out, or the load error. */
-int sg_zonedb_acquire(const char *path, const char *apex, int check_only, sg_zone **zone_out);
+int sg_zonedb_acquire(const char *path, const char *apex, uint64_t max_size, int check_only,
+                      sg_zone **zone_out);
 /* Limit the next reloads to one zone: while apex is set (presentation name, NULL for
  * all), sg_zonedb_acquire keeps the loaded version of every other zone even if its file
  * changed. The caller serialises reloads. */

@@ -150,6 +150,29 @@ class ZoneReload(ReloadCase):
             self.assertEqual(self.serial(), SERIAL)
             self.assertWeb()
 
+    def test_zone_file_that_is_not_a_file(self):
+        """A zone file replaced by /dev/zero or a FIFO: the reload refuses it at once with
+        the reason, the old version serves, and SIGTERM still stops signetd (issue 15: the
+        reload read /dev/zero forever, or blocked on the FIFO, and SIGTERM was lost)."""
+        for kind in ('zero', 'fifo'):
+            os.unlink(self.zone)
+            if kind == 'zero':
+                os.symlink('/dev/zero', self.zone)
+            else:
+                os.mkfifo(self.zone)
+            self.hup_and_wait_log(r'%s: not a regular file \(a (character device|FIFO)\)'
+                                  % re.escape(self.zone))
+            self.assertEqual(self.serial(), SERIAL, 'the previous version is served')
+            self.assertWeb()
+        # a reload after it works as ever, and the process stops on SIGTERM at once
+        os.unlink(self.zone)
+        self.write(self.zone, self.zone_text(SERIAL + 3))
+        self.hup_and_wait(lambda: self.serial() == SERIAL + 3, 'the new serial')
+        t0 = time.monotonic()
+        self.stopped = True
+        self.assertEqual(self.srv.stop(), 0)
+        self.assertLess(time.monotonic() - t0, 5)
+
     def test_syntax_error_keeps_old_version(self):
         text = self.zone_text(SERIAL + 1, 'fine IN A 127.0.0.98\n')
         bad_line = text.count('\n') + 1
