@@ -7,6 +7,7 @@
 #include "common/cookie.h"
 #include "common/metrics.h"
 #include "common/name.h"
+#include "zones/zone.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,17 +152,31 @@ static int rrl_handle(sg_handler *self, sg_query *q)
     uint16_t type = 0;
     if (rc < 0 || (q->rcode != SG_RCODE_NOERROR && q->rcode != SG_RCODE_NXDOMAIN)) {
         cls = SG_RRL_ERROR;
-    } else if (q->rcode == SG_RCODE_NXDOMAIN || !q->aa) {
+    } else if (q->rcode == SG_RCODE_NXDOMAIN || q->kind == SG_KIND_NXDOMAIN || !q->aa) {
         /* keyed by zone, as BIND and Knot do: a flood of random names under one zone
          * fills one bucket, not a bucket per name. NOERROR without AA from an
-         * authoritative server is a referral. */
-        cls = q->rcode == SG_RCODE_NXDOMAIN ? SG_RRL_NXDOMAIN : SG_RRL_REFERRAL;
+         * authoritative server is a referral. A name that does not exist is an NXDOMAIN
+         * even where compact denial (RFC 9824) answers it NOERROR (issue 15: random names
+         * in a compact zone were never limited). */
+        cls = q->rcode == SG_RCODE_NXDOMAIN || q->kind == SG_KIND_NXDOMAIN ? SG_RRL_NXDOMAIN
+                                                                         : SG_RRL_REFERRAL;
         name = zone_of(st, q->qname, &name_len);
     } else {
         cls = SG_RRL_ANSWER;
         name = q->qname;
         name_len = q->qname_len;
         type = q->qtype;
+        /* an answer made from a wildcard is keyed by the wildcard, as BIND and Knot key
+         * it: random names under it are one bucket, not a bucket each (issue 15) */
+        const uint8_t *wild = NULL;
+        if (q->an.n && (q->an.refs[0].flags & SG_REF_SYNTH) && q->an.refs[0].source)
+            wild = q->an.refs[0].source;
+        else if (q->kind == SG_KIND_WILDCARD_NODATA && q->node)
+            wild = q->node->name;
+        if (wild) {
+            name = wild;
+            name_len = sg_name_len(wild);
+        }
     }
     switch (sg_rrl_account(st->table, q->client, cls, name, name_len, type, q->start_ns)) {
     case SG_RRL_PASS:

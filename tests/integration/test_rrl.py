@@ -36,7 +36,30 @@ example.test:$port {
         exempt 127.0.0.1
     }
 }
-''' % (RATE, RATE, RATE)
+compact.test:$port {
+    bind 127.0.0.1
+    dnssec {
+        keystore $dir/keystore.db
+        policy compact
+    }
+    file $dir/compact.test.zone
+    rrl {
+        responses-per-second %d
+        nxdomains-per-second %d
+        slip 2
+        window 2
+        exempt 127.0.0.1
+    }
+}
+''' % (RATE, RATE, RATE, RATE, RATE)
+
+COMPACT_ZONE = '''$ORIGIN compact.test.
+$TTL 60
+@   SOA ns1 hostmaster 1 60 60 600 60
+    NS  ns1
+ns1 A   127.0.0.1
+'''
+SIGNETCTL = os.environ.get('SIGNETCTL') or os.path.join(signet_test.REPO, 'build', 'ctl', 'signetctl')
 
 
 def udp_burst(srv, source, queries, wait=1.5):
@@ -72,6 +95,13 @@ def queries(n, name='www.example.test', qtype='A', edns=False):
 
 class Rrl(ServerCase):
     COREFILE = COREFILE
+
+    @classmethod
+    def prepare(cls, srv):
+        subprocess.run([SIGNETCTL, '--db', srv.path('keystore.db'), 'policy', 'add', 'compact',
+                        '--csk', '--denial', 'compact'], check=True, capture_output=True)
+        with open(srv.path('compact.test.zone'), 'w') as f:
+            f.write(COMPACT_ZONE)
 
     def classify(self, got):
         full = [m for m in got.values() if 'tc' not in m.flags]
@@ -115,6 +145,33 @@ class Rrl(ServerCase):
         full, slipped = self.classify(got)
         for m in full:
             self.assertEqual(m.rcode, 'NXDOMAIN', repr(m))
+        self.assertLessEqual(len(full), RATE + 4)
+        self.assertGreater(len(slipped), 10)
+
+    def test_random_names_under_a_wildcard_share_one_bucket(self):
+        """Answers made from a wildcard are keyed by the wildcard (issue 15: random names
+        under one were never limited: ~7x amplification with signatures)."""
+        for wild in ('wild', 'cwild'):
+            qs = [make_query('%08x.%s.example.test' % (random.getrandbits(32), wild), 'A')
+                  for _ in range(40)]
+            got = udp_burst(self.srv, '127.0.7.2' if wild == 'wild' else '127.0.8.2', qs)
+            full, slipped = self.classify(got)
+            for m in full:
+                self.assertEqual(m.rcode, 'NOERROR', repr(m))
+                self.assertTrue(m.answer, repr(m))
+            self.assertLessEqual(len(full), RATE + 4, '%s: %d full answers' % (wild, len(full)))
+            self.assertGreater(len(slipped), 10)
+
+    def test_random_names_in_a_compact_zone_share_the_nxdomain_bucket(self):
+        """Compact denial answers a missing name NOERROR (RFC 9824): it is still an
+        NXDOMAIN for rate limiting (issue 15: never limited)."""
+        qs = [make_query('%08x.compact.test' % random.getrandbits(32), 'A', edns=True, do=True)
+              for _ in range(40)]
+        got = udp_burst(self.srv, '127.0.9.2', qs)
+        full, slipped = self.classify(got)
+        for m in full:
+            self.assertEqual(m.rcode, 'NOERROR', repr(m))
+            self.assertTrue(m.rrs('authority', 'NSEC'), 'a compact denial\n%r' % m)
         self.assertLessEqual(len(full), RATE + 4)
         self.assertGreater(len(slipped), 10)
 
