@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Lexer and parser for the Corefile-style configuration. */
 #include "common/cfg.h"
+#include "common/secret.h"
 #include "common/errors.h"
 #include "common/log.h"
 
@@ -88,11 +89,45 @@ static int perr(lexer *lx, const char *fmt, ...)
     return SG_ESYNTAX;
 }
 
+/* Arguments that are secrets: kept out of core dumps (issue 15: a core held the TSIG
+ * secret written in the config). The one place that knows which directives have them. */
+static int secret_arg(const sg_cfg_block *d, int i)
+{
+    if (!d->name)
+        return 0;
+    if (!strcmp(d->name, "tsig-key")) /* tsig-key NAME ALGORITHM SECRET (not: NAME file PATH) */
+        return i == 2 && d->nargs >= 2 && strcmp(d->args[1], "file");
+    return !strcmp(d->name, "cookie-secret") && i == 0;
+}
+
+static void arg_free(sg_cfg_block *b, int i)
+{
+    if (i < 32 && (b->secret_args & (1u << i)))
+        sg_secret_strfree(b->args[i]);
+    else
+        free(b->args[i]);
+}
+
+/* Move args[i] into secret memory when it is a secret. */
+static int protect(sg_cfg_block *b, int i)
+{
+    if (i >= 32 || !secret_arg(b, i) || (b->secret_args & (1u << i)))
+        return 0;
+    char *s = sg_secret_strdup(b->args[i]);
+    if (!s)
+        return SG_ENOMEM;
+    sg_secret_wipe(b->args[i], strlen(b->args[i]));
+    free(b->args[i]);
+    b->args[i] = s;
+    b->secret_args |= 1u << i;
+    return 0;
+}
+
 static void block_free(sg_cfg_block *b)
 {
     free(b->name);
     for (int i = 0; i < b->nargs; i++)
-        free(b->args[i]);
+        arg_free(b, i);
     free(b->args);
     for (int i = 0; i < b->nchildren; i++)
         block_free(&b->children[i]);
@@ -112,6 +147,10 @@ static int push_arg(sg_cfg_block *b, const char *w)
     if (!(b->args[b->nargs] = strdup(w)))
         return SG_ENOMEM;
     b->nargs++;
+    /* an earlier argument can make this one a secret (tsig-key's algorithm vs "file") */
+    for (int i = 0; i < b->nargs; i++)
+        if (protect(b, i))
+            return SG_ENOMEM;
     return 0;
 }
 
@@ -184,32 +223,43 @@ static int parse_body(lexer *lx, sg_cfg_block *parent)
     }
 }
 
+static int parse_text_lx(lexer *plx, sg_cfg *cfg);
+
+/* The lexer's word buffer held every token, secrets too: wiped when parsing ends. */
 static int parse_text(const char *text, const char *fname, sg_cfg *cfg)
 {
     lexer lx = { .p = text, .file = fname, .line = 1 };
+    int rc = parse_text_lx(&lx, cfg);
+    sg_secret_wipe(lx.word, sizeof lx.word);
+    return rc;
+}
+
+static int parse_text_lx(lexer *plx, sg_cfg *cfg)
+{
+    const char *fname = plx->file;
     for (;;) {
-        enum tok_kind t = lex(&lx);
+        enum tok_kind t = lex(plx);
         if (t == T_EOF)
             return 0;
         if (t == T_NL)
             continue;
         if (t == T_ERR)
-            return perr(&lx, "unterminated string or token too long");
+            return perr(plx, "unterminated string or token too long");
         if (t == T_CLOSE)
-            return perr(&lx, "unexpected '}'");
+            return perr(plx, "unexpected '}'");
         sg_cfg_block *b;
         if (t == T_OPEN) {
             if (cfg->global || cfg->nservers)
-                return perr(&lx, "the global options block '{ }' must come first and only once");
+                return perr(plx, "the global options block '{ }' must come first and only once");
             if (!(cfg->global = calloc(1, sizeof *cfg->global)))
                 return SG_ENOMEM;
             b = cfg->global;
             if (!(b->name = strdup("{global}")))
                 return SG_ENOMEM;
             b->file = fname;
-            b->line = lx.tok_line;
+            b->line = plx->tok_line;
             b->has_block = 1;
-            int rc = parse_body(&lx, b);
+            int rc = parse_body(plx, b);
             if (rc)
                 return rc;
             continue;
@@ -225,25 +275,25 @@ static int parse_text(const char *text, const char *fname, sg_cfg *cfg)
         b = &cfg->servers[cfg->nservers++];
         memset(b, 0, sizeof *b);
         b->file = fname;
-        b->line = lx.tok_line;
+        b->line = plx->tok_line;
         t = T_WORD;
         for (;;) {
             if (t == T_WORD) {
                 /* CoreDNS allows "a.test, b.test" */
-                size_t l = strlen(lx.word);
-                if (l > 1 && lx.word[l - 1] == ',')
-                    lx.word[l - 1] = 0;
-                if (strcmp(lx.word, ",") && push_arg(b, lx.word))
+                size_t l = strlen(plx->word);
+                if (l > 1 && plx->word[l - 1] == ',')
+                    plx->word[l - 1] = 0;
+                if (strcmp(plx->word, ",") && push_arg(b, plx->word))
                     return SG_ENOMEM;
-                t = lex(&lx);
+                t = lex(plx);
                 continue;
             }
             if (t == T_OPEN)
                 break;
-            return perr(&lx, "expected '{' after the server block's zones");
+            return perr(plx, "expected '{' after the server block's zones");
         }
         b->has_block = 1;
-        int rc = parse_body(&lx, b);
+        int rc = parse_body(plx, b);
         if (rc)
             return rc;
     }
@@ -281,18 +331,26 @@ int sg_cfg_parse_file(const char *path, sg_cfg **cfg_out)
         sg_log(SG_LOG_ERR, "config", NULL, "%s: cannot open: %s", path, strerror(errno));
         return SG_EIO;
     }
+    /* the text holds secrets (tsig-key): every buffer is wiped before it is freed, and
+     * growing copies by hand so that realloc leaves no copy behind */
     char *buf = NULL;
     size_t len = 0, cap = 0;
     for (;;) {
         if (len + 4096 + 1 > cap) {
-            cap = cap ? cap * 2 : 8192;
-            char *nb = realloc(buf, cap);
+            size_t ncap = cap ? cap * 2 : 8192;
+            char *nb = malloc(ncap);
             if (!nb) {
+                sg_secret_wipe(buf, cap);
                 free(buf);
                 fclose(f);
                 return SG_ENOMEM;
             }
+            if (buf)
+                memcpy(nb, buf, len);
+            sg_secret_wipe(buf, cap);
+            free(buf);
             buf = nb;
+            cap = ncap;
         }
         size_t r = fread(buf + len, 1, 4096, f);
         len += r;
@@ -302,17 +360,20 @@ int sg_cfg_parse_file(const char *path, sg_cfg **cfg_out)
     int ioerr = ferror(f);
     fclose(f);
     if (ioerr) {
+        sg_secret_wipe(buf, cap);
         free(buf);
         sg_log(SG_LOG_ERR, "config", NULL, "%s: read error", path);
         return SG_EIO;
     }
     buf[len] = 0;
     if (memchr(buf, 0, len)) {
+        sg_secret_wipe(buf, cap);
         free(buf);
         sg_log(SG_LOG_ERR, "config", NULL, "%s: contains a NUL byte", path);
         return SG_ESYNTAX;
     }
     int rc = sg_cfg_parse_string(buf, path, cfg_out);
+    sg_secret_wipe(buf, cap);
     free(buf);
     return rc;
 }
@@ -332,9 +393,14 @@ static int block_copy(sg_cfg_block *dst, const sg_cfg_block *src, const sg_cfg *
         if (!(dst->args = calloc((size_t)src->nargs, sizeof *dst->args)))
             return SG_ENOMEM;
         dst->cap_args = src->nargs;
-        for (; dst->nargs < src->nargs; dst->nargs++)
-            if (!(dst->args[dst->nargs] = strdup(src->args[dst->nargs])))
+        for (; dst->nargs < src->nargs; dst->nargs++) {
+            int secret = dst->nargs < 32 && (src->secret_args & (1u << dst->nargs));
+            if (!(dst->args[dst->nargs] = secret ? sg_secret_strdup(src->args[dst->nargs])
+                                                 : strdup(src->args[dst->nargs])))
                 return SG_ENOMEM;
+            if (secret)
+                dst->secret_args |= 1u << dst->nargs;
+        }
     }
     if (src->nchildren) {
         if (!(dst->children = calloc((size_t)src->nchildren, sizeof *dst->children)))

@@ -16,6 +16,7 @@ typedef struct sg_cfg_block {
     int nchildren;
     int has_block;     /* it had a { } block, even an empty one */
     int cap_args, cap_children; /* allocated sizes, grown geometrically */
+    unsigned secret_args;      /* bit i: args[i] is a secret (common/secret.h memory) */
     const char *file;  /* owned by the sg_cfg */
     int line;
 } sg_cfg_block;

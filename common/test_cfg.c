@@ -166,6 +166,33 @@ static void assert_same_block(const sg_cfg_block *a, const sg_cfg_block *b)
 
 /* A zone-only reload builds from a copy of the running config: the copy must be whole and
  * outlive the original. */
+/* Secrets written in the config (tsig-key's secret, cookie-secret) live in memory left out
+ * of core dumps, in the parsed tree and in its copies; a key file path is not a secret. */
+static void test_secret_args(void **st)
+{
+    (void)st;
+    const char *text = "{\n    tsig-key k hmac-sha256 c2VjcmV0c2VjcmV0\n    tsig-key f file /etc/k\n"
+                       "    cookie-secret 000102030405060708090a0b0c0d0e0f\n    workers 2\n}\n"
+                       "a.test {\n    log\n}\n";
+    sg_cfg *c = NULL;
+    assert_int_equal(sg_cfg_parse_string(text, "t", &c), 0);
+    const sg_cfg_block *g = c->global;
+    assert_int_equal(g->nchildren, 4);
+    assert_int_equal(g->children[0].secret_args, 1u << 2);
+    assert_string_equal(g->children[0].args[2], "c2VjcmV0c2VjcmV0");
+    assert_int_equal(g->children[1].secret_args, 0);
+    assert_int_equal(g->children[2].secret_args, 1u);
+    assert_int_equal(g->children[3].secret_args, 0);
+    sg_cfg *d = sg_cfg_dup(c);
+    assert_non_null(d);
+    assert_int_equal(d->global->children[0].secret_args, 1u << 2);
+    assert_string_equal(d->global->children[0].args[2], "c2VjcmV0c2VjcmV0");
+    assert_ptr_not_equal(d->global->children[0].args[2], g->children[0].args[2]);
+    sg_cfg_free(c);
+    assert_string_equal(d->global->children[2].args[0], "000102030405060708090a0b0c0d0e0f");
+    sg_cfg_free(d);
+}
+
 static void test_dup(void **st)
 {
     (void)st;
@@ -212,6 +239,7 @@ int main(void)
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_dup),
+        cmocka_unit_test(test_secret_args),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #define DEFAULT_DB "/var/lib/signet/keystore.db"
@@ -44,6 +45,8 @@ int main(int argc, char **argv)
 {
     ctl c;
     memset(&c, 0, sizeof c);
+    /* it reads private keys, TSIG secrets and credentials: never in a core dump */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     sg_ks_secure_heap_init(SG_KS_SECURE_HEAP_BYTES);
     c.db = getenv("SIGNET_KEYSTORE");
     c.db_set = c.db && *c.db;

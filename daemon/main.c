@@ -12,6 +12,7 @@
 
 #include <getopt.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,9 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    /* before any secret is read: no core dump, no ptrace by others (issue 15: a core held
+     * every zone's private key); `core-dumps on` undoes it for debugging */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     /* before any key is loaded: private keys in locked memory left out of core dumps.
      * Not in ASan builds: LeakSanitizer does not scan the secure heap's mapping, so heap
      * objects that OpenSSL reaches only from there (seen with TSIG's HMAC contexts in
@@ -110,6 +114,11 @@ int main(int argc, char **argv)
     if (strcmp(po.log_target, "stderr"))
         sg_log_set_target(po.log_target, "signetd");
     sg_cookie_set_secret(po.cookie_secret[0] ? po.cookie_secret : NULL);
+    if (po.core_dumps) {
+        prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+        sg_log(SG_LOG_WARN, "signetd", NULL, "core-dumps on: a core of this process can be "
+               "written (secrets in the secure heap are still left out)");
+    }
     uid_t uid = (uid_t)-1;
     gid_t gid = (gid_t)-1;
     if (po.user[0] && sg_user_lookup(po.user, &uid, &gid)) {

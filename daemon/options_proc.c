@@ -41,6 +41,12 @@ int sg_proc_option(const sg_cfg_block *d, sg_proc_options *o)
             return sg_cfg_error(d, "pid-file: expected an absolute path");
         return rc;
     }
+    if (!strcmp(d->name, "core-dumps")) {
+        if (d->nargs != 1 || d->has_block || (strcmp(d->args[0], "on") && strcmp(d->args[0], "off")))
+            return sg_cfg_error(d, "core-dumps: expected on or off");
+        o->core_dumps = !strcmp(d->args[0], "on");
+        return 0;
+    }
     if (!strcmp(d->name, "cookie-secret")) {
         /* RFC 9018: servers behind one address (anycast) share it so that each takes the
          * others' cookies; checked here, applied at start and reload */

@@ -20,6 +20,7 @@ typedef struct sg_proc_options {
     char pid_file[1024];      /* "" for none */
     char log_target[16];      /* "stderr" or "syslog" */
     char cookie_secret[33];   /* 32 hex digits shared with other servers; "" random */
+    int core_dumps;           /* 1: the process may dump core (debugging); default no */
 } sg_proc_options;
 
 /* Parse one global option if it is a process option: 0 done, SG_ESYNTAX (logged with
