@@ -7,11 +7,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <openssl/err.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,13 +35,56 @@ void ks_set_err(sg_keystore *ks, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Log a failure once on its change, then at most once a minute with how many there were
+ * (issue 15: the same ERROR many times a second). Process-wide: a keystore that fails to
+ * open fails with a new handle every time. */
+static pthread_mutex_t g_log_lock = PTHREAD_MUTEX_INITIALIZER;
+#define LOG_SLOTS 8
+static struct {
+    char line[320];
+    int64_t at;
+    unsigned suppressed;
+} g_logged[LOG_SLOTS];
+static unsigned g_next_slot;
+
+static void log_failure(int level, const char *line)
+{
+    int64_t now = (int64_t)time(NULL);
+    unsigned n = 0;
+    pthread_mutex_lock(&g_log_lock);
+    int slot = -1;
+    for (int i = 0; i < LOG_SLOTS && slot < 0; i++)
+        if (!strncmp(g_logged[i].line, line, sizeof g_logged[i].line - 1))
+            slot = i;
+    if (slot >= 0 && now - g_logged[slot].at < 60 && now >= g_logged[slot].at) {
+        g_logged[slot].suppressed++;
+        pthread_mutex_unlock(&g_log_lock);
+        return;
+    }
+    if (slot < 0) {
+        slot = (int)(g_next_slot++ % LOG_SLOTS);
+        snprintf(g_logged[slot].line, sizeof g_logged[slot].line, "%s", line);
+    } else {
+        n = g_logged[slot].suppressed;
+    }
+    g_logged[slot].at = now;
+    g_logged[slot].suppressed = 0;
+    pthread_mutex_unlock(&g_log_lock);
+    if (n)
+        sg_log(level, "keystore", NULL, "%s (and %u times more in the last minute)", line, n);
+    else
+        sg_log(level, "keystore", NULL, "%s", line);
+}
+
 int ks_sql_fail(sg_keystore *ks, int rc, const char *what)
 {
     const char *msg = ks->db ? sqlite3_errmsg(ks->db) : sqlite3_errstr(rc);
     ks_set_err(ks, "%s: %s", what, msg);
     int prim = rc & 0xff;
+    char line[320];
     if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED) {
-        sg_log(SG_LOG_WARN, "keystore", NULL, "%s: database is busy: %s", what, msg);
+        snprintf(line, sizeof line, "%s: database is busy: %s", what, msg);
+        log_failure(SG_LOG_WARN, line);
         return SG_KS_EBUSY;
     }
     if (prim == SQLITE_CONSTRAINT) {
@@ -47,7 +92,8 @@ int ks_sql_fail(sg_keystore *ks, int rc, const char *what)
         sg_log(SG_LOG_DEBUG, "keystore", NULL, "%s: sqlite: %s", what, msg);
         return SG_EEXIST;
     }
-    sg_log(SG_LOG_ERR, "keystore", NULL, "%s: sqlite: %s", what, msg);
+    snprintf(line, sizeof line, "%s: sqlite: %s", what, msg);
+    log_failure(SG_LOG_ERR, line);
     if (prim == SQLITE_NOMEM)
         return SG_ENOMEM;
     if (prim == SQLITE_IOERR || prim == SQLITE_CANTOPEN || prim == SQLITE_FULL ||
@@ -106,26 +152,31 @@ static int create_private_file(const char *path)
     return 0;
 }
 
-int sg_ks_new(const char *path, const char *actor, sg_keystore **ks_out)
+static int ks_open(const char *path, const char *actor, int create, sg_keystore **ks_out)
 {
     if (!path || !*path || !ks_out)
         return SG_EINVAL;
     *ks_out = NULL;
-    int r = create_private_file(path);
+    struct stat st;
+    if (!create && stat(path, &st) != 0)
+        return SG_ENOTFOUND;
+    int r = create ? create_private_file(path) : 0;
     if (r < 0) {
         sg_log(SG_LOG_ERR, "keystore", NULL, "cannot create %s: %s", path, strerror(-r));
         return SG_EIO;
     }
-    struct stat st;
-    if (stat(path, &st) == 0 && (st.st_mode & 077))
-        sg_log(SG_LOG_WARN, "keystore", NULL,
-               "%s can be read by others (mode %03o): it holds private keys, chmod 600 it",
-               path, (unsigned)(st.st_mode & 0777));
+    if (stat(path, &st) == 0 && (st.st_mode & 077)) {
+        char line[1200];
+        snprintf(line, sizeof line, "%s can be read by others (mode %03o): it holds private keys, "
+                 "chmod 600 it", path, (unsigned)(st.st_mode & 0777));
+        log_failure(SG_LOG_WARN, line);
+    }
 
     sg_keystore *ks = calloc(1, sizeof *ks);
     if (!ks)
         return SG_ENOMEM;
     snprintf(ks->actor, sizeof ks->actor, "%s", actor ? actor : "unknown");
+    snprintf(ks->path, sizeof ks->path, "%s", path);
     int rc = sqlite3_open_v2(path, &ks->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         r = ks_sql_fail(ks, rc, "open");
@@ -143,11 +194,33 @@ int sg_ks_new(const char *path, const char *actor, sg_keystore **ks_out)
     r = ks_schema_migrate(ks);
     if (r)
         goto fail;
+    if (stat(path, &st) == 0) {
+        ks->dev = st.st_dev;
+        ks->ino = st.st_ino;
+    }
     *ks_out = ks;
     return 0;
 fail:
     sg_ks_free(ks);
     return r;
+}
+
+int sg_ks_new(const char *path, const char *actor, sg_keystore **ks_out)
+{
+    return ks_open(path, actor, 1, ks_out);
+}
+
+int sg_ks_open_existing(const char *path, const char *actor, sg_keystore **ks_out)
+{
+    return ks_open(path, actor, 0, ks_out);
+}
+
+int sg_ks_file_moved(const sg_keystore *ks)
+{
+    struct stat st;
+    if (!ks || stat(ks->path, &st) != 0)
+        return 1;
+    return st.st_dev != ks->dev || st.st_ino != ks->ino;
 }
 
 void sg_ks_free(sg_keystore *ks)

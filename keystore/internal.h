@@ -6,12 +6,16 @@
 #include "keystore/keystore.h"
 
 #include <sqlite3.h>
+#include <sys/types.h>
 
 struct sg_keystore {
     sqlite3 *db;
     char actor[16];
     int tx_depth;        /* sg_ks_begin nesting; savepoints below the outermost */
     char errmsg[256];    /* last library failure, for callers that print it */
+    char path[1024];     /* as opened, and the file it was then (dev, inode) */
+    dev_t dev;
+    ino_t ino;
 };
 
 /* Turn a SQLite result into ours, logging the library message once (what says what we

@@ -80,6 +80,13 @@ typedef struct sg_keystore sg_keystore;
 int sg_ks_new(const char *path, const char *actor, sg_keystore **ks_out);
 /* Close the database. NULL does nothing. An open transaction is rolled back. */
 void sg_ks_free(sg_keystore *ks);
+/* sg_ks_new, but a missing file is SG_ENOTFOUND instead of a new empty keystore: a
+ * keystore that vanished under a running signetd must not come back empty (its zones
+ * would get new keys whose DS no parent has). */
+int sg_ks_open_existing(const char *path, const char *actor, sg_keystore **ks_out);
+/* Non-zero when the path the keystore was opened from is gone or is another file now
+ * (deleted, or replaced by a rename): what is written through ks is lost. */
+int sg_ks_file_moved(const sg_keystore *ks);
 /* How long to wait for another writer before failing with SG_KS_EBUSY (default 5000 ms). */
 void sg_ks_set_busy_timeout(sg_keystore *ks, int ms);
 /* The schema version stored in the file. */

@@ -36,6 +36,8 @@ typedef struct dzone {
     char wait_reason[200];
     uint32_t seen_max_ttl;     /* the TTLs last recorded as facts for the engine */
     uint32_t seen_dnskey_ttl;
+    int last_err;              /* the keystore failure last logged, and when: a failure */
+    int64_t last_err_at;       /* is said on its change, then once a minute */
 } dzone;
 
 typedef struct dstate {
@@ -126,6 +128,17 @@ static void fit_cache(dstate *st, const sg_zone *z)
     pthread_mutex_unlock(&st->grow_lock);
 }
 
+/* A keystore failure of the zone's, worth a log line now? On its change, then at most
+ * once a minute (issue 15: a keystore deleted under signetd logged every second per zone). */
+static int say_failure(dzone *z, int err, int64_t now)
+{
+    if (err == z->last_err && now - z->last_err_at < 60 && now >= z->last_err_at)
+        return 0;
+    z->last_err = err;
+    z->last_err_at = now;
+    return 1;
+}
+
 /* Re-read the keystore; swap in key sets that changed. */
 static void refresh(dstate *st, sg_keystore *ks)
 {
@@ -147,8 +160,9 @@ static void refresh(dstate *st, sg_keystore *ks)
         sg_roll_figures fig = { .max_ttl = mt };
         sg_roll_event next;
         int er = sg_roll_step(ks, z->name, &fig, now, &next);
-        if (er)
-            sg_log(SG_LOG_WARN, "rollover", z->name, "step failed: %s", sg_ks_strerror(er));
+        if (er && say_failure(z, er, now))
+            sg_log(SG_LOG_WARN, "rollover", z->name, "step failed: %s (said again in a minute if it lasts)",
+                   sg_ks_strerror(er));
         /* a clock stepped back: keys are what the keystore last recorded, not what the
          * timing points say at a time before them */
         int64_t keys_at = !er && next.action == SG_ROLL_CLOCK ? next.when : now;
@@ -169,13 +183,18 @@ static void refresh(dstate *st, sg_keystore *ks)
         sg_keyset *cur = atomic_load(&z->keys);
         sg_keyset *nk = NULL;
         int rc = sg_keyset_load(ks, z->name, keys_at, cur ? cur->fingerprint : 0, &nk);
-        if (rc == SG_EEXIST)
-            continue;
-        if (rc) {
-            sg_log(SG_LOG_WARN, "signer", z->name, "keystore read failed (%s); keeping the current keys",
-                   sg_ks_strerror(rc));
+        if (rc && rc != SG_EEXIST) {
+            if (say_failure(z, rc, now))
+                sg_log(SG_LOG_WARN, "signer", z->name, "keystore read failed (%s); keeping the current keys",
+                       sg_ks_strerror(rc));
             continue;
         }
+        if (!er && z->last_err) {
+            sg_log(SG_LOG_INFO, "signer", z->name, "the keystore works again");
+            z->last_err = 0;
+        }
+        if (rc == SG_EEXIST)
+            continue;
         atomic_store(&z->keys, nk);
         atomic_fetch_add(&st->keys_epoch, 1);
         sg_log(SG_LOG_INFO, "signer", z->name, "key set changed: %d signing, %d key-signing, %u published",
@@ -185,15 +204,51 @@ static void refresh(dstate *st, sg_keystore *ks)
     }
 }
 
+/* The keystore file was deleted or replaced under us: what we would write through the
+ * old handle goes into a file nobody will read again, so the handle goes, and the file at
+ * the path is opened only if it exists (a new empty keystore would give every zone new
+ * keys whose DS no parent has). Until then no key changes; the keys in use keep serving.
+ * Said on each change of state, then once a minute (issue 15). */
+static sg_keystore *keystore_check(dstate *st, sg_keystore *ks, int *lost, int64_t *said)
+{
+    int64_t now = (int64_t)time(NULL);
+    if (ks && sg_ks_file_moved(ks)) {
+        sg_log(SG_LOG_ERR, "signer", NULL, "keystore %s was deleted or replaced while in use: no key "
+               "changes until a keystore is there again; the keys in use keep serving", st->cfg.keystore);
+        sg_ks_free(ks);
+        ks = NULL;
+        *lost = 1;
+        *said = now;
+    }
+    if (ks)
+        return ks;
+    int rc = *lost ? sg_ks_open_existing(st->cfg.keystore, "daemon", &ks)
+                   : sg_ks_new(st->cfg.keystore, "daemon", &ks);
+    if (rc) {
+        if (now - *said >= 60) {
+            sg_log(SG_LOG_ERR, "signer", NULL, "keystore %s: %s; no key changes, the keys in use keep serving",
+                   st->cfg.keystore, rc == SG_ENOTFOUND ? "still missing" : sg_ks_strerror(rc));
+            *said = now;
+        }
+        return NULL;
+    }
+    if (*lost)
+        sg_log(SG_LOG_WARN, "signer", NULL, "keystore %s is there again: key changes go on from it",
+               st->cfg.keystore);
+    *lost = 0;
+    return ks;
+}
+
 static void *watch(void *arg)
 {
     dstate *st = arg;
     sg_keystore *ks = NULL;
+    int lost = 0;
+    int64_t said = 0;
     while (!sg_task_stopping(&st->task)) {
         if (sg_task_sleep(&st->task, 1000))
             break;
-        if (!ks && sg_ks_new(st->cfg.keystore, "daemon", &ks))
-            ks = NULL;
+        ks = keystore_check(st, ks, &lost, &said);
         if (ks)
             refresh(st, ks);
         sg_retire_reap(&st->retired, time(NULL), 0);
