@@ -12,7 +12,7 @@
 #define KEY_SELECT                                                                         \
     "SELECT k.id, z.name, k.key_tag, k.algorithm, k.role, k.flags, k.bits, k.public_key,"  \
     " k.storage, k.created, k.t_publish, k.t_active, k.t_retire, k.t_remove,"             \
-    " k.t_ds_submitted, k.t_ds_seen, k.state, k.t_ds_withdrawn"                            \
+    " k.t_ds_submitted, k.t_ds_seen, k.state, k.t_ds_withdrawn, k.t_ds_gone"               \
     " FROM keys k JOIN zones z ON z.id = k.zone_id"
 
 static void row_to_key(sqlite3_stmt *st, sg_ks_key *k)
@@ -40,6 +40,7 @@ static void row_to_key(sqlite3_stmt *st, sg_ks_key *k)
     k->ds_seen = sqlite3_column_int64(st, 15);
     sg_ks_state_parse((const char *)sqlite3_column_text(st, 16), &k->state);
     k->ds_withdrawn = sqlite3_column_int64(st, 17);
+    k->ds_gone = sqlite3_column_int64(st, 18);
 }
 
 int sg_ks_key_list(sg_keystore *ks, const char *zone, sg_ks_key **list_out, size_t *n_out)
@@ -129,9 +130,10 @@ int ks_key_insert(sg_keystore *ks, int64_t zone_id, sg_ks_key *k, EVP_PKEY *pkey
     sqlite3_stmt *st;
     r = ks_prepare(ks, "INSERT INTO keys (zone_id, key_tag, algorithm, role, flags, bits,"
                        " public_key, storage, private_key, created, t_publish, t_active,"
-                       " t_retire, t_remove, t_ds_submitted, t_ds_seen, state, t_ds_withdrawn)"
+                       " t_retire, t_remove, t_ds_submitted, t_ds_seen, state, t_ds_withdrawn,"
+                       " t_ds_gone)"
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-                       " ?15, ?16, ?17, ?18)", &st);
+                       " ?15, ?16, ?17, ?18, ?19)", &st);
     if (r)
         goto out;
     sqlite3_bind_int64(st, 1, zone_id);
@@ -153,6 +155,7 @@ int ks_key_insert(sg_keystore *ks, int64_t zone_id, sg_ks_key *k, EVP_PKEY *pkey
     sqlite3_bind_int64(st, 16, k->ds_seen);
     sqlite3_bind_text(st, 17, sg_ks_state_name(k->state), -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 18, k->ds_withdrawn);
+    sqlite3_bind_int64(st, 19, k->ds_gone);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
@@ -366,7 +369,7 @@ int sg_ks_key_update(sg_keystore *ks, const sg_ks_key *k, const char *reason, in
     sqlite3_stmt *st;
     if ((r = ks_prepare(ks, "UPDATE keys SET t_publish = ?2, t_active = ?3, t_retire = ?4,"
                             " t_remove = ?5, t_ds_submitted = ?6, t_ds_seen = ?7, state = ?8,"
-                            " t_ds_withdrawn = ?9 WHERE id = ?1", &st)) != 0)
+                            " t_ds_withdrawn = ?9, t_ds_gone = ?10 WHERE id = ?1", &st)) != 0)
         goto fail;
     sqlite3_bind_int64(st, 1, k->id);
     sqlite3_bind_int64(st, 2, k->publish);
@@ -377,6 +380,7 @@ int sg_ks_key_update(sg_keystore *ks, const sg_ks_key *k, const char *reason, in
     sqlite3_bind_int64(st, 7, k->ds_seen);
     sqlite3_bind_text(st, 8, sg_ks_state_name(k->state), -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 9, k->ds_withdrawn);
+    sqlite3_bind_int64(st, 10, k->ds_gone);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {

@@ -214,6 +214,8 @@ typedef struct sg_ks_key {
     int64_t ds_submitted, ds_seen;  /* KSK/CSK only */
     int64_t ds_withdrawn;           /* KSK/CSK: its DS leaves the parent's set (algorithm
                                      * rollover; otherwise retirement withdraws it) */
+    int64_t ds_gone;                /* every parent server was seen without its DS (after
+                                     * ds_withdrawn; 0: not seen, or no parent check) */
     enum sg_ks_key_state state;
 } sg_ks_key;
 
@@ -305,6 +307,7 @@ int sg_ks_event_list(sg_keystore *ks, const char *zone, sg_ks_event **list_out,
 #define SG_KS_FACT_DNSKEY_TTL "dnskey-ttl"        /* TTL of the DNSKEY RRset we serve */
 #define SG_KS_FACT_ZONE_MAX_TTL "zone-max-ttl"    /* largest TTL in the zone we serve */
 #define SG_KS_FACT_SECONDARIES "secondaries"      /* NOTIFY targets that must follow us */
+#define SG_KS_FACT_PARENT_CHECKS "parent-checks"  /* 1: a registrar confirms the parent's DS set */
 
 /* An observed duration. `value` is what is observed now (since `since`, at `source`);
  * `prev_value` is a larger value observed before it, which caches may hold until

@@ -112,9 +112,15 @@ int sg_roll_figures_load(sg_keystore *ks, const char *zone, int64_t now, sg_roll
         snprintf(src, sizeof f->parent_ds_src, "%s", from ? from : "");
     }
     f->secondaries = 0;
+    f->parent_checks = 0;
     f->nprop = 0;
     if (ignore && *ignore)
         return 0;
+    sg_ks_fact pc;
+    rc = sg_ks_fact_get(ks, zone, SG_KS_FACT_PARENT_CHECKS, &pc);
+    if (rc && rc != SG_ENOTFOUND)
+        return rc;
+    f->parent_checks = rc ? 0 : pc.value;
     sg_ks_fact sec;
     rc = sg_ks_fact_get(ks, zone, SG_KS_FACT_SECONDARIES, &sec);
     if (rc == SG_ENOTFOUND)
@@ -228,6 +234,25 @@ static int64_t zone_after(const sg_roll_figures *f, uint32_t prop, int64_t at, u
 
 /* consider() for an event that waits on a change of the zone at `at`: a wait on the
  * secondaries until they serve it. */
+/* When the parent's DS set without a withdrawn DS has been in every cache: ds_wait after
+ * the withdrawal, and where a registrar checks the parent, ds_wait after every parent server
+ * was seen without it. 0: not seen yet. */
+static int64_t ds_left_caches(const sg_roll_figures *f, const sg_ks_key *k, uint32_t ds_wait)
+{
+    int64_t t = k->ds_withdrawn + (int64_t)ds_wait;
+    if (!f || !f->parent_checks)
+        return t;
+    if (!k->ds_gone)
+        return 0;
+    int64_t g = k->ds_gone + (int64_t)ds_wait;
+    return g > t ? g : t;
+}
+
+static void consider_zone_floor(sg_roll_event *best, const sg_roll_figures *f, uint32_t prop,
+                                enum sg_roll_action a, int64_t at, uint32_t wait, int64_t floor,
+                                const sg_ks_key *k, const sg_ks_key *other, enum sg_ks_role role,
+                                const char *text);
+
 static void consider_zone(sg_roll_event *best, const sg_roll_figures *f, uint32_t prop,
                           enum sg_roll_action a, int64_t at, uint32_t wait, const sg_ks_key *k,
                           const sg_ks_key *other, enum sg_ks_role role, const char *fmt, ...)
@@ -236,12 +261,23 @@ static void consider_zone(sg_roll_event *best, const sg_roll_figures *f, uint32_
                           enum sg_roll_action a, int64_t at, uint32_t wait, const sg_ks_key *k,
                           const sg_ks_key *other, enum sg_ks_role role, const char *fmt, ...)
 {
-    int64_t when = zone_after(f, prop, at, wait);
     char text[200];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    consider_zone_floor(best, f, prop, a, at, wait, 0, k, other, role, text);
+}
+
+/* consider_zone, no earlier than floor (the DS side of a wait). */
+static void consider_zone_floor(sg_roll_event *best, const sg_roll_figures *f, uint32_t prop,
+                                enum sg_roll_action a, int64_t at, uint32_t wait, int64_t floor,
+                                const sg_ks_key *k, const sg_ks_key *other, enum sg_ks_role role,
+                                const char *text)
+{
+    int64_t when = zone_after(f, prop, at, wait);
+    if (when && when < floor)
+        when = floor;
     if (when)
         consider(best, a, when, k, other, role, "%s", text);
     else
@@ -299,9 +335,19 @@ static void next_for_role(const sg_ks_policy *p, const sg_roll_intervals *iv,
             uint32_t gone = role == SG_KS_ROLE_ZSK ? iv->zsk_gone
                           : role == SG_KS_ROLE_KSK ? (iv->ds_wait > iv->ipub ? iv->ds_wait : iv->ipub)
                           : (iv->ds_wait > iv->zsk_gone ? iv->ds_wait : iv->zsk_gone);
-            consider_zone(best, f, prop, SG_ROLL_REMOVE, k->retire, gone, k, NULL, role,
-                          "%s %s retired; removed when its %s caches", rn, kl(k).s,
-                          role == SG_KS_ROLE_ZSK ? "signatures have left" : "DS and signatures have left");
+            char why[200];
+            snprintf(why, sizeof why, "%s %s retired; removed when its %s caches", rn, kl(k).s,
+                     role == SG_KS_ROLE_ZSK ? "signatures have left" : "DS and signatures have left");
+            int64_t ds_floor = 0;
+            if (role != SG_KS_ROLE_ZSK && k->ds_submitted && k->ds_withdrawn &&
+                !(ds_floor = ds_left_caches(f, k, iv->ds_wait))) {
+                consider(best, SG_ROLL_WAIT, 0, k, NULL, role,
+                         "waiting for every parent server to drop the DS of %s %s (withdrawn); then: %s",
+                         rn, kl(k).s, why);
+            } else {
+                consider_zone_floor(best, f, prop, SG_ROLL_REMOVE, k->retire, gone, ds_floor, k, NULL,
+                                    role, why);
+            }
         }
     }
     if (pre_ds) {
@@ -420,9 +466,26 @@ static void next_alg(const sg_ks_policy *p, const sg_roll_intervals *iv, const s
         consider(best, SG_ROLL_ALG_WITHDRAW, new_seen + iv->ds_wait, old, NULL, old->role,
                  "the parent serves the %s DS and its DS TTL has passed: withdraw the %s DS", to, from);
     } else if (old_in_dnskey) {
-        int64_t base = old_withdrawn ? old_withdrawn : new_seen;
-        consider(best, SG_ROLL_ALG_UNPUBLISH, base + iv->ds_wait, old, NULL, old->role,
-                 "the %s DS has left caches: the %s keys leave the DNSKEY RRset", from, from);
+        int64_t base = old_withdrawn ? old_withdrawn : new_seen, when = base + iv->ds_wait;
+        const sg_ks_key *not_gone = NULL;
+        for (size_t i = 0; i < n; i++) {
+            const sg_ks_key *k = &keys[i];
+            if (k->algorithm == p->algorithm || !k->ds_submitted || !k->ds_withdrawn ||
+                !(published(k, now) || signing(k, now)))
+                continue;
+            int64_t t = ds_left_caches(f, k, iv->ds_wait);
+            if (!t)
+                not_gone = k;
+            else if (t > when)
+                when = t;
+        }
+        if (not_gone)
+            consider(best, SG_ROLL_WAIT, 0, not_gone, NULL, not_gone->role,
+                     "algorithm rollover: waiting for every parent server to drop the %s DS (%s %u)",
+                     from, sg_ks_role_name(not_gone->role), not_gone->tag);
+        else
+            consider(best, SG_ROLL_ALG_UNPUBLISH, when, old, NULL, old->role,
+                     "the %s DS has left caches: the %s keys leave the DNSKEY RRset", from, from);
     } else if (old_signing) {
         consider_zone(best, f, prop, SG_ROLL_ALG_RETIRE, old_removed, iv->ipub, old, NULL, old->role,
                       "the %s DNSKEYs have left caches: %s signatures stop", from, from);
@@ -872,8 +935,10 @@ int sg_roll_plan(sg_keystore *ks, const char *zone, const sg_roll_figures *f, in
         return rc;
     }
     /* like the parent's DS, the secondaries are assumed to follow at once (within
-     * zone-propagation-delay): the plan cannot know when they will */
+     * zone-propagation-delay), and a withdrawn DS to leave the parent at once: the plan
+     * cannot know when they will */
     fig.secondaries = 0;
+    fig.parent_checks = 0;
     sg_roll_event *evs = NULL;
     size_t nev = 0;
     int64_t t = now, fake_id = -1;
@@ -1065,6 +1130,38 @@ int sg_roll_ds_seen(sg_keystore *ks, const char *zone, int64_t key_id, int64_t n
             continue;
         k->ds_seen = now;
         rc = sg_ks_key_update(ks, k, "the parent serves the DS", now);
+        marked++;
+    }
+    free(keys);
+    if (rc) {
+        sg_ks_rollback(ks);
+        return rc;
+    }
+    if ((rc = sg_ks_commit(ks)))
+        return rc;
+    if (n_out)
+        *n_out = marked;
+    return 0;
+}
+
+int sg_roll_ds_withdrawn_gone(sg_keystore *ks, const char *zone, int64_t now, int *n_out)
+{
+    sg_ks_key *keys = NULL;
+    size_t n = 0;
+    int rc = sg_ks_key_list(ks, zone, &keys, &n);
+    if (rc)
+        return rc;
+    int marked = 0;
+    if ((rc = sg_ks_begin(ks))) {
+        free(keys);
+        return rc;
+    }
+    for (size_t i = 0; i < n && !rc; i++) {
+        sg_ks_key *k = &keys[i];
+        if (!k->ds_submitted || !k->ds_withdrawn || k->ds_gone || k->ds_withdrawn > now)
+            continue;
+        k->ds_gone = now;
+        rc = sg_ks_key_update(ks, k, "the parent no longer serves the withdrawn DS", now);
         marked++;
     }
     free(keys);

@@ -21,6 +21,8 @@ typedef struct sg_roll_figures {
     /* secondaries that must serve a change of the zone before the waits after it count
      * (transfer's NOTIFY targets), and when they last did, newest first */
     uint32_t secondaries;
+    uint32_t parent_checks; /* 1: a registrar confirms what the parent serves, so waits after
+                             * a DS withdrawal count from when it was gone everywhere */
     size_t nprop;
     sg_ks_propagation prop[16];
     int64_t clock_floor;    /* the keystore's last recorded time for the zone */
@@ -121,6 +123,10 @@ int sg_roll_plan(sg_keystore *ks, const char *zone, const sg_roll_figures *f, in
  * transaction). SG_EEXIST if a successor is already on its way. */
 int sg_roll_start(sg_keystore *ks, const char *zone, enum sg_ks_role role, int64_t now,
                   int64_t *key_id_out);
+
+/* Record that every parent server serves the zone's DS set without the DS of its withdrawn
+ * keys (ds_gone). Returns the number of keys marked in *n_out (may be NULL). */
+int sg_roll_ds_withdrawn_gone(sg_keystore *ks, const char *zone, int64_t now, int *n_out);
 
 /* Record that the parent serves the DS of the zone's submitted keys (all of them, or key_id).
  * Returns the number of keys marked in *n_out. */

@@ -108,6 +108,9 @@ static const char *const migrations[] = {
     /* when every secondary first served a version of the zone (serial), and up to when
      * that version was known to hold the key state (as_of): a key change before as_of had
      * reached them all by confirmed_at; the waits after a change count from there */
+    /* when the parent's servers were seen without a withdrawn DS: the waits after a
+     * withdrawal count from there, not from when it was decided */
+    "ALTER TABLE keys ADD COLUMN t_ds_gone INTEGER NOT NULL DEFAULT 0;"
     /* policies never got their NSEC3 salt (RFC 9276 3.1): say what is served, none */
     "UPDATE policies SET nsec3_salt_len = 0;"
     "CREATE TABLE propagation ("

@@ -566,6 +566,43 @@ static void test_secondaries_hold(void **st)
     assert_int_equal(fig.secondaries, 0);
 }
 
+/* Where a registrar checks the parent, the old CSK leaves only once every parent server
+ * was seen without its DS, and the DS TTL after that (issue 13: the waits after a
+ * withdrawal counted from the engine's own decision, not from the parent). */
+static void test_withdrawn_ds_seen_gone(void **st)
+{
+    (void)st;
+    const char *z = "wgone.test.";
+    policy("pwgone", 1, 0, 0);
+    assert_int_equal(sg_ks_zone_add(g_ks, z, "pwgone", 0), 0);
+    int64_t t0 = 7000000;
+    assert_int_equal(sg_ks_fact_observe(g_ks, z, SG_KS_FACT_PARENT_CHECKS, 1, "update", t0), 0);
+    step(z, t0);
+    step(z, t0 + 110);
+    int marked = 0;
+    assert_int_equal(sg_roll_ds_seen(g_ks, z, 0, t0 + 120, &marked), 0);
+    assert_int_equal(sg_roll_start(g_ks, z, SG_KS_ROLE_CSK, t0 + 1890, NULL), 0);
+    step(z, t0 + 2000);
+    int64_t seen = t0 + 2010;
+    assert_int_equal(sg_roll_ds_seen(g_ks, z, 0, seen, &marked), 0);
+    sg_roll_event ev = step(z, seen + 320);            /* switch: the old DS is withdrawn */
+    assert_int_equal(count(z, SG_KS_ROLE_CSK, seen + 320, 1), 1);
+    /* the parent still serves the old DS: no removal, however long */
+    ev = step(z, seen + 320 + 100000);
+    assert_int_equal(ev.action, SG_ROLL_WAIT);
+    assert_non_null(strstr(ev.reason, "waiting for every parent server to drop the DS"));
+    assert_int_equal(count(z, SG_KS_ROLE_CSK, seen + 320 + 100000, 0), 2);
+    /* seen gone much later: removed the DS TTL + propagation after that */
+    int64_t gone = seen + 320 + 100000;
+    assert_int_equal(sg_roll_ds_withdrawn_gone(g_ks, z, gone, &marked), 0);
+    assert_int_equal(marked, 1);
+    ev = step(z, gone);
+    assert_int_equal(ev.action, SG_ROLL_REMOVE);
+    assert_int_equal(ev.when, gone + 320);
+    step(z, gone + 320);
+    assert_int_equal(count(z, SG_KS_ROLE_CSK, gone + 320, 0), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -580,6 +617,7 @@ int main(void)
         cmocka_unit_test(test_observed_dnskey_ttl),
         cmocka_unit_test(test_clock_stepped_back),
         cmocka_unit_test(test_secondaries_hold),
+        cmocka_unit_test(test_withdrawn_ds_seen_gone),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

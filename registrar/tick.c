@@ -101,6 +101,14 @@ int sg_reg_zone_want(sg_keystore *ks, const char *zn, int64_t now, sg_reg_dsset 
     for (size_t i = 0; i < nk; i++)
         pending_seen |= !keys[i].ds_seen;
     free(keys);
+    /* a withdrawn DS must be seen gone from the parent too: the engine's waits after a
+     * withdrawal count from there */
+    if (!pending_seen && !sg_ks_key_list(ks, zn, &keys, &nk)) {
+        for (size_t i = 0; i < nk; i++)
+            pending_seen |= keys[i].ds_submitted && keys[i].ds_withdrawn && !keys[i].ds_gone &&
+                            keys[i].ds_withdrawn <= now;
+        free(keys);
+    }
     if (unsigning_out)
         *unsigning_out = unsigning;
     if (pending_seen_out)
@@ -318,9 +326,13 @@ static int finish_job(sg_registrar *r, sg_keystore *ks, int64_t now)
             z->waiting_since = 0;
             z->alerted = 0;
         } else if (all) {
-            int marked = 0;
+            int marked = 0, gone = 0;
             z->verify = 0;
-            if ((rc = sg_roll_ds_seen(ks, j->zone, 0, now, &marked)) == 0)
+            if ((rc = sg_roll_ds_withdrawn_gone(ks, j->zone, now, &gone)) == 0 && gone)
+                rc = sg_reg_event(r, ks, j->zone, now, "parent-seen",
+                                  "all %d parent servers no longer serve %d withdrawn DS",
+                                  j->total, gone);
+            if (!rc && (rc = sg_roll_ds_seen(ks, j->zone, 0, now, &marked)) == 0)
                 rc = sg_reg_event(r, ks, j->zone, now, "parent-seen",
                            "all %d parent servers serve the DS set; %d key%s marked seen",
                            j->total, marked, marked == 1 ? "" : "s");

@@ -353,7 +353,15 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
     for (int i = 0; i < st->nzones && !rc; i++) {
         sg_keyset *k = NULL;
         int64_t last = 0;
+        /* whether the parent's DS set is confirmed by a registrar: waits after a DS
+         * withdrawal then count from when it was seen gone (written before the first
+         * step the engine takes for the zone) */
+        int checks = !ctx->check_only && st->cfg.has_registrar &&
+                     strcmp(st->cfg.registrar.provider, "manual");
         if ((rc = sg_keyset_ensure(ks, st->zones[i].name, st->cfg.policy, now)) ||
+            (!ctx->check_only &&
+             (rc = sg_ks_fact_observe(ks, st->zones[i].name, SG_KS_FACT_PARENT_CHECKS, (uint32_t)checks,
+                                      checks ? st->cfg.registrar.provider : "no registrar", now))) ||
             (rc = sg_ks_zone_last_time(ks, st->zones[i].name, &last)) ||
             /* a clock stepped back: the keys the keystore last recorded (see refresh) */
             (rc = sg_keyset_load(ks, st->zones[i].name, last > now ? last : now, 0, &k))) {
