@@ -1112,7 +1112,19 @@ int sg_roll_start(sg_keystore *ks, const char *zone, enum sg_ks_role role, int64
     return 0;
 }
 
-int sg_roll_ds_seen(sg_keystore *ks, const char *zone, int64_t key_id, int64_t now, int *n_out)
+/* Set one parent-side timing point (ds_seen or ds_gone) on every key of zone that which()
+ * picks, in one transaction, each with its journal row. */
+enum parent_point { POINT_SEEN, POINT_GONE };
+
+static int picks(enum parent_point which, const sg_ks_key *k, int64_t key_id, int64_t now)
+{
+    if (which == POINT_SEEN)
+        return !(key_id && k->id != key_id) && k->ds_submitted && !k->ds_seen && !is_set(k->retire, now);
+    return k->ds_submitted && k->ds_withdrawn && !k->ds_gone && k->ds_withdrawn <= now;
+}
+
+static int mark_parent(sg_keystore *ks, const char *zone, enum parent_point which, int64_t key_id,
+                       int64_t now, int *n_out)
 {
     sg_ks_key *keys = NULL;
     size_t n = 0;
@@ -1126,10 +1138,14 @@ int sg_roll_ds_seen(sg_keystore *ks, const char *zone, int64_t key_id, int64_t n
     }
     for (size_t i = 0; i < n && !rc; i++) {
         sg_ks_key *k = &keys[i];
-        if ((key_id && k->id != key_id) || !k->ds_submitted || k->ds_seen || is_set(k->retire, now))
+        if (!picks(which, k, key_id, now))
             continue;
-        k->ds_seen = now;
-        rc = sg_ks_key_update(ks, k, "the parent serves the DS", now);
+        if (which == POINT_SEEN)
+            k->ds_seen = now;
+        else
+            k->ds_gone = now;
+        rc = sg_ks_key_update(ks, k, which == POINT_SEEN ? "the parent serves the DS"
+                                                         : "the parent no longer serves the withdrawn DS", now);
         marked++;
     }
     free(keys);
@@ -1144,36 +1160,14 @@ int sg_roll_ds_seen(sg_keystore *ks, const char *zone, int64_t key_id, int64_t n
     return 0;
 }
 
+int sg_roll_ds_seen(sg_keystore *ks, const char *zone, int64_t key_id, int64_t now, int *n_out)
+{
+    return mark_parent(ks, zone, POINT_SEEN, key_id, now, n_out);
+}
+
 int sg_roll_ds_withdrawn_gone(sg_keystore *ks, const char *zone, int64_t now, int *n_out)
 {
-    sg_ks_key *keys = NULL;
-    size_t n = 0;
-    int rc = sg_ks_key_list(ks, zone, &keys, &n);
-    if (rc)
-        return rc;
-    int marked = 0;
-    if ((rc = sg_ks_begin(ks))) {
-        free(keys);
-        return rc;
-    }
-    for (size_t i = 0; i < n && !rc; i++) {
-        sg_ks_key *k = &keys[i];
-        if (!k->ds_submitted || !k->ds_withdrawn || k->ds_gone || k->ds_withdrawn > now)
-            continue;
-        k->ds_gone = now;
-        rc = sg_ks_key_update(ks, k, "the parent no longer serves the withdrawn DS", now);
-        marked++;
-    }
-    free(keys);
-    if (rc) {
-        sg_ks_rollback(ks);
-        return rc;
-    }
-    if ((rc = sg_ks_commit(ks)))
-        return rc;
-    if (n_out)
-        *n_out = marked;
-    return 0;
+    return mark_parent(ks, zone, POINT_GONE, 0, now, n_out);
 }
 
 int sg_roll_compromise(sg_keystore *ks, int64_t key_id, const sg_roll_figures *f, int64_t now,
