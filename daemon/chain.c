@@ -19,6 +19,7 @@ static void options_defaults(sg_options *o)
     o->workers = 0;
     o->udp_max_payload = 1232;
     o->tcp_idle_timeout = 10;
+    o->tcp_io_timeout = 2000;
     o->tcp_max_connections = 1024;
     o->max_answer_size = 65535;
     sg_proc_defaults(&o->proc);
@@ -41,6 +42,10 @@ static int parse_options(const sg_cfg_block *g, sg_options *o, sg_tsig_keyring *
             if (d->nargs != 1 || sg_cfg_parse_duration(d->args[0], &v) || v < 1 || v > 3600)
                 return sg_cfg_error(d, "tcp-idle-timeout: expected a duration from 1s to 1h");
             o->tcp_idle_timeout = (uint32_t)v;
+        } else if (!strcmp(d->name, "tcp-io-timeout")) {
+            if (d->nargs != 1 || sg_cfg_parse_duration(d->args[0], &v) || v < 1 || v > 60)
+                return sg_cfg_error(d, "tcp-io-timeout: expected a duration from 1s to 60s");
+            o->tcp_io_timeout = (uint32_t)v * 1000;
         } else if (!strcmp(d->name, "tcp-max-connections")) {
             if (d->nargs != 1 || sg_cfg_parse_uint(d->args[0], 1, 1000000, &v))
                 return sg_cfg_error(d, "tcp-max-connections: expected a number from 1 to 1000000");

@@ -32,6 +32,8 @@ typedef struct sg_options {
     int workers;              /* 0: one per core */
     uint16_t udp_max_payload; /* EDNS UDP payload we accept and advertise (default 1232) */
     uint32_t tcp_idle_timeout;/* seconds */
+    uint32_t tcp_io_timeout;  /* milliseconds: a connection's first query, and any message
+                               * once begun, must arrive whole within it (slowloris) */
     uint32_t tcp_max_connections;
     uint32_t tcp_max_per_client;  /* 0: no limit */
     uint16_t max_answer_size;     /* bytes of any reply but a transfer (default 65535) */

@@ -55,6 +55,9 @@ typedef struct conn {
     uint8_t *wbuf;
     size_t wlen, woff, wcap;
     uint64_t last_active;  /* seconds, monotonic */
+    uint64_t opened_ms;    /* accepted (monotonic ms): the first query must come in time */
+    uint64_t msg_since_ms; /* a message begun and not yet whole since then (0: none) */
+    unsigned queries;      /* whole messages taken */
     int peer_closed;
     uint32_t events;
     sg_tls_conn *tls;      /* DNS over TLS (tls.c), else NULL */
@@ -336,6 +339,7 @@ static void udp_drain(worker *w, const src *s)
 /* ---- TCP --------------------------------------------------------------------------- */
 
 static uint64_t now_sec(void) { return sg_now_ns() / 1000000000ull; }
+static uint64_t now_ms(void) { return sg_now_ns() / 1000000ull; }
 
 static void conn_close(worker *w, conn *c)
 {
@@ -486,6 +490,13 @@ again:
     sg_runtime *rt = enter(w);
     while (!c->stream.next && c->rlen - off >= 2) {
         size_t m = (size_t)c->rbuf[off] << 8 | c->rbuf[off + 1];
+        if (m < 12) {
+            /* not even a header: no DNS message, and empty ones would count as queries
+             * that keep a slot busy */
+            leave(w);
+            conn_close(w, c);
+            return;
+        }
         if (c->rlen - off < 2 + m)
             break;
         sg_query *q = &w->q;
@@ -495,8 +506,9 @@ again:
         q->out = w->tcp_out;
         q->out_cap = TCP_MSG_MAX;
         q->start_ns = sg_now_ns();
-        size_t len = m ? sg_server_answer(rt, c->s.listen_idx, q, c->rbuf + off + 2, m) : 0;
+        size_t len = sg_server_answer(rt, c->s.listen_idx, q, c->rbuf + off + 2, m);
         off += 2 + m;
+        c->queries++;
         if (q->stream.next) {
             c->stream = q->stream;
             q->stream = (sg_stream){ 0 };
@@ -512,6 +524,12 @@ again:
         memmove(c->rbuf, c->rbuf + off, c->rlen - off);
         c->rlen -= off;
     }
+    /* a message that has begun must be whole within tcp-io-timeout: a byte now and then
+     * does not hold a slot (the idle timer alone restarted at every byte) */
+    if (!c->rlen)
+        c->msg_since_ms = 0;
+    else if (off || !c->msg_since_ms)
+        c->msg_since_ms = now_ms();
     if (conn_pump(w, c) || conn_flush(c) ||
         (c->peer_closed && c->wlen == c->woff && !c->stream.next)) {
         conn_close(w, c);
@@ -562,6 +580,7 @@ static void tcp_accept_in(worker *w, const src *s, sg_runtime *rt)
         c->peer = peer;
         c->peer_len = plen;
         c->last_active = now_sec();
+        c->opened_ms = now_ms();
         c->events = EPOLLIN;
         struct epoll_event e = { .events = EPOLLIN, .data.ptr = &c->s };
         if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &e) != 0) {
@@ -590,10 +609,12 @@ static void tcp_accept(worker *w, const src *s)
 static void tcp_sweep(worker *w)
 {
     sg_runtime *rt = atomic_load(&w->srv->rt);
-    uint64_t now = now_sec();
+    uint64_t now = now_sec(), ms = now_ms(), io = rt->opt.tcp_io_timeout;
     for (conn *c = w->conns, *next; c; c = next) {
         next = c->next;
-        if (now - c->last_active >= rt->opt.tcp_idle_timeout)
+        if (now - c->last_active >= rt->opt.tcp_idle_timeout ||
+            (c->msg_since_ms && ms - c->msg_since_ms >= io) ||   /* a message dribbled in */
+            (!c->queries && !c->stream.next && ms - c->opened_ms >= io)) /* no first query (TLS: handshake included) */
             conn_close(w, c);
     }
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """integ.tcp: DNS over TCP per RFC 7766 - pipelined queries on one connection, queries
-split across segments, half-close, the idle timeout and the connection cap."""
+split across segments, half-close, the idle timeout and the connection cap; clients that
+dribble bytes to hold slots (tcp-io-timeout)."""
 
 import socket
 import struct
@@ -227,6 +228,81 @@ class TcpLimits(ServerCase):
         # UDP is not affected by the TCP cap
         r = self.dig('web.example.test', 'A')
         self.assertAnswered(r, 'web.example.test', 'A', ['127.0.0.14'])
+
+
+SLOW = '''
+{
+    tcp-max-connections 8
+    tcp-idle-timeout 30s
+    tcp-io-timeout 1s
+}
+example.test:$port {
+    bind 127.0.0.1
+    file $dir/example.test.zone
+}
+'''
+
+
+class TcpSlowloris(ServerCase):
+    """Clients that hold TCP slots by dribbling bytes (issue 15: 64 connections sending a
+    byte every 2 s held every slot; each byte restarted the idle timer). A message, once
+    begun, and a connection's first query must arrive whole within tcp-io-timeout."""
+    COREFILE = SLOW
+
+    def test_dribbling_clients_do_not_hold_the_slots(self):
+        slow = []
+        try:
+            for _ in range(8):
+                s = self.srv.tcp_connect()
+                s.sendall(b'\x00\x40')    # a 64-byte message announced, never finished
+                slow.append(s)
+            qid, q = make_query('web.example.test', 'A')
+            frame = tcp_frame(q)
+            t0 = time.monotonic()
+            served = None
+            while time.monotonic() - t0 < 8 and served is None:
+                for s in slow:             # a byte now and then: never a whole message
+                    try:
+                        s.sendall(b'\x01')
+                    except OSError:
+                        pass
+                time.sleep(0.4)
+                try:
+                    with self.srv.tcp_connect() as c:
+                        c.settimeout(1)
+                        c.sendall(frame)
+                        data = tcp_read_message(c)
+                        if data:
+                            served = time.monotonic() - t0
+                except OSError:
+                    pass
+            self.assertIsNotNone(served, 'a real client was refused for 8 s while 8 slots dribbled')
+            self.assertLess(served, 4, 'served only after %.1fs' % served)
+            closed = sum(1 for s in slow if wait_closed(s, 0.5))
+            self.assertEqual(closed, 8, 'dribbling connections still open')
+        finally:
+            for s in slow:
+                s.close()
+
+    def test_silent_connection_closed_before_the_idle_timeout(self):
+        with self.srv.tcp_connect() as s:
+            t0 = time.monotonic()
+            self.assertTrue(wait_closed(s, 5), 'a connection that never sent a query lived 5s')
+            self.assertLess(time.monotonic() - t0, 5)
+
+    def test_message_shorter_than_a_header_closes(self):
+        for frame in (b'\x00\x00', b'\x00\x05hello'):
+            with self.srv.tcp_connect() as s:
+                s.sendall(frame)
+                self.assertTrue(wait_closed(s, 3), 'a %r frame kept the connection' % frame)
+
+    def test_prompt_queries_are_served(self):
+        with self.srv.tcp_connect() as s:
+            for _ in range(5):
+                qid, q = make_query('web.example.test', 'A')
+                s.sendall(tcp_frame(q))
+                self.assertIsNotNone(tcp_read_message(s))
+                time.sleep(0.3)
 
 
 if __name__ == '__main__':
