@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The /metrics endpoint. Scrapes are rare and small, so one thread per address handles
- * one connection at a time, with a bounded request (8 KiB) and deadlines for reading the
- * request and writing the reply, so a slow or silent client cannot hold it for long. */
+/* The /metrics endpoint. Scrapes are rare and small: one thread per address serves up to
+ * 16 connections at once with poll(), each with a bounded request (8 KiB) and deadlines for
+ * reading the request and writing the reply; when all are taken the oldest reader goes. */
 #include "daemon/metrics_http.h"
 #include "common/errors.h"
 #include "common/log.h"
@@ -23,6 +23,7 @@
 #define REQ_MAX 8192
 #define READ_DEADLINE_MS 2000
 #define WRITE_DEADLINE_MS 5000
+#define MAX_CLIENTS 16
 
 struct sg_metrics_http {
     char addr[128];
@@ -88,125 +89,205 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Wait for fd to be ready for ev before the deadline; 0 when ready. */
-static int wait_fd(int fd, short ev, int64_t deadline)
-{
-    for (;;) {
-        int64_t left = deadline - mono_ms();
-        if (left <= 0)
-            return -1;
-        struct pollfd p = { .fd = fd, .events = ev };
-        int r = poll(&p, 1, (int)left);
-        if (r > 0)
-            return 0;
-        if (r < 0 && errno != EINTR)
-            return -1;
-    }
-}
+/* One scrape in progress: the request being read, then the reply being written, each
+ * within its deadline. */
+typedef struct client {
+    int fd;                /* -1: a free slot */
+    int64_t since;         /* accepted (ms), to drop the oldest reader when full */
+    int64_t deadline;
+    char req[REQ_MAX + 1];
+    size_t len;
+    char *out;             /* the whole reply, once the request is read */
+    size_t out_len, out_off;
+} client;
 
-static void write_all(int fd, const char *p, size_t len, int64_t deadline)
-{
-    while (len) {
-        ssize_t w = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (w > 0) {
-            p += w;
-            len -= (size_t)w;
-            continue;
-        }
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !wait_fd(fd, POLLOUT, deadline))
-            continue;
-        return;
-    }
-}
-
-static void reply(int fd, const char *status, const char *ctype, const char *body, size_t len)
+static char *response(const char *status, const char *ctype, const char *body, size_t len,
+                      size_t *out_len)
 {
     char head[256];
     int n = snprintf(head, sizeof head,
                      "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                      "Connection: close\r\n\r\n", status, ctype, len);
-    int64_t deadline = mono_ms() + WRITE_DEADLINE_MS;
-    write_all(fd, head, (size_t)n, deadline);
-    write_all(fd, body, len, deadline);
+    char *out = malloc((size_t)n + len);
+    if (!out)
+        return NULL;
+    memcpy(out, head, (size_t)n);
+    memcpy(out + n, body, len);
+    *out_len = (size_t)n + len;
+    return out;
 }
 
-static void simple(int fd, const char *status)
+static char *simple(const char *status, size_t *out_len)
 {
     char body[64];
     int n = snprintf(body, sizeof body, "%s\n", status);
-    reply(fd, status, "text/plain; charset=utf-8", body, (size_t)n);
+    return response(status, "text/plain; charset=utf-8", body, (size_t)n, out_len);
 }
 
-static void serve_conn(int fd)
+/* The reply to a whole request (NUL-terminated in req). */
+static char *answer(char *req, size_t *out_len)
 {
-    char req[REQ_MAX + 1];
-    size_t len = 0;
-    int64_t deadline = mono_ms() + READ_DEADLINE_MS;
-    while (!memmem(req, len, "\r\n\r\n", 4) && !memmem(req, len, "\n\n", 2)) {
-        if (len == REQ_MAX) {
-            simple(fd, "431 Request Header Fields Too Large");
-            return;
-        }
-        if (wait_fd(fd, POLLIN, deadline))
-            return; /* too slow: just close */
-        ssize_t r = recv(fd, req + len, REQ_MAX - len, MSG_DONTWAIT);
-        if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
-            continue;
-        if (r <= 0)
-            return;
-        len += (size_t)r;
-    }
-    req[len] = 0;
     /* "METHOD SP TARGET SP HTTP/1.x" */
     char *sp1 = strchr(req, ' ');
     char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
     char *eol = strpbrk(req, "\r\n");
-    if (!sp1 || !sp2 || !eol || sp2 > eol || strncmp(sp2 + 1, "HTTP/1.", 7)) {
-        simple(fd, "400 Bad Request");
-        return;
-    }
+    if (!sp1 || !sp2 || !eol || sp2 > eol || strncmp(sp2 + 1, "HTTP/1.", 7))
+        return simple("400 Bad Request", out_len);
     *sp1 = *sp2 = 0;
     char *q = strchr(sp1 + 1, '?');
     if (q)
         *q = 0;
-    if (strcmp(sp1 + 1, "/metrics")) {
-        simple(fd, "404 Not Found");
-        return;
-    }
-    if (strcmp(req, "GET")) {
-        simple(fd, "405 Method Not Allowed");
-        return;
-    }
+    if (strcmp(sp1 + 1, "/metrics"))
+        return simple("404 Not Found", out_len);
+    if (strcmp(req, "GET"))
+        return simple("405 Method Not Allowed", out_len);
     sg_buf b;
     sg_buf_init(&b);
     if (sg_metrics_render(&b)) {
         sg_buf_deinit(&b);
-        simple(fd, "500 Internal Server Error");
-        return;
+        return simple("500 Internal Server Error", out_len);
     }
-    reply(fd, "200 OK", "text/plain; version=0.0.4; charset=utf-8", b.data ? b.data : "", b.len);
+    char *out = response("200 OK", "text/plain; version=0.0.4; charset=utf-8", b.data ? b.data : "",
+                         b.len, out_len);
     sg_buf_deinit(&b);
+    return out;
 }
 
+static void drop(client *c, int graceful)
+{
+    if (c->fd < 0)
+        return;
+    if (graceful)
+        shutdown(c->fd, SHUT_WR);
+    close(c->fd);
+    free(c->out);
+    c->out = NULL;
+    c->fd = -1;
+}
+
+/* Read what is there; once the request is whole, make the reply. 0: keep the client. */
+static int on_readable(client *c, int64_t now)
+{
+    for (;;) {
+        if (c->len == REQ_MAX) {
+            c->out = simple("431 Request Header Fields Too Large", &c->out_len);
+            break;
+        }
+        ssize_t r = recv(c->fd, c->req + c->len, REQ_MAX - c->len, MSG_DONTWAIT);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        if (r <= 0)
+            return -1;
+        c->len += (size_t)r;
+        c->req[c->len] = 0;
+        if (memmem(c->req, c->len, "\r\n\r\n", 4) || memmem(c->req, c->len, "\n\n", 2)) {
+            c->out = answer(c->req, &c->out_len);
+            break;
+        }
+    }
+    if (!c->out)
+        return -1;
+    c->out_off = 0;
+    c->deadline = now + WRITE_DEADLINE_MS;
+    return 0;
+}
+
+/* Write what the socket takes. 1: all written; 0: more to come; -1: gone. */
+static int on_writable(client *c)
+{
+    while (c->out_off < c->out_len) {
+        ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        if (w <= 0)
+            return -1;
+        c->out_off += (size_t)w;
+    }
+    return 1;
+}
+
+/* Several scrapes at once, each with its own deadlines: a slow or silent client holds one
+ * slot for its deadline at most, and when every slot is taken the oldest reader goes, so
+ * that a real scraper is served at once (issue 15: one slow client held /metrics). */
 static void *http_main(void *arg)
 {
     sg_metrics_http *h = arg;
+    client cl[MAX_CLIENTS];
+    for (int i = 0; i < MAX_CLIENTS; i++) {
+        cl[i].fd = -1;
+        cl[i].out = NULL;
+    }
     for (;;) {
-        struct pollfd p[2] = { { .fd = h->fd, .events = POLLIN }, { .fd = h->stop_pipe[0], .events = POLLIN } };
-        int r = poll(p, 2, -1);
+        struct pollfd p[2 + MAX_CLIENTS];
+        int idx[MAX_CLIENTS], np = 2;
+        p[0] = (struct pollfd){ .fd = h->fd, .events = POLLIN };
+        p[1] = (struct pollfd){ .fd = h->stop_pipe[0], .events = POLLIN };
+        int64_t now = mono_ms(), next = -1;
+        for (int i = 0; i < MAX_CLIENTS; i++) {
+            if (cl[i].fd < 0)
+                continue;
+            idx[np - 2] = i;
+            p[np++] = (struct pollfd){ .fd = cl[i].fd, .events = cl[i].out ? POLLOUT : POLLIN };
+            if (next < 0 || cl[i].deadline < next)
+                next = cl[i].deadline;
+        }
+        int timeout = next < 0 ? -1 : next <= now ? 0 : (int)(next - now);
+        int r = poll(p, (nfds_t)np, timeout);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0 || p[1].revents)
             break;
-        int c = accept4(h->fd, NULL, NULL, SOCK_CLOEXEC);
-        if (c < 0)
-            continue;
-        serve_conn(c);
-        shutdown(c, SHUT_WR);
-        close(c);
+        now = mono_ms();
+        for (int k = 2; k < np; k++) {
+            client *c = &cl[idx[k - 2]];
+            if (!p[k].revents)
+                continue;
+            if (!c->out && on_readable(c, now)) {
+                drop(c, 0);
+                continue;
+            }
+            if (c->out) {
+                int w = on_writable(c);
+                if (w)
+                    drop(c, w > 0);
+            }
+        }
+        for (int i = 0; i < MAX_CLIENTS; i++)
+            if (cl[i].fd >= 0 && now >= cl[i].deadline)
+                drop(&cl[i], 0); /* too slow: just close */
+        if (p[0].revents) {
+            int fd = accept4(h->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+            if (fd < 0)
+                continue;
+            int slot = -1, oldest = -1;
+            for (int i = 0; i < MAX_CLIENTS && slot < 0; i++)
+                if (cl[i].fd < 0)
+                    slot = i;
+            for (int i = 0; slot < 0 && i < MAX_CLIENTS; i++)
+                if (!cl[i].out && (oldest < 0 || cl[i].since < cl[oldest].since))
+                    oldest = i;
+            if (slot < 0 && oldest >= 0) {
+                drop(&cl[oldest], 0);
+                slot = oldest;
+            }
+            if (slot < 0) {
+                close(fd); /* every slot is writing a reply: come back in a moment */
+                continue;
+            }
+            client *c = &cl[slot];
+            c->fd = fd;
+            c->since = now;
+            c->deadline = now + READ_DEADLINE_MS;
+            c->len = 0;
+            c->out = NULL;
+        }
     }
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        drop(&cl[i], 0);
     return NULL;
 }
 

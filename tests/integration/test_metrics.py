@@ -189,6 +189,29 @@ other.test:$port {
         # and the DNS side never noticed
         self.ask('web.example.test', 'A', False, 1)
 
+    def test_slow_clients_do_not_hold_the_endpoint(self):
+        """Twenty clients that send half a request and then a byte now and then: a real
+        scrape is served at once (issue 15: one slow client made /metrics unreachable)."""
+        slow = []
+        try:
+            for _ in range(20):
+                c = socket.create_connection(('127.0.0.1', self.srv.port2), timeout=5)
+                c.sendall(b'GET /met')
+                slow.append(c)
+            for i in range(3):
+                for c in slow:
+                    try:
+                        c.sendall(b'r')
+                    except OSError:
+                        pass
+                t0 = time.monotonic()
+                s, _ = self.scrape()
+                self.assertLess(time.monotonic() - t0, 1.0, 'a scrape waited behind slow clients')
+                self.assertIn(('signet_zone_serial', frozenset({('zone', 'example.test.')})), s)
+        finally:
+            for c in slow:
+                c.close()
+
 
 class MetricsReload(ServerCase):
     """Counters are monotonic for the process's life: every kind of reload (SIGHUP,
