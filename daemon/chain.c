@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static void options_defaults(sg_options *o)
@@ -234,6 +237,23 @@ sg_handler *sg_runtime_route(const sg_runtime *rt, int idx, const sg_query *q)
     return found ? found->chain : NULL;
 }
 
+/* Does this host have the address? Bound on port 0 and let go at once: no port is taken,
+ * so -t can ask it too. */
+static int address_here(const sg_listen_addr *a)
+{
+    struct sockaddr_storage ss = a->ss;
+    if (ss.ss_family == AF_INET)
+        ((struct sockaddr_in *)&ss)->sin_port = 0;
+    else
+        ((struct sockaddr_in6 *)&ss)->sin6_port = 0;
+    int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 1; /* no such family here at all: the start says so with its own words */
+    int ok = bind(fd, (struct sockaddr *)&ss, a->len) == 0 || errno != EADDRNOTAVAIL;
+    close(fd);
+    return ok;
+}
+
 static int setup_block(sg_runtime *rt, const sg_cfg_block *b, int check_only)
 {
     sg_server_block *sb = &rt->blocks[rt->nblocks++];
@@ -284,6 +304,11 @@ static int setup_block(sg_runtime *rt, const sg_cfg_block *b, int check_only)
                 sg_listen_addr a;
                 if (parse_addr(d->args[k], 53, &a)) {
                     rc = sg_cfg_error(d, "bind: '%s' is not an IPv4 or IPv6 address", d->args[k]);
+                    goto out;
+                }
+                if (!address_here(&a)) {
+                    /* -t must say what a start would hit (issue 15: -t said OK) */
+                    rc = sg_cfg_error(d, "bind: this host has no address %s", d->args[k]);
                     goto out;
                 }
                 sg_listen_addr *nb = realloc(binds, (nbinds + 1) * sizeof *nb);

@@ -268,3 +268,79 @@ void sg_ks_rollback(sg_keystore *ks)
         sqlite3_exec(ks->db, "ROLLBACK TO sg_nested; RELEASE sg_nested", NULL, NULL, NULL);
     ks->tx_depth--;
 }
+
+int sg_ks_check(const char *path, const char *policy, char *why, size_t cap)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        /* a start makes the file: its directory must be there */
+        char dir[1024];
+        snprintf(dir, sizeof dir, "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash == dir)
+            slash[1] = 0;
+        else if (slash)
+            *slash = 0;
+        else
+            snprintf(dir, sizeof dir, ".");
+        if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            snprintf(why, cap, "keystore %s: its directory %s does not exist", path, dir);
+            return SG_ENOTFOUND;
+        }
+        if (access(dir, W_OK) != 0) {
+            snprintf(why, cap, "keystore %s: its directory %s is not writable", path, dir);
+            return SG_EIO;
+        }
+        if (policy && strcmp(policy, SG_KS_DEFAULT_POLICY)) {
+            snprintf(why, cap, "policy '%s' is not in the keystore %s (a new keystore has only "
+                               "'%s'; signetctl --db %s policy add %s)", policy, path,
+                     SG_KS_DEFAULT_POLICY, path, policy);
+            return SG_ENOTFOUND;
+        }
+        return 0;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(why, cap, "keystore %s is not a regular file", path);
+        return SG_EIO;
+    }
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+    sqlite3_stmt *q = NULL;
+    int r = 0;
+    if (rc != SQLITE_OK || sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL) != SQLITE_OK ||
+        sqlite3_step(q) != SQLITE_ROW) {
+        snprintf(why, cap, "keystore %s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
+        r = SG_ELIB;
+        goto out;
+    }
+    int version = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    q = NULL;
+    if (version > SG_KS_SCHEMA_VERSION) {
+        snprintf(why, cap, "keystore %s has schema %d, newer than this program's %d", path,
+                 version, SG_KS_SCHEMA_VERSION);
+        r = SG_KS_ESCHEMA;
+        goto out;
+    }
+    if (policy && version > 0) {
+        if (sqlite3_prepare_v2(db, "SELECT 1 FROM policies WHERE name = ?1", -1, &q, NULL) != SQLITE_OK) {
+            snprintf(why, cap, "keystore %s: %s", path, sqlite3_errmsg(db));
+            r = SG_ELIB;
+            goto out;
+        }
+        sqlite3_bind_text(q, 1, policy, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(q) != SQLITE_ROW) {
+            snprintf(why, cap, "policy '%s' is not in the keystore %s (signetctl --db %s policy add %s)",
+                     policy, path, path, policy);
+            r = SG_ENOTFOUND;
+        }
+    } else if (policy && strcmp(policy, SG_KS_DEFAULT_POLICY)) {
+        snprintf(why, cap, "policy '%s' is not in the keystore %s (signetctl --db %s policy add %s)",
+                 policy, path, path, policy);
+        r = SG_ENOTFOUND;
+    }
+out:
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return r;
+}

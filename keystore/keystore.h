@@ -87,6 +87,10 @@ int sg_ks_open_existing(const char *path, const char *actor, sg_keystore **ks_ou
 /* Non-zero when the path the keystore was opened from is gone or is another file now
  * (deleted, or replaced by a rename): what is written through ks is lost. */
 int sg_ks_file_moved(const sg_keystore *ks);
+/* What `signetd -t` can say of a keystore without changing anything: the file is a
+ * keystore this program can use (or, missing, could be made in its directory) and holds
+ * the policy (NULL: not asked). 0, or an error with why filled in. */
+int sg_ks_check(const char *path, const char *policy, char *why, size_t cap);
 /* How long to wait for another writer before failing with SG_KS_EBUSY (default 5000 ms). */
 void sg_ks_set_busy_timeout(sg_keystore *ks, int ms);
 /* The schema version stored in the file. */

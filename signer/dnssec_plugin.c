@@ -339,6 +339,20 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
         sg_name_to_str(ctx->zones[i], st->zones[i].name, sizeof st->zones[i].name);
     }
     st->nzones = ctx->nzones;
+    /* the keystore and the policy, as a start needs them, before anything is written:
+     * -t says what a start would hit, and a refused config makes no key (issue 15) */
+    const sg_cfg_block *ks_line = blk, *policy_line = blk;
+    for (int i = 0; i < blk->nchildren; i++) {
+        if (!strcmp(blk->children[i].name, "policy"))
+            policy_line = &blk->children[i];
+        else if (!strcmp(blk->children[i].name, "keystore"))
+            ks_line = &blk->children[i];
+    }
+    char why[1400];
+    if ((rc = sg_ks_check(st->cfg.keystore, st->cfg.policy, why, sizeof why))) {
+        sg_cfg_error(!strncmp(why, "policy", 6) ? policy_line : ks_line, "dnssec: %s", why);
+        goto fail;
+    }
     if (ctx->check_only) {
         *state_out = st;
         return 0;

@@ -127,6 +127,43 @@ sub.example.test:5301 {
         ''')
         self.assertFails(self.check(cf, check_zone=GOOD_ZONE), ('Corefile', 2))
 
+    def test_check_sees_what_a_start_would_hit(self):
+        """-t checks what a start checks and changes nothing (issue 15: -t said OK for an
+        unknown policy, a garbage keystore, a keystore in a missing directory, an address
+        this host does not have and a user that does not exist; the start then failed)."""
+        def dnssec(keystore, policy='default', bind='127.0.0.1'):
+            return self.block('''\
+                bind %s
+                dnssec {
+                    keystore %s
+                    policy %s
+                }
+                file $dir/check.zone
+            ''' % (bind, keystore, policy))
+        ks = self.path('keystore.db')
+        err = self.assertFails(self.check(dnssec(ks, 'nosuch'), check_zone=GOOD_ZONE), ('Corefile', 5))
+        self.assertIn("policy 'nosuch' is not in the keystore", err)
+        self.assertFalse(os.path.exists(ks), '-t made a keystore')
+        err = self.assertFails(self.check(dnssec('/nonexistent/dir/ks.db'), check_zone=GOOD_ZONE),
+                               ('Corefile', 4))
+        self.assertIn('does not exist', err)
+        with open(self.path('garbage.db'), 'w') as f:
+            f.write('not a database at all, but long enough to look like one ' * 20)
+        err = self.assertFails(self.check(dnssec(self.path('garbage.db')), check_zone=GOOD_ZONE),
+                               ('Corefile', 4))
+        self.assertIn('not a database', err)
+        err = self.assertFails(self.check(dnssec(ks, bind='192.0.2.77'), check_zone=GOOD_ZONE),
+                               ('Corefile', 2))
+        self.assertIn('no address 192.0.2.77', err)
+        rc, out, err = self.check('{\n    user no-such-user-here\n}\n' +
+                                  self.block('bind 127.0.0.1\nfile $dir/check.zone\n'),
+                                  check_zone=GOOD_ZONE)
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("user 'no-such-user-here'", err)
+        # and with the policy made, the same config is good, still without a keystore made
+        self.assertEqual(self.check(dnssec(ks), check_zone=GOOD_ZONE)[0], 0)
+        self.assertFalse(os.path.exists(ks))
+
     def test_bad_arguments(self):
         cases = [
             ('{\n    udp-max-payload 100\n}\n', 2),
