@@ -4,10 +4,12 @@
 #include "common/cookie.h"
 
 #include "common/query.h"
+#include "common/secret.h"
 
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
@@ -65,8 +67,8 @@ uint64_t sg_siphash24(const uint8_t key[16], const uint8_t *in, size_t len)
 /* Two secrets: the current one, and the one before it, which still validates cookies
  * handed out in the hour before a rotation. A rotation writes the slot not in use and
  * then flips `cur`; a reader racing with it at worst fails one validation (and the client
- * gets a fresh cookie). */
-static uint8_t g_secret[2][16];
+ * gets a fresh cookie). They live in pages left out of core dumps (made on first use). */
+static uint8_t (*g_secret)[16];
 static atomic_int g_cur;
 static _Atomic int64_t g_rotated;
 static atomic_int g_fixed;         /* the operator's secret (cookie-secret): never rotated */
@@ -86,29 +88,49 @@ static void fill(uint8_t *s)
     }
 }
 
-void sg_cookie_rotate(void)
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static void secrets_init(void)
 {
-    pthread_mutex_lock(&g_lock);
+    g_secret = sg_secret_alloc(sizeof *g_secret * 2);
+    if (!g_secret) /* no page to spare: a heap copy still works, only not out of dumps */
+        g_secret = calloc(2, sizeof *g_secret);
+}
+
+/* Under g_lock. */
+static void rotate_locked(void)
+{
     int next = atomic_load(&g_cur) ^ 1;
     fill(g_secret[next]);
     if (!atomic_load(&g_rotated))
         fill(g_secret[next ^ 1]); /* first use: no cookie was made with the other one */
     atomic_store(&g_cur, next);
     atomic_store(&g_rotated, (int64_t)time(NULL));
+}
+
+void sg_cookie_rotate(void)
+{
+    pthread_once(&g_once, secrets_init);
+    pthread_mutex_lock(&g_lock);
+    rotate_locked();
     pthread_mutex_unlock(&g_lock);
 }
 
-static void maybe_rotate(uint32_t now)
+static int due(uint32_t now)
 {
     int64_t last = atomic_load(&g_rotated);
-    if (atomic_load(&g_fixed) || (last && (int64_t)now - last < ROTATE_EVERY && (int64_t)now >= last))
+    return !atomic_load(&g_fixed) && (!last || (int64_t)now - last >= ROTATE_EVERY || (int64_t)now < last);
+}
+
+/* At most one worker rotates, and only once: the check is made again under the lock. */
+static void maybe_rotate(uint32_t now)
+{
+    if (!due(now) || pthread_mutex_trylock(&g_lock))
         return;
-    if (pthread_mutex_trylock(&g_lock))
-        return; /* another worker is at it */
-    int again = atomic_load(&g_rotated) == last;
+    pthread_once(&g_once, secrets_init);
+    if (due(now))
+        rotate_locked();
     pthread_mutex_unlock(&g_lock);
-    if (again)
-        sg_cookie_rotate();
 }
 
 static size_t addr_bytes(const struct sockaddr *a, uint8_t out[16])
@@ -147,6 +169,8 @@ void sg_cookie_make(const uint8_t client[SG_COOKIE_CLIENT_LEN], const struct soc
                     uint32_t now, uint8_t out[SG_COOKIE_SERVER_LEN])
 {
     maybe_rotate(now);
+    if (!atomic_load(&g_rotated))
+        sg_cookie_rotate(); /* the very first cookie, while another worker held the lock */
     make_with(g_secret[atomic_load(&g_cur)], client, addr, now, out);
 }
 
@@ -213,6 +237,7 @@ void sg_cookie_reply(sg_query *q, uint32_t now)
 int sg_cookie_set_secret(const char *hex)
 {
     uint8_t s[16];
+    pthread_once(&g_once, secrets_init);
     if (!hex) {
         /* back to secrets of our own, rotated */
         if (atomic_exchange(&g_fixed, 0) || !atomic_load(&g_rotated))
@@ -240,6 +265,6 @@ int sg_cookie_set_secret(const char *hex)
     atomic_store(&g_fixed, 1);
     atomic_store(&g_rotated, (int64_t)time(NULL));
     pthread_mutex_unlock(&g_lock);
-    memset(s, 0, sizeof s);
+    sg_secret_wipe(s, sizeof s);
     return 0;
 }

@@ -14,12 +14,10 @@ void sg_secret_wipe(void *p, size_t n)
         explicit_bzero(p, n);
 }
 
-/* The mapping's size is stored before the string. */
-char *sg_secret_strdup(const char *s)
+/* The mapping's size is stored before the block. */
+void *sg_secret_alloc(size_t n)
 {
-    if (!s)
-        return NULL;
-    size_t n = strlen(s) + 1, page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
     size_t total = (sizeof(size_t) + n + page - 1) / page * page;
     void *m = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED)
@@ -27,19 +25,33 @@ char *sg_secret_strdup(const char *s)
     madvise(m, total, MADV_DONTDUMP);
     mlock(m, total); /* best effort: RLIMIT_MEMLOCK may say no */
     memcpy(m, &total, sizeof total);
-    char *str = (char *)m + sizeof total;
-    memcpy(str, s, n);
-    return str;
+    return (char *)m + sizeof total;
 }
 
-void sg_secret_strfree(char *s)
+void sg_secret_free(void *p)
 {
-    if (!s)
+    if (!p)
         return;
-    char *m = s - sizeof(size_t);
+    char *m = (char *)p - sizeof(size_t);
     size_t total;
     memcpy(&total, m, sizeof total);
     explicit_bzero(m, total);
     munlock(m, total);
     munmap(m, total);
+}
+
+char *sg_secret_strdup(const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *str = sg_secret_alloc(n);
+    if (str)
+        memcpy(str, s, n);
+    return str;
+}
+
+void sg_secret_strfree(char *s)
+{
+    sg_secret_free(s);
 }

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* Strings that are secrets (a TSIG secret, a cookie secret written in the config): kept in
- * pages left out of core dumps and locked in memory, wiped when freed. The keystore's
- * secure heap (OpenSSL's) holds keys; this is for the config layer, below OpenSSL. */
+/* Secrets below OpenSSL (a TSIG or cookie secret written in the config, the cookie secrets
+ * in use): kept in pages left out of core dumps and locked in memory, wiped when freed.
+ * The keystore's secure heap (OpenSSL's) holds keys; this is for the layers below it. */
 #ifndef SG_SECRET_H
 #define SG_SECRET_H
 
 #include <stddef.h>
 
+/* n bytes (zeroed) in pages that no core dump holds, locked; NULL when out of memory. */
+void *sg_secret_alloc(size_t n);
+/* Wipe and release a block from sg_secret_alloc (NULL does nothing). */
+void sg_secret_free(void *p);
 /* A copy of s in memory that no core dump holds; NULL when out of memory. */
 char *sg_secret_strdup(const char *s);
 /* Wipe and release a string from sg_secret_strdup (NULL does nothing). */

@@ -120,7 +120,7 @@ int main(int argc, char **argv)
     const sg_proc_options po = rt->opt.proc;
     if (strcmp(po.log_target, "stderr"))
         sg_log_set_target(po.log_target, "signetd");
-    sg_cookie_set_secret(po.cookie_secret[0] ? po.cookie_secret : NULL);
+    sg_cookie_set_secret(po.cookie_secret);
     if (po.core_dumps) {
         prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
         sg_log(SG_LOG_WARN, "signetd", NULL, "core-dumps on: a core of this process can be "

@@ -55,7 +55,7 @@ int sg_proc_option(const sg_cfg_block *d, sg_proc_options *o)
             ok = strchr("0123456789abcdefABCDEF", d->args[0][i]) != NULL;
         if (!ok)
             return sg_cfg_error(d, "cookie-secret: expected 32 hex digits (a 128-bit SipHash key)");
-        snprintf(o->cookie_secret, sizeof o->cookie_secret, "%s", d->args[0]);
+        o->cookie_secret = d->args[0]; /* the tree outlives the options (the runtime's cfg) */
         return 0;
     }
     if (!strcmp(d->name, "log-target")) {

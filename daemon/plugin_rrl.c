@@ -90,7 +90,6 @@ static int rrl_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **st
     return 0;
 }
 
-/* The reply made smaller than any amplification: header and question, TC=1. */
 /* RFC 7873 5.2.3: a client that sent a cookie but not a valid server cookie of ours is
  * told BADCOOKIE with a fresh one instead of being slipped a truncated reply; with it, its
  * retry is exempt from the limit (it has shown it receives our replies). */
@@ -103,6 +102,7 @@ static void bad_cookie(sg_query *q)
     q->out_len = 0; /* rendered again, with the OPT that carries the extended rcode */
 }
 
+/* The reply made smaller than any amplification: header and question, TC=1. */
 static void slip(sg_query *q)
 {
     q->an.n = q->ns.n = q->ar.n = 0;

@@ -86,7 +86,7 @@ int sg_daemon_reload(sg_daemon *d, const char *zone, char *err, size_t cap)
         sg_log(SG_LOG_ERR, "signetd", NULL, "reload failed (%s); the running configuration stays",
                sg_strerror(rc));
     else if (!zone)
-        sg_cookie_set_secret(d->rt->opt.proc.cookie_secret[0] ? d->rt->opt.proc.cookie_secret : NULL);
+        sg_cookie_set_secret(d->rt->opt.proc.cookie_secret);
     int errors = sg_log_capture_end();
     if (!rc && errors)
         rc = SG_ESYNTAX; /* applied, but something (a zone file) kept its old version */

@@ -19,7 +19,9 @@ typedef struct sg_proc_options {
     char user[64];            /* drop to this user after binding; "" to stay */
     char pid_file[1024];      /* "" for none */
     char log_target[16];      /* "stderr" or "syslog" */
-    char cookie_secret[33];   /* 32 hex digits shared with other servers; "" random */
+    const char *cookie_secret;/* 32 hex digits shared with other servers, or NULL (random):
+                               * points into the config tree, whose secrets stay out of
+                               * core dumps; never copied */
     int core_dumps;           /* 1: the process may dump core (debugging); default no */
 } sg_proc_options;
 

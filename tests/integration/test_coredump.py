@@ -6,7 +6,8 @@ core dumps allowed by the resource limit:
   - by default it has made itself non-dumpable: no core is written at all;
   - with `core-dumps on` (debugging) a core is written, and it must hold none of the
     secrets: not the PKCS#8 PEM text of either private key, not their raw private scalars,
-    not the TSIG secret (base64 or raw). They live in the secure heap, left out of dumps.
+    not the TSIG secret (base64 or raw), not the cookie secret (hex or raw). They live in
+    the secure heap or in pages of their own, left out of dumps.
 
 Needs the kernel's core_pattern to be a plain file name (not a pipe to a collector); the
 test is skipped otherwise, and when no core appears even when allowed (sanitizer builds
@@ -24,9 +25,8 @@ import time
 import unittest
 
 import signet_test
-from signet_test import Signetd
+from signet_test import Signetd, ctl
 
-SIGNETCTL = os.environ.get('SIGNETCTL') or os.path.join(signet_test.REPO, 'build', 'ctl', 'signetctl')
 
 ZONE_TEXT = """$ORIGIN core.test.
 $TTL 60
@@ -36,9 +36,12 @@ ns1 A   127.0.0.1
 www A   192.0.2.1
 """
 
+COOKIE_SECRET = '5ca1ab1ec0ffee00d15ea5e0b0a710ad'
+
 COREFILE = """{
     %(tsig)s
     %(core)s
+    cookie-secret """ + COOKIE_SECRET + """
 }
 core.test:${port} {
     bind 127.0.0.1
@@ -53,14 +56,6 @@ core.test:${port} {
     }
 }
 """
-
-
-def ctl(db, *args):
-    p = subprocess.run([SIGNETCTL, '--db', db] + list(args), capture_output=True, text=True,
-                       timeout=30)
-    if p.returncode:
-        raise AssertionError('signetctl %s: %s%s' % (' '.join(args), p.stdout, p.stderr))
-    return p.stdout
 
 
 def core_pattern():
@@ -110,6 +105,7 @@ class CoreDump(unittest.TestCase):
             out.append(raw[-32:])
         secret = self.tsig.split()[3]
         out += [secret.encode(), base64.b64decode(secret)]
+        out += [COOKIE_SECRET.encode(), bytes.fromhex(COOKIE_SECRET)]
         return out
 
     def crash(self, allow):
