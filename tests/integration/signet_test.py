@@ -677,6 +677,24 @@ class Signetd:
     def send_signal(self, sig):
         self.proc.send_signal(sig)
 
+    def kill_restart(self):
+        """SIGKILL, then start again at once on the same port (a resolver's stub points at
+        it) with the same Corefile and keystore. Returns (time killed, time answering)."""
+        terminate(self.proc, STOP_TIMEOUT, signal.SIGKILL)
+        self._log.close()
+        t_kill = time.time()
+        for _ in range(50):
+            self._log = open(self.log_path, 'ab')
+            self.proc = spawn(signetd_cmd() + ['-c', self.corefile_path], self._log, self.dir)
+            if self._wait_ready():
+                return t_kill, time.time()
+            if self.proc.poll() is None:
+                raise RuntimeError('restarted signetd does not answer; log:\n%s' % self.log()[-3000:])
+            _LIVE.discard(self.proc)
+            self._log.close()
+            time.sleep(0.1)   # the port is still held: try again
+        raise RuntimeError('signetd could not restart; log:\n%s' % self.log()[-3000:])
+
     def stop(self, sig=signal.SIGTERM, timeout=STOP_TIMEOUT):
         """Signal signetd and wait for it; returns its exit code (None if it had to be
         killed)."""
@@ -801,6 +819,37 @@ def remove_workdir(path):
         print('kept', path, file=sys.stderr)
     else:
         shutil.rmtree(path, ignore_errors=True)
+
+
+# ---- signetctl ---------------------------------------------------------------------
+
+def signetctl_path():
+    p = os.environ.get('SIGNETCTL') or os.path.join(REPO, 'build', 'ctl', 'signetctl')
+    if not os.access(p, os.X_OK):
+        raise RuntimeError('signetctl not found at %s (set SIGNETCTL)' % p)
+    return p
+
+
+def ctl_run(db, *args, as_json=False, now=None):
+    """Run signetctl on keystore db (with SIGNET_NOW=now when given); the finished process."""
+    cmd = [signetctl_path(), '--db', db, '--busy-timeout', '20000']
+    if as_json:
+        cmd.append('--json')
+    env = dict(os.environ)
+    if now is not None:
+        env['SIGNET_NOW'] = str(int(now))
+    return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=300, env=env)
+
+
+def ctl(db, *args, as_json=False, check=True, now=None):
+    """Run signetctl on keystore db; stdout text (or parsed JSON). Fails loudly."""
+    p = ctl_run(db, *args, as_json=as_json, now=now)
+    if check and p.returncode != 0:
+        raise AssertionError('signetctl %s: exit %d\n%s%s' % (' '.join(args), p.returncode,
+                                                             p.stdout, p.stderr))
+    if as_json:
+        return json.loads(p.stdout)
+    return p.stdout
 
 
 # ---- test cases --------------------------------------------------------------------

@@ -15,13 +15,11 @@ import os
 import shutil
 import socket
 import struct
-import subprocess
 import tempfile
 import unittest
 
 import signet_test
 from secondaries import KNOT_SERVER_CONF, start_knotd
-from signet_test import Signetd
 
 SECRET = 'e5e973e5a6b2a43f48e7dc849e37bfcf'
 ZONE = 'cookie.test'

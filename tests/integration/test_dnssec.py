@@ -17,7 +17,6 @@ unbound from $UNBOUND or the PATH. Python 3 standard library only.
 
 import base64
 import calendar
-import json
 import os
 import shutil
 import struct
@@ -27,7 +26,8 @@ import tempfile
 import time
 import unittest
 
-from signet_test import FIXTURES, REPO, Signetd, fqdn, remove_workdir, stop_servers
+from signet_test import (FIXTURES, Signetd, ctl, fqdn, remove_workdir,  # noqa: F401
+                         stop_servers)  # ctl: others import it from here
 from unbound_resolver import Unbound
 
 ZONE = 'example.test.'
@@ -53,28 +53,6 @@ example.test:$port {
 
 
 # ---- signetctl ---------------------------------------------------------------------
-
-def signetctl_path():
-    p = os.environ.get('SIGNETCTL') or os.path.join(REPO, 'build', 'ctl', 'signetctl')
-    if not os.access(p, os.X_OK):
-        raise RuntimeError('signetctl not found at %s (set SIGNETCTL)' % p)
-    return p
-
-
-def ctl(db, *args, as_json=False, check=True):
-    """Run signetctl on keystore db; stdout text (or parsed JSON). Fails loudly."""
-    cmd = [signetctl_path(), '--db', db, '--busy-timeout', '20000']
-    if as_json:
-        cmd.append('--json')
-    cmd += list(args)
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    if check and p.returncode != 0:
-        raise AssertionError('%s: exit %d\n%s%s' % (' '.join(cmd), p.returncode, p.stdout,
-                                                     p.stderr))
-    if as_json:
-        return json.loads(p.stdout)
-    return p.stdout
-
 
 def record_lines(text):
     return [' '.join(l.split()) for l in text.splitlines() if l.strip() and

@@ -10,16 +10,13 @@ keystore comes back (the operator restores it): signetd takes it up and goes on.
 """
 
 import os
-import re
 import shutil
-import subprocess
 import time
 import unittest
 
 import signet_test
-from signet_test import Signetd
+from signet_test import Signetd, ctl
 
-SIGNETCTL = os.environ.get('SIGNETCTL') or os.path.join(signet_test.REPO, 'build', 'ctl', 'signetctl')
 ZONES = ('a.test', 'b.test', 'c.test')
 
 COREFILE = """
@@ -46,9 +43,8 @@ class KeystoreGone(unittest.TestCase):
     def setUp(self):
         self.dir = signet_test.tempfile.mkdtemp(prefix='signet-ksgone-')
         self.db = os.path.join(self.dir, 'keystore.db')
-        subprocess.run([SIGNETCTL, '--db', self.db, 'policy', 'add', 'quick', '--csk',
-                        '--ksk-lifetime', '8s', '--dnskey-ttl', '1s', '--zone-propagation-delay', '1s',
-                        '--zone-max-ttl', '2s'], check=True, capture_output=True)
+        ctl(self.db, 'policy', 'add', 'quick', '--csk', '--ksk-lifetime', '8s', '--dnskey-ttl', '1s',
+            '--zone-propagation-delay', '1s', '--zone-max-ttl', '2s')
         for z in ZONES:
             with open(os.path.join(self.dir, z[0] + '.zone'), 'w') as f:
                 f.write(zone_text(z))

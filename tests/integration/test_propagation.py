@@ -12,20 +12,16 @@ serves it (the keystore's propagation record) + the DNSKEY TTL.
 Real servers only: signetd on loopback, NSD (Debian package nsd) as the secondary.
 """
 
-import json
 import os
-import re
 import shutil
-import subprocess
 import tempfile
 import time
 import unittest
 
 import signet_test
 from secondaries import Nsd
-from signet_test import Signetd
+from signet_test import Signetd, ctl
 
-SIGNETCTL = os.environ.get('SIGNETCTL') or os.path.join(signet_test.REPO, 'build', 'ctl', 'signetctl')
 
 ZONE = 'late.test'
 ZONE_TEXT = """$ORIGIN late.test.
@@ -53,14 +49,6 @@ late.test:${port} {
 
 DNSKEY_TTL = 2
 PROPAGATION = 1
-
-
-def ctl(db, *args, json_out=False):
-    cmd = [SIGNETCTL, '--db', db] + (['--json'] if json_out else []) + list(args)
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
-    if p.returncode:
-        raise AssertionError('%s: %s%s' % (' '.join(cmd), p.stdout, p.stderr))
-    return json.loads(p.stdout) if json_out else p.stdout
 
 
 class Propagation(unittest.TestCase):
@@ -91,7 +79,7 @@ class Propagation(unittest.TestCase):
             raise AssertionError('\n'.join(errors))
 
     def ksk(self):
-        keys = ctl(self.db, 'zone', 'status', ZONE, json_out=True)['keys']
+        keys = ctl(self.db, 'zone', 'status', ZONE, as_json=True)['keys']
         ksks = [k for k in keys if k['role'] == 'ksk']
         self.assertEqual(len(ksks), 1, keys)
         return ksks[0]
@@ -102,7 +90,7 @@ class Propagation(unittest.TestCase):
         time.sleep(3 * (DNSKEY_TTL + PROPAGATION) + 2)
         k = self.ksk()
         self.assertFalse(k.get('ds_submitted'), 'DS submitted while the secondary has not the key: %s' % k)
-        status = ctl(self.db, 'zone', 'status', ZONE, json_out=True)
+        status = ctl(self.db, 'zone', 'status', ZONE, as_json=True)
         self.assertIn('waiting for every secondary (1)', status['waiting'] or '', status)
         self.assertIn('waiting for every secondary (1)', ctl(self.db, 'zone', 'status', ZONE))
         # the secondary comes: it transfers at start, and only then does the wait count

@@ -82,7 +82,6 @@ import queue
 import random
 import re
 import shutil
-import signal
 import ssl
 import subprocess
 import sys
@@ -452,29 +451,6 @@ class Spawner:
         return box['value']
 
 
-class KillableSignetd(st.Signetd):
-    """A signetd that can be SIGKILLed and restarted on the same port (the resolver's stub
-    points at it) with the same Corefile and keystore."""
-
-    def kill_restart(self):
-        st.terminate(self.proc, st.STOP_TIMEOUT, signal.SIGKILL)
-        self._log.close()
-        t_kill = time.time()
-        for _ in range(50):
-            self._log = open(self.log_path, 'ab')
-            self.proc = st.spawn(st.signetd_cmd() + ['-c', self.corefile_path], self._log,
-                                 self.dir)
-            if self._wait_ready():
-                return t_kill, time.time()
-            if self.proc.poll() is None:
-                raise RuntimeError('restarted signetd does not answer; log:\n%s'
-                                   % self.log()[-3000:])
-            st._LIVE.discard(self.proc)
-            self._log.close()
-            time.sleep(0.1)   # the port is still held: try again
-        raise RuntimeError('signetd could not restart; log:\n%s' % self.log()[-3000:])
-
-
 class RealParentTest(unittest.TestCase):
 
     ran = False
@@ -633,9 +609,8 @@ class RealParentTest(unittest.TestCase):
         with open(cls.rest_cred, 'w') as f:
             f.write('token = %s\n' % REST_TOKEN)
         os.chmod(cls.rest_cred, 0o600)
-        groups = (('main', False, st.Signetd), ('control', True, st.Signetd),
-                  ('killed', False, KillableSignetd))
-        for name, control, kind in groups:
+        groups = (('main', False), ('control', True), ('killed', False))
+        for name, control in groups:
             scen = [s for s in cls.scen if s.group == name]
             if not scen:
                 continue
@@ -652,7 +627,7 @@ class RealParentTest(unittest.TestCase):
                 text += ('%s:$port {\n    bind 127.0.0.1\n    dnssec {\n        keystore %s\n'
                          '        policy %s\n%s    }\n    file $dir/%s.zone %s\n    errors\n}\n'
                          % (s.zone, s.db, pol, cls.registrar_block(s), s.label, s.zone))
-            srv = kind(text, ready_name=scen[0].zone, workdir=d)
+            srv = st.Signetd(text, ready_name=scen[0].zone, workdir=d)
             saved = os.environ.get('SIGNET_ROLL_IGNORE_OBSERVED')
             if control:
                 os.environ['SIGNET_ROLL_IGNORE_OBSERVED'] = '1'

@@ -162,27 +162,6 @@ def rrsig_keys(reply, covered):
     return frozenset(out)
 
 
-class Proc(st.Signetd):
-    """A signetd that can be SIGKILLed and restarted on the same port."""
-
-    def kill_restart(self):
-        st.terminate(self.proc, st.STOP_TIMEOUT, signal.SIGKILL)
-        self._log.close()
-        t_kill = time.time()
-        for _ in range(50):
-            self._log = open(self.log_path, 'ab')
-            self.proc = st.spawn(st.signetd_cmd() + ['-c', self.corefile_path], self._log,
-                                 self.dir)
-            if self._wait_ready():
-                return t_kill, time.time()
-            if self.proc.poll() is None:
-                raise RuntimeError('restarted signetd does not answer; log:\n%s' % self.log()[-3000:])
-            st._LIVE.discard(self.proc)
-            self._log.close()
-            time.sleep(0.1)   # the port is still held: try again
-        raise RuntimeError('signetd could not restart; log:\n%s' % self.log()[-3000:])
-
-
 class RolloverTest(unittest.TestCase):
 
     # ---- tools ------------------------------------------------------------------------
@@ -566,7 +545,7 @@ class RolloverTest(unittest.TestCase):
         # the parent: a CSK that never rolls
         self.ctl(PARENT, 'policy', 'add', 'roll', '--csk', '--ksk-lifetime', '0',
                  '--zsk-lifetime', '0', '--dnskey-ttl', '10s', *TIMING[2:])
-        self.parent = Proc('{\n    workers 1\n}\n%s:$port {\n    bind 127.0.0.1\n'
+        self.parent = st.Signetd('{\n    workers 1\n}\n%s:$port {\n    bind 127.0.0.1\n'
                            '    dnssec {\n        keystore %s\n        policy roll\n    }\n'
                            '    file $dir/parent.zone %s\n    errors\n}\n'
                            % (PARENT, self.db[PARENT], PARENT),
@@ -576,11 +555,11 @@ class RolloverTest(unittest.TestCase):
         self.parent.start()
         for z in ALL_CHILDREN:
             self.ctl(z, 'policy', 'add', 'roll', *(POLICIES[z] + TIMING))
-        self.child1 = Proc(self.corefile(CHILD1_ZONES), ready_name=ZA,
+        self.child1 = st.Signetd(self.corefile(CHILD1_ZONES), ready_name=ZA,
                            workdir=os.path.join(self.dir, 'child1'))
-        self.child2 = Proc(self.corefile((ZD,)), ready_name=ZD,
+        self.child2 = st.Signetd(self.corefile((ZD,)), ready_name=ZD,
                            workdir=os.path.join(self.dir, 'child2'))
-        self.child3 = Proc(self.corefile(CHILD3_ZONES), ready_name=ZE,
+        self.child3 = st.Signetd(self.corefile(CHILD3_ZONES), ready_name=ZE,
                            workdir=os.path.join(self.dir, 'child3'))
         for srv, zones in ((self.child1, CHILD1_ZONES), (self.child2, (ZD,)),
                            (self.child3, CHILD3_ZONES)):
