@@ -22,35 +22,23 @@ static int parse_fig(const ctl_opt *o, sg_roll_figures *f)
  * or what was observed, and where). */
 static void json_waits(const sg_ks_policy *p, const sg_roll_figures *f)
 {
-    sg_roll_intervals iv;
-    sg_roll_intervals_of(p, f, &iv);
-    uint32_t zone_seen = f->zone_max_ttl > f->max_ttl ? f->zone_max_ttl : f->max_ttl;
-    const struct {
-        const char *wait, *figure;
-        uint32_t total, policy, observed, delay;
-        const char *src;
-    } w[] = {
-        { "ipub", "dnskey-ttl", iv.ipub, p->dnskey_ttl, f->dnskey_ttl, p->zone_propagation_delay, f->dnskey_src },
-        { "signatures-gone", "zone-max-ttl", iv.zsk_gone, p->zone_max_ttl, zone_seen, p->zone_propagation_delay,
-          f->zone_max_ttl >= f->max_ttl ? f->zone_max_src : "served zone" },
-        { "ds-wait", "parent-ds-ttl", iv.ds_wait, p->parent_ds_ttl, f->parent_ds_ttl, p->parent_propagation_delay,
-          f->parent_ds_src },
-    };
+    sg_roll_wait w[SG_ROLL_NWAITS];
+    sg_roll_waits(p, f, w);
     printf("[");
-    for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
+    for (int i = 0; i < SG_ROLL_NWAITS; i++) {
         printf("%s{\"wait\":\"%s\",\"seconds\":%u,\"figure\":\"%s\",\"policy\":%u,\"observed\":",
-               i ? "," : "", w[i].wait, w[i].total, w[i].figure, w[i].policy);
+               i ? "," : "", w[i].name, w[i].seconds, w[i].figure, w[i].policy);
         if (w[i].observed)
             printf("%u", w[i].observed);
         else
             printf("null");
         printf(",\"source\":");
         if (w[i].observed)
-            json_str(stdout, w[i].src);
+            json_str(stdout, w[i].source);
         else
             printf("null");
         printf(",\"rests_on\":\"%s\",\"propagation\":%u}",
-               w[i].observed > w[i].policy ? "observed" : "policy", w[i].delay);
+               w[i].observed > w[i].policy ? "observed" : "policy", w[i].propagation);
     }
     printf("]");
 }

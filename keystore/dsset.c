@@ -17,6 +17,11 @@ int sg_ks_key_in_ds_set(const sg_ks_key *k, int64_t now)
            !reached(k->retire, now);
 }
 
+int sg_ks_key_ds_gone_pending(const sg_ks_key *k, int64_t now)
+{
+    return k->ds_submitted && reached(k->ds_withdrawn, now) && !k->ds_gone;
+}
+
 int sg_ks_ds_set(sg_keystore *ks, const char *zone, int64_t now, sg_ks_key **keys_out,
                  size_t *n_out, uint8_t *digest_out)
 {

@@ -279,6 +279,9 @@ int sg_ks_key_delete(sg_keystore *ks, int64_t id, int force, int64_t now);
  * KSK or CSK in the DNSKEY RRset at now whose DS was submitted and is neither withdrawn
  * nor retired. */
 int sg_ks_key_in_ds_set(const sg_ks_key *k, int64_t now);
+/* A DS withdrawn by now that the parent has not yet been seen without (ds_gone unset): the
+ * registrar goes on checking the parent for it, and the engine's waits after it wait. */
+int sg_ks_key_ds_gone_pending(const sg_ks_key *k, int64_t now);
 /* The zone's keys in the parent's DS set at now, by id, and the policy's DS digest type
  * (digest_out may be NULL). *keys_out (NULL when none) is freed with free(). */
 int sg_ks_ds_set(sg_keystore *ks, const char *zone, int64_t now, sg_ks_key **keys_out,

@@ -60,21 +60,20 @@ const char *sg_roll_action_name(enum sg_roll_action a)
     return "?";
 }
 
-static uint32_t max3(uint32_t a, uint32_t b, uint32_t c)
-{
-    uint32_t m = a > b ? a : b;
-    return m > c ? m : c;
-}
+static uint32_t max2(uint32_t a, uint32_t b) { return a > b ? a : b; }
 
 void sg_roll_intervals_of(const sg_ks_policy *p, const sg_roll_figures *f, sg_roll_intervals *out)
 {
     /* every figure is the larger of what the policy says and what was seen: a wait
      * shorter than what caches really hold is how a rollover goes bogus */
-    out->max_ttl = max3(p->zone_max_ttl, f ? f->max_ttl : 0, f ? f->zone_max_ttl : 0);
+    static const sg_roll_figures none;
+    if (!f)
+        f = &none;
+    out->max_ttl = max2(p->zone_max_ttl, max2(f->max_ttl, f->zone_max_ttl));
     if (!out->max_ttl)
         out->max_ttl = DAY;
-    out->dnskey_ttl = max3(p->dnskey_ttl, f ? f->dnskey_ttl : 0, 0);
-    out->ds_ttl = max3(p->parent_ds_ttl, f ? f->parent_ds_ttl : 0, 0);
+    out->dnskey_ttl = max2(p->dnskey_ttl, f->dnskey_ttl);
+    out->ds_ttl = max2(p->parent_ds_ttl, f->parent_ds_ttl);
     out->ipub = out->dnskey_ttl + p->zone_propagation_delay;
     out->zsk_gone = out->max_ttl + p->zone_propagation_delay;
     out->ds_wait = out->ds_ttl + p->parent_propagation_delay;
@@ -132,45 +131,49 @@ int sg_roll_figures_load(sg_keystore *ks, const char *zone, int64_t now, sg_roll
     return rc;
 }
 
-static int wait_line(char *buf, size_t cap, const char *what, uint32_t total, const char *fig,
-                     uint32_t conf, uint32_t seen, const char *src, const char *delay,
-                     uint32_t prop)
+void sg_roll_waits(const sg_ks_policy *p, const sg_roll_figures *f, sg_roll_wait out[SG_ROLL_NWAITS])
 {
-    char basis[200];
-    if (seen > conf)
-        snprintf(basis, sizeof basis, "observed at %s; policy %us", src[0] ? src : "?", conf);
-    else if (seen)
-        snprintf(basis, sizeof basis, "policy; observed %us at %s", seen, src[0] ? src : "?");
-    else
-        snprintf(basis, sizeof basis, "policy; not observed yet");
-    return snprintf(buf, cap, "%s %us = %s %us (%s) + %s %us\n", what, total, fig,
-                    seen > conf ? seen : conf, basis, delay, prop);
+    static const sg_roll_figures none;
+    if (!f)
+        f = &none;
+    sg_roll_intervals iv;
+    sg_roll_intervals_of(p, f, &iv);
+    int zone_fact = f->zone_max_ttl >= f->max_ttl;
+    const sg_roll_wait w[SG_ROLL_NWAITS] = {
+        { "ipub", "Ipub", "dnskey-ttl", "DNSKEY TTL", iv.ipub, p->dnskey_ttl, f->dnskey_ttl,
+          iv.dnskey_ttl, f->dnskey_src, "zone propagation", p->zone_propagation_delay },
+        { "signatures-gone", "signatures gone", "zone-max-ttl", "max TTL", iv.zsk_gone,
+          p->zone_max_ttl, zone_fact ? f->zone_max_ttl : f->max_ttl, iv.max_ttl,
+          zone_fact ? f->zone_max_src : "served zone", "zone propagation", p->zone_propagation_delay },
+        { "ds-wait", "DS wait", "parent-ds-ttl", "parent DS TTL", iv.ds_wait, p->parent_ds_ttl,
+          f->parent_ds_ttl, iv.ds_ttl, f->parent_ds_src, "parent propagation",
+          p->parent_propagation_delay },
+    };
+    memcpy(out, w, sizeof w);
 }
 
 void sg_roll_waits_text(const sg_ks_policy *p, const sg_roll_figures *f, char *buf, size_t cap)
 {
-    sg_roll_intervals iv;
-    sg_roll_intervals_of(p, f, &iv);
-    static const sg_roll_figures none;
-    if (!f)
-        f = &none;
+    sg_roll_wait w[SG_ROLL_NWAITS];
+    sg_roll_waits(p, f, w);
     size_t o = 0;
     buf[0] = 0;
-    int n = wait_line(buf, cap, "Ipub", iv.ipub, "DNSKEY TTL", p->dnskey_ttl, f->dnskey_ttl,
-                      f->dnskey_src, "zone propagation", p->zone_propagation_delay);
-    if (n > 0 && (size_t)n < cap)
-        o = (size_t)n;
-    uint32_t zone_seen = f->zone_max_ttl > f->max_ttl ? f->zone_max_ttl : f->max_ttl;
-    const char *zone_src = f->zone_max_ttl >= f->max_ttl ? f->zone_max_src : "served zone";
-    n = wait_line(buf + o, cap - o, "signatures gone", iv.zsk_gone, "max TTL",
-                  p->zone_max_ttl ? p->zone_max_ttl : (zone_seen ? 0 : DAY), zone_seen, zone_src,
-                  "zone propagation", p->zone_propagation_delay);
-    if (n > 0 && (size_t)n < cap - o)
+    for (int i = 0; i < SG_ROLL_NWAITS && o < cap; i++) {
+        char basis[200];
+        const char *src = w[i].source[0] ? w[i].source : "?";
+        if (w[i].observed > w[i].policy)
+            snprintf(basis, sizeof basis, "observed at %s; policy %us", src, w[i].policy);
+        else if (w[i].observed)
+            snprintf(basis, sizeof basis, "policy; observed %us at %s", w[i].observed, src);
+        else
+            snprintf(basis, sizeof basis, "policy; not observed yet");
+        int n = snprintf(buf + o, cap - o, "%s %us = %s %us (%s) + %s %us\n", w[i].label,
+                         w[i].seconds, w[i].figure_label, w[i].used, basis, w[i].delay_label,
+                         w[i].propagation);
+        if (n < 0)
+            break;
         o += (size_t)n;
-    n = wait_line(buf + o, cap - o, "DS wait", iv.ds_wait, "parent DS TTL", p->parent_ds_ttl,
-                  f->parent_ds_ttl, f->parent_ds_src, "parent propagation",
-                  p->parent_propagation_delay);
-    (void)n;
+    }
 }
 
 static int is_set(int64_t t, int64_t now) { return t && t <= now; }
@@ -180,11 +183,14 @@ static int published(const sg_ks_key *k, int64_t now) { return is_set(k->publish
 static void consider(sg_roll_event *best, enum sg_roll_action a, int64_t when, const sg_ks_key *k,
                      const sg_ks_key *other, enum sg_ks_role role, const char *fmt, ...)
     __attribute__((format(printf, 7, 8)));
-static void vconsider(sg_roll_event *best, enum sg_roll_action a, int64_t when, const sg_ks_key *k,
-                      const sg_ks_key *other, enum sg_ks_role role, const char *fmt, va_list ap)
+static void consider(sg_roll_event *best, enum sg_roll_action a, int64_t when, const sg_ks_key *k,
+                     const sg_ks_key *other, enum sg_ks_role role, const char *fmt, ...)
 {
     char text[200];
+    va_list ap;
+    va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
     /* a wait is remembered on the side; any timed event beats it as the next event */
     if (a == SG_ROLL_WAIT) {
         if (!best->wait_reason[0]) {
@@ -202,15 +208,6 @@ static void vconsider(sg_roll_event *best, enum sg_roll_action a, int64_t when, 
     best->other_id = other ? other->id : 0;
     best->role = role;
     snprintf(best->reason, sizeof best->reason, "%s", text);
-}
-
-static void consider(sg_roll_event *best, enum sg_roll_action a, int64_t when, const sg_ks_key *k,
-                     const sg_ks_key *other, enum sg_ks_role role, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vconsider(best, a, when, k, other, role, fmt, ap);
-    va_end(ap);
 }
 
 /* When a change of our zone made at `at` has been in every cache for a wait (its TTL part
@@ -232,8 +229,6 @@ static int64_t zone_after(const sg_roll_figures *f, uint32_t prop, int64_t at, u
     return held > t ? held : t;
 }
 
-/* consider() for an event that waits on a change of the zone at `at`: a wait on the
- * secondaries until they serve it. */
 /* When the parent's DS set without a withdrawn DS has been in every cache: ds_wait after
  * the withdrawal, and where a registrar checks the parent, ds_wait after every parent server
  * was seen without it. 0: not seen yet. */
@@ -248,33 +243,23 @@ static int64_t ds_left_caches(const sg_roll_figures *f, const sg_ks_key *k, uint
     return g > t ? g : t;
 }
 
-static void consider_zone_floor(sg_roll_event *best, const sg_roll_figures *f, uint32_t prop,
-                                enum sg_roll_action a, int64_t at, uint32_t wait, int64_t floor,
-                                const sg_ks_key *k, const sg_ks_key *other, enum sg_ks_role role,
-                                const char *text);
-
+/* consider() for an event that waits on a change of the zone at `at` (wait: its TTL part
+ * plus propagation), no earlier than floor (0: none; the parent side of a wait): with
+ * secondaries that have not yet served the change, a wait on them. */
 static void consider_zone(sg_roll_event *best, const sg_roll_figures *f, uint32_t prop,
-                          enum sg_roll_action a, int64_t at, uint32_t wait, const sg_ks_key *k,
-                          const sg_ks_key *other, enum sg_ks_role role, const char *fmt, ...)
-    __attribute__((format(printf, 10, 11)));
+                          enum sg_roll_action a, int64_t at, uint32_t wait, int64_t floor,
+                          const sg_ks_key *k, const sg_ks_key *other, enum sg_ks_role role,
+                          const char *fmt, ...) __attribute__((format(printf, 11, 12)));
 static void consider_zone(sg_roll_event *best, const sg_roll_figures *f, uint32_t prop,
-                          enum sg_roll_action a, int64_t at, uint32_t wait, const sg_ks_key *k,
-                          const sg_ks_key *other, enum sg_ks_role role, const char *fmt, ...)
+                          enum sg_roll_action a, int64_t at, uint32_t wait, int64_t floor,
+                          const sg_ks_key *k, const sg_ks_key *other, enum sg_ks_role role,
+                          const char *fmt, ...)
 {
     char text[200];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    consider_zone_floor(best, f, prop, a, at, wait, 0, k, other, role, text);
-}
-
-/* consider_zone, no earlier than floor (the DS side of a wait). */
-static void consider_zone_floor(sg_roll_event *best, const sg_roll_figures *f, uint32_t prop,
-                                enum sg_roll_action a, int64_t at, uint32_t wait, int64_t floor,
-                                const sg_ks_key *k, const sg_ks_key *other, enum sg_ks_role role,
-                                const char *text)
-{
     int64_t when = zone_after(f, prop, at, wait);
     if (when && when < floor)
         when = floor;
@@ -328,7 +313,7 @@ static void next_for_role(const sg_ks_policy *p, const sg_roll_intervals *iv,
         /* double-DS: out of the DNSKEY RRset but not retired: its DS stays until the old
          * DNSKEY RRset has left caches */
         if (k->ds_submitted && !k->ds_withdrawn && is_set(k->remove, now) && !k->retire)
-            consider_zone(best, f, prop, SG_ROLL_OLD_DS_OUT, k->remove, iv->ipub, k, NULL, role,
+            consider_zone(best, f, prop, SG_ROLL_OLD_DS_OUT, k->remove, iv->ipub, 0, k, NULL, role,
                           "%s %s left the DNSKEY RRset and it has left caches: withdraw its DS", rn, kl(k).s);
         /* a retired key leaves the DNSKEY RRset once nothing it vouched for is cached */
         if (is_set(k->retire, now) && published(k, now)) {
@@ -345,8 +330,8 @@ static void next_for_role(const sg_ks_policy *p, const sg_roll_intervals *iv,
                          "waiting for every parent server to drop the DS of %s %s (withdrawn); then: %s",
                          rn, kl(k).s, why);
             } else {
-                consider_zone_floor(best, f, prop, SG_ROLL_REMOVE, k->retire, gone, ds_floor, k, NULL,
-                                    role, why);
+                consider_zone(best, f, prop, SG_ROLL_REMOVE, k->retire, gone, ds_floor, k, NULL,
+                              role, "%s", why);
             }
         }
     }
@@ -369,15 +354,15 @@ static void next_for_role(const sg_ks_policy *p, const sg_roll_intervals *iv,
         return;
     }
     if (cur && needs_ds && !cur->ds_submitted && cur->publish)
-        consider_zone(best, f, prop, SG_ROLL_SUBMIT_DS, cur->publish, iv->ipub, cur, NULL, role,
+        consider_zone(best, f, prop, SG_ROLL_SUBMIT_DS, cur->publish, iv->ipub, 0, cur, NULL, role,
                       "%s %s's DNSKEY has propagated: submit its DS", rn, kl(cur).s);
     if (succ) {
         if (!needs_ds) {
-            consider_zone(best, f, prop, SG_ROLL_SWITCH, succ->publish, iv->ipub, succ, cur, role,
+            consider_zone(best, f, prop, SG_ROLL_SWITCH, succ->publish, iv->ipub, 0, succ, cur, role,
                           "%s %s has been published for DNSKEY TTL + propagation: it signs, %s %s retires",
                           rn, kl(succ).s, rn, kl(cur).s);
         } else if (!succ->ds_submitted) {
-            consider_zone(best, f, prop, SG_ROLL_SUBMIT_DS, succ->publish, iv->ipub, succ, NULL, role,
+            consider_zone(best, f, prop, SG_ROLL_SUBMIT_DS, succ->publish, iv->ipub, 0, succ, NULL, role,
                           "%s %s's DNSKEY has propagated: submit its DS", rn, kl(succ).s);
         } else if (!succ->ds_seen) {
             consider(best, SG_ROLL_WAIT, 0, succ, cur, role,
@@ -454,7 +439,7 @@ static void next_alg(const sg_ks_policy *p, const sg_roll_intervals *iv, const s
         consider(best, SG_ROLL_ALG_START, now, NULL, NULL, p->csk ? SG_KS_ROLE_CSK : SG_KS_ROLE_KSK,
                  "the policy asks for %s: algorithm rollover from %s starts, new keys sign first", to, from);
     } else if (new_unpublished) {
-        consider_zone(best, f, prop, SG_ROLL_ALG_PUBLISH, new_active, iv->zsk_gone, NULL, NULL, SG_KS_ROLE_KSK,
+        consider_zone(best, f, prop, SG_ROLL_ALG_PUBLISH, new_active, iv->zsk_gone, 0, NULL, NULL, SG_KS_ROLE_KSK,
                       "%s signatures have reached every cache: publish the %s keys", to, to);
     } else if (new_ds_wait) {
         /* SUBMIT_DS comes from the role's own chain; after it, the parent */
@@ -487,7 +472,7 @@ static void next_alg(const sg_ks_policy *p, const sg_roll_intervals *iv, const s
             consider(best, SG_ROLL_ALG_UNPUBLISH, when, old, NULL, old->role,
                      "the %s DS has left caches: the %s keys leave the DNSKEY RRset", from, from);
     } else if (old_signing) {
-        consider_zone(best, f, prop, SG_ROLL_ALG_RETIRE, old_removed, iv->ipub, old, NULL, old->role,
+        consider_zone(best, f, prop, SG_ROLL_ALG_RETIRE, old_removed, iv->ipub, 0, old, NULL, old->role,
                       "the %s DNSKEYs have left caches: %s signatures stop", from, from);
     }
 }
@@ -824,31 +809,30 @@ static int load(sg_keystore *ks, const char *zone, sg_ks_zone *zr, sg_ks_policy 
  * second or two is another process writing in the same moment). */
 #define CLOCK_SLACK 5
 
-static int clock_behind(const sg_roll_figures *f, int64_t now)
-{
-    return f->clock_floor > now + CLOCK_SLACK;
-}
-
-static void clock_event(const sg_roll_figures *f, int64_t now, sg_roll_event *ev);
-
 int sg_roll_clock_behind(const sg_roll_figures *f, int64_t now, sg_roll_event *ev_out)
 {
-    if (!f || !clock_behind(f, now))
+    if (!f || f->clock_floor <= now + CLOCK_SLACK)
         return 0;
-    if (ev_out)
-        clock_event(f, now, ev_out);
+    if (ev_out) {
+        memset(ev_out, 0, sizeof *ev_out);
+        ev_out->action = SG_ROLL_CLOCK;
+        ev_out->when = f->clock_floor;
+        snprintf(ev_out->reason, sizeof ev_out->reason,
+                 "the clock is behind the keystore's last record (time %lld): no key changes "
+                 "until it catches up (was it stepped back?)", (long long)f->clock_floor);
+    }
     return 1;
 }
 
-static void clock_event(const sg_roll_figures *f, int64_t now, sg_roll_event *ev)
+/* The caller's figures (f may be NULL) with what the keystore observed for zone. */
+static int figures(sg_keystore *ks, const char *zone, const sg_roll_figures *f, int64_t now,
+                   sg_roll_figures *out)
 {
-    memset(ev, 0, sizeof *ev);
-    ev->action = SG_ROLL_CLOCK;
-    ev->when = f->clock_floor;
-    snprintf(ev->reason, sizeof ev->reason,
-             "the clock is behind the keystore's last record (time %lld): no key changes "
-             "until it catches up (was it stepped back?)", (long long)f->clock_floor);
-    (void)now;
+    if (f)
+        *out = *f;
+    else
+        memset(out, 0, sizeof *out);
+    return sg_roll_figures_load(ks, zone, now, out);
 }
 
 int sg_roll_step(sg_keystore *ks, const char *zone, const sg_roll_figures *f, int64_t now,
@@ -857,10 +841,6 @@ int sg_roll_step(sg_keystore *ks, const char *zone, const sg_roll_figures *f, in
     if (!ks || !zone)
         return SG_EINVAL;
     sg_roll_figures fig;
-    if (f)
-        fig = *f;
-    else
-        memset(&fig, 0, sizeof fig);
     for (int round = 0; round < 32; round++) {
         /* decide inside the write transaction: another process (signetctl, a second
          * signetd during a reload) deciding at the same moment sees our result */
@@ -871,26 +851,23 @@ int sg_roll_step(sg_keystore *ks, const char *zone, const sg_roll_figures *f, in
         sg_ks_policy p;
         sg_ks_key *keys = NULL;
         size_t n = 0;
-        if ((rc = load(ks, zone, &zr, &p, &keys, &n)) ||
-            (rc = sg_roll_figures_load(ks, zone, now, &fig))) {
+        if ((rc = load(ks, zone, &zr, &p, &keys, &n)) || (rc = figures(ks, zone, f, now, &fig))) {
             free(keys);
             sg_ks_rollback(ks);
             return rc;
         }
         sg_roll_event ev;
-        /* a second or two behind another writer: decide as of its time, never before
-         * it (a key made "later" would read as not yet made) */
-        if (fig.clock_floor > now && !clock_behind(&fig, now))
-            now = fig.clock_floor;
-        if (clock_behind(&fig, now)) {
+        if (sg_roll_clock_behind(&fig, now, next_out)) {
             /* timing points "in the future" would read as keys never made: the engine
              * would make a second active key. Nothing is decided until time catches up. */
             free(keys);
             sg_ks_rollback(ks);
-            if (next_out)
-                clock_event(&fig, now, next_out);
             return 0;
         }
+        /* a second or two behind another writer: decide as of its time, never before
+         * it (a key made "later" would read as not yet made) */
+        if (fig.clock_floor > now)
+            now = fig.clock_floor;
         sg_roll_next(zr.state, &p, keys, n, &fig, now, &ev);
         if (ev.action == SG_ROLL_NONE || ev.action == SG_ROLL_WAIT || ev.when > now) {
             free(keys);
@@ -922,14 +899,10 @@ int sg_roll_plan(sg_keystore *ks, const char *zone, const sg_roll_figures *f, in
     sg_ks_key *keys = NULL;
     size_t n = 0;
     sg_roll_figures fig;
-    if (f)
-        fig = *f;
-    else
-        memset(&fig, 0, sizeof fig);
-    f = &fig;
     int rc = load(ks, zone, &zr, &p, &keys, &n);
     if (!rc)
-        rc = sg_roll_figures_load(ks, zone, now, &fig);
+        rc = figures(ks, zone, f, now, &fig);
+    f = &fig;
     if (rc) {
         free(keys);
         return rc;
@@ -1069,13 +1042,12 @@ int sg_roll_start(sg_keystore *ks, const char *zone, enum sg_ks_role role, int64
     sg_ks_key *keys = NULL;
     size_t n = 0;
     sg_roll_figures fig;
-    memset(&fig, 0, sizeof fig);
-    if ((rc = load(ks, zone, NULL, &p, &keys, &n)) || (rc = sg_roll_figures_load(ks, zone, now, &fig))) {
+    if ((rc = load(ks, zone, NULL, &p, &keys, &n)) || (rc = figures(ks, zone, NULL, now, &fig))) {
         free(keys);
         sg_ks_rollback(ks);
         return rc;
     }
-    if (clock_behind(&fig, now)) {
+    if (sg_roll_clock_behind(&fig, now, NULL)) {
         free(keys);
         sg_ks_rollback(ks);
         return SG_ETIMEOUT; /* the clock is behind the keystore's last record */
@@ -1120,7 +1092,7 @@ static int picks(enum parent_point which, const sg_ks_key *k, int64_t key_id, in
 {
     if (which == POINT_SEEN)
         return !(key_id && k->id != key_id) && k->ds_submitted && !k->ds_seen && !is_set(k->retire, now);
-    return k->ds_submitted && k->ds_withdrawn && !k->ds_gone && k->ds_withdrawn <= now;
+    return sg_ks_key_ds_gone_pending(k, now);
 }
 
 static int mark_parent(sg_keystore *ks, const char *zone, enum parent_point which, int64_t key_id,
@@ -1190,11 +1162,7 @@ int sg_roll_compromise(sg_keystore *ks, int64_t key_id, const sg_roll_figures *f
     if (rc && rc != SG_EEXIST)
         return rc;
     sg_roll_figures fig;
-    if (f)
-        fig = *f;
-    else
-        memset(&fig, 0, sizeof fig);
-    if ((rc = sg_roll_figures_load(ks, k.zone, now, &fig)))
+    if ((rc = figures(ks, k.zone, f, now, &fig)))
         return rc;
     sg_roll_intervals iv;
     sg_roll_intervals_of(&p, &fig, &iv);

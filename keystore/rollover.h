@@ -33,9 +33,24 @@ typedef struct sg_roll_figures {
  * the policy's figures count (the negative control of the tests; never in production). */
 int sg_roll_figures_load(sg_keystore *ks, const char *zone, int64_t now, sg_roll_figures *f);
 
-/* One line per wait the engine uses: the figure, its value, and what it rests on
- * ("observed at 127.0.0.1:53" or "configured"), e.g.
- * "DS wait 26s = parent DS TTL 25s (observed at 127.0.0.1:5300; policy 5s) + propagation 1s".
+/* One wait the engine uses, and the figure it rests on: the policy's, the observed one
+ * (and where it was seen), the one used (the larger), plus the propagation delay. */
+#define SG_ROLL_NWAITS 3
+typedef struct sg_roll_wait {
+    const char *name, *label;           /* "ds-wait", "DS wait" */
+    const char *figure, *figure_label;  /* "parent-ds-ttl", "parent DS TTL" */
+    uint32_t seconds;                   /* used + propagation */
+    uint32_t policy, observed, used;    /* observed 0: never seen; policy 0: not set */
+    const char *source;                 /* where observed ("" if not); points into f */
+    const char *delay_label;
+    uint32_t propagation;
+} sg_roll_wait;
+
+/* Ipub, signatures gone and the DS wait for p and f (f may be NULL). */
+void sg_roll_waits(const sg_ks_policy *p, const sg_roll_figures *f, sg_roll_wait out[SG_ROLL_NWAITS]);
+
+/* sg_roll_waits as text, one line each, e.g.
+ * "DS wait 26s = parent DS TTL 25s (observed at 127.0.0.1:5300; policy 5s) + parent propagation 1s".
  * Writes up to cap bytes; lines end with '\n'. */
 void sg_roll_waits_text(const sg_ks_policy *p, const sg_roll_figures *f, char *buf, size_t cap);
 

@@ -105,8 +105,7 @@ int sg_reg_zone_want(sg_keystore *ks, const char *zn, int64_t now, sg_reg_dsset 
      * withdrawal count from there */
     if (!pending_seen && !sg_ks_key_list(ks, zn, &keys, &nk)) {
         for (size_t i = 0; i < nk; i++)
-            pending_seen |= keys[i].ds_submitted && keys[i].ds_withdrawn && !keys[i].ds_gone &&
-                            keys[i].ds_withdrawn <= now;
+            pending_seen |= sg_ks_key_ds_gone_pending(&keys[i], now);
         free(keys);
     }
     if (unsigning_out)

@@ -370,12 +370,10 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
         /* whether the parent's DS set is confirmed by a registrar: waits after a DS
          * withdrawal then count from when it was seen gone (written before the first
          * step the engine takes for the zone) */
-        int checks = !ctx->check_only && st->cfg.has_registrar &&
-                     strcmp(st->cfg.registrar.provider, "manual");
+        int checks = st->cfg.has_registrar && strcmp(st->cfg.registrar.provider, "manual");
         if ((rc = sg_keyset_ensure(ks, st->zones[i].name, st->cfg.policy, now)) ||
-            (!ctx->check_only &&
-             (rc = sg_ks_fact_observe(ks, st->zones[i].name, SG_KS_FACT_PARENT_CHECKS, (uint32_t)checks,
-                                      checks ? st->cfg.registrar.provider : "no registrar", now))) ||
+            (rc = sg_ks_fact_observe(ks, st->zones[i].name, SG_KS_FACT_PARENT_CHECKS, (uint32_t)checks,
+                                     checks ? st->cfg.registrar.provider : "no registrar", now)) ||
             (rc = sg_ks_zone_last_time(ks, st->zones[i].name, &last)) ||
             /* a clock stepped back: the keys the keystore last recorded (see refresh) */
             (rc = sg_keyset_load(ks, st->zones[i].name, last > now ? last : now, 0, &k))) {
@@ -629,26 +627,6 @@ static int answer_rrsigs(dstate *st, const sg_keyset *k, const sg_denial *d, sg_
     return 1;
 }
 
-/* Records the signer makes that a query can name: NSEC3PARAM at the apex (with DO or
- * without, as BIND answers it), the NSEC of a name in NSEC mode. Turns the zone's NODATA
- * into an answer. */
-static void answer_denial_records(const sg_denial *d, sg_query *q)
-{
-    if (q->kind != SG_KIND_NODATA || !q->node)
-        return;
-    const sg_rrset *rs = NULL;
-    if (q->qtype == SG_TYPE_NSEC3PARAM && d->kind == SG_KS_DENIAL_NSEC3 && q->node == q->zone->apex_node)
-        rs = &d->nsec3->param;
-    else if (q->qtype == SG_TYPE_NSEC && d->kind == SG_KS_DENIAL_NSEC)
-        rs = sg_nsec_of(d->nsec, q->node);
-    if (!rs)
-        return;
-    q->an.n = 0;
-    q->ns.n = 0;
-    q->kind = SG_KIND_ANSWER;
-    sg_section_add(&q->an, q->qname, rs, rs->ttl, SG_REF_DENIAL);
-}
-
 static int dnssec_handle(sg_handler *self, sg_query *q)
 {
     dstate *st = self->state;
@@ -676,7 +654,8 @@ static int dnssec_handle(sg_handler *self, sg_query *q)
     const sg_denial *d = denial_for(st, dz, q->zone, k);
     if (!d)
         return SG_ENOMEM;
-    answer_denial_records(d, q);
+    if ((rc = sg_denial_answer(d, q)))
+        return rc;
     if (q->kind == SG_KIND_NODATA && q->qtype == SG_TYPE_RRSIG && q->node &&
         (rc = answer_rrsigs(st, k, d, q)))
         return rc < 0 ? rc : 0;
@@ -684,17 +663,8 @@ static int dnssec_handle(sg_handler *self, sg_query *q)
         /* the records asked for by name, without their signatures */
         return 0;
     }
-    if ((rc = sg_prove(d, q)))
-        return rc;
-    if (d->kind == SG_KS_DENIAL_COMPACT && q->qtype == SG_TYPE_NSEC && q->kind == SG_KIND_NODATA &&
-        q->ns.n && q->ns.refs[q->ns.n - 1].rrset->type == SG_TYPE_NSEC) {
-        /* compact denial: the NSEC made for the name is the answer to a query for it */
-        q->an.refs[0] = q->ns.refs[q->ns.n - 1];
-        q->an.n = 1;
-        q->ns.n = 0;
-        q->kind = SG_KIND_ANSWER;
-    }
-    if ((rc = sign_section(st, k, d, q, &q->an, 0)) ||
+    if ((rc = sg_prove(d, q)) ||
+        (rc = sign_section(st, k, d, q, &q->an, 0)) ||
         (rc = sign_section(st, k, d, q, &q->ns, 0)) ||
         (rc = sign_section(st, k, d, q, &q->ar, 1)))
         return rc;

@@ -225,8 +225,8 @@ static int prove_nsec3(const sg_nsec3_chain *c, const sg_zone *z, sg_query *q)
 /* An NSEC at name for this reply only: next name "\000.name", the types of node n, and at
  * the apex the key-set types the signer adds (DNSKEY, CDS, CDNSKEY): the zone file does
  * not hold them, but a proof that they do not exist where they do is a lie (issue 14). */
-static int compact_nsec(sg_query *q, const sg_denial *d, const uint8_t *name, const sg_node *n,
-                        int nxname, uint32_t ttl)
+static int compact_nsec(sg_query *q, sg_section *sec, const sg_denial *d, const uint8_t *name,
+                        const sg_node *n, int nxname, uint32_t ttl)
 {
     uint16_t types[1100];
     int nt = 0;
@@ -268,7 +268,7 @@ static int compact_nsec(sg_query *q, const sg_denial *d, const uint8_t *name, co
     rs->ttl = ttl;
     rs->rdata_len = (uint32_t)(2 + rdlen);
     rs->rdata = rd;
-    return sg_section_add(&q->ns, name, rs, ttl, SG_REF_NOCACHE);
+    return sg_section_add(sec, name, rs, ttl, SG_REF_NOCACHE);
 }
 
 static int prove_compact(const sg_denial *d, const sg_zone *z, sg_query *q)
@@ -277,13 +277,13 @@ static int prove_compact(const sg_denial *d, const sg_zone *z, sg_query *q)
     switch (q->kind) {
     case SG_KIND_NXDOMAIN:
         q->rcode = SG_RCODE_NOERROR; /* the name "exists" with only NSEC and RRSIG */
-        return compact_nsec(q, d, sname, NULL, 1, z->neg_ttl);
+        return compact_nsec(q, &q->ns, d, sname, NULL, 1, z->neg_ttl);
     case SG_KIND_NODATA:
     case SG_KIND_WILDCARD_NODATA:
-        return compact_nsec(q, d, sname, q->node, 0, z->neg_ttl);
+        return compact_nsec(q, &q->ns, d, sname, q->node, 0, z->neg_ttl);
     case SG_KIND_DELEGATION:
         if (q->node && !sg_node_rrset(q->node, SG_TYPE_DS))
-            return compact_nsec(q, d, q->node->name, q->node, 0, z->neg_ttl);
+            return compact_nsec(q, &q->ns, d, q->node->name, q->node, 0, z->neg_ttl);
         return 0;
     default:
         return 0;
@@ -300,4 +300,25 @@ int sg_prove(const sg_denial *d, sg_query *q)
     case SG_KS_DENIAL_COMPACT: return prove_compact(d, q->zone, q);
     }
     return 0;
+}
+
+int sg_denial_answer(const sg_denial *d, sg_query *q)
+{
+    /* at the name asked for: not at the end of a CNAME chain, whose NODATA stays one */
+    if (!d || !q->zone || q->kind != SG_KIND_NODATA || !q->node || q->an.n)
+        return 0;
+    const sg_rrset *rs = NULL;
+    if (q->qtype == SG_TYPE_NSEC3PARAM && d->kind == SG_KS_DENIAL_NSEC3 && q->node == q->zone->apex_node)
+        rs = &d->nsec3->param;
+    else if (q->qtype == SG_TYPE_NSEC && d->kind == SG_KS_DENIAL_NSEC)
+        rs = sg_nsec_of(d->nsec, q->node);
+    else if (q->qtype != SG_TYPE_NSEC || d->kind != SG_KS_DENIAL_COMPACT)
+        return 0;
+    q->an.n = 0;
+    q->ns.n = 0;
+    int rc = rs ? sg_section_add(&q->an, q->qname, rs, rs->ttl, SG_REF_DENIAL)
+                /* compact: the NSEC made for the name is the answer to a query for it */
+                : compact_nsec(q, &q->an, d, q->qname, q->node, 0, q->zone->neg_ttl);
+    q->kind = SG_KIND_ANSWER;
+    return rc;
 }

@@ -33,4 +33,9 @@ int sg_denial_matches(const sg_denial *d, enum sg_ks_denial kind, uint16_t itera
  * in q->arena. Returns 0 or SG_ENOMEM / SG_ESPACE. */
 int sg_prove(const sg_denial *d, sg_query *q);
 
+/* A NODATA for a record the signer makes, asked for by name, becomes its answer (as BIND
+ * and Knot answer it, with DO or without): NSEC3PARAM at the apex, the name's NSEC (NSEC
+ * mode), the NSEC made for the name (compact). Otherwise nothing changes. 0 or SG_ENOMEM. */
+int sg_denial_answer(const sg_denial *d, sg_query *q);
+
 #endif
