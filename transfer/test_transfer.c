@@ -652,8 +652,7 @@ static void test_served_serial(void **st)
         uint32_t serial = 0;
         int rc = sg_xfr_served_serial(&to, apex, 300, &serial);
         if (mode == 2) {
-            /* unblock the silent server's recvfrom was done by our query; it returns */
-            assert_int_equal(rc, SG_ETIMEOUT);
+            assert_int_equal(rc, SG_ETIMEOUT); /* the silent one read our query, said nothing */
         } else if (mode == 1) {
             assert_int_equal(rc, SG_ENOTFOUND);
         } else {

@@ -56,6 +56,7 @@ struct sg_xfr_zone {
     int prop_warned;
     int64_t keys_as_of;           /* the current version holds the key state of this time */
     int64_t prop_recorded;        /* the as_of last recorded for prop_serial (0: none) */
+    int prop_extended;            /* prop_serial's as_of recorded again once (see below) */
 };
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -266,6 +267,7 @@ int sg_xfr_zone_update(sg_xfr_zone *xz, int64_t now)
             xz->prop_made = now;
             xz->prop_warned = 0;
             xz->prop_recorded = 0;
+            xz->prop_extended = 0;
         }
     }
     pthread_mutex_unlock(&xz->lock);
@@ -284,12 +286,16 @@ static void follow_secondaries(sg_xfr_zone *xz, int64_t now)
     memcpy(targets, xz->cfg.notify, sizeof targets);
     uint32_t serial = xz->prop_serial;
     int64_t made = xz->prop_made;
-    if (!made && xz->prop_recorded && xz->keys_as_of >= xz->prop_recorded + 10 && xz->ks) {
-        /* the version they serve still holds the key state: a key change since its
-         * confirmation is already at every secondary. Said every 10 s, not every second:
-         * the keystore is written, and waits after a change only get longer by it */
-        if (!sg_ks_propagation_add(xz->ks, xz->name, serial, xz->keys_as_of, now))
+    if (!made && !xz->prop_extended && xz->prop_recorded && xz->keys_as_of >= xz->prop_recorded + 10 &&
+        xz->ks) {
+        /* a key change made in the very second its version was read and confirmed is not
+         * counted by that row (the engine wants keys read strictly after the change); the
+         * keys still being the same 10 s later, the row is recorded once more with the
+         * later time, so that such a change is not left waiting for the next version */
+        if (!sg_ks_propagation_add(xz->ks, xz->name, serial, xz->keys_as_of, now)) {
             xz->prop_recorded = xz->keys_as_of;
+            xz->prop_extended = 1;
+        }
     }
     pthread_mutex_unlock(&xz->lock);
     if (!made || !nt)
