@@ -918,9 +918,19 @@ class RealParentTest(unittest.TestCase):
     # ---- judging ----------------------------------------------------------------------
 
     @classmethod
+    def ds_deleted_at(cls, s, tag):
+        """When the registry emulator really deleted the zone's DS of this key tag at Knot
+        (None: not through the emulator, or not deleted)."""
+        gone = [t_ for t_, x in cls.reg.log if x.startswith('delete %s DS %d ' % (s.zone[:-1], tag))]
+        return gone[0] if gone else None
+
+    @classmethod
     def timing_violations(cls, s):
         """Successors that started signing sooner after their DS was seen than the parent
-        DS TTL observed at Knot + the parent propagation delay."""
+        DS TTL observed at Knot + the parent propagation delay; and (double-KSK, CSK) old
+        keys that left the DNSKEY RRset sooner after the registry really deleted their DS at
+        Knot than that (the engine's own decision to withdraw it is not when caches start
+        to forget it: the registry may be late)."""
         obs = s.observed_ttl()
         out = []
         if obs is None:
@@ -936,6 +946,15 @@ class RealParentTest(unittest.TestCase):
                 out.append('%s %d signs %ds after its DS was seen at the parent; the parent '
                            'serves the DS with TTL %ds (+ %ds propagation)'
                            % (k['role'], k['tag'], gap, obs, PARENT_PROP))
+        for k in s.keys:
+            deleted = cls.ds_deleted_at(s, k['tag'])
+            # double-DS takes the key out first and its DS after: nothing to wait for there
+            if not deleted or not k['remove'] or not k['ds_withdrawn'] or k['ds_withdrawn'] > k['remove']:
+                continue
+            if k['remove'] - int(deleted) < obs + PARENT_PROP:
+                out.append('%s %d left the DNSKEY RRset %ds after the registry deleted its DS at '
+                           'Knot (TTL %ds + %ds propagation needed)'
+                           % (k['role'], k['tag'], k['remove'] - int(deleted), obs, PARENT_PROP))
         return out
 
     @classmethod
@@ -980,16 +999,21 @@ class RealParentTest(unittest.TestCase):
              obs + PARENT_PROP)
         wait('ECDSA signatures stop (after its DNSKEY left)', o['retire'], o['remove'],
              DNSKEY_TTL + ZONE_PROP)
-        # when the ECDSA DS really left Knot (the registrar pushes after the engine's step)
-        gone = [t_ for t_, x in cls.reg.log
-                if x.startswith('delete %s DS %d ' % (s.zone[:-1], o['tag']))]
+        # when the ECDSA DS really left Knot (the registrar pushes after the engine's step):
+        # the DNSKEY may leave only the DS TTL after that
+        deleted = cls.ds_deleted_at(s, o['tag'])
+        if deleted is None:
+            out.append('the registry never deleted the ECDSA DS at Knot')
+        else:
+            wait('ECDSA DNSKEY removed (after Knot really dropped its DS)', o['remove'], int(deleted),
+                 obs + PARENT_PROP)
         s.alg_steps = ('policy set %+.0fs: ED25519 signs %+ds, published %+ds, DS submitted %+ds, '
                        'seen %+ds; ECDSA DS withdrawn %+ds (deleted at Knot %s), DNSKEY out %+ds, '
                        'signatures stop %+ds'
                        % (s.alg_set_at - cls.t0, n['active'] - s.alg_set_at,
                           n['publish'] - s.alg_set_at, n['ds_submitted'] - s.alg_set_at,
                           n['ds_seen'] - s.alg_set_at, o['ds_withdrawn'] - s.alg_set_at,
-                          '%+.1fs' % (gone[0] - s.alg_set_at) if gone else 'never',
+                          '%+.1fs' % (deleted - s.alg_set_at) if deleted else 'never',
                           o['remove'] - s.alg_set_at, o['retire'] - s.alg_set_at))
         return out
 
