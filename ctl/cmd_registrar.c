@@ -4,6 +4,7 @@
  * outcome for zone status; registrar test (a read-only call) and ds push (push now), with
  * the zone's registrar block read from the Corefile. */
 #include "ctl/ctl.h"
+#include "keystore/rollover.h"
 
 #include "common/cfg.h"
 #include "registrar/registrar.h"
@@ -88,13 +89,20 @@ int cmd_ds_status(ctl *c, int argc, char **argv)
     }
     const sg_ks_event *last_reg = NULL, *last_parent = NULL;
     size_t nreg = ctl_reg_last(ev, ne, &last_reg, &last_parent);
-    /* the TTL pushed is the policy's; what the parent serves is what the engine waits on */
-    sg_ks_fact served;
-    uint32_t served_ttl = 0;
-    const char *served_at = "";
-    if (!sg_ks_fact_get(c->ks, zone, SG_KS_FACT_PARENT_DS_TTL, &served))
-        served_ttl = sg_ks_fact_effective(&served, c->now, &served_at);
-    uint32_t used = served_ttl > p.parent_ds_ttl ? served_ttl : p.parent_ds_ttl;
+    /* the TTL pushed is the policy's; what the parent serves is what the engine waits on
+     * (the engine's own figure: sg_roll_waits) */
+    sg_roll_figures fig;
+    memset(&fig, 0, sizeof fig);
+    sg_roll_wait waits[SG_ROLL_NWAITS];
+    if ((err = sg_roll_figures_load(c->ks, zone, c->now, &fig))) {
+        free(ev);
+        free(keys);
+        return ctl_fail(c, err, "facts of %s", zone);
+    }
+    sg_roll_waits(&p, &fig, waits);
+    const sg_roll_wait *ds = &waits[SG_ROLL_NWAITS - 1];
+    uint32_t served_ttl = ds->observed, used = ds->used;
+    const char *served_at = ds->source;
     if (c->json) {
         printf("{\"zone\":");
         json_str(stdout, zone);
