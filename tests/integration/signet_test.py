@@ -821,6 +821,15 @@ def remove_workdir(path):
         shutil.rmtree(path, ignore_errors=True)
 
 
+def stop_and_remove(workdir, *servers):
+    """A test's end: stop the servers (stop_servers), remove the work directory, and fail
+    with what went wrong with any server."""
+    errors = stop_servers(*servers)
+    remove_workdir(workdir)
+    if errors:
+        raise AssertionError('\n'.join(errors))
+
+
 # ---- signetctl ---------------------------------------------------------------------
 
 def signetctl_path():

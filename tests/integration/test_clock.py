@@ -53,10 +53,7 @@ class ClockStepBack(unittest.TestCase):
         self.srv = None
 
     def tearDown(self):
-        errors = signet_test.stop_servers(self.srv)
-        signet_test.remove_workdir(self.dir)
-        if errors:
-            raise AssertionError('\n'.join(errors))
+        signet_test.stop_and_remove(self.dir, self.srv)
 
     def start(self, back=0):
         self.srv = Signetd(COREFILE % {'db': self.db, 'dir': self.dir}, workdir=self.dir,

@@ -475,10 +475,7 @@ class Differential(unittest.TestCase):
         if cls.knot is not None:
             signet_test.terminate(cls.knot, 10)
             cls.knot_log.close()
-        errors = signet_test.stop_servers(cls.srv)
-        signet_test.remove_workdir(cls.dir)
-        if errors:
-            raise AssertionError('\n'.join(errors))
+        signet_test.stop_and_remove(cls.dir, cls.srv)
 
     @classmethod
     def tearDownClass(cls):

@@ -53,10 +53,7 @@ class KeystoreGone(unittest.TestCase):
         self.srv.start()
 
     def tearDown(self):
-        errors = signet_test.stop_servers(self.srv)
-        signet_test.remove_workdir(self.dir)
-        if errors:
-            raise AssertionError('\n'.join(errors))
+        signet_test.stop_and_remove(self.dir, self.srv)
 
     def signed(self, z):
         r = self.srv.dig('www.' + z, 'A', '+dnssec')

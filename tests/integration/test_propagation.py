@@ -73,10 +73,7 @@ class Propagation(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.nsd.stop()
-        errors = signet_test.stop_servers(cls.srv)
-        signet_test.remove_workdir(cls.dir)
-        if errors:
-            raise AssertionError('\n'.join(errors))
+        signet_test.stop_and_remove(cls.dir, cls.srv)
 
     def ksk(self):
         keys = ctl(self.db, 'zone', 'status', ZONE, as_json=True)['keys']

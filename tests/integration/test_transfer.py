@@ -201,10 +201,7 @@ class Transfer(unittest.TestCase):
             ub.stop()
         for s in cls.secondaries:
             s.stop()
-        errors = signet_test.stop_servers(cls.srv)
-        signet_test.remove_workdir(cls.dir)
-        if errors:
-            raise AssertionError('\n'.join(errors))
+        signet_test.stop_and_remove(cls.dir, cls.srv)
 
     @classmethod
     def tearDownClass(cls):

@@ -241,10 +241,7 @@ class Axfr(unittest.TestCase):
 
     @classmethod
     def _teardown(cls):
-        errors = signet_test.stop_servers(cls.srv)
-        signet_test.remove_workdir(cls.dir)
-        if errors:
-            raise AssertionError('\n'.join(errors))
+        signet_test.stop_and_remove(cls.dir, cls.srv)
 
     @classmethod
     def tearDownClass(cls):
