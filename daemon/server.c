@@ -55,7 +55,8 @@ typedef struct conn {
     uint8_t *wbuf;
     size_t wlen, woff, wcap;
     uint64_t last_active;  /* seconds, monotonic */
-    uint64_t opened_ms;    /* accepted (monotonic ms): the first query must come in time */
+    uint64_t opened_ms;    /* accepted (monotonic ms): the first query must be whole within
+                            * the idle timeout of it, however its bytes dribble in */
     uint64_t msg_since_ms; /* a message begun and not yet whole since then (0: none) */
     unsigned queries;      /* whole messages taken */
     int peer_closed;
@@ -610,11 +611,14 @@ static void tcp_sweep(worker *w)
 {
     sg_runtime *rt = atomic_load(&w->srv->rt);
     uint64_t now = now_sec(), ms = now_ms(), io = rt->opt.tcp_io_timeout;
+    uint64_t idle_ms = (uint64_t)rt->opt.tcp_idle_timeout * 1000;
     for (conn *c = w->conns, *next; c; c = next) {
         next = c->next;
         if (now - c->last_active >= rt->opt.tcp_idle_timeout ||
             (c->msg_since_ms && ms - c->msg_since_ms >= io) ||   /* a message dribbled in */
-            (!c->queries && !c->stream.next && ms - c->opened_ms >= io)) /* no first query (TLS: handshake included) */
+            /* no first query yet: a TLS handshake dribbled in byte by byte restarts the
+             * idle timer and begins no message; this bound it cannot move */
+            (!c->queries && !c->stream.next && ms - c->opened_ms >= idle_ms))
             conn_close(w, c);
     }
 }
