@@ -28,10 +28,25 @@ static void options_defaults(sg_options *o)
     sg_proc_defaults(&o->proc);
 }
 
+/* Every line is checked (-t reports each error, not the first): a refused line counts
+ * and the loop goes on. */
+static int parse_option(const sg_cfg_block *d, sg_options *o, sg_tsig_keyring *kr);
+
 static int parse_options(const sg_cfg_block *g, sg_options *o, sg_tsig_keyring *kr)
 {
+    int errors = 0;
     for (int i = 0; i < g->nchildren; i++) {
-        const sg_cfg_block *d = &g->children[i];
+        int rc = parse_option(&g->children[i], o, kr);
+        if (rc == SG_ENOMEM)
+            return rc;
+        errors += rc != 0;
+    }
+    return errors ? SG_ESYNTAX : 0;
+}
+
+static int parse_option(const sg_cfg_block *d, sg_options *o, sg_tsig_keyring *kr)
+{
+    {
         uint64_t v;
         if (!strcmp(d->name, "workers")) {
             if (d->nargs != 1 || sg_cfg_parse_uint(d->args[0], 1, 256, &v))
@@ -262,7 +277,7 @@ static int setup_block(sg_runtime *rt, const sg_cfg_block *b, int check_only)
     sb->zones = calloc(b->nargs, sizeof *sb->zones);
     const uint8_t **zptr = calloc(b->nargs, sizeof *zptr);
     sg_listen_addr *binds = NULL;
-    int nbinds = 0, rc = 0;
+    int nbinds = 0, rc = 0, errors = 0; /* errors: -t reports every line, not the first */
     if (!ports || !sb->zones || !zptr) {
         rc = SG_ENOMEM;
         goto out;
@@ -297,19 +312,19 @@ static int setup_block(sg_runtime *rt, const sg_cfg_block *b, int check_only)
         const sg_cfg_block *d = &b->children[i];
         if (!strcmp(d->name, "bind")) {
             if (d->nargs < 1 || d->has_block) {
-                rc = sg_cfg_error(d, "bind: expected one or more IP addresses");
-                goto out;
+                errors += !!sg_cfg_error(d, "bind: expected one or more IP addresses");
+                continue;
             }
             for (int k = 0; k < d->nargs; k++) {
                 sg_listen_addr a;
                 if (parse_addr(d->args[k], 53, &a)) {
-                    rc = sg_cfg_error(d, "bind: '%s' is not an IPv4 or IPv6 address", d->args[k]);
-                    goto out;
+                    errors += !!sg_cfg_error(d, "bind: '%s' is not an IPv4 or IPv6 address", d->args[k]);
+                    continue;
                 }
                 if (!address_here(&a)) {
                     /* -t must say what a start would hit (issue 15: -t said OK) */
-                    rc = sg_cfg_error(d, "bind: this host has no address %s", d->args[k]);
-                    goto out;
+                    errors += !!sg_cfg_error(d, "bind: this host has no address %s", d->args[k]);
+                    continue;
                 }
                 sg_listen_addr *nb = realloc(binds, (nbinds + 1) * sizeof *nb);
                 if (!nb) {
@@ -323,29 +338,32 @@ static int setup_block(sg_runtime *rt, const sg_cfg_block *b, int check_only)
         }
         if (!strcmp(d->name, "tls")) {
             if (sb->tls) {
-                rc = sg_cfg_error(d, "tls given twice in one server block");
-                goto out;
+                errors += !!sg_cfg_error(d, "tls given twice in one server block");
+                continue;
             }
-            if ((rc = sg_tls_ctx_from_cfg(d, &sb->tls)))
-                goto out;
+            if ((rc = sg_tls_ctx_from_cfg(d, &sb->tls))) {
+                if (rc == SG_ENOMEM)
+                    goto out;
+                errors++;
+            }
             continue;
         }
         int known = 0, seen = 0;
+        nplug++; /* a handler slot even for a line refused below, whose setup still runs */
         for (int p = 0; sg_plugin_order[p]; p++)
             if (!strcmp(sg_plugin_order[p]->name, d->name))
                 known = 1;
         if (!known) {
-            rc = sg_cfg_error(d, "unknown plugin or directive '%s'", d->name);
-            goto out;
+            errors += !!sg_cfg_error(d, "unknown plugin or directive '%s'", d->name);
+            continue;
         }
         for (int k = 0; k < i; k++)
             if (!strcmp(b->children[k].name, d->name))
                 seen = 1;
         if (seen && strcmp(d->name, "file")) {
-            rc = sg_cfg_error(d, "plugin '%s' given twice in one server block", d->name);
-            goto out;
+            errors += !!sg_cfg_error(d, "plugin '%s' given twice in one server block", d->name);
+            continue;
         }
-        nplug++;
     }
     if (nbinds == 0) {
         /* no bind: every address, IPv4 and IPv6 */
@@ -374,10 +392,18 @@ static int setup_block(sg_runtime *rt, const sg_cfg_block *b, int check_only)
                 continue;
             sg_handler *h = &sb->handlers[sb->nhandlers];
             h->plugin = sg_plugin_order[p];
-            if ((rc = h->plugin->setup(d, &ctx, &h->state)))
-                goto out;
+            if ((rc = h->plugin->setup(d, &ctx, &h->state))) {
+                if (rc == SG_ENOMEM)
+                    goto out;
+                errors++; /* the other plugins still check their lines */
+                continue;
+            }
             sb->nhandlers++;
         }
+    }
+    if (errors) {
+        rc = SG_ESYNTAX;
+        goto out;
     }
     for (int i = 0; i + 1 < sb->nhandlers; i++)
         sb->handlers[i].next = &sb->handlers[i + 1];
@@ -451,8 +477,12 @@ int sg_runtime_build_cfg(sg_cfg *cfg, int check_only, sg_runtime **rt_out)
         rc = SG_ENOMEM;
         goto fail;
     }
-    if (rt->cfg->global && (rc = parse_options(rt->cfg->global, &rt->opt, rt->tsig)))
-        goto fail;
+    int errors = 0;
+    if (rt->cfg->global && (rc = parse_options(rt->cfg->global, &rt->opt, rt->tsig))) {
+        if (rc == SG_ENOMEM)
+            goto fail;
+        errors++; /* the server blocks are still checked */
+    }
     sg_metrics_set_workers(rt->opt.workers); /* before plugins make their counters */
     if (rt->cfg->nservers == 0) {
         sg_log(SG_LOG_ERR, "config", NULL, "%s: no server blocks", cfg_path);
@@ -464,7 +494,6 @@ int sg_runtime_build_cfg(sg_cfg *cfg, int check_only, sg_runtime **rt_out)
         rc = SG_ENOMEM;
         goto fail;
     }
-    int errors = 0;
     for (int i = 0; i < rt->cfg->nservers; i++) {
         rc = setup_block(rt, &rt->cfg->servers[i], check_only);
         if (rc == SG_ENOMEM)

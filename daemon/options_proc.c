@@ -3,6 +3,7 @@
 #include "daemon/control.h"
 #include "daemon/runtime.h"
 
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,8 +34,15 @@ int sg_proc_option(const sg_cfg_block *d, sg_proc_options *o)
             return sg_cfg_error(d, "control: expected an absolute socket path, or 'off'");
         return rc;
     }
-    if (!strcmp(d->name, "user"))
-        return one_path(d, o->user, sizeof o->user, "a user name");
+    if (!strcmp(d->name, "user")) {
+        int rc = one_path(d, o->user, sizeof o->user, "a user name");
+        char buf[16384];
+        struct passwd pw, *res = NULL;
+        /* here, so that -t names the line; the start looks it up again to drop to it */
+        if (!rc && (getpwnam_r(o->user, &pw, buf, sizeof buf, &res) || !res))
+            return sg_cfg_error(d, "user: no user '%s' on this host", o->user);
+        return rc;
+    }
     if (!strcmp(d->name, "pid-file")) {
         int rc = one_path(d, o->pid_file, sizeof o->pid_file, "a file path");
         if (!rc && o->pid_file[0] != '/')

@@ -30,7 +30,9 @@ static const option_case cases[] = {
     { "control /a /b", SG_ESYNTAX, NULL, NULL, NULL, NULL },
     { "control /" "0123456789012345678901234567890123456789012345678901234567890123456789"
       "0123456789012345678901234567890123456789", SG_ESYNTAX, NULL, NULL, NULL, NULL },
-    { "user signet", 0, SG_CONTROL_DEFAULT, "signet", "", "stderr" },
+    { "user root", 0, SG_CONTROL_DEFAULT, "root", "", "stderr" },
+    /* looked up at its line, so that -t names it (issue 15) */
+    { "user no-such-user-here", SG_ESYNTAX, NULL, NULL, NULL, NULL },
     { "user", SG_ESYNTAX, NULL, NULL, NULL, NULL },
     { "pid-file /run/signet/signetd.pid", 0, SG_CONTROL_DEFAULT, "", "/run/signet/signetd.pid", "stderr" },
     { "pid-file signetd.pid", SG_ESYNTAX, NULL, NULL, NULL, NULL },

@@ -164,6 +164,31 @@ sub.example.test:5301 {
         self.assertEqual(self.check(dnssec(ks), check_zone=GOOD_ZONE)[0], 0)
         self.assertFalse(os.path.exists(ks))
 
+    def test_check_reports_every_error(self):
+        """-t names every broken line in one run, not only the first (issue 15): a bad
+        global option, a missing user, a bind address this host lacks, an unknown
+        directive, a policy not in the keystore, in two server blocks."""
+        ks = self.path('keystore.db')
+        cf = ('{\n    workers lots\n    user no-such-user-here\n    log-level loud\n}\n' +
+              self.block('''\
+                bind 192.0.2.77
+                dnssec {
+                    keystore %s
+                    policy nosuch
+                }
+                frobnicate on
+                file $dir/check.zone
+            ''' % ks) +
+              self.block('bind 127.0.0.1\nfile $dir/missing.zone\n', key='other.test:5300'))
+        err = self.assertFails(self.check(cf, check_zone=GOOD_ZONE),
+                               ('Corefile', 2), ('Corefile', 3), ('Corefile', 4),
+                               ('Corefile', 7), ('Corefile', 10), ('Corefile', 12),
+                               ('Corefile', 17))
+        self.assertIn("policy 'nosuch'", err)
+        self.assertIn("'frobnicate'", err)
+        self.assertIn('missing.zone', err)
+        self.assertFalse(os.path.exists(ks), '-t made a keystore')
+
     def test_bad_arguments(self):
         cases = [
             ('{\n    udp-max-payload 100\n}\n', 2),
