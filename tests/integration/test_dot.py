@@ -26,6 +26,7 @@ COREFILE = '''
 {
     workers 1
     tcp-idle-timeout 2s
+    tcp-io-timeout 1s
     control $dir/signetd.sock
 }
 example.test:$port {
@@ -161,6 +162,61 @@ class DotCase(signet_test.ServerCase):
             self.assertTrue(signet_test.wait_closed(raw, 6), 'idle TLS connection not closed')
         finally:
             raw.close()
+
+    def test_dribbled_handshake_closed(self):
+        """A ClientHello sent a byte every 0.3 s restarts the idle timer at every byte and
+        begins no DNS message; the connection must still go once tcp-idle-timeout (2 s)
+        has passed since it opened (issue 15: the same attack as TCP slowloris)."""
+        ctx = ssl.create_default_context(cafile=self.srv.path('ca.pem'))
+        inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        obj = ctx.wrap_bio(inc, out, server_hostname='dns.example.test')
+        try:
+            obj.do_handshake()
+        except ssl.SSLWantReadError:
+            pass
+        hello = out.read()
+        self.assertGreater(len(hello), 100)
+        raw = socket.create_connection(('127.0.0.1', self.srv.port2), timeout=5)
+        try:
+            t0, closed = time.monotonic(), False
+            for b in hello[:-1]:           # never the last byte: the handshake never ends
+                try:
+                    raw.sendall(bytes([b]))
+                except OSError:
+                    closed = True
+                    break
+                if signet_test.wait_closed(raw, 0.3):
+                    closed = True
+                    break
+                if time.monotonic() - t0 > 10:
+                    break
+            self.assertTrue(closed, 'a dribbled handshake held its connection for %.1fs'
+                            % (time.monotonic() - t0))
+            self.assertLess(time.monotonic() - t0, 6)
+        finally:
+            raw.close()
+
+    def test_dribbled_message_after_handshake_closed(self):
+        """After the handshake, a DNS message announced and then sent a byte every 0.3 s
+        inside TLS is cut off by tcp-io-timeout (here 1 s), though each byte keeps the
+        connection from idling."""
+        tls = self.tls_socket()
+        try:
+            tls.sendall(b'\x00\x40')
+            t0, closed = time.monotonic(), False
+            while time.monotonic() - t0 < 10:
+                try:
+                    tls.sendall(b'\x01')
+                except OSError:
+                    closed = True
+                    break
+                if signet_test.wait_closed(tls, 0.3):
+                    closed = True
+                    break
+            self.assertTrue(closed, 'a dribbled message held its TLS connection for 10 s')
+            self.assertLess(time.monotonic() - t0, 6)
+        finally:
+            tls.close()
 
     def test_status_lists_tls_listener(self):
         p = subprocess.run([SIGNETCTL, '--socket', self.srv.path('signetd.sock'), '--json', 'status'],
