@@ -17,10 +17,38 @@ typedef struct sg_setup_ctx {
     /* TSIG keys of the global options block (transfer/tsig.h, sg_tsig_find); owned by the
      * runtime, valid until the plugin's teardown (a reload brings a new keyring). */
     const struct sg_tsig_keyring *tsig;
-    const sg_cfg_block *block;   /* the whole server block, for a plugin that reads a sibling */
+    const sg_cfg_block *block;   /* the whole server block */
+    /* The handlers of this block set up so far (those before this one in the chain's
+     * order): sg_setup_service looks through them. */
+    const struct sg_handler *set_up;
+    int nset_up;
 } sg_setup_ctx;
 
 typedef struct sg_handler sg_handler;
+struct sg_zone;
+
+/* Services a plugin can offer its siblings (sg_plugin.service, sg_setup_service): a name
+ * and the type the returned pointer has. A plugin that needs another's work asks for it
+ * by service, never by the other plugin's name or config. */
+#define SG_SERVICE_KEYS "keys" /* const sg_key_provider *: a signed zone's keys */
+
+typedef struct sg_key_provider {
+    const char *keystore; /* the keystore the keys live in (a path; others open it too) */
+    /* The zone's current key set (struct sg_keyset, signer/keyset.h), NULL when the
+     * zone is not signed; valid until the provider's next version (see sg_plugin.version). */
+    const struct sg_keyset *(*keys)(const void *self, const uint8_t *apex);
+    const void *self;
+} sg_key_provider;
+
+enum sg_plugin_flags {
+    SG_PLUGIN_REPEATABLE = 1u << 0, /* may be given more than once in a server block */
+    SG_PLUGIN_TRANSFERS = 1u << 1,  /* hands zones out (AXFR/IXFR); without one in a
+                                       chain the core refuses them */
+};
+
+/* What sg_plugin.writes reports: a file the instance writes while running, e.g. so that
+ * signetd can warn when the service user it drops to could not write it. */
+typedef void (*sg_file_fn)(void *arg, const char *path, const char *what);
 
 typedef struct sg_plugin {
     const char *name;  /* config directive */
@@ -38,6 +66,20 @@ typedef struct sg_plugin {
     /* Optional: stop background tasks. */
     void (*stop)(void *state);
     void (*teardown)(void *state);
+
+    unsigned flags; /* enum sg_plugin_flags */
+    /* Optional: take a NOTIFY (RFC 1996) for one of the block's zones and set q's reply.
+     * The core hands NOTIFY to the first handler of a chain that has this, and to no
+     * other handler; a chain without one answers NOTIMP. */
+    void (*notify)(void *state, sg_query *q);
+    /* Optional: the zones this instance serves from data of its own (a file, a
+     * transfer): zone i of n, NULL for one not loaded (yet). For `signetctl status`. */
+    int (*nzones)(const void *state);
+    const struct sg_zone *(*zone)(const void *state, int i);
+    /* Optional: a service offered to siblings (SG_SERVICE_*), NULL when not offered. */
+    const void *(*service)(const void *state, const char *name);
+    /* Optional: report each file the instance writes while running through fn. */
+    void (*writes)(const void *state, sg_file_fn fn, void *arg);
 } sg_plugin;
 
 struct sg_handler {
@@ -45,6 +87,19 @@ struct sg_handler {
     void *state;
     sg_handler *next;
 };
+
+/* The service `name` that a sibling set up before the caller offers, or NULL (the
+ * chain's fixed order decides who comes first: a plugin asks only those before it). */
+static inline const void *sg_setup_service(const sg_setup_ctx *ctx, const char *name)
+{
+    for (int i = 0; ctx && i < ctx->nset_up; i++) {
+        const struct sg_handler *h = &ctx->set_up[i];
+        const void *s = h->plugin->service ? h->plugin->service(h->state, name) : NULL;
+        if (s)
+            return s;
+    }
+    return NULL;
+}
 
 /* Pass the query to the next handler in the chain. */
 static inline int sg_next(sg_handler *self, sg_query *q)

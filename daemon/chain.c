@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Building a runtime from the config: options, server blocks, plugin chains in the fixed
- * order of sg_plugin_order, and the zone -> chain routes per listening address. */
+ * order of the program's plugin list (sg_runtime_set_plugins), and the zone -> chain
+ * routes per listening address. */
 #include "daemon/runtime.h"
 #include "daemon/tls.h"
 #include "common/log.h"
@@ -269,6 +270,14 @@ static int address_here(const sg_listen_addr *a)
     return ok;
 }
 
+static const sg_plugin *const no_plugins[] = { NULL };
+static const sg_plugin *const *plugins = no_plugins;
+
+void sg_runtime_set_plugins(const sg_plugin *const *order)
+{
+    plugins = order ? order : no_plugins;
+}
+
 static int setup_block(sg_runtime *rt, const sg_cfg_block *b, int check_only)
 {
     sg_server_block *sb = &rt->blocks[rt->nblocks++];
@@ -348,11 +357,12 @@ static int setup_block(sg_runtime *rt, const sg_cfg_block *b, int check_only)
             }
             continue;
         }
-        int known = 0, seen = 0;
+        const sg_plugin *known = NULL;
+        int seen = 0;
         nplug++; /* a handler slot even for a line refused below, whose setup still runs */
-        for (int p = 0; sg_plugin_order[p]; p++)
-            if (!strcmp(sg_plugin_order[p]->name, d->name))
-                known = 1;
+        for (int p = 0; plugins[p]; p++)
+            if (!strcmp(plugins[p]->name, d->name))
+                known = plugins[p];
         if (!known) {
             errors += !!sg_cfg_error(d, "unknown plugin or directive '%s'", d->name);
             continue;
@@ -360,7 +370,7 @@ static int setup_block(sg_runtime *rt, const sg_cfg_block *b, int check_only)
         for (int k = 0; k < i; k++)
             if (!strcmp(b->children[k].name, d->name))
                 seen = 1;
-        if (seen && strcmp(d->name, "file")) {
+        if (seen && !(known->flags & SG_PLUGIN_REPEATABLE)) {
             errors += !!sg_cfg_error(d, "plugin '%s' given twice in one server block", d->name);
             continue;
         }
@@ -384,14 +394,15 @@ static int setup_block(sg_runtime *rt, const sg_cfg_block *b, int check_only)
         goto out;
     }
     sg_setup_ctx ctx = { .zones = zptr, .nzones = sb->nzones, .check_only = check_only,
-                         .tsig = rt->tsig, .block = b };
-    for (int p = 0; sg_plugin_order[p]; p++) {
+                         .tsig = rt->tsig, .block = b, .set_up = sb->handlers };
+    for (int p = 0; plugins[p]; p++) {
         for (int i = 0; i < b->nchildren; i++) {
             const sg_cfg_block *d = &b->children[i];
-            if (strcmp(d->name, sg_plugin_order[p]->name))
+            if (strcmp(d->name, plugins[p]->name))
                 continue;
             sg_handler *h = &sb->handlers[sb->nhandlers];
-            h->plugin = sg_plugin_order[p];
+            h->plugin = plugins[p];
+            ctx.nset_up = sb->nhandlers;
             if ((rc = h->plugin->setup(d, &ctx, &h->state))) {
                 if (rc == SG_ENOMEM)
                     goto out;

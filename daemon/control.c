@@ -5,10 +5,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/name.h"
-#include "signer/dnssec_plugin.h"
 #include "signer/keyset.h"
-#include "zones/file_plugin.h"
-#include "zones/secondary_plugin.h"
 #include "zones/zone.h"
 
 #include <errno.h>
@@ -139,25 +136,21 @@ static int each_zone(const sg_runtime *rt, zone_fn fn, void *arg)
 {
     for (int b = 0; b < rt->nblocks; b++) {
         const sg_server_block *sb = &rt->blocks[b];
-        const void *dnssec = NULL;
-        for (int i = 0; i < sb->nhandlers; i++)
-            if (sb->handlers[i].plugin == &sg_plugin_dnssec)
-                dnssec = sb->handlers[i].state;
+        const sg_key_provider *keys = NULL;
+        for (int i = 0; i < sb->nhandlers && !keys; i++) {
+            const sg_handler *h = &sb->handlers[i];
+            if (h->plugin->service)
+                keys = h->plugin->service(h->state, SG_SERVICE_KEYS);
+        }
         for (int i = 0; i < sb->nhandlers; i++) {
-            int (*count)(const void *) = sg_file_nzones;
-            const sg_zone *(*get)(const void *, int) = sg_file_zone;
-            if (sb->handlers[i].plugin == &sg_plugin_secondary) {
-                count = sg_secondary_nzones;
-                get = sg_secondary_zone;
-            } else if (sb->handlers[i].plugin != &sg_plugin_file) {
+            const sg_handler *h = &sb->handlers[i];
+            if (!h->plugin->nzones || !h->plugin->zone)
                 continue;
-            }
-            const void *st = sb->handlers[i].state;
-            for (int z = 0; z < count(st); z++) {
-                const sg_zone *zone = get(st, z);
+            for (int z = 0; z < h->plugin->nzones(h->state); z++) {
+                const sg_zone *zone = h->plugin->zone(h->state, z);
                 if (!zone)
                     continue; /* a secondary zone not transferred yet, or expired */
-                const sg_keyset *k = dnssec ? sg_dnssec_keys(dnssec, zone->apex) : NULL;
+                const sg_keyset *k = keys ? keys->keys(keys->self, zone->apex) : NULL;
                 if (fn(arg, zone, k, k ? k->policy.name : NULL))
                     return 1;
             }

@@ -99,6 +99,7 @@ int main(int argc, char **argv)
     if (!check)
         pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    sg_runtime_set_plugins(sg_plugin_order); /* plugin.cfg, generated at build time */
     sg_runtime *rt = NULL;
     int rc = sg_runtime_build(cfg_path, check, &rt);
     if (check) {
@@ -146,7 +147,7 @@ int main(int argc, char **argv)
         pid_written = 1;
     }
     if (po.user[0])
-        sg_user_check_files(rt->cfg, po.user, uid);
+        sg_user_check_files(rt, po.user, uid);
     if ((po.user[0] && (rc = sg_user_drop(po.user, uid, gid))) || (rc = sg_caps_drop()))
         goto fail;
     int n;

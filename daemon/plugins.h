@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The plugins that live in daemon/ and small helpers they share. */
+/* The plugins that live in daemon/ (the chain's order names them in plugin.cfg) and
+ * helpers they share. */
 #ifndef SG_DAEMON_PLUGINS_H
 #define SG_DAEMON_PLUGINS_H
 
@@ -11,18 +12,18 @@
 extern const sg_plugin sg_plugin_log;
 extern const sg_plugin sg_plugin_errors;
 extern const sg_plugin sg_plugin_prometheus;
+extern const sg_plugin sg_plugin_rrl;
 extern const sg_plugin sg_plugin_cache;
 
 /* Count a reply that the server core made without running a chain: under the zone of
  * the routed chain's prometheus plugin when there is one (NOTIFY, a transfer nobody
  * serves), else under zone "dropped" (no zone, other class, malformed) once any
- * prometheus block exists (plugin_prometheus.c). routed may be NULL. */
+ * prometheus block exists (prometheus_plugin.c). routed may be NULL. */
 void sg_prometheus_unrouted(const sg_handler *routed, const sg_query *q);
 /* Parse a `prometheus [ADDR]` line into addr (table-driven tests). */
 int sg_prometheus_parse(const sg_cfg_block *blk, char *addr, size_t cap);
 /* Parse a `cache [SIZE]` line (SIZE with K, M or G). */
 int sg_cache_parse(const sg_cfg_block *blk, size_t *bytes_out);
-extern const sg_plugin sg_plugin_rrl;
 
 /* "NOERROR", "NXDOMAIN", ... */
 const char *sg_rcode_name(uint16_t rcode);

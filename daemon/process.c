@@ -6,15 +6,14 @@
 #include "common/arena.h"
 #include "common/cookie.h"
 #include "common/wire.h"
-#include "zones/secondary_plugin.h"
 
 #include <string.h>
 #include <time.h>
 
-static int has_transfer(const sg_handler *h)
+static int hands_out_zones(const sg_handler *h)
 {
     for (; h; h = h->next)
-        if (!strcmp(h->plugin->name, "transfer"))
+        if (h->plugin->flags & SG_PLUGIN_TRANSFERS)
             return 1;
     return 0;
 }
@@ -47,17 +46,17 @@ size_t sg_server_answer(const sg_runtime *rt, int listen_idx, sg_query *q,
         q->rcode = SG_RCODE_NOTIMP;
     else if (!(chain = routed = sg_runtime_route(rt, listen_idx, q)))
         q->rcode = q->opcode == SG_OPCODE_NOTIFY ? SG_RCODE_NOTIMP : SG_RCODE_REFUSED;
-    else if ((q->qtype == SG_TYPE_AXFR || q->qtype == SG_TYPE_IXFR) && !has_transfer(chain)) {
-        q->rcode = SG_RCODE_REFUSED; /* only a `transfer` plugin hands zones out */
+    else if ((q->qtype == SG_TYPE_AXFR || q->qtype == SG_TYPE_IXFR) && !hands_out_zones(chain)) {
+        q->rcode = SG_RCODE_REFUSED; /* only a plugin that says so hands zones out */
         chain = NULL;
     }
     if (chain && q->opcode == SG_OPCODE_NOTIFY) {
-        /* only a zone fed by transfers takes NOTIFY, and no other plugin sees it */
+        /* only a plugin that takes NOTIFY (a zone fed by transfers) sees it */
         sg_handler *h = chain;
-        while (h && h->plugin != &sg_plugin_secondary)
+        while (h && !h->plugin->notify)
             h = h->next;
         if (h)
-            sg_secondary_notify(h->state, q);
+            h->plugin->notify(h->state, q);
         else
             q->rcode = SG_RCODE_NOTIMP;
         chain = NULL;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Running as the service user: look the user up before binding, drop root after. */
 #include "daemon/process_user.h"
+#include "daemon/runtime.h"
 #include "common/errors.h"
 #include "common/log.h"
 
@@ -96,29 +97,34 @@ static void check_writable(const char *path, const char *what, uid_t uid, const 
            what, path, (long)st.st_uid, user, user, user);
 }
 
-void sg_user_check_files(const sg_cfg *cfg, const char *user, uid_t uid)
+typedef struct check_arg {
+    uid_t uid;
+    const char *user;
+} check_arg;
+
+static void check_written(void *arg, const char *path, const char *what)
 {
-    if (!cfg || !user || !*user || geteuid() != 0)
-        return;
-    for (int b = 0; b < cfg->nservers; b++) {
-        const sg_cfg_block *sb = &cfg->servers[b];
-        for (int i = 0; i < sb->nchildren; i++) {
-            const sg_cfg_block *d = &sb->children[i];
-            if (strcmp(d->name, "dnssec"))
-                continue;
-            for (int k = 0; k < d->nchildren; k++) {
-                const sg_cfg_block *o = &d->children[k];
-                if (strcmp(o->name, "keystore") || o->nargs != 1)
-                    continue;
-                check_writable(o->args[0], "keystore", uid, user);
-                char dir[1100];
-                snprintf(dir, sizeof dir, "%s", o->args[0]);
-                char *slash = strrchr(dir, '/');
-                if (slash && slash != dir) {
-                    *slash = 0;
-                    check_writable(dir, "keystore directory", uid, user);
-                }
-            }
-        }
+    const check_arg *a = arg;
+    check_writable(path, what, a->uid, a->user);
+    char dir[1100], dwhat[200];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = 0;
+        snprintf(dwhat, sizeof dwhat, "%s directory", what);
+        check_writable(dir, dwhat, a->uid, a->user);
     }
+}
+
+void sg_user_check_files(const sg_runtime *rt, const char *user, uid_t uid)
+{
+    if (!rt || !user || !*user || geteuid() != 0)
+        return;
+    check_arg a = { uid, user };
+    for (int b = 0; b < rt->nblocks; b++)
+        for (int i = 0; i < rt->blocks[b].nhandlers; i++) {
+            const sg_handler *h = &rt->blocks[b].handlers[i];
+            if (h->plugin->writes)
+                h->plugin->writes(h->state, check_written, &a);
+        }
 }

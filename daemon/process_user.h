@@ -13,9 +13,11 @@ int sg_user_lookup(const char *name, uid_t *uid_out, gid_t *gid_out);
  * that root cannot be regained. Not root already that user: does nothing. 0 or SG_E*. */
 int sg_user_drop(const char *name, uid_t uid, gid_t gid);
 
-/* Before dropping to user: warn about each dnssec keystore (and its directory) the user
- * will not own, since SQLite must write both. */
-void sg_user_check_files(const sg_cfg *cfg, const char *user, uid_t uid);
+struct sg_runtime;
+/* Before dropping to user: warn about each file a plugin writes (sg_plugin.writes: a
+ * keystore, a journal) and its directory that the user will not own, since SQLite and
+ * the journal must write both. */
+void sg_user_check_files(const struct sg_runtime *rt, const char *user, uid_t uid);
 /* Not root: give up every capability (CAP_NET_BIND_SERVICE from systemd's
  * AmbientCapabilities is needed only until the sockets are bound). 0 or SG_EIO. */
 int sg_caps_drop(void);

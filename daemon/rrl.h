@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Response rate limiting: token buckets per (client prefix, response class, name) in a
  * fixed-size, lossy table shared by the workers without locks. The `rrl` plugin
- * (plugin_rrl.c) classifies replies and acts on the decision made here. */
+ * (rrl_plugin.c) classifies replies and acts on the decision made here. */
 #ifndef SG_RRL_H
 #define SG_RRL_H
 

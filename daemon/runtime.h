@@ -102,7 +102,11 @@ int sg_runtime_map_sockets(sg_runtime *rt, const sg_listen_addr *addrs, int n);
  * for a zone apex go to the parent zone's chain when that zone is served too. */
 sg_handler *sg_runtime_route(const sg_runtime *rt, int idx, const sg_query *q);
 
-/* The plugins in chain order; NULL-terminated. */
+/* The plugins this program has, in chain order, NULL-terminated: set once, before the
+ * first build, by the program (signetd, a test, a fuzz target). The list is generated
+ * from plugin.cfg (cmake/plugins.cmake), so the core knows no plugin by name. */
+void sg_runtime_set_plugins(const sg_plugin *const *order);
+/* The generated list's name, for programs linking a signet_plugin_order() library. */
 extern const sg_plugin *const sg_plugin_order[];
 
 #endif

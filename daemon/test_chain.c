@@ -35,6 +35,7 @@ static const char *write_cfg(const char *text)
 static int build(const char *text, sg_runtime **rt)
 {
     const char *p = write_cfg(text);
+    sg_runtime_set_plugins(sg_plugin_order);
     int rc = sg_runtime_build(p, 1, rt);
     unlink(p);
     return rc;

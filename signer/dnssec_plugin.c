@@ -52,6 +52,7 @@ typedef struct dstate {
     _Atomic uint64_t keys_epoch; /* bumped at every key set swap: the cache's version */
     sg_dnssec_metrics metrics; /* what the watcher last read from the keystore */
     int metrics_registered;
+    sg_key_provider provider; /* SG_SERVICE_KEYS, for the transfer plugin and status */
 } dstate;
 
 int sg_dnssec_parse(const sg_cfg_block *blk, sg_dnssec_cfg *out)
@@ -318,6 +319,8 @@ static int metrics_setup(dstate *st)
     return 0;
 }
 
+static const sg_keyset *dnssec_keys(const void *state, const uint8_t *apex);
+
 static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **state_out)
 {
     dstate *st = calloc(1, sizeof *st);
@@ -329,6 +332,7 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
     int rc = sg_dnssec_parse(blk, &st->cfg);
     if (rc)
         goto fail;
+    st->provider = (sg_key_provider){ .keystore = st->cfg.keystore, .keys = dnssec_keys, .self = st };
     st->zones = calloc((size_t)ctx->nzones, sizeof *st->zones);
     if (!st->zones) {
         rc = SG_ENOMEM;
@@ -671,7 +675,7 @@ static int dnssec_handle(sg_handler *self, sg_query *q)
     return 0;
 }
 
-const sg_keyset *sg_dnssec_keys(const void *state, const uint8_t *apex)
+static const sg_keyset *dnssec_keys(const void *state, const uint8_t *apex)
 {
     const dstate *st = state;
     for (int i = 0; st && i < st->nzones; i++)
@@ -688,6 +692,20 @@ static uint64_t dnssec_version(void *state, const sg_query *q)
     return atomic_load_explicit(&st->keys_epoch, memory_order_acquire);
 }
 
+static const void *dnssec_service(const void *state, const char *name)
+{
+    const dstate *st = state;
+    return st && !strcmp(name, SG_SERVICE_KEYS) ? &st->provider : NULL;
+}
+
+/* SQLite writes the keystore and its directory (journal, -wal files). */
+static void dnssec_writes(const void *state, sg_file_fn fn, void *arg)
+{
+    const dstate *st = state;
+    if (st && st->cfg.keystore[0])
+        fn(arg, st->cfg.keystore, "keystore");
+}
+
 const sg_plugin sg_plugin_dnssec = {
     .name = "dnssec",
     .setup = dnssec_setup,
@@ -696,4 +714,6 @@ const sg_plugin sg_plugin_dnssec = {
     .version = dnssec_version,
     .stop = dnssec_stop,
     .teardown = dnssec_teardown,
+    .service = dnssec_service,
+    .writes = dnssec_writes,
 };

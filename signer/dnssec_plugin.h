@@ -22,10 +22,4 @@ typedef struct sg_dnssec_cfg {
 /* Parse a dnssec directive (table-driven tests call this without a server). */
 int sg_dnssec_parse(const sg_cfg_block *blk, sg_dnssec_cfg *out);
 
-struct sg_keyset;
-/* For the control socket: the key set the signer of handler state `state` uses now for
- * the zone apex (wire, lower case), or NULL when it does not sign that zone. A replaced
- * key set stays valid for 30 seconds, long enough to describe it. */
-const struct sg_keyset *sg_dnssec_keys(const void *state, const uint8_t *apex);
-
 #endif

@@ -5,7 +5,6 @@
 #include "transfer/transfer.h"
 #include "common/errors.h"
 #include "common/log.h"
-#include "signer/dnssec_plugin.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -237,19 +236,9 @@ static int setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **state_
         rc = sg_cfg_error(blk, "transfer: no tsig-key '%s' in the options block", st->cfg.key);
         goto fail;
     }
-    /* the keys of a signed zone are where the block's dnssec plugin keeps them */
-    char keystore[1024] = "";
-    for (int i = 0; ctx->block && i < ctx->block->nchildren; i++)
-        if (!strcmp(ctx->block->children[i].name, "dnssec")) {
-            sg_dnssec_cfg *dc = calloc(1, sizeof *dc);
-            if (!dc) {
-                rc = SG_ENOMEM;
-                goto fail;
-            }
-            if (sg_dnssec_parse(&ctx->block->children[i], dc) == 0)
-                snprintf(keystore, sizeof keystore, "%s", dc->keystore);
-            free(dc);
-        }
+    /* the keys of a signed zone are where the block's key provider (dnssec) keeps them */
+    const sg_key_provider *keys = sg_setup_service(ctx, SG_SERVICE_KEYS);
+    const char *keystore = keys ? keys->keystore : "";
     st->zones = calloc((size_t)ctx->nzones, sizeof *st->zones);
     if (!st->zones) {
         rc = SG_ENOMEM;
@@ -537,4 +526,5 @@ const sg_plugin sg_plugin_transfer = {
     .handle = handle,
     .version = version,
     .teardown = teardown,
+    .flags = SG_PLUGIN_TRANSFERS,
 };

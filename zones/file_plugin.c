@@ -141,12 +141,12 @@ static int file_handle(sg_handler *self, sg_query *q)
     return 0;
 }
 
-int sg_file_nzones(const void *state)
+static int file_nzones(const void *state)
 {
     return state ? ((const file_state *)state)->nzones : 0;
 }
 
-const sg_zone *sg_file_zone(const void *state, int i)
+static const sg_zone *file_zone_at(const void *state, int i)
 {
     const file_state *st = state;
     return st && i >= 0 && i < st->nzones ? st->zones[i].zone : NULL;
@@ -157,4 +157,8 @@ const sg_plugin sg_plugin_file = {
     .setup = file_setup,
     .handle = file_handle,
     .teardown = file_teardown,
+    /* one line per zone file; consecutive in the chain (file_handle) */
+    .flags = SG_PLUGIN_REPEATABLE,
+    .nzones = file_nzones,
+    .zone = file_zone_at,
 };

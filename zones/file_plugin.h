@@ -13,10 +13,4 @@ extern const sg_plugin sg_plugin_file;
 int sg_file_parse(const sg_cfg_block *blk, const sg_setup_ctx *ctx, char ***zones_out,
                   int *nzones_out, uint64_t *max_size_out);
 
-struct sg_zone;
-/* For the control socket: how many zones the `file` handler with this state serves, and
- * the i-th (valid as long as the runtime holding the handler). */
-int sg_file_nzones(const void *state);
-const struct sg_zone *sg_file_zone(const void *state, int i);
-
 #endif

@@ -474,7 +474,9 @@ static int secondary_handle(sg_handler *self, sg_query *q)
 
 /* ---- NOTIFY --------------------------------------------------------------------------- */
 
-void sg_secondary_notify(void *state, sg_query *q)
+/* From a listed primary, TSIG-checked when a key is set, a NOTIFY starts a check of the
+ * zone at once; an unlisted sender's is dropped. */
+static void secondary_notify(void *state, sg_query *q)
 {
     sstate *st = state;
     char from[80] = "?";
@@ -552,12 +554,12 @@ static uint64_t secondary_version(void *state, const sg_query *q)
     return v;
 }
 
-int sg_secondary_nzones(const void *state)
+static int secondary_nzones(const void *state)
 {
     return state ? ((const sstate *)state)->nzones : 0;
 }
 
-const sg_zone *sg_secondary_zone(const void *state, int i)
+static const sg_zone *secondary_zone(const void *state, int i)
 {
     const sstate *st = state;
     if (!st || i < 0 || i >= st->nzones || !st->zones[i].slot)
@@ -573,4 +575,7 @@ const sg_plugin sg_plugin_secondary = {
     .version = secondary_version,
     .stop = secondary_stop,
     .teardown = secondary_teardown,
+    .notify = secondary_notify,
+    .nzones = secondary_nzones,
+    .zone = secondary_zone,
 };

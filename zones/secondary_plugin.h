@@ -30,14 +30,4 @@ extern const sg_plugin sg_plugin_secondary;
 /* Parse a `secondary` block for a server block with nzones zones (errors file:line). */
 int sg_secondary_parse(const sg_cfg_block *blk, int nzones, sg_secondary_cfg *out);
 
-/* Handle a NOTIFY (RFC 1996) routed to a chain with this plugin (state is the handler's):
- * from a listed primary, TSIG-checked when a key is set, it starts a check of the zone at
- * once. Fills q's reply (or sets q->drop for an unlisted sender). */
-void sg_secondary_notify(void *state, sg_query *q);
-
-/* The zones of a `secondary` handler's state, and the version each serves now (NULL: not
- * transferred yet, or expired). For status and metrics, not for the query path. */
-int sg_secondary_nzones(const void *state);
-const struct sg_zone *sg_secondary_zone(const void *state, int i);
-
 #endif

@@ -29,6 +29,7 @@ static void setup(void)
     fprintf(f, "example.test:5399 {\n bind 127.0.0.1\n dnssec {\n  keystore %s/ks.db\n }\n"
                " file %s/tests/fixtures/example.test.zone\n}\n", dir, SIGNET_SOURCE_DIR);
     fclose(f);
+    sg_runtime_set_plugins(sg_plugin_order);
     if (sg_runtime_build(cfg, 0, &g_rt))
         abort();
     sg_listen_addr a = g_rt->tables[0].addr;

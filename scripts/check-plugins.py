@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""lint.plugins: the plugin contract holds (issue 18).
+
+- every plugin in plugin.cfg has a page docs/plugins/NAME.md and a file NAME_plugin.c
+  that defines `const sg_plugin sg_plugin_NAME`;
+- the core (daemon/ except its own *_plugin.c files) names no plugin: no sg_plugin_X of
+  a plugin outside daemon/, no include of another component's *_plugin.h, and no
+  comparison of a plugin's name with a string.
+Exit 1 with one line per violation."""
+
+import glob
+import os
+import re
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def plugins():
+    out = []
+    with open(os.path.join(ROOT, 'plugin.cfg')) as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith('#'):
+                out.append(line.split(':')[0])
+    return out
+
+
+def main():
+    bad = []
+    names = plugins()
+    sources = [p for p in glob.glob(os.path.join(ROOT, '*', '*.c'))
+               if not os.path.relpath(p, ROOT).startswith(('build', 'tests'))]
+    home = {}
+    for name in names:
+        sym = 'sg_plugin_' + name.replace('-', '_')
+        if not os.path.exists(os.path.join(ROOT, 'docs', 'plugins', name + '.md')):
+            bad.append('%s: no docs/plugins/%s.md' % (name, name))
+        found = [p for p in sources if os.path.basename(p) == name.replace('-', '_') + '_plugin.c'
+                 and re.search(r'const sg_plugin %s\b' % sym, open(p).read())]
+        if not found:
+            bad.append('%s: no %s_plugin.c defining %s' % (name, name, sym))
+        else:
+            home[name] = os.path.relpath(found[0], ROOT).split(os.sep)[0]
+    foreign = [n for n in names if home.get(n) != 'daemon']
+    for p in sorted(glob.glob(os.path.join(ROOT, 'daemon', '*.[ch]'))):
+        base = os.path.basename(p)
+        if base.endswith('_plugin.c') or base.startswith('test_'):
+            continue
+        text = open(p).read()
+        rel = os.path.relpath(p, ROOT)
+        for n in foreign:
+            if re.search(r'\bsg_plugin_%s\b' % n.replace('-', '_'), text):
+                bad.append('%s: names the plugin %s (sg_plugin_%s)' % (rel, n, n))
+        for m in re.finditer(r'#include "(\w+)/(\w+_plugin)\.h"', text):
+            if m.group(1) != 'daemon':
+                bad.append('%s: includes %s/%s.h' % (rel, m.group(1), m.group(2)))
+        for m in re.finditer(r'strcmp\([^;]*plugin->name[^;]*"|plugin->name\s*,\s*"', text):
+            bad.append('%s: compares a plugin name with a string: %s' % (rel, m.group(0)))
+    for line in bad:
+        print(line)
+    print('lint.plugins: %d plugins, %s' % (len(names), 'OK' if not bad else '%d problems' % len(bad)))
+    return 1 if bad else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
