@@ -1,7 +1,8 @@
 # signet_plugin_order(TARGET CFG): a static library TARGET that defines sg_plugin_order[],
 # the chain's fixed order, from the plugin list CFG (format: plugin.cfg at the top), and
-# links every library the list names. An executable links TARGET and sg_daemon and hands
-# sg_plugin_order to sg_runtime_set_plugins (daemon/main.c does).
+# links the library of every folder the list names (sg_<last part of the folder>),
+# adding the folder to the build when nothing has yet. An executable links TARGET and
+# sg_daemon and hands sg_plugin_order to sg_runtime_set_plugins (daemon/main.c does).
 function(signet_plugin_order target cfg)
   file(STRINGS ${cfg} lines)
   set(externs "")
@@ -12,13 +13,21 @@ function(signet_plugin_order target cfg)
     if(line STREQUAL "" OR line MATCHES "^#")
       continue()
     endif()
-    if(NOT line MATCHES "^([a-z][a-z0-9_-]*):([A-Za-z0-9_]+)$")
-      message(FATAL_ERROR "${cfg}: expected NAME:LIBRARY, got '${line}'")
+    if(NOT line MATCHES "^([a-z][a-z0-9_-]*):([A-Za-z0-9_/-]+)$")
+      message(FATAL_ERROR "${cfg}: expected NAME:FOLDER, got '${line}'")
     endif()
     string(REPLACE "-" "_" sym "${CMAKE_MATCH_1}")
+    set(folder ${CMAKE_MATCH_2})
+    get_filename_component(base ${folder} NAME)
+    if(NOT TARGET sg_${base})
+      if(NOT EXISTS ${CMAKE_SOURCE_DIR}/${folder}/CMakeLists.txt)
+        message(FATAL_ERROR "${cfg}: plugin ${CMAKE_MATCH_1}: no ${folder}/CMakeLists.txt")
+      endif()
+      add_subdirectory(${CMAKE_SOURCE_DIR}/${folder} ${CMAKE_BINARY_DIR}/${folder})
+    endif()
     string(APPEND externs "extern const sg_plugin sg_plugin_${sym};\n")
     string(APPEND entries "    &sg_plugin_${sym},\n")
-    list(APPEND libs ${CMAKE_MATCH_2})
+    list(APPEND libs sg_${base})
   endforeach()
   list(REMOVE_DUPLICATES libs)
   set(out ${CMAKE_CURRENT_BINARY_DIR}/${target}.c)

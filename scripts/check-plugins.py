@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 """lint.plugins: the plugin contract holds (issue 18).
 
-- every plugin in plugin.cfg has a page docs/plugins/NAME.md and a file NAME_plugin.c
-  that defines `const sg_plugin sg_plugin_NAME`;
+- every plugin NAME:FOLDER in plugin.cfg has a page docs/plugins/NAME.md and a file
+  FOLDER/NAME_plugin.c that defines `const sg_plugin sg_plugin_NAME`;
 - the core (daemon/ except its own *_plugin.c files) names no plugin: no sg_plugin_X of
   a plugin outside daemon/, no include of another component's *_plugin.h, and no
   comparison of a plugin's name with a string.
@@ -23,26 +23,24 @@ def plugins():
         for line in f:
             line = line.strip()
             if line and not line.startswith('#'):
-                out.append(line.split(':')[0])
+                name, folder = line.split(':', 1)
+                out.append((name, folder))
     return out
 
 
 def main():
     bad = []
-    names = plugins()
-    sources = [p for p in glob.glob(os.path.join(ROOT, '*', '*.c'))
-               if not os.path.relpath(p, ROOT).startswith(('build', 'tests'))]
+    listed = plugins()
+    names = [n for n, _ in listed]
     home = {}
-    for name in names:
+    for name, folder in listed:
         sym = 'sg_plugin_' + name.replace('-', '_')
         if not os.path.exists(os.path.join(ROOT, 'docs', 'plugins', name + '.md')):
             bad.append('%s: no docs/plugins/%s.md' % (name, name))
-        found = [p for p in sources if os.path.basename(p) == name.replace('-', '_') + '_plugin.c'
-                 and re.search(r'const sg_plugin %s\b' % sym, open(p).read())]
-        if not found:
-            bad.append('%s: no %s_plugin.c defining %s' % (name, name, sym))
-        else:
-            home[name] = os.path.relpath(found[0], ROOT).split(os.sep)[0]
+        src = os.path.join(ROOT, folder, name.replace('-', '_') + '_plugin.c')
+        if not os.path.exists(src) or not re.search(r'const sg_plugin %s\b' % sym, open(src).read()):
+            bad.append('%s: no %s/%s_plugin.c defining %s' % (name, folder, name, sym))
+        home[name] = folder
     foreign = [n for n in names if home.get(n) != 'daemon']
     for p in sorted(glob.glob(os.path.join(ROOT, 'daemon', '*.[ch]'))):
         base = os.path.basename(p)
