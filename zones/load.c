@@ -407,6 +407,134 @@ static void do_entry(loader *ld, const char *file, unsigned line, char *ent, int
     add_record(ld, file, line, owner, rest, default_ttl, *origin);
 }
 
+/* The file, and what it looked like when read, kept for the zone (a reload compares);
+ * returns its name as kept, or NULL when out of memory. */
+static const char *remember_file(loader *ld, const char *path, const struct stat *fst)
+{
+    struct sg_zone_file *nf = realloc(ld->files, (ld->npaths + 1) * sizeof *nf);
+    if (!nf)
+        return NULL;
+    ld->files = nf;
+    nf[ld->npaths] = (struct sg_zone_file){ NULL, fst->st_dev, fst->st_ino, fst->st_size, fst->st_mtim };
+    char **np = realloc(ld->paths, (ld->npaths + 1) * sizeof *np);
+    if (!np || !(np[ld->npaths] = strdup(path))) {
+        if (np)
+            ld->paths = np;
+        return NULL;
+    }
+    ld->paths = np;
+    return ld->paths[ld->npaths++];
+}
+
+/* The entry being gathered from a file's text: one logical line, comments dropped,
+ * parentheses joined. */
+typedef struct scan {
+    char *ent;
+    size_t n, cap;
+    unsigned line, start_line;
+    unsigned nul_line;      /* the last line a NUL was reported on */
+    int depth_paren, in_quote, owner_blank, at_line_start;
+} scan;
+
+/* Room for the next few bytes of the entry; -1 (the entry freed) when out of memory. */
+static int scan_room(scan *s)
+{
+    if (s->n + 4 < s->cap)
+        return 0;
+    char *ne = realloc(s->ent, s->cap * 2);
+    if (!ne) {
+        free(s->ent);
+        s->ent = NULL;
+        return -1;
+    }
+    s->ent = ne;
+    s->cap *= 2;
+    return 0;
+}
+
+static void scan_paren(loader *ld, const char *file, scan *s, char c)
+{
+    s->depth_paren += c == '(' ? 1 : -1;
+    if (s->depth_paren < 0) {
+        lerr(ld, file, s->line, "unbalanced ')'%s", NULL);
+        s->depth_paren = 0;
+    }
+    s->ent[s->n++] = ' ';
+}
+
+/* A line ends: the entry too, unless a parenthesis is open. at_end: the end of the text
+ * (where an open parenthesis is an error). */
+static void scan_newline(loader *ld, const char *file, scan *s, int at_end, ldns_rdf **origin)
+{
+    if (s->in_quote) {
+        lerr(ld, file, s->line, "unterminated quoted string%s", NULL);
+        s->in_quote = 0;
+        s->depth_paren = 0;
+    }
+    if (at_end && s->depth_paren > 0) {
+        lerr(ld, file, s->start_line, "unbalanced '(' (entry never closed)%s", NULL);
+        s->depth_paren = 0;
+    }
+    s->line++;
+    if (s->depth_paren > 0) {
+        s->ent[s->n++] = ' ';
+        return;
+    }
+    s->ent[s->n] = 0;
+    do_entry(ld, file, s->start_line, s->ent, s->owner_blank, origin);
+    s->at_line_start = 1;
+}
+
+/* The text of one file, entry by entry (RFC 1035 5.1), with the line each starts on. */
+static int scan_text(loader *ld, const char *file, const char *text, size_t len,
+                     ldns_rdf **origin)
+{
+    scan s = { .cap = 4096, .line = 1, .start_line = 1, .at_line_start = 1 };
+    s.ent = malloc(s.cap);
+    for (size_t i = 0; s.ent && i <= len; i++) {
+        char c = i < len ? text[i] : '\n';
+        if (c == '\0') {
+            /* the string functions below would end the line here and drop the rest of it
+             * without a word (issue 14): a NUL is an error, once per line */
+            if (s.nul_line != s.line)
+                lerr(ld, file, s.line, "a NUL byte (is this a text zone file?)%s", NULL);
+            s.nul_line = s.line;
+            continue;
+        }
+        if (s.at_line_start && s.depth_paren == 0) {
+            s.start_line = s.line;
+            s.owner_blank = (c == ' ' || c == '\t');
+            s.at_line_start = 0;
+            s.n = 0;
+        }
+        if (scan_room(&s))
+            break;
+        if (c == '\\' && i + 1 < len) {
+            s.ent[s.n++] = c;
+            s.ent[s.n++] = text[++i];
+            if (text[i] == '\n')
+                s.line++;
+        } else if (c == '"') {
+            s.in_quote = !s.in_quote;
+            s.ent[s.n++] = c;
+        } else if (s.in_quote && c != '\n') {
+            s.ent[s.n++] = c;
+        } else if (c == ';') {
+            while (i + 1 < len && text[i + 1] != '\n')
+                i++;
+        } else if (c == '(' || c == ')') {
+            scan_paren(ld, file, &s, c);
+        } else if (c == '\n') {
+            scan_newline(ld, file, &s, i == len, origin);
+        } else if (c != '\r') {
+            s.ent[s.n++] = (c == '\t') ? ' ' : c;
+        }
+    }
+    int rc = s.ent ? 0 : SG_ENOMEM;
+    free(s.ent);
+    return rc;
+}
+
 static int load_file(loader *ld, const char *path, ldns_rdf *origin_in, int depth)
 {
     size_t len;
@@ -414,116 +542,18 @@ static int load_file(loader *ld, const char *path, ldns_rdf *origin_in, int dept
     char *text = read_all(ld, path, &len, &fst);
     if (!text)
         return SG_EIO;
-    struct sg_zone_file *nf = realloc(ld->files, (ld->npaths + 1) * sizeof *nf);
-    if (!nf) {
+    const char *file = remember_file(ld, path, &fst);
+    if (!file) {
         free(text);
         return SG_ENOMEM;
     }
-    ld->files = nf;
-    nf[ld->npaths] = (struct sg_zone_file){ NULL, fst.st_dev, fst.st_ino, fst.st_size, fst.st_mtim };
-    char **np = realloc(ld->paths, (ld->npaths + 1) * sizeof *np);
-    if (!np || !(np[ld->npaths] = strdup(path))) {
-        if (np)
-            ld->paths = np;
-        free(text);
-        return SG_ENOMEM;
-    }
-    ld->paths = np;
-    const char *file = ld->paths[ld->npaths++];
+    /* an included file has its own origin, depth and previous owner (RFC 1035 5.1) */
     int saved_depth = ld->depth;
     ld->depth = depth;
     ldns_rdf *origin = ldns_rdf_clone(origin_in);
     char saved_prev[sizeof ld->prev_owner];
     memcpy(saved_prev, ld->prev_owner, sizeof saved_prev);
-
-    size_t cap = 4096;
-    char *ent = malloc(cap);
-    unsigned line = 1, start_line = 1;
-    size_t n = 0;
-    int depth_paren = 0, in_quote = 0, owner_blank = 0, at_line_start = 1;
-    unsigned nul_line = 0;
-    for (size_t i = 0; ent && i <= len; i++) {
-        char c = i < len ? text[i] : '\n';
-        if (c == '\0') {
-            /* the string functions below would end the line here and drop the rest of it
-             * without a word (issue 14): a NUL is an error, once per line */
-            if (nul_line != line)
-                lerr(ld, file, line, "a NUL byte (is this a text zone file?)%s", NULL);
-            nul_line = line;
-            continue;
-        }
-        if (at_line_start && depth_paren == 0) {
-            start_line = line;
-            owner_blank = (c == ' ' || c == '\t');
-            at_line_start = 0;
-            n = 0;
-        }
-        if (n + 4 >= cap) {
-            char *ne = realloc(ent, cap * 2);
-            if (!ne) {
-                free(ent);
-                ent = NULL;
-                break;
-            }
-            ent = ne;
-            cap *= 2;
-        }
-        if (c == '\\' && i + 1 < len) {
-            ent[n++] = c;
-            ent[n++] = text[++i];
-            if (text[i] == '\n')
-                line++;
-            continue;
-        }
-        if (c == '"') {
-            in_quote = !in_quote;
-            ent[n++] = c;
-            continue;
-        }
-        if (in_quote && c != '\n') {
-            ent[n++] = c;
-            continue;
-        }
-        if (c == ';') {
-            while (i + 1 < len && text[i + 1] != '\n')
-                i++;
-            continue;
-        }
-        if (c == '(' || c == ')') {
-            depth_paren += c == '(' ? 1 : -1;
-            if (depth_paren < 0) {
-                lerr(ld, file, line, "unbalanced ')'%s", NULL);
-                depth_paren = 0;
-            }
-            ent[n++] = ' ';
-            continue;
-        }
-        if (c == '\r')
-            continue;
-        if (c == '\n') {
-            if (in_quote) {
-                lerr(ld, file, line, "unterminated quoted string%s", NULL);
-                in_quote = 0;
-                depth_paren = 0;
-            }
-            if (i == len && depth_paren > 0) {
-                lerr(ld, file, start_line, "unbalanced '(' (entry never closed)%s", NULL);
-                depth_paren = 0;
-            }
-            line++;
-            if (depth_paren > 0) {
-                ent[n++] = ' ';
-                continue;
-            }
-            ent[n] = 0;
-            do_entry(ld, file, start_line, ent, owner_blank, &origin);
-            at_line_start = 1;
-            continue;
-        }
-        ent[n++] = (c == '\t') ? ' ' : c;
-    }
-    int rc = ent ? 0 : SG_ENOMEM;
-    free(ent);
+    int rc = scan_text(ld, file, text, len, &origin);
     free(text);
     ldns_rdf_deep_free(origin);
     ld->depth = saved_depth;
