@@ -95,8 +95,8 @@ static int tsig_well_formed(const uint8_t *pkt, size_t o, size_t rdl)
     return p + 6 + other == end;
 }
 
-enum sg_parse_result sg_wire_parse_query(sg_query *q, const uint8_t *pkt, size_t len,
-                                         uint16_t max_udp)
+/* Every field the parse sets, cleared first: a worker's query struct is reused. */
+static void query_reset(sg_query *q, const uint8_t *pkt, size_t len, uint16_t max_udp)
 {
     q->wire = pkt;
     q->wire_len = len;
@@ -111,106 +111,130 @@ enum sg_parse_result sg_wire_parse_query(sg_query *q, const uint8_t *pkt, size_t
     q->server_payload = max_udp;
     q->max_size = q->transport == SG_TRANSPORT_UDP ? 512 : 65535;
     sg_query_reset_reply(q);
-    if (len < SG_HEADER_LEN)
-        return SG_PARSE_DROP;
-    q->id = rd16(pkt);
-    q->hflags = rd16(pkt + 2);
-    q->opcode = (q->hflags >> 11) & 0xf;
-    if (q->hflags & SG_FLAG_QR)
-        return SG_PARSE_DROP;
-    uint16_t qd = rd16(pkt + 4), an = rd16(pkt + 6), ns = rd16(pkt + 8), ar = rd16(pkt + 10);
+}
 
-    /* question */
-    size_t off = SG_HEADER_LEN;
-    int question_ok = 0;
-    if (qd == 1) {
-        size_t o = off, nl = 0;
-        uint8_t labels = 0;
-        for (;;) {
-            if (o >= len)
-                goto formerr;
-            uint8_t l = pkt[o];
-            if (l & 0xc0)
-                goto formerr; /* no pointers or extended labels in a question */
-            if (nl + l + 1 > SG_NAME_MAX)
-                goto formerr;
-            if (o + 1 + l > len)
-                goto formerr;
-            q->qname[nl++] = l;
-            for (uint8_t i = 0; i < l; i++) {
-                uint8_t c = pkt[o + 1 + i];
-                q->qname[nl++] = (c >= 'A' && c <= 'Z') ? c + 32 : c;
-            }
-            o += l + 1;
-            if (l == 0)
-                break;
-            labels++;
+static enum sg_parse_result formerr(sg_query *q, int question_ok)
+{
+    if (!question_ok)
+        q->question_len = 0;
+    q->rcode = SG_RCODE_FORMERR;
+    return SG_PARSE_ERROR;
+}
+
+/* The one question at off: its name lower-cased into q. Returns the offset after it, or 0
+ * when malformed. */
+static size_t parse_question(sg_query *q, const uint8_t *pkt, size_t len, size_t off)
+{
+    size_t o = off, nl = 0;
+    uint8_t labels = 0;
+    for (;;) {
+        if (o >= len)
+            return 0;
+        uint8_t l = pkt[o];
+        if (l & 0xc0)
+            return 0; /* no pointers or extended labels in a question */
+        if (nl + l + 1 > SG_NAME_MAX)
+            return 0;
+        if (o + 1 + l > len)
+            return 0;
+        q->qname[nl++] = l;
+        for (uint8_t i = 0; i < l; i++) {
+            uint8_t c = pkt[o + 1 + i];
+            q->qname[nl++] = (c >= 'A' && c <= 'Z') ? c + 32 : c;
         }
-        if (o + 4 > len)
-            goto formerr;
-        q->qname_len = (uint8_t)nl;
-        q->qlabels = labels;
-        q->qtype = rd16(pkt + o);
-        q->qclass = rd16(pkt + o + 2);
-        o += 4;
-        q->question_len = (uint16_t)(o - off);
-        off = o;
-        question_ok = 1;
+        o += l + 1;
+        if (l == 0)
+            break;
+        labels++;
     }
+    if (o + 4 > len)
+        return 0;
+    q->qname_len = (uint8_t)nl;
+    q->qlabels = labels;
+    q->qtype = rd16(pkt + o);
+    q->qclass = rd16(pkt + o + 2);
+    o += 4;
+    q->question_len = (uint16_t)(o - off);
+    return o;
+}
 
-    /* answer and authority are only for other opcodes; skip them to reach OPT */
-    for (unsigned i = 0; i < (unsigned)an + ns; i++) {
+/* Answer and authority are only for other opcodes: n records skipped to reach OPT.
+ * Returns the offset after them, or 0 when malformed. */
+static size_t skip_records(const uint8_t *pkt, size_t len, size_t off, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
         size_t o = skip_name(pkt, len, off);
         if (!o || o + 10 > len)
-            goto formerr;
+            return 0;
         size_t rdl = rd16(pkt + o + 8);
         if (o + 10 + rdl > len || rd16(pkt + o) == SG_TYPE_TSIG)
-            goto formerr; /* RFC 8945 5.1: a TSIG anywhere but last in additional */
+            return 0; /* RFC 8945 5.1: a TSIG anywhere but last in additional */
         off = o + 10 + rdl;
     }
+    return off;
+}
+
+/* The OPT record whose type is at pkt[o]: payload, version, DO, and a client cookie; its
+ * options must be well formed. -1 when they are not. */
+static int parse_opt(sg_query *q, const uint8_t *pkt, size_t o, size_t rdl)
+{
+    q->has_edns = 1;
+    q->edns_payload = rd16(pkt + o + 2);
+    q->edns_version = pkt[o + 5];
+    q->do_bit = (rd16(pkt + o + 6) & SG_EDNS_DO) != 0;
+    size_t p = o + 10, end = o + 10 + rdl;
+    while (p < end) {
+        if (p + 4 > end || p + 4 + rd16(pkt + p + 2) > end)
+            return -1;
+        uint16_t code = rd16(pkt + p), olen = rd16(pkt + p + 2);
+        if (code == SG_COOKIE_OPTION) {
+            /* RFC 7873 5.2.2: 8 (client) or 16..40 (client and server) octets,
+             * anything else is FORMERR */
+            if (olen != 8 && (olen < 16 || olen > 40))
+                return -1;
+            q->cookie_len = (uint8_t)olen;
+            memcpy(q->cookie, pkt + p + 4, olen);
+        }
+        p += 4u + olen;
+    }
+    return 0;
+}
+
+/* The additional section's ar records at off: OPT read, TSIG checked for its place and
+ * form. Returns the offset after them, or 0 when malformed. */
+static size_t parse_additional(sg_query *q, const uint8_t *pkt, size_t len, size_t off,
+                               unsigned ar)
+{
     int opt_seen = 0;
     for (unsigned i = 0; i < ar; i++) {
         size_t o = skip_name(pkt, len, off);
         if (!o || o + 10 > len)
-            goto formerr;
+            return 0;
         uint16_t type = rd16(pkt + o);
         size_t rdl = rd16(pkt + o + 8);
         if (o + 10 + rdl > len)
-            goto formerr;
+            return 0;
         /* RFC 8945 5.1: one TSIG, the last record, class ANY, TTL 0, its fields intact;
          * anything else is FORMERR, not a message whose TSIG is ignored */
         if (type == SG_TYPE_TSIG && (i != ar - 1u || !tsig_well_formed(pkt, o, rdl)))
-            goto formerr;
+            return 0;
         if (type == SG_TYPE_OPT) {
             if (opt_seen || o != off + 1 || pkt[off] != 0)
-                goto formerr; /* RFC 6891: one OPT, owner root */
+                return 0; /* RFC 6891: one OPT, owner root */
             opt_seen = 1;
-            q->has_edns = 1;
-            q->edns_payload = rd16(pkt + o + 2);
-            q->edns_version = pkt[o + 5];
-            q->do_bit = (rd16(pkt + o + 6) & SG_EDNS_DO) != 0;
-            /* options must be well formed */
-            size_t p = o + 10, end = o + 10 + rdl;
-            while (p < end) {
-                if (p + 4 > end || p + 4 + rd16(pkt + p + 2) > end)
-                    goto formerr;
-                uint16_t code = rd16(pkt + p), olen = rd16(pkt + p + 2);
-                if (code == SG_COOKIE_OPTION) {
-                    /* RFC 7873 5.2.2: 8 (client) or 16..40 (client and server) octets,
-                     * anything else is FORMERR */
-                    if (olen != 8 && (olen < 16 || olen > 40))
-                        goto formerr;
-                    q->cookie_len = (uint8_t)olen;
-                    memcpy(q->cookie, pkt + p + 4, olen);
-                }
-                p += 4u + olen;
-            }
+            if (parse_opt(q, pkt, o, rdl))
+                return 0;
         }
         off = o + 10 + rdl;
     }
-    if (off != len)
-        goto formerr; /* trailing garbage */
+    return off;
+}
 
+/* A well-formed message: is it a query (or NOTIFY) we answer, and how large may the
+ * reply be? */
+static enum sg_parse_result check_query(sg_query *q, uint16_t max_udp, int question_ok,
+                                        uint16_t an, uint16_t ns)
+{
     if (q->has_edns) {
         uint16_t p = q->edns_payload < 512 ? 512 : q->edns_payload;
         if (q->transport == SG_TRANSPORT_UDP)
@@ -224,7 +248,7 @@ enum sg_parse_result sg_wire_parse_query(sg_query *q, const uint8_t *pkt, size_t
         /* RFC 1996: the zone in the question, maybe its new SOA in the answer; whether
          * anyone takes it is decided once the zone is known */
         if (!question_ok || ns)
-            goto formerr;
+            return formerr(q, question_ok);
         return SG_PARSE_OK;
     }
     if (q->opcode != 0) {
@@ -232,16 +256,35 @@ enum sg_parse_result sg_wire_parse_query(sg_query *q, const uint8_t *pkt, size_t
         return SG_PARSE_ERROR;
     }
     if (!question_ok || an || (ns && !(q->qtype == SG_TYPE_IXFR && ns == 1)))
-        goto formerr; /* RFC 1995: an IXFR query carries the client's SOA in authority */
+        return formerr(q, question_ok); /* RFC 1995: an IXFR query carries the client's SOA in authority */
     if (q->qtype == SG_TYPE_OPT || q->qtype == SG_TYPE_TSIG)
-        goto formerr;
+        return formerr(q, question_ok);
     return SG_PARSE_OK;
+}
 
-formerr:
-    if (!question_ok)
-        q->question_len = 0;
-    q->rcode = SG_RCODE_FORMERR;
-    return SG_PARSE_ERROR;
+enum sg_parse_result sg_wire_parse_query(sg_query *q, const uint8_t *pkt, size_t len,
+                                         uint16_t max_udp)
+{
+    query_reset(q, pkt, len, max_udp);
+    if (len < SG_HEADER_LEN)
+        return SG_PARSE_DROP;
+    q->id = rd16(pkt);
+    q->hflags = rd16(pkt + 2);
+    q->opcode = (q->hflags >> 11) & 0xf;
+    if (q->hflags & SG_FLAG_QR)
+        return SG_PARSE_DROP;
+    uint16_t qd = rd16(pkt + 4), an = rd16(pkt + 6), ns = rd16(pkt + 8), ar = rd16(pkt + 10);
+    size_t off = SG_HEADER_LEN;
+    int question_ok = 0;
+    if (qd == 1) {
+        if (!(off = parse_question(q, pkt, len, off)))
+            return formerr(q, 0);
+        question_ok = 1;
+    }
+    if (!(off = skip_records(pkt, len, off, (unsigned)an + ns)) ||
+        !(off = parse_additional(q, pkt, len, off, ar)) || off != len)
+        return formerr(q, question_ok); /* off != len: trailing garbage */
+    return check_query(q, max_udp, question_ok, an, ns);
 }
 
 /* ---- rendering ---------------------------------------------------------------- */

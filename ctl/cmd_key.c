@@ -98,11 +98,255 @@ static void show_key(ctl *c, const sg_ks_key *k)
         printf("ds:            %s\n", line);
 }
 
+enum { O_ROLE, O_ALG, O_BITS, O_PRIV, O_FORCE, O_PUB, O_ACT, O_RET, O_REM, O_DSS, O_DSN, O_N };
+
+/* A subcommand's arguments, already checked against its row in key_subs. */
+typedef struct key_args {
+    const ctl_opt *o;      /* O_N options */
+    char **pos;            /* pos[0] is the subcommand */
+    int npos;
+    enum sg_ks_role role;  /* --role, CSK when not given */
+    int64_t id;            /* pos[1] for the subcommands that name a key */
+} key_args;
+
+/* The keystore opened and key id read, for the subcommands that name a key. */
+static int open_key(ctl *c, int64_t id, sg_ks_key *k)
+{
+    int rc = ctl_open(c);
+    if (rc)
+        return rc;
+    int r = sg_ks_key_get(c->ks, id, k);
+    if (r)
+        return ctl_fail(c, r, "key %" PRId64, id);
+    return CTL_OK;
+}
+
+/* Options are checked before the keystore is opened, so that a typo costs no lock. */
+static int key_generate(ctl *c, const key_args *a)
+{
+    const ctl_opt *o = a->o;
+    if (!o[O_ROLE].set)
+        return ctl_usage("key ", "key generate needs --role ksk|zsk|csk");
+    uint8_t alg = 0;
+    long bits = 0;
+    if (o[O_ALG].set && sg_ks_alg_parse(o[O_ALG].val, &alg))
+        return ctl_usage("key ", "unknown algorithm '%s'", o[O_ALG].val);
+    if (o[O_BITS].set) {
+        char *end;
+        bits = strtol(o[O_BITS].val, &end, 10);
+        if (*end || bits < 1024 || bits > 4096)
+            return ctl_usage("key ", "--bits must be 1024..4096");
+        if (alg != SG_KS_ALG_RSASHA256 && alg != SG_KS_ALG_RSASHA512)
+            return ctl_usage("key ", "--bits needs an RSA --algorithm");
+    }
+    int rc = ctl_open(c);
+    if (rc)
+        return rc;
+    sg_ks_key k;
+    int r = sg_ks_key_generate(c->ks, a->pos[1], a->role, alg, (uint16_t)bits, c->now, &k);
+    if (r)
+        return ctl_fail(c, r, "cannot generate a key for %s", a->pos[1]);
+    if (c->json)
+        show_key(c, &k);
+    else
+        printf("generated key %" PRId64 " for %s: %s %s, tag %u\n", k.id, k.zone,
+               sg_ks_role_name(k.role), sg_ks_alg_name(k.algorithm), k.tag);
+    return CTL_OK;
+}
+
+static int key_list(ctl *c, const key_args *a)
+{
+    int rc = ctl_open(c);
+    if (rc)
+        return rc;
+    const char *zone = a->npos == 2 ? a->pos[1] : NULL;
+    sg_ks_key *keys;
+    size_t n;
+    if (zone) { /* an unknown zone is an error, not an empty list */
+        sg_ks_zone z;
+        int r = sg_ks_zone_get(c->ks, zone, &z);
+        if (r)
+            return ctl_fail(c, r, "zone %s", zone);
+    }
+    int r = sg_ks_key_list(c->ks, zone, &keys, &n);
+    if (r)
+        return ctl_fail(c, r, "cannot list keys");
+    if (c->json) {
+        printf("[");
+        for (size_t i = 0; i < n; i++) {
+            printf(i ? "," : "");
+            json_key(stdout, &keys[i], 0, 0, 0);
+        }
+        printf("]\n");
+    } else {
+        key_header();
+        for (size_t i = 0; i < n; i++)
+            print_key_row(&keys[i]);
+    }
+    free(keys);
+    return CTL_OK;
+}
+
+static int key_import(ctl *c, const key_args *a)
+{
+    const ctl_opt *o = a->o;
+    const char *zone = a->pos[1], *path = a->pos[2];
+    int rc = ctl_open(c);
+    if (rc)
+        return rc;
+    sg_ks_key k;
+    int r;
+    size_t pl = strlen(path);
+    if (pl > 4 && !strcmp(path + pl - 4, ".pem")) {
+        uint8_t alg = 0;
+        if (o[O_ALG].set && sg_ks_alg_parse(o[O_ALG].val, &alg))
+            return ctl_usage("key ", "unknown algorithm '%s'", o[O_ALG].val);
+        /* a PEM says nothing about DNS: the operator names the role */
+        if (!o[O_ROLE].set)
+            return ctl_usage("key ", "importing a PEM key needs --role ksk|zsk|csk");
+        r = sg_ks_key_import_pem(c->ks, zone, path, a->role, alg, c->now, &k);
+    } else {
+        if (o[O_ALG].set)
+            return ctl_usage("key ", "--algorithm is for PEM keys; a BIND key names its own");
+        r = sg_ks_key_import_bind(c->ks, zone, path, o[O_ROLE].set ? (int)a->role : -1,
+                                  c->now, &k);
+    }
+    if (r)
+        return ctl_fail(c, r, "cannot import %s", path);
+    if (c->json)
+        show_key(c, &k);
+    else
+        printf("imported key %" PRId64 " for %s: %s %s, tag %u, %s\n", k.id, k.zone,
+               sg_ks_role_name(k.role), sg_ks_alg_name(k.algorithm), k.tag,
+               sg_ks_state_name(k.state));
+    return CTL_OK;
+}
+
+static int key_show(ctl *c, const key_args *a)
+{
+    sg_ks_key k;
+    int rc = open_key(c, a->id, &k);
+    if (rc)
+        return rc;
+    show_key(c, &k);
+    return CTL_OK;
+}
+
+static int key_export(ctl *c, const key_args *a)
+{
+    sg_ks_key k;
+    int64_t id = a->id;
+    int r = open_key(c, id, &k);
+    if (r)
+        return r;
+    uint32_t ttl;
+    uint8_t digest;
+    char line[2048];
+    policy_of(c, k.zone, &ttl, &digest);
+    if ((r = sg_ks_key_dnskey_text(&k, ttl, "DNSKEY", line, sizeof line)) != 0)
+        return ctl_fail(c, r, "cannot render key %" PRId64, id);
+    printf("%s\n", line);
+    if (!a->o[O_PRIV].set)
+        return CTL_OK;
+    char *pem;
+    size_t len;
+    if ((r = sg_ks_key_export_private(c->ks, id, &pem, &len)) != 0)
+        return ctl_fail(c, r, "cannot export the private key of key %" PRId64, id);
+    fprintf(stderr, "signetctl: warning: writing the PRIVATE key of key %" PRId64
+                    " (%s tag %u); whoever reads it can sign for the zone\n",
+            id, k.zone, k.tag);
+    fputs(pem, stdout);
+    fflush(stdout);
+    sg_ks_secret_free(pem, len);
+    return CTL_OK;
+}
+
+static int key_delete(ctl *c, const key_args *a)
+{
+    sg_ks_key k;
+    int r = open_key(c, a->id, &k);
+    if (r)
+        return r;
+    if ((r = sg_ks_key_delete(c->ks, a->id, a->o[O_FORCE].set, c->now)) != 0)
+        return ctl_fail(c, r, "cannot delete key %" PRId64, a->id);
+    if (!c->json)
+        printf("key %" PRId64 " deleted\n", a->id);
+    return CTL_OK;
+}
+
+/* The timing options given, applied to k; the points must stay in their order. */
+static int key_set_times(ctl *c, const ctl_opt *o, sg_ks_key *k)
+{
+    int any = 0;
+    struct { int opt; int64_t *field; } sets[] = {
+        { O_PUB, &k->publish }, { O_ACT, &k->active }, { O_RET, &k->retire },
+        { O_REM, &k->remove }, { O_DSS, &k->ds_submitted }, { O_DSN, &k->ds_seen },
+    };
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+        const ctl_opt *x = &o[sets[i].opt];
+        if (!x->set)
+            continue;
+        any = 1;
+        if (ctl_parse_time(x->val, c->now, sets[i].field))
+            return ctl_usage("key ", "bad time for --%s: '%s'", x->name, x->val);
+    }
+    if (!any)
+        return ctl_usage("key ", "key set needs at least one of --publish, --activate, "
+                                 "--retire, --remove, --ds-submitted, --ds-seen");
+    if (k->publish && k->active && k->active < k->publish)
+        return ctl_usage("key ", "a key cannot be active before it is published");
+    if (k->retire && k->active && k->retire < k->active)
+        return ctl_usage("key ", "a key cannot retire before it is active");
+    if (k->remove && k->retire && k->remove < k->retire)
+        return ctl_usage("key ", "a key cannot be removed before it retires");
+    return CTL_OK;
+}
+
+static int key_set(ctl *c, const key_args *a)
+{
+    sg_ks_key k;
+    int r = open_key(c, a->id, &k);
+    if (r)
+        return r;
+    if ((r = key_set_times(c, a->o, &k)) != CTL_OK)
+        return r;
+    /* The stored state follows the timing points as of now; READY is the rollover
+     * engine's to decide, so it is kept while the points still say "published". */
+    enum sg_ks_key_state st = sg_ks_key_state_at(&k, c->now);
+    if (!(st == SG_KS_PUBLISHED && k.state == SG_KS_READY))
+        k.state = st;
+    if ((r = sg_ks_key_update(c->ks, &k, "timing set by operator", c->now)) != 0)
+        return ctl_fail(c, r, "cannot change key %" PRId64, a->id);
+    if (c->json)
+        show_key(c, &k);
+    else
+        printf("key %" PRId64 " updated: %s\n", a->id, sg_ks_state_name(k.state));
+    return CTL_OK;
+}
+
+/* Each subcommand: its positionals (the subcommand counted), the options it accepts by bit,
+ * whether pos[1] is a key id, and what runs it. */
+static const struct key_sub {
+    const char *name;
+    int minpos, maxpos;
+    unsigned opts;
+    int takes_id;
+    int (*run)(ctl *c, const key_args *a);
+} key_subs[] = {
+    { "generate", 2, 2, 1u << O_ROLE | 1u << O_ALG | 1u << O_BITS, 0, key_generate },
+    { "list", 1, 2, 0, 0, key_list },
+    { "show", 2, 2, 0, 1, key_show },
+    { "import", 3, 3, 1u << O_ROLE | 1u << O_ALG, 0, key_import },
+    { "export", 2, 2, 1u << O_PRIV, 1, key_export },
+    { "delete", 2, 2, 1u << O_FORCE, 1, key_delete },
+    { "set", 2, 2, 1u << O_PUB | 1u << O_ACT | 1u << O_RET | 1u << O_REM | 1u << O_DSS |
+                       1u << O_DSN, 1, key_set },
+};
+
 int cmd_key(ctl *c, int argc, char **argv)
 {
     if (argc > 0 && !strcmp(argv[0], "compromise"))
         return cmd_key_compromise(c, argc - 1, argv + 1);
-    enum { O_ROLE, O_ALG, O_BITS, O_PRIV, O_FORCE, O_PUB, O_ACT, O_RET, O_REM, O_DSS, O_DSN, O_N };
     ctl_opt o[O_N] = {
         { "role", 1, 0, 0 },     { "algorithm", 1, 0, 0 }, { "bits", 1, 0, 0 },
         { "private", 0, 0, 0 },  { "force", 0, 0, 0 },     { "publish", 1, 0, 0 },
@@ -121,191 +365,21 @@ int cmd_key(ctl *c, int argc, char **argv)
     if (npos == 0)
         return ctl_usage("key ", "key needs a subcommand");
     const char *sub = pos[0];
-    /* Which options each subcommand accepts, by bit. */
-    static const struct { const char *name; int minpos, maxpos; unsigned opts; } subs[] = {
-        { "generate", 2, 2, 1u << O_ROLE | 1u << O_ALG | 1u << O_BITS },
-        { "list", 1, 2, 0 },
-        { "show", 2, 2, 0 },
-        { "import", 3, 3, 1u << O_ROLE | 1u << O_ALG },
-        { "export", 2, 2, 1u << O_PRIV },
-        { "delete", 2, 2, 1u << O_FORCE },
-        { "set", 2, 2, 1u << O_PUB | 1u << O_ACT | 1u << O_RET | 1u << O_REM | 1u << O_DSS |
-                           1u << O_DSN },
-    };
-    int si = -1;
-    for (int i = 0; i < 7; i++)
-        if (!strcmp(sub, subs[i].name))
-            si = i;
-    if (si < 0)
+    const struct key_sub *s = NULL;
+    for (size_t i = 0; i < sizeof key_subs / sizeof key_subs[0]; i++)
+        if (!strcmp(sub, key_subs[i].name))
+            s = &key_subs[i];
+    if (!s)
         return ctl_usage("key ", "unknown subcommand 'key %s'", sub);
-    if (npos < subs[si].minpos || npos > subs[si].maxpos)
+    if (npos < s->minpos || npos > s->maxpos)
         return ctl_usage("key ", "wrong number of arguments for 'key %s'", sub);
     for (int i = 0; i < O_N; i++)
-        if (o[i].set && !(subs[si].opts & (1u << i)))
+        if (o[i].set && !(s->opts & (1u << i)))
             return ctl_usage("key ", "option '--%s' is not valid for 'key %s'", o[i].name, sub);
-    enum sg_ks_role role = SG_KS_ROLE_CSK;
-    if (o[O_ROLE].set && sg_ks_role_parse(o[O_ROLE].val, &role))
+    key_args a = { .o = o, .pos = pos, .npos = npos, .role = SG_KS_ROLE_CSK };
+    if (o[O_ROLE].set && sg_ks_role_parse(o[O_ROLE].val, &a.role))
         return ctl_usage("key ", "--role is ksk, zsk or csk, not '%s'", o[O_ROLE].val);
-    int64_t id = 0;
-    if ((!strcmp(sub, "show") || !strcmp(sub, "export") || !strcmp(sub, "delete") ||
-         !strcmp(sub, "set")) && parse_id(pos[1], &id))
+    if (s->takes_id && parse_id(pos[1], &a.id))
         return ctl_usage("key ", "'%s' is not a key id", pos[1]);
-
-    if (!strcmp(sub, "generate")) {
-        if (!o[O_ROLE].set)
-            return ctl_usage("key ", "key generate needs --role ksk|zsk|csk");
-        uint8_t alg = 0;
-        long bits = 0;
-        if (o[O_ALG].set && sg_ks_alg_parse(o[O_ALG].val, &alg))
-            return ctl_usage("key ", "unknown algorithm '%s'", o[O_ALG].val);
-        if (o[O_BITS].set) {
-            char *end;
-            bits = strtol(o[O_BITS].val, &end, 10);
-            if (*end || bits < 1024 || bits > 4096)
-                return ctl_usage("key ", "--bits must be 1024..4096");
-            if (alg != SG_KS_ALG_RSASHA256 && alg != SG_KS_ALG_RSASHA512)
-                return ctl_usage("key ", "--bits needs an RSA --algorithm");
-        }
-        if ((rc = ctl_open(c)) != 0)
-            return rc;
-        sg_ks_key k;
-        int r = sg_ks_key_generate(c->ks, pos[1], role, alg, (uint16_t)bits, c->now, &k);
-        if (r)
-            return ctl_fail(c, r, "cannot generate a key for %s", pos[1]);
-        if (c->json)
-            show_key(c, &k);
-        else
-            printf("generated key %" PRId64 " for %s: %s %s, tag %u\n", k.id, k.zone,
-                   sg_ks_role_name(k.role), sg_ks_alg_name(k.algorithm), k.tag);
-        return CTL_OK;
-    }
-    if ((rc = ctl_open(c)) != 0)
-        return rc;
-    if (!strcmp(sub, "list")) {
-        sg_ks_key *keys;
-        size_t n;
-        if (npos == 2) {
-            sg_ks_zone z;
-            int r = sg_ks_zone_get(c->ks, pos[1], &z);
-            if (r)
-                return ctl_fail(c, r, "zone %s", pos[1]);
-        }
-        int r = sg_ks_key_list(c->ks, npos == 2 ? pos[1] : NULL, &keys, &n);
-        if (r)
-            return ctl_fail(c, r, "cannot list keys");
-        if (c->json) {
-            printf("[");
-            for (size_t i = 0; i < n; i++) {
-                printf(i ? "," : "");
-                json_key(stdout, &keys[i], 0, 0, 0);
-            }
-            printf("]\n");
-        } else {
-            key_header();
-            for (size_t i = 0; i < n; i++)
-                print_key_row(&keys[i]);
-        }
-        free(keys);
-        return CTL_OK;
-    }
-    if (!strcmp(sub, "import")) {
-        sg_ks_key k;
-        int r;
-        size_t pl = strlen(pos[2]);
-        if (pl > 4 && !strcmp(pos[2] + pl - 4, ".pem")) {
-            uint8_t alg = 0;
-            if (o[O_ALG].set && sg_ks_alg_parse(o[O_ALG].val, &alg))
-                return ctl_usage("key ", "unknown algorithm '%s'", o[O_ALG].val);
-            /* a PEM says nothing about DNS: the operator names the role */
-            if (!o[O_ROLE].set)
-                return ctl_usage("key ", "importing a PEM key needs --role ksk|zsk|csk");
-            r = sg_ks_key_import_pem(c->ks, pos[1], pos[2], role, alg, c->now, &k);
-        } else {
-            if (o[O_ALG].set)
-                return ctl_usage("key ", "--algorithm is for PEM keys; a BIND key names its own");
-            r = sg_ks_key_import_bind(c->ks, pos[1], pos[2], o[O_ROLE].set ? (int)role : -1,
-                                      c->now, &k);
-        }
-        if (r)
-            return ctl_fail(c, r, "cannot import %s", pos[2]);
-        if (c->json)
-            show_key(c, &k);
-        else
-            printf("imported key %" PRId64 " for %s: %s %s, tag %u, %s\n", k.id, k.zone,
-                   sg_ks_role_name(k.role), sg_ks_alg_name(k.algorithm), k.tag,
-                   sg_ks_state_name(k.state));
-        return CTL_OK;
-    }
-    sg_ks_key k;
-    int r = sg_ks_key_get(c->ks, id, &k);
-    if (r)
-        return ctl_fail(c, r, "key %" PRId64, id);
-    if (!strcmp(sub, "show")) {
-        show_key(c, &k);
-        return CTL_OK;
-    }
-    if (!strcmp(sub, "export")) {
-        uint32_t ttl;
-        uint8_t digest;
-        char line[2048];
-        policy_of(c, k.zone, &ttl, &digest);
-        if ((r = sg_ks_key_dnskey_text(&k, ttl, "DNSKEY", line, sizeof line)) != 0)
-            return ctl_fail(c, r, "cannot render key %" PRId64, id);
-        printf("%s\n", line);
-        if (o[O_PRIV].set) {
-            char *pem;
-            size_t len;
-            if ((r = sg_ks_key_export_private(c->ks, id, &pem, &len)) != 0)
-                return ctl_fail(c, r, "cannot export the private key of key %" PRId64, id);
-            fprintf(stderr, "signetctl: warning: writing the PRIVATE key of key %" PRId64
-                            " (%s tag %u); whoever reads it can sign for the zone\n",
-                    id, k.zone, k.tag);
-            fputs(pem, stdout);
-            fflush(stdout);
-            sg_ks_secret_free(pem, len);
-        }
-        return CTL_OK;
-    }
-    if (!strcmp(sub, "delete")) {
-        if ((r = sg_ks_key_delete(c->ks, id, o[O_FORCE].set, c->now)) != 0)
-            return ctl_fail(c, r, "cannot delete key %" PRId64, id);
-        if (!c->json)
-            printf("key %" PRId64 " deleted\n", id);
-        return CTL_OK;
-    }
-    /* set */
-    int any = 0;
-    struct { int opt; int64_t *field; } sets[] = {
-        { O_PUB, &k.publish }, { O_ACT, &k.active }, { O_RET, &k.retire },
-        { O_REM, &k.remove }, { O_DSS, &k.ds_submitted }, { O_DSN, &k.ds_seen },
-    };
-    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
-        const ctl_opt *x = &o[sets[i].opt];
-        if (!x->set)
-            continue;
-        any = 1;
-        if (ctl_parse_time(x->val, c->now, sets[i].field))
-            return ctl_usage("key ", "bad time for --%s: '%s'", x->name, x->val);
-    }
-    if (!any)
-        return ctl_usage("key ", "key set needs at least one of --publish, --activate, "
-                                 "--retire, --remove, --ds-submitted, --ds-seen");
-    if (k.publish && k.active && k.active < k.publish)
-        return ctl_usage("key ", "a key cannot be active before it is published");
-    if (k.retire && k.active && k.retire < k.active)
-        return ctl_usage("key ", "a key cannot retire before it is active");
-    if (k.remove && k.retire && k.remove < k.retire)
-        return ctl_usage("key ", "a key cannot be removed before it retires");
-    /* The stored state follows the timing points as of now; READY is the rollover
-     * engine's to decide, so it is kept while the points still say "published". */
-    enum sg_ks_key_state st = sg_ks_key_state_at(&k, c->now);
-    if (!(st == SG_KS_PUBLISHED && k.state == SG_KS_READY))
-        k.state = st;
-    if ((r = sg_ks_key_update(c->ks, &k, "timing set by operator", c->now)) != 0)
-        return ctl_fail(c, r, "cannot change key %" PRId64, id);
-    if (c->json)
-        show_key(c, &k);
-    else
-        printf("key %" PRId64 " updated: %s\n", id, sg_ks_state_name(k.state));
-    return CTL_OK;
+    return s->run(c, &a);
 }

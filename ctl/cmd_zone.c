@@ -57,6 +57,164 @@ static void json_zone(ctl *c, const sg_ks_zone *z, int with_keys)
     printf("}");
 }
 
+enum { O_POLICY, O_FORCE, O_N };
+
+static int zone_add(ctl *c, const ctl_opt *o, const char *name)
+{
+    int r = sg_ks_zone_add(c->ks, name, o[O_POLICY].val, c->now);
+    if (r == SG_EEXIST)
+        return ctl_fail(c, r, "zone %s", name);
+    if (r)
+        return ctl_fail(c, r, "cannot add zone %s", name);
+    if (!c->json)
+        printf("zone %s added with policy %s\n", name,
+               o[O_POLICY].val ? o[O_POLICY].val : "default");
+    return CTL_OK;
+}
+
+static int zone_remove(ctl *c, const ctl_opt *o, const char *name)
+{
+    int r = sg_ks_zone_remove(c->ks, name, o[O_FORCE].set, c->now);
+    if (r)
+        return ctl_fail(c, r, "cannot remove zone %s", name);
+    if (!c->json)
+        printf("zone %s removed\n", name);
+    return CTL_OK;
+}
+
+static int zone_list(ctl *c, const ctl_opt *o, const char *name)
+{
+    (void)o;
+    (void)name;
+    sg_ks_zone *list;
+    size_t n;
+    int r = sg_ks_zone_list(c->ks, &list, &n);
+    if (r)
+        return ctl_fail(c, r, "cannot list zones");
+    if (c->json) {
+        printf("[");
+        for (size_t i = 0; i < n; i++) {
+            printf(i ? "," : "");
+            json_zone(c, &list[i], 0);
+        }
+        printf("]\n");
+    } else {
+        printf("%-32s %-16s %-5s %-10s %s\n", "ZONE", "POLICY", "KEYS", "STATE",
+               "REGISTRAR");
+        for (size_t i = 0; i < n; i++)
+            printf("%-32s %-16s %-5zu %-10s %s\n", list[i].name, list[i].policy,
+                   key_count(c, list[i].name), list[i].state,
+                   list[i].registrar[0] ? list[i].registrar : "-");
+    }
+    free(list);
+    return CTL_OK;
+}
+
+static int zone_show(ctl *c, const ctl_opt *o, const char *name)
+{
+    (void)o;
+    sg_ks_zone z;
+    int r = sg_ks_zone_get(c->ks, name, &z);
+    if (r)
+        return ctl_fail(c, r, "zone %s", name);
+    if (c->json) {
+        json_zone(c, &z, 1);
+        printf("\n");
+        return CTL_OK;
+    }
+    char t[32];
+    ctl_fmt_time(z.created, t, sizeof t);
+    printf("zone:       %s\npolicy:     %s\nstate:      %s\nregistrar:  %s\ncreated:    %s\n",
+           z.name, z.policy, z.state, z.registrar[0] ? z.registrar : "-", t);
+    sg_ks_key *keys;
+    size_t n;
+    if ((r = sg_ks_key_list(c->ks, z.name, &keys, &n)) != 0)
+        return ctl_fail(c, r, "cannot list keys");
+    printf("keys:       %zu\n", n);
+    for (size_t i = 0; i < n; i++)
+        printf("  id %-6" PRId64 " tag %-5u %-3s %-16s %s\n", keys[i].id, keys[i].tag,
+               sg_ks_role_name(keys[i].role), sg_ks_alg_name(keys[i].algorithm),
+               sg_ks_state_name(keys[i].state));
+    free(keys);
+    return CTL_OK;
+}
+
+static void history_json(const sg_ks_event *ev, size_t n)
+{
+    printf("[");
+    for (size_t i = 0; i < n; i++) {
+        printf("%s{\"id\":%" PRId64 ",\"time\":%" PRId64 ",\"key\":", i ? "," : "",
+               ev[i].id, ev[i].time);
+        if (ev[i].key_id)
+            printf("%" PRId64, ev[i].key_id);
+        else
+            printf("null");
+        printf(",\"old_state\":");
+        json_str(stdout, ev[i].old_state);
+        printf(",\"new_state\":");
+        json_str(stdout, ev[i].new_state);
+        printf(",\"reason\":");
+        json_str(stdout, ev[i].reason);
+        printf(",\"actor\":");
+        json_str(stdout, ev[i].actor);
+        printf("}");
+    }
+    printf("]\n");
+}
+
+static void history_table(const sg_ks_event *ev, size_t n)
+{
+    printf("%-20s %-6s %-22s %-7s %s\n", "TIME", "KEY", "STATE", "ACTOR", "REASON");
+    for (size_t i = 0; i < n; i++) {
+        char t[32], k[24], s[40];
+        ctl_fmt_time(ev[i].time, t, sizeof t);
+        if (ev[i].key_id)
+            snprintf(k, sizeof k, "%" PRId64, ev[i].key_id);
+        else
+            snprintf(k, sizeof k, "-");
+        /* a key's removal leaves no new state: "gone" */
+        if (ev[i].old_state[0] || ev[i].new_state[0])
+            snprintf(s, sizeof s, "%s->%s", ev[i].old_state[0] ? ev[i].old_state : "",
+                     ev[i].new_state[0] ? ev[i].new_state : "gone");
+        else
+            snprintf(s, sizeof s, "-");
+        printf("%-20s %-6s %-22s %-7s %s\n", t, k, s, ev[i].actor, ev[i].reason);
+    }
+}
+
+static int zone_history(ctl *c, const ctl_opt *o, const char *name)
+{
+    (void)o;
+    sg_ks_zone z;
+    int r = sg_ks_zone_get(c->ks, name, &z);
+    if (r)
+        return ctl_fail(c, r, "zone %s", name);
+    sg_ks_event *ev;
+    size_t n;
+    if ((r = sg_ks_event_list(c->ks, z.name, &ev, &n)) != 0)
+        return ctl_fail(c, r, "cannot read the journal");
+    if (c->json)
+        history_json(ev, n);
+    else
+        history_table(ev, n);
+    free(ev);
+    return CTL_OK;
+}
+
+/* Each subcommand: whether it names a zone, the option it accepts (-1: none), what runs it. */
+static const struct zone_sub {
+    const char *name;
+    int takes_zone;
+    int opt;
+    int (*run)(ctl *c, const ctl_opt *o, const char *name);
+} zone_subs[] = {
+    { "add", 1, O_POLICY, zone_add },
+    { "list", 0, -1, zone_list },
+    { "show", 1, -1, zone_show },
+    { "remove", 1, O_FORCE, zone_remove },
+    { "history", 1, -1, zone_history },
+};
+
 int cmd_zone(ctl *c, int argc, char **argv)
 {
     if (argc > 0 && !strcmp(argv[0], "sign"))
@@ -64,10 +222,10 @@ int cmd_zone(ctl *c, int argc, char **argv)
     if (argc > 0 && (!strcmp(argv[0], "roll") || !strcmp(argv[0], "status") ||
                      !strcmp(argv[0], "plan") || !strcmp(argv[0], "unsign")))
         return cmd_zone_roll(c, argv[0], argc - 1, argv + 1);
-    ctl_opt o[] = { { "policy", 1, 0, 0 }, { "force", 0, 0, 0 } };
+    ctl_opt o[O_N] = { { "policy", 1, 0, 0 }, { "force", 0, 0, 0 } };
     char *pos[3];
     int npos, help_wanted;
-    int rc = ctl_parse("zone ", argc, argv, o, 2, pos, 3, &npos, &help_wanted);
+    int rc = ctl_parse("zone ", argc, argv, o, O_N, pos, 3, &npos, &help_wanted);
     if (rc)
         return rc;
     if (help_wanted) {
@@ -77,132 +235,21 @@ int cmd_zone(ctl *c, int argc, char **argv)
     if (npos == 0)
         return ctl_usage("zone ", "zone needs a subcommand");
     const char *sub = pos[0];
-    static const char *const subs[] = { "add", "list", "show", "remove", "history" };
-    int known = 0;
-    for (size_t i = 0; i < 5; i++)
-        known |= !strcmp(sub, subs[i]);
-    if (!known)
+    const struct zone_sub *s = NULL;
+    for (size_t i = 0; i < sizeof zone_subs / sizeof zone_subs[0]; i++)
+        if (!strcmp(sub, zone_subs[i].name))
+            s = &zone_subs[i];
+    if (!s)
         return ctl_usage("zone ", "unknown subcommand 'zone %s'", sub);
-    if (!strcmp(sub, "list") ? npos != 1 : npos != 2)
+    if (npos != 1 + s->takes_zone)
         return ctl_usage("zone ", "wrong number of arguments for 'zone %s'", sub);
-    if ((o[0].set && strcmp(sub, "add")) || (o[1].set && strcmp(sub, "remove")))
-        return ctl_usage("zone ", "option not valid for 'zone %s'", sub);
+    for (int i = 0; i < O_N; i++)
+        if (o[i].set && i != s->opt)
+            return ctl_usage("zone ", "option not valid for 'zone %s'", sub);
     char name[SG_KS_ZONE_MAX];
     if (npos == 2 && sg_ks_zone_normalize(pos[1], name) != 0)
         return ctl_usage("zone ", "'%s' is not a valid zone name", pos[1]);
     if ((rc = ctl_open(c)) != 0)
         return rc;
-
-    if (!strcmp(sub, "add")) {
-        int r = sg_ks_zone_add(c->ks, name, o[0].val, c->now);
-        if (r == SG_EEXIST)
-            return ctl_fail(c, r, "zone %s", name);
-        if (r)
-            return ctl_fail(c, r, "cannot add zone %s", name);
-        if (!c->json)
-            printf("zone %s added with policy %s\n", name, o[0].val ? o[0].val : "default");
-        return CTL_OK;
-    }
-    if (!strcmp(sub, "remove")) {
-        int r = sg_ks_zone_remove(c->ks, name, o[1].set, c->now);
-        if (r)
-            return ctl_fail(c, r, "cannot remove zone %s", name);
-        if (!c->json)
-            printf("zone %s removed\n", name);
-        return CTL_OK;
-    }
-    if (!strcmp(sub, "list")) {
-        sg_ks_zone *list;
-        size_t n;
-        int r = sg_ks_zone_list(c->ks, &list, &n);
-        if (r)
-            return ctl_fail(c, r, "cannot list zones");
-        if (c->json) {
-            printf("[");
-            for (size_t i = 0; i < n; i++) {
-                printf(i ? "," : "");
-                json_zone(c, &list[i], 0);
-            }
-            printf("]\n");
-        } else {
-            printf("%-32s %-16s %-5s %-10s %s\n", "ZONE", "POLICY", "KEYS", "STATE",
-                   "REGISTRAR");
-            for (size_t i = 0; i < n; i++)
-                printf("%-32s %-16s %-5zu %-10s %s\n", list[i].name, list[i].policy,
-                       key_count(c, list[i].name), list[i].state,
-                       list[i].registrar[0] ? list[i].registrar : "-");
-        }
-        free(list);
-        return CTL_OK;
-    }
-    sg_ks_zone z;
-    int r = sg_ks_zone_get(c->ks, name, &z);
-    if (r)
-        return ctl_fail(c, r, "zone %s", name);
-    if (!strcmp(sub, "show")) {
-        if (c->json) {
-            json_zone(c, &z, 1);
-            printf("\n");
-            return CTL_OK;
-        }
-        char t[32];
-        ctl_fmt_time(z.created, t, sizeof t);
-        printf("zone:       %s\npolicy:     %s\nstate:      %s\nregistrar:  %s\ncreated:    %s\n",
-               z.name, z.policy, z.state, z.registrar[0] ? z.registrar : "-", t);
-        sg_ks_key *keys;
-        size_t n;
-        if ((r = sg_ks_key_list(c->ks, z.name, &keys, &n)) != 0)
-            return ctl_fail(c, r, "cannot list keys");
-        printf("keys:       %zu\n", n);
-        for (size_t i = 0; i < n; i++)
-            printf("  id %-6" PRId64 " tag %-5u %-3s %-16s %s\n", keys[i].id, keys[i].tag,
-                   sg_ks_role_name(keys[i].role), sg_ks_alg_name(keys[i].algorithm),
-                   sg_ks_state_name(keys[i].state));
-        free(keys);
-        return CTL_OK;
-    }
-    /* history */
-    sg_ks_event *ev;
-    size_t n;
-    if ((r = sg_ks_event_list(c->ks, z.name, &ev, &n)) != 0)
-        return ctl_fail(c, r, "cannot read the journal");
-    if (c->json) {
-        printf("[");
-        for (size_t i = 0; i < n; i++) {
-            printf("%s{\"id\":%" PRId64 ",\"time\":%" PRId64 ",\"key\":", i ? "," : "",
-                   ev[i].id, ev[i].time);
-            if (ev[i].key_id)
-                printf("%" PRId64, ev[i].key_id);
-            else
-                printf("null");
-            printf(",\"old_state\":");
-            json_str(stdout, ev[i].old_state);
-            printf(",\"new_state\":");
-            json_str(stdout, ev[i].new_state);
-            printf(",\"reason\":");
-            json_str(stdout, ev[i].reason);
-            printf(",\"actor\":");
-            json_str(stdout, ev[i].actor);
-            printf("}");
-        }
-        printf("]\n");
-    } else {
-        printf("%-20s %-6s %-22s %-7s %s\n", "TIME", "KEY", "STATE", "ACTOR", "REASON");
-        for (size_t i = 0; i < n; i++) {
-            char t[32], k[24], s[40];
-            ctl_fmt_time(ev[i].time, t, sizeof t);
-            if (ev[i].key_id)
-                snprintf(k, sizeof k, "%" PRId64, ev[i].key_id);
-            else
-                snprintf(k, sizeof k, "-");
-            if (ev[i].old_state[0] || ev[i].new_state[0])
-                snprintf(s, sizeof s, "%s->%s", ev[i].old_state[0] ? ev[i].old_state : "",
-                         ev[i].new_state[0] ? ev[i].new_state : "gone");
-            else
-                snprintf(s, sizeof s, "-");
-            printf("%-20s %-6s %-22s %-7s %s\n", t, k, s, ev[i].actor, ev[i].reason);
-        }
-    }
-    free(ev);
-    return CTL_OK;
+    return s->run(c, o, npos == 2 ? name : NULL);
 }

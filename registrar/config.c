@@ -2,6 +2,7 @@
 /* The `registrar PROVIDER { ... }` block inside a zone's dnssec block. */
 #include "registrar/internal.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -46,7 +47,173 @@ static int triple(const sg_cfg_block *d, char (*dst)[1024], int min, int max)
     return 0;
 }
 
-int sg_reg_parse(const sg_cfg_block *blk, sg_reg_cfg *out)
+/* ---- directives that are more than one string or one duration ---------------------- */
+
+static int opt_credentials(const sg_cfg_block *d, sg_reg_cfg *out)
+{
+    if (!(d->nargs >= 1 && !strcmp(d->args[0], "env")))
+        return copy(d, out->credentials, sizeof out->credentials, "a file or 'env [PREFIX]'");
+    if (d->nargs > 2 || (d->nargs == 2 && strlen(d->args[1]) >= sizeof out->env_prefix))
+        return sg_cfg_error(d, "credentials: expected 'env [PREFIX]' or a file");
+    snprintf(out->credentials, sizeof out->credentials, "env");
+    if (d->nargs == 2)
+        snprintf(out->env_prefix, sizeof out->env_prefix, "%s", d->args[1]);
+    return 0;
+}
+
+/* Credentials go only over TLS; the trailing slash goes so that paths join with one. */
+static int opt_endpoint(const sg_cfg_block *d, sg_reg_cfg *out)
+{
+    int rc = copy(d, out->endpoint, sizeof out->endpoint, "an https:// base URL");
+    if (rc)
+        return rc;
+    if (strncmp(out->endpoint, "https://", 8))
+        return sg_cfg_error(d, "endpoint: only https:// URLs are accepted");
+    size_t l = strlen(out->endpoint);
+    if (out->endpoint[l - 1] == '/')
+        out->endpoint[l - 1] = 0;
+    return 0;
+}
+
+static int opt_query_timeout(const sg_cfg_block *d, sg_reg_cfg *out)
+{
+    uint32_t s = 0;
+    int rc = duration(d, &s, 60);
+    if (!rc)
+        out->query_timeout = s * 1000;
+    return rc;
+}
+
+static int opt_backoff(const sg_cfg_block *d, sg_reg_cfg *out)
+{
+    uint64_t a, b;
+    if (d->nargs != 2 || sg_cfg_parse_duration(d->args[0], &a) ||
+        sg_cfg_parse_duration(d->args[1], &b) || a == 0 || b < a || b > 86400)
+        return sg_cfg_error(d, "backoff: expected FIRST MAX durations (MAX <= 1d)");
+    out->backoff_base = (uint32_t)a;
+    out->backoff_max = (uint32_t)b;
+    return 0;
+}
+
+static int opt_parent_ns(const sg_cfg_block *d, sg_reg_cfg *out)
+{
+    if (d->nargs < 1 || d->nargs > SG_REG_MAX_NS)
+        return sg_cfg_error(d, "parent-ns: expected 1..%d ADDR[:PORT]", SG_REG_MAX_NS);
+    for (int k = 0; k < d->nargs; k++) {
+        if (strlen(d->args[k]) >= sizeof out->parent_ns[0])
+            return sg_cfg_error(d, "parent-ns: address too long");
+        snprintf(out->parent_ns[k], sizeof out->parent_ns[0], "%s", d->args[k]);
+    }
+    out->nparent_ns = d->nargs;
+    return 0;
+}
+
+static int opt_list(const sg_cfg_block *d, sg_reg_cfg *out)
+{
+    if (d->nargs != 2 || !method_ok(d->args[0]) || strncmp(d->args[1], "https://", 8) ||
+        strlen(d->args[1]) >= sizeof out->rest_list[1])
+        return sg_cfg_error(d, "list: expected METHOD https://URL");
+    snprintf(out->rest_list[0], sizeof out->rest_list[0], "%s", d->args[0]);
+    snprintf(out->rest_list[1], sizeof out->rest_list[1], "%s", d->args[1]);
+    return 0;
+}
+
+static int opt_add(const sg_cfg_block *d, sg_reg_cfg *out)
+{
+    return triple(d, out->rest_add, 3, 3);
+}
+
+static int opt_remove(const sg_cfg_block *d, sg_reg_cfg *out)
+{
+    return triple(d, out->rest_remove, 2, 3);
+}
+
+static int opt_header(const sg_cfg_block *d, sg_reg_cfg *out)
+{
+    if (d->nargs != 1 || !strchr(d->args[0], ':') || out->nrest_headers == SG_REG_MAX_HEADERS ||
+        strlen(d->args[0]) >= sizeof out->rest_headers[0])
+        return sg_cfg_error(d, "header: expected one 'Name: value' (at most %d)",
+                            SG_REG_MAX_HEADERS);
+    snprintf(out->rest_headers[out->nrest_headers++], sizeof out->rest_headers[0], "%s",
+             d->args[0]);
+    return 0;
+}
+
+static int opt_fields(const sg_cfg_block *d, sg_reg_cfg *out)
+{
+    if (d->nargs != 5)
+        return sg_cfg_error(d, "fields: expected the JSON names of TAG ALGORITHM "
+                               "DIGEST-TYPE DIGEST ID");
+    for (int k = 0; k < 5; k++) {
+        if (strlen(d->args[k]) >= sizeof out->rest_fields[0])
+            return sg_cfg_error(d, "fields: name too long");
+        snprintf(out->rest_fields[k], sizeof out->rest_fields[0], "%s", d->args[k]);
+    }
+    return 0;
+}
+
+/* ---- the directive table ------------------------------------------------------------- */
+
+/* A directive is one string (copied into a field of the config), one duration (up to a
+ * maximum), or its own function. */
+typedef struct directive {
+    const char *name;
+    enum { D_STRING, D_DURATION, D_FUNC } kind;
+    size_t off;        /* D_STRING, D_DURATION: the field in sg_reg_cfg */
+    size_t size;       /* D_STRING: the field's size */
+    const char *what;  /* D_STRING: what the argument is, for the error */
+    uint64_t max;      /* D_DURATION: the largest value, seconds */
+    int (*parse)(const sg_cfg_block *d, sg_reg_cfg *out);
+} directive;
+
+#define STRING(n, field, what) \
+    { n, D_STRING, offsetof(sg_reg_cfg, field), sizeof ((sg_reg_cfg *)0)->field, what, 0, NULL }
+#define DURATION(n, field, max) { n, D_DURATION, offsetof(sg_reg_cfg, field), 0, NULL, max, NULL }
+#define FUNC(n, fn) { n, D_FUNC, 0, 0, NULL, 0, fn }
+
+static const directive directives[] = {
+    FUNC("credentials", opt_credentials),
+    FUNC("endpoint", opt_endpoint),
+    STRING("ca-file", ca_file, "a PEM file of CA certificates"),
+    STRING("domain", domain, "the registrar's name for the domain"),
+    STRING("account", account, "an account id"),
+    DURATION("connect-timeout", connect_timeout, 300),
+    DURATION("timeout", timeout, 600),
+    FUNC("query-timeout", opt_query_timeout),
+    FUNC("backoff", opt_backoff),
+    DURATION("check-interval", check_interval, 86400),
+    DURATION("alert-timeout", alert_timeout, 365 * 86400ULL),
+    STRING("parent", parent, "the parent zone's name"),
+    FUNC("parent-ns", opt_parent_ns),
+    STRING("primary", primary, "the parent primary's ADDR[:PORT]"),
+    FUNC("list", opt_list),
+    STRING("list-path", rest_list_path, "a dotted JSON path"),
+    FUNC("add", opt_add),
+    FUNC("remove", opt_remove),
+    FUNC("header", opt_header),
+    FUNC("fields", opt_fields),
+};
+
+static int parse_directive(const sg_cfg_block *d, sg_reg_cfg *out)
+{
+    for (size_t i = 0; i < sizeof directives / sizeof directives[0]; i++) {
+        const directive *t = &directives[i];
+        if (strcmp(d->name, t->name))
+            continue;
+        char *field = (char *)out + t->off;
+        switch (t->kind) {
+        case D_STRING:
+            return copy(d, field, t->size, t->what);
+        case D_DURATION:
+            return duration(d, (uint32_t *)(void *)field, t->max);
+        case D_FUNC:
+            return t->parse(d, out);
+        }
+    }
+    return sg_cfg_error(d, "registrar: unknown option '%s'", d->name);
+}
+
+static void set_defaults(const sg_cfg_block *blk, sg_reg_cfg *out)
 {
     memset(out, 0, sizeof *out);
     snprintf(out->file, sizeof out->file, "%s", blk->file ? blk->file : "?");
@@ -59,109 +226,11 @@ int sg_reg_parse(const sg_cfg_block *blk, sg_reg_cfg *out)
     out->alert_timeout = 2 * 86400;
     out->query_timeout = 2000;
     snprintf(out->env_prefix, sizeof out->env_prefix, "SIGNET_REG_");
-    if (blk->nargs != 1 || strlen(blk->args[0]) >= sizeof out->provider)
-        return sg_cfg_error(blk, "registrar: expected a provider (manual, rest, porkbun, "
-                                 "dnsimple, ovh, update)");
-    snprintf(out->provider, sizeof out->provider, "%s", blk->args[0]);
-    if (strcmp(out->provider, "manual") && !sg_reg_provider_find(out->provider))
-        return sg_cfg_error(blk, "registrar: unknown provider '%s' (manual, rest, porkbun, "
-                                 "dnsimple, ovh, update)", out->provider);
-    int rc = 0;
-    for (int i = 0; i < blk->nchildren && !rc; i++) {
-        const sg_cfg_block *d = &blk->children[i];
-        const char *n = d->name;
-        uint64_t v;
-        if (!strcmp(n, "credentials")) {
-            if (d->nargs >= 1 && !strcmp(d->args[0], "env")) {
-                if (d->nargs > 2 || (d->nargs == 2 && strlen(d->args[1]) >= sizeof out->env_prefix))
-                    return sg_cfg_error(d, "credentials: expected 'env [PREFIX]' or a file");
-                snprintf(out->credentials, sizeof out->credentials, "env");
-                if (d->nargs == 2)
-                    snprintf(out->env_prefix, sizeof out->env_prefix, "%s", d->args[1]);
-            } else {
-                rc = copy(d, out->credentials, sizeof out->credentials, "a file or 'env [PREFIX]'");
-            }
-        } else if (!strcmp(n, "endpoint")) {
-            if ((rc = copy(d, out->endpoint, sizeof out->endpoint, "an https:// base URL")))
-                break;
-            if (strncmp(out->endpoint, "https://", 8))
-                return sg_cfg_error(d, "endpoint: only https:// URLs are accepted");
-            size_t l = strlen(out->endpoint);
-            if (out->endpoint[l - 1] == '/')
-                out->endpoint[l - 1] = 0;
-        } else if (!strcmp(n, "ca-file")) {
-            rc = copy(d, out->ca_file, sizeof out->ca_file, "a PEM file of CA certificates");
-        } else if (!strcmp(n, "domain")) {
-            rc = copy(d, out->domain, sizeof out->domain, "the registrar's name for the domain");
-        } else if (!strcmp(n, "account")) {
-            rc = copy(d, out->account, sizeof out->account, "an account id");
-        } else if (!strcmp(n, "connect-timeout")) {
-            rc = duration(d, &out->connect_timeout, 300);
-        } else if (!strcmp(n, "timeout")) {
-            rc = duration(d, &out->timeout, 600);
-        } else if (!strcmp(n, "query-timeout")) {
-            uint32_t s = 0;
-            if (!(rc = duration(d, &s, 60)))
-                out->query_timeout = s * 1000;
-        } else if (!strcmp(n, "backoff")) {
-            uint64_t a, b;
-            if (d->nargs != 2 || sg_cfg_parse_duration(d->args[0], &a) ||
-                sg_cfg_parse_duration(d->args[1], &b) || a == 0 || b < a || b > 86400)
-                return sg_cfg_error(d, "backoff: expected FIRST MAX durations (MAX <= 1d)");
-            out->backoff_base = (uint32_t)a;
-            out->backoff_max = (uint32_t)b;
-        } else if (!strcmp(n, "check-interval")) {
-            rc = duration(d, &out->check_interval, 86400);
-        } else if (!strcmp(n, "alert-timeout")) {
-            rc = duration(d, &out->alert_timeout, 365 * 86400ULL);
-        } else if (!strcmp(n, "parent")) {
-            rc = copy(d, out->parent, sizeof out->parent, "the parent zone's name");
-        } else if (!strcmp(n, "parent-ns")) {
-            if (d->nargs < 1 || d->nargs > SG_REG_MAX_NS)
-                return sg_cfg_error(d, "parent-ns: expected 1..%d ADDR[:PORT]", SG_REG_MAX_NS);
-            for (int k = 0; k < d->nargs; k++) {
-                if (strlen(d->args[k]) >= sizeof out->parent_ns[0])
-                    return sg_cfg_error(d, "parent-ns: address too long");
-                snprintf(out->parent_ns[k], sizeof out->parent_ns[0], "%s", d->args[k]);
-            }
-            out->nparent_ns = d->nargs;
-        } else if (!strcmp(n, "primary")) {
-            rc = copy(d, out->primary, sizeof out->primary, "the parent primary's ADDR[:PORT]");
-        } else if (!strcmp(n, "list")) {
-            if (d->nargs != 2 || !method_ok(d->args[0]) || strncmp(d->args[1], "https://", 8) ||
-                strlen(d->args[1]) >= sizeof out->rest_list[1])
-                return sg_cfg_error(d, "list: expected METHOD https://URL");
-            snprintf(out->rest_list[0], sizeof out->rest_list[0], "%s", d->args[0]);
-            snprintf(out->rest_list[1], sizeof out->rest_list[1], "%s", d->args[1]);
-        } else if (!strcmp(n, "list-path")) {
-            rc = copy(d, out->rest_list_path, sizeof out->rest_list_path, "a dotted JSON path");
-        } else if (!strcmp(n, "add")) {
-            rc = triple(d, out->rest_add, 3, 3);
-        } else if (!strcmp(n, "remove")) {
-            rc = triple(d, out->rest_remove, 2, 3);
-        } else if (!strcmp(n, "header")) {
-            if (d->nargs != 1 || !strchr(d->args[0], ':') || out->nrest_headers == SG_REG_MAX_HEADERS ||
-                strlen(d->args[0]) >= sizeof out->rest_headers[0])
-                return sg_cfg_error(d, "header: expected one 'Name: value' (at most %d)",
-                                    SG_REG_MAX_HEADERS);
-            snprintf(out->rest_headers[out->nrest_headers++], sizeof out->rest_headers[0], "%s",
-                     d->args[0]);
-        } else if (!strcmp(n, "fields")) {
-            if (d->nargs != 5)
-                return sg_cfg_error(d, "fields: expected the JSON names of TAG ALGORITHM "
-                                       "DIGEST-TYPE DIGEST ID");
-            for (int k = 0; k < 5; k++) {
-                if (strlen(d->args[k]) >= sizeof out->rest_fields[0])
-                    return sg_cfg_error(d, "fields: name too long");
-                snprintf(out->rest_fields[k], sizeof out->rest_fields[0], "%s", d->args[k]);
-            }
-        } else {
-            (void)v;
-            return sg_cfg_error(d, "registrar: unknown option '%s'", n);
-        }
-    }
-    if (rc)
-        return rc;
+}
+
+/* What a provider cannot work without, once the whole block is read. */
+static int check_required(const sg_cfg_block *blk, const sg_reg_cfg *out)
+{
     int manual = !strcmp(out->provider, "manual");
     if (!manual && !out->credentials[0])
         return sg_cfg_error(blk, "registrar %s: a 'credentials FILE' (or 'credentials env') "
@@ -172,4 +241,22 @@ int sg_reg_parse(const sg_cfg_block *blk, sg_reg_cfg *out)
     if (!strcmp(out->provider, "update") && !out->primary[0])
         return sg_cfg_error(blk, "registrar update: a 'primary ADDR[:PORT]' line is required");
     return 0;
+}
+
+int sg_reg_parse(const sg_cfg_block *blk, sg_reg_cfg *out)
+{
+    set_defaults(blk, out);
+    if (blk->nargs != 1 || strlen(blk->args[0]) >= sizeof out->provider)
+        return sg_cfg_error(blk, "registrar: expected a provider (manual, rest, porkbun, "
+                                 "dnsimple, ovh, update)");
+    snprintf(out->provider, sizeof out->provider, "%s", blk->args[0]);
+    if (strcmp(out->provider, "manual") && !sg_reg_provider_find(out->provider))
+        return sg_cfg_error(blk, "registrar: unknown provider '%s' (manual, rest, porkbun, "
+                                 "dnsimple, ovh, update)", out->provider);
+    for (int i = 0; i < blk->nchildren; i++) {
+        int rc = parse_directive(&blk->children[i], out);
+        if (rc)
+            return rc;
+    }
+    return check_required(blk, out);
 }

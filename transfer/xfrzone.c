@@ -113,6 +113,164 @@ static const char *denial_name(int d)
                                              : d == SG_KS_DENIAL_NSEC ? "NSEC" : "unsigned";
 }
 
+/* The zone's keys as the keystore says now (a signed zone's only). Lock held. */
+static void refresh_keys(sg_xfr_zone *xz, int64_t now)
+{
+    if (!xz->keystore[0])
+        return;
+    int rc;
+    if (!xz->ks && (rc = sg_ks_new(xz->keystore, "transfer", &xz->ks))) {
+        xz->ks = NULL;
+        if (now - xz->last_error_log >= 60) {
+            sg_log(SG_LOG_WARN, "transfer", xz->name, "cannot open keystore %s: %s",
+                   xz->keystore, sg_ks_strerror(rc));
+            xz->last_error_log = now;
+        }
+    }
+    if (!xz->ks)
+        return;
+    sg_keyset *nk = NULL;
+    rc = sg_keyset_load(xz->ks, xz->name, now, xz->keys ? xz->keys->fingerprint : 0, &nk);
+    if (rc == 0) {
+        sg_keyset_free(xz->keys); /* only this thread uses it */
+        xz->keys = nk;
+    }
+    /* read now, changed or not: a version built below, or the current one when
+     * nothing changed, holds the key state of now */
+    if (rc == 0 || rc == SG_EEXIST)
+        xz->keys_as_of = now;
+}
+
+/* Once, before the first version: the version served before a restart, and its journal
+ * (both dropped when they do not lead to the last served serial). Lock held. */
+static void load_previous(sg_xfr_zone *xz, int64_t now)
+{
+    xz->load_tried = 1;
+    sg_xfr_snap *l = NULL;
+    int lr = sg_xfr_persist_load(xz->journal_path, &xz->journal, now, &l);
+    if (lr == SG_EMALFORMED)
+        sg_log(SG_LOG_WARN, "transfer", xz->name, "%s is damaged; starting a new journal",
+               xz->journal_path);
+    if (lr == 0 && (!xz->have_last || l->serial != xz->last_serial)) {
+        sg_log(SG_LOG_WARN, "transfer", xz->name, "%s holds serial %u, not the last served "
+               "%u; starting a new journal", xz->journal_path, l->serial, xz->last_serial);
+        sg_xfr_snap_unref(l);
+        l = NULL;
+    }
+    if (!l)
+        sg_xfr_journal_clear(&xz->journal); /* diffs that lead to no version we have */
+    xz->loaded = l;
+}
+
+/* Why a new version is due (for the log line), or NULL when the current one stands. */
+static const char *version_due(const sg_xfr_snap *cur, const sg_zone *z, uint64_t fp, int64_t now)
+{
+    if (!cur)
+        return "first version";
+    if (cur->zone_gen != z->gen)
+        return "zone changed";
+    if (cur->key_fp != fp)
+        return "keys changed";
+    if (cur->resign_at && sg_serial_newer((uint32_t)now, cur->resign_at - 1))
+        return "signatures refreshed";
+    return NULL;
+}
+
+/* The serial of the new version, by the configured serial policy. */
+static uint32_t next_serial(const sg_xfr_zone *xz, const sg_xfr_snap *cur, const sg_zone *z,
+                            int64_t now)
+{
+    uint32_t serial = sg_serial_next(xz->cfg.serial, xz->have_last, xz->last_serial, z->serial, now);
+    if (xz->cfg.serial == SG_SERIAL_KEEP && serial != z->serial && cur && cur->zone_gen != z->gen)
+        sg_log(SG_LOG_WARN, "transfer", xz->name, "zone file serial %u is not above the served "
+               "serial %u; serving %u", z->serial, xz->last_serial, serial);
+    return serial;
+}
+
+/* After a restart, the zone and keys as before: the loaded version itself (rebuilt, with
+ * the same serial and SOA) when nothing differs, else NULL. Secondaries that hold it then
+ * need no transfer. */
+static sg_xfr_snap *restore_loaded(sg_xfr_zone *xz, const sg_zone *z, const sg_keyset *k,
+                                   int64_t now)
+{
+    sg_xfr_snap *same = NULL, *ns = NULL;
+    sg_xfr_diff *d = NULL;
+    const sg_xfr_rr *ls = &xz->loaded->rrs[xz->loaded->soa_index];
+    if (sg_xfr_snap_build(z, k, xz->loaded, xz->loaded->serial, (uint32_t)now, &same) == 0 &&
+        sg_xfr_diff_make(xz->loaded, same, now, &d) == 0 && d->ndel + d->nadd == 0 &&
+        same->rrs[same->soa_index].rdlen == ls->rdlen &&
+        !memcmp(same->rrs[same->soa_index].rdata, ls->rdata, ls->rdlen)) {
+        ns = same;
+        same = NULL;
+    }
+    sg_xfr_diff_unref(d);
+    sg_xfr_snap_unref(same);
+    return ns;
+}
+
+/* The SOA for queries, kept for the zone's lifetime (see soa_rec). */
+static void publish_soa(sg_xfr_zone *xz, const sg_xfr_snap *ns)
+{
+    soa_rec *sr = malloc(sizeof *sr);
+    uint8_t *blob = sr ? malloc(ns->rrs[ns->soa_index].rdlen + 2u) : NULL;
+    if (!blob) {
+        free(sr);
+        atomic_store(&xz->soa, NULL);
+        return;
+    }
+    const sg_xfr_rr *r = &ns->rrs[ns->soa_index];
+    blob[0] = (uint8_t)(r->rdlen >> 8);
+    blob[1] = (uint8_t)r->rdlen;
+    memcpy(blob + 2, r->rdata, r->rdlen);
+    sr->rs = (sg_rrset){ .type = SG_TYPE_SOA, .count = 1, .ttl = r->ttl,
+                         .rdata_len = r->rdlen + 2u, .rdata = blob };
+    sr->next = xz->soas;
+    xz->soas = sr;
+    atomic_store(&xz->soa, &sr->rs);
+}
+
+/* ns becomes current (cur is retired after the grace period) and is saved with its serial;
+ * returns whether the served serial changed. */
+static int publish_version(sg_xfr_zone *xz, sg_xfr_snap *cur, sg_xfr_snap *ns, uint32_t serial,
+                           int restored)
+{
+    atomic_store(&xz->cur, ns);
+    if (cur) {
+        sg_retire(&xz->retired, cur, snap_unref_v, time(NULL));
+    }
+    sg_retire_reap(&xz->retired, time(NULL), 0);
+    int changed = !xz->have_last || xz->last_serial != serial;
+    xz->last_serial = serial;
+    xz->have_last = 1;
+    state_save(xz);
+    if (!restored && sg_xfr_persist_save(xz->journal_path, ns, &xz->journal))
+        sg_log(SG_LOG_WARN, "transfer", xz->name, "cannot write %s: %s", xz->journal_path,
+               strerror(errno));
+    return changed;
+}
+
+/* NOTIFY the secondaries of a new serial; for a signed zone, follow_secondaries then waits
+ * until they all serve it. The version stays current (and alive) while the lock is held. */
+static void notify_new_serial(sg_xfr_zone *xz, const sg_xfr_snap *ns, uint32_t serial,
+                              int changed, int64_t now)
+{
+    struct sockaddr_storage targets[SG_XFR_MAX_PEERS];
+    int nt = xz->cfg.nnotify;
+    memcpy(targets, xz->cfg.notify, sizeof targets);
+    sg_tsig_key *key = xz->key ? sg_tsig_key_dup(xz->key) : NULL;
+    if (changed && nt) {
+        sg_xfr_notify(xz->apex, serial, &ns->rrs[ns->soa_index], targets, nt, key);
+        if (xz->keystore[0]) {
+            xz->prop_serial = serial;
+            xz->prop_made = now;
+            xz->prop_warned = 0;
+            xz->prop_recorded = 0;
+            xz->prop_extended = 0;
+        }
+    }
+    sg_tsig_key_free(key);
+}
+
 int sg_xfr_zone_update(sg_xfr_zone *xz, int64_t now)
 {
     pthread_mutex_lock(&xz->lock);
@@ -123,28 +281,7 @@ int sg_xfr_zone_update(sg_xfr_zone *xz, int64_t now)
         return rc == SG_ENOTFOUND ? 0 : rc; /* not served by a file (yet) */
     }
     state_path_for(xz, z);
-    if (xz->keystore[0]) {
-        if (!xz->ks && (rc = sg_ks_new(xz->keystore, "transfer", &xz->ks))) {
-            xz->ks = NULL;
-            if (now - xz->last_error_log >= 60) {
-                sg_log(SG_LOG_WARN, "transfer", xz->name, "cannot open keystore %s: %s",
-                       xz->keystore, sg_ks_strerror(rc));
-                xz->last_error_log = now;
-            }
-        }
-        sg_keyset *nk = NULL;
-        if (xz->ks) {
-            rc = sg_keyset_load(xz->ks, xz->name, now, xz->keys ? xz->keys->fingerprint : 0, &nk);
-            if (rc == 0) {
-                sg_keyset_free(xz->keys); /* only this thread uses it */
-                xz->keys = nk;
-            }
-            /* read now, changed or not: a version built below, or the current one when
-             * nothing changed, holds the key state of now */
-            if (rc == 0 || rc == SG_EEXIST)
-                xz->keys_as_of = now;
-        }
-    }
+    refresh_keys(xz, now);
     sg_xfr_snap *cur = atomic_load(&xz->cur);
     const sg_keyset *k = xz->keys && xz->keys->nzsk ? xz->keys : NULL;
     if (xz->keystore[0] && !xz->keys) {
@@ -153,60 +290,24 @@ int sg_xfr_zone_update(sg_xfr_zone *xz, int64_t now)
         pthread_mutex_unlock(&xz->lock);
         return SG_ENOTFOUND;
     }
-    if (!cur && !xz->load_tried) {
-        /* the version served before a restart, and its journal */
-        xz->load_tried = 1;
-        sg_xfr_snap *l = NULL;
-        int lr = sg_xfr_persist_load(xz->journal_path, &xz->journal, now, &l);
-        if (lr == SG_EMALFORMED)
-            sg_log(SG_LOG_WARN, "transfer", xz->name, "%s is damaged; starting a new journal",
-                   xz->journal_path);
-        if (lr == 0 && (!xz->have_last || l->serial != xz->last_serial)) {
-            sg_log(SG_LOG_WARN, "transfer", xz->name, "%s holds serial %u, not the last served "
-                   "%u; starting a new journal", xz->journal_path, l->serial, xz->last_serial);
-            sg_xfr_snap_unref(l);
-            l = NULL;
-        }
-        if (!l)
-            sg_xfr_journal_clear(&xz->journal); /* diffs that lead to no version we have */
-        xz->loaded = l;
-    }
-    uint64_t fp = k ? k->fingerprint : 0;
-    int due = !cur || cur->zone_gen != z->gen || cur->key_fp != fp ||
-              (cur->resign_at && sg_serial_newer((uint32_t)now, cur->resign_at - 1));
-    if (!due) {
+    if (!cur && !xz->load_tried)
+        load_previous(xz, now);
+    const char *why = version_due(cur, z, k ? k->fingerprint : 0, now);
+    if (!why) {
         sg_zonedb_release(z);
         sg_retire_reap(&xz->retired, time(NULL), 0);
         pthread_mutex_unlock(&xz->lock);
         return 0;
     }
-    const char *why = !cur ? "first version" : cur->zone_gen != z->gen ? "zone changed"
-                    : cur->key_fp != fp ? "keys changed" : "signatures refreshed";
-    uint32_t serial = sg_serial_next(xz->cfg.serial, xz->have_last, xz->last_serial, z->serial, now);
-    if (xz->cfg.serial == SG_SERIAL_KEEP && serial != z->serial && cur && cur->zone_gen != z->gen)
-        sg_log(SG_LOG_WARN, "transfer", xz->name, "zone file serial %u is not above the served "
-               "serial %u; serving %u", z->serial, xz->last_serial, serial);
+    uint32_t serial = next_serial(xz, cur, z, now);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     sg_xfr_snap *ns = NULL, *prev = cur ? cur : xz->loaded;
     int restored = 0;
-    if (!cur && xz->loaded) {
-        /* the zone and keys as before the restart: the same version, serial and all */
-        sg_xfr_snap *same = NULL;
-        sg_xfr_diff *d = NULL;
-        const sg_xfr_rr *ls = &xz->loaded->rrs[xz->loaded->soa_index];
-        if (sg_xfr_snap_build(z, k, xz->loaded, xz->loaded->serial, (uint32_t)now, &same) == 0 &&
-            sg_xfr_diff_make(xz->loaded, same, now, &d) == 0 && d->ndel + d->nadd == 0 &&
-            same->rrs[same->soa_index].rdlen == ls->rdlen &&
-            !memcmp(same->rrs[same->soa_index].rdata, ls->rdata, ls->rdlen)) {
-            ns = same;
-            same = NULL;
-            serial = xz->loaded->serial;
-            restored = 1;
-            why = "as before the restart";
-        }
-        sg_xfr_diff_unref(d);
-        sg_xfr_snap_unref(same);
+    if (!cur && xz->loaded && (ns = restore_loaded(xz, z, k, now)) != NULL) {
+        serial = xz->loaded->serial;
+        restored = 1;
+        why = "as before the restart";
     }
     rc = ns ? 0 : sg_xfr_snap_build(z, k, prev, serial, (uint32_t)now, &ns);
     sg_zonedb_release(z);
@@ -223,55 +324,14 @@ int sg_xfr_zone_update(sg_xfr_zone *xz, int64_t now)
     }
     sg_xfr_snap_unref(xz->loaded);
     xz->loaded = NULL;
-    /* the SOA for queries, kept for the zone's lifetime (see soa_rec) */
-    soa_rec *sr = malloc(sizeof *sr);
-    uint8_t *blob = sr ? malloc(ns->rrs[ns->soa_index].rdlen + 2u) : NULL;
-    if (blob) {
-        const sg_xfr_rr *r = &ns->rrs[ns->soa_index];
-        blob[0] = (uint8_t)(r->rdlen >> 8);
-        blob[1] = (uint8_t)r->rdlen;
-        memcpy(blob + 2, r->rdata, r->rdlen);
-        sr->rs = (sg_rrset){ .type = SG_TYPE_SOA, .count = 1, .ttl = r->ttl,
-                             .rdata_len = r->rdlen + 2u, .rdata = blob };
-        sr->next = xz->soas;
-        xz->soas = sr;
-        atomic_store(&xz->soa, &sr->rs);
-    } else {
-        free(sr);
-        atomic_store(&xz->soa, NULL);
-    }
-    atomic_store(&xz->cur, ns);
-    if (cur) {
-        sg_retire(&xz->retired, cur, snap_unref_v, time(NULL));
-    }
-    sg_retire_reap(&xz->retired, time(NULL), 0);
-    int changed = !xz->have_last || xz->last_serial != serial;
-    xz->last_serial = serial;
-    xz->have_last = 1;
-    state_save(xz);
-    if (!restored && sg_xfr_persist_save(xz->journal_path, ns, &xz->journal))
-        sg_log(SG_LOG_WARN, "transfer", xz->name, "cannot write %s: %s", xz->journal_path,
-               strerror(errno));
+    publish_soa(xz, ns);
+    int changed = publish_version(xz, cur, ns, serial, restored);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
     sg_log(SG_LOG_INFO, "transfer", xz->name, "serial %u (%s): %zu records, %s, built in %.0f ms",
            serial, why, ns->n, denial_name(ns->denial), ms);
-    struct sockaddr_storage targets[SG_XFR_MAX_PEERS];
-    int nt = xz->cfg.nnotify;
-    memcpy(targets, xz->cfg.notify, sizeof targets);
-    sg_tsig_key *key = xz->key ? sg_tsig_key_dup(xz->key) : NULL;
-    if (changed && nt) { /* the version stays current (and alive) while we hold the lock */
-        sg_xfr_notify(xz->apex, serial, &ns->rrs[ns->soa_index], targets, nt, key);
-        if (xz->keystore[0]) {
-            xz->prop_serial = serial;
-            xz->prop_made = now;
-            xz->prop_warned = 0;
-            xz->prop_recorded = 0;
-            xz->prop_extended = 0;
-        }
-    }
+    notify_new_serial(xz, ns, serial, changed, now);
     pthread_mutex_unlock(&xz->lock);
-    sg_tsig_key_free(key);
     return 0;
 }
 

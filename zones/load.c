@@ -148,117 +148,161 @@ static int parse_ttl(const char *t, uint32_t *out)
 
 static int load_file(loader *ld, const char *path, ldns_rdf *origin, int depth);
 
-/* One logical entry (comments removed, parentheses joined). */
-static void do_entry(loader *ld, const char *file, unsigned line, char *ent, int owner_blank,
-                     ldns_rdf **origin)
+/* A directive's arguments: up to three tokens after its name (NULL when absent; the
+ * third only tells that there are too many). */
+typedef struct dir_args {
+    const char *a1, *a2, *a3;
+} dir_args;
+
+static void dir_origin(loader *ld, const char *file, unsigned line, const dir_args *a,
+                       ldns_rdf **origin)
 {
-    /* tokens, for directives and TTL detection (quotes never appear before the type) */
-    char *p = ent;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    if (*p == 0)
-        return;
-    if (!owner_blank && *p == '$') {
-        char *save;
-        char *dir = strtok_r(p, " \t", &save);
-        char *a1 = strtok_r(NULL, " \t", &save);
-        char *a2 = strtok_r(NULL, " \t", &save);
-        char *a3 = strtok_r(NULL, " \t", &save);
-        if (!strcasecmp(dir, "$ORIGIN")) {
-            if (!a1 || a2) {
-                lerr(ld, file, line, "$ORIGIN takes one domain name%s", NULL);
-                return;
-            }
-            ldns_rdf *n = NULL;
-            if (ldns_str2rdf_dname(&n, a1) != LDNS_STATUS_OK) {
-                lerr(ld, file, line, "bad $ORIGIN name '%s'", a1);
-                return;
-            }
-            if (!ldns_dname_str_absolute(a1)) {
-                if (ldns_dname_cat(n, *origin) != LDNS_STATUS_OK) {
-                    ldns_rdf_deep_free(n);
-                    lerr(ld, file, line, "bad $ORIGIN name '%s'", a1);
-                    return;
-                }
-            }
-            ldns_rdf_deep_free(*origin);
-            *origin = n;
-        } else if (!strcasecmp(dir, "$TTL")) {
-            if (!a1 || a2 || parse_ttl(a1, &ld->dollar_ttl)) {
-                lerr(ld, file, line, "$TTL takes one TTL value%s", NULL);
-                return;
-            }
-            ld->have_dollar_ttl = 1;
-        } else if (!strcasecmp(dir, "$INCLUDE")) {
-            if (!a1 || a3) {
-                lerr(ld, file, line, "$INCLUDE takes a file name and an optional origin%s", NULL);
-                return;
-            }
-            char inc[4096];
-            if (a1[0] == '/') {
-                snprintf(inc, sizeof inc, "%s", a1);
-            } else {
-                char dirbuf[4096];
-                snprintf(dirbuf, sizeof dirbuf, "%s", file);
-                snprintf(inc, sizeof inc, "%s/%s", dirname(dirbuf), a1);
-            }
-            ldns_rdf *inc_origin = NULL;
-            if (a2) {
-                if (ldns_str2rdf_dname(&inc_origin, a2) != LDNS_STATUS_OK) {
-                    lerr(ld, file, line, "bad $INCLUDE origin '%s'", a2);
-                    return;
-                }
-                if (!ldns_dname_str_absolute(a2) && ldns_dname_cat(inc_origin, *origin) != LDNS_STATUS_OK) {
-                    ldns_rdf_deep_free(inc_origin);
-                    lerr(ld, file, line, "bad $INCLUDE origin '%s'", a2);
-                    return;
-                }
-            } else {
-                inc_origin = ldns_rdf_clone(*origin);
-            }
-            if (ld->depth >= INCLUDE_DEPTH_MAX) {
-                ldns_rdf_deep_free(inc_origin);
-                lerr(ld, file, line, "$INCLUDE nested too deeply (%s)", a1);
-                return;
-            }
-            int rc = load_file(ld, inc, inc_origin, ld->depth + 1);
-            ldns_rdf_deep_free(inc_origin);
-            if (rc == SG_EIO && ld->why[0]) {
-                char m[1300];
-                snprintf(m, sizeof m, "$INCLUDE file %.1000s: %.250s", inc, ld->why);
-                lerr(ld, file, line, "%s", m);
-            } else if (rc == SG_EIO) {
-                lerr(ld, file, line, "cannot read $INCLUDE file %s", inc);
-            }
-        } else {
-            lerr(ld, file, line, "unsupported directive %s", dir);
-        }
+    if (!a->a1 || a->a2) {
+        lerr(ld, file, line, "$ORIGIN takes one domain name%s", NULL);
         return;
     }
+    ldns_rdf *n = NULL;
+    if (ldns_str2rdf_dname(&n, a->a1) != LDNS_STATUS_OK) {
+        lerr(ld, file, line, "bad $ORIGIN name '%s'", a->a1);
+        return;
+    }
+    if (!ldns_dname_str_absolute(a->a1)) {
+        if (ldns_dname_cat(n, *origin) != LDNS_STATUS_OK) {
+            ldns_rdf_deep_free(n);
+            lerr(ld, file, line, "bad $ORIGIN name '%s'", a->a1);
+            return;
+        }
+    }
+    ldns_rdf_deep_free(*origin);
+    *origin = n;
+}
 
-    /* a record: find the owner, then whether a TTL is given */
-    char owner[1100];
-    const char *rest;
+static void dir_ttl(loader *ld, const char *file, unsigned line, const dir_args *a,
+                    ldns_rdf **origin)
+{
+    (void)origin;
+    if (!a->a1 || a->a2 || parse_ttl(a->a1, &ld->dollar_ttl)) {
+        lerr(ld, file, line, "$TTL takes one TTL value%s", NULL);
+        return;
+    }
+    ld->have_dollar_ttl = 1;
+}
+
+/* The origin of an included file: its own (relative to ours), else ours. NULL after an
+ * error (logged). */
+static ldns_rdf *include_origin(loader *ld, const char *file, unsigned line, const char *name,
+                                const ldns_rdf *origin)
+{
+    if (!name)
+        return ldns_rdf_clone(origin);
+    ldns_rdf *o = NULL;
+    if (ldns_str2rdf_dname(&o, name) != LDNS_STATUS_OK) {
+        lerr(ld, file, line, "bad $INCLUDE origin '%s'", name);
+        return NULL;
+    }
+    if (!ldns_dname_str_absolute(name) && ldns_dname_cat(o, origin) != LDNS_STATUS_OK) {
+        ldns_rdf_deep_free(o);
+        lerr(ld, file, line, "bad $INCLUDE origin '%s'", name);
+        return NULL;
+    }
+    return o;
+}
+
+static void dir_include(loader *ld, const char *file, unsigned line, const dir_args *a,
+                        ldns_rdf **origin)
+{
+    if (!a->a1 || a->a3) {
+        lerr(ld, file, line, "$INCLUDE takes a file name and an optional origin%s", NULL);
+        return;
+    }
+    /* a relative name is relative to the including file, not to the working directory */
+    char inc[4096];
+    if (a->a1[0] == '/') {
+        snprintf(inc, sizeof inc, "%s", a->a1);
+    } else {
+        char dirbuf[4096];
+        snprintf(dirbuf, sizeof dirbuf, "%s", file);
+        snprintf(inc, sizeof inc, "%s/%s", dirname(dirbuf), a->a1);
+    }
+    ldns_rdf *inc_origin = include_origin(ld, file, line, a->a2, *origin);
+    if (!inc_origin)
+        return;
+    if (ld->depth >= INCLUDE_DEPTH_MAX) {
+        ldns_rdf_deep_free(inc_origin);
+        lerr(ld, file, line, "$INCLUDE nested too deeply (%s)", a->a1);
+        return;
+    }
+    int rc = load_file(ld, inc, inc_origin, ld->depth + 1);
+    ldns_rdf_deep_free(inc_origin);
+    if (rc == SG_EIO && ld->why[0]) {
+        char m[1300];
+        snprintf(m, sizeof m, "$INCLUDE file %.1000s: %.250s", inc, ld->why);
+        lerr(ld, file, line, "%s", m);
+    } else if (rc == SG_EIO) {
+        /* the precision is lerr's own cut (1399 bytes of message), said so that the
+         * compiler sees the message fits */
+        lerr(ld, file, line, "cannot read $INCLUDE file %.1373s", inc);
+    }
+}
+
+static const struct {
+    const char *name;
+    void (*run)(loader *ld, const char *file, unsigned line, const dir_args *a,
+                ldns_rdf **origin);
+} directives[] = {
+    { "$ORIGIN", dir_origin },
+    { "$TTL", dir_ttl },
+    { "$INCLUDE", dir_include },
+};
+
+/* A $ directive; p is the entry (tokens are split in place). */
+static void do_directive(loader *ld, const char *file, unsigned line, char *p, ldns_rdf **origin)
+{
+    char *save;
+    char *dir = strtok_r(p, " \t", &save);
+    dir_args a;
+    a.a1 = strtok_r(NULL, " \t", &save);
+    a.a2 = strtok_r(NULL, " \t", &save);
+    a.a3 = strtok_r(NULL, " \t", &save);
+    for (size_t i = 0; i < sizeof directives / sizeof directives[0]; i++) {
+        if (!strcasecmp(dir, directives[i].name)) {
+            directives[i].run(ld, file, line, &a, origin);
+            return;
+        }
+    }
+    lerr(ld, file, line, "unsupported directive %s", dir);
+}
+
+/* The record's owner as written, or the previous record's when the line starts blank;
+ * *rest_out is what follows it. -1 after an error (logged). */
+static int record_owner(loader *ld, const char *file, unsigned line, const char *p,
+                        int owner_blank, char *owner, size_t cap, const char **rest_out)
+{
     if (owner_blank) {
         if (!ld->prev_owner[0]) {
             lerr(ld, file, line, "record without an owner name and no previous owner%s", NULL);
-            return;
+            return -1;
         }
-        snprintf(owner, sizeof owner, "%s", ld->prev_owner);
-        rest = p;
-    } else {
-        size_t ol = strcspn(p, " \t");
-        if (ol >= sizeof owner) {
-            lerr(ld, file, line, "owner name too long%s", NULL);
-            return;
-        }
-        memcpy(owner, p, ol);
-        owner[ol] = 0;
-        rest = p + ol;
+        snprintf(owner, cap, "%s", ld->prev_owner);
+        *rest_out = p;
+        return 0;
     }
-    while (*rest == ' ' || *rest == '\t')
-        rest++;
-    /* up to two leading tokens may be TTL and class, in either order */
+    size_t ol = strcspn(p, " \t");
+    if (ol >= cap) {
+        lerr(ld, file, line, "owner name too long%s", NULL);
+        return -1;
+    }
+    memcpy(owner, p, ol);
+    owner[ol] = 0;
+    *rest_out = p + ol;
+    return 0;
+}
+
+/* The record's TTL (RFC 2308 4): its own, else $TTL, else the last one given. Up to two
+ * leading tokens of rest may be TTL and class, in either order. -1 after an error (logged). */
+static int record_ttl(loader *ld, const char *file, unsigned line, const char *rest,
+                      uint32_t *ttl_out)
+{
     int ttl_given = 0;
     uint32_t ttl = 0;
     const char *q = rest;
@@ -272,7 +316,7 @@ static void do_entry(loader *ld, const char *file, unsigned line, char *ent, int
         if (!ttl_given && isdigit((unsigned char)tok[0])) {
             if (parse_ttl(tok, &ttl)) {
                 lerr(ld, file, line, "bad TTL '%s'", tok);
-                return;
+                return -1;
             }
             ttl_given = 1;
         } else if (!is_class(tok)) {
@@ -282,19 +326,25 @@ static void do_entry(loader *ld, const char *file, unsigned line, char *ent, int
         while (*q == ' ' || *q == '\t')
             q++;
     }
-    uint32_t default_ttl;
     if (ttl_given) {
         ld->last_ttl = ttl;
         ld->have_last_ttl = 1;
-        default_ttl = ttl;
+        *ttl_out = ttl;
     } else if (ld->have_dollar_ttl) {
-        default_ttl = ld->dollar_ttl;
+        *ttl_out = ld->dollar_ttl;
     } else if (ld->have_last_ttl) {
-        default_ttl = ld->last_ttl;
+        *ttl_out = ld->last_ttl;
     } else {
         lerr(ld, file, line, "no TTL given and no $TTL before this record%s", NULL);
-        return;
+        return -1;
     }
+    return 0;
+}
+
+/* ldns reads the record ("OWNER REST"); its wire form goes to the builder. */
+static void add_record(loader *ld, const char *file, unsigned line, const char *owner,
+                       const char *rest, uint32_t default_ttl, const ldns_rdf *origin)
+{
     size_t need = strlen(owner) + 1 + strlen(rest) + 1;
     char *line_str = malloc(need);
     if (!line_str) {
@@ -303,7 +353,7 @@ static void do_entry(loader *ld, const char *file, unsigned line, char *ent, int
     }
     snprintf(line_str, need, "%s %s", owner, rest);
     ldns_rr *rr = NULL;
-    ldns_status st = ldns_rr_new_frm_str(&rr, line_str, default_ttl, *origin, NULL);
+    ldns_status st = ldns_rr_new_frm_str(&rr, line_str, default_ttl, (ldns_rdf *)origin, NULL);
     free(line_str);
     if (st != LDNS_STATUS_OK) {
         lerr(ld, file, line, "%s", ldns_get_errorstr_by_id(st));
@@ -332,6 +382,159 @@ static void do_entry(loader *ld, const char *file, unsigned line, char *ent, int
     ldns_rr_free(rr);
 }
 
+/* One logical entry (comments removed, parentheses joined): a directive or a record. */
+static void do_entry(loader *ld, const char *file, unsigned line, char *ent, int owner_blank,
+                     ldns_rdf **origin)
+{
+    char *p = ent;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p == 0)
+        return;
+    if (!owner_blank && *p == '$') {
+        do_directive(ld, file, line, p, origin);
+        return;
+    }
+    char owner[1100];
+    const char *rest;
+    uint32_t default_ttl;
+    if (record_owner(ld, file, line, p, owner_blank, owner, sizeof owner, &rest))
+        return;
+    while (*rest == ' ' || *rest == '\t')
+        rest++;
+    if (record_ttl(ld, file, line, rest, &default_ttl))
+        return;
+    add_record(ld, file, line, owner, rest, default_ttl, *origin);
+}
+
+/* The file, and what it looked like when read, kept for the zone (a reload compares);
+ * returns its name as kept, or NULL when out of memory. */
+static const char *remember_file(loader *ld, const char *path, const struct stat *fst)
+{
+    struct sg_zone_file *nf = realloc(ld->files, (ld->npaths + 1) * sizeof *nf);
+    if (!nf)
+        return NULL;
+    ld->files = nf;
+    nf[ld->npaths] = (struct sg_zone_file){ NULL, fst->st_dev, fst->st_ino, fst->st_size, fst->st_mtim };
+    char **np = realloc(ld->paths, (ld->npaths + 1) * sizeof *np);
+    if (!np || !(np[ld->npaths] = strdup(path))) {
+        if (np)
+            ld->paths = np;
+        return NULL;
+    }
+    ld->paths = np;
+    return ld->paths[ld->npaths++];
+}
+
+/* The entry being gathered from a file's text: one logical line, comments dropped,
+ * parentheses joined. */
+typedef struct scan {
+    char *ent;
+    size_t n, cap;
+    unsigned line, start_line;
+    unsigned nul_line;      /* the last line a NUL was reported on */
+    int depth_paren, in_quote, owner_blank, at_line_start;
+} scan;
+
+/* Room for the next few bytes of the entry; -1 (the entry freed) when out of memory. */
+static int scan_room(scan *s)
+{
+    if (s->n + 4 < s->cap)
+        return 0;
+    char *ne = realloc(s->ent, s->cap * 2);
+    if (!ne) {
+        free(s->ent);
+        s->ent = NULL;
+        return -1;
+    }
+    s->ent = ne;
+    s->cap *= 2;
+    return 0;
+}
+
+static void scan_paren(loader *ld, const char *file, scan *s, char c)
+{
+    s->depth_paren += c == '(' ? 1 : -1;
+    if (s->depth_paren < 0) {
+        lerr(ld, file, s->line, "unbalanced ')'%s", NULL);
+        s->depth_paren = 0;
+    }
+    s->ent[s->n++] = ' ';
+}
+
+/* A line ends: the entry too, unless a parenthesis is open. at_end: the end of the text
+ * (where an open parenthesis is an error). */
+static void scan_newline(loader *ld, const char *file, scan *s, int at_end, ldns_rdf **origin)
+{
+    if (s->in_quote) {
+        lerr(ld, file, s->line, "unterminated quoted string%s", NULL);
+        s->in_quote = 0;
+        s->depth_paren = 0;
+    }
+    if (at_end && s->depth_paren > 0) {
+        lerr(ld, file, s->start_line, "unbalanced '(' (entry never closed)%s", NULL);
+        s->depth_paren = 0;
+    }
+    s->line++;
+    if (s->depth_paren > 0) {
+        s->ent[s->n++] = ' ';
+        return;
+    }
+    s->ent[s->n] = 0;
+    do_entry(ld, file, s->start_line, s->ent, s->owner_blank, origin);
+    s->at_line_start = 1;
+}
+
+/* The text of one file, entry by entry (RFC 1035 5.1), with the line each starts on. */
+static int scan_text(loader *ld, const char *file, const char *text, size_t len,
+                     ldns_rdf **origin)
+{
+    scan s = { .cap = 4096, .line = 1, .start_line = 1, .at_line_start = 1 };
+    s.ent = malloc(s.cap);
+    for (size_t i = 0; s.ent && i <= len; i++) {
+        char c = i < len ? text[i] : '\n';
+        if (c == '\0') {
+            /* the string functions below would end the line here and drop the rest of it
+             * without a word (issue 14): a NUL is an error, once per line */
+            if (s.nul_line != s.line)
+                lerr(ld, file, s.line, "a NUL byte (is this a text zone file?)%s", NULL);
+            s.nul_line = s.line;
+            continue;
+        }
+        if (s.at_line_start && s.depth_paren == 0) {
+            s.start_line = s.line;
+            s.owner_blank = (c == ' ' || c == '\t');
+            s.at_line_start = 0;
+            s.n = 0;
+        }
+        if (scan_room(&s))
+            break;
+        if (c == '\\' && i + 1 < len) {
+            s.ent[s.n++] = c;
+            s.ent[s.n++] = text[++i];
+            if (text[i] == '\n')
+                s.line++;
+        } else if (c == '"') {
+            s.in_quote = !s.in_quote;
+            s.ent[s.n++] = c;
+        } else if (s.in_quote && c != '\n') {
+            s.ent[s.n++] = c;
+        } else if (c == ';') {
+            while (i + 1 < len && text[i + 1] != '\n')
+                i++;
+        } else if (c == '(' || c == ')') {
+            scan_paren(ld, file, &s, c);
+        } else if (c == '\n') {
+            scan_newline(ld, file, &s, i == len, origin);
+        } else if (c != '\r') {
+            s.ent[s.n++] = (c == '\t') ? ' ' : c;
+        }
+    }
+    int rc = s.ent ? 0 : SG_ENOMEM;
+    free(s.ent);
+    return rc;
+}
+
 static int load_file(loader *ld, const char *path, ldns_rdf *origin_in, int depth)
 {
     size_t len;
@@ -339,116 +542,18 @@ static int load_file(loader *ld, const char *path, ldns_rdf *origin_in, int dept
     char *text = read_all(ld, path, &len, &fst);
     if (!text)
         return SG_EIO;
-    struct sg_zone_file *nf = realloc(ld->files, (ld->npaths + 1) * sizeof *nf);
-    if (!nf) {
+    const char *file = remember_file(ld, path, &fst);
+    if (!file) {
         free(text);
         return SG_ENOMEM;
     }
-    ld->files = nf;
-    nf[ld->npaths] = (struct sg_zone_file){ NULL, fst.st_dev, fst.st_ino, fst.st_size, fst.st_mtim };
-    char **np = realloc(ld->paths, (ld->npaths + 1) * sizeof *np);
-    if (!np || !(np[ld->npaths] = strdup(path))) {
-        if (np)
-            ld->paths = np;
-        free(text);
-        return SG_ENOMEM;
-    }
-    ld->paths = np;
-    const char *file = ld->paths[ld->npaths++];
+    /* an included file has its own origin, depth and previous owner (RFC 1035 5.1) */
     int saved_depth = ld->depth;
     ld->depth = depth;
     ldns_rdf *origin = ldns_rdf_clone(origin_in);
     char saved_prev[sizeof ld->prev_owner];
     memcpy(saved_prev, ld->prev_owner, sizeof saved_prev);
-
-    size_t cap = 4096;
-    char *ent = malloc(cap);
-    unsigned line = 1, start_line = 1;
-    size_t n = 0;
-    int depth_paren = 0, in_quote = 0, owner_blank = 0, at_line_start = 1;
-    unsigned nul_line = 0;
-    for (size_t i = 0; ent && i <= len; i++) {
-        char c = i < len ? text[i] : '\n';
-        if (c == '\0') {
-            /* the string functions below would end the line here and drop the rest of it
-             * without a word (issue 14): a NUL is an error, once per line */
-            if (nul_line != line)
-                lerr(ld, file, line, "a NUL byte (is this a text zone file?)%s", NULL);
-            nul_line = line;
-            continue;
-        }
-        if (at_line_start && depth_paren == 0) {
-            start_line = line;
-            owner_blank = (c == ' ' || c == '\t');
-            at_line_start = 0;
-            n = 0;
-        }
-        if (n + 4 >= cap) {
-            char *ne = realloc(ent, cap * 2);
-            if (!ne) {
-                free(ent);
-                ent = NULL;
-                break;
-            }
-            ent = ne;
-            cap *= 2;
-        }
-        if (c == '\\' && i + 1 < len) {
-            ent[n++] = c;
-            ent[n++] = text[++i];
-            if (text[i] == '\n')
-                line++;
-            continue;
-        }
-        if (c == '"') {
-            in_quote = !in_quote;
-            ent[n++] = c;
-            continue;
-        }
-        if (in_quote && c != '\n') {
-            ent[n++] = c;
-            continue;
-        }
-        if (c == ';') {
-            while (i + 1 < len && text[i + 1] != '\n')
-                i++;
-            continue;
-        }
-        if (c == '(' || c == ')') {
-            depth_paren += c == '(' ? 1 : -1;
-            if (depth_paren < 0) {
-                lerr(ld, file, line, "unbalanced ')'%s", NULL);
-                depth_paren = 0;
-            }
-            ent[n++] = ' ';
-            continue;
-        }
-        if (c == '\r')
-            continue;
-        if (c == '\n') {
-            if (in_quote) {
-                lerr(ld, file, line, "unterminated quoted string%s", NULL);
-                in_quote = 0;
-                depth_paren = 0;
-            }
-            if (i == len && depth_paren > 0) {
-                lerr(ld, file, start_line, "unbalanced '(' (entry never closed)%s", NULL);
-                depth_paren = 0;
-            }
-            line++;
-            if (depth_paren > 0) {
-                ent[n++] = ' ';
-                continue;
-            }
-            ent[n] = 0;
-            do_entry(ld, file, start_line, ent, owner_blank, &origin);
-            at_line_start = 1;
-            continue;
-        }
-        ent[n++] = (c == '\t') ? ' ' : c;
-    }
-    int rc = ent ? 0 : SG_ENOMEM;
-    free(ent);
+    int rc = scan_text(ld, file, text, len, &origin);
     free(text);
     ldns_rdf_deep_free(origin);
     ld->depth = saved_depth;

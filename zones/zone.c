@@ -201,41 +201,57 @@ static size_t pow2_at_least(size_t n)
     return p;
 }
 
-int sg_zone_builder_finish(sg_zone_builder *b, sg_zone **zone_out)
+/* A fresh set sized for n names (load factor at most 1/4), holding names[0..n). */
+static int nameset_rebuild(nameset *s, const uint8_t **names, size_t n)
 {
-    if (!b || !zone_out)
-        return SG_EINVAL;
-    sg_zone *z = b->z;
-    int rc = SG_EZONE;
-    const uint8_t **names = NULL;
-    size_t *set_first = NULL;
-    nameset set = { 0 };
-    if (b->errors)
-        goto fail;
-    if (b->n == 0) {
-        sg_log(SG_LOG_ERR, "zone", z->apex_str, "the zone has no records");
-        goto fail;
-    }
-    /* Intern owners first so that sorting compares pointers for equal names. */
-    set.mask = pow2_at_least(b->n * 2) - 1;
-    set.slots = calloc(set.mask + 1, sizeof *set.slots);
-    if (!set.slots) {
-        rc = SG_ENOMEM;
-        goto fail;
-    }
+    free(s->slots);
+    s->mask = pow2_at_least(n * 4) - 1;
+    s->slots = calloc(s->mask + 1, sizeof *s->slots);
+    if (!s->slots)
+        return SG_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        nameset_insert(s, names[i]);
+    return 0;
+}
+
+/* What sg_zone_builder_finish works on, handed from phase to phase. */
+typedef struct finish {
+    sg_zone_builder *b;
+    sg_zone *z;
+    nameset set;            /* owners (interned), then owners and empty non-terminals */
+    const uint8_t **names;  /* every node's name; canonical order once collected */
+    size_t nnames, cap_names, nowners;
+    sg_rrset *sets;         /* every RRset, in record order */
+    size_t nsets;
+    size_t *set_first;      /* first record of each RRset, for error lines */
+    int errors;             /* content errors found (each logged); the zone is refused */
+} finish;
+
+/* Phase 1. Intern owners first so that sorting compares pointers for equal names. */
+static int intern_and_sort(finish *f)
+{
+    sg_zone_builder *b = f->b;
+    f->set.mask = pow2_at_least(b->n * 2) - 1;
+    f->set.slots = calloc(f->set.mask + 1, sizeof *f->set.slots);
+    if (!f->set.slots)
+        return SG_ENOMEM;
     for (size_t i = 0; i < b->n; i++) {
         size_t len = sg_name_len(b->recs[i].owner);
-        size_t h = sg_name_hash(b->recs[i].owner, len) & set.mask;
-        while (set.slots[h] && memcmp(set.slots[h], b->recs[i].owner, len))
-            h = (h + 1) & set.mask;
-        if (set.slots[h])
-            b->recs[i].owner = set.slots[h];
+        size_t h = sg_name_hash(b->recs[i].owner, len) & f->set.mask;
+        while (f->set.slots[h] && memcmp(f->set.slots[h], b->recs[i].owner, len))
+            h = (h + 1) & f->set.mask;
+        if (f->set.slots[h])
+            b->recs[i].owner = f->set.slots[h];
         else
-            set.slots[h] = b->recs[i].owner;
+            f->set.slots[h] = b->recs[i].owner;
     }
     qsort(b->recs, b->n, sizeof *b->recs, rec_cmp);
+    return 0;
+}
 
-    /* drop duplicate records (RFC 2181 5) */
+/* Phase 2. Drop duplicate records (RFC 2181 5); sorting put them side by side. */
+static void drop_duplicates(sg_zone_builder *b)
+{
     size_t w = 0;
     for (size_t i = 0; i < b->n; i++) {
         if (w > 0) {
@@ -247,95 +263,90 @@ int sg_zone_builder_finish(sg_zone_builder *b, sg_zone **zone_out)
         b->recs[w++] = b->recs[i];
     }
     b->n = w;
-    z->nrecords = w;
+    b->z->nrecords = w;
+}
 
-    /* names: every owner plus every empty non-terminal between it and the apex */
-    size_t nnames = 0, cap_names = 1024;
-    names = malloc(cap_names * sizeof *names);
-    if (!names) {
-        rc = SG_ENOMEM;
-        goto fail;
+static int names_push(finish *f, const uint8_t *name)
+{
+    if (f->nnames == f->cap_names) {
+        f->cap_names *= 2;
+        const uint8_t **nn = realloc(f->names, f->cap_names * sizeof *f->names);
+        if (!nn)
+            return SG_ENOMEM;
+        f->names = nn;
     }
+    f->names[f->nnames++] = name;
+    return 0;
+}
+
+/* Phase 3. Names: every owner, once (the records are sorted, so in canonical order). */
+static int collect_owners(finish *f)
+{
+    sg_zone_builder *b = f->b;
+    f->cap_names = 1024;
+    f->names = malloc(f->cap_names * sizeof *f->names);
+    if (!f->names)
+        return SG_ENOMEM;
     for (size_t i = 0; i < b->n; i++) {
         if (i > 0 && b->recs[i].owner == b->recs[i - 1].owner)
             continue;
-        if (nnames == cap_names) {
-            cap_names *= 2;
-            const uint8_t **nn = realloc(names, cap_names * sizeof *names);
-            if (!nn) {
-                rc = SG_ENOMEM;
-                goto fail;
-            }
-            names = nn;
-        }
-        names[nnames++] = b->recs[i].owner;
+        if (names_push(f, b->recs[i].owner))
+            return SG_ENOMEM;
     }
-    size_t nowners = nnames;
-    if (set.mask + 1 < nowners * 4) {
-        free(set.slots);
-        set.mask = pow2_at_least(nowners * 4) - 1;
-        set.slots = calloc(set.mask + 1, sizeof *set.slots);
-        if (!set.slots) {
-            rc = SG_ENOMEM;
-            goto fail;
-        }
-        for (size_t i = 0; i < nowners; i++)
-            nameset_insert(&set, names[i]);
-    }
-    for (size_t i = 0; i < nowners; i++) {
-        const uint8_t *p = names[i];
+    f->nowners = f->nnames;
+    return 0;
+}
+
+/* Phase 4. Every empty non-terminal between an owner and the apex becomes a name too
+ * (RFC 4592 2.2.2: it exists, with no data); then all names are put in canonical order. */
+static int add_empty_non_terminals(finish *f)
+{
+    int rc;
+    if (f->set.mask + 1 < f->nowners * 4 &&
+        (rc = nameset_rebuild(&f->set, f->names, f->nowners)) != 0)
+        return rc;
+    for (size_t i = 0; i < f->nowners; i++) {
+        const uint8_t *p = f->names[i];
         int labels = sg_name_labels(p);
-        while (labels > z->apex_labels) {
+        while (labels > f->z->apex_labels) {
             p = sg_name_parent(p);
             labels--;
-            if (nameset_has(&set, p))
-                break;
-            if (nnames == cap_names) {
-                cap_names *= 2;
-                const uint8_t **nn = realloc(names, cap_names * sizeof *names);
-                if (!nn) {
-                    rc = SG_ENOMEM;
-                    goto fail;
-                }
-                names = nn;
-            }
-            names[nnames++] = p;
-            if ((nnames * 2) > set.mask) {
-                /* grow: rebuild the set */
-                free(set.slots);
-                set.mask = pow2_at_least(nnames * 4) - 1;
-                set.slots = calloc(set.mask + 1, sizeof *set.slots);
-                if (!set.slots) {
-                    rc = SG_ENOMEM;
-                    goto fail;
-                }
-                for (size_t k = 0; k < nnames; k++)
-                    nameset_insert(&set, names[k]);
+            if (nameset_has(&f->set, p))
+                break; /* its own ancestors are in the set already */
+            if ((rc = names_push(f, p)) != 0)
+                return rc;
+            if ((f->nnames * 2) > f->set.mask) {
+                if ((rc = nameset_rebuild(&f->set, f->names, f->nnames)) != 0)
+                    return rc;
             } else {
-                nameset_insert(&set, p);
+                nameset_insert(&f->set, p);
             }
         }
     }
-    free(set.slots);
-    set.slots = NULL;
-    if (nnames > nowners)
-        qsort(names, nnames, sizeof *names, name_ptr_cmp);
+    free(f->set.slots);
+    f->set.slots = NULL;
+    if (f->nnames > f->nowners)
+        qsort(f->names, f->nnames, sizeof *f->names, name_ptr_cmp);
+    return 0;
+}
 
-    z->nnodes = nnames;
-    z->nodes = calloc(nnames, sizeof *z->nodes);
-    z->slot_mask = pow2_at_least(nnames * 2) - 1;
+/* Phase 5. One node per name and the hash index over them; the apex must be the first. */
+static int index_nodes(finish *f)
+{
+    sg_zone *z = f->z;
+    z->nnodes = f->nnames;
+    z->nodes = calloc(f->nnames, sizeof *z->nodes);
+    z->slot_mask = pow2_at_least(f->nnames * 2) - 1;
     z->slots = calloc(z->slot_mask + 1, sizeof *z->slots);
-    if (!z->nodes || !z->slots) {
-        rc = SG_ENOMEM;
-        goto fail;
-    }
-    for (size_t i = 0; i < nnames; i++) {
+    if (!z->nodes || !z->slots)
+        return SG_ENOMEM;
+    for (size_t i = 0; i < f->nnames; i++) {
         sg_node *n = &z->nodes[i];
-        n->name = names[i];
-        n->name_len = (uint8_t)sg_name_len(names[i]);
-        n->labels = (uint8_t)sg_name_labels(names[i]);
+        n->name = f->names[i];
+        n->name_len = (uint8_t)sg_name_len(f->names[i]);
+        n->labels = (uint8_t)sg_name_labels(f->names[i]);
         n->index = (uint32_t)i;
-        if (names[i][0] == 1 && names[i][1] == '*')
+        if (f->names[i][0] == 1 && f->names[i][1] == '*')
             n->flags |= SG_NODE_WILDCARD;
         size_t h = sg_name_hash(n->name, n->name_len) & z->slot_mask;
         while (z->slots[h])
@@ -345,174 +356,248 @@ int sg_zone_builder_finish(sg_zone_builder *b, sg_zone **zone_out)
     z->apex_node = sg_zone_find(z, z->apex, z->apex_len);
     if (!z->apex_node || z->apex_node != &z->nodes[0]) {
         sg_log(SG_LOG_ERR, "zone", z->apex_str, "no records at the zone apex");
-        goto fail;
+        return SG_EZONE;
     }
+    return 0;
+}
 
-    /* RRsets: one pass over the sorted records */
-    size_t nsets = 0;
+/* The TTL of the RRset of records r[0..n): the lowest, each difference warned about. */
+static uint32_t rrset_ttl(const sg_zone *z, const rec *r, size_t n)
+{
+    uint32_t ttl = r[0].ttl;
+    for (size_t j = 0; j < n; j++) {
+        if (r[j].ttl != ttl) {
+            char nb[1024];
+            sg_name_to_str(r[j].owner, nb, sizeof nb);
+            sg_log(SG_LOG_WARN, "zone", z->apex_str,
+                   "%s:%u: TTL differs within the RRset of %s, using the lowest",
+                   r[j].file, r[j].line, nb);
+            if (r[j].ttl < ttl)
+                ttl = r[j].ttl;
+        }
+    }
+    return ttl;
+}
+
+/* Per-type checks on a new RRset whose first record is r, with the offending record's line. */
+static void check_rrset(finish *f, const sg_node *n, const sg_rrset *rs, const rec *r)
+{
+    sg_zone *z = f->z;
+    if (rs->type == SG_TYPE_SOA) {
+        if (n != z->apex_node) {
+            f->errors++;
+            zerr(r->file, r->line, z, "%s", "SOA record not at the zone apex");
+        } else if (rs->count != 1) {
+            const rec *l = later_of(&r[0], &r[1]);
+            f->errors++;
+            zerr(l->file, l->line, z, "%s", "more than one SOA record");
+        }
+    }
+    if (rs->type == SG_TYPE_CNAME && rs->count != 1) {
+        f->errors++;
+        const rec *l = later_of(&r[0], &r[1]);
+        zerr(l->file, l->line, z, "%s", "more than one CNAME record at a name");
+    }
+}
+
+/* The RRset si of the sorted records [i, j): rdata packed into one blob (each with its
+ * length), attached to its owner's node. */
+static int make_rrset(finish *f, size_t i, size_t j, size_t si)
+{
+    sg_zone *z = f->z;
+    const rec *r = &f->b->recs[i];
+    size_t bytes = 0;
+    for (size_t k = 0; k < j - i; k++)
+        bytes += 2 + r[k].rdlen;
+    uint32_t ttl = rrset_ttl(z, r, j - i);
+    if (j - i > 65535) {
+        zerr(r->file, r->line, z, "%s", "RRset has more than 65535 records");
+        f->errors++;
+    }
+    uint8_t *blob = sg_arena_alloc(&z->mem, bytes ? bytes : 1);
+    if (!blob)
+        return SG_ENOMEM;
+    size_t o = 0;
+    for (size_t k = 0; k < j - i; k++) {
+        blob[o] = r[k].rdlen >> 8;
+        blob[o + 1] = r[k].rdlen & 0xff;
+        memcpy(blob + o + 2, r[k].rdata, r[k].rdlen);
+        o += 2 + r[k].rdlen;
+    }
+    f->set_first[si] = i;
+    sg_rrset *rs = &f->sets[si];
+    if (ttl > z->max_ttl)
+        z->max_ttl = ttl;
+    rs->type = r->type;
+    rs->count = (uint16_t)(j - i);
+    rs->ttl = ttl;
+    rs->rdata_len = (uint32_t)bytes;
+    rs->rdata = blob;
+    sg_node *n = (sg_node *)sg_zone_find(z, r->owner, sg_name_len(r->owner));
+    if (n->nrrsets == 0)
+        n->rrsets = rs;
+    n->nrrsets++;
+    check_rrset(f, n, rs, r);
+    return 0;
+}
+
+/* Phase 6. RRsets: one pass over the sorted records. */
+static int build_rrsets(finish *f)
+{
+    sg_zone_builder *b = f->b;
     for (size_t i = 0; i < b->n; i++)
         if (i == 0 || b->recs[i].owner != b->recs[i - 1].owner || b->recs[i].type != b->recs[i - 1].type)
-            nsets++;
-    sg_rrset *sets = sg_arena_alloc(&z->mem, nsets * sizeof *sets);
-    if (!sets) {
-        rc = SG_ENOMEM;
-        goto fail;
-    }
-    int errors = 0;
+            f->nsets++;
+    f->sets = sg_arena_alloc(&f->z->mem, f->nsets * sizeof *f->sets);
+    if (!f->sets)
+        return SG_ENOMEM;
+    f->set_first = malloc(f->nsets * sizeof *f->set_first);
+    if (!f->set_first)
+        return SG_ENOMEM;
     size_t si = 0;
-    /* first record of each RRset, for error lines */
-    set_first = malloc(nsets * sizeof *set_first);
-    if (!set_first) {
-        rc = SG_ENOMEM;
-        goto fail;
-    }
     for (size_t i = 0; i < b->n;) {
-        size_t j = i, bytes = 0;
-        uint32_t ttl = b->recs[i].ttl;
-        while (j < b->n && b->recs[j].owner == b->recs[i].owner && b->recs[j].type == b->recs[i].type) {
-            bytes += 2 + b->recs[j].rdlen;
-            if (b->recs[j].ttl != ttl) {
-                char nb[1024];
-                sg_name_to_str(b->recs[j].owner, nb, sizeof nb);
-                sg_log(SG_LOG_WARN, "zone", z->apex_str,
-                       "%s:%u: TTL differs within the RRset of %s, using the lowest",
-                       b->recs[j].file, b->recs[j].line, nb);
-                if (b->recs[j].ttl < ttl)
-                    ttl = b->recs[j].ttl;
-            }
+        size_t j = i;
+        while (j < b->n && b->recs[j].owner == b->recs[i].owner && b->recs[j].type == b->recs[i].type)
             j++;
-        }
-        if (j - i > 65535) {
-            zerr(b->recs[i].file, b->recs[i].line, z, "%s", "RRset has more than 65535 records");
-            errors++;
-        }
-        uint8_t *blob = sg_arena_alloc(&z->mem, bytes ? bytes : 1);
-        if (!blob) {
-            rc = SG_ENOMEM;
-            goto fail;
-        }
-        size_t o = 0;
-        for (size_t k = i; k < j; k++) {
-            blob[o] = b->recs[k].rdlen >> 8;
-            blob[o + 1] = b->recs[k].rdlen & 0xff;
-            memcpy(blob + o + 2, b->recs[k].rdata, b->recs[k].rdlen);
-            o += 2 + b->recs[k].rdlen;
-        }
-        set_first[si] = i;
-        sg_rrset *rs = &sets[si++];
-        if (ttl > z->max_ttl)
-            z->max_ttl = ttl;
-        rs->type = b->recs[i].type;
-        rs->count = (uint16_t)(j - i);
-        rs->ttl = ttl;
-        rs->rdata_len = (uint32_t)bytes;
-        rs->rdata = blob;
-        sg_node *n = (sg_node *)sg_zone_find(z, b->recs[i].owner, sg_name_len(b->recs[i].owner));
-        if (n->nrrsets == 0)
-            n->rrsets = rs;
-        n->nrrsets++;
-
-        /* per-type checks, with the line of the offending record */
-        if (rs->type == SG_TYPE_SOA) {
-            if (n != z->apex_node) {
-                errors++;
-                zerr(b->recs[i].file, b->recs[i].line, z, "%s", "SOA record not at the zone apex");
-            } else if (rs->count != 1) {
-                const rec *r = later_of(&b->recs[i], &b->recs[i + 1]);
-                errors++;
-                zerr(r->file, r->line, z, "%s", "more than one SOA record");
-            }
-        }
-        if (rs->type == SG_TYPE_CNAME && rs->count != 1) {
-            errors++;
-            const rec *r = later_of(&b->recs[i], &b->recs[i + 1]);
-            zerr(r->file, r->line, z, "%s", "more than one CNAME record at a name");
-        }
+        int rc = make_rrset(f, i, j, si++);
+        if (rc)
+            return rc;
         i = j;
     }
+    return 0;
+}
 
-    /* tree links, cuts, wildcards */
-    for (size_t i = 0; i < z->nnodes; i++) {
-        sg_node *n = &z->nodes[i];
-        if (i > 0) {
-            const uint8_t *p = sg_name_parent(n->name);
-            n->parent = sg_zone_find(z, p, sg_name_len(p));
-        }
-        /* canonical order puts parents before children, so parent flags are final */
-        if (n->parent && (n->parent->flags & (SG_NODE_DELEG | SG_NODE_NONAUTH))) {
-            n->flags |= SG_NODE_NONAUTH;
-            n->cut = n->parent->cut;
-        } else if (n != z->apex_node && sg_node_rrset(n, SG_TYPE_NS)) {
-            n->flags |= SG_NODE_DELEG;
-            n->cut = n;
-        }
-        if ((n->flags & SG_NODE_WILDCARD) && n->parent)
-            ((sg_node *)n->parent)->wildcard = n;
-        const sg_rrset *cn = sg_node_rrset(n, SG_TYPE_CNAME);
-        if (cn) {
-            for (uint16_t k = 0; k < n->nrrsets; k++) {
-                uint16_t t = n->rrsets[k].type;
-                if (t != SG_TYPE_CNAME && t != SG_TYPE_RRSIG && t != SG_TYPE_NSEC) {
-                    const rec *r = &b->recs[set_first[cn - sets]];
-                    errors++;
-                    zerr(r->file, r->line, z, "%s", "CNAME and other data at the same name");
-                    break;
-                }
-            }
-        }
-        if (n->flags & SG_NODE_DELEG) {
-            for (uint16_t k = 0; k < n->nrrsets; k++) {
-                uint16_t t = n->rrsets[k].type;
-                if (t != SG_TYPE_NS && t != SG_TYPE_DS && t != SG_TYPE_NSEC && t != SG_TYPE_RRSIG) {
-                    char nb[1024];
-                    sg_name_to_str(n->name, nb, sizeof nb);
-                    sg_log(SG_LOG_WARN, "zone", z->apex_str,
-                           "data beside the delegation at %s is occluded", nb);
-                    break;
-                }
-            }
+/* A node's parent, and whether it is a zone cut or below one. Canonical order puts parents
+ * before children, so the parent's flags are final when its children are met. */
+static void link_node(sg_zone *z, sg_node *n, size_t i)
+{
+    if (i > 0) {
+        const uint8_t *p = sg_name_parent(n->name);
+        n->parent = sg_zone_find(z, p, sg_name_len(p));
+    }
+    if (n->parent && (n->parent->flags & (SG_NODE_DELEG | SG_NODE_NONAUTH))) {
+        n->flags |= SG_NODE_NONAUTH;
+        n->cut = n->parent->cut;
+    } else if (n != z->apex_node && sg_node_rrset(n, SG_TYPE_NS)) {
+        n->flags |= SG_NODE_DELEG;
+        n->cut = n;
+    }
+    if ((n->flags & SG_NODE_WILDCARD) && n->parent)
+        ((sg_node *)n->parent)->wildcard = n;
+}
+
+/* RFC 1034 3.6.2: a CNAME stands alone (its DNSSEC records aside). */
+static void check_cname_alone(finish *f, const sg_node *n)
+{
+    const sg_rrset *cn = sg_node_rrset(n, SG_TYPE_CNAME);
+    if (!cn)
+        return;
+    for (uint16_t k = 0; k < n->nrrsets; k++) {
+        uint16_t t = n->rrsets[k].type;
+        if (t != SG_TYPE_CNAME && t != SG_TYPE_RRSIG && t != SG_TYPE_NSEC) {
+            const rec *r = &f->b->recs[f->set_first[cn - f->sets]];
+            f->errors++;
+            zerr(r->file, r->line, f->z, "%s", "CNAME and other data at the same name");
+            return;
         }
     }
+}
+
+/* Data beside NS at a cut is not served (the child's); a warning, not an error. */
+static void warn_occluded(const sg_zone *z, const sg_node *n)
+{
+    if (!(n->flags & SG_NODE_DELEG))
+        return;
+    for (uint16_t k = 0; k < n->nrrsets; k++) {
+        uint16_t t = n->rrsets[k].type;
+        if (t != SG_TYPE_NS && t != SG_TYPE_DS && t != SG_TYPE_NSEC && t != SG_TYPE_RRSIG) {
+            char nb[1024];
+            sg_name_to_str(n->name, nb, sizeof nb);
+            sg_log(SG_LOG_WARN, "zone", z->apex_str,
+                   "data beside the delegation at %s is occluded", nb);
+            return;
+        }
+    }
+}
+
+/* Phase 7. Tree links, cuts, wildcards, and the checks that need a node's whole data. */
+static void link_and_check_nodes(finish *f)
+{
+    for (size_t i = 0; i < f->z->nnodes; i++) {
+        sg_node *n = &f->z->nodes[i];
+        link_node(f->z, n, i);
+        check_cname_alone(f, n);
+        warn_occluded(f->z, n);
+    }
+}
+
+/* Phase 8. The apex has a SOA and NS; the SOA gives the serial and the negative TTL
+ * (RFC 2308 5: the lower of its TTL and MINIMUM). */
+static void check_apex(finish *f)
+{
+    sg_zone *z = f->z;
+    const char *file = f->b->recs[0].file ? f->b->recs[0].file : "?";
     z->soa = sg_node_rrset(z->apex_node, SG_TYPE_SOA);
     if (!z->soa) {
-        errors++;
-        sg_log(SG_LOG_ERR, "zone", z->apex_str, "%s: no SOA record at the zone apex",
-               b->recs[0].file ? b->recs[0].file : "?");
+        f->errors++;
+        sg_log(SG_LOG_ERR, "zone", z->apex_str, "%s: no SOA record at the zone apex", file);
     }
     if (!sg_node_rrset(z->apex_node, SG_TYPE_NS)) {
-        errors++;
-        sg_log(SG_LOG_ERR, "zone", z->apex_str, "%s: no NS records at the zone apex",
-               b->recs[0].file ? b->recs[0].file : "?");
+        f->errors++;
+        sg_log(SG_LOG_ERR, "zone", z->apex_str, "%s: no NS records at the zone apex", file);
     }
-    if (z->soa) {
-        const uint8_t *rd = z->soa->rdata + 2;
-        uint16_t rdlen = sg_rdlen(z->soa->rdata);
-        size_t p = sg_name_len(rd);
-        p += sg_name_len(rd + p);
-        if (p + 20 != rdlen) {
-            errors++;
-            sg_log(SG_LOG_ERR, "zone", z->apex_str, "malformed SOA record");
-        } else {
-            const uint8_t *f = rd + p;
-            z->serial = (uint32_t)f[0] << 24 | f[1] << 16 | f[2] << 8 | f[3];
-            uint32_t min = (uint32_t)f[16] << 24 | f[17] << 16 | f[18] << 8 | f[19];
-            z->neg_ttl = min < z->soa->ttl ? min : z->soa->ttl;
-        }
+    if (!z->soa)
+        return;
+    const uint8_t *rd = z->soa->rdata + 2;
+    uint16_t rdlen = sg_rdlen(z->soa->rdata);
+    size_t p = sg_name_len(rd);
+    p += sg_name_len(rd + p);
+    if (p + 20 != rdlen) {
+        f->errors++;
+        sg_log(SG_LOG_ERR, "zone", z->apex_str, "malformed SOA record");
+        return;
     }
-    if (errors)
+    const uint8_t *fl = rd + p;
+    z->serial = (uint32_t)fl[0] << 24 | fl[1] << 16 | fl[2] << 8 | fl[3];
+    uint32_t min = (uint32_t)fl[16] << 24 | fl[17] << 16 | fl[18] << 8 | fl[19];
+    z->neg_ttl = min < z->soa->ttl ? min : z->soa->ttl;
+}
+
+int sg_zone_builder_finish(sg_zone_builder *b, sg_zone **zone_out)
+{
+    if (!b || !zone_out)
+        return SG_EINVAL;
+    finish f = { .b = b, .z = b->z };
+    int rc = SG_EZONE;
+    if (b->errors)
         goto fail;
-    free(set_first);
+    if (b->n == 0) {
+        sg_log(SG_LOG_ERR, "zone", f.z->apex_str, "the zone has no records");
+        goto fail;
+    }
+    if ((rc = intern_and_sort(&f)) != 0)
+        goto fail;
+    drop_duplicates(b);
+    if ((rc = collect_owners(&f)) != 0 || (rc = add_empty_non_terminals(&f)) != 0 ||
+        (rc = index_nodes(&f)) != 0 || (rc = build_rrsets(&f)) != 0)
+        goto fail;
+    link_and_check_nodes(&f);
+    check_apex(&f);
+    rc = SG_EZONE;
+    if (f.errors)
+        goto fail;
+    free(f.set_first);
     static _Atomic uint64_t next_gen = 1;
-    z->gen = atomic_fetch_add(&next_gen, 1);
-    free(names);
+    f.z->gen = atomic_fetch_add(&next_gen, 1);
+    free(f.names);
     free(b->recs);
     free(b);
-    *zone_out = z;
+    *zone_out = f.z;
     return 0;
 fail:
-    free(set_first);
-    free(set.slots);
-    free(names);
+    free(f.set_first);
+    free(f.set.slots);
+    free(f.names);
     sg_zone_builder_free(b);
     return rc;
 }
