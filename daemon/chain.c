@@ -278,123 +278,142 @@ void sg_runtime_set_plugins(const sg_plugin *const *order)
     plugins = order ? order : no_plugins;
 }
 
-static int setup_block(sg_runtime *rt, const sg_cfg_block *b, int check_only)
+/* One server block being set up: its zones and ports, its listening addresses, and the
+ * count of refused lines (-t reports every line, not the first). */
+typedef struct block_setup {
+    sg_runtime *rt;
+    const sg_cfg_block *b;
+    sg_server_block *sb;
+    uint16_t *ports;
+    const uint8_t **zptr;
+    sg_listen_addr *binds;
+    int nbinds;
+    int nplug;  /* directives that name a plugin: the handler slots */
+    int errors;
+} block_setup;
+
+/* The block's keys: ZONE[:PORT] or tls://ZONE[:PORT], all of one kind. */
+static int block_zones(block_setup *bs)
 {
-    sg_server_block *sb = &rt->blocks[rt->nblocks++];
-    memset(sb, 0, sizeof *sb);
-    uint16_t *ports = calloc(b->nargs, sizeof *ports);
-    sb->zones = calloc(b->nargs, sizeof *sb->zones);
-    const uint8_t **zptr = calloc(b->nargs, sizeof *zptr);
-    sg_listen_addr *binds = NULL;
-    int nbinds = 0, rc = 0, errors = 0; /* errors: -t reports every line, not the first */
-    if (!ports || !sb->zones || !zptr) {
-        rc = SG_ENOMEM;
-        goto out;
-    }
+    const sg_cfg_block *b = bs->b;
+    sg_server_block *sb = bs->sb;
     int tls_line = 0, tls_keys = 0;
     for (int i = 0; i < b->nchildren; i++)
         tls_line |= !strcmp(b->children[i].name, "tls");
     for (int i = 0; i < b->nargs; i++) {
-        int is_tls;
-        if ((rc = parse_key(b, b->args[i], tls_line, sb->zones[i], &ports[i], &is_tls)))
-            goto out;
+        int is_tls, rc;
+        if ((rc = parse_key(b, b->args[i], tls_line, sb->zones[i], &bs->ports[i], &is_tls)))
+            return rc;
         tls_keys += is_tls;
         for (int k = 0; k < i; k++)
-            if (sg_name_eq(sb->zones[k], sb->zones[i]) && ports[k] == ports[i]) {
-                rc = sg_cfg_error(b, "zone '%s' is listed twice", b->args[i]);
-                goto out;
-            }
-        zptr[i] = sb->zones[i];
+            if (sg_name_eq(sb->zones[k], sb->zones[i]) && bs->ports[k] == bs->ports[i])
+                return sg_cfg_error(b, "zone '%s' is listed twice", b->args[i]);
+        bs->zptr[i] = sb->zones[i];
         sb->nzones++;
     }
-    if (tls_keys && tls_keys != b->nargs) {
-        rc = sg_cfg_error(b, "a server block is either tls:// or plain DNS, not both");
-        goto out;
-    }
-    if (tls_keys && !tls_line) {
-        rc = sg_cfg_error(b, "tls:// needs a 'tls CERT KEY' line in its block");
-        goto out;
-    }
-    /* bind lines, and a check that every directive names a plugin */
-    int nplug = 0;
-    for (int i = 0; i < b->nchildren; i++) {
-        const sg_cfg_block *d = &b->children[i];
-        if (!strcmp(d->name, "bind")) {
-            if (d->nargs < 1 || d->has_block) {
-                errors += !!sg_cfg_error(d, "bind: expected one or more IP addresses");
-                continue;
-            }
-            for (int k = 0; k < d->nargs; k++) {
-                sg_listen_addr a;
-                if (parse_addr(d->args[k], 53, &a)) {
-                    errors += !!sg_cfg_error(d, "bind: '%s' is not an IPv4 or IPv6 address", d->args[k]);
-                    continue;
-                }
-                if (!address_here(&a)) {
-                    /* -t must say what a start would hit (issue 15: -t said OK) */
-                    errors += !!sg_cfg_error(d, "bind: this host has no address %s", d->args[k]);
-                    continue;
-                }
-                sg_listen_addr *nb = realloc(binds, (nbinds + 1) * sizeof *nb);
-                if (!nb) {
-                    rc = SG_ENOMEM;
-                    goto out;
-                }
-                binds = nb;
-                binds[nbinds++] = a;
-            }
-            continue;
-        }
-        if (!strcmp(d->name, "tls")) {
-            if (sb->tls) {
-                errors += !!sg_cfg_error(d, "tls given twice in one server block");
-                continue;
-            }
-            if ((rc = sg_tls_ctx_from_cfg(d, &sb->tls))) {
-                if (rc == SG_ENOMEM)
-                    goto out;
-                errors++;
-            }
-            continue;
-        }
-        const sg_plugin *known = NULL;
-        int seen = 0;
-        nplug++; /* a handler slot even for a line refused below, whose setup still runs */
-        for (int p = 0; plugins[p]; p++)
-            if (!strcmp(plugins[p]->name, d->name))
-                known = plugins[p];
-        if (!known) {
-            errors += !!sg_cfg_error(d, "unknown plugin or directive '%s'", d->name);
-            continue;
-        }
-        for (int k = 0; k < i; k++)
-            if (!strcmp(b->children[k].name, d->name))
-                seen = 1;
-        if (seen && !(known->flags & SG_PLUGIN_REPEATABLE)) {
-            errors += !!sg_cfg_error(d, "plugin '%s' given twice in one server block", d->name);
-            continue;
-        }
-    }
-    if (nbinds == 0) {
-        /* no bind: every address, IPv4 and IPv6 */
-        binds = calloc(2, sizeof *binds);
-        if (!binds) {
-            rc = SG_ENOMEM;
-            goto out;
-        }
-        parse_addr("0.0.0.0", 53, &binds[0]);
-        parse_addr("::", 53, &binds[1]);
-        nbinds = 2;
-    }
+    if (tls_keys && tls_keys != b->nargs)
+        return sg_cfg_error(b, "a server block is either tls:// or plain DNS, not both");
+    if (tls_keys && !tls_line)
+        return sg_cfg_error(b, "tls:// needs a 'tls CERT KEY' line in its block");
+    return 0;
+}
 
-    /* the chain, in the program's fixed order */
-    sb->handlers = calloc(nplug ? nplug : 1, sizeof *sb->handlers);
-    if (!sb->handlers) {
-        rc = SG_ENOMEM;
-        goto out;
+static int bind_line(block_setup *bs, const sg_cfg_block *d)
+{
+    if (d->nargs < 1 || d->has_block) {
+        bs->errors += !!sg_cfg_error(d, "bind: expected one or more IP addresses");
+        return 0;
     }
-    sg_setup_ctx ctx = { .zones = zptr, .nzones = sb->nzones, .check_only = check_only,
-                         .tsig = rt->tsig, .block = b, .set_up = sb->handlers };
+    for (int k = 0; k < d->nargs; k++) {
+        sg_listen_addr a;
+        if (parse_addr(d->args[k], 53, &a)) {
+            bs->errors += !!sg_cfg_error(d, "bind: '%s' is not an IPv4 or IPv6 address", d->args[k]);
+            continue;
+        }
+        if (!address_here(&a)) {
+            /* -t must say what a start would hit (issue 15: -t said OK) */
+            bs->errors += !!sg_cfg_error(d, "bind: this host has no address %s", d->args[k]);
+            continue;
+        }
+        sg_listen_addr *nb = realloc(bs->binds, (bs->nbinds + 1) * sizeof *nb);
+        if (!nb)
+            return SG_ENOMEM;
+        bs->binds = nb;
+        bs->binds[bs->nbinds++] = a;
+    }
+    return 0;
+}
+
+static int tls_line(block_setup *bs, const sg_cfg_block *d)
+{
+    if (bs->sb->tls) {
+        bs->errors += !!sg_cfg_error(d, "tls given twice in one server block");
+        return 0;
+    }
+    int rc = sg_tls_ctx_from_cfg(d, &bs->sb->tls);
+    if (rc == SG_ENOMEM)
+        return rc;
+    bs->errors += rc != 0;
+    return 0;
+}
+
+/* A directive that is not bind or tls names a plugin, given once unless it may repeat. */
+static void plugin_line(block_setup *bs, int i)
+{
+    const sg_cfg_block *d = &bs->b->children[i];
+    const sg_plugin *known = NULL;
+    bs->nplug++; /* a handler slot even for a line refused below, whose setup still runs */
+    for (int p = 0; plugins[p]; p++)
+        if (!strcmp(plugins[p]->name, d->name))
+            known = plugins[p];
+    if (!known) {
+        bs->errors += !!sg_cfg_error(d, "unknown plugin or directive '%s'", d->name);
+        return;
+    }
+    int seen = 0;
+    for (int k = 0; k < i; k++)
+        seen |= !strcmp(bs->b->children[k].name, d->name);
+    if (seen && !(known->flags & SG_PLUGIN_REPEATABLE))
+        bs->errors += !!sg_cfg_error(d, "plugin '%s' given twice in one server block", d->name);
+}
+
+static int block_lines(block_setup *bs)
+{
+    for (int i = 0; i < bs->b->nchildren; i++) {
+        const sg_cfg_block *d = &bs->b->children[i];
+        int rc = 0;
+        if (!strcmp(d->name, "bind"))
+            rc = bind_line(bs, d);
+        else if (!strcmp(d->name, "tls"))
+            rc = tls_line(bs, d);
+        else
+            plugin_line(bs, i);
+        if (rc)
+            return rc;
+    }
+    if (bs->nbinds == 0) {
+        /* no bind: every address, IPv4 and IPv6 */
+        bs->binds = calloc(2, sizeof *bs->binds);
+        if (!bs->binds)
+            return SG_ENOMEM;
+        parse_addr("0.0.0.0", 53, &bs->binds[0]);
+        parse_addr("::", 53, &bs->binds[1]);
+        bs->nbinds = 2;
+    }
+    return 0;
+}
+
+/* The chain, in the program's fixed order; every plugin's setup runs, so that each
+ * refused line is reported. */
+static int block_chain(block_setup *bs, int check_only)
+{
+    sg_server_block *sb = bs->sb;
+    const sg_cfg_block *b = bs->b;
+    sb->handlers = calloc(bs->nplug ? bs->nplug : 1, sizeof *sb->handlers);
+    if (!sb->handlers)
+        return SG_ENOMEM;
+    sg_setup_ctx ctx = { .zones = bs->zptr, .nzones = sb->nzones, .check_only = check_only,
+                         .tsig = bs->rt->tsig, .block = b, .set_up = sb->handlers };
     for (int p = 0; plugins[p]; p++) {
         for (int i = 0; i < b->nchildren; i++) {
             const sg_cfg_block *d = &b->children[i];
@@ -403,63 +422,81 @@ static int setup_block(sg_runtime *rt, const sg_cfg_block *b, int check_only)
             sg_handler *h = &sb->handlers[sb->nhandlers];
             h->plugin = plugins[p];
             ctx.nset_up = sb->nhandlers;
-            if ((rc = h->plugin->setup(d, &ctx, &h->state))) {
-                if (rc == SG_ENOMEM)
-                    goto out;
-                errors++; /* the other plugins still check their lines */
+            int rc = h->plugin->setup(d, &ctx, &h->state);
+            if (rc == SG_ENOMEM)
+                return rc;
+            if (rc) {
+                bs->errors++; /* the other plugins still check their lines */
                 continue;
             }
             sb->nhandlers++;
         }
     }
-    if (errors) {
-        rc = SG_ESYNTAX;
-        goto out;
-    }
+    if (bs->errors)
+        return SG_ESYNTAX;
     for (int i = 0; i + 1 < sb->nhandlers; i++)
         sb->handlers[i].next = &sb->handlers[i + 1];
     if (sb->nhandlers == 0)
         sg_log(SG_LOG_WARN, "config", NULL, "%s:%d: server block has no plugins; it will refuse every query",
                b->file, b->line);
+    return 0;
+}
 
-    /* routes */
+/* Each zone of the block on each listening address: zone -> chain routes. */
+static int block_routes(block_setup *bs)
+{
+    sg_server_block *sb = bs->sb;
+    const sg_cfg_block *b = bs->b;
     for (int z = 0; z < sb->nzones; z++) {
-        for (int k = 0; k < nbinds; k++) {
-            sg_listen_addr a = binds[k];
+        for (int k = 0; k < bs->nbinds; k++) {
+            sg_listen_addr a = bs->binds[k];
             if (a.ss.ss_family == AF_INET)
-                ((struct sockaddr_in *)&a.ss)->sin_port = htons(ports[z]);
+                ((struct sockaddr_in *)&a.ss)->sin_port = htons(bs->ports[z]);
             else
-                ((struct sockaddr_in6 *)&a.ss)->sin6_port = htons(ports[z]);
+                ((struct sockaddr_in6 *)&a.ss)->sin6_port = htons(bs->ports[z]);
             char *colon = strrchr(a.text, ':');
             if (colon)
-                snprintf(colon, sizeof a.text - (colon - a.text), ":%u", ports[z]);
+                snprintf(colon, sizeof a.text - (colon - a.text), ":%u", bs->ports[z]);
             a.tls = sb->tls != NULL;
             int clash;
-            sg_route_table *t = table_for(rt, &a, &clash);
-            if (!t) {
-                rc = clash ? sg_cfg_error(b, "%s serves plain DNS in another block; DNS over TLS "
-                                          "needs a port of its own", a.text) : SG_ENOMEM;
-                goto out;
-            }
-            if (sb->tls && !t->tls) {
+            sg_route_table *t = table_for(bs->rt, &a, &clash);
+            if (!t)
+                return clash ? sg_cfg_error(b, "%s serves plain DNS in another block; DNS over TLS "
+                                            "needs a port of its own", a.text) : SG_ENOMEM;
+            if (sb->tls && !t->tls)
                 t->tls = sb->tls;
-            } else if (sb->tls && strcmp(sg_tls_ctx_cert(t->tls), sg_tls_ctx_cert(sb->tls))) {
-                rc = sg_cfg_error(b, "%s already has the certificate %s", a.text, sg_tls_ctx_cert(t->tls));
-                goto out;
-            }
-            rc = route_add(t, sb->zones[z], sb->nhandlers ? &sb->handlers[0] : NULL);
-            if (rc == SG_EEXIST) {
-                rc = sg_cfg_error(b, "zone '%s' is already served on %s", b->args[z], a.text);
-                goto out;
-            }
+            else if (sb->tls && strcmp(sg_tls_ctx_cert(t->tls), sg_tls_ctx_cert(sb->tls)))
+                return sg_cfg_error(b, "%s already has the certificate %s", a.text, sg_tls_ctx_cert(t->tls));
+            int rc = route_add(t, sb->zones[z], sb->nhandlers ? &sb->handlers[0] : NULL);
+            if (rc == SG_EEXIST)
+                return sg_cfg_error(b, "zone '%s' is already served on %s", b->args[z], a.text);
             if (rc)
-                goto out;
+                return rc;
         }
     }
-out:
-    free(ports);
-    free(zptr);
-    free(binds);
+    return 0;
+}
+
+static int setup_block(sg_runtime *rt, const sg_cfg_block *b, int check_only)
+{
+    sg_server_block *sb = &rt->blocks[rt->nblocks++];
+    memset(sb, 0, sizeof *sb);
+    block_setup bs = { .rt = rt, .b = b, .sb = sb };
+    bs.ports = calloc(b->nargs, sizeof *bs.ports);
+    sb->zones = calloc(b->nargs, sizeof *sb->zones);
+    bs.zptr = calloc(b->nargs, sizeof *bs.zptr);
+    int rc = !bs.ports || !sb->zones || !bs.zptr ? SG_ENOMEM : 0;
+    if (!rc)
+        rc = block_zones(&bs);
+    if (!rc)
+        rc = block_lines(&bs);
+    if (!rc)
+        rc = block_chain(&bs, check_only);
+    if (!rc)
+        rc = block_routes(&bs);
+    free(bs.ports);
+    free(bs.zptr);
+    free(bs.binds);
     return rc;
 }
 
