@@ -35,6 +35,7 @@ struct sg_xfr_zone {
     sg_tsig_key *key;
     char keystore[1024];
     sg_keystore *ks;
+    int ks_lost;                  /* the keystore file went while in use: reopen, never create */
     sg_keyset *keys;
     _Atomic(sg_xfr_snap *) cur;
     _Atomic(const sg_rrset *) soa; /* the current version's SOA, when it is not the file's */
@@ -119,7 +120,19 @@ static void refresh_keys(sg_xfr_zone *xz, int64_t now)
     if (!xz->keystore[0])
         return;
     int rc;
-    if (!xz->ks && (rc = sg_ks_new(xz->keystore, "transfer", &xz->ks))) {
+    if (xz->ks && sg_ks_file_moved(xz->ks)) {
+        /* deleted or replaced under us (issue 15): reading through the old handle would
+         * hand out keys from a file nobody writes any more; the versions served keep the
+         * keys they have until a keystore is at the path again */
+        sg_log(SG_LOG_WARN, "transfer", xz->name, "keystore %s was deleted or replaced; "
+               "transfers keep the current keys until it is there again", xz->keystore);
+        sg_ks_free(xz->ks);
+        xz->ks = NULL;
+        xz->ks_lost = 1;
+        xz->last_error_log = now;
+    }
+    if (!xz->ks && (rc = xz->ks_lost ? sg_ks_open_existing(xz->keystore, "transfer", &xz->ks)
+                                     : sg_ks_new(xz->keystore, "transfer", &xz->ks))) {
         xz->ks = NULL;
         if (now - xz->last_error_log >= 60) {
             sg_log(SG_LOG_WARN, "transfer", xz->name, "cannot open keystore %s: %s",
@@ -129,6 +142,10 @@ static void refresh_keys(sg_xfr_zone *xz, int64_t now)
     }
     if (!xz->ks)
         return;
+    if (xz->ks_lost) {
+        sg_log(SG_LOG_INFO, "transfer", xz->name, "keystore %s is there again", xz->keystore);
+        xz->ks_lost = 0;
+    }
     sg_keyset *nk = NULL;
     rc = sg_keyset_load(xz->ks, xz->name, now, xz->keys ? xz->keys->fingerprint : 0, &nk);
     if (rc == 0) {

@@ -11,6 +11,7 @@ keystore comes back (the operator restores it): signetd takes it up and goes on.
 
 import os
 import shutil
+import subprocess
 import time
 import unittest
 
@@ -25,6 +26,9 @@ a.test:${port} b.test:${port} c.test:${port} {
     dnssec {
         keystore %(db)s
         policy quick
+    }
+    transfer {
+        to 127.0.0.1
     }
     file %(dir)s/a.zone a.test
     file %(dir)s/b.zone b.test
@@ -92,6 +96,34 @@ class KeystoreGone(unittest.TestCase):
                                                since, 20), self.srv.log()[since:])
         for z in ZONES:
             self.assertTrue(self.signed(z), z)
+        # zone transfers follow the restored keystore too: their version thread had its
+        # own handle on the deleted file and handed out its keys for ever (issue 15)
+        served = set(self.dnskeys_served('a.test'))
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and set(self.dnskeys_axfr('a.test')) != served:
+            time.sleep(0.5)
+            served = set(self.dnskeys_served('a.test'))
+        self.assertEqual(set(self.dnskeys_axfr('a.test')), served,
+                         'AXFR serves other keys than the queries:\n%s' % self.srv.log()[since:])
+
+    @staticmethod
+    def key_text(rdata):
+        f = rdata.split()
+        return ' '.join(f[:3] + [''.join(f[3:])])
+
+    def dnskeys_served(self, z):
+        return [self.key_text(rr.rdata) for rr in self.srv.dig(z, 'DNSKEY').rrs('answer', 'DNSKEY')]
+
+    def dnskeys_axfr(self, z):
+        p = subprocess.run(['kdig', '@127.0.0.1', '-p', str(self.srv.port), '+nocomments',
+                            '+nostats', '+timeout=5', '+retry=0', 'AXFR', z],
+                           capture_output=True, text=True, timeout=60)
+        out = []
+        for line in p.stdout.splitlines():
+            f = line.split(None, 4)
+            if len(f) == 5 and f[3] == 'DNSKEY':
+                out.append(self.key_text(f[4]))
+        return out
 
 
 if __name__ == '__main__':
