@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 """lint.plugins: the plugin contract holds (issue 18).
 
-- every plugin NAME:FOLDER in plugin.cfg has a page docs/plugins/NAME.md and a file
+- every plugin NAME:FOLDER in plugin.cfg has a page docs/plugins/NAME.md (with its
+  Syntax: the one place a plugin is documented) and a file
   FOLDER/NAME_plugin.c that defines `const sg_plugin sg_plugin_NAME`;
 - the core (daemon/ except its own *_plugin.c files) names no plugin: no sg_plugin_X of
   a plugin outside daemon/, no include of another component's *_plugin.h, and no
@@ -35,8 +36,12 @@ def main():
     home = {}
     for name, folder in listed:
         sym = 'sg_plugin_' + name.replace('-', '_')
-        if not os.path.exists(os.path.join(ROOT, 'docs', 'plugins', name + '.md')):
+        page = os.path.join(ROOT, 'docs', 'plugins', name + '.md')
+        if not os.path.exists(page):
             bad.append('%s: no docs/plugins/%s.md' % (name, name))
+        elif '## Syntax' not in open(page).read():
+            # the page is the reference, not a pointer to one elsewhere
+            bad.append('docs/plugins/%s.md: no Syntax section' % name)
         src = os.path.join(ROOT, folder, name.replace('-', '_') + '_plugin.c')
         if not os.path.exists(src) or not re.search(r'const sg_plugin %s\b' % sym, open(src).read()):
             bad.append('%s: no %s/%s_plugin.c defining %s' % (name, folder, name, sym))
