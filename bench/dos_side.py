@@ -3,8 +3,11 @@
 """The legitimate side stream of bench/dos.sh: queries from a dnsperf query file, one at
 a time over UDP with DO, paced at --rate per second, each with its own latency (a reply
 later than --timeout counts as lost); meanwhile the RSS of --pid is sampled every 0.25 s.
-Prints one JSON object: sent, answered, lost, p50/p99/p999 (ms, over the answered),
-rss_kb min/max/last, and the RSS every 5 s (MiB)."""
+--source binds the socket to that address (e.g. 127.0.1.2), so that a server's response
+rate limiting sees the side stream as another client than a flood from 127.0.0.1.
+Prints one JSON object: sent, answered, lost, tc (answers with TC=1: an RRL slip, or too
+large for UDP), p50/p99/p999 (ms, over the answered), rss_kb min/max/last, and the RSS
+every 5 s (MiB)."""
 
 import argparse
 import json
@@ -54,6 +57,7 @@ def main():
     ap.add_argument('--timeout', type=float, default=1.0)
     ap.add_argument('--pid', type=int, default=0)
     ap.add_argument('--names', type=int, default=100000, help='use the first N queries only')
+    ap.add_argument('--source', default='', help='local address to send from (default: any)')
     a = ap.parse_args()
     with open(a.queries) as f:
         qs = [l.split() for l in f if l.strip() and not l.startswith(';')][:a.names]
@@ -70,8 +74,10 @@ def main():
     t = threading.Thread(target=sample, daemon=True)
     t.start()
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    if a.source:
+        s.bind((a.source, 0))
     s.connect(('127.0.0.1', a.port))
-    lat, lost, sent = [], 0, 0
+    lat, lost, sent, tc = [], 0, 0, 0
     start = time.monotonic()
     end = start + a.seconds
     i = 0
@@ -93,8 +99,9 @@ def main():
                 data = s.recv(65535)
             except (socket.timeout, ConnectionRefusedError):
                 break
-            if len(data) >= 2 and struct.unpack('!H', data[:2])[0] == qid:
+            if len(data) >= 3 and struct.unpack('!H', data[:2])[0] == qid:
                 got = True
+                tc += bool(data[2] & 0x02)
                 break
         if got:
             lat.append((time.monotonic() - t0) * 1000)
@@ -107,7 +114,7 @@ def main():
     stop.set()
     t.join()
     lat.sort()
-    print(json.dumps({'sent': sent, 'answered': len(lat), 'lost': lost,
+    print(json.dumps({'sent': sent, 'answered': len(lat), 'lost': lost, 'tc': tc,
                       'p50_ms': pct(lat, 0.50), 'p99_ms': pct(lat, 0.99),
                       'p999_ms': pct(lat, 0.999), 'max_ms': round(lat[-1], 3) if lat else None,
                       'rss_kb_min': min(rss) if rss else None,
