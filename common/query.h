@@ -119,6 +119,16 @@ typedef struct sg_query {
     size_t out_len;
     sg_stream stream;           /* more messages follow (TCP only); set by the answering plugin */
 
+    /* Set by a plugin before the signer (rrl) for this query only: the signer calls it
+     * once the lookup has made the reply and before it signs anything; nonzero means the
+     * reply will not go out as made (dropped, or slipped to TC=1), and the signer then
+     * makes no signature for it (a flood of random names otherwise cost a signature each
+     * even when every reply was dropped). `limited` is what it decided: 0 not asked,
+     * else 1 + enum sg_rrl_action; a plugin that stores replies stores none above 1. */
+    int (*before_sign)(void *ctx, struct sg_query *q);
+    void *before_sign_ctx;
+    uint8_t limited;
+
     struct sg_arena *arena;     /* per-query scratch (signatures), reset per query */
     void *worker;               /* the worker thread's context */
     uint64_t start_ns;          /* monotonic time the query arrived */

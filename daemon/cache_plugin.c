@@ -164,8 +164,9 @@ static int cache_handle(sg_handler *self, sg_query *q)
     }
     q->valid_until = 0;
     int rc = sg_next(self, q);
-    if (rc || q->drop || q->out_len)
-        return rc; /* failures, drops and replies a later plugin wrote itself */
+    if (rc || q->drop || q->out_len || q->limited > 1)
+        return rc; /* failures, drops, rate-limited (unsigned) replies, and replies a
+                    * later plugin wrote itself */
     if (q->rcode != SG_RCODE_NOERROR && q->rcode != SG_RCODE_NXDOMAIN)
         return 0; /* REFUSED, SERVFAIL, ... say nothing worth keeping */
     uint32_t ttl = min_ttl(q);

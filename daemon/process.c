@@ -24,6 +24,8 @@ size_t sg_server_answer(const sg_runtime *rt, int listen_idx, sg_query *q,
     if (q->arena)
         sg_arena_reset(q->arena);
     q->stream = (sg_stream){ 0 };
+    q->before_sign = NULL;
+    q->limited = 0;
     enum sg_parse_result pr = sg_wire_parse_query(q, pkt, len, rt->opt.udp_max_payload);
     if (pr == SG_PARSE_DROP)
         return 0;

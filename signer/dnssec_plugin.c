@@ -655,6 +655,8 @@ static int dnssec_handle(sg_handler *self, sg_query *q)
                 q->qtype == SG_TYPE_NSEC || q->qtype == SG_TYPE_RRSIG);
     if (!q->do_bit && !named)
         return 0;
+    if (q->before_sign && q->before_sign(q->before_sign_ctx, q))
+        return 0; /* rate limited: the reply goes out cut back or not at all */
     const sg_denial *d = denial_for(st, dz, q->zone, k);
     if (!d)
         return SG_ENOMEM;
