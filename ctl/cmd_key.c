@@ -262,7 +262,7 @@ int cmd_key(ctl *c, int argc, char **argv)
                     id, k.zone, k.tag);
             fputs(pem, stdout);
             fflush(stdout);
-            sg_ks_secret_free(pem, len);
+            sg_secure_free(pem, len);
         }
         return CTL_OK;
     }
