@@ -8,7 +8,7 @@
 #include <stdatomic.h>
 #include <sys/socket.h>
 
-#include "transfer/tsig.h"
+#include "tsig/tsig.h"
 #include "zones/ixfr.h"
 
 /* A primary server. */

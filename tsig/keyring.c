@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* TSIG keys: algorithms, base64 secrets, the keyring and the `tsig-key` config directive. */
-#include "transfer/tsig.h"
+#include "tsig/tsig.h"
 #include "common/errors.h"
 #include "common/log.h"
 #include "common/secure_heap.h"

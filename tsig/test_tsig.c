@@ -6,7 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "transfer/tsig.h"
+#include "tsig/tsig.h"
 #include "common/errors.h"
 #include "common/log.h"
 #include "common/secure_heap.h"
