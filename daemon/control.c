@@ -8,7 +8,7 @@
 #include "signer/dnssec_plugin.h"
 #include "signer/keyset.h"
 #include "zones/file_plugin.h"
-#include "zones/secondary_plugin.h"
+#include "secondary/secondary_plugin.h"
 #include "zones/zone.h"
 
 #include <errno.h>

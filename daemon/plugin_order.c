@@ -6,7 +6,7 @@
 #include "signer/dnssec_plugin.h"
 #include "transfer/transfer.h"
 #include "zones/file_plugin.h"
-#include "zones/secondary_plugin.h"
+#include "secondary/secondary_plugin.h"
 
 const sg_plugin *const sg_plugin_order[] = {
     &sg_plugin_log,

@@ -6,7 +6,7 @@
 #include "common/arena.h"
 #include "common/cookie.h"
 #include "common/wire.h"
-#include "zones/secondary_plugin.h"
+#include "secondary/secondary_plugin.h"
 
 #include <string.h>
 #include <time.h>

@@ -8,8 +8,8 @@
 #include <stdatomic.h>
 #include <sys/socket.h>
 
+#include "secondary/ixfr.h"
 #include "tsig/tsig.h"
-#include "zones/ixfr.h"
 
 /* A primary server. */
 typedef struct sg_xfr_peer {
