@@ -14,7 +14,7 @@ typedef struct sg_setup_ctx {
     const uint8_t *const *zones; /* the server block's zones, wire form */
     int nzones;
     int check_only;              /* signetd -t: check, don't start anything */
-    /* TSIG keys of the global options block (transfer/tsig.h, sg_tsig_find); owned by the
+    /* TSIG keys of the global options block (tsig/tsig.h, sg_tsig_find); owned by the
      * runtime, valid until the plugin's teardown (a reload brings a new keyring). */
     const struct sg_tsig_keyring *tsig;
     const sg_cfg_block *block;   /* the whole server block */

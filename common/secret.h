@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Secrets below OpenSSL (a TSIG or cookie secret written in the config, the cookie secrets
  * in use): kept in pages left out of core dumps and locked in memory, wiped when freed.
- * The keystore's secure heap (OpenSSL's) holds keys; this is for the layers below it. */
+ * The secure heap (OpenSSL's, common/secure_heap.h) holds keys; this is for the layers below it. */
 #ifndef SG_SECRET_H
 #define SG_SECRET_H
 

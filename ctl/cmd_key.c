@@ -257,7 +257,7 @@ static int key_export(ctl *c, const key_args *a)
             id, k.zone, k.tag);
     fputs(pem, stdout);
     fflush(stdout);
-    sg_ks_secret_free(pem, len);
+    sg_secure_free(pem, len);
     return CTL_OK;
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* signetctl tsig generate: a new TSIG key as a config line (or as a key file's content). */
 #include "ctl/ctl.h"
-#include "transfer/tsig.h"
+#include "tsig/tsig.h"
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>

@@ -3,6 +3,7 @@
 #include "ctl/ctl.h"
 
 #include "common/log.h"
+#include "common/secure_heap.h"
 #include "keystore/keystore.h"
 
 #include <stdlib.h>
@@ -47,7 +48,7 @@ int main(int argc, char **argv)
     memset(&c, 0, sizeof c);
     /* it reads private keys, TSIG secrets and credentials: never in a core dump */
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    sg_ks_secure_heap_init(SG_KS_SECURE_HEAP_BYTES);
+    sg_secure_heap_init(SG_SECURE_HEAP_BYTES);
     c.db = getenv("SIGNET_KEYSTORE");
     c.db_set = c.db && *c.db;
     if (!c.db || !*c.db)

@@ -7,7 +7,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/name.h"
-#include "transfer/tsig.h"
+#include "tsig/tsig.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>

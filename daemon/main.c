@@ -8,7 +8,7 @@
 #include "daemon/server.h"
 #include "common/cookie.h"
 #include "common/log.h"
-#include "keystore/keystore.h"
+#include "common/secure_heap.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -85,7 +85,7 @@ int main(int argc, char **argv)
      * the secure heap is clean). */
 #if !defined(__SANITIZE_ADDRESS__)
     if (!check)
-        sg_ks_secure_heap_init(SG_KS_SECURE_HEAP_BYTES);
+        sg_secure_heap_init(SG_SECURE_HEAP_BYTES);
 #endif
     /* Signals are taken synchronously by this thread; no other thread may see them. They
      * are blocked before the runtime is built, because setup already starts threads

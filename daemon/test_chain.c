@@ -10,7 +10,7 @@
 #include "daemon/server.h"
 #include "common/wire.h"
 #include "zones/file_plugin.h"
-#include "transfer/tsig.h"
+#include "tsig/tsig.h"
 #include "tests/support/question.h"
 
 #include <stdio.h>

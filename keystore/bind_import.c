@@ -25,14 +25,14 @@ static int slurp(const char *path, char **buf_out, size_t *len_out)
         sg_log(SG_LOG_ERR, "keystore", NULL, "cannot open %s", path);
         return SG_EIO;
     }
-    char *buf = sg_ks_secret_alloc(FILE_MAX + 1);
+    char *buf = sg_secure_alloc(FILE_MAX + 1);
     size_t n = buf ? fread(buf, 1, FILE_MAX, f) : 0;
     int err = ferror(f) || (buf && n == FILE_MAX);
     fclose(f);
     if (!buf)
         return SG_ENOMEM;
     if (err) {
-        sg_ks_secret_free(buf, FILE_MAX + 1);
+        sg_secure_free(buf, FILE_MAX + 1);
         return SG_EIO;
     }
     *buf_out = buf;
@@ -312,7 +312,7 @@ int sg_ks_key_import_bind(sg_keystore *ks, const char *zone, const char *path,
         *key_out = k;
 out:
     EVP_PKEY_free(pkey);
-    sg_ks_secret_free(pub_text, pub_cap);
-    sg_ks_secret_free(priv_text, priv_cap);
+    sg_secure_free(pub_text, pub_cap);
+    sg_secure_free(priv_text, priv_cap);
     return r;
 }

@@ -170,7 +170,7 @@ int ks_key_insert(sg_keystore *ks, int64_t zone_id, sg_ks_key *k, EVP_PKEY *pkey
              sg_ks_alg_name(k->algorithm) ? sg_ks_alg_name(k->algorithm) : "?", k->tag);
     r = sg_ks_event_add(ks, now, k->zone, k->id, "", sg_ks_state_name(k->state), why);
 out:
-    sg_ks_secret_free(blob, blen);
+    sg_secure_free(blob, blen);
     return r;
 }
 
@@ -280,7 +280,7 @@ static int read_private(sg_keystore *ks, int64_t id, char *storage, size_t scap,
     if (rc == SQLITE_ROW) {
         ks_col_text(st, 0, storage, scap);
         int n = sqlite3_column_bytes(st, 1);
-        uint8_t *b = sg_ks_secret_alloc((size_t)n + 1);
+        uint8_t *b = sg_secure_alloc((size_t)n + 1);
         if (!b) {
             r = SG_ENOMEM;
         } else {
@@ -313,7 +313,7 @@ int sg_ks_key_load_private(sg_keystore *ks, int64_t id, EVP_PKEY **pkey_out)
     } else {
         r = stg->decode(ks, blob, len, pkey_out);
     }
-    sg_ks_secret_free(blob, len + 1);
+    sg_secure_free(blob, len + 1);
     return r;
 }
 
@@ -328,7 +328,7 @@ int sg_ks_key_export_private(sg_keystore *ks, int64_t id, char **pem_out, size_t
     if (r)
         return r;
     if (strcmp(storage, "pem") != 0) {
-        sg_ks_secret_free(blob, len + 1);
+        sg_secure_free(blob, len + 1);
         return SG_EINVAL;
     }
     *pem_out = (char *)blob;

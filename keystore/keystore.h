@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include "common/errors.h"
+#include "common/secure_heap.h"
 
 /*
  * One SQLite database is the source of truth for everything Signet knows about DNSSEC.
@@ -251,22 +252,9 @@ int sg_ks_key_import_pem(sg_keystore *ks, const char *zone, const char *path,
                          enum sg_ks_role role, uint8_t alg, int64_t now, sg_ks_key *key_out);
 /* Load a key's private key. The caller frees *pkey_out with EVP_PKEY_free. */
 int sg_ks_key_load_private(sg_keystore *ks, int64_t id, EVP_PKEY **pkey_out);
-/* The private key as PKCS#8 PEM, for export. Free with sg_ks_secret_free(*pem_out, *len_out),
+/* The private key as PKCS#8 PEM, for export. Free with sg_secure_free(*pem_out, *len_out),
  * which cleanses it. */
 int sg_ks_key_export_private(sg_keystore *ks, int64_t id, char **pem_out, size_t *len_out);
-/* Cleanse len bytes of p and free it (from either heap below). NULL is fine. */
-void sg_ks_secret_free(void *p, size_t len);
-/* n zeroed bytes for secret material: from the secure heap when it is set up and has
- * room, else ordinary memory. Free with sg_ks_secret_free. NULL when out of memory. */
-void *sg_ks_secret_alloc(size_t n);
-/* Set up OpenSSL's secure heap of at least `bytes` (rounded up to a power of two) for
- * private keys: locked in memory (mlock), left out of core dumps (MADV_DONTDUMP), cleansed
- * on free. Call once at start, before any key is loaded. Returns 0, 1 when it works but
- * is not fully protected (RLIMIT_MEMLOCK; logged), or SG_ELIB (logged). */
-int sg_ks_secure_heap_init(size_t bytes);
-/* What signetd and signetctl set up: room for some thousands of private keys (an
- * RSA-4096 key takes about 2.5 KiB of it, an ECDSA key well under 1 KiB). */
-#define SG_KS_SECURE_HEAP_BYTES (8u << 20)
 
 /* Write the key's timing points and state as given in k (matched by k->id) and journal the
  * change with reason. Use inside sg_ks_begin/commit to move several keys atomically. */

@@ -22,7 +22,7 @@ static int pem_encode(sg_keystore *ks, EVP_PKEY *pkey, uint8_t **blob_out, size_
         goto out;
     }
     long n = BIO_get_mem_data(bio, &data);
-    uint8_t *blob = n > 0 ? sg_ks_secret_alloc((size_t)n) : NULL;
+    uint8_t *blob = n > 0 ? sg_secure_alloc((size_t)n) : NULL;
     if (!blob) {
         r = SG_ENOMEM;
         goto out;

@@ -221,7 +221,7 @@ static void test_delete_and_export(void **state)
     size_t len = 0;
     assert_int_equal(sg_ks_key_export_private(ks, k.id, &pem, &len), 0);
     assert_non_null(strstr(pem, "-----BEGIN PRIVATE KEY-----"));
-    sg_ks_secret_free(pem, len);
+    sg_secure_free(pem, len);
 
     /* A generated key whose DS went to the parent must stay. */
     k.ds_submitted = 11;

@@ -2,6 +2,7 @@
 /* Registrar credentials: a file only its owner can read, or environment variables; the
  * values are kept apart so that every message can be scrubbed of them. */
 #include "registrar/internal.h"
+#include "common/secure_heap.h"
 
 #include <openssl/crypto.h>
 
@@ -22,11 +23,11 @@ static int cred_set(sg_reg_cred *c, const char *k, const char *v)
      * process has one */
     size_t vl = strlen(v) + 1;
     c->key[c->n] = strdup(k);
-    c->val[c->n] = sg_ks_secret_alloc(vl);
+    c->val[c->n] = sg_secure_alloc(vl);
     if (!c->key[c->n] || !c->val[c->n]) {
         free(c->key[c->n]);
         if (c->val[c->n])
-            sg_ks_secret_free(c->val[c->n], vl);
+            sg_secure_free(c->val[c->n], vl);
         return SG_ENOMEM;
     }
     memcpy(c->val[c->n], v, vl);
@@ -137,7 +138,7 @@ void sg_reg_cred_free(sg_reg_cred *c)
     if (!c)
         return;
     for (int i = 0; i < c->n; i++) {
-        sg_ks_secret_free(c->val[i], strlen(c->val[i]) + 1);
+        sg_secure_free(c->val[i], strlen(c->val[i]) + 1);
         free(c->key[i]);
     }
     memset(c, 0, sizeof *c);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests: credential files (permissions, format), environment variables, redaction. */
 #include "registrar/internal.h"
+#include "common/secure_heap.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,7 +33,7 @@ static const char *write_file(const char *name, const char *text, mode_t mode)
 static void values_in_secure_memory(void **st)
 {
     (void)st;
-    sg_ks_secure_heap_init(1 << 16);
+    sg_secure_heap_init(1 << 16);
     assert_true(CRYPTO_secure_malloc_initialized());
     size_t used0 = CRYPTO_secure_used();
     const char *p = write_file("sec.cred", "apikey = pk1_secure\ntoken = t0k3n\n", 0600);

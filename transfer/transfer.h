@@ -15,7 +15,7 @@
 #include "common/plugin.h"
 #include "common/rrset.h"
 #include "signer/keyset.h"
-#include "transfer/tsig.h"
+#include "tsig/tsig.h"
 #include "zones/serial.h"
 #include "zones/zone.h"
 

@@ -3,7 +3,7 @@
  * its 16-bit length, as on TCP), followed as the secondary follows them: where the stream
  * ends, then differences applied to a fixed base version or a whole zone built. A new
  * version must have the serial the response announced. */
-#include "zones/ixfr.h"
+#include "secondary/ixfr.h"
 #include "zones/serial.h"
 #include "common/log.h"
 

@@ -7,7 +7,7 @@
 #include <limits.h>
 
 #include "common/plugin.h"
-#include "zones/xfr_in.h"
+#include "secondary/xfr_in.h"
 
 #define SG_SECONDARY_PRIMARIES_MAX 8
 /* max-size when the config says nothing: far above any zone a signer in front of a hidden

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "zones/secondary_plugin.h"
+#include "secondary/secondary_plugin.h"
 #include "common/cfg.h"
 #include "common/log.h"
 

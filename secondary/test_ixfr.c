@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "zones/ixfr.h"
+#include "secondary/ixfr.h"
 #include "zones/serial.h"
 #include "common/errors.h"
 #include "common/log.h"

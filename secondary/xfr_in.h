@@ -8,8 +8,8 @@
 #include <stdatomic.h>
 #include <sys/socket.h>
 
-#include "transfer/tsig.h"
-#include "zones/ixfr.h"
+#include "secondary/ixfr.h"
+#include "tsig/tsig.h"
 
 /* A primary server. */
 typedef struct sg_xfr_peer {

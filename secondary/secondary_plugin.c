@@ -4,8 +4,8 @@
  * once on NOTIFY, transfers a newer version (IXFR, AXFR when IXFR fails), publishes it in
  * the zone's slot and writes it to disk. Past the SOA expire time without a primary the
  * zone stops being served (SERVFAIL). Queries read the slot without locks. */
-#include "zones/secondary_plugin.h"
-#include "zones/ixfr.h"
+#include "secondary/secondary_plugin.h"
+#include "secondary/ixfr.h"
 #include "zones/serial.h"
 #include "zones/zonedb.h"
 #include "common/log.h"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Zone transfer client: our own sockets with deadlines (so that a silent primary never
  * blocks the refresh task for long), ldns for messages and TSIG. */
-#include "zones/xfr_in.h"
+#include "secondary/xfr_in.h"
 #include "common/cfg.h"
 #include "common/errors.h"
 #include "common/log.h"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Transfer responses into zone versions: the end of an AXFR/IXFR stream, a whole zone
  * from a full response, and RFC 1995 differences applied to the version we serve. */
-#include "zones/ixfr.h"
+#include "secondary/ixfr.h"
 #include "zones/serial.h"
 #include "common/errors.h"
 #include "common/log.h"

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* Memory for private key material: OpenSSL's secure heap (locked, left out of core dumps,
- * cleansed on free) for our own buffers and for the private parts of OpenSSL's keys. */
-#include "keystore/keystore.h"
+/* Memory for secrets: OpenSSL's secure heap (locked, left out of core dumps, cleansed on
+ * free) for our own buffers and for the private parts of OpenSSL's keys. */
+#include "common/secure_heap.h"
 #include "common/errors.h"
 #include "common/log.h"
 
 #include <openssl/crypto.h>
 #include <string.h>
 
-int sg_ks_secure_heap_init(size_t bytes)
+int sg_secure_heap_init(size_t bytes)
 {
     if (CRYPTO_secure_malloc_initialized())
         return 0;
@@ -32,10 +32,10 @@ int sg_ks_secure_heap_init(size_t bytes)
     return 0;
 }
 
-void *sg_ks_secret_alloc(size_t n)
+void *sg_secure_alloc(size_t n)
 {
     /* the secure heap when it has room; if it is full or absent, ordinary memory, which
-     * sg_ks_secret_free still cleanses */
+     * sg_secure_free still cleanses */
     void *p = CRYPTO_secure_malloc_initialized() ? OPENSSL_secure_zalloc(n) : NULL;
     if (!p) {
         p = OPENSSL_zalloc(n);
@@ -43,7 +43,7 @@ void *sg_ks_secret_alloc(size_t n)
     return p;
 }
 
-void sg_ks_secret_free(void *p, size_t len)
+void sg_secure_free(void *p, size_t len)
 {
     if (!p)
         return;

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* TSIG keys: algorithms, base64 secrets, the keyring and the `tsig-key` config directive. */
-#include "transfer/tsig.h"
+#include "tsig/tsig.h"
 #include "common/errors.h"
 #include "common/log.h"
-#include "keystore/keystore.h"
+#include "common/secure_heap.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -149,7 +149,7 @@ sg_tsig_keyring *sg_tsig_keyring_new(void)
  * of core dumps, locked, cleansed on free) when signetd has set one up. */
 static void *secret_copy(const void *src, size_t len)
 {
-    void *p = sg_ks_secret_alloc(len);
+    void *p = sg_secure_alloc(len);
     if (p)
         memcpy(p, src, len);
     return p;
@@ -157,9 +157,9 @@ static void *secret_copy(const void *src, size_t len)
 
 static void key_wipe(sg_tsig_key *k)
 {
-    sg_ks_secret_free(k->secret, k->secret_len);
+    sg_secure_free(k->secret, k->secret_len);
     if (k->secret_b64)
-        sg_ks_secret_free(k->secret_b64, strlen(k->secret_b64) + 1);
+        sg_secure_free(k->secret_b64, strlen(k->secret_b64) + 1);
     memset(k, 0, sizeof *k);
 }
 

@@ -6,10 +6,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "transfer/tsig.h"
+#include "tsig/tsig.h"
 #include "common/errors.h"
 #include "common/log.h"
-#include "keystore/keystore.h"
+#include "common/secure_heap.h"
 
 #include <ldns/ldns.h>
 #include <openssl/crypto.h>
@@ -89,7 +89,7 @@ static void test_keyring(void **st)
 static void test_secret_memory(void **st)
 {
     (void)st;
-    sg_ks_secure_heap_init(1 << 16);
+    sg_secure_heap_init(1 << 16);
     assert_true(CRYPTO_secure_malloc_initialized());
     size_t used0 = CRYPTO_secure_used();
     sg_tsig_keyring *kr = ring();

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for secret memory: the secure heap is set up, left out of core dumps, holds
  * our key buffers and OpenSSL's private keys, and is cleansed on free. */
-#include "keystore/keystore.h"
+#include "common/secure_heap.h"
 #include "common/log.h"
 
 #include <setjmp.h>
@@ -44,14 +44,14 @@ static void heap(void **unused)
 {
     (void)unused;
     sg_log_set_level(SG_LOG_SILENT);
-    int r = sg_ks_secure_heap_init(1 << 16);
+    int r = sg_secure_heap_init(1 << 16);
     assert_true(r == 0 || r == 1);
     assert_true(CRYPTO_secure_malloc_initialized());
     /* a second call keeps the first heap */
-    assert_int_equal(sg_ks_secure_heap_init(1 << 20), 0);
+    assert_int_equal(sg_secure_heap_init(1 << 20), 0);
 
     size_t used0 = CRYPTO_secure_used();
-    uint8_t *p = sg_ks_secret_alloc(100);
+    uint8_t *p = sg_secure_alloc(100);
     assert_non_null(p);
     assert_true(CRYPTO_secure_allocated(p));
     assert_true(CRYPTO_secure_used() > used0);
@@ -61,15 +61,15 @@ static void heap(void **unused)
     if (r == 0)
         assert_non_null(strstr(flags, " lo")); /* locked: never swapped out */
     memset(p, 0xa5, 100);
-    sg_ks_secret_free(p, 100);
+    sg_secure_free(p, 100);
     assert_int_equal(CRYPTO_secure_used(), used0);
 
     /* a full heap: ordinary memory instead, still cleansed on free */
-    uint8_t *big = sg_ks_secret_alloc(1 << 17);
+    uint8_t *big = sg_secure_alloc(1 << 17);
     assert_non_null(big);
     assert_false(CRYPTO_secure_allocated(big));
-    sg_ks_secret_free(big, 1 << 17);
-    sg_ks_secret_free(NULL, 5);
+    sg_secure_free(big, 1 << 17);
+    sg_secure_free(NULL, 5);
 }
 
 static void openssl_keys_in_the_heap(void **unused)

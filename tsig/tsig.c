@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* TSIG signing and verification over wire messages (RFC 8945 4-5), streams included. */
-#include "transfer/tsig.h"
+#include "tsig/tsig.h"
 #include "common/errors.h"
 #include "common/log.h"
 

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "zones/xfr_in.h"
+#include "secondary/xfr_in.h"
 #include "common/errors.h"
 
 #include <arpa/inet.h>
