@@ -20,8 +20,15 @@
 int sg_roll_step(sg_keystore *ks, const char *zone, const sg_roll_figures *f, int64_t now,
                  sg_roll_event *next_out);
 
-/* The events that would happen from now until `until` if nothing outside changed and the
- * parent showed each DS at once when submitted (marked in the reason). Nothing is
+/* The transitions that would be made from now until `until` if nothing outside changed:
+ * the table (sg_roll_decide) applied to a copy of the zone's keys, now advanced to each
+ * next event, the parent showing each DS as soon as it is submitted, secondaries and the
+ * parent's removal of a withdrawn DS following at once. Keys the plan generates get
+ * negative ids (-1, -2, ... in order). Nothing is written. *out is freed with free(). */
+int sg_roll_plan_transitions(sg_keystore *ks, const char *zone, const sg_roll_figures *f,
+                             int64_t now, int64_t until, sg_roll_transition **out, size_t *n_out);
+
+/* The events of sg_roll_plan_transitions (each one's when is when it is made). Nothing is
  * written. *events_out is freed with free(). */
 int sg_roll_plan(sg_keystore *ks, const char *zone, const sg_roll_figures *f, int64_t now,
                  int64_t until, sg_roll_event **events_out, size_t *n_out);

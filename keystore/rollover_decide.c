@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* The rollover decisions. A pure function decides the next event from the policy and the
- * keys' timing points; the step applies what is due, one transaction per event, writing
- * the timing point of the moment it happens. Nothing is scheduled in advance, so a crash
- * at any moment leaves keys whose stored points say exactly how far each one got, and a
- * restart recomputes every wait from them: no safety wait can be skipped.
+/* The rollover transition table, pure: from the policy, the keys' timing points and the
+ * observed figures it decides the next event (sg_roll_next) and what that event writes
+ * (sg_roll_transition_of): the engine writes it to the keystore at the moment it happens,
+ * the plan to a copy in memory. Nothing is scheduled in advance, so a crash at any moment
+ * leaves keys whose stored points say exactly how far each one got, and a restart
+ * recomputes every wait from them: no safety wait can be skipped.
  *
  * Timelines (RFC 7583, with online signing: a key's signatures appear the moment it is
  * active and vanish the moment it retires):
@@ -437,77 +438,11 @@ int sg_roll_clock_behind(const sg_roll_figures *f, int64_t now, sg_roll_event *e
     return 1;
 }
 
-void ks_roll_set_state(sg_ks_key *k, int64_t now)
-{
-    k->state = sg_ks_key_state_at(k, now);
-}
+/* ---- the transition table: what an event writes ---------------------------------------- */
 
-uint64_t ks_roll_alg_mutate(const sg_ks_policy *p, sg_ks_key *keys, size_t n,
-                            enum sg_roll_action a, int64_t now)
-{
-    uint64_t changed = 0;
-    for (size_t i = 0; i < n && i < 64; i++) {
-        sg_ks_key *k = &keys[i];
-        int is_new = k->algorithm == p->algorithm;
-        int live = ks_roll_published(k, now) || ks_roll_signing(k, now);
-        switch (a) {
-        case SG_ROLL_ALG_PUBLISH:
-            if (is_new && ks_roll_signing(k, now) && !k->publish)
-                k->publish = now;
-            else
-                continue;
-            break;
-        case SG_ROLL_ALG_WITHDRAW:
-            if (!is_new && live && k->role != SG_KS_ROLE_ZSK && k->ds_submitted && !k->ds_withdrawn)
-                k->ds_withdrawn = now;
-            else
-                continue;
-            break;
-        case SG_ROLL_ALG_UNPUBLISH:
-            if (!is_new && ks_roll_published(k, now))
-                k->remove = now;
-            else
-                continue;
-            break;
-        case SG_ROLL_ALG_RETIRE:
-            if (!is_new && ks_roll_signing(k, now))
-                k->retire = now;
-            else
-                continue;
-            break;
-        default:
-            continue;
-        }
-        ks_roll_set_state(k, now);
-        changed |= 1ULL << i;
-    }
-    return changed;
-}
-
-uint64_t ks_roll_unsign_mutate(sg_ks_key *keys, size_t n, enum sg_roll_action a, int64_t now)
-{
-    uint64_t changed = 0;
-    for (size_t i = 0; i < n && i < 64; i++) {
-        sg_ks_key *k = &keys[i];
-        if (!ks_roll_published(k, now) && !ks_roll_signing(k, now))
-            continue;
-        if (a == SG_ROLL_UNSIGN_WITHDRAW) {
-            if (k->role == SG_KS_ROLE_ZSK || !k->ds_submitted || k->ds_withdrawn)
-                continue;
-            k->ds_withdrawn = now;
-        } else {
-            if (ks_roll_signing(k, now))
-                k->retire = now;
-            k->remove = now;
-        }
-        ks_roll_set_state(k, now);
-        changed |= 1ULL << i;
-    }
-    return changed;
-}
-
-int ks_roll_alg_missing(const sg_ks_policy *p, const sg_ks_key *keys, size_t n, int64_t now,
-                        enum sg_ks_role out[2])
+/* Roles an algorithm rollover must bring in the new algorithm that are missing. */
+static int alg_missing(const sg_ks_policy *p, const sg_ks_key *keys, size_t n, int64_t now,
+                       enum sg_ks_role out[2])
 {
     int have[3] = { 0, 0, 0 }, m = 0;
     for (size_t i = 0; i < n; i++)
@@ -523,4 +458,177 @@ int ks_roll_alg_missing(const sg_ks_policy *p, const sg_ks_key *keys, size_t n, 
             out[m++] = SG_KS_ROLE_ZSK;
     }
     return m;
+}
+
+/* Events that change every key of a kind rather than one key and its predecessor. */
+static int about_each_key(enum sg_roll_action a)
+{
+    switch (a) {
+    case SG_ROLL_ALG_PUBLISH:
+    case SG_ROLL_ALG_WITHDRAW:
+    case SG_ROLL_ALG_UNPUBLISH:
+    case SG_ROLL_ALG_RETIRE:
+    case SG_ROLL_UNSIGN_WITHDRAW:
+    case SG_ROLL_UNSIGN_FINISH:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* The points that an event about every key of a kind (algorithm rollover, going insecure)
+ * sets on k at `at`; 0: k is not one of them. */
+static unsigned each_key_points(const sg_ks_policy *p, const sg_ks_key *k, enum sg_roll_action a,
+                                int64_t at)
+{
+    int is_new = k->algorithm == p->algorithm;
+    int pub = ks_roll_published(k, at), sig = ks_roll_signing(k, at), live = pub || sig;
+    int in_ds = k->role != SG_KS_ROLE_ZSK && k->ds_submitted && !k->ds_withdrawn;
+    switch (a) {
+    case SG_ROLL_ALG_PUBLISH:     return is_new && sig && !k->publish ? SG_ROLL_PT_PUBLISH : 0;
+    case SG_ROLL_ALG_WITHDRAW:    return !is_new && live && in_ds ? SG_ROLL_PT_DS_WITHDRAWN : 0;
+    case SG_ROLL_ALG_UNPUBLISH:   return !is_new && pub ? SG_ROLL_PT_REMOVE : 0;
+    case SG_ROLL_ALG_RETIRE:      return !is_new && sig ? SG_ROLL_PT_RETIRE : 0;
+    case SG_ROLL_UNSIGN_WITHDRAW: return live && in_ds ? SG_ROLL_PT_DS_WITHDRAWN : 0;
+    case SG_ROLL_UNSIGN_FINISH:   return live ? SG_ROLL_PT_REMOVE | (sig ? SG_ROLL_PT_RETIRE : 0) : 0;
+    default:                      return 0;
+    }
+}
+
+/* The points an event about one key (and the key it replaces, `other`) sets on each. */
+static unsigned key_points(enum sg_roll_action a, const sg_ks_key *other, unsigned *other_out)
+{
+    *other_out = 0;
+    switch (a) {
+    case SG_ROLL_SUBMIT_DS:  return SG_ROLL_PT_DS_SUBMITTED;
+    case SG_ROLL_REMOVE:     return SG_ROLL_PT_REMOVE;
+    case SG_ROLL_OLD_DS_OUT: return SG_ROLL_PT_DS_WITHDRAWN | SG_ROLL_PT_RETIRE;
+    case SG_ROLL_SWAP:
+        /* the old KSK leaves the DNSKEY RRset; it retires with its DS: OLD_DS_OUT */
+        *other_out = SG_ROLL_PT_REMOVE;
+        return SG_ROLL_PT_PUBLISH | SG_ROLL_PT_ACTIVE;
+    case SG_ROLL_SWITCH:
+        /* the DS set the parent should have: the new key's */
+        *other_out = SG_ROLL_PT_RETIRE;
+        if (other && other->role != SG_KS_ROLE_ZSK && other->ds_submitted && !other->ds_withdrawn)
+            *other_out |= SG_ROLL_PT_DS_WITHDRAWN;
+        return SG_ROLL_PT_ACTIVE;
+    default:
+        return 0;
+    }
+}
+
+/* The points of a key an event generates. */
+static unsigned new_key_points(enum sg_roll_action a)
+{
+    switch (a) {
+    case SG_ROLL_INITIAL:    return SG_ROLL_PT_PUBLISH | SG_ROLL_PT_ACTIVE;
+    case SG_ROLL_PREPUBLISH: return SG_ROLL_PT_PUBLISH;
+    case SG_ROLL_PRE_DS:     return SG_ROLL_PT_DS_SUBMITTED;
+    case SG_ROLL_ALG_START:  return SG_ROLL_PT_ACTIVE; /* signs before it is published */
+    default:                 return 0;
+    }
+}
+
+void sg_roll_change_apply(const sg_roll_change *c, int64_t at, sg_ks_key *k)
+{
+    if (c->points & SG_ROLL_PT_PUBLISH)
+        k->publish = at;
+    if (c->points & SG_ROLL_PT_ACTIVE)
+        k->active = at;
+    if (c->points & SG_ROLL_PT_RETIRE)
+        k->retire = at;
+    if (c->points & SG_ROLL_PT_REMOVE)
+        k->remove = at;
+    if (c->points & SG_ROLL_PT_DS_SUBMITTED)
+        k->ds_submitted = at;
+    if (c->points & SG_ROLL_PT_DS_WITHDRAWN)
+        k->ds_withdrawn = at;
+    k->state = c->to;
+}
+
+/* Add to tr the change of key k (NULL: a key to generate, of this role) by points. */
+static int add_change(sg_roll_transition *tr, const sg_ks_policy *p, const sg_ks_key *k,
+                      enum sg_ks_role role, unsigned points, int64_t at)
+{
+    if (tr->n >= SG_ROLL_MAX_CHANGES)
+        return SG_ESPACE;
+    sg_roll_change *c = &tr->change[tr->n++];
+    sg_ks_key after;
+    memset(c, 0, sizeof *c);
+    if (k) {
+        after = *k;
+        c->key_id = k->id;
+        c->role = k->role;
+        c->algorithm = k->algorithm;
+        c->from = k->state;
+    } else {
+        memset(&after, 0, sizeof after);
+        c->role = role;
+        c->algorithm = p->algorithm;
+        c->from = SG_KS_GENERATED;
+    }
+    c->points = points;
+    sg_roll_change_apply(c, at, &after);
+    /* the summary for people; a key whose DS goes out before it signs is ready */
+    c->to = sg_ks_key_state_at(&after, at);
+    if ((points & SG_ROLL_PT_DS_SUBMITTED) && k)
+        c->to = ks_roll_signing(k, at) ? SG_KS_ACTIVE : SG_KS_READY;
+    return 0;
+}
+
+int sg_roll_transition_of(const sg_ks_policy *p, const sg_ks_key *keys, size_t n,
+                          const sg_roll_event *ev, int64_t at, sg_roll_transition *tr)
+{
+    if (!p || (!keys && n) || !ev || !tr)
+        return SG_EINVAL;
+    memset(tr, 0, sizeof *tr);
+    tr->event = *ev;
+    tr->event.when = at;
+    const sg_ks_key *k = NULL, *o = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (ev->key_id && keys[i].id == ev->key_id)
+            k = &keys[i];
+        if (ev->other_id && keys[i].id == ev->other_id)
+            o = &keys[i];
+    }
+    int rc = 0;
+    unsigned pts = new_key_points(ev->action), other_pts = 0;
+    if (ev->action == SG_ROLL_ALG_START) {
+        enum sg_ks_role roles[2];
+        int m = alg_missing(p, keys, n, at, roles);
+        for (int i = 0; i < m && !rc; i++)
+            rc = add_change(tr, p, NULL, roles[i], pts, at);
+    } else if (pts) {
+        rc = add_change(tr, p, NULL, ev->role, pts, at);
+    } else if (about_each_key(ev->action)) {
+        for (size_t i = 0; i < n && !rc; i++)
+            if ((pts = each_key_points(p, &keys[i], ev->action, at)))
+                rc = add_change(tr, p, &keys[i], keys[i].role, pts, at);
+        if (ev->action == SG_ROLL_UNSIGN_FINISH)
+            tr->zone_state = SG_ROLL_STATE_UNSIGNED;
+    } else if ((pts = key_points(ev->action, o, &other_pts))) {
+        if (!k)
+            return SG_ENOTFOUND;
+        rc = add_change(tr, p, k, k->role, pts, at);
+        if (!rc && o && other_pts)
+            rc = add_change(tr, p, o, o->role, other_pts, at);
+    } else {
+        return SG_EINVAL; /* NONE, WAIT, CLOCK: not a change */
+    }
+    return rc;
+}
+
+int sg_roll_decide(const char *zone_state, const sg_ks_policy *p, const sg_ks_key *keys, size_t n,
+                   const sg_roll_figures *f, int64_t now, sg_roll_event *next_out,
+                   sg_roll_transition *tr_out)
+{
+    if (!p || (!keys && n) || !next_out || !tr_out)
+        return SG_EINVAL;
+    sg_roll_next(zone_state, p, keys, n, f, now, next_out);
+    enum sg_roll_action a = next_out->action;
+    if (a == SG_ROLL_NONE || a == SG_ROLL_WAIT || a == SG_ROLL_CLOCK || next_out->when > now)
+        return 0;
+    int rc = sg_roll_transition_of(p, keys, n, next_out, now, tr_out);
+    return rc ? rc : 1;
 }

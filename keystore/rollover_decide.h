@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The rollover decisions: from a zone's keys, policy, figures and `now`, the next event. Pure. */
+/* The rollover transition table: from a zone's keys, policy, figures and `now`, the next
+ * event and what it writes. Pure: no keystore, no clock, no log. The engine (sg_roll_step)
+ * writes its transitions to the keystore; the plan (sg_roll_plan) applies them to a copy of
+ * the keys in memory; neither decides anything of its own. */
 #ifndef SG_ROLLOVER_DECIDE_H
 #define SG_ROLLOVER_DECIDE_H
 
@@ -62,6 +65,58 @@ int sg_roll_clock_behind(const sg_roll_figures *f, int64_t now, sg_roll_event *e
  * Returns the event in *ev_out (SG_ROLL_NONE if none). */
 void sg_roll_next(const char *zone_state, const sg_ks_policy *p, const sg_ks_key *keys, size_t n,
                   const sg_roll_figures *f, int64_t now, sg_roll_event *ev_out);
+
+/* The timing points a transition sets on a key, each to the transition's time. */
+enum sg_roll_point {
+    SG_ROLL_PT_PUBLISH = 1 << 0,
+    SG_ROLL_PT_ACTIVE = 1 << 1,
+    SG_ROLL_PT_RETIRE = 1 << 2,
+    SG_ROLL_PT_REMOVE = 1 << 3,
+    SG_ROLL_PT_DS_SUBMITTED = 1 << 4,
+    SG_ROLL_PT_DS_WITHDRAWN = 1 << 5,
+};
+
+/* One key's part in a transition: the points set on it and the state it goes to (the
+ * journal row: from -> to, with the event's reason). */
+typedef struct sg_roll_change {
+    int64_t key_id;                 /* the key; 0: a key to generate (in a plan's output,
+                                     * the negative id the plan gave it) */
+    enum sg_ks_role role;           /* the key's (or the new key's) role */
+    uint8_t algorithm;              /* the key's (a new key: the policy's) algorithm */
+    unsigned points;                /* SG_ROLL_PT_* */
+    enum sg_ks_key_state from, to;  /* a new key is GENERATED before */
+} sg_roll_change;
+
+#define SG_ROLL_MAX_CHANGES 32
+
+/* Everything one event writes, at one moment, in one transaction. */
+typedef struct sg_roll_transition {
+    sg_roll_event event;            /* what and why; event.when: the time it is made at */
+    const char *zone_state;         /* the zone's state after it (static), or NULL: unchanged */
+    size_t n;
+    sg_roll_change change[SG_ROLL_MAX_CHANGES]; /* in the order they are written */
+} sg_roll_transition;
+
+/* The transition table. At now, for the zone's state (NULL or ""), policy, keys and
+ * figures: the earliest next event in *next_out (as sg_roll_next), and when its time has
+ * come (a change due at or before now), the transition it makes at now in *tr_out.
+ * Returns 1 when a transition is due, 0 when none is (next_out->when is then the next time
+ * anything can change, unless the action is NONE or WAIT), or a negative SG_E* error
+ * (SG_ESPACE: more than SG_ROLL_MAX_CHANGES keys change at once). */
+int sg_roll_decide(const char *zone_state, const sg_ks_policy *p, const sg_ks_key *keys, size_t n,
+                   const sg_roll_figures *f, int64_t now, sg_roll_event *next_out,
+                   sg_roll_transition *tr_out);
+
+/* The transition event ev makes when carried out at `at` on keys (the row of the table that
+ * sg_roll_decide uses; also for a rollover the operator starts). Returns 0, SG_EINVAL for an
+ * event that changes nothing (NONE, WAIT, CLOCK), SG_ENOTFOUND when ev's key is not in keys,
+ * SG_ESPACE. */
+int sg_roll_transition_of(const sg_ks_policy *p, const sg_ks_key *keys, size_t n,
+                          const sg_roll_event *ev, int64_t at, sg_roll_transition *tr_out);
+
+/* Make change c, part of a transition made at `at`, on the key k in memory: its points
+ * and its state. For a key to generate, k holds the new key. */
+void sg_roll_change_apply(const sg_roll_change *c, int64_t at, sg_ks_key *k);
 
 /* Text for an action ("publish successor", ...). */
 const char *sg_roll_action_name(enum sg_roll_action a);

@@ -33,15 +33,11 @@ int ks_roll_load(sg_keystore *ks, const char *zone, sg_ks_zone *zr, sg_ks_policy
 int ks_roll_figures(sg_keystore *ks, const char *zone, const sg_roll_figures *f, int64_t now,
                     sg_roll_figures *out);
 
-/* The state a key's timing points imply at now, stored in k->state. */
-void ks_roll_set_state(sg_ks_key *k, int64_t now);
-/* The timing points an algorithm step writes, on keys in memory. Returns which keys
- * changed (a bit per index, up to 64 keys) for the caller to store. */
-uint64_t ks_roll_alg_mutate(const sg_ks_policy *p, sg_ks_key *keys, size_t n,
-                            enum sg_roll_action a, int64_t now);
-uint64_t ks_roll_unsign_mutate(sg_ks_key *keys, size_t n, enum sg_roll_action a, int64_t now);
-/* Roles an algorithm rollover must bring in the new algorithm that are missing. */
-int ks_roll_alg_missing(const sg_ks_policy *p, const sg_ks_key *keys, size_t n, int64_t now,
-                        enum sg_ks_role out[2]);
+/* Write tr, made at `at`, into the keystore inside the caller's transaction: keys to
+ * generate are generated, every changed key is stored with its journal row (the event's
+ * reason), then the zone's state. keys are the zone's keys tr was decided on (updated in
+ * place). *first_out (may be NULL) gets the first changed key as stored. */
+int ks_roll_write(sg_keystore *ks, const char *zone, sg_ks_key *keys, size_t n,
+                  const sg_roll_transition *tr, int64_t at, sg_ks_key *first_out);
 
 #endif

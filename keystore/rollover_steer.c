@@ -9,55 +9,71 @@
 #include <stdlib.h>
 #include <string.h>
 
-int sg_roll_start(sg_keystore *ks, const char *zone, enum sg_ks_role role, int64_t now,
-                  int64_t *key_id_out)
+/* A successor of this role is published or has its DS submitted, and does not sign yet. */
+static int successor_under_way(const sg_ks_key *keys, size_t n, enum sg_ks_role role, int64_t now)
 {
-    int rc = sg_ks_begin(ks);
-    if (rc)
-        return rc;
+    for (size_t i = 0; i < n; i++) {
+        const sg_ks_key *k = &keys[i];
+        if (k->role == role && (k->publish || k->ds_submitted) && !k->active &&
+            !ks_roll_is_set(k->remove, now))
+            return 1;
+    }
+    return 0;
+}
+
+/* The operator's start is the table's own successor row (publish, or double-DS's DS
+ * first) made now, whatever the lifetime says. */
+static int start_locked(sg_keystore *ks, const char *zone, enum sg_ks_role role, int64_t now,
+                        int64_t *key_id_out)
+{
     sg_ks_policy p;
     sg_ks_key *keys = NULL;
     size_t n = 0;
     sg_roll_figures fig;
-    if ((rc = ks_roll_load(ks, zone, NULL, &p, &keys, &n)) || (rc = ks_roll_figures(ks, zone, NULL, now, &fig))) {
-        free(keys);
-        sg_ks_rollback(ks);
-        return rc;
-    }
+    int rc;
+    if ((rc = ks_roll_load(ks, zone, NULL, &p, &keys, &n)) || (rc = ks_roll_figures(ks, zone, NULL, now, &fig)))
+        goto done;
     if (sg_roll_clock_behind(&fig, now, NULL)) {
-        free(keys);
-        sg_ks_rollback(ks);
-        return SG_ETIMEOUT; /* the clock is behind the keystore's last record */
+        rc = SG_ETIMEOUT; /* the clock is behind the keystore's last record */
+        goto done;
     }
     if (fig.clock_floor > now)
         now = fig.clock_floor;
-    for (size_t i = 0; i < n; i++) {
-        if (keys[i].role == role && (keys[i].publish || keys[i].ds_submitted) && !keys[i].active && !ks_roll_is_set(keys[i].remove, now)) {
-            free(keys);
-            sg_ks_rollback(ks);
-            return SG_EEXIST;
-        }
+    if (successor_under_way(keys, n, role, now)) {
+        rc = SG_EEXIST;
+        goto done;
     }
-    free(keys);
-    sg_ks_key nk;
     int dds = role == SG_KS_ROLE_KSK && p.ksk_double_ds;
-    if (!(rc = sg_ks_key_generate(ks, zone, role, 0, 0, now, &nk))) {
-        if (dds)
-            nk.ds_submitted = now;
-        else
-            nk.publish = now;
-        ks_roll_set_state(&nk, now);
-        rc = sg_ks_key_update(ks, &nk, dds ? "rollover started by the operator: successor's DS submitted (double-DS)"
-                                            : "rollover started by the operator: successor published", now);
-    }
-    if (rc) {
+    sg_roll_event ev = { .action = dds ? SG_ROLL_PRE_DS : SG_ROLL_PREPUBLISH, .when = now, .role = role };
+    snprintf(ev.reason, sizeof ev.reason, "%s", dds ? "rollover started by the operator: successor's DS submitted (double-DS)"
+                                                    : "rollover started by the operator: successor published");
+    sg_roll_transition tr;
+    sg_ks_key nk;
+    if (!(rc = sg_roll_transition_of(&p, keys, n, &ev, now, &tr)) &&
+        !(rc = ks_roll_write(ks, zone, keys, n, &tr, now, &nk)) && key_id_out)
+        *key_id_out = nk.id;
+done:
+    free(keys);
+    return rc;
+}
+
+int sg_roll_start(sg_keystore *ks, const char *zone, enum sg_ks_role role, int64_t now,
+                  int64_t *key_id_out)
+{
+    if (!ks || !zone)
+        return SG_EINVAL;
+    int64_t id = 0;
+    int rc = sg_ks_begin(ks);
+    if (rc)
+        return rc;
+    if ((rc = start_locked(ks, zone, role, now, &id))) {
         sg_ks_rollback(ks);
         return rc;
     }
     if ((rc = sg_ks_commit(ks)))
         return rc;
     if (key_id_out)
-        *key_id_out = nk.id;
+        *key_id_out = id;
     return 0;
 }
 

@@ -603,6 +603,43 @@ static void test_withdrawn_ds_seen_gone(void **st)
     assert_int_equal(count(z, SG_KS_ROLE_CSK, gone + 320, 0), 1);
 }
 
+/* A zone with a long history (more than 64 keys, most of them removed long ago): a step
+ * that changes every live key reaches keys past the 64th (the engine once kept which keys
+ * changed in a 64-bit mask and went round in circles, changing none). */
+static void test_long_history(void **st)
+{
+    (void)st;
+    const char *z = "history.test.";
+    policy("phist", 1, 0, 0);
+    assert_int_equal(sg_ks_zone_add(g_ks, z, "phist", 0), 0);
+    for (int i = 0; i < 70; i++) {
+        sg_ks_key k;
+        assert_int_equal(sg_ks_key_generate(g_ks, z, SG_KS_ROLE_CSK, 0, 0, 100 + i, &k), 0);
+        k.publish = k.active = 100 + i;
+        k.retire = k.remove = 200 + i;
+        k.state = SG_KS_REMOVED;
+        assert_int_equal(sg_ks_key_update(g_ks, &k, "history", 300), 0);
+    }
+    int64_t t0 = 8000000;
+    step(z, t0);
+    step(z, t0 + 110);
+    int marked = 0;
+    assert_int_equal(sg_roll_ds_seen(g_ks, z, 0, t0 + 200, &marked), 0);
+    assert_int_equal(marked, 1);
+    assert_int_equal(sg_roll_unsign(g_ks, z, t0 + 300), 0);
+    sg_roll_event ev = step(z, t0 + 300);
+    assert_int_equal(ev.action, SG_ROLL_WAIT);          /* for the parent to drop the DS */
+    sg_ks_key *keys;
+    size_t n;
+    assert_int_equal(sg_ks_key_list(g_ks, z, &keys, &n), 0);
+    assert_int_equal(n, 71);
+    assert_int_equal(keys[70].ds_withdrawn, t0 + 300);
+    free(keys);
+    assert_int_equal(sg_roll_ds_gone(g_ks, z, t0 + 400), 0);
+    step(z, t0 + 400 + 320);
+    assert_int_equal(count(z, SG_KS_ROLE_CSK, t0 + 720, 1), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -618,6 +655,7 @@ int main(void)
         cmocka_unit_test(test_clock_stepped_back),
         cmocka_unit_test(test_secondaries_hold),
         cmocka_unit_test(test_withdrawn_ds_seen_gone),
+        cmocka_unit_test(test_long_history),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
