@@ -165,101 +165,175 @@ static klabel kl(const sg_ks_key *k)
     return l;
 }
 
-/* The events of one role's chain of keys. */
-static void next_for_role(const sg_ks_policy *p, const sg_roll_intervals *iv,
-                          const sg_roll_figures *f, const sg_ks_key *keys, size_t n,
-                          enum sg_ks_role role, int64_t now, sg_roll_event *best)
+/* What one decision looks at, so that its parts need not be handed ten arguments each. */
+typedef struct view {
+    const sg_ks_policy *p;
+    const sg_roll_intervals *iv;
+    const sg_roll_figures *f;
+    const sg_ks_key *keys;
+    size_t n;
+    int64_t now;
+    uint32_t prop;          /* zone propagation delay */
+    sg_roll_event *best;
+} view;
+
+/* A role's chain: the key that signs, a published successor, a double-DS successor whose
+ * DS went first. */
+typedef struct chain {
+    enum sg_ks_role role;
+    const char *rn;
+    const sg_ks_key *cur, *succ, *pre_ds;
+} chain;
+
+static int in_chain(const view *v, const sg_ks_key *k, enum sg_ks_role role)
 {
-    uint32_t prop = p->zone_propagation_delay;
-    const sg_ks_key *cur = NULL, *succ = NULL, *pre_ds = NULL;
-    int needs_ds = role != SG_KS_ROLE_ZSK;
-    int double_ds = role == SG_KS_ROLE_KSK && p->ksk_double_ds;
-    uint32_t lifetime = role == SG_KS_ROLE_ZSK ? p->zsk_lifetime : p->ksk_lifetime;
-    const char *rn = sg_ks_role_name(role);
-    for (size_t i = 0; i < n; i++) {
-        const sg_ks_key *k = &keys[i];
-        if (k->role != role || k->algorithm != p->algorithm)
+    return k->role == role && k->algorithm == v->p->algorithm;
+}
+
+static void find_chain(const view *v, chain *c)
+{
+    for (size_t i = 0; i < v->n; i++) {
+        const sg_ks_key *k = &v->keys[i];
+        if (!in_chain(v, k, c->role))
             continue;
-        if (ks_roll_signing(k, now)) {
-            if (!cur || k->active > cur->active)
-                cur = k;
-        } else if (k->publish && !k->active && !ks_roll_is_set(k->remove, now)) {
-            succ = k;
-        } else if (!k->publish && !k->active && k->ds_submitted && !ks_roll_is_set(k->ds_withdrawn, now)) {
-            pre_ds = k; /* double-DS: its DS goes first */
+        if (ks_roll_signing(k, v->now)) {
+            if (!c->cur || k->active > c->cur->active)
+                c->cur = k;
+        } else if (k->publish && !k->active && !ks_roll_is_set(k->remove, v->now)) {
+            c->succ = k;
+        } else if (!k->publish && !k->active && k->ds_submitted && !ks_roll_is_set(k->ds_withdrawn, v->now)) {
+            c->pre_ds = k; /* double-DS: its DS goes first */
         }
+    }
+}
+
+/* A retired key leaves the DNSKEY RRset once nothing it vouched for is cached. */
+static void retired_leaves(const view *v, const chain *c, const sg_ks_key *k)
+{
+    const sg_roll_intervals *iv = v->iv;
+    uint32_t gone = c->role == SG_KS_ROLE_ZSK ? iv->zsk_gone
+                  : c->role == SG_KS_ROLE_KSK ? (iv->ds_wait > iv->ipub ? iv->ds_wait : iv->ipub)
+                  : (iv->ds_wait > iv->zsk_gone ? iv->ds_wait : iv->zsk_gone);
+    char why[200];
+    snprintf(why, sizeof why, "%s %s retired; removed when its %s caches", c->rn, kl(k).s,
+             c->role == SG_KS_ROLE_ZSK ? "signatures have left" : "DS and signatures have left");
+    int64_t ds_floor = 0;
+    if (c->role != SG_KS_ROLE_ZSK && k->ds_submitted && k->ds_withdrawn &&
+        !(ds_floor = ds_left_caches(v->f, k, iv->ds_wait))) {
+        consider(v->best, SG_ROLL_WAIT, 0, k, NULL, c->role,
+                 "waiting for every parent server to drop the DS of %s %s (withdrawn); then: %s",
+                 c->rn, kl(k).s, why);
+    } else {
+        consider_zone(v->best, v->f, v->prop, SG_ROLL_REMOVE, k->retire, gone, ds_floor, k, NULL,
+                      c->role, "%s", why);
+    }
+}
+
+/* The events of the chain's keys on their way out, key by key. */
+static void keys_leaving(const view *v, const chain *c)
+{
+    for (size_t i = 0; i < v->n; i++) {
+        const sg_ks_key *k = &v->keys[i];
+        if (!in_chain(v, k, c->role))
+            continue;
         /* double-DS: out of the DNSKEY RRset but not retired: its DS stays until the old
          * DNSKEY RRset has left caches */
-        if (k->ds_submitted && !k->ds_withdrawn && ks_roll_is_set(k->remove, now) && !k->retire)
-            consider_zone(best, f, prop, SG_ROLL_OLD_DS_OUT, k->remove, iv->ipub, 0, k, NULL, role,
-                          "%s %s left the DNSKEY RRset and it has left caches: withdraw its DS", rn, kl(k).s);
-        /* a retired key leaves the DNSKEY RRset once nothing it vouched for is cached */
-        if (ks_roll_is_set(k->retire, now) && ks_roll_published(k, now)) {
-            uint32_t gone = role == SG_KS_ROLE_ZSK ? iv->zsk_gone
-                          : role == SG_KS_ROLE_KSK ? (iv->ds_wait > iv->ipub ? iv->ds_wait : iv->ipub)
-                          : (iv->ds_wait > iv->zsk_gone ? iv->ds_wait : iv->zsk_gone);
-            char why[200];
-            snprintf(why, sizeof why, "%s %s retired; removed when its %s caches", rn, kl(k).s,
-                     role == SG_KS_ROLE_ZSK ? "signatures have left" : "DS and signatures have left");
-            int64_t ds_floor = 0;
-            if (role != SG_KS_ROLE_ZSK && k->ds_submitted && k->ds_withdrawn &&
-                !(ds_floor = ds_left_caches(f, k, iv->ds_wait))) {
-                consider(best, SG_ROLL_WAIT, 0, k, NULL, role,
-                         "waiting for every parent server to drop the DS of %s %s (withdrawn); then: %s",
-                         rn, kl(k).s, why);
-            } else {
-                consider_zone(best, f, prop, SG_ROLL_REMOVE, k->retire, gone, ds_floor, k, NULL,
-                              role, "%s", why);
-            }
-        }
+        if (k->ds_submitted && !k->ds_withdrawn && ks_roll_is_set(k->remove, v->now) && !k->retire)
+            consider_zone(v->best, v->f, v->prop, SG_ROLL_OLD_DS_OUT, k->remove, v->iv->ipub, 0, k, NULL,
+                          c->role, "%s %s left the DNSKEY RRset and it has left caches: withdraw its DS",
+                          c->rn, kl(k).s);
+        if (ks_roll_is_set(k->retire, v->now) && ks_roll_published(k, v->now))
+            retired_leaves(v, c, k);
     }
-    if (pre_ds) {
-        if (!pre_ds->ds_seen)
-            consider(best, SG_ROLL_WAIT, 0, pre_ds, cur, role,
-                     "double-DS: waiting for the parent to serve the DS of %s %s; %s %s stays",
-                     rn, kl(pre_ds).s, rn, kl(cur).s);
-        else
-            consider(best, SG_ROLL_SWAP, pre_ds->ds_seen + iv->ds_wait, pre_ds, cur, role,
-                     "double-DS: the new DS is everywhere: %s %s replaces %s %s in the DNSKEY RRset",
-                     rn, kl(pre_ds).s, rn, kl(cur).s);
+}
+
+/* A published successor: it signs after Ipub (ZSK), or its DS goes to the parent and once
+ * the parent serves it and its DS TTL has passed, it signs. */
+static void successor_steps(const view *v, const chain *c)
+{
+    const sg_ks_key *succ = c->succ, *cur = c->cur;
+    const char *rn = c->rn;
+    if (c->role == SG_KS_ROLE_ZSK) {
+        consider_zone(v->best, v->f, v->prop, SG_ROLL_SWITCH, succ->publish, v->iv->ipub, 0, succ, cur,
+                      c->role, "%s %s has been published for DNSKEY TTL + propagation: it signs, %s %s retires",
+                      rn, kl(succ).s, rn, kl(cur).s);
+    } else if (!succ->ds_submitted) {
+        consider_zone(v->best, v->f, v->prop, SG_ROLL_SUBMIT_DS, succ->publish, v->iv->ipub, 0, succ, NULL,
+                      c->role, "%s %s's DNSKEY has propagated: submit its DS", rn, kl(succ).s);
+    } else if (!succ->ds_seen) {
+        consider(v->best, SG_ROLL_WAIT, 0, succ, cur, c->role,
+                 "waiting for the parent to serve the DS of %s %s (submitted); %s %s stays active",
+                 rn, kl(succ).s, rn, kl(cur).s);
+    } else {
+        consider(v->best, SG_ROLL_SWITCH, succ->ds_seen + v->iv->ds_wait, succ, cur, c->role,
+                 "the parent serves the DS of %s %s and its DS TTL has passed: it signs, %s %s retires",
+                 rn, kl(succ).s, rn, kl(cur).s);
+    }
+}
+
+/* The signing key reaches the end of its life: its successor starts Ipub before. */
+static void lifetime_ends(const view *v, const chain *c)
+{
+    const sg_ks_key *cur = c->cur;
+    uint32_t lifetime = c->role == SG_KS_ROLE_ZSK ? v->p->zsk_lifetime : v->p->ksk_lifetime;
+    if (!lifetime)
+        return;
+    int64_t when = cur->active + (int64_t)lifetime - v->iv->ipub;
+    if (when < cur->active)
+        when = cur->active;
+    if (c->role == SG_KS_ROLE_KSK && v->p->ksk_double_ds)
+        consider(v->best, SG_ROLL_PRE_DS, when, cur, NULL, c->role,
+                 "%s %s reaches its lifetime: submit its successor's DS (double-DS)", c->rn, kl(cur).s);
+    else
+        consider(v->best, SG_ROLL_PREPUBLISH, when, cur, NULL, c->role,
+                 "%s %s reaches its lifetime: publish its successor", c->rn, kl(cur).s);
+}
+
+/* Double-DS: the successor's DS is out; once the parent serves it and its DS TTL has
+ * passed, the keys swap in the DNSKEY RRset. */
+static void pre_ds_steps(const view *v, const chain *c)
+{
+    const sg_ks_key *pre_ds = c->pre_ds, *cur = c->cur;
+    if (!pre_ds->ds_seen)
+        consider(v->best, SG_ROLL_WAIT, 0, pre_ds, cur, c->role,
+                 "double-DS: waiting for the parent to serve the DS of %s %s; %s %s stays",
+                 c->rn, kl(pre_ds).s, c->rn, kl(cur).s);
+    else
+        consider(v->best, SG_ROLL_SWAP, pre_ds->ds_seen + v->iv->ds_wait, pre_ds, cur, c->role,
+                 "double-DS: the new DS is everywhere: %s %s replaces %s %s in the DNSKEY RRset",
+                 c->rn, kl(pre_ds).s, c->rn, kl(cur).s);
+}
+
+static int other_alg_signs(const view *v)
+{
+    for (size_t i = 0; i < v->n; i++)
+        if (v->keys[i].algorithm != v->p->algorithm && ks_roll_signing(&v->keys[i], v->now))
+            return 1;
+    return 0;
+}
+
+/* The events of one role's chain of keys. */
+static void next_for_role(const view *v, enum sg_ks_role role)
+{
+    chain c = { .role = role, .rn = sg_ks_role_name(role) };
+    find_chain(v, &c);
+    keys_leaving(v, &c);
+    if (c.pre_ds) {
+        pre_ds_steps(v, &c);
         return;
     }
-    if (!cur && !succ) {
-        for (size_t i = 0; i < n; i++)
-            if (keys[i].algorithm != p->algorithm && ks_roll_signing(&keys[i], now))
-                return; /* an algorithm rollover brings this role's new key */
-        consider(best, SG_ROLL_INITIAL, now, NULL, NULL, role, "no %s signs the zone: generate one", rn);
+    if (!c.cur && !c.succ) {
+        if (!other_alg_signs(v)) /* else an algorithm rollover brings this role's new key */
+            consider(v->best, SG_ROLL_INITIAL, v->now, NULL, NULL, role, "no %s signs the zone: generate one", c.rn);
         return;
     }
-    if (cur && needs_ds && !cur->ds_submitted && cur->publish)
-        consider_zone(best, f, prop, SG_ROLL_SUBMIT_DS, cur->publish, iv->ipub, 0, cur, NULL, role,
-                      "%s %s's DNSKEY has propagated: submit its DS", rn, kl(cur).s);
-    if (succ) {
-        if (!needs_ds) {
-            consider_zone(best, f, prop, SG_ROLL_SWITCH, succ->publish, iv->ipub, 0, succ, cur, role,
-                          "%s %s has been published for DNSKEY TTL + propagation: it signs, %s %s retires",
-                          rn, kl(succ).s, rn, kl(cur).s);
-        } else if (!succ->ds_submitted) {
-            consider_zone(best, f, prop, SG_ROLL_SUBMIT_DS, succ->publish, iv->ipub, 0, succ, NULL, role,
-                          "%s %s's DNSKEY has propagated: submit its DS", rn, kl(succ).s);
-        } else if (!succ->ds_seen) {
-            consider(best, SG_ROLL_WAIT, 0, succ, cur, role,
-                     "waiting for the parent to serve the DS of %s %s (submitted); %s %s stays active",
-                     rn, kl(succ).s, rn, kl(cur).s);
-        } else {
-            consider(best, SG_ROLL_SWITCH, succ->ds_seen + iv->ds_wait, succ, cur, role,
-                     "the parent serves the DS of %s %s and its DS TTL has passed: it signs, %s %s retires",
-                     rn, kl(succ).s, rn, kl(cur).s);
-        }
-    } else if (cur && lifetime) {
-        int64_t when = cur->active + (int64_t)lifetime - iv->ipub;
-        if (double_ds)
-            consider(best, SG_ROLL_PRE_DS, when < cur->active ? cur->active : when, cur, NULL, role,
-                     "%s %s reaches its lifetime: submit its successor's DS (double-DS)", rn, kl(cur).s);
-        else
-            consider(best, SG_ROLL_PREPUBLISH, when < cur->active ? cur->active : when, cur, NULL, role,
-                     "%s %s reaches its lifetime: publish its successor", rn, kl(cur).s);
-    }
+    if (c.cur && role != SG_KS_ROLE_ZSK && !c.cur->ds_submitted && c.cur->publish)
+        consider_zone(v->best, v->f, v->prop, SG_ROLL_SUBMIT_DS, c.cur->publish, v->iv->ipub, 0, c.cur, NULL,
+                      role, "%s %s's DNSKEY has propagated: submit its DS", c.rn, kl(c.cur).s);
+    if (c.succ)
+        successor_steps(v, &c);
+    else if (c.cur)
+        lifetime_ends(v, &c);
 }
 
 static int needs_role(const sg_ks_policy *p, enum sg_ks_role r)
@@ -267,91 +341,113 @@ static int needs_role(const sg_ks_policy *p, enum sg_ks_role r)
     return p->csk ? r == SG_KS_ROLE_CSK : r != SG_KS_ROLE_CSK;
 }
 
-/* The algorithm rollover's next step, when keys of another algorithm are still around. */
-static void next_alg(const sg_ks_policy *p, const sg_roll_intervals *iv, const sg_roll_figures *f,
-                     const sg_ks_key *keys, size_t n, int64_t now, sg_roll_event *best)
+/* Where an algorithm rollover stands: the keys of the policy's algorithm that sign and
+ * those of another still published or signing. */
+typedef struct alg_state {
+    const sg_ks_key *old, *wait_key;
+    int64_t old_withdrawn, old_removed, new_active, new_seen;
+    int old_ds_out, old_in_dnskey, old_signing, new_unpublished, new_ds_wait;
+    int have[3];
+} alg_state;
+
+static void alg_new_key(const view *v, const sg_ks_key *k, alg_state *s)
 {
-    uint32_t prop = p->zone_propagation_delay;
-    const sg_ks_key *old = NULL, *wait_key = NULL;
-    int64_t old_withdrawn = 0, old_removed = 0, new_active = 0, new_seen = 0;
-    int old_ds_out = 1, old_in_dnskey = 0, old_signing = 0, new_unpublished = 0, new_ds_wait = 0;
-    int have[3] = { 0, 0, 0 };
-    for (size_t i = 0; i < n; i++) {
-        const sg_ks_key *k = &keys[i];
-        if (k->algorithm == p->algorithm) {
-            if (ks_roll_signing(k, now) && needs_role(p, k->role)) {
-                have[k->role] = 1;
-                if (k->active > new_active)
-                    new_active = k->active;
-                if (!k->publish)
-                    new_unpublished = 1;
-                if (k->role != SG_KS_ROLE_ZSK) {
-                    if (k->ds_seen)
-                        new_seen = k->ds_seen > new_seen ? k->ds_seen : new_seen;
-                    else {
-                        new_ds_wait = 1; /* its DS is yet to be submitted, or to be seen */
-                        if (k->ds_submitted)
-                            wait_key = k;
-                    }
-                }
-            }
-            continue;
-        }
-        if (!ks_roll_published(k, now) && !ks_roll_signing(k, now))
-            continue;
-        old = k;
-        old_in_dnskey |= ks_roll_published(k, now);
-        old_signing |= ks_roll_signing(k, now);
-        if (k->role != SG_KS_ROLE_ZSK && k->ds_submitted && !k->ds_withdrawn && !ks_roll_is_set(k->retire, now))
-            old_ds_out = 0;
-        if (k->ds_withdrawn > old_withdrawn)
-            old_withdrawn = k->ds_withdrawn;
-        if (k->remove > old_removed)
-            old_removed = k->remove;
-    }
-    if (!old)
+    if (!ks_roll_signing(k, v->now) || !needs_role(v->p, k->role))
         return;
-    const char *from = sg_ks_alg_name(old->algorithm), *to = sg_ks_alg_name(p->algorithm);
-    int complete = p->csk ? have[SG_KS_ROLE_CSK] : (have[SG_KS_ROLE_KSK] && have[SG_KS_ROLE_ZSK]);
-    if (!complete) {
-        consider(best, SG_ROLL_ALG_START, now, NULL, NULL, p->csk ? SG_KS_ROLE_CSK : SG_KS_ROLE_KSK,
-                 "the policy asks for %s: algorithm rollover from %s starts, new keys sign first", to, from);
-    } else if (new_unpublished) {
-        consider_zone(best, f, prop, SG_ROLL_ALG_PUBLISH, new_active, iv->zsk_gone, 0, NULL, NULL, SG_KS_ROLE_KSK,
-                      "%s signatures have reached every cache: publish the %s keys", to, to);
-    } else if (new_ds_wait) {
-        /* SUBMIT_DS comes from the role's own chain; after it, the parent */
-        if (wait_key)
-            consider(best, SG_ROLL_WAIT, 0, wait_key, NULL, wait_key->role,
-                     "algorithm rollover to %s: waiting for the parent to serve the DS of %s %u",
-                     to, sg_ks_role_name(wait_key->role), wait_key->tag);
-    } else if (!old_ds_out) {
-        consider(best, SG_ROLL_ALG_WITHDRAW, new_seen + iv->ds_wait, old, NULL, old->role,
-                 "the parent serves the %s DS and its DS TTL has passed: withdraw the %s DS", to, from);
-    } else if (old_in_dnskey) {
-        int64_t base = old_withdrawn ? old_withdrawn : new_seen, when = base + iv->ds_wait;
-        const sg_ks_key *not_gone = NULL;
-        for (size_t i = 0; i < n; i++) {
-            const sg_ks_key *k = &keys[i];
-            if (k->algorithm == p->algorithm || !k->ds_submitted || !k->ds_withdrawn ||
-                !(ks_roll_published(k, now) || ks_roll_signing(k, now)))
-                continue;
-            int64_t t = ds_left_caches(f, k, iv->ds_wait);
-            if (!t)
-                not_gone = k;
-            else if (t > when)
-                when = t;
-        }
-        if (not_gone)
-            consider(best, SG_ROLL_WAIT, 0, not_gone, NULL, not_gone->role,
-                     "algorithm rollover: waiting for every parent server to drop the %s DS (%s %u)",
-                     from, sg_ks_role_name(not_gone->role), not_gone->tag);
+    s->have[k->role] = 1;
+    if (k->active > s->new_active)
+        s->new_active = k->active;
+    if (!k->publish)
+        s->new_unpublished = 1;
+    if (k->role == SG_KS_ROLE_ZSK)
+        return;
+    if (k->ds_seen) {
+        s->new_seen = k->ds_seen > s->new_seen ? k->ds_seen : s->new_seen;
+    } else {
+        s->new_ds_wait = 1; /* its DS is yet to be submitted, or to be seen */
+        if (k->ds_submitted)
+            s->wait_key = k;
+    }
+}
+
+static void alg_old_key(const view *v, const sg_ks_key *k, alg_state *s)
+{
+    int pub = ks_roll_published(k, v->now), sig = ks_roll_signing(k, v->now);
+    if (!pub && !sig)
+        return;
+    s->old = k;
+    s->old_in_dnskey |= pub;
+    s->old_signing |= sig;
+    if (k->role != SG_KS_ROLE_ZSK && k->ds_submitted && !k->ds_withdrawn && !ks_roll_is_set(k->retire, v->now))
+        s->old_ds_out = 0;
+    if (k->ds_withdrawn > s->old_withdrawn)
+        s->old_withdrawn = k->ds_withdrawn;
+    if (k->remove > s->old_removed)
+        s->old_removed = k->remove;
+}
+
+/* The old DS was withdrawn: the old keys leave the DNSKEY RRset once it has left caches
+ * (where a registrar checks the parent, once every parent server was seen without it). */
+static void alg_unpublish(const view *v, const alg_state *s, const char *from)
+{
+    int64_t base = s->old_withdrawn ? s->old_withdrawn : s->new_seen, when = base + v->iv->ds_wait;
+    const sg_ks_key *not_gone = NULL;
+    for (size_t i = 0; i < v->n; i++) {
+        const sg_ks_key *k = &v->keys[i];
+        if (k->algorithm == v->p->algorithm || !k->ds_submitted || !k->ds_withdrawn ||
+            !(ks_roll_published(k, v->now) || ks_roll_signing(k, v->now)))
+            continue;
+        int64_t t = ds_left_caches(v->f, k, v->iv->ds_wait);
+        if (!t)
+            not_gone = k;
+        else if (t > when)
+            when = t;
+    }
+    if (not_gone)
+        consider(v->best, SG_ROLL_WAIT, 0, not_gone, NULL, not_gone->role,
+                 "algorithm rollover: waiting for every parent server to drop the %s DS (%s %u)",
+                 from, sg_ks_role_name(not_gone->role), not_gone->tag);
+    else
+        consider(v->best, SG_ROLL_ALG_UNPUBLISH, when, s->old, NULL, s->old->role,
+                 "the %s DS has left caches: the %s keys leave the DNSKEY RRset", from, from);
+}
+
+/* The algorithm rollover's next step, when keys of another algorithm are still around. */
+static void next_alg(const view *v)
+{
+    alg_state s = { .old_ds_out = 1 };
+    for (size_t i = 0; i < v->n; i++) {
+        if (v->keys[i].algorithm == v->p->algorithm)
+            alg_new_key(v, &v->keys[i], &s);
         else
-            consider(best, SG_ROLL_ALG_UNPUBLISH, when, old, NULL, old->role,
-                     "the %s DS has left caches: the %s keys leave the DNSKEY RRset", from, from);
-    } else if (old_signing) {
-        consider_zone(best, f, prop, SG_ROLL_ALG_RETIRE, old_removed, iv->ipub, 0, old, NULL, old->role,
-                      "the %s DNSKEYs have left caches: %s signatures stop", from, from);
+            alg_old_key(v, &v->keys[i], &s);
+    }
+    if (!s.old)
+        return;
+    const sg_ks_policy *p = v->p;
+    const sg_ks_key *old = s.old;
+    const char *from = sg_ks_alg_name(old->algorithm), *to = sg_ks_alg_name(p->algorithm);
+    int complete = p->csk ? s.have[SG_KS_ROLE_CSK] : (s.have[SG_KS_ROLE_KSK] && s.have[SG_KS_ROLE_ZSK]);
+    if (!complete) {
+        consider(v->best, SG_ROLL_ALG_START, v->now, NULL, NULL, p->csk ? SG_KS_ROLE_CSK : SG_KS_ROLE_KSK,
+                 "the policy asks for %s: algorithm rollover from %s starts, new keys sign first", to, from);
+    } else if (s.new_unpublished) {
+        consider_zone(v->best, v->f, v->prop, SG_ROLL_ALG_PUBLISH, s.new_active, v->iv->zsk_gone, 0, NULL, NULL,
+                      SG_KS_ROLE_KSK, "%s signatures have reached every cache: publish the %s keys", to, to);
+    } else if (s.new_ds_wait) {
+        /* SUBMIT_DS comes from the role's own chain; after it, the parent */
+        if (s.wait_key)
+            consider(v->best, SG_ROLL_WAIT, 0, s.wait_key, NULL, s.wait_key->role,
+                     "algorithm rollover to %s: waiting for the parent to serve the DS of %s %u",
+                     to, sg_ks_role_name(s.wait_key->role), s.wait_key->tag);
+    } else if (!s.old_ds_out) {
+        consider(v->best, SG_ROLL_ALG_WITHDRAW, s.new_seen + v->iv->ds_wait, old, NULL, old->role,
+                 "the parent serves the %s DS and its DS TTL has passed: withdraw the %s DS", to, from);
+    } else if (s.old_in_dnskey) {
+        alg_unpublish(v, &s, from);
+    } else if (s.old_signing) {
+        consider_zone(v->best, v->f, v->prop, SG_ROLL_ALG_RETIRE, s.old_removed, v->iv->ipub, 0, old, NULL,
+                      old->role, "the %s DNSKEYs have left caches: %s signatures stop", from, from);
     }
 }
 
@@ -410,12 +506,13 @@ void sg_roll_next(const char *zone_state, const sg_ks_policy *p, const sg_ks_key
         next_unsign(zone_state, &iv, keys, n, now, ev);
         return;
     }
-    next_alg(p, &iv, f, keys, n, now, ev);
+    const view v = { p, &iv, f, keys, n, now, p->zone_propagation_delay, ev };
+    next_alg(&v);
     if (p->csk) {
-        next_for_role(p, &iv, f, keys, n, SG_KS_ROLE_CSK, now, ev);
+        next_for_role(&v, SG_KS_ROLE_CSK);
     } else {
-        next_for_role(p, &iv, f, keys, n, SG_KS_ROLE_KSK, now, ev);
-        next_for_role(p, &iv, f, keys, n, SG_KS_ROLE_ZSK, now, ev);
+        next_for_role(&v, SG_KS_ROLE_KSK);
+        next_for_role(&v, SG_KS_ROLE_ZSK);
     }
 }
 
