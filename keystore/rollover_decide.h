@@ -87,7 +87,7 @@ typedef struct sg_roll_change {
     enum sg_ks_key_state from, to;  /* a new key is GENERATED before */
 } sg_roll_change;
 
-#define SG_ROLL_MAX_CHANGES 32
+#define SG_ROLL_MAX_CHANGES 64
 
 /* Everything one event writes, at one moment, in one transaction. */
 typedef struct sg_roll_transition {
