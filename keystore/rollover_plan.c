@@ -78,7 +78,7 @@ int sg_roll_plan_transitions(sg_keystore *ks, const char *zone, const sg_roll_fi
     fig.secondaries = 0;
     fig.parent_checks = 0;
     sg_roll_transition *trs = NULL;
-    size_t ntr = 0;
+    size_t ntr = 0, cap = 0;
     int64_t t = now, fake_id = -1;
     /* guard: events and assumed DS; moves of the clock are bounded by until */
     for (int guard = 0; guard < 1000;) {
@@ -98,12 +98,16 @@ int sg_roll_plan_transitions(sg_keystore *ks, const char *zone, const sg_roll_fi
             t = ev.when; /* the engine's next run: decide again then */
             continue;
         }
-        sg_roll_transition *grown = realloc(trs, (ntr + 1) * sizeof *grown);
-        if (!grown) {
-            rc = SG_ENOMEM;
-            break;
+        if (ntr == cap) {
+            size_t ncap = cap ? 2 * cap : 16;
+            sg_roll_transition *grown = realloc(trs, ncap * sizeof *grown);
+            if (!grown) {
+                rc = SG_ENOMEM;
+                break;
+            }
+            trs = grown;
+            cap = ncap;
         }
-        trs = grown;
         if ((rc = make_in_memory(&keys, &n, &fake_id, &tr, &zr)))
             break;
         trs[ntr++] = tr;

@@ -958,7 +958,7 @@ static void test_plan_cannot_drift(void **st)
     assert_int_equal(sg_ks_zone_add(g_ks, "dzsk.test.", "pdzsk", 0), 0);
     const enum sg_roll_action zsk[] = { SG_ROLL_INITIAL, SG_ROLL_SUBMIT_DS, SG_ROLL_PREPUBLISH,
                                         SG_ROLL_SWITCH, SG_ROLL_REMOVE, SG_ROLL_NONE };
-    engine_follows_plan("dzsk.test.", 9000000, 9000000 + 3500, zsk);
+    engine_follows_plan("dzsk.test.", 9000000, 9000000 + 8000, zsk); /* 8 rollovers */
 
     /* KSK double-KSK: the successor's DNSKEY, then its DS, then the switch */
     policy("pdksk", 0, 0, 2000);
