@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The rollover engine on a simulated clock: ZSK pre-publication, CSK/KSK rollovers that
- * wait for the parent, removal after caches expire, plan == what the engine then does. */
+ * wait for the parent, removal after caches expire, plan == what the engine then does;
+ * the transition table alone on hand-made keys; the plan cannot drift from the engine. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -603,6 +604,405 @@ static void test_withdrawn_ds_seen_gone(void **st)
     assert_int_equal(count(z, SG_KS_ROLE_CSK, gone + 320, 0), 1);
 }
 
+/* A zone with a long history (more than 64 keys, most of them removed long ago): a step
+ * that changes every live key reaches keys past the 64th (the engine once kept which keys
+ * changed in a 64-bit mask and went round in circles, changing none). */
+static void test_long_history(void **st)
+{
+    (void)st;
+    const char *z = "history.test.";
+    policy("phist", 1, 0, 0);
+    assert_int_equal(sg_ks_zone_add(g_ks, z, "phist", 0), 0);
+    for (int i = 0; i < 70; i++) {
+        sg_ks_key k;
+        assert_int_equal(sg_ks_key_generate(g_ks, z, SG_KS_ROLE_CSK, 0, 0, 100 + i, &k), 0);
+        k.publish = k.active = 100 + i;
+        k.retire = k.remove = 200 + i;
+        k.state = SG_KS_REMOVED;
+        assert_int_equal(sg_ks_key_update(g_ks, &k, "history", 300), 0);
+    }
+    int64_t t0 = 8000000;
+    step(z, t0);
+    step(z, t0 + 110);
+    int marked = 0;
+    assert_int_equal(sg_roll_ds_seen(g_ks, z, 0, t0 + 200, &marked), 0);
+    assert_int_equal(marked, 1);
+    assert_int_equal(sg_roll_unsign(g_ks, z, t0 + 300), 0);
+    sg_roll_event ev = step(z, t0 + 300);
+    assert_int_equal(ev.action, SG_ROLL_WAIT);          /* for the parent to drop the DS */
+    sg_ks_key *keys;
+    size_t n;
+    assert_int_equal(sg_ks_key_list(g_ks, z, &keys, &n), 0);
+    assert_int_equal(n, 71);
+    assert_int_equal(keys[70].ds_withdrawn, t0 + 300);
+    free(keys);
+    assert_int_equal(sg_roll_ds_gone(g_ks, z, t0 + 400), 0);
+    step(z, t0 + 400 + 320);
+    assert_int_equal(count(z, SG_KS_ROLE_CSK, t0 + 720, 1), 0);
+}
+
+/* ---- the transition table, pure, on hand-made keys ---------------------------------- */
+
+/* The test policy's figures, not stored: ipub 110, zsk_gone 610, ds_wait 320 with FIG. */
+static sg_ks_policy table_policy(int csk, uint32_t zsk_life, uint32_t ksk_life)
+{
+    sg_ks_policy p;
+    sg_ks_policy_defaults(&p, "table");
+    p.csk = csk;
+    p.zsk_lifetime = zsk_life;
+    p.ksk_lifetime = ksk_life;
+    p.dnskey_ttl = 99;
+    p.zone_propagation_delay = 10;
+    p.zone_max_ttl = 0;
+    p.parent_ds_ttl = 299;
+    p.parent_propagation_delay = 20;
+    return p;
+}
+
+static sg_ks_key table_key(int64_t id, enum sg_ks_role role, uint8_t alg, int64_t publish,
+                           int64_t active, enum sg_ks_key_state state)
+{
+    sg_ks_key k;
+    memset(&k, 0, sizeof k);
+    k.id = id;
+    k.tag = (uint16_t)(1000 + id);
+    k.role = role;
+    k.algorithm = alg;
+    k.publish = publish;
+    k.active = active;
+    k.state = state;
+    return k;
+}
+
+static void assert_change(const sg_roll_change *c, int64_t key_id, enum sg_ks_role role,
+                          unsigned points, enum sg_ks_key_state from, enum sg_ks_key_state to)
+{
+    assert_int_equal(c->key_id, key_id);
+    assert_int_equal(c->role, role);
+    assert_int_equal(c->points, points);
+    assert_int_equal(c->from, from);
+    assert_int_equal(c->to, to);
+}
+
+static void test_table_zsk_switch(void **st)
+{
+    (void)st;
+    sg_ks_policy p = table_policy(0, 5000, 0);
+    int64_t t = 10000;
+    sg_ks_key keys[3] = {
+        table_key(1, SG_KS_ROLE_KSK, p.algorithm, t - 9000, t - 9000, SG_KS_ACTIVE),
+        table_key(2, SG_KS_ROLE_ZSK, p.algorithm, t - 9000, t - 9000, SG_KS_ACTIVE),
+        table_key(3, SG_KS_ROLE_ZSK, p.algorithm, t - 110, 0, SG_KS_PUBLISHED),
+    };
+    keys[0].ds_submitted = keys[0].ds_seen = t - 8000;
+    sg_roll_event ev;
+    sg_roll_transition tr;
+    /* a second before the successor has been published for Ipub: nothing due, and the
+     * next time anything can change is that second */
+    assert_int_equal(sg_roll_decide("", &p, keys, 3, &FIG, t - 1, &ev, &tr), 0);
+    assert_int_equal(ev.action, SG_ROLL_SWITCH);
+    assert_int_equal(ev.when, t);
+    /* at that second: the successor signs, the old ZSK retires, nothing else */
+    assert_int_equal(sg_roll_decide("", &p, keys, 3, &FIG, t, &ev, &tr), 1);
+    assert_int_equal(tr.event.action, SG_ROLL_SWITCH);
+    assert_int_equal(tr.event.when, t);
+    assert_null(tr.zone_state);
+    assert_int_equal(tr.n, 2);
+    assert_change(&tr.change[0], 3, SG_KS_ROLE_ZSK, SG_ROLL_PT_ACTIVE, SG_KS_PUBLISHED, SG_KS_ACTIVE);
+    assert_change(&tr.change[1], 2, SG_KS_ROLE_ZSK, SG_ROLL_PT_RETIRE, SG_KS_ACTIVE, SG_KS_RETIRED);
+    /* made in memory, then asked again: the old ZSK's removal, after its signatures left */
+    sg_roll_change_apply(&tr.change[0], t, &keys[2]);
+    sg_roll_change_apply(&tr.change[1], t, &keys[1]);
+    assert_int_equal(keys[2].active, t);
+    assert_int_equal(keys[1].retire, t);
+    assert_int_equal(sg_roll_decide("", &p, keys, 3, &FIG, t, &ev, &tr), 0);
+    assert_int_equal(ev.action, SG_ROLL_REMOVE);
+    assert_int_equal(ev.key_id, 2);
+    assert_int_equal(ev.when, t + 610);
+    assert_int_equal(sg_roll_decide("", &p, keys, 3, &FIG, t + 610, &ev, &tr), 1);
+    assert_int_equal(tr.n, 1);
+    assert_change(&tr.change[0], 2, SG_KS_ROLE_ZSK, SG_ROLL_PT_REMOVE, SG_KS_RETIRED, SG_KS_REMOVED);
+}
+
+static void test_table_csk(void **st)
+{
+    (void)st;
+    sg_ks_policy p = table_policy(1, 0, 2000);
+    int64_t t = 20000;
+    /* no key: the first CSK is generated, published and signs at once */
+    sg_roll_event ev;
+    sg_roll_transition tr;
+    assert_int_equal(sg_roll_decide(NULL, &p, NULL, 0, &FIG, t, &ev, &tr), 1);
+    assert_int_equal(tr.event.action, SG_ROLL_INITIAL);
+    assert_int_equal(tr.n, 1);
+    assert_change(&tr.change[0], 0, SG_KS_ROLE_CSK, SG_ROLL_PT_PUBLISH | SG_ROLL_PT_ACTIVE,
+                  SG_KS_GENERATED, SG_KS_ACTIVE);
+    assert_int_equal(tr.change[0].algorithm, p.algorithm);
+    /* a published successor that does not sign yet: its DS goes out, it is ready */
+    sg_ks_key keys[2] = {
+        table_key(7, SG_KS_ROLE_CSK, p.algorithm, t - 3000, t - 3000, SG_KS_ACTIVE),
+        table_key(8, SG_KS_ROLE_CSK, p.algorithm, t - 200, 0, SG_KS_PUBLISHED),
+    };
+    keys[0].ds_submitted = keys[0].ds_seen = t - 2800;
+    assert_int_equal(sg_roll_decide("", &p, keys, 2, &FIG, t, &ev, &tr), 1);
+    assert_int_equal(tr.event.action, SG_ROLL_SUBMIT_DS);
+    assert_int_equal(tr.n, 1);
+    assert_change(&tr.change[0], 8, SG_KS_ROLE_CSK, SG_ROLL_PT_DS_SUBMITTED, SG_KS_PUBLISHED, SG_KS_READY);
+    sg_roll_change_apply(&tr.change[0], t, &keys[1]);
+    /* the parent serves it: after the DS wait it signs, and the old CSK retires with its
+     * DS withdrawn */
+    keys[1].ds_seen = t + 5;
+    assert_int_equal(sg_roll_decide("", &p, keys, 2, &FIG, t + 5 + 320, &ev, &tr), 1);
+    assert_int_equal(tr.event.action, SG_ROLL_SWITCH);
+    assert_int_equal(tr.n, 2);
+    assert_change(&tr.change[0], 8, SG_KS_ROLE_CSK, SG_ROLL_PT_ACTIVE, SG_KS_READY, SG_KS_ACTIVE);
+    assert_change(&tr.change[1], 7, SG_KS_ROLE_CSK, SG_ROLL_PT_RETIRE | SG_ROLL_PT_DS_WITHDRAWN,
+                  SG_KS_ACTIVE, SG_KS_RETIRED);
+    /* what is not a change has no row; a key that is not there is not found */
+    sg_roll_event wait = { .action = SG_ROLL_WAIT };
+    assert_int_equal(sg_roll_transition_of(&p, keys, 2, &wait, t, &tr), SG_EINVAL);
+    sg_roll_event gone = { .action = SG_ROLL_REMOVE, .key_id = 99 };
+    assert_int_equal(sg_roll_transition_of(&p, keys, 2, &gone, t, &tr), SG_ENOTFOUND);
+}
+
+static void test_table_algorithm_and_unsign(void **st)
+{
+    (void)st;
+    sg_ks_policy p = table_policy(0, 0, 0);
+    p.algorithm = SG_KS_ALG_ED25519;
+    int64_t t = 30000;
+    sg_ks_key keys[2] = {
+        table_key(1, SG_KS_ROLE_KSK, SG_KS_ALG_ECDSAP256SHA256, t - 900, t - 900, SG_KS_ACTIVE),
+        table_key(2, SG_KS_ROLE_ZSK, SG_KS_ALG_ECDSAP256SHA256, t - 900, t - 900, SG_KS_ACTIVE),
+    };
+    keys[0].ds_submitted = keys[0].ds_seen = t - 700;
+    /* the policy names another algorithm: a KSK and a ZSK of it sign, unpublished */
+    sg_roll_event ev;
+    sg_roll_transition tr;
+    assert_int_equal(sg_roll_decide("", &p, keys, 2, &FIG, t, &ev, &tr), 1);
+    assert_int_equal(tr.event.action, SG_ROLL_ALG_START);
+    assert_int_equal(tr.n, 2);
+    assert_change(&tr.change[0], 0, SG_KS_ROLE_KSK, SG_ROLL_PT_ACTIVE, SG_KS_GENERATED, SG_KS_ACTIVE);
+    assert_change(&tr.change[1], 0, SG_KS_ROLE_ZSK, SG_ROLL_PT_ACTIVE, SG_KS_GENERATED, SG_KS_ACTIVE);
+    assert_int_equal(tr.change[0].algorithm, SG_KS_ALG_ED25519);
+    /* going insecure instead: every DS is withdrawn (the KSK's; a ZSK has none) */
+    p.algorithm = SG_KS_ALG_ECDSAP256SHA256;
+    assert_int_equal(sg_roll_decide(SG_ROLL_STATE_UNSIGNING, &p, keys, 2, &FIG, t, &ev, &tr), 1);
+    assert_int_equal(tr.event.action, SG_ROLL_UNSIGN_WITHDRAW);
+    assert_int_equal(tr.n, 1);
+    assert_change(&tr.change[0], 1, SG_KS_ROLE_KSK, SG_ROLL_PT_DS_WITHDRAWN, SG_KS_ACTIVE, SG_KS_ACTIVE);
+    sg_roll_change_apply(&tr.change[0], t, &keys[0]);
+    /* the parent dropped it at t + 50: once its DS TTL has passed, every key goes, and
+     * the zone is unsigned */
+    char state[64];
+    snprintf(state, sizeof state, "%s@%lld", SG_ROLL_STATE_DS_GONE, (long long)(t + 50));
+    assert_int_equal(sg_roll_decide(state, &p, keys, 2, &FIG, t + 50 + 319, &ev, &tr), 0);
+    assert_int_equal(ev.action, SG_ROLL_UNSIGN_FINISH);
+    assert_int_equal(ev.when, t + 50 + 320);
+    assert_int_equal(sg_roll_decide(state, &p, keys, 2, &FIG, t + 50 + 320, &ev, &tr), 1);
+    assert_string_equal(tr.zone_state, SG_ROLL_STATE_UNSIGNED);
+    assert_int_equal(tr.n, 2);
+    assert_change(&tr.change[0], 1, SG_KS_ROLE_KSK, SG_ROLL_PT_RETIRE | SG_ROLL_PT_REMOVE,
+                  SG_KS_ACTIVE, SG_KS_REMOVED);
+    assert_change(&tr.change[1], 2, SG_KS_ROLE_ZSK, SG_ROLL_PT_RETIRE | SG_ROLL_PT_REMOVE,
+                  SG_KS_ACTIVE, SG_KS_REMOVED);
+}
+
+/* ---- the plan cannot drift from the engine ------------------------------------------ */
+
+/* One key's change as the journal records it. */
+typedef struct row {
+    int64_t time, key;
+    char from[16], to[16];
+} row;
+
+static int parent_row(const sg_ks_event *e)
+{
+    return !strcmp(e->reason, "the parent serves the DS") ||
+           !strcmp(e->reason, "the parent no longer serves the withdrawn DS");
+}
+
+/* The journal rows of zone's key changes after the first `skip` events: state changes of
+ * keys, without the generation rows and what the registrar marked. *rows freed by free(). */
+static size_t engine_rows(const char *zone, size_t skip, row **rows)
+{
+    sg_ks_event *evs;
+    size_t ne, m = 0;
+    assert_int_equal(sg_ks_event_list(g_ks, zone, &evs, &ne), 0);
+    *rows = calloc(ne + 1, sizeof **rows);
+    assert_non_null(*rows);
+    for (size_t i = skip; i < ne; i++) {
+        const sg_ks_event *e = &evs[i];
+        if (!e->key_id || !e->old_state[0] || parent_row(e))
+            continue;
+        row *r = &(*rows)[m++];
+        r->time = e->time;
+        r->key = e->key_id;
+        snprintf(r->from, sizeof r->from, "%s", e->old_state);
+        snprintf(r->to, sizeof r->to, "%s", e->new_state);
+    }
+    free(evs);
+    return m;
+}
+
+static size_t journal_length(const char *zone)
+{
+    sg_ks_event *evs;
+    size_t ne;
+    assert_int_equal(sg_ks_event_list(g_ks, zone, &evs, &ne), 0);
+    free(evs);
+    return ne;
+}
+
+static int plan_has(const sg_roll_transition *trs, size_t n, enum sg_roll_action a)
+{
+    for (size_t i = 0; i < n; i++)
+        if (trs[i].event.action == a)
+            return 1;
+    return 0;
+}
+
+/* Plan zone from t to until, then run the engine at each next event it names, a registrar
+ * telling it at once what it waits for at the parent (the DS is served; a withdrawn DS is
+ * gone), and check that what the engine wrote is the plan: the same changes of the same
+ * keys from the same state to the same state at the same times, in the same order. Keys
+ * the plan generated (negative ids) must be keys the engine generated, one for one.
+ * Checks that the plan holds every action of want (ended by SG_ROLL_NONE). */
+static void engine_follows_plan(const char *z, int64_t t, int64_t until, const enum sg_roll_action *want)
+{
+    sg_roll_transition *trs;
+    size_t ntr;
+    assert_int_equal(sg_roll_plan_transitions(g_ks, z, &FIG, t, until, &trs, &ntr), 0);
+    for (; *want != SG_ROLL_NONE; want++)
+        if (!plan_has(trs, ntr, *want))
+            fail_msg("the plan of %s has no '%s'", z, sg_roll_action_name(*want));
+    size_t skip = journal_length(z);
+    for (int guard = 0; guard < 1000; guard++) {
+        sg_roll_event ev = step(z, t);
+        int seen = 0, gone = 0;
+        if (ev.action == SG_ROLL_WAIT || ev.wait_key_id) {
+            assert_int_equal(sg_roll_ds_seen(g_ks, z, ev.wait_key_id, t, &seen), 0);
+            assert_int_equal(sg_roll_ds_withdrawn_gone(g_ks, z, t, &gone), 0);
+        }
+        if (seen || gone)
+            continue; /* the engine decides again at the same moment */
+        if (ev.action == SG_ROLL_NONE || ev.action == SG_ROLL_WAIT || ev.when > until)
+            break;
+        t = ev.when;
+    }
+    row *rows;
+    size_t nrows = engine_rows(z, skip, &rows), k = 0;
+    int64_t made[64] = { 0 }; /* made[-id - 1]: the engine's key for the plan's new key id */
+    for (size_t i = 0; i < ntr; i++) {
+        for (size_t j = 0; j < trs[i].n; j++, k++) {
+            const sg_roll_change *c = &trs[i].change[j];
+            if (k >= nrows)
+                fail_msg("%s: the plan's '%s' at %lld was not done", z,
+                         sg_roll_action_name(trs[i].event.action), (long long)trs[i].event.when);
+            const row *r = &rows[k];
+            int64_t key = c->key_id;
+            if (key < 0) {
+                assert_true(-key <= 64);
+                if (!made[-key - 1])
+                    made[-key - 1] = r->key;
+                key = made[-key - 1];
+            }
+            if (r->time != trs[i].event.when || r->key != key ||
+                strcmp(r->from, sg_ks_state_name(c->from)) || strcmp(r->to, sg_ks_state_name(c->to)))
+                fail_msg("%s: '%s' planned at %lld: key %lld %s -> %s; done at %lld: key %lld %s -> %s", z,
+                         sg_roll_action_name(trs[i].event.action), (long long)trs[i].event.when,
+                         (long long)key, sg_ks_state_name(c->from), sg_ks_state_name(c->to),
+                         (long long)r->time, (long long)r->key, r->from, r->to);
+        }
+    }
+    if (k != nrows)
+        fail_msg("%s: the engine made %zu changes, the plan %zu", z, nrows, k);
+    /* and every timing point the plan set is the one the engine stored (no point is set
+     * twice) */
+    sg_ks_key *keys;
+    size_t n;
+    assert_int_equal(sg_ks_key_list(g_ks, z, &keys, &n), 0);
+    for (size_t i = 0; i < ntr; i++) {
+        for (size_t j = 0; j < trs[i].n; j++) {
+            const sg_roll_change *c = &trs[i].change[j];
+            int64_t id = c->key_id < 0 ? made[-c->key_id - 1] : c->key_id;
+            const sg_ks_key *key = NULL;
+            for (size_t m = 0; m < n; m++)
+                if (keys[m].id == id)
+                    key = &keys[m];
+            assert_non_null(key);
+            int64_t at = trs[i].event.when;
+            assert_true(!(c->points & SG_ROLL_PT_PUBLISH) || key->publish == at);
+            assert_true(!(c->points & SG_ROLL_PT_ACTIVE) || key->active == at);
+            assert_true(!(c->points & SG_ROLL_PT_RETIRE) || key->retire == at);
+            assert_true(!(c->points & SG_ROLL_PT_REMOVE) || key->remove == at);
+            assert_true(!(c->points & SG_ROLL_PT_DS_SUBMITTED) || key->ds_submitted == at);
+            assert_true(!(c->points & SG_ROLL_PT_DS_WITHDRAWN) || key->ds_withdrawn == at);
+        }
+    }
+    free(keys);
+    /* a new key of the plan is a different new key of the engine each time */
+    for (int a = 0; a < 64 && made[a]; a++)
+        for (int b = a + 1; b < 64 && made[b]; b++)
+            assert_int_not_equal(made[a], made[b]);
+    assert_true(nrows >= 8);
+    free(rows);
+    free(trs);
+}
+
+static void test_plan_cannot_drift(void **st)
+{
+    (void)st;
+    /* ZSK pre-publication, three rollovers */
+    policy("pdzsk", 0, 1000, 0);
+    assert_int_equal(sg_ks_zone_add(g_ks, "dzsk.test.", "pdzsk", 0), 0);
+    const enum sg_roll_action zsk[] = { SG_ROLL_INITIAL, SG_ROLL_SUBMIT_DS, SG_ROLL_PREPUBLISH,
+                                        SG_ROLL_SWITCH, SG_ROLL_REMOVE, SG_ROLL_NONE };
+    engine_follows_plan("dzsk.test.", 9000000, 9000000 + 8000, zsk); /* 8 rollovers */
+
+    /* KSK double-KSK: the successor's DNSKEY, then its DS, then the switch */
+    policy("pdksk", 0, 0, 2000);
+    assert_int_equal(sg_ks_zone_add(g_ks, "dksk.test.", "pdksk", 0), 0);
+    engine_follows_plan("dksk.test.", 9100000, 9100000 + 7000, zsk);
+
+    /* KSK double-DS: the successor's DS, then the DNSKEY swap, then the old DS out */
+    sg_ks_policy p;
+    policy("pddds", 0, 0, 2000);
+    assert_int_equal(sg_ks_policy_get(g_ks, "pddds", &p), 0);
+    p.ksk_double_ds = 1;
+    assert_int_equal(sg_ks_policy_update(g_ks, &p, 0), 0);
+    assert_int_equal(sg_ks_zone_add(g_ks, "ddds.test.", "pddds", 0), 0);
+    const enum sg_roll_action dds[] = { SG_ROLL_PRE_DS, SG_ROLL_SWAP, SG_ROLL_OLD_DS_OUT, SG_ROLL_NONE };
+    engine_follows_plan("ddds.test.", 9200000, 9200000 + 7000, dds);
+
+    /* CSK, with a registrar that checks the parent: the old key goes once the parent was
+     * seen without its DS */
+    policy("pdcsk", 1, 0, 2000);
+    assert_int_equal(sg_ks_zone_add(g_ks, "dcsk.test.", "pdcsk", 0), 0);
+    assert_int_equal(sg_ks_fact_observe(g_ks, "dcsk.test.", SG_KS_FACT_PARENT_CHECKS, 1, "update", 9300000), 0);
+    const enum sg_roll_action csk[] = { SG_ROLL_INITIAL, SG_ROLL_PREPUBLISH, SG_ROLL_SUBMIT_DS,
+                                        SG_ROLL_SWITCH, SG_ROLL_REMOVE, SG_ROLL_NONE };
+    engine_follows_plan("dcsk.test.", 9300000, 9300000 + 7000, csk);
+
+    /* algorithm rollover of a KSK + ZSK zone, planned once the policy names Ed25519 */
+    policy("pdalg", 0, 0, 0);
+    assert_int_equal(sg_ks_zone_add(g_ks, "dalg.test.", "pdalg", 0), 0);
+    int64_t t0 = 9400000, t1 = t0 + 1000;
+    step("dalg.test.", t0);
+    step("dalg.test.", t0 + 110);
+    int marked;
+    assert_int_equal(sg_roll_ds_seen(g_ks, "dalg.test.", 0, t0 + 200, &marked), 0);
+    assert_int_equal(sg_ks_policy_get(g_ks, "pdalg", &p), 0);
+    p.algorithm = SG_KS_ALG_ED25519;
+    assert_int_equal(sg_ks_policy_update(g_ks, &p, t1), 0);
+    const enum sg_roll_action alg[] = { SG_ROLL_ALG_START, SG_ROLL_ALG_PUBLISH, SG_ROLL_SUBMIT_DS,
+                                        SG_ROLL_ALG_WITHDRAW, SG_ROLL_ALG_UNPUBLISH, SG_ROLL_ALG_RETIRE,
+                                        SG_ROLL_NONE };
+    engine_follows_plan("dalg.test.", t1, t1 + 10000, alg);
+    assert_int_equal(count_alg("dalg.test.", SG_KS_ALG_ED25519, t1 + 10000, 1), 2);
+    assert_int_equal(count_alg("dalg.test.", SG_KS_ALG_ECDSAP256SHA256, t1 + 10000, 0), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -618,6 +1018,11 @@ int main(void)
         cmocka_unit_test(test_clock_stepped_back),
         cmocka_unit_test(test_secondaries_hold),
         cmocka_unit_test(test_withdrawn_ds_seen_gone),
+        cmocka_unit_test(test_long_history),
+        cmocka_unit_test(test_table_zsk_switch),
+        cmocka_unit_test(test_table_csk),
+        cmocka_unit_test(test_table_algorithm_and_unsign),
+        cmocka_unit_test(test_plan_cannot_drift),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
