@@ -3,7 +3,7 @@
  * denial proofs and an RRSIG after every RRset that needs one. Signatures come from the
  * shared cache, so that in steady state a reply costs no cryptography. A background
  * thread follows the keystore and swaps in a new key set within a second of a change. */
-#include "signer/dnssec_plugin.h"
+#include "dnssec/dnssec_plugin.h"
 #include "keystore/rollover.h"
 #include "signer/keyset.h"
 #include "signer/prove.h"
@@ -13,7 +13,7 @@
 #include "common/metrics.h"
 #include "common/retire.h"
 #include "common/task.h"
-#include "signer/dnssec_metrics.h"
+#include "dnssec/dnssec_metrics.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The dnssec plugin's metrics: the watcher stores what it read, a scrape prints it. */
-#include "signer/dnssec_metrics.h"
+#include "dnssec/dnssec_metrics.h"
 #include "common/errors.h"
 
 #include <stdio.h>
