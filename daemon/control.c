@@ -254,7 +254,7 @@ static int daemon_metrics(sg_metrics_out *out, void *ctx)
     sg_metrics_add_u64(out, "signet_reload_failures_total", NULL, NULL, d->reload_failures);
     sg_metrics_add_u64(out, "signet_workers", NULL, NULL, (uint64_t)sg_server_nworkers(d->srv));
     sg_metrics_add_u64(out, "signet_tcp_connections", NULL, NULL, sg_server_tcp_connections(d->srv));
-    /* zones (zones/zonedb.c) and signature caches (signer/dnssec_metrics.c) register
+    /* zones (zones/zonedb.c) and signature caches (dnssec/dnssec_metrics.c) register
      * their own sources, so that /metrics has them without a control socket too */
     return 0;
 }

@@ -12,7 +12,7 @@
 #include "keystore/keystore.h"
 
 /*
- * Data flow, once a second from the daemon's keystore watcher (sg_reg_tick):
+ * Data flow, once a second from the daemon's keyman step (keyman/, sg_reg_tick):
  *
  *   keystore (sg_ks_ds_set) -> desired DS set -> provider: list, diff, add/remove
  *   (or replace) -> parent servers queried until all serve it -> sg_roll_ds_seen()
@@ -130,7 +130,7 @@ int sg_reg_new(const sg_reg_cfg *cfg, sg_registrar **reg_out);
 void sg_reg_free(sg_registrar *r);
 
 /* The daemon's entry point, called about once a second per zone from one thread (the
- * keystore watcher), with that thread's keystore handle. It never blocks on the network:
+ * keyman's, keyman/), with that thread's keystore handle. It never blocks on the network:
  * it collects what the worker finished (events written here), compares the desired DS
  * set with what was pushed, starts a push (after backoff) or a parent check (every
  * check-interval) in the worker, and when the parent serves the set everywhere calls

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The dnssec plugin's metrics: the watcher stores what it read, a scrape prints it. */
-#include "signer/dnssec_metrics.h"
+/* The keys' metrics: the stepping thread stores what it read, a scrape prints it. */
+#include "keyman/key_metrics.h"
 #include "common/errors.h"
 
 #include <stdio.h>
@@ -8,35 +8,30 @@
 #include <string.h>
 #include <time.h>
 
-int sg_dnssec_metrics_init(sg_dnssec_metrics *m, int nzones, const char *label)
+int sg_key_metrics_init(sg_key_metrics *m, int nzones)
 {
     memset(m, 0, sizeof *m);
     pthread_mutex_init(&m->lock, NULL);
-    snprintf(m->label, sizeof m->label, "%s", label ? label : "");
-    char key[1100];
-    snprintf(key, sizeof key, "dnssec %s", m->label);
     m->zones = calloc(nzones > 0 ? (size_t)nzones : 1, sizeof *m->zones);
-    m->count = sg_counters_keep(key, SG_DM_COUNTERS);
-    if (!m->zones || !m->count) {
-        sg_dnssec_metrics_deinit(m);
+    if (!m->zones) {
+        sg_key_metrics_deinit(m);
         return SG_ENOMEM;
     }
     m->nzones = nzones;
     return 0;
 }
 
-void sg_dnssec_metrics_deinit(sg_dnssec_metrics *m)
+void sg_key_metrics_deinit(sg_key_metrics *m)
 {
     free(m->zones);
-    sg_counters_drop(m->count);
     pthread_mutex_destroy(&m->lock);
     memset(m, 0, sizeof *m);
 }
 
-void sg_dnssec_metrics_read(sg_dnssec_metrics *m, int i, sg_keystore *ks, int64_t now,
-                            const sg_roll_event *next, int have_next)
+void sg_key_metrics_read(sg_key_metrics *m, int i, sg_keystore *ks, int64_t now,
+                         const sg_roll_event *next, int have_next)
 {
-    sg_dm_zone fresh;
+    sg_km_zone fresh;
     sg_ks_key *keys = NULL;
     size_t n = 0;
     if (i < 0 || i >= m->nzones || sg_ks_key_list(ks, m->zones[i].name, &keys, &n))
@@ -45,20 +40,20 @@ void sg_dnssec_metrics_read(sg_dnssec_metrics *m, int i, sg_keystore *ks, int64_
     memset(fresh.ds, 0, sizeof fresh.ds);
     for (size_t k = 0; k < n; k++) {
         const sg_ks_key *key = &keys[k];
-        if ((unsigned)key->role < SG_DM_ROLES && (unsigned)key->state < SG_DM_STATES)
+        if ((unsigned)key->role < SG_KM_ROLES && (unsigned)key->state < SG_KM_STATES)
             fresh.keys[key->role][key->state]++;
         if (key->role == SG_KS_ROLE_ZSK || key->ds_submitted == SG_KS_UNSET)
             continue;
         if (key->ds_withdrawn != SG_KS_UNSET && key->ds_withdrawn <= now)
-            fresh.ds[SG_DM_DS_WITHDRAWN]++;
+            fresh.ds[SG_KM_DS_WITHDRAWN]++;
         else if (key->ds_seen != SG_KS_UNSET)
-            fresh.ds[SG_DM_DS_SEEN]++;
+            fresh.ds[SG_KM_DS_SEEN]++;
         else
-            fresh.ds[SG_DM_DS_SUBMITTED]++;
+            fresh.ds[SG_KM_DS_SUBMITTED]++;
     }
     free(keys);
     pthread_mutex_lock(&m->lock);
-    sg_dm_zone *z = &m->zones[i];
+    sg_km_zone *z = &m->zones[i];
     memcpy(z->keys, fresh.keys, sizeof z->keys);
     memcpy(z->ds, fresh.ds, sizeof z->ds);
     z->next_event = have_next && next->action != SG_ROLL_NONE && next->action != SG_ROLL_WAIT ? next->when : 0;
@@ -79,25 +74,8 @@ static void reg_count(void *arg, const char *state, uint64_t count)
     sg_metrics_add_u64(e->out, "signet_registrar_events_total", NULL, l, count);
 }
 
-int sg_dnssec_metrics_source(sg_metrics_out *o, void *ctx)
+int sg_key_metrics_render(sg_key_metrics *m, sg_metrics_out *o)
 {
-    sg_dnssec_metrics *m = ctx;
-    const char *bl[] = { "block", m->label, NULL };
-    sg_sigcache *c = m->cache ? atomic_load(m->cache) : NULL;
-    if (c) {
-        uint64_t hits = sg_counters_sum(m->count, SG_DM_SIGCACHE_HITS);
-        uint64_t misses = sg_counters_sum(m->count, SG_DM_SIGCACHE_MISSES);
-        sg_metrics_family(o, "signet_sigcache_hits_total", SG_METRIC_COUNTER, "Signature cache hits.");
-        sg_metrics_family(o, "signet_sigcache_misses_total", SG_METRIC_COUNTER, "Signature cache misses.");
-        sg_metrics_family(o, "signet_sigcache_capacity", SG_METRIC_GAUGE, "Signature cache entries.");
-        sg_metrics_add_u64(o, "signet_sigcache_hits_total", NULL, bl, hits);
-        sg_metrics_add_u64(o, "signet_sigcache_misses_total", NULL, bl, misses);
-        sg_metrics_add_u64(o, "signet_sigcache_capacity", NULL, bl, sg_sigcache_capacity(c));
-    }
-    sg_metrics_family(o, "signet_dnssec_signatures_total", SG_METRIC_COUNTER,
-                      "RRSIGs made (signature cache misses and uncacheable records).");
-    sg_metrics_add_u64(o, "signet_dnssec_signatures_total", NULL, bl, sg_counters_sum(m->count, SG_DM_MADE));
-
     sg_metrics_family(o, "signet_dnssec_keys", SG_METRIC_GAUGE, "Keys in the keystore by zone, role and state.");
     sg_metrics_family(o, "signet_dnssec_parent_ds", SG_METRIC_GAUGE,
                       "KSK/CSK keys by where their DS is: submitted (not yet seen at every parent server), seen, withdrawn.");
@@ -105,22 +83,22 @@ int sg_dnssec_metrics_source(sg_metrics_out *o, void *ctx)
                       "Seconds until the zone's next key event (negative: overdue).");
     sg_metrics_family(o, "signet_registrar_events_total", SG_METRIC_COUNTER,
                       "Registrar calls and parent checks by provider and outcome (the events journal's states).");
-    static const char *ds_names[SG_DM_DS_N] = { "submitted", "seen", "withdrawn" };
+    static const char *ds_names[SG_KM_DS_N] = { "submitted", "seen", "withdrawn" };
     int64_t now = (int64_t)time(NULL);
     pthread_mutex_lock(&m->lock);
     for (int i = 0; i < m->nzones; i++) {
-        const sg_dm_zone *z = &m->zones[i];
+        const sg_km_zone *z = &m->zones[i];
         if (!z->read)
             continue;
-        for (int r = 0; r < SG_DM_ROLES; r++)
-            for (int s = 0; s < SG_DM_STATES; s++) {
+        for (int r = 0; r < SG_KM_ROLES; r++)
+            for (int s = 0; s < SG_KM_STATES; s++) {
                 if (!z->keys[r][s])
                     continue;
                 const char *l[] = { "zone", z->name, "role", sg_ks_role_name(r), "state",
                                     sg_ks_state_name(s), NULL };
                 sg_metrics_add_u64(o, "signet_dnssec_keys", NULL, l, z->keys[r][s]);
             }
-        for (int d = 0; d < SG_DM_DS_N; d++) {
+        for (int d = 0; d < SG_KM_DS_N; d++) {
             const char *l[] = { "zone", z->name, "state", ds_names[d], NULL };
             sg_metrics_add_u64(o, "signet_dnssec_parent_ds", NULL, l, z->ds[d]);
         }

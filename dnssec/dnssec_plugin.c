@@ -1,19 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /* The `dnssec` plugin. It lets the zone answer, then adds the apex DNSKEY/CDS/CDNSKEY, the
  * denial proofs and an RRSIG after every RRset that needs one. Signatures come from the
- * shared cache, so that in steady state a reply costs no cryptography. A background
- * thread follows the keystore and swaps in a new key set within a second of a change. */
-#include "signer/dnssec_plugin.h"
-#include "keystore/rollover.h"
+ * shared cache, so that in steady state a reply costs no cryptography. The key sets come
+ * from the block's keyman (keyman/), whose thread follows the keystore and swaps in a new
+ * key set within a second of a change. */
+#include "dnssec/dnssec_plugin.h"
+#include "keyman/keyman.h"
 #include "signer/keyset.h"
 #include "signer/prove.h"
 #include "signer/sigcache.h"
 #include "common/errors.h"
 #include "common/log.h"
 #include "common/metrics.h"
-#include "common/retire.h"
-#include "common/task.h"
-#include "signer/dnssec_metrics.h"
+#include "dnssec/dnssec_metrics.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -27,30 +26,18 @@
 #define AUTO_CACHE_MAX (1u << 20)
 
 typedef struct dzone {
-    uint8_t apex[SG_NAME_MAX];
-    char name[1024];
-    _Atomic(sg_keyset *) keys;
-    _Atomic uint32_t max_ttl;  /* of the zone version last served, for rollover timing */
-    sg_registrar *reg;         /* pushes and confirms its DS at the parent, or NULL */
-    char next_reason[200];     /* the engine's last word, logged when it changes */
-    char wait_reason[200];
-    uint32_t seen_max_ttl;     /* the TTLs last recorded as facts for the engine */
-    uint32_t seen_dnskey_ttl;
-    int last_err;              /* the keystore failure last logged, and when: a failure */
-    int64_t last_err_at;       /* is said on its change, then once a minute */
+    uint8_t apex[SG_NAME_MAX]; /* zone i here is zone i of the keyman */
 } dzone;
 
 typedef struct dstate {
     sg_dnssec_cfg cfg;
     dzone *zones;
     int nzones;
+    sg_keyman *km;            /* the zones' keys: NULL under -t */
     _Atomic(sg_sigcache *) cache;
     size_t cache_slot;        /* bytes per cached RRSIG */
     pthread_mutex_t grow_lock;
-    sg_task task;          /* the watcher: once a second, or at once to stop */
-    sg_retire_list retired; /* replaced key sets, caches, denial chains */
-    _Atomic uint64_t keys_epoch; /* bumped at every key set swap: the cache's version */
-    sg_dnssec_metrics metrics; /* what the watcher last read from the keystore */
+    sg_dnssec_metrics metrics; /* counters, and the scrape's view of km */
     int metrics_registered;
     sg_key_provider provider; /* SG_SERVICE_KEYS, for the transfer plugin and status */
 } dstate;
@@ -98,12 +85,13 @@ int sg_dnssec_parse(const sg_cfg_block *blk, sg_dnssec_cfg *out)
     return 0;
 }
 
+/* Replaced caches and denial chains are freed after the grace period, on the keyman's
+ * thread with the replaced key sets. */
 static void retire(dstate *st, void *p, void (*fn)(void *))
 {
-    sg_retire(&st->retired, p, fn, time(NULL));
+    sg_keyman_retire(st->km, p, fn);
 }
 
-static void keyset_free_v(void *p) { sg_keyset_free(p); }
 static void cache_free_v(void *p) { sg_sigcache_free(p); }
 
 /* Without a configured size the cache grows to hold every signature of the zones it has
@@ -129,135 +117,6 @@ static void fit_cache(dstate *st, const sg_zone *z)
     pthread_mutex_unlock(&st->grow_lock);
 }
 
-/* A keystore failure of the zone's, worth a log line now? On its change, then at most
- * once a minute (issue 15: a keystore deleted under signetd logged every second per zone). */
-static int say_failure(dzone *z, int err, int64_t now)
-{
-    if (err == z->last_err && now - z->last_err_at < 60 && now >= z->last_err_at)
-        return 0;
-    z->last_err = err;
-    z->last_err_at = now;
-    return 1;
-}
-
-/* Re-read the keystore; swap in key sets that changed. */
-static void refresh(dstate *st, sg_keystore *ks)
-{
-    int64_t now = (int64_t)time(NULL);
-    for (int i = 0; i < st->nzones; i++) {
-        dzone *z = &st->zones[i];
-        /* what we serve is what caches hold: the engine's waits rest on it (facts kept
-         * in the keystore, so that a restart or signetctl sees them too) */
-        uint32_t mt = atomic_load(&z->max_ttl);
-        if (mt && mt != z->seen_max_ttl &&
-            !sg_ks_fact_observe(ks, z->name, SG_KS_FACT_ZONE_MAX_TTL, mt, "served zone", now))
-            z->seen_max_ttl = mt;
-        sg_keyset *served = atomic_load(&z->keys);
-        if (served && served->dnskey.count && served->dnskey.ttl != z->seen_dnskey_ttl &&
-            !sg_ks_fact_observe(ks, z->name, SG_KS_FACT_DNSKEY_TTL, served->dnskey.ttl,
-                                "served DNSKEY RRset", now))
-            z->seen_dnskey_ttl = served->dnskey.ttl;
-        /* first the engine: whatever it changes is in the key set read below */
-        sg_roll_figures fig = { .max_ttl = mt };
-        sg_roll_event next;
-        int er = sg_roll_step(ks, z->name, &fig, now, &next);
-        if (er && say_failure(z, er, now))
-            sg_log(SG_LOG_WARN, "rollover", z->name, "step failed: %s (said again in a minute if it lasts)",
-                   sg_ks_strerror(er));
-        /* a clock stepped back: keys are what the keystore last recorded, not what the
-         * timing points say at a time before them */
-        int64_t keys_at = !er && next.action == SG_ROLL_CLOCK ? next.when : now;
-        /* then the parent side: push what the engine now wants, confirm what it waits for */
-        int rr = z->reg ? sg_reg_tick(z->reg, ks, z->name, now) : 0;
-        if (rr)
-            sg_log(SG_LOG_WARN, "registrar", z->name, "tick failed: %s", sg_reg_strerror(rr));
-        if (st->metrics_registered)
-            sg_dnssec_metrics_read(&st->metrics, i, ks, now, &next, !er);
-        if (!er && (strcmp(next.reason, z->next_reason) || strcmp(next.wait_reason, z->wait_reason))) {
-            snprintf(z->next_reason, sizeof z->next_reason, "%s", next.reason);
-            snprintf(z->wait_reason, sizeof z->wait_reason, "%s", next.wait_reason);
-            sg_log(next.action == SG_ROLL_CLOCK ? SG_LOG_WARN : SG_LOG_INFO, "rollover", z->name,
-                   "next: %s%s%s", next.reason,
-                   next.wait_reason[0] && next.action != SG_ROLL_WAIT ? "; also " : "",
-                   next.action != SG_ROLL_WAIT ? next.wait_reason : "");
-        }
-        sg_keyset *cur = atomic_load(&z->keys);
-        sg_keyset *nk = NULL;
-        int rc = sg_keyset_load(ks, z->name, keys_at, cur ? cur->fingerprint : 0, &nk);
-        if (rc && rc != SG_EEXIST) {
-            if (say_failure(z, rc, now))
-                sg_log(SG_LOG_WARN, "signer", z->name, "keystore read failed (%s); keeping the current keys",
-                       sg_ks_strerror(rc));
-            continue;
-        }
-        if (!er && z->last_err) {
-            sg_log(SG_LOG_INFO, "signer", z->name, "the keystore works again");
-            z->last_err = 0;
-        }
-        if (rc == SG_EEXIST)
-            continue;
-        atomic_store(&z->keys, nk);
-        atomic_fetch_add(&st->keys_epoch, 1);
-        sg_log(SG_LOG_INFO, "signer", z->name, "key set changed: %d signing, %d key-signing, %u published",
-               nk->nzsk, nk->nksk, nk->dnskey.count);
-        if (cur)
-            retire(st, cur, keyset_free_v);
-    }
-}
-
-/* The keystore file was deleted or replaced under us: what we would write through the
- * old handle goes into a file nobody will read again, so the handle goes, and the file at
- * the path is opened only if it exists (a new empty keystore would give every zone new
- * keys whose DS no parent has). Until then no key changes; the keys in use keep serving.
- * Said on each change of state, then once a minute (issue 15). */
-static sg_keystore *keystore_check(dstate *st, sg_keystore *ks, int *lost, int64_t *said)
-{
-    int64_t now = (int64_t)time(NULL);
-    if (ks && sg_ks_file_moved(ks)) {
-        sg_log(SG_LOG_ERR, "signer", NULL, "keystore %s was deleted or replaced while in use: no key "
-               "changes until a keystore is there again; the keys in use keep serving", st->cfg.keystore);
-        sg_ks_free(ks);
-        ks = NULL;
-        *lost = 1;
-        *said = now;
-    }
-    if (ks)
-        return ks;
-    int rc = *lost ? sg_ks_open_existing(st->cfg.keystore, "daemon", &ks)
-                   : sg_ks_new(st->cfg.keystore, "daemon", &ks);
-    if (rc) {
-        if (now - *said >= 60) {
-            sg_log(SG_LOG_ERR, "signer", NULL, "keystore %s: %s; no key changes, the keys in use keep serving",
-                   st->cfg.keystore, rc == SG_ENOTFOUND ? "still missing" : sg_ks_strerror(rc));
-            *said = now;
-        }
-        return NULL;
-    }
-    if (*lost)
-        sg_log(SG_LOG_WARN, "signer", NULL, "keystore %s is there again: key changes go on from it",
-               st->cfg.keystore);
-    *lost = 0;
-    return ks;
-}
-
-static void *watch(void *arg)
-{
-    dstate *st = arg;
-    sg_keystore *ks = NULL;
-    int lost = 0;
-    int64_t said = 0;
-    while (!sg_task_stopping(&st->task)) {
-        if (sg_task_sleep(&st->task, 1000))
-            break;
-        ks = keystore_check(st, ks, &lost, &said);
-        if (ks)
-            refresh(st, ks);
-        sg_retire_reap(&st->retired, time(NULL), 0);
-    }
-    sg_ks_free(ks);
-    return NULL;
-}
-
 static void dnssec_teardown(void *state)
 {
     dstate *st = state;
@@ -272,36 +131,29 @@ static void dnssec_teardown(void *state)
         sg_log(SG_LOG_INFO, "signer", NULL, "signature cache: %llu hits, %llu misses",
                (unsigned long long)sg_counters_sum(st->metrics.count, SG_DM_SIGCACHE_HITS),
                (unsigned long long)sg_counters_sum(st->metrics.count, SG_DM_SIGCACHE_MISSES));
-    if (st->metrics.zones || st->metrics.count)
+    if (st->metrics.count)
         sg_dnssec_metrics_deinit(&st->metrics);
     sg_counters_drop(st->cfg.gate.shed);
-    for (int i = 0; i < st->nzones; i++) {
-        sg_reg_free(st->zones[i].reg);
-        sg_keyset_free(atomic_load(&st->zones[i].keys));
-    }
+    /* its thread stops; the key sets and everything retired (old caches too) go with it */
+    sg_keyman_free(st->km);
     sg_sigcache *cache = atomic_load(&st->cache);
     free(st->zones);
     sg_sigcache_free(cache);
     pthread_mutex_destroy(&st->grow_lock);
-    sg_retire_destroy(&st->retired);
-    sg_task_destroy(&st->task);
     free(st);
 }
 
-/* Scrapes read what the watcher stored and the in-memory counters, never the keystore. */
+/* Scrapes read what the keyman's thread stored and the in-memory counters, never the
+ * keystore. */
 static int metrics_setup(dstate *st)
 {
-    int rc = sg_dnssec_metrics_init(&st->metrics, st->nzones, st->nzones ? st->zones[0].name : "");
+    char first[1024] = "";
+    if (st->nzones)
+        sg_name_to_str(st->zones[0].apex, first, sizeof first);
+    int rc = sg_dnssec_metrics_init(&st->metrics, first);
     if (rc)
         return rc;
-    for (int i = 0; i < st->nzones; i++) {
-        sg_dm_zone *m = &st->metrics.zones[i];
-        snprintf(m->name, sizeof m->name, "%s", st->zones[i].name);
-        m->reg = st->zones[i].reg;
-        m->provider = st->cfg.registrar.provider;
-        if (m->reg && (rc = sg_reg_keep_counts(st->zones[i].reg, st->zones[i].name)))
-            return rc;
-    }
+    st->metrics.km = st->km;
     /* like the block's counters above, the gate's outlive this instance */
     char key[1100];
     snprintf(key, sizeof key, "dnssec-gate %s", st->metrics.label);
@@ -326,9 +178,7 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
     dstate *st = calloc(1, sizeof *st);
     if (!st)
         return SG_ENOMEM;
-    sg_retire_init(&st->retired);
     pthread_mutex_init(&st->grow_lock, NULL);
-    sg_task_init(&st->task);
     int rc = sg_dnssec_parse(blk, &st->cfg);
     if (rc)
         goto fail;
@@ -338,10 +188,8 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
         rc = SG_ENOMEM;
         goto fail;
     }
-    for (int i = 0; i < ctx->nzones; i++) {
+    for (int i = 0; i < ctx->nzones; i++)
         memcpy(st->zones[i].apex, ctx->zones[i], sg_name_len(ctx->zones[i]));
-        sg_name_to_str(ctx->zones[i], st->zones[i].name, sizeof st->zones[i].name);
-    }
     st->nzones = ctx->nzones;
     /* the keystore and the policy, as a start needs them, before anything is written:
      * -t says what a start would hit, and a refused config makes no key (issue 15) */
@@ -361,42 +209,23 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
         *state_out = st;
         return 0;
     }
-    sg_keystore *ks = NULL;
-    if ((rc = sg_ks_new(st->cfg.keystore, "daemon", &ks))) {
-        sg_cfg_error(blk, "dnssec: cannot open keystore %s: %s", st->cfg.keystore, sg_ks_strerror(rc));
+    /* the keys: every zone's first key set and its registrar, before anything serves */
+    sg_keyman_cfg kc = { .keystore = st->cfg.keystore, .policy = st->cfg.policy,
+                         .zones = ctx->zones, .nzones = ctx->nzones,
+                         .registrar = st->cfg.has_registrar ? &st->cfg.registrar : NULL };
+    char kwhy[2200];
+    if ((rc = sg_keyman_new(&kc, (int64_t)time(NULL), kwhy, sizeof kwhy, &st->km))) {
+        if (kwhy[0])
+            sg_cfg_error(blk, "dnssec: %s", kwhy);
         goto fail;
     }
-    int64_t now = (int64_t)time(NULL);
     size_t max_sig = 0;
-    for (int i = 0; i < st->nzones && !rc; i++) {
-        sg_keyset *k = NULL;
-        int64_t last = 0;
-        /* whether the parent's DS set is confirmed by a registrar: waits after a DS
-         * withdrawal then count from when it was seen gone (written before the first
-         * step the engine takes for the zone) */
-        int checks = st->cfg.has_registrar && strcmp(st->cfg.registrar.provider, "manual");
-        if ((rc = sg_keyset_ensure(ks, st->zones[i].name, st->cfg.policy, now)) ||
-            (rc = sg_ks_fact_observe(ks, st->zones[i].name, SG_KS_FACT_PARENT_CHECKS, (uint32_t)checks,
-                                     checks ? st->cfg.registrar.provider : "no registrar", now)) ||
-            (rc = sg_ks_zone_last_time(ks, st->zones[i].name, &last)) ||
-            /* a clock stepped back: the keys the keystore last recorded (see refresh) */
-            (rc = sg_keyset_load(ks, st->zones[i].name, last > now ? last : now, 0, &k))) {
-            sg_cfg_error(blk, "dnssec: zone %s: %s", st->zones[i].name, sg_ks_strerror(rc));
-            break;
-        }
-        atomic_store(&st->zones[i].keys, k);
-        if (st->cfg.has_registrar && (rc = sg_reg_new(&st->cfg.registrar, &st->zones[i].reg))) {
-            sg_cfg_error(blk, "dnssec: zone %s: registrar %s: %s", st->zones[i].name,
-                         st->cfg.registrar.provider, sg_reg_strerror(rc));
-            break;
-        }
-        for (int j = 0; j < k->nzsk; j++)
+    for (int i = 0; i < st->nzones; i++) {
+        const sg_keyset *k = sg_keyman_keys(st->km, i);
+        for (int j = 0; k && j < k->nzsk; j++)
             if (sg_sig_size(&k->zsk[j]) > max_sig)
                 max_sig = sg_sig_size(&k->zsk[j]);
     }
-    sg_ks_free(ks);
-    if (rc)
-        goto fail;
     /* slots sized for our signer names and the largest signature: small for ECDSA */
     size_t max_apex = 1;
     for (int i = 0; i < st->nzones; i++)
@@ -419,14 +248,14 @@ fail:
 static int dnssec_start(void *state)
 {
     dstate *st = state;
-    return sg_task_start(&st->task, "sg-dnssec", watch, st);
+    return sg_keyman_start(st->km);
 }
 
 static void dnssec_stop(void *state)
 {
     dstate *st = state;
     if (st)
-        sg_task_stop(&st->task);
+        sg_keyman_stop(st->km);
 }
 
 /* ---- the query path ----------------------------------------------------------------- */
@@ -453,7 +282,7 @@ static uint32_t jitter(uint32_t max)
     return (uint32_t)(t_rng % max);
 }
 
-static const sg_denial *denial_for(dstate *st, dzone *dz, const sg_zone *z, const sg_keyset *k)
+static const sg_denial *denial_for(dstate *st, int zi, const sg_zone *z, const sg_keyset *k)
 {
     sg_zone *zm = (sg_zone *)z; /* the ext slot is the one mutable part, set once by CAS */
     const sg_ks_policy *p = &k->policy;
@@ -461,7 +290,7 @@ static const sg_denial *denial_for(dstate *st, dzone *dz, const sg_zone *z, cons
     if (d && sg_denial_matches(d, p->denial, p->nsec3_iterations, p->nsec3_opt_out, k->apex_types, k->napex))
         return d;
     sg_denial *nd = NULL;
-    atomic_store(&dz->max_ttl, z->max_ttl); /* a new zone version: tell the engine its TTLs */
+    sg_keyman_served(st->km, zi, z->max_ttl); /* a new zone version: tell the engine its TTLs */
     fit_cache(st, z);
     if (sg_denial_build(z, p->denial, p->nsec3_iterations, p->nsec3_opt_out, k->apex_types,
                         k->napex, &nd))
@@ -638,13 +467,13 @@ static int dnssec_handle(sg_handler *self, sg_query *q)
     if (rc || !q->zone)
         return rc;
     const sg_keyset *k = NULL;
-    dzone *dz = NULL;
+    int zi = -1;
     for (int i = 0; i < st->nzones; i++)
         if (st->zones[i].apex[0] == q->zone->apex[0] &&
             sg_name_len(st->zones[i].apex) == q->zone->apex_len &&
             !memcmp(st->zones[i].apex, q->zone->apex, q->zone->apex_len)) {
-            dz = &st->zones[i];
-            k = atomic_load(&dz->keys);
+            zi = i;
+            k = sg_keyman_keys(st->km, zi);
         }
     if (!k)
         return 0;
@@ -657,7 +486,7 @@ static int dnssec_handle(sg_handler *self, sg_query *q)
         return 0;
     if (q->before_sign && q->before_sign(q->before_sign_ctx, q))
         return 0; /* rate limited: the reply goes out cut back or not at all */
-    const sg_denial *d = denial_for(st, dz, q->zone, k);
+    const sg_denial *d = denial_for(st, zi, q->zone, k);
     if (!d)
         return SG_ENOMEM;
     if ((rc = sg_denial_answer(d, q)))
@@ -682,7 +511,7 @@ static const sg_keyset *dnssec_keys(const void *state, const uint8_t *apex)
     const dstate *st = state;
     for (int i = 0; st && i < st->nzones; i++)
         if (sg_name_eq(st->zones[i].apex, apex))
-            return atomic_load(&((dstate *)st)->zones[i].keys);
+            return sg_keyman_keys(st->km, i);
     return NULL;
 }
 
@@ -691,7 +520,7 @@ static uint64_t dnssec_version(void *state, const sg_query *q)
 {
     (void)q;
     const dstate *st = state;
-    return atomic_load_explicit(&st->keys_epoch, memory_order_acquire);
+    return sg_keyman_epoch(st->km);
 }
 
 static const void *dnssec_service(const void *state, const char *name)

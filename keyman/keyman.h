@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/* The key lifecycle of one `dnssec` block: once a second per zone, the rollover engine's
+ * step, the registrar's tick and a fresh key-set snapshot swapped in for the signer.
+ *
+ *   keystore ──> engine step (sg_roll_step) ──> registrar tick (sg_reg_tick) ──>
+ *       key-set snapshot (sg_keyset_load) ──> atomic swap ──> the dnssec plugin reads it
+ *
+ * The plugin's side of this header is lock-free (sg_keyman_keys, sg_keyman_epoch,
+ * sg_keyman_served) and safe on every worker; the rest is for setup, the background
+ * thread and a metrics scrape. Start here: sg_keyman_new. */
+#ifndef SG_KEYMAN_H
+#define SG_KEYMAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/metrics.h"
+#include "registrar/registrar.h"
+#include "signer/keyset.h"
+
+typedef struct sg_keyman sg_keyman;
+
+/* What a keyman is made from (a dnssec block); copied by sg_keyman_new. */
+typedef struct sg_keyman_cfg {
+    const char *keystore;          /* path of the keystore database */
+    const char *policy;            /* the policy of zones not yet in the keystore */
+    const uint8_t *const *zones;   /* the zones, wire form; zone i is index i below */
+    int nzones;
+    const sg_reg_cfg *registrar;   /* pushes and confirms the DS at the parent; NULL: none */
+} sg_keyman_cfg;
+
+/* Open the keystore at cfg->keystore (made if missing) and, per zone: give it keys from
+ * the policy when it has none that sign (sg_keyset_ensure), record whether a registrar
+ * confirms the parent's DS set (the parent-checks fact), load its first key set (at the
+ * keystore's last recorded time when the clock is behind it) and make its registrar.
+ * Nothing runs in the background until sg_keyman_start. On failure returns an SG_E*
+ * code, writes into why (cap bytes) what a config error says ("cannot open keystore
+ * PATH: ...", "zone NAME: ...", "zone NAME: registrar PROVIDER: ..."; "" when there is
+ * nothing to say, e.g. out of memory) and *km_out is NULL. Free with sg_keyman_free. */
+int sg_keyman_new(const sg_keyman_cfg *cfg, int64_t now, char *why, size_t cap,
+                  sg_keyman **km_out);
+
+/* Stop the thread if it runs, then free everything: the key sets, the registrars (each
+ * waits for a running call), whatever waits on the retire list. NULL does nothing. */
+void sg_keyman_free(sg_keyman *km);
+
+/* Start the background thread (sg-dnssec): sg_keyman_step(km, time(NULL)) once a second
+ * and the retire list reaped. 0 or SG_EIO. */
+int sg_keyman_start(sg_keyman *km);
+/* Stop the thread and wait for it; it closes its keystore handle. NULL does nothing. */
+void sg_keyman_stop(sg_keyman *km);
+
+/* One round of the lifecycle at time now, on the caller's thread (the background thread
+ * calls it; tests call it directly, never both at once): reopen the keystore when it is
+ * missing (never make an empty one in place of a deleted or replaced file, whose keys
+ * keep serving), then per zone record the TTLs served as facts, take the engine's step,
+ * tick the registrar, read the zone's metrics, and swap in a new key set when the keys'
+ * fingerprint changed (the epoch moves; the old set is retired). Failures are logged on
+ * their change of state and then once a minute; nothing is returned. */
+void sg_keyman_step(sg_keyman *km, int64_t now);
+
+/* Zone i's current key set (NULL when i is out of range or km is NULL). Lock-free; the
+ * snapshot stays valid for SG_RETIRE_GRACE_SECONDS after it is replaced. */
+const sg_keyset *sg_keyman_keys(const sg_keyman *km, int i);
+
+/* A number that moves whenever any zone's key set is replaced (the plugin's version).
+ * Lock-free. 0 for NULL. */
+uint64_t sg_keyman_epoch(const sg_keyman *km);
+
+/* What the signer serves of zone i: the largest TTL of the zone version it signs, for the
+ * engine's waits (recorded as a fact by the next step). Lock-free. */
+void sg_keyman_served(sg_keyman *km, int i, uint32_t max_ttl);
+
+/* Free p with free_fn(p) once no reader can hold it (SG_RETIRE_GRACE_SECONDS), on the
+ * background thread with the replaced key sets: for the plugin's replaced signature
+ * caches and denial chains. Without memory for the entry p is leaked, never freed early. */
+void sg_keyman_retire(sg_keyman *km, void *p, void (*free_fn)(void *));
+
+/* Add to a scrape what the last step read, per zone: signet_dnssec_keys{zone,role,state},
+ * signet_dnssec_parent_ds{zone,state}, signet_dnssec_next_key_event_seconds{zone} and
+ * signet_registrar_events_total{zone,provider,outcome}. Never touches the keystore.
+ * The plugin calls it from its own metrics source, after its signature-cache families,
+ * so that a block's families keep one order. Returns 0. */
+int sg_keyman_metrics(sg_keyman *km, sg_metrics_out *out);
+
+#endif

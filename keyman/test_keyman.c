@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: MIT */
+/* The key lifecycle on a real keystore: a zone gets its keys when the keyman is made, a
+ * change made as signetctl makes it is picked up by one step (new snapshot, epoch moves),
+ * no change moves nothing, the TTLs served become facts, the keystore deleted or replaced
+ * under a running keyman keeps the keys in use serving and writes nothing into a new
+ * file, the config errors say what they said in the plugin, a registrar is ticked by the
+ * step, the thread does the same work once a second, and a scrape shows the keys.
+ * KM_LOG=1 in the environment prints the log. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "keyman/keyman.h"
+#include "keystore/rollover.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/name.h"
+#include "tests/support/temp_keystore.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ZONE "km.test."
+#define T0 1800000000
+
+typedef struct fixture {
+    char dir[64];
+    char path[128];          /* the keystore keyman opens: DIR/ks.db */
+    sg_keystore *ks;         /* the operator's handle, as signetctl has one */
+    uint8_t apex[SG_NAME_MAX];
+    const uint8_t *zones[1];
+    sg_keyman *km;
+} fixture;
+
+static int setup(void **state)
+{
+    sg_log_set_level(getenv("KM_LOG") ? SG_LOG_DEBUG : SG_LOG_SILENT); /* the keystore-gone cases log errors by design */
+    fixture *f = calloc(1, sizeof *f);
+    if (!f || sg_test_keystore_open("keyman", f->dir, sizeof f->dir, &f->ks))
+        return -1;
+    snprintf(f->path, sizeof f->path, "%s/ks.db", f->dir);
+    if (sg_name_from_str(ZONE, NULL, f->apex))
+        return -1;
+    f->zones[0] = f->apex;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    sg_keyman_free(f->km);
+    int rc = sg_test_keystore_close(f->ks, f->dir);
+    free(f);
+    return rc;
+}
+
+static sg_keyman_cfg cfg_of(fixture *f, const char *policy)
+{
+    return (sg_keyman_cfg){ .keystore = f->path, .policy = policy, .zones = f->zones, .nzones = 1 };
+}
+
+static void make(fixture *f, int64_t now)
+{
+    sg_keyman_cfg c = cfg_of(f, "default");
+    char why[512];
+    assert_int_equal(sg_keyman_new(&c, now, why, sizeof why, &f->km), 0);
+    assert_string_equal(why, "");
+}
+
+static size_t count_keys(sg_keystore *ks)
+{
+    sg_ks_key *keys = NULL;
+    size_t n = 0;
+    if (sg_ks_key_list(ks, ZONE, &keys, &n))
+        return 0;
+    free(keys);
+    return n;
+}
+
+/* Made: the zone has its policy's key (one CSK) in the keystore and in the first key
+ * set; the parent-checks fact says there is no registrar; the epoch has not moved. */
+static void test_new_gives_keys(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(count_keys(f->ks), 0);
+    make(f, T0);
+    assert_int_equal(count_keys(f->ks), 1);
+    const sg_keyset *k = sg_keyman_keys(f->km, 0);
+    assert_non_null(k);
+    assert_int_equal(k->dnskey.count, 1);
+    assert_int_equal(k->nzsk, 1);
+    assert_int_equal(k->nksk, 1);
+    assert_true(sg_name_eq(k->apex, f->apex));
+    assert_null(sg_keyman_keys(f->km, 1));
+    assert_null(sg_keyman_keys(f->km, -1));
+    assert_int_equal(sg_keyman_epoch(f->km), 0);
+    sg_ks_fact fact;
+    assert_int_equal(sg_ks_fact_get(f->ks, ZONE, SG_KS_FACT_PARENT_CHECKS, &fact), 0);
+    assert_int_equal(fact.value, 0);
+    assert_string_equal(fact.source, "no registrar");
+}
+
+/* signetctl zone roll: a successor is published in the keystore; one step swaps in a key
+ * set with both keys in DNSKEY (the old one still the only signer) and moves the epoch. A
+ * step with nothing changed keeps the snapshot and the epoch. */
+static void test_step_picks_up_change(void **state)
+{
+    fixture *f = *state;
+    make(f, T0);
+    const sg_keyset *before = sg_keyman_keys(f->km, 0);
+    sg_keyman_step(f->km, T0 + 1);
+    assert_ptr_equal(sg_keyman_keys(f->km, 0), before);
+    assert_int_equal(sg_keyman_epoch(f->km), 0);
+
+    int64_t id = 0;
+    assert_int_equal(sg_roll_start(f->ks, ZONE, SG_KS_ROLE_CSK, T0 + 2, &id), 0);
+    sg_keyman_step(f->km, T0 + 3);
+    const sg_keyset *after = sg_keyman_keys(f->km, 0);
+    assert_non_null(after);
+    assert_ptr_not_equal(after, before);
+    assert_int_equal(sg_keyman_epoch(f->km), 1);
+    assert_int_equal(after->dnskey.count, 2);
+    assert_int_equal(after->nzsk, 1);
+    assert_int_not_equal(after->fingerprint, before->fingerprint);
+    /* the replaced set is retired, not freed: a worker may still read it */
+    assert_int_equal(before->dnskey.count, 1);
+
+    sg_keyman_step(f->km, T0 + 4);
+    assert_ptr_equal(sg_keyman_keys(f->km, 0), after);
+    assert_int_equal(sg_keyman_epoch(f->km), 1);
+}
+
+/* What the signer serves becomes the engine's facts on the next step: the zone's largest
+ * TTL (sg_keyman_served) and the DNSKEY RRset's TTL. */
+static void test_served_ttls_become_facts(void **state)
+{
+    fixture *f = *state;
+    make(f, T0);
+    sg_ks_fact fact;
+    assert_int_equal(sg_ks_fact_get(f->ks, ZONE, SG_KS_FACT_ZONE_MAX_TTL, &fact), SG_ENOTFOUND);
+    sg_keyman_served(f->km, 0, 86400);
+    sg_keyman_served(f->km, 7, 1); /* out of range: ignored */
+    sg_keyman_step(f->km, T0 + 1);
+    assert_int_equal(sg_ks_fact_get(f->ks, ZONE, SG_KS_FACT_ZONE_MAX_TTL, &fact), 0);
+    assert_int_equal(fact.value, 86400);
+    assert_string_equal(fact.source, "served zone");
+    assert_int_equal(sg_ks_fact_get(f->ks, ZONE, SG_KS_FACT_DNSKEY_TTL, &fact), 0);
+    assert_int_equal(fact.value, sg_keyman_keys(f->km, 0)->dnskey.ttl);
+    assert_string_equal(fact.source, "served DNSKEY RRset");
+}
+
+/* The keystore replaced by another file under a running keyman (integ.keystore_gone):
+ * the handle goes, the new file has not this zone, so the keys in use keep serving, the
+ * epoch stays, and nothing gives the zone keys in the new file. */
+static void test_keystore_replaced_keeps_keys(void **state)
+{
+    fixture *f = *state;
+    make(f, T0);
+    sg_keyman_step(f->km, T0 + 1); /* the step's own keystore handle is open now */
+    const sg_keyset *before = sg_keyman_keys(f->km, 0);
+    uint64_t epoch = sg_keyman_epoch(f->km);
+
+    /* another keystore put in its place, as an operator restores one: the file renamed
+     * over the path, the old file's -wal and -shm removed (SQLite does not checkpoint a
+     * moved database when closing it, so a -wal left behind would carry the old keys) */
+    sg_ks_free(f->ks);
+    f->ks = NULL;
+    char other[160], side[160];
+    snprintf(other, sizeof other, "%s/other.db", f->dir);
+    sg_keystore *o = NULL;
+    assert_int_equal(sg_ks_new(other, "test", &o), 0);
+    sg_ks_free(o);
+    assert_int_equal(rename(other, f->path), 0);
+    snprintf(side, sizeof side, "%s-wal", f->path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", f->path);
+    unlink(side);
+
+    for (int s = 2; s < 5; s++)
+        sg_keyman_step(f->km, T0 + s);
+    assert_ptr_equal(sg_keyman_keys(f->km, 0), before);
+    assert_int_equal(sg_keyman_epoch(f->km), epoch);
+    assert_int_equal(before->dnskey.count, 1);
+    assert_int_equal(before->nzsk, 1);
+    assert_int_equal(sg_ks_open_existing(f->path, "test", &f->ks), 0);
+    assert_int_equal(count_keys(f->ks), 0);
+    sg_ks_zone z;
+    assert_int_equal(sg_ks_zone_get(f->ks, ZONE, &z), SG_ENOTFOUND);
+}
+
+/* The keystore moved away: no empty keystore is made at the path and the keys keep
+ * serving; moved back, the next step reads it again, and a change made then is picked up
+ * by the step after. */
+static void test_keystore_gone_and_back(void **state)
+{
+    fixture *f = *state;
+    make(f, T0);
+    sg_keyman_step(f->km, T0 + 1);
+    const sg_keyset *before = sg_keyman_keys(f->km, 0);
+    sg_ks_free(f->ks); /* the operator's handle, so that only the keyman has the file */
+    f->ks = NULL;
+
+    char away[160];
+    snprintf(away, sizeof away, "%s/away.db", f->dir);
+    assert_int_equal(rename(f->path, away), 0);
+    sg_keyman_step(f->km, T0 + 2);
+    sg_keyman_step(f->km, T0 + 3);
+    assert_int_not_equal(access(f->path, F_OK), 0); /* no new empty keystore */
+    assert_ptr_equal(sg_keyman_keys(f->km, 0), before);
+    assert_int_equal(sg_keyman_epoch(f->km), 0);
+
+    /* restored (its -wal is still beside the path: nothing was checkpointed meanwhile) */
+    assert_int_equal(rename(away, f->path), 0);
+    sg_keyman_step(f->km, T0 + 4);
+    assert_ptr_equal(sg_keyman_keys(f->km, 0), before);
+    assert_int_equal(sg_ks_open_existing(f->path, "test", &f->ks), 0);
+    assert_int_equal(count_keys(f->ks), 1);
+    assert_int_equal(sg_roll_start(f->ks, ZONE, SG_KS_ROLE_CSK, T0 + 5, NULL), 0);
+    sg_keyman_step(f->km, T0 + 6);
+    const sg_keyset *after = sg_keyman_keys(f->km, 0);
+    assert_ptr_not_equal(after, before);
+    assert_int_equal(after->dnskey.count, 2);
+    assert_int_equal(sg_keyman_epoch(f->km), 1);
+}
+
+/* A keystore that cannot be opened and a policy the keystore lacks: the messages the
+ * dnssec plugin puts after "dnssec: " at the config line. */
+static void test_new_errors(void **state)
+{
+    fixture *f = *state;
+    char why[512];
+    sg_keyman_cfg c = cfg_of(f, "default");
+    char bad[160];
+    snprintf(bad, sizeof bad, "%s/no/such/dir/ks.db", f->dir);
+    c.keystore = bad;
+    sg_keyman *km = (sg_keyman *)1;
+    assert_int_not_equal(sg_keyman_new(&c, T0, why, sizeof why, &km), 0);
+    assert_null(km);
+    char want[300];
+    snprintf(want, sizeof want, "cannot open keystore %s: ", bad);
+    assert_memory_equal(why, want, strlen(want));
+
+    c = cfg_of(f, "no-such-policy");
+    assert_int_not_equal(sg_keyman_new(&c, T0, why, sizeof why, &km), 0);
+    assert_null(km);
+    assert_memory_equal(why, "zone " ZONE ": ", strlen("zone " ZONE ": "));
+    assert_int_equal(count_keys(f->ks), 0); /* a refused config makes no key */
+
+    /* a registrar whose credentials are not there */
+    sg_reg_cfg reg;
+    memset(&reg, 0, sizeof reg);
+    snprintf(reg.provider, sizeof reg.provider, "porkbun");
+    snprintf(reg.credentials, sizeof reg.credentials, "%s/no-such.cred", f->dir);
+    c = cfg_of(f, "default");
+    c.registrar = &reg;
+    assert_int_equal(sg_keyman_new(&c, T0, why, sizeof why, &km), SG_REG_ECRED);
+    assert_null(km);
+    snprintf(want, sizeof want, "zone " ZONE ": registrar porkbun: %s", sg_reg_strerror(SG_REG_ECRED));
+    assert_string_equal(why, want);
+
+    assert_int_equal(sg_keyman_new(NULL, T0, why, sizeof why, &km), SG_EINVAL);
+}
+
+static char *scrape(sg_keyman *km);
+
+/* A manual registrar confirms nothing at the parent (the parent-checks fact says so, as
+ * without one); one that checks the parent is recorded with its provider's name. */
+static void test_parent_checks_fact(void **state)
+{
+    fixture *f = *state;
+    sg_reg_cfg reg;
+    memset(&reg, 0, sizeof reg);
+    snprintf(reg.provider, sizeof reg.provider, "manual");
+    sg_keyman_cfg c = cfg_of(f, "default");
+    c.registrar = &reg;
+    char why[512];
+    assert_int_equal(sg_keyman_new(&c, T0, why, sizeof why, &f->km), 0);
+    sg_ks_fact fact;
+    assert_int_equal(sg_ks_fact_get(f->ks, ZONE, SG_KS_FACT_PARENT_CHECKS, &fact), 0);
+    assert_int_equal(fact.value, 0);
+    assert_string_equal(fact.source, "no registrar");
+    sg_keyman_step(f->km, T0 + 1); /* the registrar's tick runs with the step */
+    char *m = scrape(f->km);
+    assert_non_null(strstr(m, "signet_registrar_events_total{zone=\"" ZONE "\",provider=\"manual\""));
+    free(m);
+}
+
+static int scrape_keyman(sg_metrics_out *out, void *ctx) { return sg_keyman_metrics(ctx, out); }
+
+static char *scrape(sg_keyman *km)
+{
+    assert_int_equal(sg_metrics_register(scrape_keyman, km), 0);
+    sg_buf b;
+    sg_buf_init(&b);
+    assert_int_equal(sg_metrics_render(&b), 0);
+    sg_metrics_unregister(scrape_keyman, km);
+    char *s = strdup(b.data ? b.data : "");
+    sg_buf_deinit(&b);
+    return s;
+}
+
+/* A scrape shows nothing of a zone before its first step, then its keys by role and state
+ * and where its DS is, from what the step read. */
+static void test_metrics_after_step(void **state)
+{
+    fixture *f = *state;
+    make(f, T0);
+    char *s = scrape(f->km);
+    assert_null(strstr(s, "signet_dnssec_keys{"));
+    free(s);
+    sg_keyman_step(f->km, T0 + 1);
+    s = scrape(f->km);
+    assert_non_null(strstr(s, "# TYPE signet_dnssec_keys gauge\n"));
+    assert_non_null(strstr(s, "signet_dnssec_keys{zone=\"" ZONE "\",role=\"csk\",state=\"active\"} 1\n"));
+    assert_non_null(strstr(s, "signet_dnssec_parent_ds{zone=\"" ZONE "\",state=\"submitted\"} 0\n"));
+    assert_null(strstr(s, "signet_registrar_events_total{")); /* no registrar */
+    free(s);
+}
+
+/* Is a thread of this process named name? */
+static int thread_named(const char *name)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return 0;
+    int found = 0;
+    struct dirent *e;
+    while (!found && (e = readdir(d))) {
+        char p[300], comm[32] = "";
+        snprintf(p, sizeof p, "/proc/self/task/%s/comm", e->d_name);
+        FILE *fp = fopen(p, "r");
+        if (fp && fgets(comm, sizeof comm, fp))
+            found = !strncmp(comm, name, strlen(name)) && comm[strlen(name)] == '\n';
+        if (fp)
+            fclose(fp);
+    }
+    closedir(d);
+    return found;
+}
+
+/* The thread (sg-dnssec) steps once a second on the real clock: a rollover started by
+ * the operator is in the served key set within a few seconds; stop ends the thread. */
+static void test_thread_follows_keystore(void **state)
+{
+    fixture *f = *state;
+    int64_t now = (int64_t)time(NULL);
+    make(f, now);
+    assert_int_equal(sg_keyman_start(f->km), 0);
+    assert_true(thread_named("sg-dnssec"));
+    assert_int_equal(sg_roll_start(f->ks, ZONE, SG_KS_ROLE_CSK, now, NULL), 0);
+    for (int i = 0; i < 100 && sg_keyman_epoch(f->km) == 0; i++)
+        usleep(50 * 1000);
+    assert_int_equal(sg_keyman_epoch(f->km), 1);
+    assert_int_equal(sg_keyman_keys(f->km, 0)->dnskey.count, 2);
+    sg_keyman_stop(f->km);
+    assert_false(thread_named("sg-dnssec"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_new_gives_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_step_picks_up_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_served_ttls_become_facts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keystore_replaced_keeps_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keystore_gone_and_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_new_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parent_checks_fact, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_after_step, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_thread_follows_keystore, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
