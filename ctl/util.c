@@ -31,7 +31,7 @@ int ctl_fail(const ctl *c, int err, const char *fmt, ...)
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     const char *detail = c && c->ks ? sg_ks_errmsg(c->ks) : "";
-    fprintf(stderr, "signetctl: %s: %s%s%s\n", what, sg_ks_strerror(err), *detail ? ": " : "",
+    fprintf(stderr, "signetctl: %s: %s%s%s\n", what, sg_strerror(err), *detail ? ": " : "",
             detail);
     return CTL_ERR;
 }

@@ -184,7 +184,7 @@ static void *worker(void *arg)
         sg_reg_ctx_setup(r, &ctx, j->zone, &j->journal);
         j->rc = sg_reg_push(&ctx, r->prov, &j->want, &j->changed);
         j->retry_after = ctx.retry_after;
-        snprintf(j->err, sizeof j->err, "%s", ctx.err[0] ? ctx.err : sg_reg_strerror(j->rc));
+        snprintf(j->err, sizeof j->err, "%s", ctx.err[0] ? ctx.err : sg_strerror(j->rc));
     } else {
         ask_parent(r, j, 0);
     }
@@ -311,7 +311,7 @@ static int finish_job(sg_registrar *r, sg_keystore *ks, int64_t now)
             z->attempts++;
             z->next_push = now + r->cfg.backoff_max;
             rc = sg_reg_event(r, ks, j->zone, now, "reg-error", "%s (%s); next try in %us", j->err,
-                       sg_reg_strerror(j->rc), r->cfg.backoff_max);
+                       sg_strerror(j->rc), r->cfg.backoff_max);
             sg_log(SG_LOG_ERR, "registrar", j->zone, "%s: %s", r->cfg.provider, j->err);
             if (!rc)
                 rc = push_alert(r, ks, z, j, now);

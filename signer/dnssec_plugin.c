@@ -163,14 +163,14 @@ static void refresh(dstate *st, sg_keystore *ks)
         int er = sg_roll_step(ks, z->name, &fig, now, &next);
         if (er && say_failure(z, er, now))
             sg_log(SG_LOG_WARN, "rollover", z->name, "step failed: %s (said again in a minute if it lasts)",
-                   sg_ks_strerror(er));
+                   sg_strerror(er));
         /* a clock stepped back: keys are what the keystore last recorded, not what the
          * timing points say at a time before them */
         int64_t keys_at = !er && next.action == SG_ROLL_CLOCK ? next.when : now;
         /* then the parent side: push what the engine now wants, confirm what it waits for */
         int rr = z->reg ? sg_reg_tick(z->reg, ks, z->name, now) : 0;
         if (rr)
-            sg_log(SG_LOG_WARN, "registrar", z->name, "tick failed: %s", sg_reg_strerror(rr));
+            sg_log(SG_LOG_WARN, "registrar", z->name, "tick failed: %s", sg_strerror(rr));
         if (st->metrics_registered)
             sg_dnssec_metrics_read(&st->metrics, i, ks, now, &next, !er);
         if (!er && (strcmp(next.reason, z->next_reason) || strcmp(next.wait_reason, z->wait_reason))) {
@@ -187,7 +187,7 @@ static void refresh(dstate *st, sg_keystore *ks)
         if (rc && rc != SG_EEXIST) {
             if (say_failure(z, rc, now))
                 sg_log(SG_LOG_WARN, "signer", z->name, "keystore read failed (%s); keeping the current keys",
-                       sg_ks_strerror(rc));
+                       sg_strerror(rc));
             continue;
         }
         if (!er && z->last_err) {
@@ -228,7 +228,7 @@ static sg_keystore *keystore_check(dstate *st, sg_keystore *ks, int *lost, int64
     if (rc) {
         if (now - *said >= 60) {
             sg_log(SG_LOG_ERR, "signer", NULL, "keystore %s: %s; no key changes, the keys in use keep serving",
-                   st->cfg.keystore, rc == SG_ENOTFOUND ? "still missing" : sg_ks_strerror(rc));
+                   st->cfg.keystore, rc == SG_ENOTFOUND ? "still missing" : sg_strerror(rc));
             *said = now;
         }
         return NULL;
@@ -363,7 +363,7 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
     }
     sg_keystore *ks = NULL;
     if ((rc = sg_ks_new(st->cfg.keystore, "daemon", &ks))) {
-        sg_cfg_error(blk, "dnssec: cannot open keystore %s: %s", st->cfg.keystore, sg_ks_strerror(rc));
+        sg_cfg_error(blk, "dnssec: cannot open keystore %s: %s", st->cfg.keystore, sg_strerror(rc));
         goto fail;
     }
     int64_t now = (int64_t)time(NULL);
@@ -381,13 +381,13 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
             (rc = sg_ks_zone_last_time(ks, st->zones[i].name, &last)) ||
             /* a clock stepped back: the keys the keystore last recorded (see refresh) */
             (rc = sg_keyset_load(ks, st->zones[i].name, last > now ? last : now, 0, &k))) {
-            sg_cfg_error(blk, "dnssec: zone %s: %s", st->zones[i].name, sg_ks_strerror(rc));
+            sg_cfg_error(blk, "dnssec: zone %s: %s", st->zones[i].name, sg_strerror(rc));
             break;
         }
         atomic_store(&st->zones[i].keys, k);
         if (st->cfg.has_registrar && (rc = sg_reg_new(&st->cfg.registrar, &st->zones[i].reg))) {
             sg_cfg_error(blk, "dnssec: zone %s: registrar %s: %s", st->zones[i].name,
-                         st->cfg.registrar.provider, sg_reg_strerror(rc));
+                         st->cfg.registrar.provider, sg_strerror(rc));
             break;
         }
         for (int j = 0; j < k->nzsk; j++)

@@ -136,7 +136,7 @@ static void refresh_keys(sg_xfr_zone *xz, int64_t now)
         xz->ks = NULL;
         if (now - xz->last_error_log >= 60) {
             sg_log(SG_LOG_WARN, "transfer", xz->name, "cannot open keystore %s: %s",
-                   xz->keystore, sg_ks_strerror(rc));
+                   xz->keystore, sg_strerror(rc));
             xz->last_error_log = now;
         }
     }
@@ -445,7 +445,7 @@ static void record_secondaries(const char *keystore, const char *zone, int n)
                                 (int64_t)time(NULL));
     if (rc)
         sg_log(SG_LOG_WARN, "transfer", zone, "cannot record the secondaries in %s: %s", keystore,
-               sg_ks_strerror(rc));
+               sg_strerror(rc));
     sg_ks_free(ks);
 }
 
