@@ -90,14 +90,6 @@ int ctl_parse(const char *cmd, int argc, char **argv, ctl_opt *opts, int nopts, 
     return CTL_OK;
 }
 
-const ctl_opt *ctl_get(const ctl_opt *opts, int nopts, const char *name)
-{
-    for (int i = 0; i < nopts; i++)
-        if (strcmp(opts[i].name, name) == 0)
-            return opts[i].set ? &opts[i] : NULL;
-    return NULL;
-}
-
 int ctl_parse_duration(const char *s, uint32_t *out)
 {
     if (!s)

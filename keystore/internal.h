@@ -61,8 +61,6 @@ int ks_key_tag_taken(sg_keystore *ks, int64_t zone_id, uint16_t tag, int *taken_
 /* Non-zero if a resolver may still need the key: it is (or may be) in the DNSKEY RRset,
  * or its DS may be at the parent. */
 int ks_key_in_use(const sg_ks_key *k);
-/* Zone row id by normalised name. SG_ENOTFOUND. */
-int ks_zone_id(sg_keystore *ks, const char *zone, int64_t *id_out);
 
 /* Base64 (RFC 4648) and hex helpers for presentation formats. */
 int ks_b64_encode(const uint8_t *in, size_t len, char *out, size_t cap);

@@ -317,8 +317,6 @@ int sg_ks_fact_observe(sg_keystore *ks, const char *zone, const char *name, uint
                        const char *source, int64_t now);
 /* The stored fact; SG_ENOTFOUND when it was never observed. */
 int sg_ks_fact_get(sg_keystore *ks, const char *zone, const char *name, sg_ks_fact *f_out);
-/* Every fact of a zone, by name; *list_out is freed with free(). */
-int sg_ks_fact_list(sg_keystore *ks, const char *zone, sg_ks_fact **list_out, size_t *n_out);
 /* What caches may hold at now: the larger of value and a prev_value not yet expired;
  * *source_out (may be NULL) points into f. */
 uint32_t sg_ks_fact_effective(const sg_ks_fact *f, int64_t now, const char **source_out);
