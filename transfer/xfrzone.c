@@ -288,7 +288,8 @@ static void notify_new_serial(sg_xfr_zone *xz, const sg_xfr_snap *ns, uint32_t s
     sg_tsig_key_free(key);
 }
 
-int sg_xfr_zone_update(sg_xfr_zone *xz, int64_t now)
+/* Build a new version now if one is due. */
+static int zone_update(sg_xfr_zone *xz, int64_t now)
 {
     pthread_mutex_lock(&xz->lock);
     sg_zone *z = NULL;
@@ -423,7 +424,7 @@ static void *run(void *arg)
     sg_xfr_zone *xz = arg;
     while (!sg_task_stopping(&xz->task)) {
         int64_t now = (int64_t)time(NULL);
-        sg_xfr_zone_update(xz, now);
+        zone_update(xz, now);
         follow_secondaries(xz, now);
         sg_xfr_notify_reap(NULL, 0);
         sg_task_sleep(&xz->task, 1000);
