@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Text for Signet error codes. */
+/* Text for every Signet error code, of every component. */
 #include "common/errors.h"
 
 const char *sg_strerror(int err)
 {
-    switch (err) {
+    /* No default: -Wswitch then names any enumerator left without a text. */
+    switch ((enum sg_error)err) {
     case SG_OK: return "success";
     case SG_EINVAL: return "invalid argument";
     case SG_ENOMEM: return "out of memory";
@@ -19,6 +20,14 @@ const char *sg_strerror(int err)
     case SG_ELIB: return "library error";
     case SG_EBUSY: return "too much work in progress";
     case SG_ETIMEOUT: return "time budget exceeded";
+
+    case SG_KS_EBUSY: return "keystore busy (another process is writing)";
+    case SG_KS_EINUSE: return "still in use";
+    case SG_KS_ESCHEMA: return "keystore schema is newer than this program";
+
+    case SG_REG_ERETRY: return "temporary failure at the registrar (will retry)";
+    case SG_REG_EREJECT: return "the registrar refused the request";
+    case SG_REG_ECRED: return "registrar credentials missing or unsafe";
     }
     return "unknown error";
 }

@@ -281,7 +281,8 @@ oom:
     return SG_ENOMEM;
 }
 
-int sg_metrics_escape(sg_buf *b, const char *v)
+/* A label value escapes backslash, double quote and newline. */
+static int label_escape(sg_buf *b, const char *v)
 {
     for (const char *p = v; *p; p++) {
         int rc;
@@ -315,7 +316,7 @@ static int sample_head(sg_metrics_out *o, const char *name, const char *suffix,
             if (i)
                 sg_buf_append(b, ",", 1);
             sg_buf_printf(b, "%s=\"", labels[i]);
-            sg_metrics_escape(b, labels[i + 1]);
+            label_escape(b, labels[i + 1]);
             sg_buf_append(b, "\"", 1);
         }
         sg_buf_append(b, "}", 1);

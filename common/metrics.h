@@ -125,7 +125,4 @@ int sg_metrics_add_double(sg_metrics_out *out, const char *family, const char *s
  * SG_ENOMEM. Thread-safe; scrapes run one at a time. */
 int sg_metrics_render(sg_buf *b);
 
-/* Escape a label value into b ("a\"b" -> a\"b). Exposed for tests. */
-int sg_metrics_escape(sg_buf *b, const char *value);
-
 #endif

@@ -223,7 +223,7 @@ static int load_registrar(const char *corefile, const char *zone, sg_registrar *
     int err = sg_cfg_parse_file(corefile, &cfg);
     if (err) {
         fprintf(stderr, "signetctl: cannot use the config %s: %s\n", corefile,
-                sg_reg_strerror(err));
+                sg_strerror(err));
         return CTL_ERR;
     }
     const sg_cfg_block *srv = NULL;
@@ -254,7 +254,7 @@ static int load_registrar(const char *corefile, const char *zone, sg_registrar *
         return CTL_ERR;
     if ((err = sg_reg_new(rcfg, out))) { /* logs why: the credentials file, a field... */
         fprintf(stderr, "signetctl: registrar %s of %s: %s\n", rcfg->provider, zone,
-                sg_reg_strerror(err));
+                sg_strerror(err));
         return CTL_ERR;
     }
     return CTL_OK;
@@ -265,7 +265,7 @@ static const char *failure_kind(int err)
     return err == SG_REG_ERETRY    ? "transient (network, TLS, 429 or 5xx): signetd retries"
            : err == SG_REG_EREJECT ? "refused by the registrar: check the credentials, the domain "
                                      "and the account"
-                                   : sg_reg_strerror(err);
+                                   : sg_strerror(err);
 }
 
 static const char *failure_name(int err)

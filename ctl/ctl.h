@@ -48,7 +48,6 @@ int ctl_parse(const char *cmd, int argc, char **argv, ctl_opt *opts, int nopts, 
 #define CTL_DONE (-1)
 int ctl_zone_cmd(const char *cmd, int argc, char **argv, ctl_opt *opts, int nopts,
                  const char *help, char zone[SG_KS_ZONE_MAX]);
-const ctl_opt *ctl_get(const ctl_opt *opts, int nopts, const char *name);
 
 /* Durations: "30s", "5m", "2h", "7d", "1w", "1y" (365 days), combinations, "0", "never". */
 int ctl_parse_duration(const char *s, uint32_t *out);

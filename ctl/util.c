@@ -31,7 +31,7 @@ int ctl_fail(const ctl *c, int err, const char *fmt, ...)
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     const char *detail = c && c->ks ? sg_ks_errmsg(c->ks) : "";
-    fprintf(stderr, "signetctl: %s: %s%s%s\n", what, sg_ks_strerror(err), *detail ? ": " : "",
+    fprintf(stderr, "signetctl: %s: %s%s%s\n", what, sg_strerror(err), *detail ? ": " : "",
             detail);
     return CTL_ERR;
 }
@@ -88,14 +88,6 @@ int ctl_parse(const char *cmd, int argc, char **argv, ctl_opt *opts, int nopts, 
     }
     *npos_out = npos;
     return CTL_OK;
-}
-
-const ctl_opt *ctl_get(const ctl_opt *opts, int nopts, const char *name)
-{
-    for (int i = 0; i < nopts; i++)
-        if (strcmp(opts[i].name, name) == 0)
-            return opts[i].set ? &opts[i] : NULL;
-    return NULL;
 }
 
 int ctl_parse_duration(const char *s, uint32_t *out)

@@ -285,7 +285,10 @@ static json_t *do_reload(sg_daemon *d, const char *zone)
     return json_pack("{s:b, s:s}", "ok", 0, "error", err);
 }
 
-char *sg_control_handle(sg_daemon *d, const char *line, int *stop_out)
+/* One request line: the reply object as a JSON line, malloc'd, newline-terminated;
+ * *stop_out is set when the client asked the daemon to stop (the caller raises SIGTERM once
+ * the reply is sent). */
+static char *handle_line(sg_daemon *d, const char *line, int *stop_out)
 {
     json_error_t jerr;
     json_t *req = json_loads(line, JSON_REJECT_DUPLICATES, &jerr), *rep = NULL;
@@ -404,7 +407,7 @@ static void serve_client(sg_control *c, int fd)
         len += (size_t)r;
     }
     int stop = 0;
-    char *reply = sg_control_handle(c->d, buf, &stop);
+    char *reply = handle_line(c->d, buf, &stop);
     if (reply)
         send_all(c, fd, reply);
     free(reply);

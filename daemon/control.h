@@ -23,9 +23,4 @@ int sg_control_start(sg_control *c, sg_daemon *d);
 /* Stop the thread, close and remove the socket, free c. NULL does nothing. */
 void sg_control_free(sg_control *c);
 
-/* Handle one request line (exposed for tests): returns the reply object as a JSON line,
- * malloc'd, newline-terminated; *stop_out is set when the client asked the daemon to stop
- * (the caller raises SIGTERM once the reply is sent). */
-char *sg_control_handle(sg_daemon *d, const char *line, int *stop_out);
-
 #endif

@@ -42,7 +42,8 @@ void sg_type_name(uint16_t type, char *buf, size_t cap)
         snprintf(buf, cap, "TYPE%u", type);
 }
 
-void sg_addr_text(const struct sockaddr *sa, char *buf, size_t cap)
+/* "127.0.0.1:53" or "[::1]:53" */
+static void addr_text(const struct sockaddr *sa, char *buf, size_t cap)
 {
     char ip[INET6_ADDRSTRLEN] = "?";
     unsigned port = 0;
@@ -77,7 +78,7 @@ static int log_handle(sg_handler *self, sg_query *q)
     if (!q->drop && !q->out_len)
         sg_wire_render(q);
     char client[80], name[1100], type[32];
-    sg_addr_text(q->client, client, sizeof client);
+    addr_text(q->client, client, sizeof client);
     sg_name_to_str(q->qname, name, sizeof name);
     sg_type_name(q->qtype, type, sizeof type);
     uint16_t fl = q->out_len >= 4 ? (uint16_t)(q->out[2] << 8 | q->out[3]) : 0;

@@ -29,7 +29,5 @@ int sg_cache_parse(const sg_cfg_block *blk, size_t *bytes_out);
 const char *sg_rcode_name(uint16_t rcode);
 /* "A", "AAAA", "TYPE65534" */
 void sg_type_name(uint16_t type, char *buf, size_t cap);
-/* "127.0.0.1:53" or "[::1]:53" */
-void sg_addr_text(const struct sockaddr *sa, char *buf, size_t cap);
 
 #endif

@@ -42,7 +42,8 @@ typedef struct dstate {
     sg_key_provider provider; /* SG_SERVICE_KEYS, for the transfer plugin and status */
 } dstate;
 
-int sg_dnssec_parse(const sg_cfg_block *blk, sg_dnssec_cfg *out)
+/* The `dnssec` directive and its { } block into out (defaults for what it leaves out). */
+static int dnssec_parse(const sg_cfg_block *blk, sg_dnssec_cfg *out)
 {
     memset(out, 0, sizeof *out);
     snprintf(out->policy, sizeof out->policy, "default");
@@ -179,7 +180,7 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
     if (!st)
         return SG_ENOMEM;
     pthread_mutex_init(&st->grow_lock, NULL);
-    int rc = sg_dnssec_parse(blk, &st->cfg);
+    int rc = dnssec_parse(blk, &st->cfg);
     if (rc)
         goto fail;
     st->provider = (sg_key_provider){ .keystore = st->cfg.keystore, .keys = dnssec_keys, .self = st };

@@ -19,7 +19,4 @@ typedef struct sg_dnssec_cfg {
     sg_sign_gate gate;     /* max-pending-signatures, query-time-budget; live in the state */
 } sg_dnssec_cfg;
 
-/* Parse a dnssec directive (table-driven tests call this without a server). */
-int sg_dnssec_parse(const sg_cfg_block *blk, sg_dnssec_cfg *out);
-
 #endif

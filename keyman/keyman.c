@@ -78,14 +78,14 @@ static void refresh(sg_keyman *km, sg_keystore *ks, int64_t now)
         int er = sg_roll_step(ks, z->name, &fig, now, &next);
         if (er && say_failure(z, er, now))
             sg_log(SG_LOG_WARN, "rollover", z->name, "step failed: %s (said again in a minute if it lasts)",
-                   sg_ks_strerror(er));
+                   sg_strerror(er));
         /* a clock stepped back: keys are what the keystore last recorded, not what the
          * timing points say at a time before them */
         int64_t keys_at = !er && next.action == SG_ROLL_CLOCK ? next.when : now;
         /* then the parent side: push what the engine now wants, confirm what it waits for */
         int rr = z->reg ? sg_reg_tick(z->reg, ks, z->name, now) : 0;
         if (rr)
-            sg_log(SG_LOG_WARN, "registrar", z->name, "tick failed: %s", sg_reg_strerror(rr));
+            sg_log(SG_LOG_WARN, "registrar", z->name, "tick failed: %s", sg_strerror(rr));
         sg_key_metrics_read(&km->metrics, i, ks, now, &next, !er);
         if (!er && (strcmp(next.reason, z->next_reason) || strcmp(next.wait_reason, z->wait_reason))) {
             snprintf(z->next_reason, sizeof z->next_reason, "%s", next.reason);
@@ -101,7 +101,7 @@ static void refresh(sg_keyman *km, sg_keystore *ks, int64_t now)
         if (rc && rc != SG_EEXIST) {
             if (say_failure(z, rc, now))
                 sg_log(SG_LOG_WARN, "signer", z->name, "keystore read failed (%s); keeping the current keys",
-                       sg_ks_strerror(rc));
+                       sg_strerror(rc));
             continue;
         }
         if (!er && z->last_err) {
@@ -142,7 +142,7 @@ static sg_keystore *keystore_check(sg_keyman *km, int64_t now)
     if (rc) {
         if (now - km->said >= 60) {
             sg_log(SG_LOG_ERR, "signer", NULL, "keystore %s: %s; no key changes, the keys in use keep serving",
-                   km->keystore, rc == SG_ENOTFOUND ? "still missing" : sg_ks_strerror(rc));
+                   km->keystore, rc == SG_ENOTFOUND ? "still missing" : sg_strerror(rc));
             km->said = now;
         }
         return NULL;
@@ -224,7 +224,7 @@ int sg_keyman_new(const sg_keyman_cfg *cfg, int64_t now, char *why, size_t cap,
         sg_name_to_str(cfg->zones[i], km->zones[i].name, sizeof km->zones[i].name);
     sg_keystore *ks = NULL;
     if ((rc = sg_ks_new(km->keystore, "daemon", &ks))) {
-        snprintf(why, cap, "cannot open keystore %s: %s", km->keystore, sg_ks_strerror(rc));
+        snprintf(why, cap, "cannot open keystore %s: %s", km->keystore, sg_strerror(rc));
         goto fail;
     }
     for (int i = 0; i < km->nzones && !rc; i++) {
@@ -241,13 +241,13 @@ int sg_keyman_new(const sg_keyman_cfg *cfg, int64_t now, char *why, size_t cap,
             (rc = sg_ks_zone_last_time(ks, z->name, &last)) ||
             /* a clock stepped back: the keys the keystore last recorded (see refresh) */
             (rc = sg_keyset_load(ks, z->name, last > now ? last : now, 0, &k))) {
-            snprintf(why, cap, "zone %s: %s", z->name, sg_ks_strerror(rc));
+            snprintf(why, cap, "zone %s: %s", z->name, sg_strerror(rc));
             break;
         }
         atomic_store(&z->keys, k);
         if (cfg->registrar && (rc = sg_reg_new(cfg->registrar, &z->reg))) {
             snprintf(why, cap, "zone %s: registrar %s: %s", z->name, cfg->registrar->provider,
-                     sg_reg_strerror(rc));
+                     sg_strerror(rc));
             break;
         }
     }

@@ -262,7 +262,7 @@ static void test_new_errors(void **state)
     c.registrar = &reg;
     assert_int_equal(sg_keyman_new(&c, T0, why, sizeof why, &km), SG_REG_ECRED);
     assert_null(km);
-    snprintf(want, sizeof want, "zone " ZONE ": registrar porkbun: %s", sg_reg_strerror(SG_REG_ECRED));
+    snprintf(want, sizeof want, "zone " ZONE ": registrar porkbun: %s", sg_strerror(SG_REG_ECRED));
     assert_string_equal(why, want);
 
     assert_int_equal(sg_keyman_new(NULL, T0, why, sizeof why, &km), SG_EINVAL);

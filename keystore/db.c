@@ -17,16 +17,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-const char *sg_ks_strerror(int err)
-{
-    switch (err) {
-    case SG_KS_EBUSY: return "keystore busy (another process is writing)";
-    case SG_KS_EINUSE: return "still in use";
-    case SG_KS_ESCHEMA: return "keystore schema is newer than this program";
-    }
-    return sg_strerror(err);
-}
-
 void ks_set_err(sg_keystore *ks, const char *fmt, ...)
 {
     va_list ap;

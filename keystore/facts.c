@@ -7,7 +7,6 @@
 #include "common/errors.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define FACT_COLS "zone, name, value, source, since, prev_value, prev_source, prev_until"
@@ -42,41 +41,6 @@ int sg_ks_fact_get(sg_keystore *ks, const char *zone, const char *name, sg_ks_fa
         r = rc == SQLITE_DONE ? SG_ENOTFOUND : ks_sql_fail(ks, rc, "read fact");
     sqlite3_finalize(st);
     return r;
-}
-
-int sg_ks_fact_list(sg_keystore *ks, const char *zone, sg_ks_fact **list_out, size_t *n_out)
-{
-    if (!ks || !zone || !list_out || !n_out)
-        return SG_EINVAL;
-    *list_out = NULL;
-    *n_out = 0;
-    sqlite3_stmt *st;
-    int r = ks_prepare(ks, "SELECT " FACT_COLS " FROM facts WHERE zone = ?1 ORDER BY name", &st);
-    if (r)
-        return r;
-    sqlite3_bind_text(st, 1, zone, -1, SQLITE_TRANSIENT);
-    sg_ks_fact *list = NULL;
-    size_t n = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        sg_ks_fact *nl = realloc(list, (n + 1) * sizeof *nl);
-        if (!nl) {
-            r = SG_ENOMEM;
-            break;
-        }
-        list = nl;
-        read_row(st, &list[n++]);
-    }
-    if (!r && rc != SQLITE_DONE)
-        r = ks_sql_fail(ks, rc, "list facts");
-    sqlite3_finalize(st);
-    if (r) {
-        free(list);
-        return r;
-    }
-    *list_out = list;
-    *n_out = n;
-    return 0;
 }
 
 uint32_t sg_ks_fact_effective(const sg_ks_fact *f, int64_t now, const char **source_out)

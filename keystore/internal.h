@@ -45,24 +45,15 @@ typedef struct ks_storage {
 const ks_storage *ks_storage_find(const char *name);
 extern const ks_storage ks_storage_pem;
 
-/* Insert a key row and its "generated"/"imported" event (caller holds a transaction).
- * k->zone, tag, algorithm, role, flags, bits, pubkey, timings and state are used; k->id
- * and k->created are filled in. */
-int ks_key_insert(sg_keystore *ks, int64_t zone_id, sg_ks_key *k, EVP_PKEY *pkey,
-                  const char *reason, int64_t now);
 /* Insert an imported key (DNSKEY, tag and timings filled in) in its own transaction;
  * SG_EEXIST, with the keystore's error message set, when the zone already has its tag. */
 int ks_key_import_insert(sg_keystore *ks, const sg_ks_zone *z, sg_ks_key *k, EVP_PKEY *pkey,
                          const char *reason, int64_t now);
 /* A new key's identity: zone, algorithm, role and the DNSKEY flags the role implies. */
 void ks_key_init(sg_ks_key *k, const char *zone, enum sg_ks_role role, uint8_t alg);
-/* Non-zero if the zone already has a key with this tag. */
-int ks_key_tag_taken(sg_keystore *ks, int64_t zone_id, uint16_t tag, int *taken_out);
 /* Non-zero if a resolver may still need the key: it is (or may be) in the DNSKEY RRset,
  * or its DS may be at the parent. */
 int ks_key_in_use(const sg_ks_key *k);
-/* Zone row id by normalised name. SG_ENOTFOUND. */
-int ks_zone_id(sg_keystore *ks, const char *zone, int64_t *id_out);
 
 /* Base64 (RFC 4648) and hex helpers for presentation formats. */
 int ks_b64_encode(const uint8_t *in, size_t len, char *out, size_t cap);

@@ -101,7 +101,8 @@ int sg_ks_key_get(sg_keystore *ks, int64_t id, sg_ks_key *k_out)
     return r;
 }
 
-int ks_key_tag_taken(sg_keystore *ks, int64_t zone_id, uint16_t tag, int *taken_out)
+/* *taken_out: non-zero if the zone already has a key with this tag. */
+static int tag_taken(sg_keystore *ks, int64_t zone_id, uint16_t tag, int *taken_out)
 {
     sqlite3_stmt *st;
     int r = ks_prepare(ks, "SELECT 1 FROM keys WHERE zone_id = ?1 AND key_tag = ?2", &st);
@@ -118,8 +119,11 @@ int ks_key_tag_taken(sg_keystore *ks, int64_t zone_id, uint16_t tag, int *taken_
     return r;
 }
 
-int ks_key_insert(sg_keystore *ks, int64_t zone_id, sg_ks_key *k, EVP_PKEY *pkey,
-                  const char *reason, int64_t now)
+/* A key row and its "generated"/"imported" event (caller holds a transaction). k->zone,
+ * tag, algorithm, role, flags, bits, pubkey, timings and state are used; k->id and
+ * k->created are filled in. */
+static int key_insert(sg_keystore *ks, int64_t zone_id, sg_ks_key *k, EVP_PKEY *pkey,
+                      const char *reason, int64_t now)
 {
     const ks_storage *stg = &ks_storage_pem;
     uint8_t *blob = NULL;
@@ -190,13 +194,13 @@ int ks_key_import_insert(sg_keystore *ks, const sg_ks_zone *z, sg_ks_key *k, EVP
     if (r)
         return r;
     int taken = 0;
-    r = ks_key_tag_taken(ks, z->id, k->tag, &taken);
+    r = tag_taken(ks, z->id, k->tag, &taken);
     if (!r && taken) {
         ks_set_err(ks, "zone %s already has a key with tag %u", z->name, k->tag);
         r = SG_EEXIST;
     }
     if (!r)
-        r = ks_key_insert(ks, z->id, k, pkey, reason, now);
+        r = key_insert(ks, z->id, k, pkey, reason, now);
     if (!r)
         r = sg_ks_commit(ks);
     else
@@ -248,9 +252,9 @@ int sg_ks_key_generate(sg_keystore *ks, const char *zone, enum sg_ks_role role, 
             EVP_PKEY_free(pkey);
             return r;
         }
-        r = ks_key_tag_taken(ks, z.id, k.tag, &taken);
+        r = tag_taken(ks, z.id, k.tag, &taken);
         if (!r && !taken)
-            r = ks_key_insert(ks, z.id, &k, pkey, "generated", now);
+            r = key_insert(ks, z.id, &k, pkey, "generated", now);
         EVP_PKEY_free(pkey);
         if (!r && taken) {
             sg_ks_rollback(ks);

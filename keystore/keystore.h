@@ -20,22 +20,13 @@
  * so that tests can step through a key's life without sleeping. A timing point of 0
  * (SG_KS_UNSET) means "not set".
  *
- * Errors: 0 or a negative SG_E* code (common/errors.h), plus the three keystore codes
- * below; sg_ks_strerror() knows them all. The text of the last library failure (SQLite,
- * OpenSSL) is kept in the handle (sg_ks_errmsg) and logged once; it never holds key material.
+ * Errors: 0 or a negative SG_E* code (common/errors.h), the keystore's own among them
+ * (SG_KS_EBUSY, SG_KS_EINUSE, SG_KS_ESCHEMA); sg_strerror() knows them all. The text of
+ * the last library failure (SQLite, OpenSSL) is kept in the handle (sg_ks_errmsg) and
+ * logged once; it never holds key material.
  *
  * A handle is not thread-safe: give each thread its own (SQLite handles the sharing).
  */
-
-/* Keystore-specific error codes (candidates for common/errors.h). */
-enum {
-    SG_KS_EBUSY = -100,   /* another process holds the write lock longer than the timeout */
-    SG_KS_EINUSE = -101,  /* refused: still used (policy by a zone, key published...) */
-    SG_KS_ESCHEMA = -102, /* the database schema is newer than this program knows */
-};
-
-/* Text for an SG_E* or SG_KS_E* code; never NULL, static storage. */
-const char *sg_ks_strerror(int err);
 
 #define SG_KS_SCHEMA_VERSION 4  /* the schema version this code writes */
 #define SG_KS_UNSET 0           /* an unset timing point */
@@ -326,8 +317,6 @@ int sg_ks_fact_observe(sg_keystore *ks, const char *zone, const char *name, uint
                        const char *source, int64_t now);
 /* The stored fact; SG_ENOTFOUND when it was never observed. */
 int sg_ks_fact_get(sg_keystore *ks, const char *zone, const char *name, sg_ks_fact *f_out);
-/* Every fact of a zone, by name; *list_out is freed with free(). */
-int sg_ks_fact_list(sg_keystore *ks, const char *zone, sg_ks_fact **list_out, size_t *n_out);
 /* What caches may hold at now: the larger of value and a prev_value not yet expired;
  * *source_out (may be NULL) points into f. */
 uint32_t sg_ks_fact_effective(const sg_ks_fact *f, int64_t now, const char **source_out);

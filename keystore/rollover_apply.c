@@ -93,7 +93,7 @@ static int write_commit(sg_keystore *ks, const char *zone, sg_ks_key *keys, size
         rc = sg_ks_commit(ks); /* rolls back itself when it fails */
     if (rc) {
         sg_log(SG_LOG_ERR, "rollover", zone, "%s failed: %s", sg_roll_action_name(tr->event.action),
-               sg_ks_strerror(rc));
+               sg_strerror(rc));
         return rc;
     }
     say(zone, tr, tr->n ? &first : NULL);
@@ -135,7 +135,7 @@ static int step_once(sg_keystore *ks, const char *zone, const sg_roll_figures *f
         sg_ks_rollback(ks); /* nothing written */
         if (rc)
             sg_log(SG_LOG_ERR, "rollover", zone, "%s failed: %s", sg_roll_action_name(ev.action),
-                   sg_ks_strerror(rc));
+                   sg_strerror(rc));
         else if (next_out)
             *next_out = ev;
         return rc;

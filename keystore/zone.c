@@ -24,22 +24,6 @@ int sg_ks_zone_normalize(const char *in, char out[SG_KS_ZONE_MAX])
     return 0;
 }
 
-int ks_zone_id(sg_keystore *ks, const char *zone, int64_t *id_out)
-{
-    sqlite3_stmt *st;
-    int r = ks_prepare(ks, "SELECT id FROM zones WHERE name = ?1", &st);
-    if (r)
-        return r;
-    sqlite3_bind_text(st, 1, zone, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *id_out = sqlite3_column_int64(st, 0);
-    else
-        r = rc == SQLITE_DONE ? SG_ENOTFOUND : ks_sql_fail(ks, rc, "find zone");
-    sqlite3_finalize(st);
-    return r;
-}
-
 static int policy_id(sg_keystore *ks, const char *name, int64_t *id_out)
 {
     sg_ks_policy p;

@@ -31,7 +31,7 @@ int sg_reg_list_now(sg_registrar *r, const char *zone, sg_reg_dsset *out, char *
     int rc = r->prov->list(&ctx, out);
     if (rc) {
         if (err)
-            snprintf(err, cap, "%s", ctx.err[0] ? ctx.err : sg_reg_strerror(rc));
+            snprintf(err, cap, "%s", ctx.err[0] ? ctx.err : sg_strerror(rc));
         sg_reg_dsset_deinit(out);
         sg_reg_dsset_init(out);
     }
@@ -54,7 +54,7 @@ int sg_reg_push_now(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t 
     int rc = sg_reg_zone_want(ks, zn, now, &want, &unsigning, NULL);
     if (rc < 0) {
         if (err)
-            snprintf(err, cap, "%s", sg_reg_strerror(rc));
+            snprintf(err, cap, "%s", sg_strerror(rc));
         return rc;
     }
     if (rc == 0) {
@@ -75,14 +75,14 @@ int sg_reg_push_now(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t 
         int prc = sg_reg_push(&ctx, r->prov, &want, &ch);
         if (changed)
             *changed = ch;
-        const char *why = ctx.err[0] ? ctx.err : sg_reg_strerror(prc);
+        const char *why = ctx.err[0] ? ctx.err : sg_strerror(prc);
         if (prc == 0)
             sg_reg_note_add(&j, "reg-ok", "%s", ch ? "the registrar accepted the DS set"
                                                    : "the registrar already has the DS set");
         else if (prc == SG_REG_ERETRY)
             sg_reg_note_add(&j, "reg-retry", "%s; signetd retries with backoff", why);
         else
-            sg_reg_note_add(&j, "reg-error", "%s (%s)", why, sg_reg_strerror(prc));
+            sg_reg_note_add(&j, "reg-error", "%s (%s)", why, sg_strerror(prc));
         if (prc && err)
             snprintf(err, cap, "%s", why);
         rc = prc;
@@ -97,7 +97,7 @@ int sg_reg_push_now(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t 
     if (!rc && wrc) {
         rc = wrc;
         if (err)
-            snprintf(err, cap, "events: %s", sg_reg_strerror(wrc));
+            snprintf(err, cap, "events: %s", sg_strerror(wrc));
     }
 out:
     sg_reg_dsset_deinit(&want);

@@ -76,12 +76,12 @@ int main(int argc, char **argv)
     sg_registrar *r;
     int e = sg_reg_new(&rc, &r);
     if (e) {
-        fprintf(stderr, "reg_driver: %s\n", sg_reg_strerror(e));
+        fprintf(stderr, "reg_driver: %s\n", sg_strerror(e));
         return 3;
     }
     sg_keystore *ks;
     if ((e = sg_ks_new(db, "daemon", &ks))) {
-        fprintf(stderr, "reg_driver: keystore: %s\n", sg_ks_strerror(e));
+        fprintf(stderr, "reg_driver: keystore: %s\n", sg_strerror(e));
         return 2;
     }
     time_t end = time(NULL) + secs;
@@ -89,9 +89,9 @@ int main(int argc, char **argv)
     while (time(NULL) < end) {
         int64_t now = (int64_t)time(NULL);
         if (roll && (e = sg_roll_step(ks, zone, NULL, now, NULL)))
-            fprintf(stderr, "reg_driver: roll: %s\n", sg_ks_strerror(e));
+            fprintf(stderr, "reg_driver: roll: %s\n", sg_strerror(e));
         if ((e = sg_reg_tick(r, ks, zone, now)))
-            fprintf(stderr, "reg_driver: tick: %s\n", sg_reg_strerror(e));
+            fprintf(stderr, "reg_driver: tick: %s\n", sg_strerror(e));
         if (done(r, ks, zone, until, now)) {
             ok = 1;
             break;

@@ -90,7 +90,7 @@ int sg_reg_new(const sg_reg_cfg *cfg, sg_registrar **reg_out)
             }
         if (rc) {
             sg_log(SG_LOG_ERR, "registrar", NULL, "%s:%d: %s", cfg->file,
-                   cfg->line, why[0] ? why : sg_reg_strerror(rc));
+                   cfg->line, why[0] ? why : sg_strerror(rc));
             sg_reg_free(r);
             return SG_REG_ECRED;
         }

@@ -22,14 +22,9 @@
  * outcome is written to the keystore's events (never a credential).
  */
 
-/* Registrar-specific error codes (beside common/errors.h and the keystore's). */
-enum {
-    SG_REG_ERETRY = -120,  /* transient failure (5xx, 429, network): retried with backoff */
-    SG_REG_EREJECT = -121, /* the registrar refused the request (4xx other than 429) */
-    SG_REG_ECRED = -122,   /* credentials missing, unreadable or readable by others */
-};
-/* Text for an SG_REG_E*, SG_KS_E* or SG_E* code; never NULL. */
-const char *sg_reg_strerror(int err);
+/* Errors: 0 or a negative SG_E* code (common/errors.h), the registrar's own among them:
+ * SG_REG_ERETRY (transient: retried with backoff), SG_REG_EREJECT (refused by the
+ * registrar), SG_REG_ECRED (credentials missing or unsafe); sg_strerror() knows them all. */
 
 /* ---- DS records and sets --------------------------------------------------------- */
 

@@ -45,8 +45,11 @@ static sg_reg_zstate *zstate(sg_registrar *r, const char *zone)
     return z;
 }
 
-int sg_reg_event(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now,
-                 const char *state, const char *fmt, ...)
+/* One events row "registrar PROVIDER: ..." (redacted). */
+static int reg_event(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now,
+                     const char *state, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static int reg_event(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now,
+                     const char *state, const char *fmt, ...)
 {
     char reason[400];
     int n = snprintf(reason, sizeof reason, "registrar %s: ", r->cfg.provider);
@@ -64,7 +67,7 @@ int sg_reg_write_journal(sg_registrar *r, sg_keystore *ks, const char *zone, int
 {
     int rc = 0;
     for (size_t i = 0; i < j->n && !rc; i++)
-        rc = sg_reg_event(r, ks, zone, now, j->v[i].state, "%s", j->v[i].reason);
+        rc = reg_event(r, ks, zone, now, j->v[i].state, "%s", j->v[i].reason);
     return rc;
 }
 
@@ -184,7 +187,7 @@ static void *worker(void *arg)
         sg_reg_ctx_setup(r, &ctx, j->zone, &j->journal);
         j->rc = sg_reg_push(&ctx, r->prov, &j->want, &j->changed);
         j->retry_after = ctx.retry_after;
-        snprintf(j->err, sizeof j->err, "%s", ctx.err[0] ? ctx.err : sg_reg_strerror(j->rc));
+        snprintf(j->err, sizeof j->err, "%s", ctx.err[0] ? ctx.err : sg_strerror(j->rc));
     } else {
         ask_parent(r, j, 0);
     }
@@ -206,9 +209,9 @@ static int observe_ttl(sg_registrar *r, sg_keystore *ks, sg_reg_zstate *z, const
     sg_log(SG_LOG_WARN, "registrar", j->zone,
            "the parent (%s) serves the DS with TTL %us, above the policy's parent-ds-ttl %us: "
            "rollovers wait for %us", j->ttl_src, j->ttl_seen, j->want.ttl, j->ttl_seen);
-    return sg_reg_event(r, ks, j->zone, now, "parent-ttl",
-                        "%s serves the DS with TTL %us, above the policy's %us: rollover waits use %us",
-                        j->ttl_src, j->ttl_seen, j->want.ttl, j->ttl_seen);
+    return reg_event(r, ks, j->zone, now, "parent-ttl",
+                     "%s serves the DS with TTL %us, above the policy's %us: rollover waits use %us",
+                     j->ttl_src, j->ttl_seen, j->want.ttl, j->ttl_seen);
 }
 
 /* A push that keeps failing is the parent lagging as much as a check that never matches. */
@@ -223,9 +226,9 @@ static int push_alert(sg_registrar *r, sg_keystore *ks, sg_reg_zstate *z, const 
     sg_log(SG_LOG_WARN, "registrar", j->zone,
            "ALERT: the registrar has not taken the DS set for %llds: %s",
            (long long)(now - z->failing_since), j->err);
-    return sg_reg_event(r, ks, j->zone, now, "parent-alert",
-                        "the registrar has not taken the DS set for %llds (last: %s)",
-                        (long long)(now - z->failing_since), j->err);
+    return reg_event(r, ks, j->zone, now, "parent-alert",
+                     "the registrar has not taken the DS set for %llds (last: %s)",
+                     (long long)(now - z->failing_since), j->err);
 }
 
 static int start_job(sg_registrar *r, int kind, const char *zone, const sg_reg_dsset *want,
@@ -289,7 +292,7 @@ static int finish_job(sg_registrar *r, sg_keystore *ks, int64_t now)
             z->failing_since = 0;
             z->verify = j->changed;
             z->next_check = now; /* look at once: some parents are quick */
-            rc = sg_reg_event(r, ks, j->zone, now, "reg-ok", "%s",
+            rc = reg_event(r, ks, j->zone, now, "reg-ok", "%s",
                        j->changed ? "the registrar accepted the DS set"
                                   : "the registrar already has the DS set");
             sg_log(SG_LOG_INFO, "registrar", j->zone, "%s: %s", r->cfg.provider,
@@ -299,7 +302,7 @@ static int finish_job(sg_registrar *r, sg_keystore *ks, int64_t now)
             uint32_t d = sg_reg_backoff(z->attempts, r->cfg.backoff_base, r->cfg.backoff_max,
                                         j->retry_after, (uint32_t)rand_r(&r->seed));
             z->next_push = now + d;
-            rc = sg_reg_event(r, ks, j->zone, now, "reg-retry", "%s; retry %u in %us", j->err,
+            rc = reg_event(r, ks, j->zone, now, "reg-retry", "%s; retry %u in %us", j->err,
                        z->attempts, d);
             sg_log(SG_LOG_WARN, "registrar", j->zone, "%s: %s; retry in %us", r->cfg.provider,
                    j->err, d);
@@ -310,8 +313,8 @@ static int finish_job(sg_registrar *r, sg_keystore *ks, int64_t now)
              * backoff in case the operator fixes it at the registrar */
             z->attempts++;
             z->next_push = now + r->cfg.backoff_max;
-            rc = sg_reg_event(r, ks, j->zone, now, "reg-error", "%s (%s); next try in %us", j->err,
-                       sg_reg_strerror(j->rc), r->cfg.backoff_max);
+            rc = reg_event(r, ks, j->zone, now, "reg-error", "%s (%s); next try in %us", j->err,
+                       sg_strerror(j->rc), r->cfg.backoff_max);
             sg_log(SG_LOG_ERR, "registrar", j->zone, "%s: %s", r->cfg.provider, j->err);
             if (!rc)
                 rc = push_alert(r, ks, z, j, now);
@@ -320,7 +323,7 @@ static int finish_job(sg_registrar *r, sg_keystore *ks, int64_t now)
         int all = j->rc == 0 && j->total > 0 && j->matched == j->total;
         if (all && j->gone) {
             if ((rc = sg_roll_ds_gone(ks, j->zone, now)) == 0)
-                rc = sg_reg_event(r, ks, j->zone, now, "parent-gone",
+                rc = reg_event(r, ks, j->zone, now, "parent-gone",
                            "the DS is gone from all %d parent servers", j->total);
             z->waiting_since = 0;
             z->alerted = 0;
@@ -328,11 +331,11 @@ static int finish_job(sg_registrar *r, sg_keystore *ks, int64_t now)
             int marked = 0, gone = 0;
             z->verify = 0;
             if ((rc = sg_roll_ds_withdrawn_gone(ks, j->zone, now, &gone)) == 0 && gone)
-                rc = sg_reg_event(r, ks, j->zone, now, "parent-seen",
-                                  "all %d parent servers no longer serve %d withdrawn DS",
-                                  j->total, gone);
+                rc = reg_event(r, ks, j->zone, now, "parent-seen",
+                               "all %d parent servers no longer serve %d withdrawn DS",
+                               j->total, gone);
             if (!rc && (rc = sg_roll_ds_seen(ks, j->zone, 0, now, &marked)) == 0)
-                rc = sg_reg_event(r, ks, j->zone, now, "parent-seen",
+                rc = reg_event(r, ks, j->zone, now, "parent-seen",
                            "all %d parent servers serve the DS set; %d key%s marked seen",
                            j->total, marked, marked == 1 ? "" : "s");
             sg_log(SG_LOG_INFO, "registrar", j->zone, "the parent serves the DS set");
@@ -341,15 +344,15 @@ static int finish_job(sg_registrar *r, sg_keystore *ks, int64_t now)
         } else {
             z->next_check = now + r->cfg.check_interval;
             if (j->rc)
-                rc = sg_reg_event(r, ks, j->zone, now, "parent-wait", "parent servers: %s", j->err);
+                rc = reg_event(r, ks, j->zone, now, "parent-wait", "parent servers: %s", j->err);
             else
-                rc = sg_reg_event(r, ks, j->zone, now, "parent-wait",
+                rc = reg_event(r, ks, j->zone, now, "parent-wait",
                            "%d of %d parent servers serve the %s; next check in %us", j->matched,
                            j->total, j->gone ? "empty DS set" : "DS set", r->cfg.check_interval);
             if (!rc && !z->alerted && z->waiting_since &&
                 now - z->waiting_since >= (int64_t)r->cfg.alert_timeout) {
                 z->alerted = 1;
-                rc = sg_reg_event(r, ks, j->zone, now, "parent-alert",
+                rc = reg_event(r, ks, j->zone, now, "parent-alert",
                            "the parent has not served the expected DS set for %llds",
                            (long long)(now - z->waiting_since));
                 sg_log(SG_LOG_WARN, "registrar", j->zone,
@@ -373,12 +376,12 @@ int sg_reg_want_events(sg_registrar *r, sg_keystore *ks, const char *zn, int64_t
     for (size_t i = 0; i < want->n && !rc; i++) {
         sg_reg_ds_text(&want->v[i], t, sizeof t);
         snprintf(line, sizeof line, "the parent should have DS %s", t);
-        rc = sg_reg_event(r, ks, zn, now, "reg-want", "%s", line);
+        rc = reg_event(r, ks, zn, now, "reg-want", "%s", line);
         if (note)
             note(arg, "reg-want", line);
     }
     if (!rc && want->n == 0) {
-        rc = sg_reg_event(r, ks, zn, now, "reg-want", "the parent should have no DS (unsigning)");
+        rc = reg_event(r, ks, zn, now, "reg-want", "the parent should have no DS (unsigning)");
         if (note)
             note(arg, "reg-want", "the parent should have no DS (unsigning)");
     }
@@ -426,8 +429,8 @@ int sg_reg_tick(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now)
             z->pushed_fp = fp;
         } else if (now >= z->next_push) {
             /* written before the call: a kill during it still leaves it in the history */
-            rc = sg_reg_event(r, ks, zn, now, "reg-push", "pushing %zu DS (TTL %us)%s", want.n,
-                              want.ttl, z->attempts ? " again" : "");
+            rc = reg_event(r, ks, zn, now, "reg-push", "pushing %zu DS (TTL %us)%s", want.n,
+                           want.ttl, z->attempts ? " again" : "");
             if (!rc)
                 rc = start_job(r, SG_REG_JOB_PUSH, zn, &want, fp, 0);
         }

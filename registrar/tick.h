@@ -71,9 +71,6 @@ void sg_reg_counts_deinit(sg_registrar *r);
 /* The provider context of a call for zone (absolute name), its journal in journal. */
 void sg_reg_ctx_setup(const sg_registrar *r, sg_reg_ctx *ctx, const char *zone,
                       sg_reg_journal *journal);
-/* One events row "registrar PROVIDER: ..." (redacted). */
-int sg_reg_event(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now,
-                 const char *state, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* A worker's journal as events rows. */
 int sg_reg_write_journal(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now,
                          sg_reg_journal *j);

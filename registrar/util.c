@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Small shared pieces: error texts, the journal, hex/base64 and JSON number helpers. */
+/* Small shared pieces: the journal, hex/base64 and JSON number helpers. */
 #include "registrar/internal.h"
 
 #include <openssl/evp.h>
@@ -9,16 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-const char *sg_reg_strerror(int err)
-{
-    switch (err) {
-    case SG_REG_ERETRY: return "temporary failure at the registrar (will retry)";
-    case SG_REG_EREJECT: return "the registrar refused the request";
-    case SG_REG_ECRED: return "registrar credentials missing or unsafe";
-    default: return err <= -100 ? sg_ks_strerror(err) : sg_strerror(err);
-    }
-}
 
 void sg_reg_note_add(sg_reg_journal *j, const char *state, const char *fmt, ...)
 {

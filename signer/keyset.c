@@ -156,7 +156,7 @@ int sg_keyset_load(sg_keystore *ks, const char *zone, int64_t now, uint64_t prev
                                .flags = key->flags, .id = key->id };
             if ((rc = sg_ks_key_load_private(ks, key->id, &sk.pkey))) {
                 sg_log(SG_LOG_ERR, "signer", zone, "key %lld: private key not loaded: %s",
-                       (long long)key->id, sg_ks_strerror(rc));
+                       (long long)key->id, sg_strerror(rc));
                 goto fail;
             }
             if (key->role != SG_KS_ROLE_KSK)
@@ -240,7 +240,7 @@ int sg_keyset_ensure(sg_keystore *ks, const char *zone, const char *policy, int6
             sg_log(SG_LOG_INFO, "signer", zone, "policy changed from %s to %s", zr.policy, policy);
     }
     if (rc) {
-        sg_log(SG_LOG_ERR, "signer", zone, "keystore: %s", sg_ks_strerror(rc));
+        sg_log(SG_LOG_ERR, "signer", zone, "keystore: %s", sg_strerror(rc));
         return rc;
     }
     /* a zone without keys gets them here: the engine's initial signing. Only then: other

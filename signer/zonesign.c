@@ -137,12 +137,6 @@ static int push(batch *b, const uint8_t *owner, const sg_rrset *rs, int sign, in
     return b->n == CHUNK ? flush(b, nthreads, cb, arg) : 0;
 }
 
-int sg_zonesign_walk(const sg_zone *z, const sg_keyset *k, uint32_t now, sg_zonesign_cb cb,
-                     void *arg)
-{
-    return sg_zonesign_walk_reuse(z, k, now, NULL, cb, arg);
-}
-
 int sg_zonesign_walk_reuse(const sg_zone *z, const sg_keyset *k, uint32_t now,
                            sg_zonesign_reuse_cb reuse, sg_zonesign_cb cb, void *arg)
 {
@@ -228,7 +222,7 @@ static int print_rrset(void *arg, const uint8_t *owner, const sg_rrset *rs)
 int sg_zonesign_write(const sg_zone *z, const sg_keyset *k, uint32_t now, FILE *out)
 {
     fprintf(out, "; %s signed by Signet, serial %u\n", z->apex_str, z->serial);
-    int rc = sg_zonesign_walk(z, k, now, print_rrset, out);
+    int rc = sg_zonesign_walk_reuse(z, k, now, NULL, print_rrset, out);
     if (!rc && fflush(out))
         rc = SG_EIO;
     return rc;

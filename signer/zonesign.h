@@ -14,20 +14,16 @@
  * they cover). owner and rrset are valid only during the call. Return non-zero to stop. */
 typedef int (*sg_zonesign_cb)(void *arg, const uint8_t *owner, const sg_rrset *rrset);
 
-/* Walk the signed form of z with the key set k at time now. Compact-denial policies get a
- * real NSEC chain here (a transfer needs one). Returns 0, the callback's value, or an
- * SG_E* error. */
-int sg_zonesign_walk(const sg_zone *z, const sg_keyset *k, uint32_t now, sg_zonesign_cb cb,
-                     void *arg);
-
 /* Signatures an earlier signed version already has for an RRset (keyset: one signed by
  * the key-signing keys), or NULL to sign it. The RRSIG RRset returned must stay valid
  * until the walk returns. Called from the walking thread only. */
 typedef const sg_rrset *(*sg_zonesign_reuse_cb)(void *arg, const uint8_t *owner,
                                                 const sg_rrset *rrset, int keyset);
 
-/* sg_zonesign_walk, taking the signatures reuse offers instead of signing (incremental
- * versions for zone transfers). reuse may be NULL. */
+/* Walk the signed form of z with the key set k at time now, taking the signatures reuse
+ * offers instead of signing (incremental versions for zone transfers; reuse may be NULL:
+ * sign everything). Compact-denial policies get a real NSEC chain here (a transfer needs
+ * one). Returns 0, the callback's value, or an SG_E* error. */
 int sg_zonesign_walk_reuse(const sg_zone *z, const sg_keyset *k, uint32_t now,
                            sg_zonesign_reuse_cb reuse, sg_zonesign_cb cb, void *arg);
 

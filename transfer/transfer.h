@@ -183,8 +183,6 @@ const sg_xfr_snap *sg_xfr_zone_peek(sg_xfr_zone *xz);
  * when it is the file's own. Valid for the query being answered. */
 const sg_rrset *sg_xfr_zone_soa(sg_xfr_zone *xz, const sg_zone *z);
 sg_xfr_journal *sg_xfr_zone_journal(sg_xfr_zone *xz);
-/* Build a new version now if one is due (tests and the background thread). */
-int sg_xfr_zone_update(sg_xfr_zone *xz, int64_t now);
 
 /* ---- NOTIFY (notify.c) -------------------------------------------------------------- */
 

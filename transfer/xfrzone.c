@@ -136,7 +136,7 @@ static void refresh_keys(sg_xfr_zone *xz, int64_t now)
         xz->ks = NULL;
         if (now - xz->last_error_log >= 60) {
             sg_log(SG_LOG_WARN, "transfer", xz->name, "cannot open keystore %s: %s",
-                   xz->keystore, sg_ks_strerror(rc));
+                   xz->keystore, sg_strerror(rc));
             xz->last_error_log = now;
         }
     }
@@ -288,7 +288,8 @@ static void notify_new_serial(sg_xfr_zone *xz, const sg_xfr_snap *ns, uint32_t s
     sg_tsig_key_free(key);
 }
 
-int sg_xfr_zone_update(sg_xfr_zone *xz, int64_t now)
+/* Build a new version now if one is due. */
+static int zone_update(sg_xfr_zone *xz, int64_t now)
 {
     pthread_mutex_lock(&xz->lock);
     sg_zone *z = NULL;
@@ -423,7 +424,7 @@ static void *run(void *arg)
     sg_xfr_zone *xz = arg;
     while (!sg_task_stopping(&xz->task)) {
         int64_t now = (int64_t)time(NULL);
-        sg_xfr_zone_update(xz, now);
+        zone_update(xz, now);
         follow_secondaries(xz, now);
         sg_xfr_notify_reap(NULL, 0);
         sg_task_sleep(&xz->task, 1000);
@@ -445,7 +446,7 @@ static void record_secondaries(const char *keystore, const char *zone, int n)
                                 (int64_t)time(NULL));
     if (rc)
         sg_log(SG_LOG_WARN, "transfer", zone, "cannot record the secondaries in %s: %s", keystore,
-               sg_ks_strerror(rc));
+               sg_strerror(rc));
     sg_ks_free(ks);
 }
 

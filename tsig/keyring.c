@@ -83,7 +83,8 @@ size_t sg_tsig_alg_mac_len(enum sg_tsig_alg alg)
     return 0;
 }
 
-int sg_tsig_b64_decode(const char *s, uint8_t *out, size_t cap, size_t *len_out)
+/* Base64 into out (cap bytes), length to *len_out; SG_EINVAL on bad input. */
+static int b64_decode(const char *s, uint8_t *out, size_t cap, size_t *len_out)
 {
     if (!s || !out || !len_out)
         return SG_EINVAL;
@@ -225,7 +226,7 @@ int sg_tsig_keyring_add(sg_tsig_keyring *kr, const char *name, const char *alg, 
     sg_name_to_str(k.name, k.name_text, sizeof k.name_text);
     uint8_t raw[SG_TSIG_SECRET_MAX];
     size_t rl = 0;
-    int rc = sg_tsig_b64_decode(b64, raw, sizeof raw, &rl);
+    int rc = b64_decode(b64, raw, sizeof raw, &rl);
     if (rc || rl == 0) {
         OPENSSL_cleanse(raw, sizeof raw);
         return rc == SG_ENOMEM ? rc : SG_EINVAL;

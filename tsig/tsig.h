@@ -80,9 +80,7 @@ const sg_tsig_key *sg_tsig_find_wire(const sg_tsig_keyring *kr, const uint8_t *n
 sg_tsig_key *sg_tsig_key_dup(const sg_tsig_key *k);
 void sg_tsig_key_free(sg_tsig_key *k);
 
-/* Base64 helpers: decode into out (cap bytes), length to *len_out; SG_EINVAL on bad input.
- * Encode returns a malloc'd NUL-terminated string or NULL. */
-int sg_tsig_b64_decode(const char *s, uint8_t *out, size_t cap, size_t *len_out);
+/* Base64 of data: a malloc'd NUL-terminated string, or NULL. */
 char *sg_tsig_b64_encode(const uint8_t *data, size_t len);
 
 /* The state of one TSIG exchange: a request and its response, or a request and the stream

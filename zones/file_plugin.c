@@ -28,8 +28,11 @@ static void file_teardown(void *state)
     free(st);
 }
 
-int sg_file_parse(const sg_cfg_block *blk, const sg_setup_ctx *ctx, char ***zones_out,
-                  int *nzones_out, uint64_t *max_size_out)
+/* A `file` directive: the zones it loads (the block's zones when none are given), as
+ * presentation names in *zones_out (caller frees each and the array), and the bound on a
+ * zone's text (`max-size`; 0: unlimited). */
+static int file_parse(const sg_cfg_block *blk, const sg_setup_ctx *ctx, char ***zones_out,
+                      int *nzones_out, uint64_t *max_size_out)
 {
     if (blk->nargs < 1)
         return sg_cfg_error(blk, "file: expected a zone file path: file PATH [ZONE...]");
@@ -88,7 +91,7 @@ static int file_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **s
     char **names = NULL;
     int n = 0;
     uint64_t max_size = 0;
-    int rc = sg_file_parse(blk, ctx, &names, &n, &max_size);
+    int rc = file_parse(blk, ctx, &names, &n, &max_size);
     if (rc)
         return rc;
     file_state *st = calloc(1, sizeof *st);
