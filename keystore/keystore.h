@@ -294,6 +294,10 @@ int sg_ks_event_list(sg_keystore *ks, const char *zone, sg_ks_event **list_out,
 #define SG_KS_FACT_ZONE_MAX_TTL "zone-max-ttl"    /* largest TTL in the zone we serve */
 #define SG_KS_FACT_SECONDARIES "secondaries"      /* NOTIFY targets that must follow us */
 #define SG_KS_FACT_PARENT_CHECKS "parent-checks"  /* 1: a registrar confirms the parent's DS set */
+/* The SOA serial the zone's previous server served (zone adopt): Signet's served serials
+ * must follow it (RFC 1982), or every secondary stops following. Not a duration: read it
+ * with sg_ks_fact_get and compare with sg_serial_cmp; its prev_* fields mean nothing. */
+#define SG_KS_FACT_SERIAL_FLOOR "serial-floor"
 
 /* An observed duration. `value` is what is observed now (since `since`, at `source`);
  * `prev_value` is a larger value observed before it, which caches may hold until

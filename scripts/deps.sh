@@ -4,7 +4,7 @@
 set -e
 PKGS="cmake gcc make pkg-config libldns-dev ldnsutils libssl-dev libsqlite3-dev \
 libcurl4-openssl-dev libjansson-dev libcmocka-dev knot-dnsutils bind9-dnsutils bind9-utils knot python3 iproute2 procps \
-unbound clang groff-base man-db nsd openssl faketime dnsviz bind9"
+unbound clang groff-base man-db nsd openssl faketime dnsviz bind9 pdns-server pdns-backend-sqlite3"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -14,7 +14,7 @@ SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-# The tests run knot, nsd and unbound as plain processes on loopback ports: their system
+# The tests run knot, nsd, named, pdns_server and unbound as plain processes on loopback ports: their system
 # services are not needed, so the packages must not start them (policy-rc.d, while we install).
 if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
