@@ -276,8 +276,12 @@ static void refresh_from(sstate *st, szone *sz, time_t now, const sg_zone *cur)
     }
     if (ok) {
         sg_zonedb_slot_set_confirmed(sz->slot, now);
+        /* the file's time is when it was last confirmed: the same second the expire timer
+         * counts from, not the time the (maybe slow) transfer ended, or a restart right
+         * after the zone expired would find its copy still fresh and serve it again */
+        const struct timespec at[2] = { { .tv_sec = now }, { .tv_sec = now } };
         if (sz->path[0])
-            utimensat(AT_FDCWD, sz->path, NULL, 0); /* the file's time is when it was last confirmed */
+            utimensat(AT_FDCWD, sz->path, at, 0);
         uint32_t refresh_s, retry_s, expire_s;
         soa_timers(cur, &refresh_s, &retry_s, &expire_s);
         sz->next_check = now + refresh_s;

@@ -15,6 +15,7 @@ Python 3 standard library only.
 import socket
 import struct
 import threading
+import time
 
 import signet_test
 from signet_test import encode_name
@@ -51,6 +52,8 @@ class FakePrimary:
         self.lock = threading.Lock()
         self.queries = []
         self.set_version(serial, records)
+        self.refresh, self.retry, self.expire = 3600, 600, 86400  # the SOA timers it serves
+        self.axfr_delay = 0.0  # seconds an AXFR takes before its first message
         self.udp, self.tcp = signet_test.bind_pair()
         self.port = self.udp.getsockname()[1]
         self.running = True
@@ -64,7 +67,8 @@ class FakePrimary:
             self.ixfr = ixfr
 
     def soa_rr(self, serial=None):
-        return rr_wire(self.zone, 'SOA', 60, soa(self.serial if serial is None else serial,
+        return rr_wire(self.zone, 'SOA', 60, soa(self.serial if serial is None else serial, refresh=self.refresh,
+                                                 retry=self.retry, expire=self.expire,
                                                  zone=self.zone)[1])
 
     def start(self):
@@ -140,6 +144,8 @@ class FakePrimary:
         else:
             # one record per message: the client must put the stream together
             msgs = [[soa_rr]] + [[b] for b in body] + [[soa_rr]]
+            if qtype == 252 and self.axfr_delay:
+                time.sleep(self.axfr_delay)
         for answers in msgs:
             reply = self._reply(msg, question, answers)
             conn.sendall(struct.pack('!H', len(reply)) + reply)

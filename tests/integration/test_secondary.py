@@ -470,6 +470,45 @@ class SecondaryTest(unittest.TestCase):
                                           % self.kport, since, timeout=10))
 
 
+
+SLOW_COREFILE = """
+fake.test:$port {
+    bind 127.0.0.1
+    secondary {
+        from 127.0.0.1:%(primary)d
+        file $dir/fake.test.zone
+    }
+}
+"""
+
+
+class SlowTransferExpireTest(unittest.TestCase):
+    """The persisted copy's time is the second the expire timer counts from, not when a
+    slow transfer ended: a signetd restarted right after the zone expired must not serve
+    the copy again (integ.secondary test_5 failed now and then under load for this)."""
+
+    def test_restart_after_expiry_does_not_serve_the_copy(self):
+        primary = fake_primary.FakePrimary('fake.test', 1, FallbackTest.BASE)
+        primary.refresh, primary.retry, primary.expire = 1, 1, 4
+        primary.axfr_delay = 2.5
+        primary.start()
+        self.addCleanup(primary.stop)
+        srv = Signetd(SLOW_COREFILE % {'primary': primary.port}, (), ready_name='fake.test')
+        self.addCleanup(srv.cleanup)
+        srv.start()
+        self.assertTrue(srv.wait_log(r'fake\.test\.: serial 1 by AXFR', timeout=15), srv.log())
+        primary.stop()
+        self.assertTrue(srv.wait_log(r'fake\.test\.: expired: no primary confirmed serial 1', timeout=15),
+                        srv.log())
+        self.assertEqual(srv.stop(), 0, srv.log())
+        since = srv.log_size()
+        srv.start()
+        log = srv.log()[since:]
+        self.assertRegex(log, r'fake\.test\.: persisted copy .* is past its expire time')
+        self.assertEqual(srv.dig('www.fake.test', 'A').rcode, 'SERVFAIL')
+        self.assertEqual(srv.stop(), 0, srv.log())
+
+
 FAKE_COREFILE = """
 fake.test:$port {
     bind 127.0.0.1
