@@ -171,6 +171,25 @@ def zones_and_keys(c):
     c.run("zone", "show", "csk.test", check=1)
 
 
+def serial_floor(c):
+    """zone serial-floor: what zone adopt records (issue 16)."""
+    c.run("zone", "serial-floor", "adopt.test", "7", check=1)       # not in the keystore yet
+    c.run("zone", "add", "adopt.test", check=0)
+    c.run("zone", "serial-floor", "adopt.test", "4294967296", check=2)
+    c.run("zone", "serial-floor", "adopt.test", "-1", check=2)
+    c.run("zone", "serial-floor", check=2)
+    p = c.run("zone", "serial-floor", "adopt.test", check=0)
+    check("no serial floor" in p.stdout, f"no floor yet: {p.stdout}")
+    j = json.loads(c.run("zone", "serial-floor", "adopt.test", "--json", check=0).stdout)
+    check(j == {"zone": "adopt.test.", "serial_floor": None}, f"json without a floor: {j}")
+    p = c.run("zone", "serial-floor", "ADOPT.test.", "2024061507", check=0)
+    check("serial floor 2024061507 recorded" in p.stdout, p.stdout)
+    j = json.loads(c.run("zone", "serial-floor", "adopt.test", "--json", check=0).stdout)
+    check(j["serial_floor"] == 2024061507, f"floor: {j}")
+    hist = c.run("zone", "history", "adopt.test", check=0).stdout
+    check("serial floor 2024061507" in hist, f"journalled: {hist}")
+
+
 def bind_import(c):
     if not have("dnssec-keygen") or not have("dnssec-dsfromkey"):
         print("dnssec-keygen missing (bind9-utils): BIND import checks skipped")
@@ -287,6 +306,7 @@ def main():
         usage_and_help(c)
         policies(c)
         zones_and_keys(c)
+        serial_floor(c)
         bind_import(c)
         knot_import(c)
         security(c)
