@@ -28,6 +28,9 @@ typedef struct kzone {
     int64_t last_err_at;       /* is said on its change, then once a minute */
     int has_floor;             /* the serial-floor fact, read at sg_keyman_new */
     uint32_t floor;
+    int64_t due;               /* when the step looks at the zone again (the heap's key) */
+    int heap_at;               /* its place in the heap */
+    _Atomic int wake;          /* look at once (sg_keyman_wake, a new max TTL) */
 } kzone;
 
 struct sg_keyman {
@@ -43,7 +46,56 @@ struct sg_keyman {
     sg_keystore *ks;
     int lost;
     int64_t said;              /* when the keystore's absence was last logged */
+    /* which zones are due: a min-heap of zone indices on kzone.due, so that an idle
+     * second costs O(1) and a due zone O(log n), whatever the number of zones */
+    int *heap;
+    int have_version;          /* the keystore's data_version at the last step */
+    int64_t data_version;
+    _Atomic int woken;         /* some zone's wake is set */
+    _Atomic uint64_t stepped;  /* zones looked at (sg_keyman_zones_stepped) */
+    void (*keys_changing)(void *arg, int i, const sg_keyset *k, const sg_keyset *cur, int published);
+    void *arg;
 };
+
+/* ---- the due heap ------------------------------------------------------------------ */
+
+static void heap_set(sg_keyman *km, int at, int zi)
+{
+    km->heap[at] = zi;
+    km->zones[zi].heap_at = at;
+}
+
+static void heap_fix(sg_keyman *km, int at)
+{
+    int n = km->nzones, zi = km->heap[at];
+    int64_t due = km->zones[zi].due;
+    while (at > 0 && km->zones[km->heap[(at - 1) / 2]].due > due) {
+        heap_set(km, at, km->heap[(at - 1) / 2]);
+        at = (at - 1) / 2;
+    }
+    for (;;) {
+        int c = 2 * at + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && km->zones[km->heap[c + 1]].due < km->zones[km->heap[c]].due)
+            c++;
+        if (km->zones[km->heap[c]].due >= due)
+            break;
+        heap_set(km, at, km->heap[c]);
+        at = c;
+    }
+    heap_set(km, at, zi);
+}
+
+/* Zone zi is due at when (sooner or later than it was). */
+static void set_due(sg_keyman *km, int zi, int64_t when)
+{
+    km->zones[zi].due = when;
+    heap_fix(km, km->zones[zi].heap_at);
+}
+
+/* the longest a zone goes unseen: a safety net for what no timing point foretells */
+#define RECHECK_SECONDS 3600
 
 static void keyset_free_v(void *p) { sg_keyset_free(p); }
 
@@ -58,11 +110,16 @@ static int say_failure(kzone *z, int err, int64_t now)
     return 1;
 }
 
-/* Re-read the keystore; swap in key sets that changed. */
-static void refresh(sg_keyman *km, sg_keystore *ks, int64_t now)
+/* Look at zone i: facts, engine step, registrar tick, metrics, and a new key set when
+ * its fingerprint changed. Returns when it is due again: its next timed event, the
+ * registrar's next tick, the next timing point that changes its key set, whichever is
+ * first (and at most RECHECK_SECONDS away). */
+static int64_t refresh_zone(sg_keyman *km, sg_keystore *ks, int i, int64_t now)
 {
-    for (int i = 0; i < km->nzones; i++) {
+    {
         kzone *z = &km->zones[i];
+        atomic_fetch_add(&km->stepped, 1);
+        int64_t due = now + RECHECK_SECONDS;
         /* what we serve is what caches hold: the engine's waits rest on it (facts kept
          * in the keystore, so that a restart or signetctl sees them too) */
         uint32_t mt = atomic_load(&z->max_ttl);
@@ -88,6 +145,12 @@ static void refresh(sg_keyman *km, sg_keystore *ks, int64_t now)
         int rr = z->reg ? sg_reg_tick(z->reg, ks, z->name, now) : 0;
         if (rr)
             sg_log(SG_LOG_WARN, "registrar", z->name, "tick failed: %s", sg_strerror(rr));
+        if (z->reg && sg_reg_next_tick(z->reg) < due)
+            due = sg_reg_next_tick(z->reg);
+        if (er || next.action == SG_ROLL_CLOCK)
+            due = now + 1; /* as before: every second until it works again */
+        else if (next.action != SG_ROLL_NONE && next.action != SG_ROLL_WAIT && next.when < due)
+            due = next.when;
         sg_key_metrics_read(&km->metrics, i, ks, now, &next, !er);
         if (!er && (strcmp(next.reason, z->next_reason) || strcmp(next.wait_reason, z->wait_reason))) {
             snprintf(z->next_reason, sizeof z->next_reason, "%s", next.reason);
@@ -99,25 +162,37 @@ static void refresh(sg_keyman *km, sg_keystore *ks, int64_t now)
         }
         sg_keyset *cur = atomic_load(&z->keys);
         sg_keyset *nk = NULL;
-        int rc = sg_keyset_load(ks, z->name, keys_at, cur ? cur->fingerprint : 0, &nk);
+        int64_t change = INT64_MAX;
+        int rc = sg_keyset_load_next(ks, z->name, keys_at, cur ? cur->fingerprint : 0, &nk, &change);
+        if (change < due)
+            due = change;
+        if (due <= now)
+            due = now + 1;
         if (rc && rc != SG_EEXIST) {
             if (say_failure(z, rc, now))
                 sg_log(SG_LOG_WARN, "signer", z->name, "keystore read failed (%s); keeping the current keys",
                        sg_strerror(rc));
-            continue;
+            return now + 1;
         }
         if (!er && z->last_err) {
             sg_log(SG_LOG_INFO, "signer", z->name, "the keystore works again");
             z->last_err = 0;
         }
         if (rc == SG_EEXIST)
-            continue;
+            return due;
+        /* what the new set needs (a denial chain for its parameters) is made before it
+         * is served, by the plugin, here on this thread */
+        if (km->keys_changing)
+            km->keys_changing(km->arg, i, nk, cur, 0);
         atomic_store(&z->keys, nk);
         atomic_fetch_add(&km->epoch, 1);
         sg_log(SG_LOG_INFO, "signer", z->name, "key set changed: %d signing, %d key-signing, %u published",
                nk->nzsk, nk->nksk, nk->dnskey.count);
+        if (km->keys_changing)
+            km->keys_changing(km->arg, i, nk, cur, 1);
         if (cur)
             sg_retire(&km->retired, cur, keyset_free_v, (time_t)now);
+        return due;
     }
 }
 
@@ -156,13 +231,62 @@ static sg_keystore *keystore_check(sg_keyman *km, int64_t now)
     return km->ks = ks;
 }
 
+/* Zones whose wake was set (a query found no chain for its key set, a new served max
+ * TTL): the plugin's hook once more with the set in use, and the zone due now. Walks the
+ * zones only when one woke. */
+static void wakes(sg_keyman *km, int64_t now)
+{
+    if (!atomic_exchange(&km->woken, 0))
+        return;
+    for (int i = 0; i < km->nzones; i++) {
+        if (!atomic_exchange(&km->zones[i].wake, 0))
+            continue;
+        const sg_keyset *k = atomic_load(&km->zones[i].keys);
+        if (km->keys_changing && k)
+            km->keys_changing(km->arg, i, k, k, 1);
+        set_due(km, i, now);
+    }
+}
+
 void sg_keyman_step(sg_keyman *km, int64_t now)
 {
     if (!km)
         return;
+    int had = km->ks != NULL;
     sg_keystore *ks = keystore_check(km, now);
-    if (ks)
-        refresh(km, ks, now);
+    if (!ks)
+        return;
+    /* someone else changed the keystore (signetctl: a rollover started, `ds seen`, a
+     * policy), or it was opened again: every zone is looked at, as each was every second
+     * before the heap; a quiet keystore costs one PRAGMA */
+    int64_t v = 0;
+    int vr = sg_ks_data_version(ks, &v);
+    if (vr || !had || !km->have_version || v != km->data_version) {
+        for (int i = 0; i < km->nzones; i++)
+            if (km->zones[i].due > now)
+                set_due(km, i, now);
+    }
+    km->have_version = !vr;
+    km->data_version = v;
+    wakes(km, now);
+    while (km->nzones && km->zones[km->heap[0]].due <= now) {
+        int i = km->heap[0];
+        set_due(km, i, refresh_zone(km, ks, i, now));
+    }
+}
+
+void sg_keyman_wake(sg_keyman *km, int i)
+{
+    if (!km || i < 0 || i >= km->nzones)
+        return;
+    if (!atomic_load_explicit(&km->zones[i].wake, memory_order_relaxed) &&
+        !atomic_exchange(&km->zones[i].wake, 1))
+        atomic_store(&km->woken, 1);
+}
+
+uint64_t sg_keyman_zones_stepped(const sg_keyman *km)
+{
+    return km ? atomic_load(&((sg_keyman *)km)->stepped) : 0;
 }
 
 static void *watch(void *arg)
@@ -189,6 +313,7 @@ void sg_keyman_free(sg_keyman *km)
         sg_keyset_free(atomic_load(&km->zones[i].keys));
     }
     free(km->zones);
+    free(km->heap);
     sg_ks_free(km->ks);
     if (km->metrics.zones)
         sg_key_metrics_deinit(&km->metrics);
@@ -221,9 +346,15 @@ int sg_keyman_new(const sg_keyman_cfg *cfg, int64_t now, char *why, size_t cap,
     int rc = SG_ENOMEM;
     if (!(km->zones = calloc(cfg->nzones > 0 ? (size_t)cfg->nzones : 1, sizeof *km->zones)))
         goto fail;
+    if (!(km->heap = calloc(cfg->nzones > 0 ? (size_t)cfg->nzones : 1, sizeof *km->heap)))
+        goto fail;
     km->nzones = cfg->nzones;
-    for (int i = 0; i < km->nzones; i++)
+    km->keys_changing = cfg->keys_changing;
+    km->arg = cfg->arg;
+    for (int i = 0; i < km->nzones; i++) {
         sg_name_to_str(cfg->zones[i], km->zones[i].name, sizeof km->zones[i].name);
+        heap_set(km, i, i); /* all due at 0: the first step looks at every zone */
+    }
     sg_keystore *ks = NULL;
     if ((rc = sg_ks_new(km->keystore, "daemon", &ks))) {
         snprintf(why, cap, "cannot open keystore %s: %s", km->keystore, sg_strerror(rc));
@@ -325,8 +456,9 @@ uint64_t sg_keyman_epoch(const sg_keyman *km)
 
 void sg_keyman_served(sg_keyman *km, int i, uint32_t max_ttl)
 {
-    if (km && i >= 0 && i < km->nzones)
-        atomic_store(&km->zones[i].max_ttl, max_ttl);
+    if (km && i >= 0 && i < km->nzones &&
+        atomic_exchange(&km->zones[i].max_ttl, max_ttl) != max_ttl)
+        sg_keyman_wake(km, i); /* the engine's waits rest on it: recorded by the next step */
 }
 
 void sg_keyman_retire(sg_keyman *km, void *p, void (*free_fn)(void *))

@@ -27,6 +27,13 @@ typedef struct sg_keyman_cfg {
     const uint8_t *const *zones;   /* the zones, wire form; zone i is index i below */
     int nzones;
     const sg_reg_cfg *registrar;   /* pushes and confirms the DS at the parent; NULL: none */
+    /* Optional: zone i's key set k is about to replace cur (published = 0: the plugin
+     * prepares what k needs, e.g. a denial chain for its parameters, before any query can
+     * see k) or has (published = 1: what only cur needed may go); also called with k ==
+     * cur, published = 1, after sg_keyman_wake(i). On the keyman's thread. */
+    void (*keys_changing)(void *arg, int i, const sg_keyset *k, const sg_keyset *cur,
+                          int published);
+    void *arg;
 } sg_keyman_cfg;
 
 /* Open the keystore at cfg->keystore (made if missing) and, per zone: give it keys from
@@ -53,11 +60,22 @@ void sg_keyman_stop(sg_keyman *km);
 /* One round of the lifecycle at time now, on the caller's thread (the background thread
  * calls it; tests call it directly, never both at once): reopen the keystore when it is
  * missing (never make an empty one in place of a deleted or replaced file, whose keys
- * keep serving), then per zone record the TTLs served as facts, take the engine's step,
- * tick the registrar, read the zone's metrics, and swap in a new key set when the keys'
- * fingerprint changed (the epoch moves; the old set is retired). Failures are logged on
- * their change of state and then once a minute; nothing is returned. */
+ * keep serving), then per zone that is due record the TTLs served as facts, take the
+ * engine's step, tick the registrar, read the zone's metrics, and swap in a new key set
+ * when the keys' fingerprint changed (the epoch moves; the old set is retired; the
+ * keys_changing hook runs before and after). A zone is due at its next timed event, its
+ * registrar's next tick, its key set's next timing point, when woken, at least once an
+ * hour, and every zone when another connection changed the keystore (signetctl): an idle
+ * step touches no zone. Failures are logged on their change of state and then once a
+ * minute; nothing is returned. */
 void sg_keyman_step(sg_keyman *km, int64_t now);
+
+/* Make zone i due at the next step (which calls keys_changing with its current set).
+ * Lock-free, any thread, cheap when already woken. */
+void sg_keyman_wake(sg_keyman *km, int i);
+
+/* Zones the steps have looked at so far: for tests (an idle step adds none). */
+uint64_t sg_keyman_zones_stepped(const sg_keyman *km);
 
 /* Zone i's current key set (NULL when i is out of range or km is NULL). Lock-free; the
  * snapshot stays valid for SG_RETIRE_GRACE_SECONDS after it is replaced. */
