@@ -59,10 +59,7 @@ void sg_zone_free(sg_zone *z)
 {
     if (!z)
         return;
-    void *ext = atomic_load(&z->ext);
-    void (*ext_free)(void *) = atomic_load(&z->ext_free);
-    if (ext && ext_free)
-        ext_free(ext);
+    sg_attach_free_all(z->attach, SG_ATTACH_MAX);
     sg_arena_deinit(&z->mem);
     free(z->nodes);
     free(z->slots);
