@@ -137,6 +137,61 @@ static void test_step_picks_up_change(void **state)
     assert_int_equal(sg_keyman_epoch(f->km), 1);
 }
 
+/* Issue 17: a step touches only due zones. With many zones and none due, a step looks at
+ * none of them (counted by sg_keyman_zones_stepped, not timed); a woken zone is the only
+ * one looked at; a change another connection commits (signetctl) makes every zone due
+ * once, and is picked up. */
+#define MANY 1000
+static void test_idle_step_touches_no_zone(void **state)
+{
+    fixture *f = *state;
+    uint8_t (*apex)[SG_NAME_MAX] = calloc(MANY, sizeof *apex);
+    const uint8_t **zones = calloc(MANY, sizeof *zones);
+    assert_non_null(apex);
+    assert_non_null(zones);
+    for (int i = 0; i < MANY; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "z%d.km.test.", i);
+        assert_int_equal(sg_name_from_str(name, NULL, apex[i]), 0);
+        zones[i] = apex[i];
+    }
+    sg_keyman_cfg c = { .keystore = f->path, .policy = "default", .zones = zones, .nzones = MANY };
+    char why[512];
+    assert_int_equal(sg_keyman_new(&c, T0, why, sizeof why, &f->km), 0);
+    sg_keyman_step(f->km, T0 + 1); /* the first step looks at every zone once */
+    assert_int_equal(sg_keyman_zones_stepped(f->km), MANY);
+    for (int s = 2; s < 60; s++)
+        sg_keyman_step(f->km, T0 + s);
+    assert_int_equal(sg_keyman_zones_stepped(f->km), MANY); /* idle: none touched */
+
+    sg_keyman_wake(f->km, 17);
+    sg_keyman_wake(f->km, 17);
+    sg_keyman_step(f->km, T0 + 60);
+    assert_int_equal(sg_keyman_zones_stepped(f->km), MANY + 1);
+    sg_keyman_served(f->km, 3, 3600); /* a new served TTL: that zone only */
+    sg_keyman_step(f->km, T0 + 61);
+    assert_int_equal(sg_keyman_zones_stepped(f->km), MANY + 2);
+    sg_keyman_served(f->km, 3, 3600); /* the same again: nothing to record */
+    sg_keyman_step(f->km, T0 + 62);
+    assert_int_equal(sg_keyman_zones_stepped(f->km), MANY + 2);
+
+    /* signetctl zone roll z5: picked up by the next step */
+    const sg_keyset *before = sg_keyman_keys(f->km, 5);
+    int64_t id = 0;
+    assert_int_equal(sg_roll_start(f->ks, "z5.km.test.", SG_KS_ROLE_CSK, T0 + 63, &id), 0);
+    sg_keyman_step(f->km, T0 + 64);
+    assert_ptr_not_equal(sg_keyman_keys(f->km, 5), before);
+    assert_int_equal(sg_keyman_keys(f->km, 5)->dnskey.count, 2);
+    uint64_t after_change = sg_keyman_zones_stepped(f->km);
+    assert_true(after_change >= MANY + 2 + MANY);
+    sg_keyman_step(f->km, T0 + 65);
+    sg_keyman_step(f->km, T0 + 66);
+    /* at most the rolling zone, whose next event may be soon */
+    assert_true(sg_keyman_zones_stepped(f->km) <= after_change + 2);
+    free(apex);
+    free(zones);
+}
+
 /* What the signer serves becomes the engine's facts on the next step: the zone's largest
  * TTL (sg_keyman_served) and the DNSKEY RRset's TTL. */
 static void test_served_ttls_become_facts(void **state)
@@ -375,6 +430,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_parent_checks_fact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_after_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thread_follows_keystore, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idle_step_touches_no_zone, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
