@@ -147,6 +147,11 @@ static int64_t refresh_zone(sg_keyman *km, sg_keystore *ks, int i, int64_t now)
             sg_log(SG_LOG_WARN, "registrar", z->name, "tick failed: %s", sg_strerror(rr));
         if (z->reg && sg_reg_next_tick(z->reg) < due)
             due = sg_reg_next_tick(z->reg);
+        /* waiting on the parent with a registrar: its tick records the DS seen (or gone)
+         * through our own handle, which data_version does not show, and the engine must
+         * take the next step a second later, as it always did */
+        if (z->reg && !er && (next.action == SG_ROLL_WAIT || next.wait_key_id))
+            due = now + 1;
         if (er || next.action == SG_ROLL_CLOCK)
             due = now + 1; /* as before: every second until it works again */
         else if (next.action != SG_ROLL_NONE && next.action != SG_ROLL_WAIT && next.when < due)
