@@ -446,6 +446,13 @@ static void keys_changing(void *arg, int zi, const sg_keyset *k, const sg_keyset
     dstate *st = arg;
     if (st->slot < 0 || st->slot >= SG_ATTACH_MAX)
         return;
+    /* most changes (a key published, one retired) keep the denial parameters and the
+     * apex types: the chain in place fits, and the zone set is not even looked at */
+    if (k != cur && cur && k->nzsk && cur->nzsk && k->policy.denial == cur->policy.denial &&
+        k->policy.nsec3_iterations == cur->policy.nsec3_iterations &&
+        k->policy.nsec3_opt_out == cur->policy.nsec3_opt_out && k->napex == cur->napex &&
+        !memcmp(k->apex_types, cur->apex_types, sizeof k->apex_types))
+        return;
     sg_zone *z = NULL;
     if (sg_zonedb_acquire_apex(st->zones[zi].apex, &z))
         return; /* not loaded (yet): its producer prepares it */

@@ -36,7 +36,7 @@ sg_zone_builder *sg_zone_builder_new(const uint8_t *apex)
         free(b);
         return NULL;
     }
-    sg_arena_init(&b->z->mem, 1 << 20);
+    sg_arena_init_growing(&b->z->mem, 1 << 20);
     size_t l = sg_name_len(apex);
     memcpy(b->z->apex, apex, l);
     sg_name_lower(b->z->apex);
