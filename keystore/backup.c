@@ -531,7 +531,12 @@ int sg_ks_backup(sg_keystore *ks, const char *out_path, const sg_ks_backup_secre
     tmp[0] = 0;
     sync_dir(out_path);
     if (info_out) {
-        sg_ks_backup_verify(head, sizeof head, &info.header, NULL, 0);
+        info.header.format = SG_KS_BACKUP_FORMAT;
+        info.header.flags = flags;
+        info.header.schema = (uint32_t)schema;
+        info.header.created = now;
+        info.header.payload_len = payload_len;
+        memcpy(info.header.sha256, head + 32, 32);
         info.file_len = sizeof head + payload_len;
         *info_out = info;
     }

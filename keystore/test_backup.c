@@ -299,6 +299,42 @@ static void test_inner_checks(void **state)
     free(orig);
 }
 
+/* A backup of an older schema (here 0: a database no keystore migration has touched) is
+ * migrated when the restore opens it, as the keystore does on every open. */
+static void test_older_schema_migrated(void **state)
+{
+    (void)state;
+    char raw[128], old[128], why[512] = "";
+    path(raw, "raw.db");
+    path(old, "old.bak");
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(raw, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "CREATE TABLE notes(x); INSERT INTO notes VALUES (1)",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    size_t ilen, blen;
+    uint8_t *image = slurp(raw, &ilen);
+    uint8_t *b = slurp(plain, &blen);
+    uint8_t *nb = malloc(SG_KS_BACKUP_HEADER_LEN + ilen);
+    memcpy(nb, b, SG_KS_BACKUP_HEADER_LEN);
+    memcpy(nb + SG_KS_BACKUP_HEADER_LEN, image, ilen);
+    nb[12] = nb[13] = nb[14] = nb[15] = 0; /* schema 0 */
+    for (int i = 0; i < 8; i++)
+        nb[24 + i] = (uint8_t)((uint64_t)ilen >> (56 - 8 * i));
+    rehash(nb, SG_KS_BACKUP_HEADER_LEN + ilen);
+    spit(old, nb, SG_KS_BACKUP_HEADER_LEN + ilen);
+    sg_ks_backup_info info;
+    int r = sg_ks_restore_check(old, NULL, stage, &info, why, sizeof why);
+    if (r)
+        fail_msg("restore check: %s", why);
+    assert_int_equal(info.header.schema, 0);
+    assert_int_equal(info.schema_now, SG_KS_SCHEMA_VERSION);
+    unlink(stage);
+    free(nb);
+    free(b);
+    free(image);
+}
+
 /* A private key that is not the DNSKEY's other half is refused. */
 static void test_key_mismatch(void **state)
 {
@@ -381,6 +417,7 @@ int main(void)
         cmocka_unit_test(test_restore_plain),
         cmocka_unit_test(test_passphrase),
         cmocka_unit_test(test_inner_checks),
+        cmocka_unit_test(test_older_schema_migrated),
         cmocka_unit_test(test_key_mismatch),
         cmocka_unit_test(test_holder),
     };
