@@ -248,6 +248,13 @@ static int key_export(ctl *c, const key_args *a)
     printf("%s\n", line);
     if (!a->o[O_PRIV].set)
         return CTL_OK;
+    /* recorded first: an export that cannot be recorded does not happen */
+    char who[256], reason[320];
+    ctl_who(who, sizeof who);
+    snprintf(reason, sizeof reason, "private key exported (key export --private) by %s", who);
+    if ((r = sg_ks_event_add(c->ks, c->now, k.zone, id, NULL, NULL, reason)) != 0)
+        return ctl_fail(c, r, "cannot record the export of key %" PRId64 " in the journal; "
+                        "nothing exported", id);
     char *pem;
     size_t len;
     if ((r = sg_ks_key_export_private(c->ks, id, &pem, &len)) != 0)

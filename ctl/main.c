@@ -33,6 +33,9 @@ static void usage(FILE *f)
             "  registrar test ZONE [--config COREFILE]\n"
             "  dnskey ZONE [--cdnskey]\n"
             "  tsig generate NAME [--algorithm hmac-sha256] [--file]\n"
+            "  backup FILE [--passphrase-file F] [--recipient CERT.pem]\n"
+            "  restore FILE [--passphrase-file F | --key KEY.pem --cert CERT.pem] [--check]\n"
+            "      [--force]\n"
             "\n"
             "  reload [ZONE] | status | stats | stop       the running signetd\n"
             "\n"
@@ -124,6 +127,10 @@ int main(int argc, char **argv)
         rc = cmd_ds(&c, n - 1, args + 1);
     } else if (!strcmp(args[0], "registrar")) {
         rc = cmd_registrar(&c, n - 1, args + 1);
+    } else if (!strcmp(args[0], "backup")) {
+        rc = cmd_backup(&c, n - 1, args + 1);
+    } else if (!strcmp(args[0], "restore")) {
+        rc = cmd_restore(&c, n - 1, args + 1);
     } else if (!strcmp(args[0], "tsig")) {
         rc = cmd_tsig(&c, n - 1, args + 1);
     } else if (!strcmp(args[0], "reload") || !strcmp(args[0], "status") ||

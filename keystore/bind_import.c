@@ -207,25 +207,6 @@ static int private_to_pkey(sg_keystore *ks, char **lines, int n, const sg_ks_key
     return r;
 }
 
-/* The private key must be the other half of the DNSKEY, or signatures would not verify. */
-static int check_pair(sg_keystore *ks, EVP_PKEY *pkey, const sg_ks_key *k)
-{
-    uint8_t pub[SG_KS_PUBKEY_MAX];
-    size_t len;
-    int r = sg_ks_pkey_to_dnskey(pkey, k->algorithm, pub, sizeof pub, &len);
-    if (r || len != k->pubkey_len || memcmp(pub, k->pubkey, len) != 0)
-        goto mismatch;
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-    int ok = ctx && EVP_PKEY_pairwise_check(ctx) > 0;
-    EVP_PKEY_CTX_free(ctx);
-    if (ok)
-        return 0;
-mismatch:
-    ks_set_err(ks, "the private key does not match the DNSKEY");
-    sg_log(SG_LOG_ERR, "keystore", k->zone, "%s", ks->errmsg);
-    return SG_EINVAL;
-}
-
 int sg_ks_key_import_bind(sg_keystore *ks, const char *zone, const char *path,
                           int role_override, int64_t now, sg_ks_key *key_out)
 {
@@ -293,7 +274,7 @@ int sg_ks_key_import_bind(sg_keystore *ks, const char *zone, const char *path,
             ks_set_err(ks, "%s: missing or malformed key fields", fn);
         goto out;
     }
-    if ((r = check_pair(ks, pkey, &k)) != 0)
+    if ((r = ks_key_check_pair(ks, pkey, &k)) != 0)
         goto out;
     k.publish = bind_time(priv_field(lines, n, "Publish"));
     k.active = bind_time(priv_field(lines, n, "Activate"));

@@ -51,6 +51,10 @@ int ks_key_import_insert(sg_keystore *ks, const sg_ks_zone *z, sg_ks_key *k, EVP
                          const char *reason, int64_t now);
 /* A new key's identity: zone, algorithm, role and the DNSKEY flags the role implies. */
 void ks_key_init(sg_ks_key *k, const char *zone, enum sg_ks_role role, uint8_t alg);
+/* 0 if pkey is the private half of k's DNSKEY (the public key recomputed from it equals
+ * the stored one, and OpenSSL's pairwise check passes); SG_EINVAL with the handle's error
+ * set otherwise. */
+int ks_key_check_pair(sg_keystore *ks, EVP_PKEY *pkey, const sg_ks_key *k);
 /* Non-zero if a resolver may still need the key: it is (or may be) in the DNSKEY RRset,
  * or its DS may be at the parent. */
 int ks_key_in_use(const sg_ks_key *k);

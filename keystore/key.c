@@ -300,6 +300,26 @@ static int read_private(sg_keystore *ks, int64_t id, char *storage, size_t scap,
     return r;
 }
 
+/* The private key must be the other half of the DNSKEY, or signatures would not verify
+ * (BIND import, restore). */
+int ks_key_check_pair(sg_keystore *ks, EVP_PKEY *pkey, const sg_ks_key *k)
+{
+    uint8_t pub[SG_KS_PUBKEY_MAX];
+    size_t len;
+    int r = sg_ks_pkey_to_dnskey(pkey, k->algorithm, pub, sizeof pub, &len);
+    if (r || len != k->pubkey_len || memcmp(pub, k->pubkey, len) != 0)
+        goto mismatch;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    int ok = ctx && EVP_PKEY_pairwise_check(ctx) > 0;
+    EVP_PKEY_CTX_free(ctx);
+    if (ok)
+        return 0;
+mismatch:
+    ks_set_err(ks, "the private key does not match the DNSKEY");
+    sg_log(SG_LOG_ERR, "keystore", k->zone, "%s", ks->errmsg);
+    return SG_EINVAL;
+}
+
 int sg_ks_key_load_private(sg_keystore *ks, int64_t id, EVP_PKEY **pkey_out)
 {
     if (!ks || !pkey_out)

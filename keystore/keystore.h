@@ -21,7 +21,8 @@
  * (SG_KS_UNSET) means "not set".
  *
  * Errors: 0 or a negative SG_E* code (common/errors.h), the keystore's own among them
- * (SG_KS_EBUSY, SG_KS_EINUSE, SG_KS_ESCHEMA); sg_strerror() knows them all. The text of
+ * (SG_KS_EBUSY, SG_KS_EINUSE, SG_KS_ESCHEMA; SG_KS_ECORRUPT, SG_KS_EDECRYPT from backups,
+ * keystore/backup.h); sg_strerror() knows them all. The text of
  * the last library failure (SQLite, OpenSSL) is kept in the handle (sg_ks_errmsg) and
  * logged once; it never holds key material.
  *
