@@ -98,9 +98,8 @@ int ctl_import_bind_dir(sg_keystore *ks, const char *zone, const char *dir, int6
     char zn[SG_KS_ZONE_MAX], prefix[SG_KS_ZONE_MAX + 2];
     if (!ks || !zone || !dir || sg_ks_zone_normalize(zone, zn))
         return SG_EINVAL;
-    /* BIND names a key K<zone without the root dot>+ALG+TAG; the root zone is "K." */
-    size_t zl = strlen(zn);
-    snprintf(prefix, sizeof prefix, "K%.*s+", (int)(zl > 1 ? zl - 1 : zl), zn);
+    /* BIND names a key K<zone, absolute>+ALG+TAG (Kexample.com.+013+12345) */
+    snprintf(prefix, sizeof prefix, "K%s+", zn);
     DIR *d = opendir(dir);
     if (!d) {
         fprintf(stderr, "signetctl: cannot open %s: %s\n", dir, strerror(errno));
@@ -155,7 +154,7 @@ static void keymgr_argv(char **argv, const char *keymgr, const char *kasp_db,
 {
     int i = 0;
     argv[i++] = (char *)(keymgr ? keymgr : "keymgr");
-    argv[i++] = (char *)(knot_conf ? "-c" : "-d");
+    argv[i++] = (char *)(knot_conf ? "-c" : "-D");
     argv[i++] = (char *)(knot_conf ? knot_conf : kasp_db);
     argv[i++] = (char *)zone;
     argv[i++] = (char *)cmd;
@@ -226,6 +225,7 @@ int ctl_import_knot(sg_keystore *ks, const char *zone, const char *kasp_db,
     char *argv[8], *list = NULL, *dnskeys = NULL;
     size_t list_cap = 0, dk_cap = 0;
     keymgr_argv(argv, keymgr, kasp_db, knot_conf, zn, "list", "-e");
+    /* keymgr 3.2 takes -e anywhere (getopt permutes) */
     int rc = run_capture(argv, &list, &list_cap);
     if (rc)
         return rc;

@@ -23,7 +23,7 @@
 int ctl_import_bind_dir(sg_keystore *ks, const char *zone, const char *dir, int64_t now,
                         FILE *report, int *n_out);
 
-/* Knot DNS: `keymgr -d KASP_DB ZONE list -e` (or `keymgr -c KNOT_CONF ...` when knot_conf is
+/* Knot DNS: `keymgr -D KASP_DB ZONE list -e` (or `keymgr -c KNOT_CONF ...` when knot_conf is
  * not NULL; then kasp_db is where its keys are, NULL: read from `keymgr -c CONF` is not
  * possible, so it must be given), each key's PEM from KASP_DB/keys/<id>.pem with its timers
  * (sg_ks_knot_times); Knot's public-only keys through `keymgr ZONE dnskey`. keymgr:
