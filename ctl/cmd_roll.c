@@ -337,8 +337,9 @@ int cmd_ds_seen(ctl *c, int argc, char **argv)
                           "rollover waits for this before the old key retires. When no submitted DS\n"
                           "waits, the DS the parent already serves for keys Signet never submitted\n"
                           "(imported from the previous signer, added by hand) is recorded as submitted\n"
-                          "and seen now: the key's, or every published KSK/CSK's. (signetctl ds check\n"
-                          "asks the parent's servers instead of taking your word.)\n", zone);
+                          "and seen now: the key's, or, when no DS of the zone is seen yet, every\n"
+                          "signing KSK/CSK's (never a successor's). signetctl ds check asks the\n"
+                          "parent's servers instead of taking your word.\n", zone);
     if (rc)
         return rc == CTL_DONE ? CTL_OK : rc;
     if ((rc = ctl_open(c)))
@@ -359,8 +360,8 @@ int cmd_ds_seen(ctl *c, int argc, char **argv)
     if (err)
         return ctl_fail(c, err, "zone %s", zone);
     if (marked + adopted == 0) {
-        fprintf(stderr, "signetctl: no DS of %s is waiting to be seen (no published KSK or CSK "
-                        "without a seen DS)\n", zone);
+        fprintf(stderr, "signetctl: no submitted DS of %s is waiting to be seen, and no signing "
+                        "KSK or CSK lacks one (name a key: --tag N)\n", zone);
         return CTL_ERR;
     }
     if (marked)

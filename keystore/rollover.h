@@ -47,7 +47,8 @@ int sg_roll_ds_withdrawn_gone(sg_keystore *ks, const char *zone, int64_t now, in
 int sg_roll_ds_seen(sg_keystore *ks, const char *zone, int64_t key_id, int64_t now, int *n_out);
 /* Record that the parent already serves the DS of a key Signet never submitted (a key
  * imported from the zone's previous signer, a DS the operator added by hand): key_id's
- * (0: every published KSK/CSK of the zone whose DS is neither seen nor withdrawn) DS is
+ * (0: while no DS of the zone is recorded seen, every published and signing KSK/CSK of the
+ * zone whose DS is not withdrawn: a takeover; never a successor on a guess) DS is
  * recorded as submitted (if it was not) and seen now, journalled with `source` (who says
  * so: "operator", "parent 192.0.2.1"); the engine then treats it as the key's DS at the
  * parent. *n_out: keys marked. SG_EINVAL for key_id that is a ZSK, not of zone, or whose

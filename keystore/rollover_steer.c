@@ -138,9 +138,14 @@ int sg_roll_ds_at_parent(sg_keystore *ks, const char *zone, int64_t key_id, cons
         return SG_EINVAL;
     sg_ks_key *keys = NULL;
     size_t n = 0;
-    int rc = sg_ks_key_list(ks, zone, &keys, &n), marked = 0, found = 0;
+    int rc = sg_ks_key_list(ks, zone, &keys, &n), marked = 0, found = 0, any_seen = 0;
     if (rc)
         return rc;
+    /* without a key named, only a takeover: the zone's signing keys while no DS of it is
+     * known to be at the parent. A successor (published, not yet signing, or an algorithm
+     * rollover's new key while the old DS is seen) must never be marked on a guess. */
+    for (size_t i = 0; i < n; i++)
+        any_seen |= keys[i].ds_seen && sg_ks_key_in_ds_set(&keys[i], now);
     if ((rc = sg_ks_begin(ks))) {
         free(keys);
         return rc;
@@ -156,7 +161,8 @@ int sg_roll_ds_at_parent(sg_keystore *ks, const char *zone, int64_t key_id, cons
             rc = SG_EINVAL;
             break;
         }
-        if (!eligible || k->ds_seen || (!key_id && !ks_roll_published(k, now)))
+        if (!eligible || k->ds_seen ||
+            (!key_id && (any_seen || !ks_roll_published(k, now) || !ks_roll_signing(k, now))))
             continue;
         char why[200];
         snprintf(why, sizeof why, "%s: the parent serves the DS%s", source ? source : "operator",

@@ -1054,6 +1054,15 @@ static void test_public_only_and_ds_at_parent(void **st)
     assert_int_equal(k.ds_submitted, t0 + 400 * 86400);
     assert_int_equal(k.ds_seen, t0 + 400 * 86400);
     assert_true(sg_ks_key_in_ds_set(&k, t0 + 400 * 86400));
+    /* without a key named, never a key that does not sign (a successor on its way) */
+    assert_int_equal(sg_roll_ds_at_parent(g_ks, z, 0, "operator", t0 + 400 * 86400, &marked), 0);
+    sg_ks_key *all;
+    size_t na;
+    assert_int_equal(sg_ks_key_list(g_ks, z, &all, &na), 0);
+    for (size_t i = 0; i < na; i++)
+        if (!all[i].active)
+            assert_true(all[i].ds_seen == 0 || all[i].id == other.id);
+    free(all);
     /* a ZSK has no DS */
     sg_ks_key zsk;
     assert_int_equal(sg_ks_key_generate(g_ks, z, SG_KS_ROLE_ZSK, 0, 0, t0, &zsk), 0);
