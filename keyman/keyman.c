@@ -236,7 +236,8 @@ int sg_keyman_new(const sg_keyman_cfg *cfg, int64_t now, char *why, size_t cap,
         /* whether the parent's DS set is confirmed by a registrar: waits after a DS
          * withdrawal then count from when it was seen gone (written before the first
          * step the engine takes for the zone) */
-        int checks = cfg->registrar && strcmp(cfg->registrar->provider, "manual");
+        int checks = cfg->registrar && (strcmp(cfg->registrar->provider, "manual") ||
+                                        cfg->registrar->nparent_ns > 0);
         if ((rc = sg_keyset_ensure(ks, z->name, cfg->policy, now)) ||
             (rc = sg_ks_fact_observe(ks, z->name, SG_KS_FACT_PARENT_CHECKS, (uint32_t)checks,
                                      checks ? cfg->registrar->provider : "no registrar", now)) ||

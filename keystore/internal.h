@@ -45,7 +45,16 @@ typedef struct ks_storage {
 const ks_storage *ks_storage_find(const char *name);
 extern const ks_storage ks_storage_pem;
 
-/* Insert an imported key (DNSKEY, tag and timings filled in) in its own transaction;
+/* The storage name of a public-only key (no private half: another signer holds it). */
+#define KS_STORAGE_NONE "none"
+
+/* Set an imported key's timing points from what its source knows (t NULL or not known:
+ * published, and unless public_only active, from now) and its state at now. */
+void ks_import_times_apply(sg_ks_key *k, const sg_ks_import_times *t, int public_only,
+                           int64_t now);
+
+/* Insert an imported key (DNSKEY, tag and timings filled in; pkey NULL: public-only) in its
+ * own transaction;
  * SG_EEXIST, with the keystore's error message set, when the zone already has its tag. */
 int ks_key_import_insert(sg_keystore *ks, const sg_ks_zone *z, sg_ks_key *k, EVP_PKEY *pkey,
                          const char *reason, int64_t now);

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "common/cfg.h"
 #include "common/errors.h"
@@ -172,5 +173,29 @@ typedef void (*sg_reg_note_fn)(void *arg, const char *state, const char *reason)
  * with err set. The parent check is left to signetd. */
 int sg_reg_push_now(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now,
                     int *changed, sg_reg_note_fn note, void *arg, char *err, size_t cap);
+
+/* What `signetctl ds check` found (sg_reg_check_now). */
+typedef struct sg_reg_check {
+    int answered;        /* servers that answered with authority */
+    int seen;            /* KSK/CSKs whose DS every server serves */
+    int marked;          /* of them, newly recorded as seen (sg_roll_ds_at_parent) */
+    int key_without_ds;  /* published KSK/CSKs whose DS some server lacks */
+    int ds_without_key;  /* served DS records that match no key of the zone (per server) */
+    uint32_t ttl;        /* the longest DS TTL served (0: none) */
+} sg_reg_check;
+
+/* Ask each of servers ("ADDR[:PORT]"; sg_reg_parent_servers gives the configured ones or
+ * the parent's NS set) for zone's DS RRset now, in this thread: every KSK/CSK whose DS all
+ * of them serve is recorded as seen (submitted too when Signet never submitted it:
+ * sg_roll_ds_at_parent), the longest TTL served becomes the parent-ds-ttl fact, and one
+ * parent-check event sums it up. One line per server and per key goes to report (may be
+ * NULL). Returns 0, SG_EIO when no server answered with authority, or a keystore error. */
+int sg_reg_check_now(sg_keystore *ks, const char *zone, char *const *servers, int nservers,
+                     uint32_t timeout_ms, int64_t now, FILE *report, sg_reg_check *out);
+
+/* The servers to ask for zone: cfg's parent-ns, or the NS set of its parent (through the
+ * system resolver). *out: n strings, each and the array freed with free(). */
+int sg_reg_parent_servers(const sg_reg_cfg *cfg, const char *zone, char ***out, int *n_out,
+                          char *err, size_t cap);
 
 #endif

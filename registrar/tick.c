@@ -434,7 +434,8 @@ int sg_reg_tick(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now)
             if (!rc)
                 rc = start_job(r, SG_REG_JOB_PUSH, zn, &want, fp, 0);
         }
-    } else if (!rc && !r->manual && (pending_seen || z->verify || (unsigning && want.n == 0)) &&
+    } else if (!rc && (!r->manual || r->cfg.nparent_ns) &&
+               (pending_seen || z->verify || (unsigning && want.n == 0)) &&
                now >= z->next_check) {
         if (!z->waiting_since)
             z->waiting_since = now;
