@@ -219,6 +219,8 @@ int cmd_zone(ctl *c, int argc, char **argv)
 {
     if (argc > 0 && !strcmp(argv[0], "sign"))
         return cmd_zone_sign(c, argc - 1, argv + 1);
+    if (argc > 0 && !strcmp(argv[0], "adopt"))
+        return cmd_zone_adopt(c, argc - 1, argv + 1);
     if (argc > 0 && (!strcmp(argv[0], "roll") || !strcmp(argv[0], "status") ||
                      !strcmp(argv[0], "plan") || !strcmp(argv[0], "unsign")))
         return cmd_zone_roll(c, argv[0], argc - 1, argv + 1);

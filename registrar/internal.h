@@ -157,9 +157,6 @@ void sg_reg_manual_announce(const char *zone, const sg_reg_dsset *want, int unsi
 
 /* ---- Parent checks (parent.c) ------------------------------------------------------- */
 
-/* The DS RRset of zone as served by one server (authoritative, UDP with TCP fallback). */
-int sg_reg_parent_query(const char *server, const char *zone, uint32_t timeout_ms,
-                        sg_reg_dsset *out, char *err, size_t cap);
 /* The servers to ask: the configured ones, else the parent's NS set through the system
  * resolver. *out is an array of "ADDR" or "[ADDR]:PORT" strings, free() each and it. */
 int sg_reg_parent_servers(const sg_reg_cfg *cfg, const char *zone, char ***out, int *n_out,
