@@ -37,6 +37,13 @@ typedef struct sg_key_provider {
     /* The zone's current key set (struct sg_keyset, signer/keyset.h), NULL when the
      * zone is not signed; valid until the provider's next version (see sg_plugin.version). */
     const struct sg_keyset *(*keys)(const void *self, const uint8_t *apex);
+    /* Optional (NULL: no floors): the serial floor the keystore records for the zone
+     * (keystore fact "serial-floor": the serial its previous server served, `signetctl
+     * zone serial-floor`). 0 and *floor set when there is one, SG_ENOTFOUND otherwise.
+     * Read when the provider was set up: a sibling set up after it (`transfer`, `file`:
+     * the chain's order) sees the floor of the keystore at that setup; a new floor takes
+     * effect at the next reload. */
+    int (*serial_floor)(const void *self, const uint8_t *apex, uint32_t *floor);
     const void *self;
 } sg_key_provider;
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* signetctl zone: add, list, show, remove, history. */
+/* signetctl zone: add, list, show, remove, history, serial-floor. */
 #include "ctl/ctl.h"
+#include "common/cfg.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -16,7 +17,9 @@ static void help(void)
            "       signetctl zone sign ZONE --zonefile PATH [--out FILE]\n"
            "       signetctl zone roll ZONE --ksk|--zsk|--csk\n"
            "       signetctl zone status ZONE | plan ZONE [--until TIME]\n"
-           "       signetctl zone unsign ZONE             (back to insecure, safely)\n");
+           "       signetctl zone unsign ZONE             (back to insecure, safely)\n"
+           "       signetctl zone serial-floor ZONE [SERIAL] (the serial the zone's previous\n"
+           "                                              server served: Signet serves above it)\n");
 }
 
 static size_t key_count(ctl *c, const char *zone)
@@ -201,6 +204,69 @@ static int zone_history(ctl *c, const ctl_opt *o, const char *name)
     return CTL_OK;
 }
 
+/* zone serial-floor ZONE [SERIAL]: show or record the serial the zone's previous server
+ * served (what `zone adopt` records), so that Signet's served serials follow it. */
+static int zone_serial_floor(ctl *c, int argc, char **argv)
+{
+    static const char *usage_text =
+        "usage: signetctl zone serial-floor ZONE [SERIAL]\n"
+        "  Without SERIAL: the zone's serial floor. With it: record SERIAL (0..4294967295) as\n"
+        "  the SOA serial the zone's previous server (BIND, Knot, PowerDNS, ...) served.\n"
+        "  signetd then serves serials above it (RFC 1982), so that secondaries that held the\n"
+        "  old server's serial follow Signet. Read when signetd starts or reloads.\n";
+    char *pos[2];
+    int npos, help_wanted;
+    int rc = ctl_parse("zone serial-floor ", argc, argv, NULL, 0, pos, 2, &npos, &help_wanted);
+    if (rc)
+        return rc;
+    if (help_wanted) {
+        fputs(usage_text, stdout);
+        return CTL_OK;
+    }
+    if (npos < 1)
+        return ctl_usage("zone serial-floor ", "zone serial-floor needs a ZONE");
+    char name[SG_KS_ZONE_MAX];
+    if (sg_ks_zone_normalize(pos[0], name) != 0)
+        return ctl_usage("zone serial-floor ", "'%s' is not a valid zone name", pos[0]);
+    uint64_t serial = 0;
+    if (npos == 2 && sg_cfg_parse_uint(pos[1], 0, 0xffffffffu, &serial))
+        return ctl_usage("zone serial-floor ", "'%s' is not a serial (0..4294967295)", pos[1]);
+    if ((rc = ctl_open(c)) != 0)
+        return rc;
+    uint32_t floor = 0;
+    int r;
+    if (npos == 2) {
+        r = sg_ks_serial_floor_set(c->ks, name, (uint32_t)serial, "signetctl", c->now);
+        if (r == SG_ENOTFOUND)
+            return ctl_fail(c, r, "zone %s (signetctl zone add %s first)", name, name);
+        if (r)
+            return ctl_fail(c, r, "cannot record the serial floor of %s", name);
+        floor = (uint32_t)serial;
+    } else {
+        sg_ks_zone z;
+        if ((r = sg_ks_zone_get(c->ks, name, &z)))
+            return ctl_fail(c, r, "zone %s", name);
+        r = sg_ks_serial_floor_get(c->ks, name, &floor);
+        if (r && r != SG_ENOTFOUND)
+            return ctl_fail(c, r, "cannot read the serial floor of %s", name);
+        if (r == SG_ENOTFOUND) {
+            if (c->json)
+                printf("{\"zone\":\"%s\",\"serial_floor\":null}\n", name);
+            else
+                printf("zone %s has no serial floor\n", name);
+            return CTL_OK;
+        }
+    }
+    if (c->json)
+        printf("{\"zone\":\"%s\",\"serial_floor\":%u}\n", name, floor);
+    else if (npos == 2)
+        printf("zone %s: serial floor %u recorded; signetd serves serials above it from its "
+               "next start or reload\n", name, floor);
+    else
+        printf("zone %s: serial floor %u\n", name, floor);
+    return CTL_OK;
+}
+
 /* Each subcommand: whether it names a zone, the option it accepts (-1: none), what runs it. */
 static const struct zone_sub {
     const char *name;
@@ -221,6 +287,8 @@ int cmd_zone(ctl *c, int argc, char **argv)
         return cmd_zone_sign(c, argc - 1, argv + 1);
     if (argc > 0 && !strcmp(argv[0], "adopt"))
         return cmd_zone_adopt(c, argc - 1, argv + 1);
+    if (argc > 0 && !strcmp(argv[0], "serial-floor"))
+        return zone_serial_floor(c, argc - 1, argv + 1);
     if (argc > 0 && (!strcmp(argv[0], "roll") || !strcmp(argv[0], "status") ||
                      !strcmp(argv[0], "plan") || !strcmp(argv[0], "unsign")))
         return cmd_zone_roll(c, argv[0], argc - 1, argv + 1);

@@ -20,7 +20,7 @@ static void usage(FILE *f)
             "\n"
             "  policy list | show NAME | add NAME [options] | set NAME [options] | delete NAME\n"
             "  zone add ZONE [--policy P] | list | show ZONE | remove ZONE [--force]\n"
-            "       | history ZONE\n"
+            "       | history ZONE | serial-floor ZONE [SERIAL]\n"
             "  zone sign ZONE --zonefile PATH [--out FILE]\n"
             "  zone roll ZONE --ksk|--zsk|--csk | status ZONE | plan ZONE [--until TIME]\n"
             "      | unsign ZONE\n"

@@ -173,6 +173,7 @@ static int metrics_setup(dstate *st)
 }
 
 static const sg_keyset *dnssec_keys(const void *state, const uint8_t *apex);
+static int dnssec_serial_floor(const void *state, const uint8_t *apex, uint32_t *floor);
 
 static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **state_out)
 {
@@ -183,7 +184,8 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
     int rc = dnssec_parse(blk, &st->cfg);
     if (rc)
         goto fail;
-    st->provider = (sg_key_provider){ .keystore = st->cfg.keystore, .keys = dnssec_keys, .self = st };
+    st->provider = (sg_key_provider){ .keystore = st->cfg.keystore, .keys = dnssec_keys,
+                                      .serial_floor = dnssec_serial_floor, .self = st };
     st->zones = calloc((size_t)ctx->nzones, sizeof *st->zones);
     if (!st->zones) {
         rc = SG_ENOMEM;
@@ -514,6 +516,16 @@ static const sg_keyset *dnssec_keys(const void *state, const uint8_t *apex)
         if (sg_name_eq(st->zones[i].apex, apex))
             return sg_keyman_keys(st->km, i);
     return NULL;
+}
+
+/* Under -t there is no keyman (nothing is read): no floor, the file's serials are checked. */
+static int dnssec_serial_floor(const void *state, const uint8_t *apex, uint32_t *floor)
+{
+    const dstate *st = state;
+    for (int i = 0; st && i < st->nzones; i++)
+        if (sg_name_eq(st->zones[i].apex, apex))
+            return st->km ? sg_keyman_serial_floor(st->km, i, floor) : SG_ENOTFOUND;
+    return SG_ENOTFOUND;
 }
 
 /* Replies change with the key sets (zones are fixed for the runtime's life). */

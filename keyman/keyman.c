@@ -26,6 +26,8 @@ typedef struct kzone {
     uint32_t seen_dnskey_ttl;
     int last_err;              /* the keystore failure last logged, and when: a failure */
     int64_t last_err_at;       /* is said on its change, then once a minute */
+    int has_floor;             /* the serial-floor fact, read at sg_keyman_new */
+    uint32_t floor;
 } kzone;
 
 struct sg_keyman {
@@ -244,6 +246,19 @@ int sg_keyman_new(const sg_keyman_cfg *cfg, int64_t now, char *why, size_t cap,
             snprintf(why, cap, "zone %s: %s", z->name, sg_strerror(rc));
             break;
         }
+        /* the serial its previous server served (zone adopt): read once, here, so that
+         * the block's zone sources set up after us (file, transfer) see it at their setup */
+        sg_ks_fact f;
+        int fr = sg_ks_fact_get(ks, z->name, SG_KS_FACT_SERIAL_FLOOR, &f);
+        if (fr == 0) {
+            z->has_floor = 1;
+            z->floor = f.value;
+        } else if (fr != SG_ENOTFOUND) {
+            rc = fr;
+            snprintf(why, cap, "zone %s: serial floor: %s", z->name, sg_strerror(rc));
+            sg_keyset_free(k);
+            break;
+        }
         atomic_store(&z->keys, k);
         if (cfg->registrar && (rc = sg_reg_new(cfg->registrar, &z->reg))) {
             snprintf(why, cap, "zone %s: registrar %s: %s", z->name, cfg->registrar->provider,
@@ -291,6 +306,16 @@ const sg_keyset *sg_keyman_keys(const sg_keyman *km, int i)
     if (!km || i < 0 || i >= km->nzones)
         return NULL;
     return atomic_load(&((sg_keyman *)km)->zones[i].keys);
+}
+
+int sg_keyman_serial_floor(const sg_keyman *km, int i, uint32_t *floor_out)
+{
+    if (!km || i < 0 || i >= km->nzones || !floor_out)
+        return SG_EINVAL;
+    if (!km->zones[i].has_floor)
+        return SG_ENOTFOUND;
+    *floor_out = km->zones[i].floor;
+    return 0;
 }
 
 uint64_t sg_keyman_epoch(const sg_keyman *km)

@@ -63,6 +63,11 @@ void sg_keyman_step(sg_keyman *km, int64_t now);
  * snapshot stays valid for SG_RETIRE_GRACE_SECONDS after it is replaced. */
 const sg_keyset *sg_keyman_keys(const sg_keyman *km, int i);
 
+/* Zone i's serial floor (the keystore fact "serial-floor", SG_KS_FACT_SERIAL_FLOOR), as
+ * read by sg_keyman_new: 0 and *floor_out, SG_ENOTFOUND when the zone has none, SG_EINVAL
+ * for a bad i. Constant for the keyman's life (a new floor is read at the next reload). */
+int sg_keyman_serial_floor(const sg_keyman *km, int i, uint32_t *floor_out);
+
 /* A number that moves whenever any zone's key set is replaced (the plugin's version).
  * Lock-free. 0 for NULL. */
 uint64_t sg_keyman_epoch(const sg_keyman *km);

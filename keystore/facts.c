@@ -106,6 +106,45 @@ int sg_ks_fact_observe(sg_keystore *ks, const char *zone, const char *name, uint
     return rc == SQLITE_DONE ? 0 : ks_sql_fail(ks, rc, "record fact");
 }
 
+int sg_ks_serial_floor_set(sg_keystore *ks, const char *zone, uint32_t serial,
+                           const char *source, int64_t now)
+{
+    if (!ks || !zone)
+        return SG_EINVAL;
+    sg_ks_zone z;
+    int r = sg_ks_zone_get(ks, zone, &z);
+    if (r)
+        return r;
+    if ((r = sg_ks_begin(ks)))
+        return r;
+    char why[160];
+    snprintf(why, sizeof why, "serial floor %u (%s)", serial,
+             source && *source ? source : "the previous server's serial");
+    /* a floor is not a duration: no prev_value is kept for it (observe only keeps one
+     * until now + the old value, which nothing reads for this fact) */
+    if ((r = sg_ks_fact_observe(ks, z.name, SG_KS_FACT_SERIAL_FLOOR, serial,
+                                source ? source : "", now)) ||
+        (r = sg_ks_event_add(ks, now, z.name, 0, NULL, NULL, why))) {
+        sg_ks_rollback(ks);
+        return r;
+    }
+    return sg_ks_commit(ks);
+}
+
+int sg_ks_serial_floor_get(sg_keystore *ks, const char *zone, uint32_t *serial_out)
+{
+    if (!ks || !zone || !serial_out)
+        return SG_EINVAL;
+    char name[SG_KS_ZONE_MAX];
+    if (sg_ks_zone_normalize(zone, name))
+        return SG_EINVAL;
+    sg_ks_fact f;
+    int r = sg_ks_fact_get(ks, name, SG_KS_FACT_SERIAL_FLOOR, &f);
+    if (r == 0)
+        *serial_out = f.value;
+    return r;
+}
+
 int sg_ks_zone_last_time(sg_keystore *ks, const char *zone, int64_t *t_out)
 {
     if (!ks || !zone || !t_out)

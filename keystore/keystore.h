@@ -321,6 +321,15 @@ int sg_ks_fact_observe(sg_keystore *ks, const char *zone, const char *name, uint
                        const char *source, int64_t now);
 /* The stored fact; SG_ENOTFOUND when it was never observed. */
 int sg_ks_fact_get(sg_keystore *ks, const char *zone, const char *name, sg_ks_fact *f_out);
+/* Record the serial floor of zone (SG_KS_FACT_SERIAL_FLOOR): the SOA serial its previous
+ * server served, which Signet's served serials must follow (zone adopt, `signetctl zone
+ * serial-floor`). One transaction with an events row saying so. The zone must be in the
+ * keystore: SG_ENOTFOUND otherwise. 0, or a keystore error. signetd reads it when a
+ * dnssec block is set up (start, reload). */
+int sg_ks_serial_floor_set(sg_keystore *ks, const char *zone, uint32_t serial,
+                           const char *source, int64_t now);
+/* The zone's serial floor: 0 and *serial_out, or SG_ENOTFOUND when it has none. */
+int sg_ks_serial_floor_get(sg_keystore *ks, const char *zone, uint32_t *serial_out);
 /* What caches may hold at now: the larger of value and a prev_value not yet expired;
  * *source_out (may be NULL) points into f. */
 uint32_t sg_ks_fact_effective(const sg_ks_fact *f, int64_t now, const char **source_out);

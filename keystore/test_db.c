@@ -225,6 +225,32 @@ static void test_zones(void **state)
 }
 
 /* A second writer waits for the lock, then fails cleanly with SG_KS_EBUSY. */
+/* The serial floor (zone adopt): only for a zone in the keystore, journalled, read back
+ * under any spelling of the name. */
+static void test_serial_floor(void **state)
+{
+    (void)state;
+    sg_keystore *ks;
+    assert_int_equal(sg_ks_new(path, "cli", &ks), 0);
+    uint32_t f = 0;
+    assert_int_equal(sg_ks_serial_floor_set(ks, "example.test", 7, "signetctl", 100), SG_ENOTFOUND);
+    assert_int_equal(sg_ks_zone_add(ks, "example.test", NULL, 100), 0);
+    assert_int_equal(sg_ks_serial_floor_get(ks, "example.test", &f), SG_ENOTFOUND);
+    assert_int_equal(sg_ks_serial_floor_set(ks, "Example.Test.", 7, "signetctl", 101), 0);
+    assert_int_equal(sg_ks_serial_floor_get(ks, "example.test", &f), 0);
+    assert_int_equal(f, 7);
+    assert_int_equal(sg_ks_serial_floor_set(ks, "example.test", 0xffffffffu, NULL, 102), 0);
+    assert_int_equal(sg_ks_serial_floor_get(ks, "EXAMPLE.test.", &f), 0);
+    assert_int_equal(f, 0xffffffffu);
+    sg_ks_event *ev;
+    size_t n;
+    assert_int_equal(sg_ks_event_list(ks, "example.test.", &ev, &n), 0);
+    assert_true(n >= 2);
+    assert_non_null(strstr(ev[n - 1].reason, "serial floor 4294967295"));
+    free(ev);
+    sg_ks_free(ks);
+}
+
 static void test_busy(void **state)
 {
     (void)state;
@@ -254,6 +280,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migrate_from_zero, setup, teardown),
         cmocka_unit_test_setup_teardown(test_policies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zones, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_serial_floor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

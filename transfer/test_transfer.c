@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Outgoing transfers: serial arithmetic and policies, versions and their diffs (signature
- * reuse), the journal's bounds and fallback, the AXFR/IXFR message stream, config. */
+/* Outgoing transfers: versions and their diffs (signature reuse), the journal's bounds
+ * and fallback, the AXFR/IXFR message stream, config. (Serial policies: zones/test_serial.c.) */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -63,55 +63,6 @@ static int teardown(void **st)
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
     return system(cmd);
-}
-
-/* ---- serials ---------------------------------------------------------------------- */
-
-static void test_serial_arith(void **st)
-{
-    (void)st;
-    static const struct { uint32_t a, b; int gt; } cases[] = {
-        { 1, 0, 1 }, { 0, 1, 0 }, { 5, 5, 0 },
-        { 0, 0xffffffffu, 1 },               /* wraps: 0 follows 2^32-1 */
-        { 0xffffffffu, 0, 0 },
-        { 0x7fffffffu, 0, 1 },               /* the largest step forward */
-        { 0x80000000u, 0, 0 },               /* 2^31 apart: undefined, never "greater" */
-        { 0, 0x80000000u, 0 },
-        { 0x80000001u, 0, 0 },               /* that far is backwards */
-        { 100, 0xfffffff0u, 1 },
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        assert_int_equal(sg_serial_newer(cases[i].a, cases[i].b), cases[i].gt);
-}
-
-static void test_serial_next(void **st)
-{
-    (void)st;
-    const int64_t now = 1764115200; /* 2025-11-26 00:00:00 UTC */
-    /* first version: the policy's own value */
-    assert_int_equal(sg_serial_next(SG_SERIAL_KEEP, 0, 0, 42, now), 42);
-    assert_int_equal(sg_serial_next(SG_SERIAL_INCREMENT, 0, 0, 42, now), 42);
-    assert_int_equal(sg_serial_next(SG_SERIAL_UNIXTIME, 0, 0, 42, now), (uint32_t)now);
-    assert_int_equal(sg_serial_next(SG_SERIAL_DATESERIAL, 0, 0, 42, now), 2025112600u);
-    /* later versions */
-    assert_int_equal(sg_serial_next(SG_SERIAL_KEEP, 1, 42, 50, now), 50);
-    assert_int_equal(sg_serial_next(SG_SERIAL_KEEP, 1, 42, 42, now), 43);   /* file did not move */
-    assert_int_equal(sg_serial_next(SG_SERIAL_KEEP, 1, 42, 7, now), 43);    /* file went back */
-    assert_int_equal(sg_serial_next(SG_SERIAL_INCREMENT, 1, 42, 7, now), 43);
-    assert_int_equal(sg_serial_next(SG_SERIAL_INCREMENT, 1, 0xffffffffu, 7, now), 0); /* wraps */
-    assert_int_equal(sg_serial_next(SG_SERIAL_UNIXTIME, 1, (uint32_t)now, 1, now), (uint32_t)now + 1);
-    assert_int_equal(sg_serial_next(SG_SERIAL_DATESERIAL, 1, 2025112600u, 1, now), 2025112601u);
-    assert_int_equal(sg_serial_next(SG_SERIAL_DATESERIAL, 1, 2025112599u, 1, now + 86400), 2025112700u);
-    /* whatever the policy and inputs, never backwards */
-    for (int p = 0; p < 4; p++)
-        for (uint32_t last = 0; last < 0xf0000000u; last += 0x0fedcba9u) {
-            uint32_t n = sg_serial_next((enum sg_serial_policy)p, 1, last, last - 5, now);
-            assert_true(sg_serial_newer(n, last));
-        }
-    enum sg_serial_policy pol;
-    assert_int_equal(sg_serial_policy_parse("dateserial", &pol), 0);
-    assert_int_equal(pol, SG_SERIAL_DATESERIAL);
-    assert_int_equal(sg_serial_policy_parse("date", &pol), SG_EINVAL);
 }
 
 /* ---- versions and diffs ------------------------------------------------------------- */
@@ -670,8 +621,6 @@ static void test_served_serial(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_serial_arith),
-        cmocka_unit_test(test_serial_next),
         cmocka_unit_test(test_unsigned_versions),
         cmocka_unit_test(test_signed_versions_reuse),
         cmocka_unit_test(test_journal),

@@ -21,22 +21,8 @@
 
 extern const sg_plugin sg_plugin_transfer;
 
-/* ---- serial numbers (serial.c) ------------------------------------------------------ */
-
-enum sg_serial_policy {
-    SG_SERIAL_KEEP = 0,   /* the zone file's serial (last + 1 when it did not move) */
-    SG_SERIAL_INCREMENT,  /* last + 1 */
-    SG_SERIAL_UNIXTIME,   /* seconds since the epoch */
-    SG_SERIAL_DATESERIAL, /* YYYYMMDDnn */
-};
-
-/* "keep", "increment", "unixtime", "dateserial" -> policy; 0 or SG_EINVAL. */
-int sg_serial_policy_parse(const char *s, enum sg_serial_policy *out);
-/* The serial of a new version: the policy's candidate from the zone file's serial and
- * now, moved to last + 1 when it would not be greater than last (RFC 1982): serials never
- * go backwards. have_last 0: no version was served yet. */
-uint32_t sg_serial_next(enum sg_serial_policy p, int have_last, uint32_t last,
-                        uint32_t file_serial, int64_t now);
+/* Serial numbers and their policies (sg_serial_next, enum sg_serial_policy) are in
+ * zones/serial.h: the `file` plugin uses them too. */
 
 /* ---- signed versions (snapshot.c) --------------------------------------------------- */
 
@@ -159,6 +145,10 @@ typedef struct sg_xfr_cfg {
     int64_t journal_age;
     int compact_as_nsec;     /* transfer compact-denial zones with a real NSEC chain */
     char state_dir[1024];    /* where the last served serial is kept ("" : see README) */
+    /* Not parsed: the zone's serial floor (its previous server's serial, from the key
+     * provider), which every served serial must follow; set per zone at setup. */
+    int has_floor;
+    uint32_t floor;
 } sg_xfr_cfg;
 
 /* Parse a transfer directive (table-driven tests call this without a server). */

@@ -247,8 +247,12 @@ static int setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **state_
     for (int i = 0; i < ctx->nzones; i++) {
         tzone *z = &st->zones[st->nzones];
         memcpy(z->apex, ctx->zones[i], sg_name_len(ctx->zones[i]));
+        /* an adopted zone's floor (the provider, dnssec, is set up before us: plugin.cfg) */
+        sg_xfr_cfg zc = st->cfg;
+        if (keys && keys->serial_floor && keys->serial_floor(keys->self, z->apex, &zc.floor) == 0)
+            zc.has_floor = 1;
         if (!ctx->check_only &&
-            (rc = sg_xfr_zone_acquire(z->apex, &st->cfg, st->key, keystore, &z->xz)))
+            (rc = sg_xfr_zone_acquire(z->apex, &zc, st->key, keystore, &z->xz)))
             goto fail;
         st->nzones++;
     }

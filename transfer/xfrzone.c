@@ -201,7 +201,12 @@ static uint32_t next_serial(const sg_xfr_zone *xz, const sg_xfr_snap *cur, const
     if (xz->cfg.serial == SG_SERIAL_KEEP && serial != z->serial && cur && cur->zone_gen != z->gen)
         sg_log(SG_LOG_WARN, "transfer", xz->name, "zone file serial %u is not above the served "
                "serial %u; serving %u", z->serial, xz->last_serial, serial);
-    return serial;
+    /* an adopted zone: above what its previous server served, whatever the policy */
+    uint32_t raised = sg_serial_above_floor(serial, xz->cfg.has_floor, xz->cfg.floor);
+    if (raised != serial)
+        sg_log(SG_LOG_WARN, "transfer", xz->name, "serial %u is not above the serial floor %u "
+               "(the zone's previous server); serving %u", serial, xz->cfg.floor, raised);
+    return raised;
 }
 
 /* After a restart, the zone and keys as before: the loaded version itself (rebuilt, with
@@ -311,6 +316,8 @@ static int zone_update(sg_xfr_zone *xz, int64_t now)
     if (!cur && !xz->load_tried)
         load_previous(xz, now);
     const char *why = version_due(cur, z, k ? k->fingerprint : 0, now);
+    if (!why && cur && xz->cfg.has_floor && !sg_serial_newer(cur->serial, xz->cfg.floor))
+        why = "serial floor"; /* recorded since the current version was made */
     if (!why) {
         sg_zonedb_release(z);
         sg_retire_reap(&xz->retired, time(NULL), 0);
@@ -322,7 +329,10 @@ static int zone_update(sg_xfr_zone *xz, int64_t now)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     sg_xfr_snap *ns = NULL, *prev = cur ? cur : xz->loaded;
     int restored = 0;
-    if (!cur && xz->loaded && (ns = restore_loaded(xz, z, k, now)) != NULL) {
+    if (!cur && xz->loaded &&
+        sg_serial_above_floor(xz->loaded->serial, xz->cfg.has_floor, xz->cfg.floor) ==
+            xz->loaded->serial &&
+        (ns = restore_loaded(xz, z, k, now)) != NULL) {
         serial = xz->loaded->serial;
         restored = 1;
         why = "as before the restart";

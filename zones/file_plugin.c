@@ -1,16 +1,39 @@
 /* SPDX-License-Identifier: MIT */
 /* The `file` plugin: serves zones loaded from master files. */
 #include "zones/file_plugin.h"
+#include "zones/serial.h"
 #include "zones/zonedb.h"
 #include "common/log.h"
 
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct file_zone {
     uint8_t apex[SG_NAME_MAX];
     sg_zone *zone;
 } file_zone;
+
+/* The options of a `file` directive. */
+typedef struct file_opts {
+    uint64_t max_size;              /* bound on a zone's text (0: unlimited) */
+    int has_serial;                 /* a `serial` line was given */
+    enum sg_serial_policy serial;
+    char state_dir[1024];           /* "" : beside the keystore, else the zone file */
+} file_opts;
+
+/* How one zone's newly loaded versions get their served serial (zonedb calls serve_serial
+ * while it loads): the policy, the floor and the state file that remembers what was
+ * served for which file serial. */
+typedef struct file_serving {
+    enum sg_serial_policy policy;
+    int has_floor;
+    uint32_t floor;
+    char path[2200];                /* DIR/ZONE.file-serial */
+} file_serving;
 
 typedef struct file_state {
     file_zone *zones;
@@ -32,22 +55,37 @@ static void file_teardown(void *state)
  * presentation names in *zones_out (caller frees each and the array), and the bound on a
  * zone's text (`max-size`; 0: unlimited). */
 static int file_parse(const sg_cfg_block *blk, const sg_setup_ctx *ctx, char ***zones_out,
-                      int *nzones_out, uint64_t *max_size_out)
+                      int *nzones_out, file_opts *opts)
 {
     if (blk->nargs < 1)
         return sg_cfg_error(blk, "file: expected a zone file path: file PATH [ZONE...]");
-    *max_size_out = SG_ZONE_FILE_MAX_DEFAULT;
+    memset(opts, 0, sizeof *opts);
+    opts->max_size = SG_ZONE_FILE_MAX_DEFAULT;
+    opts->serial = SG_SERIAL_KEEP;
     for (int i = 0; i < blk->nchildren; i++) {
         const sg_cfg_block *d = &blk->children[i];
+        if (!strcmp(d->name, "serial")) {
+            if (d->nargs != 1 || sg_serial_policy_parse(d->args[0], &opts->serial))
+                return sg_cfg_error(d, "serial: expected keep, increment, unixtime or dateserial");
+            opts->has_serial = 1;
+            continue;
+        }
+        if (!strcmp(d->name, "state-dir")) {
+            if (d->nargs != 1 || !d->args[0][0] || strlen(d->args[0]) >= sizeof opts->state_dir)
+                return sg_cfg_error(d, "state-dir: expected a directory");
+            snprintf(opts->state_dir, sizeof opts->state_dir, "%s", d->args[0]);
+            continue;
+        }
         if (strcmp(d->name, "max-size"))
-            return sg_cfg_error(d, "file: unknown option '%s' (max-size)", d->name);
+            return sg_cfg_error(d, "file: unknown option '%s' (max-size, serial, state-dir)",
+                                d->name);
         uint64_t v;
         if (d->nargs == 1 && !strcmp(d->args[0], "unlimited"))
-            *max_size_out = 0;
+            opts->max_size = 0;
         else if (d->nargs != 1 || sg_cfg_parse_size(d->args[0], &v) || v == 0)
             return sg_cfg_error(d, "max-size: expected a size (e.g. 64M, 2G) or 'unlimited'");
         else
-            *max_size_out = v;
+            opts->max_size = v;
     }
     int n = blk->nargs > 1 ? blk->nargs - 1 : ctx->nzones;
     if (n == 0)
@@ -86,14 +124,81 @@ static int file_parse(const sg_cfg_block *blk, const sg_setup_ctx *ctx, char ***
     return 0;
 }
 
+/* zonedb's hook (sg_zone_serving.serial): the serial a newly loaded version of the zone
+ * is served with, recorded in the state file so that a restart or a reload of the same
+ * file serves the same serial again. */
+static uint32_t serve_serial(void *arg, const sg_zone *z)
+{
+    const file_serving *fs = arg;
+    sg_serial_state st;
+    int lr = sg_serial_state_load(fs->path, &st);
+    if (lr == SG_EMALFORMED)
+        sg_log(SG_LOG_WARN, "zone", z->apex_str, "%s is not a served-serial record; starting "
+               "a new one", fs->path);
+    else if (lr && lr != SG_ENOTFOUND)
+        sg_log(SG_LOG_WARN, "zone", z->apex_str, "cannot read %s: %s", fs->path, strerror(errno));
+    uint32_t file = z->serial;
+    uint32_t s = sg_serial_serve(fs->policy, &st, fs->has_floor, fs->floor, file, (int64_t)time(NULL));
+    /* behind: the floor (the previous server's serial), or, keeping the file's serial, the
+     * serial served for an earlier file */
+    if (s != file && fs->has_floor && !sg_serial_newer(file, fs->floor))
+        sg_log(SG_LOG_WARN, "zone", z->apex_str, "%s: serial %u is not above the serial floor "
+               "%u (the zone's previous server); serving %u", z->path, file, fs->floor, s);
+    else if (s != file && fs->policy == SG_SERIAL_KEEP && st.have && st.file != file &&
+             !sg_serial_newer(file, st.served))
+        sg_log(SG_LOG_WARN, "zone", z->apex_str, "%s: serial %u is not above the served serial "
+               "%u; serving %u", z->path, file, st.served, s);
+    if (!st.have || st.file != file || st.served != s) {
+        sg_serial_state ns = { .have = 1, .file = file, .served = s };
+        if (sg_serial_state_save(fs->path, &ns))
+            sg_log(SG_LOG_WARN, "zone", z->apex_str, "cannot save the served serial in %s: %s "
+                   "(a restart may serve another serial)", fs->path, strerror(errno));
+    }
+    return s;
+}
+
+/* How zone apex's versions are served: NULL (the file's serial, nothing kept) without a
+ * `serial` line and without a floor; else *fs filled. The floor comes from the block's key
+ * provider (the `dnssec` plugin), which the chain's fixed order sets up before `file`
+ * (plugin.cfg): sg_setup_service sees it here, and it read the floor from the keystore
+ * when it was set up. */
+static const sg_zone_serving *serving_for(const file_opts *o, const sg_key_provider *keys,
+                                          const char *path, const uint8_t *apex,
+                                          file_serving *fs, sg_zone_serving *srv)
+{
+    memset(fs, 0, sizeof *fs);
+    fs->policy = o->serial;
+    if (keys && keys->serial_floor && keys->serial_floor(keys->self, apex, &fs->floor) == 0)
+        fs->has_floor = 1;
+    if (!o->has_serial && !fs->has_floor)
+        return NULL;
+    char dir[1024];
+    if (o->state_dir[0]) {
+        snprintf(dir, sizeof dir, "%s", o->state_dir);
+    } else {
+        /* transfer's rule: beside the keystore (signetd writes there already), else
+         * beside the zone file */
+        snprintf(dir, sizeof dir, "%s", keys && keys->keystore && keys->keystore[0] ? keys->keystore : path);
+        char *d = dirname(dir);
+        memmove(dir, d, strlen(d) + 1);
+    }
+    char name[1024];
+    sg_name_to_str(apex, name, sizeof name);
+    snprintf(fs->path, sizeof fs->path, "%s/%sfile-serial", dir, name);
+    *srv = (sg_zone_serving){ .serial = serve_serial, .arg = fs, .has_floor = fs->has_floor,
+                              .floor = fs->floor };
+    return srv;
+}
+
 static int file_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **state_out)
 {
     char **names = NULL;
     int n = 0;
-    uint64_t max_size = 0;
-    int rc = file_parse(blk, ctx, &names, &n, &max_size);
+    file_opts opts;
+    int rc = file_parse(blk, ctx, &names, &n, &opts);
     if (rc)
         return rc;
+    const sg_key_provider *keys = sg_setup_service(ctx, SG_SERVICE_KEYS);
     file_state *st = calloc(1, sizeof *st);
     if (st)
         st->zones = calloc(n, sizeof *st->zones);
@@ -103,7 +208,14 @@ static int file_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **s
     }
     for (int i = 0; i < n; i++) {
         sg_zone *z = NULL;
-        rc = sg_zonedb_acquire(blk->args[0], names[i], max_size, ctx->check_only, &z);
+        uint8_t apex[SG_NAME_MAX];
+        file_serving fs;
+        sg_zone_serving srv;
+        const sg_zone_serving *sp = NULL;
+        if (!sg_name_from_str(names[i], (const uint8_t *)"", apex))
+            sp = serving_for(&opts, keys, blk->args[0], apex, &fs, &srv);
+        rc = sg_zonedb_acquire_served(blk->args[0], names[i], opts.max_size, ctx->check_only,
+                                      sp, &z);
         if (rc) {
             sg_cfg_error(blk, "file: zone %s from %s not loaded: %s", names[i], blk->args[0],
                          sg_strerror(rc));

@@ -563,6 +563,25 @@ static void check_apex(finish *f)
     z->neg_ttl = min < z->soa->ttl ? min : z->soa->ttl;
 }
 
+int sg_zone_set_serial(sg_zone *z, uint32_t serial)
+{
+    if (!z || !z->soa || z->soa->count != 1)
+        return SG_EINVAL;
+    /* the RDATA lives in the zone's own arena: writable until the zone is published */
+    uint8_t *rd = (uint8_t *)z->soa->rdata + 2;
+    uint16_t rdlen = sg_rdlen(z->soa->rdata);
+    size_t p = sg_name_len(rd);
+    p += sg_name_len(rd + p);
+    if (p + 20 != rdlen)
+        return SG_EINVAL;
+    rd[p] = (uint8_t)(serial >> 24);
+    rd[p + 1] = (uint8_t)(serial >> 16);
+    rd[p + 2] = (uint8_t)(serial >> 8);
+    rd[p + 3] = (uint8_t)serial;
+    z->serial = serial;
+    return 0;
+}
+
 int sg_zone_builder_finish(sg_zone_builder *b, sg_zone **zone_out)
 {
     if (!b || !zone_out)

@@ -109,6 +109,12 @@ int sg_zone_builder_add(sg_zone_builder *b, const uint8_t *owner, uint16_t type,
 int sg_zone_builder_finish(sg_zone_builder *b, sg_zone **zone_out);
 void sg_zone_builder_free(sg_zone_builder *b);
 
+/* Serve z with the SOA serial `serial` instead of its file's: rewrites the SOA RDATA and
+ * z->serial, so that every answer (SOA queries, the SOA of negative answers, the RRSIG the
+ * signer makes over it, transfers) carries the same serial. Only for a zone nobody else
+ * sees yet (before it is published). 0, or SG_EINVAL when z has no well-formed SOA. */
+int sg_zone_set_serial(sg_zone *z, uint32_t serial);
+
 /* ---- master files ------------------------------------------------------------------ */
 
 /* Load an RFC 1035 master file for the zone apex (presentation form). Errors are logged

@@ -135,6 +135,24 @@ static void register_metrics(void)
 int sg_zonedb_acquire(const char *path, const char *apex, uint64_t max_size, int check_only,
                       sg_zone **zone_out)
 {
+    return sg_zonedb_acquire_served(path, apex, max_size, check_only, NULL, zone_out);
+}
+
+/* Is the loaded version e still the one to serve? Its files are unchanged (or the reload
+ * is for another zone), and a floor does not ask for a serial above the one it has. */
+static int keep_loaded(const entry *e, const char *path, const char *apex,
+                       const sg_zone_serving *srv)
+{
+    if (other_zone(apex))
+        return 1;
+    if (!unchanged(e->zone, path))
+        return 0;
+    return !srv || !srv->has_floor || sg_serial_newer(e->zone->serial, srv->floor);
+}
+
+int sg_zonedb_acquire_served(const char *path, const char *apex, uint64_t max_size,
+                             int check_only, const sg_zone_serving *srv, sg_zone **zone_out)
+{
     if (!path || !apex || !zone_out)
         return SG_EINVAL;
     if (check_only)
@@ -142,7 +160,7 @@ int sg_zonedb_acquire(const char *path, const char *apex, uint64_t max_size, int
     register_metrics();
     pthread_mutex_lock(&g_lock);
     entry *e = find_entry(apex, path);
-    if (e && (unchanged(e->zone, path) || other_zone(apex))) {
+    if (e && keep_loaded(e, path, apex, srv)) {
         find_ref(e->zone)->refs++;
         *zone_out = e->zone;
         pthread_mutex_unlock(&g_lock);
@@ -152,6 +170,11 @@ int sg_zonedb_acquire(const char *path, const char *apex, uint64_t max_size, int
 
     sg_zone *z = NULL;
     int rc = sg_zone_load_file_max(path, apex, max_size, &z);
+    uint32_t file_serial = z ? z->serial : 0;
+    if (!rc && srv && srv->serial && (rc = sg_zone_set_serial(z, srv->serial(srv->arg, z)))) {
+        sg_zone_free(z);
+        z = NULL;
+    }
 
     pthread_mutex_lock(&g_lock);
     e = find_entry(apex, path);
@@ -190,8 +213,12 @@ int sg_zonedb_acquire(const char *path, const char *apex, uint64_t max_size, int
     r->next = g_refs;
     g_refs = r;
     pthread_mutex_unlock(&g_lock);
-    sg_log(SG_LOG_INFO, "zone", z->apex_str, "loaded %s: serial %u, %zu records, %zu names",
-           path, z->serial, z->nrecords, z->nnodes);
+    if (z->serial != file_serial)
+        sg_log(SG_LOG_INFO, "zone", z->apex_str, "loaded %s: serial %u (served as %u), %zu "
+               "records, %zu names", path, file_serial, z->serial, z->nrecords, z->nnodes);
+    else
+        sg_log(SG_LOG_INFO, "zone", z->apex_str, "loaded %s: serial %u, %zu records, %zu names",
+               path, z->serial, z->nrecords, z->nnodes);
     if (backwards)
         sg_log(SG_LOG_WARN, "zone", z->apex_str,
                "%s: serial %u is older than the %u served before (RFC 1982): secondaries that "

@@ -12,6 +12,24 @@
  * Returns 0 and a reference in *zone_out, or the load error. */
 int sg_zonedb_acquire(const char *path, const char *apex, uint64_t max_size, int check_only,
                       sg_zone **zone_out);
+/* How the versions of a zone file are served when the served serial is not simply the
+ * file's (the `file` plugin's `serial` option, a serial floor). */
+typedef struct sg_zone_serving {
+    /* Called, without the set's lock, with each newly loaded version before anyone sees
+     * it (its SOA still the file's): the serial to serve it with, which the set writes
+     * into it (sg_zone_set_serial). */
+    uint32_t (*serial)(void *arg, const sg_zone *z);
+    void *arg;
+    /* A loaded version served at or below floor (RFC 1982) is loaded again even when its
+     * files did not change: a floor recorded since it was loaded must move it. */
+    int has_floor;
+    uint32_t floor;
+} sg_zone_serving;
+
+/* sg_zonedb_acquire, with the served serial of newly loaded versions chosen by srv (NULL:
+ * the file's, as sg_zonedb_acquire). check_only never calls srv. */
+int sg_zonedb_acquire_served(const char *path, const char *apex, uint64_t max_size,
+                             int check_only, const sg_zone_serving *srv, sg_zone **zone_out);
 /* Limit the next reloads to one zone: while apex is set (presentation name, NULL for
  * all), sg_zonedb_acquire keeps the loaded version of every other zone even if its file
  * changed. The caller serialises reloads. */
