@@ -880,7 +880,7 @@ int cmd_zone_adopt(ctl *c, int argc, char **argv)
         kr = sg_ks_fact_observe(c->ks, o.zone, SG_KS_FACT_PARENT_DS_TTL, ds_ttl, src, c->now);
     snprintf(src, sizeof src, "zone adopt: %s at %s", o.from, o.server);
     if (ok && !kr)
-        kr = sg_ks_fact_observe(c->ks, o.zone, SG_KS_FACT_SERIAL_FLOOR, sv.serial, src, c->now);
+        kr = sg_ks_serial_floor_set(c->ks, o.zone, sv.serial, src, c->now);
     if (ok && !kr) {
         char ev[300];
         snprintf(ev, sizeof ev, "adopted from %s at %s (serial %u)", o.from, o.server, sv.serial);

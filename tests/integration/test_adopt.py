@@ -19,9 +19,9 @@ DNSKEY. For each source, in turn:
      completes, the test acting as the registrar: it puts the DS set the keystore wants at
      the parent (TSIG UPDATE) and runs `signetctl ds seen`; still zero bogus.
 
-Serials only forward (signetd's SOA serial after the source's last) needs the serial
-floor honoured by the file plugin (branch i16/serial): until it is merged the check is a
-skip that says so. test_0_refuses: a parent DS that matches no key makes adopt refuse
+Serials only forward: signetd's SOA serial (from the same unsigned file, whose serial is
+the source's before signing) comes after the source's last (the serial floor adopt
+records, i16/serial). test_0_refuses: a parent DS that matches no key makes adopt refuse
 and leaves the keystore as it was.
 
 Python 3 standard library only, plus named, knotd, keymgr, pdns_server, pdnsutil, unbound.
@@ -39,11 +39,6 @@ import unittest
 
 import signet_test as st
 import sources
-
-SERIAL_FLOOR_SERVED = os.environ.get('SIGNET_SERIAL_FLOOR', '') == '1' or os.path.exists(
-    os.path.join(st.REPO, 'zones', 'serial_policy.c'))
-SERIAL_SKIP = ('serials only forward needs the serial-floor fact honoured by the file '
-               'plugin (branch i16/serial, not merged here)')
 
 POLICY_TIMING = ['--dnskey-ttl', '%ds' % sources.CHILD_TTL, '--zone-max-ttl',
                  '%ds' % sources.CHILD_TTL, '--zone-propagation-delay', '1s',
@@ -277,8 +272,6 @@ class Adopt(unittest.TestCase):
             self.skipTest('the %s migration did not run' % kind)
         old, new, _, _ = Adopt.results[kind]
         forward = (new - old) % 2**32 < 2**31 and new != old
-        if not SERIAL_FLOOR_SERVED:
-            self.skipTest('%s (source %d, signetd %d)' % (SERIAL_SKIP, old, new))
         self.assertTrue(forward, 'signetd serves serial %d, not after the source\'s %d'
                         % (new, old))
 
