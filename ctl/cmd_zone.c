@@ -285,6 +285,8 @@ int cmd_zone(ctl *c, int argc, char **argv)
 {
     if (argc > 0 && !strcmp(argv[0], "sign"))
         return cmd_zone_sign(c, argc - 1, argv + 1);
+    if (argc > 0 && !strcmp(argv[0], "adopt"))
+        return cmd_zone_adopt(c, argc - 1, argv + 1);
     if (argc > 0 && !strcmp(argv[0], "serial-floor"))
         return zone_serial_floor(c, argc - 1, argv + 1);
     if (argc > 0 && (!strcmp(argv[0], "roll") || !strcmp(argv[0], "status") ||

@@ -67,6 +67,7 @@ void json_key(FILE *f, const sg_ks_key *k, int with_records, uint32_t ttl, uint8
 int cmd_policy(ctl *c, int argc, char **argv);
 int cmd_zone(ctl *c, int argc, char **argv);
 int cmd_zone_sign(ctl *c, int argc, char **argv);
+int cmd_zone_adopt(ctl *c, int argc, char **argv);   /* cmd_adopt.c */
 int cmd_zone_roll(ctl *c, const char *sub, int argc, char **argv);
 int cmd_ds_seen(ctl *c, int argc, char **argv);
 int cmd_key_compromise(ctl *c, int argc, char **argv);

@@ -22,6 +22,8 @@ static void usage(FILE *f)
             "  zone add ZONE [--policy P] | list | show ZONE | remove ZONE [--force]\n"
             "       | history ZONE | serial-floor ZONE [SERIAL]\n"
             "  zone sign ZONE --zonefile PATH [--out FILE]\n"
+            "  zone adopt ZONE --from bind|knot|pdns --server ADDR[@PORT] --parent-ns ADDR[@PORT]...\n"
+            "       [--key-dir DIR | --kasp DIR | --pdns-config-dir DIR] [--policy P] [--check]\n"
             "  zone roll ZONE --ksk|--zsk|--csk | status ZONE | plan ZONE [--until TIME]\n"
             "      | unsign ZONE\n"
             "  key generate ZONE --role ksk|zsk|csk [--algorithm A] [--bits N]\n"

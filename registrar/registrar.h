@@ -69,6 +69,12 @@ int sg_reg_diff(const sg_reg_dsset *have, const sg_reg_dsset *want, sg_reg_dsset
                 sg_reg_dsset *del_out);
 /* "TAG ALG DIGEST-TYPE HEX" (or "TAG ALG key" when only the key is known). */
 void sg_reg_ds_text(const sg_reg_ds *ds, char *buf, size_t cap);
+/* The DS RRset of zone as one parent server serves it ("ADDR", "ADDR:PORT", "[V6]:PORT";
+ * authoritative answers only, UDP with TCP fallback), its TTL in out->ttl. 0, SG_EINVAL
+ * (bad address) or SG_EIO with the reason in err. *out is deinit'ed by the caller on 0.
+ * (signetctl zone adopt asks each parent server with it.) */
+int sg_reg_parent_query(const char *server, const char *zone, uint32_t timeout_ms,
+                        sg_reg_dsset *out, char *err, size_t cap);
 /* The DS set the parent should have for zone at now (sg_ks_ds_set), digests per policy,
  * each with its DNSKEY. out is initialised here. */
 int sg_reg_desired(sg_keystore *ks, const char *zone, int64_t now, sg_reg_dsset *out);
