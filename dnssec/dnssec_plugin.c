@@ -31,8 +31,9 @@ typedef struct dzone {
 
 typedef struct dstate {
     sg_dnssec_cfg cfg;
-    dzone *zones;
+    dzone *zones;             /* the block's zones (a dynamic block's: its scopes) */
     int nzones;
+    int dynamic;              /* ctx->runtime_zones: the keyman follows the keystore */
     sg_keyman *km;            /* the zones' keys: NULL under -t */
     _Atomic(sg_sigcache *) cache;
     size_t cache_slot;        /* bytes per cached RRSIG */
@@ -194,6 +195,7 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
     for (int i = 0; i < ctx->nzones; i++)
         memcpy(st->zones[i].apex, ctx->zones[i], sg_name_len(ctx->zones[i]));
     st->nzones = ctx->nzones;
+    st->dynamic = ctx->runtime_zones;
     /* the keystore and the policy, as a start needs them, before anything is written:
      * -t says what a start would hit, and a refused config makes no key (issue 15) */
     const sg_cfg_block *ks_line = blk, *policy_line = blk;
@@ -215,7 +217,8 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
     /* the keys: every zone's first key set and its registrar, before anything serves */
     sg_keyman_cfg kc = { .keystore = st->cfg.keystore, .policy = st->cfg.policy,
                          .zones = ctx->zones, .nzones = ctx->nzones,
-                         .registrar = st->cfg.has_registrar ? &st->cfg.registrar : NULL };
+                         .registrar = st->cfg.has_registrar ? &st->cfg.registrar : NULL,
+                         .dynamic = st->dynamic };
     char kwhy[2200];
     if ((rc = sg_keyman_new(&kc, (int64_t)time(NULL), kwhy, sizeof kwhy, &st->km))) {
         if (kwhy[0])
@@ -223,7 +226,7 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
         goto fail;
     }
     size_t max_sig = 0;
-    for (int i = 0; i < st->nzones; i++) {
+    for (int i = 0; i < sg_keyman_nzones(st->km); i++) {
         const sg_keyset *k = sg_keyman_keys(st->km, i);
         for (int j = 0; k && j < k->nzsk; j++)
             if (sg_sig_size(&k->zsk[j]) > max_sig)
@@ -234,6 +237,13 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
     for (int i = 0; i < st->nzones; i++)
         if (sg_name_len(st->zones[i].apex) > max_apex)
             max_apex = sg_name_len(st->zones[i].apex);
+    if (st->dynamic) {
+        /* zones to come: any name, and up to Ed448's signature (an RSA zone added later is
+         * signed correctly but its larger signatures are not cached) */
+        max_apex = SG_NAME_MAX;
+        if (max_sig < 114)
+            max_sig = 114;
+    }
     size_t slot = 18 + max_apex + (max_sig ? max_sig : 64);
     st->cache_slot = slot;
     atomic_store(&st->cache, sg_sigcache_new(st->cfg.cache_entries ? st->cfg.cache_entries : DEFAULT_CACHE, slot));
@@ -285,7 +295,7 @@ static uint32_t jitter(uint32_t max)
     return (uint32_t)(t_rng % max);
 }
 
-static const sg_denial *denial_for(dstate *st, int zi, const sg_zone *z, const sg_keyset *k)
+static const sg_denial *denial_for(dstate *st, sg_keyman_zone *kz, const sg_zone *z, const sg_keyset *k)
 {
     sg_zone *zm = (sg_zone *)z; /* the ext slot is the one mutable part, set once by CAS */
     const sg_ks_policy *p = &k->policy;
@@ -293,7 +303,7 @@ static const sg_denial *denial_for(dstate *st, int zi, const sg_zone *z, const s
     if (d && sg_denial_matches(d, p->denial, p->nsec3_iterations, p->nsec3_opt_out, k->apex_types, k->napex))
         return d;
     sg_denial *nd = NULL;
-    sg_keyman_served(st->km, zi, z->max_ttl); /* a new zone version: tell the engine its TTLs */
+    sg_keyman_zone_served(kz, z->max_ttl); /* a new zone version: tell the engine its TTLs */
     fit_cache(st, z);
     if (sg_denial_build(z, p->denial, p->nsec3_iterations, p->nsec3_opt_out, k->apex_types,
                         k->napex, &nd))
@@ -469,15 +479,10 @@ static int dnssec_handle(sg_handler *self, sg_query *q)
     int rc = sg_next(self, q);
     if (rc || !q->zone)
         return rc;
-    const sg_keyset *k = NULL;
-    int zi = -1;
-    for (int i = 0; i < st->nzones; i++)
-        if (st->zones[i].apex[0] == q->zone->apex[0] &&
-            sg_name_len(st->zones[i].apex) == q->zone->apex_len &&
-            !memcmp(st->zones[i].apex, q->zone->apex, q->zone->apex_len)) {
-            zi = i;
-            k = sg_keyman_keys(st->km, zi);
-        }
+    /* the keyman's zones by apex (a hash lookup): a static block's, or the zones a
+     * dynamic block serves now */
+    sg_keyman_zone *kz = sg_keyman_find(st->km, q->zone->apex);
+    const sg_keyset *k = sg_keyman_zone_keys(kz);
     if (!k)
         return 0;
     apex_keys(k, q);
@@ -489,7 +494,7 @@ static int dnssec_handle(sg_handler *self, sg_query *q)
         return 0;
     if (q->before_sign && q->before_sign(q->before_sign_ctx, q))
         return 0; /* rate limited: the reply goes out cut back or not at all */
-    const sg_denial *d = denial_for(st, zi, q->zone, k);
+    const sg_denial *d = denial_for(st, kz, q->zone, k);
     if (!d)
         return SG_ENOMEM;
     if ((rc = sg_denial_answer(d, q)))
@@ -512,23 +517,19 @@ static int dnssec_handle(sg_handler *self, sg_query *q)
 static const sg_keyset *dnssec_keys(const void *state, const uint8_t *apex)
 {
     const dstate *st = state;
-    for (int i = 0; st && i < st->nzones; i++)
-        if (sg_name_eq(st->zones[i].apex, apex))
-            return sg_keyman_keys(st->km, i);
-    return NULL;
+    return st ? sg_keyman_zone_keys(sg_keyman_find(st->km, apex)) : NULL;
 }
 
 /* Under -t there is no keyman (nothing is read): no floor, the file's serials are checked. */
 static int dnssec_serial_floor(const void *state, const uint8_t *apex, uint32_t *floor)
 {
     const dstate *st = state;
-    for (int i = 0; st && i < st->nzones; i++)
-        if (sg_name_eq(st->zones[i].apex, apex))
-            return st->km ? sg_keyman_serial_floor(st->km, i, floor) : SG_ENOTFOUND;
-    return SG_ENOTFOUND;
+    sg_keyman_zone *kz = st ? sg_keyman_find(st->km, apex) : NULL;
+    return kz ? sg_keyman_zone_floor(kz, floor) : SG_ENOTFOUND;
 }
 
-/* Replies change with the key sets (zones are fixed for the runtime's life). */
+/* Replies change with the key sets, and in a dynamic block with the zones the keyman
+ * follows (the epoch moves for both). */
 static uint64_t dnssec_version(void *state, const sg_query *q)
 {
     (void)q;
@@ -560,4 +561,5 @@ const sg_plugin sg_plugin_dnssec = {
     .teardown = dnssec_teardown,
     .service = dnssec_service,
     .writes = dnssec_writes,
+    .flags = SG_PLUGIN_FOLLOWS_ZONES,
 };

@@ -26,8 +26,16 @@ typedef struct sg_keyman_cfg {
     const char *policy;            /* the policy of zones not yet in the keystore */
     const uint8_t *const *zones;   /* the zones, wire form; zone i is index i below */
     int nzones;
-    const sg_reg_cfg *registrar;   /* pushes and confirms the DS at the parent; NULL: none */
+    const sg_reg_cfg *registrar;   /* pushes and confirms the DS at the parent; NULL: none;
+                                      kept (not copied): it must outlive the keyman */
+    /* Zones at run time (issue 17): the zones above are scopes, not zones; the keyman's
+     * zones are the keystore's served zones (sg_ks_served_list) inside them, followed
+     * within a second as they are added and removed (sg_keyman_find). */
+    int dynamic;
 } sg_keyman_cfg;
+
+/* One zone of a keyman (opaque), for the plugin's lookups by apex. */
+typedef struct sg_keyman_zone sg_keyman_zone;
 
 /* Open the keystore at cfg->keystore (made if missing) and, per zone: give it keys from
  * the policy when it has none that sign (sg_keyset_ensure), record whether a registrar
@@ -58,6 +66,19 @@ void sg_keyman_stop(sg_keyman *km);
  * fingerprint changed (the epoch moves; the old set is retired). Failures are logged on
  * their change of state and then once a minute; nothing is returned. */
 void sg_keyman_step(sg_keyman *km, int64_t now);
+
+/* How many zones the keyman has now (a dynamic keyman's change; i below is in the
+ * current table, for tests and static blocks). */
+int sg_keyman_nzones(const sg_keyman *km);
+
+/* The zone whose apex is apex (wire form, any case), or NULL. Lock-free (a hash lookup);
+ * the zone stays valid for SG_RETIRE_GRACE_SECONDS after a dynamic keyman drops it. */
+sg_keyman_zone *sg_keyman_find(const sg_keyman *km, const uint8_t *apex);
+/* The zone's current key set; what sg_keyman_served and sg_keyman_serial_floor are for a
+ * zone found by sg_keyman_find. Lock-free. */
+const sg_keyset *sg_keyman_zone_keys(const sg_keyman_zone *z);
+void sg_keyman_zone_served(sg_keyman_zone *z, uint32_t max_ttl);
+int sg_keyman_zone_floor(const sg_keyman_zone *z, uint32_t *floor_out);
 
 /* Zone i's current key set (NULL when i is out of range or km is NULL). Lock-free; the
  * snapshot stays valid for SG_RETIRE_GRACE_SECONDS after it is replaced. */

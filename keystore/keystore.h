@@ -29,10 +29,11 @@
  * A handle is not thread-safe: give each thread its own (SQLite handles the sharing).
  */
 
-#define SG_KS_SCHEMA_VERSION 4  /* the schema version this code writes */
+#define SG_KS_SCHEMA_VERSION 5  /* the schema version this code writes */
 #define SG_KS_UNSET 0           /* an unset timing point */
 #define SG_KS_NAME_MAX 64       /* policy names, including the NUL */
 #define SG_KS_ZONE_MAX 1024     /* zone names in presentation form, including the NUL */
+#define SG_KS_PATH_MAX 1024     /* a served zone's file path, including the NUL */
 #define SG_KS_PUBKEY_MAX 1024   /* DNSKEY public key field (RSA 4096 needs 516) */
 #define SG_KS_RDATA_MAX (4 + SG_KS_PUBKEY_MAX)
 
@@ -157,6 +158,8 @@ typedef struct sg_ks_zone {
     char registrar[128];            /* registrar binding; "" when none */
     char state[32];                 /* free text owned by the daemon; "new" at first */
     int64_t created;
+    char file[SG_KS_PATH_MAX];      /* served from this master file by `dynamic` blocks;
+                                       "" : not served at run time */
 } sg_ks_zone;
 
 /* Normalise a zone name ("Example.COM" -> "example.com."). 0 or SG_ESYNTAX. */
@@ -170,6 +173,20 @@ int sg_ks_zone_list(sg_keystore *ks, sg_ks_zone **list_out, size_t *n_out);
  * (NULL: unchanged), journalled. */
 int sg_ks_zone_update(sg_keystore *ks, const char *zone, const char *policy,
                       const char *registrar, const char *state, int64_t now);
+/* Serve the zone from the master file path (absolute; "" : stop serving it), journalled:
+ * `dynamic` blocks of signetd pick the change up within a second (the served-zones
+ * counter moves). The zone's keys are not touched. SG_ENOTFOUND, SG_EINVAL (path too long). */
+int sg_ks_zone_set_file(sg_keystore *ks, const char *zone, const char *path, int64_t now);
+/* A zone served at run time: its name and master file. */
+typedef struct sg_ks_served {
+    char name[SG_KS_ZONE_MAX];
+    char file[SG_KS_PATH_MAX];
+} sg_ks_served;
+/* The zones with a file (sg_ks_zone_set_file), by name; *list_out is freed with free(). */
+int sg_ks_served_list(sg_keystore *ks, sg_ks_served **list_out, size_t *n_out);
+/* A number that changes whenever a zone gets, changes or loses its file or a zone with a
+ * file is added or removed (a trigger keeps it): poll it, then sg_ks_served_list. */
+int sg_ks_served_counter(sg_keystore *ks, int64_t *counter_out);
 /* Remove a zone and its keys. Without force, SG_KS_EINUSE if a key could still be in
  * the DNS or its DS at the parent (see sg_ks_key_delete). */
 int sg_ks_zone_remove(sg_keystore *ks, const char *zone, int force, int64_t now);
