@@ -9,6 +9,7 @@
 
 #include "common/rrset.h"
 #include "keystore/rollover.h"
+#include "registrar/query.h"
 #include "registrar/registrar.h"
 #include "signer/signer.h"
 
@@ -101,56 +102,22 @@ static int reg_addr(const char *s, char *out, size_t cap)
     return 0;
 }
 
-/* One authoritative answer of server for zone/type; *rrs_out the answer's records of
- * that type owned by zone (caller frees), *soa_out the first SOA if asked. */
+/* One authoritative answer of server (the operator's form) for zone/type: the records of
+ * that type owned by zone (caller frees). */
 static int query(const char *server, const char *zone, ldns_rr_type type, ldns_rr_list **rrs_out,
                  char *err, size_t cap)
 {
     *rrs_out = NULL;
-    char addr[128];
-    uint16_t port;
-    if (split_addr(server, addr, sizeof addr, &port)) {
+    char ra[160], why_not[256];
+    if (reg_addr(server, ra, sizeof ra)) {
         snprintf(err, cap, "bad server address '%s'", server);
         return SG_EINVAL;
     }
-    ldns_rdf *a = ldns_rdf_new_frm_str(strchr(addr, ':') ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A,
-                                       addr);
-    ldns_rdf *name = ldns_dname_new_frm_str(zone);
-    ldns_resolver *res = ldns_resolver_new();
-    ldns_pkt *p = NULL;
-    int rc = 0;
-    if (!a || !name || !res) {
-        snprintf(err, cap, "bad address or name");
-        rc = SG_EINVAL;
-        goto done;
-    }
-    ldns_resolver_push_nameserver(res, a);
-    ldns_resolver_set_port(res, port);
-    ldns_resolver_set_recursive(res, false);
-    ldns_resolver_set_dnssec(res, true);
-    ldns_resolver_set_retry(res, 2);
-    ldns_resolver_set_fallback(res, true);
-    struct timeval tv = { ADOPT_TIMEOUT_MS / 1000, (ADOPT_TIMEOUT_MS % 1000) * 1000 };
-    ldns_resolver_set_timeout(res, tv);
-    ldns_status s = ldns_resolver_query_status(&p, res, name, type, LDNS_RR_CLASS_IN, 0);
-    if (s != LDNS_STATUS_OK || !p) {
-        snprintf(err, cap, "no answer from %s (%s)", server, ldns_get_errorstr_by_id(s));
-        rc = SG_EIO;
-        goto done;
-    }
-    if (ldns_pkt_get_rcode(p) != LDNS_RCODE_NOERROR || !ldns_pkt_aa(p)) {
-        snprintf(err, cap, "%s is not authoritative for %s (rcode %d)", server, zone,
-                 (int)ldns_pkt_get_rcode(p));
-        rc = SG_EIO;
-        goto done;
-    }
-    ldns_rr_list *l = ldns_pkt_rr_list_by_name_and_type(p, name, type, LDNS_SECTION_ANSWER);
-    *rrs_out = l ? l : ldns_rr_list_new();
-done:
-    ldns_pkt_free(p);
-    ldns_resolver_deep_free(res);
-    ldns_rdf_deep_free(a);
-    ldns_rdf_deep_free(name);
+    int rc = sg_reg_auth_query(ra, zone, type, ADOPT_TIMEOUT_MS, rrs_out, NULL, why_not,
+                               sizeof why_not);
+    if (rc)
+        snprintf(err, cap, "%s, asked for the %s of %s: %s", server,
+                 type == LDNS_RR_TYPE_SOA ? "SOA" : "DNSKEY RRset", zone, why_not);
     return rc;
 }
 
