@@ -360,7 +360,8 @@ static int read_private(sg_keystore *ks, int64_t id, char *storage, size_t scap,
         if (!b) {
             r = SG_ENOMEM;
         } else {
-            memcpy(b, sqlite3_column_blob(st, 1), (size_t)n);
+            if (n > 0) /* a public-only key has no blob (NULL): nothing to copy */
+                memcpy(b, sqlite3_column_blob(st, 1), (size_t)n);
             b[n] = 0;
             *blob_out = b;
             *len_out = (size_t)n;
