@@ -7,7 +7,8 @@ unbound from the zone's DS (`signetctl ds`); 200 zones added in a loop all answe
 `zone remove` -> REFUSED within a second, keys still in `key list`; `--purge` deletes
 them; a restart serves the keystore's zones (also one added while signetd was down); a
 file that does not load is refused by `zone add` with file:line and nothing is served; a
-`file` or `transfer` line in such a block is refused at config time."""
+`file` or `secondary` line in such a block is refused at config time, a `transfer` one
+accepted (it follows the zones: integ.catalog transfers them)."""
 
 import os
 import subprocess
@@ -187,8 +188,22 @@ class RefusedCombinations(unittest.TestCase):
     def test_file(self):
         self.check('file %s/x.zone x.test' % signet_test.FIXTURES, 'file')
 
-    def test_transfer(self):
-        self.check('transfer {\n        to 127.0.0.1\n    }', 'transfer')
+    def test_secondary(self):
+        self.check('secondary {\n        from 127.0.0.1\n    }', 'secondary')
+
+    def test_transfer_follows(self):
+        d = tempfile.mkdtemp(prefix='signet-dynamic-t-')
+        try:
+            path = os.path.join(d, 'Corefile')
+            with open(path, 'w') as f:
+                f.write('.:5399 {\n    dnssec {\n        keystore %s/ks.db\n    }\n    dynamic\n'
+                        '    transfer {\n        to 127.0.0.1\n        catalog catalog.invalid\n'
+                        '    }\n}\n' % d)
+            p = subprocess.run(signet_test.signetd_cmd() + ['-c', path, '-t'], capture_output=True,
+                               text=True, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        finally:
+            remove_workdir(d)
 
     def test_needs_dnssec(self):
         d = tempfile.mkdtemp(prefix='signet-dynamic-t-')
