@@ -41,6 +41,8 @@ enum sg_error {
     SG_KS_EBUSY = -100,   /* another process holds the write lock longer than the timeout */
     SG_KS_EINUSE = -101,  /* refused: still used (policy by a zone, key published...) */
     SG_KS_ESCHEMA = -102, /* the database schema is newer than this program knows */
+    SG_KS_ECORRUPT = -103, /* a backup or database fails its checksum or integrity check */
+    SG_KS_EDECRYPT = -104, /* an encrypted backup cannot be decrypted with what was given */
 
     /* registrar: -200 .. -299 */
     SG_REG_ERETRY = -200,  /* transient failure (5xx, 429, network): retried with backoff */

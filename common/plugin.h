@@ -26,6 +26,11 @@ typedef struct sg_setup_ctx {
     /* The attachment slot of the plugin being set up on zone versions (sg_handler.slot):
      * what its prepare hook is handed, kept for its own background work; -1: none. */
     int slot;
+    /* The block has a plugin that serves zones added and removed at run time
+     * (SG_PLUGIN_RUNTIME_ZONES): `zones` above are then where such zones may be, not
+     * zones themselves (a block for `.` serves none of its own). The core has refused the
+     * block if a plugin in it lacks SG_PLUGIN_FOLLOWS_ZONES. */
+    int runtime_zones;
 } sg_setup_ctx;
 
 typedef struct sg_handler sg_handler;
@@ -55,6 +60,13 @@ enum sg_plugin_flags {
     SG_PLUGIN_REPEATABLE = 1u << 0, /* may be given more than once in a server block */
     SG_PLUGIN_TRANSFERS = 1u << 1,  /* hands zones out (AXFR/IXFR); without one in a
                                        chain the core refuses them */
+    SG_PLUGIN_RUNTIME_ZONES = 1u << 2, /* serves zones that come and go at run time inside
+                                          the block's zones (`dynamic`) */
+    SG_PLUGIN_FOLLOWS_ZONES = 1u << 3, /* right in a block whose zones come and go at run
+                                          time (nothing per zone fixed at setup, or it
+                                          follows ctx->runtime_zones); the core refuses a
+                                          block with a runtime-zones plugin and one
+                                          without this flag, at config time */
 };
 
 /* What sg_plugin.writes reports: a file the instance writes while running, e.g. so that

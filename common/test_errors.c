@@ -37,6 +37,8 @@ static const struct {
     { SG_KS_EBUSY, "SG_KS_EBUSY", 1, "keystore busy (another process is writing)" },
     { SG_KS_EINUSE, "SG_KS_EINUSE", 1, "still in use" },
     { SG_KS_ESCHEMA, "SG_KS_ESCHEMA", 1, "keystore schema is newer than this program" },
+    { SG_KS_ECORRUPT, "SG_KS_ECORRUPT", 1, "damaged: checksum or integrity check failed" },
+    { SG_KS_EDECRYPT, "SG_KS_EDECRYPT", 1, "cannot decrypt (wrong passphrase or key)" },
     { SG_REG_ERETRY, "SG_REG_ERETRY", 2, "temporary failure at the registrar (will retry)" },
     { SG_REG_EREJECT, "SG_REG_EREJECT", 2, "the registrar refused the request" },
     { SG_REG_ECRED, "SG_REG_ECRED", 2, "registrar credentials missing or unsafe" },

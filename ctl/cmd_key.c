@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* signetctl key: generate, list, show, import, export, delete, set. */
 #include "ctl/ctl.h"
+#include "ctl/import.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -11,10 +12,19 @@ static void help(void)
     printf("usage: signetctl key generate ZONE --role ksk|zsk|csk [--algorithm A] [--bits N]\n"
            "       signetctl key list [ZONE]\n"
            "       signetctl key show ID\n"
-           "       signetctl key import ZONE PATH [--role ksk|zsk|csk] [--algorithm A]\n"
-           "                 PATH: a BIND K*.key or K*.private file (both must exist),\n"
+           "       signetctl key import ZONE PATH [--role ksk|zsk|csk] [--algorithm A] [--public]\n"
+           "                 PATH: a BIND K*.key or K*.private file (with its .state, if any),\n"
            "                 or a PKCS#8 PEM private key (*.pem: Knot DNS, key export);\n"
-           "                 a PEM needs --role, and --algorithm for RSA\n"
+           "                 a PEM needs --role, and --algorithm for RSA. A K*.key without\n"
+           "                 its .private, or --public, is stored public-only: published,\n"
+           "                 never signing, never rolled (another signer's key, RFC 8901).\n"
+           "                 Times come from the files; without any: published and active now\n"
+           "       signetctl key import ZONE --from bind --dir DIR\n"
+           "       signetctl key import ZONE --from knot --kasp KASP-DB [--knot-config FILE]\n"
+           "       signetctl key import ZONE --from pdns [--pdns-config DIR]\n"
+           "                 every key of the zone with its state there: BIND's K*.key/.private/\n"
+           "                 .state in DIR; Knot's keymgr list timers and KASP-DB/keys/ID.pem;\n"
+           "                 PowerDNS's pdnsutil list-keys flags (Active, Published)\n"
            "       signetctl key export ID [--private]\n"
            "                 the DNSKEY; with --private also the private key (PKCS#8 PEM)\n"
            "       signetctl key delete ID [--force]\n"
@@ -43,9 +53,9 @@ static void print_key_row(const sg_ks_key *k)
     ctl_fmt_time(k->active, a, sizeof a);
     ctl_fmt_time(k->retire, r, sizeof r);
     ctl_fmt_time(k->remove, d, sizeof d);
-    printf("%-5" PRId64 " %-24s %-5u %-3s %-16s %-5u %-9s %-20s %-20s %-20s %s\n", k->id,
+    printf("%-5" PRId64 " %-24s %-5u %-3s %-16s %-5u %-9s %-20s %-20s %-20s %s%s\n", k->id,
            k->zone, k->tag, sg_ks_role_name(k->role), sg_ks_alg_name(k->algorithm), k->bits,
-           sg_ks_state_name(k->state), p, a, r, d);
+           sg_ks_state_name(k->state), p, a, r, d, sg_ks_key_public_only(k) ? "  public-only" : "");
 }
 
 static void key_header(void)
@@ -83,7 +93,8 @@ static void show_key(ctl *c, const sg_ks_key *k)
     printf("role:          %s\nalgorithm:     %s (%u)\nbits:          %u\nflags:         %u\n",
            sg_ks_role_name(k->role), sg_ks_alg_name(k->algorithm), k->algorithm, k->bits,
            k->flags);
-    printf("state:         %s\nstorage:       %s\n", sg_ks_state_name(k->state), k->storage);
+    printf("state:         %s\nstorage:       %s%s\n", sg_ks_state_name(k->state), k->storage,
+           sg_ks_key_public_only(k) ? " (public-only: never signs here)" : "");
     static const char *const names[] = { "created", "publish", "active", "retire", "remove",
                                          "ds-submitted", "ds-seen" };
     const int64_t times[] = { k->created, k->publish, k->active, k->retire, k->remove,
@@ -98,7 +109,8 @@ static void show_key(ctl *c, const sg_ks_key *k)
         printf("ds:            %s\n", line);
 }
 
-enum { O_ROLE, O_ALG, O_BITS, O_PRIV, O_FORCE, O_PUB, O_ACT, O_RET, O_REM, O_DSS, O_DSN, O_N };
+enum { O_ROLE, O_ALG, O_BITS, O_PRIV, O_FORCE, O_PUB, O_ACT, O_RET, O_REM, O_DSS, O_DSN,
+       O_PUBLIC, O_FROM, O_DIR, O_KASP, O_KNOTCONF, O_PDNSCONF, O_N };
 
 /* A subcommand's arguments, already checked against its row in key_subs. */
 typedef struct key_args {
@@ -187,9 +199,53 @@ static int key_list(ctl *c, const key_args *a)
     return CTL_OK;
 }
 
+/* key import ZONE --from bind|knot|pdns: every key the source holds for the zone. */
+static int key_import_from(ctl *c, const key_args *a)
+{
+    const ctl_opt *o = a->o;
+    const char *zone = a->pos[1], *from = o[O_FROM].val;
+    if (a->npos != 2)
+        return ctl_usage("key ", "key import --from takes a ZONE and no PATH");
+    if (o[O_ROLE].set || o[O_ALG].set || o[O_PUBLIC].set)
+        return ctl_usage("key ", "--role, --algorithm and --public are for one key's PATH");
+    int bind = !strcmp(from, "bind"), knot = !strcmp(from, "knot"), pdns = !strcmp(from, "pdns");
+    if (!bind && !knot && !pdns)
+        return ctl_usage("key ", "--from is bind, knot or pdns, not '%s'", from);
+    if (bind != o[O_DIR].set || knot != o[O_KASP].set || (!knot && o[O_KNOTCONF].set) ||
+        (!pdns && o[O_PDNSCONF].set))
+        return ctl_usage("key ", "--from bind needs --dir; --from knot needs --kasp (and may "
+                                 "take --knot-config); --from pdns may take --pdns-config");
+    int rc = ctl_open(c);
+    if (rc)
+        return rc;
+    int n = 0, r;
+    FILE *rep = c->json ? NULL : stdout;
+    if (bind)
+        r = ctl_import_bind_dir(c->ks, zone, o[O_DIR].val, c->now, rep, &n);
+    else if (knot)
+        r = ctl_import_knot(c->ks, zone, o[O_KASP].val, o[O_KNOTCONF].set ? o[O_KNOTCONF].val : NULL,
+                            getenv("SIGNET_KEYMGR"), c->now, rep, &n);
+    else
+        r = ctl_import_pdns(c->ks, zone, o[O_PDNSCONF].set ? o[O_PDNSCONF].val : NULL,
+                            getenv("SIGNET_PDNSUTIL"), c->now, rep, &n);
+    if (c->json)
+        printf("{\"imported\":%d,\"ok\":%s}\n", n, r ? "false" : "true");
+    if (r) {
+        fprintf(stderr, "signetctl: %d key%s imported before the failure\n", n, n == 1 ? "" : "s");
+        return CTL_ERR;
+    }
+    return CTL_OK;
+}
+
 static int key_import(ctl *c, const key_args *a)
 {
     const ctl_opt *o = a->o;
+    if (o[O_FROM].set)
+        return key_import_from(c, a);
+    if (o[O_DIR].set || o[O_KASP].set || o[O_KNOTCONF].set || o[O_PDNSCONF].set)
+        return ctl_usage("key ", "--dir, --kasp, --knot-config and --pdns-config go with --from");
+    if (a->npos != 3)
+        return ctl_usage("key ", "key import needs ZONE PATH (or ZONE --from SOURCE)");
     const char *zone = a->pos[1], *path = a->pos[2];
     int rc = ctl_open(c);
     if (rc)
@@ -204,21 +260,21 @@ static int key_import(ctl *c, const key_args *a)
         /* a PEM says nothing about DNS: the operator names the role */
         if (!o[O_ROLE].set)
             return ctl_usage("key ", "importing a PEM key needs --role ksk|zsk|csk");
-        r = sg_ks_key_import_pem(c->ks, zone, path, a->role, alg, c->now, &k);
+        if (o[O_PUBLIC].set)
+            return ctl_usage("key ", "--public takes a DNSKEY (K*.key), not a private key");
+        r = sg_ks_key_import_pem(c->ks, zone, path, a->role, alg, NULL, c->now, &k);
     } else {
         if (o[O_ALG].set)
             return ctl_usage("key ", "--algorithm is for PEM keys; a BIND key names its own");
         r = sg_ks_key_import_bind(c->ks, zone, path, o[O_ROLE].set ? (int)a->role : -1,
-                                  c->now, &k);
+                                  o[O_PUBLIC].set ? SG_KS_IMPORT_PUBLIC : 0, NULL, c->now, &k);
     }
     if (r)
         return ctl_fail(c, r, "cannot import %s", path);
     if (c->json)
         show_key(c, &k);
     else
-        printf("imported key %" PRId64 " for %s: %s %s, tag %u, %s\n", k.id, k.zone,
-               sg_ks_role_name(k.role), sg_ks_alg_name(k.algorithm), k.tag,
-               sg_ks_state_name(k.state));
+        ctl_import_line(stdout, &k, c->now);
     return CTL_OK;
 }
 
@@ -248,6 +304,13 @@ static int key_export(ctl *c, const key_args *a)
     printf("%s\n", line);
     if (!a->o[O_PRIV].set)
         return CTL_OK;
+    /* recorded first: an export that cannot be recorded does not happen */
+    char who[256], reason[320];
+    ctl_who(who, sizeof who);
+    snprintf(reason, sizeof reason, "private key exported (key export --private) by %s", who);
+    if ((r = sg_ks_event_add(c->ks, c->now, k.zone, id, NULL, NULL, reason)) != 0)
+        return ctl_fail(c, r, "cannot record the export of key %" PRId64 " in the journal; "
+                        "nothing exported", id);
     char *pem;
     size_t len;
     if ((r = sg_ks_key_export_private(c->ks, id, &pem, &len)) != 0)
@@ -336,7 +399,8 @@ static const struct key_sub {
     { "generate", 2, 2, 1u << O_ROLE | 1u << O_ALG | 1u << O_BITS, 0, key_generate },
     { "list", 1, 2, 0, 0, key_list },
     { "show", 2, 2, 0, 1, key_show },
-    { "import", 3, 3, 1u << O_ROLE | 1u << O_ALG, 0, key_import },
+    { "import", 2, 3, 1u << O_ROLE | 1u << O_ALG | 1u << O_PUBLIC | 1u << O_FROM | 1u << O_DIR |
+                         1u << O_KASP | 1u << O_KNOTCONF | 1u << O_PDNSCONF, 0, key_import },
     { "export", 2, 2, 1u << O_PRIV, 1, key_export },
     { "delete", 2, 2, 1u << O_FORCE, 1, key_delete },
     { "set", 2, 2, 1u << O_PUB | 1u << O_ACT | 1u << O_RET | 1u << O_REM | 1u << O_DSS |
@@ -351,7 +415,9 @@ int cmd_key(ctl *c, int argc, char **argv)
         { "role", 1, 0, 0 },     { "algorithm", 1, 0, 0 }, { "bits", 1, 0, 0 },
         { "private", 0, 0, 0 },  { "force", 0, 0, 0 },     { "publish", 1, 0, 0 },
         { "activate", 1, 0, 0 }, { "retire", 1, 0, 0 },    { "remove", 1, 0, 0 },
-        { "ds-submitted", 1, 0, 0 }, { "ds-seen", 1, 0, 0 },
+        { "ds-submitted", 1, 0, 0 }, { "ds-seen", 1, 0, 0 }, { "public", 0, 0, 0 },
+        { "from", 1, 0, 0 },     { "dir", 1, 0, 0 },      { "kasp", 1, 0, 0 },
+        { "knot-config", 1, 0, 0 }, { "pdns-config", 1, 0, 0 },
     };
     char *pos[4];
     int npos, help_wanted;

@@ -38,6 +38,7 @@ static void emit(ctl *c, int *first, const sg_ks_key *k, const char *line)
 }
 
 int cmd_ds_status(ctl *c, int argc, char **argv); /* ctl/cmd_registrar.c */
+int cmd_ds_check(ctl *c, int argc, char **argv);  /* ctl/cmd_registrar.c */
 
 int cmd_ds(ctl *c, int argc, char **argv)
 {
@@ -47,6 +48,8 @@ int cmd_ds(ctl *c, int argc, char **argv)
         return cmd_ds_push(c, argc - 1, argv + 1);
     if (argc > 0 && !strcmp(argv[0], "seen"))
         return cmd_ds_seen(c, argc - 1, argv + 1);
+    if (argc > 0 && !strcmp(argv[0], "check"))
+        return cmd_ds_check(c, argc - 1, argv + 1);
     if (argc > 0 && !strcmp(argv[0], "gone"))
         return cmd_ds_gone(c, argc - 1, argv + 1);
     ctl_opt o[] = { { "digest", 1, 0, 0 }, { "cds", 0, 0, 0 } };

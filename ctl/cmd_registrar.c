@@ -449,3 +449,93 @@ int cmd_ds_push(ctl *c, int argc, char **argv)
     }
     return e ? CTL_ERR : CTL_OK;
 }
+
+int cmd_ds_check(ctl *c, int argc, char **argv)
+{
+    ctl_opt o[] = { { "config", 1, 0, 0 }, { "parent-ns", 1, 0, 0 } };
+    char *pos[1];
+    int npos, help_wanted = 0;
+    int rc = ctl_parse("ds check ", argc, argv, o, 2, pos, 1, &npos, &help_wanted);
+    if (rc)
+        return rc;
+    if (help_wanted) {
+        printf("usage: signetctl ds check ZONE [--parent-ns ADDR[:PORT][,ADDR...]] [--config COREFILE]\n"
+               "Ask the parent's servers for the zone's DS RRset now: the --parent-ns given, or\n"
+               "the parent-ns of the zone's registrar block in the Corefile (default\n"
+               "$SIGNET_CONFIG or " DEFAULT_CONFIG "), or the parent's NS set. Every KSK/CSK whose\n"
+               "DS all of them serve is recorded as seen (also a DS Signet never submitted: a\n"
+               "key imported from the previous signer, a DS added by hand), the DS TTL served\n"
+               "becomes the parent-ds-ttl the rollover waits rest on; keys without a DS and\n"
+               "DS without a key are listed. Exit 0 when every published KSK/CSK has its DS\n"
+               "at every server, 1 otherwise.\n");
+        return CTL_OK;
+    }
+    char zone[SG_KS_ZONE_MAX];
+    if (npos != 1)
+        return ctl_usage("ds check ", "ds check needs one ZONE");
+    if (sg_ks_zone_normalize(pos[0], zone))
+        return ctl_usage("ds check ", "bad zone name '%s'", pos[0]);
+    char **servers = NULL;
+    int ns = 0;
+    uint32_t timeout = 2000;
+    if (o[1].set) {
+        char list[1024];
+        snprintf(list, sizeof list, "%s", o[1].val);
+        char *save;
+        for (char *t = strtok_r(list, ", ", &save); t && ns < SG_REG_MAX_NS; t = strtok_r(NULL, ", ", &save)) {
+            char **nv = realloc(servers, (size_t)(ns + 1) * sizeof *servers);
+            if (!nv)
+                break;
+            servers = nv;
+            if ((servers[ns] = strdup(t)))
+                ns++;
+        }
+    } else {
+        const char *cf = o[0].set ? o[0].val
+                         : getenv("SIGNET_CONFIG") && *getenv("SIGNET_CONFIG") ? getenv("SIGNET_CONFIG")
+                                                                              : DEFAULT_CONFIG;
+        sg_registrar *r;
+        sg_reg_cfg rcfg;
+        char keystore[512], err[256] = "";
+        if ((rc = load_registrar(cf, zone, &r, &rcfg, keystore, sizeof keystore)))
+            return rc;
+        sg_reg_free(r);
+        if (!c->db_set && keystore[0])
+            c->db = keystore;
+        timeout = rcfg.query_timeout;
+        if (sg_reg_parent_servers(&rcfg, zone, &servers, &ns, err, sizeof err)) {
+            fprintf(stderr, "signetctl: %s\n", err);
+            return CTL_ERR;
+        }
+    }
+    if (ns == 0) {
+        free(servers);
+        return ctl_usage("ds check ", "no parent server to ask");
+    }
+    if ((rc = ctl_open(c)) == CTL_OK) {
+        sg_reg_check res;
+        int e = sg_reg_check_now(c->ks, zone, servers, ns, timeout, c->now, c->json ? NULL : stdout, &res);
+        if (e && e != SG_EIO) {
+            rc = ctl_fail(c, e, "ds check %s", zone);
+        } else if (c->json) {
+            printf("{\"zone\":");
+            json_str(stdout, zone);
+            printf(",\"servers\":%d,\"answered\":%d,\"seen\":%d,\"marked\":%d,\"keys_without_ds\":%d,"
+                   "\"ds_without_key\":%d,\"ttl\":%u}\n", ns, e ? 0 : res.answered, e ? 0 : res.seen,
+                   e ? 0 : res.marked, e ? 0 : res.key_without_ds, e ? 0 : res.ds_without_key, e ? 0 : res.ttl);
+            rc = e || res.key_without_ds ? CTL_ERR : CTL_OK;
+        } else if (e) {
+            fprintf(stderr, "signetctl: no parent server answered for %s\n", zone);
+            rc = CTL_ERR;
+        } else {
+            printf("%s: %d of %d servers answered; %d key%s with its DS everywhere (%d newly "
+                   "recorded as seen), %d without, %d DS without a key\n", zone, res.answered, ns,
+                   res.seen, res.seen == 1 ? "" : "s", res.marked, res.key_without_ds, res.ds_without_key);
+            rc = res.key_without_ds ? CTL_ERR : CTL_OK;
+        }
+    }
+    for (int i = 0; i < ns; i++)
+        free(servers[i]);
+    free(servers);
+    return rc;
+}

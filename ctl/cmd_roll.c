@@ -295,35 +295,80 @@ int cmd_zone_roll(ctl *c, const char *sub, int argc, char **argv)
     return zone_roll(c, zone, o[0].set ? SG_KS_ROLE_KSK : o[1].set ? SG_KS_ROLE_ZSK : SG_KS_ROLE_CSK);
 }
 
-int cmd_ds_seen(ctl *c, int argc, char **argv)
+/* --key ID or --tag N to a key id of zone (0: neither given); CTL_OK or an exit code. */
+static int seen_key_id(ctl *c, const char *zone, const ctl_opt *key, const ctl_opt *tag, int64_t *id)
 {
-    ctl_opt o[] = { { "key", 1, 0, 0 } };
-    char zone[SG_KS_ZONE_MAX];
-    int rc = ctl_zone_cmd("ds seen ", argc, argv, o, 1,
-                          "usage: signetctl ds seen ZONE [--key ID]\n"
-                          "Record that the parent now serves the DS of the zone's submitted keys (or of\n"
-                          "one key): the manual path when no registrar is configured. A KSK or CSK\n"
-                          "rollover waits for this before the old key retires.\n", zone);
-    if (rc)
-        return rc == CTL_DONE ? CTL_OK : rc;
-    int64_t id = 0;
-    if (o[0].set) {
-        char *end;
-        id = strtoll(o[0].val, &end, 10);
-        if (*end || id <= 0)
+    *id = 0;
+    char *end;
+    if (key->set) {
+        *id = strtoll(key->val, &end, 10);
+        if (*end || *id <= 0)
             return ctl_usage("ds seen ", "--key takes a key id");
     }
-    if ((rc = ctl_open(c)))
-        return rc;
-    int marked = 0;
-    int err = sg_roll_ds_seen(c->ks, zone, id, c->now, &marked);
+    if (!tag->set)
+        return CTL_OK;
+    long t = strtol(tag->val, &end, 10);
+    if (*end || t < 0 || t > 65535 || key->set)
+        return ctl_usage("ds seen ", "--tag takes a key tag (0..65535), without --key");
+    sg_ks_key *keys = NULL;
+    size_t n = 0;
+    int err = sg_ks_key_list(c->ks, zone, &keys, &n);
     if (err)
         return ctl_fail(c, err, "zone %s", zone);
-    if (marked == 0) {
-        fprintf(stderr, "signetctl: no submitted DS of %s is waiting to be seen\n", zone);
+    for (size_t i = 0; i < n; i++)
+        if (keys[i].tag == t)
+            *id = keys[i].id;
+    free(keys);
+    if (!*id) {
+        fprintf(stderr, "signetctl: %s has no key with tag %ld\n", zone, t);
         return CTL_ERR;
     }
-    printf("%d DS record%s of %s marked as served by the parent\n", marked, marked > 1 ? "s" : "", zone);
+    return CTL_OK;
+}
+
+int cmd_ds_seen(ctl *c, int argc, char **argv)
+{
+    ctl_opt o[] = { { "key", 1, 0, 0 }, { "tag", 1, 0, 0 } };
+    char zone[SG_KS_ZONE_MAX];
+    int rc = ctl_zone_cmd("ds seen ", argc, argv, o, 2,
+                          "usage: signetctl ds seen ZONE [--key ID | --tag N]\n"
+                          "Record that the parent now serves the DS of the zone's submitted keys (or of\n"
+                          "one key): the manual path when no registrar checks the parent. A KSK or CSK\n"
+                          "rollover waits for this before the old key retires. When no submitted DS\n"
+                          "waits, the DS the parent already serves for keys Signet never submitted\n"
+                          "(imported from the previous signer, added by hand) is recorded as submitted\n"
+                          "and seen now: the key's, or, when no DS of the zone is seen yet, every\n"
+                          "signing KSK/CSK's (never a successor's). signetctl ds check asks the\n"
+                          "parent's servers instead of taking your word.\n", zone);
+    if (rc)
+        return rc == CTL_DONE ? CTL_OK : rc;
+    if ((rc = ctl_open(c)))
+        return rc;
+    int64_t id = 0;
+    if ((rc = seen_key_id(c, zone, &o[0], &o[1], &id)))
+        return rc;
+    int marked = 0, adopted = 0;
+    int err = sg_roll_ds_seen(c->ks, zone, id, c->now, &marked);
+    if (!err && marked == 0) {
+        err = sg_roll_ds_at_parent(c->ks, zone, id, "operator (ds seen)", c->now, &adopted);
+        if (err == SG_EINVAL) {
+            fprintf(stderr, "signetctl: key %lld has no DS to be seen (a ZSK, or its DS was "
+                            "withdrawn or it retired)\n", (long long)id);
+            return CTL_ERR;
+        }
+    }
+    if (err)
+        return ctl_fail(c, err, "zone %s", zone);
+    if (marked + adopted == 0) {
+        fprintf(stderr, "signetctl: no submitted DS of %s is waiting to be seen, and no signing "
+                        "KSK or CSK lacks one (name a key: --tag N)\n", zone);
+        return CTL_ERR;
+    }
+    if (marked)
+        printf("%d DS record%s of %s marked as served by the parent\n", marked, marked > 1 ? "s" : "", zone);
+    else
+        printf("%d DS record%s of %s that Signet never submitted recorded as served by the parent "
+               "(submitted and seen now)\n", adopted, adopted > 1 ? "s" : "", zone);
     return CTL_OK;
 }
 

@@ -1,18 +1,27 @@
 /* SPDX-License-Identifier: MIT */
 /* signetctl zone: add, list, show, remove, history, serial-floor. */
 #include "ctl/ctl.h"
+#include "signer/keyset.h"
+#include "zones/zone.h"
 #include "common/cfg.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 static void help(void)
 {
-    printf("usage: signetctl zone add ZONE [--policy P]\n"
+    printf("usage: signetctl zone add ZONE [--policy P] [--file PATH]\n"
+           "                                   (--file: served at once by signetd's `dynamic`\n"
+           "                                   blocks, signed by its policy; the file is checked)\n"
            "       signetctl zone list\n"
            "       signetctl zone show ZONE\n"
-           "       signetctl zone remove ZONE [--force]   (refused while a key may be in use)\n"
+           "       signetctl zone remove ZONE [--purge] [--force]\n"
+           "                                   (a served zone: no longer served, keys kept;\n"
+           "                                   --purge: its keys too; refused while a key\n"
+           "                                   may be in use or its DS at the parent)\n"
            "       signetctl zone history ZONE            (the zone's event journal)\n"
            "       signetctl zone sign ZONE --zonefile PATH [--out FILE]\n"
            "       signetctl zone roll ZONE --ksk|--zsk|--csk\n"
@@ -43,6 +52,11 @@ static void json_zone(ctl *c, const sg_ks_zone *z, int with_keys)
     json_str(stdout, z->state);
     printf(",\"created\":");
     json_time(stdout, z->created);
+    printf(",\"file\":");
+    if (z->file[0])
+        json_str(stdout, z->file);
+    else
+        printf("null");
     if (with_keys) {
         sg_ks_key *keys = NULL;
         size_t n = 0;
@@ -60,10 +74,64 @@ static void json_zone(ctl *c, const sg_ks_zone *z, int with_keys)
     printf("}");
 }
 
-enum { O_POLICY, O_FORCE, O_N };
+enum { O_POLICY, O_FORCE, O_FILE, O_PURGE, O_N };
+
+/* zone add ZONE --file PATH: the file must load as the zone (errors with file:line on
+ * stderr, nothing changed); then, in one transaction, the zone (new, or kept with its
+ * keys), its keys from its policy when it has none, and its file, which signetd's
+ * `dynamic` blocks serve within a second. */
+static int zone_add_served(ctl *c, const ctl_opt *o, const char *name)
+{
+    char path[PATH_MAX];
+    if (!realpath(o[O_FILE].val, path))
+        return ctl_fail(c, SG_EIO, "zone %s: %s: %s", name, o[O_FILE].val, strerror(errno));
+    if (strlen(path) >= SG_KS_PATH_MAX)
+        return ctl_fail(c, SG_EINVAL, "zone %s: the path %s is too long", name, path);
+    sg_zone *z = NULL;
+    int r = sg_zone_load_file_max(path, name, SG_ZONE_FILE_MAX_DEFAULT, &z);
+    sg_zone_free(z);
+    if (r)
+        return ctl_fail(c, r, "zone %s: %s does not load (the errors above say where); nothing "
+                        "changed", name, path);
+    sg_ks_zone old;
+    int exists = sg_ks_zone_get(c->ks, name, &old) == 0;
+    const char *policy = o[O_POLICY].val ? o[O_POLICY].val : exists ? old.policy : "default";
+    if ((r = sg_ks_begin(c->ks)))
+        return ctl_fail(c, r, "cannot add zone %s", name);
+    if (!exists)
+        r = sg_ks_zone_add(c->ks, name, policy, c->now);
+    else if (o[O_POLICY].val && strcmp(old.policy, policy))
+        r = sg_ks_zone_update(c->ks, name, policy, NULL, NULL, c->now);
+    if (!r)
+        r = sg_keyset_ensure(c->ks, name, policy, c->now);
+    if (!r)
+        r = sg_ks_zone_set_file(c->ks, name, path, c->now);
+    if (!r)
+        r = sg_ks_commit(c->ks);
+    else
+        sg_ks_rollback(c->ks);
+    if (r)
+        return ctl_fail(c, r, "cannot add zone %s", name);
+    if (c->json) {
+        printf("{\"zone\":");
+        json_str(stdout, name);
+        printf(",\"policy\":");
+        json_str(stdout, policy);
+        printf(",\"file\":");
+        json_str(stdout, path);
+        printf("}\n");
+    } else if (exists) {
+        printf("zone %s served from %s (policy %s, its keys kept)\n", name, path, policy);
+    } else {
+        printf("zone %s added with policy %s, served from %s\n", name, policy, path);
+    }
+    return CTL_OK;
+}
 
 static int zone_add(ctl *c, const ctl_opt *o, const char *name)
 {
+    if (o[O_FILE].set)
+        return zone_add_served(c, o, name);
     int r = sg_ks_zone_add(c->ks, name, o[O_POLICY].val, c->now);
     if (r == SG_EEXIST)
         return ctl_fail(c, r, "zone %s", name);
@@ -75,13 +143,52 @@ static int zone_add(ctl *c, const ctl_opt *o, const char *name)
     return CTL_OK;
 }
 
+/* A served zone (a file): no longer served, keys kept, unless --purge. --purge deletes
+ * the zone and its keys: once nothing serves them, only a DS at the parent can still
+ * point at them, so that alone needs --force. A zone never served: as always. */
 static int zone_remove(ctl *c, const ctl_opt *o, const char *name)
 {
-    int r = sg_ks_zone_remove(c->ks, name, o[O_FORCE].set, c->now);
+    sg_ks_zone z;
+    int r = sg_ks_zone_get(c->ks, name, &z);
+    if (r)
+        return ctl_fail(c, r, "zone %s", name);
+    int purge = o[O_PURGE].set;
+    if (z.file[0] && !purge) {
+        if ((r = sg_ks_zone_set_file(c->ks, name, "", c->now)))
+            return ctl_fail(c, r, "cannot stop serving zone %s", name);
+        if (!c->json)
+            printf("zone %s no longer served (its keys are kept; 'zone remove %s --purge' "
+                   "deletes them)\n", name, name);
+        return CTL_OK;
+    }
+    int force = o[O_FORCE].set;
+    if (purge && !force) {
+        sg_ks_key *keys = NULL;
+        size_t n = 0;
+        if ((r = sg_ks_key_list(c->ks, name, &keys, &n)))
+            return ctl_fail(c, r, "cannot list the keys of %s", name);
+        force = 1;
+        for (size_t i = 0; i < n; i++)
+            if (keys[i].ds_submitted && !keys[i].ds_gone) {
+                force = 0; /* let the keystore say which key and why */
+                break;
+            }
+        free(keys);
+    }
+    if ((r = sg_ks_begin(c->ks)))
+        return ctl_fail(c, r, "cannot remove zone %s", name);
+    if (z.file[0])
+        r = sg_ks_zone_set_file(c->ks, name, "", c->now);
+    if (!r)
+        r = sg_ks_zone_remove(c->ks, name, force, c->now);
+    if (!r)
+        r = sg_ks_commit(c->ks);
+    else
+        sg_ks_rollback(c->ks);
     if (r)
         return ctl_fail(c, r, "cannot remove zone %s", name);
     if (!c->json)
-        printf("zone %s removed\n", name);
+        printf("zone %s removed%s\n", name, purge ? " with its keys" : "");
     return CTL_OK;
 }
 
@@ -129,6 +236,7 @@ static int zone_show(ctl *c, const ctl_opt *o, const char *name)
     ctl_fmt_time(z.created, t, sizeof t);
     printf("zone:       %s\npolicy:     %s\nstate:      %s\nregistrar:  %s\ncreated:    %s\n",
            z.name, z.policy, z.state, z.registrar[0] ? z.registrar : "-", t);
+    printf("served:     %s\n", z.file[0] ? z.file : "-");
     sg_ks_key *keys;
     size_t n;
     if ((r = sg_ks_key_list(c->ks, z.name, &keys, &n)) != 0)
@@ -271,26 +379,29 @@ static int zone_serial_floor(ctl *c, int argc, char **argv)
 static const struct zone_sub {
     const char *name;
     int takes_zone;
-    int opt;
+    unsigned opts; /* 1 << O_*: the options it accepts */
     int (*run)(ctl *c, const ctl_opt *o, const char *name);
 } zone_subs[] = {
-    { "add", 1, O_POLICY, zone_add },
-    { "list", 0, -1, zone_list },
-    { "show", 1, -1, zone_show },
-    { "remove", 1, O_FORCE, zone_remove },
-    { "history", 1, -1, zone_history },
+    { "add", 1, 1u << O_POLICY | 1u << O_FILE, zone_add },
+    { "list", 0, 0, zone_list },
+    { "show", 1, 0, zone_show },
+    { "remove", 1, 1u << O_FORCE | 1u << O_PURGE, zone_remove },
+    { "history", 1, 0, zone_history },
 };
 
 int cmd_zone(ctl *c, int argc, char **argv)
 {
     if (argc > 0 && !strcmp(argv[0], "sign"))
         return cmd_zone_sign(c, argc - 1, argv + 1);
+    if (argc > 0 && !strcmp(argv[0], "adopt"))
+        return cmd_zone_adopt(c, argc - 1, argv + 1);
     if (argc > 0 && !strcmp(argv[0], "serial-floor"))
         return zone_serial_floor(c, argc - 1, argv + 1);
     if (argc > 0 && (!strcmp(argv[0], "roll") || !strcmp(argv[0], "status") ||
                      !strcmp(argv[0], "plan") || !strcmp(argv[0], "unsign")))
         return cmd_zone_roll(c, argv[0], argc - 1, argv + 1);
-    ctl_opt o[O_N] = { { "policy", 1, 0, 0 }, { "force", 0, 0, 0 } };
+    ctl_opt o[O_N] = { { "policy", 1, 0, 0 }, { "force", 0, 0, 0 }, { "file", 1, 0, 0 },
+                       { "purge", 0, 0, 0 } };
     char *pos[3];
     int npos, help_wanted;
     int rc = ctl_parse("zone ", argc, argv, o, O_N, pos, 3, &npos, &help_wanted);
@@ -312,7 +423,7 @@ int cmd_zone(ctl *c, int argc, char **argv)
     if (npos != 1 + s->takes_zone)
         return ctl_usage("zone ", "wrong number of arguments for 'zone %s'", sub);
     for (int i = 0; i < O_N; i++)
-        if (o[i].set && i != s->opt)
+        if (o[i].set && !(s->opts & (1u << i)))
             return ctl_usage("zone ", "option not valid for 'zone %s'", sub);
     char name[SG_KS_ZONE_MAX];
     if (npos == 2 && sg_ks_zone_normalize(pos[1], name) != 0)

@@ -56,6 +56,8 @@ int ctl_parse_duration(const char *s, uint32_t *out);
 int ctl_parse_time(const char *s, int64_t now, int64_t *out);
 void ctl_fmt_duration(uint32_t secs, char *buf, size_t cap);
 void ctl_fmt_time(int64_t t, char *buf, size_t cap);   /* "-" when unset */
+/* Who runs this command, for the journal: "NAME (uid N)", with the sudo user if any. */
+void ctl_who(char *buf, size_t cap);
 
 /* JSON output, hand-escaped (RFC 8259): strings, and null for unset times. */
 void json_str(FILE *f, const char *s);
@@ -65,6 +67,7 @@ void json_key(FILE *f, const sg_ks_key *k, int with_records, uint32_t ttl, uint8
 int cmd_policy(ctl *c, int argc, char **argv);
 int cmd_zone(ctl *c, int argc, char **argv);
 int cmd_zone_sign(ctl *c, int argc, char **argv);
+int cmd_zone_adopt(ctl *c, int argc, char **argv);   /* cmd_adopt.c */
 int cmd_zone_roll(ctl *c, const char *sub, int argc, char **argv);
 int cmd_ds_seen(ctl *c, int argc, char **argv);
 int cmd_key_compromise(ctl *c, int argc, char **argv);
@@ -75,6 +78,8 @@ int cmd_dnskey(ctl *c, int argc, char **argv);
 int cmd_registrar(ctl *c, int argc, char **argv);
 int cmd_ds_push(ctl *c, int argc, char **argv);
 int cmd_tsig(ctl *c, int argc, char **argv);
+int cmd_backup(ctl *c, int argc, char **argv);
+int cmd_restore(ctl *c, int argc, char **argv);
 
 /* The running daemon (daemon_client.c, cmd_daemon.c). ctl_daemon_call sends req and waits
  * up to timeout_ms for the reply object (*reply_out, caller decrefs); CTL_OK, or CTL_ERR

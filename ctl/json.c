@@ -43,6 +43,7 @@ void json_key(FILE *f, const sg_ks_key *k, int with_records, uint32_t ttl, uint8
     fprintf(f, ",\"role\":\"%s\",\"flags\":%u,\"bits\":%u,\"state\":\"%s\",\"storage\":",
             sg_ks_role_name(k->role), k->flags, k->bits, sg_ks_state_name(k->state));
     json_str(f, k->storage);
+    fprintf(f, ",\"public_only\":%s", sg_ks_key_public_only(k) ? "true" : "false");
     fputs(",\"created\":", f);
     json_time(f, k->created);
     fputs(",\"publish\":", f);

@@ -22,17 +22,24 @@ static void usage(FILE *f)
             "  zone add ZONE [--policy P] | list | show ZONE | remove ZONE [--force]\n"
             "       | history ZONE | serial-floor ZONE [SERIAL]\n"
             "  zone sign ZONE --zonefile PATH [--out FILE]\n"
+            "  zone adopt ZONE --from bind|knot|pdns --server ADDR[@PORT] --parent-ns ADDR[@PORT]...\n"
+            "       [--key-dir DIR | --kasp DIR | --pdns-config-dir DIR] [--policy P] [--check]\n"
             "  zone roll ZONE --ksk|--zsk|--csk | status ZONE | plan ZONE [--until TIME]\n"
             "      | unsign ZONE\n"
             "  key generate ZONE --role ksk|zsk|csk [--algorithm A] [--bits N]\n"
-            "  key list [ZONE] | show ID | import ZONE PATH [--role R] | export ID [--private]\n"
+            "  key list [ZONE] | show ID | import ZONE PATH [--role R] [--public] | export ID [--private]\n"
+            "      | import ZONE --from bind --dir D | --from knot --kasp D | --from pdns\n"
             "      | delete ID [--force] | set ID [--publish|--activate|--retire|--remove TIME]\n"
             "      | compromise ID\n"
-            "  ds ZONE [--digest sha256|sha384] [--cds] | ds seen ZONE [--key ID] | ds gone ZONE\n"
+            "  ds ZONE [--digest sha256|sha384] [--cds] | ds seen ZONE [--key ID|--tag N] | ds gone ZONE\n"
             "      | ds status ZONE | ds push ZONE [--config COREFILE]\n"
+            "      | ds check ZONE [--parent-ns ADDR,...] [--config COREFILE]\n"
             "  registrar test ZONE [--config COREFILE]\n"
             "  dnskey ZONE [--cdnskey]\n"
             "  tsig generate NAME [--algorithm hmac-sha256] [--file]\n"
+            "  backup FILE [--passphrase-file F] [--recipient CERT.pem]\n"
+            "  restore FILE [--passphrase-file F | --key KEY.pem --cert CERT.pem] [--check]\n"
+            "      [--force]\n"
             "\n"
             "  reload [ZONE] | status | stats | stop       the running signetd\n"
             "\n"
@@ -124,6 +131,10 @@ int main(int argc, char **argv)
         rc = cmd_ds(&c, n - 1, args + 1);
     } else if (!strcmp(args[0], "registrar")) {
         rc = cmd_registrar(&c, n - 1, args + 1);
+    } else if (!strcmp(args[0], "backup")) {
+        rc = cmd_backup(&c, n - 1, args + 1);
+    } else if (!strcmp(args[0], "restore")) {
+        rc = cmd_restore(&c, n - 1, args + 1);
     } else if (!strcmp(args[0], "tsig")) {
         rc = cmd_tsig(&c, n - 1, args + 1);
     } else if (!strcmp(args[0], "reload") || !strcmp(args[0], "status") ||

@@ -6,10 +6,12 @@
 #include "common/errors.h"
 
 #include <ctype.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 int ctl_open(ctl *c)
 {
@@ -243,4 +245,16 @@ int ctl_zone_cmd(const char *cmd, int argc, char **argv, ctl_opt *opts, int nopt
     if (sg_ks_zone_normalize(pos[0], zone))
         return ctl_usage(cmd, "bad zone name '%s'", pos[0]);
     return CTL_OK;
+}
+
+void ctl_who(char *buf, size_t cap)
+{
+    uid_t uid = getuid();
+    struct passwd *pw = getpwuid(uid);
+    const char *sudo = getenv("SUDO_USER");
+    if (sudo && *sudo)
+        snprintf(buf, cap, "%s (uid %u, via sudo by %s)", pw ? pw->pw_name : "?", (unsigned)uid,
+                 sudo);
+    else
+        snprintf(buf, cap, "%s (uid %u)", pw ? pw->pw_name : "?", (unsigned)uid);
 }

@@ -195,4 +195,5 @@ const sg_plugin sg_plugin_cache = {
     .setup = cache_setup,
     .handle = cache_handle,
     .teardown = cache_teardown,
+    .flags = SG_PLUGIN_FOLLOWS_ZONES,
 };

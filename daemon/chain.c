@@ -414,6 +414,31 @@ static int block_chain(block_setup *bs, int check_only)
         return SG_ENOMEM;
     sg_setup_ctx ctx = { .zones = bs->zptr, .nzones = sb->nzones, .check_only = check_only,
                          .tsig = bs->rt->tsig, .block = b, .set_up = sb->handlers };
+    /* zones at run time (issue 17): every plugin of the block must follow them, or the
+     * combination is refused here rather than served wrongly */
+    const sg_cfg_block *runtime = NULL;
+    for (int p = 0; plugins[p] && !runtime; p++)
+        for (int i = 0; i < b->nchildren && !runtime; i++)
+            if ((plugins[p]->flags & SG_PLUGIN_RUNTIME_ZONES) &&
+                !strcmp(b->children[i].name, plugins[p]->name))
+                runtime = &b->children[i];
+    if (runtime) {
+        ctx.runtime_zones = 1;
+        for (int p = 0; plugins[p]; p++) {
+            if (plugins[p]->flags & (SG_PLUGIN_RUNTIME_ZONES | SG_PLUGIN_FOLLOWS_ZONES))
+                continue;
+            for (int i = 0; i < b->nchildren; i++)
+                if (!strcmp(b->children[i].name, plugins[p]->name)) {
+                    sg_cfg_error(&b->children[i], "%s: not available in a block whose zones "
+                                 "come and go at run time ('%s' at line %d): it knows its "
+                                 "zones only at setup; serve such zones in a block of their own",
+                                 plugins[p]->name, runtime->name, runtime->line);
+                    bs->errors++;
+                }
+        }
+        if (bs->errors)
+            return SG_ESYNTAX;
+    }
     for (int p = 0; plugins[p]; p++) {
         for (int i = 0; i < b->nchildren; i++) {
             const sg_cfg_block *d = &b->children[i];

@@ -35,4 +35,5 @@ const sg_plugin sg_plugin_errors = {
     .name = "errors",
     .setup = errors_setup,
     .handle = errors_handle,
+    .flags = SG_PLUGIN_FOLLOWS_ZONES,
 };

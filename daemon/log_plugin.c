@@ -99,4 +99,5 @@ const sg_plugin sg_plugin_log = {
     .name = "log",
     .setup = log_setup,
     .handle = log_handle,
+    .flags = SG_PLUGIN_FOLLOWS_ZONES,
 };

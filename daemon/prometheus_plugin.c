@@ -368,4 +368,5 @@ const sg_plugin sg_plugin_prometheus = {
     .setup = prom_setup,
     .handle = prom_handle,
     .teardown = prom_teardown,
+    .flags = SG_PLUGIN_FOLLOWS_ZONES,
 };

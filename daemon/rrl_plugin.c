@@ -228,4 +228,5 @@ const sg_plugin sg_plugin_rrl = {
     .setup = rrl_setup,
     .handle = rrl_handle,
     .teardown = rrl_teardown,
+    .flags = SG_PLUGIN_FOLLOWS_ZONES,
 };

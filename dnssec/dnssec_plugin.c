@@ -27,21 +27,29 @@
 #define AUTO_CACHE_MAX (1u << 20)
 
 typedef struct dzone {
-    uint8_t apex[SG_NAME_MAX]; /* zone i here is zone i of the keyman */
-    size_t cache_want;         /* signatures its version last prepared needs (fit_cache) */
+    uint8_t apex[SG_NAME_MAX]; /* the block's zones (a dynamic block's: its scopes) */
 } dzone;
+
+/* What each zone's version last prepared needs in the signature cache (fit_cache), by
+ * the apex's hash: zones come and go in a dynamic block, so no index of the keyman's
+ * is kept; 16 bytes a zone. Under grow_lock. */
+typedef struct dwant {
+    uint64_t h;                /* the apex's hash (0 taken as 1); 0: empty */
+    size_t want;
+} dwant;
 
 typedef struct dstate {
     sg_dnssec_cfg cfg;
-    dzone *zones;
+    dzone *zones;             /* the block's zones (a dynamic block's: its scopes) */
     int nzones;
-    uint32_t *zindex;         /* apex hash -> zone index + 1 (0: empty), for 10^5 zones */
-    size_t zmask;
+    int dynamic;              /* ctx->runtime_zones: the keyman follows the keystore */
     int slot;                 /* our attachment on zone versions (sg_setup_ctx.slot) */
     sg_keyman *km;            /* the zones' keys: NULL under -t */
     _Atomic(sg_sigcache *) cache;
     size_t cache_slot;        /* bytes per cached RRSIG */
-    size_t cache_want;        /* the sum of the zones' cache_want */
+    size_t cache_want;        /* the sum of wants[].want */
+    dwant *wants;             /* open addressing, a power of two, at most half full */
+    size_t nwants, wants_cap;
     pthread_mutex_t grow_lock;
     sg_dnssec_metrics metrics; /* counters, and the scrape's view of km */
     int metrics_registered;
@@ -74,38 +82,38 @@ static int keys_fit(const sg_denial *d, const sg_keyset *k)
                                   k->apex_types, k->napex);
 }
 
-/* Zone index of an apex (wire form), or -1: a hash, so that a block of 100,000 zones
- * costs no walk per query or per prepared version. */
-static int zone_index(const dstate *st, const uint8_t *apex)
+/* The wants entry of the zone at apex (made when missing), or NULL without memory.
+ * Under grow_lock. */
+static dwant *want_of(dstate *st, const uint8_t *apex)
 {
-    if (!st->zindex)
-        return -1;
-    size_t len = sg_name_len(apex);
-    for (size_t i = sg_name_hash(apex, len) & st->zmask;; i = (i + 1) & st->zmask) {
-        uint32_t s = st->zindex[i];
-        if (!s)
-            return -1;
-        if (sg_name_eq(st->zones[s - 1].apex, apex))
-            return (int)s - 1;
+    uint64_t h = sg_name_hash(apex, sg_name_len(apex));
+    if (!h)
+        h = 1;
+    if (2 * (st->nwants + 1) > st->wants_cap) {
+        size_t cap = st->wants_cap ? 2 * st->wants_cap : 64;
+        dwant *w = calloc(cap, sizeof *w);
+        if (!w)
+            return NULL;
+        for (size_t i = 0; i < st->wants_cap; i++) {
+            if (!st->wants[i].h)
+                continue;
+            size_t j = st->wants[i].h & (cap - 1);
+            while (w[j].h)
+                j = (j + 1) & (cap - 1);
+            w[j] = st->wants[i];
+        }
+        free(st->wants);
+        st->wants = w;
+        st->wants_cap = cap;
     }
-}
-
-static int index_zones(dstate *st)
-{
-    size_t n = 16;
-    while (n < (size_t)st->nzones * 2)
-        n <<= 1;
-    if (!(st->zindex = calloc(n, sizeof *st->zindex)))
-        return SG_ENOMEM;
-    st->zmask = n - 1;
-    for (int zi = 0; zi < st->nzones; zi++) {
-        const uint8_t *a = st->zones[zi].apex;
-        size_t i = sg_name_hash(a, sg_name_len(a)) & st->zmask;
-        while (st->zindex[i])
-            i = (i + 1) & st->zmask;
-        st->zindex[i] = (uint32_t)zi + 1;
+    size_t j = h & (st->wants_cap - 1);
+    while (st->wants[j].h && st->wants[j].h != h)
+        j = (j + 1) & (st->wants_cap - 1);
+    if (!st->wants[j].h) {
+        st->wants[j].h = h;
+        st->nwants++;
     }
-    return 0;
+    return &st->wants[j];
 }
 
 /* The `dnssec` directive and its { } block into out (defaults for what it leaves out). */
@@ -165,14 +173,19 @@ static void cache_free_v(void *p) { sg_sigcache_free(p); }
  * (their records and denial records), so that steady state costs no crypto: the sum over
  * the zones of what each prepared version needs, in powers of two (a block of 10^5 small
  * zones grows it a few times, not once per zone). Called by prepare, never by a query. */
-static void fit_cache(dstate *st, int zi, const sg_zone *z)
+static void fit_cache(dstate *st, const sg_zone *z)
 {
     if (st->cfg.cache_entries)
         return;
     pthread_mutex_lock(&st->grow_lock);
     size_t need = z->nrecords + z->nnodes;
-    st->cache_want += need - st->zones[zi].cache_want;
-    st->zones[zi].cache_want = need;
+    dwant *w = want_of(st, z->apex);
+    if (w) {
+        st->cache_want += need - w->want;
+        w->want = need;
+    } else if (st->cache_want < need) {
+        st->cache_want = need; /* no memory for the entry: at least this zone fits */
+    }
     size_t want = st->cache_want > AUTO_CACHE_MAX ? AUTO_CACHE_MAX : st->cache_want;
     sg_sigcache *cur = atomic_load(&st->cache);
     if (sg_sigcache_capacity(cur) < want) {
@@ -211,7 +224,7 @@ static void dnssec_teardown(void *state)
     sg_keyman_free(st->km);
     sg_sigcache *cache = atomic_load(&st->cache);
     free(st->zones);
-    free(st->zindex);
+    free(st->wants);
     sg_sigcache_free(cache);
     pthread_mutex_destroy(&st->grow_lock);
     free(st);
@@ -246,7 +259,8 @@ static int metrics_setup(dstate *st)
 }
 
 static const sg_keyset *dnssec_keys(const void *state, const uint8_t *apex);
-static void keys_changing(void *arg, int zi, const sg_keyset *k, const sg_keyset *cur, int published);
+static void keys_changing(void *arg, sg_keyman_zone *kz, const sg_keyset *k, const sg_keyset *cur,
+                          int published);
 static int dnssec_serial_floor(const void *state, const uint8_t *apex, uint32_t *floor);
 
 static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **state_out)
@@ -269,8 +283,7 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
         memcpy(st->zones[i].apex, ctx->zones[i], sg_name_len(ctx->zones[i]));
     st->nzones = ctx->nzones;
     st->slot = ctx->slot;
-    if ((rc = index_zones(st)))
-        goto fail;
+    st->dynamic = ctx->runtime_zones;
     /* the keystore and the policy, as a start needs them, before anything is written:
      * -t says what a start would hit, and a refused config makes no key (issue 15) */
     const sg_cfg_block *ks_line = blk, *policy_line = blk;
@@ -293,6 +306,7 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
     sg_keyman_cfg kc = { .keystore = st->cfg.keystore, .policy = st->cfg.policy,
                          .zones = ctx->zones, .nzones = ctx->nzones,
                          .registrar = st->cfg.has_registrar ? &st->cfg.registrar : NULL,
+                         .dynamic = st->dynamic,
                          .keys_changing = keys_changing, .arg = st };
     char kwhy[2200];
     if ((rc = sg_keyman_new(&kc, (int64_t)time(NULL), kwhy, sizeof kwhy, &st->km))) {
@@ -301,7 +315,7 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
         goto fail;
     }
     size_t max_sig = 0;
-    for (int i = 0; i < st->nzones; i++) {
+    for (int i = 0; i < sg_keyman_nzones(st->km); i++) {
         const sg_keyset *k = sg_keyman_keys(st->km, i);
         for (int j = 0; k && j < k->nzsk; j++)
             if (sg_sig_size(&k->zsk[j]) > max_sig)
@@ -312,6 +326,13 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
     for (int i = 0; i < st->nzones; i++)
         if (sg_name_len(st->zones[i].apex) > max_apex)
             max_apex = sg_name_len(st->zones[i].apex);
+    if (st->dynamic) {
+        /* zones to come: any name, and up to Ed448's signature (an RSA zone added later is
+         * signed correctly but its larger signatures are not cached) */
+        max_apex = SG_NAME_MAX;
+        if (max_sig < 114)
+            max_sig = 114;
+    }
     size_t slot = 18 + max_apex + (max_sig ? max_sig : 64);
     st->cache_slot = slot;
     atomic_store(&st->cache, sg_sigcache_new(st->cfg.cache_entries ? st->cfg.cache_entries : DEFAULT_CACHE, slot));
@@ -428,20 +449,23 @@ static void drop_stale(dstate *st, sg_attach *slot, const sg_keyset *k)
 static int dnssec_prepare(void *state, const sg_zone *z, sg_attach *slot)
 {
     dstate *st = state;
-    int zi = st && st->km ? zone_index(st, z->apex) : -1;
-    if (zi < 0)
+    /* a static block's zone, or one a dynamic block serves now (the dynamic plugin loads
+     * a zone only once the keyman has its keys) */
+    sg_keyman_zone *kz = st && st->km ? sg_keyman_find(st->km, z->apex) : NULL;
+    if (!kz)
         return 0;
-    sg_keyman_served(st->km, zi, z->max_ttl);
-    fit_cache(st, zi, z);
-    const sg_keyset *k = sg_keyman_keys(st->km, zi);
+    sg_keyman_zone_served(kz, z->max_ttl);
+    fit_cache(st, z);
+    const sg_keyset *k = sg_keyman_zone_keys(kz);
     return ensure_chain(st, z, slot, k, NULL, SG_DM_CHAIN_PREPARE);
 }
 
-/* The keyman's hook (its thread): zone zi's key set k is about to replace cur
+/* The keyman's hook (its thread): zone kz's key set k is about to replace cur
  * (published = 0) or has (published = 1), or a query found no chain for the set in use
- * (sg_keyman_wake; published = 1). The newest version gets the chain k needs before k
+ * (sg_keyman_wake_zone; published = 1). The newest version gets the chain k needs before k
  * is served; once it is, chains for other sets go. */
-static void keys_changing(void *arg, int zi, const sg_keyset *k, const sg_keyset *cur, int published)
+static void keys_changing(void *arg, sg_keyman_zone *kz, const sg_keyset *k, const sg_keyset *cur,
+                          int published)
 {
     dstate *st = arg;
     if (st->slot < 0 || st->slot >= SG_ATTACH_MAX)
@@ -454,7 +478,7 @@ static void keys_changing(void *arg, int zi, const sg_keyset *k, const sg_keyset
         !memcmp(k->apex_types, cur->apex_types, sizeof k->apex_types))
         return;
     sg_zone *z = NULL;
-    if (sg_zonedb_acquire_apex(st->zones[zi].apex, &z))
+    if (sg_zonedb_acquire_apex(sg_keyman_zone_apex(kz), &z))
         return; /* not loaded (yet): its producer prepares it */
     sg_attach *slot = &z->attach[st->slot];
     int rc = ensure_chain(st, z, slot, k, published ? NULL : cur, SG_DM_CHAIN_KEYS);
@@ -471,7 +495,8 @@ static void keys_changing(void *arg, int zi, const sg_keyset *k, const sg_keyset
  * query sees) is answered with it, still a valid chain of this version, while the keyman's
  * thread builds the right one. A version nothing prepared (a producer without
  * sg_prepare) is the last resort that builds here, counted as where="query". */
-static const sg_denial *denial_for(dstate *st, int zi, const sg_zone *z, const sg_keyset *k)
+static const sg_denial *denial_for(dstate *st, sg_keyman_zone *kz, const sg_zone *z,
+                                   const sg_keyset *k)
 {
     const sg_attach *slot = st->slot >= 0 && st->slot < SG_ATTACH_MAX ? &z->attach[st->slot] : NULL;
     const dattach *a = sg_attach_get(slot);
@@ -483,7 +508,7 @@ static const sg_denial *denial_for(dstate *st, int zi, const sg_zone *z, const s
         if (d && !other)
             other = d;
     }
-    sg_keyman_wake(st->km, zi);
+    sg_keyman_wake_zone(kz);
     if (other)
         return other;
     if (!slot)
@@ -662,8 +687,10 @@ static int dnssec_handle(sg_handler *self, sg_query *q)
     int rc = sg_next(self, q);
     if (rc || !q->zone)
         return rc;
-    int zi = zone_index(st, q->zone->apex);
-    const sg_keyset *k = zi >= 0 ? sg_keyman_keys(st->km, zi) : NULL;
+    /* the keyman's zones by apex (a hash lookup): a static block's, or the zones a
+     * dynamic block serves now */
+    sg_keyman_zone *kz = sg_keyman_find(st->km, q->zone->apex);
+    const sg_keyset *k = sg_keyman_zone_keys(kz);
     if (!k)
         return 0;
     apex_keys(k, q);
@@ -675,7 +702,7 @@ static int dnssec_handle(sg_handler *self, sg_query *q)
         return 0;
     if (q->before_sign && q->before_sign(q->before_sign_ctx, q))
         return 0; /* rate limited: the reply goes out cut back or not at all */
-    const sg_denial *d = denial_for(st, zi, q->zone, k);
+    const sg_denial *d = denial_for(st, kz, q->zone, k);
     if (!d)
         return SG_ENOMEM;
     if ((rc = sg_denial_answer(d, q)))
@@ -698,21 +725,19 @@ static int dnssec_handle(sg_handler *self, sg_query *q)
 static const sg_keyset *dnssec_keys(const void *state, const uint8_t *apex)
 {
     const dstate *st = state;
-    int zi = st ? zone_index(st, apex) : -1;
-    return zi >= 0 ? sg_keyman_keys(st->km, zi) : NULL;
+    return st ? sg_keyman_zone_keys(sg_keyman_find(st->km, apex)) : NULL;
 }
 
 /* Under -t there is no keyman (nothing is read): no floor, the file's serials are checked. */
 static int dnssec_serial_floor(const void *state, const uint8_t *apex, uint32_t *floor)
 {
     const dstate *st = state;
-    for (int i = 0; st && i < st->nzones; i++)
-        if (sg_name_eq(st->zones[i].apex, apex))
-            return st->km ? sg_keyman_serial_floor(st->km, i, floor) : SG_ENOTFOUND;
-    return SG_ENOTFOUND;
+    sg_keyman_zone *kz = st ? sg_keyman_find(st->km, apex) : NULL;
+    return kz ? sg_keyman_zone_floor(kz, floor) : SG_ENOTFOUND;
 }
 
-/* Replies change with the key sets (zones are fixed for the runtime's life). */
+/* Replies change with the key sets, and in a dynamic block with the zones the keyman
+ * follows (the epoch moves for both). */
 static uint64_t dnssec_version(void *state, const sg_query *q)
 {
     (void)q;
@@ -745,4 +770,5 @@ const sg_plugin sg_plugin_dnssec = {
     .service = dnssec_service,
     .writes = dnssec_writes,
     .prepare = dnssec_prepare,
+    .flags = SG_PLUGIN_FOLLOWS_ZONES,
 };

@@ -15,8 +15,9 @@
 #include <string.h>
 #include <time.h>
 
-typedef struct kzone {
+struct sg_keyman_zone {
     char name[1024];
+    uint8_t apex[SG_NAME_MAX]; /* lower case wire form: what the plugin looks up */
     _Atomic(sg_keyset *) keys;
     _Atomic uint32_t max_ttl;  /* of the zone version last served, for rollover timing */
     sg_registrar *reg;         /* pushes and confirms its DS at the parent, or NULL */
@@ -28,16 +29,38 @@ typedef struct kzone {
     int64_t last_err_at;       /* is said on its change, then once a minute */
     int has_floor;             /* the serial-floor fact, read at sg_keyman_new */
     uint32_t floor;
+    struct sg_keyman *km;      /* its keyman (sg_keyman_wake_zone) */
+    /* the stepping thread's own: the due heap (see struct sg_keyman) */
     int64_t due;               /* when the step looks at the zone again (the heap's key) */
     int heap_at;               /* its place in the heap */
-    _Atomic int wake;          /* look at once (sg_keyman_wake, a new max TTL) */
-} kzone;
+    int at;                    /* its place in the current table (the metrics' index) */
+    _Atomic int wake;          /* look at once (sg_keyman_wake_zone, a new max TTL) */
+};
+typedef struct sg_keyman_zone kzone;
+
+/* The zones, as one immutable table the plugin reads lock-free: a static block's are
+ * fixed at sg_keyman_new; a dynamic one's (issue 17) are replaced, on the stepping thread,
+ * whenever the keystore's served zones change (the old table and the zones it alone held
+ * are retired). Looked up by apex through a hash index. */
+typedef struct ktab {
+    int n;
+    kzone **z;
+    uint32_t mask;             /* index size - 1 (a power of two, at least 2n) */
+    int32_t *index;            /* -1: empty, else a position in z */
+} ktab;
 
 struct sg_keyman {
     char keystore[1024];
     char provider[32];         /* the registrar's, for metrics; "" without one */
-    kzone *zones;
-    int nzones;
+    char policy[64];           /* for zones not yet in the keystore */
+    const sg_reg_cfg *registrar; /* each zone's registrar is made from it; or NULL */
+    _Atomic(ktab *) tab;
+    /* dynamic: the block's zones are scopes; the zones are the keystore's served zones
+     * (sg_ks_served_list) inside them, followed through the served-zones counter */
+    int dynamic;
+    uint8_t (*scopes)[SG_NAME_MAX];
+    int nscopes;
+    int64_t served_counter;    /* the counter the table was made at; -1: not yet */
     sg_task task;              /* once a second, or at once to stop */
     sg_retire_list retired;    /* replaced key sets, and what the plugin hands over */
     _Atomic uint64_t epoch;    /* bumped at every key set swap */
@@ -46,30 +69,35 @@ struct sg_keyman {
     sg_keystore *ks;
     int lost;
     int64_t said;              /* when the keystore's absence was last logged */
-    /* which zones are due: a min-heap of zone indices on kzone.due, so that an idle
-     * second costs O(1) and a due zone O(log n), whatever the number of zones */
-    int *heap;
+    /* which zones are due: a min-heap of the current table's zones on kzone.due, so that
+     * an idle second costs O(1) and a due zone O(log n), whatever the number of zones;
+     * made again from the table whenever follow() replaces it (a dropped zone leaves the
+     * heap with its table, a new one is due at once) */
+    kzone **heap;
+    int nheap;
     int have_version;          /* the keystore's data_version at the last step */
     int64_t data_version;
     _Atomic int woken;         /* some zone's wake is set */
     _Atomic uint64_t stepped;  /* zones looked at (sg_keyman_zones_stepped) */
-    void (*keys_changing)(void *arg, int i, const sg_keyset *k, const sg_keyset *cur, int published);
+    void (*keys_changing)(void *arg, sg_keyman_zone *z, const sg_keyset *k,
+                          const sg_keyset *cur, int published);
     void *arg;
 };
 
-/* ---- the due heap ------------------------------------------------------------------ */
+/* ---- the due heap (the stepping thread's) ------------------------------------------- */
 
-static void heap_set(sg_keyman *km, int at, int zi)
+static void heap_set(sg_keyman *km, int at, kzone *z)
 {
-    km->heap[at] = zi;
-    km->zones[zi].heap_at = at;
+    km->heap[at] = z;
+    z->heap_at = at;
 }
 
 static void heap_fix(sg_keyman *km, int at)
 {
-    int n = km->nzones, zi = km->heap[at];
-    int64_t due = km->zones[zi].due;
-    while (at > 0 && km->zones[km->heap[(at - 1) / 2]].due > due) {
+    int n = km->nheap;
+    kzone *z = km->heap[at];
+    int64_t due = z->due;
+    while (at > 0 && km->heap[(at - 1) / 2]->due > due) {
         heap_set(km, at, km->heap[(at - 1) / 2]);
         at = (at - 1) / 2;
     }
@@ -77,27 +105,130 @@ static void heap_fix(sg_keyman *km, int at)
         int c = 2 * at + 1;
         if (c >= n)
             break;
-        if (c + 1 < n && km->zones[km->heap[c + 1]].due < km->zones[km->heap[c]].due)
+        if (c + 1 < n && km->heap[c + 1]->due < km->heap[c]->due)
             c++;
-        if (km->zones[km->heap[c]].due >= due)
+        if (km->heap[c]->due >= due)
             break;
         heap_set(km, at, km->heap[c]);
         at = c;
     }
-    heap_set(km, at, zi);
+    heap_set(km, at, z);
 }
 
-/* Zone zi is due at when (sooner or later than it was). */
-static void set_due(sg_keyman *km, int zi, int64_t when)
+/* Zone z (in the heap) is due at when (sooner or later than it was). */
+static void set_due(sg_keyman *km, kzone *z, int64_t when)
 {
-    km->zones[zi].due = when;
-    heap_fix(km, km->zones[zi].heap_at);
+    z->due = when;
+    heap_fix(km, z->heap_at);
 }
+
+/* The heap made again over table t's zones in h (room for t->n, taken; their due
+ * times kept; a zone new to the keyman has due 0: at once). The old heap's zones that t
+ * does not hold are simply not in it any more: a dropped zone is never stepped again. */
+static void heap_build(sg_keyman *km, const struct ktab *t, kzone **h);
 
 /* the longest a zone goes unseen: a safety net for what no timing point foretells */
 #define RECHECK_SECONDS 3600
 
 static void keyset_free_v(void *p) { sg_keyset_free(p); }
+
+static void kzone_free(kzone *z)
+{
+    if (!z)
+        return;
+    sg_reg_free(z->reg);
+    sg_keyset_free(atomic_load(&z->keys));
+    free(z);
+}
+
+static void kzone_free_v(void *p) { kzone_free(p); }
+
+static uint64_t apex_hash(const uint8_t *apex)
+{
+    return sg_name_hash(apex, sg_name_len(apex));
+}
+
+/* A table over the n zones z (taken; the zones themselves are shared with other tables). */
+static ktab *ktab_new(kzone **z, int n)
+{
+    ktab *t = calloc(1, sizeof *t);
+    uint32_t size = 4;
+    while (size < 2u * (uint32_t)n)
+        size <<= 1;
+    if (t)
+        t->index = malloc(size * sizeof *t->index);
+    if (!t || !t->index) {
+        if (t)
+            free(t->index);
+        free(t);
+        return NULL;
+    }
+    memset(t->index, 0xff, size * sizeof *t->index);
+    t->mask = size - 1;
+    t->z = z;
+    t->n = n;
+    for (int i = 0; i < n; i++) {
+        uint32_t h = (uint32_t)apex_hash(z[i]->apex) & t->mask;
+        while (t->index[h] >= 0)
+            h = (h + 1) & t->mask;
+        t->index[h] = i;
+    }
+    return t;
+}
+
+/* The table alone (its zones are freed by whoever drops them). */
+static void ktab_free(ktab *t)
+{
+    if (!t)
+        return;
+    free(t->z);
+    free(t->index);
+    free(t);
+}
+
+static void ktab_free_v(void *p) { ktab_free(p); }
+
+static int ktab_find(const ktab *t, const uint8_t *apex)
+{
+    if (!t || !apex)
+        return -1;
+    uint8_t low[SG_NAME_MAX];
+    size_t len = sg_name_len(apex);
+    if (len > sizeof low)
+        return -1;
+    memcpy(low, apex, len);
+    sg_name_lower(low);
+    for (uint32_t h = (uint32_t)apex_hash(low) & t->mask;; h = (h + 1) & t->mask) {
+        int32_t i = t->index[h];
+        if (i < 0)
+            return -1;
+        if (sg_name_eq(t->z[i]->apex, low))
+            return i;
+    }
+}
+
+static ktab *cur_tab(const sg_keyman *km)
+{
+    return atomic_load(&((sg_keyman *)km)->tab);
+}
+
+static kzone **heap_alloc(const ktab *t)
+{
+    return malloc((t && t->n > 0 ? (size_t)t->n : 1) * sizeof(kzone *));
+}
+
+static void heap_build(sg_keyman *km, const ktab *t, kzone **h)
+{
+    free(km->heap);
+    km->heap = h;
+    km->nheap = t->n;
+    for (int i = 0; i < t->n; i++) {
+        t->z[i]->at = i;
+        heap_set(km, i, t->z[i]);
+    }
+    for (int i = t->n / 2 - 1; i >= 0; i--)
+        heap_fix(km, i);
+}
 
 /* A keystore failure of the zone's, worth a log line now? On its change, then at most
  * once a minute (issue 15: a keystore deleted under signetd logged every second per zone). */
@@ -110,95 +241,92 @@ static int say_failure(kzone *z, int err, int64_t now)
     return 1;
 }
 
-/* Look at zone i: facts, engine step, registrar tick, metrics, and a new key set when
+/* Look at zone z: facts, engine step, registrar tick, metrics, and a new key set when
  * its fingerprint changed. Returns when it is due again: its next timed event, the
  * registrar's next tick, the next timing point that changes its key set, whichever is
  * first (and at most RECHECK_SECONDS away). */
-static int64_t refresh_zone(sg_keyman *km, sg_keystore *ks, int i, int64_t now)
+static int64_t refresh_zone(sg_keyman *km, sg_keystore *ks, kzone *z, int64_t now)
 {
-    {
-        kzone *z = &km->zones[i];
-        atomic_fetch_add(&km->stepped, 1);
-        int64_t due = now + RECHECK_SECONDS;
-        /* what we serve is what caches hold: the engine's waits rest on it (facts kept
-         * in the keystore, so that a restart or signetctl sees them too) */
-        uint32_t mt = atomic_load(&z->max_ttl);
-        if (mt && mt != z->seen_max_ttl &&
-            !sg_ks_fact_observe(ks, z->name, SG_KS_FACT_ZONE_MAX_TTL, mt, "served zone", now))
-            z->seen_max_ttl = mt;
-        sg_keyset *served = atomic_load(&z->keys);
-        if (served && served->dnskey.count && served->dnskey.ttl != z->seen_dnskey_ttl &&
-            !sg_ks_fact_observe(ks, z->name, SG_KS_FACT_DNSKEY_TTL, served->dnskey.ttl,
-                                "served DNSKEY RRset", now))
-            z->seen_dnskey_ttl = served->dnskey.ttl;
-        /* first the engine: whatever it changes is in the key set read below */
-        sg_roll_figures fig = { .max_ttl = mt };
-        sg_roll_event next;
-        int er = sg_roll_step(ks, z->name, &fig, now, &next);
-        if (er && say_failure(z, er, now))
-            sg_log(SG_LOG_WARN, "rollover", z->name, "step failed: %s (said again in a minute if it lasts)",
-                   sg_strerror(er));
-        /* a clock stepped back: keys are what the keystore last recorded, not what the
-         * timing points say at a time before them */
-        int64_t keys_at = !er && next.action == SG_ROLL_CLOCK ? next.when : now;
-        /* then the parent side: push what the engine now wants, confirm what it waits for */
-        int rr = z->reg ? sg_reg_tick(z->reg, ks, z->name, now) : 0;
-        if (rr)
-            sg_log(SG_LOG_WARN, "registrar", z->name, "tick failed: %s", sg_strerror(rr));
-        if (z->reg && sg_reg_next_tick(z->reg) < due)
-            due = sg_reg_next_tick(z->reg);
-        /* waiting on the parent with a registrar: its tick records the DS seen (or gone)
-         * through our own handle, which data_version does not show, and the engine must
-         * take the next step a second later, as it always did */
-        if (z->reg && !er && (next.action == SG_ROLL_WAIT || next.wait_key_id))
-            due = now + 1;
-        if (er || next.action == SG_ROLL_CLOCK)
-            due = now + 1; /* as before: every second until it works again */
-        else if (next.action != SG_ROLL_NONE && next.action != SG_ROLL_WAIT && next.when < due)
-            due = next.when;
-        sg_key_metrics_read(&km->metrics, i, ks, now, &next, !er);
-        if (!er && (strcmp(next.reason, z->next_reason) || strcmp(next.wait_reason, z->wait_reason))) {
-            snprintf(z->next_reason, sizeof z->next_reason, "%s", next.reason);
-            snprintf(z->wait_reason, sizeof z->wait_reason, "%s", next.wait_reason);
-            sg_log(next.action == SG_ROLL_CLOCK ? SG_LOG_WARN : SG_LOG_INFO, "rollover", z->name,
-                   "next: %s%s%s", next.reason,
-                   next.wait_reason[0] && next.action != SG_ROLL_WAIT ? "; also " : "",
-                   next.action != SG_ROLL_WAIT ? next.wait_reason : "");
-        }
-        sg_keyset *cur = atomic_load(&z->keys);
-        sg_keyset *nk = NULL;
-        int64_t change = INT64_MAX;
-        int rc = sg_keyset_load_next(ks, z->name, keys_at, cur ? cur->fingerprint : 0, &nk, &change);
-        if (change < due)
-            due = change;
-        if (due <= now)
-            due = now + 1;
-        if (rc && rc != SG_EEXIST) {
-            if (say_failure(z, rc, now))
-                sg_log(SG_LOG_WARN, "signer", z->name, "keystore read failed (%s); keeping the current keys",
-                       sg_strerror(rc));
-            return now + 1;
-        }
-        if (!er && z->last_err) {
-            sg_log(SG_LOG_INFO, "signer", z->name, "the keystore works again");
-            z->last_err = 0;
-        }
-        if (rc == SG_EEXIST)
-            return due;
-        /* what the new set needs (a denial chain for its parameters) is made before it
-         * is served, by the plugin, here on this thread */
-        if (km->keys_changing)
-            km->keys_changing(km->arg, i, nk, cur, 0);
-        atomic_store(&z->keys, nk);
-        atomic_fetch_add(&km->epoch, 1);
-        sg_log(SG_LOG_INFO, "signer", z->name, "key set changed: %d signing, %d key-signing, %u published",
-               nk->nzsk, nk->nksk, nk->dnskey.count);
-        if (km->keys_changing)
-            km->keys_changing(km->arg, i, nk, cur, 1);
-        if (cur)
-            sg_retire(&km->retired, cur, keyset_free_v, (time_t)now);
-        return due;
+    atomic_fetch_add(&km->stepped, 1);
+    int64_t due = now + RECHECK_SECONDS;
+    /* what we serve is what caches hold: the engine's waits rest on it (facts kept
+     * in the keystore, so that a restart or signetctl sees them too) */
+    uint32_t mt = atomic_load(&z->max_ttl);
+    if (mt && mt != z->seen_max_ttl &&
+        !sg_ks_fact_observe(ks, z->name, SG_KS_FACT_ZONE_MAX_TTL, mt, "served zone", now))
+        z->seen_max_ttl = mt;
+    sg_keyset *served = atomic_load(&z->keys);
+    if (served && served->dnskey.count && served->dnskey.ttl != z->seen_dnskey_ttl &&
+        !sg_ks_fact_observe(ks, z->name, SG_KS_FACT_DNSKEY_TTL, served->dnskey.ttl,
+                            "served DNSKEY RRset", now))
+        z->seen_dnskey_ttl = served->dnskey.ttl;
+    /* first the engine: whatever it changes is in the key set read below */
+    sg_roll_figures fig = { .max_ttl = mt };
+    sg_roll_event next;
+    int er = sg_roll_step(ks, z->name, &fig, now, &next);
+    if (er && say_failure(z, er, now))
+        sg_log(SG_LOG_WARN, "rollover", z->name, "step failed: %s (said again in a minute if it lasts)",
+               sg_strerror(er));
+    /* a clock stepped back: keys are what the keystore last recorded, not what the
+     * timing points say at a time before them */
+    int64_t keys_at = !er && next.action == SG_ROLL_CLOCK ? next.when : now;
+    /* then the parent side: push what the engine now wants, confirm what it waits for */
+    int rr = z->reg ? sg_reg_tick(z->reg, ks, z->name, now) : 0;
+    if (rr)
+        sg_log(SG_LOG_WARN, "registrar", z->name, "tick failed: %s", sg_strerror(rr));
+    if (z->reg && sg_reg_next_tick(z->reg) < due)
+        due = sg_reg_next_tick(z->reg);
+    /* waiting on the parent with a registrar: its tick records the DS seen (or gone)
+     * through our own handle, which data_version does not show, and the engine must
+     * take the next step a second later, as it always did */
+    if (z->reg && !er && (next.action == SG_ROLL_WAIT || next.wait_key_id))
+        due = now + 1;
+    if (er || next.action == SG_ROLL_CLOCK)
+        due = now + 1; /* as before: every second until it works again */
+    else if (next.action != SG_ROLL_NONE && next.action != SG_ROLL_WAIT && next.when < due)
+        due = next.when;
+    sg_key_metrics_read(&km->metrics, z->at, ks, now, &next, !er);
+    if (!er && (strcmp(next.reason, z->next_reason) || strcmp(next.wait_reason, z->wait_reason))) {
+        snprintf(z->next_reason, sizeof z->next_reason, "%s", next.reason);
+        snprintf(z->wait_reason, sizeof z->wait_reason, "%s", next.wait_reason);
+        sg_log(next.action == SG_ROLL_CLOCK ? SG_LOG_WARN : SG_LOG_INFO, "rollover", z->name,
+               "next: %s%s%s", next.reason,
+               next.wait_reason[0] && next.action != SG_ROLL_WAIT ? "; also " : "",
+               next.action != SG_ROLL_WAIT ? next.wait_reason : "");
     }
+    sg_keyset *cur = atomic_load(&z->keys);
+    sg_keyset *nk = NULL;
+    int64_t change = INT64_MAX;
+    int rc = sg_keyset_load_next(ks, z->name, keys_at, cur ? cur->fingerprint : 0, &nk, &change);
+    if (change < due)
+        due = change;
+    if (due <= now)
+        due = now + 1;
+    if (rc && rc != SG_EEXIST) {
+        if (say_failure(z, rc, now))
+            sg_log(SG_LOG_WARN, "signer", z->name, "keystore read failed (%s); keeping the current keys",
+                   sg_strerror(rc));
+        return now + 1;
+    }
+    if (!er && z->last_err) {
+        sg_log(SG_LOG_INFO, "signer", z->name, "the keystore works again");
+        z->last_err = 0;
+    }
+    if (rc == SG_EEXIST)
+        return due;
+    /* what the new set needs (a denial chain for its parameters) is made before it is
+     * served, by the plugin, here on this thread */
+    if (km->keys_changing)
+        km->keys_changing(km->arg, z, nk, cur, 0);
+    atomic_store(&z->keys, nk);
+    atomic_fetch_add_explicit(&km->epoch, 1, memory_order_release);
+    sg_log(SG_LOG_INFO, "signer", z->name, "key set changed: %d signing, %d key-signing, %u published",
+           nk->nzsk, nk->nksk, nk->dnskey.count);
+    if (km->keys_changing)
+        km->keys_changing(km->arg, z, nk, cur, 1);
+    if (cur)
+        sg_retire(&km->retired, cur, keyset_free_v, (time_t)now);
+    return due;
 }
 
 /* The keystore file was deleted or replaced under us: what we would write through the
@@ -236,20 +364,196 @@ static sg_keystore *keystore_check(sg_keyman *km, int64_t now)
     return km->ks = ks;
 }
 
+/* One zone's first key set, facts and registrar (sg_keyman_new, and a zone a dynamic
+ * keyman starts following): 0, or an error with why filled in. */
+static int kzone_open(sg_keyman *km, sg_keystore *ks, kzone *z, int64_t now, char *why,
+                      size_t cap)
+{
+    sg_keyset *k = NULL;
+    int64_t last = 0;
+    int rc;
+    z->km = km;
+    /* whether the parent's DS set is confirmed by a registrar: waits after a DS
+     * withdrawal then count from when it was seen gone (written before the first
+     * step the engine takes for the zone) */
+    int checks = km->registrar && (strcmp(km->registrar->provider, "manual") ||
+                                   km->registrar->nparent_ns > 0);
+    if ((rc = sg_keyset_ensure(ks, z->name, km->policy, now)) ||
+        (rc = sg_ks_fact_observe(ks, z->name, SG_KS_FACT_PARENT_CHECKS, (uint32_t)checks,
+                                 checks ? km->registrar->provider : "no registrar", now)) ||
+        (rc = sg_ks_zone_last_time(ks, z->name, &last)) ||
+        /* a clock stepped back: the keys the keystore last recorded (see refresh) */
+        (rc = sg_keyset_load(ks, z->name, last > now ? last : now, 0, &k))) {
+        snprintf(why, cap, "zone %s: %s", z->name, sg_strerror(rc));
+        return rc;
+    }
+    /* the serial its previous server served (zone adopt): read once, here, so that
+     * the block's zone sources set up after us (file, transfer) see it at their setup */
+    sg_ks_fact f;
+    int fr = sg_ks_fact_get(ks, z->name, SG_KS_FACT_SERIAL_FLOOR, &f);
+    if (fr == 0) {
+        z->has_floor = 1;
+        z->floor = f.value;
+    } else if (fr != SG_ENOTFOUND) {
+        snprintf(why, cap, "zone %s: serial floor: %s", z->name, sg_strerror(fr));
+        sg_keyset_free(k);
+        return fr;
+    }
+    atomic_store(&z->keys, k);
+    if (km->registrar && (rc = sg_reg_new(km->registrar, &z->reg))) {
+        snprintf(why, cap, "zone %s: registrar %s: %s", z->name, km->registrar->provider,
+                 sg_strerror(rc));
+        return rc;
+    }
+    if (z->reg && (rc = sg_reg_keep_counts(z->reg, z->name))) {
+        snprintf(why, cap, "zone %s: %s", z->name, sg_strerror(rc));
+        return rc;
+    }
+    return 0;
+}
+
+static kzone *kzone_new(const char *name)
+{
+    kzone *z = calloc(1, sizeof *z);
+    if (!z)
+        return NULL;
+    snprintf(z->name, sizeof z->name, "%s", name);
+    if (sg_name_from_str(name, (const uint8_t *)"", z->apex)) {
+        free(z);
+        return NULL;
+    }
+    sg_name_lower(z->apex);
+    return z;
+}
+
+/* The metrics' zones follow the table (the scrape reads them under the lock): readings
+ * of zones kept are carried over. */
+static int metrics_follow(sg_keyman *km, const ktab *t)
+{
+    sg_km_zone *nz = calloc(t->n > 0 ? (size_t)t->n : 1, sizeof *nz);
+    if (!nz)
+        return SG_ENOMEM;
+    sg_key_metrics *m = &km->metrics;
+    pthread_mutex_lock(&m->lock);
+    for (int i = 0; i < t->n; i++) {
+        int j = 0;
+        while (j < m->nzones && strcmp(m->zones[j].name, t->z[i]->name))
+            j++;
+        if (j < m->nzones)
+            nz[i] = m->zones[j];
+        snprintf(nz[i].name, sizeof nz[i].name, "%s", t->z[i]->name);
+        nz[i].reg = t->z[i]->reg;
+        nz[i].provider = km->provider;
+    }
+    free(m->zones);
+    m->zones = nz;
+    m->nzones = t->n;
+    pthread_mutex_unlock(&m->lock);
+    return 0;
+}
+
+static int in_scope(const sg_keyman *km, const uint8_t *apex)
+{
+    for (int i = 0; i < km->nscopes; i++)
+        if (sg_name_is_sub(apex, km->scopes[i]))
+            return 1;
+    return 0;
+}
+
+/* A dynamic keyman: when the keystore's served-zones counter moved, the zones served now
+ * (inside the block's zones) become the table; a new zone gets its keys (from its policy
+ * when it has none), its facts and its registrar first, a zone no longer served is retired
+ * with the table that held it. A zone that fails to open is left out, said, and tried
+ * again at the next change or step. */
+static void follow(sg_keyman *km, sg_keystore *ks, int64_t now)
+{
+    int64_t counter;
+    if (!km->dynamic || sg_ks_served_counter(ks, &counter) || counter == km->served_counter)
+        return;
+    sg_ks_served *list = NULL;
+    size_t n = 0;
+    if (sg_ks_served_list(ks, &list, &n))
+        return;
+    ktab *old = cur_tab(km);
+    kzone **z = calloc(n ? n : 1, sizeof *z);
+    int failed = 0, nn = 0, added = 0;
+    if (!z) {
+        free(list);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint8_t apex[SG_NAME_MAX];
+        if (sg_name_from_str(list[i].name, (const uint8_t *)"", apex))
+            continue;
+        sg_name_lower(apex);
+        if (!in_scope(km, apex))
+            continue;
+        int at = ktab_find(old, apex);
+        if (at >= 0) {
+            z[nn++] = old->z[at];
+            continue;
+        }
+        kzone *k = kzone_new(list[i].name);
+        char why[1400];
+        if (!k || kzone_open(km, ks, k, now, why, sizeof why)) {
+            if (k)
+                sg_log(SG_LOG_ERR, "signer", list[i].name, "not signed yet: %s", why);
+            kzone_free(k);
+            failed = 1;
+            continue;
+        }
+        z[nn++] = k;
+        added++;
+    }
+    free(list);
+    ktab *t = ktab_new(z, nn);
+    kzone **h = heap_alloc(t);
+    if (!t || !h || metrics_follow(km, t)) {
+        free(h);
+        for (int i = 0; i < nn; i++)
+            if (ktab_find(old, z[i]->apex) < 0)
+                kzone_free(z[i]);
+        if (t)
+            t->z = NULL;
+        else
+            free(z);
+        ktab_free(t);
+        return;
+    }
+    heap_build(km, t, h);
+    atomic_store(&km->tab, t);
+    atomic_fetch_add_explicit(&km->epoch, 1, memory_order_release);
+    int removed = 0;
+    for (int i = 0; i < old->n; i++)
+        if (ktab_find(t, old->z[i]->apex) < 0) {
+            sg_log(SG_LOG_INFO, "signer", old->z[i]->name, "no longer served: its key set "
+                   "goes (its keys stay in the keystore)");
+            sg_retire(&km->retired, old->z[i], kzone_free_v, (time_t)now);
+            removed++;
+        }
+    sg_retire(&km->retired, old, ktab_free_v, (time_t)now);
+    if (added || removed)
+        sg_log(SG_LOG_INFO, "signer", NULL, "served zones: %d (+%d, -%d)", nn, added, removed);
+    if (!failed)
+        km->served_counter = counter;
+}
+
 /* Zones whose wake was set (a query found no chain for its key set, a new served max
  * TTL): the plugin's hook once more with the set in use, and the zone due now. Walks the
- * zones only when one woke. */
+ * current table only when one woke; a dropped zone's wake is never looked at. */
 static void wakes(sg_keyman *km, int64_t now)
 {
     if (!atomic_exchange(&km->woken, 0))
         return;
-    for (int i = 0; i < km->nzones; i++) {
-        if (!atomic_exchange(&km->zones[i].wake, 0))
+    ktab *t = cur_tab(km);
+    for (int i = 0; i < t->n; i++) {
+        kzone *z = t->z[i];
+        if (!atomic_exchange(&z->wake, 0))
             continue;
-        const sg_keyset *k = atomic_load(&km->zones[i].keys);
+        const sg_keyset *k = atomic_load(&z->keys);
         if (km->keys_changing && k)
-            km->keys_changing(km->arg, i, k, k, 1);
-        set_due(km, i, now);
+            km->keys_changing(km->arg, z, k, k, 1);
+        set_due(km, z, now);
     }
 }
 
@@ -261,32 +565,36 @@ void sg_keyman_step(sg_keyman *km, int64_t now)
     sg_keystore *ks = keystore_check(km, now);
     if (!ks)
         return;
+    follow(km, ks, now);
     /* someone else changed the keystore (signetctl: a rollover started, `ds seen`, a
-     * policy), or it was opened again: every zone is looked at, as each was every second
-     * before the heap; a quiet keystore costs one PRAGMA */
+     * policy, a zone added), or it was opened again: every zone is looked at, as each was
+     * every second before the heap; a quiet keystore costs one PRAGMA */
     int64_t v = 0;
     int vr = sg_ks_data_version(ks, &v);
     if (vr || !had || !km->have_version || v != km->data_version) {
-        for (int i = 0; i < km->nzones; i++)
-            if (km->zones[i].due > now)
-                set_due(km, i, now);
+        for (int i = 0; i < km->nheap; i++)
+            if (km->heap[i]->due > now)
+                km->heap[i]->due = now;
+        /* all due now or earlier: the heap's order may have changed; make it again */
+        for (int i = km->nheap / 2 - 1; i >= 0; i--)
+            heap_fix(km, i);
     }
     km->have_version = !vr;
     km->data_version = v;
     wakes(km, now);
-    while (km->nzones && km->zones[km->heap[0]].due <= now) {
-        int i = km->heap[0];
-        set_due(km, i, refresh_zone(km, ks, i, now));
+    while (km->nheap && km->heap[0]->due <= now) {
+        kzone *z = km->heap[0];
+        set_due(km, z, refresh_zone(km, ks, z, now));
     }
 }
 
-void sg_keyman_wake(sg_keyman *km, int i)
+void sg_keyman_wake_zone(sg_keyman_zone *zone)
 {
-    if (!km || i < 0 || i >= km->nzones)
+    kzone *z = zone;
+    if (!z || !z->km)
         return;
-    if (!atomic_load_explicit(&km->zones[i].wake, memory_order_relaxed) &&
-        !atomic_exchange(&km->zones[i].wake, 1))
-        atomic_store(&km->woken, 1);
+    if (!atomic_load_explicit(&z->wake, memory_order_relaxed) && !atomic_exchange(&z->wake, 1))
+        atomic_store(&z->km->woken, 1);
 }
 
 uint64_t sg_keyman_zones_stepped(const sg_keyman *km)
@@ -294,12 +602,25 @@ uint64_t sg_keyman_zones_stepped(const sg_keyman *km)
     return km ? atomic_load(&((sg_keyman *)km)->stepped) : 0;
 }
 
+/* A dynamic keyman looks at the served-zones counter five times a second, so that a zone
+ * added by signetctl has its keys within a second; the rest of the step runs once a
+ * second as before. */
+#define FOLLOW_MS 200
+
 static void *watch(void *arg)
 {
     sg_keyman *km = arg;
+    int ticks = 0;
     while (!sg_task_stopping(&km->task)) {
-        if (sg_task_sleep(&km->task, 1000))
+        if (sg_task_sleep(&km->task, km->dynamic ? FOLLOW_MS : 1000))
             break;
+        if (km->dynamic && ++ticks < 1000 / FOLLOW_MS) {
+            sg_keystore *ks = keystore_check(km, (int64_t)time(NULL));
+            if (ks)
+                follow(km, ks, (int64_t)time(NULL));
+            continue;
+        }
+        ticks = 0;
         sg_keyman_step(km, (int64_t)time(NULL));
         sg_retire_reap(&km->retired, time(NULL), 0);
     }
@@ -313,16 +634,17 @@ void sg_keyman_free(sg_keyman *km)
     if (!km)
         return;
     sg_keyman_stop(km);
-    for (int i = 0; i < km->nzones; i++) {
-        sg_reg_free(km->zones[i].reg);
-        sg_keyset_free(atomic_load(&km->zones[i].keys));
-    }
-    free(km->zones);
+    /* what is retired goes first: removed zones and old tables, never the current ones */
+    sg_retire_destroy(&km->retired);
+    ktab *t = atomic_load(&km->tab);
+    for (int i = 0; t && i < t->n; i++)
+        kzone_free(t->z[i]);
+    ktab_free(t);
     free(km->heap);
+    free(km->scopes);
     sg_ks_free(km->ks);
     if (km->metrics.zones)
         sg_key_metrics_deinit(&km->metrics);
-    sg_retire_destroy(&km->retired);
     sg_task_destroy(&km->task);
     free(km);
 }
@@ -336,86 +658,84 @@ int sg_keyman_new(const sg_keyman_cfg *cfg, int64_t now, char *why, size_t cap,
         return SG_EINVAL;
     *km_out = NULL;
     if (!cfg || !cfg->keystore || !cfg->policy || cfg->nzones < 0 || (cfg->nzones && !cfg->zones) ||
-        strlen(cfg->keystore) >= sizeof ((sg_keyman *)0)->keystore)
+        strlen(cfg->keystore) >= sizeof ((sg_keyman *)0)->keystore ||
+        strlen(cfg->policy) >= sizeof ((sg_keyman *)0)->policy)
         return SG_EINVAL;
-    if (!why)
-        cap = 0;
+    char dummy[1];
+    if (!why) {
+        why = dummy;
+        cap = sizeof dummy;
+    }
     sg_keyman *km = calloc(1, sizeof *km);
     if (!km)
         return SG_ENOMEM;
     sg_retire_init(&km->retired);
     sg_task_init(&km->task);
     snprintf(km->keystore, sizeof km->keystore, "%s", cfg->keystore);
+    snprintf(km->policy, sizeof km->policy, "%s", cfg->policy);
+    km->registrar = cfg->registrar;
+    km->dynamic = cfg->dynamic;
+    km->served_counter = -1;
+    km->keys_changing = cfg->keys_changing;
+    km->arg = cfg->arg;
     if (cfg->registrar)
         snprintf(km->provider, sizeof km->provider, "%s", cfg->registrar->provider);
     int rc = SG_ENOMEM;
-    if (!(km->zones = calloc(cfg->nzones > 0 ? (size_t)cfg->nzones : 1, sizeof *km->zones)))
+    int n = km->dynamic ? 0 : cfg->nzones;
+    kzone **z = calloc(n > 0 ? (size_t)n : 1, sizeof *z);
+    if (!z)
         goto fail;
-    if (!(km->heap = calloc(cfg->nzones > 0 ? (size_t)cfg->nzones : 1, sizeof *km->heap)))
-        goto fail;
-    km->nzones = cfg->nzones;
-    km->keys_changing = cfg->keys_changing;
-    km->arg = cfg->arg;
-    for (int i = 0; i < km->nzones; i++) {
-        sg_name_to_str(cfg->zones[i], km->zones[i].name, sizeof km->zones[i].name);
-        heap_set(km, i, i); /* all due at 0: the first step looks at every zone */
+    if (km->dynamic) {
+        if (!(km->scopes = calloc(cfg->nzones > 0 ? (size_t)cfg->nzones : 1, sizeof *km->scopes))) {
+            free(z);
+            goto fail;
+        }
+        for (int i = 0; i < cfg->nzones; i++) {
+            memcpy(km->scopes[i], cfg->zones[i], sg_name_len(cfg->zones[i]));
+            sg_name_lower(km->scopes[i]);
+        }
+        km->nscopes = cfg->nzones;
     }
+    for (int i = 0; i < n; i++) {
+        char name[1024];
+        sg_name_to_str(cfg->zones[i], name, sizeof name);
+        if (!(z[i] = kzone_new(name))) {
+            for (int k = 0; k < i; k++)
+                kzone_free(z[k]);
+            free(z);
+            goto fail;
+        }
+    }
+    ktab *t = ktab_new(z, n);
+    if (!t) {
+        for (int k = 0; k < n; k++)
+            kzone_free(z[k]);
+        free(z);
+        goto fail;
+    }
+    atomic_store(&km->tab, t);
+    kzone **h = heap_alloc(t);
+    if (!h)
+        goto fail;
+    heap_build(km, t, h); /* all due at 0: the first step looks at every zone */
+    if ((rc = sg_key_metrics_init(&km->metrics, 0)))
+        goto fail;
     sg_keystore *ks = NULL;
     if ((rc = sg_ks_new(km->keystore, "daemon", &ks))) {
         snprintf(why, cap, "cannot open keystore %s: %s", km->keystore, sg_strerror(rc));
         goto fail;
     }
-    for (int i = 0; i < km->nzones && !rc; i++) {
-        kzone *z = &km->zones[i];
-        sg_keyset *k = NULL;
-        int64_t last = 0;
-        /* whether the parent's DS set is confirmed by a registrar: waits after a DS
-         * withdrawal then count from when it was seen gone (written before the first
-         * step the engine takes for the zone) */
-        int checks = cfg->registrar && strcmp(cfg->registrar->provider, "manual");
-        if ((rc = sg_keyset_ensure(ks, z->name, cfg->policy, now)) ||
-            (rc = sg_ks_fact_observe(ks, z->name, SG_KS_FACT_PARENT_CHECKS, (uint32_t)checks,
-                                     checks ? cfg->registrar->provider : "no registrar", now)) ||
-            (rc = sg_ks_zone_last_time(ks, z->name, &last)) ||
-            /* a clock stepped back: the keys the keystore last recorded (see refresh) */
-            (rc = sg_keyset_load(ks, z->name, last > now ? last : now, 0, &k))) {
-            snprintf(why, cap, "zone %s: %s", z->name, sg_strerror(rc));
-            break;
-        }
-        /* the serial its previous server served (zone adopt): read once, here, so that
-         * the block's zone sources set up after us (file, transfer) see it at their setup */
-        sg_ks_fact f;
-        int fr = sg_ks_fact_get(ks, z->name, SG_KS_FACT_SERIAL_FLOOR, &f);
-        if (fr == 0) {
-            z->has_floor = 1;
-            z->floor = f.value;
-        } else if (fr != SG_ENOTFOUND) {
-            rc = fr;
-            snprintf(why, cap, "zone %s: serial floor: %s", z->name, sg_strerror(rc));
-            sg_keyset_free(k);
-            break;
-        }
-        atomic_store(&z->keys, k);
-        if (cfg->registrar && (rc = sg_reg_new(cfg->registrar, &z->reg))) {
-            snprintf(why, cap, "zone %s: registrar %s: %s", z->name, cfg->registrar->provider,
-                     sg_strerror(rc));
-            break;
-        }
-    }
+    for (int i = 0; i < t->n && !rc; i++)
+        rc = kzone_open(km, ks, t->z[i], now, why, cap);
+    /* a dynamic keyman's zones: those served now, before anything serves them */
+    if (!rc)
+        follow(km, ks, now);
     sg_ks_free(ks);
     if (rc)
         goto fail;
     /* scrapes read what the steps stored and the registrars' counts, never the keystore */
-    if ((rc = sg_key_metrics_init(&km->metrics, km->nzones)))
+    if ((rc = metrics_follow(km, cur_tab(km))))
         goto fail;
-    for (int i = 0; i < km->nzones; i++) {
-        sg_km_zone *m = &km->metrics.zones[i];
-        snprintf(m->name, sizeof m->name, "%s", km->zones[i].name);
-        m->reg = km->zones[i].reg;
-        m->provider = km->provider;
-        if (m->reg && (rc = sg_reg_keep_counts(km->zones[i].reg, km->zones[i].name)))
-            goto fail;
-    }
     *km_out = km;
     return 0;
 fail:
@@ -437,33 +757,81 @@ void sg_keyman_stop(sg_keyman *km)
         sg_task_stop(&km->task);
 }
 
+int sg_keyman_nzones(const sg_keyman *km)
+{
+    return km ? cur_tab(km)->n : 0;
+}
+
+static kzone *zone_at(const sg_keyman *km, int i)
+{
+    ktab *t = km ? cur_tab(km) : NULL;
+    return t && i >= 0 && i < t->n ? t->z[i] : NULL;
+}
+
 const sg_keyset *sg_keyman_keys(const sg_keyman *km, int i)
 {
-    if (!km || i < 0 || i >= km->nzones)
-        return NULL;
-    return atomic_load(&((sg_keyman *)km)->zones[i].keys);
+    kzone *z = zone_at(km, i);
+    return z ? atomic_load(&z->keys) : NULL;
 }
 
 int sg_keyman_serial_floor(const sg_keyman *km, int i, uint32_t *floor_out)
 {
-    if (!km || i < 0 || i >= km->nzones || !floor_out)
+    kzone *z = zone_at(km, i);
+    if (!z || !floor_out)
         return SG_EINVAL;
-    if (!km->zones[i].has_floor)
+    if (!z->has_floor)
         return SG_ENOTFOUND;
-    *floor_out = km->zones[i].floor;
+    *floor_out = z->floor;
+    return 0;
+}
+
+void sg_keyman_served(sg_keyman *km, int i, uint32_t max_ttl)
+{
+    sg_keyman_zone_served(zone_at(km, i), max_ttl);
+}
+
+void sg_keyman_wake(sg_keyman *km, int i)
+{
+    sg_keyman_wake_zone(zone_at(km, i));
+}
+
+sg_keyman_zone *sg_keyman_find(const sg_keyman *km, const uint8_t *apex)
+{
+    ktab *t = km ? cur_tab(km) : NULL;
+    int i = ktab_find(t, apex);
+    return i >= 0 ? t->z[i] : NULL;
+}
+
+const sg_keyset *sg_keyman_zone_keys(const sg_keyman_zone *z)
+{
+    return z ? atomic_load(&((kzone *)z)->keys) : NULL;
+}
+
+void sg_keyman_zone_served(sg_keyman_zone *z, uint32_t max_ttl)
+{
+    if (z && atomic_exchange(&((kzone *)z)->max_ttl, max_ttl) != max_ttl)
+        sg_keyman_wake_zone(z); /* the engine's waits rest on it: recorded by the next step */
+}
+
+const uint8_t *sg_keyman_zone_apex(const sg_keyman_zone *z)
+{
+    return z ? ((const kzone *)z)->apex : NULL;
+}
+
+int sg_keyman_zone_floor(const sg_keyman_zone *z, uint32_t *floor_out)
+{
+    const kzone *k = (const kzone *)z;
+    if (!k || !floor_out)
+        return SG_EINVAL;
+    if (!k->has_floor)
+        return SG_ENOTFOUND;
+    *floor_out = k->floor;
     return 0;
 }
 
 uint64_t sg_keyman_epoch(const sg_keyman *km)
 {
     return km ? atomic_load_explicit(&((sg_keyman *)km)->epoch, memory_order_acquire) : 0;
-}
-
-void sg_keyman_served(sg_keyman *km, int i, uint32_t max_ttl)
-{
-    if (km && i >= 0 && i < km->nzones &&
-        atomic_exchange(&km->zones[i].max_ttl, max_ttl) != max_ttl)
-        sg_keyman_wake(km, i); /* the engine's waits rest on it: recorded by the next step */
 }
 
 void sg_keyman_retire(sg_keyman *km, void *p, void (*free_fn)(void *))

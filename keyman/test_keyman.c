@@ -418,6 +418,63 @@ static void test_thread_follows_keystore(void **state)
     assert_false(thread_named("sg-dnssec"));
 }
 
+/* Issue 17: a dynamic keyman's zones are the keystore's served zones inside the block's
+ * zones (scopes), followed at each step: keys made for a zone added with a file, a zone
+ * unserved dropped (its keys stay in the keystore), zones outside the scopes and zones
+ * without a file never taken. */
+static void test_dynamic_follows_served_zones(void **state)
+{
+    fixture *f = *state;
+    uint8_t scope[SG_NAME_MAX], a[SG_NAME_MAX], b[SG_NAME_MAX], c[SG_NAME_MAX];
+    assert_int_equal(sg_name_from_str("test.", NULL, scope), 0);
+    assert_int_equal(sg_name_from_str("A.Test.", NULL, a), 0);
+    assert_int_equal(sg_name_from_str("b.test.", NULL, b), 0);
+    assert_int_equal(sg_name_from_str("c.other.", NULL, c), 0);
+    assert_int_equal(sg_ks_zone_add(f->ks, "a.test", NULL, T0), 0);
+    assert_int_equal(sg_ks_zone_set_file(f->ks, "a.test", "/z/a", T0), 0);
+    assert_int_equal(sg_ks_zone_add(f->ks, "b.test", NULL, T0), 0);
+    assert_int_equal(sg_ks_zone_add(f->ks, "c.other", NULL, T0), 0);
+    assert_int_equal(sg_ks_zone_set_file(f->ks, "c.other", "/z/c", T0), 0);
+    const uint8_t *zones[] = { scope };
+    sg_keyman_cfg cfg = { .keystore = f->path, .policy = "default", .zones = zones,
+                          .nzones = 1, .dynamic = 1 };
+    char why[512];
+    assert_int_equal(sg_keyman_new(&cfg, T0, why, sizeof why, &f->km), 0);
+    assert_int_equal(sg_keyman_nzones(f->km), 1);
+    assert_null(sg_keyman_find(f->km, scope)); /* a scope is not a zone: no keys for it */
+    sg_keyman_zone *za = sg_keyman_find(f->km, a);
+    assert_non_null(za);
+    assert_non_null(sg_keyman_zone_keys(za));
+    assert_int_equal(sg_keyman_zone_keys(za)->nzsk, 1);
+    assert_null(sg_keyman_find(f->km, b));
+    assert_null(sg_keyman_find(f->km, c));
+    uint64_t e0 = sg_keyman_epoch(f->km);
+    /* b.test served: keys made by the step, a new epoch */
+    assert_int_equal(sg_ks_zone_set_file(f->ks, "b.test", "/z/b", T0 + 1), 0);
+    sg_keyman_step(f->km, T0 + 1);
+    assert_int_equal(sg_keyman_nzones(f->km), 2);
+    sg_keyman_zone *zb = sg_keyman_find(f->km, b);
+    assert_non_null(zb);
+    assert_non_null(sg_keyman_zone_keys(zb));
+    assert_ptr_equal(sg_keyman_find(f->km, a), za); /* a kept, not made again */
+    assert_true(sg_keyman_epoch(f->km) > e0);
+    sg_keyman_zone_served(zb, 3600);
+    sg_keyman_step(f->km, T0 + 2);
+    sg_ks_fact fact;
+    assert_int_equal(sg_ks_fact_get(f->ks, "b.test.", SG_KS_FACT_ZONE_MAX_TTL, &fact), 0);
+    assert_int_equal(fact.value, 3600);
+    /* a.test unserved: gone from the keyman, its keys kept */
+    assert_int_equal(sg_ks_zone_set_file(f->ks, "a.test", "", T0 + 3), 0);
+    sg_keyman_step(f->km, T0 + 3);
+    assert_null(sg_keyman_find(f->km, a));
+    assert_int_equal(sg_keyman_nzones(f->km), 1);
+    sg_ks_key *keys;
+    size_t n;
+    assert_int_equal(sg_ks_key_list(f->ks, "a.test", &keys, &n), 0);
+    assert_int_equal(n, 1);
+    free(keys);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -431,6 +488,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_metrics_after_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thread_follows_keystore, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_step_touches_no_zone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dynamic_follows_served_zones, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

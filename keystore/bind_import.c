@@ -207,27 +207,154 @@ static int private_to_pkey(sg_keystore *ks, char **lines, int n, const sg_ks_key
     return r;
 }
 
-/* The private key must be the other half of the DNSKEY, or signatures would not verify. */
-static int check_pair(sg_keystore *ks, EVP_PKEY *pkey, const sg_ks_key *k)
+/* "Field: value" lines of a .key file's comments ("; Publish: 2026...") or a .private: the
+ * timing points dnssec-keygen and dnssec-settime write. */
+static void file_times(char *text, sg_ks_import_times *t)
 {
-    uint8_t pub[SG_KS_PUBKEY_MAX];
-    size_t len;
-    int r = sg_ks_pkey_to_dnskey(pkey, k->algorithm, pub, sizeof pub, &len);
-    if (r || len != k->pubkey_len || memcmp(pub, k->pubkey, len) != 0)
-        goto mismatch;
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-    int ok = ctx && EVP_PKEY_pairwise_check(ctx) > 0;
-    EVP_PKEY_CTX_free(ctx);
-    if (ok)
-        return 0;
-mismatch:
-    ks_set_err(ks, "the private key does not match the DNSKEY");
-    sg_log(SG_LOG_ERR, "keystore", k->zone, "%s", ks->errmsg);
-    return SG_EINVAL;
+    char *lines[64];
+    int n = 0;
+    char *save;
+    for (char *l = strtok_r(text, "\r\n", &save); l && n < 64; l = strtok_r(NULL, "\r\n", &save)) {
+        while (*l == ';' || *l == ' ' || *l == '\t')
+            l++;
+        lines[n++] = l;
+    }
+    memset(t, 0, sizeof *t);
+    t->publish = bind_time(priv_field(lines, n, "Publish"));
+    t->active = bind_time(priv_field(lines, n, "Activate"));
+    t->retire = bind_time(priv_field(lines, n, "Inactive"));
+    t->remove = bind_time(priv_field(lines, n, "Delete"));
+    t->known = t->publish || t->active || t->retire || t->remove;
+}
+
+static int file_exists(const char *path)
+{
+    FILE *f = fopen(path, "re");
+    if (f)
+        fclose(f);
+    return f != NULL;
+}
+
+/* The import itself, from the texts (modified; the caller cleanses them). priv_text NULL:
+ * public-only. */
+static int import_texts(sg_keystore *ks, const sg_ks_zone *z, const char *what, char *pub_text,
+                        char *priv_text, int role_override, const sg_ks_import_times *times,
+                        const char *reason, int64_t now, sg_ks_key *key_out)
+{
+    sg_ks_key k;
+    memset(&k, 0, sizeof k);
+    char owner[SG_KS_ZONE_MAX], norm[SG_KS_ZONE_MAX];
+    EVP_PKEY *pkey = NULL;
+    int r;
+    sg_ks_import_times ft;
+    size_t pl = strlen(pub_text);
+    char *copy = sg_secure_alloc(pl + 1);
+    if (!copy)
+        return SG_ENOMEM;
+    memcpy(copy, pub_text, pl + 1);
+    file_times(copy, &ft);
+    sg_secure_free(copy, pl + 1);
+    if ((r = parse_key_file(pub_text, owner, sizeof owner, &k)) != 0) {
+        ks_set_err(ks, "%s: no DNSKEY record found", what);
+        goto out;
+    }
+    if (sg_ks_zone_normalize(owner, norm) != 0 || strcmp(norm, z->name) != 0) {
+        ks_set_err(ks, "%s: the key is for %s, not %s", what, owner, z->name);
+        r = SG_EINVAL;
+        goto out;
+    }
+    if (!sg_ks_alg_name(k.algorithm)) {
+        ks_set_err(ks, "%s: unsupported algorithm %u", what, k.algorithm);
+        r = SG_EINVAL;
+        goto out;
+    }
+    snprintf(k.zone, sizeof k.zone, "%s", z->name);
+    if (role_override >= 0)
+        k.role = (enum sg_ks_role)role_override;
+    else
+        k.role = (k.flags & SG_KS_FLAG_SEP) ? SG_KS_ROLE_KSK : SG_KS_ROLE_ZSK;
+    if (priv_text) {
+        char *lines[64];
+        int n = 0;
+        char *save;
+        for (char *l = strtok_r(priv_text, "\r\n", &save); l && n < 64;
+             l = strtok_r(NULL, "\r\n", &save))
+            lines[n++] = l;
+        const char *alg = priv_field(lines, n, "Algorithm");
+        if (!alg || atoi(alg) != k.algorithm) {
+            ks_set_err(ks, "%s: the private key's algorithm differs from the DNSKEY's", what);
+            r = SG_EINVAL;
+            goto out;
+        }
+        if ((r = private_to_pkey(ks, lines, n, &k, &pkey)) != 0) {
+            if (r == SG_ESYNTAX)
+                ks_set_err(ks, "%s: missing or malformed private key fields", what);
+            goto out;
+        }
+        if ((r = ks_key_check_pair(ks, pkey, &k)) != 0)
+            goto out;
+        ft.publish = bind_time(priv_field(lines, n, "Publish"));
+        ft.active = bind_time(priv_field(lines, n, "Activate"));
+        ft.retire = bind_time(priv_field(lines, n, "Inactive"));
+        ft.remove = bind_time(priv_field(lines, n, "Delete"));
+        ft.known = ft.publish || ft.active || ft.retire || ft.remove;
+        k.bits = sg_ks_pkey_bits(pkey);
+    } else {
+        EVP_PKEY *pub = NULL;
+        if ((r = sg_ks_pkey_from_dnskey(k.algorithm, k.pubkey, k.pubkey_len, &pub)) != 0) {
+            ks_set_err(ks, "%s: the DNSKEY's public key is malformed", what);
+            goto out;
+        }
+        k.bits = sg_ks_pkey_bits(pub);
+        EVP_PKEY_free(pub);
+    }
+    ks_import_times_apply(&k, times && times->known ? times : &ft, pkey == NULL, now);
+    uint8_t rd[SG_KS_RDATA_MAX];
+    size_t rdlen;
+    if ((r = sg_ks_key_dnskey_rdata(&k, rd, sizeof rd, &rdlen)) != 0)
+        goto out;
+    k.tag = sg_ks_key_tag(rd, rdlen);
+    r = ks_key_import_insert(ks, z, &k, pkey, reason, now);
+    if (!r && key_out)
+        *key_out = k;
+out:
+    EVP_PKEY_free(pkey);
+    return r;
+}
+
+int sg_ks_key_import_bind_text(sg_keystore *ks, const char *zone, const char *key_text,
+                               const char *private_text, int role_override,
+                               const sg_ks_import_times *times, const char *source,
+                               int64_t now, sg_ks_key *key_out)
+{
+    if (!ks || !zone || !key_text)
+        return SG_EINVAL;
+    sg_ks_zone z;
+    int r = sg_ks_zone_get(ks, zone, &z);
+    if (r)
+        return r;
+    size_t kl = strlen(key_text) + 1, pl = private_text ? strlen(private_text) + 1 : 0;
+    char *kt = sg_secure_alloc(kl), *pt = pl ? sg_secure_alloc(pl) : NULL;
+    if (!kt || (pl && !pt)) {
+        sg_secure_free(kt, kl);
+        sg_secure_free(pt, pl);
+        return SG_ENOMEM;
+    }
+    memcpy(kt, key_text, kl);
+    if (pt)
+        memcpy(pt, private_text, pl);
+    char reason[96];
+    snprintf(reason, sizeof reason, "imported from %s", source ? source : "DNSKEY text");
+    r = import_texts(ks, &z, source ? source : "DNSKEY", kt, pt, role_override, times, reason,
+                     now, key_out);
+    sg_secure_free(kt, kl);
+    sg_secure_free(pt, pl);
+    return r;
 }
 
 int sg_ks_key_import_bind(sg_keystore *ks, const char *zone, const char *path,
-                          int role_override, int64_t now, sg_ks_key *key_out)
+                          int role_override, unsigned flags, const sg_ks_import_times *times,
+                          int64_t now, sg_ks_key *key_out)
 {
     if (!ks || !zone || !path)
         return SG_EINVAL;
@@ -235,84 +362,54 @@ int sg_ks_key_import_bind(sg_keystore *ks, const char *zone, const char *path,
     int r = sg_ks_zone_get(ks, zone, &z);
     if (r)
         return r;
-    char base[4096], fn[4200];
+    char base[4096], fn[4200], pfn[4200];
     snprintf(base, sizeof base, "%s", path);
     size_t bl = strlen(base);
-    if (bl > 4 && strcmp(base + bl - 4, ".key") == 0)
+    int named_private = 0;
+    if (bl > 4 && strcmp(base + bl - 4, ".key") == 0) {
         base[bl - 4] = 0;
-    else if (bl > 8 && strcmp(base + bl - 8, ".private") == 0)
+    } else if (bl > 8 && strcmp(base + bl - 8, ".private") == 0) {
         base[bl - 8] = 0;
-
-    sg_ks_key k;
-    memset(&k, 0, sizeof k);
-    char *pub_text = NULL, *priv_text = NULL, owner[SG_KS_ZONE_MAX], norm[SG_KS_ZONE_MAX];
-    size_t pub_cap = 0, priv_cap = 0;
-    EVP_PKEY *pkey = NULL;
+        named_private = 1;
+    } else if (bl > 6 && strcmp(base + bl - 6, ".state") == 0) {
+        base[bl - 6] = 0;
+    }
+    char *pub_text = NULL, *priv_text = NULL, *state_text = NULL;
+    size_t pub_cap = 0, priv_cap = 0, state_cap = 0;
     snprintf(fn, sizeof fn, "%s.key", base);
-    if ((r = slurp(fn, &pub_text, &pub_cap)) != 0)
-        goto out;
-    if ((r = parse_key_file(pub_text, owner, sizeof owner, &k)) != 0) {
-        ks_set_err(ks, "%s: no DNSKEY record found", fn);
+    if ((r = slurp(fn, &pub_text, &pub_cap)) != 0) {
+        ks_set_err(ks, "cannot read %s", fn);
         goto out;
     }
-    if (sg_ks_zone_normalize(owner, norm) != 0 || strcmp(norm, z.name) != 0) {
-        ks_set_err(ks, "%s: the key is for %s, not %s", fn, owner,
-                 z.name);
-        r = SG_EINVAL;
+    snprintf(pfn, sizeof pfn, "%s.private", base);
+    /* no private half beside the DNSKEY: another signer's key (or one to come), public-only;
+     * a .private named on the command line must be there */
+    int want_private = !(flags & SG_KS_IMPORT_PUBLIC) && (named_private || file_exists(pfn));
+    if (want_private && (r = slurp(pfn, &priv_text, &priv_cap)) != 0) {
+        ks_set_err(ks, "cannot read %s", pfn);
         goto out;
     }
-    if (!sg_ks_alg_name(k.algorithm)) {
-        ks_set_err(ks, "%s: unsupported algorithm %u", fn,
-                 k.algorithm);
-        r = SG_EINVAL;
-        goto out;
+    sg_ks_import_times st;
+    memset(&st, 0, sizeof st);
+    char sfn[4200];
+    snprintf(sfn, sizeof sfn, "%s.state", base);
+    if (!(times && times->known) && file_exists(sfn)) {
+        if ((r = slurp(sfn, &state_text, &state_cap)) != 0) {
+            ks_set_err(ks, "cannot read %s", sfn);
+            goto out;
+        }
+        if ((r = sg_ks_bind_state_parse(state_text, &st, NULL)) != 0) {
+            ks_set_err(ks, "%s: not a BIND key state file", sfn);
+            goto out;
+        }
+        times = &st;
     }
-    snprintf(k.zone, sizeof k.zone, "%s", z.name);
-    if (role_override >= 0)
-        k.role = (enum sg_ks_role)role_override;
-    else
-        k.role = (k.flags & SG_KS_FLAG_SEP) ? SG_KS_ROLE_KSK : SG_KS_ROLE_ZSK;
-
-    snprintf(fn, sizeof fn, "%s.private", base);
-    if ((r = slurp(fn, &priv_text, &priv_cap)) != 0)
-        goto out;
-    char *lines[64];
-    int n = 0;
-    char *save;
-    for (char *l = strtok_r(priv_text, "\r\n", &save); l && n < 64;
-         l = strtok_r(NULL, "\r\n", &save))
-        lines[n++] = l;
-    const char *alg = priv_field(lines, n, "Algorithm");
-    if (!alg || atoi(alg) != k.algorithm) {
-        ks_set_err(ks, "%s: algorithm differs from the .key file", fn);
-        r = SG_EINVAL;
-        goto out;
-    }
-    if ((r = private_to_pkey(ks, lines, n, &k, &pkey)) != 0) {
-        if (r == SG_ESYNTAX)
-            ks_set_err(ks, "%s: missing or malformed key fields", fn);
-        goto out;
-    }
-    if ((r = check_pair(ks, pkey, &k)) != 0)
-        goto out;
-    k.publish = bind_time(priv_field(lines, n, "Publish"));
-    k.active = bind_time(priv_field(lines, n, "Activate"));
-    k.retire = bind_time(priv_field(lines, n, "Inactive"));
-    k.remove = bind_time(priv_field(lines, n, "Delete"));
-    k.state = sg_ks_key_state_at(&k, now);
-    k.bits = sg_ks_pkey_bits(pkey);
-    uint8_t rd[SG_KS_RDATA_MAX];
-    size_t rdlen;
-    if ((r = sg_ks_key_dnskey_rdata(&k, rd, sizeof rd, &rdlen)) != 0)
-        goto out;
-    k.tag = sg_ks_key_tag(rd, rdlen);
-
-    r = ks_key_import_insert(ks, &z, &k, pkey, "imported from BIND", now);
-    if (!r && key_out)
-        *key_out = k;
+    r = import_texts(ks, &z, fn, pub_text, priv_text, role_override, times,
+                     times == &st ? "imported from BIND (with its .state)" : "imported from BIND",
+                     now, key_out);
 out:
-    EVP_PKEY_free(pkey);
     sg_secure_free(pub_text, pub_cap);
     sg_secure_free(priv_text, priv_cap);
+    sg_secure_free(state_text, state_cap);
     return r;
 }

@@ -45,12 +45,25 @@ typedef struct ks_storage {
 const ks_storage *ks_storage_find(const char *name);
 extern const ks_storage ks_storage_pem;
 
-/* Insert an imported key (DNSKEY, tag and timings filled in) in its own transaction;
+/* The storage name of a public-only key (no private half: another signer holds it). */
+#define KS_STORAGE_NONE "none"
+
+/* Set an imported key's timing points from what its source knows (t NULL or not known:
+ * published, and unless public_only active, from now) and its state at now. */
+void ks_import_times_apply(sg_ks_key *k, const sg_ks_import_times *t, int public_only,
+                           int64_t now);
+
+/* Insert an imported key (DNSKEY, tag and timings filled in; pkey NULL: public-only) in its
+ * own transaction;
  * SG_EEXIST, with the keystore's error message set, when the zone already has its tag. */
 int ks_key_import_insert(sg_keystore *ks, const sg_ks_zone *z, sg_ks_key *k, EVP_PKEY *pkey,
                          const char *reason, int64_t now);
 /* A new key's identity: zone, algorithm, role and the DNSKEY flags the role implies. */
 void ks_key_init(sg_ks_key *k, const char *zone, enum sg_ks_role role, uint8_t alg);
+/* 0 if pkey is the private half of k's DNSKEY (the public key recomputed from it equals
+ * the stored one, and OpenSSL's pairwise check passes); SG_EINVAL with the handle's error
+ * set otherwise. */
+int ks_key_check_pair(sg_keystore *ks, EVP_PKEY *pkey, const sg_ks_key *k);
 /* Non-zero if a resolver may still need the key: it is (or may be) in the DNSKEY RRset,
  * or its DS may be at the parent. */
 int ks_key_in_use(const sg_ks_key *k);

@@ -128,7 +128,7 @@ static int key_insert(sg_keystore *ks, int64_t zone_id, sg_ks_key *k, EVP_PKEY *
     const ks_storage *stg = &ks_storage_pem;
     uint8_t *blob = NULL;
     size_t blen = 0;
-    int r = stg->encode(ks, pkey, &blob, &blen);
+    int r = pkey ? stg->encode(ks, pkey, &blob, &blen) : 0;
     if (r)
         return r;
     sqlite3_stmt *st;
@@ -147,9 +147,12 @@ static int key_insert(sg_keystore *ks, int64_t zone_id, sg_ks_key *k, EVP_PKEY *
     sqlite3_bind_int(st, 5, k->flags);
     sqlite3_bind_int(st, 6, k->bits);
     sqlite3_bind_blob(st, 7, k->pubkey, (int)k->pubkey_len, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 8, stg->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, pkey ? stg->name : KS_STORAGE_NONE, -1, SQLITE_STATIC);
     /* SQLITE_STATIC: SQLite reads the secret from our buffer, which we cleanse below. */
-    sqlite3_bind_blob(st, 9, blob, (int)blen, SQLITE_STATIC);
+    if (pkey)
+        sqlite3_bind_blob(st, 9, blob, (int)blen, SQLITE_STATIC);
+    else
+        sqlite3_bind_zeroblob(st, 9, 0); /* public-only: the column stays NOT NULL */
     sqlite3_bind_int64(st, 10, now);
     sqlite3_bind_int64(st, 11, k->publish);
     sqlite3_bind_int64(st, 12, k->active);
@@ -168,10 +171,11 @@ static int key_insert(sg_keystore *ks, int64_t zone_id, sg_ks_key *k, EVP_PKEY *
     }
     k->id = sqlite3_last_insert_rowid(ks->db);
     k->created = now;
-    snprintf(k->storage, sizeof k->storage, "%s", stg->name);
-    char why[160];
-    snprintf(why, sizeof why, "%s %s %s tag %u", reason, sg_ks_role_name(k->role),
-             sg_ks_alg_name(k->algorithm) ? sg_ks_alg_name(k->algorithm) : "?", k->tag);
+    snprintf(k->storage, sizeof k->storage, "%s", pkey ? stg->name : KS_STORAGE_NONE);
+    char why[200];
+    snprintf(why, sizeof why, "%s %s %s tag %u%s", reason, sg_ks_role_name(k->role),
+             sg_ks_alg_name(k->algorithm) ? sg_ks_alg_name(k->algorithm) : "?", k->tag,
+             pkey ? "" : " (public-only: another signer holds its private key)");
     r = sg_ks_event_add(ks, now, k->zone, k->id, "", sg_ks_state_name(k->state), why);
 out:
     sg_secure_free(blob, blen);
@@ -185,6 +189,74 @@ void ks_key_init(sg_ks_key *k, const char *zone, enum sg_ks_role role, uint8_t a
     k->algorithm = alg;
     k->role = role;
     k->flags = SG_KS_FLAG_ZONE | (role == SG_KS_ROLE_ZSK ? 0 : SG_KS_FLAG_SEP);
+}
+
+int sg_ks_key_public_only(const sg_ks_key *k)
+{
+    return k && !strcmp(k->storage, KS_STORAGE_NONE);
+}
+
+void ks_import_times_apply(sg_ks_key *k, const sg_ks_import_times *t, int public_only,
+                           int64_t now)
+{
+    if (t && t->known) {
+        k->publish = t->publish;
+        k->active = t->active;
+        k->retire = t->retire;
+        k->remove = t->remove;
+        k->ds_submitted = t->ds_submitted;
+        k->ds_seen = t->ds_seen;
+        k->ds_withdrawn = t->ds_withdrawn;
+    } else {
+        /* nothing said: the key is in use where it comes from, so it is in use here now
+         * (a key left "generated" would be replaced by a key of our own, which no DS at
+         * the parent vouches for) */
+        k->publish = now;
+        k->active = public_only ? 0 : now;
+    }
+    if (k->role == SG_KS_ROLE_ZSK)
+        k->ds_submitted = k->ds_seen = k->ds_withdrawn = 0;
+    if (k->ds_seen && (!k->ds_submitted || k->ds_submitted > k->ds_seen))
+        k->ds_submitted = k->ds_seen;
+    k->state = sg_ks_key_state_at(k, now);
+}
+
+int sg_ks_key_import_public(sg_keystore *ks, const char *zone, const uint8_t *rdata,
+                            size_t rdlen, int role_override, const sg_ks_import_times *times,
+                            int64_t now, sg_ks_key *key_out)
+{
+    if (!ks || !zone || !rdata || rdlen < 5 || rdlen - 4 > SG_KS_PUBKEY_MAX || rdata[2] != 3)
+        return SG_EINVAL;
+    sg_ks_zone z;
+    int r = sg_ks_zone_get(ks, zone, &z);
+    if (r)
+        return r;
+    sg_ks_key k;
+    memset(&k, 0, sizeof k);
+    snprintf(k.zone, sizeof k.zone, "%s", z.name);
+    k.flags = (uint16_t)(rdata[0] << 8 | rdata[1]);
+    k.algorithm = rdata[3];
+    if (!sg_ks_alg_name(k.algorithm) || !(k.flags & SG_KS_FLAG_ZONE)) {
+        ks_set_err(ks, "unsupported algorithm %u or not a zone key", k.algorithm);
+        return SG_EINVAL;
+    }
+    k.pubkey_len = rdlen - 4;
+    memcpy(k.pubkey, rdata + 4, k.pubkey_len);
+    k.role = role_override >= 0 ? (enum sg_ks_role)role_override
+           : (k.flags & SG_KS_FLAG_SEP) ? SG_KS_ROLE_KSK : SG_KS_ROLE_ZSK;
+    EVP_PKEY *pub = NULL;
+    if ((r = sg_ks_pkey_from_dnskey(k.algorithm, k.pubkey, k.pubkey_len, &pub)) != 0) {
+        ks_set_err(ks, "the DNSKEY's public key is malformed");
+        return r;
+    }
+    k.bits = sg_ks_pkey_bits(pub);
+    EVP_PKEY_free(pub);
+    k.tag = sg_ks_key_tag(rdata, rdlen);
+    ks_import_times_apply(&k, times, 1, now);
+    r = ks_key_import_insert(ks, &z, &k, NULL, "imported public-only", now);
+    if (!r && key_out)
+        *key_out = k;
+    return r;
 }
 
 int ks_key_import_insert(sg_keystore *ks, const sg_ks_zone *z, sg_ks_key *k, EVP_PKEY *pkey,
@@ -288,7 +360,8 @@ static int read_private(sg_keystore *ks, int64_t id, char *storage, size_t scap,
         if (!b) {
             r = SG_ENOMEM;
         } else {
-            memcpy(b, sqlite3_column_blob(st, 1), (size_t)n);
+            if (n > 0) /* a public-only key has no blob (NULL): nothing to copy */
+                memcpy(b, sqlite3_column_blob(st, 1), (size_t)n);
             b[n] = 0;
             *blob_out = b;
             *len_out = (size_t)n;
@@ -298,6 +371,26 @@ static int read_private(sg_keystore *ks, int64_t id, char *storage, size_t scap,
     }
     sqlite3_finalize(st);
     return r;
+}
+
+/* The private key must be the other half of the DNSKEY, or signatures would not verify
+ * (BIND import, restore). */
+int ks_key_check_pair(sg_keystore *ks, EVP_PKEY *pkey, const sg_ks_key *k)
+{
+    uint8_t pub[SG_KS_PUBKEY_MAX];
+    size_t len;
+    int r = sg_ks_pkey_to_dnskey(pkey, k->algorithm, pub, sizeof pub, &len);
+    if (r || len != k->pubkey_len || memcmp(pub, k->pubkey, len) != 0)
+        goto mismatch;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    int ok = ctx && EVP_PKEY_pairwise_check(ctx) > 0;
+    EVP_PKEY_CTX_free(ctx);
+    if (ok)
+        return 0;
+mismatch:
+    ks_set_err(ks, "the private key does not match the DNSKEY");
+    sg_log(SG_LOG_ERR, "keystore", k->zone, "%s", ks->errmsg);
+    return SG_EINVAL;
 }
 
 int sg_ks_key_load_private(sg_keystore *ks, int64_t id, EVP_PKEY **pkey_out)
@@ -311,7 +404,10 @@ int sg_ks_key_load_private(sg_keystore *ks, int64_t id, EVP_PKEY **pkey_out)
     if (r)
         return r;
     const ks_storage *stg = ks_storage_find(storage);
-    if (!stg) {
+    if (!strcmp(storage, KS_STORAGE_NONE)) {
+        ks_set_err(ks, "key %lld is public-only: its private key is held elsewhere", (long long)id);
+        r = SG_ENOTFOUND;
+    } else if (!stg) {
         ks_set_err(ks, "unknown key storage '%s'", storage);
         r = SG_EINVAL;
     } else {

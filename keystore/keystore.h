@@ -21,17 +21,19 @@
  * (SG_KS_UNSET) means "not set".
  *
  * Errors: 0 or a negative SG_E* code (common/errors.h), the keystore's own among them
- * (SG_KS_EBUSY, SG_KS_EINUSE, SG_KS_ESCHEMA); sg_strerror() knows them all. The text of
+ * (SG_KS_EBUSY, SG_KS_EINUSE, SG_KS_ESCHEMA; SG_KS_ECORRUPT, SG_KS_EDECRYPT from backups,
+ * keystore/backup.h); sg_strerror() knows them all. The text of
  * the last library failure (SQLite, OpenSSL) is kept in the handle (sg_ks_errmsg) and
  * logged once; it never holds key material.
  *
  * A handle is not thread-safe: give each thread its own (SQLite handles the sharing).
  */
 
-#define SG_KS_SCHEMA_VERSION 4  /* the schema version this code writes */
+#define SG_KS_SCHEMA_VERSION 5  /* the schema version this code writes */
 #define SG_KS_UNSET 0           /* an unset timing point */
 #define SG_KS_NAME_MAX 64       /* policy names, including the NUL */
 #define SG_KS_ZONE_MAX 1024     /* zone names in presentation form, including the NUL */
+#define SG_KS_PATH_MAX 1024     /* a served zone's file path, including the NUL */
 #define SG_KS_PUBKEY_MAX 1024   /* DNSKEY public key field (RSA 4096 needs 516) */
 #define SG_KS_RDATA_MAX (4 + SG_KS_PUBKEY_MAX)
 
@@ -160,6 +162,8 @@ typedef struct sg_ks_zone {
     char registrar[128];            /* registrar binding; "" when none */
     char state[32];                 /* free text owned by the daemon; "new" at first */
     int64_t created;
+    char file[SG_KS_PATH_MAX];      /* served from this master file by `dynamic` blocks;
+                                       "" : not served at run time */
 } sg_ks_zone;
 
 /* Normalise a zone name ("Example.COM" -> "example.com."). 0 or SG_ESYNTAX. */
@@ -173,6 +177,20 @@ int sg_ks_zone_list(sg_keystore *ks, sg_ks_zone **list_out, size_t *n_out);
  * (NULL: unchanged), journalled. */
 int sg_ks_zone_update(sg_keystore *ks, const char *zone, const char *policy,
                       const char *registrar, const char *state, int64_t now);
+/* Serve the zone from the master file path (absolute; "" : stop serving it), journalled:
+ * `dynamic` blocks of signetd pick the change up within a second (the served-zones
+ * counter moves). The zone's keys are not touched. SG_ENOTFOUND, SG_EINVAL (path too long). */
+int sg_ks_zone_set_file(sg_keystore *ks, const char *zone, const char *path, int64_t now);
+/* A zone served at run time: its name and master file. */
+typedef struct sg_ks_served {
+    char name[SG_KS_ZONE_MAX];
+    char file[SG_KS_PATH_MAX];
+} sg_ks_served;
+/* The zones with a file (sg_ks_zone_set_file), by name; *list_out is freed with free(). */
+int sg_ks_served_list(sg_keystore *ks, sg_ks_served **list_out, size_t *n_out);
+/* A number that changes whenever a zone gets, changes or loses its file or a zone with a
+ * file is added or removed (a trigger keeps it): poll it, then sg_ks_served_list. */
+int sg_ks_served_counter(sg_keystore *ks, int64_t *counter_out);
 /* Remove a zone and its keys. Without force, SG_KS_EINUSE if a key could still be in
  * the DNS or its DS at the parent (see sg_ks_key_delete). */
 int sg_ks_zone_remove(sg_keystore *ks, const char *zone, int force, int64_t now);
@@ -233,18 +251,103 @@ int sg_ks_key_get(sg_keystore *ks, int64_t id, sg_ks_key *k_out);
  * and a "generated" event, all in one transaction. key_out may be NULL. */
 int sg_ks_key_generate(sg_keystore *ks, const char *zone, enum sg_ks_role role,
                        uint8_t alg, uint16_t bits, int64_t now, sg_ks_key *key_out);
+/* What an import knows of a key's life, from its source (a BIND .private/.state, Knot's
+ * timers, PowerDNS's flags): the timing points of sg_ks_key, 0 when the source does not
+ * say. A source that says nothing (known 0) means "in use now": the key is published and
+ * active from the import (a public-only key: published, never signing). */
+typedef struct sg_ks_import_times {
+    int known;
+    int64_t publish, active, retire, remove;
+    int64_t ds_submitted, ds_seen, ds_withdrawn; /* KSK/CSK: its DS at the parent */
+} sg_ks_import_times;
+
+/* Import flags. */
+enum {
+    SG_KS_IMPORT_PUBLIC = 1 << 0, /* store the DNSKEY only, even when a private half is there */
+};
+
 /* Import a BIND key pair (path to K*.key, K*.private, or their common prefix). The role is
  * taken from the DNSKEY flags (257: ksk, 256: zsk) unless role_override >= 0. The private
- * key must match the DNSKEY. Timing points written by dnssec-keygen (Publish, Activate,
- * Inactive, Delete) are kept. SG_EEXIST on a key tag collision in the zone. */
+ * key must match the DNSKEY. A K*.key with no .private beside it (or SG_KS_IMPORT_PUBLIC)
+ * is stored public-only (sg_ks_key_public_only). The key's times: times when not NULL and
+ * known; else the K*.state file beside it (BIND 9.16+ dnssec-policy, sg_ks_bind_state_parse)
+ * when there is one; else the Publish, Activate, Inactive and Delete of the .private (or,
+ * public-only, the comments of the .key); else published and active from now. SG_EEXIST
+ * on a key tag collision in the zone, SG_EIO when a named file cannot be read. */
 int sg_ks_key_import_bind(sg_keystore *ks, const char *zone, const char *path,
-                          int role_override, int64_t now, sg_ks_key *key_out);
+                          int role_override, unsigned flags, const sg_ks_import_times *times,
+                          int64_t now, sg_ks_key *key_out);
+/* The same from texts: a DNSKEY record (a .key file's contents; `pdnsutil
+ * export-zone-dnskey`) and, unless NULL (public-only), a private key in BIND's format
+ * (`pdnsutil export-zone-key`). source names it in the journal ("PowerDNS"). Secrets are
+ * copied to the secure heap and cleansed. */
+int sg_ks_key_import_bind_text(sg_keystore *ks, const char *zone, const char *key_text,
+                               const char *private_text, int role_override,
+                               const sg_ks_import_times *times, const char *source,
+                               int64_t now, sg_ks_key *key_out);
 /* Import an unencrypted PEM private key (PKCS#8, as Knot DNS and `key export --private`
  * write it). alg 0: implied by the key type (EC P-256/P-384, Ed25519, Ed448); RSA needs 8
- * or 10. The key is published and active from now (it is taken over from a server that
- * uses it); `key set` adjusts the timing points. SG_EEXIST on a key tag collision. */
+ * or 10. times: as the source knows them (Knot's timers, sg_ks_knot_times); NULL or not
+ * known: published and active from now (it is taken over from a server that uses it).
+ * SG_EEXIST on a key tag collision. */
 int sg_ks_key_import_pem(sg_keystore *ks, const char *zone, const char *path,
-                         enum sg_ks_role role, uint8_t alg, int64_t now, sg_ks_key *key_out);
+                         enum sg_ks_role role, uint8_t alg, const sg_ks_import_times *times,
+                         int64_t now, sg_ks_key *key_out);
+/* Import a DNSKEY alone, public-only (multi-signer, RFC 8901: another signer's key; or a
+ * key pre-published before its private half arrives): rdata is the DNSKEY RDATA. Role
+ * from the SEP flag unless role_override >= 0; times as above (not known: published from
+ * now). */
+int sg_ks_key_import_public(sg_keystore *ks, const char *zone, const uint8_t *rdata,
+                            size_t rdlen, int role_override, const sg_ks_import_times *times,
+                            int64_t now, sg_ks_key *key_out);
+/* Non-zero for a key stored without its private half (storage "none"): it is published per
+ * its timing points but never signs, and the rollover engine never acts on it (it belongs
+ * to another signer). */
+int sg_ks_key_public_only(const sg_ks_key *k);
+
+/* ---- What other servers say about their keys (no database needed) ----------------- */
+
+/* A BIND 9 dnssec-policy K*.state file: Published, Active, Retired, Removed (times),
+ * DSPublish, DSRemoved, and DSState (omnipresent: the parent serves the DS, submitted and
+ * seen at DSPublish or DSChange; rumoured: submitted, not yet seen; unretentive: withdrawn)
+ * into *t_out (known set when any time was found), the KSK/ZSK lines into *role_out (CSK
+ * when both; may be NULL). text is modified. 0 or SG_ESYNTAX (not a state file). */
+int sg_ks_bind_state_parse(char *text, sg_ks_import_times *t_out, enum sg_ks_role *role_out);
+
+/* One key of Knot DNS's `keymgr ZONE list -e` output. */
+typedef struct sg_ks_knot_key {
+    char id[64];             /* the key id: its PEM is <kasp-db>/keys/<id>.pem */
+    uint16_t tag;
+    uint8_t algorithm;
+    int ksk, zsk, public_only;
+    int64_t created, pre_active, publish, ready, active, retire_active, retire, post_active,
+        revoke, remove;
+} sg_ks_knot_key;
+/* Parse keymgr's list output (one key a line, `list -e` key=value or plain `list`; times
+ * as Unix seconds or ISO 8601). *keys_out (NULL when none) is freed with free(). 0,
+ * SG_ESYNTAX (a line that is not a key) or SG_ENOMEM. */
+int sg_ks_knot_list_parse(const char *text, sg_ks_knot_key **keys_out, size_t *n_out);
+/* Knot's timers as Signet's timing points: publish; active from ready (a KSK signs the
+ * DNSKEY RRset once ready) or active; retire from retire-active or retire; remove. A KSK
+ * or CSK whose active came after ready had its DS submitted at ready and confirmed at
+ * active (Knot's submission check); ready without active: submitted, not yet seen. */
+void sg_ks_knot_times(const sg_ks_knot_key *k, sg_ks_import_times *t_out);
+
+/* One key of PowerDNS's `pdnsutil list-keys ZONE` output. */
+typedef struct sg_ks_pdns_key {
+    unsigned id;             /* pdnsutil's key id (export-zone-key ZONE ID) */
+    uint16_t tag;
+    uint8_t algorithm;
+    enum sg_ks_role role;    /* KSK, ZSK or CSK as listed */
+    int active, published;
+} sg_ks_pdns_key;
+/* Parse pdnsutil list-keys output for zone (other zones' rows are skipped). 0, SG_ENOMEM. */
+int sg_ks_pdns_list_parse(const char *text, const char *zone, sg_ks_pdns_key **keys_out,
+                          size_t *n_out);
+/* PowerDNS's flags as timing points at now: published -> publish now, active -> active now
+ * (an active key that is not published signs unpublished, as PowerDNS lets it). */
+void sg_ks_pdns_times(const sg_ks_pdns_key *k, int64_t now, sg_ks_import_times *t_out);
+
 /* Load a key's private key. The caller frees *pkey_out with EVP_PKEY_free. */
 int sg_ks_key_load_private(sg_keystore *ks, int64_t id, EVP_PKEY **pkey_out);
 /* The private key as PKCS#8 PEM, for export. Free with sg_secure_free(*pem_out, *len_out),

@@ -44,7 +44,8 @@ static int alg_fits(const EVP_PKEY *pkey, uint8_t alg)
 }
 
 int sg_ks_key_import_pem(sg_keystore *ks, const char *zone, const char *path,
-                         enum sg_ks_role role, uint8_t alg, int64_t now, sg_ks_key *key_out)
+                         enum sg_ks_role role, uint8_t alg, const sg_ks_import_times *times,
+                         int64_t now, sg_ks_key *key_out)
 {
     if (!ks || !zone || !path || (unsigned)role > SG_KS_ROLE_CSK)
         return SG_EINVAL;
@@ -79,10 +80,9 @@ int sg_ks_key_import_pem(sg_keystore *ks, const char *zone, const char *path,
 
     sg_ks_key k;
     ks_key_init(&k, z.name, role, alg);
-    /* The key is taken over from a server that publishes and signs with it now. */
-    k.publish = now;
-    k.active = now;
-    k.state = sg_ks_key_state_at(&k, now);
+    /* Without the source's times the key is taken over from a server that publishes and
+     * signs with it now. */
+    ks_import_times_apply(&k, times, 0, now);
     k.bits = sg_ks_pkey_bits(pkey);
     if ((r = sg_ks_pkey_to_dnskey(pkey, alg, k.pubkey, sizeof k.pubkey, &k.pubkey_len)) != 0) {
         ks_set_err(ks, "%s: cannot derive the DNSKEY", path);
@@ -94,7 +94,7 @@ int sg_ks_key_import_pem(sg_keystore *ks, const char *zone, const char *path,
         goto out;
     k.tag = sg_ks_key_tag(rd, rdlen);
 
-    r = ks_key_import_insert(ks, &z, &k, pkey, "imported from PEM", now);
+    r = ks_key_import_insert(ks, &z, &k, pkey, times && times->known ? "imported from Knot DNS" : "imported from PEM", now);
     if (!r && key_out)
         *key_out = k;
 out:

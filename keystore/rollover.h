@@ -45,6 +45,16 @@ int sg_roll_ds_withdrawn_gone(sg_keystore *ks, const char *zone, int64_t now, in
 /* Record that the parent serves the DS of the zone's submitted keys (all of them, or key_id).
  * Returns the number of keys marked in *n_out. */
 int sg_roll_ds_seen(sg_keystore *ks, const char *zone, int64_t key_id, int64_t now, int *n_out);
+/* Record that the parent already serves the DS of a key Signet never submitted (a key
+ * imported from the zone's previous signer, a DS the operator added by hand): key_id's
+ * (0: while no DS of the zone is recorded seen, every published and signing KSK/CSK of the
+ * zone whose DS is not withdrawn: a takeover; never a successor on a guess) DS is
+ * recorded as submitted (if it was not) and seen now, journalled with `source` (who says
+ * so: "operator", "parent 192.0.2.1"); the engine then treats it as the key's DS at the
+ * parent. *n_out: keys marked. SG_EINVAL for key_id that is a ZSK, not of zone, or whose
+ * DS was withdrawn. */
+int sg_roll_ds_at_parent(sg_keystore *ks, const char *zone, int64_t key_id, const char *source,
+                         int64_t now, int *n_out);
 
 /* A key is compromised: start its replacement now (skipping the lifetime) and write into
  * report what cannot be skipped and why. The key stays until the replacement is safe.

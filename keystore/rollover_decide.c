@@ -185,9 +185,11 @@ typedef struct chain {
     const sg_ks_key *cur, *succ, *pre_ds;
 } chain;
 
+/* A public-only key is another signer's: published per its points, never part of our
+ * chains, algorithm rollovers or unsigning (the engine never moves it). */
 static int in_chain(const view *v, const sg_ks_key *k, enum sg_ks_role role)
 {
-    return k->role == role && k->algorithm == v->p->algorithm;
+    return k->role == role && k->algorithm == v->p->algorithm && !sg_ks_key_public_only(k);
 }
 
 static void find_chain(const view *v, chain *c)
@@ -307,7 +309,8 @@ static void pre_ds_steps(const view *v, const chain *c)
 static int other_alg_signs(const view *v)
 {
     for (size_t i = 0; i < v->n; i++)
-        if (v->keys[i].algorithm != v->p->algorithm && ks_roll_signing(&v->keys[i], v->now))
+        if (v->keys[i].algorithm != v->p->algorithm && ks_roll_signing(&v->keys[i], v->now) &&
+            !sg_ks_key_public_only(&v->keys[i]))
             return 1;
     return 0;
 }
@@ -394,7 +397,7 @@ static void alg_unpublish(const view *v, const alg_state *s, const char *from)
     const sg_ks_key *not_gone = NULL;
     for (size_t i = 0; i < v->n; i++) {
         const sg_ks_key *k = &v->keys[i];
-        if (k->algorithm == v->p->algorithm || !k->ds_submitted || !k->ds_withdrawn ||
+        if (k->algorithm == v->p->algorithm || sg_ks_key_public_only(k) || !k->ds_submitted || !k->ds_withdrawn ||
             !(ks_roll_published(k, v->now) || ks_roll_signing(k, v->now)))
             continue;
         int64_t t = ds_left_caches(v->f, k, v->iv->ds_wait);
@@ -417,6 +420,8 @@ static void next_alg(const view *v)
 {
     alg_state s = { .old_ds_out = 1 };
     for (size_t i = 0; i < v->n; i++) {
+        if (sg_ks_key_public_only(&v->keys[i]))
+            continue;
         if (v->keys[i].algorithm == v->p->algorithm)
             alg_new_key(v, &v->keys[i], &s);
         else
@@ -458,7 +463,7 @@ static void next_unsign(const char *state, const sg_roll_intervals *iv, const sg
     int in_ds = 0, ever_seen = 0, live = 0;
     for (size_t i = 0; i < n; i++) {
         const sg_ks_key *k = &keys[i];
-        if (!ks_roll_published(k, now) && !ks_roll_signing(k, now))
+        if ((!ks_roll_published(k, now) && !ks_roll_signing(k, now)) || sg_ks_key_public_only(k))
             continue;
         live = 1;
         if (k->ds_seen)
@@ -543,7 +548,8 @@ static int alg_missing(const sg_ks_policy *p, const sg_ks_key *keys, size_t n, i
 {
     int have[3] = { 0, 0, 0 }, m = 0;
     for (size_t i = 0; i < n; i++)
-        if (keys[i].algorithm == p->algorithm && ks_roll_signing(&keys[i], now))
+        if (keys[i].algorithm == p->algorithm && ks_roll_signing(&keys[i], now) &&
+            !sg_ks_key_public_only(&keys[i]))
             have[keys[i].role] = 1;
     if (p->csk) {
         if (!have[SG_KS_ROLE_CSK])
@@ -578,6 +584,8 @@ static int about_each_key(enum sg_roll_action a)
 static unsigned each_key_points(const sg_ks_policy *p, const sg_ks_key *k, enum sg_roll_action a,
                                 int64_t at)
 {
+    if (sg_ks_key_public_only(k))
+        return 0;
     int is_new = k->algorithm == p->algorithm;
     int pub = ks_roll_published(k, at), sig = ks_roll_signing(k, at), live = pub || sig;
     int in_ds = k->role != SG_KS_ROLE_ZSK && k->ds_submitted && !k->ds_withdrawn;

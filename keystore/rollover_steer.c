@@ -15,6 +15,7 @@ static int successor_under_way(const sg_ks_key *keys, size_t n, enum sg_ks_role 
     for (size_t i = 0; i < n; i++) {
         const sg_ks_key *k = &keys[i];
         if (k->role == role && (k->publish || k->ds_submitted) && !k->active &&
+            !sg_ks_key_public_only(k) &&
             !ks_roll_is_set(k->remove, now))
             return 1;
     }
@@ -130,6 +131,64 @@ int sg_roll_ds_seen(sg_keystore *ks, const char *zone, int64_t key_id, int64_t n
     return mark_parent(ks, zone, POINT_SEEN, key_id, now, n_out);
 }
 
+int sg_roll_ds_at_parent(sg_keystore *ks, const char *zone, int64_t key_id, const char *source,
+                         int64_t now, int *n_out)
+{
+    if (!ks || !zone)
+        return SG_EINVAL;
+    sg_ks_key *keys = NULL;
+    size_t n = 0;
+    int rc = sg_ks_key_list(ks, zone, &keys, &n), marked = 0, found = 0, any_seen = 0;
+    if (rc)
+        return rc;
+    /* without a key named, only a takeover: the zone's signing keys while no DS of it is
+     * known to be at the parent. A successor (published, not yet signing, or an algorithm
+     * rollover's new key while the old DS is seen) must never be marked on a guess. */
+    for (size_t i = 0; i < n; i++)
+        any_seen |= keys[i].ds_seen && sg_ks_key_in_ds_set(&keys[i], now);
+    if ((rc = sg_ks_begin(ks))) {
+        free(keys);
+        return rc;
+    }
+    for (size_t i = 0; i < n && !rc; i++) {
+        sg_ks_key *k = &keys[i];
+        if (key_id && k->id != key_id)
+            continue;
+        found = 1;
+        int eligible = k->role != SG_KS_ROLE_ZSK && !k->ds_withdrawn &&
+                       !ks_roll_is_set(k->retire, now) && !ks_roll_is_set(k->remove, now);
+        if (key_id && !eligible) {
+            rc = SG_EINVAL;
+            break;
+        }
+        if (!eligible || k->ds_seen ||
+            (!key_id && (any_seen || !ks_roll_published(k, now) || !ks_roll_signing(k, now))))
+            continue;
+        char why[200];
+        snprintf(why, sizeof why, "%s: the parent serves the DS%s", source ? source : "operator",
+                 k->ds_submitted ? "" : " (never submitted by Signet: recorded submitted and seen)");
+        if (!k->ds_submitted)
+            k->ds_submitted = now;
+        k->ds_seen = now;
+        if (k->state == SG_KS_PUBLISHED)
+            k->state = SG_KS_READY;
+        rc = sg_ks_key_update(ks, k, why, now);
+        marked++;
+    }
+    free(keys);
+    if (!rc && key_id && !found)
+        rc = SG_ENOTFOUND;
+    if (rc) {
+        sg_ks_rollback(ks);
+        return rc;
+    }
+    if ((rc = sg_ks_commit(ks)))
+        return rc;
+    if (n_out)
+        *n_out = marked;
+    return 0;
+}
+
 int sg_roll_ds_withdrawn_gone(sg_keystore *ks, const char *zone, int64_t now, int *n_out)
 {
     return mark_parent(ks, zone, POINT_GONE, 0, now, n_out);
@@ -142,7 +201,7 @@ int sg_roll_compromise(sg_keystore *ks, int64_t key_id, const sg_roll_figures *f
     int rc = sg_ks_key_get(ks, key_id, &k);
     if (rc)
         return rc;
-    if (!ks_roll_published(&k, now) && !ks_roll_signing(&k, now))
+    if ((!ks_roll_published(&k, now) && !ks_roll_signing(&k, now)) || sg_ks_key_public_only(&k))
         return SG_EINVAL;
     sg_ks_zone z;
     sg_ks_policy p;

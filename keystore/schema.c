@@ -120,6 +120,22 @@ static const char *const migrations[] = {
     "  confirmed_at INTEGER NOT NULL,"
     "  PRIMARY KEY (zone, serial)"
     ");",
+    /* 4 -> 5: zones served at run time (issue 17): the master file a `dynamic` block
+     * serves the zone from ('' : not served that way), and a counter that moves whenever
+     * the set of such zones or their files change, so that signetd polls one row instead
+     * of the whole table */
+    "ALTER TABLE zones ADD COLUMN file TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE counters ("
+    "  name TEXT PRIMARY KEY,"
+    "  value INTEGER NOT NULL"
+    ");"
+    "INSERT INTO counters (name, value) VALUES ('served-zones', 0);"
+    "CREATE TRIGGER served_zones_i AFTER INSERT ON zones WHEN NEW.file != ''"
+    "  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'served-zones'; END;"
+    "CREATE TRIGGER served_zones_u AFTER UPDATE OF file ON zones WHEN NEW.file != OLD.file"
+    "  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'served-zones'; END;"
+    "CREATE TRIGGER served_zones_d AFTER DELETE ON zones WHEN OLD.file != ''"
+    "  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'served-zones'; END;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 _Static_assert(NMIGRATIONS == SG_KS_SCHEMA_VERSION, "one migration per schema version");

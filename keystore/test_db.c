@@ -251,6 +251,83 @@ static void test_serial_floor(void **state)
     sg_ks_free(ks);
 }
 
+/* Issue 17: zones served at run time. The file column, the served list and the counter
+ * signetd polls; a keystore at schema 4 with zones migrates without losing them. */
+static void test_served_zones(void **state)
+{
+    (void)state;
+    sg_keystore *ks;
+    assert_int_equal(sg_ks_new(path, "test", &ks), 0);
+    int64_t c0 = -1, c;
+    assert_int_equal(sg_ks_served_counter(ks, &c0), 0);
+    assert_int_equal(sg_ks_zone_add(ks, "a.test", NULL, 100), 0);
+    assert_int_equal(sg_ks_zone_add(ks, "b.test", NULL, 100), 0);
+    assert_int_equal(sg_ks_served_counter(ks, &c), 0);
+    assert_int_equal(c, c0); /* zones without a file are not served at run time */
+    sg_ks_served *l;
+    size_t n;
+    assert_int_equal(sg_ks_served_list(ks, &l, &n), 0);
+    assert_int_equal(n, 0);
+    free(l);
+    assert_int_equal(sg_ks_zone_set_file(ks, "B.test", "/z/b.zone", 101), 0);
+    assert_int_equal(sg_ks_zone_set_file(ks, "a.test.", "/z/a.zone", 101), 0);
+    assert_int_equal(sg_ks_served_counter(ks, &c), 0);
+    assert_int_equal(c, c0 + 2);
+    assert_int_equal(sg_ks_zone_set_file(ks, "a.test", "/z/a.zone", 102), 0);
+    assert_int_equal(sg_ks_served_counter(ks, &c), 0);
+    assert_int_equal(c, c0 + 2); /* the same file again: nothing moves */
+    assert_int_equal(sg_ks_served_list(ks, &l, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(l[0].name, "a.test.");
+    assert_string_equal(l[0].file, "/z/a.zone");
+    assert_string_equal(l[1].name, "b.test.");
+    free(l);
+    sg_ks_zone z;
+    assert_int_equal(sg_ks_zone_get(ks, "b.test", &z), 0);
+    assert_string_equal(z.file, "/z/b.zone");
+    /* unserved: the row (and its keys) stay */
+    assert_int_equal(sg_ks_zone_set_file(ks, "b.test", "", 103), 0);
+    assert_int_equal(sg_ks_zone_get(ks, "b.test", &z), 0);
+    assert_string_equal(z.file, "");
+    assert_int_equal(sg_ks_served_counter(ks, &c), 0);
+    assert_int_equal(c, c0 + 3);
+    assert_int_equal(sg_ks_zone_remove(ks, "a.test", 0, 104), 0);
+    assert_int_equal(sg_ks_served_counter(ks, &c), 0);
+    assert_int_equal(c, c0 + 4);
+    assert_int_equal(sg_ks_served_list(ks, &l, &n), 0);
+    assert_int_equal(n, 0);
+    free(l);
+    assert_int_equal(sg_ks_zone_set_file(ks, "nosuch.test", "/x", 105), SG_ENOTFOUND);
+    sg_ks_free(ks);
+}
+
+static void test_migrate_4_to_5(void **state)
+{
+    (void)state;
+    sg_keystore *ks;
+    assert_int_equal(sg_ks_new(path, "test", &ks), 0);
+    assert_int_equal(sg_ks_zone_add(ks, "old.test", NULL, 100), 0);
+    sg_ks_free(ks);
+    /* back to what a version-4 program wrote */
+    raw_exec("DROP TRIGGER served_zones_i; DROP TRIGGER served_zones_u;"
+             "DROP TRIGGER served_zones_d; DROP TABLE counters;"
+             "ALTER TABLE zones DROP COLUMN file; PRAGMA user_version = 4;");
+    assert_int_equal(sg_ks_new(path, "test", &ks), 0);
+    int v = 0;
+    assert_int_equal(sg_ks_schema_version(ks, &v), 0);
+    assert_int_equal(v, 5);
+    sg_ks_zone z;
+    assert_int_equal(sg_ks_zone_get(ks, "old.test", &z), 0);
+    assert_string_equal(z.file, "");
+    int64_t c;
+    assert_int_equal(sg_ks_served_counter(ks, &c), 0);
+    assert_int_equal(sg_ks_zone_set_file(ks, "old.test", "/z/old.zone", 101), 0);
+    int64_t c2;
+    assert_int_equal(sg_ks_served_counter(ks, &c2), 0);
+    assert_int_equal(c2, c + 1);
+    sg_ks_free(ks);
+}
+
 static void test_busy(void **state)
 {
     (void)state;
@@ -282,6 +359,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_zones, setup, teardown),
         cmocka_unit_test_setup_teardown(test_serial_floor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_served_zones, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_4_to_5, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1003,6 +1003,72 @@ static void test_plan_cannot_drift(void **st)
     assert_int_equal(count_alg("dalg.test.", SG_KS_ALG_ECDSAP256SHA256, t1 + 10000, 0), 0);
 }
 
+
+/* A public-only key (another signer's, RFC 8901; imported without its private half): it is
+ * not the zone's signing key, so the engine makes one of its own, and in a year of
+ * rollovers never retires, removes or rolls it. `ds seen` of a DS the parent already
+ * serves for an imported key that Signet never submitted records it submitted and seen. */
+static void test_public_only_and_ds_at_parent(void **st)
+{
+    (void)st;
+    const char *z = "pub.test.";
+    policy("ppub", 1, 0, 30 * 86400);
+    assert_int_equal(sg_ks_zone_add(g_ks, z, "ppub", 0), 0);
+    EVP_PKEY *pk = NULL;
+    uint8_t pub[SG_KS_PUBKEY_MAX], rd[SG_KS_RDATA_MAX];
+    size_t pl, rl;
+    assert_int_equal(sg_ks_pkey_generate(SG_KS_ALG_ED25519, 0, &pk), 0);
+    assert_int_equal(sg_ks_pkey_to_dnskey(pk, SG_KS_ALG_ED25519, pub, sizeof pub, &pl), 0);
+    EVP_PKEY_free(pk);
+    assert_int_equal(sg_ks_dnskey_rdata(257, SG_KS_ALG_ED25519, pub, pl, rd, sizeof rd, &rl), 0);
+    int64_t t0 = 5000000;
+    sg_ks_key other;
+    assert_int_equal(sg_ks_key_import_public(g_ks, z, rd, rl, -1, NULL, t0, &other), 0);
+    assert_true(sg_ks_key_public_only(&other));
+    assert_int_equal(other.role, SG_KS_ROLE_KSK);
+    assert_int_equal(other.publish, t0);
+    assert_int_equal(other.active, 0);
+    EVP_PKEY *none = NULL;
+    assert_int_equal(sg_ks_key_load_private(g_ks, other.id, &none), SG_ENOTFOUND);
+    /* not the zone's key: our own CSK is made at once; no algorithm rollover for its ED25519 */
+    sg_roll_event ev = step(z, t0);
+    assert_int_equal(count(z, SG_KS_ROLE_CSK, t0, 1), 1);
+    for (int64_t t = t0; t < t0 + 365 * 86400; t += 3600) {
+        ev = step(z, t);
+        assert_int_not_equal(ev.action, SG_ROLL_ALG_START);
+        if (ev.action == SG_ROLL_WAIT && strstr(ev.wait_reason, "parent"))
+            assert_int_equal(sg_roll_ds_seen(g_ks, z, 0, t, NULL), 0);
+    }
+    sg_ks_key k;
+    assert_int_equal(sg_ks_key_get(g_ks, other.id, &k), 0);
+    assert_int_equal(k.retire, 0);
+    assert_int_equal(k.remove, 0);
+    assert_int_equal(k.active, 0);
+    assert_true(count(z, SG_KS_ROLE_CSK, t0 + 365 * 86400, 0) >= 1);
+    /* a key whose DS the parent serves though Signet never submitted it */
+    assert_int_equal(k.ds_submitted, 0);
+    int marked = 0;
+    assert_int_equal(sg_roll_ds_at_parent(g_ks, z, other.id, "operator", t0 + 400 * 86400, &marked), 0);
+    assert_int_equal(marked, 1);
+    assert_int_equal(sg_ks_key_get(g_ks, other.id, &k), 0);
+    assert_int_equal(k.ds_submitted, t0 + 400 * 86400);
+    assert_int_equal(k.ds_seen, t0 + 400 * 86400);
+    assert_true(sg_ks_key_in_ds_set(&k, t0 + 400 * 86400));
+    /* without a key named, never a key that does not sign (a successor on its way) */
+    assert_int_equal(sg_roll_ds_at_parent(g_ks, z, 0, "operator", t0 + 400 * 86400, &marked), 0);
+    sg_ks_key *all;
+    size_t na;
+    assert_int_equal(sg_ks_key_list(g_ks, z, &all, &na), 0);
+    for (size_t i = 0; i < na; i++)
+        if (!all[i].active)
+            assert_true(all[i].ds_seen == 0 || all[i].id == other.id);
+    free(all);
+    /* a ZSK has no DS */
+    sg_ks_key zsk;
+    assert_int_equal(sg_ks_key_generate(g_ks, z, SG_KS_ROLE_ZSK, 0, 0, t0, &zsk), 0);
+    assert_int_equal(sg_roll_ds_at_parent(g_ks, z, zsk.id, "operator", t0, NULL), SG_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1023,6 +1089,7 @@ int main(void)
         cmocka_unit_test(test_table_csk),
         cmocka_unit_test(test_table_algorithm_and_unsign),
         cmocka_unit_test(test_plan_cannot_drift),
+        cmocka_unit_test(test_public_only_and_ds_at_parent),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -72,7 +72,7 @@ fail:
 }
 
 #define ZONE_SELECT                                                                        \
-    "SELECT z.id, z.name, p.name, z.registrar, z.state, z.created FROM zones z"           \
+    "SELECT z.id, z.name, p.name, z.registrar, z.state, z.created, z.file FROM zones z"   \
     " JOIN policies p ON p.id = z.policy_id"
 
 static void row_to_zone(sqlite3_stmt *st, sg_ks_zone *z)
@@ -84,6 +84,7 @@ static void row_to_zone(sqlite3_stmt *st, sg_ks_zone *z)
     ks_col_text(st, 3, z->registrar, sizeof z->registrar);
     ks_col_text(st, 4, z->state, sizeof z->state);
     z->created = sqlite3_column_int64(st, 5);
+    ks_col_text(st, 6, z->file, sizeof z->file);
 }
 
 int sg_ks_zone_get(sg_keystore *ks, const char *zone, sg_ks_zone *z_out)
@@ -246,5 +247,98 @@ int sg_ks_zone_remove(sg_keystore *ks, const char *zone, int force, int64_t now)
     return sg_ks_commit(ks);
 fail:
     sg_ks_rollback(ks);
+    return r;
+}
+
+int sg_ks_zone_set_file(sg_keystore *ks, const char *zone, const char *path, int64_t now)
+{
+    if (!ks || !path || strlen(path) >= SG_KS_PATH_MAX)
+        return SG_EINVAL;
+    sg_ks_zone z;
+    int r = sg_ks_begin(ks);
+    if (r)
+        return r;
+    if ((r = sg_ks_zone_get(ks, zone, &z)) != 0)
+        goto fail;
+    if (!strcmp(z.file, path))
+        return sg_ks_commit(ks); /* nothing changes: the counter stays */
+    sqlite3_stmt *st;
+    if ((r = ks_prepare(ks, "UPDATE zones SET file = ?2 WHERE id = ?1", &st)) != 0)
+        goto fail;
+    sqlite3_bind_int64(st, 1, z.id);
+    sqlite3_bind_text(st, 2, path, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        r = ks_sql_fail(ks, rc, "set zone file");
+        goto fail;
+    }
+    char reason[SG_KS_PATH_MAX + 64];
+    if (path[0])
+        snprintf(reason, sizeof reason, "served from %s", path);
+    else
+        snprintf(reason, sizeof reason, "no longer served (was %s); keys kept", z.file);
+    if ((r = sg_ks_event_add(ks, now, z.name, 0, NULL, NULL, reason)) != 0)
+        goto fail;
+    return sg_ks_commit(ks);
+fail:
+    sg_ks_rollback(ks);
+    return r;
+}
+
+int sg_ks_served_list(sg_keystore *ks, sg_ks_served **list_out, size_t *n_out)
+{
+    if (!ks || !list_out || !n_out)
+        return SG_EINVAL;
+    *list_out = NULL;
+    *n_out = 0;
+    sqlite3_stmt *st;
+    int r = ks_prepare(ks, "SELECT name, file FROM zones WHERE file != '' ORDER BY name", &st);
+    if (r)
+        return r;
+    sg_ks_served *list = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            sg_ks_served *nl = realloc(list, nc * sizeof *list);
+            if (!nl) {
+                r = SG_ENOMEM;
+                break;
+            }
+            list = nl;
+            cap = nc;
+        }
+        ks_col_text(st, 0, list[n].name, sizeof list[n].name);
+        ks_col_text(st, 1, list[n].file, sizeof list[n].file);
+        n++;
+    }
+    if (!r && rc != SQLITE_DONE)
+        r = ks_sql_fail(ks, rc, "list served zones");
+    sqlite3_finalize(st);
+    if (r) {
+        free(list);
+        return r;
+    }
+    *list_out = list;
+    *n_out = n;
+    return 0;
+}
+
+int sg_ks_served_counter(sg_keystore *ks, int64_t *counter_out)
+{
+    if (!ks || !counter_out)
+        return SG_EINVAL;
+    sqlite3_stmt *st;
+    int r = ks_prepare(ks, "SELECT value FROM counters WHERE name = 'served-zones'", &st);
+    if (r)
+        return r;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *counter_out = sqlite3_column_int64(st, 0);
+    else
+        r = rc == SQLITE_DONE ? SG_ENOTFOUND : ks_sql_fail(ks, rc, "read served-zones counter");
+    sqlite3_finalize(st);
     return r;
 }

@@ -157,13 +157,7 @@ void sg_reg_manual_announce(const char *zone, const sg_reg_dsset *want, int unsi
 
 /* ---- Parent checks (parent.c) ------------------------------------------------------- */
 
-/* The DS RRset of zone as served by one server (authoritative, UDP with TCP fallback). */
-int sg_reg_parent_query(const char *server, const char *zone, uint32_t timeout_ms,
-                        sg_reg_dsset *out, char *err, size_t cap);
-/* The servers to ask: the configured ones, else the parent's NS set through the system
- * resolver. *out is an array of "ADDR" or "[ADDR]:PORT" strings, free() each and it. */
-int sg_reg_parent_servers(const sg_reg_cfg *cfg, const char *zone, char ***out, int *n_out,
-                          char *err, size_t cap);
+/* sg_reg_parent_query and sg_reg_parent_servers: registrar.h. */
 /* 1 if served matches want: every wanted DS is served and every served DS belongs to a
  * wanted key (tag and algorithm): another digest type of a wanted key is tolerated. */
 int sg_reg_served_matches(const sg_reg_dsset *served, const sg_reg_dsset *want);

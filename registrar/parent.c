@@ -2,6 +2,7 @@
 /* Parent confirmation: ask each authoritative server of the parent for the zone's DS
  * RRset, so that ds-seen is recorded only when every one of them serves the new set. */
 #include "registrar/internal.h"
+#include "registrar/query.h"
 
 #include <ldns/ldns.h>
 
@@ -32,10 +33,13 @@ static int split_server(const char *s, char *addr, size_t cap, uint16_t *port)
     return *port ? 0 : SG_EINVAL;
 }
 
-int sg_reg_parent_query(const char *server, const char *zone, uint32_t timeout_ms,
-                        sg_reg_dsset *out, char *err, size_t cap)
+int sg_reg_auth_query(const char *server, const char *zone, ldns_rr_type type,
+                      uint32_t timeout_ms, ldns_rr_list **rrs_out, uint32_t *ttl_out, char *err,
+                      size_t cap)
 {
-    sg_reg_dsset_init(out);
+    *rrs_out = NULL;
+    if (ttl_out)
+        *ttl_out = 0;
     char addr[128];
     uint16_t port;
     if (split_server(server, addr, sizeof addr, &port)) {
@@ -57,11 +61,12 @@ int sg_reg_parent_query(const char *server, const char *zone, uint32_t timeout_m
     a = NULL;
     ldns_resolver_set_port(res, port);
     ldns_resolver_set_recursive(res, false);
+    ldns_resolver_set_dnssec(res, true);     /* the RRSIGs too, for whoever checks them */
     ldns_resolver_set_retry(res, 2);
     ldns_resolver_set_fallback(res, true);   /* truncated: again over TCP */
     struct timeval tv = { (time_t)(timeout_ms / 1000), (suseconds_t)(timeout_ms % 1000) * 1000 };
     ldns_resolver_set_timeout(res, tv);
-    ldns_status s = ldns_resolver_query_status(&p, res, name, LDNS_RR_TYPE_DS, LDNS_RR_CLASS_IN, 0);
+    ldns_status s = ldns_resolver_query_status(&p, res, name, type, LDNS_RR_CLASS_IN, 0);
     if (s != LDNS_STATUS_OK || !p) {
         snprintf(err, cap, "no answer (%s)", ldns_get_errorstr_by_id(s));
         rc = SG_EIO;
@@ -69,18 +74,39 @@ int sg_reg_parent_query(const char *server, const char *zone, uint32_t timeout_m
     }
     ldns_pkt_rcode rcode = ldns_pkt_get_rcode(p);
     if (rcode != LDNS_RCODE_NOERROR || !ldns_pkt_aa(p)) {
-        /* a referral or an error: this server does not speak for the parent */
-        snprintf(err, cap, "%s%s", rcode == LDNS_RCODE_NOERROR ? "not authoritative" : "rcode ",
-                 rcode == LDNS_RCODE_NOERROR ? "" : ldns_lookup_by_id(ldns_rcodes, (int)rcode)
-                                                       ? ldns_lookup_by_id(ldns_rcodes, (int)rcode)->name
-                                                       : "?");
+        /* a referral or an error: this server does not speak for the zone */
+        const ldns_lookup_table *rn = ldns_lookup_by_id(ldns_rcodes, (int)rcode);
+        if (rcode == LDNS_RCODE_NOERROR)
+            snprintf(err, cap, "not authoritative");
+        else
+            snprintf(err, cap, "rcode %s", rn ? rn->name : "?");
         rc = SG_EIO;
         goto done;
     }
-    ldns_rr_list *l = ldns_pkt_rr_list_by_type(p, LDNS_RR_TYPE_DS, LDNS_SECTION_ANSWER);
+    ldns_rr_list *l = ldns_pkt_rr_list_by_name_and_type(p, name, type, LDNS_SECTION_ANSWER);
+    *rrs_out = l ? l : ldns_rr_list_new();
+    /* one RRset has one TTL; should a server disagree with itself, the longest is what a
+     * cache may keep */
+    for (size_t i = 0; ttl_out && i < ldns_rr_list_rr_count(*rrs_out); i++)
+        if (ldns_rr_ttl(ldns_rr_list_rr(*rrs_out, i)) > *ttl_out)
+            *ttl_out = ldns_rr_ttl(ldns_rr_list_rr(*rrs_out, i));
+done:
+    ldns_pkt_free(p);
+    ldns_resolver_deep_free(res);
+    ldns_rdf_deep_free(a);
+    ldns_rdf_deep_free(name);
+    return rc;
+}
+
+int sg_reg_parent_query(const char *server, const char *zone, uint32_t timeout_ms,
+                        sg_reg_dsset *out, char *err, size_t cap)
+{
+    sg_reg_dsset_init(out);
+    ldns_rr_list *l = NULL;
+    int rc = sg_reg_auth_query(server, zone, LDNS_RR_TYPE_DS, timeout_ms, &l, &out->ttl, err, cap);
     for (size_t i = 0; l && i < ldns_rr_list_rr_count(l) && !rc; i++) {
         ldns_rr *rr = ldns_rr_list_rr(l, i);
-        if (ldns_rr_rd_count(rr) != 4 || ldns_dname_compare(ldns_rr_owner(rr), name))
+        if (ldns_rr_rd_count(rr) != 4)
             continue;
         sg_reg_ds d;
         memset(&d, 0, sizeof d);
@@ -93,17 +119,8 @@ int sg_reg_parent_query(const char *server, const char *zone, uint32_t timeout_m
         d.digest_len = ldns_rdf_size(dg);
         memcpy(d.digest, ldns_rdf_data(dg), d.digest_len);
         rc = sg_reg_dsset_add(out, &d);
-        /* one RRset has one TTL; should a server disagree with itself, the longest is
-         * what a cache may keep */
-        if (ldns_rr_ttl(rr) > out->ttl)
-            out->ttl = ldns_rr_ttl(rr);
     }
     ldns_rr_list_deep_free(l);
-done:
-    ldns_pkt_free(p);
-    ldns_resolver_deep_free(res);
-    ldns_rdf_deep_free(a);
-    ldns_rdf_deep_free(name);
     if (rc)
         sg_reg_dsset_deinit(out);
     return rc;

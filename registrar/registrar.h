@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "common/cfg.h"
 #include "common/errors.h"
@@ -68,6 +69,12 @@ int sg_reg_diff(const sg_reg_dsset *have, const sg_reg_dsset *want, sg_reg_dsset
                 sg_reg_dsset *del_out);
 /* "TAG ALG DIGEST-TYPE HEX" (or "TAG ALG key" when only the key is known). */
 void sg_reg_ds_text(const sg_reg_ds *ds, char *buf, size_t cap);
+/* The DS RRset of zone as one parent server serves it ("ADDR", "ADDR:PORT", "[V6]:PORT";
+ * authoritative answers only, UDP with TCP fallback), its TTL in out->ttl. 0, SG_EINVAL
+ * (bad address) or SG_EIO with the reason in err. *out is deinit'ed by the caller on 0.
+ * (signetctl zone adopt asks each parent server with it.) */
+int sg_reg_parent_query(const char *server, const char *zone, uint32_t timeout_ms,
+                        sg_reg_dsset *out, char *err, size_t cap);
 /* The DS set the parent should have for zone at now (sg_ks_ds_set), digests per policy,
  * each with its DNSKEY. out is initialised here. */
 int sg_reg_desired(sg_keystore *ks, const char *zone, int64_t now, sg_reg_dsset *out);
@@ -178,5 +185,29 @@ typedef void (*sg_reg_note_fn)(void *arg, const char *state, const char *reason)
  * with err set. The parent check is left to signetd. */
 int sg_reg_push_now(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now,
                     int *changed, sg_reg_note_fn note, void *arg, char *err, size_t cap);
+
+/* What `signetctl ds check` found (sg_reg_check_now). */
+typedef struct sg_reg_check {
+    int answered;        /* servers that answered with authority */
+    int seen;            /* KSK/CSKs whose DS every server serves */
+    int marked;          /* of them, newly recorded as seen (sg_roll_ds_at_parent) */
+    int key_without_ds;  /* published KSK/CSKs whose DS some server lacks */
+    int ds_without_key;  /* served DS records that match no key of the zone (per server) */
+    uint32_t ttl;        /* the longest DS TTL served (0: none) */
+} sg_reg_check;
+
+/* Ask each of servers ("ADDR[:PORT]"; sg_reg_parent_servers gives the configured ones or
+ * the parent's NS set) for zone's DS RRset now, in this thread: every KSK/CSK whose DS all
+ * of them serve is recorded as seen (submitted too when Signet never submitted it:
+ * sg_roll_ds_at_parent), the longest TTL served becomes the parent-ds-ttl fact, and one
+ * parent-check event sums it up. One line per server and per key goes to report (may be
+ * NULL). Returns 0, SG_EIO when no server answered with authority, or a keystore error. */
+int sg_reg_check_now(sg_keystore *ks, const char *zone, char *const *servers, int nservers,
+                     uint32_t timeout_ms, int64_t now, FILE *report, sg_reg_check *out);
+
+/* The servers to ask for zone: cfg's parent-ns, or the NS set of its parent (through the
+ * system resolver). *out: n strings, each and the array freed with free(). */
+int sg_reg_parent_servers(const sg_reg_cfg *cfg, const char *zone, char ***out, int *n_out,
+                          char *err, size_t cap);
 
 #endif

@@ -425,7 +425,8 @@ int sg_reg_tick(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now)
         z->alerted = 0;
         rc = sg_reg_want_events(r, ks, zn, now, &want, NULL, NULL);
     }
-    int checking = !r->manual && (pending_seen || z->verify || (unsigning && want.n == 0));
+    int checking = (!r->manual || r->cfg.nparent_ns) &&
+                   (pending_seen || z->verify || (unsigning && want.n == 0));
     if (!rc && fp != z->pushed_fp) {
         if (r->manual) {
             sg_reg_journal j = { 0 };

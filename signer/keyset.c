@@ -18,9 +18,10 @@ static int in_dnskey(const sg_ks_key *k, int64_t now)
 {
     return reached(k->publish, now) && !reached(k->remove, now);
 }
+/* a public-only key (another signer's) never signs here, whatever its points say */
 static int signs(const sg_ks_key *k, int64_t now)
 {
-    return reached(k->active, now) && !reached(k->retire, now);
+    return reached(k->active, now) && !reached(k->retire, now) && !sg_ks_key_public_only(k);
 }
 /* the parent's DS set: one rule, shared with the registrar (keystore/dsset.c) */
 static int in_ds_set(const sg_ks_key *k, int64_t now) { return sg_ks_key_in_ds_set(k, now); }
@@ -275,7 +276,8 @@ int sg_keyset_ensure(sg_keystore *ks, const char *zone, const char *policy, int6
         return rc;
     int live = 0;
     for (size_t i = 0; i < n; i++)
-        live |= keys[i].active && keys[i].active <= now && !(keys[i].retire && keys[i].retire <= now);
+        live |= keys[i].active && keys[i].active <= now && !(keys[i].retire && keys[i].retire <= now) &&
+                !sg_ks_key_public_only(&keys[i]);
     free(keys);
     return live ? 0 : sg_roll_step(ks, zone, NULL, now, NULL);
 }

@@ -117,10 +117,52 @@ static void test_double_ds_membership(void **st)
     sg_keyset_free(k);
 }
 
+
+/* A public-only key (another signer's) is in the DNSKEY RRset and never signs; the zone's
+ * own key still does. */
+static void test_public_only(void **st)
+{
+    (void)st;
+    const char *z = "pub.test.";
+    assert_int_equal(sg_ks_zone_add(g_ks, z, "default", 100), 0);
+    sg_ks_key own;
+    assert_int_equal(sg_ks_key_generate(g_ks, z, SG_KS_ROLE_CSK, 0, 0, 100, &own), 0);
+    own.publish = own.active = 100;
+    own.state = SG_KS_ACTIVE;
+    assert_int_equal(sg_ks_key_update(g_ks, &own, "test", 100), 0);
+    EVP_PKEY *pk = NULL;
+    uint8_t pub[SG_KS_PUBKEY_MAX], rd[SG_KS_RDATA_MAX];
+    size_t pl, rl;
+    assert_int_equal(sg_ks_pkey_generate(SG_KS_ALG_ECDSAP256SHA256, 0, &pk), 0);
+    assert_int_equal(sg_ks_pkey_to_dnskey(pk, SG_KS_ALG_ECDSAP256SHA256, pub, sizeof pub, &pl), 0);
+    EVP_PKEY_free(pk);
+    assert_int_equal(sg_ks_dnskey_rdata(257, SG_KS_ALG_ECDSAP256SHA256, pub, pl, rd, sizeof rd, &rl), 0);
+    /* its source said it signs there: here it still does not */
+    sg_ks_import_times t = { .known = 1, .publish = 100, .active = 100 };
+    sg_ks_key other;
+    assert_int_equal(sg_ks_key_import_public(g_ks, z, rd, rl, -1, &t, 100, &other), 0);
+    sg_keyset *k = NULL;
+    assert_int_equal(sg_keyset_load(g_ks, z, 200, 0, &k), 0);
+    assert_int_equal(k->dnskey.count, 2);
+    assert_int_equal(k->nksk, 1);
+    assert_int_equal(k->nzsk, 1);
+    assert_int_equal(k->ksk[0].key_tag, own.tag);
+    assert_int_equal(k->zsk[0].key_tag, own.tag);
+    sg_keyset_free(k);
+    /* the zone has a key of its own that signs: nothing to generate */
+    assert_int_equal(sg_keyset_ensure(g_ks, z, "default", 200), 0);
+    sg_ks_key *keys;
+    size_t n;
+    assert_int_equal(sg_ks_key_list(g_ks, z, &keys, &n), 0);
+    assert_int_equal(n, 2);
+    free(keys);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_double_ds_membership),
+        cmocka_unit_test(test_public_only),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

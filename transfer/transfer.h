@@ -145,6 +145,8 @@ typedef struct sg_xfr_cfg {
     int64_t journal_age;
     int compact_as_nsec;     /* transfer compact-denial zones with a real NSEC chain */
     char state_dir[1024];    /* where the last served serial is kept ("" : see README) */
+    char catalog[SG_NAME_MAX * 4 + 2]; /* the catalog zone to publish ("" : none) */
+    char catalog_group[256]; /* its members' `group` property ("" : none) */
     /* Not parsed: the zone's serial floor (its previous server's serial, from the key
      * provider), which every served serial must follow; set per zone at setup. */
     int has_floor;
@@ -173,6 +175,9 @@ const sg_xfr_snap *sg_xfr_zone_peek(sg_xfr_zone *xz);
  * when it is the file's own. Valid for the query being answered. */
 const sg_rrset *sg_xfr_zone_soa(sg_xfr_zone *xz, const sg_zone *z);
 sg_xfr_journal *sg_xfr_zone_journal(sg_xfr_zone *xz);
+/* Look for a new version now instead of at the next second (the zone was just loaded:
+ * a zone added at run time, a new catalog). */
+void sg_xfr_zone_wake(sg_xfr_zone *xz);
 
 /* ---- NOTIFY (notify.c) -------------------------------------------------------------- */
 

@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* The `transfer` plugin: AXFR/IXFR out to listed secondaries (TSIG when keyed), NOTIFY
  * when the serial changes, and the served SOA kept in step with the transferred one. */
+#include "transfer/catalog.h"
 #include "transfer/stream.h"
 #include "transfer/transfer.h"
 #include "common/errors.h"
 #include "common/log.h"
+#include "common/retire.h"
+#include "common/task.h"
+#include "keystore/keystore.h"
+#include "zones/zonedb.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -13,15 +18,44 @@
 
 typedef struct tzone {
     uint8_t apex[SG_NAME_MAX];
-    sg_xfr_zone *xz;
+    sg_xfr_zone *xz;          /* NULL under signetd -t */
 } tzone;
+
+/* The zones an instance transfers: an immutable table with a hash index by apex, replaced
+ * whole when zones come and go at run time (read by queries without locks). */
+typedef struct ttab {
+    int n;
+    tzone *z;
+    uint32_t mask;
+    int32_t *index;
+} ttab;
 
 typedef struct tstate {
     sg_xfr_cfg cfg;
     const sg_tsig_keyring *kr;
     const sg_tsig_key *key;   /* the configured key, or NULL */
-    tzone *zones;
-    int nzones;
+    const sg_key_provider *keys;
+    char keystore[1024];      /* "" : the zones are not signed */
+    _Atomic(ttab *) tab;
+    int check_only;
+    /* a block whose zones come and go (`dynamic`): its zones are scopes, and the zones
+     * followed are the keystore's served zones inside them */
+    int runtime;
+    uint8_t (*scopes)[SG_NAME_MAX];
+    int nscopes;
+    /* the catalog zone (RFC 9432), when the block publishes one */
+    int has_catalog;
+    tzone cat;
+    sg_zone_slot *cat_slot;   /* where its rendering is, for zonedb and queries */
+    uint64_t cat_fp;          /* the member list rendered last (0: none yet) */
+    int cat_published;
+    int64_t started;
+    /* the follower thread's own */
+    sg_task task;
+    sg_retire_list retired;   /* replaced tables, transfer states of zones gone */
+    sg_keystore *ks;
+    int64_t counter;          /* the served-zones counter the table is at */
+    int64_t said;
 } tstate;
 
 /* ---- config ------------------------------------------------------------------------ */
@@ -165,13 +199,27 @@ int sg_xfr_parse(const sg_cfg_block *blk, sg_xfr_cfg *out)
             if (d->nargs)
                 return sg_cfg_error(d, "compact-as-nsec: takes no arguments");
             out->compact_as_nsec = 1;
+        } else if (!strcmp(d->name, "catalog")) {
+            uint8_t wire[SG_NAME_MAX];
+            if ((d->nargs != 1 && d->nargs != 3) || strlen(d->args[0]) >= sizeof out->catalog ||
+                sg_name_from_str(d->args[0], (const uint8_t *)"", wire) ||
+                (d->nargs == 3 && strcmp(d->args[1], "group")))
+                return sg_cfg_error(d, "catalog: expected NAME [group GROUP] (the catalog zone "
+                                    "listing the block's zones, RFC 9432)");
+            if (out->catalog[0])
+                return sg_cfg_error(d, "catalog: given twice; one catalog zone per block");
+            if (d->nargs == 3 && (!d->args[2][0] || strlen(d->args[2]) > 255))
+                return sg_cfg_error(d, "catalog: a group is 1 to 255 characters");
+            snprintf(out->catalog, sizeof out->catalog, "%s", d->args[0]);
+            if (d->nargs == 3)
+                snprintf(out->catalog_group, sizeof out->catalog_group, "%s", d->args[2]);
         } else if (!strcmp(d->name, "state-dir")) {
             if (d->nargs != 1 || strlen(d->args[0]) >= sizeof out->state_dir)
                 return sg_cfg_error(d, "state-dir: expected a directory");
             snprintf(out->state_dir, sizeof out->state_dir, "%s", d->args[0]);
         } else {
             return sg_cfg_error(d, "transfer: unknown option '%s' (to, key, notify, serial, "
-                                "journal, compact-as-nsec, state-dir)", d->name);
+                                "journal, compact-as-nsec, state-dir, catalog)", d->name);
         }
     }
     if (out->nto == 0)
@@ -212,15 +260,332 @@ int sg_xfr_net_match(const sg_xfr_net *nets, int n, const struct sockaddr *addr)
     return 0;
 }
 
+/* ---- the zones followed -------------------------------------------------------------- */
+
+/* How often the follower looks at the served-zones counter and the catalog's members: a
+ * zone added or removed is followed, and the catalog updated, within a second. */
+#define FOLLOW_MS 200
+/* After a start, the catalog waits this long for the versions of zones already served
+ * before it lists fewer: a consumer deletes a zone that leaves the catalog. */
+#define CATALOG_SETTLE_S 10
+
+static void xz_release_v(void *p) { sg_xfr_zone_release(p); }
+
+static ttab *ttab_new(tzone *z, int n)
+{
+    ttab *t = calloc(1, sizeof *t);
+    uint32_t size = 4;
+    while (size < 2u * (uint32_t)n)
+        size <<= 1;
+    if (t)
+        t->index = malloc(size * sizeof *t->index);
+    if (!t || !t->index) {
+        if (t)
+            free(t->index);
+        free(t);
+        return NULL;
+    }
+    memset(t->index, 0xff, size * sizeof *t->index);
+    t->mask = size - 1;
+    t->z = z;
+    t->n = n;
+    for (int i = 0; i < n; i++) {
+        uint32_t h = (uint32_t)sg_name_hash(z[i].apex, sg_name_len(z[i].apex)) & t->mask;
+        while (t->index[h] >= 0)
+            h = (h + 1) & t->mask;
+        t->index[h] = i;
+    }
+    return t;
+}
+
+/* The table alone: its zones' states are moved on or released by the caller. */
+static void ttab_free(ttab *t)
+{
+    if (!t)
+        return;
+    free(t->z);
+    free(t->index);
+    free(t);
+}
+
+static void ttab_free_v(void *p) { ttab_free(p); }
+
+/* The entry for apex (lower-case wire form of length len) in t, or NULL. */
+static tzone *ttab_find(const ttab *t, const uint8_t *apex, size_t len)
+{
+    if (!t || !t->n)
+        return NULL;
+    for (uint32_t h = (uint32_t)sg_name_hash(apex, len) & t->mask;; h = (h + 1) & t->mask) {
+        int32_t i = t->index[h];
+        if (i < 0)
+            return NULL;
+        if (sg_name_len(t->z[i].apex) == len && !memcmp(t->z[i].apex, apex, len))
+            return &t->z[i];
+    }
+}
+
+/* The transfer state of one zone (not under -t). */
+static int zone_acquire(tstate *st, tzone *z)
+{
+    if (st->check_only)
+        return 0;
+    /* an adopted zone's floor (the provider, dnssec, is set up before us: plugin.cfg) */
+    sg_xfr_cfg zc = st->cfg;
+    zc.catalog[0] = 0;
+    if (st->keys && st->keys->serial_floor &&
+        st->keys->serial_floor(st->keys->self, z->apex, &zc.floor) == 0)
+        zc.has_floor = 1;
+    return sg_xfr_zone_acquire(z->apex, &zc, st->key, st->keystore, &z->xz);
+}
+
+static int in_scope(const tstate *st, const uint8_t *apex)
+{
+    for (int i = 0; i < st->nscopes; i++)
+        if (sg_name_is_sub(apex, st->scopes[i]))
+            return 1;
+    return 0;
+}
+
+/* The keystore's served zones in the block's scopes now into a new table: a zone still
+ * served keeps its transfer state, a new one gets one (its thread makes the first version
+ * once `dynamic` has loaded it), and the state of one no longer served is let go after
+ * the grace period (a query may still hold it). */
+static int follow_rebuild(tstate *st, sg_keystore *ks)
+{
+    sg_ks_served *list = NULL;
+    size_t n = 0;
+    int rc = sg_ks_served_list(ks, &list, &n);
+    if (rc)
+        return rc;
+    ttab *old = atomic_load(&st->tab);
+    tzone *z = calloc(n ? n : 1, sizeof *z);
+    char *moved = old && old->n ? calloc((size_t)old->n, 1) : NULL;
+    if (!z || (old && old->n && !moved)) {
+        free(z);
+        free(moved);
+        free(list);
+        return SG_ENOMEM;
+    }
+    int nn = 0, added = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t apex[SG_NAME_MAX];
+        if (sg_name_from_str(list[i].name, (const uint8_t *)"", apex))
+            continue;
+        sg_name_lower(apex);
+        /* names at or below the catalog are its own (transfer answers them first) */
+        if (!in_scope(st, apex) || (st->has_catalog && sg_name_is_sub(apex, st->cat.apex)))
+            continue;
+        int dup = 0;
+        for (int k = 0; k < nn && !dup; k++)
+            dup = sg_name_eq(z[k].apex, apex);
+        if (dup)
+            continue;
+        tzone *was = ttab_find(old, apex, sg_name_len(apex));
+        if (was) {
+            z[nn++] = *was;
+            moved[was - old->z] = 1;
+            continue;
+        }
+        memcpy(z[nn].apex, apex, sg_name_len(apex));
+        if ((rc = zone_acquire(st, &z[nn]))) {
+            sg_log(SG_LOG_ERR, "transfer", list[i].name, "cannot follow the zone: %s; it is "
+                   "not transferred", sg_strerror(rc));
+            continue;
+        }
+        nn++;
+        added++;
+    }
+    free(list);
+    ttab *t = ttab_new(z, nn);
+    if (!t) {
+        for (int i = 0; i < nn; i++)
+            if (!ttab_find(old, z[i].apex, sg_name_len(z[i].apex)))
+                sg_xfr_zone_release(z[i].xz);
+        free(z);
+        free(moved);
+        return SG_ENOMEM;
+    }
+    atomic_store(&st->tab, t);
+    int removed = 0;
+    time_t now = time(NULL);
+    for (int i = 0; old && i < old->n; i++)
+        if (!moved[i]) {
+            char name[1024];
+            sg_name_to_str(old->z[i].apex, name, sizeof name);
+            sg_log(SG_LOG_INFO, "transfer", name, "no longer served: no longer transferred");
+            if (old->z[i].xz)
+                sg_retire(&st->retired, old->z[i].xz, xz_release_v, now);
+            removed++;
+        }
+    free(moved);
+    if (old)
+        sg_retire(&st->retired, old, ttab_free_v, now);
+    if (added || removed)
+        sg_log(SG_LOG_INFO, "transfer", NULL, "%d zones followed (+%d, -%d)", nn, added, removed);
+    return 0;
+}
+
+static uint64_t member_fp(const ttab *t, int *ready_out, int *all_out)
+{
+    uint64_t fp = 0x9e3779b97f4a7c15ull;
+    int ready = 0;
+    for (int i = 0; t && i < t->n; i++)
+        if (t->z[i].xz && sg_xfr_zone_peek(t->z[i].xz)) {
+            /* order-free: the table's order is the keystore's */
+            uint64_t h = sg_name_hash(t->z[i].apex, sg_name_len(t->z[i].apex));
+            fp += h * 0xff51afd7ed558ccdull ^ (h >> 29);
+            ready++;
+        }
+    *ready_out = ready;
+    *all_out = t ? ready == t->n : 1;
+    return fp + (uint64_t)ready;
+}
+
+/* The catalog lists the zones that can be transferred (a version is built): a consumer
+ * told of a zone asks for it at once. A zone that goes leaves it at once. */
+static void catalog_update(tstate *st, int64_t now)
+{
+    const ttab *t = atomic_load(&st->tab);
+    int ready, all;
+    uint64_t fp = member_fp(t, &ready, &all);
+    if (st->cat_published && fp == st->cat_fp)
+        return;
+    if (!st->cat_published && !all && now - st->started < CATALOG_SETTLE_S)
+        return; /* just started: the zones served before are building their versions */
+    const uint8_t **m = calloc(ready ? (size_t)ready : 1, sizeof *m);
+    if (!m)
+        return;
+    int k = 0;
+    for (int i = 0; t && i < t->n; i++)
+        if (t->z[i].xz && sg_xfr_zone_peek(t->z[i].xz))
+            m[k++] = t->z[i].apex;
+    sg_zone *z = NULL;
+    int rc = sg_catalog_build(st->cat.apex, m, k, st->cfg.catalog_group[0] ? st->cfg.catalog_group
+                                                                          : NULL,
+                              (uint32_t)now, &z);
+    free(m);
+    if (rc) {
+        if (now - st->said >= 60) {
+            sg_log(SG_LOG_ERR, "transfer", st->cfg.catalog, "cannot build the catalog zone: %s",
+                   sg_strerror(rc));
+            st->said = now;
+        }
+        return;
+    }
+    st->cat_fp = fp;
+    st->cat_published = 1;
+    const sg_zone *cur = sg_zonedb_slot_zone(st->cat_slot);
+    if (cur && sg_catalog_same(cur, z)) {
+        sg_zone_free(z); /* a reload: the members did not change, nor does the serial */
+        return;
+    }
+    if (sg_zonedb_slot_publish(st->cat_slot, z))
+        return;
+    sg_log(SG_LOG_INFO, "transfer", st->cfg.catalog, "catalog: %d member zones", k);
+    sg_xfr_zone_wake(st->cat.xz);
+}
+
+static void *follow_thread(void *arg)
+{
+    tstate *st = arg;
+    while (!sg_task_sleep(&st->task, FOLLOW_MS)) {
+        int64_t now = (int64_t)time(NULL);
+        if (st->runtime) {
+            if (!st->ks && sg_ks_open_existing(st->keystore, "transfer", &st->ks)) {
+                st->ks = NULL;
+                if (now - st->said >= 60) {
+                    sg_log(SG_LOG_ERR, "transfer", NULL, "keystore %s cannot be read; the zones "
+                           "transferred stay as they are", st->keystore);
+                    st->said = now;
+                }
+            } else if (sg_ks_file_moved(st->ks)) {
+                sg_ks_free(st->ks);
+                st->ks = NULL;
+            } else {
+                int64_t c;
+                if (!sg_ks_served_counter(st->ks, &c) && c != st->counter &&
+                    !follow_rebuild(st, st->ks))
+                    st->counter = c;
+            }
+        }
+        /* a zone without a version yet: look again now rather than at its next second
+         * (`dynamic` loads a zone added at run time within a few hundred ms) */
+        const ttab *t = atomic_load(&st->tab);
+        for (int i = 0; t && i < t->n; i++)
+            if (t->z[i].xz && !sg_xfr_zone_peek(t->z[i].xz))
+                sg_xfr_zone_wake(t->z[i].xz);
+        if (st->has_catalog)
+            catalog_update(st, now);
+        sg_retire_reap(&st->retired, (time_t)now, 0);
+    }
+    return NULL;
+}
+
 static void teardown(void *state)
 {
     tstate *st = state;
     if (!st)
         return;
-    for (int i = 0; i < st->nzones; i++)
-        sg_xfr_zone_release(st->zones[i].xz);
-    free(st->zones);
+    sg_task_stop(&st->task);
+    sg_retire_destroy(&st->retired);
+    ttab *t = atomic_load(&st->tab);
+    for (int i = 0; t && i < t->n; i++)
+        sg_xfr_zone_release(t->z[i].xz);
+    ttab_free(t);
+    sg_xfr_zone_release(st->cat.xz);
+    sg_zonedb_slot_release(st->cat_slot);
+    sg_ks_free(st->ks);
+    sg_task_destroy(&st->task);
+    free(st->scopes);
     free(st);
+}
+
+/* The catalog zone's own transfer state: unsigned, its serial the time (never behind the
+ * last served one, kept in state-dir), under the block's TSIG key and NOTIFY targets. */
+static int catalog_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, tstate *st)
+{
+    const sg_cfg_block *line = blk;
+    for (int i = 0; i < blk->nchildren; i++)
+        if (!strcmp(blk->children[i].name, "catalog"))
+            line = &blk->children[i];
+    if (sg_name_from_str(st->cfg.catalog, (const uint8_t *)"", st->cat.apex))
+        return sg_cfg_error(line, "catalog: '%s' is not a domain name", st->cfg.catalog);
+    sg_name_lower(st->cat.apex);
+    int reached = 0;
+    for (int i = 0; i < ctx->nzones && !reached; i++)
+        reached = sg_name_is_sub(st->cat.apex, ctx->zones[i]);
+    if (!reached)
+        return sg_cfg_error(line, "catalog: %s is not inside the block's zones, so its "
+                            "transfers would not reach this block; name it inside them (a "
+                            "block for '.' takes any name, e.g. catalog.invalid)", st->cfg.catalog);
+    /* a static block may name the catalog as one of its zones (it is then not a member);
+     * a zone below it would be hidden by it */
+    for (int i = 0; i < ctx->nzones && !st->runtime; i++)
+        if (sg_name_is_sub(ctx->zones[i], st->cat.apex) && !sg_name_eq(ctx->zones[i], st->cat.apex))
+            return sg_cfg_error(line, "catalog: %s would hide the block's zone below it",
+                                st->cfg.catalog);
+    sg_xfr_cfg cc = st->cfg;
+    cc.serial = SG_SERIAL_UNIXTIME;
+    cc.has_floor = 0;
+    cc.compact_as_nsec = 0;
+    if (!cc.state_dir[0]) {
+        if (!st->keystore[0])
+            return sg_cfg_error(line, "catalog: needs a 'state-dir' (where its serial is kept) "
+                                "in a block without a dnssec keystore");
+        snprintf(cc.state_dir, sizeof cc.state_dir, "%s", st->keystore);
+        char *slash = strrchr(cc.state_dir, '/');
+        if (slash && slash != cc.state_dir)
+            *slash = 0;
+        else
+            snprintf(cc.state_dir, sizeof cc.state_dir, "%s", slash ? "/" : ".");
+    }
+    st->has_catalog = 1;
+    if (ctx->check_only)
+        return 0;
+    int rc = sg_zonedb_slot_acquire(st->cfg.catalog, &st->cat_slot);
+    if (!rc)
+        rc = sg_xfr_zone_acquire(st->cat.apex, &cc, st->key, "", &st->cat.xz);
+    return rc;
 }
 
 static int setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **state_out)
@@ -228,6 +593,11 @@ static int setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **state_
     tstate *st = calloc(1, sizeof *st);
     if (!st)
         return SG_ENOMEM;
+    sg_task_init(&st->task);
+    sg_retire_init(&st->retired);
+    st->counter = -1;
+    st->check_only = ctx->check_only;
+    st->started = (int64_t)time(NULL);
     int rc = sg_xfr_parse(blk, &st->cfg);
     if (rc)
         goto fail;
@@ -237,24 +607,64 @@ static int setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **state_
         goto fail;
     }
     /* the keys of a signed zone are where the block's key provider (dnssec) keeps them */
-    const sg_key_provider *keys = sg_setup_service(ctx, SG_SERVICE_KEYS);
-    const char *keystore = keys ? keys->keystore : "";
-    st->zones = calloc((size_t)ctx->nzones, sizeof *st->zones);
-    if (!st->zones) {
-        rc = SG_ENOMEM;
+    st->keys = sg_setup_service(ctx, SG_SERVICE_KEYS);
+    snprintf(st->keystore, sizeof st->keystore, "%s",
+             st->keys && st->keys->keystore ? st->keys->keystore : "");
+    st->runtime = ctx->runtime_zones;
+    if (st->runtime && !st->keystore[0]) {
+        rc = sg_cfg_error(blk, "transfer: the block's zones come and go at run time: they are "
+                          "the zones of its dnssec keystore, and the block has none");
         goto fail;
     }
-    for (int i = 0; i < ctx->nzones; i++) {
-        tzone *z = &st->zones[st->nzones];
-        memcpy(z->apex, ctx->zones[i], sg_name_len(ctx->zones[i]));
-        /* an adopted zone's floor (the provider, dnssec, is set up before us: plugin.cfg) */
-        sg_xfr_cfg zc = st->cfg;
-        if (keys && keys->serial_floor && keys->serial_floor(keys->self, z->apex, &zc.floor) == 0)
-            zc.has_floor = 1;
-        if (!ctx->check_only &&
-            (rc = sg_xfr_zone_acquire(z->apex, &zc, st->key, keystore, &z->xz)))
+    if (st->cfg.catalog[0] && (rc = catalog_setup(blk, ctx, st)))
+        goto fail;
+    if (st->runtime) {
+        rc = SG_ENOMEM;
+        if (!(st->scopes = calloc(ctx->nzones ? (size_t)ctx->nzones : 1, sizeof *st->scopes)))
             goto fail;
-        st->nzones++;
+        for (int i = 0; i < ctx->nzones; i++) {
+            memcpy(st->scopes[i], ctx->zones[i], sg_name_len(ctx->zones[i]));
+            sg_name_lower(st->scopes[i]);
+        }
+        st->nscopes = ctx->nzones;
+        if (!(st->tab = ttab_new(NULL, 0)))
+            goto fail;
+        if (!ctx->check_only) {
+            /* the zones served now, so that a reload or a start transfers them at once */
+            sg_keystore *ks = NULL;
+            int64_t c = -1;
+            if ((rc = sg_ks_new(st->keystore, "transfer", &ks)) ||
+                (rc = sg_ks_served_counter(ks, &c)) || (rc = follow_rebuild(st, ks))) {
+                sg_ks_free(ks);
+                rc = sg_cfg_error(blk, "transfer: cannot read the served zones of %s: %s",
+                                  st->keystore, sg_strerror(rc));
+                goto fail;
+            }
+            sg_ks_free(ks);
+            st->counter = c;
+        }
+    } else {
+        tzone *z = calloc(ctx->nzones ? (size_t)ctx->nzones : 1, sizeof *z);
+        int n = 0;
+        rc = SG_ENOMEM;
+        if (!z)
+            goto fail;
+        rc = 0;
+        for (int i = 0; rc == 0 && i < ctx->nzones; i++) {
+            memcpy(z[n].apex, ctx->zones[i], sg_name_len(ctx->zones[i]));
+            sg_name_lower(z[n].apex);
+            if (st->has_catalog && sg_name_eq(z[n].apex, st->cat.apex))
+                continue; /* the catalog itself */
+            rc = zone_acquire(st, &z[n++]);
+        }
+        if (!rc && !(st->tab = ttab_new(z, n)))
+            rc = SG_ENOMEM;
+        if (rc) {
+            for (int i = 0; i < n; i++)
+                sg_xfr_zone_release(z[i].xz);
+            free(z);
+            goto fail;
+        }
     }
     *state_out = st;
     return 0;
@@ -263,14 +673,29 @@ fail:
     return rc;
 }
 
+static int start(void *state)
+{
+    tstate *st = state;
+    if (!st->runtime && !st->has_catalog)
+        return 0; /* the zones were fixed at setup: nothing to follow */
+    st->started = (int64_t)time(NULL);
+    return sg_task_start(&st->task, "sg-xfr-follow", follow_thread, st);
+}
+
+static void stop(void *state)
+{
+    tstate *st = state;
+    if (st)
+        sg_task_stop(&st->task);
+}
 /* ---- the query path ------------------------------------------------------------------ */
 
+/* The zone state for apex (an AXFR/IXFR's or SOA query's name, a reply's zone). */
 static tzone *zone_of(tstate *st, const uint8_t *apex)
 {
-    for (int i = 0; i < st->nzones; i++)
-        if (sg_name_eq(st->zones[i].apex, apex))
-            return &st->zones[i];
-    return NULL;
+    if (st->has_catalog && sg_name_eq(apex, st->cat.apex))
+        return &st->cat;
+    return ttab_find(atomic_load(&st->tab), apex, sg_name_len(apex));
 }
 
 static void peer_text(const sg_query *q, char *buf, size_t cap)
@@ -494,7 +919,18 @@ static int handle(sg_handler *self, sg_query *q)
     int src;
     if (q->qtype == SG_TYPE_SOA && soa_answer(st, zone_of(st, q->qname), q, &src))
         return src;
-    int rc = sg_next(self, q);
+    int rc = 0;
+    if (st->has_catalog && sg_name_is_sub(q->qname, st->cat.apex)) {
+        /* the catalog is ours: answered here, unsigned (no key provider has it) */
+        const sg_zone *cz = st->cat_slot ? sg_zonedb_slot_zone(st->cat_slot) : NULL;
+        if (!cz) {
+            q->rcode = SG_RCODE_SERVFAIL; /* not rendered yet (the first second) */
+            return 0;
+        }
+        sg_zone_answer(cz, q);
+    } else {
+        rc = sg_next(self, q);
+    }
     if (rc || !q->zone)
         return rc;
     tzone *tz = zone_of(st, q->zone->apex);
@@ -511,24 +947,57 @@ static int handle(sg_handler *self, sg_query *q)
 }
 
 /* The served SOA changes with each version, also without a reload (new keys, refreshed
- * signatures): the cache keys replies on it. */
+ * signatures): the cache keys replies on it. The longest zone holding the name is found
+ * by hashing each of its suffixes. */
 static uint64_t version(void *state, const sg_query *q)
 {
     tstate *st = state;
-    const tzone *best = NULL;
-    for (int i = 0; i < st->nzones; i++)
-        if (st->zones[i].xz && sg_name_is_sub(q->qname, st->zones[i].apex) &&
-            (!best || sg_name_len(st->zones[i].apex) > sg_name_len(best->apex)))
-            best = &st->zones[i];
-    const sg_xfr_snap *s = best ? sg_xfr_zone_peek(best->xz) : NULL;
-    return s ? s->serial : 0;
+    if (st->has_catalog && sg_name_is_sub(q->qname, st->cat.apex)) {
+        const sg_zone *cz = st->cat_slot ? sg_zonedb_slot_zone(st->cat_slot) : NULL;
+        const sg_xfr_snap *s = st->cat.xz ? sg_xfr_zone_peek(st->cat.xz) : NULL;
+        return (cz ? cz->gen << 32 : 0) ^ (s ? s->serial : 0);
+    }
+    const ttab *t = atomic_load(&st->tab);
+    const uint8_t *p = q->qname;
+    size_t len = sg_name_len(p);
+    while (t && t->n) {
+        const tzone *z = ttab_find(t, p, len);
+        if (z) {
+            const sg_xfr_snap *s = z->xz ? sg_xfr_zone_peek(z->xz) : NULL;
+            return s ? s->serial : 0;
+        }
+        if (!*p)
+            break;
+        len -= (size_t)p[0] + 1;
+        p += p[0] + 1;
+    }
+    return 0;
+}
+
+/* What `signetctl status` lists: the catalog zone, rendered here. */
+static int nzones(const void *state)
+{
+    const tstate *st = state;
+    return st && st->has_catalog ? 1 : 0;
+}
+
+static const sg_zone *zone_at(const void *state, int i)
+{
+    const tstate *st = state;
+    return st && st->has_catalog && i == 0 && st->cat_slot ? sg_zonedb_slot_zone(st->cat_slot)
+                                                           : NULL;
 }
 
 const sg_plugin sg_plugin_transfer = {
     .name = "transfer",
     .setup = setup,
+    .start = start,
     .handle = handle,
     .version = version,
+    .stop = stop,
     .teardown = teardown,
-    .flags = SG_PLUGIN_TRANSFERS,
+    /* in a `dynamic` block it follows the keystore's served zones (follow_rebuild) */
+    .flags = SG_PLUGIN_TRANSFERS | SG_PLUGIN_FOLLOWS_ZONES,
+    .nzones = nzones,
+    .zone = zone_at,
 };

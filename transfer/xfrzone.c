@@ -577,3 +577,9 @@ sg_xfr_journal *sg_xfr_zone_journal(sg_xfr_zone *xz)
 {
     return &xz->journal;
 }
+
+void sg_xfr_zone_wake(sg_xfr_zone *xz)
+{
+    if (xz)
+        sg_task_wake(&xz->task);
+}
