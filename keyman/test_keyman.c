@@ -475,6 +475,83 @@ static void test_dynamic_follows_served_zones(void **state)
     free(keys);
 }
 
+/* The due heap with zones at run time: a zone the keyman starts following is looked at by
+ * the next step, the hook and wakes take the zone's handle, and a zone dropped (unserved)
+ * leaves the heap with its table: woken afterwards, it is never stepped nor handed to the
+ * hook. */
+static int g_changes;
+static const sg_keyman_zone *g_changed;
+static void count_changes(void *arg, sg_keyman_zone *z, const sg_keyset *k, const sg_keyset *cur,
+                          int published)
+{
+    (void)arg;
+    (void)k;
+    (void)cur;
+    (void)published;
+    g_changes++;
+    g_changed = z;
+}
+
+static void test_dynamic_heap_follows_zones(void **state)
+{
+    fixture *f = *state;
+    uint8_t scope[SG_NAME_MAX], a[SG_NAME_MAX], b[SG_NAME_MAX];
+    assert_int_equal(sg_name_from_str("test.", NULL, scope), 0);
+    assert_int_equal(sg_name_from_str("a.test.", NULL, a), 0);
+    assert_int_equal(sg_name_from_str("b.test.", NULL, b), 0);
+    assert_int_equal(sg_ks_zone_add(f->ks, "a.test", NULL, T0), 0);
+    assert_int_equal(sg_ks_zone_set_file(f->ks, "a.test", "/z/a", T0), 0);
+    assert_int_equal(sg_ks_zone_add(f->ks, "b.test", NULL, T0), 0);
+    const uint8_t *zones[] = { scope };
+    sg_keyman_cfg cfg = { .keystore = f->path, .policy = "default", .zones = zones,
+                          .nzones = 1, .dynamic = 1, .keys_changing = count_changes };
+    char why[512];
+    assert_int_equal(sg_keyman_new(&cfg, T0, why, sizeof why, &f->km), 0);
+    sg_keyman_step(f->km, T0 + 1);
+    assert_int_equal(sg_keyman_zones_stepped(f->km), 1);
+    sg_keyman_step(f->km, T0 + 2);
+    assert_int_equal(sg_keyman_zones_stepped(f->km), 1); /* idle */
+    sg_keyman_zone *za = sg_keyman_find(f->km, a);
+    assert_non_null(za);
+    assert_true(sg_name_eq(sg_keyman_zone_apex(za), a));
+    /* woken: the hook gets the zone's handle, and only that zone is looked at */
+    g_changes = 0;
+    sg_keyman_wake_zone(za);
+    sg_keyman_step(f->km, T0 + 3);
+    assert_int_equal(g_changes, 1);
+    assert_ptr_equal(g_changed, za);
+    assert_int_equal(sg_keyman_zones_stepped(f->km), 2);
+    /* b.test served: in the heap, looked at by the step that follows it */
+    assert_int_equal(sg_ks_zone_set_file(f->ks, "b.test", "/z/b", T0 + 4), 0);
+    uint64_t before = sg_keyman_zones_stepped(f->km);
+    sg_keyman_step(f->km, T0 + 4);
+    sg_keyman_zone *zb = sg_keyman_find(f->km, b);
+    assert_non_null(zb);
+    assert_true(sg_keyman_zones_stepped(f->km) >= before + 1);
+    sg_keyman_step(f->km, T0 + 5);
+    before = sg_keyman_zones_stepped(f->km);
+    sg_keyman_step(f->km, T0 + 6);
+    assert_int_equal(sg_keyman_zones_stepped(f->km), before); /* idle again */
+    /* a.test unserved: dropped from the table and the heap; a wake through a handle kept
+     * from before (a query in flight) touches nothing */
+    assert_int_equal(sg_ks_zone_set_file(f->ks, "a.test", "", T0 + 7), 0);
+    sg_keyman_step(f->km, T0 + 7);
+    assert_null(sg_keyman_find(f->km, a));
+    sg_keyman_step(f->km, T0 + 8);
+    before = sg_keyman_zones_stepped(f->km);
+    g_changes = 0;
+    sg_keyman_wake_zone(za); /* retired, not freed: still readable for the grace period */
+    sg_keyman_step(f->km, T0 + 9);
+    assert_int_equal(g_changes, 0);
+    assert_int_equal(sg_keyman_zones_stepped(f->km), before);
+    /* the zone left is stepped as before */
+    sg_keyman_wake_zone(zb);
+    sg_keyman_step(f->km, T0 + 10);
+    assert_int_equal(g_changes, 1);
+    assert_ptr_equal(g_changed, zb);
+    assert_int_equal(sg_keyman_zones_stepped(f->km), before + 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -489,6 +566,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_thread_follows_keystore, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_step_touches_no_zone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dynamic_follows_served_zones, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dynamic_heap_follows_zones, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
