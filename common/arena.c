@@ -17,6 +17,13 @@ void sg_arena_init(sg_arena *a, size_t chunk_size)
     a->head = NULL;
     a->chunk_size = chunk_size ? chunk_size : 65536;
     a->total = 0;
+    a->next_chunk = 0;
+}
+
+void sg_arena_init_growing(sg_arena *a, size_t max_chunk)
+{
+    sg_arena_init(a, max_chunk);
+    a->next_chunk = a->chunk_size < 4096 ? a->chunk_size : 4096;
 }
 
 void sg_arena_deinit(sg_arena *a)
@@ -52,7 +59,10 @@ void *sg_arena_alloc(sg_arena *a, size_t size)
     size = (size + 7) & ~(size_t)7;
     sg_arena_chunk *c = a->head;
     if (!c || c->size - c->used < size) {
-        size_t cs = size > a->chunk_size ? size : a->chunk_size;
+        size_t want = a->next_chunk ? a->next_chunk : a->chunk_size;
+        size_t cs = size > want ? size : want;
+        if (a->next_chunk && a->next_chunk < a->chunk_size)
+            a->next_chunk *= 2;
         sg_arena_chunk *n = malloc(sizeof *n + cs);
         if (!n)
             return NULL;

@@ -3,6 +3,7 @@
 #ifndef SG_PLUGIN_H
 #define SG_PLUGIN_H
 
+#include "common/attach.h"
 #include "common/cfg.h"
 #include "common/errors.h"
 #include "common/query.h"
@@ -22,6 +23,9 @@ typedef struct sg_setup_ctx {
      * order): sg_setup_service looks through them. */
     const struct sg_handler *set_up;
     int nset_up;
+    /* The attachment slot of the plugin being set up on zone versions (sg_handler.slot):
+     * what its prepare hook is handed, kept for its own background work; -1: none. */
+    int slot;
     /* The block has a plugin that serves zones added and removed at run time
      * (SG_PLUGIN_RUNTIME_ZONES): `zones` above are then where such zones may be, not
      * zones themselves (a block for `.` serves none of its own). The core has refused the
@@ -99,12 +103,27 @@ typedef struct sg_plugin {
     const void *(*service)(const void *state, const char *name);
     /* Optional: report each file the instance writes while running through fn. */
     void (*writes)(const void *state, sg_file_fn fn, void *arg);
+    /* Optional: the per-version work this plugin needs for a zone version z (a denial
+     * chain, a cache sized for it), done before the version is served, never by a query.
+     * The zone's producer (the `file` plugin at setup, `secondary` after a transfer) calls
+     * it through sg_prepare on every new version before publishing it, and on every
+     * version a new instance will serve (a reload keeps unchanged versions, so the hook
+     * must be cheap when its work is already there). slot is this plugin's attachment on
+     * z (sg_handler.slot): store the result with sg_attach_swap; the query path reads it
+     * with sg_attach_get on q->zone's slot. Runs on a background thread, never at once
+     * with another prepare of the same instance and version. z is not ours: ignore it
+     * (return 0). 0, or an SG_E* (logged by the producer, who still publishes: the
+     * plugin must then cope without its attachment). */
+    int (*prepare)(void *state, const struct sg_zone *z, sg_attach *slot);
 } sg_plugin;
 
 struct sg_handler {
     const sg_plugin *plugin;
     void *state;
     sg_handler *next;
+    /* this plugin's attachment slot on zone versions (its place in the program's plugin
+     * list), or -1 for none; set by the core */
+    int slot;
 };
 
 /* The service `name` that a sibling set up before the caller offers, or NULL (the
@@ -118,6 +137,36 @@ static inline const void *sg_setup_service(const sg_setup_ctx *ctx, const char *
             return s;
     }
     return NULL;
+}
+
+/* The prepare hooks a zone producer runs on each new version: those of the handlers set
+ * up before it (sg_setup_ctx.set_up), taken at its setup and valid until its teardown
+ * (the runtime owns them; a producer stops its tasks in `stop`, before any teardown). */
+typedef struct sg_preparer {
+    const struct sg_handler *h;
+    int n;
+} sg_preparer;
+
+static inline sg_preparer sg_setup_preparer(const sg_setup_ctx *ctx)
+{
+    sg_preparer p = { ctx ? ctx->set_up : NULL, ctx ? ctx->nset_up : 0 };
+    return p;
+}
+
+/* Run every prepare hook of p on version z, whose attachment slots are att (SG_ATTACH_MAX
+ * of them, the version's own). Every hook runs; returns 0 or the first failure. */
+static inline int sg_prepare(const sg_preparer *p, const struct sg_zone *z, sg_attach *att)
+{
+    int first = 0;
+    for (int i = 0; p && i < p->n; i++) {
+        const struct sg_handler *h = &p->h[i];
+        if (!h->plugin->prepare || h->slot < 0 || h->slot >= SG_ATTACH_MAX)
+            continue;
+        int rc = h->plugin->prepare(h->state, z, &att[h->slot]);
+        if (rc && !first)
+            first = rc;
+    }
+    return first;
 }
 
 /* Pass the query to the next handler in the chain. */

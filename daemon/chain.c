@@ -446,6 +446,8 @@ static int block_chain(block_setup *bs, int check_only)
                 continue;
             sg_handler *h = &sb->handlers[sb->nhandlers];
             h->plugin = plugins[p];
+            h->slot = p < SG_ATTACH_MAX ? p : -1; /* its attachments on zone versions */
+            ctx.slot = h->slot;
             ctx.nset_up = sb->nhandlers;
             int rc = h->plugin->setup(d, &ctx, &h->state);
             if (rc == SG_ENOMEM)

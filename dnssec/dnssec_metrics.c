@@ -41,6 +41,15 @@ int sg_dnssec_metrics_source(sg_metrics_out *o, void *ctx)
     sg_metrics_family(o, "signet_dnssec_signatures_total", SG_METRIC_COUNTER,
                       "RRSIGs made (signature cache misses and uncacheable records).");
     sg_metrics_add_u64(o, "signet_dnssec_signatures_total", NULL, bl, sg_counters_sum(m->count, SG_DM_MADE));
+    sg_metrics_family(o, "signet_denial_chain_builds_total", SG_METRIC_COUNTER,
+                      "NSEC/NSEC3 chains built: before a zone version was published (prepare), "
+                      "before a key set was (keys), or by a query (query: should stay 0).");
+    static const char *where[] = { "prepare", "keys", "query" };
+    for (int i = 0; i < 3; i++) {
+        const char *l[] = { "block", m->label, "where", where[i], NULL };
+        sg_metrics_add_u64(o, "signet_denial_chain_builds_total", NULL, l,
+                           sg_counters_sum(m->count, SG_DM_CHAIN_PREPARE + i));
+    }
     /* one source per block, the keys' families after ours: the order a scrape has always had */
     return m->km ? sg_keyman_metrics(m->km, o) : 0;
 }

@@ -21,7 +21,11 @@ typedef struct sg_dnssec_metrics {
 
 /* The block's counters. The signature cache's hits and misses are counted here rather
  * than in the sigcache, which a reload or a bigger cache replaces. */
-enum { SG_DM_MADE, SG_DM_SIGCACHE_HITS, SG_DM_SIGCACHE_MISSES, SG_DM_COUNTERS };
+enum { SG_DM_MADE, SG_DM_SIGCACHE_HITS, SG_DM_SIGCACHE_MISSES,
+       /* denial chains built, by where (signet_denial_chain_builds_total{where}): before a
+        * version is published (prepare), before a key set is (keys), by a query (query:
+        * a version nobody prepared; should stay 0) */
+       SG_DM_CHAIN_PREPARE, SG_DM_CHAIN_KEYS, SG_DM_CHAIN_QUERY, SG_DM_COUNTERS };
 
 /* Prepare for the block labelled label (its first zone), holding the block's counters
  * (sg_counters_keep) until deinit, so that the instance a reload makes continues them.

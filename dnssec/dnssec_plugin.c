@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "dnssec/dnssec_metrics.h"
+#include "zones/zonedb.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -26,22 +27,94 @@
 #define AUTO_CACHE_MAX (1u << 20)
 
 typedef struct dzone {
-    uint8_t apex[SG_NAME_MAX]; /* zone i here is zone i of the keyman */
+    uint8_t apex[SG_NAME_MAX]; /* the block's zones (a dynamic block's: its scopes) */
 } dzone;
+
+/* What each zone's version last prepared needs in the signature cache (fit_cache), by
+ * the apex's hash: zones come and go in a dynamic block, so no index of the keyman's
+ * is kept; 16 bytes a zone. Under grow_lock. */
+typedef struct dwant {
+    uint64_t h;                /* the apex's hash (0 taken as 1); 0: empty */
+    size_t want;
+} dwant;
 
 typedef struct dstate {
     sg_dnssec_cfg cfg;
     dzone *zones;             /* the block's zones (a dynamic block's: its scopes) */
     int nzones;
     int dynamic;              /* ctx->runtime_zones: the keyman follows the keystore */
+    int slot;                 /* our attachment on zone versions (sg_setup_ctx.slot) */
     sg_keyman *km;            /* the zones' keys: NULL under -t */
     _Atomic(sg_sigcache *) cache;
     size_t cache_slot;        /* bytes per cached RRSIG */
+    size_t cache_want;        /* the sum of wants[].want */
+    dwant *wants;             /* open addressing, a power of two, at most half full */
+    size_t nwants, wants_cap;
     pthread_mutex_t grow_lock;
     sg_dnssec_metrics metrics; /* counters, and the scrape's view of km */
     int metrics_registered;
     sg_key_provider provider; /* SG_SERVICE_KEYS, for the transfer plugin and status */
 } dstate;
+
+/* What this plugin attaches to a zone version (sg_plugin.prepare): its denial chains.
+ * Two places: the chain for the key set served now and, while a key-set change that
+ * needs other denial parameters is on its way, the chain for the next one, built before
+ * the new set is published (keys_changing). Written under g_build_lock by background
+ * work only; the query path picks the one that matches its key set, lock-free. */
+typedef struct dattach {
+    _Atomic(sg_denial *) d[2];
+} dattach;
+
+static pthread_mutex_t g_build_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void dattach_free(void *p)
+{
+    dattach *a = p;
+    for (int i = 0; a && i < 2; i++)
+        sg_denial_free(atomic_load(&a->d[i]));
+    free(a);
+}
+
+static int keys_fit(const sg_denial *d, const sg_keyset *k)
+{
+    const sg_ks_policy *p = &k->policy;
+    return d && sg_denial_matches(d, p->denial, p->nsec3_iterations, p->nsec3_opt_out,
+                                  k->apex_types, k->napex);
+}
+
+/* The wants entry of the zone at apex (made when missing), or NULL without memory.
+ * Under grow_lock. */
+static dwant *want_of(dstate *st, const uint8_t *apex)
+{
+    uint64_t h = sg_name_hash(apex, sg_name_len(apex));
+    if (!h)
+        h = 1;
+    if (2 * (st->nwants + 1) > st->wants_cap) {
+        size_t cap = st->wants_cap ? 2 * st->wants_cap : 64;
+        dwant *w = calloc(cap, sizeof *w);
+        if (!w)
+            return NULL;
+        for (size_t i = 0; i < st->wants_cap; i++) {
+            if (!st->wants[i].h)
+                continue;
+            size_t j = st->wants[i].h & (cap - 1);
+            while (w[j].h)
+                j = (j + 1) & (cap - 1);
+            w[j] = st->wants[i];
+        }
+        free(st->wants);
+        st->wants = w;
+        st->wants_cap = cap;
+    }
+    size_t j = h & (st->wants_cap - 1);
+    while (st->wants[j].h && st->wants[j].h != h)
+        j = (j + 1) & (st->wants_cap - 1);
+    if (!st->wants[j].h) {
+        st->wants[j].h = h;
+        st->nwants++;
+    }
+    return &st->wants[j];
+}
 
 /* The `dnssec` directive and its { } block into out (defaults for what it leaves out). */
 static int dnssec_parse(const sg_cfg_block *blk, sg_dnssec_cfg *out)
@@ -96,19 +169,30 @@ static void retire(dstate *st, void *p, void (*fn)(void *))
 
 static void cache_free_v(void *p) { sg_sigcache_free(p); }
 
-/* Without a configured size the cache grows to hold every signature of the zones it has
- * seen (their records and denial records), so that steady state costs no crypto. */
+/* Without a configured size the cache grows to hold every signature of the block's zones
+ * (their records and denial records), so that steady state costs no crypto: the sum over
+ * the zones of what each prepared version needs, in powers of two (a block of 10^5 small
+ * zones grows it a few times, not once per zone). Called by prepare, never by a query. */
 static void fit_cache(dstate *st, const sg_zone *z)
 {
     if (st->cfg.cache_entries)
         return;
-    size_t want = z->nrecords + z->nnodes;
-    if (want > AUTO_CACHE_MAX)
-        want = AUTO_CACHE_MAX;
     pthread_mutex_lock(&st->grow_lock);
+    size_t need = z->nrecords + z->nnodes;
+    dwant *w = want_of(st, z->apex);
+    if (w) {
+        st->cache_want += need - w->want;
+        w->want = need;
+    } else if (st->cache_want < need) {
+        st->cache_want = need; /* no memory for the entry: at least this zone fits */
+    }
+    size_t want = st->cache_want > AUTO_CACHE_MAX ? AUTO_CACHE_MAX : st->cache_want;
     sg_sigcache *cur = atomic_load(&st->cache);
     if (sg_sigcache_capacity(cur) < want) {
-        sg_sigcache *bigger = sg_sigcache_new(want, st->cache_slot);
+        size_t cap = DEFAULT_CACHE;
+        while (cap < want)
+            cap <<= 1;
+        sg_sigcache *bigger = sg_sigcache_new(cap, st->cache_slot);
         if (bigger) {
             atomic_store(&st->cache, bigger);
             retire(st, cur, cache_free_v);
@@ -140,6 +224,7 @@ static void dnssec_teardown(void *state)
     sg_keyman_free(st->km);
     sg_sigcache *cache = atomic_load(&st->cache);
     free(st->zones);
+    free(st->wants);
     sg_sigcache_free(cache);
     pthread_mutex_destroy(&st->grow_lock);
     free(st);
@@ -174,6 +259,8 @@ static int metrics_setup(dstate *st)
 }
 
 static const sg_keyset *dnssec_keys(const void *state, const uint8_t *apex);
+static void keys_changing(void *arg, sg_keyman_zone *kz, const sg_keyset *k, const sg_keyset *cur,
+                          int published);
 static int dnssec_serial_floor(const void *state, const uint8_t *apex, uint32_t *floor);
 
 static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **state_out)
@@ -195,6 +282,7 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
     for (int i = 0; i < ctx->nzones; i++)
         memcpy(st->zones[i].apex, ctx->zones[i], sg_name_len(ctx->zones[i]));
     st->nzones = ctx->nzones;
+    st->slot = ctx->slot;
     st->dynamic = ctx->runtime_zones;
     /* the keystore and the policy, as a start needs them, before anything is written:
      * -t says what a start would hit, and a refused config makes no key (issue 15) */
@@ -218,7 +306,8 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
     sg_keyman_cfg kc = { .keystore = st->cfg.keystore, .policy = st->cfg.policy,
                          .zones = ctx->zones, .nzones = ctx->nzones,
                          .registrar = st->cfg.has_registrar ? &st->cfg.registrar : NULL,
-                         .dynamic = st->dynamic };
+                         .dynamic = st->dynamic,
+                         .keys_changing = keys_changing, .arg = st };
     char kwhy[2200];
     if ((rc = sg_keyman_new(&kc, (int64_t)time(NULL), kwhy, sizeof kwhy, &st->km))) {
         if (kwhy[0])
@@ -295,27 +384,146 @@ static uint32_t jitter(uint32_t max)
     return (uint32_t)(t_rng % max);
 }
 
-static const sg_denial *denial_for(dstate *st, sg_keyman_zone *kz, const sg_zone *z, const sg_keyset *k)
+/* ---- per-version work: before a version or a key set is served -------------------- */
+
+/* Make sure the version z (our attachment slot on it) has a denial chain for key set k,
+ * building it if not. keep: the key set served now, whose chain stays while the one for k
+ * is added (NULL: any chain not for k may go). where: SG_DM_CHAIN_* for the metric.
+ * Background threads only (prepare, the keyman's thread); the query path's last resort
+ * comes here too, counted as such. */
+static int ensure_chain(dstate *st, const sg_zone *z, sg_attach *slot, const sg_keyset *k,
+                        const sg_keyset *keep, int where)
 {
-    sg_zone *zm = (sg_zone *)z; /* the ext slot is the one mutable part, set once by CAS */
+    if (!k || k->nzsk == 0 || !slot)
+        return 0; /* an unsigned zone proves nothing */
     const sg_ks_policy *p = &k->policy;
-    sg_denial *d = atomic_load(&zm->ext);
-    if (d && sg_denial_matches(d, p->denial, p->nsec3_iterations, p->nsec3_opt_out, k->apex_types, k->napex))
-        return d;
-    sg_denial *nd = NULL;
-    sg_keyman_zone_served(kz, z->max_ttl); /* a new zone version: tell the engine its TTLs */
-    fit_cache(st, z);
-    if (sg_denial_build(z, p->denial, p->nsec3_iterations, p->nsec3_opt_out, k->apex_types,
-                        k->napex, &nd))
-        return NULL;
-    atomic_store(&zm->ext_free, sg_denial_free);
-    if (atomic_compare_exchange_strong(&zm->ext, (void **)&d, nd)) {
-        if (d)
-            retire(st, d, sg_denial_free);
-        return nd;
+    int rc = 0;
+    pthread_mutex_lock(&g_build_lock);
+    dattach *a = sg_attach_get(slot);
+    if (!a) {
+        if (!(a = calloc(1, sizeof *a))) {
+            rc = SG_ENOMEM;
+            goto out;
+        }
+        sg_attach_swap(slot, a, dattach_free); /* the slot was empty: nothing to free */
     }
-    sg_denial_free(nd); /* another worker won the race; use theirs */
-    return atomic_load(&zm->ext);
+    for (int i = 0; i < 2; i++)
+        if (keys_fit(atomic_load(&a->d[i]), k))
+            goto out;
+    sg_denial *nd = NULL;
+    if ((rc = sg_denial_build(z, p->denial, p->nsec3_iterations, p->nsec3_opt_out,
+                              k->apex_types, k->napex, &nd)))
+        goto out;
+    /* the place of a chain nobody serves: not the one for the set in use */
+    int j = keep && keys_fit(atomic_load(&a->d[0]), keep) ? 1 : 0;
+    if (j == 0 && atomic_load(&a->d[0]) && !atomic_load(&a->d[1]))
+        j = 1;
+    sg_denial *old = atomic_exchange(&a->d[j], nd);
+    if (old)
+        retire(st, old, sg_denial_free);
+    sg_counters_add(st->metrics.count, where, 1);
+out:
+    pthread_mutex_unlock(&g_build_lock);
+    return rc;
+}
+
+/* Once a key set is served, a chain for another one has no reader left to come. */
+static void drop_stale(dstate *st, sg_attach *slot, const sg_keyset *k)
+{
+    pthread_mutex_lock(&g_build_lock);
+    dattach *a = sg_attach_get(slot);
+    int fits = a && (keys_fit(atomic_load(&a->d[0]), k) || keys_fit(atomic_load(&a->d[1]), k));
+    for (int i = 0; fits && i < 2; i++) {
+        sg_denial *d = atomic_load(&a->d[i]);
+        if (d && !keys_fit(d, k)) {
+            atomic_store(&a->d[i], NULL);
+            retire(st, d, sg_denial_free);
+        }
+    }
+    pthread_mutex_unlock(&g_build_lock);
+}
+
+/* sg_plugin.prepare: a version one of our zones will be served with (a new one, or one a
+ * reload kept for this instance): the engine learns its TTLs, the signature cache grows
+ * for it, and its denial chain is built for the zone's key set, all before any query. */
+static int dnssec_prepare(void *state, const sg_zone *z, sg_attach *slot)
+{
+    dstate *st = state;
+    /* a static block's zone, or one a dynamic block serves now (the dynamic plugin loads
+     * a zone only once the keyman has its keys) */
+    sg_keyman_zone *kz = st && st->km ? sg_keyman_find(st->km, z->apex) : NULL;
+    if (!kz)
+        return 0;
+    sg_keyman_zone_served(kz, z->max_ttl);
+    fit_cache(st, z);
+    const sg_keyset *k = sg_keyman_zone_keys(kz);
+    return ensure_chain(st, z, slot, k, NULL, SG_DM_CHAIN_PREPARE);
+}
+
+/* The keyman's hook (its thread): zone kz's key set k is about to replace cur
+ * (published = 0) or has (published = 1), or a query found no chain for the set in use
+ * (sg_keyman_wake_zone; published = 1). The newest version gets the chain k needs before k
+ * is served; once it is, chains for other sets go. */
+static void keys_changing(void *arg, sg_keyman_zone *kz, const sg_keyset *k, const sg_keyset *cur,
+                          int published)
+{
+    dstate *st = arg;
+    if (st->slot < 0 || st->slot >= SG_ATTACH_MAX)
+        return;
+    /* most changes (a key published, one retired) keep the denial parameters and the
+     * apex types: the chain in place fits, and the zone set is not even looked at */
+    if (k != cur && cur && k->nzsk && cur->nzsk && k->policy.denial == cur->policy.denial &&
+        k->policy.nsec3_iterations == cur->policy.nsec3_iterations &&
+        k->policy.nsec3_opt_out == cur->policy.nsec3_opt_out && k->napex == cur->napex &&
+        !memcmp(k->apex_types, cur->apex_types, sizeof k->apex_types))
+        return;
+    sg_zone *z = NULL;
+    if (sg_zonedb_acquire_apex(sg_keyman_zone_apex(kz), &z))
+        return; /* not loaded (yet): its producer prepares it */
+    sg_attach *slot = &z->attach[st->slot];
+    int rc = ensure_chain(st, z, slot, k, published ? NULL : cur, SG_DM_CHAIN_KEYS);
+    if (rc)
+        sg_log(SG_LOG_WARN, "signer", z->apex_str, "denial chain for the new keys: %s",
+               sg_strerror(rc));
+    else if (published)
+        drop_stale(st, slot, k);
+    sg_zonedb_release(z);
+}
+
+/* The denial chain for a reply: the one prepared for this version and key set. A version
+ * that has only a chain for another key set (a change not yet prepared for the version a
+ * query sees) is answered with it, still a valid chain of this version, while the keyman's
+ * thread builds the right one. A version nothing prepared (a producer without
+ * sg_prepare) is the last resort that builds here, counted as where="query". */
+static const sg_denial *denial_for(dstate *st, sg_keyman_zone *kz, const sg_zone *z,
+                                   const sg_keyset *k)
+{
+    const sg_attach *slot = st->slot >= 0 && st->slot < SG_ATTACH_MAX ? &z->attach[st->slot] : NULL;
+    const dattach *a = sg_attach_get(slot);
+    const sg_denial *other = NULL;
+    for (int i = 0; a && i < 2; i++) {
+        const sg_denial *d = atomic_load(&((dattach *)a)->d[i]);
+        if (keys_fit(d, k))
+            return d;
+        if (d && !other)
+            other = d;
+    }
+    sg_keyman_wake_zone(kz);
+    if (other)
+        return other;
+    if (!slot)
+        return NULL;
+    sg_log(SG_LOG_WARN, "signer", z->apex_str, "serial %u was not prepared: building its denial "
+           "chain for a query", z->serial);
+    if (ensure_chain(st, z, (sg_attach *)slot, k, NULL, SG_DM_CHAIN_QUERY))
+        return NULL;
+    a = sg_attach_get(slot);
+    for (int i = 0; a && i < 2; i++) {
+        const sg_denial *d = atomic_load(&((dattach *)a)->d[i]);
+        if (keys_fit(d, k))
+            return d;
+    }
+    return NULL;
 }
 
 /* RRSIGs for one reference: one per signing key, as one RRSIG RRset in the arena. */
@@ -561,5 +769,6 @@ const sg_plugin sg_plugin_dnssec = {
     .teardown = dnssec_teardown,
     .service = dnssec_service,
     .writes = dnssec_writes,
+    .prepare = dnssec_prepare,
     .flags = SG_PLUGIN_FOLLOWS_ZONES,
 };

@@ -35,6 +35,7 @@ typedef struct dtab {
 typedef struct dyn_state {
     char keystore[1024];
     const sg_key_provider *keys;    /* the block's dnssec: a zone is served once signed */
+    sg_preparer prep;               /* the chain's per-version work (sg_prepare) */
     uint8_t (*scopes)[SG_NAME_MAX];
     int nscopes;
     uint64_t max_size;
@@ -172,6 +173,13 @@ static int rebuild(dyn_state *st, sg_keystore *ks, int check_only)
             }
             continue;
         }
+        /* before it is served (a new version, or one a reload kept for this instance):
+         * the chain's per-version work (denial chains, cache sizes), on this thread or at
+         * setup, never on a query */
+        int pr = check_only ? 0 : sg_prepare(&st->prep, zone, zone->attach);
+        if (pr)
+            sg_log(SG_LOG_WARN, "zone", zone->apex_str, "preparing serial %u failed: %s",
+                   zone->serial, sg_strerror(pr));
         z[nn].zone = zone;
         snprintf(z[nn].file, sizeof z[nn].file, "%s", list[i].file);
         nn++;
@@ -289,6 +297,7 @@ static int dyn_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **st
     /* the zones live in the keystore of the block's dnssec, which signs them by their
      * policies: without one there is nothing to serve them from, and nothing unsigned */
     st->keys = sg_setup_service(ctx, SG_SERVICE_KEYS);
+    st->prep = sg_setup_preparer(ctx);
     if (!st->keys || !st->keys->keystore || !st->keys->keystore[0]) {
         sg_cfg_error(blk, "dynamic: serves the zones of a keystore: the block needs a 'dnssec' "
                      "block with its 'keystore'");

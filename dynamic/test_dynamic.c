@@ -91,7 +91,9 @@ static void *make(const char *scope, const char *line, int with_provider, int *r
     uint8_t apex[SG_NAME_MAX];
     assert_int_equal(sg_name_from_str(scope, (const uint8_t *)"", apex), 0);
     const uint8_t *zones[] = { apex };
-    sg_handler fake = { .plugin = &g_fake };
+    /* kept after setup: the plugin holds the handlers set up before it (sg_preparer) */
+    static sg_handler fake;
+    fake = (sg_handler){ .plugin = &g_fake, .slot = -1 };
     sg_setup_ctx ctx = { .zones = zones, .nzones = 1, .block = &g_cfg->servers[0],
                          .set_up = &fake, .nset_up = with_provider, .runtime_zones = 1 };
     void *state = NULL;

@@ -29,6 +29,12 @@ struct sg_keyman_zone {
     int64_t last_err_at;       /* is said on its change, then once a minute */
     int has_floor;             /* the serial-floor fact, read at sg_keyman_new */
     uint32_t floor;
+    struct sg_keyman *km;      /* its keyman (sg_keyman_wake_zone) */
+    /* the stepping thread's own: the due heap (see struct sg_keyman) */
+    int64_t due;               /* when the step looks at the zone again (the heap's key) */
+    int heap_at;               /* its place in the heap */
+    int at;                    /* its place in the current table (the metrics' index) */
+    _Atomic int wake;          /* look at once (sg_keyman_wake_zone, a new max TTL) */
 };
 typedef struct sg_keyman_zone kzone;
 
@@ -63,7 +69,66 @@ struct sg_keyman {
     sg_keystore *ks;
     int lost;
     int64_t said;              /* when the keystore's absence was last logged */
+    /* which zones are due: a min-heap of the current table's zones on kzone.due, so that
+     * an idle second costs O(1) and a due zone O(log n), whatever the number of zones;
+     * made again from the table whenever follow() replaces it (a dropped zone leaves the
+     * heap with its table, a new one is due at once) */
+    kzone **heap;
+    int nheap;
+    int have_version;          /* the keystore's data_version at the last step */
+    int64_t data_version;
+    _Atomic int woken;         /* some zone's wake is set */
+    _Atomic uint64_t stepped;  /* zones looked at (sg_keyman_zones_stepped) */
+    void (*keys_changing)(void *arg, sg_keyman_zone *z, const sg_keyset *k,
+                          const sg_keyset *cur, int published);
+    void *arg;
 };
+
+/* ---- the due heap (the stepping thread's) ------------------------------------------- */
+
+static void heap_set(sg_keyman *km, int at, kzone *z)
+{
+    km->heap[at] = z;
+    z->heap_at = at;
+}
+
+static void heap_fix(sg_keyman *km, int at)
+{
+    int n = km->nheap;
+    kzone *z = km->heap[at];
+    int64_t due = z->due;
+    while (at > 0 && km->heap[(at - 1) / 2]->due > due) {
+        heap_set(km, at, km->heap[(at - 1) / 2]);
+        at = (at - 1) / 2;
+    }
+    for (;;) {
+        int c = 2 * at + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && km->heap[c + 1]->due < km->heap[c]->due)
+            c++;
+        if (km->heap[c]->due >= due)
+            break;
+        heap_set(km, at, km->heap[c]);
+        at = c;
+    }
+    heap_set(km, at, z);
+}
+
+/* Zone z (in the heap) is due at when (sooner or later than it was). */
+static void set_due(sg_keyman *km, kzone *z, int64_t when)
+{
+    z->due = when;
+    heap_fix(km, z->heap_at);
+}
+
+/* The heap made again over table t's zones in h (room for t->n, taken; their due
+ * times kept; a zone new to the keyman has due 0: at once). The old heap's zones that t
+ * does not hold are simply not in it any more: a dropped zone is never stepped again. */
+static void heap_build(sg_keyman *km, const struct ktab *t, kzone **h);
+
+/* the longest a zone goes unseen: a safety net for what no timing point foretells */
+#define RECHECK_SECONDS 3600
 
 static void keyset_free_v(void *p) { sg_keyset_free(p); }
 
@@ -147,6 +212,24 @@ static ktab *cur_tab(const sg_keyman *km)
     return atomic_load(&((sg_keyman *)km)->tab);
 }
 
+static kzone **heap_alloc(const ktab *t)
+{
+    return malloc((t && t->n > 0 ? (size_t)t->n : 1) * sizeof(kzone *));
+}
+
+static void heap_build(sg_keyman *km, const ktab *t, kzone **h)
+{
+    free(km->heap);
+    km->heap = h;
+    km->nheap = t->n;
+    for (int i = 0; i < t->n; i++) {
+        t->z[i]->at = i;
+        heap_set(km, i, t->z[i]);
+    }
+    for (int i = t->n / 2 - 1; i >= 0; i--)
+        heap_fix(km, i);
+}
+
 /* A keystore failure of the zone's, worth a log line now? On its change, then at most
  * once a minute (issue 15: a keystore deleted under signetd logged every second per zone). */
 static int say_failure(kzone *z, int err, int64_t now)
@@ -158,68 +241,92 @@ static int say_failure(kzone *z, int err, int64_t now)
     return 1;
 }
 
-/* Re-read the keystore; swap in key sets that changed. */
-static void refresh(sg_keyman *km, sg_keystore *ks, int64_t now)
+/* Look at zone z: facts, engine step, registrar tick, metrics, and a new key set when
+ * its fingerprint changed. Returns when it is due again: its next timed event, the
+ * registrar's next tick, the next timing point that changes its key set, whichever is
+ * first (and at most RECHECK_SECONDS away). */
+static int64_t refresh_zone(sg_keyman *km, sg_keystore *ks, kzone *z, int64_t now)
 {
-    ktab *t = cur_tab(km); /* only this thread replaces it */
-    for (int i = 0; i < t->n; i++) {
-        kzone *z = t->z[i];
-        /* what we serve is what caches hold: the engine's waits rest on it (facts kept
-         * in the keystore, so that a restart or signetctl sees them too) */
-        uint32_t mt = atomic_load(&z->max_ttl);
-        if (mt && mt != z->seen_max_ttl &&
-            !sg_ks_fact_observe(ks, z->name, SG_KS_FACT_ZONE_MAX_TTL, mt, "served zone", now))
-            z->seen_max_ttl = mt;
-        sg_keyset *served = atomic_load(&z->keys);
-        if (served && served->dnskey.count && served->dnskey.ttl != z->seen_dnskey_ttl &&
-            !sg_ks_fact_observe(ks, z->name, SG_KS_FACT_DNSKEY_TTL, served->dnskey.ttl,
-                                "served DNSKEY RRset", now))
-            z->seen_dnskey_ttl = served->dnskey.ttl;
-        /* first the engine: whatever it changes is in the key set read below */
-        sg_roll_figures fig = { .max_ttl = mt };
-        sg_roll_event next;
-        int er = sg_roll_step(ks, z->name, &fig, now, &next);
-        if (er && say_failure(z, er, now))
-            sg_log(SG_LOG_WARN, "rollover", z->name, "step failed: %s (said again in a minute if it lasts)",
-                   sg_strerror(er));
-        /* a clock stepped back: keys are what the keystore last recorded, not what the
-         * timing points say at a time before them */
-        int64_t keys_at = !er && next.action == SG_ROLL_CLOCK ? next.when : now;
-        /* then the parent side: push what the engine now wants, confirm what it waits for */
-        int rr = z->reg ? sg_reg_tick(z->reg, ks, z->name, now) : 0;
-        if (rr)
-            sg_log(SG_LOG_WARN, "registrar", z->name, "tick failed: %s", sg_strerror(rr));
-        sg_key_metrics_read(&km->metrics, i, ks, now, &next, !er);
-        if (!er && (strcmp(next.reason, z->next_reason) || strcmp(next.wait_reason, z->wait_reason))) {
-            snprintf(z->next_reason, sizeof z->next_reason, "%s", next.reason);
-            snprintf(z->wait_reason, sizeof z->wait_reason, "%s", next.wait_reason);
-            sg_log(next.action == SG_ROLL_CLOCK ? SG_LOG_WARN : SG_LOG_INFO, "rollover", z->name,
-                   "next: %s%s%s", next.reason,
-                   next.wait_reason[0] && next.action != SG_ROLL_WAIT ? "; also " : "",
-                   next.action != SG_ROLL_WAIT ? next.wait_reason : "");
-        }
-        sg_keyset *cur = atomic_load(&z->keys);
-        sg_keyset *nk = NULL;
-        int rc = sg_keyset_load(ks, z->name, keys_at, cur ? cur->fingerprint : 0, &nk);
-        if (rc && rc != SG_EEXIST) {
-            if (say_failure(z, rc, now))
-                sg_log(SG_LOG_WARN, "signer", z->name, "keystore read failed (%s); keeping the current keys",
-                       sg_strerror(rc));
-            continue;
-        }
-        if (!er && z->last_err) {
-            sg_log(SG_LOG_INFO, "signer", z->name, "the keystore works again");
-            z->last_err = 0;
-        }
-        if (rc == SG_EEXIST)
-            continue;
-        atomic_store(&z->keys, nk);
-        atomic_fetch_add_explicit(&km->epoch, 1, memory_order_release);
-        sg_log(SG_LOG_INFO, "signer", z->name, "key set changed: %d signing, %d key-signing, %u published",
-               nk->nzsk, nk->nksk, nk->dnskey.count);
-        if (cur)
-            sg_retire(&km->retired, cur, keyset_free_v, (time_t)now);
+    atomic_fetch_add(&km->stepped, 1);
+    int64_t due = now + RECHECK_SECONDS;
+    /* what we serve is what caches hold: the engine's waits rest on it (facts kept
+     * in the keystore, so that a restart or signetctl sees them too) */
+    uint32_t mt = atomic_load(&z->max_ttl);
+    if (mt && mt != z->seen_max_ttl &&
+        !sg_ks_fact_observe(ks, z->name, SG_KS_FACT_ZONE_MAX_TTL, mt, "served zone", now))
+        z->seen_max_ttl = mt;
+    sg_keyset *served = atomic_load(&z->keys);
+    if (served && served->dnskey.count && served->dnskey.ttl != z->seen_dnskey_ttl &&
+        !sg_ks_fact_observe(ks, z->name, SG_KS_FACT_DNSKEY_TTL, served->dnskey.ttl,
+                            "served DNSKEY RRset", now))
+        z->seen_dnskey_ttl = served->dnskey.ttl;
+    /* first the engine: whatever it changes is in the key set read below */
+    sg_roll_figures fig = { .max_ttl = mt };
+    sg_roll_event next;
+    int er = sg_roll_step(ks, z->name, &fig, now, &next);
+    if (er && say_failure(z, er, now))
+        sg_log(SG_LOG_WARN, "rollover", z->name, "step failed: %s (said again in a minute if it lasts)",
+               sg_strerror(er));
+    /* a clock stepped back: keys are what the keystore last recorded, not what the
+     * timing points say at a time before them */
+    int64_t keys_at = !er && next.action == SG_ROLL_CLOCK ? next.when : now;
+    /* then the parent side: push what the engine now wants, confirm what it waits for */
+    int rr = z->reg ? sg_reg_tick(z->reg, ks, z->name, now) : 0;
+    if (rr)
+        sg_log(SG_LOG_WARN, "registrar", z->name, "tick failed: %s", sg_strerror(rr));
+    if (z->reg && sg_reg_next_tick(z->reg) < due)
+        due = sg_reg_next_tick(z->reg);
+    /* waiting on the parent with a registrar: its tick records the DS seen (or gone)
+     * through our own handle, which data_version does not show, and the engine must
+     * take the next step a second later, as it always did */
+    if (z->reg && !er && (next.action == SG_ROLL_WAIT || next.wait_key_id))
+        due = now + 1;
+    if (er || next.action == SG_ROLL_CLOCK)
+        due = now + 1; /* as before: every second until it works again */
+    else if (next.action != SG_ROLL_NONE && next.action != SG_ROLL_WAIT && next.when < due)
+        due = next.when;
+    sg_key_metrics_read(&km->metrics, z->at, ks, now, &next, !er);
+    if (!er && (strcmp(next.reason, z->next_reason) || strcmp(next.wait_reason, z->wait_reason))) {
+        snprintf(z->next_reason, sizeof z->next_reason, "%s", next.reason);
+        snprintf(z->wait_reason, sizeof z->wait_reason, "%s", next.wait_reason);
+        sg_log(next.action == SG_ROLL_CLOCK ? SG_LOG_WARN : SG_LOG_INFO, "rollover", z->name,
+               "next: %s%s%s", next.reason,
+               next.wait_reason[0] && next.action != SG_ROLL_WAIT ? "; also " : "",
+               next.action != SG_ROLL_WAIT ? next.wait_reason : "");
     }
+    sg_keyset *cur = atomic_load(&z->keys);
+    sg_keyset *nk = NULL;
+    int64_t change = INT64_MAX;
+    int rc = sg_keyset_load_next(ks, z->name, keys_at, cur ? cur->fingerprint : 0, &nk, &change);
+    if (change < due)
+        due = change;
+    if (due <= now)
+        due = now + 1;
+    if (rc && rc != SG_EEXIST) {
+        if (say_failure(z, rc, now))
+            sg_log(SG_LOG_WARN, "signer", z->name, "keystore read failed (%s); keeping the current keys",
+                   sg_strerror(rc));
+        return now + 1;
+    }
+    if (!er && z->last_err) {
+        sg_log(SG_LOG_INFO, "signer", z->name, "the keystore works again");
+        z->last_err = 0;
+    }
+    if (rc == SG_EEXIST)
+        return due;
+    /* what the new set needs (a denial chain for its parameters) is made before it is
+     * served, by the plugin, here on this thread */
+    if (km->keys_changing)
+        km->keys_changing(km->arg, z, nk, cur, 0);
+    atomic_store(&z->keys, nk);
+    atomic_fetch_add_explicit(&km->epoch, 1, memory_order_release);
+    sg_log(SG_LOG_INFO, "signer", z->name, "key set changed: %d signing, %d key-signing, %u published",
+           nk->nzsk, nk->nksk, nk->dnskey.count);
+    if (km->keys_changing)
+        km->keys_changing(km->arg, z, nk, cur, 1);
+    if (cur)
+        sg_retire(&km->retired, cur, keyset_free_v, (time_t)now);
+    return due;
 }
 
 /* The keystore file was deleted or replaced under us: what we would write through the
@@ -265,6 +372,7 @@ static int kzone_open(sg_keyman *km, sg_keystore *ks, kzone *z, int64_t now, cha
     sg_keyset *k = NULL;
     int64_t last = 0;
     int rc;
+    z->km = km;
     /* whether the parent's DS set is confirmed by a registrar: waits after a DS
      * withdrawal then count from when it was seen gone (written before the first
      * step the engine takes for the zone) */
@@ -399,7 +507,9 @@ static void follow(sg_keyman *km, sg_keystore *ks, int64_t now)
     }
     free(list);
     ktab *t = ktab_new(z, nn);
-    if (!t || metrics_follow(km, t)) {
+    kzone **h = heap_alloc(t);
+    if (!t || !h || metrics_follow(km, t)) {
+        free(h);
         for (int i = 0; i < nn; i++)
             if (ktab_find(old, z[i]->apex) < 0)
                 kzone_free(z[i]);
@@ -410,6 +520,7 @@ static void follow(sg_keyman *km, sg_keystore *ks, int64_t now)
         ktab_free(t);
         return;
     }
+    heap_build(km, t, h);
     atomic_store(&km->tab, t);
     atomic_fetch_add_explicit(&km->epoch, 1, memory_order_release);
     int removed = 0;
@@ -427,15 +538,68 @@ static void follow(sg_keyman *km, sg_keystore *ks, int64_t now)
         km->served_counter = counter;
 }
 
+/* Zones whose wake was set (a query found no chain for its key set, a new served max
+ * TTL): the plugin's hook once more with the set in use, and the zone due now. Walks the
+ * current table only when one woke; a dropped zone's wake is never looked at. */
+static void wakes(sg_keyman *km, int64_t now)
+{
+    if (!atomic_exchange(&km->woken, 0))
+        return;
+    ktab *t = cur_tab(km);
+    for (int i = 0; i < t->n; i++) {
+        kzone *z = t->z[i];
+        if (!atomic_exchange(&z->wake, 0))
+            continue;
+        const sg_keyset *k = atomic_load(&z->keys);
+        if (km->keys_changing && k)
+            km->keys_changing(km->arg, z, k, k, 1);
+        set_due(km, z, now);
+    }
+}
+
 void sg_keyman_step(sg_keyman *km, int64_t now)
 {
     if (!km)
         return;
+    int had = km->ks != NULL;
     sg_keystore *ks = keystore_check(km, now);
-    if (ks) {
-        follow(km, ks, now);
-        refresh(km, ks, now);
+    if (!ks)
+        return;
+    follow(km, ks, now);
+    /* someone else changed the keystore (signetctl: a rollover started, `ds seen`, a
+     * policy, a zone added), or it was opened again: every zone is looked at, as each was
+     * every second before the heap; a quiet keystore costs one PRAGMA */
+    int64_t v = 0;
+    int vr = sg_ks_data_version(ks, &v);
+    if (vr || !had || !km->have_version || v != km->data_version) {
+        for (int i = 0; i < km->nheap; i++)
+            if (km->heap[i]->due > now)
+                km->heap[i]->due = now;
+        /* all due now or earlier: the heap's order may have changed; make it again */
+        for (int i = km->nheap / 2 - 1; i >= 0; i--)
+            heap_fix(km, i);
     }
+    km->have_version = !vr;
+    km->data_version = v;
+    wakes(km, now);
+    while (km->nheap && km->heap[0]->due <= now) {
+        kzone *z = km->heap[0];
+        set_due(km, z, refresh_zone(km, ks, z, now));
+    }
+}
+
+void sg_keyman_wake_zone(sg_keyman_zone *zone)
+{
+    kzone *z = zone;
+    if (!z || !z->km)
+        return;
+    if (!atomic_load_explicit(&z->wake, memory_order_relaxed) && !atomic_exchange(&z->wake, 1))
+        atomic_store(&z->km->woken, 1);
+}
+
+uint64_t sg_keyman_zones_stepped(const sg_keyman *km)
+{
+    return km ? atomic_load(&((sg_keyman *)km)->stepped) : 0;
 }
 
 /* A dynamic keyman looks at the served-zones counter five times a second, so that a zone
@@ -476,6 +640,7 @@ void sg_keyman_free(sg_keyman *km)
     for (int i = 0; t && i < t->n; i++)
         kzone_free(t->z[i]);
     ktab_free(t);
+    free(km->heap);
     free(km->scopes);
     sg_ks_free(km->ks);
     if (km->metrics.zones)
@@ -511,6 +676,8 @@ int sg_keyman_new(const sg_keyman_cfg *cfg, int64_t now, char *why, size_t cap,
     km->registrar = cfg->registrar;
     km->dynamic = cfg->dynamic;
     km->served_counter = -1;
+    km->keys_changing = cfg->keys_changing;
+    km->arg = cfg->arg;
     if (cfg->registrar)
         snprintf(km->provider, sizeof km->provider, "%s", cfg->registrar->provider);
     int rc = SG_ENOMEM;
@@ -547,6 +714,10 @@ int sg_keyman_new(const sg_keyman_cfg *cfg, int64_t now, char *why, size_t cap,
         goto fail;
     }
     atomic_store(&km->tab, t);
+    kzone **h = heap_alloc(t);
+    if (!h)
+        goto fail;
+    heap_build(km, t, h); /* all due at 0: the first step looks at every zone */
     if ((rc = sg_key_metrics_init(&km->metrics, 0)))
         goto fail;
     sg_keystore *ks = NULL;
@@ -616,9 +787,12 @@ int sg_keyman_serial_floor(const sg_keyman *km, int i, uint32_t *floor_out)
 
 void sg_keyman_served(sg_keyman *km, int i, uint32_t max_ttl)
 {
-    kzone *z = zone_at(km, i);
-    if (z)
-        atomic_store(&z->max_ttl, max_ttl);
+    sg_keyman_zone_served(zone_at(km, i), max_ttl);
+}
+
+void sg_keyman_wake(sg_keyman *km, int i)
+{
+    sg_keyman_wake_zone(zone_at(km, i));
 }
 
 sg_keyman_zone *sg_keyman_find(const sg_keyman *km, const uint8_t *apex)
@@ -635,8 +809,13 @@ const sg_keyset *sg_keyman_zone_keys(const sg_keyman_zone *z)
 
 void sg_keyman_zone_served(sg_keyman_zone *z, uint32_t max_ttl)
 {
-    if (z)
-        atomic_store(&((kzone *)z)->max_ttl, max_ttl);
+    if (z && atomic_exchange(&((kzone *)z)->max_ttl, max_ttl) != max_ttl)
+        sg_keyman_wake_zone(z); /* the engine's waits rest on it: recorded by the next step */
+}
+
+const uint8_t *sg_keyman_zone_apex(const sg_keyman_zone *z)
+{
+    return z ? ((const kzone *)z)->apex : NULL;
 }
 
 int sg_keyman_zone_floor(const sg_keyman_zone *z, uint32_t *floor_out)

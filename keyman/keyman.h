@@ -20,6 +20,9 @@
 
 typedef struct sg_keyman sg_keyman;
 
+/* One zone of a keyman (opaque), for the plugin's lookups by apex. */
+typedef struct sg_keyman_zone sg_keyman_zone;
+
 /* What a keyman is made from (a dnssec block); copied by sg_keyman_new. */
 typedef struct sg_keyman_cfg {
     const char *keystore;          /* path of the keystore database */
@@ -27,15 +30,20 @@ typedef struct sg_keyman_cfg {
     const uint8_t *const *zones;   /* the zones, wire form; zone i is index i below */
     int nzones;
     const sg_reg_cfg *registrar;   /* pushes and confirms the DS at the parent; NULL: none;
-                                      kept (not copied): it must outlive the keyman */
+                                       kept (not copied): it must outlive the keyman */
     /* Zones at run time (issue 17): the zones above are scopes, not zones; the keyman's
      * zones are the keystore's served zones (sg_ks_served_list) inside them, followed
      * within a second as they are added and removed (sg_keyman_find). */
     int dynamic;
+    /* Optional: zone z's key set k is about to replace cur (published = 0: the plugin
+     * prepares what k needs, e.g. a denial chain for its parameters, before any query can
+     * see k) or has (published = 1: what only cur needed may go); also called with k ==
+     * cur, published = 1, after sg_keyman_wake_zone(z). On the keyman's thread; z is a
+     * zone of the current table (sg_keyman_zone_apex names it). */
+    void (*keys_changing)(void *arg, sg_keyman_zone *z, const sg_keyset *k,
+                          const sg_keyset *cur, int published);
+    void *arg;
 } sg_keyman_cfg;
-
-/* One zone of a keyman (opaque), for the plugin's lookups by apex. */
-typedef struct sg_keyman_zone sg_keyman_zone;
 
 /* Open the keystore at cfg->keystore (made if missing) and, per zone: give it keys from
  * the policy when it has none that sign (sg_keyset_ensure), record whether a registrar
@@ -61,11 +69,22 @@ void sg_keyman_stop(sg_keyman *km);
 /* One round of the lifecycle at time now, on the caller's thread (the background thread
  * calls it; tests call it directly, never both at once): reopen the keystore when it is
  * missing (never make an empty one in place of a deleted or replaced file, whose keys
- * keep serving), then per zone record the TTLs served as facts, take the engine's step,
- * tick the registrar, read the zone's metrics, and swap in a new key set when the keys'
- * fingerprint changed (the epoch moves; the old set is retired). Failures are logged on
- * their change of state and then once a minute; nothing is returned. */
+ * keep serving), then per zone that is due record the TTLs served as facts, take the
+ * engine's step, tick the registrar, read the zone's metrics, and swap in a new key set
+ * when the keys' fingerprint changed (the epoch moves; the old set is retired; the
+ * keys_changing hook runs before and after). A zone is due at its next timed event, its
+ * registrar's next tick, its key set's next timing point, when woken, at least once an
+ * hour, and every zone when another connection changed the keystore (signetctl): an idle
+ * step touches no zone. Failures are logged on their change of state and then once a
+ * minute; nothing is returned. */
 void sg_keyman_step(sg_keyman *km, int64_t now);
+
+/* Make zone i of the current table due at the next step (which calls keys_changing
+ * with its current set). Lock-free, any thread, cheap when already woken. */
+void sg_keyman_wake(sg_keyman *km, int i);
+
+/* Zones the steps have looked at so far: for tests (an idle step adds none). */
+uint64_t sg_keyman_zones_stepped(const sg_keyman *km);
 
 /* How many zones the keyman has now (a dynamic keyman's change; i below is in the
  * current table, for tests and static blocks). */
@@ -75,10 +94,16 @@ int sg_keyman_nzones(const sg_keyman *km);
  * the zone stays valid for SG_RETIRE_GRACE_SECONDS after a dynamic keyman drops it. */
 sg_keyman_zone *sg_keyman_find(const sg_keyman *km, const uint8_t *apex);
 /* The zone's current key set; what sg_keyman_served and sg_keyman_serial_floor are for a
- * zone found by sg_keyman_find. Lock-free. */
+ * zone found by sg_keyman_find. Lock-free. A new served max TTL wakes the zone. */
 const sg_keyset *sg_keyman_zone_keys(const sg_keyman_zone *z);
 void sg_keyman_zone_served(sg_keyman_zone *z, uint32_t max_ttl);
 int sg_keyman_zone_floor(const sg_keyman_zone *z, uint32_t *floor_out);
+/* The zone's apex, lower-case wire form (valid as long as the zone). */
+const uint8_t *sg_keyman_zone_apex(const sg_keyman_zone *z);
+/* What sg_keyman_wake is for a zone found by sg_keyman_find: due at the next step, which
+ * calls keys_changing with its current set. Lock-free, any thread; a zone dropped
+ * meanwhile is never looked at again, woken or not. */
+void sg_keyman_wake_zone(sg_keyman_zone *z);
 
 /* Zone i's current key set (NULL when i is out of range or km is NULL). Lock-free; the
  * snapshot stays valid for SG_RETIRE_GRACE_SECONDS after it is replaced. */

@@ -137,6 +137,61 @@ static void test_step_picks_up_change(void **state)
     assert_int_equal(sg_keyman_epoch(f->km), 1);
 }
 
+/* Issue 17: a step touches only due zones. With many zones and none due, a step looks at
+ * none of them (counted by sg_keyman_zones_stepped, not timed); a woken zone is the only
+ * one looked at; a change another connection commits (signetctl) makes every zone due
+ * once, and is picked up. */
+#define MANY 1000
+static void test_idle_step_touches_no_zone(void **state)
+{
+    fixture *f = *state;
+    uint8_t (*apex)[SG_NAME_MAX] = calloc(MANY, sizeof *apex);
+    const uint8_t **zones = calloc(MANY, sizeof *zones);
+    assert_non_null(apex);
+    assert_non_null(zones);
+    for (int i = 0; i < MANY; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "z%d.km.test.", i);
+        assert_int_equal(sg_name_from_str(name, NULL, apex[i]), 0);
+        zones[i] = apex[i];
+    }
+    sg_keyman_cfg c = { .keystore = f->path, .policy = "default", .zones = zones, .nzones = MANY };
+    char why[512];
+    assert_int_equal(sg_keyman_new(&c, T0, why, sizeof why, &f->km), 0);
+    sg_keyman_step(f->km, T0 + 1); /* the first step looks at every zone once */
+    assert_int_equal(sg_keyman_zones_stepped(f->km), MANY);
+    for (int s = 2; s < 60; s++)
+        sg_keyman_step(f->km, T0 + s);
+    assert_int_equal(sg_keyman_zones_stepped(f->km), MANY); /* idle: none touched */
+
+    sg_keyman_wake(f->km, 17);
+    sg_keyman_wake(f->km, 17);
+    sg_keyman_step(f->km, T0 + 60);
+    assert_int_equal(sg_keyman_zones_stepped(f->km), MANY + 1);
+    sg_keyman_served(f->km, 3, 3600); /* a new served TTL: that zone only */
+    sg_keyman_step(f->km, T0 + 61);
+    assert_int_equal(sg_keyman_zones_stepped(f->km), MANY + 2);
+    sg_keyman_served(f->km, 3, 3600); /* the same again: nothing to record */
+    sg_keyman_step(f->km, T0 + 62);
+    assert_int_equal(sg_keyman_zones_stepped(f->km), MANY + 2);
+
+    /* signetctl zone roll z5: picked up by the next step */
+    const sg_keyset *before = sg_keyman_keys(f->km, 5);
+    int64_t id = 0;
+    assert_int_equal(sg_roll_start(f->ks, "z5.km.test.", SG_KS_ROLE_CSK, T0 + 63, &id), 0);
+    sg_keyman_step(f->km, T0 + 64);
+    assert_ptr_not_equal(sg_keyman_keys(f->km, 5), before);
+    assert_int_equal(sg_keyman_keys(f->km, 5)->dnskey.count, 2);
+    uint64_t after_change = sg_keyman_zones_stepped(f->km);
+    assert_true(after_change >= MANY + 2 + MANY);
+    sg_keyman_step(f->km, T0 + 65);
+    sg_keyman_step(f->km, T0 + 66);
+    /* at most the rolling zone, whose next event may be soon */
+    assert_true(sg_keyman_zones_stepped(f->km) <= after_change + 2);
+    free(apex);
+    free(zones);
+}
+
 /* What the signer serves becomes the engine's facts on the next step: the zone's largest
  * TTL (sg_keyman_served) and the DNSKEY RRset's TTL. */
 static void test_served_ttls_become_facts(void **state)
@@ -420,6 +475,83 @@ static void test_dynamic_follows_served_zones(void **state)
     free(keys);
 }
 
+/* The due heap with zones at run time: a zone the keyman starts following is looked at by
+ * the next step, the hook and wakes take the zone's handle, and a zone dropped (unserved)
+ * leaves the heap with its table: woken afterwards, it is never stepped nor handed to the
+ * hook. */
+static int g_changes;
+static const sg_keyman_zone *g_changed;
+static void count_changes(void *arg, sg_keyman_zone *z, const sg_keyset *k, const sg_keyset *cur,
+                          int published)
+{
+    (void)arg;
+    (void)k;
+    (void)cur;
+    (void)published;
+    g_changes++;
+    g_changed = z;
+}
+
+static void test_dynamic_heap_follows_zones(void **state)
+{
+    fixture *f = *state;
+    uint8_t scope[SG_NAME_MAX], a[SG_NAME_MAX], b[SG_NAME_MAX];
+    assert_int_equal(sg_name_from_str("test.", NULL, scope), 0);
+    assert_int_equal(sg_name_from_str("a.test.", NULL, a), 0);
+    assert_int_equal(sg_name_from_str("b.test.", NULL, b), 0);
+    assert_int_equal(sg_ks_zone_add(f->ks, "a.test", NULL, T0), 0);
+    assert_int_equal(sg_ks_zone_set_file(f->ks, "a.test", "/z/a", T0), 0);
+    assert_int_equal(sg_ks_zone_add(f->ks, "b.test", NULL, T0), 0);
+    const uint8_t *zones[] = { scope };
+    sg_keyman_cfg cfg = { .keystore = f->path, .policy = "default", .zones = zones,
+                          .nzones = 1, .dynamic = 1, .keys_changing = count_changes };
+    char why[512];
+    assert_int_equal(sg_keyman_new(&cfg, T0, why, sizeof why, &f->km), 0);
+    sg_keyman_step(f->km, T0 + 1);
+    assert_int_equal(sg_keyman_zones_stepped(f->km), 1);
+    sg_keyman_step(f->km, T0 + 2);
+    assert_int_equal(sg_keyman_zones_stepped(f->km), 1); /* idle */
+    sg_keyman_zone *za = sg_keyman_find(f->km, a);
+    assert_non_null(za);
+    assert_true(sg_name_eq(sg_keyman_zone_apex(za), a));
+    /* woken: the hook gets the zone's handle, and only that zone is looked at */
+    g_changes = 0;
+    sg_keyman_wake_zone(za);
+    sg_keyman_step(f->km, T0 + 3);
+    assert_int_equal(g_changes, 1);
+    assert_ptr_equal(g_changed, za);
+    assert_int_equal(sg_keyman_zones_stepped(f->km), 2);
+    /* b.test served: in the heap, looked at by the step that follows it */
+    assert_int_equal(sg_ks_zone_set_file(f->ks, "b.test", "/z/b", T0 + 4), 0);
+    uint64_t before = sg_keyman_zones_stepped(f->km);
+    sg_keyman_step(f->km, T0 + 4);
+    sg_keyman_zone *zb = sg_keyman_find(f->km, b);
+    assert_non_null(zb);
+    assert_true(sg_keyman_zones_stepped(f->km) >= before + 1);
+    sg_keyman_step(f->km, T0 + 5);
+    before = sg_keyman_zones_stepped(f->km);
+    sg_keyman_step(f->km, T0 + 6);
+    assert_int_equal(sg_keyman_zones_stepped(f->km), before); /* idle again */
+    /* a.test unserved: dropped from the table and the heap; a wake through a handle kept
+     * from before (a query in flight) touches nothing */
+    assert_int_equal(sg_ks_zone_set_file(f->ks, "a.test", "", T0 + 7), 0);
+    sg_keyman_step(f->km, T0 + 7);
+    assert_null(sg_keyman_find(f->km, a));
+    sg_keyman_step(f->km, T0 + 8);
+    before = sg_keyman_zones_stepped(f->km);
+    g_changes = 0;
+    sg_keyman_wake_zone(za); /* retired, not freed: still readable for the grace period */
+    sg_keyman_step(f->km, T0 + 9);
+    assert_int_equal(g_changes, 0);
+    assert_int_equal(sg_keyman_zones_stepped(f->km), before);
+    /* the zone left is stepped as before */
+    sg_keyman_wake_zone(zb);
+    sg_keyman_step(f->km, T0 + 10);
+    assert_int_equal(g_changes, 1);
+    assert_ptr_equal(g_changed, zb);
+    assert_int_equal(sg_keyman_zones_stepped(f->km), before + 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -432,7 +564,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_parent_checks_fact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_after_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thread_follows_keystore, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idle_step_touches_no_zone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dynamic_follows_served_zones, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dynamic_heap_follows_zones, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -213,6 +213,23 @@ int sg_ks_file_moved(const sg_keystore *ks)
     return st.st_dev != ks->dev || st.st_ino != ks->ino;
 }
 
+int sg_ks_data_version(sg_keystore *ks, int64_t *v_out)
+{
+    if (!ks || !v_out)
+        return SG_EINVAL;
+    sqlite3_stmt *st = NULL;
+    int rc = ks_prepare(ks, "PRAGMA data_version", &st);
+    if (rc)
+        return rc;
+    int s = sqlite3_step(st);
+    if (s == SQLITE_ROW)
+        *v_out = sqlite3_column_int64(st, 0);
+    else
+        rc = ks_sql_fail(ks, s, "reading data_version");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 void sg_ks_free(sg_keystore *ks)
 {
     if (!ks)

@@ -81,6 +81,10 @@ int sg_ks_open_existing(const char *path, const char *actor, sg_keystore **ks_ou
 /* Non-zero when the path the keystore was opened from is gone or is another file now
  * (deleted, or replaced by a rename): what is written through ks is lost. */
 int sg_ks_file_moved(const sg_keystore *ks);
+/* A number that changes whenever another connection (signetctl, another process) has
+ * committed a change to the keystore since this handle last asked (SQLite's data_version;
+ * this handle's own writes leave it). 0 and *v_out, or a keystore error. */
+int sg_ks_data_version(sg_keystore *ks, int64_t *v_out);
 /* What `signetd -t` can say of a keystore without changing anything: the file is a
  * keystore this program can use (or, missing, could be made in its directory) and holds
  * the policy (NULL: not asked). 0, or an error with why filled in. */

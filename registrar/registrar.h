@@ -140,6 +140,12 @@ void sg_reg_free(sg_registrar *r);
  * gone everywhere). Returns 0, or a keystore error. */
 int sg_reg_tick(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now);
 
+/* When the next sg_reg_tick has work, as the last tick left it: the next second while a
+ * call runs or a push or parent check is due or waits out its backoff (its time then),
+ * INT64_MAX when nothing is to do until the keystore changes (the DS set pushed and seen,
+ * or none wanted yet). The keyman ticks a zone only then, or when the keystore changed. */
+int64_t sg_reg_next_tick(const sg_registrar *r);
+
 /* The events this registrar wrote since it was made, counted by state (reg-call, reg-ok,
  * reg-retry, reg-error, reg-manual, parent-seen, ...; "other" for the rest): fn(arg,
  * state, n) for each state with n > 0. Any thread; counts are read atomically. */

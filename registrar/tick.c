@@ -8,6 +8,7 @@
 #include "keystore/rollover.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,6 +393,7 @@ int sg_reg_tick(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now)
 {
     if (!r || !ks || !zone)
         return SG_EINVAL;
+    r->next_tick = now + 1; /* until we know better: the next second, as always */
     char zn[SG_KS_ZONE_MAX];
     if (sg_ks_zone_normalize(zone, zn))
         return SG_EINVAL;
@@ -407,8 +409,11 @@ int sg_reg_tick(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now)
         return SG_ENOMEM;
     sg_reg_dsset want;
     int unsigning = 0, pending_seen = 0;
-    if ((rc = sg_reg_zone_want(ks, zn, now, &want, &unsigning, &pending_seen)) <= 0)
+    if ((rc = sg_reg_zone_want(ks, zn, now, &want, &unsigning, &pending_seen)) <= 0) {
+        if (rc == 0 && !r->job)
+            r->next_tick = INT64_MAX; /* nothing wanted at the parent yet */
         return rc;
+    }
     rc = 0;
     uint64_t fp = fingerprint(&want, unsigning && want.n == 0);
     if (fp != z->want_fp) {
@@ -420,6 +425,8 @@ int sg_reg_tick(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now)
         z->alerted = 0;
         rc = sg_reg_want_events(r, ks, zn, now, &want, NULL, NULL);
     }
+    int checking = (!r->manual || r->cfg.nparent_ns) &&
+                   (pending_seen || z->verify || (unsigning && want.n == 0));
     if (!rc && fp != z->pushed_fp) {
         if (r->manual) {
             sg_reg_journal j = { 0 };
@@ -433,14 +440,25 @@ int sg_reg_tick(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now)
                            want.ttl, z->attempts ? " again" : "");
             if (!rc)
                 rc = start_job(r, SG_REG_JOB_PUSH, zn, &want, fp, 0);
+        } else {
+            r->next_tick = z->next_push; /* waiting out a backoff */
         }
-    } else if (!rc && (!r->manual || r->cfg.nparent_ns) &&
-               (pending_seen || z->verify || (unsigning && want.n == 0)) &&
-               now >= z->next_check) {
+    } else if (!rc && checking && now >= z->next_check) {
         if (!z->waiting_since)
             z->waiting_since = now;
         rc = start_job(r, SG_REG_JOB_CHECK, zn, &want, fp, want.n == 0);
+    } else if (!rc && checking) {
+        r->next_tick = z->next_check;
+    } else if (!rc && !r->job && fp == z->pushed_fp) {
+        r->next_tick = INT64_MAX; /* pushed, and nothing to confirm: idle */
     }
+    if (r->job || rc)
+        r->next_tick = now + 1;
     sg_reg_dsset_deinit(&want);
     return rc;
+}
+
+int64_t sg_reg_next_tick(const sg_registrar *r)
+{
+    return r ? r->next_tick : INT64_MAX;
 }

@@ -58,6 +58,7 @@ struct sg_registrar {
     atomic_int done;
     sg_reg_job *job;
     sg_reg_zstate *zones;
+    int64_t next_tick;             /* when a tick has work again (sg_reg_next_tick) */
     /* events written, by state (counts.c): own_counts, or after sg_reg_keep_counts a set
      * kept across reloads */
     sg_counters *counts, *own_counts;

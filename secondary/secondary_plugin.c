@@ -48,7 +48,18 @@ typedef struct sstate {
     szone *zones;
     int nzones;
     sg_task task;                       /* the refresh watcher; NOTIFY wakes it */
+    sg_preparer prep;                   /* the chain's per-version work (sg_prepare) */
 } sstate;
+
+/* The chain's per-version work on z before it is published (or served by a new
+ * instance): on this plugin's thread or at setup, never on a query. */
+static void prepare(const sstate *st, sg_zone *z)
+{
+    int rc = sg_prepare(&st->prep, z, z->attach);
+    if (rc)
+        sg_log(SG_LOG_WARN, "secondary", z->apex_str, "preparing serial %u failed: %s",
+               z->serial, sg_strerror(rc));
+}
 
 int sg_secondary_parse(const sg_cfg_block *blk, int nzones, sg_secondary_cfg *out)
 {
@@ -260,6 +271,7 @@ static void refresh_from(sstate *st, szone *sz, time_t now, const sg_zone *cur)
         size_t nrecords = nz->nrecords;
         if (sz->path[0] && sg_zone_write_file(nz, sz->path) == 0)
             nz->path = strdup(sz->path); /* where this version can be found (status) */
+        prepare(st, nz);
         if (sg_zonedb_slot_publish(sz->slot, nz)) {
             sg_log(SG_LOG_ERR, "secondary", sz->name, "out of memory publishing serial %u", new_serial);
             continue;
@@ -357,7 +369,7 @@ static void secondary_teardown(void *state)
 
 /* A persisted copy lets a restart serve at once, the expire timer counting from the
  * file's time (set at every confirmation). */
-static void load_persisted(szone *sz)
+static void load_persisted(const sstate *st, szone *sz)
 {
     struct stat fst;
     if (!sz->path[0] || sg_zonedb_slot_zone(sz->slot) || stat(sz->path, &fst) != 0)
@@ -379,6 +391,7 @@ static void load_persisted(szone *sz)
     sg_log(SG_LOG_INFO, "secondary", sz->name, "serving the persisted copy %s, serial %u, until the primary is asked",
            sz->path, z->serial);
     sg_zonedb_slot_set_confirmed(sz->slot, fst.st_mtime);
+    prepare(st, z);
     sg_zonedb_slot_publish(sz->slot, z); /* on failure (memory) the transfer comes soon */
 }
 
@@ -392,6 +405,7 @@ static int secondary_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, voi
     if (rc)
         goto fail;
     st->keyring = ctx->tsig;
+    st->prep = sg_setup_preparer(ctx);
     if (st->cfg.key[0] && !(st->key = sg_tsig_find(ctx->tsig, st->cfg.key))) {
         rc = sg_cfg_error(blk, "secondary: no tsig-key '%s' in the global options", st->cfg.key);
         goto fail;
@@ -432,7 +446,12 @@ static int secondary_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, voi
     for (int i = 0; i < st->nzones; i++) {
         if ((rc = sg_zonedb_slot_acquire(st->zones[i].name, &st->zones[i].slot)))
             goto fail;
-        load_persisted(&st->zones[i]);
+        /* a slot a reload kept is served by this instance's chain from now on */
+        sg_zone *held = sg_zonedb_slot_hold(st->zones[i].slot);
+        if (held)
+            prepare(st, held);
+        sg_zonedb_release(held);
+        load_persisted(st, &st->zones[i]);
     }
     *state_out = st;
     return 0;

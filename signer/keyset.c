@@ -83,6 +83,25 @@ static uint64_t mix(uint64_t h, uint64_t v)
 int sg_keyset_load(sg_keystore *ks, const char *zone, int64_t now, uint64_t prev_fp,
                    sg_keyset **out)
 {
+    return sg_keyset_load_next(ks, zone, now, prev_fp, out, NULL);
+}
+
+/* the first timing point after now: membership (above) only moves at one */
+static void next_point(const sg_ks_key *k, int64_t now, int64_t *next)
+{
+    const int64_t t[] = { k->publish, k->active, k->retire, k->remove, k->ds_submitted,
+                          k->ds_seen, k->ds_withdrawn, k->ds_gone };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (t[i] > now && t[i] < *next)
+            *next = t[i];
+}
+
+int sg_keyset_load_next(sg_keystore *ks, const char *zone, int64_t now, uint64_t prev_fp,
+                        sg_keyset **out, int64_t *next_change_out)
+{
+    int64_t next_change = INT64_MAX;
+    if (next_change_out)
+        *next_change_out = now + 1; /* on failure: look again soon */
     sg_ks_zone zr;
     int rc = sg_ks_zone_get(ks, zone, &zr);
     if (rc)
@@ -122,6 +141,10 @@ int sg_keyset_load(sg_keystore *ks, const char *zone, int64_t now, uint64_t prev
     fp = mix(fp, k->policy.ds_digest);
     for (const char *c = zr.state; *c; c++)
         fp = mix(fp, (uint8_t)*c);
+    for (size_t i = 0; i < n; i++)
+        next_point(&keys[i], now, &next_change);
+    if (next_change_out)
+        *next_change_out = next_change;
     for (size_t i = 0; i < n; i++) {
         const sg_ks_key *key = &keys[i];
         /* a double-DS successor is in the DS set before it is published or signs */

@@ -33,6 +33,12 @@ typedef struct sg_keyset {
  * give prev_fp, returns SG_EEXIST and builds nothing. Returns 0 or an SG_E* error. */
 int sg_keyset_load(sg_keystore *ks, const char *zone, int64_t now, uint64_t prev_fp,
                    sg_keyset **out);
+/* sg_keyset_load, and in *next_change_out (may be NULL; set on SG_EEXIST too) the first
+ * time after now at which a key's timing point changes what the set would be (an operator
+ * may set one ahead), INT64_MAX when none: until then, and until the keystore changes,
+ * loading again gives the same set. */
+int sg_keyset_load_next(sg_keystore *ks, const char *zone, int64_t now, uint64_t prev_fp,
+                        sg_keyset **out, int64_t *next_change_out);
 /* Free a snapshot; cleanses nothing itself (OpenSSL frees the keys). */
 void sg_keyset_free(sg_keyset *k);
 

@@ -51,7 +51,7 @@ int sg_nsec_build(const sg_zone *z, const uint16_t *apex_types, int napex, sg_ns
     if (!c)
         return SG_ENOMEM;
     c->zone = z;
-    sg_arena_init(&c->mem, 1 << 20);
+    sg_arena_init_growing(&c->mem, 1 << 20);
     c->nsec = calloc(z->nnodes, sizeof *c->nsec);
     c->chain_at = calloc(z->nnodes, sizeof *c->chain_at);
     if (!c->nsec || !c->chain_at) {

@@ -76,7 +76,7 @@ int sg_nsec3_build(const sg_zone *z, uint16_t iterations, const uint8_t *salt, u
     if (salt_len)
         memcpy(c->salt, salt, salt_len);
     c->optout = optout ? 1 : 0;
-    sg_arena_init(&c->mem, 1 << 20);
+    sg_arena_init_growing(&c->mem, 1 << 20);
     c->e = calloc(z->nnodes, sizeof *c->e);
     c->by_node = malloc(z->nnodes * sizeof *c->by_node);
     if (!c->e || !c->by_node) {

@@ -199,6 +199,7 @@ static int file_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **s
     if (rc)
         return rc;
     const sg_key_provider *keys = sg_setup_service(ctx, SG_SERVICE_KEYS);
+    sg_preparer prep = sg_setup_preparer(ctx);
     file_state *st = calloc(1, sizeof *st);
     if (st)
         st->zones = calloc(n, sizeof *st->zones);
@@ -221,6 +222,13 @@ static int file_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **s
                          sg_strerror(rc));
             goto out;
         }
+        /* before this instance serves it (a new version, or one a reload kept): the
+         * chain's per-version work (denial chains, cache sizes), here on the thread that
+         * builds the runtime, never on a query */
+        int pr = ctx->check_only ? 0 : sg_prepare(&prep, z, z->attach);
+        if (pr)
+            sg_log(SG_LOG_WARN, "zone", z->apex_str, "preparing the version failed: %s",
+                   sg_strerror(pr));
         memcpy(st->zones[i].apex, z->apex, z->apex_len);
         st->zones[i].zone = z;
         st->nzones++;

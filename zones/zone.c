@@ -36,7 +36,7 @@ sg_zone_builder *sg_zone_builder_new(const uint8_t *apex)
         free(b);
         return NULL;
     }
-    sg_arena_init(&b->z->mem, 1 << 20);
+    sg_arena_init_growing(&b->z->mem, 1 << 20);
     size_t l = sg_name_len(apex);
     memcpy(b->z->apex, apex, l);
     sg_name_lower(b->z->apex);
@@ -59,10 +59,7 @@ void sg_zone_free(sg_zone *z)
 {
     if (!z)
         return;
-    void *ext = atomic_load(&z->ext);
-    void (*ext_free)(void *) = atomic_load(&z->ext_free);
-    if (ext && ext_free)
-        ext_free(ext);
+    sg_attach_free_all(z->attach, SG_ATTACH_MAX);
     sg_arena_deinit(&z->mem);
     free(z->nodes);
     free(z->slots);

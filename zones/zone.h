@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "common/arena.h"
+#include "common/attach.h"
 #include "common/query.h"
 #include "common/rrset.h"
 
@@ -48,10 +49,10 @@ typedef struct sg_zone {
     uint32_t max_ttl;              /* the largest TTL of any RRset (for key rollover timing) */
     size_t nrecords;
     uint64_t gen;                  /* unique per loaded version, never reused */
-    /* derived data another component attaches once (the signer's denial chain); freed
-     * with the zone by ext_free */
-    _Atomic(void *) ext;
-    void (*_Atomic ext_free)(void *);
+    /* what plugins prepared for this version before it was published (the dnssec
+     * plugin's denial chain), one slot per plugin (common/attach.h, sg_plugin.prepare);
+     * freed with the zone */
+    sg_attach attach[SG_ATTACH_MAX];
     sg_arena mem;
     /* where it came from (the file and every $INCLUDE), so that a reload skips a zone
      * none of whose files changed */
