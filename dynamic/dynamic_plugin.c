@@ -314,8 +314,10 @@ static int dyn_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **st
     st->nscopes = ctx->nzones;
     if (ctx->check_only) {
         /* -t: nothing is read (dnssec checked the keystore); an empty table */
-        if (!(st->tab = dtab_new(NULL, 0)))
+        dtab *empty = dtab_new(NULL, 0);
+        if (!empty)
             goto fail;
+        atomic_store(&st->tab, empty);
         *state_out = st;
         return 0;
     }
@@ -336,9 +338,13 @@ static int dyn_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **st
                      sg_strerror(rc));
         goto fail;
     }
-    if (!atomic_load(&st->tab) && !(st->tab = dtab_new(NULL, 0))) {
-        rc = SG_ENOMEM;
-        goto fail;
+    if (!atomic_load(&st->tab)) {
+        dtab *empty = dtab_new(NULL, 0);
+        if (!empty) {
+            rc = SG_ENOMEM;
+            goto fail;
+        }
+        atomic_store(&st->tab, empty);
     }
     st->counter = c;
     *state_out = st;

@@ -627,8 +627,10 @@ static int setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **state_
             sg_name_lower(st->scopes[i]);
         }
         st->nscopes = ctx->nzones;
-        if (!(st->tab = ttab_new(NULL, 0)))
+        ttab *empty = ttab_new(NULL, 0);
+        if (!empty)
             goto fail;
+        atomic_store(&st->tab, empty);
         if (!ctx->check_only) {
             /* the zones served now, so that a reload or a start transfers them at once */
             sg_keystore *ks = NULL;
@@ -657,8 +659,11 @@ static int setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **state_
                 continue; /* the catalog itself */
             rc = zone_acquire(st, &z[n++]);
         }
-        if (!rc && !(st->tab = ttab_new(z, n)))
+        ttab *t = rc ? NULL : ttab_new(z, n);
+        if (!rc && !t)
             rc = SG_ENOMEM;
+        if (t)
+            atomic_store(&st->tab, t);
         if (rc) {
             for (int i = 0; i < n; i++)
                 sg_xfr_zone_release(z[i].xz);
