@@ -5,6 +5,7 @@
 #include "dynamic/dynamic_plugin.h"
 #include "keystore/keystore.h"
 #include "zones/zonedb.h"
+#include "common/apex_index.h"
 #include "common/log.h"
 #include "common/retire.h"
 #include "common/task.h"
@@ -28,8 +29,7 @@ typedef struct dzone {
 typedef struct dtab {
     int n;
     dzone *z;
-    uint32_t mask;
-    int32_t *index;
+    sg_apex_index ix;
 } dtab;
 
 typedef struct dyn_state {
@@ -50,35 +50,20 @@ typedef struct dyn_state {
     int64_t said;                   /* keystore failures: said once a minute */
 } dyn_state;
 
-static uint32_t hash_apex(const uint8_t *apex)
+static const uint8_t *dzone_apex(const void *table, int i)
 {
-    return (uint32_t)sg_name_hash(apex, sg_name_len(apex));
+    return ((const dzone *)table)[i].zone->apex;
 }
 
 static dtab *dtab_new(dzone *z, int n)
 {
     dtab *t = calloc(1, sizeof *t);
-    uint32_t size = 4;
-    while (size < 2u * (uint32_t)n)
-        size <<= 1;
-    if (t)
-        t->index = malloc(size * sizeof *t->index);
-    if (!t || !t->index) {
-        if (t)
-            free(t->index);
+    if (!t || sg_apex_index_build(&t->ix, z, n, dzone_apex)) {
         free(t);
         return NULL;
     }
-    memset(t->index, 0xff, size * sizeof *t->index);
-    t->mask = size - 1;
     t->z = z;
     t->n = n;
-    for (int i = 0; i < n; i++) {
-        uint32_t h = hash_apex(z[i].zone->apex) & t->mask;
-        while (t->index[h] >= 0)
-            h = (h + 1) & t->mask;
-        t->index[h] = i;
-    }
     return t;
 }
 
@@ -88,7 +73,7 @@ static void dtab_free(dtab *t)
     if (!t)
         return;
     free(t->z);
-    free(t->index);
+    sg_apex_index_free(&t->ix);
     free(t);
 }
 
@@ -98,16 +83,7 @@ static void zone_release_v(void *p) { sg_zonedb_release(p); }
 /* The zone of apex (lower-case wire form) in t, or -1. */
 static int dtab_find(const dtab *t, const uint8_t *apex, size_t len)
 {
-    if (!t || !t->n)
-        return -1;
-    for (uint32_t h = (uint32_t)sg_name_hash(apex, len) & t->mask;; h = (h + 1) & t->mask) {
-        int32_t i = t->index[h];
-        if (i < 0)
-            return -1;
-        const sg_zone *z = t->z[i].zone;
-        if (z->apex_len == len && !memcmp(z->apex, apex, len))
-            return i;
-    }
+    return t ? sg_apex_index_find(&t->ix, t->z, dzone_apex, apex, len) : -1;
 }
 
 static int in_scope(const dyn_state *st, const uint8_t *apex)

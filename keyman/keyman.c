@@ -2,6 +2,7 @@
 /* The key lifecycle of a dnssec block: engine step, registrar tick, key-set snapshots. */
 #include "keyman/keyman.h"
 #include "keyman/key_metrics.h"
+#include "common/apex_index.h"
 #include "keystore/rollover.h"
 #include "common/errors.h"
 #include "common/log.h"
@@ -45,8 +46,7 @@ typedef struct sg_keyman_zone kzone;
 typedef struct ktab {
     int n;
     kzone **z;
-    uint32_t mask;             /* index size - 1 (a power of two, at least 2n) */
-    int32_t *index;            /* -1: empty, else a position in z */
+    sg_apex_index ix;          /* apex -> position in z */
 } ktab;
 
 struct sg_keyman {
@@ -143,36 +143,21 @@ static void kzone_free(kzone *z)
 
 static void kzone_free_v(void *p) { kzone_free(p); }
 
-static uint64_t apex_hash(const uint8_t *apex)
+static const uint8_t *kzone_apex(const void *table, int i)
 {
-    return sg_name_hash(apex, sg_name_len(apex));
+    return ((kzone *const *)table)[i]->apex;
 }
 
 /* A table over the n zones z (taken; the zones themselves are shared with other tables). */
 static ktab *ktab_new(kzone **z, int n)
 {
     ktab *t = calloc(1, sizeof *t);
-    uint32_t size = 4;
-    while (size < 2u * (uint32_t)n)
-        size <<= 1;
-    if (t)
-        t->index = malloc(size * sizeof *t->index);
-    if (!t || !t->index) {
-        if (t)
-            free(t->index);
+    if (!t || sg_apex_index_build(&t->ix, z, n, kzone_apex)) {
         free(t);
         return NULL;
     }
-    memset(t->index, 0xff, size * sizeof *t->index);
-    t->mask = size - 1;
     t->z = z;
     t->n = n;
-    for (int i = 0; i < n; i++) {
-        uint32_t h = (uint32_t)apex_hash(z[i]->apex) & t->mask;
-        while (t->index[h] >= 0)
-            h = (h + 1) & t->mask;
-        t->index[h] = i;
-    }
     return t;
 }
 
@@ -182,7 +167,7 @@ static void ktab_free(ktab *t)
     if (!t)
         return;
     free(t->z);
-    free(t->index);
+    sg_apex_index_free(&t->ix);
     free(t);
 }
 
@@ -198,13 +183,7 @@ static int ktab_find(const ktab *t, const uint8_t *apex)
         return -1;
     memcpy(low, apex, len);
     sg_name_lower(low);
-    for (uint32_t h = (uint32_t)apex_hash(low) & t->mask;; h = (h + 1) & t->mask) {
-        int32_t i = t->index[h];
-        if (i < 0)
-            return -1;
-        if (sg_name_eq(t->z[i]->apex, low))
-            return i;
-    }
+    return sg_apex_index_find(&t->ix, t->z, kzone_apex, low, len);
 }
 
 static ktab *cur_tab(const sg_keyman *km)

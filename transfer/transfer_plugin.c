@@ -4,6 +4,7 @@
 #include "transfer/catalog.h"
 #include "transfer/stream.h"
 #include "transfer/transfer.h"
+#include "common/apex_index.h"
 #include "common/errors.h"
 #include "common/log.h"
 #include "common/retire.h"
@@ -26,8 +27,7 @@ typedef struct tzone {
 typedef struct ttab {
     int n;
     tzone *z;
-    uint32_t mask;
-    int32_t *index;
+    sg_apex_index ix;
 } ttab;
 
 typedef struct tstate {
@@ -271,30 +271,20 @@ int sg_xfr_net_match(const sg_xfr_net *nets, int n, const struct sockaddr *addr)
 
 static void xz_release_v(void *p) { sg_xfr_zone_release(p); }
 
+static const uint8_t *tzone_apex(const void *table, int i)
+{
+    return ((const tzone *)table)[i].apex;
+}
+
 static ttab *ttab_new(tzone *z, int n)
 {
     ttab *t = calloc(1, sizeof *t);
-    uint32_t size = 4;
-    while (size < 2u * (uint32_t)n)
-        size <<= 1;
-    if (t)
-        t->index = malloc(size * sizeof *t->index);
-    if (!t || !t->index) {
-        if (t)
-            free(t->index);
+    if (!t || sg_apex_index_build(&t->ix, z, n, tzone_apex)) {
         free(t);
         return NULL;
     }
-    memset(t->index, 0xff, size * sizeof *t->index);
-    t->mask = size - 1;
     t->z = z;
     t->n = n;
-    for (int i = 0; i < n; i++) {
-        uint32_t h = (uint32_t)sg_name_hash(z[i].apex, sg_name_len(z[i].apex)) & t->mask;
-        while (t->index[h] >= 0)
-            h = (h + 1) & t->mask;
-        t->index[h] = i;
-    }
     return t;
 }
 
@@ -304,7 +294,7 @@ static void ttab_free(ttab *t)
     if (!t)
         return;
     free(t->z);
-    free(t->index);
+    sg_apex_index_free(&t->ix);
     free(t);
 }
 
@@ -313,15 +303,8 @@ static void ttab_free_v(void *p) { ttab_free(p); }
 /* The entry for apex (lower-case wire form of length len) in t, or NULL. */
 static tzone *ttab_find(const ttab *t, const uint8_t *apex, size_t len)
 {
-    if (!t || !t->n)
-        return NULL;
-    for (uint32_t h = (uint32_t)sg_name_hash(apex, len) & t->mask;; h = (h + 1) & t->mask) {
-        int32_t i = t->index[h];
-        if (i < 0)
-            return NULL;
-        if (sg_name_len(t->z[i].apex) == len && !memcmp(t->z[i].apex, apex, len))
-            return &t->z[i];
-    }
+    int i = t ? sg_apex_index_find(&t->ix, t->z, tzone_apex, apex, len) : -1;
+    return i < 0 ? NULL : &t->z[i];
 }
 
 /* The transfer state of one zone (not under -t). */
