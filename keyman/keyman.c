@@ -16,13 +16,13 @@
 #include <time.h>
 
 struct sg_keyman_zone {
-    char name[1024];
+    char *name;                /* at its length: 10^5 zones must not hold 1 KiB each */
     uint8_t apex[SG_NAME_MAX]; /* lower case wire form: what the plugin looks up */
     _Atomic(sg_keyset *) keys;
     _Atomic uint32_t max_ttl;  /* of the zone version last served, for rollover timing */
     sg_registrar *reg;         /* pushes and confirms its DS at the parent, or NULL */
-    char next_reason[200];     /* the engine's last word, logged when it changes */
-    char wait_reason[200];
+    char *next_reason;         /* the engine's last word, logged when it changes; */
+    char *wait_reason;         /* NULL until it has said something */
     uint32_t seen_max_ttl;     /* the TTLs last recorded as facts for the engine */
     uint32_t seen_dnskey_ttl;
     int last_err;              /* the keystore failure last logged, and when: a failure */
@@ -138,6 +138,9 @@ static void kzone_free(kzone *z)
         return;
     sg_reg_free(z->reg);
     sg_keyset_free(atomic_load(&z->keys));
+    free(z->name);
+    free(z->next_reason);
+    free(z->wait_reason);
     free(z);
 }
 
@@ -286,9 +289,13 @@ static int64_t refresh_zone(sg_keyman *km, sg_keystore *ks, kzone *z, int64_t no
     else if (next.action != SG_ROLL_NONE && next.action != SG_ROLL_WAIT && next.when < due)
         due = next.when;
     sg_key_metrics_read(&km->metrics, z->at, ks, now, &next, !er);
-    if (!er && (strcmp(next.reason, z->next_reason) || strcmp(next.wait_reason, z->wait_reason))) {
-        snprintf(z->next_reason, sizeof z->next_reason, "%s", next.reason);
-        snprintf(z->wait_reason, sizeof z->wait_reason, "%s", next.wait_reason);
+    if (!er && (strcmp(next.reason, z->next_reason ? z->next_reason : "") ||
+                strcmp(next.wait_reason, z->wait_reason ? z->wait_reason : ""))) {
+        /* kept only once said (a zone's reasons change rarely; most zones say one) */
+        free(z->next_reason);
+        free(z->wait_reason);
+        z->next_reason = next.reason[0] ? strdup(next.reason) : NULL;
+        z->wait_reason = next.wait_reason[0] ? strdup(next.wait_reason) : NULL;
         sg_log(next.action == SG_ROLL_CLOCK ? SG_LOG_WARN : SG_LOG_INFO, "rollover", z->name,
                "next: %s%s%s", next.reason,
                next.wait_reason[0] && next.action != SG_ROLL_WAIT ? "; also " : "",
@@ -417,8 +424,8 @@ static kzone *kzone_new(const char *name)
     kzone *z = calloc(1, sizeof *z);
     if (!z)
         return NULL;
-    snprintf(z->name, sizeof z->name, "%s", name);
-    if (sg_name_from_str(name, (const uint8_t *)"", z->apex)) {
+    if (!(z->name = strdup(name)) || sg_name_from_str(name, (const uint8_t *)"", z->apex)) {
+        free(z->name);
         free(z);
         return NULL;
     }
@@ -435,13 +442,25 @@ static int metrics_follow(sg_keyman *km, const ktab *t)
         return SG_ENOMEM;
     sg_key_metrics *m = &km->metrics;
     pthread_mutex_lock(&m->lock);
+    int from = 0;
     for (int i = 0; i < t->n; i++) {
-        int j = 0;
-        while (j < m->nzones && strcmp(m->zones[j].name, t->z[i]->name))
-            j++;
-        if (j < m->nzones)
+        /* tables keep their order: look after the last match first (O(n) for a table
+         * that gained or lost a few zones, not O(n^2)) */
+        int j = -1;
+        for (int k = 0; k < m->nzones; k++) {
+            int c = (from + k) % m->nzones;
+            if (!strcmp(m->zones[c].name, t->z[i]->name)) {
+                j = c;
+                break;
+            }
+        }
+        if (j >= 0) {
             nz[i] = m->zones[j];
-        snprintf(nz[i].name, sizeof nz[i].name, "%s", t->z[i]->name);
+            from = j + 1;
+        }
+        /* the zone's own name: the table replaced here is retired, its zones freed no
+         * sooner than the next step, by which time this list follows the new table */
+        nz[i].name = t->z[i]->name;
         nz[i].reg = t->z[i]->reg;
         nz[i].provider = km->provider;
     }
