@@ -19,7 +19,7 @@
 enum { SG_KM_DS_SUBMITTED, SG_KM_DS_SEEN, SG_KM_DS_WITHDRAWN, SG_KM_DS_N };
 
 typedef struct sg_km_zone {
-    char name[1024];
+    const char *name;          /* the keyman zone's (valid while the table holds it) */
     uint32_t keys[SG_KM_ROLES][SG_KM_STATES];
     uint32_t ds[SG_KM_DS_N];     /* KSK/CSK keys by where their DS is */
     int64_t next_event;          /* UNIX time of the engine's next event; 0: none */

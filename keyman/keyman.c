@@ -17,13 +17,13 @@
 #include <time.h>
 
 struct sg_keyman_zone {
-    char name[1024];
+    char *name;                /* at its length: 10^5 zones must not hold 1 KiB each */
     uint8_t apex[SG_NAME_MAX]; /* lower case wire form: what the plugin looks up */
     _Atomic(sg_keyset *) keys;
     _Atomic uint32_t max_ttl;  /* of the zone version last served, for rollover timing */
     sg_registrar *reg;         /* pushes and confirms its DS at the parent, or NULL */
-    char next_reason[200];     /* the engine's last word, logged when it changes */
-    char wait_reason[200];
+    char *next_reason;         /* the engine's last word, logged when it changes; */
+    char *wait_reason;         /* NULL until it has said something */
     uint32_t seen_max_ttl;     /* the TTLs last recorded as facts for the engine */
     uint32_t seen_dnskey_ttl;
     int last_err;              /* the keystore failure last logged, and when: a failure */
@@ -38,6 +38,10 @@ struct sg_keyman_zone {
     _Atomic int wake;          /* look at once (sg_keyman_wake_zone, a new max TTL) */
 };
 typedef struct sg_keyman_zone kzone;
+
+/* Zones whose keystore writes share one transaction (one fsync) at a first start and in
+ * a step's facts: a few hundred milliseconds of the write lock at most. */
+#define KS_BATCH 256
 
 /* The zones, as one immutable table the plugin reads lock-free: a static block's are
  * fixed at sg_keyman_new; a dynamic one's (issue 17) are replaced, on the stepping thread,
@@ -138,6 +142,9 @@ static void kzone_free(kzone *z)
         return;
     sg_reg_free(z->reg);
     sg_keyset_free(atomic_load(&z->keys));
+    free(z->name);
+    free(z->next_reason);
+    free(z->wait_reason);
     free(z);
 }
 
@@ -220,6 +227,77 @@ static int say_failure(kzone *z, int err, int64_t now)
     return 1;
 }
 
+/* Record what zone z serves now as facts (zone-max-ttl, dnskey-ttl) when it changed
+ * since they were last recorded: the engine's waits rest on them. */
+static int served_changed(const kzone *z)
+{
+    uint32_t mt = atomic_load(&z->max_ttl);
+    const sg_keyset *served = atomic_load(&((kzone *)z)->keys);
+    return (mt && mt != z->seen_max_ttl) ||
+           (served && served->dnskey.count && served->dnskey.ttl != z->seen_dnskey_ttl);
+}
+
+static void observe_served(sg_keystore *ks, kzone *z, int64_t now)
+{
+    uint32_t mt = atomic_load(&z->max_ttl);
+    if (mt && mt != z->seen_max_ttl &&
+        !sg_ks_fact_observe(ks, z->name, SG_KS_FACT_ZONE_MAX_TTL, mt, "served zone", now))
+        z->seen_max_ttl = mt;
+    sg_keyset *served = atomic_load(&z->keys);
+    if (served && served->dnskey.count && served->dnskey.ttl != z->seen_dnskey_ttl &&
+        !sg_ks_fact_observe(ks, z->name, SG_KS_FACT_DNSKEY_TTL, served->dnskey.ttl,
+                            "served DNSKEY RRset", now))
+        z->seen_dnskey_ttl = served->dnskey.ttl;
+}
+
+/* The facts of the due zones, KS_BATCH zones per transaction, before any of them is
+ * stepped (the first step after a start records two facts for every zone: a commit, an
+ * fsync, each, before). The engine steps after the commit, so it never acts on a fact a
+ * crash could take back; a batch that does not commit is forgotten (seen_* reset) and
+ * written by each zone's own step, one transaction at a time, as before. */
+typedef struct facts_batch {
+    sg_keystore *ks;
+    int64_t now;
+    int tx;                    /* a transaction is open */
+    int n;
+    kzone *z[KS_BATCH];
+    uint32_t seen_mt[KS_BATCH], seen_dk[KS_BATCH];
+} facts_batch;
+
+static void facts_flush(facts_batch *b)
+{
+    if (b->tx && sg_ks_commit(b->ks))
+        for (int i = 0; i < b->n; i++) {
+            b->z[i]->seen_max_ttl = b->seen_mt[i];
+            b->z[i]->seen_dnskey_ttl = b->seen_dk[i];
+        }
+    b->tx = 0;
+    b->n = 0;
+}
+
+/* the heap's due zones: a node not due has no due child */
+static void facts_due(sg_keyman *km, facts_batch *b, int i)
+{
+    if (i >= km->nheap || km->heap[i]->due > b->now)
+        return;
+    kzone *z = km->heap[i];
+    if (served_changed(z)) {
+        if (!b->tx && sg_ks_begin(b->ks) == 0)
+            b->tx = 1;
+        if (b->tx) {
+            b->z[b->n] = z;
+            b->seen_mt[b->n] = z->seen_max_ttl;
+            b->seen_dk[b->n] = z->seen_dnskey_ttl;
+            b->n++;
+            observe_served(b->ks, z, b->now);
+            if (b->n == KS_BATCH)
+                facts_flush(b);
+        }
+    }
+    facts_due(km, b, 2 * i + 1);
+    facts_due(km, b, 2 * i + 2);
+}
+
 /* Look at zone z: facts, engine step, registrar tick, metrics, and a new key set when
  * its fingerprint changed. Returns when it is due again: its next timed event, the
  * registrar's next tick, the next timing point that changes its key set, whichever is
@@ -231,14 +309,7 @@ static int64_t refresh_zone(sg_keyman *km, sg_keystore *ks, kzone *z, int64_t no
     /* what we serve is what caches hold: the engine's waits rest on it (facts kept
      * in the keystore, so that a restart or signetctl sees them too) */
     uint32_t mt = atomic_load(&z->max_ttl);
-    if (mt && mt != z->seen_max_ttl &&
-        !sg_ks_fact_observe(ks, z->name, SG_KS_FACT_ZONE_MAX_TTL, mt, "served zone", now))
-        z->seen_max_ttl = mt;
-    sg_keyset *served = atomic_load(&z->keys);
-    if (served && served->dnskey.count && served->dnskey.ttl != z->seen_dnskey_ttl &&
-        !sg_ks_fact_observe(ks, z->name, SG_KS_FACT_DNSKEY_TTL, served->dnskey.ttl,
-                            "served DNSKEY RRset", now))
-        z->seen_dnskey_ttl = served->dnskey.ttl;
+    observe_served(ks, z, now);
     /* first the engine: whatever it changes is in the key set read below */
     sg_roll_figures fig = { .max_ttl = mt };
     sg_roll_event next;
@@ -265,9 +336,13 @@ static int64_t refresh_zone(sg_keyman *km, sg_keystore *ks, kzone *z, int64_t no
     else if (next.action != SG_ROLL_NONE && next.action != SG_ROLL_WAIT && next.when < due)
         due = next.when;
     sg_key_metrics_read(&km->metrics, z->at, ks, now, &next, !er);
-    if (!er && (strcmp(next.reason, z->next_reason) || strcmp(next.wait_reason, z->wait_reason))) {
-        snprintf(z->next_reason, sizeof z->next_reason, "%s", next.reason);
-        snprintf(z->wait_reason, sizeof z->wait_reason, "%s", next.wait_reason);
+    if (!er && (strcmp(next.reason, z->next_reason ? z->next_reason : "") ||
+                strcmp(next.wait_reason, z->wait_reason ? z->wait_reason : ""))) {
+        /* kept only once said (a zone's reasons change rarely; most zones say one) */
+        free(z->next_reason);
+        free(z->wait_reason);
+        z->next_reason = next.reason[0] ? strdup(next.reason) : NULL;
+        z->wait_reason = next.wait_reason[0] ? strdup(next.wait_reason) : NULL;
         sg_log(next.action == SG_ROLL_CLOCK ? SG_LOG_WARN : SG_LOG_INFO, "rollover", z->name,
                "next: %s%s%s", next.reason,
                next.wait_reason[0] && next.action != SG_ROLL_WAIT ? "; also " : "",
@@ -396,8 +471,8 @@ static kzone *kzone_new(const char *name)
     kzone *z = calloc(1, sizeof *z);
     if (!z)
         return NULL;
-    snprintf(z->name, sizeof z->name, "%s", name);
-    if (sg_name_from_str(name, (const uint8_t *)"", z->apex)) {
+    if (!(z->name = strdup(name)) || sg_name_from_str(name, (const uint8_t *)"", z->apex)) {
+        free(z->name);
         free(z);
         return NULL;
     }
@@ -414,13 +489,25 @@ static int metrics_follow(sg_keyman *km, const ktab *t)
         return SG_ENOMEM;
     sg_key_metrics *m = &km->metrics;
     pthread_mutex_lock(&m->lock);
+    int from = 0;
     for (int i = 0; i < t->n; i++) {
-        int j = 0;
-        while (j < m->nzones && strcmp(m->zones[j].name, t->z[i]->name))
-            j++;
-        if (j < m->nzones)
+        /* tables keep their order: look after the last match first (O(n) for a table
+         * that gained or lost a few zones, not O(n^2)) */
+        int j = -1;
+        for (int k = 0; k < m->nzones; k++) {
+            int c = (from + k) % m->nzones;
+            if (!strcmp(m->zones[c].name, t->z[i]->name)) {
+                j = c;
+                break;
+            }
+        }
+        if (j >= 0) {
             nz[i] = m->zones[j];
-        snprintf(nz[i].name, sizeof nz[i].name, "%s", t->z[i]->name);
+            from = j + 1;
+        }
+        /* the zone's own name: the table replaced here is retired, its zones freed no
+         * sooner than the next step, by which time this list follows the new table */
+        nz[i].name = t->z[i]->name;
         nz[i].reg = t->z[i]->reg;
         nz[i].provider = km->provider;
     }
@@ -561,6 +648,16 @@ void sg_keyman_step(sg_keyman *km, int64_t now)
     km->have_version = !vr;
     km->data_version = v;
     wakes(km, now);
+    if (km->nheap > 1 && km->heap[0]->due <= now) {
+        facts_batch *b = calloc(1, sizeof *b);
+        if (b) {
+            b->ks = ks;
+            b->now = now;
+            facts_due(km, b, 0);
+            facts_flush(b);
+            free(b);
+        }
+    }
     while (km->nheap && km->heap[0]->due <= now) {
         kzone *z = km->heap[0];
         set_due(km, z, refresh_zone(km, ks, z, now));
@@ -704,8 +801,21 @@ int sg_keyman_new(const sg_keyman_cfg *cfg, int64_t now, char *why, size_t cap,
         snprintf(why, cap, "cannot open keystore %s: %s", km->keystore, sg_strerror(rc));
         goto fail;
     }
-    for (int i = 0; i < t->n && !rc; i++)
-        rc = kzone_open(km, ks, t->z[i], now, why, cap);
+    /* first start: a transaction per KS_BATCH zones, not per zone (each commit is an
+     * fsync; 10^4 zones made 10^4 of them). A crash before a commit leaves none of that
+     * batch's zones and keys in the keystore (they are made again at the next start),
+     * and nothing is served from them before sg_keyman_new returns, after the commit. A
+     * zone that fails ends the setup as before; the zones opened before it are kept. */
+    for (int i = 0; i < t->n && !rc; i += KS_BATCH) {
+        int tx = t->n > 1 && sg_ks_begin(ks) == 0; /* busy: one transaction per change */
+        for (int k = i; k < t->n && k < i + KS_BATCH && !rc; k++)
+            rc = kzone_open(km, ks, t->z[k], now, why, cap);
+        int cr = tx ? sg_ks_commit(ks) : 0;
+        if (cr && !rc) {
+            snprintf(why, cap, "keystore %s: %s", km->keystore, sg_strerror(cr));
+            rc = cr;
+        }
+    }
     /* a dynamic keyman's zones: those served now, before anything serves them */
     if (!rc)
         follow(km, ks, now);

@@ -2,8 +2,11 @@
 /* The `file` plugin: serves zones loaded from master files. */
 #include "zones/file_plugin.h"
 #include "zones/serial.h"
+#include "zones/zone_index.h"
 #include "zones/zonedb.h"
 #include "common/log.h"
+
+#include <stdatomic.h>
 
 #include <errno.h>
 #include <libgen.h>
@@ -11,11 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-typedef struct file_zone {
-    uint8_t apex[SG_NAME_MAX];
-    sg_zone *zone;
-} file_zone;
 
 /* The options of a `file` directive. */
 typedef struct file_opts {
@@ -35,10 +33,33 @@ typedef struct file_serving {
     char path[2200];                /* DIR/ZONE.file-serial */
 } file_serving;
 
+/* The zones of all the `file` lines of one server block, by apex: the first `file`
+ * handler of the chain answers for all of them (file_handle), so that a child zone wins
+ * over its parent, in O(labels) per query whatever the number of lines. Each line's
+ * setup adds its zones (the lines before it made the set, sg_setup_ctx.set_up); shared,
+ * counted, read-only once the chain serves. */
+typedef struct file_set {
+    sg_zone_index *idx;
+    int refs;                       /* the handlers sharing it (setup and teardown only) */
+    /* the first handler after the block's `file` lines (a miss goes there), found by the
+     * first miss: NULL with after_known set means none */
+    _Atomic(sg_handler *) after;
+    atomic_int after_known;
+} file_set;
+
 typedef struct file_state {
-    file_zone *zones;
+    sg_zone **zones;                /* this line's zones, one reference each */
     int nzones;
+    file_set *set;
 } file_state;
+
+static void file_set_release(file_set *set)
+{
+    if (set && --set->refs == 0) {
+        sg_zone_index_free(set->idx);
+        free(set);
+    }
+}
 
 static void file_teardown(void *state)
 {
@@ -46,9 +67,32 @@ static void file_teardown(void *state)
     if (!st)
         return;
     for (int i = 0; i < st->nzones; i++)
-        sg_zonedb_release(st->zones[i].zone);
+        sg_zonedb_release(st->zones[i]);
     free(st->zones);
+    file_set_release(st->set);
     free(st);
+}
+
+/* The set of the block's `file` lines set up before this one, with a new reference, or a
+ * new one for the first line; NULL when out of memory. */
+static file_set *file_set_join(const sg_setup_ctx *ctx)
+{
+    for (int i = ctx->nset_up - 1; i >= 0; i--) {
+        const sg_handler *h = &ctx->set_up[i];
+        if (h->plugin == &sg_plugin_file && h->state) {
+            file_set *set = ((file_state *)h->state)->set;
+            set->refs++;
+            return set;
+        }
+    }
+    file_set *set = calloc(1, sizeof *set);
+    if (set && !(set->idx = sg_zone_index_new())) {
+        free(set);
+        return NULL;
+    }
+    if (set)
+        set->refs = 1;
+    return set;
 }
 
 /* A `file` directive: the zones it loads (the block's zones when none are given), as
@@ -201,9 +245,11 @@ static int file_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **s
     const sg_key_provider *keys = sg_setup_service(ctx, SG_SERVICE_KEYS);
     sg_preparer prep = sg_setup_preparer(ctx);
     file_state *st = calloc(1, sizeof *st);
-    if (st)
+    if (st) {
         st->zones = calloc(n, sizeof *st->zones);
-    if (!st || !st->zones) {
+        st->set = file_set_join(ctx);
+    }
+    if (!st || !st->zones || !st->set) {
         rc = SG_ENOMEM;
         goto out;
     }
@@ -229,9 +275,10 @@ static int file_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **s
         if (pr)
             sg_log(SG_LOG_WARN, "zone", z->apex_str, "preparing the version failed: %s",
                    sg_strerror(pr));
-        memcpy(st->zones[i].apex, z->apex, z->apex_len);
-        st->zones[i].zone = z;
+        st->zones[i] = z;
         st->nzones++;
+        if ((rc = sg_zone_index_add(st->set->idx, z)))
+            goto out;
     }
     *state_out = st;
     st = NULL;
@@ -246,22 +293,27 @@ out:
 static int file_handle(sg_handler *self, sg_query *q)
 {
     /* Several `file` lines of one block are consecutive in the chain: the first one
-     * chooses among all their zones, so that a child zone wins over its parent. */
-    const sg_zone *best = NULL;
-    sg_handler *h = self;
-    for (; h && h->plugin == &sg_plugin_file; h = h->next) {
-        const file_state *st = h->state;
-        for (int i = 0; i < st->nzones; i++)
-            if (sg_zone_better_match(st->zones[i].zone, best, q))
-                best = st->zones[i].zone;
+     * chooses among all their zones (one index, file_set), so that a child zone wins
+     * over its parent. */
+    file_set *set = ((file_state *)self->state)->set;
+    const sg_zone *best = sg_zone_index_match(set->idx, q);
+    if (best) {
+        sg_zone_answer(best, q);
+        return 0;
     }
-    if (!best) {
-        if (!h)
-            return SG_ENOHANDLER;
-        return h->plugin->handle(h, q);
+    sg_handler *h;
+    if (atomic_load_explicit(&set->after_known, memory_order_acquire)) {
+        h = atomic_load_explicit(&set->after, memory_order_relaxed);
+    } else {
+        /* every worker that gets here first finds the same handler */
+        for (h = self; h && h->plugin == &sg_plugin_file; h = h->next)
+            ;
+        atomic_store_explicit(&set->after, h, memory_order_relaxed);
+        atomic_store_explicit(&set->after_known, 1, memory_order_release);
     }
-    sg_zone_answer(best, q);
-    return 0;
+    if (!h)
+        return SG_ENOHANDLER;
+    return h->plugin->handle(h, q);
 }
 
 static int file_nzones(const void *state)
@@ -272,7 +324,7 @@ static int file_nzones(const void *state)
 static const sg_zone *file_zone_at(const void *state, int i)
 {
     const file_state *st = state;
-    return st && i >= 0 && i < st->nzones ? st->zones[i].zone : NULL;
+    return st && i >= 0 && i < st->nzones ? st->zones[i] : NULL;
 }
 
 const sg_plugin sg_plugin_file = {

@@ -42,7 +42,13 @@ sg_zone_builder *sg_zone_builder_new(const uint8_t *apex)
     sg_name_lower(b->z->apex);
     b->z->apex_len = (uint8_t)l;
     b->z->apex_labels = (uint8_t)sg_name_labels(apex);
-    sg_name_to_str(b->z->apex, b->z->apex_str, sizeof b->z->apex_str);
+    char buf[1024];
+    sg_name_to_str(b->z->apex, buf, sizeof buf);
+    /* at its length, in the zone's arena: 10^5 small zones must not hold 1 KiB each */
+    if (!(b->z->apex_str = sg_arena_dup(&b->z->mem, buf, strlen(buf) + 1))) {
+        sg_zone_builder_free(b);
+        return NULL;
+    }
     return b;
 }
 

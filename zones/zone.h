@@ -37,7 +37,7 @@ typedef struct sg_zone {
     uint8_t apex[SG_NAME_MAX];
     uint8_t apex_len;
     uint8_t apex_labels;
-    char apex_str[1024];
+    const char *apex_str;          /* presentation form, in mem */
     const sg_node *apex_node;
     sg_node *nodes;                /* all names, ENTs included, canonical order */
     size_t nnodes;
@@ -49,6 +49,7 @@ typedef struct sg_zone {
     uint32_t max_ttl;              /* the largest TTL of any RRset (for key rollover timing) */
     size_t nrecords;
     uint64_t gen;                  /* unique per loaded version, never reused */
+    int db_refs;                   /* zonedb's references, under its lock; 0: not in it */
     /* what plugins prepared for this version before it was published (the dnssec
      * plugin's denial chain), one slot per plugin (common/attach.h, sg_plugin.prepare);
      * freed with the zone */

@@ -15,33 +15,103 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+/* Entries and slots are found by their apex's hash (issue 17: 10^4 zones made every
+ * acquire and release a walk over all of them): chained tables of hnode, the first
+ * member of both. A version's reference count is in the version (sg_zone.db_refs). */
+typedef struct hnode {
+    struct hnode *next;
+    uint64_t hash;              /* of the lower-case wire apex */
+} hnode;
+
+typedef struct htab {
+    hnode **b;
+    size_t mask;                /* buckets - 1; 0 with b NULL: empty */
+    size_t count;
+} htab;
+
+/* Test hook (sg_zonedb_test_compares): nodes looked at by this thread's searches. */
+static _Thread_local unsigned long t_compares;
+unsigned long sg_zonedb_test_compares(void) { return t_compares; }
+
+static uint64_t apex_hash(const uint8_t *apex)
+{
+    uint8_t l[SG_NAME_MAX];
+    size_t len = sg_name_len(apex);
+    memcpy(l, apex, len);
+    sg_name_lower(l);
+    uint64_t h = sg_name_hash(l, len);
+    /* spread into the low bits, which pick the bucket (murmur3's finaliser) */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    return h ^ (h >> 33);
+}
+
+/* hash of a presentation apex; 0 and *ok 0 when it is not a name */
+static uint64_t str_hash(const char *apex, uint8_t wire_out[SG_NAME_MAX])
+{
+    if (sg_name_from_str(apex, (const uint8_t *)"", wire_out))
+        wire_out[0] = 0;
+    return apex_hash(wire_out);
+}
+
+static hnode *htab_first(const htab *t, uint64_t hash)
+{
+    return t->b ? t->b[hash & t->mask] : NULL;
+}
+
+static int htab_add(htab *t, hnode *n)
+{
+    if (t->count + 1 > (t->b ? t->mask + 1 : 0)) {
+        size_t nb = t->b ? (t->mask + 1) * 2 : 64;
+        hnode **b = calloc(nb, sizeof *b);
+        if (!b)
+            return SG_ENOMEM;
+        for (size_t i = 0; t->b && i <= t->mask; i++)
+            for (hnode *x = t->b[i], *nx; x; x = nx) {
+                nx = x->next;
+                x->next = b[x->hash & (nb - 1)];
+                b[x->hash & (nb - 1)] = x;
+            }
+        free(t->b);
+        t->b = b;
+        t->mask = nb - 1;
+    }
+    n->next = t->b[n->hash & t->mask];
+    t->b[n->hash & t->mask] = n;
+    t->count++;
+    return 0;
+}
+
+static void htab_remove(htab *t, hnode *n)
+{
+    for (hnode **p = &t->b[n->hash & t->mask]; *p; p = &(*p)->next)
+        if (*p == n) {
+            *p = n->next;
+            t->count--;
+            return;
+        }
+}
+
 typedef struct entry {
+    hnode h;
     char *apex;
     char *path;
     sg_zone *zone;        /* the newest version */
-    struct entry *next;
 } entry;
-
-typedef struct ref {
-    sg_zone *zone;
-    int refs;
-    struct ref *next;
-} ref;
 
 /* slots: zones fed by transfers (below) */
 struct sg_zone_slot {
+    hnode h;
     char *apex;
     int refs;                   /* under g_lock */
     _Atomic(sg_zone *) zone;
     _Atomic time_t confirmed;
     sg_retire_list retired;     /* replaced versions in their grace period */
-    struct sg_zone_slot *next;
 };
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static sg_zone_slot *g_slots;
-static entry *g_entries;
-static ref *g_refs;
+static htab g_slots;
+static htab g_entries;
 static char *g_only;    /* reload just this zone, or NULL */
 
 void sg_zonedb_set_only(const char *apex)
@@ -67,17 +137,14 @@ static int other_zone(const char *apex)
 
 static entry *find_entry(const char *apex, const char *path)
 {
-    for (entry *e = g_entries; e; e = e->next)
-        if (!strcasecmp(e->apex, apex) && !strcmp(e->path, path))
+    uint8_t w[SG_NAME_MAX];
+    uint64_t h = str_hash(apex, w);
+    for (hnode *n = htab_first(&g_entries, h); n; n = n->next) {
+        entry *e = (entry *)n;
+        t_compares++;
+        if (n->hash == h && !strcasecmp(e->apex, apex) && !strcmp(e->path, path))
             return e;
-    return NULL;
-}
-
-static ref *find_ref(const sg_zone *z)
-{
-    for (ref *r = g_refs; r; r = r->next)
-        if (r->zone == z)
-            return r;
+    }
     return NULL;
 }
 
@@ -105,15 +172,18 @@ static int zones_metrics(sg_metrics_out *o, void *ctx)
                       "UNIX time the serving version of the zone was loaded.");
     sg_metrics_family(o, "signet_zone_records", SG_METRIC_GAUGE, "Records in the loaded zone.");
     pthread_mutex_lock(&g_lock);
-    for (entry *e = g_entries; e; e = e->next) {
+    for (size_t i = 0; g_entries.b && i <= g_entries.mask; i++)
+    for (hnode *n = g_entries.b[i]; n; n = n->next) {
+        const entry *e = (const entry *)n;
         const char *l[] = { "zone", e->zone->apex_str, NULL };
         sg_metrics_add_u64(o, "signet_zone_serial", NULL, l, e->zone->serial);
         sg_metrics_add_u64(o, "signet_zone_loaded_timestamp_seconds", NULL, l,
                            (uint64_t)e->zone->loaded_at);
         sg_metrics_add_u64(o, "signet_zone_records", NULL, l, e->zone->nrecords);
     }
-    for (sg_zone_slot *sl = g_slots; sl; sl = sl->next) {
-        const sg_zone *z = sg_zonedb_slot_zone(sl);
+    for (size_t i = 0; g_slots.b && i <= g_slots.mask; i++)
+    for (hnode *n = g_slots.b[i]; n; n = n->next) {
+        const sg_zone *z = sg_zonedb_slot_zone((const sg_zone_slot *)n);
         if (!z)
             continue; /* not transferred yet, or expired */
         const char *l[] = { "zone", z->apex_str, NULL };
@@ -161,7 +231,7 @@ int sg_zonedb_acquire_served(const char *path, const char *apex, uint64_t max_si
     pthread_mutex_lock(&g_lock);
     entry *e = find_entry(apex, path);
     if (e && keep_loaded(e, path, apex, srv)) {
-        find_ref(e->zone)->refs++;
+        e->zone->db_refs++;
         *zone_out = e->zone;
         pthread_mutex_unlock(&g_lock);
         return 0;
@@ -182,25 +252,25 @@ int sg_zonedb_acquire_served(const char *path, const char *apex, uint64_t max_si
         if (e) {
             sg_log(SG_LOG_ERR, "zone", apex, "%s failed to load; still serving serial %u",
                    path, e->zone->serial);
-            find_ref(e->zone)->refs++;
+            e->zone->db_refs++;
             *zone_out = e->zone;
             rc = 0;
         }
         pthread_mutex_unlock(&g_lock);
         return rc;
     }
-    ref *r = calloc(1, sizeof *r);
-    if (!r || (!e && !(e = calloc(1, sizeof *e)))) {
-        free(r);
-        pthread_mutex_unlock(&g_lock);
-        sg_zone_free(z);
-        return SG_ENOMEM;
-    }
-    if (!e->apex) {
-        e->apex = strdup(apex);
-        e->path = strdup(path);
-        e->next = g_entries;
-        g_entries = e;
+    if (!e) {
+        if (!(e = calloc(1, sizeof *e)) || !(e->apex = strdup(apex)) ||
+            !(e->path = strdup(path)) || (e->h.hash = apex_hash(z->apex), htab_add(&g_entries, &e->h))) {
+            if (e) {
+                free(e->apex);
+                free(e->path);
+                free(e);
+            }
+            pthread_mutex_unlock(&g_lock);
+            sg_zone_free(z);
+            return SG_ENOMEM;
+        }
     }
     /* a serial that goes backwards loads (the file is what the operator wants served) but
      * is said, as BIND does: secondaries that follow the SOA serial stop following; a
@@ -208,10 +278,7 @@ int sg_zonedb_acquire_served(const char *path, const char *apex, uint64_t max_si
     uint32_t old_serial = e->zone ? e->zone->serial : 0;
     int backwards = e->zone && sg_serial_cmp(z->serial, old_serial) < 0;
     e->zone = z;
-    r->zone = z;
-    r->refs = 1;
-    r->next = g_refs;
-    g_refs = r;
+    z->db_refs = 1;
     pthread_mutex_unlock(&g_lock);
     if (z->serial != file_serial)
         sg_log(SG_LOG_INFO, "zone", z->apex_str, "loaded %s: serial %u (served as %u), %zu "
@@ -233,18 +300,23 @@ int sg_zonedb_acquire_apex(const uint8_t *apex, sg_zone **zone_out)
         return SG_EINVAL;
     pthread_mutex_lock(&g_lock);
     sg_zone *best = NULL;
-    for (entry *e = g_entries; e; e = e->next)
-        if (sg_name_eq(e->zone->apex, apex) && (!best || e->zone->gen > best->gen))
+    uint64_t h = apex_hash(apex);
+    for (hnode *n = htab_first(&g_entries, h); n; n = n->next) {
+        entry *e = (entry *)n;
+        t_compares++;
+        if (n->hash == h && sg_name_eq(e->zone->apex, apex) && (!best || e->zone->gen > best->gen))
             best = e->zone;
-    for (sg_zone_slot *sl = g_slots; sl; sl = sl->next) {
+    }
+    for (hnode *n = htab_first(&g_slots, h); n; n = n->next) {
         /* a replaced version keeps the slot's reference for its grace period, and that
          * is dropped under g_lock: what we read here is counted */
-        sg_zone *z = atomic_load(&sl->zone);
-        if (z && sg_name_eq(z->apex, apex) && (!best || z->gen > best->gen))
+        sg_zone *z = atomic_load(&((sg_zone_slot *)n)->zone);
+        t_compares++;
+        if (z && n->hash == h && sg_name_eq(z->apex, apex) && (!best || z->gen > best->gen))
             best = z;
     }
     if (best)
-        find_ref(best)->refs++;
+        best->db_refs++;
     pthread_mutex_unlock(&g_lock);
     *zone_out = best;
     return best ? 0 : SG_ENOTFOUND;
@@ -255,26 +327,22 @@ void sg_zonedb_release(sg_zone *z)
     if (!z)
         return;
     pthread_mutex_lock(&g_lock);
-    ref **rp = &g_refs;
-    while (*rp && (*rp)->zone != z)
-        rp = &(*rp)->next;
-    if (!*rp) {
+    if (!z->db_refs) {
         /* loaded with check_only: never in the set */
         pthread_mutex_unlock(&g_lock);
         sg_zone_free(z);
         return;
     }
-    if (--(*rp)->refs > 0) {
+    if (--z->db_refs > 0) {
         pthread_mutex_unlock(&g_lock);
         return;
     }
-    ref *dead = *rp;
-    *rp = dead->next;
-    free(dead);
-    for (entry **ep = &g_entries; *ep; ep = &(*ep)->next) {
-        if ((*ep)->zone == z) {
-            entry *e = *ep;
-            *ep = e->next;
+    uint64_t h = apex_hash(z->apex);
+    for (hnode *n = htab_first(&g_entries, h); n; n = n->next) {
+        entry *e = (entry *)n;
+        t_compares++;
+        if (e->zone == z) {
+            htab_remove(&g_entries, n);
             free(e->apex);
             free(e->path);
             free(e);
@@ -294,31 +362,41 @@ int sg_zonedb_slot_acquire(const char *apex, sg_zone_slot **slot_out)
     if (!apex || !slot_out)
         return SG_EINVAL;
     register_metrics();
+    uint8_t w[SG_NAME_MAX];
+    uint64_t h = str_hash(apex, w);
     pthread_mutex_lock(&g_lock);
-    for (sg_zone_slot *s = g_slots; s; s = s->next)
-        if (!strcasecmp(s->apex, apex)) {
+    for (hnode *n = htab_first(&g_slots, h); n; n = n->next) {
+        sg_zone_slot *s = (sg_zone_slot *)n;
+        t_compares++;
+        if (n->hash == h && !strcasecmp(s->apex, apex)) {
             s->refs++;
             pthread_mutex_unlock(&g_lock);
             *slot_out = s;
             return 0;
         }
+    }
     sg_zone_slot *s = calloc(1, sizeof *s);
     if (!s || !(s->apex = strdup(apex))) {
         free(s);
         pthread_mutex_unlock(&g_lock);
         return SG_ENOMEM;
     }
+    s->h.hash = h;
+    if (htab_add(&g_slots, &s->h)) {
+        free(s->apex);
+        free(s);
+        pthread_mutex_unlock(&g_lock);
+        return SG_ENOMEM;
+    }
     sg_retire_init(&s->retired);
     s->refs = 1;
-    s->next = g_slots;
-    g_slots = s;
     pthread_mutex_unlock(&g_lock);
     *slot_out = s;
     return 0;
 }
 
 /* A slot holds one reference to each of its versions (the current one and the replaced
- * ones in their grace period), in g_refs like the file versions, so that a background
+ * ones in their grace period), counted in the version (db_refs) like the file versions, so that a background
  * task may hold a version with sg_zonedb_acquire_apex; queries hold none. */
 static void release_v(void *z) { sg_zonedb_release(z); }
 
@@ -331,11 +409,7 @@ void sg_zonedb_slot_release(sg_zone_slot *s)
         pthread_mutex_unlock(&g_lock);
         return;
     }
-    for (sg_zone_slot **sp = &g_slots; *sp; sp = &(*sp)->next)
-        if (*sp == s) {
-            *sp = s->next;
-            break;
-        }
+    htab_remove(&g_slots, &s->h);
     pthread_mutex_unlock(&g_lock);
     sg_retire_destroy(&s->retired);
     sg_zonedb_release(atomic_load(&s->zone));
@@ -353,25 +427,17 @@ sg_zone *sg_zonedb_slot_hold(sg_zone_slot *s)
     pthread_mutex_lock(&g_lock);
     sg_zone *z = atomic_load(&s->zone);
     if (z)
-        find_ref(z)->refs++; /* counted: the slot's own reference is dropped under g_lock */
+        z->db_refs++; /* counted: the slot's own reference is dropped under g_lock */
     pthread_mutex_unlock(&g_lock);
     return z;
 }
 
 int sg_zonedb_slot_publish(sg_zone_slot *s, sg_zone *z)
 {
-    ref *zr = z ? calloc(1, sizeof *zr) : NULL;
-    if (z && !zr) {
-        sg_zone_free(z);
-        return SG_ENOMEM;
-    }
     if (z) {
         /* counted before anyone can see it in the slot */
-        zr->zone = z;
-        zr->refs = 1;
         pthread_mutex_lock(&g_lock);
-        zr->next = g_refs;
-        g_refs = zr;
+        z->db_refs = 1;
         pthread_mutex_unlock(&g_lock);
     }
     sg_zone *old = atomic_exchange(&s->zone, z);
