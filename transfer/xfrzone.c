@@ -6,7 +6,6 @@
 #include "common/errors.h"
 #include "common/log.h"
 #include "common/retire.h"
-#include "common/task.h"
 #include "zones/zonedb.h"
 
 #include <errno.h>
@@ -49,7 +48,7 @@ struct sg_xfr_zone {
     int load_tried;
     sg_xfr_snap *loaded;          /* read back at start, until the first version is made */
     int64_t last_error_log;
-    sg_task task;                 /* makes versions, reaps NOTIFY jobs, once a second */
+    sg_xfr_job job;               /* its turns on the version workers (xfrsched.c) */
     /* the newest version the NOTIFY targets must serve, until they all do (signed zones:
      * the rollover engine counts its waits from there) */
     uint32_t prop_serial;
@@ -429,17 +428,15 @@ static void follow_secondaries(sg_xfr_zone *xz, int64_t now)
     pthread_mutex_unlock(&xz->lock);
 }
 
-static void *run(void *arg)
+/* One turn on a version worker: a new version if one is due, the secondaries followed.
+ * Next turn in a second, as the zone's file, keys and secondaries are looked at. */
+static int64_t turn(sg_xfr_job *j, int64_t now_ms)
 {
-    sg_xfr_zone *xz = arg;
-    while (!sg_task_stopping(&xz->task)) {
-        int64_t now = (int64_t)time(NULL);
-        zone_update(xz, now);
-        follow_secondaries(xz, now);
-        sg_xfr_notify_reap(NULL, 0);
-        sg_task_sleep(&xz->task, 1000);
-    }
-    return NULL;
+    sg_xfr_zone *xz = j->arg;
+    int64_t now = (int64_t)time(NULL);
+    zone_update(xz, now);
+    follow_secondaries(xz, now);
+    return now_ms + 1000;
 }
 
 /* The rollover engine follows the secondaries only while a transfer block names them:
@@ -489,6 +486,7 @@ int sg_xfr_zone_acquire(const uint8_t *apex, const sg_xfr_cfg *cfg, const sg_tsi
             x->refs++;
             pthread_mutex_unlock(&g_lock);
             configure(x, cfg, key, keystore);
+            sg_xfr_sched_grow(cfg->workers);
             *out = x;
             return 0;
         }
@@ -501,12 +499,13 @@ int sg_xfr_zone_acquire(const uint8_t *apex, const sg_xfr_cfg *cfg, const sg_tsi
     sg_name_to_str(apex, xz->name, sizeof xz->name);
     pthread_mutex_init(&xz->lock, NULL);
     sg_retire_init(&xz->retired);
-    sg_task_init(&xz->task);
+    xz->job.turn = turn;
+    xz->job.arg = xz;
     sg_xfr_journal_init(&xz->journal, cfg->journal_bytes, cfg->journal_age);
     configure(xz, cfg, key, keystore);
     xz->refs = 1;
-    if (sg_task_start(&xz->task, "sg-xfr-version", run, xz))
-        sg_log(SG_LOG_ERR, "transfer", xz->name, "no thread: new versions will not be made");
+    if (sg_xfr_sched_add(&xz->job, cfg->workers))
+        sg_log(SG_LOG_ERR, "transfer", xz->name, "no version worker: new versions will not be made");
     xz->next = g_zones;
     g_zones = xz;
     pthread_mutex_unlock(&g_lock);
@@ -529,7 +528,7 @@ void sg_xfr_zone_release(sg_xfr_zone *xz)
             break;
         }
     pthread_mutex_unlock(&g_lock);
-    sg_task_stop(&xz->task);
+    sg_xfr_sched_remove(&xz->job); /* waits for a turn in progress */
     record_secondaries(xz->keystore, xz->name, 0);
     sg_xfr_notify_reap(xz->apex, 1);
     sg_retire_destroy(&xz->retired);
@@ -545,7 +544,6 @@ void sg_xfr_zone_release(sg_xfr_zone *xz)
     sg_ks_free(xz->ks);
     sg_tsig_key_free(xz->key);
     pthread_mutex_destroy(&xz->lock);
-    sg_task_destroy(&xz->task);
     free(xz);
 }
 
@@ -581,5 +579,5 @@ sg_xfr_journal *sg_xfr_zone_journal(sg_xfr_zone *xz)
 void sg_xfr_zone_wake(sg_xfr_zone *xz)
 {
     if (xz)
-        sg_task_wake(&xz->task);
+        sg_xfr_sched_wake(&xz->job);
 }
