@@ -26,6 +26,7 @@ typedef struct soa_rec {
 
 struct sg_xfr_zone {
     struct sg_xfr_zone *next;
+    struct sg_xfr_zone *hnext;    /* in g_index's bucket */
     int refs;                     /* plugin instances; under g_lock */
     uint8_t apex[SG_NAME_MAX];
     char name[1024];
@@ -49,6 +50,7 @@ struct sg_xfr_zone {
     sg_xfr_snap *loaded;          /* read back at start, until the first version is made */
     int64_t last_error_log;
     sg_xfr_job job;               /* its turns on the version workers (xfrsched.c) */
+    atomic_int zone_event;        /* a new version of the zone was loaded since the last look */
     /* the newest version the NOTIFY targets must serve, until they all do (signed zones:
      * the rollover engine counts its waits from there) */
     uint32_t prop_serial;
@@ -61,6 +63,73 @@ struct sg_xfr_zone {
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static sg_xfr_zone *g_zones;
+/* the zones by apex, for the zone database's news of a loaded version (many thousand
+ * zones: no list walk per zone); chained buckets, grown at twice as many zones */
+static sg_xfr_zone **g_index;
+static size_t g_index_cap, g_count;
+
+static size_t apex_hash(const uint8_t *apex)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0, n = sg_name_len(apex); i < n; i++) {
+        uint8_t c = apex[i];
+        h = (h ^ (uint8_t)(c >= 'A' && c <= 'Z' ? c + 32 : c)) * 1099511628211ULL;
+    }
+    return (size_t)h;
+}
+
+/* g_lock held. */
+static void index_add(sg_xfr_zone *xz)
+{
+    if (g_count + 1 > g_index_cap) {
+        size_t cap = g_index_cap ? g_index_cap * 2 : 256;
+        sg_xfr_zone **ni = calloc(cap, sizeof *ni);
+        if (ni) {
+            for (size_t i = 0; i < g_index_cap; i++)
+                for (sg_xfr_zone *x = g_index[i], *nx; x; x = nx) {
+                    nx = x->hnext;
+                    size_t b = apex_hash(x->apex) & (cap - 1);
+                    x->hnext = ni[b];
+                    ni[b] = x;
+                }
+            free(g_index);
+            g_index = ni;
+            g_index_cap = cap;
+        }
+    }
+    g_count++;
+    if (!g_index_cap)
+        return; /* no memory for an index: such a zone is found by its one-second look */
+    size_t b = apex_hash(xz->apex) & (g_index_cap - 1);
+    xz->hnext = g_index[b];
+    g_index[b] = xz;
+}
+
+static void index_del(sg_xfr_zone *xz)
+{
+    g_count--;
+    if (!g_index_cap)
+        return;
+    for (sg_xfr_zone **p = &g_index[apex_hash(xz->apex) & (g_index_cap - 1)]; *p; p = &(*p)->hnext)
+        if (*p == xz) {
+            *p = xz->hnext;
+            return;
+        }
+}
+
+/* The zone database loaded a new version of apex: its transfer state (if any) looks at
+ * it now, not at its next turn (which for an idle zone may be a minute away). */
+static void zone_loaded(const uint8_t *apex)
+{
+    pthread_mutex_lock(&g_lock);
+    if (g_index_cap)
+        for (sg_xfr_zone *x = g_index[apex_hash(apex) & (g_index_cap - 1)]; x; x = x->hnext)
+            if (sg_name_eq(x->apex, apex)) {
+                atomic_store(&x->zone_event, 1);
+                sg_xfr_sched_wake(&x->job);
+            }
+    pthread_mutex_unlock(&g_lock);
+}
 
 /* ---- the last served serial, kept across restarts ---------------------------------- */
 
@@ -296,6 +365,21 @@ static void notify_new_serial(sg_xfr_zone *xz, const sg_xfr_snap *ns, uint32_t s
 static int zone_update(sg_xfr_zone *xz, int64_t now)
 {
     pthread_mutex_lock(&xz->lock);
+    sg_xfr_snap *cur0 = atomic_load(&xz->cur);
+    if (cur0 && xz->ks_lost == 0 && !atomic_exchange(&xz->zone_event, 0)) {
+        /* the zone is as the current version has it (the zone database says when a new
+         * version is loaded): only its keys, their signatures' age and the floor can call
+         * for a new version, and asking the database for the zone is not needed */
+        refresh_keys(xz, now);
+        const sg_keyset *k0 = xz->keys && xz->keys->nzsk ? xz->keys : NULL;
+        if ((!xz->keystore[0] || xz->keys) && cur0->key_fp == (k0 ? k0->fingerprint : 0) &&
+            !(cur0->resign_at && sg_serial_newer((uint32_t)now, cur0->resign_at - 1)) &&
+            !(xz->cfg.has_floor && !sg_serial_newer(cur0->serial, xz->cfg.floor))) {
+            sg_retire_reap(&xz->retired, time(NULL), 0);
+            pthread_mutex_unlock(&xz->lock);
+            return 0;
+        }
+    }
     sg_zone *z = NULL;
     int rc = sg_zonedb_acquire_apex(xz->apex, &z);
     if (rc) {
@@ -428,15 +512,33 @@ static void follow_secondaries(sg_xfr_zone *xz, int64_t now)
     pthread_mutex_unlock(&xz->lock);
 }
 
+/* A zone with nothing pending is looked at this often when nothing wakes it (a safety
+ * net: new versions of the zone wake it, see zone_loaded). */
+#define IDLE_MS 60000
+
 /* One turn on a version worker: a new version if one is due, the secondaries followed.
- * Next turn in a second, as the zone's file, keys and secondaries are looked at. */
+ * Next turn: in a second while something is pending or the zone is signed (its keys are
+ * read from the keystore, which tells no one of a change); else at its signatures'
+ * refresh time or IDLE_MS, whichever comes first, unless woken before. */
 static int64_t turn(sg_xfr_job *j, int64_t now_ms)
 {
     sg_xfr_zone *xz = j->arg;
     int64_t now = (int64_t)time(NULL);
     zone_update(xz, now);
     follow_secondaries(xz, now);
-    return now_ms + 1000;
+    pthread_mutex_lock(&xz->lock);
+    const sg_xfr_snap *cur = atomic_load(&xz->cur);
+    int64_t next = now_ms + 1000;
+    if (cur && !xz->keystore[0] && !xz->prop_made && !xz->ks_lost) {
+        next = now_ms + IDLE_MS;
+        if (cur->resign_at) {
+            int64_t in = (int64_t)(int32_t)(cur->resign_at - (uint32_t)now) * 1000;
+            if (now_ms + in < next)
+                next = now_ms + (in > 1000 ? in : 1000);
+        }
+    }
+    pthread_mutex_unlock(&xz->lock);
+    return next;
 }
 
 /* The rollover engine follows the secondaries only while a transfer block names them:
@@ -487,6 +589,7 @@ int sg_xfr_zone_acquire(const uint8_t *apex, const sg_xfr_cfg *cfg, const sg_tsi
             pthread_mutex_unlock(&g_lock);
             configure(x, cfg, key, keystore);
             sg_xfr_sched_grow(cfg->workers);
+            sg_xfr_sched_wake(&x->job); /* a reload: new targets, floor, policy */
             *out = x;
             return 0;
         }
@@ -501,14 +604,17 @@ int sg_xfr_zone_acquire(const uint8_t *apex, const sg_xfr_cfg *cfg, const sg_tsi
     sg_retire_init(&xz->retired);
     xz->job.turn = turn;
     xz->job.arg = xz;
+    atomic_init(&xz->zone_event, 1);
     sg_xfr_journal_init(&xz->journal, cfg->journal_bytes, cfg->journal_age);
     configure(xz, cfg, key, keystore);
     xz->refs = 1;
-    if (sg_xfr_sched_add(&xz->job, cfg->workers))
-        sg_log(SG_LOG_ERR, "transfer", xz->name, "no version worker: new versions will not be made");
     xz->next = g_zones;
     g_zones = xz;
+    index_add(xz);
     pthread_mutex_unlock(&g_lock);
+    sg_zonedb_watch(zone_loaded);
+    if (sg_xfr_sched_add(&xz->job, cfg->workers))
+        sg_log(SG_LOG_ERR, "transfer", xz->name, "no version worker: new versions will not be made");
     *out = xz;
     return 0;
 }
@@ -527,6 +633,7 @@ void sg_xfr_zone_release(sg_xfr_zone *xz)
             *p = xz->next;
             break;
         }
+    index_del(xz);
     pthread_mutex_unlock(&g_lock);
     sg_xfr_sched_remove(&xz->job); /* waits for a turn in progress */
     record_secondaries(xz->keystore, xz->name, 0);
