@@ -81,7 +81,12 @@ try:
     th_idle, rss_idle = status('Threads'), status('VmRSS')
 finally:
     proc.terminate()
-    proc.wait(30)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        print('signetd did not stop within 30 s of SIGTERM: killed', file=sys.stderr)
+        proc.kill()
+        proc.wait()
 built = '%.1f s' % built_at if built_at is not None else 'not all (%d)' % versions()
 out = ('| zones | every version built | threads (most) | threads, RSS when built | threads, RSS idle '
        '| idle CPU |\n|---|---|---|---|---|---|\n| %d | %s | %d | %d, %.1f MB | %d, %.1f MB | %.1f %% |\n'
