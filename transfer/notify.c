@@ -38,10 +38,14 @@ typedef struct job {
     struct job *next;
 } job;
 
-/* Every NOTIFY not yet finished, oldest first, so that none outlives its zone (or the
- * process) and the ones sent first are followed first. */
+/* Every NOTIFY not yet finished, so that none outlives its zone (or the process): those
+ * waiting for their first try (a FIFO: ten thousand zones' first versions make ten
+ * thousand jobs at once) and those in flight (at most IN_FLIGHT: the sender's loop walks
+ * only these). */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static job *g_jobs, **g_tail = &g_jobs;
+static job *g_wait, **g_tail = &g_wait;
+static job *g_fly;
+static int g_nfly;
 static int g_running;      /* the sender thread is there (it leaves when no job is) */
 static int g_wake[2] = { -1, -1 }; /* a pipe: new jobs or a stop for the sender */
 
@@ -155,7 +159,7 @@ static void match_reply(const uint8_t *r, size_t n, const struct sockaddr_storag
     if (n < 12 || !(r[2] & 0x80) || ((r[2] >> 3) & 0xf) != 4)
         return;
     uint16_t id = (uint16_t)((r[0] << 8) | r[1]);
-    for (job **jp = &g_jobs; *jp; jp = &(*jp)->next) {
+    for (job **jp = &g_fly; *jp; jp = &(*jp)->next) {
         job *j = *jp;
         if (!j->tries || j->stop || j->id != id || !same_peer(&j->to, peer))
             continue; /* not ours: a late reply to an earlier try, or noise */
@@ -192,10 +196,22 @@ static void *sender(void *arg)
     pthread_mutex_lock(&g_lock);
     for (;;) {
         int64_t now = now_ms(), next = now + 1000;
-        int inflight = 0;
-        for (job **jp = &g_jobs; *jp;) {
+        /* first tries, oldest first, while there is room in flight */
+        while (g_wait && g_nfly < IN_FLIGHT) {
+            job *j = g_wait;
+            if (!(g_wait = j->next))
+                g_tail = &g_wait;
+            if (j->stop || send_try(j, fds, now)) {
+                job_free(j);
+                continue;
+            }
+            j->next = g_fly;
+            g_fly = j;
+            g_nfly++;
+        }
+        for (job **jp = &g_fly; *jp;) {
             job *j = *jp;
-            if (!j->stop && j->tries && now >= j->deadline) {
+            if (!j->stop && now >= j->deadline) {
                 if (j->tries == TRIES) {
                     char to[80];
                     sg_xfr_addr_text(&j->to, to, sizeof to);
@@ -206,23 +222,19 @@ static void *sender(void *arg)
                     j->stop = 1;
                 }
             }
-            if (!j->stop && !j->tries && inflight < IN_FLIGHT && send_try(j, fds, now))
-                j->stop = 1;
             if (j->stop) {
                 *jp = j->next;
-                if (g_tail == &j->next)
-                    g_tail = jp;
+                g_nfly--;
                 job_free(j);
                 continue;
             }
-            if (j->tries) {
-                inflight++;
-                if (j->deadline < next)
-                    next = j->deadline;
-            }
+            if (j->deadline < next)
+                next = j->deadline;
             jp = &j->next;
         }
-        if (!g_jobs) {
+        if (g_wait && g_nfly < IN_FLIGHT)
+            next = now; /* room made above: the next first tries at once */
+        if (!g_wait && !g_fly) {
             g_running = 0;
             break;
         }
@@ -269,9 +281,10 @@ void sg_xfr_notify_reap(const uint8_t *apex, int stop)
     if (!stop)
         return; /* finished jobs are freed by the sender itself */
     pthread_mutex_lock(&g_lock);
-    for (job *j = g_jobs; j; j = j->next)
-        if (!apex || sg_name_eq(apex, j->apex))
-            j->stop = 1;
+    for (int l = 0; l < 2; l++)
+        for (job *j = l ? g_fly : g_wait; j; j = j->next)
+            if (!apex || sg_name_eq(apex, j->apex))
+                j->stop = 1;
     poke();
     pthread_mutex_unlock(&g_lock);
 }
