@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #define TRIES 5          /* each waits 1, 2, 4, 8, 16 s for the acknowledgement */
-#define IN_FLIGHT 256    /* jobs sent and not yet acknowledged, at most; others queue */
+#define IN_FLIGHT 1024   /* jobs sent and not yet acknowledged, at most; others queue */
 
 /* One NOTIFY to one target. Every job is sent by the one sender thread (`sg-notify`) over
  * its nonblocking socket of the target's family; replies are matched by (ID, peer). */

@@ -186,7 +186,7 @@ void sg_xfr_zone_wake(sg_xfr_zone *xz);
 /* Send NOTIFY for zone apex with serial to every target in the background: UDP, up to 5
  * tries each (1, 2, 4, 8, 16 s), with the SOA (copied; may be NULL) in the answer section,
  * TSIG-signed with key when given (copied). One sender thread (`sg-notify`, there while
- * jobs are) sends every zone's NOTIFYs over nonblocking sockets, at most 256 in flight. */
+ * jobs are) sends every zone's NOTIFYs over nonblocking sockets, at most 1024 in flight. */
 void sg_xfr_notify(const uint8_t *apex, uint32_t serial, const sg_xfr_rr *soa,
                    const struct sockaddr_storage *targets, int n, const sg_tsig_key *key);
 /* With stop: the NOTIFYs of zone apex (every zone when apex is NULL) give up now, without

@@ -25,7 +25,7 @@ typedef struct soa_rec {
 } soa_rec;
 
 struct sg_xfr_zone {
-    struct sg_xfr_zone *next;
+    struct sg_xfr_zone *next, **pprev; /* in g_zones */
     struct sg_xfr_zone *hnext;    /* in g_index's bucket */
     int refs;                     /* plugin instances; under g_lock */
     uint8_t apex[SG_NAME_MAX];
@@ -366,7 +366,9 @@ static int zone_update(sg_xfr_zone *xz, int64_t now)
 {
     pthread_mutex_lock(&xz->lock);
     sg_xfr_snap *cur0 = atomic_load(&xz->cur);
-    if (cur0 && xz->ks_lost == 0 && !atomic_exchange(&xz->zone_event, 0)) {
+    /* taken before the zone is looked up below: a version loaded after that tells again */
+    int loaded = atomic_exchange(&xz->zone_event, 0);
+    if (cur0 && xz->ks_lost == 0 && !loaded) {
         /* the zone is as the current version has it (the zone database says when a new
          * version is loaded): only its keys, their signatures' age and the floor can call
          * for a new version, and asking the database for the zone is not needed */
@@ -583,7 +585,8 @@ int sg_xfr_zone_acquire(const uint8_t *apex, const sg_xfr_cfg *cfg, const sg_tsi
                         const char *keystore, sg_xfr_zone **out)
 {
     pthread_mutex_lock(&g_lock);
-    for (sg_xfr_zone *x = g_zones; x; x = x->next)
+    for (sg_xfr_zone *x = g_index_cap ? g_index[apex_hash(apex) & (g_index_cap - 1)] : g_zones; x;
+         x = g_index_cap ? x->hnext : x->next)
         if (sg_name_eq(x->apex, apex)) {
             x->refs++;
             pthread_mutex_unlock(&g_lock);
@@ -609,6 +612,9 @@ int sg_xfr_zone_acquire(const uint8_t *apex, const sg_xfr_cfg *cfg, const sg_tsi
     configure(xz, cfg, key, keystore);
     xz->refs = 1;
     xz->next = g_zones;
+    xz->pprev = &g_zones;
+    if (g_zones)
+        g_zones->pprev = &xz->next;
     g_zones = xz;
     index_add(xz);
     pthread_mutex_unlock(&g_lock);
@@ -628,11 +634,9 @@ void sg_xfr_zone_release(sg_xfr_zone *xz)
         pthread_mutex_unlock(&g_lock);
         return;
     }
-    for (sg_xfr_zone **p = &g_zones; *p; p = &(*p)->next)
-        if (*p == xz) {
-            *p = xz->next;
-            break;
-        }
+    *xz->pprev = xz->next; /* no walk of ten thousand zones per zone at a shutdown */
+    if (xz->next)
+        xz->next->pprev = xz->pprev;
     index_del(xz);
     pthread_mutex_unlock(&g_lock);
     sg_xfr_sched_remove(&xz->job); /* waits for a turn in progress */
