@@ -51,6 +51,7 @@ struct sg_xfr_zone {
     int64_t last_error_log;
     sg_xfr_job job;               /* its turns on the version workers (xfrsched.c) */
     atomic_int zone_event;        /* a new version of the zone was loaded since the last look */
+    int64_t last_look;            /* when the zone database was last asked for the zone */
     /* the newest version the NOTIFY targets must serve, until they all do (signed zones:
      * the rollover engine counts its waits from there) */
     uint32_t prop_serial;
@@ -361,6 +362,10 @@ static void notify_new_serial(sg_xfr_zone *xz, const sg_xfr_snap *ns, uint32_t s
     sg_tsig_key_free(key);
 }
 
+/* A zone with nothing pending is looked at this often when nothing wakes it (a safety
+ * net: new versions of the zone wake it, see zone_loaded). */
+#define IDLE_MS 60000
+
 /* Build a new version now if one is due. */
 static int zone_update(sg_xfr_zone *xz, int64_t now)
 {
@@ -368,7 +373,7 @@ static int zone_update(sg_xfr_zone *xz, int64_t now)
     sg_xfr_snap *cur0 = atomic_load(&xz->cur);
     /* taken before the zone is looked up below: a version loaded after that tells again */
     int loaded = atomic_exchange(&xz->zone_event, 0);
-    if (cur0 && xz->ks_lost == 0 && !loaded) {
+    if (cur0 && xz->ks_lost == 0 && !loaded && now - xz->last_look < IDLE_MS / 1000) {
         /* the zone is as the current version has it (the zone database says when a new
          * version is loaded): only its keys, their signatures' age and the floor can call
          * for a new version, and asking the database for the zone is not needed */
@@ -383,6 +388,7 @@ static int zone_update(sg_xfr_zone *xz, int64_t now)
         }
     }
     sg_zone *z = NULL;
+    xz->last_look = now; /* and at least once a minute: a safety net for news not told */
     int rc = sg_zonedb_acquire_apex(xz->apex, &z);
     if (rc) {
         pthread_mutex_unlock(&xz->lock);
@@ -514,10 +520,6 @@ static void follow_secondaries(sg_xfr_zone *xz, int64_t now)
     pthread_mutex_unlock(&xz->lock);
 }
 
-/* A zone with nothing pending is looked at this often when nothing wakes it (a safety
- * net: new versions of the zone wake it, see zone_loaded). */
-#define IDLE_MS 60000
-
 /* One turn on a version worker: a new version if one is due, the secondaries followed.
  * Next turn: in a second while something is pending or the zone is signed (its keys are
  * read from the keystore, which tells no one of a change); else at its signatures'
@@ -592,7 +594,9 @@ int sg_xfr_zone_acquire(const uint8_t *apex, const sg_xfr_cfg *cfg, const sg_tsi
             pthread_mutex_unlock(&g_lock);
             configure(x, cfg, key, keystore);
             sg_xfr_sched_grow(cfg->workers);
-            sg_xfr_sched_wake(&x->job); /* a reload: new targets, floor, policy */
+            /* a reload: new targets, floor, policy, perhaps another file */
+            atomic_store(&x->zone_event, 1);
+            sg_xfr_sched_wake(&x->job);
             *out = x;
             return 0;
         }
