@@ -6,17 +6,20 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/rand.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define TRIES 5
+#define TRIES 5          /* each waits 1, 2, 4, 8, 16 s for the acknowledgement */
+#define IN_FLIGHT 1024   /* jobs sent and not yet acknowledged, at most; others queue */
 
+/* One NOTIFY to one target. Every job is sent by the one sender thread (`sg-notify`) over
+ * its nonblocking socket of the target's family; replies are matched by (ID, peer). */
 typedef struct job {
     uint8_t apex[SG_NAME_MAX];
     char zone[1024];
@@ -26,15 +29,25 @@ typedef struct job {
     uint32_t soa_ttl;
     struct sockaddr_storage to;
     sg_tsig_key *key;
-    pthread_t thread;
-    atomic_int done;       /* the thread has finished: join and free it */
-    atomic_int stop;       /* the zone goes: give up now */
+    sg_tsig_ctx tc;        /* of the try in flight (a reply is verified against its MAC) */
+    int tries;             /* sent so far; 0: waiting for its turn */
+    uint16_t id;           /* of the try in flight */
+    int64_t deadline;      /* ms (CLOCK_MONOTONIC): the try in flight is given up */
+    char why[128];         /* the last reason it was not acknowledged */
+    int stop;              /* the zone goes: give up now, say nothing */
     struct job *next;
 } job;
 
-/* Every NOTIFY in flight, so that none outlives its zone (or the process). */
+/* Every NOTIFY not yet finished, so that none outlives its zone (or the process): those
+ * waiting for their first try (a FIFO: ten thousand zones' first versions make ten
+ * thousand jobs at once) and those in flight (at most IN_FLIGHT: the sender's loop walks
+ * only these). */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static job *g_jobs;
+static job *g_wait, **g_tail = &g_wait;
+static job *g_fly;
+static int g_nfly;
+static int g_running;      /* the sender thread is there (it leaves when no job is) */
+static int g_wake[2] = { -1, -1 }; /* a pipe: new jobs or a stop for the sender */
 
 void sg_xfr_addr_text(const struct sockaddr_storage *a, char *buf, size_t cap)
 {
@@ -85,109 +98,195 @@ static size_t make_notify(const job *j, uint16_t id, uint8_t *m)
     return o;
 }
 
-/* Wait for the acknowledgement of id on fd for ms; 1 acknowledged, 0 not (yet). */
-static int await_ack(job *j, int fd, uint16_t id, int ms, sg_tsig_ctx *tc, char *why,
-                     size_t why_cap)
+static int64_t now_ms(void)
 {
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    for (;;) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        int left = ms - (int)((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
-        if (left <= 0 || atomic_load(&j->stop))
-            return 0;
-        struct pollfd p = { .fd = fd, .events = POLLIN };
-        if (poll(&p, 1, left < 100 ? left : 100) <= 0) /* slices: a stop is seen soon */
-            continue;
-        uint8_t r[4096];
-        ssize_t n = recv(fd, r, sizeof r, 0);
-        if (n < 12 || ((r[0] << 8) | r[1]) != id || !(r[2] & 0x80) || ((r[2] >> 3) & 0xf) != 4)
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int same_peer(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return 0;
+    if (a->ss_family == AF_INET) {
+        const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+    const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+    return x->sin6_port == y->sin6_port && !memcmp(&x->sin6_addr, &y->sin6_addr, 16);
+}
+
+static void job_free(job *j)
+{
+    sg_tsig_ctx_deinit(&j->tc);
+    sg_tsig_key_free(j->key);
+    free(j);
+}
+
+/* Send the next try of j (lock held: only the sender thread changes a job's tries). 0 sent
+ * or failed to send (retried at the deadline), -1 when it cannot be signed. */
+static int send_try(job *j, const int fds[2], int64_t now)
+{
+    uint16_t id;
+    RAND_bytes((uint8_t *)&id, sizeof id);
+    uint8_t m[1024];
+    size_t len = make_notify(j, id, m);
+    sg_tsig_ctx_deinit(&j->tc);
+    sg_tsig_ctx_init(&j->tc, j->key);
+    if (j->key && sg_tsig_sign(&j->tc, m, &len, sizeof m, (uint64_t)time(NULL))) {
+        snprintf(j->why, sizeof j->why, "cannot sign");
+        return -1;
+    }
+    j->id = id;
+    j->deadline = now + (1000 << j->tries);
+    j->tries++;
+    int fd = fds[j->to.ss_family == AF_INET6];
+    socklen_t alen = j->to.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+                                                : sizeof(struct sockaddr_in6);
+    if (fd < 0)
+        snprintf(j->why, sizeof j->why, "no socket for the address family");
+    else if (sendto(fd, m, len, 0, (const struct sockaddr *)&j->to, alen) < 0)
+        snprintf(j->why, sizeof j->why, "%s", strerror(errno));
+    return 0;
+}
+
+/* A reply r from peer: the job it acknowledges is done (1), or failed (-1) with an error
+ * rcode; a reply that fails TSIG is noted and ignored (a forged one must not end the job).
+ * Lock held. */
+static void match_reply(const uint8_t *r, size_t n, const struct sockaddr_storage *peer)
+{
+    if (n < 12 || !(r[2] & 0x80) || ((r[2] >> 3) & 0xf) != 4)
+        return;
+    uint16_t id = (uint16_t)((r[0] << 8) | r[1]);
+    for (job **jp = &g_fly; *jp; jp = &(*jp)->next) {
+        job *j = *jp;
+        if (!j->tries || j->stop || j->id != id || !same_peer(&j->to, peer))
             continue; /* not ours: a late reply to an earlier try, or noise */
         if (j->key) {
             uint16_t err = 0;
-            int rc = sg_tsig_verify_response(tc, r, (size_t)n, (uint64_t)time(NULL), &err);
+            int rc = sg_tsig_verify_response(&j->tc, r, n, (uint64_t)time(NULL), &err);
             if (rc || err) {
-                snprintf(why, why_cap, "reply failed TSIG (%s)",
+                snprintf(j->why, sizeof j->why, "reply failed TSIG (%s)",
                          rc ? sg_strerror(rc) : err == SG_TSIG_BADKEY ? "BADKEY"
                                               : err == SG_TSIG_BADSIG ? "BADSIG" : "BADTIME");
-                continue;
+                return;
             }
         }
+        char to[80];
+        sg_xfr_addr_text(&j->to, to, sizeof to);
         int rcode = r[3] & 0xf;
-        if (rcode) {
-            snprintf(why, why_cap, "rcode %d", rcode);
-            return -1;
-        }
-        return 1;
+        if (rcode)
+            sg_log(SG_LOG_WARN, "notify", j->zone, "serial %u: %s not acknowledged: rcode %d",
+                   j->serial, to, rcode);
+        else
+            sg_log(SG_LOG_INFO, "notify", j->zone, "serial %u: %s acknowledged", j->serial, to);
+        j->stop = 1; /* done: dropped below */
+        return;
     }
 }
 
-static void *send_one(void *arg)
+/* The sender: sends first tries (at most IN_FLIGHT in flight), retries at each deadline,
+ * reads acknowledgements from both sockets, and leaves when no job is left. */
+static void *sender(void *arg)
 {
-    job *j = arg;
-    char to[80], why[128] = "no reply";
-    sg_xfr_addr_text(&j->to, to, sizeof to);
-    int fd = socket(j->to.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    socklen_t alen = j->to.ss_family == AF_INET ? sizeof(struct sockaddr_in)
-                                                : sizeof(struct sockaddr_in6);
-    int done = 0;
-    for (int t = 0; fd >= 0 && t < TRIES && !done && !atomic_load(&j->stop); t++) {
-        uint16_t id;
-        RAND_bytes((uint8_t *)&id, sizeof id);
-        uint8_t m[1024];
-        size_t len = make_notify(j, id, m);
-        sg_tsig_ctx tc;
-        sg_tsig_ctx_init(&tc, j->key);
-        if (j->key && sg_tsig_sign(&tc, m, &len, sizeof m, (uint64_t)time(NULL))) {
-            snprintf(why, sizeof why, "cannot sign");
-            sg_tsig_ctx_deinit(&tc);
+    (void)arg;
+    int fds[2] = { socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0),
+                   socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0) };
+    pthread_mutex_lock(&g_lock);
+    for (;;) {
+        int64_t now = now_ms(), next = now + 1000;
+        /* first tries, oldest first, while there is room in flight */
+        while (g_wait && g_nfly < IN_FLIGHT) {
+            job *j = g_wait;
+            if (!(g_wait = j->next))
+                g_tail = &g_wait;
+            if (j->stop || send_try(j, fds, now)) {
+                job_free(j);
+                continue;
+            }
+            j->next = g_fly;
+            g_fly = j;
+            g_nfly++;
+        }
+        for (job **jp = &g_fly; *jp;) {
+            job *j = *jp;
+            if (!j->stop && now >= j->deadline) {
+                if (j->tries == TRIES) {
+                    char to[80];
+                    sg_xfr_addr_text(&j->to, to, sizeof to);
+                    sg_log(SG_LOG_WARN, "notify", j->zone, "serial %u: %s not acknowledged: %s",
+                           j->serial, to, j->why);
+                    j->stop = 1;
+                } else if (send_try(j, fds, now)) {
+                    j->stop = 1;
+                }
+            }
+            if (j->stop) {
+                *jp = j->next;
+                g_nfly--;
+                job_free(j);
+                continue;
+            }
+            if (j->deadline < next)
+                next = j->deadline;
+            jp = &j->next;
+        }
+        if (g_wait && g_nfly < IN_FLIGHT)
+            next = now; /* room made above: the next first tries at once */
+        if (!g_wait && !g_fly) {
+            g_running = 0;
             break;
         }
-        if (sendto(fd, m, len, 0, (const struct sockaddr *)&j->to, alen) < 0)
-            snprintf(why, sizeof why, "%s", strerror(errno));
-        else {
-            int r = await_ack(j, fd, id, 1000 << t, &tc, why, sizeof why);
-            if (r)
-                done = r;
+        pthread_mutex_unlock(&g_lock);
+        struct pollfd p[3] = { { .fd = fds[0], .events = POLLIN }, { .fd = fds[1], .events = POLLIN },
+                               { .fd = g_wake[0], .events = POLLIN } };
+        int ms = (int)(next - now);
+        if (poll(p, 3, ms < 0 ? 0 : ms > 1000 ? 1000 : ms) > 0 && (p[2].revents & POLLIN)) {
+            char b[64];
+            while (read(g_wake[0], b, sizeof b) > 0)
+                ;
         }
-        sg_tsig_ctx_deinit(&tc);
+        pthread_mutex_lock(&g_lock);
+        for (int f = 0; f < 2; f++) {
+            if (fds[f] < 0 || !(p[f].revents & POLLIN))
+                continue;
+            uint8_t r[4096];
+            struct sockaddr_storage peer;
+            socklen_t plen;
+            ssize_t n;
+            while (plen = sizeof peer,
+                   (n = recvfrom(fds[f], r, sizeof r, 0, (struct sockaddr *)&peer, &plen)) >= 0)
+                match_reply(r, (size_t)n, &peer);
+        }
     }
-    if (done == 1)
-        sg_log(SG_LOG_INFO, "notify", j->zone, "serial %u: %s acknowledged", j->serial, to);
-    else if (!atomic_load(&j->stop)) /* stopped: the zone is going, nothing to report */
-        sg_log(SG_LOG_WARN, "notify", j->zone, "serial %u: %s not acknowledged: %s", j->serial,
-               to, why);
-    if (fd >= 0)
-        close(fd);
-    atomic_store(&j->done, 1);
+    pthread_mutex_unlock(&g_lock);
+    for (int f = 0; f < 2; f++)
+        if (fds[f] >= 0)
+            close(fds[f]);
     return NULL;
+}
+
+static void poke(void)
+{
+    if (g_wake[1] >= 0) {
+        char c = 1;
+        ssize_t w = write(g_wake[1], &c, 1);
+        (void)w; /* full pipe: the sender has a wake pending already */
+    }
 }
 
 void sg_xfr_notify_reap(const uint8_t *apex, int stop)
 {
-    job *dead = NULL;
+    if (!stop)
+        return; /* finished jobs are freed by the sender itself */
     pthread_mutex_lock(&g_lock);
-    for (job **jp = &g_jobs; *jp;) {
-        job *j = *jp;
-        if (stop && (!apex || sg_name_eq(apex, j->apex)))
-            atomic_store(&j->stop, 1);
-        if (atomic_load(&j->done) || atomic_load(&j->stop)) {
-            *jp = j->next;
-            j->next = dead;
-            dead = j;
-        } else {
-            jp = &j->next;
-        }
-    }
+    for (int l = 0; l < 2; l++)
+        for (job *j = l ? g_fly : g_wait; j; j = j->next)
+            if (!apex || sg_name_eq(apex, j->apex))
+                j->stop = 1;
+    poke();
     pthread_mutex_unlock(&g_lock);
-    while (dead) {
-        job *j = dead;
-        dead = j->next;
-        pthread_join(j->thread, NULL);
-        sg_tsig_key_free(j->key);
-        free(j);
-    }
 }
 
 void sg_xfr_notify(const uint8_t *apex, uint32_t serial, const sg_xfr_rr *soa,
@@ -207,18 +306,31 @@ void sg_xfr_notify(const uint8_t *apex, uint32_t serial, const sg_xfr_rr *soa,
         }
         j->to = targets[i];
         j->key = key ? sg_tsig_key_dup(key) : NULL;
+        sg_tsig_ctx_init(&j->tc, j->key);
+        snprintf(j->why, sizeof j->why, "no reply");
         pthread_mutex_lock(&g_lock);
-        int e = pthread_create(&j->thread, NULL, send_one, j);
-        if (e == 0)
-            pthread_setname_np(j->thread, "sg-notify");
-        if (e != 0) {
-            pthread_mutex_unlock(&g_lock);
-            sg_tsig_key_free(j->key);
-            free(j);
-            continue;
+        if (g_wake[0] < 0 && pipe2(g_wake, O_CLOEXEC | O_NONBLOCK))
+            g_wake[0] = g_wake[1] = -1;
+        if (!g_running) {
+            pthread_t t;
+            pthread_attr_t a;
+            pthread_attr_init(&a);
+            pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+            if (g_wake[0] < 0 || pthread_create(&t, &a, sender, NULL) != 0) {
+                pthread_attr_destroy(&a);
+                pthread_mutex_unlock(&g_lock);
+                sg_log(SG_LOG_ERR, "notify", j->zone, "serial %u: no NOTIFY sender thread",
+                       serial);
+                job_free(j);
+                return;
+            }
+            pthread_attr_destroy(&a);
+            pthread_setname_np(t, "sg-notify");
+            g_running = 1;
         }
-        j->next = g_jobs;
-        g_jobs = j;
+        *g_tail = j;
+        g_tail = &j->next;
+        poke();
         pthread_mutex_unlock(&g_lock);
     }
 }

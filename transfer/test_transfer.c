@@ -496,6 +496,10 @@ static void test_parse(void **st)
         { "transfer {\n to *\n journal big\n}\n", 0 },
         { "transfer {\n to *\n bogus 1\n}\n", 0 },
         { "transfer example.test {\n to *\n}\n", 0 },
+        { "transfer {\n to *\n version-workers 4\n}\n", 1 },
+        { "transfer {\n to *\n version-workers 0\n}\n", 0 },
+        { "transfer {\n to *\n version-workers 17\n}\n", 0 },
+        { "transfer {\n to *\n version-workers two\n}\n", 0 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char text[512];
@@ -515,7 +519,10 @@ static void test_parse(void **st)
             assert_int_equal(c.journal_age, 2 * 86400);
             assert_true(c.compact_as_nsec);
             assert_string_equal(c.key, "xfr.key");
+            assert_int_equal(c.workers, SG_XFR_WORKERS_DEFAULT);
         }
+        if (i == 11)
+            assert_int_equal(c.workers, 4);
         sg_cfg_free(cfg);
     }
 }

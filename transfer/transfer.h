@@ -15,6 +15,7 @@
 #include "common/plugin.h"
 #include "common/rrset.h"
 #include "signer/keyset.h"
+#include "transfer/xfrsched.h"
 #include "tsig/tsig.h"
 #include "zones/serial.h"
 #include "zones/zone.h"
@@ -147,6 +148,7 @@ typedef struct sg_xfr_cfg {
     char state_dir[1024];    /* where the last served serial is kept ("" : see README) */
     char catalog[SG_NAME_MAX * 4 + 2]; /* the catalog zone to publish ("" : none) */
     char catalog_group[256]; /* its members' `group` property ("" : none) */
+    int workers;             /* version worker threads wanted (the pool is process-wide) */
     /* Not parsed: the zone's serial floor (its previous server's serial, from the key
      * provider), which every served serial must follow; set per zone at setup. */
     int has_floor;
@@ -183,11 +185,12 @@ void sg_xfr_zone_wake(sg_xfr_zone *xz);
 
 /* Send NOTIFY for zone apex with serial to every target in the background: UDP, up to 5
  * tries each (1, 2, 4, 8, 16 s), with the SOA (copied; may be NULL) in the answer section,
- * TSIG-signed with key when given (copied). */
+ * TSIG-signed with key when given (copied). One sender thread (`sg-notify`, there while
+ * jobs are) sends every zone's NOTIFYs over nonblocking sockets, at most 1024 in flight. */
 void sg_xfr_notify(const uint8_t *apex, uint32_t serial, const sg_xfr_rr *soa,
                    const struct sockaddr_storage *targets, int n, const sg_tsig_key *key);
-/* Join the NOTIFY threads that have finished; with stop, first tell those of zone apex
- * (every zone when apex is NULL) to give up, and join them too. */
+/* With stop: the NOTIFYs of zone apex (every zone when apex is NULL) give up now, without
+ * a word. Without stop: nothing (finished jobs free themselves). */
 void sg_xfr_notify_reap(const uint8_t *apex, int stop);
 
 /* "ADDR:PORT" or "[ADDR]:PORT" for messages. */

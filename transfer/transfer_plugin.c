@@ -154,6 +154,7 @@ int sg_xfr_parse(const sg_cfg_block *blk, sg_xfr_cfg *out)
     out->serial = SG_SERIAL_INCREMENT;
     out->journal_bytes = 16u << 20;
     out->journal_age = 7 * 86400;
+    out->workers = SG_XFR_WORKERS_DEFAULT;
     if (!blk->has_block)
         return sg_cfg_error(blk, "transfer: expected a { } block with at least one 'to' line");
     if (blk->nargs > 0)
@@ -213,13 +214,20 @@ int sg_xfr_parse(const sg_cfg_block *blk, sg_xfr_cfg *out)
             snprintf(out->catalog, sizeof out->catalog, "%s", d->args[0]);
             if (d->nargs == 3)
                 snprintf(out->catalog_group, sizeof out->catalog_group, "%s", d->args[2]);
+        } else if (!strcmp(d->name, "version-workers")) {
+            char *end = NULL;
+            long n = d->nargs == 1 ? strtol(d->args[0], &end, 10) : 0;
+            if (d->nargs != 1 || !end || *end || n < 1 || n > SG_XFR_WORKERS_MAX)
+                return sg_cfg_error(d, "version-workers: expected a number of threads, 1 to %d",
+                                    SG_XFR_WORKERS_MAX);
+            out->workers = (int)n;
         } else if (!strcmp(d->name, "state-dir")) {
             if (d->nargs != 1 || strlen(d->args[0]) >= sizeof out->state_dir)
                 return sg_cfg_error(d, "state-dir: expected a directory");
             snprintf(out->state_dir, sizeof out->state_dir, "%s", d->args[0]);
         } else {
             return sg_cfg_error(d, "transfer: unknown option '%s' (to, key, notify, serial, "
-                                "journal, compact-as-nsec, state-dir, catalog)", d->name);
+                                "journal, compact-as-nsec, state-dir, catalog, version-workers)", d->name);
         }
     }
     if (out->nto == 0)

@@ -6,7 +6,6 @@
 #include "common/errors.h"
 #include "common/log.h"
 #include "common/retire.h"
-#include "common/task.h"
 #include "zones/zonedb.h"
 
 #include <errno.h>
@@ -26,7 +25,8 @@ typedef struct soa_rec {
 } soa_rec;
 
 struct sg_xfr_zone {
-    struct sg_xfr_zone *next;
+    struct sg_xfr_zone *next, **pprev; /* in g_zones */
+    struct sg_xfr_zone *hnext;    /* in g_index's bucket */
     int refs;                     /* plugin instances; under g_lock */
     uint8_t apex[SG_NAME_MAX];
     char name[1024];
@@ -49,7 +49,9 @@ struct sg_xfr_zone {
     int load_tried;
     sg_xfr_snap *loaded;          /* read back at start, until the first version is made */
     int64_t last_error_log;
-    sg_task task;                 /* makes versions, reaps NOTIFY jobs, once a second */
+    sg_xfr_job job;               /* its turns on the version workers (xfrsched.c) */
+    atomic_int zone_event;        /* a new version of the zone was loaded since the last look */
+    int64_t last_look;            /* when the zone database was last asked for the zone */
     /* the newest version the NOTIFY targets must serve, until they all do (signed zones:
      * the rollover engine counts its waits from there) */
     uint32_t prop_serial;
@@ -62,6 +64,73 @@ struct sg_xfr_zone {
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static sg_xfr_zone *g_zones;
+/* the zones by apex, for the zone database's news of a loaded version (many thousand
+ * zones: no list walk per zone); chained buckets, grown at twice as many zones */
+static sg_xfr_zone **g_index;
+static size_t g_index_cap, g_count;
+
+static size_t apex_hash(const uint8_t *apex)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0, n = sg_name_len(apex); i < n; i++) {
+        uint8_t c = apex[i];
+        h = (h ^ (uint8_t)(c >= 'A' && c <= 'Z' ? c + 32 : c)) * 1099511628211ULL;
+    }
+    return (size_t)h;
+}
+
+/* g_lock held. */
+static void index_add(sg_xfr_zone *xz)
+{
+    if (g_count + 1 > g_index_cap) {
+        size_t cap = g_index_cap ? g_index_cap * 2 : 256;
+        sg_xfr_zone **ni = calloc(cap, sizeof *ni);
+        if (ni) {
+            for (size_t i = 0; i < g_index_cap; i++)
+                for (sg_xfr_zone *x = g_index[i], *nx; x; x = nx) {
+                    nx = x->hnext;
+                    size_t b = apex_hash(x->apex) & (cap - 1);
+                    x->hnext = ni[b];
+                    ni[b] = x;
+                }
+            free(g_index);
+            g_index = ni;
+            g_index_cap = cap;
+        }
+    }
+    g_count++;
+    if (!g_index_cap)
+        return; /* no memory for an index: such a zone is found by its one-second look */
+    size_t b = apex_hash(xz->apex) & (g_index_cap - 1);
+    xz->hnext = g_index[b];
+    g_index[b] = xz;
+}
+
+static void index_del(sg_xfr_zone *xz)
+{
+    g_count--;
+    if (!g_index_cap)
+        return;
+    for (sg_xfr_zone **p = &g_index[apex_hash(xz->apex) & (g_index_cap - 1)]; *p; p = &(*p)->hnext)
+        if (*p == xz) {
+            *p = xz->hnext;
+            return;
+        }
+}
+
+/* The zone database loaded a new version of apex: its transfer state (if any) looks at
+ * it now, not at its next turn (which for an idle zone may be a minute away). */
+static void zone_loaded(const uint8_t *apex)
+{
+    pthread_mutex_lock(&g_lock);
+    if (g_index_cap)
+        for (sg_xfr_zone *x = g_index[apex_hash(apex) & (g_index_cap - 1)]; x; x = x->hnext)
+            if (sg_name_eq(x->apex, apex)) {
+                atomic_store(&x->zone_event, 1);
+                sg_xfr_sched_wake(&x->job);
+            }
+    pthread_mutex_unlock(&g_lock);
+}
 
 /* ---- the last served serial, kept across restarts ---------------------------------- */
 
@@ -293,11 +362,33 @@ static void notify_new_serial(sg_xfr_zone *xz, const sg_xfr_snap *ns, uint32_t s
     sg_tsig_key_free(key);
 }
 
+/* A zone with nothing pending is looked at this often when nothing wakes it (a safety
+ * net: new versions of the zone wake it, see zone_loaded). */
+#define IDLE_MS 60000
+
 /* Build a new version now if one is due. */
 static int zone_update(sg_xfr_zone *xz, int64_t now)
 {
     pthread_mutex_lock(&xz->lock);
+    sg_xfr_snap *cur0 = atomic_load(&xz->cur);
+    /* taken before the zone is looked up below: a version loaded after that tells again */
+    int loaded = atomic_exchange(&xz->zone_event, 0);
+    if (cur0 && xz->ks_lost == 0 && !loaded && now - xz->last_look < IDLE_MS / 1000) {
+        /* the zone is as the current version has it (the zone database says when a new
+         * version is loaded): only its keys, their signatures' age and the floor can call
+         * for a new version, and asking the database for the zone is not needed */
+        refresh_keys(xz, now);
+        const sg_keyset *k0 = xz->keys && xz->keys->nzsk ? xz->keys : NULL;
+        if ((!xz->keystore[0] || xz->keys) && cur0->key_fp == (k0 ? k0->fingerprint : 0) &&
+            !(cur0->resign_at && sg_serial_newer((uint32_t)now, cur0->resign_at - 1)) &&
+            !(xz->cfg.has_floor && !sg_serial_newer(cur0->serial, xz->cfg.floor))) {
+            sg_retire_reap(&xz->retired, time(NULL), 0);
+            pthread_mutex_unlock(&xz->lock);
+            return 0;
+        }
+    }
     sg_zone *z = NULL;
+    xz->last_look = now; /* and at least once a minute: a safety net for news not told */
     int rc = sg_zonedb_acquire_apex(xz->apex, &z);
     if (rc) {
         pthread_mutex_unlock(&xz->lock);
@@ -429,17 +520,29 @@ static void follow_secondaries(sg_xfr_zone *xz, int64_t now)
     pthread_mutex_unlock(&xz->lock);
 }
 
-static void *run(void *arg)
+/* One turn on a version worker: a new version if one is due, the secondaries followed.
+ * Next turn: in a second while something is pending or the zone is signed (its keys are
+ * read from the keystore, which tells no one of a change); else at its signatures'
+ * refresh time or IDLE_MS, whichever comes first, unless woken before. */
+static int64_t turn(sg_xfr_job *j, int64_t now_ms)
 {
-    sg_xfr_zone *xz = arg;
-    while (!sg_task_stopping(&xz->task)) {
-        int64_t now = (int64_t)time(NULL);
-        zone_update(xz, now);
-        follow_secondaries(xz, now);
-        sg_xfr_notify_reap(NULL, 0);
-        sg_task_sleep(&xz->task, 1000);
+    sg_xfr_zone *xz = j->arg;
+    int64_t now = (int64_t)time(NULL);
+    zone_update(xz, now);
+    follow_secondaries(xz, now);
+    pthread_mutex_lock(&xz->lock);
+    const sg_xfr_snap *cur = atomic_load(&xz->cur);
+    int64_t next = now_ms + 1000;
+    if (cur && !xz->keystore[0] && !xz->prop_made && !xz->ks_lost) {
+        next = now_ms + IDLE_MS;
+        if (cur->resign_at) {
+            int64_t in = (int64_t)(int32_t)(cur->resign_at - (uint32_t)now) * 1000;
+            if (now_ms + in < next)
+                next = now_ms + (in > 1000 ? in : 1000);
+        }
     }
-    return NULL;
+    pthread_mutex_unlock(&xz->lock);
+    return next;
 }
 
 /* The rollover engine follows the secondaries only while a transfer block names them:
@@ -484,11 +587,16 @@ int sg_xfr_zone_acquire(const uint8_t *apex, const sg_xfr_cfg *cfg, const sg_tsi
                         const char *keystore, sg_xfr_zone **out)
 {
     pthread_mutex_lock(&g_lock);
-    for (sg_xfr_zone *x = g_zones; x; x = x->next)
+    for (sg_xfr_zone *x = g_index_cap ? g_index[apex_hash(apex) & (g_index_cap - 1)] : g_zones; x;
+         x = g_index_cap ? x->hnext : x->next)
         if (sg_name_eq(x->apex, apex)) {
             x->refs++;
             pthread_mutex_unlock(&g_lock);
             configure(x, cfg, key, keystore);
+            sg_xfr_sched_grow(cfg->workers);
+            /* a reload: new targets, floor, policy, perhaps another file */
+            atomic_store(&x->zone_event, 1);
+            sg_xfr_sched_wake(&x->job);
             *out = x;
             return 0;
         }
@@ -501,15 +609,22 @@ int sg_xfr_zone_acquire(const uint8_t *apex, const sg_xfr_cfg *cfg, const sg_tsi
     sg_name_to_str(apex, xz->name, sizeof xz->name);
     pthread_mutex_init(&xz->lock, NULL);
     sg_retire_init(&xz->retired);
-    sg_task_init(&xz->task);
+    xz->job.turn = turn;
+    xz->job.arg = xz;
+    atomic_init(&xz->zone_event, 1);
     sg_xfr_journal_init(&xz->journal, cfg->journal_bytes, cfg->journal_age);
     configure(xz, cfg, key, keystore);
     xz->refs = 1;
-    if (sg_task_start(&xz->task, "sg-xfr-version", run, xz))
-        sg_log(SG_LOG_ERR, "transfer", xz->name, "no thread: new versions will not be made");
     xz->next = g_zones;
+    xz->pprev = &g_zones;
+    if (g_zones)
+        g_zones->pprev = &xz->next;
     g_zones = xz;
+    index_add(xz);
     pthread_mutex_unlock(&g_lock);
+    sg_zonedb_watch(zone_loaded);
+    if (sg_xfr_sched_add(&xz->job, cfg->workers))
+        sg_log(SG_LOG_ERR, "transfer", xz->name, "no version worker: new versions will not be made");
     *out = xz;
     return 0;
 }
@@ -523,13 +638,12 @@ void sg_xfr_zone_release(sg_xfr_zone *xz)
         pthread_mutex_unlock(&g_lock);
         return;
     }
-    for (sg_xfr_zone **p = &g_zones; *p; p = &(*p)->next)
-        if (*p == xz) {
-            *p = xz->next;
-            break;
-        }
+    *xz->pprev = xz->next; /* no walk of ten thousand zones per zone at a shutdown */
+    if (xz->next)
+        xz->next->pprev = xz->pprev;
+    index_del(xz);
     pthread_mutex_unlock(&g_lock);
-    sg_task_stop(&xz->task);
+    sg_xfr_sched_remove(&xz->job); /* waits for a turn in progress */
     record_secondaries(xz->keystore, xz->name, 0);
     sg_xfr_notify_reap(xz->apex, 1);
     sg_retire_destroy(&xz->retired);
@@ -545,7 +659,6 @@ void sg_xfr_zone_release(sg_xfr_zone *xz)
     sg_ks_free(xz->ks);
     sg_tsig_key_free(xz->key);
     pthread_mutex_destroy(&xz->lock);
-    sg_task_destroy(&xz->task);
     free(xz);
 }
 
@@ -581,5 +694,5 @@ sg_xfr_journal *sg_xfr_zone_journal(sg_xfr_zone *xz)
 void sg_xfr_zone_wake(sg_xfr_zone *xz)
 {
     if (xz)
-        sg_task_wake(&xz->task);
+        sg_xfr_sched_wake(&xz->job);
 }

@@ -220,6 +220,20 @@ static int keep_loaded(const entry *e, const char *path, const char *apex,
     return !srv || !srv->has_floor || sg_serial_newer(e->zone->serial, srv->floor);
 }
 
+static void (*_Atomic g_watch)(const uint8_t *apex);
+
+void sg_zonedb_watch(void (*fn)(const uint8_t *apex))
+{
+    atomic_store(&g_watch, fn);
+}
+
+static void tell_watcher(const uint8_t *apex)
+{
+    void (*fn)(const uint8_t *) = atomic_load(&g_watch);
+    if (fn)
+        fn(apex);
+}
+
 int sg_zonedb_acquire_served(const char *path, const char *apex, uint64_t max_size,
                              int check_only, const sg_zone_serving *srv, sg_zone **zone_out)
 {
@@ -290,6 +304,7 @@ int sg_zonedb_acquire_served(const char *path, const char *apex, uint64_t max_si
         sg_log(SG_LOG_WARN, "zone", z->apex_str,
                "%s: serial %u is older than the %u served before (RFC 1982): secondaries that "
                "follow the SOA serial will not take this version", path, z->serial, old_serial);
+    tell_watcher(z->apex);
     *zone_out = z;
     return 0;
 }
@@ -443,6 +458,8 @@ int sg_zonedb_slot_publish(sg_zone_slot *s, sg_zone *z)
     sg_zone *old = atomic_exchange(&s->zone, z);
     if (old)
         sg_retire(&s->retired, old, release_v, time(NULL));
+    if (z)
+        tell_watcher(z->apex);
     return 0;
 }
 

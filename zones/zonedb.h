@@ -62,6 +62,11 @@ sg_zone *sg_zonedb_slot_hold(sg_zone_slot *s);
 /* Make z the version served (takes ownership; NULL stops serving). It is then also what
  * sg_zonedb_acquire_apex returns for the zone. 0, or SG_ENOMEM (z freed, nothing changed). */
 int sg_zonedb_slot_publish(sg_zone_slot *s, sg_zone *z);
+/* Be told of every new version of a zone that sg_zonedb_acquire_apex returns from then on
+ * (a file loaded, a slot published): fn(apex) runs on the thread that made it, after it is
+ * visible and without the set's lock, so that the transfer's version workers look at that
+ * zone then instead of asking for every zone every second. One watcher (NULL: none). */
+void sg_zonedb_watch(void (*fn)(const uint8_t *apex));
 /* Free replaced versions older than the grace period (call now and then). */
 void sg_zonedb_slot_reap(sg_zone_slot *s);
 /* When the primary last confirmed the version (a transfer or an equal serial); 0: never.
