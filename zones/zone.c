@@ -171,12 +171,19 @@ typedef struct nameset {
     size_t mask;
 } nameset;
 
+/* a equals the name b of length len. Lengths first: a shorter a may end its arena chunk,
+ * so memcmp over len bytes would read past it. */
+static int same_name(const uint8_t *a, const uint8_t *b, size_t len)
+{
+    return sg_name_len(a) == len && memcmp(a, b, len) == 0;
+}
+
 static int nameset_insert(nameset *s, const uint8_t *name)
 {
     size_t len = sg_name_len(name);
     size_t i = sg_name_hash(name, len) & s->mask;
     while (s->slots[i]) {
-        if (memcmp(s->slots[i], name, len) == 0)
+        if (same_name(s->slots[i], name, len))
             return 0;
         i = (i + 1) & s->mask;
     }
@@ -189,7 +196,7 @@ static int nameset_has(const nameset *s, const uint8_t *name)
     size_t len = sg_name_len(name);
     size_t i = sg_name_hash(name, len) & s->mask;
     while (s->slots[i]) {
-        if (memcmp(s->slots[i], name, len) == 0)
+        if (same_name(s->slots[i], name, len))
             return 1;
         i = (i + 1) & s->mask;
     }
@@ -241,7 +248,7 @@ static int intern_and_sort(finish *f)
     for (size_t i = 0; i < b->n; i++) {
         size_t len = sg_name_len(b->recs[i].owner);
         size_t h = sg_name_hash(b->recs[i].owner, len) & f->set.mask;
-        while (f->set.slots[h] && memcmp(f->set.slots[h], b->recs[i].owner, len))
+        while (f->set.slots[h] && !same_name(f->set.slots[h], b->recs[i].owner, len))
             h = (h + 1) & f->set.mask;
         if (f->set.slots[h])
             b->recs[i].owner = f->set.slots[h];
