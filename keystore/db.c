@@ -312,6 +312,11 @@ int sg_ks_check(const char *path, const char *policy, char *why, size_t cap)
     }
     sqlite3 *db = NULL;
     int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+    /* Another handle of this process (keys made for an earlier block, transfer's version
+     * workers) may hold the lock for a moment: wait as every other handle does, or a
+     * config check fails a start with "database is locked". */
+    if (rc == SQLITE_OK)
+        sqlite3_busy_timeout(db, 5000);
     sqlite3_stmt *q = NULL;
     int r = 0;
     if (rc != SQLITE_OK || sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL) != SQLITE_OK ||
