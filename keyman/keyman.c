@@ -39,6 +39,10 @@ struct sg_keyman_zone {
 };
 typedef struct sg_keyman_zone kzone;
 
+/* Zones whose keystore writes share one transaction (one fsync) at a first start and in
+ * a step's facts: a few hundred milliseconds of the write lock at most. */
+#define KS_BATCH 256
+
 /* The zones, as one immutable table the plugin reads lock-free: a static block's are
  * fixed at sg_keyman_new; a dynamic one's (issue 17) are replaced, on the stepping thread,
  * whenever the keystore's served zones change (the old table and the zones it alone held
@@ -223,6 +227,77 @@ static int say_failure(kzone *z, int err, int64_t now)
     return 1;
 }
 
+/* Record what zone z serves now as facts (zone-max-ttl, dnskey-ttl) when it changed
+ * since they were last recorded: the engine's waits rest on them. */
+static int served_changed(const kzone *z)
+{
+    uint32_t mt = atomic_load(&z->max_ttl);
+    const sg_keyset *served = atomic_load(&((kzone *)z)->keys);
+    return (mt && mt != z->seen_max_ttl) ||
+           (served && served->dnskey.count && served->dnskey.ttl != z->seen_dnskey_ttl);
+}
+
+static void observe_served(sg_keystore *ks, kzone *z, int64_t now)
+{
+    uint32_t mt = atomic_load(&z->max_ttl);
+    if (mt && mt != z->seen_max_ttl &&
+        !sg_ks_fact_observe(ks, z->name, SG_KS_FACT_ZONE_MAX_TTL, mt, "served zone", now))
+        z->seen_max_ttl = mt;
+    sg_keyset *served = atomic_load(&z->keys);
+    if (served && served->dnskey.count && served->dnskey.ttl != z->seen_dnskey_ttl &&
+        !sg_ks_fact_observe(ks, z->name, SG_KS_FACT_DNSKEY_TTL, served->dnskey.ttl,
+                            "served DNSKEY RRset", now))
+        z->seen_dnskey_ttl = served->dnskey.ttl;
+}
+
+/* The facts of the due zones, KS_BATCH zones per transaction, before any of them is
+ * stepped (the first step after a start records two facts for every zone: a commit, an
+ * fsync, each, before). The engine steps after the commit, so it never acts on a fact a
+ * crash could take back; a batch that does not commit is forgotten (seen_* reset) and
+ * written by each zone's own step, one transaction at a time, as before. */
+typedef struct facts_batch {
+    sg_keystore *ks;
+    int64_t now;
+    int tx;                    /* a transaction is open */
+    int n;
+    kzone *z[KS_BATCH];
+    uint32_t seen_mt[KS_BATCH], seen_dk[KS_BATCH];
+} facts_batch;
+
+static void facts_flush(facts_batch *b)
+{
+    if (b->tx && sg_ks_commit(b->ks))
+        for (int i = 0; i < b->n; i++) {
+            b->z[i]->seen_max_ttl = b->seen_mt[i];
+            b->z[i]->seen_dnskey_ttl = b->seen_dk[i];
+        }
+    b->tx = 0;
+    b->n = 0;
+}
+
+/* the heap's due zones: a node not due has no due child */
+static void facts_due(sg_keyman *km, facts_batch *b, int i)
+{
+    if (i >= km->nheap || km->heap[i]->due > b->now)
+        return;
+    kzone *z = km->heap[i];
+    if (served_changed(z)) {
+        if (!b->tx && sg_ks_begin(b->ks) == 0)
+            b->tx = 1;
+        if (b->tx) {
+            b->z[b->n] = z;
+            b->seen_mt[b->n] = z->seen_max_ttl;
+            b->seen_dk[b->n] = z->seen_dnskey_ttl;
+            b->n++;
+            observe_served(b->ks, z, b->now);
+            if (b->n == KS_BATCH)
+                facts_flush(b);
+        }
+    }
+    facts_due(km, b, 2 * i + 1);
+    facts_due(km, b, 2 * i + 2);
+}
+
 /* Look at zone z: facts, engine step, registrar tick, metrics, and a new key set when
  * its fingerprint changed. Returns when it is due again: its next timed event, the
  * registrar's next tick, the next timing point that changes its key set, whichever is
@@ -234,14 +309,7 @@ static int64_t refresh_zone(sg_keyman *km, sg_keystore *ks, kzone *z, int64_t no
     /* what we serve is what caches hold: the engine's waits rest on it (facts kept
      * in the keystore, so that a restart or signetctl sees them too) */
     uint32_t mt = atomic_load(&z->max_ttl);
-    if (mt && mt != z->seen_max_ttl &&
-        !sg_ks_fact_observe(ks, z->name, SG_KS_FACT_ZONE_MAX_TTL, mt, "served zone", now))
-        z->seen_max_ttl = mt;
-    sg_keyset *served = atomic_load(&z->keys);
-    if (served && served->dnskey.count && served->dnskey.ttl != z->seen_dnskey_ttl &&
-        !sg_ks_fact_observe(ks, z->name, SG_KS_FACT_DNSKEY_TTL, served->dnskey.ttl,
-                            "served DNSKEY RRset", now))
-        z->seen_dnskey_ttl = served->dnskey.ttl;
+    observe_served(ks, z, now);
     /* first the engine: whatever it changes is in the key set read below */
     sg_roll_figures fig = { .max_ttl = mt };
     sg_roll_event next;
@@ -580,6 +648,16 @@ void sg_keyman_step(sg_keyman *km, int64_t now)
     km->have_version = !vr;
     km->data_version = v;
     wakes(km, now);
+    if (km->nheap > 1 && km->heap[0]->due <= now) {
+        facts_batch *b = calloc(1, sizeof *b);
+        if (b) {
+            b->ks = ks;
+            b->now = now;
+            facts_due(km, b, 0);
+            facts_flush(b);
+            free(b);
+        }
+    }
     while (km->nheap && km->heap[0]->due <= now) {
         kzone *z = km->heap[0];
         set_due(km, z, refresh_zone(km, ks, z, now));
@@ -723,8 +801,21 @@ int sg_keyman_new(const sg_keyman_cfg *cfg, int64_t now, char *why, size_t cap,
         snprintf(why, cap, "cannot open keystore %s: %s", km->keystore, sg_strerror(rc));
         goto fail;
     }
-    for (int i = 0; i < t->n && !rc; i++)
-        rc = kzone_open(km, ks, t->z[i], now, why, cap);
+    /* first start: a transaction per KS_BATCH zones, not per zone (each commit is an
+     * fsync; 10^4 zones made 10^4 of them). A crash before a commit leaves none of that
+     * batch's zones and keys in the keystore (they are made again at the next start),
+     * and nothing is served from them before sg_keyman_new returns, after the commit. A
+     * zone that fails ends the setup as before; the zones opened before it are kept. */
+    for (int i = 0; i < t->n && !rc; i += KS_BATCH) {
+        int tx = t->n > 1 && sg_ks_begin(ks) == 0; /* busy: one transaction per change */
+        for (int k = i; k < t->n && k < i + KS_BATCH && !rc; k++)
+            rc = kzone_open(km, ks, t->z[k], now, why, cap);
+        int cr = tx ? sg_ks_commit(ks) : 0;
+        if (cr && !rc) {
+            snprintf(why, cap, "keystore %s: %s", km->keystore, sg_strerror(cr));
+            rc = cr;
+        }
+    }
     /* a dynamic keyman's zones: those served now, before anything serves them */
     if (!rc)
         follow(km, ks, now);

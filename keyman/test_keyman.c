@@ -192,6 +192,56 @@ static void test_idle_step_touches_no_zone(void **state)
     free(zones);
 }
 
+/* A first start writes zones and keys a batch of zones per transaction, and the first
+ * step the served facts likewise (issue 17): every zone, across batch boundaries, has its
+ * full key set and, after one step, both facts; a step after that writes nothing. */
+#define BATCHED 600
+static void test_first_start_in_batches(void **state)
+{
+    fixture *f = *state;
+    uint8_t (*apex)[SG_NAME_MAX] = calloc(BATCHED, sizeof *apex);
+    const uint8_t **zones = calloc(BATCHED, sizeof *zones);
+    assert_non_null(apex);
+    assert_non_null(zones);
+    for (int i = 0; i < BATCHED; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "b%d.km.test.", i);
+        assert_int_equal(sg_name_from_str(name, NULL, apex[i]), 0);
+        zones[i] = apex[i];
+    }
+    sg_keyman_cfg c = { .keystore = f->path, .policy = "default", .zones = zones, .nzones = BATCHED };
+    char why[512];
+    assert_int_equal(sg_keyman_new(&c, T0, why, sizeof why, &f->km), 0);
+    for (int i = 0; i < BATCHED; i++)
+        sg_keyman_served(f->km, i, 600 + (uint32_t)i);
+    sg_keyman_step(f->km, T0 + 1);
+    int64_t v0 = 0, v1 = 0;
+    for (int i = 0; i < BATCHED; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "b%d.km.test.", i);
+        sg_ks_key *keys = NULL;
+        size_t n = 0;
+        assert_int_equal(sg_ks_key_list(f->ks, name, &keys, &n), 0);
+        assert_true(n >= 1);
+        free(keys);
+        const sg_keyset *k = sg_keyman_keys(f->km, i);
+        assert_non_null(k);
+        assert_true(k->nzsk >= 1 && k->nksk >= 1);
+        sg_ks_fact fact;
+        assert_int_equal(sg_ks_fact_get(f->ks, name, SG_KS_FACT_ZONE_MAX_TTL, &fact), 0);
+        assert_int_equal(fact.value, 600 + i);
+        assert_int_equal(sg_ks_fact_get(f->ks, name, SG_KS_FACT_DNSKEY_TTL, &fact), 0);
+        assert_int_equal(fact.value, k->dnskey.ttl);
+    }
+    /* nothing new served: the next steps record nothing */
+    assert_int_equal(sg_ks_data_version(f->ks, &v0), 0);
+    sg_keyman_step(f->km, T0 + 2);
+    assert_int_equal(sg_ks_data_version(f->ks, &v1), 0);
+    assert_true(v0 == v1);
+    free(apex);
+    free(zones);
+}
+
 /* What the signer serves becomes the engine's facts on the next step: the zone's largest
  * TTL (sg_keyman_served) and the DNSKEY RRset's TTL. */
 static void test_served_ttls_become_facts(void **state)
@@ -565,6 +615,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_metrics_after_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thread_follows_keystore, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_step_touches_no_zone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_start_in_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dynamic_follows_served_zones, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dynamic_heap_follows_zones, setup, teardown),
     };
