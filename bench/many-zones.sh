@@ -3,24 +3,28 @@
 # block of signetd (keys made on first start) and in one Knot DNS 3.2 (automatic signing),
 # one after the other in the same run. Per server and N: the time from start until every
 # zone answers its SOA with an RRSIG (kdig, batches of names per call), the RSS then, the
-# RSS per zone, and the CPU used over 10 idle seconds (utime+stime from /proc). Prints a
-# markdown table with the signetd ÷ Knot ratios.
+# RSS per zone, the CPU used over 10 idle seconds (utime+stime from /proc) once the start's
+# work has settled (-s seconds after the last zone answered signed), and the time for one
+# zone added at run time to answer signed (signetd: `signetctl zone add` served by a
+# `dynamic` block beside the `file` block; Knot: `knotc conf-begin/conf-set/conf-commit`).
+# Prints a markdown table with the signetd ÷ Knot ratios.
 #
-#   bench/many-zones.sh [-n "1000 10000"] [-p PORT] [-i IDLE_SECONDS] [-t "signetd knot"]
-#                       [-T START_TIMEOUT] [-R RUN_ID]
+#   bench/many-zones.sh [-n "1000 10000"] [-p PORT] [-i IDLE_SECONDS] [-s SETTLE_SECONDS]
+#                       [-t "signetd knot"] [-T START_TIMEOUT] [-R RUN_ID]
 #
-# Defaults: -n "1000 10000" -p 5491 -i 10 -t "signetd knot" -T 900; more zones: -n 100000.
+# Defaults: -n "1000 10000" -p 5491 -i 10 -s 30 -t "signetd knot" -T 900; more zones:
+# -n 100000.
 # Env: SIGNETD_BIN, SIGNETCTL_BIN (default build/daemon/signetd, build/ctl/signetctl).
 # Output: bench/out/many-zones/RUN_ID/ (zones, configs, logs, results.tsv, summary.md).
 set -u
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-SIZES="1000 10000" PORT=5491 IDLE=10 TARGETS="signetd knot" TIMEOUT=900
+SIZES="1000 10000" PORT=5491 IDLE=10 SETTLE=30 TARGETS="signetd knot" TIMEOUT=900
 RUN_ID=many-$(date +%Y-%m-%d-%H%M%S)
-while getopts "n:p:i:t:T:R:h" o; do
+while getopts "n:p:i:s:t:T:R:h" o; do
     case $o in
-        n) SIZES=$OPTARG;; p) PORT=$OPTARG;; i) IDLE=$OPTARG;; t) TARGETS=$OPTARG;;
+        n) SIZES=$OPTARG;; p) PORT=$OPTARG;; i) IDLE=$OPTARG;; s) SETTLE=$OPTARG;; t) TARGETS=$OPTARG;;
         T) TIMEOUT=$OPTARG;; R) RUN_ID=$OPTARG;;
-        *) sed -n '2,16p' "$0"; exit 2;;
+        *) sed -n '2,20p' "$0"; exit 2;;
     esac
 done
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -30,7 +34,7 @@ SIGNETCTL=${SIGNETCTL_BIN:-$REPO/build/ctl/signetctl}
 OUT=$REPO/bench/out/many-zones/$RUN_ID
 mkdir -p "$OUT" || exit 1
 TICK=$(getconf CLK_TCK)
-printf 'server\tzones\tstart_s\trss_kib\tidle_cpu_pct\n' > "$OUT/results.tsv"
+printf 'server\tzones\tstart_s\trss_kib\tidle_cpu_pct\tadd_s\n' > "$OUT/results.tsv"
 
 # zNNNNNN.many.test: SOA, NS, 3 A, AAAA, MX, TXT, 2 A below: 10 records
 gen_zones() {
@@ -47,6 +51,24 @@ for i in range(n):
                 'ns1 A 192.0.2.1\n@ A 192.0.2.2\nwww A 192.0.2.3\n@ AAAA 2001:db8::1\n'
                 '@ MX 10 mail\nmail A 192.0.2.4\n@ TXT "zone %d"\nftp A 192.0.2.5\n' % (z, i))
 PY
+}
+
+# the zone added at run time: 10 records as the others
+gen_one() { # name dir
+    printf '$ORIGIN %s.\n$TTL 3600\n@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 192.0.2.1\n@ A 192.0.2.2\nwww A 192.0.2.3\n@ AAAA 2001:db8::1\n@ MX 10 mail\nmail A 192.0.2.4\n@ TXT "added"\nftp A 192.0.2.5\n' "$1" > "$2/$1.zone"
+}
+
+# Seconds until NAME answers its SOA with an RRSIG (polled every 20 ms), or FAIL.
+wait_one_signed() { # name t0
+    local i
+    for ((i = 0; i < 3000; i++)); do
+        if kdig @127.0.0.1 -p "$PORT" +dnssec +norec +timeout=1 +retry=0 "$1" SOA 2> /dev/null |
+                awk '$4 == "RRSIG" && $5 == "SOA" {f = 1} END {exit !f}'; then
+            echo "$(date +%s.%N) - $2" | bc -l; return 0
+        fi
+        sleep 0.02
+    done
+    echo FAIL
 }
 
 names() { for ((i = 0; i < $1; i++)); do printf 'z%06d.many.test\n' "$i"; done; }
@@ -93,18 +115,28 @@ for z in want:
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
+# ADD_CMD (set by the caller) adds the zone named by its first argument at run time.
 measure() { # server n pid t0
     local srv=$1 n=$2 pid=$3 t0=$4
     if ! wait_signed "$n" "$pid" "$t0"; then
-        printf '%s\t%s\tFAIL\t\t\n' "$srv" "$n" >> "$OUT/results.tsv"; return 1
+        printf '%s\t%s\tFAIL\t\t\t\n' "$srv" "$n" >> "$OUT/results.tsv"; return 1
     fi
     local t1 start rss c0 c1
     t1=$(date +%s.%N); start=$(echo "$t1 - $t0" | bc -l)
-    sleep 2 # what the start left running (signing, syncing) settles
+    log "$srv n=$n: every zone signed after ${start}s; settling ${SETTLE}s"
+    sleep "$SETTLE" # what the start left running (first key steps, journal syncs) ends
     rss=$(rss_kib "$pid"); c0=$(cpu_ticks "$pid"); sleep "$IDLE"; c1=$(cpu_ticks "$pid")
     local pct; pct=$(echo "100 * ($c1 - $c0) / $TICK / $IDLE" | bc -l)
-    log "$srv n=$n: signed in ${start}s, RSS ${rss} KiB, idle CPU ${pct}%"
-    printf '%s\t%s\t%.2f\t%s\t%.2f\n' "$srv" "$n" "$start" "$rss" "$pct" >> "$OUT/results.tsv"
+    local add="" z=zadded.many.test ta
+    gen_one "$z" "$OUT"
+    ta=$(date +%s.%N)
+    if $ADD_CMD "$z" > "$OUT/add-$srv-$n.log" 2>&1; then
+        add=$(wait_one_signed "$z" "$ta")
+    else
+        add=FAIL; log "$srv: adding a zone failed: $(tail -2 "$OUT/add-$srv-$n.log")"
+    fi
+    log "$srv n=$n: signed in ${start}s, RSS ${rss} KiB, idle CPU ${pct}%, one zone added answered signed in ${add}s"
+    printf '%s\t%s\t%.2f\t%s\t%.2f\t%s\n' "$srv" "$n" "$start" "$rss" "$pct" "$add" >> "$OUT/results.tsv"
 }
 
 run_signetd() {
@@ -117,7 +149,13 @@ run_signetd() {
         printf '    dnssec {\n        keystore %s/keystore.db\n        policy p\n    }\n' "$d"
         names "$n" | while read -r z; do printf '    file %s/%s.zone %s\n' "$ZONES" "$z" "$z"; done
         printf '}\n'
+        # zones added at run time (signetctl zone add) are served by a dynamic block; the
+        # more specific block above keeps its own names
+        printf '.:%s {\n    bind 127.0.0.1\n    dynamic\n' "$PORT"
+        printf '    dnssec {\n        keystore %s/keystore.db\n        policy p\n    }\n}\n' "$d"
     } > "$d/Corefile"
+    add_signetd() { "$SIGNETCTL" --db "$d/keystore.db" zone add "$1" --file "$OUT/$1.zone" --policy p; }
+    ADD_CMD=add_signetd
     local t0; t0=$(date +%s.%N)
     "$SIGNETD" -c "$d/Corefile" > "$d/signetd.log" 2>&1 &
     local pid=$!
@@ -141,6 +179,13 @@ run_knot() {
         printf 'zone:\n'
         names "$n" | while read -r z; do printf '  - domain: %s\n' "$z"; done
     } > "$d/knot.conf"
+    add_knot() {
+        cp "$OUT/$1.zone" "$ZONES/" &&
+        knotc -s "$d/run/knot.sock" conf-begin &&
+        knotc -s "$d/run/knot.sock" conf-set "zone[$1]" &&
+        knotc -s "$d/run/knot.sock" conf-commit
+    }
+    ADD_CMD=add_knot
     local t0; t0=$(date +%s.%N)
     knotd -c "$d/knot.conf" > "$d/knotd.log" 2>&1 &
     local pid=$!
@@ -163,23 +208,27 @@ python3 - "$OUT/results.tsv" > "$OUT/summary.md" <<'PY'
 import sys, csv
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter='\t'))
 by = {(r['server'], r['zones']): r for r in rows}
-print('| zones | server | start until all signed (s) | RSS (MiB) | RSS/zone (KiB) | idle CPU (% of a core) |')
-print('|---|---|---|---|---|---|')
+print('| zones | server | start until all signed (s) | RSS (MiB) | RSS/zone (KiB) | idle CPU (% of a core) | one zone added, answered signed (s) |')
+print('|---|---|---|---|---|---|---|')
 for (s, n), r in sorted(by.items(), key=lambda x: (int(x[0][1]), x[0][0])):
     if r['start_s'] == 'FAIL':
-        print('| %s | %s | FAIL | | | |' % (n, s)); continue
-    print('| %s | %s | %.1f | %.1f | %.1f | %.2f |' % (n, s, float(r['start_s']), int(r['rss_kib']) / 1024,
-          int(r['rss_kib']) / int(n), float(r['idle_cpu_pct'])))
+        print('| %s | %s | FAIL | | | | |' % (n, s)); continue
+    add = r.get('add_s') or ''
+    add = add if add in ('', 'FAIL') else '%.2f' % float(add)
+    print('| %s | %s | %.1f | %.1f | %.1f | %.2f | %s |' % (n, s, float(r['start_s']), int(r['rss_kib']) / 1024,
+          int(r['rss_kib']) / int(n), float(r['idle_cpu_pct']), add))
 print()
-print('| zones | start ÷ Knot | RSS ÷ Knot | idle CPU ÷ Knot |')
-print('|---|---|---|---|')
+print('| zones | start ÷ Knot | RSS ÷ Knot | idle CPU ÷ Knot | zone add ÷ Knot |')
+print('|---|---|---|---|---|')
 for n in sorted({int(r['zones']) for r in rows}):
     a, b = by.get(('signetd', str(n))), by.get(('knot', str(n)))
     if not a or not b or 'FAIL' in (a['start_s'], b['start_s']):
         continue
     ratio = lambda x, y: '%.2f' % (float(x) / float(y)) if float(y) else 'n/a (Knot %s)' % y
-    print('| %d | %s | %s | %s |' % (n, ratio(a['start_s'], b['start_s']), ratio(a['rss_kib'], b['rss_kib']),
-          ratio(a['idle_cpu_pct'], b['idle_cpu_pct'])))
+    num = lambda v: v not in (None, '', 'FAIL')
+    addr = ratio(a['add_s'], b['add_s']) if num(a.get('add_s')) and num(b.get('add_s')) else 'n/a'
+    print('| %d | %s | %s | %s | %s |' % (n, ratio(a['start_s'], b['start_s']), ratio(a['rss_kib'], b['rss_kib']),
+          ratio(a['idle_cpu_pct'], b['idle_cpu_pct']), addr))
 PY
 cat "$OUT/summary.md"
 ln -sfn "$RUN_ID" "$REPO/bench/out/many-zones/latest"
