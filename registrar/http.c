@@ -65,7 +65,10 @@ int sg_http_do(const sg_reg_cfg *cfg, const char *method, const char *url,
     }
     struct curl_slist *hl = NULL;
     hl = curl_slist_append(hl, "Accept: application/json");
-    if (body)
+    int own_type = 0; /* AWS wants its own JSON type: a caller's Content-Type wins */
+    for (int i = 0; i < nheaders; i++)
+        own_type |= !strncasecmp(headers[i], "Content-Type:", 13);
+    if (body && !own_type)
         hl = curl_slist_append(hl, "Content-Type: application/json");
     for (int i = 0; i < nheaders; i++)
         hl = curl_slist_append(hl, headers[i]);

@@ -11,7 +11,7 @@
 #include <stdatomic.h>
 
 enum { SG_REG_JOB_PUSH = 1, SG_REG_JOB_CHECK = 2 };
-#define SG_REG_COUNT_STATES 16
+#define SG_REG_COUNT_STATES 17
 
 typedef struct sg_reg_job {
     int kind;
