@@ -469,8 +469,11 @@ int cmd_ds_push(ctl *c, int argc, char **argv)
         fprintf(stderr, "signetctl: ds push %s: %s\nsignetctl: %s\n", zone, err,
                 failure_kind(e));
     } else {
-        printf("%s: %s\n", zone, changed ? "the registrar's DS set was changed (see above)"
-                                          : "the registrar already had the DS set; nothing changed");
+        printf("%s: %s\n", zone,
+               !strcmp(rcfg.provider, "cds")
+                   ? "nothing pushed: the registry scans the zone's CDS/CDNSKEY"
+               : changed ? "the registrar's DS set was changed (see above)"
+                         : "the registrar already had the DS set; nothing changed");
     }
     return e ? CTL_ERR : CTL_OK;
 }
