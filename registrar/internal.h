@@ -60,6 +60,7 @@ typedef struct sg_http_resp {
     char *body;          /* NUL-terminated, free() */
     size_t len;
     uint32_t retry_after;
+    char cookie[512];    /* the first Set-Cookie's NAME=VALUE (a session: INWX), or "" */
     char err[256];       /* curl's message on a network error */
 } sg_http_resp;
 
@@ -71,7 +72,7 @@ int sg_http_do(const sg_reg_cfg *cfg, const char *method, const char *url,
                const char *userpwd, sg_http_resp *resp);
 void sg_http_resp_free(sg_http_resp *r);
 /* One response header line as libcurl hands it over (n bytes, not NUL-terminated, CRLF
- * included): Retry-After goes into r->retry_after. */
+ * included): Retry-After goes into r->retry_after, the first Set-Cookie into r->cookie. */
 void sg_http_header(sg_http_resp *r, const char *line, size_t n);
 
 /* ---- Providers ---------------------------------------------------------------------- */
@@ -88,6 +89,8 @@ typedef struct sg_reg_ctx {
     uint32_t ds_ttl;           /* the TTL the DS records get where the API takes one
                                 * (the policy's parent-ds-ttl; set by sg_reg_push) */
     uint32_t retry_after;      /* from the last transient failure */
+    char cookie[512];          /* a session cookie the registrar set (INWX), sent back by
+                                * the provider; "" when none. Never journalled */
     int verbose;               /* journal each request's body and each reply's start
                                 * (signetctl registrar test), redacted */
     char err[256];             /* the last failure, for people (redacted) */
@@ -112,7 +115,8 @@ typedef struct sg_reg_provider {
 const sg_reg_provider *sg_reg_provider_find(const char *name);
 extern const sg_reg_provider sg_reg_provider_rest, sg_reg_provider_porkbun,
     sg_reg_provider_dnsimple, sg_reg_provider_ovh, sg_reg_provider_update,
-    sg_reg_provider_route53, sg_reg_provider_cds;
+    sg_reg_provider_route53, sg_reg_provider_cds, sg_reg_provider_inwx, sg_reg_provider_namecom,
+    sg_reg_provider_gandi;
 /* The provider names, for messages: "manual, rest, porkbun, ..." */
 const char *sg_reg_provider_names(void);
 
@@ -183,6 +187,13 @@ typedef struct sg_sigv4_req {
 int sg_sigv4_authorization(const sg_sigv4_req *req, char *out, size_t cap);
 /* The canonical request and the string to sign of req, for the tests (malloc'ed). */
 int sg_sigv4_canonical(const sg_sigv4_req *req, char **creq_out, char **sts_out);
+/* INWX, Name.com and Gandi internals for the unit tests. */
+char *sg_reg_inwx_request(const char *method, json_t *params);
+int sg_reg_inwx_parse_keys(const json_t *res, sg_reg_dsset *out, char *err, size_t cap);
+char *sg_reg_namecom_create_body(const sg_reg_ds *ds);
+int sg_reg_namecom_parse_list(const json_t *root, sg_reg_dsset *out, char *err, size_t cap);
+char *sg_reg_gandi_create_body(const sg_reg_ds *ds);
+int sg_reg_gandi_parse_list(const json_t *root, sg_reg_dsset *out, char *err, size_t cap);
 /* Route 53 Domains internals for the unit tests. */
 char *sg_reg_route53_associate_body(const char *domain, const sg_reg_ds *ds);
 int sg_reg_route53_parse_detail(const json_t *root, sg_reg_dsset *out, char *err, size_t cap);

@@ -87,6 +87,8 @@ int sg_reg_call(sg_reg_ctx *ctx, const char *method, const char *path,
         return SG_REG_ERETRY;
     }
     rc = sg_reg_call_result(ctx, method, shown, &r, json_out);
+    if (r.cookie[0])
+        memcpy(ctx->cookie, r.cookie, sizeof ctx->cookie);
     sg_http_resp_free(&r);
     return rc;
 }

@@ -15,7 +15,8 @@ const sg_reg_provider *sg_reg_provider_find(const char *name)
     static const sg_reg_provider *const all[] = {
         &sg_reg_provider_rest, &sg_reg_provider_porkbun, &sg_reg_provider_dnsimple,
         &sg_reg_provider_ovh, &sg_reg_provider_update, &sg_reg_provider_route53,
-        &sg_reg_provider_cds, NULL,
+        &sg_reg_provider_cds, &sg_reg_provider_inwx, &sg_reg_provider_namecom,
+        &sg_reg_provider_gandi, NULL,
     };
     for (int i = 0; all[i]; i++)
         if (!strcmp(all[i]->name, name))
@@ -25,7 +26,7 @@ const sg_reg_provider *sg_reg_provider_find(const char *name)
 
 const char *sg_reg_provider_names(void)
 {
-    return "manual, cds, rest, porkbun, dnsimple, ovh, route53, update";
+    return "manual, cds, rest, porkbun, dnsimple, ovh, route53, gandi, inwx, namecom, update";
 }
 
 int sg_reg_new(const sg_reg_cfg *cfg, sg_registrar **reg_out)
@@ -60,7 +61,8 @@ int sg_reg_new(const sg_reg_cfg *cfg, sg_registrar **reg_out)
                                                  "application-key", "application-secret",
                                                  "consumer-key", "tsig-name", "tsig-algorithm",
                                                  "tsig-secret", "access-key-id",
-                                                 "secret-access-key", NULL };
+                                                 "secret-access-key", "user", "password",
+                                                 "username", NULL };
             rc = sg_reg_cred_load_env(cfg->env_prefix, names, &r->cred);
             for (int i = 0; !rc && i < r->cfg.nrest_headers + 0; i++) {
                 /* {cred:NAME} placeholders of the rest provider name their own variables */
