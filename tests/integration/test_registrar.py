@@ -48,8 +48,12 @@ SECRETS = {
             'consumer-key': 'ovhconsumerkey987654'},
     'rest': {'token': 'resttoken_0a1b2c3d4e5f'},
     'route53': {'access-key-id': 'AKIATESTSIGNET0001', 'secret-access-key': 'r53secret/abcdefGHIJ0123456789'},
+    'inwx': {'user': 'inwxuser_signet', 'password': 'inwxpass_0123456789'},
+    'namecom': {'username': 'namecomuser', 'token': 'namecomtoken_abcdef0123'},
+    'gandi': {'token': 'pat_gandi_0123456789abcdef'},
 }
-ALL_SECRET_VALUES = [v for d in SECRETS.values() for k, v in d.items() if k != 'account']
+ALL_SECRET_VALUES = [v for d in SECRETS.values() for k, v in d.items()
+                     if k not in ('account', 'user', 'username')]
 
 
 # ---- DNSSEC helpers (for the emulator's DNSKEY-style API) ---------------------------
@@ -131,6 +135,7 @@ class Registry:
         self.operations = {}       # Route 53 operation id -> [domain, change, polls left]
         self.ovh_task_end = 'done' # how OVHcloud tasks end ('error' to refuse)
         self.requests = []         # (provider, method, path, headers dict, raw body)
+        self.sessions = set()      # INWX session cookies handed out
 
     def recs(self, provider, domain):
         return self.records.setdefault((provider, domain), [])
@@ -151,7 +156,8 @@ class Registry:
     def writes(self, provider):
         return [c for c in self.calls if c[0] == provider and c[1] in ('POST', 'DELETE', 'PUT')
                 and not c[2].endswith('getDnssecRecords/' + c[2].rsplit('/', 1)[-1])
-                and not re.search(r'#.*\.Get(DomainDetail|OperationDetail)$', c[2])]
+                and not re.search(r'#(.*\.Get(DomainDetail|OperationDetail)|account\.login|'
+                                  r'dnssec\.listkeys)$', c[2])]
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -174,6 +180,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         path = self.path
         if self.provider == 'route53':
             path += '#' + self.headers.get('X-Amz-Target', '')   # every call is POST /
+        elif self.provider == 'inwx':
+            try:
+                path += '#' + json.loads(self.raw_body).get('method', '')
+            except (ValueError, AttributeError):
+                pass
         self.reg.calls.append((self.provider, self.command, path, status))
 
     def body_json(self):
@@ -215,7 +226,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                       dict((k.lower(), v) for k, v in self.headers.items()),
                                       self.raw_body))
             h = {'porkbun': self.porkbun, 'dnsimple': self.dnsimple, 'ovh': self.ovh,
-                 'rest': self.rest, 'route53': self.route53}.get(self.provider)
+                 'rest': self.rest, 'route53': self.route53, 'inwx': self.inwx,
+                 'namecom': self.namecom, 'gandi': self.gandi}.get(self.provider)
             if not h:
                 return self.reply(404, {'message': 'no such API'})
             changed = h(body)
@@ -463,6 +475,139 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.reply(200, {'OperationId': opid})
         return self.reply(400, {'__type': 'UnknownOperationException'})
 
+    # INWX DomRobot JSON-RPC: POST /jsonrpc/, {"method", "params"}; account.login sets the
+    # session cookie the other methods need; every reply is 200 with a code.
+    def inwx(self, body):
+        if self.path != '/inwx/jsonrpc/' or self.command != 'POST' or not isinstance(body, dict) \
+                or self.headers.get('Content-Type') != 'application/json':
+            return self.reply(404, {'message': 'not found'})
+        method, params = body.get('method'), body.get('params')
+        if set(body) != {'method', 'params'} or not isinstance(params, dict):
+            return self.reply(200, {'code': 2003, 'msg': 'Required parameter missing'})
+        if method == 'account.login':
+            s = SECRETS['inwx']
+            if params != {'user': s['user'], 'pass': s['password']}:
+                return self.reply(200, {'code': 2200, 'msg': 'Authentication error'})
+            sid = 'sess%d' % self.reg.new_id()
+            self.reg.sessions.add(sid)
+            return self.reply(200, {'code': 1000, 'msg': 'Command completed successfully',
+                                    'resData': {'customerId': 1, 'accountId': 1, 'tfa': '0'}},
+                              [('Set-Cookie', 'domrobot=%s; path=/; secure; HttpOnly' % sid)])
+        cookie = self.headers.get('Cookie', '')
+        if not cookie.startswith('domrobot=') or cookie[9:] not in self.reg.sessions:
+            return self.reply(200, {'code': 2002, 'msg': 'Command use error', 'reason': 'not logged in'})
+        if self.fault():
+            return
+        if method == 'dnssec.listkeys':
+            if set(params) != {'domainName'}:
+                return self.reply(200, {'code': 2005, 'msg': 'Parameter value syntax error'})
+            recs = self.reg.recs('inwx', params['domainName'])
+            return self.reply(200, {'code': 1000, 'msg': 'Command completed successfully', 'resData': {
+                'dnskey': [{'ownerName': params['domainName'] + '.', 'id': r['id'], 'domainId': 7,
+                            'keyTag': r['tag'], 'flagId': r['flags'], 'algorithmId': r['alg'],
+                            'publicKey': r['pubkey'], 'digestTypeId': r['dt'], 'digest': r['digest'],
+                            'created': '2026-01-01 00:00:00', 'status': 'OK', 'active': 1}
+                           for r in recs]}})
+        if method == 'dnssec.adddnskey':
+            try:
+                assert set(params) == {'domainName', 'dnskey', 'calculateDigest', 'digestType'}
+                assert params['calculateDigest'] is True
+                owner, cls, typ, flags, proto, alg, key = params['dnskey'].split()
+                assert (owner, cls, typ, proto) == (params['domainName'] + '.', 'IN', 'DNSKEY', '3')
+                assert flags == '257'   # INWX takes ZONE+SEP keys only
+                tag, digest = ds_from_key(params['domainName'], 257, int(alg), key)
+            except (AssertionError, ValueError, KeyError):
+                return self.reply(200, {'code': 2005, 'msg': 'Parameter value syntax error'})
+            recs = self.reg.recs('inwx', params['domainName'])
+            recs.append({'id': self.reg.new_id(), 'tag': tag, 'alg': int(alg), 'dt': 2,
+                         'digest': digest, 'flags': 257, 'pubkey': key})
+            self.reply(200, {'code': 1000, 'msg': 'Command completed successfully', 'resData': {
+                'dnskey': params['dnskey'], 'ds': '%s. IN DS %d %s 2 %s' % (params['domainName'], tag, alg, digest)}})
+            return True
+        if method == 'dnssec.deletednskey':
+            if set(params) != {'key'} or not isinstance(params['key'], int):
+                return self.reply(200, {'code': 2005, 'msg': 'Parameter value syntax error'})
+            for (prov, dom), recs in self.reg.records.items():
+                if prov == 'inwx' and any(r['id'] == params['key'] for r in recs):
+                    recs[:] = [r for r in recs if r['id'] != params['key']]
+                    self.reply(200, {'code': 1000, 'msg': 'Command completed successfully'})
+                    return True
+            return self.reply(200, {'code': 2303, 'msg': 'Object does not exist'})
+        return self.reply(200, {'code': 2000, 'msg': 'Unknown command'})
+
+    # Name.com API v4: HTTP Basic (user name, token), DS records, deleted by digest.
+    def namecom(self, body):
+        s = SECRETS['namecom']
+        want = 'Basic ' + base64.b64encode(('%s:%s' % (s['username'], s['token'])).encode()).decode()
+        if self.headers.get('Authorization') != want:
+            return self.reply(401, {'message': 'Unauthenticated'})
+        if self.fault():
+            return
+        m = re.match(r'^/namecom/v4/domains/([^/]+)/dnssec(?:/([0-9A-Fa-f]+))?$', self.path)
+        if not m:
+            return self.reply(404, {'message': 'Not Found'})
+        domain, digest = m.groups()
+        recs = self.reg.recs('namecom', domain)
+        if self.command == 'GET' and not digest:
+            if not recs:
+                return self.reply(200, {})
+            return self.reply(200, {'dnssec': [{'domainName': domain, 'keyTag': r['tag'], 'algorithm': r['alg'],
+                                                'digestType': r['dt'], 'digest': r['digest']} for r in recs]})
+        if self.command == 'POST' and not digest:
+            if not isinstance(body, dict) or set(body) != {'keyTag', 'algorithm', 'digestType', 'digest'} \
+                    or not all(isinstance(body[k], int) for k in ('keyTag', 'algorithm', 'digestType')):
+                return self.reply(400, {'message': 'Invalid Argument'})
+            r = {'tag': body['keyTag'], 'alg': body['algorithm'], 'dt': body['digestType'],
+                 'digest': body['digest'].upper()}
+            if any(x['digest'] == r['digest'] for x in recs):
+                return self.reply(500, {'message': 'Internal Error', 'details': 'exists'})  # as documented
+            recs.append(r)
+            self.reply(200, dict(body, domainName=domain))
+            return True
+        if self.command == 'DELETE' and digest:
+            if not any(r['digest'] == digest.upper() for r in recs):
+                return self.reply(404, {'message': 'Not Found'})
+            recs[:] = [r for r in recs if r['digest'] != digest.upper()]
+            self.reply(200, {})
+            return True
+        return self.reply(405, {'message': 'Method Not Allowed'})
+
+    # Gandi v5 domain API: Bearer personal access token; DNSKEYs in, the DS computed.
+    def gandi(self, body):
+        if self.headers.get('Authorization') != 'Bearer ' + SECRETS['gandi']['token']:
+            return self.reply(401, {'code': 401, 'message': 'Unauthorized', 'object': 'HTTPUnauthorized',
+                                    'cause': 'Unauthorized'})
+        if self.fault():
+            return
+        m = re.match(r'^/gandi/v5/domain/domains/([^/]+)/dnskeys(?:/([\w-]+))?$', self.path)
+        if not m:
+            return self.reply(404, {'code': 404, 'message': 'Not Found'})
+        domain, kid = m.groups()
+        recs = self.reg.recs('gandi', domain)
+        if self.command == 'GET' and not kid:
+            return self.reply(200, [{'id': r['id'], 'algorithm': r['alg'], 'flags': r['flags'],
+                                     'public_key': r['pubkey'], 'keytag': r['tag'], 'digest_type': r['dt'],
+                                     'digest': r['digest'], 'status': 'ok', 'deleted': False,
+                                     'fqdn': domain} for r in recs])
+        if self.command == 'POST' and not kid:
+            try:
+                assert isinstance(body, dict) and set(body) == {'algorithm', 'flags', 'public_key'}
+                assert body['flags'] in (256, 257)
+                tag, digest = ds_from_key(domain, body['flags'], body['algorithm'], body['public_key'])
+            except (AssertionError, ValueError, TypeError):
+                return self.reply(400, {'code': 400, 'message': 'Bad Request', 'cause': 'invalid key'})
+            recs.append({'id': 'k%d-uuid' % self.reg.new_id(), 'tag': tag, 'alg': body['algorithm'],
+                         'dt': 2, 'digest': digest, 'flags': body['flags'], 'pubkey': body['public_key']})
+            self.reply(201, {'message': 'DNSSEC key created'})
+            return True
+        if self.command == 'DELETE' and kid:
+            if not any(r['id'] == kid for r in recs):
+                return self.reply(404, {'code': 404, 'message': 'Not Found'})
+            recs[:] = [r for r in recs if r['id'] != kid]
+            self.reply(204)
+            return True
+        return self.reply(405, {'code': 405, 'message': 'Method Not Allowed'})
+
     # A generic REST API, configured in the Corefile of the rest provider.
     def rest(self, body):
         if self.headers.get('X-Api-Key') != SECRETS['rest']['token']:
@@ -527,7 +672,7 @@ ns1     IN A   127.0.0.1
 %(ds)s
 '''
 CHILDREN = ['pb', 'dnsimple', 'ovh', 'rest', 'bad', 'manual', 'gone', 'lag', 'r53', 'ovhpush',
-            'cds']
+            'cds', 'inwx', 'namecom', 'gandi']
 E2E = 'e2e.test'   # delegated by the parent too, but signed by signetd in its own keystore
 E2E_TIMING = ['--csk', '--ksk-lifetime', '0', '--zsk-lifetime', '0', '--dnskey-ttl', '1s',
               '--zone-propagation-delay', '1s', '--zone-max-ttl', '1s', '--parent-ds-ttl', '1s',
@@ -827,6 +972,24 @@ class RegistrarTest(unittest.TestCase):
         self.assertIn('HTTP 403', p.stdout + p.stderr)
         self.assertIn('signature we calculated does not match', p.stdout + p.stderr)
         self.assertNotIn('not-the-secret-0000', p.stdout + p.stderr)
+
+    def test_inwx(self):
+        self.run_provider('inwx', 'inwx.test', '   credentials %s\n   endpoint https://127.0.0.1:%d/inwx/jsonrpc/\n'
+                          '   ca-file %s\n' % (os.path.join(self.dir, 'inwx.cred'), self.reg.port, self.ca))
+        with self.reg.lock:
+            methods = [json.loads(r[4])['method'] for r in self.reg.requests if r[0] == 'inwx']
+        for m in ('account.login', 'dnssec.listkeys', 'dnssec.adddnskey', 'dnssec.deletednskey'):
+            self.assertIn(m, methods)
+        self.assertIn('INWX dnssec.adddnskey', self.ctl('zone', 'history', 'inwx.test'))
+
+    def test_namecom(self):
+        self.run_provider('namecom', 'namecom.test', '   credentials %s\n   endpoint https://127.0.0.1:%d/namecom/v4\n'
+                          '   ca-file %s\n' % (os.path.join(self.dir, 'namecom.cred'), self.reg.port, self.ca))
+
+    def test_gandi(self):
+        self.run_provider('gandi', 'gandi.test', '   credentials %s\n   endpoint https://127.0.0.1:%d/gandi/v5/domain\n'
+                          '   ca-file %s\n' % (os.path.join(self.dir, 'gandi.cred'), self.reg.port, self.ca))
+        self.assertRegex(self.ctl('zone', 'history', 'gandi.test'), r'to add: DNSKEY of DS \d+ 13')
 
     def test_cds(self):
         """The cds provider pushes nothing: the zone waits for the registry's CDS scan
