@@ -89,8 +89,10 @@ typedef struct sg_reg_ctx {
     uint32_t ds_ttl;           /* the TTL the DS records get where the API takes one
                                 * (the policy's parent-ds-ttl; set by sg_reg_push) */
     uint32_t retry_after;      /* from the last transient failure */
-    char cookie[512];          /* a session cookie the registrar set (INWX), sent back by
-                                * the provider; "" when none. Never journalled */
+    char cookie[512];          /* a session the registrar handed out (INWX's cookie,
+                                * Openprovider's token), kept for the calls of one push;
+                                * "" when none. Never journalled */
+    char domain_id[32];        /* the registrar's id of the domain (Openprovider), "" */
     int verbose;               /* journal each request's body and each reply's start
                                 * (signetctl registrar test), redacted */
     char err[256];             /* the last failure, for people (redacted) */
@@ -116,7 +118,7 @@ const sg_reg_provider *sg_reg_provider_find(const char *name);
 extern const sg_reg_provider sg_reg_provider_rest, sg_reg_provider_porkbun,
     sg_reg_provider_dnsimple, sg_reg_provider_ovh, sg_reg_provider_update,
     sg_reg_provider_route53, sg_reg_provider_cds, sg_reg_provider_inwx, sg_reg_provider_namecom,
-    sg_reg_provider_gandi;
+    sg_reg_provider_gandi, sg_reg_provider_openprovider;
 /* The provider names, for messages: "manual, rest, porkbun, ..." */
 const char *sg_reg_provider_names(void);
 
@@ -193,6 +195,8 @@ int sg_reg_inwx_parse_keys(const json_t *res, sg_reg_dsset *out, char *err, size
 char *sg_reg_namecom_create_body(const sg_reg_ds *ds);
 int sg_reg_namecom_parse_list(const json_t *root, sg_reg_dsset *out, char *err, size_t cap);
 char *sg_reg_gandi_create_body(const sg_reg_ds *ds);
+char *sg_reg_openprovider_update_body(const sg_reg_dsset *want);
+int sg_reg_openprovider_parse_keys(const json_t *data, sg_reg_dsset *out, char *err, size_t cap);
 int sg_reg_gandi_parse_list(const json_t *root, sg_reg_dsset *out, char *err, size_t cap);
 /* Route 53 Domains internals for the unit tests. */
 char *sg_reg_route53_associate_body(const char *domain, const sg_reg_ds *ds);

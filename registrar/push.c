@@ -40,7 +40,7 @@ static void body_message(const char *body, char *out, size_t cap)
     json_t *j = body ? json_loads(body, JSON_DECODE_ANY, &je) : NULL;
     const char *m = NULL;
     if (json_is_object(j)) {
-        static const char *const keys[] = { "message", "error", "detail", "status", NULL };
+        static const char *const keys[] = { "message", "error", "detail", "desc", "status", NULL };
         for (int i = 0; keys[i] && !m; i++)
             m = json_string_value(json_object_get(j, keys[i]));
     }

@@ -16,7 +16,7 @@ const sg_reg_provider *sg_reg_provider_find(const char *name)
         &sg_reg_provider_rest, &sg_reg_provider_porkbun, &sg_reg_provider_dnsimple,
         &sg_reg_provider_ovh, &sg_reg_provider_update, &sg_reg_provider_route53,
         &sg_reg_provider_cds, &sg_reg_provider_inwx, &sg_reg_provider_namecom,
-        &sg_reg_provider_gandi, NULL,
+        &sg_reg_provider_gandi, &sg_reg_provider_openprovider, NULL,
     };
     for (int i = 0; all[i]; i++)
         if (!strcmp(all[i]->name, name))
@@ -26,7 +26,7 @@ const sg_reg_provider *sg_reg_provider_find(const char *name)
 
 const char *sg_reg_provider_names(void)
 {
-    return "manual, cds, rest, porkbun, dnsimple, ovh, route53, gandi, inwx, namecom, update";
+    return "manual, cds, rest, porkbun, dnsimple, ovh, route53, gandi, inwx, namecom, openprovider, update";
 }
 
 int sg_reg_new(const sg_reg_cfg *cfg, sg_registrar **reg_out)

@@ -51,6 +51,7 @@ SECRETS = {
     'inwx': {'user': 'inwxuser_signet', 'password': 'inwxpass_0123456789'},
     'namecom': {'username': 'namecomuser', 'token': 'namecomtoken_abcdef0123'},
     'gandi': {'token': 'pat_gandi_0123456789abcdef'},
+    'openprovider': {'username': 'opuser', 'password': 'oppass_0123456789xyz'},
 }
 ALL_SECRET_VALUES = [v for d in SECRETS.values() for k, v in d.items()
                      if k not in ('account', 'user', 'username')]
@@ -136,6 +137,8 @@ class Registry:
         self.ovh_task_end = 'done' # how OVHcloud tasks end ('error' to refuse)
         self.requests = []         # (provider, method, path, headers dict, raw body)
         self.sessions = set()      # INWX session cookies handed out
+        self.tokens = set()        # Openprovider bearer tokens handed out
+        self.op_ids = {}           # Openprovider domain name -> id
 
     def recs(self, provider, domain):
         return self.records.setdefault((provider, domain), [])
@@ -157,7 +160,8 @@ class Registry:
         return [c for c in self.calls if c[0] == provider and c[1] in ('POST', 'DELETE', 'PUT')
                 and not c[2].endswith('getDnssecRecords/' + c[2].rsplit('/', 1)[-1])
                 and not re.search(r'#(.*\.Get(DomainDetail|OperationDetail)|account\.login|'
-                                  r'dnssec\.listkeys)$', c[2])]
+                                  r'dnssec\.listkeys)$', c[2])
+                and not c[2].endswith('/auth/login')]
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -227,7 +231,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                       self.raw_body))
             h = {'porkbun': self.porkbun, 'dnsimple': self.dnsimple, 'ovh': self.ovh,
                  'rest': self.rest, 'route53': self.route53, 'inwx': self.inwx,
-                 'namecom': self.namecom, 'gandi': self.gandi}.get(self.provider)
+                 'namecom': self.namecom, 'gandi': self.gandi,
+                 'openprovider': self.openprovider}.get(self.provider)
             if not h:
                 return self.reply(404, {'message': 'no such API'})
             changed = h(body)
@@ -608,6 +613,57 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return True
         return self.reply(405, {'code': 405, 'message': 'Method Not Allowed'})
 
+    # Openprovider REST v1beta: a token from /auth/login as Bearer; the domain by id; its
+    # dnssec_keys replaced as a whole by PUT; every reply {"code": 0, "data": ...}.
+    def openprovider(self, body):
+        base = '/openprovider/v1beta'
+        if self.path == base + '/auth/login' and self.command == 'POST':
+            s = SECRETS['openprovider']
+            if body != {'username': s['username'], 'password': s['password'], 'ip': '0.0.0.0'}:
+                return self.reply(401, {'code': 196, 'desc': 'Authentication/Authorization Failed'})
+            tok = 'optoken%d' % self.reg.new_id()
+            self.reg.tokens.add(tok)
+            return self.reply(200, {'code': 0, 'data': {'token': tok, 'reseller_id': 42}})
+        auth = self.headers.get('Authorization', '')
+        if not auth.startswith('Bearer ') or auth[7:] not in self.reg.tokens:
+            return self.reply(401, {'code': 196, 'desc': 'Authentication/Authorization Failed'})
+        if self.fault():
+            return
+        m = re.match(r'^%s/domains\?full_name=([^&]+)&limit=1$' % base, self.path)
+        if m and self.command == 'GET':
+            name = m.group(1)
+            did = self.reg.op_ids.setdefault(name, self.reg.new_id())
+            return self.reply(200, {'code': 0, 'data': {'results': [{
+                'id': did, 'domain': {'name': name.split('.')[0], 'extension': name.split('.', 1)[1]}}],
+                'total': 1}})
+        m = re.match(r'^%s/domains/(\d+)$' % base, self.path)
+        names = {v: k for k, v in self.reg.op_ids.items()}
+        if not m or int(m.group(1)) not in names:
+            return self.reply(404, {'code': 320, 'desc': 'Domain not found'})
+        domain = names[int(m.group(1))]
+        recs = self.reg.recs('openprovider', domain)
+        if self.command == 'GET':
+            return self.reply(200, {'code': 0, 'data': {
+                'id': int(m.group(1)), 'is_dnssec_enabled': bool(recs),
+                'dnssec_keys': [{'alg': r['alg'], 'flags': r['flags'], 'protocol': 3,
+                                 'pub_key': r['pubkey'], 'readonly': 0} for r in recs]}})
+        if self.command == 'PUT':
+            try:
+                assert isinstance(body, dict) and set(body) == {'dnssec_keys', 'is_dnssec_enabled'}
+                assert body['is_dnssec_enabled'] is bool(body['dnssec_keys'])
+                new = []
+                for k in body['dnssec_keys']:
+                    assert set(k) == {'alg', 'flags', 'protocol', 'pub_key'} and k['protocol'] == 3
+                    tag, digest = ds_from_key(domain, k['flags'], k['alg'], k['pub_key'])
+                    new.append({'tag': tag, 'alg': k['alg'], 'dt': 2, 'digest': digest,
+                                'flags': k['flags'], 'pubkey': k['pub_key']})
+            except (AssertionError, KeyError, ValueError, TypeError):
+                return self.reply(400, {'code': 399, 'desc': 'Invalid request'})
+            recs[:] = new
+            self.reply(200, {'code': 0, 'data': {'status': 'ACT'}})
+            return True
+        return self.reply(405, {'code': 1, 'desc': 'method'})
+
     # A generic REST API, configured in the Corefile of the rest provider.
     def rest(self, body):
         if self.headers.get('X-Api-Key') != SECRETS['rest']['token']:
@@ -672,7 +728,7 @@ ns1     IN A   127.0.0.1
 %(ds)s
 '''
 CHILDREN = ['pb', 'dnsimple', 'ovh', 'rest', 'bad', 'manual', 'gone', 'lag', 'r53', 'ovhpush',
-            'cds', 'inwx', 'namecom', 'gandi']
+            'cds', 'inwx', 'namecom', 'gandi', 'op']
 E2E = 'e2e.test'   # delegated by the parent too, but signed by signetd in its own keystore
 E2E_TIMING = ['--csk', '--ksk-lifetime', '0', '--zsk-lifetime', '0', '--dnskey-ttl', '1s',
               '--zone-propagation-delay', '1s', '--zone-max-ttl', '1s', '--parent-ds-ttl', '1s',
@@ -990,6 +1046,10 @@ class RegistrarTest(unittest.TestCase):
         self.run_provider('gandi', 'gandi.test', '   credentials %s\n   endpoint https://127.0.0.1:%d/gandi/v5/domain\n'
                           '   ca-file %s\n' % (os.path.join(self.dir, 'gandi.cred'), self.reg.port, self.ca))
         self.assertRegex(self.ctl('zone', 'history', 'gandi.test'), r'to add: DNSKEY of DS \d+ 13')
+
+    def test_openprovider(self):
+        self.run_provider('openprovider', 'op.test', '   credentials %s\n   endpoint https://127.0.0.1:%d/openprovider/v1beta\n'
+                          '   ca-file %s\n' % (os.path.join(self.dir, 'openprovider.cred'), self.reg.port, self.ca))
 
     def test_cds(self):
         """The cds provider pushes nothing: the zone waits for the registry's CDS scan
