@@ -51,7 +51,8 @@ size_t ctl_reg_last(const sg_ks_event *ev, size_t ne, const sg_ks_event **last_r
         if (!strncmp(ev[i].new_state, "parent-", 7) && strcmp(ev[i].new_state, "parent-query"))
             *last_parent = &ev[i];
         else if (!strcmp(ev[i].new_state, "reg-ok") || !strcmp(ev[i].new_state, "reg-retry") ||
-                 !strcmp(ev[i].new_state, "reg-error") || !strcmp(ev[i].new_state, "reg-manual"))
+                 !strcmp(ev[i].new_state, "reg-error") || !strcmp(ev[i].new_state, "reg-manual") ||
+                 !strcmp(ev[i].new_state, "reg-scan"))
             *last_reg = &ev[i];
     }
     return nreg;

@@ -7,6 +7,7 @@
 #include "registrar/registrar.h"
 
 #include <jansson.h>
+#include <stdatomic.h>
 
 /* ---- Credentials (credentials.c) --------------------------------------------------- */
 
@@ -93,6 +94,8 @@ typedef struct sg_reg_ctx {
                                 * Openprovider's token), kept for the calls of one push;
                                 * "" when none. Never journalled */
     char domain_id[32];        /* the registrar's id of the domain (Openprovider), "" */
+    const atomic_int *stopping; /* set when the registrar is being freed: a task poll gives
+                                 * up at once (may be NULL) */
     int verbose;               /* journal each request's body and each reply's start
                                 * (signetctl registrar test), redacted */
     char err[256];             /* the last failure, for people (redacted) */

@@ -245,8 +245,13 @@ int sg_reg_wait_task(sg_reg_ctx *ctx, const char *what, sg_reg_task_fn check, vo
             return sg_reg_fail(ctx, SG_REG_ERETRY, "%s still %s after %.0fs (task-timeout %us)",
                                what, state, spent, bound);
         }
-        struct timespec ts = { delay_ms / 1000, (delay_ms % 1000) * 1000000L };
-        nanosleep(&ts, NULL);
+        /* in short naps, so that a daemon stopping is not held up by a registry */
+        for (long slept = 0; slept < delay_ms; slept += 100) {
+            if (ctx->stopping && atomic_load(ctx->stopping))
+                return sg_reg_fail(ctx, SG_REG_ERETRY, "%s: stopped waiting (shutting down)", what);
+            struct timespec ts = { 0, 100 * 1000000L };
+            nanosleep(&ts, NULL);
+        }
         if (delay_ms < 4000)
             delay_ms *= 2; /* a registry may take minutes: poll less as it goes */
     }

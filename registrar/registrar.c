@@ -125,6 +125,7 @@ void sg_reg_free(sg_registrar *r)
 {
     if (!r)
         return;
+    atomic_store(&r->stopping, 1); /* a push waiting on a registrar's task gives up */
     sg_reg_drain(r);
     if (r->job) {
         sg_reg_dsset_deinit(&r->job->want);

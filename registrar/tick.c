@@ -83,6 +83,7 @@ void sg_reg_ctx_setup(const sg_registrar *r, sg_reg_ctx *ctx, const char *zone,
     ctx->cred = &r->cred;
     ctx->zone = zone;
     ctx->journal = journal;
+    ctx->stopping = &r->stopping;
     ctx->base = r->cfg.endpoint[0] ? r->cfg.endpoint : r->prov ? r->prov->default_base : "";
     if (r->cfg.domain[0])
         snprintf(ctx->domain, sizeof ctx->domain, "%s", r->cfg.domain);

@@ -56,6 +56,7 @@ struct sg_registrar {
     pthread_t thread;
     int running, joined;
     atomic_int done;
+    atomic_int stopping;           /* sg_reg_free: a running task poll stops waiting */
     sg_reg_job *job;
     sg_reg_zstate *zones;
     int64_t next_tick;             /* when a tick has work again (sg_reg_next_tick) */
