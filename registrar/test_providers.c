@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -330,6 +331,58 @@ static void ovh_endpoints(void **st)
     free(p);
 }
 
+/* sg_reg_wait_task: done, failed, the bound, and a registrar being freed. */
+static int never_done(sg_reg_ctx *ctx, void *arg, int *done, char *state, size_t cap)
+{
+    (void)ctx;
+    int *calls = arg;
+    ++*calls;
+    *done = 0;
+    snprintf(state, cap, "todo");
+    return 0;
+}
+
+static int done_third(sg_reg_ctx *ctx, void *arg, int *done, char *state, size_t cap)
+{
+    int *calls = arg;
+    snprintf(state, cap, "doing");
+    if (++*calls == 3)
+        *done = 1;
+    if (*calls > 3)
+        return sg_reg_fail(ctx, SG_REG_EREJECT, "asked after done");
+    return 0;
+}
+
+static void wait_task(void **st)
+{
+    (void)st;
+    sg_reg_cfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.task_timeout = 1;
+    sg_reg_cred cred = { .n = 0 };
+    sg_reg_journal j = { 0 };
+    sg_reg_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.cfg = &cfg;
+    ctx.cred = &cred;
+    ctx.journal = &j;
+    int calls = 0;
+    assert_int_equal(sg_reg_wait_task(&ctx, "task 1", done_third, &calls), 0);
+    assert_int_equal(calls, 3);
+    calls = 0;
+    assert_int_equal(sg_reg_wait_task(&ctx, "task 2", never_done, &calls), SG_REG_ERETRY);
+    assert_non_null(strstr(ctx.err, "task 2 still todo after"));
+    assert_true(calls >= 2 && calls <= 4); /* 0.25 s, 0.5 s, then over the 1 s bound */
+    atomic_int stopping = 1;
+    ctx.stopping = &stopping;
+    cfg.task_timeout = 3600;
+    calls = 0;
+    assert_int_equal(sg_reg_wait_task(&ctx, "task 3", never_done, &calls), SG_REG_ERETRY);
+    assert_int_equal(calls, 1);
+    assert_non_null(strstr(ctx.err, "shutting down"));
+    sg_reg_journal_free(&j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -339,7 +392,7 @@ int main(void)
         cmocka_unit_test(hex_decode_high_bytes),
         cmocka_unit_test(inwx_json),     cmocka_unit_test(namecom_json),
         cmocka_unit_test(gandi_json),    cmocka_unit_test(openprovider_json),
-        cmocka_unit_test(ovh_endpoints),
+        cmocka_unit_test(ovh_endpoints), cmocka_unit_test(wait_task),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
