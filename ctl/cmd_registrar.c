@@ -51,7 +51,8 @@ size_t ctl_reg_last(const sg_ks_event *ev, size_t ne, const sg_ks_event **last_r
         if (!strncmp(ev[i].new_state, "parent-", 7) && strcmp(ev[i].new_state, "parent-query"))
             *last_parent = &ev[i];
         else if (!strcmp(ev[i].new_state, "reg-ok") || !strcmp(ev[i].new_state, "reg-retry") ||
-                 !strcmp(ev[i].new_state, "reg-error") || !strcmp(ev[i].new_state, "reg-manual"))
+                 !strcmp(ev[i].new_state, "reg-error") || !strcmp(ev[i].new_state, "reg-manual") ||
+                 !strcmp(ev[i].new_state, "reg-scan"))
             *last_reg = &ev[i];
     }
     return nreg;
@@ -303,6 +304,23 @@ static int zone_and_config(const char *cmd, int argc, char **argv, ctl_opt *o, c
     return CTL_OK;
 }
 
+typedef struct test_out {
+    int json, n;
+} test_out;
+
+/* One line of registrar test: a request or a reply, as the library journalled it. */
+static void test_note(void *arg, const char *state, const char *reason)
+{
+    test_out *o = arg;
+    (void)state;
+    if (o->json) {
+        printf(o->n++ ? "," : "");
+        json_str(stdout, reason);
+    } else {
+        printf("  %s\n", reason);
+    }
+}
+
 int cmd_registrar(ctl *c, int argc, char **argv)
 {
     if (argc < 1 || strcmp(argv[0], "test")) {
@@ -333,14 +351,22 @@ int cmd_registrar(ctl *c, int argc, char **argv)
         return rc;
     sg_reg_dsset have;
     char err[512];
-    int e = sg_reg_list_now(r, zone, &have, err, sizeof err);
-    const char *where = rcfg.endpoint[0] ? rcfg.endpoint : rcfg.primary[0] ? rcfg.primary : "";
+    test_out to = { c->json, 0 };
     if (c->json) {
         printf("{\"zone\":");
         json_str(stdout, zone);
         printf(",\"provider\":");
         json_str(stdout, rcfg.provider);
-        printf(",\"ok\":%s", e ? "false" : "true");
+        printf(",\"calls\":[");
+    } else {
+        printf("registrar %s%s%s for %s: one read-only call; each request and reply "
+               "(credentials shown as ***):\n", rcfg.provider, rcfg.endpoint[0] ? " at " : "",
+               rcfg.endpoint[0] ? rcfg.endpoint : "", zone);
+    }
+    int e = sg_reg_list_now(r, zone, &have, test_note, &to, err, sizeof err);
+    const char *where = rcfg.endpoint[0] ? rcfg.endpoint : rcfg.primary[0] ? rcfg.primary : "";
+    if (c->json) {
+        printf("],\"ok\":%s", e ? "false" : "true");
         if (e) {
             printf(",\"failure\":\"%s\",\"error\":", failure_name(e));
             json_str(stdout, err);
@@ -444,8 +470,11 @@ int cmd_ds_push(ctl *c, int argc, char **argv)
         fprintf(stderr, "signetctl: ds push %s: %s\nsignetctl: %s\n", zone, err,
                 failure_kind(e));
     } else {
-        printf("%s: %s\n", zone, changed ? "the registrar's DS set was changed (see above)"
-                                          : "the registrar already had the DS set; nothing changed");
+        printf("%s: %s\n", zone,
+               !strcmp(rcfg.provider, "cds")
+                   ? "nothing pushed: the registry scans the zone's CDS/CDNSKEY"
+               : changed ? "the registrar's DS set was changed (see above)"
+                         : "the registrar already had the DS set; nothing changed");
     }
     return e ? CTL_ERR : CTL_OK;
 }

@@ -61,14 +61,23 @@ static int opt_credentials(const sg_cfg_block *d, sg_reg_cfg *out)
     return 0;
 }
 
-/* Credentials go only over TLS; the trailing slash goes so that paths join with one. */
+/* Credentials go only over TLS; the trailing slash goes so that paths join with one.
+ * OVHcloud's regional APIs may be named (ovh-eu, ovh-ca, ovh-us), as its clients allow. */
 static int opt_endpoint(const sg_cfg_block *d, sg_reg_cfg *out)
 {
     int rc = copy(d, out->endpoint, sizeof out->endpoint, "an https:// base URL");
     if (rc)
         return rc;
+    const char *named = sg_reg_ovh_endpoint(out->endpoint);
+    if (named && strcmp(out->provider, "ovh"))
+        return sg_cfg_error(d, "endpoint: '%s' names an OVHcloud API; registrar %s needs an "
+                               "https:// URL", out->endpoint, out->provider);
+    if (named)
+        snprintf(out->endpoint, sizeof out->endpoint, "%s", named);
     if (strncmp(out->endpoint, "https://", 8))
-        return sg_cfg_error(d, "endpoint: only https:// URLs are accepted");
+        return sg_cfg_error(d, "endpoint: only https:// URLs are accepted%s",
+                            strcmp(out->provider, "ovh") ? ""
+                                                         : " (or ovh-eu, ovh-ca, ovh-us)");
     size_t l = strlen(out->endpoint);
     if (out->endpoint[l - 1] == '/')
         out->endpoint[l - 1] = 0;
@@ -182,6 +191,7 @@ static const directive directives[] = {
     FUNC("query-timeout", opt_query_timeout),
     FUNC("backoff", opt_backoff),
     DURATION("check-interval", check_interval, 86400),
+    DURATION("task-timeout", task_timeout, 3600),
     DURATION("alert-timeout", alert_timeout, 365 * 86400ULL),
     STRING("parent", parent, "the parent zone's name"),
     FUNC("parent-ns", opt_parent_ns),
@@ -225,13 +235,14 @@ static void set_defaults(const sg_cfg_block *blk, sg_reg_cfg *out)
     out->check_interval = 60;
     out->alert_timeout = 2 * 86400;
     out->query_timeout = 2000;
+    out->task_timeout = 120;
     snprintf(out->env_prefix, sizeof out->env_prefix, "SIGNET_REG_");
 }
 
 /* What a provider cannot work without, once the whole block is read. */
 static int check_required(const sg_cfg_block *blk, const sg_reg_cfg *out)
 {
-    int manual = !strcmp(out->provider, "manual");
+    int manual = !strcmp(out->provider, "manual") || !strcmp(out->provider, "cds");
     if (!manual && !out->credentials[0])
         return sg_cfg_error(blk, "registrar %s: a 'credentials FILE' (or 'credentials env') "
                                  "line is required", out->provider);
@@ -247,12 +258,11 @@ int sg_reg_parse(const sg_cfg_block *blk, sg_reg_cfg *out)
 {
     set_defaults(blk, out);
     if (blk->nargs != 1 || strlen(blk->args[0]) >= sizeof out->provider)
-        return sg_cfg_error(blk, "registrar: expected a provider (manual, rest, porkbun, "
-                                 "dnsimple, ovh, update)");
+        return sg_cfg_error(blk, "registrar: expected a provider (%s)", sg_reg_provider_names());
     snprintf(out->provider, sizeof out->provider, "%s", blk->args[0]);
     if (strcmp(out->provider, "manual") && !sg_reg_provider_find(out->provider))
-        return sg_cfg_error(blk, "registrar: unknown provider '%s' (manual, rest, porkbun, "
-                                 "dnsimple, ovh, update)", out->provider);
+        return sg_cfg_error(blk, "registrar: unknown provider '%s' (%s)", out->provider,
+                            sg_reg_provider_names());
     for (int i = 0; i < blk->nchildren; i++) {
         int rc = parse_directive(&blk->children[i], out);
         if (rc)

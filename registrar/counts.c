@@ -9,7 +9,7 @@
 static const char *const states[SG_REG_COUNT_STATES] = {
     "reg-want", "reg-call", "reg-diff", "reg-ok", "reg-retry", "reg-error", "reg-manual",
     "parent-ns", "parent-query", "parent-wait", "parent-seen", "parent-gone", "parent-alert",
-    "reg-push", "parent-ttl", "other",
+    "reg-push", "parent-ttl", "reg-scan", "other",
 };
 
 void sg_reg_count(sg_registrar *r, const char *state)

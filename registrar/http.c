@@ -6,6 +6,7 @@
 #include "common/log.h"
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -36,6 +37,18 @@ static size_t on_body(char *p, size_t sz, size_t nm, void *ud)
 
 void sg_http_header(sg_http_resp *r, const char *p, size_t n)
 {
+    static const char cookie[] = "set-cookie:";
+    if (!r->cookie[0] && n > sizeof cookie - 1 && n < sizeof r->cookie &&
+        !strncasecmp(p, cookie, sizeof cookie - 1)) {
+        const char *v = p + sizeof cookie - 1, *end = p + n;
+        while (v < end && (*v == ' ' || *v == '\t'))
+            v++;
+        size_t len = 0;
+        while (v + len < end && v[len] != ';' && v[len] != '\r' && v[len] != '\n')
+            len++;
+        memcpy(r->cookie, v, len);
+        r->cookie[len] = 0;
+    }
     static const char name[] = "retry-after:";
     if (n > sizeof name - 1 && n < 200 && !strncasecmp(p, name, sizeof name - 1)) {
         char v[200];
@@ -65,7 +78,10 @@ int sg_http_do(const sg_reg_cfg *cfg, const char *method, const char *url,
     }
     struct curl_slist *hl = NULL;
     hl = curl_slist_append(hl, "Accept: application/json");
-    if (body)
+    int own_type = 0; /* AWS wants its own JSON type: a caller's Content-Type wins */
+    for (int i = 0; i < nheaders; i++)
+        own_type |= !strncasecmp(headers[i], "Content-Type:", 13);
+    if (body && !own_type)
         hl = curl_slist_append(hl, "Content-Type: application/json");
     for (int i = 0; i < nheaders; i++)
         hl = curl_slist_append(hl, headers[i]);
@@ -123,4 +139,5 @@ void sg_http_resp_free(sg_http_resp *r)
     free(r->body);
     r->body = NULL;
     r->len = 0;
+    OPENSSL_cleanse(r->cookie, sizeof r->cookie);
 }

@@ -7,6 +7,7 @@
 #include "registrar/registrar.h"
 
 #include <jansson.h>
+#include <stdatomic.h>
 
 /* ---- Credentials (credentials.c) --------------------------------------------------- */
 
@@ -60,6 +61,7 @@ typedef struct sg_http_resp {
     char *body;          /* NUL-terminated, free() */
     size_t len;
     uint32_t retry_after;
+    char cookie[512];    /* the first Set-Cookie's NAME=VALUE (a session: INWX), or "" */
     char err[256];       /* curl's message on a network error */
 } sg_http_resp;
 
@@ -71,7 +73,7 @@ int sg_http_do(const sg_reg_cfg *cfg, const char *method, const char *url,
                const char *userpwd, sg_http_resp *resp);
 void sg_http_resp_free(sg_http_resp *r);
 /* One response header line as libcurl hands it over (n bytes, not NUL-terminated, CRLF
- * included): Retry-After goes into r->retry_after. */
+ * included): Retry-After goes into r->retry_after, the first Set-Cookie into r->cookie. */
 void sg_http_header(sg_http_resp *r, const char *line, size_t n);
 
 /* ---- Providers ---------------------------------------------------------------------- */
@@ -88,6 +90,14 @@ typedef struct sg_reg_ctx {
     uint32_t ds_ttl;           /* the TTL the DS records get where the API takes one
                                 * (the policy's parent-ds-ttl; set by sg_reg_push) */
     uint32_t retry_after;      /* from the last transient failure */
+    char cookie[512];          /* a session the registrar handed out (INWX's cookie,
+                                * Openprovider's token), kept for the calls of one push;
+                                * "" when none. Never journalled */
+    char domain_id[32];        /* the registrar's id of the domain (Openprovider), "" */
+    const atomic_int *stopping; /* set when the registrar is being freed: a task poll gives
+                                 * up at once (may be NULL) */
+    int verbose;               /* journal each request's body and each reply's start
+                                * (signetctl registrar test), redacted */
     char err[256];             /* the last failure, for people (redacted) */
 } sg_reg_ctx;
 
@@ -99,11 +109,21 @@ typedef struct sg_reg_provider {
     int (*add)(sg_reg_ctx *ctx, const sg_reg_ds *ds);
     int (*remove)(sg_reg_ctx *ctx, const sg_reg_ds *have);
     int (*replace)(sg_reg_ctx *ctx, const sg_reg_dsset *want); /* whole-set APIs, or NULL */
+    /* 1: the API takes the DNSKEY (flags, algorithm, public key) and computes the DS
+     * itself, so listed records are compared by key, not by digest */
+    int takes_dnskey;
+    /* 1: nothing is pushed (cds: the registry scans the child's CDS/CDNSKEY); list and
+     * the writes are NULL, and the parent check alone confirms */
+    int scan_only;
 } sg_reg_provider;
 
 const sg_reg_provider *sg_reg_provider_find(const char *name);
 extern const sg_reg_provider sg_reg_provider_rest, sg_reg_provider_porkbun,
-    sg_reg_provider_dnsimple, sg_reg_provider_ovh, sg_reg_provider_update;
+    sg_reg_provider_dnsimple, sg_reg_provider_ovh, sg_reg_provider_update,
+    sg_reg_provider_route53, sg_reg_provider_cds, sg_reg_provider_inwx, sg_reg_provider_namecom,
+    sg_reg_provider_gandi, sg_reg_provider_openprovider;
+/* The provider names, for messages: "manual, rest, porkbun, ..." */
+const char *sg_reg_provider_names(void);
 
 /* One API call: base + path, journalled as "METHOD path -> status". 2xx: 0 and, when
  * json_out is not NULL, the parsed body (json_decref; SG_EMALFORMED if it is not JSON).
@@ -127,6 +147,13 @@ int sg_reg_fail(sg_reg_ctx *ctx, int rc, const char *fmt, ...)
 int sg_reg_push(sg_reg_ctx *ctx, const sg_reg_provider *p, const sg_reg_dsset *want,
                 int *changed);
 
+/* Poll an asynchronous registrar task until check says it is done (*done = 1; 0 returned)
+ * or failed (an error returned), sleeping 0.25 s, doubling up to 4 s, between checks, for
+ * at most cfg->task_timeout seconds (then SG_REG_ERETRY). check writes the task's current
+ * state into state (cap bytes) for the message. what: "OVHcloud task 42", for people. */
+typedef int (*sg_reg_task_fn)(sg_reg_ctx *ctx, void *arg, int *done, char *state, size_t cap);
+int sg_reg_wait_task(sg_reg_ctx *ctx, const char *what, sg_reg_task_fn check, void *arg);
+
 /* Field helpers for the JSON providers. */
 int sg_reg_hex_decode(const char *hex, uint8_t *out, size_t cap, size_t *len_out);
 void sg_reg_hex_encode(const uint8_t *in, size_t len, char *out, int upper);
@@ -145,6 +172,39 @@ int sg_reg_ovh_parse_key(const json_t *root, sg_reg_ds *out, char *err, size_t c
 /* "$1$" + SHA1_HEX(AS+"+"+CK+"+"+METHOD+"+"+URL+"+"+BODY+"+"+TS) into out[45]. */
 int sg_reg_ovh_signature(const char *as, const char *ck, const char *method, const char *url,
                          const char *body, int64_t ts, char out[45]);
+/* OVHcloud endpoint names (ovh-eu, ovh-ca, ovh-us) as base URLs; NULL if not one. */
+const char *sg_reg_ovh_endpoint(const char *name);
+char *sg_reg_ovh_task_path(const char *domain, long id);
+
+/* AWS Signature Version 4 (sigv4.c). The request as it goes on the wire: method, path
+ * (already URI-encoded), query ("" or "a=1&b=2", already encoded; sorted here), headers
+ * (names in any case, each "name: value"; every one is signed), the body. amz_date is
+ * "YYYYMMDDTHHMMSSZ" (the X-Amz-Date header, which must be among the headers). Writes
+ * the Authorization header value into out. 0, SG_ESPACE or SG_ELIB. */
+typedef struct sg_sigv4_req {
+    const char *method, *path, *query;
+    const char *const *headers;
+    int nheaders;
+    const char *body;
+    size_t body_len;
+    const char *access_key, *secret_key, *region, *service, *amz_date;
+} sg_sigv4_req;
+int sg_sigv4_authorization(const sg_sigv4_req *req, char *out, size_t cap);
+/* The canonical request and the string to sign of req, for the tests (malloc'ed). */
+int sg_sigv4_canonical(const sg_sigv4_req *req, char **creq_out, char **sts_out);
+/* INWX, Name.com and Gandi internals for the unit tests. */
+char *sg_reg_inwx_request(const char *method, json_t *params);
+int sg_reg_inwx_parse_keys(const json_t *res, sg_reg_dsset *out, char *err, size_t cap);
+char *sg_reg_namecom_create_body(const sg_reg_ds *ds);
+int sg_reg_namecom_parse_list(const json_t *root, sg_reg_dsset *out, char *err, size_t cap);
+char *sg_reg_gandi_create_body(const sg_reg_ds *ds);
+char *sg_reg_openprovider_update_body(const sg_reg_dsset *want);
+int sg_reg_openprovider_parse_keys(const json_t *data, sg_reg_dsset *out, char *err, size_t cap);
+int sg_reg_gandi_parse_list(const json_t *root, sg_reg_dsset *out, char *err, size_t cap);
+/* Route 53 Domains internals for the unit tests. */
+char *sg_reg_route53_associate_body(const char *domain, const sg_reg_ds *ds);
+int sg_reg_route53_parse_detail(const json_t *root, sg_reg_dsset *out, char *err, size_t cap);
+
 /* Expand a rest template; json_escape: values are escaped for a JSON string. */
 char *sg_reg_rest_expand(const char *tmpl, const sg_reg_ctx *ctx, const sg_reg_ds *ds,
                          int json_escape);

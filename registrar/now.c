@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-int sg_reg_list_now(sg_registrar *r, const char *zone, sg_reg_dsset *out, char *err,
-                    size_t cap)
+int sg_reg_list_now(sg_registrar *r, const char *zone, sg_reg_dsset *out, sg_reg_note_fn note,
+                    void *arg, char *err, size_t cap)
 {
     sg_reg_dsset_init(out);
     if (err && cap)
@@ -25,15 +25,27 @@ int sg_reg_list_now(sg_registrar *r, const char *zone, sg_reg_dsset *out, char *
                                "the registrar the DS set");
         return SG_EINVAL;
     }
+    if (r->prov->scan_only) {
+        if (err)
+            snprintf(err, cap, "the cds provider has no API to ask: the registry scans the "
+                               "zone's CDS/CDNSKEY (signetctl ds check asks the parent's servers)");
+        return SG_EINVAL;
+    }
     sg_reg_journal j = { 0 };
     sg_reg_ctx ctx;
     sg_reg_ctx_setup(r, &ctx, zn, &j);
+    ctx.verbose = 1; /* the operator wants to see each call and its answer */
     int rc = r->prov->list(&ctx, out);
     if (rc) {
         if (err)
             snprintf(err, cap, "%s", ctx.err[0] ? ctx.err : sg_strerror(rc));
         sg_reg_dsset_deinit(out);
         sg_reg_dsset_init(out);
+    }
+    for (size_t i = 0; i < j.n; i++) {
+        sg_reg_cred_redact(&r->cred, j.v[i].reason);
+        if (note)
+            note(arg, j.v[i].state, j.v[i].reason);
     }
     sg_reg_journal_free(&j);
     return rc;
@@ -66,7 +78,10 @@ int sg_reg_push_now(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t 
     if ((rc = sg_reg_want_events(r, ks, zn, now, &want, note, arg)))
         goto out;
     sg_reg_journal j = { 0 };
-    if (r->manual) {
+    if (r->prov && r->prov->scan_only) {
+        sg_reg_note_add(&j, "reg-scan", "waiting for the registry's CDS scan: nothing to push "
+                        "(the zone publishes %zu DS as CDS/CDNSKEY)", want.n);
+    } else if (r->manual) {
         sg_reg_manual_announce(zn, &want, unsigning, &j);
     } else {
         sg_reg_ctx ctx;

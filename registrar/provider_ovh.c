@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* OVHcloud (eu.api.ovh.com/1.0): signed requests (application key, application secret,
- * consumer key); the domain's DS set is given as DNSKEYs and replaced as a whole. */
+/* OVHcloud (eu.api.ovh.com/1.0, or ca./us. by name): signed requests (application key,
+ * application secret, consumer key); the domain's DS set is given as DNSKEYs and replaced
+ * as a whole by a task, which is polled until it ends. */
 #include "registrar/internal.h"
 
 #include <openssl/evp.h>
@@ -149,6 +150,59 @@ static int ovh_list(sg_reg_ctx *ctx, sg_reg_dsset *out)
     return rc;
 }
 
+const char *sg_reg_ovh_endpoint(const char *name)
+{
+    /* the regional APIs of OVHcloud's own clients (python-ovh ENDPOINTS) */
+    static const char *const map[][2] = {
+        { "ovh-eu", "https://eu.api.ovh.com/1.0" },
+        { "ovh-ca", "https://ca.api.ovh.com/1.0" },
+        { "ovh-us", "https://api.us.ovhcloud.com/1.0" },
+    };
+    for (size_t i = 0; name && i < sizeof map / sizeof map[0]; i++)
+        if (!strcmp(name, map[i][0]))
+            return map[i][1];
+    return NULL;
+}
+
+char *sg_reg_ovh_task_path(const char *domain, long id)
+{
+    char *p = malloc(strlen(domain) + 48);
+    if (p)
+        sprintf(p, "/domain/%s/task/%ld", domain, id);
+    return p;
+}
+
+typedef struct ovh_task {
+    long id;
+} ovh_task;
+
+/* GET /domain/{d}/task/{id}: todo, doing, init are under way; done is done; error,
+ * cancelled (and anything else) failed, with OVHcloud's comment. */
+static int ovh_task_check(sg_reg_ctx *ctx, void *arg, int *done, char *state, size_t cap)
+{
+    const ovh_task *t = arg;
+    char *path = sg_reg_ovh_task_path(ctx->domain, t->id);
+    if (!path)
+        return SG_ENOMEM;
+    json_t *j = NULL;
+    int rc = ovh_call(ctx, "GET", path, NULL, &j);
+    free(path);
+    if (rc)
+        return rc;
+    const char *st = json_string_value(json_object_get(j, "status"));
+    const char *comment = json_string_value(json_object_get(j, "comment"));
+    snprintf(state, cap, "%s", st ? st : "?");
+    sg_reg_note_add(ctx->journal, "reg-call", "OVHcloud task %ld: %s", t->id, state);
+    if (st && !strcmp(st, "done")) {
+        *done = 1;
+    } else if (!st || (strcmp(st, "todo") && strcmp(st, "doing") && strcmp(st, "init"))) {
+        rc = sg_reg_fail(ctx, SG_REG_EREJECT, "OVHcloud task %ld ended %s%s%s", t->id, state,
+                         comment ? ": " : "", comment ? comment : "");
+    }
+    json_decref(j);
+    return rc;
+}
+
 static int ovh_replace(sg_reg_ctx *ctx, const sg_reg_dsset *want)
 {
     for (size_t i = 0; i < want->n; i++)
@@ -162,13 +216,22 @@ static int ovh_replace(sg_reg_ctx *ctx, const sg_reg_dsset *want)
     json_t *task = NULL;
     int rc = ovh_call(ctx, "POST", path, body, &task);
     free(body);
-    if (!rc) {
-        long id = sg_reg_json_uint(json_object_get(task, "id"), 0x7fffffffUL);
-        const char *st = json_string_value(json_object_get(task, "status"));
-        sg_reg_note_add(ctx->journal, "reg-call", "OVHcloud task %ld: %s", id, st ? st : "?");
-    }
+    if (rc)
+        return rc;
+    ovh_task t = { sg_reg_json_uint(json_object_get(task, "id"), 0x7fffffffUL) };
+    const char *st = json_string_value(json_object_get(task, "status"));
+    sg_reg_note_add(ctx->journal, "reg-call", "OVHcloud task %ld: %s", t.id, st ? st : "?");
+    int finished = st && !strcmp(st, "done");
     json_decref(task);
-    return rc;
+    if (t.id < 0)
+        return sg_reg_fail(ctx, SG_REG_ERETRY, "POST %s: no task id in the reply", path);
+    if (finished)
+        return 0;
+    /* the POST only queues the change: the set is the registrar's once the task is done,
+     * and only then does listing it again say anything */
+    char what[64];
+    snprintf(what, sizeof what, "OVHcloud task %ld", t.id);
+    return sg_reg_wait_task(ctx, what, ovh_task_check, &t);
 }
 
 const sg_reg_provider sg_reg_provider_ovh = {
@@ -177,4 +240,5 @@ const sg_reg_provider sg_reg_provider_ovh = {
     .cred_keys = keys,
     .list = ovh_list,
     .replace = ovh_replace,
+    .takes_dnskey = 1,
 };

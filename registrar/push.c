@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int sg_reg_fail(sg_reg_ctx *ctx, int rc, const char *fmt, ...)
 {
@@ -39,7 +40,7 @@ static void body_message(const char *body, char *out, size_t cap)
     json_t *j = body ? json_loads(body, JSON_DECODE_ANY, &je) : NULL;
     const char *m = NULL;
     if (json_is_object(j)) {
-        static const char *const keys[] = { "message", "error", "detail", "status", NULL };
+        static const char *const keys[] = { "message", "error", "detail", "desc", "status", NULL };
         for (int i = 0; keys[i] && !m; i++)
             m = json_string_value(json_object_get(j, keys[i]));
     }
@@ -64,6 +65,13 @@ int sg_reg_call(sg_reg_ctx *ctx, const char *method, const char *path,
     char shown[512];
     url_path(url, shown, sizeof shown);
     sg_reg_cred_redact(ctx->cred, shown);
+    if (ctx->verbose) {
+        char line[2600];
+        snprintf(line, sizeof line, "%s %s%s%.300s", method, url, body ? " body " : "",
+                 body ? body : "");
+        sg_reg_cred_redact(ctx->cred, line);
+        sg_reg_note_add(ctx->journal, "reg-call", "request: %s", line);
+    }
     sg_http_resp r;
     int rc = sg_http_do(ctx->cfg, method, url, headers, nheaders, body, userpwd, &r);
     if (rc == SG_ENOMEM || rc == SG_ELIB) {
@@ -79,6 +87,8 @@ int sg_reg_call(sg_reg_ctx *ctx, const char *method, const char *path,
         return SG_REG_ERETRY;
     }
     rc = sg_reg_call_result(ctx, method, shown, &r, json_out);
+    if (r.cookie[0])
+        memcpy(ctx->cookie, r.cookie, sizeof ctx->cookie);
     sg_http_resp_free(&r);
     return rc;
 }
@@ -89,6 +99,16 @@ int sg_reg_call_result(sg_reg_ctx *ctx, const char *method, const char *shown,
     if (json_out)
         *json_out = NULL;
     sg_reg_note_add(ctx->journal, "reg-call", "%s %s: HTTP %ld", method, shown, r->status);
+    if (ctx->verbose) {
+        char ex[200];
+        snprintf(ex, sizeof ex, "%.160s%s", r->body ? r->body : "", r->len > 160 ? "..." : "");
+        for (char *c = ex; *c; c++)
+            if (*c == '\n' || *c == '\r' || *c == '\t')
+                *c = ' ';
+        sg_reg_cred_redact(ctx->cred, ex);
+        sg_reg_note_add(ctx->journal, "reg-call", "reply: HTTP %ld, %zu bytes%s%s", r->status,
+                        r->len, r->len ? ": " : "", ex);
+    }
     if (r->status < 200 || r->status > 299) {
         char msg[160];
         body_message(r->body, msg, sizeof msg);
@@ -110,15 +130,46 @@ int sg_reg_call_result(sg_reg_ctx *ctx, const char *method, const char *shown,
     return 0;
 }
 
-/* One round: list, diff, change. *differs says whether the registrar's set differed. */
+/* "the registrar now has N DS: TAG/ALG/DT ..." after a change: what a write did is said
+ * from a fresh listing, never assumed. */
+static void note_have(sg_reg_ctx *ctx, const sg_reg_dsset *have)
+{
+    char list[200] = "";
+    size_t o = 0;
+    for (size_t k = 0; k < have->n && o < sizeof list - 24; k++) {
+        char t[200];
+        sg_reg_ds_text(&have->v[k], t, sizeof t);
+        t[strcspn(t, " ")] = 0; /* the tag */
+        if (have->v[k].digest_len)
+            o += (size_t)snprintf(list + o, sizeof list - o, "%s%s/%u/%u", k ? " " : "", t,
+                                  have->v[k].algorithm, have->v[k].digest_type);
+        else
+            o += (size_t)snprintf(list + o, sizeof list - o, "%s%s/%u/key", k ? " " : "", t,
+                                  have->v[k].algorithm);
+    }
+    sg_reg_note_add(ctx->journal, "reg-call", "the registrar now has %zu DS%s%s", have->n,
+                    have->n ? ": " : "", list);
+}
+
+/* One round: list, diff, change. *differs says whether the registrar's set differed.
+ * after_change: a write came before, so the listing is reported. */
 static int push_round(sg_reg_ctx *ctx, const sg_reg_provider *p, const sg_reg_dsset *want,
-                      int *differs)
+                      int *differs, int after_change)
 {
     *differs = 0;
     sg_reg_dsset have, add, del;
     int rc = p->list(ctx, &have);
     if (rc)
         return rc;
+    if (after_change)
+        note_have(ctx, &have);
+    if (p->takes_dnskey) {
+        /* the registrar computes the digest itself, of a type it chooses: the key is
+         * what was given, so the key is what is compared */
+        for (size_t i = 0; i < have.n; i++)
+            if (have.v[i].pubkey_len)
+                have.v[i].digest_len = 0;
+    }
     if ((rc = sg_reg_diff(&have, want, &add, &del))) {
         sg_reg_dsset_deinit(&have);
         return rc;
@@ -126,13 +177,17 @@ static int push_round(sg_reg_ctx *ctx, const sg_reg_provider *p, const sg_reg_ds
     char t[200];
     for (size_t i = 0; i < add.n; i++) {
         sg_reg_ds_text(&add.v[i], t, sizeof t);
-        sg_reg_note_add(ctx->journal, "reg-diff", "to add: DS %s", t);
+        sg_reg_note_add(ctx->journal, "reg-diff", "to add: %s %s",
+                        p->takes_dnskey ? "DNSKEY of DS" : "DS", t);
+        if (p->takes_dnskey && !add.v[i].pubkey_len)
+            rc = sg_reg_fail(ctx, SG_EINVAL, "%s takes DNSKEYs, and the DNSKEY of DS %u is "
+                             "not known", p->name, add.v[i].tag);
     }
     for (size_t i = 0; i < del.n; i++) {
         sg_reg_ds_text(&del.v[i], t, sizeof t);
         sg_reg_note_add(ctx->journal, "reg-diff", "to remove: DS %s", t);
     }
-    if (add.n || del.n) {
+    if (!rc && (add.n || del.n)) {
         *differs = 1;
         if (p->replace) {
             rc = p->replace(ctx, want);
@@ -155,15 +210,49 @@ int sg_reg_push(sg_reg_ctx *ctx, const sg_reg_provider *p, const sg_reg_dsset *w
 {
     *changed = 0;
     ctx->ds_ttl = want->ttl;
-    int differs, rc = push_round(ctx, p, want, &differs);
-    if (rc || !differs || p->replace)
-        return rc; /* whole-set APIs apply asynchronously: the parent check confirms */
-    *changed = 1;
-    /* list again: some APIs delete more than asked (Porkbun deletes by key tag), so a
-     * second round puts back what went with it */
-    if ((rc = push_round(ctx, p, want, &differs)))
+    int differs, rc = push_round(ctx, p, want, &differs, 0);
+    if (rc || !differs)
         return rc;
-    if (differs && (rc = push_round(ctx, p, want, &differs)) == 0 && differs)
+    *changed = 1;
+    /* list again, for every API: what the registrar holds now is reported from its own
+     * listing (a whole-set API such as OVHcloud's applies a task that the provider waited
+     * for), and some APIs delete more than asked (Porkbun deletes by key tag), so a
+     * second round puts back what went with it */
+    if ((rc = push_round(ctx, p, want, &differs, 1)))
+        return rc;
+    if (differs && (rc = push_round(ctx, p, want, &differs, 1)) == 0 && differs)
         rc = sg_reg_fail(ctx, SG_REG_ERETRY, "the registrar's DS set still differs after changes");
     return rc;
+}
+
+int sg_reg_wait_task(sg_reg_ctx *ctx, const char *what, sg_reg_task_fn check, void *arg)
+{
+    uint32_t bound = ctx->cfg->task_timeout ? ctx->cfg->task_timeout : 120;
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    long delay_ms = 250;
+    char state[64] = "";
+    for (;;) {
+        int done = 0;
+        int rc = check(ctx, arg, &done, state, sizeof state);
+        if (rc || done)
+            return rc;
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double spent = (double)(now.tv_sec - start.tv_sec) + (now.tv_nsec - start.tv_nsec) / 1e9;
+        if (spent + delay_ms / 1000.0 > bound) {
+            sg_reg_note_add(ctx->journal, "reg-call", "%s still %s after %.0fs", what, state, spent);
+            return sg_reg_fail(ctx, SG_REG_ERETRY, "%s still %s after %.0fs (task-timeout %us)",
+                               what, state, spent, bound);
+        }
+        /* in short naps, so that a daemon stopping is not held up by a registry */
+        for (long slept = 0; slept < delay_ms; slept += 100) {
+            if (ctx->stopping && atomic_load(ctx->stopping))
+                return sg_reg_fail(ctx, SG_REG_ERETRY, "%s: stopped waiting (shutting down)", what);
+            struct timespec ts = { 0, 100 * 1000000L };
+            nanosleep(&ts, NULL);
+        }
+        if (delay_ms < 4000)
+            delay_ms *= 2; /* a registry may take minutes: poll less as it goes */
+    }
 }

@@ -14,12 +14,19 @@ const sg_reg_provider *sg_reg_provider_find(const char *name)
 {
     static const sg_reg_provider *const all[] = {
         &sg_reg_provider_rest, &sg_reg_provider_porkbun, &sg_reg_provider_dnsimple,
-        &sg_reg_provider_ovh, &sg_reg_provider_update, NULL,
+        &sg_reg_provider_ovh, &sg_reg_provider_update, &sg_reg_provider_route53,
+        &sg_reg_provider_cds, &sg_reg_provider_inwx, &sg_reg_provider_namecom,
+        &sg_reg_provider_gandi, &sg_reg_provider_openprovider, NULL,
     };
     for (int i = 0; all[i]; i++)
         if (!strcmp(all[i]->name, name))
             return all[i];
     return NULL;
+}
+
+const char *sg_reg_provider_names(void)
+{
+    return "manual, cds, rest, porkbun, dnsimple, ovh, route53, gandi, inwx, namecom, openprovider, update";
 }
 
 int sg_reg_new(const sg_reg_cfg *cfg, sg_registrar **reg_out)
@@ -45,7 +52,7 @@ int sg_reg_new(const sg_reg_cfg *cfg, sg_registrar **reg_out)
         sg_reg_free(r);
         return SG_EINVAL;
     }
-    if (!r->manual) {
+    if (!r->manual && !r->prov->scan_only) {
         char why[600] = "";
         int rc;
         if (!strcmp(cfg->credentials, "env")) {
@@ -53,7 +60,9 @@ int sg_reg_new(const sg_reg_cfg *cfg, sg_registrar **reg_out)
             static const char *const names[] = { "apikey", "secretapikey", "token", "account",
                                                  "application-key", "application-secret",
                                                  "consumer-key", "tsig-name", "tsig-algorithm",
-                                                 "tsig-secret", NULL };
+                                                 "tsig-secret", "access-key-id",
+                                                 "secret-access-key", "user", "password",
+                                                 "username", NULL };
             rc = sg_reg_cred_load_env(cfg->env_prefix, names, &r->cred);
             for (int i = 0; !rc && i < r->cfg.nrest_headers + 0; i++) {
                 /* {cred:NAME} placeholders of the rest provider name their own variables */
@@ -116,6 +125,7 @@ void sg_reg_free(sg_registrar *r)
 {
     if (!r)
         return;
+    atomic_store(&r->stopping, 1); /* a push waiting on a registrar's task gives up */
     sg_reg_drain(r);
     if (r->job) {
         sg_reg_dsset_deinit(&r->job->want);

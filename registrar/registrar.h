@@ -86,7 +86,8 @@ int sg_reg_desired(sg_keystore *ks, const char *zone, int64_t now, sg_reg_dsset 
 
 /* The `registrar PROVIDER { ... }` block of a zone's dnssec block. */
 typedef struct sg_reg_cfg {
-    char provider[32];        /* manual | rest | porkbun | dnsimple | ovh | update */
+    char provider[32];        /* manual | cds | rest | porkbun | dnsimple | ovh | route53 |
+                               * update */
     char credentials[512];    /* file path, or "env" (SIGNET_REG_<NAME> variables) */
     char env_prefix[64];      /* "env PREFIX": PREFIX<NAME>; default SIGNET_REG_ */
     char endpoint[512];       /* API base URL (default: the provider's public one) */
@@ -113,6 +114,8 @@ typedef struct sg_reg_cfg {
     char rest_headers[SG_REG_MAX_HEADERS][512];
     int nrest_headers;
     char rest_fields[5][64];  /* JSON names of tag, alg, digest type, digest, id */
+    uint32_t task_timeout;    /* seconds to wait for an asynchronous task (OVHcloud tasks,
+                               * Route 53 operations) before retrying (default 120) */
     char file[256];           /* of the block, for messages */
     int line;
 } sg_reg_cfg;
@@ -164,17 +167,20 @@ void sg_reg_drain(sg_registrar *r);
 /* ---- Synchronous calls (signetctl registrar test / ds push) ------------------------ */
 
 /* A read-only call: the DS set the registrar has for zone (for update: the primary's
- * DS RRset). out is initialised here. On failure, err gets what went wrong (the HTTP
+ * DS RRset). out is initialised here. Each request made (method, path, body) and what
+ * came back (status, the start of the body), credentials redacted, goes to note (may be
+ * NULL) as reg-call lines. On failure, err gets what went wrong (the HTTP
  * status and the registrar's message, the network or TLS error; never a credential) and
  * the code is SG_REG_ERETRY (transient: network, TLS, 429, 5xx, malformed reply),
  * SG_REG_EREJECT (another 4xx) or SG_EINVAL (manual: there is nothing to ask). Blocks;
  * not while a tick's call is running on the same registrar. */
-int sg_reg_list_now(sg_registrar *r, const char *zone, sg_reg_dsset *out, char *err,
-                    size_t cap);
-
-/* One line of what a synchronous push did: the events.new_state it was written with
- * (reg-want, reg-call, reg-diff, reg-ok, reg-retry, reg-error, reg-manual) and its text. */
+/* One line of what a synchronous call did: the events.new_state it was written with
+ * (reg-want, reg-call, reg-diff, reg-ok, reg-retry, reg-error, reg-manual, reg-scan) and
+ * its text (credentials redacted). */
 typedef void (*sg_reg_note_fn)(void *arg, const char *state, const char *reason);
+
+int sg_reg_list_now(sg_registrar *r, const char *zone, sg_reg_dsset *out, sg_reg_note_fn note,
+                    void *arg, char *err, size_t cap);
 
 /* Push the desired DS set (sg_reg_desired, with sg_reg_tick's rule: nothing before a DS
  * was submitted, the empty set only for a zone being unsigned) now, in this thread:

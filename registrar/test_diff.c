@@ -145,7 +145,23 @@ static void config(void **st)
     assert_int_equal(parse_text("a {\n dnssec {\n registrar manual\n }\n}\n", &c), 0);
     assert_int_equal(parse_text("a {\n dnssec {\n registrar ovh {\n credentials env OVH_\n }\n }\n}\n", &c), 0);
     assert_string_equal(c.env_prefix, "OVH_");
+    /* OVHcloud's regions by name; task-timeout; cds needs no credentials */
+    assert_int_equal(parse_text("a {\n dnssec {\n registrar ovh {\n credentials /x\n endpoint ovh-ca\n"
+                                " task-timeout 5m\n }\n }\n}\n", &c), 0);
+    assert_string_equal(c.endpoint, "https://ca.api.ovh.com/1.0");
+    assert_int_equal(c.task_timeout, 300);
+    assert_int_equal(parse_text("a {\n dnssec {\n registrar cds {\n parent-ns 192.0.2.1\n }\n }\n}\n",
+                                &c), 0);
+    assert_string_equal(c.provider, "cds");
+    for (const char *const *p = (const char *const[]){ "route53", "gandi", "inwx", "namecom",
+                                                       "openprovider", NULL }; *p; p++) {
+        char text[200];
+        snprintf(text, sizeof text, "a {\n dnssec {\n registrar %s {\n credentials /x\n }\n }\n}\n", *p);
+        assert_int_equal(parse_text(text, &c), 0);
+    }
     static const char *const bad[] = {
+        "a {\n dnssec {\n registrar porkbun {\n credentials /x\n endpoint ovh-ca\n }\n }\n}\n",
+        "a {\n dnssec {\n registrar ovh {\n credentials /x\n endpoint ovh-xx\n }\n }\n}\n",
         "a {\n dnssec {\n registrar godaddy {\n credentials /x\n }\n }\n}\n",
         "a {\n dnssec {\n registrar porkbun\n }\n}\n",                         /* no credentials */
         "a {\n dnssec {\n registrar porkbun {\n credentials /x\n endpoint http://x\n }\n }\n}\n",

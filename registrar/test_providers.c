@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -213,6 +214,175 @@ static void hex_decode_high_bytes(void **unused)
     assert_int_equal(out[1], 0xff);
 }
 
+/* The bodies and listings of the providers of issue 20, field by field as their
+ * documentation names them. */
+static json_t *parse(const char *text)
+{
+    json_error_t je;
+    json_t *j = json_loads(text, JSON_DECODE_ANY, &je);
+    assert_non_null(j);
+    return j;
+}
+
+static void inwx_json(void **st)
+{
+    (void)st;
+    char *b = sg_reg_inwx_request("dnssec.deletednskey", json_pack("{s:i}", "key", 42));
+    assert_string_equal(b, "{\"method\":\"dnssec.deletednskey\",\"params\":{\"key\":42}}");
+    free(b);
+    json_t *j = parse("{\"dnskey\":[{\"ownerName\":\"example.com.\",\"id\":7,\"keyTag\":2371,"
+                      "\"flagId\":257,\"algorithmId\":13,\"publicKey\":\"AQIDBAUGBwgJ\",\"digestTypeId\":2,"
+                      "\"digest\":\"684A1F049D7D082B7F98691657DA5A65764913DF7F065F6F8C36EDF62D66CA03\","
+                      "\"status\":\"OK\",\"active\":1},{\"id\":8,\"algorithmId\":13,\"publicKey\":"
+                      "\"AQID\",\"status\":\"DELETED\"}]}");
+    sg_reg_dsset s;
+    char err[200];
+    assert_int_equal(sg_reg_inwx_parse_keys(j, &s, err, sizeof err), 0);
+    assert_int_equal(s.n, 1); /* the DELETED key is history, not the registry's */
+    sg_reg_ds want = sample();
+    assert_true(sg_reg_ds_same(&s.v[0], &want));
+    assert_string_equal(s.v[0].id, "7");
+    sg_reg_dsset_deinit(&s);
+    json_decref(j);
+}
+
+static void namecom_json(void **st)
+{
+    (void)st;
+    sg_reg_ds d = sample();
+    char *b = sg_reg_namecom_create_body(&d);
+    assert_string_equal(b, "{\"algorithm\":13,\"digest\":"
+                           "\"684A1F049D7D082B7F98691657DA5A65764913DF7F065F6F8C36EDF62D66CA03\","
+                           "\"digestType\":2,\"keyTag\":2371}");
+    free(b);
+    json_t *j = parse("{}"); /* no DS at all */
+    sg_reg_dsset s;
+    char err[200];
+    assert_int_equal(sg_reg_namecom_parse_list(j, &s, err, sizeof err), 0);
+    assert_int_equal(s.n, 0);
+    json_decref(j);
+    j = parse("{\"dnssec\":[{\"domainName\":\"example.com\",\"keyTag\":2371,\"algorithm\":13,"
+              "\"digestType\":2,\"digest\":\"684a1f049d7d082b7f98691657da5a65764913df7f065f6f8c36edf62d66ca03\"}]}");
+    assert_int_equal(sg_reg_namecom_parse_list(j, &s, err, sizeof err), 0);
+    assert_int_equal(s.n, 1);
+    assert_true(sg_reg_ds_same(&s.v[0], &d));
+    sg_reg_dsset_deinit(&s);
+    json_decref(j);
+}
+
+static void gandi_json(void **st)
+{
+    (void)st;
+    sg_reg_ds d = sample();
+    char *b = sg_reg_gandi_create_body(&d);
+    assert_string_equal(b, "{\"algorithm\":13,\"flags\":257,\"public_key\":\"AQIDBAUGBwgJ\"}");
+    free(b);
+    json_t *j = parse("[{\"id\":\"a1b2\",\"algorithm\":13,\"type\":\"ksk\",\"public_key\":\"AQIDBAUGBwgJ\","
+                      "\"keytag\":2371,\"digest_type\":2,\"digest\":\"00\",\"deleted\":false},"
+                      "{\"id\":\"gone\",\"algorithm\":13,\"public_key\":\"AQID\",\"deleted\":true}]");
+    sg_reg_dsset s;
+    char err[200];
+    assert_int_equal(sg_reg_gandi_parse_list(j, &s, err, sizeof err), 0);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.v[0].flags, 257); /* from type ksk when flags are absent */
+    assert_string_equal(s.v[0].id, "a1b2");
+    json_decref(j);
+    sg_reg_dsset_deinit(&s);
+    j = parse("{\"not\":\"a list\"}");
+    assert_int_equal(sg_reg_gandi_parse_list(j, &s, err, sizeof err), SG_EMALFORMED);
+    json_decref(j);
+}
+
+static void openprovider_json(void **st)
+{
+    (void)st;
+    sg_reg_dsset want;
+    sg_reg_dsset_init(&want);
+    sg_reg_ds d = sample();
+    char *b = sg_reg_openprovider_update_body(&want);
+    assert_string_equal(b, "{\"dnssec_keys\":[],\"is_dnssec_enabled\":false}");
+    free(b);
+    sg_reg_dsset_add(&want, &d);
+    b = sg_reg_openprovider_update_body(&want);
+    assert_string_equal(b, "{\"dnssec_keys\":[{\"alg\":13,\"flags\":257,\"protocol\":3,"
+                           "\"pub_key\":\"AQIDBAUGBwgJ\"}],\"is_dnssec_enabled\":true}");
+    free(b);
+    json_t *j = parse("{\"id\":5,\"dnssec_keys\":[{\"alg\":13,\"flags\":257,\"protocol\":3,"
+                      "\"pub_key\":\"AQIDBAUGBwgJ\",\"readonly\":0}]}");
+    sg_reg_dsset s;
+    char err[200];
+    assert_int_equal(sg_reg_openprovider_parse_keys(j, &s, err, sizeof err), 0);
+    assert_int_equal(s.n, 1);
+    assert_true(sg_reg_ds_same(&s.v[0], &d));
+    sg_reg_dsset_deinit(&s);
+    sg_reg_dsset_deinit(&want);
+    json_decref(j);
+}
+
+static void ovh_endpoints(void **st)
+{
+    (void)st;
+    assert_string_equal(sg_reg_ovh_endpoint("ovh-eu"), "https://eu.api.ovh.com/1.0");
+    assert_string_equal(sg_reg_ovh_endpoint("ovh-ca"), "https://ca.api.ovh.com/1.0");
+    assert_string_equal(sg_reg_ovh_endpoint("ovh-us"), "https://api.us.ovhcloud.com/1.0");
+    assert_null(sg_reg_ovh_endpoint("ovh-au"));
+    char *p = sg_reg_ovh_task_path("example.com", 4242);
+    assert_string_equal(p, "/domain/example.com/task/4242");
+    free(p);
+}
+
+/* sg_reg_wait_task: done, failed, the bound, and a registrar being freed. */
+static int never_done(sg_reg_ctx *ctx, void *arg, int *done, char *state, size_t cap)
+{
+    (void)ctx;
+    int *calls = arg;
+    ++*calls;
+    *done = 0;
+    snprintf(state, cap, "todo");
+    return 0;
+}
+
+static int done_third(sg_reg_ctx *ctx, void *arg, int *done, char *state, size_t cap)
+{
+    int *calls = arg;
+    snprintf(state, cap, "doing");
+    if (++*calls == 3)
+        *done = 1;
+    if (*calls > 3)
+        return sg_reg_fail(ctx, SG_REG_EREJECT, "asked after done");
+    return 0;
+}
+
+static void wait_task(void **st)
+{
+    (void)st;
+    sg_reg_cfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.task_timeout = 1;
+    sg_reg_cred cred = { .n = 0 };
+    sg_reg_journal j = { 0 };
+    sg_reg_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.cfg = &cfg;
+    ctx.cred = &cred;
+    ctx.journal = &j;
+    int calls = 0;
+    assert_int_equal(sg_reg_wait_task(&ctx, "task 1", done_third, &calls), 0);
+    assert_int_equal(calls, 3);
+    calls = 0;
+    assert_int_equal(sg_reg_wait_task(&ctx, "task 2", never_done, &calls), SG_REG_ERETRY);
+    assert_non_null(strstr(ctx.err, "task 2 still todo after"));
+    assert_true(calls >= 2 && calls <= 4); /* 0.25 s, 0.5 s, then over the 1 s bound */
+    atomic_int stopping = 1;
+    ctx.stopping = &stopping;
+    cfg.task_timeout = 3600;
+    calls = 0;
+    assert_int_equal(sg_reg_wait_task(&ctx, "task 3", never_done, &calls), SG_REG_ERETRY);
+    assert_int_equal(calls, 1);
+    assert_non_null(strstr(ctx.err, "shutting down"));
+    sg_reg_journal_free(&j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -220,6 +390,9 @@ int main(void)
         cmocka_unit_test(dnsimple_json), cmocka_unit_test(ovh_json),
         cmocka_unit_test(ovh_signature), cmocka_unit_test(rest_templates),
         cmocka_unit_test(hex_decode_high_bytes),
+        cmocka_unit_test(inwx_json),     cmocka_unit_test(namecom_json),
+        cmocka_unit_test(gandi_json),    cmocka_unit_test(openprovider_json),
+        cmocka_unit_test(ovh_endpoints), cmocka_unit_test(wait_task),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* What zone status shows while a CDS-scanning parent has not taken the set yet. */
+#define CDS_WAIT "waiting for the registry's CDS scan"
+
 static int starts_with(const char *s, const char *p) { return !strncmp(s, p, strlen(p)); }
 
 /* Order-independent: the same set listed in another order is the same set. */
@@ -80,6 +83,7 @@ void sg_reg_ctx_setup(const sg_registrar *r, sg_reg_ctx *ctx, const char *zone,
     ctx->cred = &r->cred;
     ctx->zone = zone;
     ctx->journal = journal;
+    ctx->stopping = &r->stopping;
     ctx->base = r->cfg.endpoint[0] ? r->cfg.endpoint : r->prov ? r->prov->default_base : "";
     if (r->cfg.domain[0])
         snprintf(ctx->domain, sizeof ctx->domain, "%s", r->cfg.domain);
@@ -348,7 +352,8 @@ static int finish_job(sg_registrar *r, sg_keystore *ks, int64_t now)
                 rc = reg_event(r, ks, j->zone, now, "parent-wait", "parent servers: %s", j->err);
             else
                 rc = reg_event(r, ks, j->zone, now, "parent-wait",
-                           "%d of %d parent servers serve the %s; next check in %us", j->matched,
+                           "%s%d of %d parent servers serve the %s; next check in %us",
+                           r->prov && r->prov->scan_only ? CDS_WAIT ": " : "", j->matched,
                            j->total, j->gone ? "empty DS set" : "DS set", r->cfg.check_interval);
             if (!rc && !z->alerted && z->waiting_since &&
                 now - z->waiting_since >= (int64_t)r->cfg.alert_timeout) {
@@ -428,7 +433,15 @@ int sg_reg_tick(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now)
     int checking = (!r->manual || r->cfg.nparent_ns) &&
                    (pending_seen || z->verify || (unsigning && want.n == 0));
     if (!rc && fp != z->pushed_fp) {
-        if (r->manual) {
+        if (r->prov && r->prov->scan_only) {
+            /* nothing to push: the zone's CDS/CDNSKEY (published by the signer by the same
+             * rule as this set) are what the registry scans; the parent check confirms */
+            rc = reg_event(r, ks, zn, now, "reg-scan", "%s %zu DS: %s", CDS_WAIT, want.n,
+                           unsigning && want.n == 0 ? "the zone's CDS/CDNSKEY ask for none"
+                                                    : "the zone publishes them as CDS/CDNSKEY");
+            z->pushed_fp = fp;
+            z->next_check = now;
+        } else if (r->manual) {
             sg_reg_journal j = { 0 };
             sg_reg_manual_announce(zn, &want, unsigning, &j);
             rc = sg_reg_write_journal(r, ks, zn, now, &j);

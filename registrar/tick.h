@@ -11,7 +11,7 @@
 #include <stdatomic.h>
 
 enum { SG_REG_JOB_PUSH = 1, SG_REG_JOB_CHECK = 2 };
-#define SG_REG_COUNT_STATES 16
+#define SG_REG_COUNT_STATES 17
 
 typedef struct sg_reg_job {
     int kind;
@@ -56,6 +56,7 @@ struct sg_registrar {
     pthread_t thread;
     int running, joined;
     atomic_int done;
+    atomic_int stopping;           /* sg_reg_free: a running task poll stops waiting */
     sg_reg_job *job;
     sg_reg_zstate *zones;
     int64_t next_tick;             /* when a tick has work again (sg_reg_next_tick) */

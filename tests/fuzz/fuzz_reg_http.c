@@ -65,13 +65,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 0 && j) {
         char err[200];
         sg_reg_dsset s;
-        int which = (int)(r.status % 3);
+        int which = (int)(r.status % 8);
         if (which == 0)
             rc = sg_reg_porkbun_parse_list(j, &s, err, sizeof err);
         else if (which == 1)
             rc = sg_reg_dnsimple_parse_list(j, (sg_reg_dsset_init(&s), &s), err, sizeof err);
-        else
+        else if (which == 2)
             rc = sg_reg_rest_parse_list(&cfg, j, &s, err, sizeof err);
+        else if (which == 3)
+            rc = sg_reg_route53_parse_detail(j, &s, err, sizeof err);
+        else if (which == 4)
+            rc = sg_reg_inwx_parse_keys(json_object_get(j, "resData"), &s, err, sizeof err);
+        else if (which == 5)
+            rc = sg_reg_namecom_parse_list(j, &s, err, sizeof err);
+        else if (which == 6)
+            rc = sg_reg_gandi_parse_list(j, &s, err, sizeof err);
+        else
+            rc = sg_reg_openprovider_parse_keys(json_object_get(j, "data"), &s, err, sizeof err);
         if (rc == 0 || which == 1)
             sg_reg_dsset_deinit(&s);
     }

@@ -17,6 +17,7 @@ Python 3 standard library only. $SIGNETD, $SIGNETCTL and $REG_DRIVER come from C
 
 import base64
 import hashlib
+import hmac
 import http.server
 import json
 import os
@@ -46,8 +47,14 @@ SECRETS = {
     'ovh': {'application-key': 'ovhappkey123', 'application-secret': 'ovhappsecret456789',
             'consumer-key': 'ovhconsumerkey987654'},
     'rest': {'token': 'resttoken_0a1b2c3d4e5f'},
+    'route53': {'access-key-id': 'AKIATESTSIGNET0001', 'secret-access-key': 'r53secret/abcdefGHIJ0123456789'},
+    'inwx': {'user': 'inwxuser_signet', 'password': 'inwxpass_0123456789'},
+    'namecom': {'username': 'namecomuser', 'token': 'namecomtoken_abcdef0123'},
+    'gandi': {'token': 'pat_gandi_0123456789abcdef'},
+    'openprovider': {'username': 'opuser', 'password': 'oppass_0123456789xyz'},
 }
-ALL_SECRET_VALUES = [v for d in SECRETS.values() for k, v in d.items() if k != 'account']
+ALL_SECRET_VALUES = [v for d in SECRETS.values() for k, v in d.items()
+                     if k not in ('account', 'user', 'username')]
 
 
 # ---- DNSSEC helpers (for the emulator's DNSKEY-style API) ---------------------------
@@ -70,6 +77,21 @@ def key_tag(rdata):
 def ds_from_key(zone, flags, alg, pubkey_b64):
     rdata = struct.pack('!HBB', flags, 3, alg) + base64.b64decode(pubkey_b64)
     return key_tag(rdata), hashlib.sha256(wire_name(zone) + rdata).hexdigest().upper()
+
+
+def sigv4_expected(method, path, query, headers, signed, body, secret, date, region, service):
+    """The SigV4 signature of a request as the server sees it (written from AWS's
+    description of the algorithm, independently of the C signer)."""
+    canon_headers = ''.join('%s:%s\n' % (h, ' '.join(headers[h].split())) for h in signed)
+    q = '&'.join(sorted(query.split('&'))) if query else ''
+    creq = '\n'.join([method, path, q, canon_headers, ';'.join(signed),
+                      hashlib.sha256(body).hexdigest()])
+    scope = '%s/%s/%s/aws4_request' % (date[:8], region, service)
+    sts = '\n'.join(['AWS4-HMAC-SHA256', date, scope, hashlib.sha256(creq.encode()).hexdigest()])
+    k = ('AWS4' + secret).encode()
+    for part in (date[:8], region, service, 'aws4_request'):
+        k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+    return hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
 
 
 # ---- TLS material -----------------------------------------------------------------
@@ -110,6 +132,13 @@ class Registry:
         self.calls = []            # (provider, method, path, status)
         self.on_change = on_change
         self.port = None
+        self.tasks = {}            # OVHcloud task id -> [domain, pending records, polls left, end]
+        self.operations = {}       # Route 53 operation id -> [domain, change, polls left]
+        self.ovh_task_end = 'done' # how OVHcloud tasks end ('error' to refuse)
+        self.requests = []         # (provider, method, path, headers dict, raw body)
+        self.sessions = set()      # INWX session cookies handed out
+        self.tokens = set()        # Openprovider bearer tokens handed out
+        self.op_ids = {}           # Openprovider domain name -> id
 
     def recs(self, provider, domain):
         return self.records.setdefault((provider, domain), [])
@@ -129,7 +158,10 @@ class Registry:
 
     def writes(self, provider):
         return [c for c in self.calls if c[0] == provider and c[1] in ('POST', 'DELETE', 'PUT')
-                and not c[2].endswith('getDnssecRecords/' + c[2].rsplit('/', 1)[-1])]
+                and not c[2].endswith('getDnssecRecords/' + c[2].rsplit('/', 1)[-1])
+                and not re.search(r'#(.*\.Get(DomainDetail|OperationDetail)|account\.login|'
+                                  r'dnssec\.listkeys)$', c[2])
+                and not c[2].endswith('/auth/login')]
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -149,7 +181,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header('Content-Length', str(len(data)))
         self.end_headers()
         self.wfile.write(data)
-        self.reg.calls.append((self.provider, self.command, self.path, status))
+        path = self.path
+        if self.provider == 'route53':
+            path += '#' + self.headers.get('X-Amz-Target', '')   # every call is POST /
+        elif self.provider == 'inwx':
+            try:
+                path += '#' + json.loads(self.raw_body).get('method', '')
+            except (ValueError, AttributeError):
+                pass
+        self.reg.calls.append((self.provider, self.command, path, status))
 
     def body_json(self):
         n = int(self.headers.get('Content-Length') or 0)
@@ -186,8 +226,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.provider = self.path.split('/')[1] if self.path.count('/') > 1 else '?'
         body = self.body_json()
         with self.reg.lock:
+            self.reg.requests.append((self.provider, self.command, self.path,
+                                      dict((k.lower(), v) for k, v in self.headers.items()),
+                                      self.raw_body))
             h = {'porkbun': self.porkbun, 'dnsimple': self.dnsimple, 'ovh': self.ovh,
-                 'rest': self.rest}.get(self.provider)
+                 'rest': self.rest, 'route53': self.route53, 'inwx': self.inwx,
+                 'namecom': self.namecom, 'gandi': self.gandi,
+                 'openprovider': self.openprovider}.get(self.provider)
             if not h:
                 return self.reply(404, {'message': 'no such API'})
             changed = h(body)
@@ -298,6 +343,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.reply(400, {'errorCode': 'INVALID_SIGNATURE', 'message': 'Invalid signature'})
         if self.fault():
             return
+        t = re.match(r'^/ovh/1.0/domain/([^/]+)/task/(\d+)$', self.path)
+        if t and self.command == 'GET':
+            # the POST only queued the change: each look at the task moves it on (todo,
+            # doing, then done), and the new set is the domain's only once it is done
+            task = self.reg.tasks.get(int(t.group(2)))
+            if not task or task[0] != t.group(1):
+                return self.reply(404, {'message': 'The requested object (id = %s) does not exist' % t.group(2)})
+            task[2] -= 1
+            status = 'doing' if task[2] > 0 else task[3]
+            changed = False
+            if task[2] == 0 and task[3] == 'done':
+                self.reg.recs('ovh', task[0])[:] = task[1]
+                changed = True
+            self.reply(200, {'id': int(t.group(2)), 'function': 'DomainDnssecUpdate', 'status': status,
+                             'comment': 'DS refused by the registry' if status == 'error' else None,
+                             'domain': task[0]})
+            return changed
         m = re.match(r'^/ovh/1.0/domain/([^/]+)/dsRecord(?:/(\d+))?$', self.path)
         if not m:
             return self.reply(404, {'message': 'Got an invalid (or empty) URL'})
@@ -326,11 +388,281 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     return self.reply(400, {'message': 'Invalid key tag or flags'})
                 new.append({'id': self.reg.new_id(), 'tag': tag, 'alg': k['algorithm'], 'dt': 2,
                             'digest': digest, 'flags': k['flags'], 'pubkey': k['publicKey']})
-            recs[:] = new
-            self.reply(200, {'id': self.reg.new_id(), 'function': 'DomainDnssecUpdate',
-                             'status': 'todo', 'domain': domain})
-            return True
+            tid = self.reg.new_id()
+            self.reg.tasks[tid] = [domain, new, 2, self.reg.ovh_task_end]
+            self.reply(200, {'id': tid, 'function': 'DomainDnssecUpdate', 'status': 'todo',
+                             'domain': domain})
+            return False
         return self.reply(405, {'message': 'Method not allowed'})
+
+    # Amazon Route 53 Domains: JSON 1.1 protocol, POST / with X-Amz-Target, SigV4;
+    # DNSKEYs in, DS computed by the registrar, every change an operation that is polled.
+    def route53(self, body):
+        s = SECRETS['route53']
+        if self.path != '/route53/' or self.command != 'POST':
+            return self.reply(404, {'__type': 'UnknownOperationException'})
+        if self.headers.get('Content-Type') != 'application/x-amz-json-1.1':
+            return self.reply(400, {'__type': 'SerializationException', 'message': 'bad content type'})
+        target = self.headers.get('X-Amz-Target', '')
+        date = self.headers.get('X-Amz-Date', '')
+        auth = self.headers.get('Authorization', '')
+        m = re.match(r'^AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/us-east-1/route53domains/'
+                     r'aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$', auth)
+        if not m or m.group(1) != s['access-key-id']:
+            return self.reply(403, {'__type': 'UnrecognizedClientException',
+                                    'message': 'The security token included in the request is invalid.'})
+        signed = m.group(3).split(';')
+        if signed != ['content-type', 'host', 'x-amz-date', 'x-amz-target'] or \
+                m.group(2) != date[:8] or not re.match(r'^\d{8}T\d{6}Z$', date):
+            return self.reply(403, {'__type': 'IncompleteSignatureException', 'message': 'bad scope'})
+        t = time.mktime(time.strptime(date, '%Y%m%dT%H%M%SZ')) - time.timezone
+        if abs(t - time.time()) > 300:
+            return self.reply(403, {'__type': 'InvalidSignatureException', 'message': 'Signature expired'})
+        hdrs = {k.lower(): v for k, v in self.headers.items()}
+        if hdrs.get('host') != '127.0.0.1:%d' % self.reg.port:
+            return self.reply(400, {'message': 'bad host'})
+        want = sigv4_expected('POST', '/route53/', '', hdrs, signed, self.raw_body,
+                              s['secret-access-key'], date, 'us-east-1', 'route53domains')
+        if m.group(4) != want:
+            return self.reply(403, {'__type': 'InvalidSignatureException',
+                                    'message': 'The request signature we calculated does not match '
+                                               'the signature you provided.'})
+        if not target.startswith('Route53Domains_v20140515.') or not isinstance(body, dict):
+            return self.reply(400, {'__type': 'UnknownOperationException'})
+        if self.fault():
+            return
+        op = target.split('.', 1)[1]
+        if op == 'GetOperationDetail':
+            o = self.reg.operations.get(body.get('OperationId'))
+            if not o:
+                return self.reply(400, {'__type': 'InvalidInput', 'message': 'No such operation'})
+            o[2] -= 1
+            changed = False
+            if o[2] == 0:
+                o[1]()
+                changed = True
+            self.reply(200, {'OperationId': body['OperationId'],
+                             'Status': 'IN_PROGRESS' if o[2] > 0 else 'SUCCESSFUL',
+                             'DomainName': o[0], 'Type': o[3]})
+            return changed
+        domain = body.get('DomainName')
+        recs = self.reg.recs('route53', domain or '')
+        if op == 'GetDomainDetail':
+            out = {'DomainName': domain, 'Nameservers': []}
+            if recs:
+                out['DnssecKeys'] = [{'Algorithm': r['alg'], 'Flags': r['flags'],
+                                      'PublicKey': r['pubkey'], 'DigestType': r['dt'],
+                                      'Digest': r['digest'], 'KeyTag': r['tag'], 'Id': r['id']}
+                                     for r in recs]
+            return self.reply(200, out)
+        if op == 'AssociateDelegationSignerToDomain':
+            a = body.get('SigningAttributes')
+            if not isinstance(a, dict) or set(a) != {'Algorithm', 'Flags', 'PublicKey'}:
+                return self.reply(400, {'__type': 'InvalidInput', 'message': 'SigningAttributes'})
+            try:
+                tag, digest = ds_from_key(domain, a['Flags'], a['Algorithm'], a['PublicKey'])
+            except (ValueError, TypeError):
+                return self.reply(400, {'__type': 'InvalidInput', 'message': 'bad public key'})
+            if any(r['pubkey'] == a['PublicKey'] for r in recs):
+                return self.reply(400, {'__type': 'DuplicateRequest', 'message': 'key exists'})
+            r = {'id': 'ds-%d' % self.reg.new_id(), 'tag': tag, 'alg': a['Algorithm'], 'dt': 2,
+                 'digest': digest, 'flags': a['Flags'], 'pubkey': a['PublicKey']}
+            opid = 'op-%d' % self.reg.new_id()
+            self.reg.operations[opid] = [domain, lambda: recs.append(r), 2, 'ADD_DNSSEC']
+            return self.reply(200, {'OperationId': opid})
+        if op == 'DisassociateDelegationSignerFromDomain':
+            rid = body.get('Id')
+            if not any(r['id'] == rid for r in recs):
+                return self.reply(400, {'__type': 'InvalidInput', 'message': 'no such DS'})
+            opid = 'op-%d' % self.reg.new_id()
+            self.reg.operations[opid] = [domain, lambda: recs.__setitem__(
+                slice(None), [r for r in recs if r['id'] != rid]), 2, 'REMOVE_DNSSEC']
+            return self.reply(200, {'OperationId': opid})
+        return self.reply(400, {'__type': 'UnknownOperationException'})
+
+    # INWX DomRobot JSON-RPC: POST /jsonrpc/, {"method", "params"}; account.login sets the
+    # session cookie the other methods need; every reply is 200 with a code.
+    def inwx(self, body):
+        if self.path != '/inwx/jsonrpc/' or self.command != 'POST' or not isinstance(body, dict) \
+                or self.headers.get('Content-Type') != 'application/json':
+            return self.reply(404, {'message': 'not found'})
+        method, params = body.get('method'), body.get('params')
+        if set(body) != {'method', 'params'} or not isinstance(params, dict):
+            return self.reply(200, {'code': 2003, 'msg': 'Required parameter missing'})
+        if method == 'account.login':
+            s = SECRETS['inwx']
+            if params != {'user': s['user'], 'pass': s['password']}:
+                return self.reply(200, {'code': 2200, 'msg': 'Authentication error'})
+            sid = 'sess%d' % self.reg.new_id()
+            self.reg.sessions.add(sid)
+            return self.reply(200, {'code': 1000, 'msg': 'Command completed successfully',
+                                    'resData': {'customerId': 1, 'accountId': 1, 'tfa': '0'}},
+                              [('Set-Cookie', 'domrobot=%s; path=/; secure; HttpOnly' % sid)])
+        cookie = self.headers.get('Cookie', '')
+        if not cookie.startswith('domrobot=') or cookie[9:] not in self.reg.sessions:
+            return self.reply(200, {'code': 2002, 'msg': 'Command use error', 'reason': 'not logged in'})
+        if self.fault():
+            return
+        if method == 'dnssec.listkeys':
+            if set(params) != {'domainName'}:
+                return self.reply(200, {'code': 2005, 'msg': 'Parameter value syntax error'})
+            recs = self.reg.recs('inwx', params['domainName'])
+            return self.reply(200, {'code': 1000, 'msg': 'Command completed successfully', 'resData': {
+                'dnskey': [{'ownerName': params['domainName'] + '.', 'id': r['id'], 'domainId': 7,
+                            'keyTag': r['tag'], 'flagId': r['flags'], 'algorithmId': r['alg'],
+                            'publicKey': r['pubkey'], 'digestTypeId': r['dt'], 'digest': r['digest'],
+                            'created': '2026-01-01 00:00:00', 'status': 'OK', 'active': 1}
+                           for r in recs]}})
+        if method == 'dnssec.adddnskey':
+            try:
+                assert set(params) == {'domainName', 'dnskey', 'calculateDigest', 'digestType'}
+                assert params['calculateDigest'] is True
+                owner, cls, typ, flags, proto, alg, key = params['dnskey'].split()
+                assert (owner, cls, typ, proto) == (params['domainName'] + '.', 'IN', 'DNSKEY', '3')
+                assert flags == '257'   # INWX takes ZONE+SEP keys only
+                tag, digest = ds_from_key(params['domainName'], 257, int(alg), key)
+            except (AssertionError, ValueError, KeyError):
+                return self.reply(200, {'code': 2005, 'msg': 'Parameter value syntax error'})
+            recs = self.reg.recs('inwx', params['domainName'])
+            recs.append({'id': self.reg.new_id(), 'tag': tag, 'alg': int(alg), 'dt': 2,
+                         'digest': digest, 'flags': 257, 'pubkey': key})
+            self.reply(200, {'code': 1000, 'msg': 'Command completed successfully', 'resData': {
+                'dnskey': params['dnskey'], 'ds': '%s. IN DS %d %s 2 %s' % (params['domainName'], tag, alg, digest)}})
+            return True
+        if method == 'dnssec.deletednskey':
+            if set(params) != {'key'} or not isinstance(params['key'], int):
+                return self.reply(200, {'code': 2005, 'msg': 'Parameter value syntax error'})
+            for (prov, dom), recs in self.reg.records.items():
+                if prov == 'inwx' and any(r['id'] == params['key'] for r in recs):
+                    recs[:] = [r for r in recs if r['id'] != params['key']]
+                    self.reply(200, {'code': 1000, 'msg': 'Command completed successfully'})
+                    return True
+            return self.reply(200, {'code': 2303, 'msg': 'Object does not exist'})
+        return self.reply(200, {'code': 2000, 'msg': 'Unknown command'})
+
+    # Name.com API v4: HTTP Basic (user name, token), DS records, deleted by digest.
+    def namecom(self, body):
+        s = SECRETS['namecom']
+        want = 'Basic ' + base64.b64encode(('%s:%s' % (s['username'], s['token'])).encode()).decode()
+        if self.headers.get('Authorization') != want:
+            return self.reply(401, {'message': 'Unauthenticated'})
+        if self.fault():
+            return
+        m = re.match(r'^/namecom/v4/domains/([^/]+)/dnssec(?:/([0-9A-Fa-f]+))?$', self.path)
+        if not m:
+            return self.reply(404, {'message': 'Not Found'})
+        domain, digest = m.groups()
+        recs = self.reg.recs('namecom', domain)
+        if self.command == 'GET' and not digest:
+            if not recs:
+                return self.reply(200, {})
+            return self.reply(200, {'dnssec': [{'domainName': domain, 'keyTag': r['tag'], 'algorithm': r['alg'],
+                                                'digestType': r['dt'], 'digest': r['digest']} for r in recs]})
+        if self.command == 'POST' and not digest:
+            if not isinstance(body, dict) or set(body) != {'keyTag', 'algorithm', 'digestType', 'digest'} \
+                    or not all(isinstance(body[k], int) for k in ('keyTag', 'algorithm', 'digestType')):
+                return self.reply(400, {'message': 'Invalid Argument'})
+            r = {'tag': body['keyTag'], 'alg': body['algorithm'], 'dt': body['digestType'],
+                 'digest': body['digest'].upper()}
+            if any(x['digest'] == r['digest'] for x in recs):
+                return self.reply(500, {'message': 'Internal Error', 'details': 'exists'})  # as documented
+            recs.append(r)
+            self.reply(200, dict(body, domainName=domain))
+            return True
+        if self.command == 'DELETE' and digest:
+            if not any(r['digest'] == digest.upper() for r in recs):
+                return self.reply(404, {'message': 'Not Found'})
+            recs[:] = [r for r in recs if r['digest'] != digest.upper()]
+            self.reply(200, {})
+            return True
+        return self.reply(405, {'message': 'Method Not Allowed'})
+
+    # Gandi v5 domain API: Bearer personal access token; DNSKEYs in, the DS computed.
+    def gandi(self, body):
+        if self.headers.get('Authorization') != 'Bearer ' + SECRETS['gandi']['token']:
+            return self.reply(401, {'code': 401, 'message': 'Unauthorized', 'object': 'HTTPUnauthorized',
+                                    'cause': 'Unauthorized'})
+        if self.fault():
+            return
+        m = re.match(r'^/gandi/v5/domain/domains/([^/]+)/dnskeys(?:/([\w-]+))?$', self.path)
+        if not m:
+            return self.reply(404, {'code': 404, 'message': 'Not Found'})
+        domain, kid = m.groups()
+        recs = self.reg.recs('gandi', domain)
+        if self.command == 'GET' and not kid:
+            return self.reply(200, [{'id': r['id'], 'algorithm': r['alg'], 'flags': r['flags'],
+                                     'public_key': r['pubkey'], 'keytag': r['tag'], 'digest_type': r['dt'],
+                                     'digest': r['digest'], 'status': 'ok', 'deleted': False,
+                                     'fqdn': domain} for r in recs])
+        if self.command == 'POST' and not kid:
+            try:
+                assert isinstance(body, dict) and set(body) == {'algorithm', 'flags', 'public_key'}
+                assert body['flags'] in (256, 257)
+                tag, digest = ds_from_key(domain, body['flags'], body['algorithm'], body['public_key'])
+            except (AssertionError, ValueError, TypeError):
+                return self.reply(400, {'code': 400, 'message': 'Bad Request', 'cause': 'invalid key'})
+            recs.append({'id': 'k%d-uuid' % self.reg.new_id(), 'tag': tag, 'alg': body['algorithm'],
+                         'dt': 2, 'digest': digest, 'flags': body['flags'], 'pubkey': body['public_key']})
+            self.reply(201, {'message': 'DNSSEC key created'})
+            return True
+        if self.command == 'DELETE' and kid:
+            if not any(r['id'] == kid for r in recs):
+                return self.reply(404, {'code': 404, 'message': 'Not Found'})
+            recs[:] = [r for r in recs if r['id'] != kid]
+            self.reply(204)
+            return True
+        return self.reply(405, {'code': 405, 'message': 'Method Not Allowed'})
+
+    # Openprovider REST v1beta: a token from /auth/login as Bearer; the domain by id; its
+    # dnssec_keys replaced as a whole by PUT; every reply {"code": 0, "data": ...}.
+    def openprovider(self, body):
+        base = '/openprovider/v1beta'
+        if self.path == base + '/auth/login' and self.command == 'POST':
+            s = SECRETS['openprovider']
+            if body != {'username': s['username'], 'password': s['password'], 'ip': '0.0.0.0'}:
+                return self.reply(401, {'code': 196, 'desc': 'Authentication/Authorization Failed'})
+            tok = 'optoken%d' % self.reg.new_id()
+            self.reg.tokens.add(tok)
+            return self.reply(200, {'code': 0, 'data': {'token': tok, 'reseller_id': 42}})
+        auth = self.headers.get('Authorization', '')
+        if not auth.startswith('Bearer ') or auth[7:] not in self.reg.tokens:
+            return self.reply(401, {'code': 196, 'desc': 'Authentication/Authorization Failed'})
+        if self.fault():
+            return
+        m = re.match(r'^%s/domains\?full_name=([^&]+)&limit=1$' % base, self.path)
+        if m and self.command == 'GET':
+            name = m.group(1)
+            did = self.reg.op_ids.setdefault(name, self.reg.new_id())
+            return self.reply(200, {'code': 0, 'data': {'results': [{
+                'id': did, 'domain': {'name': name.split('.')[0], 'extension': name.split('.', 1)[1]}}],
+                'total': 1}})
+        m = re.match(r'^%s/domains/(\d+)$' % base, self.path)
+        names = {v: k for k, v in self.reg.op_ids.items()}
+        if not m or int(m.group(1)) not in names:
+            return self.reply(404, {'code': 320, 'desc': 'Domain not found'})
+        domain = names[int(m.group(1))]
+        recs = self.reg.recs('openprovider', domain)
+        if self.command == 'GET':
+            return self.reply(200, {'code': 0, 'data': {
+                'id': int(m.group(1)), 'is_dnssec_enabled': bool(recs),
+                'dnssec_keys': [{'alg': r['alg'], 'flags': r['flags'], 'protocol': 3,
+                                 'pub_key': r['pubkey'], 'readonly': 0} for r in recs]}})
+        if self.command == 'PUT':
+            try:
+                assert isinstance(body, dict) and set(body) == {'dnssec_keys', 'is_dnssec_enabled'}
+                assert body['is_dnssec_enabled'] is bool(body['dnssec_keys'])
+                new = []
+                for k in body['dnssec_keys']:
+                    assert set(k) == {'alg', 'flags', 'protocol', 'pub_key'} and k['protocol'] == 3
+                    tag, digest = ds_from_key(domain, k['flags'], k['alg'], k['pub_key'])
+                    new.append({'tag': tag, 'alg': k['alg'], 'dt': 2, 'digest': digest,
+                                'flags': k['flags'], 'pubkey': k['pub_key']})
+            except (AssertionError, KeyError, ValueError, TypeError):
+                return self.reply(400, {'code': 399, 'desc': 'Invalid request'})
+            recs[:] = new
+            self.reply(200, {'code': 0, 'data': {'status': 'ACT'}})
+            return True
+        return self.reply(405, {'code': 1, 'desc': 'method'})
 
     # A generic REST API, configured in the Corefile of the rest provider.
     def rest(self, body):
@@ -395,7 +727,8 @@ ns1     IN A   127.0.0.1
 %(delegations)s
 %(ds)s
 '''
-CHILDREN = ['pb', 'dnsimple', 'ovh', 'rest', 'bad', 'manual', 'gone', 'lag']
+CHILDREN = ['pb', 'dnsimple', 'ovh', 'rest', 'bad', 'manual', 'gone', 'lag', 'r53', 'ovhpush',
+            'cds', 'inwx', 'namecom', 'gandi', 'op']
 E2E = 'e2e.test'   # delegated by the parent too, but signed by signetd in its own keystore
 E2E_TIMING = ['--csk', '--ksk-lifetime', '0', '--zsk-lifetime', '0', '--dnskey-ttl', '1s',
               '--zone-propagation-delay', '1s', '--zone-max-ttl', '1s', '--parent-ds-ttl', '1s',
@@ -585,6 +918,16 @@ class RegistrarTest(unittest.TestCase):
         while self.served(zone, 1) != want and time.time() < deadline:
             time.sleep(0.3)
         self.assertEqual(self.served(zone, 1), want)
+        # 4. registrar test says which calls it made and what came back, redacted
+        p = self.ctl_run('registrar', 'test', zone, '--config', cf)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertRegex(p.stdout, r'request: (GET|POST) https://127\.0\.0\.1:%d/%s/' % (self.reg.port, provider))
+        self.assertRegex(p.stdout, r'reply: HTTP 20\d, \d+ bytes')
+        self.assertIn('it has 1 DS', p.stdout)
+        js = json.loads(self.ctl_run('--json', 'registrar', 'test', zone, '--config', cf).stdout)
+        self.assertTrue(js['ok'])
+        self.assertTrue(any(c.startswith('request: ') for c in js['calls']), js)
+        return cf
 
     # -- the providers ----------------------------------------------------------------
 
@@ -599,6 +942,146 @@ class RegistrarTest(unittest.TestCase):
     def test_ovh(self):
         self.run_provider('ovh', 'ovh.test', '   credentials %s\n   endpoint https://127.0.0.1:%d/ovh/1.0\n'
                           '   ca-file %s\n' % (os.path.join(self.dir, 'ovh.cred'), self.reg.port, self.ca))
+
+    def test_ovh_push_lists_again(self):
+        """ds push to OVHcloud waits for the task its POST queued and reports what the
+        registrar holds from a fresh listing (it printed 'the registrar already had the DS
+        set; nothing changed' after a POST, while the registrar held no DS); a task that
+        ends in error is a failure, not a success."""
+        zone = 'ovhpush.test'
+        cf = self.corefile(zone, 'ovh', '   credentials %s\n   endpoint https://127.0.0.1:%d/ovh/1.0\n'
+                           '   ca-file %s\n' % (os.path.join(self.dir, 'ovh.cred'), self.reg.port, self.ca))
+        self.reg.faults['ovh'] = []
+        p = self.ctl_run('ds', 'push', zone, '--config', cf)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        want = self.expected_ds(zone)
+        self.assertEqual(self.registrar_has('ovh', zone), want)
+        self.assertNotIn('nothing changed', p.stdout)
+        self.assertIn('was changed', p.stdout)
+        self.assertRegex(p.stdout, r'OVHcloud task \d+: todo')
+        self.assertRegex(p.stdout, r'OVHcloud task \d+: done')
+        self.assertIn('the registrar now has 1 DS: %s/' % want[0].split()[0], p.stdout)
+        # pushed again: nothing to change, and said so
+        p = self.ctl_run('ds', 'push', zone, '--config', cf)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn('nothing changed', p.stdout)
+        # a task the registry refuses: ds push fails and says why
+        with self.reg.lock:
+            self.reg.recs('ovh', zone)[:] = []
+            self.reg.ovh_task_end = 'error'
+        try:
+            p = self.ctl_run('ds', 'push', zone, '--config', cf)
+        finally:
+            self.reg.ovh_task_end = 'done'
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn('ended error: DS refused by the registry', p.stdout + p.stderr)
+        self.assertEqual(self.registrar_has('ovh', zone), [])
+
+    def test_ovh_endpoint_names(self):
+        """ovh-ca and ovh-us name OVHcloud's non-EU APIs; other providers refuse them."""
+        for name, url in (('ovh-ca', 'https://ca.api.ovh.com/1.0'), ('ovh-us', 'https://api.us.ovhcloud.com/1.0'),
+                          ('ovh-eu', 'https://eu.api.ovh.com/1.0')):
+            cf = self.corefile('bad.test', 'ovh', '   credentials %s\n   endpoint %s\n'
+                               '   connect-timeout 1s\n   timeout 2s\n'
+                               % (os.path.join(self.dir, 'ovh.cred'), name))
+            p = self.ctl_run('registrar', 'test', 'bad.test', '--config', cf)
+            # no network here: the call fails, but at the named API
+            self.assertIn('at %s' % url, p.stdout + p.stderr)
+        cf = self.corefile('bad.test', 'porkbun', '   credentials %s\n   endpoint ovh-ca\n'
+                           % os.path.join(self.dir, 'porkbun.cred'))
+        p = self.ctl_run('registrar', 'test', 'bad.test', '--config', cf)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('names an OVHcloud API', p.stderr)
+
+    def test_route53(self):
+        cf = self.run_provider('route53', 'r53.test', '   credentials %s\n   endpoint https://127.0.0.1:%d/route53\n'
+                               '   ca-file %s\n' % (os.path.join(self.dir, 'route53.cred'), self.reg.port, self.ca))
+        # the requests exactly as AWS documents them: POST /, JSON 1.1, the target, SigV4
+        with self.reg.lock:
+            reqs = [r for r in self.reg.requests if r[0] == 'route53']
+        targets = {r[3].get('x-amz-target') for r in reqs}
+        for op in ('GetDomainDetail', 'AssociateDelegationSignerToDomain',
+                   'DisassociateDelegationSignerFromDomain', 'GetOperationDetail'):
+            self.assertIn('Route53Domains_v20140515.' + op, targets)
+        for r in reqs:
+            self.assertEqual((r[1], r[2]), ('POST', '/route53/'))
+            self.assertEqual(r[3]['content-type'], 'application/x-amz-json-1.1')
+            self.assertRegex(r[3]['authorization'], r'^AWS4-HMAC-SHA256 Credential=AKIATESTSIGNET0001/'
+                             r'\d{8}/us-east-1/route53domains/aws4_request, SignedHeaders='
+                             r'content-type;host;x-amz-date;x-amz-target, Signature=[0-9a-f]{64}$')
+        assoc = [json.loads(r[4]) for r in reqs if r[3]['x-amz-target'].endswith('.AssociateDelegationSignerToDomain')]
+        self.assertEqual(set(assoc[0]), {'DomainName', 'SigningAttributes'})
+        self.assertEqual(assoc[0]['DomainName'], 'r53.test')
+        self.assertEqual(assoc[0]['SigningAttributes']['Flags'], 257)
+        hist = self.ctl('zone', 'history', 'r53.test')
+        self.assertRegex(hist, r'to add: DNSKEY of DS \d+ 13')
+        self.assertRegex(hist, r'Route 53 Domains operation op-\d+: SUCCESSFUL')
+        # a wrong secret: AWS's signature check refuses it, and nothing leaks
+        path = os.path.join(self.dir, 'r53-wrong.cred')
+        with open(path, 'w') as f:
+            f.write('access-key-id = AKIATESTSIGNET0001\nsecret-access-key = not-the-secret-0000\n')
+        os.chmod(path, 0o600)
+        cf = self.corefile('bad.test', 'route53', '   credentials %s\n   endpoint https://127.0.0.1:%d/route53\n'
+                           '   ca-file %s\n' % (path, self.reg.port, self.ca))
+        p = self.ctl_run('registrar', 'test', 'bad.test', '--config', cf)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn('HTTP 403', p.stdout + p.stderr)
+        self.assertIn('signature we calculated does not match', p.stdout + p.stderr)
+        self.assertNotIn('not-the-secret-0000', p.stdout + p.stderr)
+
+    def test_inwx(self):
+        self.run_provider('inwx', 'inwx.test', '   credentials %s\n   endpoint https://127.0.0.1:%d/inwx/jsonrpc/\n'
+                          '   ca-file %s\n' % (os.path.join(self.dir, 'inwx.cred'), self.reg.port, self.ca))
+        with self.reg.lock:
+            methods = [json.loads(r[4])['method'] for r in self.reg.requests if r[0] == 'inwx']
+        for m in ('account.login', 'dnssec.listkeys', 'dnssec.adddnskey', 'dnssec.deletednskey'):
+            self.assertIn(m, methods)
+        self.assertIn('INWX dnssec.adddnskey', self.ctl('zone', 'history', 'inwx.test'))
+
+    def test_namecom(self):
+        self.run_provider('namecom', 'namecom.test', '   credentials %s\n   endpoint https://127.0.0.1:%d/namecom/v4\n'
+                          '   ca-file %s\n' % (os.path.join(self.dir, 'namecom.cred'), self.reg.port, self.ca))
+
+    def test_gandi(self):
+        self.run_provider('gandi', 'gandi.test', '   credentials %s\n   endpoint https://127.0.0.1:%d/gandi/v5/domain\n'
+                          '   ca-file %s\n' % (os.path.join(self.dir, 'gandi.cred'), self.reg.port, self.ca))
+        self.assertRegex(self.ctl('zone', 'history', 'gandi.test'), r'to add: DNSKEY of DS \d+ 13')
+
+    def test_openprovider(self):
+        self.run_provider('openprovider', 'op.test', '   credentials %s\n   endpoint https://127.0.0.1:%d/openprovider/v1beta\n'
+                          '   ca-file %s\n' % (os.path.join(self.dir, 'openprovider.cred'), self.reg.port, self.ca))
+
+    def test_cds(self):
+        """The cds provider pushes nothing: the zone waits for the registry's CDS scan
+        (zone status says so), and the parent check records ds-seen once the parent
+        serves the DS."""
+        zone = 'cds.test'
+        cf = self.corefile(zone, 'cds', '')
+        calls = len(self.reg.calls)
+        p = self.drive(zone, cf, until='seen', secs=4)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        hist = self.ctl('zone', 'history', zone)
+        self.assertRegex(hist, r"reg-scan.*waiting for the registry's CDS scan")
+        self.assertRegex(hist, r"parent-wait.*waiting for the registry's CDS scan: 0 of 2")
+        st = self.ctl('zone', 'status', zone)
+        self.assertIn("waiting for the registry's CDS scan", st)
+        p = self.ctl_run('registrar', 'test', zone, '--config', cf)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('registry scans', p.stderr)
+        p = self.ctl_run('ds', 'push', zone, '--config', cf)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("waiting for the registry's CDS scan", p.stdout)
+        # the registry scans the CDS and publishes the DS
+        want = self.expected_ds(zone)
+        with self.reg.lock:
+            self.reg.recs('cds-scan', zone)[:] = [
+                {'tag': int(w.split()[0]), 'alg': int(w.split()[1]), 'dt': int(w.split()[2]),
+                 'digest': w.split()[3]} for w in want]
+        self.on_change()
+        p = self.drive(zone, cf, until='seen', secs=30)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr + self.ctl('zone', 'history', zone))
+        self.assertIn('parent-seen', self.ctl('zone', 'history', zone))
+        self.assertEqual(len(self.reg.calls), calls, 'the cds provider made an HTTP call')
 
     def test_rest(self):
         base = 'https://127.0.0.1:%d/rest/v1/zones/{domain}/ds' % self.reg.port
