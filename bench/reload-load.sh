@@ -66,7 +66,7 @@ export SIGNETCTL_BIN=${SIGNETCTL_BIN:-$REPO/build/ctl/signetctl}
 
 # the zone file a target serves, given one more name and a higher serial
 bump_zone() { # file n
-    awk -v n="$2" '!done && $3 == "SOA" { $7 = $7 + n; done = 1 } { print }
+    awk -v n="$2" '!done && $3 == "SOA" { $6 = $6 + n; done = 1 } { print }
         END { printf "reload-marker-%d IN TXT \"reload %d\"\n", n, n }' "$1" > "$1.new" &&
         mv "$1.new" "$1"
 }
@@ -110,7 +110,8 @@ run_target() {
         cp "$BENCH_ZONEFILE" "$wd/$ZONE.zone"
         knot_conf "$wd" "$PORT" "$DENIAL" auto "$wd/$ZONE.zone"
         sed -i 's/zonefile-load: whole/zonefile-load: difference-no-serial/;
-                s/journal-content: none/journal-content: all/' "$wd/knot.conf"
+                s/journal-content: none/journal-content: all\n    journal-max-usage: 8G/;
+                s/journal-db-max-size: 2G/journal-db-max-size: 16G/' "$wd/knot.conf"
         start_server "$wd" knotd -c "$wd/knot.conf"
     else
         target_start "$BENCH_ZONEFILE" "$PORT" "$wd" "$DENIAL" || { log "$t: start failed"; return 1; }

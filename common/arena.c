@@ -23,7 +23,7 @@ void sg_arena_init(sg_arena *a, size_t chunk_size)
 void sg_arena_init_growing(sg_arena *a, size_t max_chunk)
 {
     sg_arena_init(a, max_chunk);
-    a->next_chunk = a->chunk_size < 4096 ? a->chunk_size : 4096;
+    a->next_chunk = a->chunk_size < SG_ARENA_FIRST_CHUNK ? a->chunk_size : SG_ARENA_FIRST_CHUNK;
 }
 
 void sg_arena_deinit(sg_arena *a)
@@ -82,6 +82,14 @@ void *sg_arena_alloc(sg_arena *a, size_t size)
     c->used += size;
     a->total += size;
     return p;
+}
+
+size_t sg_arena_reserved(const sg_arena *a)
+{
+    size_t n = 0;
+    for (const sg_arena_chunk *c = a->head; c; c = c->next)
+        n += c->size;
+    return n;
 }
 
 void *sg_arena_dup(sg_arena *a, const void *src, size_t len)

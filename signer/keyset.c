@@ -109,9 +109,10 @@ int sg_keyset_load_next(sg_keystore *ks, const char *zone, int64_t now, uint64_t
     sg_keyset *k = calloc(1, sizeof *k);
     if (!k)
         return SG_ENOMEM;
-    /* one per zone: a CSK's DNSKEY and CDS fit in 1 KiB (16 KiB chunks were most of a
-     * small zone's memory at 10^4 zones); larger sets take more chunks */
-    sg_arena_init(&k->mem, 1024);
+    /* one per zone: a CSK's DNSKEY and CDS take a few hundred bytes (fixed 16 KiB chunks
+     * were most of a small zone's memory at 10^4 zones, fixed 1 KiB ones still half
+     * empty); a bigger set (a rollover's keys) gets doubling chunks */
+    sg_arena_init_growing(&k->mem, 16 * 1024);
     sg_ks_key *keys = NULL;
     size_t n = 0;
     uint8_t **dnskeys = NULL, **cds = NULL, **cdnskey = NULL;
