@@ -47,6 +47,9 @@ extern const ks_storage ks_storage_pem;
 
 /* The storage name of a public-only key (no private half: another signer holds it). */
 #define KS_STORAGE_NONE "none"
+/* The storage name of a key held in a PKCS#11 token: private_key is its RFC 7512
+ * reference (token, CKA_ID, CKA_LABEL, module-path, pin-source), never key material. */
+#define KS_STORAGE_PKCS11 "pkcs11"
 
 /* Set an imported key's timing points from what its source knows (t NULL or not known:
  * published, and unless public_only active, from now) and its state at now. */

@@ -228,6 +228,56 @@ static void test_env_pin(void **st)
                                      sizeof pub, &plen, why, sizeof why), SG_EINVAL);
 }
 
+/* A policy naming the token: its keys are made there, the row keeps only the reference. */
+static void test_keystore_rows(void **st)
+{
+    (void)st;
+    char kdir[256];
+    sg_keystore *ks = NULL;
+    assert_int_equal(sg_test_keystore_open("p11", kdir, sizeof kdir, &ks), 0);
+    sg_ks_policy p;
+    sg_ks_policy_defaults(&p, "hsm");
+    snprintf(p.key_store, sizeof p.key_store, "%s", good_uri);
+    assert_int_equal(sg_ks_policy_add(ks, &p, 100), 0);
+    assert_int_equal(sg_ks_zone_add(ks, "hsm.test", "hsm", 100), 0);
+    sg_ks_key k;
+    assert_int_equal(sg_ks_key_generate(ks, "hsm.test", SG_KS_ROLE_CSK, 0, 0, 100, &k), 0);
+    assert_string_equal(k.storage, "pkcs11");
+    assert_true(sg_ks_key_in_token(&k));
+    assert_int_equal(k.bits, 256);
+
+    EVP_PKEY *pk = NULL;
+    assert_int_equal(sg_ks_key_load_private(ks, k.id, &pk), SG_ENOTFOUND);
+    assert_non_null(strstr(sg_ks_errmsg(ks), "PKCS#11 token"));
+    char *pem = NULL;
+    size_t plen = 0;
+    assert_int_equal(sg_ks_key_export_private(ks, k.id, &pem, &plen), SG_EINVAL);
+
+    sg_p11_key *tk = NULL;
+    assert_int_equal(sg_ks_key_open_token(ks, k.id, &tk), 0);
+    uint8_t pub[600], sig[128];
+    size_t publen, slen;
+    assert_int_equal(sg_p11_key_public(tk, pub, sizeof pub, &publen), 0);
+    assert_int_equal(publen, k.pubkey_len);
+    assert_memory_equal(pub, k.pubkey, publen);
+    static const uint8_t msg[] = "www.hsm.test. A";
+    assert_int_equal(sg_p11_sign(tk, msg, sizeof msg, sig, sizeof sig, &slen), 0);
+    assert_true(verify(k.algorithm, k.pubkey, k.pubkey_len, msg, sizeof msg, sig, slen));
+
+    /* the row's private_key column: a reference, no key material */
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "sqlite3 %s/ks.db \"SELECT private_key FROM keys\" 2>/dev/null"
+             " | grep -q '^pkcs11:token=" LABEL ";id=' || ! command -v sqlite3 >/dev/null", kdir);
+    assert_int_equal(system(cmd), 0);
+
+    /* a deleted key leaves the token */
+    assert_int_equal(sg_ks_key_delete(ks, k.id, 1, 200), 0);
+    assert_int_not_equal(sg_p11_key_public(tk, pub, sizeof pub, &publen), 0);
+    assert_int_not_equal(sg_p11_sign(tk, msg, sizeof msg, sig, sizeof sig, &slen), 0);
+    sg_p11_key_free(tk);
+    assert_int_equal(sg_test_keystore_close(ks, kdir), 0);
+}
+
 int main(void)
 {
     sg_secure_heap_init(1 << 16);
@@ -246,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_rsasha512),
         cmocka_unit_test(test_ed25519),
         cmocka_unit_test(test_env_pin),
+        cmocka_unit_test(test_keystore_rows),
     };
     r = cmocka_run_group_tests(tests, NULL, NULL);
     sg_p11_shutdown();
