@@ -246,7 +246,6 @@ struct sg_p11_key {
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static p11_module *modules;
 static p11_token *tokens;
-static atomic_uint_fast64_t failures;
 
 static const char *rv_name(CK_RV rv)
 {
@@ -437,7 +436,6 @@ static void session_drop(p11_token *t)
 /* Log a token failure on its change of state, then at most once a minute. */
 static void token_failed(p11_token *t, const char *msg)
 {
-    atomic_fetch_add(&failures, 1);
     time_t now = time(NULL);
     if (!t->failing || now - t->reminded_at >= 60) {
         sg_log(SG_LOG_ERR, "pkcs11", NULL, "token '%s': %s%s", t->label, msg,
@@ -454,7 +452,36 @@ static void token_ok(p11_token *t)
     t->failing = 0;
 }
 
-/* Open and log in the token's session (t->mu held). */
+/* A module whose token went away may never see it again until it is initialised anew
+ * (SoftHSM2 keeps a vanished token invalid): finalise and initialise it, when no other
+ * token of the module has a session that this would break (t->mu held). */
+static void module_reset(p11_token *t)
+{
+    pthread_mutex_lock(&reg_mu);
+    int others = 0;
+    for (p11_token *o = tokens; o; o = o->next)
+        if (o != t && o->m == t->m && o->open && !o->failing)
+            others = 1;
+    if (!others) {
+        for (p11_token *o = tokens; o; o = o->next)
+            if (o->m == t->m && o != t) {
+                /* their sessions die with the module; each finds out on its next call */
+                o->open = 0;
+                o->epoch++;
+            }
+        CK_C_INITIALIZE_ARGS args;
+        memset(&args, 0, sizeof args);
+        args.flags = CKF_OS_LOCKING_OK;
+        t->m->f->C_Finalize(NULL);
+        t->m->f->C_Initialize(&args);
+    }
+    pthread_mutex_unlock(&reg_mu);
+}
+
+static int session_try(p11_token *t, char *why, size_t cap);
+
+/* Open and log in the token's session (t->mu held). A failure is logged on the token's
+ * change of state; while it fails, a reconnection is tried at most once a second. */
 static int session_open(p11_token *t, char *why, size_t cap)
 {
     if (t->open)
@@ -464,6 +491,18 @@ static int session_open(p11_token *t, char *why, size_t cap)
         return say(why, cap, SG_KS_ETOKEN, "token '%s' is failing (next attempt in a second)",
                    t->label);
     t->retry_at = now + 1;
+    if (t->failing)
+        module_reset(t);
+    int r = session_try(t, why, cap);
+    if (r == SG_KS_ETOKEN || r == SG_KS_EPIN)
+        token_failed(t, why && cap ? why : "cannot be reached");
+    else if (!r)
+        token_ok(t);
+    return r;
+}
+
+static int session_try(p11_token *t, char *why, size_t cap)
+{
     CK_FUNCTION_LIST_PTR f = t->m->f;
     CK_ULONG n = 0;
     CK_RV rv = f->C_GetSlotList(CK_TRUE, NULL, &n);
@@ -820,10 +859,14 @@ static int key_ready(sg_p11_key *k, char *why, size_t cap)
     if (r == SG_KS_ETOKEN) {
         if (session_fail(rv))
             session_drop(t);
-        return say(why, cap, r, "finding the key: %s", rv_name(rv));
+        say(why, cap, r, "finding the key: %s", rv_name(rv));
+    } else if (r) {
+        r = say(why, cap, SG_KS_ETOKEN, "the key is no longer in the token");
     }
-    if (r)
-        return say(why, cap, SG_KS_ETOKEN, "the key is no longer in the token");
+    if (r) {
+        token_failed(t, why);
+        return r;
+    }
     k->epoch = t->epoch;
     return 0;
 }
@@ -905,6 +948,8 @@ int sg_p11_sign(sg_p11_key *k, const uint8_t *data, size_t len, uint8_t *sig, si
     char why[256];
     pthread_mutex_lock(&t->mu);
     int r = key_ready(k, why, sizeof why);
+    /* key_ready logged its own failure; what fails after is ours to say */
+    int said = r != 0;
     if (!r) {
         CK_FUNCTION_LIST_PTR f = t->m->f;
         CK_ULONG out = cap;
@@ -921,15 +966,10 @@ int sg_p11_sign(sg_p11_key *k, const uint8_t *data, size_t len, uint8_t *sig, si
             snprintf(why, sizeof why, "signing failed: %s", rv_name(rv));
         }
     }
-    if (r == SG_KS_ETOKEN || r == SG_KS_EPIN)
+    if (r == SG_KS_ETOKEN && !said)
         token_failed(t, why);
     pthread_mutex_unlock(&t->mu);
     return r == SG_KS_EPIN ? SG_KS_ETOKEN : r;
-}
-
-uint64_t sg_p11_failures(void)
-{
-    return atomic_load(&failures);
 }
 
 void sg_p11_shutdown(void)

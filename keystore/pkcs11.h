@@ -89,9 +89,6 @@ int sg_p11_sign(sg_p11_key *k, const uint8_t *data, size_t len, uint8_t *sig, si
 int sg_p11_key_custody(sg_p11_key *k, int *sensitive_out, int *extractable_out,
                        int *value_readable_out);
 
-/* Token failures seen since start (signatures and reconnections refused), for metrics. */
-uint64_t sg_p11_failures(void);
-
 /* Close every session and finalise every module (tests; a process may just exit). */
 void sg_p11_shutdown(void);
 
