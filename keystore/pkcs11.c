@@ -438,7 +438,10 @@ static void token_failed(p11_token *t, const char *msg)
 {
     time_t now = time(NULL);
     if (!t->failing || now - t->reminded_at >= 60) {
-        sg_log(SG_LOG_ERR, "pkcs11", NULL, "token '%s': %s%s", t->label, msg,
+        /* most reasons already name the token */
+        int named = !strncmp(msg, "token '", 7);
+        sg_log(SG_LOG_ERR, "pkcs11", NULL, "%s%s%s%s%s", named ? "" : "token '",
+               named ? "" : t->label, named ? "" : "': ", msg,
                t->failing ? " (still failing)" : "; signing with its keys stops until it is back");
         t->reminded_at = now;
     }
@@ -986,7 +989,8 @@ void sg_p11_shutdown(void)
         p11_module *m = modules;
         modules = m->next;
         m->f->C_Finalize(NULL);
-        dlclose(m->dl);
+        /* not dlclose: a module may keep threads or atexit handlers, and its code must
+         * stay mapped for LeakSanitizer to name (and suppress) what SoftHSM2 leaks */
         free(m);
     }
     pthread_mutex_unlock(&reg_mu);
