@@ -41,6 +41,7 @@ static const struct {
     { SG_KS_EDECRYPT, "SG_KS_EDECRYPT", 1, "cannot decrypt (wrong passphrase or key)" },
     { SG_KS_ETOKEN, "SG_KS_ETOKEN", 1, "PKCS#11 token failed or unreachable" },
     { SG_KS_EPIN, "SG_KS_EPIN", 1, "PKCS#11 PIN unreadable or refused" },
+    { SG_KS_EKEK, "SG_KS_EKEK", 1, "key-encryption key missing or not the one the keys need" },
     { SG_REG_ERETRY, "SG_REG_ERETRY", 2, "temporary failure at the registrar (will retry)" },
     { SG_REG_EREJECT, "SG_REG_EREJECT", 2, "the registrar refused the request" },
     { SG_REG_ECRED, "SG_REG_ECRED", 2, "registrar credentials missing or unsafe" },

@@ -127,7 +127,9 @@ static int tag_taken(sg_keystore *ks, int64_t zone_id, uint16_t tag, int *taken_
 static int key_insert(sg_keystore *ks, int64_t zone_id, sg_ks_key *k, EVP_PKEY *pkey,
                       const char *token_ref, const char *reason, int64_t now)
 {
-    const ks_storage *stg = &ks_storage_pem;
+    const ks_storage *stg = pkey ? ks_storage_for_new(ks) : &ks_storage_pem;
+    if (!stg)
+        return SG_KS_EKEK;
     uint8_t *blob = NULL;
     size_t blen = 0;
     int r = pkey ? stg->encode(ks, pkey, &blob, &blen) : 0;
@@ -524,7 +526,16 @@ int sg_ks_key_export_private(sg_keystore *ks, int64_t id, char **pem_out, size_t
     int r = read_private(ks, id, storage, sizeof storage, &blob, &len);
     if (r)
         return r;
-    if (strcmp(storage, "pem") != 0) {
+    if (!strcmp(storage, KS_STORAGE_WRAPPED)) {
+        uint8_t *pem = NULL;
+        size_t n = 0;
+        r = ks_kek_unwrap(ks, blob, len, &pem, &n);
+        sg_secure_free(blob, len + 1);
+        if (r)
+            return r;
+        blob = pem;
+        len = n;
+    } else if (strcmp(storage, KS_STORAGE_PEM) != 0) {
         sg_secure_free(blob, len + 1);
         return SG_EINVAL;
     }
