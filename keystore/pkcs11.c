@@ -735,6 +735,7 @@ int sg_p11_generate(const char *token_uri, uint8_t alg, uint16_t bits, const cha
             session_drop(t);
         r = say(why, cap, SG_KS_ETOKEN, "token '%s': C_GenerateKeyPair (algorithm %u): %s",
                 t->label, alg, rv_name(rv));
+        token_failed(t, why ? why : "key generation failed");
         goto out;
     }
     r = public_of(t, hpub, alg, pub, pub_cap, pub_len_out);
@@ -820,6 +821,7 @@ int sg_p11_key_open(const char *ref, uint8_t alg, sg_p11_key **out, char *why, s
             if (session_fail(rv))
                 session_drop(t);
             say(why, cap, r, "token '%s': finding the key: %s", t->label, rv_name(rv));
+            token_failed(t, why ? why : "finding a key failed");
         } else if (r) {
             say(why, cap, r, "token '%s' has %s private key with the id of this reference",
                 t->label, r == SG_ENOTFOUND ? "no" : "more than one");
