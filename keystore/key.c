@@ -308,8 +308,8 @@ static int key_generate_in_token(sg_keystore *ks, const sg_ks_zone *z, const sg_
                             sizeof why);
         if (r) {
             ks_set_err(ks, "%s", why);
-            sg_log(r == SG_KS_ETOKEN ? SG_LOG_DEBUG : SG_LOG_ERR, "keystore", z->name,
-                   "key generation in the token failed: %s", why);
+            sg_log(r == SG_KS_ETOKEN || r == SG_KS_EPIN ? SG_LOG_DEBUG : SG_LOG_ERR, "keystore",
+                   z->name, "key generation in the token failed: %s", why);
             return r;
         }
         uint8_t rd[SG_KS_RDATA_MAX];

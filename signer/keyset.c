@@ -193,9 +193,9 @@ int sg_keyset_load_next(sg_keystore *ks, const char *zone, int64_t now, uint64_t
                                                 &sk.pkey);
                 if (rc) {
                     /* a failing token was said by keystore/pkcs11.c on its change of state */
-                    sg_log(rc == SG_KS_ETOKEN ? SG_LOG_DEBUG : SG_LOG_ERR, "signer", zone,
-                           "key %lld: token key not opened: %s (%s)", (long long)key->id,
-                           sg_strerror(rc), sg_ks_errmsg(ks));
+                    sg_log(rc == SG_KS_ETOKEN || rc == SG_KS_EPIN ? SG_LOG_DEBUG : SG_LOG_ERR,
+                           "signer", zone, "key %lld: token key not opened: %s (%s)",
+                           (long long)key->id, sg_strerror(rc), sg_ks_errmsg(ks));
                     sg_p11_key_free(sk.token);
                     EVP_PKEY_free(sk.pkey);
                     goto fail;
