@@ -26,6 +26,9 @@ const char *sg_strerror(int err)
     case SG_KS_ESCHEMA: return "keystore schema is newer than this program";
     case SG_KS_ECORRUPT: return "damaged: checksum or integrity check failed";
     case SG_KS_EDECRYPT: return "cannot decrypt (wrong passphrase or key)";
+    case SG_KS_ETOKEN: return "PKCS#11 token failed or unreachable";
+    case SG_KS_EPIN: return "PKCS#11 PIN unreadable or refused";
+    case SG_KS_EKEK: return "key-encryption key missing or not the one the keys need";
 
     case SG_REG_ERETRY: return "temporary failure at the registrar (will retry)";
     case SG_REG_EREJECT: return "the registrar refused the request";

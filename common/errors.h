@@ -43,6 +43,9 @@ enum sg_error {
     SG_KS_ESCHEMA = -102, /* the database schema is newer than this program knows */
     SG_KS_ECORRUPT = -103, /* a backup or database fails its checksum or integrity check */
     SG_KS_EDECRYPT = -104, /* an encrypted backup cannot be decrypted with what was given */
+    SG_KS_ETOKEN = -105,  /* a PKCS#11 module or token failed or cannot be reached */
+    SG_KS_EPIN = -106,    /* a token's PIN cannot be read or the token refused it */
+    SG_KS_EKEK = -107,    /* the key-encryption key is missing, unreadable or not the keys' */
 
     /* registrar: -200 .. -299 */
     SG_REG_ERETRY = -200,  /* transient failure (5xx, 429, network): retried with backoff */

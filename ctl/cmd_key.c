@@ -304,6 +304,9 @@ static int key_export(ctl *c, const key_args *a)
     printf("%s\n", line);
     if (!a->o[O_PRIV].set)
         return CTL_OK;
+    if (sg_ks_key_in_token(&k))
+        return ctl_fail(c, SG_EINVAL, "key %" PRId64 " is held in a PKCS#11 token: its private "
+                        "key never leaves it", id);
     /* recorded first: an export that cannot be recorded does not happen */
     char who[256], reason[320];
     ctl_who(who, sizeof who);

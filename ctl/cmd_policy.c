@@ -42,13 +42,17 @@ static void help(void)
            "  --nsec3-opt-out | --no-nsec3-opt-out\n"
            "  --cds | --no-cds         publish CDS\n"
            "  --cdnskey | --no-cdnskey publish CDNSKEY\n"
-           "  --ds-digest sha256|sha384\n");
+           "  --ds-digest sha256|sha384\n"
+           "  --key-store URI          new keys live in a PKCS#11 token, e.g.\n"
+           "                           'pkcs11:token=LABEL?module-path=/usr/lib/softhsm/libsofthsm2.so\n"
+           "                           &pin-source=file:/etc/signet/pin' (or pin-source=env:NAME);\n"
+           "                           'pem' (default): PEM in the keystore (docs/key-custody.md)\n");
 }
 
 enum {
     O_ALG, O_BITS, O_CSK, O_KZ, O_ZSKL, O_KSKL, O_TTL, O_ZPD, O_ZMAX, O_PDS, O_PPD, O_SV,
     O_SR, O_SJ, O_DEN, O_IT, O_SALT, O_OO, O_NOO, O_CDS, O_NCDS, O_CDK, O_NCDK, O_DIG, O_DDS,
-    O_DKSK, O_N
+    O_DKSK, O_KSTORE, O_N
 };
 
 static void init_opts(ctl_opt *o)
@@ -64,7 +68,7 @@ static void init_opts(ctl_opt *o)
         { "nsec3-salt-length", 1, 0, 0 }, { "nsec3-opt-out", 0, 0, 0 },
         { "no-nsec3-opt-out", 0, 0, 0 }, { "cds", 0, 0, 0 }, { "no-cds", 0, 0, 0 },
         { "cdnskey", 0, 0, 0 }, { "no-cdnskey", 0, 0, 0 }, { "ds-digest", 1, 0, 0 },
-        { "double-ds", 0, 0, 0 }, { "double-ksk", 0, 0, 0 },
+        { "double-ds", 0, 0, 0 }, { "double-ksk", 0, 0, 0 }, { "key-store", 1, 0, 0 },
     };
     memcpy(o, proto, sizeof proto);
 }
@@ -158,6 +162,14 @@ static int apply(ctl_opt *o, sg_ks_policy *p)
         p->ksk_double_ds = 1;
     if (o[O_DKSK].set)
         p->ksk_double_ds = 0;
+    if (o[O_KSTORE].set) {
+        const char *v = o[O_KSTORE].val;
+        if (!strcmp(v, "pem"))
+            v = "";
+        if (strlen(v) >= sizeof p->key_store)
+            return ctl_usage("policy ", "--key-store is too long");
+        snprintf(p->key_store, sizeof p->key_store, "%s", v);
+    }
     return CTL_OK;
 }
 
@@ -171,7 +183,7 @@ static void json_policy(const sg_ks_policy *p)
            "\"signature_validity\":%u,\"signature_refresh\":%u,\"signature_jitter\":%u,"
            "\"denial\":\"%s\",\"nsec3_iterations\":%u,\"nsec3_salt_length\":%u,"
            "\"nsec3_opt_out\":%s,\"cds\":%s,\"cdnskey\":%s,\"ds_digest\":\"%s\","
-           "\"ksk_rollover\":\"%s\"}",
+           "\"ksk_rollover\":\"%s\",\"key_store\":",
            sg_ks_alg_name(p->algorithm), p->key_bits, p->csk ? "csk" : "ksk-zsk",
            p->zsk_lifetime, p->ksk_lifetime, p->dnskey_ttl, p->zone_propagation_delay,
            p->zone_max_ttl, p->parent_ds_ttl, p->parent_propagation_delay, p->sig_validity,
@@ -180,6 +192,8 @@ static void json_policy(const sg_ks_policy *p)
            p->publish_cds ? "true" : "false", p->publish_cdnskey ? "true" : "false",
            p->ds_digest == SG_KS_DIGEST_SHA384 ? "sha384" : "sha256",
            p->ksk_double_ds ? "double-ds" : "double-ksk");
+    json_str(stdout, p->key_store[0] ? p->key_store : "pem");
+    printf("}");
 }
 
 static void show_policy(const sg_ks_policy *p)
@@ -223,6 +237,7 @@ static void show_policy(const sg_ks_policy *p)
     printf("cdnskey:                   %s\n", p->publish_cdnskey ? "yes" : "no");
     printf("ds-digest:                 %s\n", sg_ks_digest_name(p->ds_digest));
     printf("ksk-rollover:              %s\n", p->ksk_double_ds ? "double-ds" : "double-ksk");
+    printf("key-store:                 %s\n", p->key_store[0] ? p->key_store : "pem");
 }
 
 int cmd_policy(ctl *c, int argc, char **argv)

@@ -40,6 +40,7 @@ static void usage(FILE *f)
             "  backup FILE [--passphrase-file F] [--recipient CERT.pem]\n"
             "  restore FILE [--passphrase-file F | --key KEY.pem --cert CERT.pem] [--check]\n"
             "      [--force]\n"
+            "  keystore kek | rekey [--old-kek-file F]   private keys encrypted at rest\n"
             "\n"
             "  reload [ZONE] | status | stats | stop       the running signetd\n"
             "\n"
@@ -133,6 +134,8 @@ int main(int argc, char **argv)
         rc = cmd_registrar(&c, n - 1, args + 1);
     } else if (!strcmp(args[0], "backup")) {
         rc = cmd_backup(&c, n - 1, args + 1);
+    } else if (!strcmp(args[0], "keystore")) {
+        rc = cmd_keystore(&c, n - 1, args + 1);
     } else if (!strcmp(args[0], "restore")) {
         rc = cmd_restore(&c, n - 1, args + 1);
     } else if (!strcmp(args[0], "tsig")) {

@@ -50,6 +50,15 @@ int sg_dnssec_metrics_source(sg_metrics_out *o, void *ctx)
         sg_metrics_add_u64(o, "signet_denial_chain_builds_total", NULL, l,
                            sg_counters_sum(m->count, SG_DM_CHAIN_PREPARE + i));
     }
+    sg_metrics_family(o, "signet_signing_errors_total", SG_METRIC_COUNTER,
+                      "RRSIGs that could not be made on a signature cache miss: the key's "
+                      "PKCS#11 token failed (token) or another failure (other).");
+    static const char *why[] = { "token", "other" };
+    for (int i = 0; i < 2; i++) {
+        const char *l[] = { "block", m->label, "reason", why[i], NULL };
+        sg_metrics_add_u64(o, "signet_signing_errors_total", NULL, l,
+                           sg_counters_sum(m->count, SG_DM_SIGN_ERR_TOKEN + i));
+    }
     /* one source per block, the keys' families after ours: the order a scrape has always had */
     return m->km ? sg_keyman_metrics(m->km, o) : 0;
 }

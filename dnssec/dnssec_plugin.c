@@ -571,8 +571,11 @@ static int sign_ref(dstate *st, const sg_keyset *k, const sg_denial *d, sg_query
             rc = sg_rrsig_make(&keys[i], q->zone->apex, owner, labels, rs,
                                now - INCEPTION_SKEW, exp, blob + o + 2, &len);
             sg_sign_gate_leave(&st->cfg.gate);
-            if (rc)
+            if (rc) {
+                sg_counters_add(st->metrics.count, rc == SG_KS_ETOKEN ? SG_DM_SIGN_ERR_TOKEN
+                                                                      : SG_DM_SIGN_ERR_OTHER, 1);
                 return rc;
+            }
             if (cacheable)
                 sg_sigcache_put(cache, gen, rs, keys[i].id, exp, blob + o + 2, len);
             sg_counters_add(st->metrics.count, SG_DM_MADE, 1);

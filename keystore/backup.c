@@ -572,6 +572,9 @@ static int check_keys(const char *stage, sg_ks_backup_info *info, char *why, siz
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
+        /* a token key's row holds only its reference: nothing here to check against */
+        if (sg_ks_key_in_token(&keys[i]) || sg_ks_key_public_only(&keys[i]))
+            continue;
         EVP_PKEY *pkey = NULL;
         r = sg_ks_key_load_private(ks, keys[i].id, &pkey);
         if (r == 0)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Opening the keystore database: file mode, pragmas, error mapping, transactions. */
 #include "keystore/internal.h"
+#include "keystore/kek.h"
 
 #include "common/errors.h"
 #include "common/log.h"
@@ -351,6 +352,9 @@ int sg_ks_check(const char *path, const char *policy, char *why, size_t cap)
                  policy, path, path, policy);
         r = SG_ENOTFOUND;
     }
+    /* encrypted private keys need their key-encryption key: refuse a start without it */
+    if (!r && version > 0)
+        r = sg_ks_kek_check_db(db, path, why, cap);
 out:
     sqlite3_finalize(q);
     sqlite3_close(db);

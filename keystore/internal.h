@@ -44,9 +44,28 @@ typedef struct ks_storage {
 } ks_storage;
 const ks_storage *ks_storage_find(const char *name);
 extern const ks_storage ks_storage_pem;
+/* PEM wrapped with the process's key-encryption key (keystore/kek.h) */
+extern const ks_storage ks_storage_wrapped;
+/* The backend new private keys are written with: wrapped when the process has a KEK, else
+ * pem; NULL (with the handle's error set) when the environment names a KEK that fails. */
+const ks_storage *ks_storage_for_new(sg_keystore *ks);
+#define KS_STORAGE_PEM "pem"
+#define KS_STORAGE_WRAPPED "pem-aes256gcm"
+
+/* kek.c: 1 with a KEK, 0 without, SG_KS_EKEK (why) when the environment's is bad. */
+int ks_kek_state(char *why, size_t cap);
+/* Wrap / unwrap with the process KEK; the result is in the secure heap (unwrap: len + 1
+ * bytes, NUL-terminated). Errors set the handle's message. */
+int ks_kek_wrap(sg_keystore *ks, const uint8_t *plain, size_t len, uint8_t **blob_out,
+                size_t *len_out);
+int ks_kek_unwrap(sg_keystore *ks, const uint8_t *blob, size_t len, uint8_t **plain_out,
+                  size_t *len_out);
 
 /* The storage name of a public-only key (no private half: another signer holds it). */
 #define KS_STORAGE_NONE "none"
+/* The storage name of a key held in a PKCS#11 token: private_key is its RFC 7512
+ * reference (token, CKA_ID, CKA_LABEL, module-path, pin-source), never key material. */
+#define KS_STORAGE_PKCS11 "pkcs11"
 
 /* Set an imported key's timing points from what its source knows (t NULL or not known:
  * published, and unless public_only active, from now) and its state at now. */

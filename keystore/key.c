@@ -4,6 +4,7 @@
 
 #include "common/errors.h"
 #include "common/log.h"
+#include "keystore/pkcs11.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,16 +122,20 @@ static int tag_taken(sg_keystore *ks, int64_t zone_id, uint16_t tag, int *taken_
 
 /* A key row and its "generated"/"imported" event (caller holds a transaction). k->zone,
  * tag, algorithm, role, flags, bits, pubkey, timings and state are used; k->id and
- * k->created are filled in. */
+ * k->created are filled in. The private half: pkey (kept as PEM), or token_ref (a key in a
+ * PKCS#11 token: only its reference is kept), or neither (public-only). */
 static int key_insert(sg_keystore *ks, int64_t zone_id, sg_ks_key *k, EVP_PKEY *pkey,
-                      const char *reason, int64_t now)
+                      const char *token_ref, const char *reason, int64_t now)
 {
-    const ks_storage *stg = &ks_storage_pem;
+    const ks_storage *stg = pkey ? ks_storage_for_new(ks) : &ks_storage_pem;
+    if (!stg)
+        return SG_KS_EKEK;
     uint8_t *blob = NULL;
     size_t blen = 0;
     int r = pkey ? stg->encode(ks, pkey, &blob, &blen) : 0;
     if (r)
         return r;
+    const char *storage = pkey ? stg->name : token_ref ? KS_STORAGE_PKCS11 : KS_STORAGE_NONE;
     sqlite3_stmt *st;
     r = ks_prepare(ks, "INSERT INTO keys (zone_id, key_tag, algorithm, role, flags, bits,"
                        " public_key, storage, private_key, created, t_publish, t_active,"
@@ -147,10 +152,12 @@ static int key_insert(sg_keystore *ks, int64_t zone_id, sg_ks_key *k, EVP_PKEY *
     sqlite3_bind_int(st, 5, k->flags);
     sqlite3_bind_int(st, 6, k->bits);
     sqlite3_bind_blob(st, 7, k->pubkey, (int)k->pubkey_len, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 8, pkey ? stg->name : KS_STORAGE_NONE, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, storage, -1, SQLITE_STATIC);
     /* SQLITE_STATIC: SQLite reads the secret from our buffer, which we cleanse below. */
     if (pkey)
         sqlite3_bind_blob(st, 9, blob, (int)blen, SQLITE_STATIC);
+    else if (token_ref)
+        sqlite3_bind_blob(st, 9, token_ref, (int)strlen(token_ref), SQLITE_STATIC);
     else
         sqlite3_bind_zeroblob(st, 9, 0); /* public-only: the column stays NOT NULL */
     sqlite3_bind_int64(st, 10, now);
@@ -171,11 +178,12 @@ static int key_insert(sg_keystore *ks, int64_t zone_id, sg_ks_key *k, EVP_PKEY *
     }
     k->id = sqlite3_last_insert_rowid(ks->db);
     k->created = now;
-    snprintf(k->storage, sizeof k->storage, "%s", pkey ? stg->name : KS_STORAGE_NONE);
+    snprintf(k->storage, sizeof k->storage, "%s", storage);
     char why[200];
     snprintf(why, sizeof why, "%s %s %s tag %u%s", reason, sg_ks_role_name(k->role),
              sg_ks_alg_name(k->algorithm) ? sg_ks_alg_name(k->algorithm) : "?", k->tag,
-             pkey ? "" : " (public-only: another signer holds its private key)");
+             pkey ? "" : token_ref ? " in a PKCS#11 token"
+                               : " (public-only: another signer holds its private key)");
     r = sg_ks_event_add(ks, now, k->zone, k->id, "", sg_ks_state_name(k->state), why);
 out:
     sg_secure_free(blob, blen);
@@ -272,11 +280,66 @@ int ks_key_import_insert(sg_keystore *ks, const sg_ks_zone *z, sg_ks_key *k, EVP
         r = SG_EEXIST;
     }
     if (!r)
-        r = key_insert(ks, z->id, k, pkey, reason, now);
+        r = key_insert(ks, z->id, k, pkey, NULL, reason, now);
     if (!r)
         r = sg_ks_commit(ks);
     else
         sg_ks_rollback(ks);
+    return r;
+}
+
+/* sg_ks_key_generate for a policy whose keys live in a token: the pair is made there, the
+ * row keeps its reference; a key not kept (tag taken, insert failed) leaves the token. */
+static int key_generate_in_token(sg_keystore *ks, const sg_ks_zone *z, const sg_ks_policy *p,
+                                 sg_ks_key *k, uint16_t bits, int64_t now, sg_ks_key *key_out)
+{
+    if (!sg_p11_alg_supported(k->algorithm)) {
+        ks_set_err(ks, "algorithm %s cannot be kept in a PKCS#11 token here",
+                   sg_ks_alg_name(k->algorithm));
+        return SG_EINVAL;
+    }
+    char label[SG_KS_ZONE_MAX + 16], why[300];
+    snprintf(label, sizeof label, "signet %s %s", z->name, sg_ks_role_name(k->role));
+    int r = SG_EEXIST;
+    for (int attempt = 0; attempt < 16 && r == SG_EEXIST; attempt++) {
+        char ref[2048];
+        r = sg_p11_generate(p->key_store, k->algorithm, bits ? bits : p->key_bits, label, ref,
+                            sizeof ref, k->pubkey, sizeof k->pubkey, &k->pubkey_len, why,
+                            sizeof why);
+        if (r) {
+            ks_set_err(ks, "%s", why);
+            sg_log(r == SG_KS_ETOKEN || r == SG_KS_EPIN ? SG_LOG_DEBUG : SG_LOG_ERR, "keystore",
+                   z->name, "key generation in the token failed: %s", why);
+            return r;
+        }
+        uint8_t rd[SG_KS_RDATA_MAX];
+        size_t rdlen;
+        EVP_PKEY *pub = NULL;
+        if (!(r = sg_ks_key_dnskey_rdata(k, rd, sizeof rd, &rdlen)) &&
+            !(r = sg_ks_pkey_from_dnskey(k->algorithm, k->pubkey, k->pubkey_len, &pub))) {
+            k->tag = sg_ks_key_tag(rd, rdlen);
+            k->bits = sg_ks_pkey_bits(pub);
+        }
+        EVP_PKEY_free(pub);
+        int taken = 0;
+        if (!r && !(r = sg_ks_begin(ks))) {
+            r = tag_taken(ks, z->id, k->tag, &taken);
+            if (!r && !taken)
+                r = key_insert(ks, z->id, k, NULL, ref, "generated", now);
+            if (!r && taken)
+                r = SG_EEXIST;
+            if (!r)
+                r = sg_ks_commit(ks);
+            else
+                sg_ks_rollback(ks);
+        }
+        if (r && sg_p11_destroy(ref, why, sizeof why) != 0)
+            sg_log(SG_LOG_WARN, "keystore", z->name, "an unused key stays in the token: %s", why);
+        if (r == SG_EEXIST)
+            sg_log(SG_LOG_DEBUG, "keystore", z->name, "key tag %u taken, generating again", k->tag);
+    }
+    if (!r && key_out)
+        *key_out = *k;
     return r;
 }
 
@@ -302,6 +365,8 @@ int sg_ks_key_generate(sg_keystore *ks, const char *zone, enum sg_ks_role role, 
     sg_ks_key k;
     ks_key_init(&k, z.name, role, alg);
     k.state = SG_KS_GENERATED;
+    if (p.key_store[0])
+        return key_generate_in_token(ks, &z, &p, &k, bits, now, key_out);
     /* Generate outside the transaction (RSA can take seconds) and retry on a tag collision,
      * which the check and insert below decide under the write lock. */
     for (int attempt = 0; attempt < 16; attempt++) {
@@ -326,7 +391,7 @@ int sg_ks_key_generate(sg_keystore *ks, const char *zone, enum sg_ks_role role, 
         }
         r = tag_taken(ks, z.id, k.tag, &taken);
         if (!r && !taken)
-            r = key_insert(ks, z.id, &k, pkey, "generated", now);
+            r = key_insert(ks, z.id, &k, pkey, NULL, "generated", now);
         EVP_PKEY_free(pkey);
         if (!r && taken) {
             sg_ks_rollback(ks);
@@ -407,11 +472,45 @@ int sg_ks_key_load_private(sg_keystore *ks, int64_t id, EVP_PKEY **pkey_out)
     if (!strcmp(storage, KS_STORAGE_NONE)) {
         ks_set_err(ks, "key %lld is public-only: its private key is held elsewhere", (long long)id);
         r = SG_ENOTFOUND;
+    } else if (!strcmp(storage, KS_STORAGE_PKCS11)) {
+        ks_set_err(ks, "key %lld is held in a PKCS#11 token and never leaves it", (long long)id);
+        r = SG_ENOTFOUND;
     } else if (!stg) {
         ks_set_err(ks, "unknown key storage '%s'", storage);
         r = SG_EINVAL;
     } else {
         r = stg->decode(ks, blob, len, pkey_out);
+    }
+    sg_secure_free(blob, len + 1);
+    return r;
+}
+
+int sg_ks_key_in_token(const sg_ks_key *k)
+{
+    return k && !strcmp(k->storage, KS_STORAGE_PKCS11);
+}
+
+int sg_ks_key_open_token(sg_keystore *ks, int64_t id, struct sg_p11_key **out)
+{
+    if (!ks || !out)
+        return SG_EINVAL;
+    sg_ks_key k;
+    int r = sg_ks_key_get(ks, id, &k);
+    if (r)
+        return r;
+    char storage[16];
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    if ((r = read_private(ks, id, storage, sizeof storage, &blob, &len)) != 0)
+        return r;
+    if (strcmp(storage, KS_STORAGE_PKCS11) != 0) {
+        ks_set_err(ks, "key %lld is not held in a PKCS#11 token", (long long)id);
+        r = SG_EINVAL;
+    } else {
+        char why[300];
+        r = sg_p11_key_open((const char *)blob, k.algorithm, out, why, sizeof why);
+        if (r)
+            ks_set_err(ks, "key %lld (tag %u): %s", (long long)id, k.tag, why);
     }
     sg_secure_free(blob, len + 1);
     return r;
@@ -427,7 +526,16 @@ int sg_ks_key_export_private(sg_keystore *ks, int64_t id, char **pem_out, size_t
     int r = read_private(ks, id, storage, sizeof storage, &blob, &len);
     if (r)
         return r;
-    if (strcmp(storage, "pem") != 0) {
+    if (!strcmp(storage, KS_STORAGE_WRAPPED)) {
+        uint8_t *pem = NULL;
+        size_t n = 0;
+        r = ks_kek_unwrap(ks, blob, len, &pem, &n);
+        sg_secure_free(blob, len + 1);
+        if (r)
+            return r;
+        blob = pem;
+        len = n;
+    } else if (strcmp(storage, KS_STORAGE_PEM) != 0) {
         sg_secure_free(blob, len + 1);
         return SG_EINVAL;
     }
@@ -500,11 +608,17 @@ int sg_ks_key_delete(sg_keystore *ks, int64_t id, int force, int64_t now)
 {
     if (!ks)
         return SG_EINVAL;
+    uint8_t *ref = NULL; /* a token key's reference */
+    size_t reflen = 0;
     int r = sg_ks_begin(ks);
     if (r)
         return r;
     sg_ks_key k;
     if ((r = sg_ks_key_get(ks, id, &k)) != 0)
+        goto fail;
+    char storage[16];
+    if (sg_ks_key_in_token(&k) &&
+        (r = read_private(ks, id, storage, sizeof storage, &ref, &reflen)) != 0)
         goto fail;
     if (!force && ks_key_in_use(&k)) {
         ks_set_err(ks,
@@ -528,8 +642,19 @@ int sg_ks_key_delete(sg_keystore *ks, int64_t id, int force, int64_t now)
     snprintf(why, sizeof why, "key tag %u deleted%s", k.tag, force ? " (forced)" : "");
     if ((r = sg_ks_event_add(ks, now, k.zone, id, sg_ks_state_name(k.state), "", why)) != 0)
         goto fail;
-    return sg_ks_commit(ks);
+    if ((r = sg_ks_commit(ks)) != 0)
+        goto out;
+    /* a deleted token key leaves the token too, once the deletion is durable (an outer
+     * transaction could still roll it back: then the token keeps it) */
+    if (ref && ks->tx_depth == 0) {
+        char w[300];
+        if (sg_p11_destroy((const char *)ref, w, sizeof w) != 0)
+            sg_log(SG_LOG_WARN, "keystore", k.zone, "key tag %u stays in the token: %s", k.tag, w);
+    }
+    goto out;
 fail:
     sg_ks_rollback(ks);
+out:
+    sg_secure_free(ref, reflen + 1);
     return r;
 }

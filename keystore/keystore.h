@@ -29,7 +29,7 @@
  * A handle is not thread-safe: give each thread its own (SQLite handles the sharing).
  */
 
-#define SG_KS_SCHEMA_VERSION 5  /* the schema version this code writes */
+#define SG_KS_SCHEMA_VERSION 6  /* the schema version this code writes */
 #define SG_KS_UNSET 0           /* an unset timing point */
 #define SG_KS_NAME_MAX 64       /* policy names, including the NUL */
 #define SG_KS_ZONE_MAX 1024     /* zone names in presentation form, including the NUL */
@@ -133,6 +133,8 @@ typedef struct sg_ks_policy {
     int publish_cdnskey;        /* publish CDNSKEY for the KSK/CSK */
     uint8_t ds_digest;          /* SG_KS_DIGEST_SHA256 or SG_KS_DIGEST_SHA384 */
     int ksk_double_ds;          /* KSK rollover: 1 double-DS (RFC 7583 3.3.2), 0 double-KSK */
+    char key_store[1024];       /* "": private keys as PEM in the keystore; else the PKCS#11
+                                   token URI new keys are made in (keystore/pkcs11.h) */
 } sg_ks_policy;
 
 #define SG_KS_DEFAULT_POLICY "default"
@@ -348,8 +350,17 @@ int sg_ks_pdns_list_parse(const char *text, const char *zone, sg_ks_pdns_key **k
  * (an active key that is not published signs unpublished, as PowerDNS lets it). */
 void sg_ks_pdns_times(const sg_ks_pdns_key *k, int64_t now, sg_ks_import_times *t_out);
 
-/* Load a key's private key. The caller frees *pkey_out with EVP_PKEY_free. */
+/* Load a key's private key. The caller frees *pkey_out with EVP_PKEY_free. A key held in
+ * a PKCS#11 token has none to give: SG_ENOTFOUND with the handle's error saying so (use
+ * sg_ks_key_open_token). */
 int sg_ks_key_load_private(sg_keystore *ks, int64_t id, EVP_PKEY **pkey_out);
+struct sg_p11_key;
+/* Non-zero if the key's private half lives in a PKCS#11 token (storage "pkcs11"). */
+int sg_ks_key_in_token(const sg_ks_key *k);
+/* Open the token key a "pkcs11" row refers to, for signing (keystore/pkcs11.h; free with
+ * sg_p11_key_free). SG_EINVAL for a key of another storage; the token's errors otherwise,
+ * with the handle's error text set. */
+int sg_ks_key_open_token(sg_keystore *ks, int64_t id, struct sg_p11_key **out);
 /* The private key as PKCS#8 PEM, for export. Free with sg_secure_free(*pem_out, *len_out),
  * which cleanses it. */
 int sg_ks_key_export_private(sg_keystore *ks, int64_t id, char **pem_out, size_t *len_out);

@@ -3,6 +3,7 @@
 #include "keystore/internal.h"
 
 #include "common/errors.h"
+#include "keystore/pkcs11.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -78,6 +79,17 @@ int sg_ks_policy_check(const sg_ks_policy *p, char *w, size_t cap)
                            "NOT use a salt (use --nsec3-salt-length 0)");
     if (p->dnskey_ttl == 0)
         return why(w, cap, "DNSKEY TTL must not be 0");
+    if (p->key_store[0]) {
+        char uw[200];
+        if (sg_p11_uri_check(p->key_store, uw, sizeof uw)) {
+            if (w && cap)
+                snprintf(w, cap, "key store: %s", uw);
+            return SG_EINVAL;
+        }
+        if (!sg_p11_alg_supported(p->algorithm))
+            return why(w, cap, "this algorithm cannot be kept in a PKCS#11 token here "
+                               "(RSASHA256, RSASHA512, ECDSAP256SHA256, ECDSAP384SHA384, ED25519)");
+    }
     return 0;
 }
 
@@ -90,7 +102,7 @@ static const char *denial_name(enum sg_ks_denial d)
     "id, name, algorithm, key_bits, csk, zsk_lifetime, ksk_lifetime, dnskey_ttl,"        \
     " zone_propagation_delay, zone_max_ttl, parent_ds_ttl, parent_propagation_delay,"   \
     " sig_validity, sig_refresh, sig_jitter, denial, nsec3_iterations, nsec3_salt_len,"  \
-    " nsec3_opt_out, publish_cds, publish_cdnskey, ds_digest, ksk_double_ds"
+    " nsec3_opt_out, publish_cds, publish_cdnskey, ds_digest, ksk_double_ds, key_store"
 
 static void row_to_policy(sqlite3_stmt *st, sg_ks_policy *p)
 {
@@ -120,6 +132,7 @@ static void row_to_policy(sqlite3_stmt *st, sg_ks_policy *p)
     p->publish_cdnskey = sqlite3_column_int(st, 20);
     p->ds_digest = (uint8_t)sqlite3_column_int(st, 21);
     p->ksk_double_ds = sqlite3_column_int(st, 22);
+    ks_col_text(st, 23, p->key_store, sizeof p->key_store);
 }
 
 /* Bind fields 1..21 in POLICY_COLS order, name first (the id is not bound). */
@@ -147,6 +160,7 @@ static void bind_policy(sqlite3_stmt *st, const sg_ks_policy *p)
     sqlite3_bind_int(st, 20, p->publish_cdnskey ? 1 : 0);
     sqlite3_bind_int(st, 21, p->ds_digest);
     sqlite3_bind_int(st, 22, p->ksk_double_ds ? 1 : 0);
+    sqlite3_bind_text(st, 23, p->key_store, -1, SQLITE_TRANSIENT);
 }
 
 int sg_ks_policy_get(sg_keystore *ks, const char *name, sg_ks_policy *p_out)
@@ -216,7 +230,7 @@ static int write_policy(sg_keystore *ks, const sg_ks_policy *p, int64_t now, int
     sqlite3_stmt *st;
     r = ks_prepare(ks, add ? "INSERT INTO policies (" POLICY_COLS ") VALUES (NULL, ?1, ?2, ?3,"
                              " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
-                             " ?18, ?19, ?20, ?21, ?22)"
+                             " ?18, ?19, ?20, ?21, ?22, ?23)"
                            : "UPDATE policies SET algorithm = ?2, key_bits = ?3, csk = ?4,"
                              " zsk_lifetime = ?5, ksk_lifetime = ?6, dnskey_ttl = ?7,"
                              " zone_propagation_delay = ?8, zone_max_ttl = ?9,"
@@ -224,7 +238,7 @@ static int write_policy(sg_keystore *ks, const sg_ks_policy *p, int64_t now, int
                              " sig_validity = ?12, sig_refresh = ?13, sig_jitter = ?14,"
                              " denial = ?15, nsec3_iterations = ?16, nsec3_salt_len = ?17,"
                              " nsec3_opt_out = ?18, publish_cds = ?19, publish_cdnskey = ?20,"
-                             " ds_digest = ?21, ksk_double_ds = ?22 WHERE name = ?1",
+                             " ds_digest = ?21, ksk_double_ds = ?22, key_store = ?23 WHERE name = ?1",
                    &st);
     if (r)
         goto fail;

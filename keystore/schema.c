@@ -136,6 +136,9 @@ static const char *const migrations[] = {
     "  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'served-zones'; END;"
     "CREATE TRIGGER served_zones_d AFTER DELETE ON zones WHEN OLD.file != ''"
     "  BEGIN UPDATE counters SET value = value + 1 WHERE name = 'served-zones'; END;",
+    /* 5 -> 6: a policy may keep its keys in a PKCS#11 token (issue 19): the token's URI,
+     * '' for PEM in the keystore; a key made there keeps only its reference */
+    "ALTER TABLE policies ADD COLUMN key_store TEXT NOT NULL DEFAULT '';",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 _Static_assert(NMIGRATIONS == SG_KS_SCHEMA_VERSION, "one migration per schema version");

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Private key storage backends; "pem" keeps unencrypted PKCS#8 PEM in the database row. */
+/* Private key storage backends: "pem" keeps PKCS#8 PEM in the database row, "pem-aes256gcm"
+ * that PEM wrapped with the process's key-encryption key (kek.c). */
 #include "keystore/internal.h"
 
 #include "common/errors.h"
@@ -49,11 +50,48 @@ static int pem_decode(sg_keystore *ks, const uint8_t *blob, size_t len, EVP_PKEY
     return 0;
 }
 
-const ks_storage ks_storage_pem = { "pem", pem_encode, pem_decode };
+const ks_storage ks_storage_pem = { KS_STORAGE_PEM, pem_encode, pem_decode };
+
+static int wrapped_encode(sg_keystore *ks, EVP_PKEY *pkey, uint8_t **blob_out, size_t *len_out)
+{
+    uint8_t *pem = NULL;
+    size_t n = 0;
+    int r = pem_encode(ks, pkey, &pem, &n);
+    if (!r)
+        r = ks_kek_wrap(ks, pem, n, blob_out, len_out);
+    sg_secure_free(pem, n);
+    return r;
+}
+
+static int wrapped_decode(sg_keystore *ks, const uint8_t *blob, size_t len, EVP_PKEY **pkey_out)
+{
+    uint8_t *pem = NULL;
+    size_t n = 0;
+    int r = ks_kek_unwrap(ks, blob, len, &pem, &n);
+    if (!r)
+        r = pem_decode(ks, pem, n, pkey_out);
+    sg_secure_free(pem, n + 1);
+    return r;
+}
+
+const ks_storage ks_storage_wrapped = { KS_STORAGE_WRAPPED, wrapped_encode, wrapped_decode };
 
 const ks_storage *ks_storage_find(const char *name)
 {
     if (name && strcmp(name, ks_storage_pem.name) == 0)
         return &ks_storage_pem;
+    if (name && strcmp(name, ks_storage_wrapped.name) == 0)
+        return &ks_storage_wrapped;
     return NULL;
+}
+
+const ks_storage *ks_storage_for_new(sg_keystore *ks)
+{
+    char why[256];
+    int s = ks_kek_state(why, sizeof why);
+    if (s < 0) {
+        ks_set_err(ks, "%s", why);
+        return NULL;
+    }
+    return s ? &ks_storage_wrapped : &ks_storage_pem;
 }

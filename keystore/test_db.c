@@ -312,11 +312,12 @@ static void test_migrate_4_to_5(void **state)
     /* back to what a version-4 program wrote */
     raw_exec("DROP TRIGGER served_zones_i; DROP TRIGGER served_zones_u;"
              "DROP TRIGGER served_zones_d; DROP TABLE counters;"
-             "ALTER TABLE zones DROP COLUMN file; PRAGMA user_version = 4;");
+             "ALTER TABLE zones DROP COLUMN file; ALTER TABLE policies DROP COLUMN key_store;"
+             "PRAGMA user_version = 4;");
     assert_int_equal(sg_ks_new(path, "test", &ks), 0);
     int v = 0;
     assert_int_equal(sg_ks_schema_version(ks, &v), 0);
-    assert_int_equal(v, 5);
+    assert_int_equal(v, SG_KS_SCHEMA_VERSION);
     sg_ks_zone z;
     assert_int_equal(sg_ks_zone_get(ks, "old.test", &z), 0);
     assert_string_equal(z.file, "");
@@ -326,6 +327,42 @@ static void test_migrate_4_to_5(void **state)
     int64_t c2;
     assert_int_equal(sg_ks_served_counter(ks, &c2), 0);
     assert_int_equal(c2, c + 1);
+    sg_ks_free(ks);
+}
+
+static void test_migrate_5_to_6(void **state)
+{
+    (void)state;
+    sg_keystore *ks;
+    assert_int_equal(sg_ks_new(path, "test", &ks), 0);
+    sg_ks_policy p;
+    sg_ks_policy_defaults(&p, "old");
+    assert_int_equal(sg_ks_policy_add(ks, &p, 100), 0);
+    sg_ks_free(ks);
+    raw_exec("ALTER TABLE policies DROP COLUMN key_store; PRAGMA user_version = 5;");
+    assert_int_equal(sg_ks_new(path, "test", &ks), 0);
+    int v = 0;
+    assert_int_equal(sg_ks_schema_version(ks, &v), 0);
+    assert_int_equal(v, 6);
+    /* an old policy keeps its keys as PEM; a new one may name a token */
+    assert_int_equal(sg_ks_policy_get(ks, "old", &p), 0);
+    assert_string_equal(p.key_store, "");
+    sg_ks_policy_defaults(&p, "hsm");
+    snprintf(p.key_store, sizeof p.key_store,
+             "pkcs11:token=t?module-path=/usr/lib/m.so&pin-source=env:PIN");
+    assert_int_equal(sg_ks_policy_add(ks, &p, 101), 0);
+    sg_ks_policy q;
+    assert_int_equal(sg_ks_policy_get(ks, "hsm", &q), 0);
+    assert_string_equal(q.key_store, p.key_store);
+    /* a key store without its module, or an algorithm no token here makes, is refused */
+    sg_ks_policy_defaults(&p, "bad");
+    snprintf(p.key_store, sizeof p.key_store, "pkcs11:token=t?pin-source=env:PIN");
+    assert_int_equal(sg_ks_policy_add(ks, &p, 102), SG_EINVAL);
+    assert_non_null(strstr(sg_ks_errmsg(ks), "module"));
+    snprintf(p.key_store, sizeof p.key_store,
+             "pkcs11:token=t?module-path=/usr/lib/m.so&pin-source=env:PIN");
+    p.algorithm = SG_KS_ALG_ED448;
+    assert_int_equal(sg_ks_policy_add(ks, &p, 102), SG_EINVAL);
     sg_ks_free(ks);
 }
 
@@ -396,6 +433,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_check_waits_for_a_held_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_served_zones, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_4_to_5, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_5_to_6, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
 #include "signer/keyset.h"
 #include "common/errors.h"
 #include "common/log.h"
+#include "keystore/pkcs11.h"
 #include "keystore/rollover.h"
 
 #include <stdatomic.h>
@@ -64,10 +65,14 @@ void sg_keyset_free(sg_keyset *k)
 {
     if (!k)
         return;
-    for (int i = 0; i < k->nzsk; i++)
+    for (int i = 0; i < k->nzsk; i++) {
         EVP_PKEY_free(k->zsk[i].pkey);
-    for (int i = 0; i < k->nksk; i++)
+        sg_p11_key_free(k->zsk[i].token);
+    }
+    for (int i = 0; i < k->nksk; i++) {
         EVP_PKEY_free(k->ksk[i].pkey);
+        sg_p11_key_free(k->ksk[i].token);
+    }
     free(k->zsk);
     free(k->ksk);
     sg_arena_deinit(&k->mem);
@@ -181,7 +186,22 @@ int sg_keyset_load_next(sg_keystore *ks, const char *zone, int64_t now, uint64_t
         if (act) {
             sg_sign_key sk = { .algorithm = key->algorithm, .key_tag = key->tag,
                                .flags = key->flags, .id = key->id };
-            if ((rc = sg_ks_key_load_private(ks, key->id, &sk.pkey))) {
+            if (sg_ks_key_in_token(key)) {
+                /* the token signs; the public key gives the signature size */
+                rc = sg_ks_key_open_token(ks, key->id, &sk.token);
+                if (!rc)
+                    rc = sg_ks_pkey_from_dnskey(key->algorithm, key->pubkey, key->pubkey_len,
+                                                &sk.pkey);
+                if (rc) {
+                    /* a failing token was said by keystore/pkcs11.c on its change of state */
+                    sg_log(rc == SG_KS_ETOKEN || rc == SG_KS_EPIN ? SG_LOG_DEBUG : SG_LOG_ERR,
+                           "signer", zone, "key %lld: token key not opened: %s (%s)",
+                           (long long)key->id, sg_strerror(rc), sg_ks_errmsg(ks));
+                    sg_p11_key_free(sk.token);
+                    EVP_PKEY_free(sk.pkey);
+                    goto fail;
+                }
+            } else if ((rc = sg_ks_key_load_private(ks, key->id, &sk.pkey))) {
                 sg_log(SG_LOG_ERR, "signer", zone, "key %lld: private key not loaded: %s",
                        (long long)key->id, sg_strerror(rc));
                 goto fail;
@@ -193,6 +213,8 @@ int sg_keyset_load_next(sg_keystore *ks, const char *zone, int64_t now, uint64_t
                     rc = SG_ELIB;
                     goto fail;
                 }
+                if (key->role == SG_KS_ROLE_CSK)
+                    sg_p11_key_ref(sk.token);
                 k->ksk[k->nksk++] = sk;
             }
         }

@@ -5,6 +5,7 @@
 #include "common/errors.h"
 #include "common/log.h"
 #include "common/name.h"
+#include "keystore/pkcs11.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -98,7 +99,20 @@ int sg_rrsig_make(const sg_sign_key *key, const uint8_t *signer, const uint8_t *
     }
 
     int rc = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_MD_CTX *ctx = NULL;
+    if (key->token) {
+        size_t got = 0;
+        rc = sg_p11_sign(key->token, data, o, out + head, SG_RRSIG_MAX - head, &got);
+        if (!rc && got != sig_len) {
+            sg_log(SG_LOG_ERR, "signer", NULL, "the token's signature is %zu bytes, not %zu",
+                   got, sig_len);
+            rc = SG_ELIB;
+        }
+        if (!rc)
+            *len_out = head + sig_len;
+        goto out;
+    }
+    ctx = EVP_MD_CTX_new();
     uint8_t der[1024];
     size_t der_len = sizeof der;
     if (!ctx || EVP_DigestSignInit(ctx, NULL, alg_md(key->algorithm), NULL, key->pkey) != 1 ||

@@ -15,10 +15,15 @@ enum {
     SG_ALG_ECDSAP384SHA384 = 14, SG_ALG_ED25519 = 15, SG_ALG_ED448 = 16,
 };
 
+struct sg_p11_key;
+
 /* A key the signer can use: the private key and what goes into its RRSIGs. The signer
- * borrows pkey (shared read-only by all threads; OpenSSL allows concurrent signing). */
+ * borrows pkey (shared read-only by all threads; OpenSSL allows concurrent signing).
+ * A key held in a PKCS#11 token has token set: it signs, and pkey is only the public key
+ * (for its size); keystore/pkcs11.h serialises the token's use. */
 typedef struct sg_sign_key {
     EVP_PKEY *pkey;
+    struct sg_p11_key *token;
     uint8_t algorithm;
     uint16_t key_tag;
     uint16_t flags;        /* DNSKEY flags: 257 KSK/CSK, 256 ZSK */
@@ -31,7 +36,8 @@ typedef struct sg_sign_key {
 /* Make the RRSIG RDATA for an RRset (RFC 4034 3.1, 6.2): owner is the name as signed
  * (lower case; "*.x" for wildcard answers), labels its label count without a leading "*",
  * signer the zone apex. out needs SG_RRSIG_MAX bytes. Returns 0 and *len_out, or
- * SG_ELIB (OpenSSL failure, logged) / SG_EINVAL. */
+ * SG_ELIB (OpenSSL failure, logged) / SG_KS_ETOKEN (the key's token failed; logged by
+ * keystore/pkcs11.c on its change of state) / SG_EINVAL. */
 int sg_rrsig_make(const sg_sign_key *key, const uint8_t *signer, const uint8_t *owner,
                   uint8_t labels, const sg_rrset *rs, uint32_t inception,
                   uint32_t expiration, uint8_t *out, size_t *len_out);
