@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* signetctl: see and steer the keystore (policies, zones, keys, DS). */
+#include "common/mem.h"
 #include "ctl/ctl.h"
 
 #include "common/log.h"
@@ -56,6 +57,7 @@ int main(int argc, char **argv)
     memset(&c, 0, sizeof c);
     /* it reads private keys, TSIG secrets and credentials: never in a core dump */
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    sg_mem_tune(); /* before the first zone is read: see common/mem.h */
     sg_secure_heap_init(SG_SECURE_HEAP_BYTES);
     c.db = getenv("SIGNET_KEYSTORE");
     c.db_set = c.db && *c.db;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* signetd: read the config, bind, drop privileges, serve; SIGHUP reloads, SIGTERM/SIGINT
  * stop, and so does the control socket. */
+#include "common/mem.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
 #include "daemon/process_user.h"
@@ -78,6 +79,7 @@ int main(int argc, char **argv)
     /* before any secret is read: no core dump, no ptrace by others (issue 15: a core held
      * every zone's private key); `core-dumps on` undoes it for debugging */
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    sg_mem_tune(); /* before the first zone is read: see common/mem.h */
     /* before any key is loaded: private keys in locked memory left out of core dumps.
      * Not in ASan builds: LeakSanitizer does not scan the secure heap's mapping, so heap
      * objects that OpenSSL reaches only from there (seen with TSIG's HMAC contexts in

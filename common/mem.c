@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* Allocator settings (see mem.h for why). */
+#include "common/mem.h"
+
+#include <malloc.h>
+
+#define SG_MEM_TRIM_THRESHOLD (32 << 20)
+#define SG_MEM_TOP_PAD (1 << 20)
+
+void sg_mem_tune(void)
+{
+#ifdef __GLIBC__
+    mallopt(M_TRIM_THRESHOLD, SG_MEM_TRIM_THRESHOLD);
+    mallopt(M_TOP_PAD, SG_MEM_TOP_PAD);
+#endif
+}
