@@ -3,6 +3,7 @@
  * stop, and so does the control socket. */
 #include "daemon/control.h"
 #include "daemon/daemon.h"
+#include "daemon/process_metrics.h"
 #include "daemon/process_user.h"
 #include "daemon/runtime.h"
 #include "daemon/server.h"
@@ -166,6 +167,8 @@ int main(int argc, char **argv)
                addrs[i].tls ? "dns over tls" : "udp, tcp");
     if (ctl)
         sg_log(SG_LOG_INFO, "signetd", NULL, "control socket %s", po.control);
+    if (sg_process_metrics_register())
+        sg_log(SG_LOG_WARN, "signetd", NULL, "process metrics not registered");
     sg_log(SG_LOG_INFO, "signetd", NULL, "signetd %s started", SIGNET_VERSION);
     sg_notify("READY=1");
 
