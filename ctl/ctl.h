@@ -19,7 +19,7 @@ enum { CTL_OK = 0, CTL_ERR = 1, CTL_USAGE = 2, CTL_TEMPFAIL = 75 };
 
 /* The stable error code of the first failure (under --json: {"error": CODE, ...} on
  * stderr): "usage", "not_found", "exists", "invalid", "in_use", "busy", "timeout",
- * "unreachable", "io", "corrupt", "credentials", "rejected", "failed". First set wins. */
+ * "unreachable", "denied", "io", "corrupt", "credentials", "rejected", "failed". First set wins. */
 void ctl_error_set(const char *code);
 const char *ctl_error_get(void);
 /* The exit code and error code of an SG_E* error (CTL_TEMPFAIL for transient ones). */

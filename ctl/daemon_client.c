@@ -35,9 +35,14 @@ int ctl_daemon_call(const ctl *c, json_t *req, int timeout_ms, json_t **reply_ou
     memcpy(sa.sun_path, c->socket, strlen(c->socket));
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-        snprintf(err, errcap, "cannot reach signetd at %s: %s", c->socket, strerror(errno));
+        int e = errno;
+        snprintf(err, errcap, "cannot reach signetd at %s: %s", c->socket, strerror(e));
         if (fd >= 0)
             close(fd);
+        if (e == EACCES || e == EPERM) { /* retrying will not help */
+            ctl_error_set("denied");
+            return CTL_ERR;
+        }
         ctl_error_set("unreachable");
         return CTL_TEMPFAIL; /* not running yet, or restarting: try again later */
     }

@@ -20,7 +20,7 @@ import signet_test
 from signet_test import ServerCase
 
 ERROR_CODES = {'usage', 'not_found', 'exists', 'invalid', 'in_use', 'busy', 'timeout',
-               'unreachable', 'io', 'corrupt', 'credentials', 'rejected', 'failed'}
+               'unreachable', 'denied', 'io', 'corrupt', 'credentials', 'rejected', 'failed'}
 
 
 def run(db, *args, socket=None, busy=None):
