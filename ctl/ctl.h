@@ -14,7 +14,7 @@
 
 /* Exit codes, as documented in --help and signetctl(8): a stable interface. 75 is
  * sysexits' EX_TEMPFAIL: the same command may succeed later (keystore busy, signetd not
- * reachable or not answering, a registrar's transient failure). */
+ * running or not answering; an SG_REG_ERETRY that reaches ctl_fail). */
 enum { CTL_OK = 0, CTL_ERR = 1, CTL_USAGE = 2, CTL_TEMPFAIL = 75 };
 
 /* The stable error code of the first failure (under --json: {"error": CODE, ...} on

@@ -49,7 +49,7 @@ static void usage(FILE *f)
             "{\"ok\":true,\"message\":...}); a failure is {\"error\":CODE,\"message\":...,\"exit\":N}\n"
             "on stderr. 'signetctl COMMAND --help' for details.\n"
             "Exit status: 0 success, 1 error, 2 usage error, 75 temporary failure (keystore busy,\n"
-            "signetd unreachable or not answering, registrar unreachable): try again later.\n");
+            "signetd not running or not answering): try again later.\n");
 }
 
 int main(int argc, char **argv)
