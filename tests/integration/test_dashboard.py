@@ -156,6 +156,9 @@ example.test:$port {
         names, text = self.scrape_names(set(used))
         missing = sorted('%s (%s)' % (n, w) for n, w in used.items() if n not in names)
         self.assertEqual(missing, [], 'used by the dashboard or rules, not in /metrics:\n' + text)
+        # every source at once still makes a valid exposition
+        from test_metrics import promtool_check
+        promtool_check(self, text)
 
 
 if __name__ == '__main__':
