@@ -86,6 +86,11 @@ typedef struct ctl_capture {
 int ctl_capture_begin(ctl_capture *cap);
 int ctl_capture_end(ctl_capture *cap, int rc);
 
+/* zone plan --svg (plan_svg.c): the events evs[n] (sg_roll_plan's, from now) of zone as an
+ * SVG picture on f, one lane per key. CTL_OK, or CTL_ERR when f failed. */
+struct sg_roll_event;
+int ctl_plan_svg(FILE *f, const char *zone, const struct sg_roll_event *evs, size_t n, int64_t now);
+
 int cmd_policy(ctl *c, int argc, char **argv);
 int cmd_zone(ctl *c, int argc, char **argv);
 int cmd_zone_sign(ctl *c, int argc, char **argv);

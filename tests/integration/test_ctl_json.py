@@ -131,6 +131,32 @@ example.test:$port {
                 if rc == 2:
                     self.assertEqual(json.loads(p.stderr)['error'], 'usage')
 
+    def test_plan_svg(self):
+        """zone plan --svg draws the same events the JSON plan lists, one lane per key."""
+        import xml.etree.ElementTree as ET
+        db = self.srv.path('keystore.db')
+        signet_test.ctl(db, 'policy', 'add', 'drawn', '--ksk-zsk', '--zsk-lifetime', '30d',
+                        '--ksk-lifetime', '90d')
+        signet_test.ctl(db, 'zone', 'add', 'drawn.test', '--policy', 'drawn')
+        svg = self.srv.path('plan.svg')
+        p = run(db, 'zone', 'plan', 'drawn.test', '--until', 'now+200d', '--svg', svg)
+        plan = self.check(p, ['zone', 'plan', '--svg'], 0)
+        timed = [e for e in plan if e['when'] is not None]
+        self.assertGreater(len(timed), 5)
+        root = ET.parse(svg).getroot()
+        ns = '{http://www.w3.org/2000/svg}'
+        self.assertEqual(root.tag, ns + 'svg')
+        events = root.findall('.//%sg[@class="event"]' % ns)
+        self.assertEqual(len(events), len(timed))
+        lanes = root.findall('.//%sg[@class="lane"]' % ns)
+        self.assertGreaterEqual(len(lanes), 2)  # a KSK and a ZSK at least
+        self.assertEqual(sorted(e.find(ns + 'text').text for e in events),
+                         sorted(e['action'] for e in timed))
+        # a file that cannot be written is an error, and says which
+        p = run(db, 'zone', 'plan', 'drawn.test', '--svg', self.srv.path('no/such/dir/plan.svg'))
+        self.check(p, ['zone', 'plan', '--svg'], 1)
+        self.assertIn('no/such/dir/plan.svg', json.loads(p.stderr)['message'])
+
     def test_temporary_failures_exit_75(self):
         db = self.srv.path('keystore.db')
         # signetd not there (another socket): try again later
