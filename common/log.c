@@ -14,12 +14,14 @@
 
 static volatile int g_level = SG_LOG_INFO;
 static volatile int g_syslog;
+static volatile int g_json;
 
 static _Thread_local char *t_cap;
 static _Thread_local size_t t_cap_size, t_cap_len;
 static _Thread_local int t_cap_errors;
 
 void sg_log_set_level(enum sg_log_level lvl) { g_level = lvl; }
+enum sg_log_level sg_log_get_level(void) { return (enum sg_log_level)g_level; }
 int sg_log_enabled(enum sg_log_level lvl) { return (int)lvl <= g_level || (t_cap && lvl <= SG_LOG_WARN); }
 
 int sg_log_parse_level(const char *s, enum sg_log_level *out)
@@ -50,6 +52,62 @@ int sg_log_set_target(const char *target, const char *ident)
         return 0;
     }
     return SG_EINVAL;
+}
+
+int sg_log_set_format(const char *format)
+{
+    if (!format || (strcmp(format, "text") && strcmp(format, "json")))
+        return SG_EINVAL;
+    g_json = !strcmp(format, "json");
+    return 0;
+}
+
+/* Append s to out (at *n) as the inside of a JSON string; stops 64 bytes before cap, which
+ * leaves room for the keys that follow. */
+static void json_escape(char *out, size_t cap, int *n, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (const unsigned char *p = (const unsigned char *)s; *p && (size_t)*n + 64 < cap; p++) {
+        unsigned char c = *p;
+        if (c == '"' || c == '\\') {
+            out[(*n)++] = '\\';
+            out[(*n)++] = (char)c;
+        } else if (c == '\n') {
+            out[(*n)++] = '\\';
+            out[(*n)++] = 'n';
+        } else if (c < 0x20 || c == 0x7f) {
+            memcpy(out + *n, "\\u00", 4);
+            out[*n + 4] = hex[c >> 4];
+            out[*n + 5] = hex[c & 15];
+            *n += 6;
+        } else {
+            out[(*n)++] = (char)c; /* UTF-8 passes as it is */
+        }
+    }
+    out[*n] = 0;
+}
+
+/* The JSON form of one line into out; returns its length (without a newline). */
+static int json_line(char *out, size_t cap, const char *stamp, int lvl, const char *component,
+                     const char *zone, const char *msg)
+{
+    static const char *levels[] = { "error", "warning", "info", "debug" };
+    int n = 0;
+    if (stamp)
+        n = snprintf(out, cap, "{\"time\":\"%s\",\"level\":\"%s\",\"component\":\"", stamp, levels[lvl]);
+    else
+        n = snprintf(out, cap, "{\"level\":\"%s\",\"component\":\"", levels[lvl]);
+    json_escape(out, cap, &n, component ? component : "signet");
+    if (zone) {
+        n += snprintf(out + n, cap - (size_t)n, "\",\"zone\":\"");
+        json_escape(out, cap, &n, zone);
+        n += snprintf(out + n, cap - (size_t)n, "\",\"message\":\"");
+    } else {
+        n += snprintf(out + n, cap - (size_t)n, "\",\"zone\":null,\"message\":\"");
+    }
+    json_escape(out, cap, &n, msg);
+    n += snprintf(out + n, cap - (size_t)n, "\"}");
+    return n < (int)cap ? n : (int)cap - 1;
 }
 
 void sg_log_capture_begin(char *buf, size_t cap)
@@ -116,6 +174,24 @@ void sg_log(enum sg_log_level lvl, const char *component, const char *zone,
         capture(lvl, line + stamp, (size_t)(n - stamp));
     if (!want)
         return;
+    if (g_json) {
+        /* the message alone, then the whole line again as an object */
+        char msg[2048], js[4200], ts_text[32];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        snprintf(ts_text, sizeof ts_text, "%.*s", stamp - 1, line);
+        int jn = json_line(js, sizeof js - 1, g_syslog ? NULL : ts_text, lvl, component, zone, msg);
+        if (g_syslog) {
+            syslog(prio[lvl], "%s", js);
+            return;
+        }
+        js[jn++] = '\n';
+        ssize_t w = write(STDERR_FILENO, js, (size_t)jn);
+        (void)w;
+        return;
+    }
     if (g_syslog) {
         line[n] = 0;
         /* syslog stamps the time itself */

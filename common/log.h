@@ -9,6 +9,8 @@ enum sg_log_level { SG_LOG_SILENT = -1, SG_LOG_ERR = 0, SG_LOG_WARN, SG_LOG_INFO
 
 /* Set the most verbose level that is printed (default SG_LOG_INFO). */
 void sg_log_set_level(enum sg_log_level lvl);
+/* The level set now. */
+enum sg_log_level sg_log_get_level(void);
 /* Parse "error", "warning", "info", "debug"; returns 0 or SG_EINVAL. */
 int sg_log_parse_level(const char *s, enum sg_log_level *out);
 /* Non-zero if a message at lvl would be printed (to skip formatting work). */
@@ -17,6 +19,12 @@ int sg_log_enabled(enum sg_log_level lvl);
 /* Where lines go: "stderr" (default) or "syslog" (facility daemon, identity ident, which
  * must stay valid). Returns 0 or SG_EINVAL for another name. */
 int sg_log_set_target(const char *target, const char *ident);
+
+/* How lines look: "text" (default) or "json", one object per line with stable keys:
+ * {"time":"2026-01-31T12:00:00.000Z","level":"error|warning|info|debug","component":"...",
+ *  "zone":"example.org."|null,"message":"..."} (to syslog without "time", which syslog
+ * stamps itself). Returns 0 or SG_EINVAL for another name. */
+int sg_log_set_format(const char *format);
 
 /* Log one line: "[LEVEL] component: zone: message". zone may be NULL.
  * Never pass private keys or credentials. */

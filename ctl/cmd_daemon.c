@@ -22,13 +22,14 @@ static int call(const ctl *c, const char *cmd, const char *zone, int timeout, js
     json_decref(req);
     if (rc) {
         fprintf(stderr, "signetctl: %s\n", err);
-        return CTL_ERR;
+        return rc; /* CTL_TEMPFAIL when signetd is not there or does not answer */
     }
     if (!json_is_true(json_object_get(rep, "ok"))) {
         const char *e = json_string_value(json_object_get(rep, "error"));
         if (c->json)
             json_dumpf(rep, stdout, JSON_COMPACT), printf("\n");
         fprintf(stderr, "signetctl: %s: %s\n", cmd, e ? e : "failed");
+        ctl_error_set(e && strstr(e, "is not served") ? "not_found" : "failed");
         json_decref(rep);
         return CTL_ERR;
     }

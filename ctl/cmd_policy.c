@@ -175,7 +175,7 @@ static int apply(ctl_opt *o, sg_ks_policy *p)
 
 static void json_policy(const sg_ks_policy *p)
 {
-    printf("{\"name\":");
+    printf("{\"policy\":");
     json_str(stdout, p->name);
     printf(",\"algorithm\":\"%s\",\"bits\":%u,\"keys\":\"%s\",\"zsk_lifetime\":%u,"
            "\"ksk_lifetime\":%u,\"dnskey_ttl\":%u,\"zone_propagation_delay\":%u,"

@@ -3,6 +3,7 @@
 #include "ctl/ctl.h"
 #include "keystore/rollover.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -187,7 +188,8 @@ static int zone_status(ctl *c, const char *zone, const ctl_opt *max_ttl)
     return CTL_OK;
 }
 
-static int zone_plan(ctl *c, const char *zone, const ctl_opt *until_o, const ctl_opt *max_ttl)
+static int zone_plan(ctl *c, const char *zone, const ctl_opt *until_o, const ctl_opt *max_ttl,
+                     const ctl_opt *svg)
 {
     sg_roll_figures f;
     if (parse_fig(max_ttl, &f))
@@ -203,6 +205,18 @@ static int zone_plan(ctl *c, const char *zone, const ctl_opt *until_o, const ctl
     int err = sg_roll_plan(c->ks, zone, &f, c->now, until, &evs, &n);
     if (err)
         return ctl_fail(c, err, "zone %s", zone);
+    if (svg->set) {
+        FILE *out = fopen(svg->val, "we");
+        int bad = !out || ctl_plan_svg(out, zone, evs, n, c->now) != CTL_OK;
+        if (out && fclose(out) != 0)
+            bad = 1;
+        if (bad) {
+            fprintf(stderr, "signetctl: zone plan: cannot write %s: %s\n", svg->val, strerror(errno));
+            free(evs);
+            ctl_error_set("io");
+            return CTL_ERR;
+        }
+    }
     if (c->json)
         printf("[");
     else
@@ -252,20 +266,21 @@ static int zone_roll(ctl *c, const char *zone, enum sg_ks_role role)
 int cmd_zone_roll(ctl *c, const char *sub, int argc, char **argv)
 {
     ctl_opt o[] = { { "ksk", 0, 0, 0 }, { "zsk", 0, 0, 0 }, { "csk", 0, 0, 0 },
-                    { "until", 1, 0, 0 }, { "max-ttl", 1, 0, 0 } };
+                    { "until", 1, 0, 0 }, { "max-ttl", 1, 0, 0 }, { "svg", 1, 0, 0 } };
     char cmd[32];
     snprintf(cmd, sizeof cmd, "zone %s ", sub);
     char *pos[1];
     int npos, help_wanted;
-    int rc = ctl_parse(cmd, argc, argv, o, 5, pos, 1, &npos, &help_wanted);
+    int rc = ctl_parse(cmd, argc, argv, o, 6, pos, 1, &npos, &help_wanted);
     if (rc)
         return rc;
     if (help_wanted) {
         printf("usage: signetctl zone roll ZONE --ksk|--zsk|--csk   start a rollover now\n"
                "       signetctl zone unsign ZONE                   walk the zone back to insecure\n"
                "       signetctl zone status ZONE [--max-ttl DUR]   keys, and the next event and why\n"
-               "       signetctl zone plan ZONE [--until TIME] [--max-ttl DUR]\n"
-               "                                the coming events as the policy stands\n"
+               "       signetctl zone plan ZONE [--until TIME] [--max-ttl DUR] [--svg FILE]\n"
+               "                                the coming events as the policy stands; --svg\n"
+               "                                also draws them, one lane per key, into FILE\n"
                "--max-ttl is the zone's largest TTL when the policy does not set one (default 1d).\n");
         return CTL_OK;
     }
@@ -288,7 +303,7 @@ int cmd_zone_roll(ctl *c, const char *sub, int argc, char **argv)
         return CTL_OK;
     }
     if (!strcmp(sub, "plan"))
-        return zone_plan(c, zone, &o[3], &o[4]);
+        return zone_plan(c, zone, &o[3], &o[4], &o[5]);
     int nroles = o[0].set + o[1].set + o[2].set;
     if (nroles != 1)
         return ctl_usage(cmd, "zone roll needs exactly one of --ksk, --zsk, --csk");

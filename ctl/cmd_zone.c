@@ -42,21 +42,18 @@ static size_t key_count(ctl *c, const char *zone)
 
 static void json_zone(ctl *c, const sg_ks_zone *z, int with_keys)
 {
-    printf("{\"name\":");
+    printf("{\"zone\":");
     json_str(stdout, z->name);
     printf(",\"policy\":");
-    json_str(stdout, z->policy);
+    json_str_or_null(stdout, z->policy);
     printf(",\"registrar\":");
-    json_str(stdout, z->registrar);
+    json_str_or_null(stdout, z->registrar);
     printf(",\"state\":");
     json_str(stdout, z->state);
     printf(",\"created\":");
     json_time(stdout, z->created);
     printf(",\"file\":");
-    if (z->file[0])
-        json_str(stdout, z->file);
-    else
-        printf("null");
+    json_str_or_null(stdout, z->file);
     if (with_keys) {
         sg_ks_key *keys = NULL;
         size_t n = 0;
@@ -261,9 +258,9 @@ static void history_json(const sg_ks_event *ev, size_t n)
         else
             printf("null");
         printf(",\"old_state\":");
-        json_str(stdout, ev[i].old_state);
+        json_str_or_null(stdout, ev[i].old_state);
         printf(",\"new_state\":");
-        json_str(stdout, ev[i].new_state);
+        json_str_or_null(stdout, ev[i].new_state);
         printf(",\"reason\":");
         json_str(stdout, ev[i].reason);
         printf(",\"actor\":");

@@ -12,8 +12,18 @@
 
 #define CTL_DEFAULT_SOCKET "/run/signet/signetd.sock"
 
-/* Exit codes, as documented in --help. */
-enum { CTL_OK = 0, CTL_ERR = 1, CTL_USAGE = 2 };
+/* Exit codes, as documented in --help and signetctl(8): a stable interface. 75 is
+ * sysexits' EX_TEMPFAIL: the same command may succeed later (keystore busy, signetd not
+ * running or not answering; an SG_REG_ERETRY that reaches ctl_fail). */
+enum { CTL_OK = 0, CTL_ERR = 1, CTL_USAGE = 2, CTL_TEMPFAIL = 75 };
+
+/* The stable error code of the first failure (under --json: {"error": CODE, ...} on
+ * stderr): "usage", "not_found", "exists", "invalid", "in_use", "busy", "timeout",
+ * "unreachable", "denied", "io", "corrupt", "credentials", "rejected", "failed". First set wins. */
+void ctl_error_set(const char *code);
+const char *ctl_error_get(void);
+/* The exit code and error code of an SG_E* error (CTL_TEMPFAIL for transient ones). */
+int ctl_error_class(int err, const char **code_out);
 
 typedef struct ctl {
     const char *db;       /* keystore path */
@@ -61,8 +71,25 @@ void ctl_who(char *buf, size_t cap);
 
 /* JSON output, hand-escaped (RFC 8259): strings, and null for unset times. */
 void json_str(FILE *f, const char *s);
+/* null for NULL or "" (an unset value is null, never an empty string), else json_str. */
+void json_str_or_null(FILE *f, const char *s);
 void json_time(FILE *f, int64_t t);
 void json_key(FILE *f, const sg_ks_key *k, int with_records, uint32_t ttl, uint8_t digest);
+
+/* --json (json_envelope.c): capture the command's stdout and stderr from begin to end;
+ * end writes stdout as one JSON value ({"ok":true[,"message":TEXT]} when the command
+ * printed no JSON of its own) and, on failure, {"error":CODE,"message":TEXT,"exit":N}
+ * on stderr (a warning of a success as {"warning":TEXT}). end returns the exit code. */
+typedef struct ctl_capture {
+    int saved_out, saved_err, out, err;
+} ctl_capture;
+int ctl_capture_begin(ctl_capture *cap);
+int ctl_capture_end(ctl_capture *cap, int rc);
+
+/* zone plan --svg (plan_svg.c): the events evs[n] (sg_roll_plan's, from now) of zone as an
+ * SVG picture on f, one lane per key. CTL_OK, or CTL_ERR when f failed. */
+struct sg_roll_event;
+int ctl_plan_svg(FILE *f, const char *zone, const struct sg_roll_event *evs, size_t n, int64_t now);
 
 int cmd_policy(ctl *c, int argc, char **argv);
 int cmd_zone(ctl *c, int argc, char **argv);

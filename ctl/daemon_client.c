@@ -35,10 +35,16 @@ int ctl_daemon_call(const ctl *c, json_t *req, int timeout_ms, json_t **reply_ou
     memcpy(sa.sun_path, c->socket, strlen(c->socket));
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-        snprintf(err, errcap, "cannot reach signetd at %s: %s", c->socket, strerror(errno));
+        int e = errno;
+        snprintf(err, errcap, "cannot reach signetd at %s: %s", c->socket, strerror(e));
         if (fd >= 0)
             close(fd);
-        return CTL_ERR;
+        if (e == EACCES || e == EPERM) { /* retrying will not help */
+            ctl_error_set("denied");
+            return CTL_ERR;
+        }
+        ctl_error_set("unreachable");
+        return CTL_TEMPFAIL; /* not running yet, or restarting: try again later */
     }
     char *line = json_dumps(req, JSON_COMPACT);
     size_t len = line ? strlen(line) : 0;
@@ -76,6 +82,8 @@ int ctl_daemon_call(const ctl *c, json_t *req, int timeout_ms, json_t **reply_ou
         struct pollfd p = { fd, POLLIN, 0 };
         if (left <= 0 || got == REPLY_MAX || poll(&p, 1, (int)left) == 0) {
             snprintf(err, errcap, "no reply from signetd within %d ms", timeout_ms);
+            ctl_error_set("timeout");
+            rc = CTL_TEMPFAIL;
             goto done;
         }
         ssize_t r = recv(fd, buf + got, REPLY_MAX - got, 0);

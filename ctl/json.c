@@ -26,6 +26,14 @@ void json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
+void json_str_or_null(FILE *f, const char *s)
+{
+    if (s && *s)
+        json_str(f, s);
+    else
+        fputs("null", f);
+}
+
 void json_time(FILE *f, int64_t t)
 {
     if (t == 0)
@@ -39,10 +47,10 @@ void json_key(FILE *f, const sg_ks_key *k, int with_records, uint32_t ttl, uint8
     fprintf(f, "{\"id\":%" PRId64 ",\"zone\":", k->id);
     json_str(f, k->zone);
     fprintf(f, ",\"tag\":%u,\"algorithm\":%u,\"algorithm_name\":", k->tag, k->algorithm);
-    json_str(f, sg_ks_alg_name(k->algorithm) ? sg_ks_alg_name(k->algorithm) : "");
+    json_str_or_null(f, sg_ks_alg_name(k->algorithm));
     fprintf(f, ",\"role\":\"%s\",\"flags\":%u,\"bits\":%u,\"state\":\"%s\",\"storage\":",
             sg_ks_role_name(k->role), k->flags, k->bits, sg_ks_state_name(k->state));
-    json_str(f, k->storage);
+    json_str_or_null(f, k->storage);
     fprintf(f, ",\"public_only\":%s", sg_ks_key_public_only(k) ? "true" : "false");
     fputs(",\"created\":", f);
     json_time(f, k->created);

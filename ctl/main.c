@@ -47,8 +47,11 @@ static void usage(FILE *f)
             "\n"
             "Options may appear anywhere. --db defaults to $SIGNET_KEYSTORE or " DEFAULT_DB ".\n"
             "--socket (signetd's control socket) defaults to $SIGNET_SOCKET or " CTL_DEFAULT_SOCKET ".\n"
-            "--json prints listings as JSON. 'signetctl COMMAND --help' for details.\n"
-            "Exit status: 0 success, 1 error, 2 usage error.\n");
+            "--json: stdout is one JSON value (a command without a JSON form of its own says\n"
+            "{\"ok\":true,\"message\":...}); a failure is {\"error\":CODE,\"message\":...,\"exit\":N}\n"
+            "on stderr. 'signetctl COMMAND --help' for details.\n"
+            "Exit status: 0 success, 1 error, 2 usage error, 75 temporary failure (keystore busy,\n"
+            "signetd not running or not answering): try again later.\n");
 }
 
 int main(int argc, char **argv)
@@ -74,10 +77,19 @@ int main(int argc, char **argv)
         c.now = strtoll(fake, NULL, 10);
     sg_log_set_level(SG_LOG_WARN);
 
+    /* under --json everything the command says is captured and turned into JSON at the end */
+    ctl_capture cap = { -1, -1, -1, -1 };
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--json")) {
+            if (ctl_capture_begin(&cap))
+                fprintf(stderr, "signetctl: --json: cannot capture the output; it stays text\n");
+            break;
+        }
+
     /* Global options may sit anywhere; pull them out before the command sees argv. */
     char **args = calloc((size_t)argc + 1, sizeof *args);
     if (!args)
-        return CTL_ERR;
+        return ctl_capture_end(&cap, CTL_ERR);
     int n = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -86,7 +98,7 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--socket")) {
             if (i + 1 >= argc) {
                 free(args);
-                return ctl_usage(NULL, "option '%s' needs a value", a);
+                return ctl_capture_end(&cap, ctl_usage(NULL, "option '%s' needs a value", a));
             }
             c.socket = argv[++i];
         } else if (!strncmp(a, "--socket=", 9)) {
@@ -94,7 +106,7 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--db") || !strcmp(a, "--busy-timeout")) {
             if (i + 1 >= argc) {
                 free(args);
-                return ctl_usage(NULL, "option '%s' needs a value", a);
+                return ctl_capture_end(&cap, ctl_usage(NULL, "option '%s' needs a value", a));
             }
             if (!strcmp(a, "--db")) {
                 c.db = argv[++i];
@@ -154,5 +166,5 @@ int main(int argc, char **argv)
     sg_ks_free(c.ks);
     if (fflush(stdout) != 0)
         rc = CTL_ERR;
-    return rc;
+    return ctl_capture_end(&cap, rc);
 }

@@ -25,6 +25,42 @@ int ctl_open(ctl *c)
     return CTL_OK;
 }
 
+static const char *g_error_code;
+
+void ctl_error_set(const char *code)
+{
+    if (!g_error_code)
+        g_error_code = code;
+}
+
+const char *ctl_error_get(void)
+{
+    return g_error_code;
+}
+
+int ctl_error_class(int err, const char **code_out)
+{
+    const char *code = "failed";
+    int rc = CTL_ERR;
+    switch (err) {
+    case SG_KS_EBUSY: case SG_EBUSY: code = "busy"; rc = CTL_TEMPFAIL; break;
+    case SG_ETIMEOUT: code = "timeout"; rc = CTL_TEMPFAIL; break;
+    case SG_REG_ERETRY: code = "unreachable"; rc = CTL_TEMPFAIL; break;
+    case SG_ENOTFOUND: code = "not_found"; break;
+    case SG_EEXIST: code = "exists"; break;
+    case SG_EINVAL: case SG_ESYNTAX: case SG_EZONE: case SG_EMALFORMED: code = "invalid"; break;
+    case SG_KS_EINUSE: code = "in_use"; break;
+    case SG_EIO: code = "io"; break;
+    case SG_KS_ECORRUPT: case SG_KS_EDECRYPT: case SG_KS_ESCHEMA: code = "corrupt"; break;
+    case SG_REG_ECRED: code = "credentials"; break;
+    case SG_REG_EREJECT: code = "rejected"; break;
+    default: break;
+    }
+    if (code_out)
+        *code_out = code;
+    return rc;
+}
+
 int ctl_fail(const ctl *c, int err, const char *fmt, ...)
 {
     char what[512];
@@ -35,7 +71,10 @@ int ctl_fail(const ctl *c, int err, const char *fmt, ...)
     const char *detail = c && c->ks ? sg_ks_errmsg(c->ks) : "";
     fprintf(stderr, "signetctl: %s: %s%s%s\n", what, sg_strerror(err), *detail ? ": " : "",
             detail);
-    return CTL_ERR;
+    const char *code;
+    int rc = ctl_error_class(err, &code);
+    ctl_error_set(code);
+    return rc;
 }
 
 int ctl_usage(const char *cmd, const char *fmt, ...)
@@ -46,6 +85,7 @@ int ctl_usage(const char *cmd, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fprintf(stderr, "\nTry 'signetctl %s--help'.\n", cmd ? cmd : "");
+    ctl_error_set("usage");
     return CTL_USAGE;
 }
 

@@ -277,9 +277,9 @@ static json_t *do_reload(sg_daemon *d, const char *zone)
     size_t n = strlen(err);
     while (n && err[n - 1] == '\n')
         err[--n] = 0;
-    if (rc == 0)
-        return json_pack("{s:b, s:s, s:s}", "ok", 1, "message", zone ? "zone reloaded" : "reloaded",
-                         "warnings", err);
+    if (rc == 0) /* no warnings: null, not "" */
+        return json_pack("{s:b, s:s, s:o}", "ok", 1, "message", zone ? "zone reloaded" : "reloaded",
+                         "warnings", err[0] ? json_string(err) : json_null());
     if (!err[0])
         snprintf(err, sizeof err, "%s", sg_strerror(rc));
     return json_pack("{s:b, s:s}", "ok", 0, "error", err);

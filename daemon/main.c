@@ -4,9 +4,11 @@
 #include "common/mem.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
+#include "daemon/process_metrics.h"
 #include "daemon/process_user.h"
 #include "daemon/runtime.h"
 #include "daemon/server.h"
+#include "common/cfg.h"
 #include "common/cookie.h"
 #include "common/log.h"
 #include "common/secure_heap.h"
@@ -102,6 +104,19 @@ int main(int argc, char **argv)
         pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     sg_runtime_set_plugins(sg_plugin_order); /* plugin.cfg, generated at build time */
+    /* the log format first, so that the lines of loading the zones have it too */
+    sg_cfg *pre = NULL;
+    enum sg_log_level level = sg_log_get_level();
+    sg_log_set_level(SG_LOG_SILENT); /* its errors are said once, by the real parse below */
+    int pre_rc = check ? -1 : sg_cfg_parse_file(cfg_path, &pre);
+    sg_log_set_level(level);
+    if (pre_rc == 0 && pre->global)
+        for (int i = 0; i < pre->global->nchildren; i++) {
+            const sg_cfg_block *d = &pre->global->children[i];
+            if (!strcmp(d->name, "log-format") && d->nargs == 1)
+                sg_log_set_format(d->args[0]);
+        }
+    sg_cfg_free(pre);
     sg_runtime *rt = NULL;
     int rc = sg_runtime_build(cfg_path, check, &rt);
     if (check) {
@@ -116,6 +131,7 @@ int main(int argc, char **argv)
     const sg_proc_options po = rt->opt.proc;
     if (strcmp(po.log_target, "stderr"))
         sg_log_set_target(po.log_target, "signetd");
+    sg_log_set_format(po.log_format);
     sg_cookie_set_secret(po.cookie_secret);
     if (po.core_dumps) {
         prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
@@ -168,6 +184,8 @@ int main(int argc, char **argv)
                addrs[i].tls ? "dns over tls" : "udp, tcp");
     if (ctl)
         sg_log(SG_LOG_INFO, "signetd", NULL, "control socket %s", po.control);
+    if (sg_process_metrics_register())
+        sg_log(SG_LOG_WARN, "signetd", NULL, "process metrics not registered");
     sg_log(SG_LOG_INFO, "signetd", NULL, "signetd %s started", SIGNET_VERSION);
     sg_notify("READY=1");
 

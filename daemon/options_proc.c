@@ -12,6 +12,7 @@ void sg_proc_defaults(sg_proc_options *o)
     memset(o, 0, sizeof *o);
     snprintf(o->control, sizeof o->control, "%s", SG_CONTROL_DEFAULT);
     snprintf(o->log_target, sizeof o->log_target, "stderr");
+    snprintf(o->log_format, sizeof o->log_format, "text");
 }
 
 static int one_path(const sg_cfg_block *d, char *out, size_t cap, const char *what)
@@ -64,6 +65,12 @@ int sg_proc_option(const sg_cfg_block *d, sg_proc_options *o)
         if (!ok)
             return sg_cfg_error(d, "cookie-secret: expected 32 hex digits (a 128-bit SipHash key)");
         o->cookie_secret = d->args[0]; /* the tree outlives the options (the runtime's cfg) */
+        return 0;
+    }
+    if (!strcmp(d->name, "log-format")) {
+        if (d->nargs != 1 || d->has_block || (strcmp(d->args[0], "text") && strcmp(d->args[0], "json")))
+            return sg_cfg_error(d, "log-format: expected text or json");
+        snprintf(o->log_format, sizeof o->log_format, "%s", d->args[0]);
         return 0;
     }
     if (!strcmp(d->name, "log-target")) {

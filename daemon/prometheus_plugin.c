@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The `prometheus` plugin: counts every reply of its server block by zone, query type,
- * rcode and transport, times it, and serves /metrics on its address. Queries that reach
- * no chain (no zone, other class, malformed) are counted by sg_prometheus_unrouted() from
- * the server core under zone "dropped", as CoreDNS does. */
+ * rcode and transport, times it, measures request and reply sizes, and serves /metrics on
+ * its address. Queries that reach no chain (no zone, other class, malformed) are counted
+ * by sg_prometheus_unrouted() from the server core in families of their own
+ * (signet_dns_unrouted_*), so that the label `zone` only ever holds a zone's name. */
 #include "daemon/plugins.h"
 #include "daemon/clock.h"
 #include "daemon/metrics_http.h"
@@ -34,8 +35,17 @@ static const uint16_t types[] = {
 static const uint32_t bucket_us[] = { 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000,
                                       50000, 100000, 250000, 500000, 1000000, 2500000 };
 #define NBUCKETS ((int)(sizeof bucket_us / sizeof bucket_us[0]) + 1)
+/* request and reply size buckets, upper bounds in bytes: the boundaries CoreDNS uses, so
+ * that dashboards written for its dns_request_size_bytes read ours the same way */
+static const uint32_t size_le[] = { 0, 100, 200, 300, 400, 511, 1023, 2047, 4095, 8291,
+                                    16000, 32000, 48000, 64000 };
+#define NSIZES ((int)(sizeof size_le / sizeof size_le[0]) + 1)
 #define QCOUNT (NTYPES * NRCODES * NPROTO)
-#define PER_ZONE (QCOUNT + NBUCKETS + 1) /* counts, buckets, sum in ns */
+/* per transport: request sizes (buckets, sum), then reply sizes (buckets, sum) */
+#define SIZES_AT (QCOUNT + NBUCKETS + 1)
+#define SIZE_ROW (NSIZES + 1)
+#define SIZE_INDEX(proto, reply) (SIZES_AT + ((size_t)(proto) * 2 + (size_t)(reply)) * SIZE_ROW)
+#define PER_ZONE (SIZES_AT + NPROTO * 2 * SIZE_ROW) /* counts, buckets, sum in ns, sizes */
 
 /* One zone's counters. They live in a process-wide list, so that a reload (a new runtime
  * with new plugin instances) keeps counting where the old one stopped, as Prometheus
@@ -72,6 +82,15 @@ static inline int rcode_index(uint16_t rc)
     return rc <= 16 ? rc : RC_OTHER;
 }
 
+static void observe_size(zstats *s, size_t at, size_t bytes)
+{
+    int b = 0;
+    while (b < NSIZES - 1 && bytes > size_le[b])
+        b++;
+    sg_counters_add(s->c, at + (size_t)b, 1);
+    sg_counters_add(s->c, at + NSIZES, bytes);
+}
+
 static void observe(zstats *s, const sg_query *q, int rc_index)
 {
     size_t base = 0;
@@ -86,6 +105,9 @@ static void observe(zstats *s, const sg_query *q, int rc_index)
         b++;
     sg_counters_add(s->c, base + QCOUNT + (size_t)b, 1);
     sg_counters_add(s->c, base + QCOUNT + NBUCKETS, ns);
+    observe_size(s, SIZE_INDEX(proto, 0), q->wire_len);
+    if (rc_index != RC_NOREPLY && q->out_len)
+        observe_size(s, SIZE_INDEX(proto, 1), q->out_len);
 }
 
 static const char *proto_name(int p) { return p == 0 ? "udp" : p == 1 ? "tcp" : "tls"; }
@@ -112,16 +134,48 @@ static void type_label(int t, char *buf, size_t cap)
 
 static void declare(sg_metrics_out *o)
 {
+    sg_metrics_family(o, "signet_dns_unrouted_requests_total", SG_METRIC_COUNTER,
+                      "DNS requests no zone's chain saw (no zone served, other class, malformed), "
+                      "by transport and query type.");
+    sg_metrics_family(o, "signet_dns_unrouted_responses_total", SG_METRIC_COUNTER,
+                      "Responses to requests no zone's chain saw, by transport, query type and rcode.");
     sg_metrics_family(o, "signet_dns_requests_total", SG_METRIC_COUNTER,
                       "DNS requests by zone, transport and query type.");
     sg_metrics_family(o, "signet_dns_responses_total", SG_METRIC_COUNTER,
                       "DNS responses by zone, transport, query type and rcode.");
     sg_metrics_family(o, "signet_dns_request_duration_seconds", SG_METRIC_HISTOGRAM,
                       "Time from a request's arrival to its reply being ready, by zone.");
+    sg_metrics_family(o, "signet_dns_request_size_bytes", SG_METRIC_HISTOGRAM,
+                      "Size of DNS requests in bytes, by zone and transport.");
+    sg_metrics_family(o, "signet_dns_response_size_bytes", SG_METRIC_HISTOGRAM,
+                      "Size of DNS responses in bytes (the first message of a transfer), by zone and transport.");
 }
 
-static void emit(sg_metrics_out *o, const zstats *s)
+static void emit_sizes(sg_metrics_out *o, const zstats *s, int proto, int reply)
 {
+    const char *fam = reply ? "signet_dns_response_size_bytes" : "signet_dns_request_size_bytes";
+    size_t at = SIZE_INDEX(proto, reply);
+    uint64_t cum = 0;
+    for (int b = 0; b < NSIZES; b++) {
+        cum += sg_counters_sum(s->c, at + (size_t)b);
+        char le[32];
+        if (b == NSIZES - 1)
+            snprintf(le, sizeof le, "+Inf");
+        else
+            snprintf(le, sizeof le, "%u", size_le[b]);
+        const char *l[] = { "zone", s->name, "proto", proto_name(proto), "le", le, NULL };
+        sg_metrics_add_u64(o, fam, "_bucket", l, cum);
+    }
+    const char *l[] = { "zone", s->name, "proto", proto_name(proto), NULL };
+    sg_metrics_add_u64(o, fam, "_sum", l, sg_counters_sum(s->c, at + NSIZES));
+    sg_metrics_add_u64(o, fam, "_count", l, cum);
+}
+
+/* A zone's samples; unrouted: the requests no chain saw, without a zone label, counts only. */
+static void emit(sg_metrics_out *o, const zstats *s, int unrouted)
+{
+    const char *f_resp = unrouted ? "signet_dns_unrouted_responses_total" : "signet_dns_responses_total";
+    const char *f_req = unrouted ? "signet_dns_unrouted_requests_total" : "signet_dns_requests_total";
     {
         size_t base = 0;
         for (int p = 0; p < NPROTO; p++)
@@ -137,13 +191,15 @@ static void emit(sg_metrics_out *o, const zstats *s)
                     char rl[32];
                     rcode_label(r, rl, sizeof rl);
                     const char *l[] = { "zone", s->name, "proto", proto_name(p), "type", tl, "rcode", rl, NULL };
-                    sg_metrics_add_u64(o, "signet_dns_responses_total", NULL, l, v);
+                    sg_metrics_add_u64(o, f_resp, NULL, unrouted ? l + 2 : l, v);
                 }
                 if (req) {
                     const char *l[] = { "zone", s->name, "proto", proto_name(p), "type", tl, NULL };
-                    sg_metrics_add_u64(o, "signet_dns_requests_total", NULL, l, req);
+                    sg_metrics_add_u64(o, f_req, NULL, unrouted ? l + 2 : l, req);
                 }
             }
+        if (unrouted)
+            return;
         uint64_t cum = 0;
         for (int b = 0; b < NBUCKETS; b++) {
             cum += sg_counters_sum(s->c, base + QCOUNT + (size_t)b);
@@ -159,6 +215,10 @@ static void emit(sg_metrics_out *o, const zstats *s)
         sg_metrics_add_double(o, "signet_dns_request_duration_seconds", "_sum", l,
                               (double)sg_counters_sum(s->c, base + QCOUNT + NBUCKETS) / 1e9);
         sg_metrics_add_u64(o, "signet_dns_request_duration_seconds", "_count", l, cum);
+        for (int p = 0; p < NPROTO; p++)
+            for (int reply = 0; reply < 2; reply++)
+                if (sg_counters_sum(s->c, SIZE_INDEX(p, 0) + NSIZES)) /* a transport in use */
+                    emit_sizes(o, s, p, reply);
     }
 }
 
@@ -170,15 +230,15 @@ static int zones_source(sg_metrics_out *o, void *ctx)
     pthread_mutex_lock(&g_lock);
     zstats *u = atomic_load(&g_unrouted);
     if (u)
-        emit(o, u);
+        emit(o, u, 1);
     for (zstats *z = g_zones; z; z = z->next)
         if (z != u)
-            emit(o, z);
+            emit(o, z, 0);
     pthread_mutex_unlock(&g_lock);
     return 0;
 }
 
-/* The counters of a zone (wire apex; NULL with name "dropped"), shared and counted. */
+/* The counters of a zone (wire apex; NULL for the unrouted requests), shared and counted. */
 static zstats *zstats_acquire(const uint8_t *apex, const char *name)
 {
     pthread_mutex_lock(&g_lock);
@@ -230,7 +290,8 @@ static int unrouted_enable(void)
 {
     if (atomic_load(&g_unrouted))
         return 0;
-    zstats *z = zstats_acquire(NULL, "dropped"); /* kept for the process's life */
+    /* kept for the process's life; a name no zone can have (zone names end in a dot) */
+    zstats *z = zstats_acquire(NULL, "(unrouted)");
     if (!z)
         return SG_ENOMEM;
     zstats *none = NULL;

@@ -63,7 +63,15 @@ int sg_daemon_reload(sg_daemon *d, const char *zone, char *err, size_t cap)
     snprintf(mono, sizeof mono, "RELOADING=1\nMONOTONIC_USEC=%llu",
              (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000);
     sg_notify(mono);
-    sg_log(SG_LOG_INFO, "signetd", zone, "reloading %s%s", zone ? "the zone file" : d->cfg_path, zone ? " (configuration kept)" : "");
+    /* logged as every zone is, with its final dot, whatever the client typed */
+    char zname[1024] = "";
+    uint8_t zwire[SG_NAME_MAX];
+    if (zone && sg_name_from_str(zone, (const uint8_t *)"", zwire) == 0) {
+        sg_name_lower(zwire);
+        sg_name_to_str(zwire, zname, sizeof zname);
+    }
+    sg_log(SG_LOG_INFO, "signetd", zone ? (zname[0] ? zname : zone) : NULL, "reloading %s%s",
+           zone ? "the zone file" : d->cfg_path, zone ? " (configuration kept)" : "");
 
     sg_log_capture_begin(err, cap);
     sg_zonedb_set_only(zone);
@@ -95,7 +103,7 @@ int sg_daemon_reload(sg_daemon *d, const char *zone, char *err, size_t cap)
     else
         d->reloads++;
     d->last_reload = time(NULL);
-    sg_log(SG_LOG_INFO, "signetd", zone, "%s", rc ? "reload done with errors" : "reload done");
+    sg_log(SG_LOG_INFO, "signetd", zone ? (zname[0] ? zname : zone) : NULL, "%s", rc ? "reload done with errors" : "reload done");
     sg_notify("READY=1");
     pthread_mutex_unlock(&d->lock);
     return rc;

@@ -19,6 +19,7 @@ typedef struct sg_proc_options {
     char user[64];            /* drop to this user after binding; "" to stay */
     char pid_file[1024];      /* "" for none */
     char log_target[16];      /* "stderr" or "syslog" */
+    char log_format[8];       /* "text" or "json" */
     const char *cookie_secret;/* 32 hex digits shared with other servers, or NULL (random):
                                * points into the config tree, whose secrets stay out of
                                * core dumps; never copied */

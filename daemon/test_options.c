@@ -20,26 +20,31 @@ typedef struct option_case {
     const char *line;
     int rc;            /* 0, 1 (not ours) or SG_ESYNTAX */
     const char *control, *user, *pid_file, *log_target;
+    const char *log_format; /* NULL: the default, text */
 } option_case;
 
 static const option_case cases[] = {
-    { "control /run/x/s.sock", 0, "/run/x/s.sock", "", "", "stderr" },
-    { "control off", 0, "", "", "", "stderr" },
-    { "control relative.sock", SG_ESYNTAX, NULL, NULL, NULL, NULL },
-    { "control", SG_ESYNTAX, NULL, NULL, NULL, NULL },
-    { "control /a /b", SG_ESYNTAX, NULL, NULL, NULL, NULL },
+    { "control /run/x/s.sock", 0, "/run/x/s.sock", "", "", "stderr", NULL },
+    { "control off", 0, "", "", "", "stderr", NULL },
+    { "control relative.sock", SG_ESYNTAX, NULL, NULL, NULL, NULL, NULL },
+    { "control", SG_ESYNTAX, NULL, NULL, NULL, NULL, NULL },
+    { "control /a /b", SG_ESYNTAX, NULL, NULL, NULL, NULL, NULL },
     { "control /" "0123456789012345678901234567890123456789012345678901234567890123456789"
-      "0123456789012345678901234567890123456789", SG_ESYNTAX, NULL, NULL, NULL, NULL },
-    { "user root", 0, SG_CONTROL_DEFAULT, "root", "", "stderr" },
+      "0123456789012345678901234567890123456789", SG_ESYNTAX, NULL, NULL, NULL, NULL, NULL },
+    { "user root", 0, SG_CONTROL_DEFAULT, "root", "", "stderr", NULL },
     /* looked up at its line, so that -t names it (issue 15) */
-    { "user no-such-user-here", SG_ESYNTAX, NULL, NULL, NULL, NULL },
-    { "user", SG_ESYNTAX, NULL, NULL, NULL, NULL },
-    { "pid-file /run/signet/signetd.pid", 0, SG_CONTROL_DEFAULT, "", "/run/signet/signetd.pid", "stderr" },
-    { "pid-file signetd.pid", SG_ESYNTAX, NULL, NULL, NULL, NULL },
-    { "log-target syslog", 0, SG_CONTROL_DEFAULT, "", "", "syslog" },
-    { "log-target stderr", 0, SG_CONTROL_DEFAULT, "", "", "stderr" },
-    { "log-target journal", SG_ESYNTAX, NULL, NULL, NULL, NULL },
-    { "workers 2", 1, NULL, NULL, NULL, NULL },
+    { "user no-such-user-here", SG_ESYNTAX, NULL, NULL, NULL, NULL, NULL },
+    { "user", SG_ESYNTAX, NULL, NULL, NULL, NULL, NULL },
+    { "pid-file /run/signet/signetd.pid", 0, SG_CONTROL_DEFAULT, "", "/run/signet/signetd.pid", "stderr", NULL },
+    { "pid-file signetd.pid", SG_ESYNTAX, NULL, NULL, NULL, NULL, NULL },
+    { "log-target syslog", 0, SG_CONTROL_DEFAULT, "", "", "syslog", NULL },
+    { "log-target stderr", 0, SG_CONTROL_DEFAULT, "", "", "stderr", NULL },
+    { "log-target journal", SG_ESYNTAX, NULL, NULL, NULL, NULL, NULL },
+    { "log-format json", 0, SG_CONTROL_DEFAULT, "", "", "stderr", "json" },
+    { "log-format text", 0, SG_CONTROL_DEFAULT, "", "", "stderr", "text" },
+    { "log-format yaml", SG_ESYNTAX, NULL, NULL, NULL, NULL, NULL },
+    { "log-format", SG_ESYNTAX, NULL, NULL, NULL, NULL, NULL },
+    { "workers 2", 1, NULL, NULL, NULL, NULL, NULL },
 };
 
 static void test_proc_options(void **st)
@@ -62,6 +67,7 @@ static void test_proc_options(void **st)
             assert_string_equal(o.user, c->user);
             assert_string_equal(o.pid_file, c->pid_file);
             assert_string_equal(o.log_target, c->log_target);
+            assert_string_equal(o.log_format, c->log_format ? c->log_format : "text");
         }
         sg_cfg_free(cfg);
     }

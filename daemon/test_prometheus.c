@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for the `prometheus` plugin: its ADDRESS parsing, and what a query through
  * it adds to the exposition (zone, type, rcode, transport; chain failures as SERVFAIL,
- * the end of the chain as REFUSED; queries no chain saw under zone "dropped"). */
+ * the end of the chain as REFUSED; queries no chain saw in signet_dns_unrouted_*, never
+ * under a zone label; request and reply size histograms). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -143,7 +144,19 @@ static void test_counts_in_exposition(void **st)
     assert_int_equal(sample(t, "signet_dns_requests_total{zone=\"a.test.\",proto=\"udp\",type=\"A\"}"), 5);
     assert_int_equal(sample(t, "signet_dns_request_duration_seconds_count{zone=\"a.test.\"}"), 8);
     assert_int_equal(sample(t, "signet_dns_request_duration_seconds_bucket{zone=\"b.a.test.\",le=\"+Inf\"}"), 2);
-    assert_int_equal(sample(t, "signet_dns_responses_total{zone=\"dropped\",proto=\"udp\",type=\"A\",rcode=\"NOTIMP\"}"), 1);
+    assert_int_equal(sample(t, "signet_dns_unrouted_responses_total{proto=\"udp\",type=\"A\",rcode=\"NOTIMP\"}"), 1);
+    assert_int_equal(sample(t, "signet_dns_unrouted_requests_total{proto=\"udp\",type=\"A\"}"), 1);
+    assert_null(strstr(t, "zone=\"dropped\""));
+    assert_null(strstr(t, "unrouted)"));
+    /* sizes: every request is counted in its transport's histogram */
+    assert_int_equal(sample(t, "signet_dns_request_size_bytes_count{zone=\"a.test.\",proto=\"udp\"}"), 7);
+    assert_int_equal(sample(t, "signet_dns_request_size_bytes_bucket{zone=\"a.test.\",proto=\"udp\",le=\"+Inf\"}"), 7);
+    assert_int_equal(sample(t, "signet_dns_request_size_bytes_bucket{zone=\"a.test.\",proto=\"udp\",le=\"0\"}"), 0);
+    assert_int_equal(sample(t, "signet_dns_request_size_bytes_bucket{zone=\"a.test.\",proto=\"udp\",le=\"100\"}"), 7);
+    assert_true(sample(t, "signet_dns_request_size_bytes_sum{zone=\"a.test.\",proto=\"udp\"}") > 7 * 17);
+    assert_int_equal(sample(t, "signet_dns_request_size_bytes_count{zone=\"b.a.test.\",proto=\"tcp\"}"), 1);
+    assert_non_null(strstr(t, "# TYPE signet_dns_response_size_bytes histogram"));
+    assert_null(strstr(t, "signet_dns_request_size_bytes_count{zone=\"b.a.test.\",proto=\"tls\"}"));
     assert_int_equal(sample(t, "signet_dns_responses_total{zone=\"b.a.test.\",proto=\"udp\",type=\"SOA\",rcode=\"NOTIMP\"}"), 1);
     /* one TYPE line per family */
     const char *first = strstr(t, "# TYPE signet_dns_responses_total counter");

@@ -38,6 +38,7 @@ void sg_key_metrics_read(sg_key_metrics *m, int i, sg_keystore *ks, int64_t now,
         return;
     memset(fresh.keys, 0, sizeof fresh.keys);
     memset(fresh.ds, 0, sizeof fresh.ds);
+    fresh.ds_pending_since = 0;
     for (size_t k = 0; k < n; k++) {
         const sg_ks_key *key = &keys[k];
         if ((unsigned)key->role < SG_KM_ROLES && (unsigned)key->state < SG_KM_STATES)
@@ -48,14 +49,18 @@ void sg_key_metrics_read(sg_key_metrics *m, int i, sg_keystore *ks, int64_t now,
             fresh.ds[SG_KM_DS_WITHDRAWN]++;
         else if (key->ds_seen != SG_KS_UNSET)
             fresh.ds[SG_KM_DS_SEEN]++;
-        else
+        else {
             fresh.ds[SG_KM_DS_SUBMITTED]++;
+            if (!fresh.ds_pending_since || key->ds_submitted < fresh.ds_pending_since)
+                fresh.ds_pending_since = key->ds_submitted;
+        }
     }
     free(keys);
     pthread_mutex_lock(&m->lock);
     sg_km_zone *z = &m->zones[i];
     memcpy(z->keys, fresh.keys, sizeof z->keys);
     memcpy(z->ds, fresh.ds, sizeof z->ds);
+    z->ds_pending_since = fresh.ds_pending_since;
     z->next_event = have_next && next->action != SG_ROLL_NONE && next->action != SG_ROLL_WAIT ? next->when : 0;
     z->read = 1;
     pthread_mutex_unlock(&m->lock);
@@ -81,6 +86,9 @@ int sg_key_metrics_render(sg_key_metrics *m, sg_metrics_out *o)
                       "KSK/CSK keys by where their DS is: submitted (not yet seen at every parent server), seen, withdrawn.");
     sg_metrics_family(o, "signet_dnssec_next_key_event_seconds", SG_METRIC_GAUGE,
                       "Seconds until the zone's next key event (negative: overdue).");
+    sg_metrics_family(o, "signet_dnssec_ds_submitted_timestamp_seconds", SG_METRIC_GAUGE,
+                      "When the oldest DS submitted to the parent and not yet seen there was submitted "
+                      "(unix time); absent while none waits.");
     sg_metrics_family(o, "signet_registrar_events_total", SG_METRIC_COUNTER,
                       "Registrar calls and parent checks by provider and outcome (the events journal's states).");
     static const char *ds_names[SG_KM_DS_N] = { "submitted", "seen", "withdrawn" };
@@ -106,6 +114,11 @@ int sg_key_metrics_render(sg_key_metrics *m, sg_metrics_out *o)
             const char *l[] = { "zone", z->name, NULL };
             sg_metrics_add_double(o, "signet_dnssec_next_key_event_seconds", NULL, l,
                                   (double)(z->next_event - now));
+        }
+        if (z->ds_pending_since > 0) {
+            const char *l[] = { "zone", z->name, NULL };
+            sg_metrics_add_u64(o, "signet_dnssec_ds_submitted_timestamp_seconds", NULL, l,
+                               (uint64_t)z->ds_pending_since);
         }
         if (z->reg) {
             reg_emit e = { o, z->name, z->provider };

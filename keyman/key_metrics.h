@@ -23,6 +23,7 @@ typedef struct sg_km_zone {
     uint32_t keys[SG_KM_ROLES][SG_KM_STATES];
     uint32_t ds[SG_KM_DS_N];     /* KSK/CSK keys by where their DS is */
     int64_t next_event;          /* UNIX time of the engine's next event; 0: none */
+    int64_t ds_pending_since;    /* UNIX time the oldest DS still not seen was submitted; 0: none */
     int read;                    /* the thread has read this zone at least once */
     const sg_registrar *reg;     /* counts read at scrape (atomics), or NULL */
     const char *provider;

@@ -301,6 +301,22 @@ fail:
     return rc;
 }
 
+uint32_t sg_xfr_snap_min_expiry(sg_xfr_snap *s)
+{
+    uint32_t m = atomic_load_explicit(&s->min_expiry_, memory_order_relaxed);
+    if (m)
+        return m == 1 ? 0 : m;
+    /* a scrape asks, not the version builder: a version read back from disk knows it too */
+    for (size_t i = 0; i < s->n; i++)
+        if (s->rrs[i].type == SG_TYPE_RRSIG && s->rrs[i].rdlen >= 12) {
+            uint32_t exp = rd32(s->rrs[i].rdata + 8);
+            if (!m || sg_serial_newer(m, exp))
+                m = exp;
+        }
+    atomic_store_explicit(&s->min_expiry_, m > 1 ? m : 1, memory_order_relaxed);
+    return m > 1 ? m : 0;
+}
+
 void sg_xfr_snap_ref(sg_xfr_snap *s)
 {
     atomic_fetch_add(&s->refs, 1);

@@ -45,6 +45,7 @@ typedef struct sg_xfr_snap {
     uint64_t key_fp;         /* the key set's fingerprint (0: unsigned) */
     uint64_t zsk_fp, ksk_fp; /* which keys sign (signatures are reused while they do) */
     uint32_t resign_at;      /* when the first signature needs refreshing (0: never) */
+    _Atomic uint32_t min_expiry_; /* sg_xfr_snap_min_expiry's answer, once asked (0: not yet) */
     int denial;              /* enum sg_ks_denial of the signed form; -1 unsigned */
     sg_xfr_rr *rrs;
     size_t n, cap_;
@@ -65,6 +66,9 @@ int sg_xfr_snap_build(const sg_zone *z, const sg_keyset *k, const sg_xfr_snap *p
  * version read back from disk). 0 or SG_ENOMEM. */
 int sg_xfr_snap_index(sg_xfr_snap *s);
 void sg_xfr_snap_ref(sg_xfr_snap *s);
+/* The earliest RRSIG expiration in the version (unix time, 32 bits; 0: unsigned). Scans
+ * the version once (also one read back from disk) and remembers the answer. */
+uint32_t sg_xfr_snap_min_expiry(sg_xfr_snap *s);
 /* Drop a reference; frees with the last. NULL does nothing. */
 void sg_xfr_snap_unref(sg_xfr_snap *s);
 /* Canonical order of records (owner, type, RDATA, TTL); for diffs and tests. */

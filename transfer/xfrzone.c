@@ -5,6 +5,7 @@
 #include "transfer/transfer.h"
 #include "common/errors.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/retire.h"
 #include "zones/zonedb.h"
 
@@ -583,9 +584,37 @@ static void configure(sg_xfr_zone *xz, const sg_xfr_cfg *cfg, const sg_tsig_key 
     record_secondaries(keystore, xz->name, cfg->nnotify);
 }
 
+/* Per zone, the earliest RRSIG expiry of the version secondaries get: an alert's view of
+ * signatures that run out while new versions are not being made. */
+static int xfr_metrics(sg_metrics_out *o, void *ctx)
+{
+    (void)ctx;
+    sg_metrics_family(o, "signet_dnssec_rrsig_expiry_earliest_timestamp_seconds", SG_METRIC_GAUGE,
+                      "Earliest RRSIG expiration (unix time) in the zone's current signed version "
+                      "for transfers: when what the secondaries serve stops validating.");
+    pthread_mutex_lock(&g_lock);
+    for (sg_xfr_zone *x = g_zones; x; x = x->next) {
+        sg_xfr_snap *s = sg_xfr_zone_current(x);
+        if (!s)
+            continue;
+        uint32_t exp = s->key_fp ? sg_xfr_snap_min_expiry(s) : 0;
+        if (exp) {
+            const char *l[] = { "zone", x->name, NULL };
+            sg_metrics_add_u64(o, "signet_dnssec_rrsig_expiry_earliest_timestamp_seconds", NULL, l, exp);
+        }
+        sg_xfr_snap_unref(s);
+    }
+    pthread_mutex_unlock(&g_lock);
+    return 0;
+}
+
 int sg_xfr_zone_acquire(const uint8_t *apex, const sg_xfr_cfg *cfg, const sg_tsig_key *key,
                         const char *keystore, sg_xfr_zone **out)
 {
+    static atomic_int registered;
+    /* outside g_lock: a scrape holds the registry's lock and then takes g_lock */
+    if (!atomic_exchange(&registered, 1) && sg_metrics_register(xfr_metrics, NULL))
+        atomic_store(&registered, 0);
     pthread_mutex_lock(&g_lock);
     for (sg_xfr_zone *x = g_index_cap ? g_index[apex_hash(apex) & (g_index_cap - 1)] : g_zones; x;
          x = g_index_cap ? x->hnext : x->next)

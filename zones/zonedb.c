@@ -97,6 +97,7 @@ typedef struct entry {
     char *apex;
     char *path;
     sg_zone *zone;        /* the newest version */
+    int load_failed;      /* the file's last load failed: an older version is served */
 } entry;
 
 /* slots: zones fed by transfers (below) */
@@ -171,6 +172,8 @@ static int zones_metrics(sg_metrics_out *o, void *ctx)
     sg_metrics_family(o, "signet_zone_loaded_timestamp_seconds", SG_METRIC_GAUGE,
                       "UNIX time the serving version of the zone was loaded.");
     sg_metrics_family(o, "signet_zone_records", SG_METRIC_GAUGE, "Records in the loaded zone.");
+    sg_metrics_family(o, "signet_zone_load_failed", SG_METRIC_GAUGE,
+                      "1 when the zone file's last load failed and an older version is served.");
     pthread_mutex_lock(&g_lock);
     for (size_t i = 0; g_entries.b && i <= g_entries.mask; i++)
     for (hnode *n = g_entries.b[i]; n; n = n->next) {
@@ -180,6 +183,7 @@ static int zones_metrics(sg_metrics_out *o, void *ctx)
         sg_metrics_add_u64(o, "signet_zone_loaded_timestamp_seconds", NULL, l,
                            (uint64_t)e->zone->loaded_at);
         sg_metrics_add_u64(o, "signet_zone_records", NULL, l, e->zone->nrecords);
+        sg_metrics_add_u64(o, "signet_zone_load_failed", NULL, l, (uint64_t)e->load_failed);
     }
     for (size_t i = 0; g_slots.b && i <= g_slots.mask; i++)
     for (hnode *n = g_slots.b[i]; n; n = n->next) {
@@ -266,6 +270,7 @@ int sg_zonedb_acquire_served(const char *path, const char *apex, uint64_t max_si
         if (e) {
             sg_log(SG_LOG_ERR, "zone", apex, "%s failed to load; still serving serial %u",
                    path, e->zone->serial);
+            e->load_failed = 1;
             e->zone->db_refs++;
             *zone_out = e->zone;
             rc = 0;
@@ -292,6 +297,7 @@ int sg_zonedb_acquire_served(const char *path, const char *apex, uint64_t max_si
     uint32_t old_serial = e->zone ? e->zone->serial : 0;
     int backwards = e->zone && sg_serial_cmp(z->serial, old_serial) < 0;
     e->zone = z;
+    e->load_failed = 0;
     z->db_refs = 1;
     pthread_mutex_unlock(&g_lock);
     if (z->serial != file_serial)

@@ -35,7 +35,7 @@ def usage_and_help(c):
 
 def policies(c):
     pl = json.loads(c.run("policy", "list", "--json", check=0).stdout)
-    check([p["name"] for p in pl] == ["default"], "one built-in policy")
+    check([p["policy"] for p in pl] == ["default"], "one built-in policy")
     d = pl[0]
     check(d["algorithm"] == "ECDSAP256SHA256" and d["keys"] == "csk" and
           d["nsec3_iterations"] == 0 and d["nsec3_salt_length"] == 0 and
@@ -77,7 +77,7 @@ def zones_and_keys(c):
     c.run("zone", "add", "bad..name", check=2)
     c.run("zone", "add", "csk.test", check=0, now=NOW)
     zl = json.loads(c.run("zone", "list", "--json", check=0).stdout)
-    check([z["name"] for z in zl] == ["csk.test.", "example.test."], f"zone list: {zl}")
+    check([z["zone"] for z in zl] == ["csk.test.", "example.test."], f"zone list: {zl}")
     c.run("policy", "delete", "split", check=1)                # used by a zone
 
     k1 = json.loads(c.run("key", "generate", "example.test", "--role", "ksk", "--json",

@@ -34,14 +34,14 @@ def main():
                 if p.returncode == 0:
                     ok += 1
                 else:
-                    check(p.returncode == 1 and "busy" in err,
+                    check(p.returncode == 75 and "busy" in err,  # EX_TEMPFAIL
                           f"writer failed with something other than busy: {p.returncode} {err}")
                     busy += 1
 
-        # A writer held off for good gets "busy", exit 1, and changes nothing.
+        # A writer held off for good gets "busy", exit 75 (EX_TEMPFAIL), and changes nothing.
         con = sqlite3.connect(c.db, isolation_level=None)
         con.execute("BEGIN IMMEDIATE")
-        p = c.run("--busy-timeout", "200", "zone", "add", "blocked.test", check=1)
+        p = c.run("--busy-timeout", "200", "zone", "add", "blocked.test", check=75)  # EX_TEMPFAIL: busy, try again
         check("busy" in p.stderr, f"busy message: {p.stderr}")
         con.execute("ROLLBACK")
         con.close()

@@ -340,7 +340,7 @@ class Backup(unittest.TestCase):
         self.assertEqual(self.dnskey_set(self.srv), self.dnskeys)
         self.validated(self.ub)
         # the zones added after the backup are gone with the restore; the backup's are there
-        zones = [z['name'] for z in ctl(self.db, 'zone', 'list', as_json=True)]
+        zones = [z['zone'] for z in ctl(self.db, 'zone', 'list', as_json=True)]
         self.assertIn('example.test.', zones)
 
 

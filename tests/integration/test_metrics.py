@@ -4,9 +4,13 @@
 zone, type, rcode and transport after a known set of queries (REFUSED for names no zone
 owns included), cache hits and misses after repeated queries, the exposition format,
 one listener shared by two server blocks, the HTTP edge cases (404, 405, oversized and
-silent clients), and counters that carry over every kind of reload with exact totals."""
+silent clients), counters that carry over every kind of reload with exact totals,
+`promtool check metrics` on the whole exposition, the process_* and build families, size
+histograms, and the operator's gauges (earliest RRSIG expiry of a transferred version,
+the oldest DS waiting for the parent, a zone file that failed to load) - issue 21."""
 
 import re
+import shutil
 import signal
 import os
 import socket
@@ -22,6 +26,21 @@ SIGNETCTL = os.environ.get('SIGNETCTL', os.path.join(signet_test.REPO, 'build', 
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def promtool_check(test, text):
+    """`promtool check metrics` (Debian package prometheus) must find nothing to say."""
+    promtool = shutil.which('promtool')
+    test.assertIsNotNone(promtool, 'promtool not found (scripts/deps.sh installs prometheus)')
+    p = subprocess.run([promtool, 'check', 'metrics'], input=text, capture_output=True,
+                       text=True, timeout=60)
+    test.assertEqual(p.returncode, 0, 'promtool check metrics:\n%s%s' % (p.stdout, p.stderr))
+    test.assertEqual((p.stdout + p.stderr).strip(), '', 'promtool check metrics complains')
+
+
+def scrape_text(port):
+    with urllib.request.urlopen('http://127.0.0.1:%d/metrics' % port, timeout=10) as r:
+        return r.read().decode()
 
 
 def parse_exposition(text):
@@ -92,8 +111,8 @@ other.test:$port {
             ('web.example.test', 'AAAA', True, 5, 'example.test.', 'NOERROR'),
             ('nothere.example.test', 'A', True, 1, 'example.test.', 'NXDOMAIN'),
             ('www.other.test', 'A', False, 2, 'other.test.', 'NOERROR'),
-            ('www.nowhere.org', 'A', False, 6, 'dropped', 'REFUSED'),
-            ('www.nowhere.org', 'AAAA', True, 3, 'dropped', 'REFUSED'),
+            ('www.nowhere.org', 'A', False, 6, None, 'REFUSED'),
+            ('www.nowhere.org', 'AAAA', True, 3, None, 'REFUSED'),
         ]
         for name, qtype, tcp, n, _, _ in plan:
             self.ask(name, qtype, tcp, n)
@@ -105,13 +124,18 @@ other.test:$port {
             key = (zone, 'tcp' if tcp else 'udp', qtype, rcode)
             want[key] = want.get(key, 0) + n
         for (zone, proto, qtype, rcode), n in want.items():
-            got = (self.value(after, 'signet_dns_responses_total', zone=zone, proto=proto,
-                              type=qtype, rcode=rcode) -
-                   self.value(before, 'signet_dns_responses_total', zone=zone, proto=proto,
-                              type=qtype, rcode=rcode))
+            # names no zone owns: in families of their own, never under a made-up zone
+            fam, zl = ('signet_dns_responses_total', {'zone': zone}) if zone else \
+                ('signet_dns_unrouted_responses_total', {})
+            got = (self.value(after, fam, proto=proto, type=qtype, rcode=rcode, **zl) -
+                   self.value(before, fam, proto=proto, type=qtype, rcode=rcode, **zl))
             self.assertEqual(got, n, '%s %s %s %s' % (zone, proto, qtype, rcode))
+        for proto, qtype, n in (('udp', 'A', 6), ('tcp', 'AAAA', 3)):
+            self.assertEqual(self.value(after, 'signet_dns_unrouted_requests_total', proto=proto, type=qtype) -
+                             self.value(before, 'signet_dns_unrouted_requests_total', proto=proto, type=qtype), n)
+        self.assertEqual([l for (_, l) in after if ('zone', 'dropped') in l], [])
         # requests (all rcodes) and the histogram count move by exactly the queries sent
-        for zone in ('example.test.', 'other.test.', 'dropped'):
+        for zone in ('example.test.', 'other.test.'):
             sent = sum(n for (z, _, _, _), n in want.items() if z == zone)
             reqs = sum(v for (nm, l), v in after.items()
                        if nm == 'signet_dns_requests_total' and ('zone', zone) in l) - \
@@ -123,6 +147,44 @@ other.test:$port {
             self.assertEqual(cnt, sent, zone)
             inf = self.value(after, 'signet_dns_request_duration_seconds_bucket', zone=zone, le='+Inf')
             self.assertEqual(inf, self.value(after, 'signet_dns_request_duration_seconds_count', zone=zone))
+            # sizes: one request size per query, by transport
+            for proto in ('udp', 'tcp'):
+                sent_p = sum(n for (z, p, _, _), n in want.items() if z == zone and p == proto)
+                if not sent_p:
+                    continue
+                for fam in ('signet_dns_request_size_bytes', 'signet_dns_response_size_bytes'):
+                    c = self.value(after, fam + '_count', zone=zone, proto=proto) - \
+                        self.value(before, fam + '_count', zone=zone, proto=proto)
+                    self.assertEqual(c, sent_p, '%s %s %s' % (fam, zone, proto))
+                # these questions are 30 to 45 bytes (no EDNS): all in the le="100" bucket
+                d = lambda le: self.value(after, 'signet_dns_request_size_bytes_bucket', zone=zone,
+                                          proto=proto, le=le) - \
+                    self.value(before, 'signet_dns_request_size_bytes_bucket', zone=zone, proto=proto, le=le)
+                self.assertEqual(d('0'), 0)
+                self.assertEqual(d('100'), sent_p)
+
+    def test_promtool_process_and_build(self):
+        text = scrape_text(self.srv.port2)
+        promtool_check(self, text)
+        s, types = parse_exposition(text)
+        self.assertEqual(types['process_cpu_seconds_total'], 'counter')
+        self.assertEqual(types['signet_dns_request_size_bytes'], 'histogram')
+        self.assertEqual(types['signet_dns_response_size_bytes'], 'histogram')
+        build = [dict(l) for (n, l) in s if n == 'signet_build_info']
+        self.assertEqual(len(build), 1)
+        self.assertRegex(build[0]['version'], r'^\d+\.\d+')
+        self.assertIn('OpenSSL'.lower(), ('openssl ' + build[0]['openssl']).lower())
+        start = self.value(s, 'process_start_time_seconds')
+        self.assertLessEqual(start, time.time() + 1)
+        self.assertGreater(start, time.time() - 600)  # this class started it
+        self.assertGreater(self.value(s, 'process_resident_memory_bytes'), 1 << 20)
+        self.assertGreaterEqual(self.value(s, 'process_virtual_memory_bytes'),
+                                self.value(s, 'process_resident_memory_bytes'))
+        # sockets per worker and listener, the log, the scrape's own connection
+        self.assertGreaterEqual(self.value(s, 'process_open_fds'), 5)
+        self.assertGreater(self.value(s, 'process_max_fds'), self.value(s, 'process_open_fds'))
+        cpu = self.value(s, 'process_cpu_seconds_total')
+        self.assertGreater(cpu, 0)
 
     def test_cache_hits_and_misses(self):
         before, _ = self.scrape()
@@ -327,6 +389,104 @@ other.test:$port {
                                             '%s%s went down %s' % (name, dict(labels), what))
             prev = now
         self.assertNotIn('cannot listen', self.srv.log())
+
+
+class OperatorGauges(ServerCase):
+    """The gauges the alert rules in dist/prometheus/signet.rules.yml read, from a signed
+    zone that is transferred: the earliest RRSIG expiry of the version secondaries get,
+    when the oldest DS still waiting for the parent was submitted, and a zone file whose
+    last load failed."""
+    COREFILE = '''
+{
+    control $dir/signetd.sock
+}
+example.test:$port {
+    bind 127.0.0.1
+    file $dir/example.test.zone
+    prometheus 127.0.0.1:$port2
+    dnssec {
+        keystore $dir/keystore.db
+    }
+    transfer {
+        to 127.0.0.1
+    }
+}
+'''
+    FILES = ('example.test.zone', 'example.test.inc')
+
+    def scrape(self):
+        text = scrape_text(self.srv.port2)
+        return text, parse_exposition(text)[0]
+
+    def gauge(self, name, timeout=20):
+        """The gauge's example.test. value once it is there."""
+        key = (name, frozenset({('zone', 'example.test.')}))
+        deadline = time.monotonic() + timeout
+        while True:
+            text, s = self.scrape()
+            if key in s or time.monotonic() > deadline:
+                return s.get(key), text
+            time.sleep(0.2)
+
+    def test_rrsig_expiry(self):
+        self.assertTrue(self.srv.wait_log(r'transfer: example\.test\.: serial \d+', timeout=30),
+                        self.srv.log())
+        exp, text = self.gauge('signet_dnssec_rrsig_expiry_earliest_timestamp_seconds')
+        self.assertIsNotNone(exp, 'no RRSIG expiry gauge:\n' + text)
+        # the default policy: 14 days of validity, re-signed when 5 are left
+        now = time.time()
+        self.assertGreater(exp, now + 5 * 86400)
+        self.assertLessEqual(exp, now + 14 * 86400 + 3600)
+        # it is the version's own: the earliest RRSIG an AXFR carries
+        axfr = subprocess.run(['kdig', '-p', str(self.srv.port), '@127.0.0.1', 'AXFR', 'example.test',
+                               '+nocomments', '+nostats'], capture_output=True, text=True, timeout=30)
+        exps = [l.split()[8] for l in axfr.stdout.splitlines() if len(l.split()) > 8 and l.split()[3] == 'RRSIG']
+        self.assertTrue(exps, axfr.stdout + axfr.stderr)
+        import calendar
+        first = min(calendar.timegm(time.strptime(e, '%Y%m%d%H%M%S')) for e in exps)
+        self.assertEqual(exp, first)
+        promtool_check(self, text)
+
+    def test_ds_submitted(self):
+        db = self.srv.path('keystore.db')
+        self.assertIsNone(self.gauge('signet_dnssec_ds_submitted_timestamp_seconds', timeout=2)[0])
+        keys = signet_test.ctl(db, 'key', 'list', 'example.test', as_json=True)
+        ksk = [k for k in keys if k['role'] in ('ksk', 'csk')]
+        self.assertTrue(ksk, keys)
+        when = int(time.time()) - 3 * 86400
+        signet_test.ctl(db, 'key', 'set', str(ksk[0]['id']), '--ds-submitted', '@%d' % when)
+        got, text = self.gauge('signet_dnssec_ds_submitted_timestamp_seconds')
+        self.assertEqual(got, when, text)
+        # seen at the parent: no longer waiting, the gauge goes
+        signet_test.ctl(db, 'key', 'set', str(ksk[0]['id']), '--ds-seen', 'now')
+        deadline = time.monotonic() + 20
+        while self.gauge('signet_dnssec_ds_submitted_timestamp_seconds', timeout=0)[0] is not None:
+            self.assertLess(time.monotonic(), deadline, 'the gauge stays after ds-seen')
+            time.sleep(0.2)
+
+    def reload_zone(self):
+        p = subprocess.run([SIGNETCTL, '--socket', self.srv.path('signetd.sock'), 'reload', 'example.test'],
+                           capture_output=True, text=True, timeout=120)
+        return p
+
+    def test_zone_load_failed(self):
+        self.assertEqual(self.gauge('signet_zone_load_failed')[0], 0)
+        path = self.srv.path('example.test.zone')
+        with open(path) as f:
+            good = f.read()
+        try:
+            with open(path, 'w') as f:
+                f.write(good + '\nbroken IN A not-an-address\n')
+            self.reload_zone()
+            self.assertEqual(self.gauge('signet_zone_load_failed')[0], 1)
+            # still serving the old version
+            self.assertEqual(self.srv.dig('web.example.test', 'A').rcode, 'NOERROR')
+        finally:
+            with open(path, 'w') as f:
+                f.write(good + '\n; fixed\n')
+        p = self.reload_zone()
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(self.gauge('signet_zone_load_failed')[0], 0)
 
 
 if __name__ == '__main__':
