@@ -187,6 +187,7 @@ int main(int argc, char **argv)
     if (sg_process_metrics_register())
         sg_log(SG_LOG_WARN, "signetd", NULL, "process metrics not registered");
     sg_log(SG_LOG_INFO, "signetd", NULL, "signetd %s started", SIGNET_VERSION);
+    sg_mem_release();
     sg_notify("READY=1");
 
     for (;;) {

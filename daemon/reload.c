@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Reloading: a new runtime is built beside the running one and swapped in, for SIGHUP and
  * for the control socket's `reload [ZONE]`. */
+#include "common/mem.h"
 #include "daemon/daemon.h"
 #include "common/cookie.h"
 #include "common/log.h"
@@ -104,6 +105,7 @@ int sg_daemon_reload(sg_daemon *d, const char *zone, char *err, size_t cap)
         d->reloads++;
     d->last_reload = time(NULL);
     sg_log(SG_LOG_INFO, "signetd", zone ? (zname[0] ? zname : zone) : NULL, "%s", rc ? "reload done with errors" : "reload done");
+    sg_mem_release();
     sg_notify("READY=1");
     pthread_mutex_unlock(&d->lock);
     return rc;
