@@ -153,6 +153,10 @@ typedef struct sg_xfr_cfg {
      * provider), which every served serial must follow; set per zone at setup. */
     int has_floor;
     uint32_t floor;
+    /* Not parsed: the block's key provider tells of key changes (sg_key_provider.watch
+     * calls sg_xfr_keys_changed), so a signed zone's keys are read when told, at their
+     * next timing point and at its signatures' refresh, not every second. */
+    int keys_told;
 } sg_xfr_cfg;
 
 /* Parse a transfer directive (table-driven tests call this without a server). */
@@ -180,6 +184,32 @@ sg_xfr_journal *sg_xfr_zone_journal(sg_xfr_zone *xz);
 /* Look for a new version now instead of at the next second (the zone was just loaded:
  * a zone added at run time, a new catalog). */
 void sg_xfr_zone_wake(sg_xfr_zone *xz);
+
+/* The key set of zone apex (wire form, any case) changed: its transfer state, if any,
+ * takes a turn now (a new version with the new keys). The function a key provider is
+ * given (sg_key_provider.watch); callable at any time from any thread, for any apex. */
+void sg_xfr_keys_changed(const uint8_t *apex);
+/* Turns the zone's state has taken on the version workers (for tests: an idle zone
+ * takes none between its due times). */
+uint64_t sg_xfr_zone_turns(const sg_xfr_zone *xz);
+
+/* What decides when a zone's next turn is due (xfrzone.c, after each turn). */
+typedef struct sg_xfr_due {
+    int has_version;         /* a current version is served */
+    int pending;             /* something to follow up every second: the secondaries do
+                                not all serve the newest version yet, the keystore is
+                                gone or cannot be opened */
+    int signed_zone;         /* its keys are in a keystore */
+    int keys_told;           /* ... and their changes are told (sg_xfr_keys_changed) */
+    uint32_t resign_at;      /* the version's first signature refresh (0: none) */
+    int64_t keys_next;       /* the keys' next timing point (unix s; 0 or INT64_MAX: none) */
+    int64_t recheck_at;      /* a propagation row to record again then (unix s; 0: none) */
+} sg_xfr_due;
+/* When the zone is next due (ms of now_ms's clock), given the turn that just ran at now
+ * (unix s) and now_ms: in a second while pending, without a version, or signed with key
+ * changes untold; else the first of its signature refresh, its keys' next timing point,
+ * recheck_at and a safety net a minute away (at least a second away). */
+int64_t sg_xfr_next_turn(const sg_xfr_due *d, int64_t now, int64_t now_ms);
 
 /* ---- NOTIFY (notify.c) -------------------------------------------------------------- */
 

@@ -601,6 +601,12 @@ static int setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **state_
     st->keys = sg_setup_service(ctx, SG_SERVICE_KEYS);
     snprintf(st->keystore, sizeof st->keystore, "%s",
              st->keys && st->keys->keystore ? st->keys->keystore : "");
+    /* the provider tells of key changes: a signed zone then takes a turn when its keys
+     * change, not every second to see whether they did (issue 17) */
+    if (st->keys && st->keys->watch && !ctx->check_only) {
+        st->keys->watch(st->keys->self, sg_xfr_keys_changed);
+        st->cfg.keys_told = 1;
+    }
     st->runtime = ctx->runtime_zones;
     if (st->runtime && !st->keystore[0]) {
         rc = sg_cfg_error(blk, "transfer: the block's zones come and go at run time: they are "

@@ -58,6 +58,8 @@ struct sg_xfr_zone {
     int64_t prop_made;            /* 0: nothing pending */
     int prop_warned;
     int64_t keys_as_of;           /* the current version holds the key state of this time */
+    int64_t keys_next;            /* the keys' next timing point (INT64_MAX: none) */
+    _Atomic uint64_t turns;       /* sg_xfr_zone_turns */
     int64_t prop_recorded;        /* the as_of last recorded for prop_serial (0: none) */
     int prop_extended;            /* prop_serial's as_of recorded again once (see below) */
 };
@@ -129,6 +131,17 @@ static void zone_loaded(const uint8_t *apex)
                 atomic_store(&x->zone_event, 1);
                 sg_xfr_sched_wake(&x->job);
             }
+    pthread_mutex_unlock(&g_lock);
+}
+
+void sg_xfr_keys_changed(const uint8_t *apex)
+{
+    /* the turn reads the keys again whatever woke it: a wake is all it takes */
+    pthread_mutex_lock(&g_lock);
+    if (g_index_cap)
+        for (sg_xfr_zone *x = g_index[apex_hash(apex) & (g_index_cap - 1)]; x; x = x->hnext)
+            if (sg_name_eq(x->apex, apex))
+                sg_xfr_sched_wake(&x->job);
     pthread_mutex_unlock(&g_lock);
 }
 
@@ -216,15 +229,19 @@ static void refresh_keys(sg_xfr_zone *xz, int64_t now)
         xz->ks_lost = 0;
     }
     sg_keyset *nk = NULL;
-    rc = sg_keyset_load(xz->ks, xz->name, now, xz->keys ? xz->keys->fingerprint : 0, &nk);
+    int64_t next = INT64_MAX;
+    rc = sg_keyset_load_next(xz->ks, xz->name, now, xz->keys ? xz->keys->fingerprint : 0, &nk,
+                             &next);
     if (rc == 0) {
         sg_keyset_free(xz->keys); /* only this thread uses it */
         xz->keys = nk;
     }
     /* read now, changed or not: a version built below, or the current one when
      * nothing changed, holds the key state of now */
-    if (rc == 0 || rc == SG_EEXIST)
+    if (rc == 0 || rc == SG_EEXIST) {
         xz->keys_as_of = now;
+        xz->keys_next = next;
+    }
 }
 
 /* Once, before the first version: the version served before a restart, and its journal
@@ -520,29 +537,56 @@ static void follow_secondaries(sg_xfr_zone *xz, int64_t now)
     pthread_mutex_unlock(&xz->lock);
 }
 
+int64_t sg_xfr_next_turn(const sg_xfr_due *d, int64_t now, int64_t now_ms)
+{
+    if (!d->has_version || d->pending || (d->signed_zone && !d->keys_told))
+        return now_ms + 1000;
+    int64_t in = IDLE_MS;
+    if (d->resign_at) {
+        /* serial arithmetic: resign_at is a 32-bit time */
+        int64_t r = (int64_t)(int32_t)(d->resign_at - (uint32_t)now) * 1000;
+        if (r < in)
+            in = r;
+    }
+    if (d->signed_zone && d->keys_next > 0 && d->keys_next != INT64_MAX &&
+        (d->keys_next - now) * 1000 < in)
+        in = (d->keys_next - now) * 1000;
+    if (d->recheck_at > 0 && (d->recheck_at - now) * 1000 < in)
+        in = (d->recheck_at - now) * 1000;
+    return now_ms + (in > 1000 ? in : 1000);
+}
+
 /* One turn on a version worker: a new version if one is due, the secondaries followed.
- * Next turn: in a second while something is pending or the zone is signed (its keys are
- * read from the keystore, which tells no one of a change); else at its signatures'
- * refresh time or IDLE_MS, whichever comes first, unless woken before. */
+ * Next turn (sg_xfr_next_turn): in a second while something is pending; else at the
+ * first of its signatures' refresh time, its keys' next timing point and IDLE_MS, unless
+ * woken before (a new zone version, a key change told by the key provider). */
 static int64_t turn(sg_xfr_job *j, int64_t now_ms)
 {
     sg_xfr_zone *xz = j->arg;
     int64_t now = (int64_t)time(NULL);
+    atomic_fetch_add_explicit(&xz->turns, 1, memory_order_relaxed);
     zone_update(xz, now);
     follow_secondaries(xz, now);
     pthread_mutex_lock(&xz->lock);
     const sg_xfr_snap *cur = atomic_load(&xz->cur);
-    int64_t next = now_ms + 1000;
-    if (cur && !xz->keystore[0] && !xz->prop_made && !xz->ks_lost) {
-        next = now_ms + IDLE_MS;
-        if (cur->resign_at) {
-            int64_t in = (int64_t)(int32_t)(cur->resign_at - (uint32_t)now) * 1000;
-            if (now_ms + in < next)
-                next = now_ms + (in > 1000 ? in : 1000);
-        }
-    }
+    int sz = xz->keystore[0] != 0;
+    sg_xfr_due d = {
+        .has_version = cur != NULL,
+        .pending = xz->prop_made || xz->ks_lost || (sz && (!xz->ks || !xz->keys)),
+        .signed_zone = sz,
+        .keys_told = xz->cfg.keys_told,
+        .resign_at = cur ? cur->resign_at : 0,
+        .keys_next = xz->keys_next,
+        /* follow_secondaries records a confirmed version once more 10 s on (below) */
+        .recheck_at = sz && xz->prop_recorded && !xz->prop_extended ? xz->prop_recorded + 10 : 0,
+    };
     pthread_mutex_unlock(&xz->lock);
-    return next;
+    return sg_xfr_next_turn(&d, now, now_ms);
+}
+
+uint64_t sg_xfr_zone_turns(const sg_xfr_zone *xz)
+{
+    return xz ? atomic_load_explicit(&((sg_xfr_zone *)xz)->turns, memory_order_relaxed) : 0;
 }
 
 /* The rollover engine follows the secondaries only while a transfer block names them:
@@ -612,6 +656,7 @@ int sg_xfr_zone_acquire(const uint8_t *apex, const sg_xfr_cfg *cfg, const sg_tsi
     xz->job.turn = turn;
     xz->job.arg = xz;
     atomic_init(&xz->zone_event, 1);
+    xz->keys_next = INT64_MAX;
     sg_xfr_journal_init(&xz->journal, cfg->journal_bytes, cfg->journal_age);
     configure(xz, cfg, key, keystore);
     xz->refs = 1;
