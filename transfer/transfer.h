@@ -181,6 +181,10 @@ const sg_xfr_snap *sg_xfr_zone_peek(sg_xfr_zone *xz);
  * when it is the file's own. Valid for the query being answered. */
 const sg_rrset *sg_xfr_zone_soa(sg_xfr_zone *xz, const sg_zone *z);
 sg_xfr_journal *sg_xfr_zone_journal(sg_xfr_zone *xz);
+/* The zone left the keystore (`signetctl zone remove --purge`): when its last holder
+ * releases it, its served-serial file and journal (ZONE.xfr-serial, ZONE.xfr-journal in
+ * the state directory) are deleted too. Acquired again before that: kept after all. */
+void sg_xfr_zone_purge(sg_xfr_zone *xz);
 /* Look for a new version now instead of at the next second (the zone was just loaded:
  * a zone added at run time, a new catalog). */
 void sg_xfr_zone_wake(sg_xfr_zone *xz);

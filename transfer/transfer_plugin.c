@@ -403,7 +403,12 @@ static int follow_rebuild(tstate *st, sg_keystore *ks)
         if (!moved[i]) {
             char name[1024];
             sg_name_to_str(old->z[i].apex, name, sizeof name);
-            sg_log(SG_LOG_INFO, "transfer", name, "no longer served: no longer transferred");
+            sg_ks_zone kz;
+            int purged = sg_ks_zone_get(ks, name, &kz) == SG_ENOTFOUND;
+            sg_log(SG_LOG_INFO, "transfer", name, "no longer served: no longer transferred%s",
+                   purged ? "; purged from the keystore, its transfer state goes too" : "");
+            if (old->z[i].xz && purged)
+                sg_xfr_zone_purge(old->z[i].xz);
             if (old->z[i].xz)
                 sg_retire(&st->retired, old->z[i].xz, xz_release_v, now);
             removed++;

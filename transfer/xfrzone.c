@@ -59,6 +59,7 @@ struct sg_xfr_zone {
     int prop_warned;
     int64_t keys_as_of;           /* the current version holds the key state of this time */
     int64_t keys_next;            /* the keys' next timing point (INT64_MAX: none) */
+    int purge;                    /* the zone left the keystore: its files go with the state */
     _Atomic uint64_t turns;       /* sg_xfr_zone_turns */
     int64_t prop_recorded;        /* the as_of last recorded for prop_serial (0: none) */
     int prop_extended;            /* prop_serial's as_of recorded again once (see below) */
@@ -151,12 +152,15 @@ static void state_path_for(sg_xfr_zone *xz, const sg_zone *z)
 {
     if (xz->state_path[0])
         return;
+    if (!z && !xz->cfg.state_dir[0] && !xz->keystore[0])
+        return; /* an unsigned zone never loaded: its files would be beside a file unknown */
     char dir[1024];
     if (xz->cfg.state_dir[0])
         snprintf(dir, sizeof dir, "%s", xz->cfg.state_dir);
     else {
         /* beside the keystore (signetd writes there already), else beside the zone file */
-        snprintf(dir, sizeof dir, "%s", xz->keystore[0] ? xz->keystore : z->path ? z->path : ".");
+        snprintf(dir, sizeof dir, "%s",
+                 xz->keystore[0] ? xz->keystore : z && z->path ? z->path : ".");
         char *d = dirname(dir);
         memmove(dir, d, strlen(d) + 1);
     }
@@ -641,6 +645,9 @@ int sg_xfr_zone_acquire(const uint8_t *apex, const sg_xfr_cfg *cfg, const sg_tsi
             /* a reload: new targets, floor, policy, perhaps another file */
             atomic_store(&x->zone_event, 1);
             sg_xfr_sched_wake(&x->job);
+            pthread_mutex_lock(&x->lock);
+            x->purge = 0; /* served again before the purged state went: it stays */
+            pthread_mutex_unlock(&x->lock);
             *out = x;
             return 0;
         }
@@ -689,7 +696,22 @@ void sg_xfr_zone_release(sg_xfr_zone *xz)
     index_del(xz);
     pthread_mutex_unlock(&g_lock);
     sg_xfr_sched_remove(&xz->job); /* waits for a turn in progress */
-    record_secondaries(xz->keystore, xz->name, 0);
+    if (xz->purge) {
+        /* no turn runs or will: nothing writes the files again */
+        state_path_for(xz, NULL);
+        char tmp[2300];
+        const char *files[] = { xz->state_path, xz->journal_path };
+        for (int i = 0; i < 2; i++) {
+            if (!files[i][0])
+                continue;
+            snprintf(tmp, sizeof tmp, "%s.tmp", files[i]);
+            if ((unlink(files[i]) && errno != ENOENT) || (unlink(tmp) && errno != ENOENT))
+                sg_log(SG_LOG_WARN, "transfer", xz->name, "cannot remove %s of the purged zone: %s",
+                       files[i], strerror(errno));
+        }
+    } else {
+        record_secondaries(xz->keystore, xz->name, 0);
+    }
     sg_xfr_notify_reap(xz->apex, 1);
     sg_retire_destroy(&xz->retired);
     sg_xfr_snap_unref(xz->loaded);
@@ -734,6 +756,15 @@ const sg_rrset *sg_xfr_zone_soa(sg_xfr_zone *xz, const sg_zone *z)
 sg_xfr_journal *sg_xfr_zone_journal(sg_xfr_zone *xz)
 {
     return &xz->journal;
+}
+
+void sg_xfr_zone_purge(sg_xfr_zone *xz)
+{
+    if (!xz)
+        return;
+    pthread_mutex_lock(&xz->lock);
+    xz->purge = 1;
+    pthread_mutex_unlock(&xz->lock);
 }
 
 void sg_xfr_zone_wake(sg_xfr_zone *xz)
