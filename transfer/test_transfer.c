@@ -739,6 +739,130 @@ static void test_idle_signed_zone(void **st)
     sg_ks_free(ks);
 }
 
+/* ---- probes and NOTIFY in the background ------------------------------------------- */
+
+static int udp_socket(struct sockaddr_storage *to)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in sin = { .sin_family = AF_INET };
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+    socklen_t l = sizeof sin;
+    getsockname(fd, (struct sockaddr *)&sin, &l);
+    memset(to, 0, sizeof *to);
+    memcpy(to, &sin, sizeof sin);
+    return fd;
+}
+
+typedef struct probe_result {
+    pthread_mutex_t lock;
+    int calls[4], rc[4];
+    uint32_t serial[4];
+} probe_result;
+
+static void probe_done(void *arg, int i, int rc, uint32_t serial)
+{
+    probe_result *r = arg;
+    pthread_mutex_lock(&r->lock);
+    r->calls[i]++;
+    r->rc[i] = rc;
+    r->serial[i] = serial;
+    pthread_mutex_unlock(&r->lock);
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A probe never makes its caller wait: the answer of a secondary, a silent one's
+ * timeout, each handed to done once; a zone's probes stopped by the reap are never. */
+static void test_probe(void **st)
+{
+    (void)st;
+    uint8_t apex[SG_NAME_MAX], other[SG_NAME_MAX];
+    assert_int_equal(sg_name_from_str("late.test.", NULL, apex), 0);
+    assert_int_equal(sg_name_from_str("gone.test.", NULL, other), 0);
+    struct sockaddr_storage good, silent;
+    soa_srv s = { udp_socket(&good), 0 };
+    int quiet = udp_socket(&silent);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, soa_answer, &s), 0);
+    probe_result r = { .lock = PTHREAD_MUTEX_INITIALIZER };
+    int64_t t0 = mono_ms();
+    sg_xfr_probe(apex, &silent, 300, probe_done, &r, 0);
+    sg_xfr_probe(apex, &good, 300, probe_done, &r, 1);
+    sg_xfr_probe(other, &silent, 300, probe_done, &r, 2);
+    assert_true(mono_ms() - t0 < 100); /* sent in the background */
+    sg_xfr_notify_reap(other, 1);
+    pthread_join(t, NULL);
+    for (int i = 0; i < 100; i++) {
+        pthread_mutex_lock(&r.lock);
+        int got = r.calls[0] && r.calls[1];
+        pthread_mutex_unlock(&r.lock);
+        if (got)
+            break;
+        usleep(20000);
+    }
+    usleep(500000); /* past the stopped probe's own timeout */
+    pthread_mutex_lock(&r.lock);
+    assert_int_equal(r.calls[0], 1);
+    assert_int_equal(r.rc[0], SG_ETIMEOUT);
+    assert_int_equal(r.calls[1], 1);
+    assert_int_equal(r.rc[1], 0);
+    assert_int_equal(r.serial[1], 2021);
+    assert_int_equal(r.calls[2], 0);
+    pthread_mutex_unlock(&r.lock);
+    close(s.fd);
+    close(quiet);
+}
+
+typedef struct notify_rx {
+    int fd;
+    int64_t at;            /* when the first NOTIFY came (ms) */
+} notify_rx;
+
+static void *notify_receive(void *arg)
+{
+    notify_rx *x = arg;
+    uint8_t m[512];
+    struct timeval tv = { 10, 0 };
+    setsockopt(x->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (recv(x->fd, m, sizeof m, 0) >= 12)
+        x->at = mono_ms();
+    return NULL;
+}
+
+/* A target that never answers, with more NOTIFYs than may be in flight at once, does not
+ * hold up the NOTIFY to another target queued after them all. */
+static void test_notify_fair(void **st)
+{
+    (void)st;
+    struct sockaddr_storage dead, live;
+    int quiet = udp_socket(&dead);
+    notify_rx x = { udp_socket(&live), 0 };
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, notify_receive, &x), 0);
+    char name[64];
+    uint8_t apex[SG_NAME_MAX];
+    for (int i = 0; i < 1100; i++) {
+        snprintf(name, sizeof name, "z%d.dead.test.", i);
+        assert_int_equal(sg_name_from_str(name, NULL, apex), 0);
+        sg_xfr_notify(apex, 1, NULL, &dead, 1, NULL);
+    }
+    assert_int_equal(sg_name_from_str("live.test.", NULL, apex), 0);
+    int64_t t0 = mono_ms();
+    sg_xfr_notify(apex, 1, NULL, &live, 1, NULL);
+    pthread_join(t, NULL);
+    assert_true(x.at != 0);
+    assert_true(x.at - t0 < 2000);
+    sg_xfr_notify_reap(NULL, 1);
+    close(quiet);
+    close(x.fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -752,6 +876,8 @@ int main(void)
         cmocka_unit_test(test_served_serial),
         cmocka_unit_test(test_next_turn),
         cmocka_unit_test(test_idle_signed_zone),
+        cmocka_unit_test(test_probe),
+        cmocka_unit_test(test_notify_fair),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

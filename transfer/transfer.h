@@ -208,10 +208,13 @@ typedef struct sg_xfr_due {
     uint32_t resign_at;      /* the version's first signature refresh (0: none) */
     int64_t keys_next;       /* the keys' next timing point (unix s; 0 or INT64_MAX: none) */
     int64_t recheck_at;      /* a propagation row to record again then (unix s; 0: none) */
+    int64_t follow_ms;       /* the secondaries do not all serve the newest version: when
+                                they are next asked (now_ms's clock; 0: nothing to follow) */
 } sg_xfr_due;
 /* When the zone is next due (ms of now_ms's clock), given the turn that just ran at now
  * (unix s) and now_ms: in a second while pending, without a version, or signed with key
- * changes untold; else the first of its signature refresh, its keys' next timing point,
+ * changes untold; at follow_ms (at least a second away) while secondaries lag; else the
+ * first of its signature refresh, its keys' next timing point,
  * recheck_at and a safety net a minute away (at least a second away). */
 int64_t sg_xfr_next_turn(const sg_xfr_due *d, int64_t now, int64_t now_ms);
 
@@ -237,6 +240,20 @@ void sg_xfr_addr_text(const struct sockaddr_storage *a, char *buf, size_t cap);
  * SG_ETIMEOUT, SG_EIO or SG_EMALFORMED. */
 int sg_xfr_served_serial(const struct sockaddr_storage *to, const uint8_t *apex, int timeout_ms,
                       uint32_t *serial_out);
+/* The SOA query for apex with ID id into q (12 + SG_NAME_MAX + 4 bytes); its length. */
+size_t sg_xfr_soa_query(const uint8_t *apex, uint16_t id, uint8_t *q);
+/* The serial of the SOA in reply m (ID and peer already matched): 0 and *serial_out,
+ * SG_ENOTFOUND (an error rcode, not authoritative) or SG_EMALFORMED. */
+int sg_xfr_soa_answer(const uint8_t *m, size_t len, uint32_t *serial_out);
+/* What sg_xfr_served_serial asks, in the background, without a thread's wait: sent by the
+ * NOTIFY sender over its nonblocking sockets, one try given up after timeout_ms. done(arg,
+ * i, rc, serial) is called exactly once with the result (rc as sg_xfr_served_serial's),
+ * on the sender thread with its lock held, or at once on the caller's when the probe
+ * cannot be queued: it must only store the result and wake (no lock a zone's turn holds
+ * while it sends a NOTIFY). sg_xfr_notify_reap(apex, 1) stops apex's probes too: after it
+ * returns, done is not called for them. */
+void sg_xfr_probe(const uint8_t *apex, const struct sockaddr_storage *to, int timeout_ms,
+                  void (*done)(void *arg, int i, int rc, uint32_t serial), void *arg, int i);
 /* Non-zero when a secondary serving `served` has the version `want` (or a later one). */
 int sg_xfr_serves(uint32_t served, uint32_t want);
 

@@ -63,6 +63,14 @@ struct sg_xfr_zone {
     _Atomic uint64_t turns;       /* sg_xfr_zone_turns */
     int64_t prop_recorded;        /* the as_of last recorded for prop_serial (0: none) */
     int prop_extended;            /* prop_serial's as_of recorded again once (see below) */
+    /* the secondaries asked what they serve (sg_xfr_probe), a round at a time: no worker
+     * waits for an answer, however many targets never give one */
+    _Atomic int probe_out;        /* probes of the round in flight */
+    _Atomic int probe_rc[SG_XFR_MAX_PEERS];
+    _Atomic uint32_t probe_serial[SG_XFR_MAX_PEERS];
+    int64_t probe_made;           /* the prop_made the last round asked for (0: none) */
+    int probe_n;                  /* its targets */
+    int64_t probe_sent_ms;        /* when it was sent */
 };
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -475,15 +483,37 @@ static int zone_update(sg_xfr_zone *xz, int64_t now)
     return 0;
 }
 
+/* A probe's answer: stored, and the zone woken when it was the round's last. On the
+ * NOTIFY sender's thread with its lock held: atomics and a wake only, no zone lock. */
+static void probed(void *arg, int i, int rc, uint32_t serial)
+{
+    sg_xfr_zone *xz = arg;
+    if (i >= 0 && i < SG_XFR_MAX_PEERS) {
+        atomic_store(&xz->probe_serial[i], serial);
+        atomic_store(&xz->probe_rc[i], rc);
+    }
+    if (atomic_fetch_sub(&xz->probe_out, 1) == 1)
+        sg_xfr_sched_wake(&xz->job);
+}
+
+/* How long a probe waits for its answer, and how often the secondaries are asked while
+ * they lag: every second for the first half minute after a version, then every 10 s (a
+ * secondary down for long costs a probe per zone every 10 s, not every second). */
+#define PROBE_MS 1000
+static int64_t probe_every_ms(int64_t now, int64_t made)
+{
+    return now - made < 30 ? 1000 : 10000;
+}
+
 /* Every NOTIFY target serves the newest version? Then the keystore records when, and the
  * rollover engine's waits after a change count from there. A target that lags (or does
- * not answer) holds the rollover; that is said once, after 30 s. */
-static void follow_secondaries(sg_xfr_zone *xz, int64_t now)
+ * not answer) holds the rollover; that is said once, after 30 s. The targets are asked in
+ * the background (sg_xfr_probe): a turn sends a round or reads the answers of one, and
+ * never waits for them. */
+static void follow_secondaries(sg_xfr_zone *xz, int64_t now, int64_t now_ms)
 {
-    struct sockaddr_storage targets[SG_XFR_MAX_PEERS];
     pthread_mutex_lock(&xz->lock);
     int nt = xz->cfg.nnotify;
-    memcpy(targets, xz->cfg.notify, sizeof targets);
     uint32_t serial = xz->prop_serial;
     int64_t made = xz->prop_made;
     if (!made && !xz->prop_extended && xz->prop_recorded && xz->keys_as_of >= xz->prop_recorded + 10 &&
@@ -497,28 +527,31 @@ static void follow_secondaries(sg_xfr_zone *xz, int64_t now)
             xz->prop_extended = 1;
         }
     }
-    pthread_mutex_unlock(&xz->lock);
-    if (!made || !nt)
+    if (!made || !nt || atomic_load(&xz->probe_out) > 0) {
+        pthread_mutex_unlock(&xz->lock); /* nothing to follow, or a round in flight */
         return;
-    char lag[300] = "";
-    int all = 1;
-    for (int i = 0; i < nt; i++) {
-        uint32_t s = 0;
-        int rc = sg_xfr_served_serial(&targets[i], xz->apex, 500, &s);
-        if (!rc && sg_xfr_serves(s, serial))
-            continue;
-        all = 0;
-        if (!lag[0]) {
-            char at[INET6_ADDRSTRLEN + 8];
-            sg_xfr_addr_text(&targets[i], at, sizeof at);
-            if (rc)
-                snprintf(lag, sizeof lag, "%s does not answer for the zone (%s)", at, sg_strerror(rc));
-            else
-                snprintf(lag, sizeof lag, "%s serves serial %u", at, s);
-        }
     }
-    pthread_mutex_lock(&xz->lock);
-    if (xz->prop_made == made) {
+    if (xz->probe_made == made && xz->probe_n == nt) {
+        /* the answers of the last round, for this version */
+        char lag[300] = "";
+        int all = 1;
+        for (int i = 0; i < nt; i++) {
+            uint32_t s = atomic_load(&xz->probe_serial[i]);
+            int rc = atomic_load(&xz->probe_rc[i]);
+            if (!rc && sg_xfr_serves(s, serial))
+                continue;
+            all = 0;
+            if (!lag[0]) {
+                char at[INET6_ADDRSTRLEN + 8];
+                sg_xfr_addr_text(&xz->cfg.notify[i], at, sizeof at);
+                if (rc)
+                    snprintf(lag, sizeof lag, "%s does not answer for the zone (%s)", at,
+                             sg_strerror(rc));
+                else
+                    snprintf(lag, sizeof lag, "%s serves serial %u", at, s);
+            }
+        }
+        xz->probe_made = 0; /* read: the next round asks again */
         if (all) {
             int rc = xz->ks ? sg_ks_propagation_add(xz->ks, xz->name, serial, xz->keys_as_of, now)
                             : SG_EINVAL;
@@ -530,6 +563,8 @@ static void follow_secondaries(sg_xfr_zone *xz, int64_t now)
                        "transfer", xz->name,
                        "every secondary (%d) serves serial %u, %llds after it was made", nt, serial,
                        (long long)(now - made));
+                pthread_mutex_unlock(&xz->lock);
+                return;
             }
         } else if (!xz->prop_warned && now - made >= 30) {
             xz->prop_warned = 1;
@@ -538,6 +573,15 @@ static void follow_secondaries(sg_xfr_zone *xz, int64_t now)
                    lag, serial, (long long)(now - made));
         }
     }
+    if (now_ms - xz->probe_sent_ms >= probe_every_ms(now, made)) {
+        /* a new round: every answer (or give-up) lands before the last wakes the zone */
+        xz->probe_made = made;
+        xz->probe_n = nt;
+        xz->probe_sent_ms = now_ms;
+        atomic_store(&xz->probe_out, nt);
+        for (int i = 0; i < nt; i++)
+            sg_xfr_probe(xz->apex, &xz->cfg.notify[i], PROBE_MS, probed, xz, i);
+    }
     pthread_mutex_unlock(&xz->lock);
 }
 
@@ -545,6 +589,9 @@ int64_t sg_xfr_next_turn(const sg_xfr_due *d, int64_t now, int64_t now_ms)
 {
     if (!d->has_version || d->pending || (d->signed_zone && !d->keys_told))
         return now_ms + 1000;
+    if (d->follow_ms > 0)
+        /* lagging secondaries: their next round (an answered round wakes the zone) */
+        return d->follow_ms > now_ms + 1000 ? d->follow_ms : now_ms + 1000;
     int64_t in = IDLE_MS;
     if (d->resign_at) {
         /* serial arithmetic: resign_at is a 32-bit time */
@@ -570,13 +617,17 @@ static int64_t turn(sg_xfr_job *j, int64_t now_ms)
     int64_t now = (int64_t)time(NULL);
     atomic_fetch_add_explicit(&xz->turns, 1, memory_order_relaxed);
     zone_update(xz, now);
-    follow_secondaries(xz, now);
+    follow_secondaries(xz, now, now_ms);
     pthread_mutex_lock(&xz->lock);
     const sg_xfr_snap *cur = atomic_load(&xz->cur);
     int sz = xz->keystore[0] != 0;
     sg_xfr_due d = {
         .has_version = cur != NULL,
-        .pending = xz->prop_made || xz->ks_lost || (sz && (!xz->ks || !xz->keys)),
+        .pending = xz->ks_lost || (sz && (!xz->ks || !xz->keys)),
+        /* a round in flight wakes the zone with its last answer; this is a fallback */
+        .follow_ms = !xz->prop_made || !xz->cfg.nnotify ? 0
+                     : atomic_load(&xz->probe_out) > 0 ? now_ms + PROBE_MS + 1000
+                     : xz->probe_sent_ms + probe_every_ms(now, xz->prop_made),
         .signed_zone = sz,
         .keys_told = xz->cfg.keys_told,
         .resign_at = cur ? cur->resign_at : 0,
