@@ -3,8 +3,9 @@
 # small unsigned zones, each transferred and NOTIFYed to a target that never answers (so
 # every NOTIFY runs its whole retry schedule, 31 s: the worst case for a thread per job).
 #
-#   bench/xfr-zones.sh [-n ZONES] [-s] [-R RUN_ID]
+#   bench/xfr-zones.sh [-n ZONES] [-s] [-T SECONDS] [-R RUN_ID]
 #
+# -T: how long to wait for every zone's first version (default 300).
 # -s: signed zones (a `dnssec` block, a policy with an ECDSA P-256 CSK, keys made on first
 # start), NOTIFYed to a stand-in secondary that acknowledges each NOTIFY and then serves
 # the notified serial (as a secondary that transfers at once would), so that every zone
@@ -20,10 +21,10 @@
 # (default 5391).
 set -u
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-ZONES=1000 RUN_ID=$(date +%Y-%m-%d-%H%M%S) PORT=${PORT:-5391} SIGNED=0
-while getopts "n:sR:h" o; do
+ZONES=1000 RUN_ID=$(date +%Y-%m-%d-%H%M%S) PORT=${PORT:-5391} SIGNED=0 LIMIT=300
+while getopts "n:sT:R:h" o; do
     case $o in
-        n) ZONES=$OPTARG;; s) SIGNED=1;; R) RUN_ID=$OPTARG;;
+        n) ZONES=$OPTARG;; s) SIGNED=1;; T) LIMIT=$OPTARG;; R) RUN_ID=$OPTARG;;
         *) sed -n '2,20p' "$0"; exit 2;;
     esac
 done
@@ -35,10 +36,10 @@ if [ $SIGNED = 1 ]; then
     "$SIGNETCTL" --db "$RUN/keystore.db" policy add p --denial nsec --algorithm ecdsap256sha256 \
         --csk > /dev/null || { echo "signetctl policy add failed" >&2; exit 1; }
 fi
-exec python3 - "$SIGNETD" "$RUN" "$ZONES" "$PORT" "$SIGNED" <<'EOF'
+exec python3 - "$SIGNETD" "$RUN" "$ZONES" "$PORT" "$SIGNED" "$LIMIT" <<'EOF'
 import os, re, socket, struct, subprocess, sys, threading, time
 signetd, run, n, port = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-signed = sys.argv[5] == '1'
+signed, limit = sys.argv[5] == '1', float(sys.argv[6])
 silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 silent.bind(('127.0.0.1', 0))   # receives the NOTIFYs; unsigned: never answers
 
@@ -115,7 +116,7 @@ def versions():
 
 most, built_at, th_built, rss_built = 0, None, 0, 0
 try:
-    while time.monotonic() - t0 < 300 and proc.poll() is None:
+    while time.monotonic() - t0 < limit and proc.poll() is None:
         most = max(most, status('Threads'))
         if built_at is None and versions() >= n:
             built_at = time.monotonic() - t0
