@@ -193,6 +193,9 @@ void sg_xfr_zone_wake(sg_xfr_zone *xz);
  * takes a turn now (a new version with the new keys). The function a key provider is
  * given (sg_key_provider.watch); callable at any time from any thread, for any apex. */
 void sg_xfr_keys_changed(const uint8_t *apex);
+/* How many zones got their first version so far, process-wide: moves whenever the set of
+ * zones with a version grows (it never shrinks but by a zone's release). Lock-free. */
+uint64_t sg_xfr_first_versions(void);
 /* Turns the zone's state has taken on the version workers (for tests: an idle zone
  * takes none between its due times). */
 uint64_t sg_xfr_zone_turns(const sg_xfr_zone *xz);

@@ -75,6 +75,7 @@ struct sg_xfr_zone {
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static sg_xfr_zone *g_zones;
+static _Atomic uint64_t g_first_versions; /* sg_xfr_first_versions */
 /* the zones by apex, for the zone database's news of a loaded version (many thousand
  * zones: no list walk per zone); chained buckets, grown at twice as many zones */
 static sg_xfr_zone **g_index;
@@ -355,6 +356,8 @@ static int publish_version(sg_xfr_zone *xz, sg_xfr_snap *cur, sg_xfr_snap *ns, u
                            int restored)
 {
     atomic_store(&xz->cur, ns);
+    if (!cur)
+        atomic_fetch_add(&g_first_versions, 1);
     if (cur) {
         sg_retire(&xz->retired, cur, snap_unref_v, time(NULL));
     }
@@ -637,6 +640,11 @@ static int64_t turn(sg_xfr_job *j, int64_t now_ms)
     };
     pthread_mutex_unlock(&xz->lock);
     return sg_xfr_next_turn(&d, now, now_ms);
+}
+
+uint64_t sg_xfr_first_versions(void)
+{
+    return atomic_load(&g_first_versions);
 }
 
 uint64_t sg_xfr_zone_turns(const sg_xfr_zone *xz)
