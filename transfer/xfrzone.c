@@ -655,19 +655,45 @@ uint64_t sg_xfr_zone_turns(const sg_xfr_zone *xz)
 /* The rollover engine follows the secondaries only while a transfer block names them:
  * their number is a keystore fact, set when the zone's transfer state is configured and
  * 0 when the last plugin instance lets it go. */
+/* One handle for these records, kept while zones are set up or let go one after another
+ * (ten thousand zones at a start or a stop: one open, not one per zone); closed when the
+ * last zone state goes, or when the file was replaced. */
+static pthread_mutex_t g_rec_lock = PTHREAD_MUTEX_INITIALIZER;
+static sg_keystore *g_rec_ks;
+static char g_rec_path[1024];
+
 static void record_secondaries(const char *keystore, const char *zone, int n)
 {
     if (!keystore || !keystore[0])
         return;
-    sg_keystore *ks = NULL;
-    int rc = sg_ks_new(keystore, "transfer", &ks);
+    pthread_mutex_lock(&g_rec_lock);
+    if (g_rec_ks && (strcmp(g_rec_path, keystore) || sg_ks_file_moved(g_rec_ks))) {
+        sg_ks_free(g_rec_ks);
+        g_rec_ks = NULL;
+    }
+    int rc = 0;
+    if (!g_rec_ks && !(rc = sg_ks_new(keystore, "transfer", &g_rec_ks)))
+        snprintf(g_rec_path, sizeof g_rec_path, "%s", keystore);
     if (!rc)
-        rc = sg_ks_fact_observe(ks, zone, SG_KS_FACT_SECONDARIES, (uint32_t)n, "transfer notify",
-                                (int64_t)time(NULL));
+        rc = sg_ks_fact_observe(g_rec_ks, zone, SG_KS_FACT_SECONDARIES, (uint32_t)n,
+                                "transfer notify", (int64_t)time(NULL));
+    if (rc) {
+        sg_ks_free(g_rec_ks); /* opened again for the next record */
+        g_rec_ks = NULL;
+    }
+    pthread_mutex_unlock(&g_rec_lock);
     if (rc)
         sg_log(SG_LOG_WARN, "transfer", zone, "cannot record the secondaries in %s: %s", keystore,
                sg_strerror(rc));
-    sg_ks_free(ks);
+}
+
+/* The last zone state is gone: no handle outlives them. */
+static void record_close(void)
+{
+    pthread_mutex_lock(&g_rec_lock);
+    sg_ks_free(g_rec_ks);
+    g_rec_ks = NULL;
+    pthread_mutex_unlock(&g_rec_lock);
 }
 
 static void configure(sg_xfr_zone *xz, const sg_xfr_cfg *cfg, const sg_tsig_key *key,
@@ -771,6 +797,11 @@ void sg_xfr_zone_release(sg_xfr_zone *xz)
     } else {
         record_secondaries(xz->keystore, xz->name, 0);
     }
+    pthread_mutex_lock(&g_lock);
+    int none = g_count == 0;
+    pthread_mutex_unlock(&g_lock);
+    if (none)
+        record_close();
     sg_xfr_notify_reap(xz->apex, 1);
     sg_retire_destroy(&xz->retired);
     sg_xfr_snap_unref(xz->loaded);
