@@ -162,8 +162,10 @@ static void purge_transfer_state(ctl *c, const char *zone)
     static const char *const suffix[] = { "xfr-serial", "xfr-journal", "xfr-serial.tmp",
                                           "xfr-journal.tmp" };
     for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
-        char path[PATH_MAX + 300];
-        snprintf(path, sizeof path, "%s/%s%s%s", dir[0] ? dir : "/", zone, dot, suffix[i]);
+        char path[PATH_MAX + SG_KS_ZONE_MAX + 32];
+        int w = snprintf(path, sizeof path, "%s/%s%s%s", dir[0] ? dir : "/", zone, dot, suffix[i]);
+        if (w < 0 || (size_t)w >= sizeof path)
+            continue; /* no such file can be there */
         if (unlink(path) && errno != ENOENT)
             fprintf(stderr, "signetctl: zone %s: cannot remove %s: %s\n", zone, path,
                     strerror(errno));
