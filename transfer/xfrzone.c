@@ -34,7 +34,8 @@ struct sg_xfr_zone {
     sg_xfr_cfg cfg;
     sg_tsig_key *key;
     char keystore[1024];
-    sg_keystore *ks;
+    struct ks_share *kss;         /* the keystore's handle, shared with the other zones */
+    int ks_ok;                    /* the last use of it worked */
     int ks_lost;                  /* the keystore file went while in use: reopen, never create */
     sg_keyset *keys;
     _Atomic(sg_xfr_snap *) cur;
@@ -209,42 +210,121 @@ static const char *denial_name(int d)
                                              : d == SG_KS_DENIAL_NSEC ? "NSEC" : "unsigned";
 }
 
-/* The zone's keys as the keystore says now (a signed zone's only). Lock held. */
-static void refresh_keys(sg_xfr_zone *xz, int64_t now)
+/* One keystore handle per keystore path, shared by every zone state that reads it: ten
+ * thousand zones must not hold ten thousand SQLite connections (a file descriptor and a
+ * page cache each: "Too many open files" and gigabytes). Used by one thread at a time
+ * (its lock, taken under a zone's lock, never the other way round). */
+typedef struct ks_share {
+    char path[1024];
+    pthread_mutex_t lock;
+    sg_keystore *ks;
+    int lost;                     /* the file went while in use: reopen only an existing one */
+    int refs;                     /* under g_share_lock */
+    struct ks_share *next;
+} ks_share;
+
+static pthread_mutex_t g_share_lock = PTHREAD_MUTEX_INITIALIZER;
+static ks_share *g_shares;
+
+static ks_share *share_get(const char *path)
 {
-    if (!xz->keystore[0])
+    if (!path || !path[0])
+        return NULL;
+    pthread_mutex_lock(&g_share_lock);
+    ks_share *sh = g_shares;
+    while (sh && strcmp(sh->path, path))
+        sh = sh->next;
+    if (!sh && (sh = calloc(1, sizeof *sh)) != NULL) {
+        snprintf(sh->path, sizeof sh->path, "%s", path);
+        pthread_mutex_init(&sh->lock, NULL);
+        sh->next = g_shares;
+        g_shares = sh;
+    }
+    if (sh)
+        sh->refs++;
+    pthread_mutex_unlock(&g_share_lock);
+    return sh;
+}
+
+static void share_put(ks_share *sh)
+{
+    if (!sh)
         return;
+    pthread_mutex_lock(&g_share_lock);
+    if (--sh->refs > 0) {
+        pthread_mutex_unlock(&g_share_lock);
+        return;
+    }
+    for (ks_share **p = &g_shares; *p; p = &(*p)->next)
+        if (*p == sh) {
+            *p = sh->next;
+            break;
+        }
+    pthread_mutex_unlock(&g_share_lock);
+    sg_ks_free(sh->ks);
+    pthread_mutex_destroy(&sh->lock);
+    free(sh);
+}
+
+/* The zone's keystore handle, opened (again) when needed, with the share's lock held
+ * (ks_unlock) whatever it returns; NULL when it cannot be opened. Zone lock held. */
+static sg_keystore *ks_lock(sg_xfr_zone *xz, int64_t now)
+{
+    if (!xz->kss && !(xz->kss = share_get(xz->keystore)))
+        return NULL;
+    ks_share *sh = xz->kss;
+    pthread_mutex_lock(&sh->lock);
     int rc;
-    if (xz->ks && sg_ks_file_moved(xz->ks)) {
+    if (sh->ks && sg_ks_file_moved(sh->ks)) {
         /* deleted or replaced under us (issue 15): reading through the old handle would
          * hand out keys from a file nobody writes any more; the versions served keep the
          * keys they have until a keystore is at the path again */
         sg_log(SG_LOG_WARN, "transfer", xz->name, "keystore %s was deleted or replaced; "
                "transfers keep the current keys until it is there again", xz->keystore);
-        sg_ks_free(xz->ks);
-        xz->ks = NULL;
-        xz->ks_lost = 1;
+        sg_ks_free(sh->ks);
+        sh->ks = NULL;
+        sh->lost = 1;
         xz->last_error_log = now;
     }
-    if (!xz->ks && (rc = xz->ks_lost ? sg_ks_open_existing(xz->keystore, "transfer", &xz->ks)
-                                     : sg_ks_new(xz->keystore, "transfer", &xz->ks))) {
-        xz->ks = NULL;
+    if (!sh->ks && (rc = sh->lost ? sg_ks_open_existing(sh->path, "transfer", &sh->ks)
+                                  : sg_ks_new(sh->path, "transfer", &sh->ks))) {
+        sh->ks = NULL;
         if (now - xz->last_error_log >= 60) {
             sg_log(SG_LOG_WARN, "transfer", xz->name, "cannot open keystore %s: %s",
                    xz->keystore, sg_strerror(rc));
             xz->last_error_log = now;
         }
     }
-    if (!xz->ks)
-        return;
-    if (xz->ks_lost) {
+    if (sh->ks && sh->lost) {
         sg_log(SG_LOG_INFO, "transfer", xz->name, "keystore %s is there again", xz->keystore);
-        xz->ks_lost = 0;
+        sh->lost = 0;
+    }
+    xz->ks_lost = sh->lost;
+    xz->ks_ok = sh->ks != NULL;
+    return sh->ks;
+}
+
+static void ks_unlock(sg_xfr_zone *xz)
+{
+    if (xz->kss)
+        pthread_mutex_unlock(&xz->kss->lock);
+}
+
+/* The zone's keys as the keystore says now (a signed zone's only). Lock held. */
+static void refresh_keys(sg_xfr_zone *xz, int64_t now)
+{
+    if (!xz->keystore[0])
+        return;
+    sg_keystore *ks = ks_lock(xz, now);
+    if (!ks) {
+        ks_unlock(xz);
+        return;
     }
     sg_keyset *nk = NULL;
     int64_t next = INT64_MAX;
-    rc = sg_keyset_load_next(xz->ks, xz->name, now, xz->keys ? xz->keys->fingerprint : 0, &nk,
-                             &next);
+    int rc = sg_keyset_load_next(ks, xz->name, now, xz->keys ? xz->keys->fingerprint : 0, &nk,
+                                 &next);
+    ks_unlock(xz);
     if (rc == 0) {
         sg_keyset_free(xz->keys); /* only this thread uses it */
         xz->keys = nk;
@@ -255,6 +335,15 @@ static void refresh_keys(sg_xfr_zone *xz, int64_t now)
         xz->keys_as_of = now;
         xz->keys_next = next;
     }
+}
+
+/* The rows of the secondaries' propagation, through the shared handle. Lock held. */
+static int propagation_add(sg_xfr_zone *xz, uint32_t serial, int64_t as_of, int64_t now)
+{
+    sg_keystore *ks = xz->keystore[0] ? ks_lock(xz, now) : NULL;
+    int rc = ks ? sg_ks_propagation_add(ks, xz->name, serial, as_of, now) : SG_EINVAL;
+    ks_unlock(xz);
+    return rc;
 }
 
 /* Once, before the first version: the version served before a restart, and its journal
@@ -520,12 +609,12 @@ static void follow_secondaries(sg_xfr_zone *xz, int64_t now, int64_t now_ms)
     uint32_t serial = xz->prop_serial;
     int64_t made = xz->prop_made;
     if (!made && !xz->prop_extended && xz->prop_recorded && xz->keys_as_of >= xz->prop_recorded + 10 &&
-        xz->ks) {
+        xz->ks_ok) {
         /* a key change made in the very second its version was read and confirmed is not
          * counted by that row (the engine wants keys read strictly after the change); the
          * keys still being the same 10 s later, the row is recorded once more with the
          * later time, so that such a change is not left waiting for the next version */
-        if (!sg_ks_propagation_add(xz->ks, xz->name, serial, xz->keys_as_of, now)) {
+        if (!propagation_add(xz, serial, xz->keys_as_of, now)) {
             xz->prop_recorded = xz->keys_as_of;
             xz->prop_extended = 1;
         }
@@ -556,8 +645,7 @@ static void follow_secondaries(sg_xfr_zone *xz, int64_t now, int64_t now_ms)
         }
         xz->probe_made = 0; /* read: the next round asks again */
         if (all) {
-            int rc = xz->ks ? sg_ks_propagation_add(xz->ks, xz->name, serial, xz->keys_as_of, now)
-                            : SG_EINVAL;
+            int rc = propagation_add(xz, serial, xz->keys_as_of, now);
             if (!rc) {
                 xz->prop_made = 0;
                 xz->prop_recorded = xz->keys_as_of;
@@ -626,7 +714,7 @@ static int64_t turn(sg_xfr_job *j, int64_t now_ms)
     int sz = xz->keystore[0] != 0;
     sg_xfr_due d = {
         .has_version = cur != NULL,
-        .pending = xz->ks_lost || (sz && (!xz->ks || !xz->keys)),
+        .pending = xz->ks_lost || (sz && (!xz->ks_ok || !xz->keys)),
         /* a round in flight wakes the zone with its last answer; this is a fallback */
         .follow_ms = !xz->prop_made || !xz->cfg.nnotify ? 0
                      : atomic_load(&xz->probe_out) > 0 ? now_ms + PROBE_MS + 1000
@@ -705,8 +793,9 @@ static void configure(sg_xfr_zone *xz, const sg_xfr_cfg *cfg, const sg_tsig_key 
     xz->key = key ? sg_tsig_key_dup(key) : NULL;
     if (strcmp(xz->keystore, keystore ? keystore : "")) {
         snprintf(xz->keystore, sizeof xz->keystore, "%s", keystore ? keystore : "");
-        sg_ks_free(xz->ks);
-        xz->ks = NULL;
+        share_put(xz->kss); /* the new one's is taken at the next use */
+        xz->kss = NULL;
+        xz->ks_ok = 0;
     }
     pthread_mutex_lock(&xz->journal.lock);
     xz->journal.max_bytes = cfg->journal_bytes;
@@ -813,7 +902,7 @@ void sg_xfr_zone_release(sg_xfr_zone *xz)
     }
     sg_xfr_journal_deinit(&xz->journal);
     sg_keyset_free(xz->keys);
-    sg_ks_free(xz->ks);
+    share_put(xz->kss);
     sg_tsig_key_free(xz->key);
     pthread_mutex_destroy(&xz->lock);
     free(xz);
