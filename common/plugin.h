@@ -53,6 +53,14 @@ typedef struct sg_key_provider {
      * the chain's order) sees the floor of the keystore at that setup; a new floor takes
      * effect at the next reload. */
     int (*serial_floor)(const void *self, const uint8_t *apex, uint32_t *floor);
+    /* Optional (NULL: changes are not told; a sibling must look for itself): from now on
+     * changed(apex) is called, on the provider's background thread, whenever a zone's
+     * key set changes (a key published, activated, retired, removed; CDS/CDNSKEY), be it
+     * by the provider's own rollover steps or a write by another process (signetctl) it
+     * noticed. changed must be callable for the program's life (a plain function that
+     * looks the zone up by apex) and quick (it wakes work; it does none). One at a time:
+     * a second call replaces the first. */
+    void (*watch)(const void *self, void (*changed)(const uint8_t *apex));
     const void *self;
 } sg_key_provider;
 

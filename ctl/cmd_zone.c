@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void help(void)
 {
@@ -140,6 +141,34 @@ static int zone_add(ctl *c, const ctl_opt *o, const char *name)
     return CTL_OK;
 }
 
+/* A purged zone's transfer state beside the keystore (the transfer plugin's default
+ * state-dir): its last served serial and journal. A running signetd deletes them itself
+ * when the zone leaves it, wherever its state-dir is; this covers a signetd not running.
+ * A file that cannot go is said, the purge stands. */
+static void purge_transfer_state(ctl *c, const char *zone)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", c->db);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = 0;
+    else
+        snprintf(dir, sizeof dir, ".");
+    size_t zl = strlen(zone);
+    const char *dot = zl && zone[zl - 1] == '.' ? "" : ".";
+    static const char *const suffix[] = { "xfr-serial", "xfr-journal", "xfr-serial.tmp",
+                                          "xfr-journal.tmp" };
+    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+        char path[PATH_MAX + SG_KS_ZONE_MAX + 32];
+        int w = snprintf(path, sizeof path, "%s/%s%s%s", dir[0] ? dir : "/", zone, dot, suffix[i]);
+        if (w < 0 || (size_t)w >= sizeof path)
+            continue; /* no such file can be there */
+        if (unlink(path) && errno != ENOENT)
+            fprintf(stderr, "signetctl: zone %s: cannot remove %s: %s\n", zone, path,
+                    strerror(errno));
+    }
+}
+
 /* A served zone (a file): no longer served, keys kept, unless --purge. --purge deletes
  * the zone and its keys: once nothing serves them, only a DS at the parent can still
  * point at them, so that alone needs --force. A zone never served: as always. */
@@ -184,6 +213,8 @@ static int zone_remove(ctl *c, const ctl_opt *o, const char *name)
         sg_ks_rollback(c->ks);
     if (r)
         return ctl_fail(c, r, "cannot remove zone %s", name);
+    if (purge)
+        purge_transfer_state(c, z.name);
     if (!c->json)
         printf("zone %s removed%s\n", name, purge ? " with its keys" : "");
     return CTL_OK;

@@ -262,6 +262,7 @@ static const sg_keyset *dnssec_keys(const void *state, const uint8_t *apex);
 static void keys_changing(void *arg, sg_keyman_zone *kz, const sg_keyset *k, const sg_keyset *cur,
                           int published);
 static int dnssec_serial_floor(const void *state, const uint8_t *apex, uint32_t *floor);
+static void dnssec_watch(const void *state, void (*changed)(const uint8_t *apex));
 
 static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **state_out)
 {
@@ -273,7 +274,8 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
     if (rc)
         goto fail;
     st->provider = (sg_key_provider){ .keystore = st->cfg.keystore, .keys = dnssec_keys,
-                                      .serial_floor = dnssec_serial_floor, .self = st };
+                                      .serial_floor = dnssec_serial_floor,
+                                      .watch = dnssec_watch, .self = st };
     st->zones = calloc((size_t)ctx->nzones, sizeof *st->zones);
     if (!st->zones) {
         rc = SG_ENOMEM;
@@ -737,6 +739,15 @@ static int dnssec_serial_floor(const void *state, const uint8_t *apex, uint32_t 
     const dstate *st = state;
     sg_keyman_zone *kz = st ? sg_keyman_find(st->km, apex) : NULL;
     return kz ? sg_keyman_zone_floor(kz, floor) : SG_ENOTFOUND;
+}
+
+/* The keyman tells of each zone's new key set (transfer: a new version, no polling). Under
+ * -t there is no keyman and nothing to tell. */
+static void dnssec_watch(const void *state, void (*changed)(const uint8_t *apex))
+{
+    const dstate *st = state;
+    if (st)
+        sg_keyman_watch(st->km, changed);
 }
 
 /* Replies change with the key sets, and in a dynamic block with the zones the keyman

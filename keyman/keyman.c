@@ -86,6 +86,7 @@ struct sg_keyman {
     void (*keys_changing)(void *arg, sg_keyman_zone *z, const sg_keyset *k,
                           const sg_keyset *cur, int published);
     void *arg;
+    void (*_Atomic changed)(const uint8_t *apex); /* sg_keyman_watch */
 };
 
 /* ---- the due heap (the stepping thread's) ------------------------------------------- */
@@ -378,6 +379,9 @@ static int64_t refresh_zone(sg_keyman *km, sg_keystore *ks, kzone *z, int64_t no
            nk->nzsk, nk->nksk, nk->dnskey.count);
     if (km->keys_changing)
         km->keys_changing(km->arg, z, nk, cur, 1);
+    void (*changed)(const uint8_t *) = atomic_load(&km->changed);
+    if (changed)
+        changed(z->apex);
     if (cur)
         sg_retire(&km->retired, cur, keyset_free_v, (time_t)now);
     return due;
@@ -671,6 +675,12 @@ void sg_keyman_wake_zone(sg_keyman_zone *zone)
         return;
     if (!atomic_load_explicit(&z->wake, memory_order_relaxed) && !atomic_exchange(&z->wake, 1))
         atomic_store(&z->km->woken, 1);
+}
+
+void sg_keyman_watch(sg_keyman *km, void (*changed)(const uint8_t *apex))
+{
+    if (km)
+        atomic_store(&km->changed, changed);
 }
 
 uint64_t sg_keyman_zones_stepped(const sg_keyman *km)

@@ -83,6 +83,15 @@ void sg_keyman_step(sg_keyman *km, int64_t now);
  * with its current set). Lock-free, any thread, cheap when already woken. */
 void sg_keyman_wake(sg_keyman *km, int i);
 
+/* From now on changed(apex) is called on the stepping thread right after any zone's key
+ * set is replaced (apex: the zone's, lower-case wire form), whatever changed it: the
+ * engine's step, a timing point, a write by another process noticed through the
+ * keystore's data_version. For siblings that read the keys themselves (transfer), so
+ * that they need not look every second. changed must stay callable for the program's
+ * life and be quick; NULL stops the calls. One function per keyman; lock-free, any
+ * thread. km NULL does nothing. */
+void sg_keyman_watch(sg_keyman *km, void (*changed)(const uint8_t *apex));
+
 /* Zones the steps have looked at so far: for tests (an idle step adds none). */
 uint64_t sg_keyman_zones_stepped(const sg_keyman *km);
 

@@ -107,17 +107,30 @@ static void test_new_gives_keys(void **state)
     assert_string_equal(fact.source, "no registrar");
 }
 
+/* What a watcher (transfer) is told: each zone whose key set changed. */
+static int g_told;
+static uint8_t g_told_apex[SG_NAME_MAX];
+static void told(const uint8_t *apex)
+{
+    g_told++;
+    memcpy(g_told_apex, apex, sg_name_len(apex));
+}
+
 /* signetctl zone roll: a successor is published in the keystore; one step swaps in a key
- * set with both keys in DNSKEY (the old one still the only signer) and moves the epoch. A
- * step with nothing changed keeps the snapshot and the epoch. */
+ * set with both keys in DNSKEY (the old one still the only signer), moves the epoch and
+ * tells the watcher. A step with nothing changed keeps the snapshot and the epoch and
+ * tells no one. */
 static void test_step_picks_up_change(void **state)
 {
     fixture *f = *state;
     make(f, T0);
+    g_told = 0;
+    sg_keyman_watch(f->km, told);
     const sg_keyset *before = sg_keyman_keys(f->km, 0);
     sg_keyman_step(f->km, T0 + 1);
     assert_ptr_equal(sg_keyman_keys(f->km, 0), before);
     assert_int_equal(sg_keyman_epoch(f->km), 0);
+    assert_int_equal(g_told, 0);
 
     int64_t id = 0;
     assert_int_equal(sg_roll_start(f->ks, ZONE, SG_KS_ROLE_CSK, T0 + 2, &id), 0);
@@ -131,10 +144,15 @@ static void test_step_picks_up_change(void **state)
     assert_int_not_equal(after->fingerprint, before->fingerprint);
     /* the replaced set is retired, not freed: a worker may still read it */
     assert_int_equal(before->dnskey.count, 1);
+    assert_int_equal(g_told, 1);
+    uint8_t want[SG_NAME_MAX];
+    assert_int_equal(sg_name_from_str(ZONE, NULL, want), 0);
+    assert_true(sg_name_eq(g_told_apex, want));
 
     sg_keyman_step(f->km, T0 + 4);
     assert_ptr_equal(sg_keyman_keys(f->km, 0), after);
     assert_int_equal(sg_keyman_epoch(f->km), 1);
+    assert_int_equal(g_told, 1);
 }
 
 /* Issue 17: a step touches only due zones. With many zones and none due, a step looks at

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* NOTIFY (RFC 1996) to secondaries: UDP, retries with backoff, TSIG-signed when keyed. */
+/* NOTIFY (RFC 1996) to secondaries: UDP, retries with backoff, TSIG-signed when keyed;
+ * and the SOA probes that follow what they serve (sg_xfr_probe), over the same sockets. */
 #include "transfer/transfer.h"
 #include "common/errors.h"
 #include "common/log.h"
@@ -17,6 +18,12 @@
 
 #define TRIES 5          /* each waits 1, 2, 4, 8, 16 s for the acknowledgement */
 #define IN_FLIGHT 1024   /* jobs sent and not yet acknowledged, at most; others queue */
+/* ... of which one target holds at most this many: a target that never answers holds its
+ * jobs for 31 s each, and must not hold up the NOTIFYs of the others (they are sent from
+ * its own queue, round-robin with every other target's) */
+#define PER_PEER 256
+
+struct target;
 
 /* One NOTIFY to one target. Every job is sent by the one sender thread (`sg-notify`) over
  * its nonblocking socket of the target's family; replies are matched by (ID, peer). */
@@ -35,15 +42,30 @@ typedef struct job {
     int64_t deadline;      /* ms (CLOCK_MONOTONIC): the try in flight is given up */
     char why[128];         /* the last reason it was not acknowledged */
     int stop;              /* the zone goes: give up now, say nothing */
+    struct target *peer;   /* its target's queue */
+    /* a probe (sg_xfr_probe): one SOA query, its result handed to done */
+    int probe, probe_ms, probe_i;
+    void (*done)(void *arg, int i, int rc, uint32_t serial);
+    void *done_arg;
     struct job *next;
 } job;
 
+/* One target: the jobs waiting for their first try (a FIFO) and how many are in flight.
+ * There while it has either. */
+typedef struct target {
+    struct sockaddr_storage to;
+    job *wait, **tail;
+    int nfly;
+    struct target *next;
+} target;
+
 /* Every NOTIFY not yet finished, so that none outlives its zone (or the process): those
- * waiting for their first try (a FIFO: ten thousand zones' first versions make ten
- * thousand jobs at once) and those in flight (at most IN_FLIGHT: the sender's loop walks
- * only these). */
+ * waiting for their first try (a FIFO per target: ten thousand zones' first versions make
+ * ten thousand jobs at once) and those in flight (at most IN_FLIGHT: the sender's loop
+ * walks only these). */
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static job *g_wait, **g_tail = &g_wait;
+static target *g_peers;
+static int g_nwait;
 static job *g_fly;
 static int g_nfly;
 static int g_running;      /* the sender thread is there (it leaves when no job is) */
@@ -131,7 +153,7 @@ static int send_try(job *j, const int fds[2], int64_t now)
     uint16_t id;
     RAND_bytes((uint8_t *)&id, sizeof id);
     uint8_t m[1024];
-    size_t len = make_notify(j, id, m);
+    size_t len = j->probe ? sg_xfr_soa_query(j->apex, id, m) : make_notify(j, id, m);
     sg_tsig_ctx_deinit(&j->tc);
     sg_tsig_ctx_init(&j->tc, j->key);
     if (j->key && sg_tsig_sign(&j->tc, m, &len, sizeof m, (uint64_t)time(NULL))) {
@@ -139,7 +161,7 @@ static int send_try(job *j, const int fds[2], int64_t now)
         return -1;
     }
     j->id = id;
-    j->deadline = now + (1000 << j->tries);
+    j->deadline = now + (j->probe ? j->probe_ms : 1000 << j->tries);
     j->tries++;
     int fd = fds[j->to.ss_family == AF_INET6];
     socklen_t alen = j->to.ss_family == AF_INET ? sizeof(struct sockaddr_in)
@@ -156,13 +178,22 @@ static int send_try(job *j, const int fds[2], int64_t now)
  * Lock held. */
 static void match_reply(const uint8_t *r, size_t n, const struct sockaddr_storage *peer)
 {
-    if (n < 12 || !(r[2] & 0x80) || ((r[2] >> 3) & 0xf) != 4)
+    if (n < 12 || !(r[2] & 0x80))
         return;
+    int opcode = (r[2] >> 3) & 0xf;
     uint16_t id = (uint16_t)((r[0] << 8) | r[1]);
     for (job **jp = &g_fly; *jp; jp = &(*jp)->next) {
         job *j = *jp;
-        if (!j->tries || j->stop || j->id != id || !same_peer(&j->to, peer))
+        if (!j->tries || j->stop || j->id != id || !same_peer(&j->to, peer) ||
+            opcode != (j->probe ? 0 : 4))
             continue; /* not ours: a late reply to an earlier try, or noise */
+        if (j->probe) {
+            uint32_t serial = 0;
+            int rc = sg_xfr_soa_answer(r, n, &serial);
+            j->done(j->done_arg, j->probe_i, rc, serial);
+            j->stop = 1;
+            return;
+        }
         if (j->key) {
             uint16_t err = 0;
             int rc = sg_tsig_verify_response(&j->tc, r, n, (uint64_t)time(NULL), &err);
@@ -196,23 +227,37 @@ static void *sender(void *arg)
     pthread_mutex_lock(&g_lock);
     for (;;) {
         int64_t now = now_ms(), next = now + 1000;
-        /* first tries, oldest first, while there is room in flight */
-        while (g_wait && g_nfly < IN_FLIGHT) {
-            job *j = g_wait;
-            if (!(g_wait = j->next))
-                g_tail = &g_wait;
-            if (j->stop || send_try(j, fds, now)) {
-                job_free(j);
-                continue;
+        /* first tries, each target's oldest first, one target after another, while
+         * there is room in flight (and in the target's share) */
+        for (int moved = 1; moved && g_nwait && g_nfly < IN_FLIGHT;) {
+            moved = 0;
+            for (target *pr = g_peers; pr && g_nfly < IN_FLIGHT; pr = pr->next) {
+                if (!pr->wait || pr->nfly >= PER_PEER)
+                    continue;
+                job *j = pr->wait;
+                if (!(pr->wait = j->next))
+                    pr->tail = &pr->wait;
+                g_nwait--;
+                moved = 1;
+                if (j->stop || send_try(j, fds, now)) {
+                    if (j->probe && !j->stop)
+                        j->done(j->done_arg, j->probe_i, SG_EIO, 0);
+                    job_free(j);
+                    continue;
+                }
+                j->next = g_fly;
+                g_fly = j;
+                g_nfly++;
+                pr->nfly++;
             }
-            j->next = g_fly;
-            g_fly = j;
-            g_nfly++;
         }
         for (job **jp = &g_fly; *jp;) {
             job *j = *jp;
             if (!j->stop && now >= j->deadline) {
-                if (j->tries == TRIES) {
+                if (j->probe) {
+                    j->done(j->done_arg, j->probe_i, SG_ETIMEOUT, 0);
+                    j->stop = 1;
+                } else if (j->tries == TRIES) {
                     char to[80];
                     sg_xfr_addr_text(&j->to, to, sizeof to);
                     sg_log(SG_LOG_WARN, "notify", j->zone, "serial %u: %s not acknowledged: %s",
@@ -225,6 +270,7 @@ static void *sender(void *arg)
             if (j->stop) {
                 *jp = j->next;
                 g_nfly--;
+                j->peer->nfly--;
                 job_free(j);
                 continue;
             }
@@ -232,9 +278,20 @@ static void *sender(void *arg)
                 next = j->deadline;
             jp = &j->next;
         }
-        if (g_wait && g_nfly < IN_FLIGHT)
+        int room = 0;
+        for (target **pp = &g_peers; *pp;) {
+            target *pr = *pp;
+            if (!pr->wait && !pr->nfly) {
+                *pp = pr->next; /* nothing for it: made again by its next job */
+                free(pr);
+                continue;
+            }
+            room |= pr->wait && pr->nfly < PER_PEER;
+            pp = &pr->next;
+        }
+        if (room && g_nfly < IN_FLIGHT)
             next = now; /* room made above: the next first tries at once */
-        if (!g_wait && !g_fly) {
+        if (!g_nwait && !g_fly) {
             g_running = 0;
             break;
         }
@@ -281,12 +338,79 @@ void sg_xfr_notify_reap(const uint8_t *apex, int stop)
     if (!stop)
         return; /* finished jobs are freed by the sender itself */
     pthread_mutex_lock(&g_lock);
-    for (int l = 0; l < 2; l++)
-        for (job *j = l ? g_fly : g_wait; j; j = j->next)
+    for (job *j = g_fly; j; j = j->next)
+        if (!apex || sg_name_eq(apex, j->apex))
+            j->stop = 1;
+    for (target *pr = g_peers; pr; pr = pr->next)
+        for (job *j = pr->wait; j; j = j->next)
             if (!apex || sg_name_eq(apex, j->apex))
                 j->stop = 1;
     poke();
     pthread_mutex_unlock(&g_lock);
+}
+
+/* Queue j on its target's FIFO, the sender started if it is not there. Lock held. 0, or
+ * -1 (nothing queued; the caller frees j) when no sender thread can be made. */
+static int enqueue(job *j)
+{
+    if (g_wake[0] < 0 && pipe2(g_wake, O_CLOEXEC | O_NONBLOCK))
+        g_wake[0] = g_wake[1] = -1;
+    target *pr = g_peers;
+    while (pr && !same_peer(&pr->to, &j->to))
+        pr = pr->next;
+    if (!pr) {
+        if (!(pr = calloc(1, sizeof *pr)))
+            return -1;
+        pr->to = j->to;
+        pr->tail = &pr->wait;
+        pr->next = g_peers;
+        g_peers = pr;
+    }
+    if (!g_running) {
+        pthread_t t;
+        pthread_attr_t a;
+        pthread_attr_init(&a);
+        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+        if (g_wake[0] < 0 || pthread_create(&t, &a, sender, NULL) != 0) {
+            pthread_attr_destroy(&a);
+            return -1; /* an empty peer is dropped by the next sender */
+        }
+        pthread_attr_destroy(&a);
+        pthread_setname_np(t, "sg-notify");
+        g_running = 1;
+    }
+    j->peer = pr;
+    *pr->tail = j;
+    pr->tail = &j->next;
+    g_nwait++;
+    poke();
+    return 0;
+}
+
+void sg_xfr_probe(const uint8_t *apex, const struct sockaddr_storage *to, int timeout_ms,
+                  void (*done)(void *arg, int i, int rc, uint32_t serial), void *arg, int i)
+{
+    job *j = calloc(1, sizeof *j);
+    if (!j) {
+        done(arg, i, SG_ENOMEM, 0);
+        return;
+    }
+    memcpy(j->apex, apex, sg_name_len(apex));
+    sg_name_to_str(apex, j->zone, sizeof j->zone);
+    j->to = *to;
+    j->probe = 1;
+    j->probe_ms = timeout_ms > 0 ? timeout_ms : 1000;
+    j->probe_i = i;
+    j->done = done;
+    j->done_arg = arg;
+    sg_tsig_ctx_init(&j->tc, NULL);
+    pthread_mutex_lock(&g_lock);
+    int rc = enqueue(j);
+    pthread_mutex_unlock(&g_lock);
+    if (rc) {
+        job_free(j);
+        done(arg, i, SG_EIO, 0);
+    }
 }
 
 void sg_xfr_notify(const uint8_t *apex, uint32_t serial, const sg_xfr_rr *soa,
@@ -309,28 +433,12 @@ void sg_xfr_notify(const uint8_t *apex, uint32_t serial, const sg_xfr_rr *soa,
         sg_tsig_ctx_init(&j->tc, j->key);
         snprintf(j->why, sizeof j->why, "no reply");
         pthread_mutex_lock(&g_lock);
-        if (g_wake[0] < 0 && pipe2(g_wake, O_CLOEXEC | O_NONBLOCK))
-            g_wake[0] = g_wake[1] = -1;
-        if (!g_running) {
-            pthread_t t;
-            pthread_attr_t a;
-            pthread_attr_init(&a);
-            pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-            if (g_wake[0] < 0 || pthread_create(&t, &a, sender, NULL) != 0) {
-                pthread_attr_destroy(&a);
-                pthread_mutex_unlock(&g_lock);
-                sg_log(SG_LOG_ERR, "notify", j->zone, "serial %u: no NOTIFY sender thread",
-                       serial);
-                job_free(j);
-                return;
-            }
-            pthread_attr_destroy(&a);
-            pthread_setname_np(t, "sg-notify");
-            g_running = 1;
+        if (enqueue(j)) {
+            pthread_mutex_unlock(&g_lock);
+            sg_log(SG_LOG_ERR, "notify", j->zone, "serial %u: no NOTIFY sender thread", serial);
+            job_free(j);
+            return;
         }
-        *g_tail = j;
-        g_tail = &j->next;
-        poke();
         pthread_mutex_unlock(&g_lock);
     }
 }

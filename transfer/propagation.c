@@ -38,13 +38,8 @@ static int skip_name(const uint8_t *m, size_t len, size_t *o)
 
 static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 
-int sg_xfr_served_serial(const struct sockaddr_storage *to, const uint8_t *apex, int timeout_ms,
-                      uint32_t *serial_out)
+size_t sg_xfr_soa_query(const uint8_t *apex, uint16_t id, uint8_t *q)
 {
-    uint8_t q[12 + SG_NAME_MAX + 4], m[4096];
-    uint16_t id = 0;
-    if (RAND_bytes((unsigned char *)&id, sizeof id) != 1)
-        return SG_ELIB;
     size_t nl = sg_name_len(apex);
     memset(q, 0, 12);
     q[0] = (uint8_t)(id >> 8);
@@ -56,6 +51,39 @@ int sg_xfr_served_serial(const struct sockaddr_storage *to, const uint8_t *apex,
     q[ql++] = SG_TYPE_SOA;
     q[ql++] = 0;
     q[ql++] = SG_CLASS_IN;
+    return ql;
+}
+
+int sg_xfr_soa_answer(const uint8_t *m, size_t len, uint32_t *serial_out)
+{
+    size_t o = 12;
+    if (len < 12)
+        return SG_EMALFORMED;
+    if ((m[3] & 0x0f) != 0 || !(m[2] & 0x04) || rd16(m + 4) != 1 || rd16(m + 6) < 1)
+        return SG_ENOTFOUND; /* not loaded, refused, or not authoritative */
+    if (skip_name(m, len, &o) || o + 4 > len)
+        return SG_EMALFORMED;
+    o += 4;
+    if (skip_name(m, len, &o) || o + 10 > len || rd16(m + o) != SG_TYPE_SOA)
+        return SG_EMALFORMED;
+    size_t rdlen = rd16(m + o + 8), rd = o + 10;
+    if (rd + rdlen > len)
+        return SG_EMALFORMED;
+    size_t p = rd;
+    if (skip_name(m, rd + rdlen, &p) || skip_name(m, rd + rdlen, &p) || p + 4 > rd + rdlen)
+        return SG_EMALFORMED;
+    *serial_out = (uint32_t)m[p] << 24 | (uint32_t)m[p + 1] << 16 | (uint32_t)m[p + 2] << 8 | m[p + 3];
+    return 0;
+}
+
+int sg_xfr_served_serial(const struct sockaddr_storage *to, const uint8_t *apex, int timeout_ms,
+                      uint32_t *serial_out)
+{
+    uint8_t q[12 + SG_NAME_MAX + 4], m[4096];
+    uint16_t id = 0;
+    if (RAND_bytes((unsigned char *)&id, sizeof id) != 1)
+        return SG_ELIB;
+    size_t ql = sg_xfr_soa_query(apex, id, q);
     int fd = socket(to->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return SG_EIO;
@@ -70,25 +98,7 @@ int sg_xfr_served_serial(const struct sockaddr_storage *to, const uint8_t *apex,
         ssize_t n = recv(fd, m, sizeof m, 0);
         if (n < 12 || rd16(m) != id || !(m[2] & 0x80))
             continue; /* not our answer (or a refused connection: ECONNREFUSED) */
-        size_t len = (size_t)n, o = 12;
-        if ((m[3] & 0x0f) != 0 || !(m[2] & 0x04) || rd16(m + 4) != 1 || rd16(m + 6) < 1) {
-            rc = SG_ENOTFOUND; /* not loaded, refused, or not authoritative */
-            break;
-        }
-        rc = SG_EMALFORMED;
-        if (skip_name(m, len, &o) || o + 4 > len)
-            break;
-        o += 4;
-        if (skip_name(m, len, &o) || o + 10 > len || rd16(m + o) != SG_TYPE_SOA)
-            break;
-        size_t rdlen = rd16(m + o + 8), rd = o + 10;
-        if (rd + rdlen > len)
-            break;
-        size_t p = rd;
-        if (skip_name(m, rd + rdlen, &p) || skip_name(m, rd + rdlen, &p) || p + 4 > rd + rdlen)
-            break;
-        *serial_out = (uint32_t)m[p] << 24 | (uint32_t)m[p + 1] << 16 | (uint32_t)m[p + 2] << 8 | m[p + 3];
-        rc = 0;
+        rc = sg_xfr_soa_answer(m, (size_t)n, serial_out);
         break;
     }
     close(fd);

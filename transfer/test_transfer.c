@@ -11,6 +11,8 @@
 #include "transfer/transfer.h"
 #include "common/errors.h"
 #include "common/log.h"
+#include "keystore/rollover.h"
+#include "zones/zonedb.h"
 
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -625,6 +627,242 @@ static void test_served_serial(void **st)
     assert_false(sg_xfr_serves(2020, 2021));
 }
 
+/* ---- when a zone takes its next turn ------------------------------------------------ */
+
+/* The due time after a turn, case by case: only what is pending runs every second. */
+static void test_next_turn(void **st)
+{
+    (void)st;
+    const int64_t now = 1700000000, ms = 5000000;
+    struct {
+        sg_xfr_due d;
+        int64_t in_ms;
+        const char *why;
+    } cases[] = {
+        { { 0 }, 1000, "no version yet" },
+        { { .has_version = 1 }, 60000, "idle unsigned zone: the safety net" },
+        { { .has_version = 1, .pending = 1 }, 1000, "secondaries not yet serving" },
+        { { .has_version = 1, .signed_zone = 1 }, 1000, "signed, key changes untold (as before)" },
+        { { .has_version = 1, .signed_zone = 1, .keys_told = 1, .keys_next = INT64_MAX },
+          60000, "idle signed zone: not due every second" },
+        { { .has_version = 1, .signed_zone = 1, .keys_told = 1, .keys_next = now + 20 }, 20000,
+          "the keys' next timing point" },
+        { { .has_version = 1, .signed_zone = 1, .keys_told = 1, .resign_at = now + 7,
+            .keys_next = now + 20 }, 7000, "signatures refreshed first" },
+        { { .has_version = 1, .signed_zone = 1, .keys_told = 1, .resign_at = now - 5 }, 1000,
+          "refresh overdue: in a second, not at once again" },
+        { { .has_version = 1, .signed_zone = 1, .keys_told = 1, .recheck_at = now + 10 }, 10000,
+          "a propagation row recorded again" },
+        { { .has_version = 1, .resign_at = (uint32_t)(now + 3600) }, 60000, "far refresh" },
+        { { .has_version = 1, .keys_next = now + 5 }, 60000, "unsigned: keys do not count" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t got = sg_xfr_next_turn(&cases[i].d, now, ms) - ms;
+        if (got != cases[i].in_ms)
+            fail_msg("%s: due in %lld ms, want %lld", cases[i].why, (long long)got,
+                     (long long)cases[i].in_ms);
+    }
+}
+
+static sg_xfr_snap *wait_version(sg_xfr_zone *xz, uint64_t not_fp, int ms)
+{
+    for (int i = 0; i < ms / 20; i++) {
+        sg_xfr_snap *s = sg_xfr_zone_current(xz);
+        if (s && s->key_fp != not_fp)
+            return s;
+        sg_xfr_snap_unref(s);
+        usleep(20000);
+    }
+    return NULL;
+}
+
+/* A signed zone whose key changes are told takes no turn while idle, and one at once when
+ * told; untold (the old way), it takes one every second. On the real pool and clock. */
+static void test_idle_signed_zone(void **st)
+{
+    (void)st;
+    sg_keystore *ks = NULL;
+    sg_keyset *k = keys(&ks, SG_KS_DENIAL_NSEC, "idle");
+    char db[128], path[128];
+    snprintf(db, sizeof db, "%s/ks-idle.db", g_dir);
+    snprintf(path, sizeof path, "%s/idle.zone", g_dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(ZONE1, f);
+    fclose(f);
+    sg_zone *z = NULL;
+    assert_int_equal(sg_zonedb_acquire(path, "example.test.", 0, 0, &z), 0);
+    sg_xfr_cfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.workers = 2;
+    snprintf(cfg.state_dir, sizeof cfg.state_dir, "%s", g_dir);
+    for (int told = 1; told >= 0; told--) {
+        cfg.keys_told = told;
+        sg_xfr_zone *xz = NULL;
+        assert_int_equal(sg_xfr_zone_acquire(z->apex, &cfg, NULL, db, &xz), 0);
+        sg_xfr_snap *v1 = wait_version(xz, 1, 5000);
+        assert_non_null(v1);
+        assert_int_not_equal(v1->key_fp, 0);
+        usleep(200000); /* the turn that made it has put the zone back */
+        uint64_t t0 = sg_xfr_zone_turns(xz);
+        usleep(2500000);
+        uint64_t idle = sg_xfr_zone_turns(xz) - t0;
+        if (told) {
+            assert_int_equal(idle, 0); /* the safety net is a minute away */
+            /* a rollover started (signetctl zone roll): the key provider tells */
+            int64_t id = 0;
+            assert_int_equal(sg_roll_start(ks, "example.test.", SG_KS_ROLE_CSK,
+                                           (int64_t)time(NULL), &id), 0);
+            usleep(1200000);
+            sg_xfr_snap *same = sg_xfr_zone_current(xz); /* untold: nothing yet */
+            assert_int_equal(same->key_fp, v1->key_fp);
+            sg_xfr_snap_unref(same);
+            uint8_t upper[SG_NAME_MAX];
+            assert_int_equal(sg_name_from_str("EXAMPLE.Test.", NULL, upper), 0);
+            struct timespec a, b;
+            clock_gettime(CLOCK_MONOTONIC, &a);
+            sg_xfr_keys_changed(upper);
+            sg_xfr_snap *v2 = wait_version(xz, v1->key_fp, 3000);
+            clock_gettime(CLOCK_MONOTONIC, &b);
+            assert_non_null(v2);
+            assert_true((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000 < 900);
+            assert_int_not_equal(v2->serial, v1->serial);
+            sg_xfr_snap_unref(v2);
+        } else {
+            assert_true(idle >= 2); /* every second */
+        }
+        sg_xfr_snap_unref(v1);
+        sg_xfr_zone_release(xz);
+    }
+    sg_zonedb_release(z);
+    sg_keyset_free(k);
+    sg_ks_free(ks);
+}
+
+/* ---- probes and NOTIFY in the background ------------------------------------------- */
+
+static int udp_socket(struct sockaddr_storage *to)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in sin = { .sin_family = AF_INET };
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+    socklen_t l = sizeof sin;
+    getsockname(fd, (struct sockaddr *)&sin, &l);
+    memset(to, 0, sizeof *to);
+    memcpy(to, &sin, sizeof sin);
+    return fd;
+}
+
+typedef struct probe_result {
+    pthread_mutex_t lock;
+    int calls[4], rc[4];
+    uint32_t serial[4];
+} probe_result;
+
+static void probe_done(void *arg, int i, int rc, uint32_t serial)
+{
+    probe_result *r = arg;
+    pthread_mutex_lock(&r->lock);
+    r->calls[i]++;
+    r->rc[i] = rc;
+    r->serial[i] = serial;
+    pthread_mutex_unlock(&r->lock);
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A probe never makes its caller wait: the answer of a secondary, a silent one's
+ * timeout, each handed to done once; a zone's probes stopped by the reap are never. */
+static void test_probe(void **st)
+{
+    (void)st;
+    uint8_t apex[SG_NAME_MAX], other[SG_NAME_MAX];
+    assert_int_equal(sg_name_from_str("late.test.", NULL, apex), 0);
+    assert_int_equal(sg_name_from_str("gone.test.", NULL, other), 0);
+    struct sockaddr_storage good, silent;
+    soa_srv s = { udp_socket(&good), 0 };
+    int quiet = udp_socket(&silent);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, soa_answer, &s), 0);
+    probe_result r = { .lock = PTHREAD_MUTEX_INITIALIZER };
+    int64_t t0 = mono_ms();
+    sg_xfr_probe(apex, &silent, 300, probe_done, &r, 0);
+    sg_xfr_probe(apex, &good, 300, probe_done, &r, 1);
+    sg_xfr_probe(other, &silent, 300, probe_done, &r, 2);
+    assert_true(mono_ms() - t0 < 100); /* sent in the background */
+    sg_xfr_notify_reap(other, 1);
+    pthread_join(t, NULL);
+    for (int i = 0; i < 100; i++) {
+        pthread_mutex_lock(&r.lock);
+        int got = r.calls[0] && r.calls[1];
+        pthread_mutex_unlock(&r.lock);
+        if (got)
+            break;
+        usleep(20000);
+    }
+    usleep(500000); /* past the stopped probe's own timeout */
+    pthread_mutex_lock(&r.lock);
+    assert_int_equal(r.calls[0], 1);
+    assert_int_equal(r.rc[0], SG_ETIMEOUT);
+    assert_int_equal(r.calls[1], 1);
+    assert_int_equal(r.rc[1], 0);
+    assert_int_equal(r.serial[1], 2021);
+    assert_int_equal(r.calls[2], 0);
+    pthread_mutex_unlock(&r.lock);
+    close(s.fd);
+    close(quiet);
+}
+
+typedef struct notify_rx {
+    int fd;
+    int64_t at;            /* when the first NOTIFY came (ms) */
+} notify_rx;
+
+static void *notify_receive(void *arg)
+{
+    notify_rx *x = arg;
+    uint8_t m[512];
+    struct timeval tv = { 10, 0 };
+    setsockopt(x->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (recv(x->fd, m, sizeof m, 0) >= 12)
+        x->at = mono_ms();
+    return NULL;
+}
+
+/* A target that never answers, with more NOTIFYs than may be in flight at once, does not
+ * hold up the NOTIFY to another target queued after them all. */
+static void test_notify_fair(void **st)
+{
+    (void)st;
+    struct sockaddr_storage dead, live;
+    int quiet = udp_socket(&dead);
+    notify_rx x = { udp_socket(&live), 0 };
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, notify_receive, &x), 0);
+    char name[64];
+    uint8_t apex[SG_NAME_MAX];
+    for (int i = 0; i < 1100; i++) {
+        snprintf(name, sizeof name, "z%d.dead.test.", i);
+        assert_int_equal(sg_name_from_str(name, NULL, apex), 0);
+        sg_xfr_notify(apex, 1, NULL, &dead, 1, NULL);
+    }
+    assert_int_equal(sg_name_from_str("live.test.", NULL, apex), 0);
+    int64_t t0 = mono_ms();
+    sg_xfr_notify(apex, 1, NULL, &live, 1, NULL);
+    pthread_join(t, NULL);
+    assert_true(x.at != 0);
+    assert_true(x.at - t0 < 2000);
+    sg_xfr_notify_reap(NULL, 1);
+    close(quiet);
+    close(x.fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -636,6 +874,10 @@ int main(void)
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_acl),
         cmocka_unit_test(test_served_serial),
+        cmocka_unit_test(test_next_turn),
+        cmocka_unit_test(test_idle_signed_zone),
+        cmocka_unit_test(test_probe),
+        cmocka_unit_test(test_notify_fair),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -157,6 +157,10 @@ typedef struct sg_xfr_cfg {
      * provider), which every served serial must follow; set per zone at setup. */
     int has_floor;
     uint32_t floor;
+    /* Not parsed: the block's key provider tells of key changes (sg_key_provider.watch
+     * calls sg_xfr_keys_changed), so a signed zone's keys are read when told, at their
+     * next timing point and at its signatures' refresh, not every second. */
+    int keys_told;
 } sg_xfr_cfg;
 
 /* Parse a transfer directive (table-driven tests call this without a server). */
@@ -181,9 +185,45 @@ const sg_xfr_snap *sg_xfr_zone_peek(sg_xfr_zone *xz);
  * when it is the file's own. Valid for the query being answered. */
 const sg_rrset *sg_xfr_zone_soa(sg_xfr_zone *xz, const sg_zone *z);
 sg_xfr_journal *sg_xfr_zone_journal(sg_xfr_zone *xz);
+/* The zone left the keystore (`signetctl zone remove --purge`): when its last holder
+ * releases it, its served-serial file and journal (ZONE.xfr-serial, ZONE.xfr-journal in
+ * the state directory) are deleted too. Acquired again before that: kept after all. */
+void sg_xfr_zone_purge(sg_xfr_zone *xz);
 /* Look for a new version now instead of at the next second (the zone was just loaded:
  * a zone added at run time, a new catalog). */
 void sg_xfr_zone_wake(sg_xfr_zone *xz);
+
+/* The key set of zone apex (wire form, any case) changed: its transfer state, if any,
+ * takes a turn now (a new version with the new keys). The function a key provider is
+ * given (sg_key_provider.watch); callable at any time from any thread, for any apex. */
+void sg_xfr_keys_changed(const uint8_t *apex);
+/* How many zones got their first version so far, process-wide: moves whenever the set of
+ * zones with a version grows (it never shrinks but by a zone's release). Lock-free. */
+uint64_t sg_xfr_first_versions(void);
+/* Turns the zone's state has taken on the version workers (for tests: an idle zone
+ * takes none between its due times). */
+uint64_t sg_xfr_zone_turns(const sg_xfr_zone *xz);
+
+/* What decides when a zone's next turn is due (xfrzone.c, after each turn). */
+typedef struct sg_xfr_due {
+    int has_version;         /* a current version is served */
+    int pending;             /* something to follow up every second: the secondaries do
+                                not all serve the newest version yet, the keystore is
+                                gone or cannot be opened */
+    int signed_zone;         /* its keys are in a keystore */
+    int keys_told;           /* ... and their changes are told (sg_xfr_keys_changed) */
+    uint32_t resign_at;      /* the version's first signature refresh (0: none) */
+    int64_t keys_next;       /* the keys' next timing point (unix s; 0 or INT64_MAX: none) */
+    int64_t recheck_at;      /* a propagation row to record again then (unix s; 0: none) */
+    int64_t follow_ms;       /* the secondaries do not all serve the newest version: when
+                                they are next asked (now_ms's clock; 0: nothing to follow) */
+} sg_xfr_due;
+/* When the zone is next due (ms of now_ms's clock), given the turn that just ran at now
+ * (unix s) and now_ms: in a second while pending, without a version, or signed with key
+ * changes untold; at follow_ms (at least a second away) while secondaries lag; else the
+ * first of its signature refresh, its keys' next timing point,
+ * recheck_at and a safety net a minute away (at least a second away). */
+int64_t sg_xfr_next_turn(const sg_xfr_due *d, int64_t now, int64_t now_ms);
 
 /* ---- NOTIFY (notify.c) -------------------------------------------------------------- */
 
@@ -207,6 +247,20 @@ void sg_xfr_addr_text(const struct sockaddr_storage *a, char *buf, size_t cap);
  * SG_ETIMEOUT, SG_EIO or SG_EMALFORMED. */
 int sg_xfr_served_serial(const struct sockaddr_storage *to, const uint8_t *apex, int timeout_ms,
                       uint32_t *serial_out);
+/* The SOA query for apex with ID id into q (12 + SG_NAME_MAX + 4 bytes); its length. */
+size_t sg_xfr_soa_query(const uint8_t *apex, uint16_t id, uint8_t *q);
+/* The serial of the SOA in reply m (ID and peer already matched): 0 and *serial_out,
+ * SG_ENOTFOUND (an error rcode, not authoritative) or SG_EMALFORMED. */
+int sg_xfr_soa_answer(const uint8_t *m, size_t len, uint32_t *serial_out);
+/* What sg_xfr_served_serial asks, in the background, without a thread's wait: sent by the
+ * NOTIFY sender over its nonblocking sockets, one try given up after timeout_ms. done(arg,
+ * i, rc, serial) is called exactly once with the result (rc as sg_xfr_served_serial's),
+ * on the sender thread with its lock held, or at once on the caller's when the probe
+ * cannot be queued: it must only store the result and wake (no lock a zone's turn holds
+ * while it sends a NOTIFY). sg_xfr_notify_reap(apex, 1) stops apex's probes too: after it
+ * returns, done is not called for them. */
+void sg_xfr_probe(const uint8_t *apex, const struct sockaddr_storage *to, int timeout_ms,
+                  void (*done)(void *arg, int i, int rc, uint32_t serial), void *arg, int i);
 /* Non-zero when a secondary serving `served` has the version `want` (or a later one). */
 int sg_xfr_serves(uint32_t served, uint32_t want);
 

@@ -55,6 +55,11 @@ typedef struct tstate {
     sg_retire_list retired;   /* replaced tables, transfer states of zones gone */
     sg_keystore *ks;
     int64_t counter;          /* the served-zones counter the table is at */
+    /* what the follow thread last looked at: the table, the process's count of first
+     * versions, and whether every zone of it had one; nothing moved, nothing is walked */
+    const void *seen_tab;
+    uint64_t seen_first;
+    int seen_all;
     int64_t said;
 } tstate;
 
@@ -403,7 +408,12 @@ static int follow_rebuild(tstate *st, sg_keystore *ks)
         if (!moved[i]) {
             char name[1024];
             sg_name_to_str(old->z[i].apex, name, sizeof name);
-            sg_log(SG_LOG_INFO, "transfer", name, "no longer served: no longer transferred");
+            sg_ks_zone kz;
+            int purged = sg_ks_zone_get(ks, name, &kz) == SG_ENOTFOUND;
+            sg_log(SG_LOG_INFO, "transfer", name, "no longer served: no longer transferred%s",
+                   purged ? "; purged from the keystore, its transfer state goes too" : "");
+            if (old->z[i].xz && purged)
+                sg_xfr_zone_purge(old->z[i].xz);
             if (old->z[i].xz)
                 sg_retire(&st->retired, old->z[i].xz, xz_release_v, now);
             removed++;
@@ -500,13 +510,27 @@ static void *follow_thread(void *arg)
             }
         }
         /* a zone without a version yet: look again now rather than at its next second
-         * (`dynamic` loads a zone added at run time within a few hundred ms) */
+         * (`dynamic` loads a zone added at run time within a few hundred ms). Walked only
+         * while some zone lacks one or something moved (a new table, a first version
+         * somewhere): an idle block of many thousand zones walks none five times a second
+         * (a table's address is not reused while the follow thread can still see it: a
+         * replaced one is retired, here, after the grace period) */
         const ttab *t = atomic_load(&st->tab);
-        for (int i = 0; t && i < t->n; i++)
-            if (t->z[i].xz && !sg_xfr_zone_peek(t->z[i].xz))
-                sg_xfr_zone_wake(t->z[i].xz);
-        if (st->has_catalog)
+        uint64_t first = sg_xfr_first_versions();
+        int moved = (const void *)t != st->seen_tab || first != st->seen_first;
+        if (moved || !st->seen_all) {
+            int all = 1;
+            for (int i = 0; t && i < t->n; i++)
+                if (t->z[i].xz && !sg_xfr_zone_peek(t->z[i].xz)) {
+                    sg_xfr_zone_wake(t->z[i].xz);
+                    all = 0;
+                }
+            st->seen_all = all;
+        }
+        if (st->has_catalog && (moved || !st->cat_published))
             catalog_update(st, now);
+        st->seen_tab = t;
+        st->seen_first = first;
         sg_retire_reap(&st->retired, (time_t)now, 0);
     }
     return NULL;
@@ -601,6 +625,12 @@ static int setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **state_
     st->keys = sg_setup_service(ctx, SG_SERVICE_KEYS);
     snprintf(st->keystore, sizeof st->keystore, "%s",
              st->keys && st->keys->keystore ? st->keys->keystore : "");
+    /* the provider tells of key changes: a signed zone then takes a turn when its keys
+     * change, not every second to see whether they did (issue 17) */
+    if (st->keys && st->keys->watch && !ctx->check_only) {
+        st->keys->watch(st->keys->self, sg_xfr_keys_changed);
+        st->cfg.keys_told = 1;
+    }
     st->runtime = ctx->runtime_zones;
     if (st->runtime && !st->keystore[0]) {
         rc = sg_cfg_error(blk, "transfer: the block's zones come and go at run time: they are "

@@ -35,7 +35,8 @@ struct sg_xfr_zone {
     sg_xfr_cfg cfg;
     sg_tsig_key *key;
     char keystore[1024];
-    sg_keystore *ks;
+    struct ks_share *kss;         /* the keystore's handle, shared with the other zones */
+    int ks_ok;                    /* the last use of it worked */
     int ks_lost;                  /* the keystore file went while in use: reopen, never create */
     sg_keyset *keys;
     _Atomic(sg_xfr_snap *) cur;
@@ -59,12 +60,24 @@ struct sg_xfr_zone {
     int64_t prop_made;            /* 0: nothing pending */
     int prop_warned;
     int64_t keys_as_of;           /* the current version holds the key state of this time */
+    int64_t keys_next;            /* the keys' next timing point (INT64_MAX: none) */
+    int purge;                    /* the zone left the keystore: its files go with the state */
+    _Atomic uint64_t turns;       /* sg_xfr_zone_turns */
     int64_t prop_recorded;        /* the as_of last recorded for prop_serial (0: none) */
     int prop_extended;            /* prop_serial's as_of recorded again once (see below) */
+    /* the secondaries asked what they serve (sg_xfr_probe), a round at a time: no worker
+     * waits for an answer, however many targets never give one */
+    _Atomic int probe_out;        /* probes of the round in flight */
+    _Atomic int probe_rc[SG_XFR_MAX_PEERS];
+    _Atomic uint32_t probe_serial[SG_XFR_MAX_PEERS];
+    int64_t probe_made;           /* the prop_made the last round asked for (0: none) */
+    int probe_n;                  /* its targets */
+    int64_t probe_sent_ms;        /* when it was sent */
 };
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static sg_xfr_zone *g_zones;
+static _Atomic uint64_t g_first_versions; /* sg_xfr_first_versions */
 /* the zones by apex, for the zone database's news of a loaded version (many thousand
  * zones: no list walk per zone); chained buckets, grown at twice as many zones */
 static sg_xfr_zone **g_index;
@@ -133,18 +146,32 @@ static void zone_loaded(const uint8_t *apex)
     pthread_mutex_unlock(&g_lock);
 }
 
+void sg_xfr_keys_changed(const uint8_t *apex)
+{
+    /* the turn reads the keys again whatever woke it: a wake is all it takes */
+    pthread_mutex_lock(&g_lock);
+    if (g_index_cap)
+        for (sg_xfr_zone *x = g_index[apex_hash(apex) & (g_index_cap - 1)]; x; x = x->hnext)
+            if (sg_name_eq(x->apex, apex))
+                sg_xfr_sched_wake(&x->job);
+    pthread_mutex_unlock(&g_lock);
+}
+
 /* ---- the last served serial, kept across restarts ---------------------------------- */
 
 static void state_path_for(sg_xfr_zone *xz, const sg_zone *z)
 {
     if (xz->state_path[0])
         return;
+    if (!z && !xz->cfg.state_dir[0] && !xz->keystore[0])
+        return; /* an unsigned zone never loaded: its files would be beside a file unknown */
     char dir[1024];
     if (xz->cfg.state_dir[0])
         snprintf(dir, sizeof dir, "%s", xz->cfg.state_dir);
     else {
         /* beside the keystore (signetd writes there already), else beside the zone file */
-        snprintf(dir, sizeof dir, "%s", xz->keystore[0] ? xz->keystore : z->path ? z->path : ".");
+        snprintf(dir, sizeof dir, "%s",
+                 xz->keystore[0] ? xz->keystore : z && z->path ? z->path : ".");
         char *d = dirname(dir);
         memmove(dir, d, strlen(d) + 1);
     }
@@ -184,48 +211,140 @@ static const char *denial_name(int d)
                                              : d == SG_KS_DENIAL_NSEC ? "NSEC" : "unsigned";
 }
 
-/* The zone's keys as the keystore says now (a signed zone's only). Lock held. */
-static void refresh_keys(sg_xfr_zone *xz, int64_t now)
+/* One keystore handle per keystore path, shared by every zone state that reads it: ten
+ * thousand zones must not hold ten thousand SQLite connections (a file descriptor and a
+ * page cache each: "Too many open files" and gigabytes). Used by one thread at a time
+ * (its lock, taken under a zone's lock, never the other way round). */
+typedef struct ks_share {
+    char path[1024];
+    pthread_mutex_t lock;
+    sg_keystore *ks;
+    int lost;                     /* the file went while in use: reopen only an existing one */
+    int refs;                     /* under g_share_lock */
+    struct ks_share *next;
+} ks_share;
+
+static pthread_mutex_t g_share_lock = PTHREAD_MUTEX_INITIALIZER;
+static ks_share *g_shares;
+
+static ks_share *share_get(const char *path)
 {
-    if (!xz->keystore[0])
+    if (!path || !path[0])
+        return NULL;
+    pthread_mutex_lock(&g_share_lock);
+    ks_share *sh = g_shares;
+    while (sh && strcmp(sh->path, path))
+        sh = sh->next;
+    if (!sh && (sh = calloc(1, sizeof *sh)) != NULL) {
+        snprintf(sh->path, sizeof sh->path, "%s", path);
+        pthread_mutex_init(&sh->lock, NULL);
+        sh->next = g_shares;
+        g_shares = sh;
+    }
+    if (sh)
+        sh->refs++;
+    pthread_mutex_unlock(&g_share_lock);
+    return sh;
+}
+
+static void share_put(ks_share *sh)
+{
+    if (!sh)
         return;
+    pthread_mutex_lock(&g_share_lock);
+    if (--sh->refs > 0) {
+        pthread_mutex_unlock(&g_share_lock);
+        return;
+    }
+    for (ks_share **p = &g_shares; *p; p = &(*p)->next)
+        if (*p == sh) {
+            *p = sh->next;
+            break;
+        }
+    pthread_mutex_unlock(&g_share_lock);
+    sg_ks_free(sh->ks);
+    pthread_mutex_destroy(&sh->lock);
+    free(sh);
+}
+
+/* The zone's keystore handle, opened (again) when needed, with the share's lock held
+ * (ks_unlock) whatever it returns; NULL when it cannot be opened. Zone lock held. */
+static sg_keystore *ks_lock(sg_xfr_zone *xz, int64_t now)
+{
+    if (!xz->kss && !(xz->kss = share_get(xz->keystore)))
+        return NULL;
+    ks_share *sh = xz->kss;
+    pthread_mutex_lock(&sh->lock);
     int rc;
-    if (xz->ks && sg_ks_file_moved(xz->ks)) {
+    if (sh->ks && sg_ks_file_moved(sh->ks)) {
         /* deleted or replaced under us (issue 15): reading through the old handle would
          * hand out keys from a file nobody writes any more; the versions served keep the
          * keys they have until a keystore is at the path again */
         sg_log(SG_LOG_WARN, "transfer", xz->name, "keystore %s was deleted or replaced; "
                "transfers keep the current keys until it is there again", xz->keystore);
-        sg_ks_free(xz->ks);
-        xz->ks = NULL;
-        xz->ks_lost = 1;
+        sg_ks_free(sh->ks);
+        sh->ks = NULL;
+        sh->lost = 1;
         xz->last_error_log = now;
     }
-    if (!xz->ks && (rc = xz->ks_lost ? sg_ks_open_existing(xz->keystore, "transfer", &xz->ks)
-                                     : sg_ks_new(xz->keystore, "transfer", &xz->ks))) {
-        xz->ks = NULL;
+    if (!sh->ks && (rc = sh->lost ? sg_ks_open_existing(sh->path, "transfer", &sh->ks)
+                                  : sg_ks_new(sh->path, "transfer", &sh->ks))) {
+        sh->ks = NULL;
         if (now - xz->last_error_log >= 60) {
             sg_log(SG_LOG_WARN, "transfer", xz->name, "cannot open keystore %s: %s",
                    xz->keystore, sg_strerror(rc));
             xz->last_error_log = now;
         }
     }
-    if (!xz->ks)
-        return;
-    if (xz->ks_lost) {
+    if (sh->ks && sh->lost) {
         sg_log(SG_LOG_INFO, "transfer", xz->name, "keystore %s is there again", xz->keystore);
-        xz->ks_lost = 0;
+        sh->lost = 0;
+    }
+    xz->ks_lost = sh->lost;
+    xz->ks_ok = sh->ks != NULL;
+    return sh->ks;
+}
+
+static void ks_unlock(sg_xfr_zone *xz)
+{
+    if (xz->kss)
+        pthread_mutex_unlock(&xz->kss->lock);
+}
+
+/* The zone's keys as the keystore says now (a signed zone's only). Lock held. */
+static void refresh_keys(sg_xfr_zone *xz, int64_t now)
+{
+    if (!xz->keystore[0])
+        return;
+    sg_keystore *ks = ks_lock(xz, now);
+    if (!ks) {
+        ks_unlock(xz);
+        return;
     }
     sg_keyset *nk = NULL;
-    rc = sg_keyset_load(xz->ks, xz->name, now, xz->keys ? xz->keys->fingerprint : 0, &nk);
+    int64_t next = INT64_MAX;
+    int rc = sg_keyset_load_next(ks, xz->name, now, xz->keys ? xz->keys->fingerprint : 0, &nk,
+                                 &next);
+    ks_unlock(xz);
     if (rc == 0) {
         sg_keyset_free(xz->keys); /* only this thread uses it */
         xz->keys = nk;
     }
     /* read now, changed or not: a version built below, or the current one when
      * nothing changed, holds the key state of now */
-    if (rc == 0 || rc == SG_EEXIST)
+    if (rc == 0 || rc == SG_EEXIST) {
         xz->keys_as_of = now;
+        xz->keys_next = next;
+    }
+}
+
+/* The rows of the secondaries' propagation, through the shared handle. Lock held. */
+static int propagation_add(sg_xfr_zone *xz, uint32_t serial, int64_t as_of, int64_t now)
+{
+    sg_keystore *ks = xz->keystore[0] ? ks_lock(xz, now) : NULL;
+    int rc = ks ? sg_ks_propagation_add(ks, xz->name, serial, as_of, now) : SG_EINVAL;
+    ks_unlock(xz);
+    return rc;
 }
 
 /* Once, before the first version: the version served before a restart, and its journal
@@ -327,6 +446,8 @@ static int publish_version(sg_xfr_zone *xz, sg_xfr_snap *cur, sg_xfr_snap *ns, u
                            int restored)
 {
     atomic_store(&xz->cur, ns);
+    if (!cur)
+        atomic_fetch_add(&g_first_versions, 1);
     if (cur) {
         sg_retire(&xz->retired, cur, snap_unref_v, time(NULL));
     }
@@ -455,53 +576,77 @@ static int zone_update(sg_xfr_zone *xz, int64_t now)
     return 0;
 }
 
+/* A probe's answer: stored, and the zone woken when it was the round's last. On the
+ * NOTIFY sender's thread with its lock held: atomics and a wake only, no zone lock. */
+static void probed(void *arg, int i, int rc, uint32_t serial)
+{
+    sg_xfr_zone *xz = arg;
+    if (i >= 0 && i < SG_XFR_MAX_PEERS) {
+        atomic_store(&xz->probe_serial[i], serial);
+        atomic_store(&xz->probe_rc[i], rc);
+    }
+    if (atomic_fetch_sub(&xz->probe_out, 1) == 1)
+        sg_xfr_sched_wake(&xz->job);
+}
+
+/* How long a probe waits for its answer, and how often the secondaries are asked while
+ * they lag: every second for the first half minute after a version, then every 10 s (a
+ * secondary down for long costs a probe per zone every 10 s, not every second). */
+#define PROBE_MS 1000
+static int64_t probe_every_ms(int64_t now, int64_t made)
+{
+    return now - made < 30 ? 1000 : 10000;
+}
+
 /* Every NOTIFY target serves the newest version? Then the keystore records when, and the
  * rollover engine's waits after a change count from there. A target that lags (or does
- * not answer) holds the rollover; that is said once, after 30 s. */
-static void follow_secondaries(sg_xfr_zone *xz, int64_t now)
+ * not answer) holds the rollover; that is said once, after 30 s. The targets are asked in
+ * the background (sg_xfr_probe): a turn sends a round or reads the answers of one, and
+ * never waits for them. */
+static void follow_secondaries(sg_xfr_zone *xz, int64_t now, int64_t now_ms)
 {
-    struct sockaddr_storage targets[SG_XFR_MAX_PEERS];
     pthread_mutex_lock(&xz->lock);
     int nt = xz->cfg.nnotify;
-    memcpy(targets, xz->cfg.notify, sizeof targets);
     uint32_t serial = xz->prop_serial;
     int64_t made = xz->prop_made;
     if (!made && !xz->prop_extended && xz->prop_recorded && xz->keys_as_of >= xz->prop_recorded + 10 &&
-        xz->ks) {
+        xz->ks_ok) {
         /* a key change made in the very second its version was read and confirmed is not
          * counted by that row (the engine wants keys read strictly after the change); the
          * keys still being the same 10 s later, the row is recorded once more with the
          * later time, so that such a change is not left waiting for the next version */
-        if (!sg_ks_propagation_add(xz->ks, xz->name, serial, xz->keys_as_of, now)) {
+        if (!propagation_add(xz, serial, xz->keys_as_of, now)) {
             xz->prop_recorded = xz->keys_as_of;
             xz->prop_extended = 1;
         }
     }
-    pthread_mutex_unlock(&xz->lock);
-    if (!made || !nt)
+    if (!made || !nt || atomic_load(&xz->probe_out) > 0) {
+        pthread_mutex_unlock(&xz->lock); /* nothing to follow, or a round in flight */
         return;
-    char lag[300] = "";
-    int all = 1;
-    for (int i = 0; i < nt; i++) {
-        uint32_t s = 0;
-        int rc = sg_xfr_served_serial(&targets[i], xz->apex, 500, &s);
-        if (!rc && sg_xfr_serves(s, serial))
-            continue;
-        all = 0;
-        if (!lag[0]) {
-            char at[INET6_ADDRSTRLEN + 8];
-            sg_xfr_addr_text(&targets[i], at, sizeof at);
-            if (rc)
-                snprintf(lag, sizeof lag, "%s does not answer for the zone (%s)", at, sg_strerror(rc));
-            else
-                snprintf(lag, sizeof lag, "%s serves serial %u", at, s);
-        }
     }
-    pthread_mutex_lock(&xz->lock);
-    if (xz->prop_made == made) {
+    if (xz->probe_made == made && xz->probe_n == nt) {
+        /* the answers of the last round, for this version */
+        char lag[300] = "";
+        int all = 1;
+        for (int i = 0; i < nt; i++) {
+            uint32_t s = atomic_load(&xz->probe_serial[i]);
+            int rc = atomic_load(&xz->probe_rc[i]);
+            if (!rc && sg_xfr_serves(s, serial))
+                continue;
+            all = 0;
+            if (!lag[0]) {
+                char at[INET6_ADDRSTRLEN + 8];
+                sg_xfr_addr_text(&xz->cfg.notify[i], at, sizeof at);
+                if (rc)
+                    snprintf(lag, sizeof lag, "%s does not answer for the zone (%s)", at,
+                             sg_strerror(rc));
+                else
+                    snprintf(lag, sizeof lag, "%s serves serial %u", at, s);
+            }
+        }
+        xz->probe_made = 0; /* read: the next round asks again */
         if (all) {
-            int rc = xz->ks ? sg_ks_propagation_add(xz->ks, xz->name, serial, xz->keys_as_of, now)
-                            : SG_EINVAL;
+            int rc = propagation_add(xz, serial, xz->keys_as_of, now);
             if (!rc) {
                 xz->prop_made = 0;
                 xz->prop_recorded = xz->keys_as_of;
@@ -510,6 +655,8 @@ static void follow_secondaries(sg_xfr_zone *xz, int64_t now)
                        "transfer", xz->name,
                        "every secondary (%d) serves serial %u, %llds after it was made", nt, serial,
                        (long long)(now - made));
+                pthread_mutex_unlock(&xz->lock);
+                return;
             }
         } else if (!xz->prop_warned && now - made >= 30) {
             xz->prop_warned = 1;
@@ -518,50 +665,124 @@ static void follow_secondaries(sg_xfr_zone *xz, int64_t now)
                    lag, serial, (long long)(now - made));
         }
     }
+    if (now_ms - xz->probe_sent_ms >= probe_every_ms(now, made)) {
+        /* a new round: every answer (or give-up) lands before the last wakes the zone */
+        xz->probe_made = made;
+        xz->probe_n = nt;
+        xz->probe_sent_ms = now_ms;
+        atomic_store(&xz->probe_out, nt);
+        for (int i = 0; i < nt; i++)
+            sg_xfr_probe(xz->apex, &xz->cfg.notify[i], PROBE_MS, probed, xz, i);
+    }
     pthread_mutex_unlock(&xz->lock);
 }
 
+int64_t sg_xfr_next_turn(const sg_xfr_due *d, int64_t now, int64_t now_ms)
+{
+    if (!d->has_version || d->pending || (d->signed_zone && !d->keys_told))
+        return now_ms + 1000;
+    if (d->follow_ms > 0)
+        /* lagging secondaries: their next round (an answered round wakes the zone) */
+        return d->follow_ms > now_ms + 1000 ? d->follow_ms : now_ms + 1000;
+    int64_t in = IDLE_MS;
+    if (d->resign_at) {
+        /* serial arithmetic: resign_at is a 32-bit time */
+        int64_t r = (int64_t)(int32_t)(d->resign_at - (uint32_t)now) * 1000;
+        if (r < in)
+            in = r;
+    }
+    if (d->signed_zone && d->keys_next > 0 && d->keys_next != INT64_MAX &&
+        (d->keys_next - now) * 1000 < in)
+        in = (d->keys_next - now) * 1000;
+    if (d->recheck_at > 0 && (d->recheck_at - now) * 1000 < in)
+        in = (d->recheck_at - now) * 1000;
+    return now_ms + (in > 1000 ? in : 1000);
+}
+
 /* One turn on a version worker: a new version if one is due, the secondaries followed.
- * Next turn: in a second while something is pending or the zone is signed (its keys are
- * read from the keystore, which tells no one of a change); else at its signatures'
- * refresh time or IDLE_MS, whichever comes first, unless woken before. */
+ * Next turn (sg_xfr_next_turn): in a second while something is pending; else at the
+ * first of its signatures' refresh time, its keys' next timing point and IDLE_MS, unless
+ * woken before (a new zone version, a key change told by the key provider). */
 static int64_t turn(sg_xfr_job *j, int64_t now_ms)
 {
     sg_xfr_zone *xz = j->arg;
     int64_t now = (int64_t)time(NULL);
+    atomic_fetch_add_explicit(&xz->turns, 1, memory_order_relaxed);
     zone_update(xz, now);
-    follow_secondaries(xz, now);
+    follow_secondaries(xz, now, now_ms);
     pthread_mutex_lock(&xz->lock);
     const sg_xfr_snap *cur = atomic_load(&xz->cur);
-    int64_t next = now_ms + 1000;
-    if (cur && !xz->keystore[0] && !xz->prop_made && !xz->ks_lost) {
-        next = now_ms + IDLE_MS;
-        if (cur->resign_at) {
-            int64_t in = (int64_t)(int32_t)(cur->resign_at - (uint32_t)now) * 1000;
-            if (now_ms + in < next)
-                next = now_ms + (in > 1000 ? in : 1000);
-        }
-    }
+    int sz = xz->keystore[0] != 0;
+    sg_xfr_due d = {
+        .has_version = cur != NULL,
+        .pending = xz->ks_lost || (sz && (!xz->ks_ok || !xz->keys)),
+        /* a round in flight wakes the zone with its last answer; this is a fallback */
+        .follow_ms = !xz->prop_made || !xz->cfg.nnotify ? 0
+                     : atomic_load(&xz->probe_out) > 0 ? now_ms + PROBE_MS + 1000
+                     : xz->probe_sent_ms + probe_every_ms(now, xz->prop_made),
+        .signed_zone = sz,
+        .keys_told = xz->cfg.keys_told,
+        .resign_at = cur ? cur->resign_at : 0,
+        .keys_next = xz->keys_next,
+        /* follow_secondaries records a confirmed version once more 10 s on (below) */
+        .recheck_at = sz && xz->prop_recorded && !xz->prop_extended ? xz->prop_recorded + 10 : 0,
+    };
     pthread_mutex_unlock(&xz->lock);
-    return next;
+    return sg_xfr_next_turn(&d, now, now_ms);
+}
+
+uint64_t sg_xfr_first_versions(void)
+{
+    return atomic_load(&g_first_versions);
+}
+
+uint64_t sg_xfr_zone_turns(const sg_xfr_zone *xz)
+{
+    return xz ? atomic_load_explicit(&((sg_xfr_zone *)xz)->turns, memory_order_relaxed) : 0;
 }
 
 /* The rollover engine follows the secondaries only while a transfer block names them:
  * their number is a keystore fact, set when the zone's transfer state is configured and
  * 0 when the last plugin instance lets it go. */
+/* One handle for these records, kept while zones are set up or let go one after another
+ * (ten thousand zones at a start or a stop: one open, not one per zone); closed when the
+ * last zone state goes, or when the file was replaced. */
+static pthread_mutex_t g_rec_lock = PTHREAD_MUTEX_INITIALIZER;
+static sg_keystore *g_rec_ks;
+static char g_rec_path[1024];
+
 static void record_secondaries(const char *keystore, const char *zone, int n)
 {
     if (!keystore || !keystore[0])
         return;
-    sg_keystore *ks = NULL;
-    int rc = sg_ks_new(keystore, "transfer", &ks);
+    pthread_mutex_lock(&g_rec_lock);
+    if (g_rec_ks && (strcmp(g_rec_path, keystore) || sg_ks_file_moved(g_rec_ks))) {
+        sg_ks_free(g_rec_ks);
+        g_rec_ks = NULL;
+    }
+    int rc = 0;
+    if (!g_rec_ks && !(rc = sg_ks_new(keystore, "transfer", &g_rec_ks)))
+        snprintf(g_rec_path, sizeof g_rec_path, "%s", keystore);
     if (!rc)
-        rc = sg_ks_fact_observe(ks, zone, SG_KS_FACT_SECONDARIES, (uint32_t)n, "transfer notify",
-                                (int64_t)time(NULL));
+        rc = sg_ks_fact_observe(g_rec_ks, zone, SG_KS_FACT_SECONDARIES, (uint32_t)n,
+                                "transfer notify", (int64_t)time(NULL));
+    if (rc) {
+        sg_ks_free(g_rec_ks); /* opened again for the next record */
+        g_rec_ks = NULL;
+    }
+    pthread_mutex_unlock(&g_rec_lock);
     if (rc)
         sg_log(SG_LOG_WARN, "transfer", zone, "cannot record the secondaries in %s: %s", keystore,
                sg_strerror(rc));
-    sg_ks_free(ks);
+}
+
+/* The last zone state is gone: no handle outlives them. */
+static void record_close(void)
+{
+    pthread_mutex_lock(&g_rec_lock);
+    sg_ks_free(g_rec_ks);
+    g_rec_ks = NULL;
+    pthread_mutex_unlock(&g_rec_lock);
 }
 
 static void configure(sg_xfr_zone *xz, const sg_xfr_cfg *cfg, const sg_tsig_key *key,
@@ -573,8 +794,9 @@ static void configure(sg_xfr_zone *xz, const sg_xfr_cfg *cfg, const sg_tsig_key 
     xz->key = key ? sg_tsig_key_dup(key) : NULL;
     if (strcmp(xz->keystore, keystore ? keystore : "")) {
         snprintf(xz->keystore, sizeof xz->keystore, "%s", keystore ? keystore : "");
-        sg_ks_free(xz->ks);
-        xz->ks = NULL;
+        share_put(xz->kss); /* the new one's is taken at the next use */
+        xz->kss = NULL;
+        xz->ks_ok = 0;
     }
     pthread_mutex_lock(&xz->journal.lock);
     xz->journal.max_bytes = cfg->journal_bytes;
@@ -626,6 +848,9 @@ int sg_xfr_zone_acquire(const uint8_t *apex, const sg_xfr_cfg *cfg, const sg_tsi
             /* a reload: new targets, floor, policy, perhaps another file */
             atomic_store(&x->zone_event, 1);
             sg_xfr_sched_wake(&x->job);
+            pthread_mutex_lock(&x->lock);
+            x->purge = 0; /* served again before the purged state went: it stays */
+            pthread_mutex_unlock(&x->lock);
             *out = x;
             return 0;
         }
@@ -641,6 +866,7 @@ int sg_xfr_zone_acquire(const uint8_t *apex, const sg_xfr_cfg *cfg, const sg_tsi
     xz->job.turn = turn;
     xz->job.arg = xz;
     atomic_init(&xz->zone_event, 1);
+    xz->keys_next = INT64_MAX;
     sg_xfr_journal_init(&xz->journal, cfg->journal_bytes, cfg->journal_age);
     configure(xz, cfg, key, keystore);
     xz->refs = 1;
@@ -673,7 +899,27 @@ void sg_xfr_zone_release(sg_xfr_zone *xz)
     index_del(xz);
     pthread_mutex_unlock(&g_lock);
     sg_xfr_sched_remove(&xz->job); /* waits for a turn in progress */
-    record_secondaries(xz->keystore, xz->name, 0);
+    if (xz->purge) {
+        /* no turn runs or will: nothing writes the files again */
+        state_path_for(xz, NULL);
+        char tmp[2300];
+        const char *files[] = { xz->state_path, xz->journal_path };
+        for (int i = 0; i < 2; i++) {
+            if (!files[i][0])
+                continue;
+            snprintf(tmp, sizeof tmp, "%s.tmp", files[i]);
+            if ((unlink(files[i]) && errno != ENOENT) || (unlink(tmp) && errno != ENOENT))
+                sg_log(SG_LOG_WARN, "transfer", xz->name, "cannot remove %s of the purged zone: %s",
+                       files[i], strerror(errno));
+        }
+    } else {
+        record_secondaries(xz->keystore, xz->name, 0);
+    }
+    pthread_mutex_lock(&g_lock);
+    int none = g_count == 0;
+    pthread_mutex_unlock(&g_lock);
+    if (none)
+        record_close();
     sg_xfr_notify_reap(xz->apex, 1);
     sg_retire_destroy(&xz->retired);
     sg_xfr_snap_unref(xz->loaded);
@@ -685,7 +931,7 @@ void sg_xfr_zone_release(sg_xfr_zone *xz)
     }
     sg_xfr_journal_deinit(&xz->journal);
     sg_keyset_free(xz->keys);
-    sg_ks_free(xz->ks);
+    share_put(xz->kss);
     sg_tsig_key_free(xz->key);
     pthread_mutex_destroy(&xz->lock);
     free(xz);
@@ -718,6 +964,15 @@ const sg_rrset *sg_xfr_zone_soa(sg_xfr_zone *xz, const sg_zone *z)
 sg_xfr_journal *sg_xfr_zone_journal(sg_xfr_zone *xz)
 {
     return &xz->journal;
+}
+
+void sg_xfr_zone_purge(sg_xfr_zone *xz)
+{
+    if (!xz)
+        return;
+    pthread_mutex_lock(&xz->lock);
+    xz->purge = 1;
+    pthread_mutex_unlock(&xz->lock);
 }
 
 void sg_xfr_zone_wake(sg_xfr_zone *xz)

@@ -167,6 +167,56 @@ class DynamicZones(unittest.TestCase):
         self.assertEqual(self.srv.dig('www.b.test', 'A').rcode, 'REFUSED')
 
 
+class PurgeTransferState(unittest.TestCase):
+    """`zone remove --purge` of a transferred zone deletes its transfer state too (the last
+    served serial and the journal): signetd's in a configured state-dir, signetctl's beside
+    the keystore (the default state-dir) when no signetd serves the zone."""
+
+    def test_purge_removes_transfer_state(self):
+        d = tempfile.mkdtemp(prefix='signet-dynamic-p-')
+        srv = None
+        try:
+            db = os.path.join(d, 'keystore.db')
+            state = os.path.join(d, 'xfr-state')
+            os.mkdir(state)
+            ctl(db, 'policy', 'list')
+            srv = Signetd('.:$port {\n    bind 127.0.0.1\n    dnssec {\n        keystore $dir/'
+                          'keystore.db\n    }\n    dynamic\n    transfer {\n        to 127.0.0.1\n'
+                          '        state-dir $dir/xfr-state\n    }\n}\n', workdir=d)
+            srv.start()
+            path = os.path.join(d, 'p.test.zone')
+            with open(path, 'w') as f:
+                f.write(zone_text('p.test'))
+            ctl(db, 'zone', 'add', 'p.test', '--file', path)
+            files = [os.path.join(state, 'p.test.xfr-serial'),
+                     os.path.join(state, 'p.test.xfr-journal')]
+            deadline = time.monotonic() + 10 * SOON
+            while not all(os.path.exists(f) for f in files) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertTrue(all(os.path.exists(f) for f in files),
+                            'no transfer state made: %s\n%s' % (os.listdir(state), srv.log()[-2000:]))
+            ctl(db, 'zone', 'remove', 'p.test', '--purge')
+            # gone when the transfer state is let go (after the retire grace period)
+            deadline = time.monotonic() + 60 * signet_test.SLOWDOWN
+            while any(os.path.exists(f) for f in files) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            self.assertFalse(any(os.path.exists(f) for f in files),
+                             'left after the purge: %s\n%s' % (os.listdir(state), srv.log()[-2000:]))
+            # not served by any signetd: signetctl removes what is beside the keystore
+            ctl(db, 'zone', 'add', 'q.test')
+            beside = [os.path.join(d, 'q.test.xfr-serial'), os.path.join(d, 'q.test.xfr-journal')]
+            for f in beside:
+                with open(f, 'w') as fh:
+                    fh.write('serial 7\n')
+            ctl(db, 'zone', 'remove', 'q.test', '--purge')
+            self.assertFalse(any(os.path.exists(f) for f in beside), os.listdir(d))
+        finally:
+            errors = stop_servers(srv) if srv else []
+            remove_workdir(d)
+            if errors:
+                raise AssertionError('\n'.join(errors))
+
+
 class RefusedCombinations(unittest.TestCase):
     """A plugin that knows its zones only at setup is refused beside `dynamic`."""
 
