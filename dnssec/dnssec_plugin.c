@@ -77,7 +77,7 @@ static void dattach_free(void *p)
 
 static int keys_fit(const sg_denial *d, const sg_keyset *k)
 {
-    const sg_ks_policy *p = &k->policy;
+    const sg_keyset_policy *p = &k->policy;
     return d && sg_denial_matches(d, p->denial, p->nsec3_iterations, p->nsec3_opt_out,
                                   k->apex_types, k->napex);
 }
@@ -398,7 +398,7 @@ static int ensure_chain(dstate *st, const sg_zone *z, sg_attach *slot, const sg_
 {
     if (!k || k->nzsk == 0 || !slot)
         return 0; /* an unsigned zone proves nothing */
-    const sg_ks_policy *p = &k->policy;
+    const sg_keyset_policy *p = &k->policy;
     int rc = 0;
     pthread_mutex_lock(&g_build_lock);
     dattach *a = sg_attach_get(slot);
@@ -552,7 +552,7 @@ static int sign_ref(dstate *st, const sg_keyset *k, const sg_denial *d, sg_query
     }
     uint64_t gen = keyset_rr ? (k->gen | (1ULL << 63)) : (r->flags & SG_REF_DENIAL) ? d->gen : q->zone->gen;
     uint32_t now = (uint32_t)time(NULL);
-    const sg_ks_policy *p = &k->policy;
+    const sg_keyset_policy *p = &k->policy;
     sg_sigcache *cache = atomic_load(&st->cache);
     uint8_t *blob = sg_arena_alloc(q->arena, (size_t)nkeys * (2 + SG_RRSIG_MAX));
     sg_rrset *sig = sg_arena_alloc(q->arena, sizeof *sig);

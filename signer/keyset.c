@@ -101,6 +101,28 @@ static void next_point(const sg_ks_key *k, int64_t now, int64_t *next)
             *next = t[i];
 }
 
+static int keyset_policy_get(sg_keystore *ks, const char *name, sg_keyset_policy *out)
+{
+    sg_ks_policy p;
+    int rc = sg_ks_policy_get(ks, name, &p);
+    if (rc)
+        return rc;
+    memset(out, 0, sizeof *out);
+    out->id = p.id;
+    memcpy(out->name, p.name, sizeof out->name);
+    out->denial = p.denial;
+    out->dnskey_ttl = p.dnskey_ttl;
+    out->sig_validity = p.sig_validity;
+    out->sig_refresh = p.sig_refresh;
+    out->sig_jitter = p.sig_jitter;
+    out->nsec3_iterations = p.nsec3_iterations;
+    out->nsec3_opt_out = p.nsec3_opt_out;
+    out->publish_cds = p.publish_cds;
+    out->publish_cdnskey = p.publish_cdnskey;
+    out->ds_digest = p.ds_digest;
+    return 0;
+}
+
 int sg_keyset_load_next(sg_keystore *ks, const char *zone, int64_t now, uint64_t prev_fp,
                         sg_keyset **out, int64_t *next_change_out)
 {
@@ -122,7 +144,7 @@ int sg_keyset_load_next(sg_keystore *ks, const char *zone, int64_t now, uint64_t
     size_t n = 0;
     uint8_t **dnskeys = NULL, **cds = NULL, **cdnskey = NULL;
     int ndk = 0, ncds = 0, ncdk = 0;
-    if ((rc = sg_ks_policy_get(ks, zr.policy, &k->policy)) ||
+    if ((rc = keyset_policy_get(ks, zr.policy, &k->policy)) ||
         (rc = sg_ks_key_list(ks, zone, &keys, &n)))
         goto fail;
     if (sg_name_from_str(zr.name, NULL, k->apex)) {

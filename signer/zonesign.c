@@ -47,7 +47,7 @@ static int sign_job(batch *b, sg_arena *mem, job *j)
     int nkeys = j->keyset ? b->k->nksk : b->k->nzsk;
     if (nkeys == 0)
         return SG_ENOTFOUND;
-    const sg_ks_policy *p = &b->k->policy;
+    const sg_keyset_policy *p = &b->k->policy;
     const uint8_t *owner = j->owner;
     uint8_t labels = (uint8_t)(sg_name_labels(owner) - (owner[0] == 1 && owner[1] == '*'));
     uint8_t *blob = sg_arena_alloc(mem, (size_t)nkeys * (2 + SG_RRSIG_MAX));
@@ -140,7 +140,7 @@ static int push(batch *b, const uint8_t *owner, const sg_rrset *rs, int sign, in
 int sg_zonesign_walk_reuse(const sg_zone *z, const sg_keyset *k, uint32_t now,
                            sg_zonesign_reuse_cb reuse, sg_zonesign_cb cb, void *arg)
 {
-    const sg_ks_policy *p = &k->policy;
+    const sg_keyset_policy *p = &k->policy;
     enum sg_ks_denial kind = p->denial == SG_KS_DENIAL_NSEC3 ? SG_KS_DENIAL_NSEC3 : SG_KS_DENIAL_NSEC;
     sg_denial *d = NULL;
     int rc = sg_denial_build(z, kind, p->nsec3_iterations, p->nsec3_opt_out, k->apex_types,
