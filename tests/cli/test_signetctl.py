@@ -299,6 +299,42 @@ def security(c):
     check("cannot open keystore" in p.stderr, "open error")
 
 
+def zone_check(c):
+    """zone check FILE [ZONE]: what the file plugin would say, with no keystore (issue 21)."""
+    good = os.path.join(c.dir, "check.test.zone")
+    with open(good, "w") as f:
+        f.write("$ORIGIN check.test.\n$TTL 300\n@ IN SOA ns1 hostmaster 7 3600 600 86400 300\n"
+                "@ IN NS ns1\nns1 IN A 192.0.2.1\nwww IN A 192.0.2.2\n")
+    # the zone from the file's name; no keystore is made or needed
+    nodb = os.path.join(c.dir, "never", "made.db")
+    p = c.run("--db", nodb, "zone", "check", good, check=0)
+    check("zone check.test.: " in p.stdout and "serial 7, 4 records, 3 names" in p.stdout,
+          "zone check output: " + p.stdout)
+    check(not os.path.exists(os.path.dirname(nodb)), "zone check made a keystore")
+    p = c.run("--json", "zone", "check", good, "check.test", check=0)
+    j = json.loads(p.stdout)
+    check(j["zone"] == "check.test." and j["serial"] == 7 and j["records"] == 4 and
+          j["names"] == 3, "zone check --json: " + p.stdout)
+    # a broken line: file and line named, exit 1
+    bad = os.path.join(c.dir, "bad.zone")
+    with open(bad, "w") as f:
+        f.write("$TTL 300\n@ IN SOA ns1 hostmaster 7 3600 600 86400 300\n@ IN NS ns1\n"
+                "www IN A 192.0.2.300\n")
+    p = c.run("zone", "check", bad, "check.test", check=1)
+    check(re.search(r"bad\.zone:4\b", p.stderr), "zone check names file:line: " + p.stderr)
+    # data outside the zone named on the command line ($ORIGIN names another)
+    p = c.run("zone", "check", good, "other.test", check=1)
+    check("does not load" in p.stderr, "zone check of the wrong zone: " + p.stderr)
+    # not a regular file: refused, never read
+    fifo = os.path.join(c.dir, "fifo.zone")
+    os.mkfifo(fifo)
+    p = c.run("zone", "check", fifo, "check.test", check=1)
+    check("regular file" in p.stderr, "zone check of a FIFO: " + p.stderr)
+    c.run("zone", "check", check=2)
+    c.run("zone", "check", good, "check.test", "extra", check=2)
+    c.run("zone", "check", os.path.join(c.dir, "no..name.zone"), check=2)
+
+
 def main():
     c = Ctl(sys.argv[1], "sgctl-cli.")
     c.env["SIGNET_NOW"] = str(NOW)   # one clock for the whole story; steps are explicit
@@ -307,6 +343,7 @@ def main():
         policies(c)
         zones_and_keys(c)
         serial_floor(c)
+        zone_check(c)
         bind_import(c)
         knot_import(c)
         security(c)
