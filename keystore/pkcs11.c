@@ -216,6 +216,7 @@ typedef struct p11_token {
     int open;
     uint64_t epoch;               /* moves with every new session: key handles found again */
     int failing;                  /* a failure was logged; a success logs the recovery */
+    int pin_failing;              /* the PIN source failed (logged once; no hold) */
     time_t retry_at;              /* no reconnection before this */
     time_t reminded_at;
     struct p11_token *next;
@@ -469,22 +470,41 @@ static void module_reset(p11_token *t)
     pthread_mutex_unlock(&reg_mu);
 }
 
-static int session_try(p11_token *t, char *why, size_t cap);
+static int session_try(p11_token *t, char *pin, size_t plen, char *why, size_t cap);
 
 /* Open and log in the token's session (t->mu held). A failure is logged on the token's
- * change of state; while it fails, a reconnection is tried at most once a second. */
+ * change of state; while it fails, a reconnection is tried at most once a second.
+ * The PIN source is read first: an unset variable or a loose PIN file is the operator's
+ * to fix and says nothing about the token, so it neither starts the token's hold nor
+ * resets its module, and the next call reads the source again. */
 static int session_open(p11_token *t, char *why, size_t cap)
 {
     if (t->open)
         return 0;
+    char *pin = NULL;
+    size_t plen = 0;
+    int r = pin_read(t->pin_source, &pin, &plen, why, cap);
+    if (r) {
+        if (!t->pin_failing)
+            sg_log(SG_LOG_ERR, "pkcs11", NULL, "token '%s': %s; signing with its keys stops until "
+                   "the PIN can be read", t->label, why && cap ? why : "the PIN cannot be read");
+        t->pin_failing = 1;
+        return r;
+    }
+    if (t->pin_failing)
+        sg_log(SG_LOG_WARN, "pkcs11", NULL, "token '%s': the PIN can be read again", t->label);
+    t->pin_failing = 0;
     time_t now = time(NULL);
-    if (t->failing && now < t->retry_at)
+    if (t->failing && now < t->retry_at) {
+        sg_secure_free(pin, PIN_MAX);
         return ks_say(why, cap, SG_KS_ETOKEN, "token '%s' is failing (next attempt in a second)",
                    t->label);
+    }
     t->retry_at = now + 1;
     if (t->failing)
         module_reset(t);
-    int r = session_try(t, why, cap);
+    r = session_try(t, pin, plen, why, cap);
+    sg_secure_free(pin, PIN_MAX);
     if (r == SG_KS_ETOKEN || r == SG_KS_EPIN)
         token_failed(t, why && cap ? why : "cannot be reached");
     else if (!r)
@@ -492,7 +512,7 @@ static int session_open(p11_token *t, char *why, size_t cap)
     return r;
 }
 
-static int session_try(p11_token *t, char *why, size_t cap)
+static int session_try(p11_token *t, char *pin, size_t plen, char *why, size_t cap)
 {
     CK_FUNCTION_LIST_PTR f = t->m->f;
     CK_ULONG n = 0;
@@ -524,15 +544,7 @@ static int session_try(p11_token *t, char *why, size_t cap)
     rv = f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s);
     if (rv != CKR_OK)
         return ks_say(why, cap, SG_KS_ETOKEN, "token '%s': C_OpenSession: %s", t->label, rv_name(rv));
-    char *pin = NULL;
-    size_t plen = 0;
-    int r = pin_read(t->pin_source, &pin, &plen, why, cap);
-    if (r) {
-        f->C_CloseSession(s);
-        return r;
-    }
     rv = f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)pin, plen);
-    sg_secure_free(pin, PIN_MAX);
     if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
         f->C_CloseSession(s);
         if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED || rv == CKR_PIN_LEN_RANGE ||

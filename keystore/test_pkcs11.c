@@ -25,7 +25,8 @@
 #define LABEL "signet-test"
 
 static char dir[256];
-static char good_uri[1024], wrong_uri[1024], loose_uri[1024], env_uri[1024], unset_uri[1024];
+static char good_uri[1024], wrong_uri[1024], loose_uri[1024], env_uri[1024], unset_uri[1024],
+    late_uri[1024];
 
 static void write_file(const char *path, const char *text, mode_t mode)
 {
@@ -81,6 +82,8 @@ static int make_token(void)
      * must not meet the hold (it did when the tests between ran in under a second) */
     snprintf(unset_uri, sizeof unset_uri, "pkcs11:token=" LABEL "?module-path=" MODULE
              "&pin-source=env:SG_TEST_PIN_UNSET");
+    snprintf(late_uri, sizeof late_uri, "pkcs11:token=" LABEL "?module-path=" MODULE
+             "&pin-source=env:SG_TEST_PIN_LATE");
     return 0;
 }
 
@@ -172,6 +175,27 @@ static void test_pin_refused(void **st)
                         sizeof pub, &plen, why, sizeof why);
     assert_int_equal(r, SG_KS_EPIN);
     assert_non_null(strstr(why, "SG_TEST_PIN_UNSET is not set"));
+}
+
+/* A PIN source that cannot be read is the operator's to fix: once it is fixed, the very
+ * next call logs in; the token is not held back as after a refusal by the token. */
+static void test_pin_source_fixed(void **st)
+{
+    (void)st;
+    char why[300], ref[1024];
+    uint8_t pub[600];
+    size_t plen;
+    unsetenv("SG_TEST_PIN_LATE");
+    assert_int_equal(sg_p11_generate(late_uri, SG_KS_ALG_ECDSAP256SHA256, 0, "l", ref, sizeof ref,
+                                     pub, sizeof pub, &plen, why, sizeof why), SG_KS_EPIN);
+    assert_non_null(strstr(why, "SG_TEST_PIN_LATE is not set"));
+    setenv("SG_TEST_PIN_LATE", "1234", 1);
+    int r = sg_p11_generate(late_uri, SG_KS_ALG_ECDSAP256SHA256, 0, "l", ref, sizeof ref, pub,
+                            sizeof pub, &plen, why, sizeof why);
+    if (r)
+        fail_msg("the fixed PIN source was not read again at once: %s", why);
+    assert_int_equal(sg_p11_destroy(ref, why, sizeof why), 0);
+    unsetenv("SG_TEST_PIN_LATE");
 }
 
 static void one_alg(uint8_t alg, uint16_t bits)
@@ -294,6 +318,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_uri),
         cmocka_unit_test(test_pin_refused),
+        cmocka_unit_test(test_pin_source_fixed),
         cmocka_unit_test(test_ecdsa_p256),
         cmocka_unit_test(test_ecdsa_p384),
         cmocka_unit_test(test_rsasha256),
