@@ -313,10 +313,11 @@ static int64_t refresh_zone(sg_keyman *km, sg_keystore *ks, kzone *z, int64_t no
     observe_served(ks, z, now);
     /* first the engine: whatever it changes is in the key set read below */
     sg_roll_figures fig = { .max_ttl = mt };
-    sg_roll_event next;
+    sg_roll_event next = { .action = SG_ROLL_NONE };
     int er = sg_roll_step(ks, z->name, &fig, now, &next);
     if (er && say_failure(z, er, now))
-        sg_log(SG_LOG_WARN, "rollover", z->name, "step failed: %s (said again in a minute if it lasts)",
+        sg_log(SG_LOG_ERR, "rollover", z->name, "%s failed: %s (said again in a minute if it lasts)",
+               next.action == SG_ROLL_NONE ? "step" : sg_roll_action_name(next.action),
                sg_strerror(er));
     /* a clock stepped back: keys are what the keystore last recorded, not what the
      * timing points say at a time before them */

@@ -82,8 +82,19 @@ static void say(const char *zone, const sg_roll_transition *tr, const sg_ks_key 
 }
 
 /* Write the transition decided in the caller's transaction and commit it (or roll back). */
+/* A failed event: into *failed for the caller to say, or said here. */
+static int failed(const char *zone, const sg_roll_event *ev, int rc, sg_roll_event *out)
+{
+    if (out)
+        *out = *ev;
+    else
+        sg_log(SG_LOG_ERR, "rollover", zone, "%s failed: %s", sg_roll_action_name(ev->action),
+               sg_strerror(rc));
+    return rc;
+}
+
 static int write_commit(sg_keystore *ks, const char *zone, sg_ks_key *keys, size_t n,
-                        const sg_roll_transition *tr, int64_t now)
+                        const sg_roll_transition *tr, int64_t now, sg_roll_event *failed_out)
 {
     sg_ks_key first;
     int rc = ks_roll_write(ks, zone, keys, n, tr, now, &first);
@@ -91,11 +102,8 @@ static int write_commit(sg_keystore *ks, const char *zone, sg_ks_key *keys, size
         sg_ks_rollback(ks);
     else
         rc = sg_ks_commit(ks); /* rolls back itself when it fails */
-    if (rc) {
-        sg_log(SG_LOG_ERR, "rollover", zone, "%s failed: %s", sg_roll_action_name(tr->event.action),
-               sg_strerror(rc));
-        return rc;
-    }
+    if (rc)
+        return failed(zone, &tr->event, rc, failed_out);
     say(zone, tr, tr->n ? &first : NULL);
     return 0;
 }
@@ -134,13 +142,12 @@ static int step_once(sg_keystore *ks, const char *zone, const sg_roll_figures *f
         free(keys);
         sg_ks_rollback(ks); /* nothing written */
         if (rc)
-            sg_log(SG_LOG_ERR, "rollover", zone, "%s failed: %s", sg_roll_action_name(ev.action),
-                   sg_strerror(rc));
-        else if (next_out)
+            return failed(zone, &ev, rc, next_out);
+        if (next_out)
             *next_out = ev;
-        return rc;
+        return 0;
     }
-    rc = write_commit(ks, zone, keys, n, &tr, now);
+    rc = write_commit(ks, zone, keys, n, &tr, now, next_out);
     free(keys);
     return rc ? rc : 1;
 }
