@@ -95,6 +95,11 @@ example.test:$port {
         self.assertEqual(after['blocked'] - (before['blocked'] or 0), 3)
         self.assertEqual(after['filtered'] - (before['filtered'] or 0), 1)
         self.assertEqual(after['dropped'] - (before['dropped'] or 0), 3)
+        # drop over TCP: nothing comes back on the connection either
+        with self.assertRaises(NoReply):
+            self.srv.dig('example.test', 'TXT', '-b', '127.0.0.2', '+tries=1', tcp=True, timeout=1)
+        # and the server goes on answering the others
+        self.assertEqual(self.q('127.0.0.1', 'example.test', 'TXT').rcode, 'NOERROR')
 
     def test_zones(self):
         # .4 is blocked below sub.example.test only (the second acl line)
