@@ -234,6 +234,41 @@ class UntilReady(HealthReady):
         self.assertLess(time.monotonic() - t0, 2.5)
 
 
+class NotTransferredYet(unittest.TestCase):
+    """A secondary zone whose primary does not answer: not ready (the plugin has no
+    callback of its own; its zones say it). Two blocks on one ready address: the union,
+    the file zone of the other block being ready."""
+
+    def setUp(self):
+        self.ready_port = free_port()
+        self.srv = Signetd('''
+example.test:$port {
+    bind 127.0.0.1
+    file $dir/example.test.zone
+    ready 127.0.0.1:%(ready)d
+}
+sec.test:$port {
+    bind 127.0.0.1
+    secondary {
+        from 127.0.0.1:%(primary)d
+    }
+    ready 127.0.0.1:%(ready)d
+}
+''' % {'ready': self.ready_port, 'primary': free_port()}, ('example.test.zone', 'example.test.inc'))
+        self.srv.start()
+
+    def tearDown(self):
+        errors = signet_test.stop_servers(self.srv)
+        if errors:
+            raise AssertionError('\n'.join(errors))
+
+    def test_secondary_not_loaded(self):
+        status, body = get(self.ready_port, '/ready')
+        self.assertEqual(status, 503, body)
+        self.assertEqual(body.strip(), 'secondary: 1 of 1 zones not loaded')
+        self.assertEqual(curl(self.ready_port, '/ready')[0], 503)
+
+
 class ConfigErrors(unittest.TestCase):
     def check(self, directive, says):
         d = signet_test.tempfile.mkdtemp(prefix='signet-health-')
