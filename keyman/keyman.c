@@ -72,6 +72,7 @@ struct sg_keyman {
     /* the stepping thread's own: its keystore handle, and whether the file was lost */
     sg_keystore *ks;
     int lost;
+    _Atomic int ks_missing;    /* the last step found no keystore to open (readiness) */
     int64_t said;              /* when the keystore's absence was last logged */
     /* which zones are due: a min-heap of the current table's zones on kzone.due, so that
      * an idle second costs O(1) and a due zone O(log n), whatever the number of zones;
@@ -634,6 +635,7 @@ void sg_keyman_step(sg_keyman *km, int64_t now)
         return;
     int had = km->ks != NULL;
     sg_keystore *ks = keystore_check(km, now);
+    atomic_store(&km->ks_missing, ks == NULL);
     if (!ks)
         return;
     follow(km, ks, now);
@@ -945,4 +947,9 @@ int sg_keyman_metrics(sg_keyman *km, sg_metrics_out *out)
     if (!km || !out)
         return SG_EINVAL;
     return sg_key_metrics_render(&km->metrics, out);
+}
+
+int sg_keyman_keystore_ok(const sg_keyman *km)
+{
+    return km && !atomic_load(&((sg_keyman *)km)->ks_missing);
 }
