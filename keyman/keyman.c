@@ -407,8 +407,18 @@ static sg_keystore *keystore_check(sg_keyman *km, int64_t now)
     }
     if (ks)
         return ks;
-    int rc = km->lost ? sg_ks_open_existing(km->keystore, "daemon", &ks)
-                      : sg_ks_new(km->keystore, "daemon", &ks);
+    /* sg_keyman_new made the keystore; from then on it is only opened, never made: a new
+     * empty file at the path (moved away before the first step) would hold none of the
+     * zones' keys, and the engine would make new ones that no DS matches */
+    int rc = sg_ks_open_existing(km->keystore, "daemon", &ks);
+    if (rc && !km->lost) {
+        sg_log(SG_LOG_ERR, "signer", NULL, "keystore %s: %s: no key changes until a keystore is "
+               "there again; the keys in use keep serving", km->keystore,
+               rc == SG_ENOTFOUND ? "deleted or moved away" : sg_strerror(rc));
+        km->lost = 1;
+        km->said = now;
+        return NULL;
+    }
     if (rc) {
         if (now - km->said >= 60) {
             sg_log(SG_LOG_ERR, "signer", NULL, "keystore %s: %s; no key changes, the keys in use keep serving",
