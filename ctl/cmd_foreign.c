@@ -28,21 +28,40 @@ static void help(void)
            "Run it periodically (a timer), and after each rollover step on either side.\n");
 }
 
-/* "ADDR:PORT" or "[V6]:PORT", as sg_reg_auth_query takes it, from the operator's forms. */
+/* "ADDR:PORT" or "[V6]:PORT", as sg_reg_auth_query takes it, from the operator's forms
+ * (ADDR, ADDR:PORT, ADDR@PORT, [V6], [V6]:PORT, V6, V6@PORT). */
 static int peer_addr(const char *s, char *out, size_t cap)
 {
-    const char *at = strrchr(s, '@'), *colon = strchr(s, ':');
-    int n;
-    if (s[0] == '[')
-        n = strstr(s, "]:") ? snprintf(out, cap, "%s", s) : snprintf(out, cap, "%s:53", s);
-    else if (at)
-        n = snprintf(out, cap, memchr(s, ':', (size_t)(at - s)) ? "[%.*s]:%s" : "%.*s:%s",
-                     (int)(at - s), s, at + 1);
-    else if (colon && colon == strrchr(s, ':'))
-        n = snprintf(out, cap, "%s", s);
-    else
-        n = snprintf(out, cap, colon ? "[%s]:53" : "%s:53", s);
-    return n > 0 && (size_t)n < cap && *s ? 0 : -1;
+    char host[256];
+    const char *port = "53", *at = strrchr(s, '@'), *colon = strchr(s, ':');
+    size_t hl;
+    if (s[0] == '[') {
+        const char *rb = strchr(s, ']');
+        if (!rb || (rb[1] && rb[1] != ':'))
+            return -1;
+        hl = (size_t)(rb - s - 1);
+        s++;
+        if (rb[1])
+            port = rb + 2;
+    } else if (at) {
+        hl = (size_t)(at - s);
+        port = at + 1;
+    } else if (colon && colon == strrchr(s, ':')) {
+        hl = (size_t)(colon - s);
+        port = colon + 1;
+    } else {
+        hl = strlen(s);
+    }
+    if (hl == 0 || hl >= sizeof host)
+        return -1;
+    memcpy(host, s, hl);
+    host[hl] = 0;
+    char *end;
+    long p = strtol(port, &end, 10);
+    if (*port < '0' || *port > '9' || *end || p < 1 || p > 65535)
+        return -1;
+    int n = snprintf(out, cap, strchr(host, ':') ? "[%s]:%ld" : "%s:%ld", host, p);
+    return n > 0 && (size_t)n < cap ? 0 : -1;
 }
 
 typedef struct served_key {

@@ -527,6 +527,28 @@ class MultiSigner(unittest.TestCase):
             '\n'.join(self.bad[:30]), '\n'.join(self.ub.validation_failures()[-10:])))
         self.assertGreater(total.get('secure', 0), 100)
 
+    def test_sync_foreign_refusals(self):
+        """A bad address, a zone not in the keystore and a server that is not
+        authoritative for the zone (the parent: a referral) change nothing; --json says
+        what a run did."""
+        before = self.keys()
+        p = st.ctl_run(self.db, 'key', 'sync-foreign', ZONE, '--from', '1.2.3.4:99999x')
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn('bad server address', p.stderr)
+        p = st.ctl_run(self.db, 'key', 'sync-foreign', 'nope.test.', '--from',
+                       '127.0.0.1:%d' % self.knot_port)
+        self.assertNotEqual(p.returncode, 0)
+        p = st.ctl_run(self.db, 'key', 'sync-foreign', ZONE, '--from',
+                       '127.0.0.1:%d' % self.parent.port)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn('not authoritative', p.stderr)
+        self.assertEqual(self.keys(), before)
+        j = st.ctl(self.db, 'key', 'sync-foreign', ZONE, '--from',
+                   '127.0.0.1:%d' % self.knot_port, as_json=True)
+        self.assertEqual(j['imported'] + j['removed'] + j['republished'], 0, j)
+        self.assertTrue(j['wait'])
+        self.assertGreaterEqual(j['ours_served'], 1)
+
 
 def ds_of(owner, dnskey_text):
     """'TAG 13 2 HEX' (SHA-256) from a DNSKEY's presentation form 'FLAGS 3 ALG BASE64'."""
