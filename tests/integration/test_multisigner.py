@@ -245,14 +245,20 @@ class MultiSigner(unittest.TestCase):
         if cls.knot is not None:
             st.terminate(cls.knot, 10)
             cls.knot_log.close()
+        failed = []
         for s in (cls.signet, cls.parent):
             if s is not None:
-                s.stop()
+                rc = s.stop()
+                if rc != 0 and s.proc is not None:
+                    # a sanitizer report, or a crash: the log says which
+                    failed.append('signetd exited %s; log:\n%s' % (rc, s.log()[-3000:]))
                 s.cleanup()
         if os.environ.get('SIGNET_KEEP_TMP'):
             print('kept %s' % cls.dir)
         else:
             shutil.rmtree(cls.dir, ignore_errors=True)
+        if failed:
+            raise AssertionError('\n'.join(failed))
 
     @classmethod
     def note(cls, fmt, *a):
