@@ -155,18 +155,16 @@ static int sync_keys(ctl *c, const char *zone, const char *server, served_key *s
         if (s)
             s->matched = 1;
         if (!sg_ks_key_public_only(k)) {
-            /* ours: does the peer's RRset hold it? */
-            if (published(k, now) || s) {
-                if ((rc = sg_ks_peer_seen(c->ks, zone, k->tag, s != NULL, server, now)))
-                    goto fail;
-                if (published(k, now)) {
-                    say(rep, "our %s %u: %s\n", sg_ks_role_name(k->role), k->tag,
-                        s ? "served by the peer" : "NOT served by the peer");
-                    if (s)
-                        rep->ours_served++;
-                    else
-                        rep->ours_missing++;
-                }
+            /* ours: does the peer's RRset hold it? (written only when that changes) */
+            if ((rc = sg_ks_peer_seen(c->ks, zone, k->tag, s != NULL, server, now)))
+                goto fail;
+            if (published(k, now)) {
+                say(rep, "our %s %u: %s\n", sg_ks_role_name(k->role), k->tag,
+                    s ? "served by the peer" : "NOT served by the peer");
+                if (s)
+                    rep->ours_served++;
+                else
+                    rep->ours_missing++;
             }
             continue;
         }
@@ -200,6 +198,19 @@ static int sync_keys(ctl *c, const char *zone, const char *server, served_key *s
                 sg_ks_role_name(k->role), k->tag);
             rep->removed++;
         }
+    }
+    /* a key of ours deleted since: its tag may come again with another key, which the
+     * peer has not seen */
+    sg_ks_peer_seen_key seen[SYNC_MAX_KEYS];
+    size_t nseen;
+    if ((rc = sg_ks_peer_seen_list(c->ks, zone, seen, SYNC_MAX_KEYS, &nseen)))
+        goto fail;
+    for (size_t j = 0; j < nseen; j++) {
+        int here = 0;
+        for (size_t i = 0; i < n && !here; i++)
+            here = keys[i].tag == seen[j].tag && !sg_ks_key_public_only(&keys[i]);
+        if (!here && (rc = sg_ks_peer_seen(c->ks, zone, seen[j].tag, 0, server, now)))
+            goto fail;
     }
     for (size_t j = 0; j < nsv; j++) {
         if (sv[j].matched)
