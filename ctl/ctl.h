@@ -98,6 +98,7 @@ int cmd_zone_adopt(ctl *c, int argc, char **argv);   /* cmd_adopt.c */
 int cmd_zone_roll(ctl *c, const char *sub, int argc, char **argv);
 int cmd_ds_seen(ctl *c, int argc, char **argv);
 int cmd_key_compromise(ctl *c, int argc, char **argv);
+int cmd_key_sync_foreign(ctl *c, int argc, char **argv); /* cmd_foreign.c */
 int cmd_ds_gone(ctl *c, int argc, char **argv);
 int cmd_key(ctl *c, int argc, char **argv);
 int cmd_ds(ctl *c, int argc, char **argv);

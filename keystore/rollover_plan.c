@@ -77,6 +77,7 @@ int sg_roll_plan_transitions(sg_keystore *ks, const char *zone, const sg_roll_fi
      * cannot know when they will */
     fig.secondaries = 0;
     fig.parent_checks = 0;
+    fig.peers = 0; /* a multi-signer peer too */
     sg_roll_transition *trs = NULL;
     size_t ntr = 0, cap = 0;
     int64_t t = now, fake_id = -1;
