@@ -256,7 +256,7 @@ static int add_record(void *arg, uint16_t type, char *line)
     size_t n = strlen(line);
     while (n && line[n - 1] == '\n')
         line[--n] = 0;
-    r->bytes += n + 4;
+    r->bytes += n + 16; /* JSON quoting and escapes (tabs) */
     if (r->bytes > RECORDS_TEXT_MAX)
         return SG_ESPACE;
     return json_array_append_new(json_object_get(r->out, "records"), json_string(line)) ? SG_ENOMEM : 0;
