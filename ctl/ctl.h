@@ -33,6 +33,8 @@ typedef struct ctl {
     int64_t now;          /* time(NULL), or SIGNET_NOW for tests */
     sg_keystore *ks;      /* opened by ctl_open */
     const char *socket;   /* signetd's control socket */
+    int result;           /* the exit status of a command that succeeded with a finding
+                           * (zone diff: 1, different, as diff(1)); 0 otherwise */
 } ctl;
 
 /* Open the keystore once; prints the error and returns CTL_ERR on failure. */
@@ -116,6 +118,8 @@ int cmd_keystore(ctl *c, int argc, char **argv);   /* cmd_keystore.c */
 int ctl_daemon_call(const ctl *c, json_t *req, int timeout_ms, json_t **reply_out, char *err,
                     size_t errcap);
 int cmd_daemon(ctl *c, const char *cmd, int argc, char **argv);
+/* zone diff ZONE [FILE] (cmd_zone_diff.c): the served version against the file on disk. */
+int cmd_zone_diff(ctl *c, int argc, char **argv);
 /* The daemon's view of a zone (serial served, version, signing keys), or NULL with the
  * reason in err (not reachable, zone not served). */
 json_t *ctl_daemon_zone(const ctl *c, const char *zone, char *err, size_t errcap);

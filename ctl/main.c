@@ -166,5 +166,6 @@ int main(int argc, char **argv)
     sg_ks_free(c.ks);
     if (fflush(stdout) != 0)
         rc = CTL_ERR;
-    return ctl_capture_end(&cap, rc);
+    rc = ctl_capture_end(&cap, rc);
+    return rc == CTL_OK ? c.result : rc;
 }
