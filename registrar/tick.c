@@ -272,6 +272,22 @@ static int start_job(sg_registrar *r, int kind, const char *zone, const sg_reg_d
     return 0;
 }
 
+
+/* Whether a failed push is news for the log: the first failure, or an error other than
+ * the one last said (a retry every few seconds otherwise fills the log with the same
+ * line; the journal keeps every attempt). */
+static int say_err(sg_reg_zstate *z, const sg_reg_job *j)
+{
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)(unsigned)j->rc;
+    for (const char *p = j->err; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+    h |= 1; /* never 0, which means nothing said */
+    if (h == z->said_err)
+        return 0;
+    z->said_err = h;
+    return 1;
+}
+
 /* What the worker finished: events, then the state it leads to. */
 static int finish_job(sg_registrar *r, sg_keystore *ks, int64_t now)
 {
@@ -290,6 +306,7 @@ static int finish_job(sg_registrar *r, sg_keystore *ks, int64_t now)
         goto out;
     if (j->kind == SG_REG_JOB_PUSH) {
         if (j->rc == 0) {
+            unsigned failed = z->attempts;
             z->pushed_fp = j->fp;
             z->attempts = 0;
             if (z->failing_since)
@@ -300,8 +317,14 @@ static int finish_job(sg_registrar *r, sg_keystore *ks, int64_t now)
             rc = reg_event(r, ks, j->zone, now, "reg-ok", "%s",
                        j->changed ? "the registrar accepted the DS set"
                                   : "the registrar already has the DS set");
-            sg_log(SG_LOG_INFO, "registrar", j->zone, "%s: %s", r->cfg.provider,
-                   j->changed ? "DS set pushed" : "DS set already at the registrar");
+            if (z->said_err)
+                sg_log(SG_LOG_WARN, "registrar", j->zone, "%s: %s after %u failed attempt%s",
+                       r->cfg.provider, j->changed ? "DS set pushed" : "DS set already at the registrar",
+                       failed, failed == 1 ? "" : "s");
+            else
+                sg_log(SG_LOG_INFO, "registrar", j->zone, "%s: %s", r->cfg.provider,
+                       j->changed ? "DS set pushed" : "DS set already at the registrar");
+            z->said_err = 0;
         } else if (j->rc == SG_REG_ERETRY) {
             z->attempts++;
             uint32_t d = sg_reg_backoff(z->attempts, r->cfg.backoff_base, r->cfg.backoff_max,
@@ -309,8 +332,12 @@ static int finish_job(sg_registrar *r, sg_keystore *ks, int64_t now)
             z->next_push = now + d;
             rc = reg_event(r, ks, j->zone, now, "reg-retry", "%s; retry %u in %us", j->err,
                        z->attempts, d);
-            sg_log(SG_LOG_WARN, "registrar", j->zone, "%s: %s; retry in %us", r->cfg.provider,
-                   j->err, d);
+            if (say_err(z, j))
+                sg_log(SG_LOG_WARN, "registrar", j->zone, "%s: %s; retrying (next in %us; said "
+                       "again when the error changes or the push succeeds)", r->cfg.provider, j->err, d);
+            else
+                sg_log(SG_LOG_DEBUG, "registrar", j->zone, "%s: %s; retry %u in %us",
+                       r->cfg.provider, j->err, z->attempts, d);
             if (!rc)
                 rc = push_alert(r, ks, z, j, now);
         } else {
@@ -320,7 +347,10 @@ static int finish_job(sg_registrar *r, sg_keystore *ks, int64_t now)
             z->next_push = now + r->cfg.backoff_max;
             rc = reg_event(r, ks, j->zone, now, "reg-error", "%s (%s); next try in %us", j->err,
                        sg_strerror(j->rc), r->cfg.backoff_max);
-            sg_log(SG_LOG_ERR, "registrar", j->zone, "%s: %s", r->cfg.provider, j->err);
+            if (say_err(z, j))
+                sg_log(SG_LOG_ERR, "registrar", j->zone, "%s: %s", r->cfg.provider, j->err);
+            else
+                sg_log(SG_LOG_DEBUG, "registrar", j->zone, "%s: %s (again)", r->cfg.provider, j->err);
             if (!rc)
                 rc = push_alert(r, ks, z, j, now);
         }

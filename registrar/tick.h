@@ -42,6 +42,7 @@ typedef struct sg_reg_zstate {
     int verify;              /* a push changed the registrar's set: look at the parent once
                               * (its TTL), even when no key waits for ds-seen */
     int alerted;
+    uint64_t said_err;       /* the failing push's error last logged (hash); 0: none */
     uint32_t ttl_warned;     /* the served DS TTL last warned about (above the policy's) */
     struct sg_reg_zstate *next;
 } sg_reg_zstate;

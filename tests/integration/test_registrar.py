@@ -1269,6 +1269,10 @@ class RegistrarTest(unittest.TestCase):
         self.assertEqual(len(self.reg.calls), calls, 'a request got through an unverified TLS session')
         _, hist = self.events('bad.test')
         self.assertRegex(hist, r'reg-retry.*(certificate|SSL)')
+        # every attempt is in the journal; the log says the failure once, not per retry
+        self.assertGreaterEqual(hist.count('->reg-retry'), 2, hist)
+        said = [l for l in p.stderr.splitlines() if 'registrar' in l and 'retrying' in l]
+        self.assertEqual(len(said), 1, p.stderr)
         # signetctl registrar test says so, and exits 1
         p = self.ctl_run('registrar', 'test', 'bad.test', '--config', cf)
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
