@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Gandi v5 domain API (api.gandi.net/v5/domain): a personal access token as Bearer; the
- * DNSSEC keys of a domain under /domains/{fqdn}/dnskeys, given as DNSKEY (algorithm,
- * flags, public key; Gandi computes the DS), deleted by id. API documentation:
- * https://api.gandi.net/docs/domains/ (DNSSEC keys). */
+ * DNSSEC keys of a domain under /domains/{fqdn}/dnskeys, given as DNSKEY (algorithm, key
+ * type "ksk"/"zsk", public key; Gandi computes the DS), deleted by id. API documentation:
+ * https://api.gandi.net/docs/domains/ (DNSSEC keys); the members as Gandi's own clients
+ * send and read them (go-gandi domain/types.go DNSSECKeyCreateRequest, its Terraform
+ * provider's gandi_dnssec_key): no "flags" member, "type" instead. */
 #include "registrar/internal.h"
 
 #include <openssl/crypto.h>
@@ -20,7 +22,8 @@ char *sg_reg_gandi_create_body(const sg_reg_ds *ds)
         return NULL;
     json_t *o = json_object();
     json_object_set_new(o, "algorithm", json_integer(ds->algorithm));
-    json_object_set_new(o, "flags", json_integer(ds->flags));
+    /* the SEP bit is what "ksk" stands for (RFC 4034 2.1.1) */
+    json_object_set_new(o, "type", json_string(ds->flags & 1 ? "ksk" : "zsk"));
     json_object_set_new(o, "public_key", json_string(b64));
     char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);
@@ -56,7 +59,9 @@ int sg_reg_gandi_parse_list(const json_t *root, sg_reg_dsset *out, char *err, si
             return SG_EMALFORMED;
         }
         d.algorithm = (uint8_t)alg;
-        d.flags = flags > 0 ? (uint16_t)flags : type && !strcmp(type, "ksk") ? 257 : 0;
+        /* Gandi lists "type"; a "flags" member, should one come, is taken as it is */
+        d.flags = flags > 0 ? (uint16_t)flags
+                  : type && !strcmp(type, "ksk") ? 257 : type && !strcmp(type, "zsk") ? 256 : 0;
         d.tag = tag > 0 ? (uint16_t)tag : 0;
         if (dt > 0 && dg && !sg_reg_hex_decode(dg, d.digest, sizeof d.digest, &d.digest_len))
             d.digest_type = (uint8_t)dt;
