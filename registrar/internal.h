@@ -109,6 +109,9 @@ typedef struct sg_reg_provider {
     int (*add)(sg_reg_ctx *ctx, const sg_reg_ds *ds);
     int (*remove)(sg_reg_ctx *ctx, const sg_reg_ds *have);
     int (*replace)(sg_reg_ctx *ctx, const sg_reg_dsset *want); /* whole-set APIs, or NULL */
+    /* ends the session the calls opened (INWX account.logout), or NULL; called through
+     * sg_reg_ctx_end once a push or a listing is over */
+    void (*end)(sg_reg_ctx *ctx);
     /* 1: the API takes the DNSKEY (flags, algorithm, public key) and computes the DS
      * itself, so listed records are compared by key, not by digest */
     int takes_dnskey;
@@ -175,6 +178,14 @@ int sg_reg_ovh_signature(const char *as, const char *ck, const char *method, con
 /* OVHcloud endpoint names (ovh-eu, ovh-ca, ovh-us) as base URLs; NULL if not one. */
 const char *sg_reg_ovh_endpoint(const char *name);
 char *sg_reg_ovh_task_path(const char *domain, long id);
+
+/* TOTP (totp.c): the RFC 6238 code (HMAC-SHA1, T0 = 0) of key at time now, in step
+ * seconds, of digits (6..9) digits, into out. 0, SG_EINVAL or SG_ELIB. */
+int sg_reg_totp(const uint8_t *key, size_t keylen, int64_t now, unsigned step, unsigned digits,
+                char *out, size_t cap);
+/* RFC 4648 base32 (upper or lower case; blanks, '-' and '=' ignored) into out.
+ * 0, SG_EMALFORMED (not base32, or empty) or SG_ESPACE. */
+int sg_reg_base32_decode(const char *in, uint8_t *out, size_t cap, size_t *len_out);
 
 /* AWS Signature Version 4 (sigv4.c). The request as it goes on the wire: method, path
  * (already URI-encoded), query ("" or "a=1&b=2", already encoded; sorted here), headers

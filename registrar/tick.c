@@ -91,6 +91,18 @@ void sg_reg_ctx_setup(const sg_registrar *r, sg_reg_ctx *ctx, const char *zone,
         snprintf(ctx->domain, sizeof ctx->domain, "%.*s", (int)strlen(zone) - 1, zone);
 }
 
+void sg_reg_ctx_end(const sg_registrar *r, sg_reg_ctx *ctx)
+{
+    if (!r->prov || !r->prov->end)
+        return;
+    char err[sizeof ctx->err];
+    memcpy(err, ctx->err, sizeof err);
+    uint32_t ra = ctx->retry_after;
+    r->prov->end(ctx);
+    memcpy(ctx->err, err, sizeof err);
+    ctx->retry_after = ra;
+}
+
 int sg_reg_zone_want(sg_keystore *ks, const char *zn, int64_t now, sg_reg_dsset *want,
                      int *unsigning_out, int *pending_seen_out)
 {
@@ -191,6 +203,7 @@ static void *worker(void *arg)
         sg_reg_ctx ctx;
         sg_reg_ctx_setup(r, &ctx, j->zone, &j->journal);
         j->rc = sg_reg_push(&ctx, r->prov, &j->want, &j->changed);
+        sg_reg_ctx_end(r, &ctx);
         j->retry_after = ctx.retry_after;
         snprintf(j->err, sizeof j->err, "%s", ctx.err[0] ? ctx.err : sg_strerror(j->rc));
     } else {
