@@ -179,6 +179,21 @@ int sg_reg_ovh_signature(const char *as, const char *ck, const char *method, con
 const char *sg_reg_ovh_endpoint(const char *name);
 char *sg_reg_ovh_task_path(const char *domain, long id);
 
+/* Listings (listing.c), shared by the providers' parsers. The array under member of
+ * root (member NULL: root itself): *list_out NULL and 0 when member is absent or null,
+ * SG_EMALFORMED with shown as the reason when it is not an array. */
+int sg_reg_listing_array(const json_t *root, const char *member, const char *shown,
+                         const json_t **list_out, char *err, size_t cap);
+/* A listed record's optional fields: flags and tag when positive, the digest when its
+ * type is positive and it is hex (else none). */
+void sg_reg_listing_fill(sg_reg_ds *d, long flags, long tag, long digest_type,
+                         const char *digest_hex);
+/* Add d to out; on failure out is emptied and SG_ENOMEM returned. */
+int sg_reg_listing_add(sg_reg_dsset *out, const sg_reg_ds *d);
+/* A malformed listing: the reason into err, out emptied; returns SG_EMALFORMED. */
+int sg_reg_listing_bad(sg_reg_dsset *out, char *err, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* TOTP (totp.c): the RFC 6238 code (HMAC-SHA1, T0 = 0) of key at time now, in step
  * seconds, of digits (6..9) digits, into out. 0, SG_EINVAL or SG_ELIB. */
 int sg_reg_totp(const uint8_t *key, size_t keylen, int64_t now, unsigned step, unsigned digits,

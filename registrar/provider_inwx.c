@@ -33,13 +33,10 @@ char *sg_reg_inwx_request(const char *method, json_t *params)
 int sg_reg_inwx_parse_keys(const json_t *res, sg_reg_dsset *out, char *err, size_t cap)
 {
     sg_reg_dsset_init(out);
-    const json_t *list = json_object_get(res, "dnskey");
-    if (!list || json_is_null(list))
-        return 0;
-    if (!json_is_array(list)) {
-        snprintf(err, cap, "resData.dnskey is not a list");
-        return SG_EMALFORMED;
-    }
+    const json_t *list;
+    int rc = sg_reg_listing_array(res, "dnskey", "resData.dnskey is not a list", &list, err, cap);
+    if (rc || !list)
+        return rc;
     size_t i;
     const json_t *k;
     json_array_foreach(list, i, k) {
@@ -56,23 +53,13 @@ int sg_reg_inwx_parse_keys(const json_t *res, sg_reg_dsset *out, char *err, size
         const char *pk = json_string_value(json_object_get(k, "publicKey"));
         const char *dg = json_string_value(json_object_get(k, "digest"));
         if (id < 0 || alg < 0 || !pk ||
-            sg_reg_b64_decode(pk, d.pubkey, sizeof d.pubkey, &d.pubkey_len)) {
-            snprintf(err, cap, "a key without id, algorithmId or a base64 publicKey");
-            sg_reg_dsset_deinit(out);
-            return SG_EMALFORMED;
-        }
+            sg_reg_b64_decode(pk, d.pubkey, sizeof d.pubkey, &d.pubkey_len))
+            return sg_reg_listing_bad(out, err, cap, "a key without id, algorithmId or a base64 publicKey");
         d.algorithm = (uint8_t)alg;
-        d.flags = flags > 0 ? (uint16_t)flags : 0;
-        d.tag = tag > 0 ? (uint16_t)tag : 0;
-        if (dt > 0 && dg && !sg_reg_hex_decode(dg, d.digest, sizeof d.digest, &d.digest_len))
-            d.digest_type = (uint8_t)dt;
-        else
-            d.digest_len = 0;
+        sg_reg_listing_fill(&d, flags, tag, dt, dg);
         snprintf(d.id, sizeof d.id, "%ld", id);
-        if (sg_reg_dsset_add(out, &d)) {
-            sg_reg_dsset_deinit(out);
-            return SG_ENOMEM;
-        }
+        if ((rc = sg_reg_listing_add(out, &d)))
+            return rc;
     }
     return 0;
 }

@@ -40,13 +40,11 @@ char *sg_reg_route53_associate_body(const char *domain, const sg_reg_ds *ds)
 int sg_reg_route53_parse_detail(const json_t *root, sg_reg_dsset *out, char *err, size_t cap)
 {
     sg_reg_dsset_init(out);
-    const json_t *list = json_object_get(root, "DnssecKeys");
-    if (!list || json_is_null(list))
-        return 0; /* a domain without DNSSEC keys has no DnssecKeys member */
-    if (!json_is_array(list)) {
-        snprintf(err, cap, "DnssecKeys is not a list");
-        return SG_EMALFORMED;
-    }
+    /* a domain without DNSSEC keys has no DnssecKeys member */
+    const json_t *list;
+    int rc = sg_reg_listing_array(root, "DnssecKeys", "DnssecKeys is not a list", &list, err, cap);
+    if (rc || !list)
+        return rc;
     size_t i;
     const json_t *k;
     json_array_foreach(list, i, k) {
@@ -60,23 +58,13 @@ int sg_reg_route53_parse_detail(const json_t *root, sg_reg_dsset *out, char *err
         const char *dg = json_string_value(json_object_get(k, "Digest"));
         const char *id = json_string_value(json_object_get(k, "Id"));
         if (alg < 0 || !id || !pk ||
-            sg_reg_b64_decode(pk, d.pubkey, sizeof d.pubkey, &d.pubkey_len)) {
-            snprintf(err, cap, "a DnssecKey without Id, Algorithm or a base64 PublicKey");
-            sg_reg_dsset_deinit(out);
-            return SG_EMALFORMED;
-        }
+            sg_reg_b64_decode(pk, d.pubkey, sizeof d.pubkey, &d.pubkey_len))
+            return sg_reg_listing_bad(out, err, cap, "a DnssecKey without Id, Algorithm or a base64 PublicKey");
         d.algorithm = (uint8_t)alg;
-        d.flags = flags > 0 ? (uint16_t)flags : 0;
-        d.tag = tag > 0 ? (uint16_t)tag : 0;
-        if (dt > 0 && dg && !sg_reg_hex_decode(dg, d.digest, sizeof d.digest, &d.digest_len))
-            d.digest_type = (uint8_t)dt;
-        else
-            d.digest_len = 0;
+        sg_reg_listing_fill(&d, flags, tag, dt, dg);
         snprintf(d.id, sizeof d.id, "%s", id);
-        if (sg_reg_dsset_add(out, &d)) {
-            sg_reg_dsset_deinit(out);
-            return SG_ENOMEM;
-        }
+        if ((rc = sg_reg_listing_add(out, &d)))
+            return rc;
     }
     return 0;
 }
