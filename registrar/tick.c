@@ -114,7 +114,7 @@ int sg_reg_zone_want(sg_keystore *ks, const char *zn, int64_t now, sg_reg_dsset 
     int gone_recorded = starts_with(zr.state, SG_ROLL_STATE_DS_GONE) ||
                         !strcmp(zr.state, SG_ROLL_STATE_UNSIGNED);
     sg_ks_key *keys = NULL;
-    size_t nk = 0;
+    size_t nk = 0; /* the DS set's keys; the rules below are about it, not all keys */
     if ((rc = sg_ks_ds_set(ks, zn, now, &keys, &nk, NULL)))
         return rc;
     int pending_seen = 0;
@@ -123,8 +123,9 @@ int sg_reg_zone_want(sg_keystore *ks, const char *zn, int64_t now, sg_reg_dsset 
     free(keys);
     /* a withdrawn DS must be seen gone from the parent too: the engine's waits after a
      * withdrawal count from there */
-    if (!pending_seen && !sg_ks_key_list(ks, zn, &keys, &nk)) {
-        for (size_t i = 0; i < nk; i++)
+    size_t nall = 0;
+    if (!pending_seen && !sg_ks_key_list(ks, zn, &keys, &nall)) {
+        for (size_t i = 0; i < nall; i++)
             pending_seen |= sg_ks_key_ds_gone_pending(&keys[i], now);
         free(keys);
     }
