@@ -95,8 +95,8 @@ static int aws_call(sg_reg_ctx *ctx, const char *action, const char *body, json_
     strftime(date, sizeof date, "%Y%m%dT%H%M%SZ", &tm);
     char h_type[64], h_host[300], h_date[40], h_target[128], h_auth[512];
     /* temporary credentials (STS): the session token travels in X-Amz-Security-Token,
-     * which is signed like the others (AWS: "add it to the request ... include it in the
-     * signed headers") */
+     * added before signing so that it is among the signed headers, as AWS's SDKs send it
+     * (the test suite's post-sts-header-before case) */
     const char *token = sg_reg_cred_get(ctx->cred, "session-token");
     char *h_token = NULL;
     if (token && *token) {
