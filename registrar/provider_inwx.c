@@ -163,8 +163,14 @@ static int login(sg_reg_ctx *ctx)
     if (!rc && tfa && *tfa && strcmp(tfa, "0"))
         rc = unlock(ctx, tfa);
     json_decref(res);
-    if (rc)
-        OPENSSL_cleanse(ctx->cookie, sizeof ctx->cookie); /* a session half open is none */
+    if (rc && ctx->cookie[0]) {
+        /* a session opened but not unlocked is ended here, the unlock's failure kept */
+        char err[sizeof ctx->err];
+        memcpy(err, ctx->err, sizeof err);
+        rpc(ctx, "account.logout", NULL, NULL);
+        memcpy(ctx->err, err, sizeof err);
+        OPENSSL_cleanse(ctx->cookie, sizeof ctx->cookie);
+    }
     return rc;
 }
 

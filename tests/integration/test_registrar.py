@@ -1174,6 +1174,9 @@ class RegistrarTest(unittest.TestCase):
             self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
             self.assertIn(why, p.stdout + p.stderr)
             self.assertNotIn('GEZDGNBVGY3TQOJQ', p.stdout + p.stderr)
+            # the session opened by account.login was ended all the same
+            with self.reg.lock:
+                self.assertEqual(self.reg.sessions & set(self.reg.opened), set())
 
     def test_namecom(self):
         self.run_provider('namecom', 'namecom.test', '   credentials %s\n   endpoint https://127.0.0.1:%d/namecom/v4\n'
