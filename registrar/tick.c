@@ -91,6 +91,18 @@ void sg_reg_ctx_setup(const sg_registrar *r, sg_reg_ctx *ctx, const char *zone,
         snprintf(ctx->domain, sizeof ctx->domain, "%.*s", (int)strlen(zone) - 1, zone);
 }
 
+void sg_reg_ctx_end(const sg_registrar *r, sg_reg_ctx *ctx)
+{
+    if (!r->prov || !r->prov->end)
+        return;
+    char err[sizeof ctx->err];
+    memcpy(err, ctx->err, sizeof err);
+    uint32_t ra = ctx->retry_after;
+    r->prov->end(ctx);
+    memcpy(ctx->err, err, sizeof err);
+    ctx->retry_after = ra;
+}
+
 int sg_reg_zone_want(sg_keystore *ks, const char *zn, int64_t now, sg_reg_dsset *want,
                      int *unsigning_out, int *pending_seen_out)
 {
@@ -102,7 +114,7 @@ int sg_reg_zone_want(sg_keystore *ks, const char *zn, int64_t now, sg_reg_dsset 
     int gone_recorded = starts_with(zr.state, SG_ROLL_STATE_DS_GONE) ||
                         !strcmp(zr.state, SG_ROLL_STATE_UNSIGNED);
     sg_ks_key *keys = NULL;
-    size_t nk = 0;
+    size_t nk = 0; /* the DS set's keys; the rules below are about it, not all keys */
     if ((rc = sg_ks_ds_set(ks, zn, now, &keys, &nk, NULL)))
         return rc;
     int pending_seen = 0;
@@ -111,8 +123,9 @@ int sg_reg_zone_want(sg_keystore *ks, const char *zn, int64_t now, sg_reg_dsset 
     free(keys);
     /* a withdrawn DS must be seen gone from the parent too: the engine's waits after a
      * withdrawal count from there */
-    if (!pending_seen && !sg_ks_key_list(ks, zn, &keys, &nk)) {
-        for (size_t i = 0; i < nk; i++)
+    size_t nall = 0;
+    if (!pending_seen && !sg_ks_key_list(ks, zn, &keys, &nall)) {
+        for (size_t i = 0; i < nall; i++)
             pending_seen |= sg_ks_key_ds_gone_pending(&keys[i], now);
         free(keys);
     }
@@ -191,6 +204,7 @@ static void *worker(void *arg)
         sg_reg_ctx ctx;
         sg_reg_ctx_setup(r, &ctx, j->zone, &j->journal);
         j->rc = sg_reg_push(&ctx, r->prov, &j->want, &j->changed);
+        sg_reg_ctx_end(r, &ctx);
         j->retry_after = ctx.retry_after;
         snprintf(j->err, sizeof j->err, "%s", ctx.err[0] ? ctx.err : sg_strerror(j->rc));
     } else {
