@@ -3,6 +3,7 @@
  * written to the keystore, one transaction per event with a journal row per key changed,
  * deciding again after each. Nothing here decides what changes. */
 #include "keystore/rollover_internal.h"
+#include "keystore/skr.h"
 #include "common/errors.h"
 #include "common/log.h"
 
@@ -150,6 +151,20 @@ int sg_roll_step(sg_keystore *ks, const char *zone, const sg_roll_figures *f, in
 {
     if (!ks || !zone)
         return SG_EINVAL;
+    /* an offline KSK: the key signing request planned every ZSK's timing points and the
+     * KSK is not here to roll; the engine would make a KSK of its own (signer/offline_ksk.c) */
+    int offline = sg_ks_skr_offline(ks, zone);
+    if (offline < 0)
+        return offline;
+    if (offline) {
+        if (next_out) {
+            memset(next_out, 0, sizeof *next_out);
+            next_out->action = SG_ROLL_NONE;
+            snprintf(next_out->reason, sizeof next_out->reason,
+                     "offline KSK: keys follow the key signing request's schedule");
+        }
+        return 0;
+    }
     for (int round = 0; round < 32; round++) {
         int rc = step_once(ks, zone, f, now, next_out);
         if (rc <= 0)
