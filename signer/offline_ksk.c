@@ -718,8 +718,9 @@ int sg_ksr_sign(sg_keystore *ks, const char *zone, const char *ksr, char **skr_o
     if (rc)
         return rc;
     if (zone && strcmp(want, d.zone)) {
+        say(why, cap, SG_EINVAL, "the request is for %s, not %s", d.zone, want);
         doc_free(&d);
-        return say(why, cap, SG_EINVAL, "the request is for %s, not %s", d.zone, want);
+        return SG_EINVAL;
     }
     sg_ks_zone zr;
     sg_ks_policy p;
