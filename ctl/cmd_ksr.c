@@ -220,7 +220,7 @@ int cmd_skr(ctl *c, int argc, char **argv)
     if (rc)
         return ctl_fail(c, rc, "signed key response %s refused, nothing stored: %s", pos[2], why);
     int64_t until = 0;
-    sg_ks_skr_valid_until(c->ks, zone, &until, NULL);
+    sg_ks_skr_valid_until(c->ks, zone, c->now, &until, NULL);
     char u[32];
     ctl_fmt_time(until, u, sizeof u);
     printf("%s: %zu signed bundles imported; signed until %s\n", zone, n, u);

@@ -60,7 +60,7 @@ void sg_key_metrics_read(sg_key_metrics *m, int i, sg_keystore *ks, int64_t now,
     free(keys);
     int64_t skr_until = 0;
     int gaps = 0, offline = sg_ks_skr_offline(ks, m->zones[i].name) > 0;
-    if (offline && sg_ks_skr_valid_until(ks, m->zones[i].name, &skr_until, &gaps))
+    if (offline && sg_ks_skr_valid_until(ks, m->zones[i].name, now, &skr_until, &gaps))
         offline = 0;
     pthread_mutex_lock(&m->lock);
     sg_km_zone *z = &m->zones[i];

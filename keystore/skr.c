@@ -263,7 +263,8 @@ int sg_ks_skr_at(sg_keystore *ks, const char *zone, int64_t now, sg_ks_skr_slot 
     return 0;
 }
 
-int sg_ks_skr_valid_until(sg_keystore *ks, const char *zone, int64_t *until_out, int *gaps_out)
+int sg_ks_skr_valid_until(sg_keystore *ks, const char *zone, int64_t now, int64_t *until_out,
+                          int *gaps_out)
 {
     if (!until_out)
         return SG_EINVAL;
@@ -282,7 +283,7 @@ int sg_ks_skr_valid_until(sg_keystore *ks, const char *zone, int64_t *until_out,
     if (gaps_out) {
         *gaps_out = 0;
         for (size_t i = 0; i < last; i++)
-            *gaps_out |= !l[i].imported;
+            *gaps_out |= !l[i].imported && l[i].to > now;
     }
     *until_out = until;
     sg_ks_skr_list_free(l, n);

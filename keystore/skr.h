@@ -54,9 +54,9 @@ int sg_ks_skr_store(sg_keystore *ks, const char *zone, int64_t from, int64_t to,
 int sg_ks_skr_at(sg_keystore *ks, const char *zone, int64_t now, sg_ks_skr_slot *out,
                  int *stale_out, int64_t *next_out);
 
-/* The end of the last imported slot of zone, or 0 when none (and whether a planned slot
- * before it lacks its bundle: *gaps_out, may be NULL). */
-int sg_ks_skr_valid_until(sg_keystore *ks, const char *zone, int64_t *until_out,
+/* The end of the last imported slot of zone, or 0 when none, and whether a planned slot
+ * not yet over at now lacks its bundle (*gaps_out, may be NULL). */
+int sg_ks_skr_valid_until(sg_keystore *ks, const char *zone, int64_t now, int64_t *until_out,
                           int *gaps_out);
 
 #endif

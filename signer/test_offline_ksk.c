@@ -117,7 +117,7 @@ static void test_request_signed_imported_served(void **st)
     assert_int_equal(got, slots);
     int64_t until;
     int gaps;
-    assert_int_equal(sg_ks_skr_valid_until(g_on, "a.test", &until, &gaps), 0);
+    assert_int_equal(sg_ks_skr_valid_until(g_on, "a.test", T0, &until, &gaps), 0);
     assert_int_equal(until, T0 + 90 * DAY);
     assert_int_equal(gaps, 0);
 
@@ -187,7 +187,7 @@ static void test_tampered_refused_naming_the_record(void **st)
     assert_non_null(strstr(why, "RRSIG refused"));
     assert_non_null(strstr(why, "RRSIG\tCDS 13 2 3600"));
     int64_t until;
-    assert_int_equal(sg_ks_skr_valid_until(g_on, "t.test", &until, NULL), 0);
+    assert_int_equal(sg_ks_skr_valid_until(g_on, "t.test", T0, &until, NULL), 0);
     assert_int_equal(until, 0); /* nothing stored */
     free(bad);
 
@@ -257,7 +257,7 @@ static void test_missing_bundle_is_a_gap(void **st)
     assert_int_equal(sg_skr_import(g_on, "g.test", skr, T0, &got, why, sizeof why), 0);
     int64_t until;
     int gaps;
-    assert_int_equal(sg_ks_skr_valid_until(g_on, "g.test", &until, &gaps), 0);
+    assert_int_equal(sg_ks_skr_valid_until(g_on, "g.test", T0, &until, &gaps), 0);
     assert_int_equal(gaps, 1);
     free(skr);
 }
