@@ -69,7 +69,10 @@ void sg_key_metrics_read(sg_key_metrics *m, int i, sg_keystore *ks, int64_t now,
          * offline KSK's work and take the operator time to renew */
         int say = skr_until <= now ? 2 : (skr_until - now < SG_SKR_WARN_SECONDS || gaps) ? 1 : 0;
         if (say != z->skr_said || !z->skr_offline) {
-            if (say == 2)
+            if (say == 2 && !skr_until)
+                sg_log(SG_LOG_ERR, "dnssec", z->name, "offline KSK: no signed key response "
+                       "imported: the DNSKEY RRset is served unsigned (signetctl skr import)");
+            else if (say == 2)
                 sg_log(SG_LOG_ERR, "dnssec", z->name, "offline KSK: the signed key bundles ran out "
                        "%lld s ago: the last one is served until its signatures expire; import a "
                        "new signed key response now", (long long)(now - skr_until));

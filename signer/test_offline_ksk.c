@@ -156,8 +156,22 @@ static void test_engine_leaves_offline_zone_alone(void **st)
     size_t n = 0, m = 0;
     assert_int_equal(sg_ks_key_list(g_on, "e.test", &keys, &n), 0);
     free(keys);
-    /* far past the plan, with no KSK private key here: no KSK made, no ZSK rolled */
+    /* the state people read follows the planned points, journalled: 45 days in, the
+     * first ZSK is gone, the second signs, the third is still to come */
     sg_roll_event ev;
+    assert_int_equal(sg_roll_step(g_on, "e.test", NULL, T0 + 45 * DAY, &ev), 0);
+    assert_int_equal(ev.action, SG_ROLL_NONE);
+    assert_int_equal(sg_ks_key_list(g_on, "e.test", &keys, &m), 0);
+    int seen[6] = { 0 };
+    for (size_t i = 0; i < m; i++)
+        if (keys[i].role == SG_KS_ROLE_ZSK)
+            seen[keys[i].state]++;
+    free(keys);
+    assert_int_equal(m, n);
+    assert_int_equal(seen[SG_KS_REMOVED], 1);
+    assert_int_equal(seen[SG_KS_ACTIVE], 1);
+    assert_int_equal(seen[SG_KS_GENERATED], 1);
+    /* far past the plan, with no KSK private key here: no KSK made, no ZSK rolled */
     assert_int_equal(sg_roll_step(g_on, "e.test", NULL, T0 + 200 * DAY, &ev), 0);
     assert_int_equal(ev.action, SG_ROLL_NONE);
     assert_int_equal(sg_ks_key_list(g_on, "e.test", &keys, &m), 0);
@@ -165,7 +179,6 @@ static void test_engine_leaves_offline_zone_alone(void **st)
     assert_int_equal(m, n);
 }
 
-/* flip one base64 character of the first line containing what */
 static void tamper(char *text, const char *what)
 {
     char *l = strstr(text, what);
