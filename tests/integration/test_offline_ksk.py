@@ -8,7 +8,9 @@ the offline side signs it (`ksr sign`); the online side checks and imports the r
 (`skr import`) and signetd serves the bundle of the current slot. unbound, whose trust
 anchor is the offline KSK's DS, validates every answer through the ZSK rollovers the
 request planned; libfaketime moves signetd and unbound into a later slot and past the end.
-A tampered response is refused naming the record; a missing bundle makes the warning fire.
+`zone sign` output passes ldns-verify-zone trusting the offline KSK, and kdig sees its
+signature. A tampered response is refused naming the record; a missing bundle makes the
+warning fire.
 """
 
 import os
@@ -218,6 +220,30 @@ class OfflineKsk(unittest.TestCase):
         st = ctl_run(self.on, 'skr', 'status', ZONE, now=time.time() + 15 * 60)
         self.assertEqual(st.returncode, 1, st.stdout)
         self.assertIn('run out', st.stdout)
+
+    def test_whole_zone_signed_and_verified(self):
+        """`zone sign` of the online keystore: the offline KSK's bundle signs the key
+        RRsets, the ZSK the rest; ldns-verify-zone (trusting the offline KSK) and kdig
+        agree."""
+        p = self.round_trip()
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        out = self.path('signed.zone')
+        ctl(self.on, 'zone', 'sign', ZONE, '--zonefile', self.path('offline.test.zone'), '--out', out)
+        v = subprocess.run(['ldns-verify-zone', '-k', self.path('ksk.key'), out],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
+        with open(out) as f:
+            signed = f.read()
+        sigs = [x for x in (l.split() for l in signed.splitlines()) if len(x) > 10 and x[3] == 'RRSIG']
+        self.assertEqual({int(x[10]) for x in sigs if x[4] == 'DNSKEY'}, {self.ksk_tag})
+        self.assertNotIn(self.ksk_tag, {int(x[10]) for x in sigs if x[4] == 'A'})
+        # served: kdig +dnssec sees the offline signature over DNSKEY
+        self.srv = Signetd(COREFILE, workdir=self.dir, ready_name=ZONE)
+        self.srv.start()
+        k = subprocess.run(['kdig', '@127.0.0.1', '-p', str(self.srv.port), '+dnssec', '+norec',
+                            ZONE, 'DNSKEY'], capture_output=True, text=True, timeout=30)
+        self.assertRegex(k.stdout, r'RRSIG\s+DNSKEY 13 2 2 \d+ \d+ %d offline\.test\.' % self.ksk_tag,
+                         k.stdout)
 
     def test_tampered_response_refused(self):
         def flip_sig(skr):
