@@ -21,6 +21,7 @@
 #define SKR_MAGIC ";; signet signed key response 1"
 #define SLOT_MAX 4096
 #define INCEPTION_SKEW 3600
+#define BUNDLE_RRS_MAX 64 /* records of one type (and RRSIGs over one RRset) in a slot */
 
 static int say(char *why, size_t cap, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static int say(char *why, size_t cap, int rc, const char *fmt, ...)
@@ -837,6 +838,14 @@ static int check_slot(const char *zone, const sg_ks_skr_slot *plan, const slot *
         rc = say(why, cap, SG_EINVAL, "slot %s %s: no DNSKEY RRset", a, b);
         goto done;
     }
+    /* what the signer can hold of one slot (sg_skr_bundle_rrsets) */
+    for (int i = 0; i < 3; i++)
+        if (ldns_rr_list_rr_count(sets[i]) > BUNDLE_RRS_MAX ||
+            ldns_rr_list_rr_count(sl->rrs) > 6 * BUNDLE_RRS_MAX) {
+            rc = say(why, cap, SG_EINVAL, "slot %s %s: more than %d records of a type", a, b,
+                     BUNDLE_RRS_MAX);
+            goto done;
+        }
     int good[3] = { 0, 0, 0 };
     uint32_t ttl = ldns_rr_ttl(ldns_rr_list_rr(sets[0], 0));
     for (size_t i = 0; i < ldns_rr_list_rr_count(sl->rrs); i++) {
@@ -991,7 +1000,7 @@ done:
 int sg_skr_bundle_rrsets(const char *txt, sg_arena *mem, sg_rrset out[6])
 {
     memset(out, 0, 6 * sizeof *out);
-    uint8_t *rds[6][64];
+    uint8_t *rds[6][BUNDLE_RRS_MAX];
     int cnt[6] = { 0 };
     uint32_t ttl[6] = { 0 };
     int rc = 0;
@@ -1014,7 +1023,12 @@ int sg_skr_bundle_rrsets(const char *txt, sg_arena *mem, sg_rrset out[6])
             else
                 w = 0;
             w += t == LDNS_RR_TYPE_DNSKEY ? 0 : t == LDNS_RR_TYPE_CDS ? 1 : t == LDNS_RR_TYPE_CDNSKEY ? 2 : 100;
-            if (w < 6 && cnt[w] < 64) {
+            if (w < 6 && cnt[w] == BUNDLE_RRS_MAX) {
+                ldns_rr_free(rr);
+                rc = SG_ESPACE; /* never cut an RRset: its signatures would not verify */
+                goto done;
+            }
+            if (w < 6) {
                 ttl[w] = ldns_rr_ttl(rr);
                 if (!(rds[w][cnt[w]] = rdata_of(rr))) {
                     ldns_rr_free(rr);
