@@ -8,8 +8,8 @@ the offline side signs it (`ksr sign`); the online side checks and imports the r
 (`skr import`) and signetd serves the bundle of the current slot. unbound, whose trust
 anchor is the offline KSK's DS, validates every answer through the ZSK rollovers the
 request planned; libfaketime moves signetd and unbound into a later slot and past the end.
-`zone sign` output passes ldns-verify-zone trusting the offline KSK, and kdig sees its
-signature. A tampered response is refused naming the record; a missing bundle makes the
+`zone sign` output and an AXFR pass ldns-verify-zone trusting the offline KSK, and kdig
+sees its signature. A tampered response is refused naming the record; a missing bundle makes the
 warning fire.
 """
 
@@ -38,6 +38,9 @@ offline.test:$port {
     dnssec {
         keystore $dir/online.db
         policy split
+    }
+    transfer {
+        to 127.0.0.1
     }
     prometheus 127.0.0.1:$port2
 }
@@ -244,6 +247,16 @@ class OfflineKsk(unittest.TestCase):
                             ZONE, 'DNSKEY'], capture_output=True, text=True, timeout=30)
         self.assertRegex(k.stdout, r'RRSIG\s+DNSKEY 13 2 2 \d+ \d+ %d offline\.test\.' % self.ksk_tag,
                          k.stdout)
+        # and what a secondary gets by AXFR verifies the same way
+        x = subprocess.run(['kdig', '@127.0.0.1', '-p', str(self.srv.port), '+nocomments',
+                            '+nostats', '+noquestion', ZONE, 'AXFR'],
+                           capture_output=True, text=True, timeout=60)
+        self.write('axfr.zone', x.stdout)
+        self.assertRegex(x.stdout, r'RRSIG\s+DNSKEY 13 2 2 \d+ \d+ %d offline\.test\.' % self.ksk_tag,
+                         x.stdout[:3000])
+        v = subprocess.run(['ldns-verify-zone', '-k', self.path('ksk.key'), self.path('axfr.zone')],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(v.returncode, 0, v.stdout + v.stderr + x.stdout[:3000])
 
     def test_tampered_response_refused(self):
         def flip_sig(skr):
