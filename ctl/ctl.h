@@ -111,6 +111,8 @@ int cmd_tsig(ctl *c, int argc, char **argv);
 int cmd_backup(ctl *c, int argc, char **argv);
 int cmd_restore(ctl *c, int argc, char **argv);
 int cmd_keystore(ctl *c, int argc, char **argv);   /* cmd_keystore.c */
+int cmd_ksr(ctl *c, int argc, char **argv);        /* cmd_ksr.c: offline KSK */
+int cmd_skr(ctl *c, int argc, char **argv);
 
 /* The running daemon (daemon_client.c, cmd_daemon.c). ctl_daemon_call sends req and waits
  * up to timeout_ms for the reply object (*reply_out, caller decrefs); CTL_OK, or CTL_ERR

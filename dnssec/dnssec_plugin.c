@@ -534,6 +534,12 @@ static int sign_ref(dstate *st, const sg_keyset *k, const sg_denial *d, sg_query
 {
     const sg_rrset *rs = r->rrset;
     int keyset_rr = (r->flags & SG_REF_KEYSET) != 0;
+    const sg_rrset *presigned = keyset_rr ? sg_keyset_presigned(k, rs) : NULL;
+    if (presigned) {
+        /* an offline KSK signed this RRset ahead of time: served as imported */
+        *out = (sg_rr_ref){ .owner = r->owner, .rrset = presigned, .ttl = r->ttl };
+        return 0;
+    }
     const sg_sign_key *keys = keyset_rr ? k->ksk : k->zsk;
     int nkeys = keyset_rr ? k->nksk : k->nzsk;
     if (nkeys == 0)

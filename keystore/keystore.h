@@ -29,7 +29,7 @@
  * A handle is not thread-safe: give each thread its own (SQLite handles the sharing).
  */
 
-#define SG_KS_SCHEMA_VERSION 6  /* the schema version this code writes */
+#define SG_KS_SCHEMA_VERSION 7  /* the schema version this code writes */
 #define SG_KS_UNSET 0           /* an unset timing point */
 #define SG_KS_NAME_MAX 64       /* policy names, including the NUL */
 #define SG_KS_ZONE_MAX 1024     /* zone names in presentation form, including the NUL */
