@@ -23,18 +23,6 @@
 #define INCEPTION_SKEW 3600
 #define BUNDLE_RRS_MAX 64 /* records of one type (and RRSIGs over one RRset) in a slot */
 
-static int say(char *why, size_t cap, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int say(char *why, size_t cap, int rc, const char *fmt, ...)
-{
-    if (why && cap) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, cap, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
-
 static void fmt_time(int64_t t, char out[16])
 {
     struct tm tm;
@@ -126,7 +114,7 @@ static int doc_parse(const char *in, const char *magic, doc *d, char *why, size_
         size_t len = e ? (size_t)(e - p) : strlen(p);
         lineno++;
         if (len >= sizeof line) {
-            rc = say(why, cap, SG_EINVAL, "line %d: longer than %zu bytes", lineno, sizeof line - 1);
+            rc = sg_say(why, cap, SG_EINVAL, "line %d: longer than %zu bytes", lineno, sizeof line - 1);
             goto fail;
         }
         memcpy(line, p, len);
@@ -144,14 +132,14 @@ static int doc_parse(const char *in, const char *magic, doc *d, char *why, size_
             continue;
         }
         if (!seen_magic) {
-            rc = say(why, cap, SG_EINVAL, "line %d: not a%s (expected \"%s\" first)", lineno,
+            rc = sg_say(why, cap, SG_EINVAL, "line %d: not a%s (expected \"%s\" first)", lineno,
                      !strcmp(magic, KSR_MAGIC) ? " key signing request" : " signed key response", magic);
             goto fail;
         }
         char a[64], b[64];
         if (!strncmp(s, ";; zone ", 8)) {
             if (sg_ks_zone_normalize(s + 8, d->zone)) {
-                rc = say(why, cap, SG_EINVAL, "line %d: bad zone name '%s'", lineno, s + 8);
+                rc = sg_say(why, cap, SG_EINVAL, "line %d: bad zone name '%s'", lineno, s + 8);
                 goto fail;
             }
             continue;
@@ -160,12 +148,12 @@ static int doc_parse(const char *in, const char *magic, doc *d, char *why, size_
             slot sl = { .line = lineno };
             if (sscanf(s + 8, "%63s %63s", a, b) != 2 || parse_time(a, &sl.from) || parse_time(b, &sl.to) ||
                 sl.to <= sl.from || (d->n && sl.from < d->slots[d->n - 1].to)) {
-                rc = say(why, cap, SG_EINVAL, "line %d: a slot is \";; slot FROM TO\" "
+                rc = sg_say(why, cap, SG_EINVAL, "line %d: a slot is \";; slot FROM TO\" "
                          "(YYYYMMDDHHMMSS, FROM < TO, after the previous slot)", lineno);
                 goto fail;
             }
             if (d->n == SLOT_MAX) {
-                rc = say(why, cap, SG_EINVAL, "line %d: more than %d slots", lineno, SLOT_MAX);
+                rc = sg_say(why, cap, SG_EINVAL, "line %d: more than %d slots", lineno, SLOT_MAX);
                 goto fail;
             }
             slot *ns = realloc(d->slots, (d->n + 1) * sizeof *ns);
@@ -181,13 +169,13 @@ static int doc_parse(const char *in, const char *magic, doc *d, char *why, size_
         if (*s == ';')
             continue;
         if (!d->n || !d->zone[0]) {
-            rc = say(why, cap, SG_EINVAL, "line %d: a record before \";; zone\" and \";; slot\"", lineno);
+            rc = sg_say(why, cap, SG_EINVAL, "line %d: a record before \";; zone\" and \";; slot\"", lineno);
             goto fail;
         }
         ldns_rr *rr = NULL;
         ldns_status st = ldns_rr_new_frm_str(&rr, s, 0, NULL, NULL);
         if (st != LDNS_STATUS_OK) {
-            rc = say(why, cap, SG_EINVAL, "line %d: %s: %.80s", lineno, ldns_get_errorstr_by_id(st), s);
+            rc = sg_say(why, cap, SG_EINVAL, "line %d: %s: %.80s", lineno, ldns_get_errorstr_by_id(st), s);
             goto fail;
         }
         if (!ldns_rr_list_push_rr(d->slots[d->n - 1].rrs, rr)) {
@@ -197,7 +185,7 @@ static int doc_parse(const char *in, const char *magic, doc *d, char *why, size_
         }
     }
     if (!seen_magic || !d->zone[0] || !d->n) {
-        rc = say(why, cap, SG_EINVAL, "no %s with a \";; zone\" and at least one slot",
+        rc = sg_say(why, cap, SG_EINVAL, "no %s with a \";; zone\" and at least one slot",
                  !strcmp(magic, KSR_MAGIC) ? "key signing request" : "signed key response");
         goto fail;
     }
@@ -254,7 +242,7 @@ static int pregenerate(sg_keystore *ks, const char *zone, const sg_ks_policy *p,
     size_t n = 0;
     int rc = sg_ks_key_list(ks, zone, &keys, &n);
     if (rc)
-        return say(why, cap, rc, "keys of %s not read: %s", zone, sg_strerror(rc));
+        return sg_say(why, cap, rc, "keys of %s not read: %s", zone, sg_strerror(rc));
     sg_ks_key cur;
     int have = 0;
     for (size_t i = 0; i < n; i++) {
@@ -270,11 +258,11 @@ static int pregenerate(sg_keystore *ks, const char *zone, const sg_ks_policy *p,
     free(keys);
     if (!have) {
         if ((rc = sg_ks_key_generate(ks, zone, SG_KS_ROLE_ZSK, 0, 0, now, &cur)))
-            return say(why, cap, rc, "ZSK not generated: %s", sg_strerror(rc));
+            return sg_say(why, cap, rc, "ZSK not generated: %s", sg_strerror(rc));
         cur.publish = cur.active = from;
         cur.state = sg_ks_key_state_at(&cur, now);
         if ((rc = sg_ks_key_update(ks, &cur, "key signing request: first ZSK", now)))
-            return say(why, cap, rc, "ZSK %u not written: %s", cur.tag, sg_strerror(rc));
+            return sg_say(why, cap, rc, "ZSK %u not written: %s", cur.tag, sg_strerror(rc));
     }
     if (!p->zsk_lifetime)
         return 0;
@@ -289,7 +277,7 @@ static int pregenerate(sg_keystore *ks, const char *zone, const sg_ks_policy *p,
             end = pub + (int64_t)iv->ipub;
         sg_ks_key next;
         if ((rc = sg_ks_key_generate(ks, zone, SG_KS_ROLE_ZSK, 0, 0, now, &next)))
-            return say(why, cap, rc, "ZSK not generated: %s", sg_strerror(rc));
+            return sg_say(why, cap, rc, "ZSK not generated: %s", sg_strerror(rc));
         next.publish = pub;
         next.active = end;
         next.state = sg_ks_key_state_at(&next, now);
@@ -298,10 +286,10 @@ static int pregenerate(sg_keystore *ks, const char *zone, const sg_ks_policy *p,
         cur.state = sg_ks_key_state_at(&cur, now);
         if ((rc = sg_ks_key_update(ks, &next, "key signing request: pre-planned ZSK", now)) ||
             (rc = sg_ks_key_update(ks, &cur, "key signing request: retirement planned", now)))
-            return say(why, cap, rc, "ZSK timing points not written: %s", sg_strerror(rc));
+            return sg_say(why, cap, rc, "ZSK timing points not written: %s", sg_strerror(rc));
         cur = next;
     }
-    return say(why, cap, SG_EINVAL, "more than %d ZSKs in the period: a longer ZSK lifetime?", SLOT_MAX);
+    return sg_say(why, cap, SG_EINVAL, "more than %d ZSKs in the period: a longer ZSK lifetime?", SLOT_MAX);
 }
 
 int sg_ksr_generate(sg_keystore *ks, const char *zone_in, int64_t from, int64_t to, int64_t now,
@@ -309,23 +297,23 @@ int sg_ksr_generate(sg_keystore *ks, const char *zone_in, int64_t from, int64_t 
 {
     char zone[SG_KS_ZONE_MAX];
     if (!ks || !zone_in || !ksr_out || sg_ks_zone_normalize(zone_in, zone))
-        return say(why, cap, SG_EINVAL, "bad zone name");
+        return sg_say(why, cap, SG_EINVAL, "bad zone name");
     if (to <= from)
-        return say(why, cap, SG_EINVAL, "the period ends before it starts");
+        return sg_say(why, cap, SG_EINVAL, "the period ends before it starts");
     sg_ks_zone zr;
     sg_ks_policy p;
     int rc = sg_ks_zone_get(ks, zone, &zr);
     if (rc)
-        return say(why, cap, rc, "zone %s: %s", zone, sg_strerror(rc));
+        return sg_say(why, cap, rc, "zone %s: %s", zone, sg_strerror(rc));
     if ((rc = sg_ks_policy_get(ks, zr.policy, &p)))
-        return say(why, cap, rc, "policy %s: %s", zr.policy, sg_strerror(rc));
+        return sg_say(why, cap, rc, "policy %s: %s", zr.policy, sg_strerror(rc));
     if (p.csk)
-        return say(why, cap, SG_EINVAL, "policy %s signs with a CSK: an offline KSK needs "
+        return sg_say(why, cap, SG_EINVAL, "policy %s signs with a CSK: an offline KSK needs "
                    "separate KSK and ZSK (a policy without --csk)", p.name);
     sg_roll_figures fig;
     memset(&fig, 0, sizeof fig);
     if ((rc = sg_roll_figures_load(ks, zone, now, &fig)))
-        return say(why, cap, rc, "figures of %s: %s", zone, sg_strerror(rc));
+        return sg_say(why, cap, rc, "figures of %s: %s", zone, sg_strerror(rc));
     sg_roll_intervals iv;
     sg_roll_intervals_of(&p, &fig, &iv);
     /* a slot's RRSIGs run over the slot and a margin: keep them within the policy's
@@ -339,11 +327,11 @@ int sg_ksr_generate(sg_keystore *ks, const char *zone_in, int64_t from, int64_t 
     size_t ns = 0;
     text req = { 0 };
     if ((rc = sg_ks_begin(ks)))
-        return say(why, cap, rc, "keystore: %s", sg_strerror(rc));
+        return sg_say(why, cap, rc, "keystore: %s", sg_strerror(rc));
     if ((rc = pregenerate(ks, zone, &p, &iv, from, to, now, why, cap)))
         goto fail;
     if ((rc = sg_ks_key_list(ks, zone, &keys, &n))) {
-        say(why, cap, rc, "keys of %s not read: %s", zone, sg_strerror(rc));
+        sg_say(why, cap, rc, "keys of %s not read: %s", zone, sg_strerror(rc));
         goto fail;
     }
     /* slot boundaries: wherever the ZSK part of the DNSKEY RRset changes */
@@ -369,7 +357,7 @@ int sg_ksr_generate(sg_keystore *ks, const char *zone_in, int64_t from, int64_t 
         while (a < b) {
             int64_t e = b - a > slot_max ? a + slot_max : b;
             if (ns == SLOT_MAX) {
-                rc = say(why, cap, SG_EINVAL, "more than %d slots: a shorter period?", SLOT_MAX);
+                rc = sg_say(why, cap, SG_EINVAL, "more than %d slots: a shorter period?", SLOT_MAX);
                 goto fail;
             }
             sg_ks_skr_slot *nsl = realloc(slots, (ns + 1) * sizeof *nsl);
@@ -403,11 +391,11 @@ int sg_ksr_generate(sg_keystore *ks, const char *zone_in, int64_t from, int64_t 
         }
     }
     if ((rc = sg_ks_skr_plan(ks, zone, slots, ns, now))) {
-        say(why, cap, rc, "slots not recorded: %s", sg_strerror(rc));
+        sg_say(why, cap, rc, "slots not recorded: %s", sg_strerror(rc));
         goto fail;
     }
     if ((rc = sg_ks_commit(ks))) {
-        say(why, cap, rc, "keystore: %s", sg_strerror(rc));
+        sg_say(why, cap, rc, "keystore: %s", sg_strerror(rc));
         goto fail_nocommit;
     }
     put(&req, "%s\n;; zone %s\n", KSR_MAGIC, zone);
@@ -434,7 +422,7 @@ fail_nocommit:
     free(pts);
     free(req.s);
     if (why && cap && !*why)
-        say(why, cap, rc, "%s", sg_strerror(rc));
+        sg_say(why, cap, rc, "%s", sg_strerror(rc));
     return rc;
 }
 
@@ -596,7 +584,7 @@ static int sign_slot(sg_keystore *ks, const sg_ks_policy *p, const uint8_t *apex
         if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_DNSKEY || !owner_is(rr, zone) ||
             (ldns_rdf2native_int16(ldns_rr_dnskey_flags(rr)) & SG_KS_FLAG_SEP)) {
             char *s = rr_text(rr);
-            rc = say(why, cap, SG_EINVAL, "slot %s %s: only the zone's ZSK DNSKEYs may be requested, "
+            rc = sg_say(why, cap, SG_EINVAL, "slot %s %s: only the zone's ZSK DNSKEYs may be requested, "
                      "not %.120s", a, b, s ? s : "?");
             free(s);
             goto done;
@@ -663,14 +651,14 @@ static int sign_slot(sg_keystore *ks, const sg_ks_policy *p, const uint8_t *apex
             if (rc) {
                 sg_p11_key_free(sk.token);
                 EVP_PKEY_free(sk.pkey);
-                say(why, cap, rc, "KSK %u: private key not loaded: %s", k->tag, sg_strerror(rc));
+                sg_say(why, cap, rc, "KSK %u: private key not loaded: %s", k->tag, sg_strerror(rc));
                 goto done;
             }
             sg.sk[sg.n++] = sk;
         }
     }
     if (sg.n == 0) {
-        rc = say(why, cap, SG_ENOTFOUND, "slot %s %s: no KSK of %s with its private key is active "
+        rc = sg_say(why, cap, SG_ENOTFOUND, "slot %s %s: no KSK of %s with its private key is active "
                  "at %s in this keystore", a, b, zone, a);
         goto done;
     }
@@ -688,7 +676,7 @@ static int sign_slot(sg_keystore *ks, const sg_ks_policy *p, const uint8_t *apex
             continue;
         if ((rc = sign_rrset(&sg, apex, &sets[i], inc, exp, &sets[3 + i], &blobs[3 + i])) ||
             (rc = put_rrset(out, apex, &sets[i])) || (rc = put_rrset(out, apex, &sets[3 + i]))) {
-            say(why, cap, rc, "slot %s %s: not signed: %s", a, b, sg_strerror(rc));
+            sg_say(why, cap, rc, "slot %s %s: not signed: %s", a, b, sg_strerror(rc));
             goto done;
         }
     }
@@ -713,13 +701,13 @@ int sg_ksr_sign(sg_keystore *ks, const char *zone, const char *ksr, char **skr_o
 {
     char want[SG_KS_ZONE_MAX];
     if (!ks || !ksr || !skr_out || (zone && sg_ks_zone_normalize(zone, want)))
-        return say(why, cap, SG_EINVAL, "bad zone name");
+        return sg_say(why, cap, SG_EINVAL, "bad zone name");
     doc d;
     int rc = doc_parse(ksr, KSR_MAGIC, &d, why, cap);
     if (rc)
         return rc;
     if (zone && strcmp(want, d.zone)) {
-        say(why, cap, SG_EINVAL, "the request is for %s, not %s", d.zone, want);
+        sg_say(why, cap, SG_EINVAL, "the request is for %s, not %s", d.zone, want);
         doc_free(&d);
         return SG_EINVAL;
     }
@@ -730,15 +718,15 @@ int sg_ksr_sign(sg_keystore *ks, const char *zone, const char *ksr, char **skr_o
     text out = { 0 };
     uint8_t apex[SG_NAME_MAX];
     if ((rc = sg_ks_zone_get(ks, d.zone, &zr))) {
-        say(why, cap, rc, "zone %s is not in this keystore: %s", d.zone, sg_strerror(rc));
+        sg_say(why, cap, rc, "zone %s is not in this keystore: %s", d.zone, sg_strerror(rc));
         goto done;
     }
     if ((rc = sg_ks_policy_get(ks, zr.policy, &p)) || (rc = sg_ks_key_list(ks, d.zone, &keys, &n))) {
-        say(why, cap, rc, "zone %s: %s", d.zone, sg_strerror(rc));
+        sg_say(why, cap, rc, "zone %s: %s", d.zone, sg_strerror(rc));
         goto done;
     }
     if (sg_name_from_str(zr.name, NULL, apex)) {
-        rc = say(why, cap, SG_EINVAL, "zone name %s", zr.name);
+        rc = sg_say(why, cap, SG_EINVAL, "zone name %s", zr.name);
         goto done;
     }
     put(&out, "%s\n;; zone %s\n", SKR_MAGIC, d.zone);
@@ -810,14 +798,14 @@ static int check_slot(const char *zone, const sg_ks_skr_slot *plan, const slot *
         if (!owner_is(rr, zone) || (t != LDNS_RR_TYPE_DNSKEY && t != LDNS_RR_TYPE_CDS &&
                                     t != LDNS_RR_TYPE_CDNSKEY && t != LDNS_RR_TYPE_RRSIG)) {
             s = rr_text(rr);
-            rc = say(why, cap, SG_EINVAL, "slot %s %s: record not for %s's apex key RRsets: %.160s",
+            rc = sg_say(why, cap, SG_EINVAL, "slot %s %s: record not for %s's apex key RRsets: %.160s",
                      a, b, zone, s ? s : "?");
             goto done;
         }
         /* every DNSKEY: a requested ZSK or a KSK held here */
         if (t == LDNS_RR_TYPE_DNSKEY && !rr_in(req, rr) && !rr_in(ksks, rr)) {
             s = rr_text(rr);
-            rc = say(why, cap, SG_EINVAL, "slot %s %s: DNSKEY neither requested nor a KSK of %s "
+            rc = sg_say(why, cap, SG_EINVAL, "slot %s %s: DNSKEY neither requested nor a KSK of %s "
                      "held here: %.160s", a, b, zone, s ? s : "?");
             goto done;
         }
@@ -830,19 +818,19 @@ static int check_slot(const char *zone, const sg_ks_skr_slot *plan, const slot *
     for (size_t i = 0; i < ldns_rr_list_rr_count(req); i++)
         if (!rr_in(sets[0], ldns_rr_list_rr(req, i))) {
             s = rr_text(ldns_rr_list_rr(req, i));
-            rc = say(why, cap, SG_EINVAL, "slot %s %s: the requested ZSK is missing from the DNSKEY "
+            rc = sg_say(why, cap, SG_EINVAL, "slot %s %s: the requested ZSK is missing from the DNSKEY "
                      "RRset: %.160s", a, b, s ? s : "?");
             goto done;
         }
     if (ldns_rr_list_rr_count(sets[0]) == 0) {
-        rc = say(why, cap, SG_EINVAL, "slot %s %s: no DNSKEY RRset", a, b);
+        rc = sg_say(why, cap, SG_EINVAL, "slot %s %s: no DNSKEY RRset", a, b);
         goto done;
     }
     /* what the signer can hold of one slot (sg_skr_bundle_rrsets) */
     for (int i = 0; i < 3; i++)
         if (ldns_rr_list_rr_count(sets[i]) > BUNDLE_RRS_MAX ||
             ldns_rr_list_rr_count(sl->rrs) > 6 * BUNDLE_RRS_MAX) {
-            rc = say(why, cap, SG_EINVAL, "slot %s %s: more than %d records of a type", a, b,
+            rc = sg_say(why, cap, SG_EINVAL, "slot %s %s: more than %d records of a type", a, b,
                      BUNDLE_RRS_MAX);
             goto done;
         }
@@ -871,7 +859,7 @@ static int check_slot(const char *zone, const sg_ks_skr_slot *plan, const slot *
             what = "its validity does not cover the slot and the DNSKEY TTL after it";
         if (what) {
             s = rr_text(sig);
-            rc = say(why, cap, SG_EINVAL, "slot %s %s: RRSIG refused (%s): %.200s", a, b, what, s ? s : "?");
+            rc = sg_say(why, cap, SG_EINVAL, "slot %s %s: RRSIG refused (%s): %.200s", a, b, what, s ? s : "?");
             goto done;
         }
         good[w] = 1;
@@ -879,7 +867,7 @@ static int check_slot(const char *zone, const sg_ks_skr_slot *plan, const slot *
     for (int i = 0; i < 3; i++)
         if (ldns_rr_list_rr_count(sets[i]) && !good[i]) {
             char *t = ldns_rr_type2str(types[i]);
-            rc = say(why, cap, SG_EINVAL, "slot %s %s: the %s RRset has no signature by a KSK of %s",
+            rc = sg_say(why, cap, SG_EINVAL, "slot %s %s: the %s RRset has no signature by a KSK of %s",
                      a, b, t ? t : "?", zone);
             free(t);
             goto done;
@@ -897,7 +885,7 @@ int sg_skr_import(sg_keystore *ks, const char *zone_in, const char *skr, int64_t
 {
     char zone[SG_KS_ZONE_MAX];
     if (!ks || !zone_in || !skr || sg_ks_zone_normalize(zone_in, zone))
-        return say(why, cap, SG_EINVAL, "bad zone name");
+        return sg_say(why, cap, SG_EINVAL, "bad zone name");
     doc d;
     int rc = doc_parse(skr, SKR_MAGIC, &d, why, cap);
     if (rc)
@@ -912,11 +900,11 @@ int sg_skr_import(sg_keystore *ks, const char *zone_in, const char *skr, int64_t
         goto done;
     }
     if (strcmp(d.zone, zone)) {
-        rc = say(why, cap, SG_EINVAL, "the response is for %s, not %s", d.zone, zone);
+        rc = sg_say(why, cap, SG_EINVAL, "the response is for %s, not %s", d.zone, zone);
         goto done;
     }
     if ((rc = sg_ks_key_list(ks, zone, &keys, &n)) || (rc = sg_ks_skr_list(ks, zone, 1, &plan, &np))) {
-        say(why, cap, rc, "zone %s: %s", zone, sg_strerror(rc));
+        sg_say(why, cap, rc, "zone %s: %s", zone, sg_strerror(rc));
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
@@ -928,7 +916,7 @@ int sg_skr_import(sg_keystore *ks, const char *zone_in, const char *skr, int64_t
         ldns_rr_list_push_rr(ksks, rr);
     }
     if (!ldns_rr_list_rr_count(ksks)) {
-        rc = say(why, cap, SG_ENOTFOUND, "%s has no KSK here to check the signatures with "
+        rc = sg_say(why, cap, SG_ENOTFOUND, "%s has no KSK here to check the signatures with "
                  "(signetctl key import %s KSK.key --public)", zone, zone);
         goto done;
     }
@@ -942,7 +930,7 @@ int sg_skr_import(sg_keystore *ks, const char *zone_in, const char *skr, int64_t
         fmt_time(sl->from, a);
         fmt_time(sl->to, b);
         if (!pl) {
-            rc = say(why, cap, SG_EINVAL, "slot %s %s (line %d) was not requested for %s: "
+            rc = sg_say(why, cap, SG_EINVAL, "slot %s %s (line %d) was not requested for %s: "
                      "signetctl ksr generate first", a, b, sl->line, zone);
             goto done;
         }
@@ -983,7 +971,7 @@ int sg_skr_import(sg_keystore *ks, const char *zone_in, const char *skr, int64_t
         *nslots_out = d.n;
     goto done;
 store_failed:
-    say(why, cap, rc, "bundles not stored: %s", sg_strerror(rc));
+    sg_say(why, cap, rc, "bundles not stored: %s", sg_strerror(rc));
 done:
     for (size_t i = 0; texts && i < d.n; i++)
         free(texts[i]);
