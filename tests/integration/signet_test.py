@@ -767,6 +767,22 @@ class Signetd:
         return tcp_connect(host or self.host, port or self.port, timeout)
 
 
+
+def config_error(directive):
+    """`signetd -t` on example.test (its fixture zone) with one more directive in the server
+    block (line 3): (exit code, stderr)."""
+    d = tempfile.mkdtemp(prefix='signet-cfg-')
+    try:
+        shutil.copy(os.path.join(FIXTURES, 'example.test.zone'), d)
+        shutil.copy(os.path.join(FIXTURES, 'example.test.inc'), d)
+        path = os.path.join(d, 'Corefile')
+        with open(path, 'w') as f:
+            f.write('example.test:5353 {\n    file %s/example.test.zone\n    %s\n}\n' % (d, directive))
+        rc, out, err = run_signetd(['-t', '-c', path])
+        return rc, out + err
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
 def wait_for(pred, timeout, step=0.1):
     """Call pred every step seconds until it returns something true or timeout seconds
     have passed; returns its last value."""

@@ -14,7 +14,6 @@ different loopback addresses (127.0.0.1, .2, .3: the loopback is a /8):
 
 import os
 import re
-import shutil
 import subprocess
 import unittest
 import urllib.request
@@ -111,18 +110,9 @@ example.test:$port {
 
 class AclConfigErrors(unittest.TestCase):
     def check(self, directive, says):
-        d = signet_test.tempfile.mkdtemp(prefix='signet-acl-')
-        try:
-            shutil.copy(os.path.join(signet_test.FIXTURES, 'example.test.zone'), d)
-            shutil.copy(os.path.join(signet_test.FIXTURES, 'example.test.inc'), d)
-            path = os.path.join(d, 'Corefile')
-            with open(path, 'w') as f:
-                f.write('example.test:5353 {\n    file %s/example.test.zone\n    %s\n}\n' % (d, directive))
-            rc, out, err = signet_test.run_signetd(['-t', '-c', path])
-            self.assertNotEqual(rc, 0, out + err)
-            self.assertIn(says, err)
-        finally:
-            shutil.rmtree(d, ignore_errors=True)
+        rc, err = signet_test.config_error(directive)
+        self.assertNotEqual(rc, 0, err)
+        self.assertIn(says, err)
 
     def test_errors(self):
         self.check('acl {\n  refuse net 10.0.0.0/8\n    }', "Corefile:4: acl: unknown action 'refuse'")

@@ -17,7 +17,6 @@ semantics) with real HTTP clients (curl, Python's http.client):
 
 import http.client
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -271,18 +270,9 @@ sec.test:$port {
 
 class ConfigErrors(unittest.TestCase):
     def check(self, directive, says):
-        d = signet_test.tempfile.mkdtemp(prefix='signet-health-')
-        try:
-            shutil.copy(os.path.join(signet_test.FIXTURES, 'example.test.zone'), d)
-            shutil.copy(os.path.join(signet_test.FIXTURES, 'example.test.inc'), d)
-            path = os.path.join(d, 'Corefile')
-            with open(path, 'w') as f:
-                f.write('example.test:5353 {\n    file %s/example.test.zone\n    %s\n}\n' % (d, directive))
-            rc, out, err = signet_test.run_signetd(['-t', '-c', path])
-            self.assertNotEqual(rc, 0, out + err)
-            self.assertIn(says, err)
-        finally:
-            shutil.rmtree(d, ignore_errors=True)
+        rc, err = signet_test.config_error(directive)
+        self.assertNotEqual(rc, 0, err)
+        self.assertIn(says, err)
 
     def test_errors(self):
         self.check('health 127.0.0.1', 'Corefile:3: health: \'127.0.0.1\' is not HOST:PORT')
