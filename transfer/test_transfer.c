@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <sys/socket.h>
 #include <ldns/ldns.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -739,6 +740,70 @@ static void test_idle_signed_zone(void **st)
     sg_ks_free(ks);
 }
 
+
+/* Ten thousand zones in one block: each zone's state is small and the block's config (64
+ * addresses, paths, the TSIG key) is held once, whatever the zones' own serial floors;
+ * a reload's new config is shared again and the old copy goes with its last zone. */
+static void test_shared_block_state(void **st)
+{
+    (void)st;
+    assert_true(sg_xfr_zone_state_size() <= 2048);
+    sg_xfr_cfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.workers = 1;
+    snprintf(cfg.state_dir, sizeof cfg.state_dir, "%s", g_dir);
+    cfg.nto = cfg.nnotify = SG_XFR_MAX_PEERS;
+    for (int i = 0; i < SG_XFR_MAX_PEERS; i++) {
+        struct sockaddr_in *a = (struct sockaddr_in *)&cfg.to[i].addr;
+        a->sin_family = AF_INET;
+        a->sin_addr.s_addr = htonl(0x7f000100u + (uint32_t)i);
+        cfg.to[i].prefix = 32;
+        a = (struct sockaddr_in *)&cfg.notify[i];
+        a->sin_family = AF_INET;
+        a->sin_addr.s_addr = htonl(0x7f000100u + (uint32_t)i);
+        a->sin_port = htons(9);
+    }
+    enum { N = 300 };
+    static sg_xfr_zone *xz[N];
+    size_t b0 = sg_xfr_blocks();
+    struct mallinfo2 m0 = mallinfo2();
+    for (int i = 0; i < N; i++) {
+        char name[64];
+        uint8_t apex[SG_NAME_MAX];
+        snprintf(name, sizeof name, "z%d.shared.test.", i);
+        assert_int_equal(sg_name_from_str(name, NULL, apex), 0);
+        cfg.has_floor = i & 1;
+        cfg.floor = (uint32_t)i;
+        assert_int_equal(sg_xfr_zone_acquire(apex, &cfg, NULL, "", &xz[i]), 0);
+    }
+    struct mallinfo2 m1 = mallinfo2();
+    assert_int_equal(sg_xfr_blocks(), b0 + 1);
+    /* the heap the zones took (0 under a sanitizer, whose allocator mallinfo2 does not see) */
+    size_t per_zone = m1.uordblks > m0.uordblks ? (m1.uordblks - m0.uordblks) / N : 0;
+    print_message("transfer state: %zu bytes per zone on the heap, %zu in the struct\n",
+                  per_zone, sg_xfr_zone_state_size());
+    assert_true(per_zone <= 4096);
+    /* a reload with another journal bound: every zone moves to one new copy, and the
+     * old one goes with the last zone that held it */
+    cfg.journal_bytes = 12345;
+    for (int i = 0; i < N; i++) {
+        char name[64];
+        uint8_t apex[SG_NAME_MAX];
+        snprintf(name, sizeof name, "z%d.shared.test.", i);
+        assert_int_equal(sg_name_from_str(name, NULL, apex), 0);
+        sg_xfr_zone *again = NULL;
+        assert_int_equal(sg_xfr_zone_acquire(apex, &cfg, NULL, "", &again), 0);
+        assert_ptr_equal(again, xz[i]);
+        assert_true(sg_xfr_blocks() <= b0 + 2);
+    }
+    assert_int_equal(sg_xfr_blocks(), b0 + 1);
+    for (int i = 0; i < N; i++) {
+        sg_xfr_zone_release(xz[i]);
+        sg_xfr_zone_release(xz[i]);
+    }
+    assert_int_equal(sg_xfr_blocks(), b0);
+}
+
 /* ---- probes and NOTIFY in the background ------------------------------------------- */
 
 static int udp_socket(struct sockaddr_storage *to)
@@ -876,6 +941,7 @@ int main(void)
         cmocka_unit_test(test_served_serial),
         cmocka_unit_test(test_next_turn),
         cmocka_unit_test(test_idle_signed_zone),
+        cmocka_unit_test(test_shared_block_state),
         cmocka_unit_test(test_probe),
         cmocka_unit_test(test_notify_fair),
     };
