@@ -115,6 +115,9 @@ int cmd_keystore(ctl *c, int argc, char **argv);   /* cmd_keystore.c */
 int ctl_daemon_call(const ctl *c, json_t *req, int timeout_ms, json_t **reply_out, char *err,
                     size_t errcap);
 int cmd_daemon(ctl *c, const char *cmd, int argc, char **argv);
+/* Tell a running signetd that the keystore's served zones changed (zone add/remove), so
+ * that it serves or drops them now rather than at its next poll. Best effort, silent. */
+void ctl_daemon_tell_zones_changed(const ctl *c);
 /* The daemon's view of a zone (serial served, version, signing keys), or NULL with the
  * reason in err (not reachable, zone not served). */
 json_t *ctl_daemon_zone(const ctl *c, const char *zone, char *err, size_t errcap);

@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/name.h"
 #include "common/retire.h"
+#include "common/served_news.h"
 #include "common/task.h"
 
 #include <stdatomic.h>
@@ -65,6 +66,7 @@ struct sg_keyman {
     uint8_t (*scopes)[SG_NAME_MAX];
     int nscopes;
     int64_t served_counter;    /* the counter the table was made at; -1: not yet */
+    int subscribed;            /* to sg_served_news (a dynamic keyman's thread) */
     sg_task task;              /* once a second, or at once to stop */
     sg_retire_list retired;    /* replaced key sets, and what the plugin hands over */
     _Atomic uint64_t epoch;    /* bumped at every key set swap */
@@ -604,6 +606,8 @@ static void follow(sg_keyman *km, sg_keystore *ks, int64_t now)
     sg_retire(&km->retired, old, ktab_free_v, (time_t)now);
     if (added || removed)
         sg_log(SG_LOG_INFO, "signer", NULL, "served zones: %d (+%d, -%d)", nn, added, removed);
+    if (added)
+        sg_served_news_tell(); /* `dynamic` waits for a new zone's keys: they are here */
     if (!failed)
         km->served_counter = counter;
 }
@@ -627,15 +631,16 @@ static void wakes(sg_keyman *km, int64_t now)
     }
 }
 
-void sg_keyman_step(sg_keyman *km, int64_t now)
+/* with_follow: the served zones are looked at too (the thread does that when told and at
+ * the poll interval instead, see watch). */
+static void step(sg_keyman *km, int64_t now, int with_follow)
 {
-    if (!km)
-        return;
     int had = km->ks != NULL;
     sg_keystore *ks = keystore_check(km, now);
     if (!ks)
         return;
-    follow(km, ks, now);
+    if (with_follow)
+        follow(km, ks, now);
     /* someone else changed the keystore (signetctl: a rollover started, `ds seen`, a
      * policy, a zone added), or it was opened again: every zone is looked at, as each was
      * every second before the heap; a quiet keystore costs one PRAGMA */
@@ -668,6 +673,12 @@ void sg_keyman_step(sg_keyman *km, int64_t now)
     }
 }
 
+void sg_keyman_step(sg_keyman *km, int64_t now)
+{
+    if (km)
+        step(km, now, 1);
+}
+
 void sg_keyman_wake_zone(sg_keyman_zone *zone)
 {
     kzone *z = zone;
@@ -688,26 +699,40 @@ uint64_t sg_keyman_zones_stepped(const sg_keyman *km)
     return km ? atomic_load(&((sg_keyman *)km)->stepped) : 0;
 }
 
-/* A dynamic keyman looks at the served-zones counter five times a second, so that a zone
- * added by signetctl has its keys within a second; the rest of the step runs once a
- * second as before. */
-#define FOLLOW_MS 200
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
+/* The step runs once a second. A dynamic keyman looks at the served-zones counter when
+ * told (sg_served_news: `signetctl zone add` over the control socket), so that a new zone
+ * has its keys at once, and untold at the served-news poll interval (a fallback: every
+ * second by default, `dynamic { poll }`), not five times a second. */
 static void *watch(void *arg)
 {
     sg_keyman *km = arg;
-    int ticks = 0;
+    int64_t next_step = mono_ms() + 1000, next_follow = mono_ms() + sg_served_news_poll_ms();
     while (!sg_task_stopping(&km->task)) {
-        if (sg_task_sleep(&km->task, km->dynamic ? FOLLOW_MS : 1000))
+        int64_t now_ms = mono_ms();
+        int64_t until = km->dynamic && next_follow < next_step ? next_follow : next_step;
+        if (until > now_ms && sg_task_sleep(&km->task, (unsigned)(until - now_ms)))
             break;
-        if (km->dynamic && ++ticks < 1000 / FOLLOW_MS) {
-            sg_keystore *ks = keystore_check(km, (int64_t)time(NULL));
-            if (ks)
-                follow(km, ks, (int64_t)time(NULL));
+        now_ms = mono_ms();
+        if (now_ms < next_step || (km->dynamic && now_ms >= next_follow)) {
+            /* woken, or the poll's turn: the served zones may have changed */
+            if (km->dynamic) {
+                sg_keystore *ks = keystore_check(km, (int64_t)time(NULL));
+                if (ks)
+                    follow(km, ks, (int64_t)time(NULL));
+                if (now_ms >= next_follow)
+                    next_follow = now_ms + sg_served_news_poll_ms();
+            }
             continue;
         }
-        ticks = 0;
-        sg_keyman_step(km, (int64_t)time(NULL));
+        next_step = now_ms + 1000;
+        step(km, (int64_t)time(NULL), 0);
         sg_retire_reap(&km->retired, time(NULL), 0);
     }
     sg_ks_free(km->ks);
@@ -846,14 +871,20 @@ int sg_keyman_start(sg_keyman *km)
 {
     if (!km)
         return SG_EINVAL;
+    if (km->dynamic && !km->subscribed)
+        km->subscribed = !sg_served_news_subscribe(&km->task);
     /* the thread keeps the name it had inside the plugin: ps, gdb and integ.ops know it */
     return sg_task_start(&km->task, "sg-dnssec", watch, km);
 }
 
 void sg_keyman_stop(sg_keyman *km)
 {
-    if (km)
-        sg_task_stop(&km->task);
+    if (!km)
+        return;
+    if (km->subscribed)
+        sg_served_news_unsubscribe(&km->task);
+    km->subscribed = 0;
+    sg_task_stop(&km->task);
 }
 
 int sg_keyman_nzones(const sg_keyman *km)
