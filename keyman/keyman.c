@@ -83,6 +83,8 @@ struct sg_keyman {
     int nheap;
     int have_version;          /* the keystore's data_version at the last step */
     int64_t data_version;
+    int64_t writes_seen;       /* sg_ks_zone_writes's count at the last look */
+    int64_t all_at;            /* every zone due then (0: not planned), see zones_written */
     _Atomic int woken;         /* some zone's wake is set */
     _Atomic uint64_t stepped;  /* zones looked at (sg_keyman_zones_stepped) */
     void (*keys_changing)(void *arg, sg_keyman_zone *z, const sg_keyset *k,
@@ -631,6 +633,45 @@ static void wakes(sg_keyman *km, int64_t now)
     }
 }
 
+/* Every zone due now (the heap made again: its order may have changed). */
+static void all_due(sg_keyman *km, int64_t now)
+{
+    for (int i = 0; i < km->nheap; i++)
+        if (km->heap[i]->due > now)
+            km->heap[i]->due = now;
+    for (int i = km->nheap / 2 - 1; i >= 0; i--)
+        heap_fix(km, i);
+}
+
+/* Another connection wrote: when what it wrote said its zones (sg_ks_zone_writes), those
+ * zones are due now and 1 is returned; 0 when the change said nothing (a signetctl
+ * command: every zone is looked at). The count seen is kept either way. */
+#define ZONE_WRITES_ALL_S 30
+static int zones_written(sg_keyman *km, sg_keystore *ks, int64_t now)
+{
+    int64_t count = 0;
+    char (*zones)[SG_KS_ZONE_MAX] = NULL;
+    size_t n = 0;
+    if (sg_ks_zone_writes(ks, km->writes_seen, &count, &zones, &n))
+        return 0;
+    int told = count != km->writes_seen;
+    km->writes_seen = count;
+    const ktab *t = cur_tab(km);
+    for (size_t i = 0; told && i < n; i++) {
+        uint8_t apex[SG_NAME_MAX];
+        if (sg_name_from_str(zones[i], (const uint8_t *)"", apex))
+            continue;
+        sg_name_lower(apex);
+        int at = ktab_find(t, apex);
+        if (at >= 0 && t->z[at]->due > now)
+            set_due(km, t->z[at], now);
+    }
+    free(zones);
+    if (told && !km->all_at)
+        km->all_at = now + ZONE_WRITES_ALL_S;
+    return told;
+}
+
 /* with_follow: the served zones are looked at too (the thread does that when told and at
  * the poll interval instead, see watch). */
 static void step(sg_keyman *km, int64_t now, int with_follow)
@@ -643,16 +684,30 @@ static void step(sg_keyman *km, int64_t now, int with_follow)
         follow(km, ks, now);
     /* someone else changed the keystore (signetctl: a rollover started, `ds seen`, a
      * policy, a zone added), or it was opened again: every zone is looked at, as each was
-     * every second before the heap; a quiet keystore costs one PRAGMA */
+     * every second before the heap; a quiet keystore costs one PRAGMA. A change that said
+     * its zone (transfer's propagation rows: ten thousand at a start) steps that zone only,
+     * and every zone at most ZONE_WRITES_ALL_S later in case another write hid behind it */
     int64_t v = 0;
     int vr = sg_ks_data_version(ks, &v);
-    if (vr || !had || !km->have_version || v != km->data_version) {
-        for (int i = 0; i < km->nheap; i++)
-            if (km->heap[i]->due > now)
-                km->heap[i]->due = now;
-        /* all due now or earlier: the heap's order may have changed; make it again */
-        for (int i = km->nheap / 2 - 1; i >= 0; i--)
-            heap_fix(km, i);
+    int fresh = vr || !had || !km->have_version;
+    if (fresh || v != km->data_version) {
+        if (fresh || !zones_written(km, ks, now)) {
+            all_due(km, now);
+            km->all_at = 0;
+        }
+        if (fresh) {
+            /* what was said before is seen by this look at every zone */
+            int64_t count = 0;
+            char (*none)[SG_KS_ZONE_MAX] = NULL;
+            size_t nn = 0;
+            if (!sg_ks_zone_writes(ks, INT64_MAX, &count, &none, &nn))
+                km->writes_seen = count;
+            free(none);
+        }
+    }
+    if (km->all_at && now >= km->all_at) {
+        all_due(km, now);
+        km->all_at = 0;
     }
     km->have_version = !vr;
     km->data_version = v;
