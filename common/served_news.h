@@ -7,9 +7,9 @@
 
 #include "common/task.h"
 
-/* How often a follower looks at the counter untold (ms): 1000 unless a `dynamic` block
+/* How often a follower looks at the counter untold (ms): 500 unless a `dynamic` block
  * set another (sg_served_news_set_poll_ms). */
-#define SG_SERVED_POLL_MS_DEFAULT 1000
+#define SG_SERVED_POLL_MS_DEFAULT 500
 
 /* t's sleeps end when news is told, until unsubscribed (before t is destroyed). Returns 0
  * or SG_ENOMEM (then t only polls). Any thread. */

@@ -763,7 +763,7 @@ static int64_t mono_ms(void)
 
 /* The step runs once a second. A dynamic keyman looks at the served-zones counter when
  * told (sg_served_news: `signetctl zone add` over the control socket), so that a new zone
- * has its keys at once, and untold at the served-news poll interval (a fallback: every
+ * has its keys at once, and untold at the served-news poll interval (a fallback: twice a
  * second by default, `dynamic { poll }`), not five times a second. */
 static void *watch(void *arg)
 {
