@@ -668,11 +668,11 @@ static void test_next_turn(void **st)
         const char *why;
     } cases[] = {
         { { 0 }, 1000, "no version yet" },
-        { { .has_version = 1 }, 60000, "idle unsigned zone: the safety net" },
+        { { .has_version = 1 }, 600000, "idle unsigned zone: the safety net" },
         { { .has_version = 1, .pending = 1 }, 1000, "secondaries not yet serving" },
         { { .has_version = 1, .signed_zone = 1 }, 1000, "signed, key changes untold (as before)" },
         { { .has_version = 1, .signed_zone = 1, .keys_told = 1, .keys_next = INT64_MAX },
-          60000, "idle signed zone: not due every second" },
+          600000, "idle signed zone: not due every second" },
         { { .has_version = 1, .signed_zone = 1, .keys_told = 1, .keys_next = now + 20 }, 20000,
           "the keys' next timing point" },
         { { .has_version = 1, .signed_zone = 1, .keys_told = 1, .resign_at = now + 7,
@@ -681,8 +681,8 @@ static void test_next_turn(void **st)
           "refresh overdue: in a second, not at once again" },
         { { .has_version = 1, .signed_zone = 1, .keys_told = 1, .recheck_at = now + 10 }, 10000,
           "a propagation row recorded again" },
-        { { .has_version = 1, .resign_at = (uint32_t)(now + 3600) }, 60000, "far refresh" },
-        { { .has_version = 1, .keys_next = now + 5 }, 60000, "unsigned: keys do not count" },
+        { { .has_version = 1, .resign_at = (uint32_t)(now + 3600) }, 600000, "far refresh" },
+        { { .has_version = 1, .keys_next = now + 5 }, 600000, "unsigned: keys do not count" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int64_t got = sg_xfr_next_turn(&cases[i].d, now, ms) - ms;

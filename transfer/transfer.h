@@ -229,7 +229,7 @@ typedef struct sg_xfr_due {
  * (unix s) and now_ms: in a second while pending, without a version, or signed with key
  * changes untold; at follow_ms (at least a second away) while secondaries lag; else the
  * first of its signature refresh, its keys' next timing point,
- * recheck_at and a safety net a minute away (at least a second away). */
+ * recheck_at and a safety net ten minutes away (at least a second away). */
 int64_t sg_xfr_next_turn(const sg_xfr_due *d, int64_t now, int64_t now_ms);
 
 /* ---- NOTIFY (notify.c) -------------------------------------------------------------- */
