@@ -9,7 +9,7 @@
 
 /* Slots per version: one per plugin of the program's list (plugin.cfg), by its place in
  * it (sg_handler.slot); instances of a repeatable plugin share theirs. */
-#define SG_ATTACH_MAX 12
+#define SG_ATTACH_MAX 16
 
 /* One plugin's attachment to a version. Written only by background work (the plugin's
  * prepare hook, its own tasks), read lock-free by queries. */

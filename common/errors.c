@@ -2,6 +2,9 @@
 /* Text for every Signet error code, of every component. */
 #include "common/errors.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 const char *sg_strerror(int err)
 {
     /* No default: -Wswitch then names any enumerator left without a text. */
@@ -35,4 +38,15 @@ const char *sg_strerror(int err)
     case SG_REG_ECRED: return "registrar credentials missing or unsafe";
     }
     return "unknown error";
+}
+
+int sg_say(char *why, size_t cap, int rc, const char *fmt, ...)
+{
+    if (why && cap) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, cap, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
 }

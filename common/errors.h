@@ -3,6 +3,8 @@
 #ifndef SG_ERRORS_H
 #define SG_ERRORS_H
 
+#include <stddef.h>
+
 /*
  * Every error code of every component is in the one enum below, and sg_strerror() knows
  * them all, so a caller never has to know which component a code came from. Each
@@ -57,5 +59,9 @@ enum sg_error {
  * one included); "unknown error" for a value that is no code. Never NULL, static
  * storage. */
 const char *sg_strerror(int err);
+
+/* Fill a caller's "why" buffer (why may be NULL or cap 0: nothing written) and return rc:
+ * `return sg_say(why, cap, SG_EZONE, "line %d: ...", n);`. */
+int sg_say(char *why, size_t cap, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -9,6 +9,7 @@
 #include "common/query.h"
 
 struct sg_tsig_keyring;
+struct sg_buf;
 
 /* What setup knows about the server block its directive sits in. */
 typedef struct sg_setup_ctx {
@@ -123,6 +124,18 @@ typedef struct sg_plugin {
      * (return 0). 0, or an SG_E* (logged by the producer, who still publishes: the
      * plugin must then cope without its attachment). */
     int (*prepare)(void *state, const struct sg_zone *z, sg_attach *slot);
+    /* Optional: is this instance ready to serve (the `ready` endpoint, CoreDNS's
+     * Readiness)? 1: ready; 0: not, with what is missing appended to why as lines of the
+     * form "PLUGIN: what\n" ("file: zone example.test. not loaded"). Called on the ready
+     * endpoint's thread while the instance is running, at any time: lock-free or brief,
+     * no I/O (read what the plugin's own background work last saw). A plugin without it
+     * that serves zones (nzones, zone) is ready once every zone(i) is not NULL. */
+    int (*ready)(const void *state, struct sg_buf *why);
+    /* Optional: the process is about to stop (SIGTERM, SIGINT): how long (ms) it should
+     * go on serving first, 0 for no wait (CoreDNS's lameduck). Called once per instance
+     * of the running configuration, on the signal thread, before anything stops; the
+     * longest wait wins. */
+    unsigned (*stopping)(void *state);
 } sg_plugin;
 
 struct sg_handler {

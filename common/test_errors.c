@@ -48,6 +48,19 @@ static const struct {
 };
 #define NCODES (sizeof codes / sizeof codes[0])
 
+/* sg_say fills what the caller gave, cut to fit, and returns the code it was handed. */
+static void test_say(void **st)
+{
+    (void)st;
+    char why[8];
+    assert_int_equal(sg_say(why, sizeof why, SG_EZONE, "line %d: %s", 12, "bad"), SG_EZONE);
+    assert_string_equal(why, "line 12");
+    assert_int_equal(sg_say(NULL, 0, SG_EIO, "nowhere %d", 1), SG_EIO);
+    why[0] = 'x';
+    assert_int_equal(sg_say(why, 0, SG_EINVAL, "none"), SG_EINVAL);
+    assert_int_equal(why[0], 'x');
+}
+
 static void test_every_code_has_its_text(void **st)
 {
     (void)st;
@@ -109,6 +122,7 @@ static void test_no_code_outside_the_table(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_say),
         cmocka_unit_test(test_every_code_has_its_text),
         cmocka_unit_test(test_texts_are_distinct_and_specific),
         cmocka_unit_test(test_codes_stay_in_their_ranges),

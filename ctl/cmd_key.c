@@ -30,6 +30,8 @@ static void help(void)
            "       signetctl key delete ID [--force]\n"
            "                 refused for a key that is published or whose DS may be at the\n"
            "                 parent, unless --force\n"
+           "       signetctl key sync-foreign ZONE --from SERVER [--no-wait]\n"
+           "                 follow a multi-signer peer's DNSKEY RRset (RFC 8901; --help)\n"
            "       signetctl key set ID [--publish T] [--activate T] [--retire T] [--remove T]\n"
            "                 [--ds-submitted T] [--ds-seen T]\n"
            "                 T: now, now+1d, +2h, now-1h, @EPOCH, 2026-01-31T12:00:00Z,\n"
@@ -414,6 +416,8 @@ int cmd_key(ctl *c, int argc, char **argv)
 {
     if (argc > 0 && !strcmp(argv[0], "compromise"))
         return cmd_key_compromise(c, argc - 1, argv + 1);
+    if (argc > 0 && !strcmp(argv[0], "sync-foreign"))
+        return cmd_key_sync_foreign(c, argc - 1, argv + 1);
     ctl_opt o[O_N] = {
         { "role", 1, 0, 0 },     { "algorithm", 1, 0, 0 }, { "bits", 1, 0, 0 },
         { "private", 0, 0, 0 },  { "force", 0, 0, 0 },     { "publish", 1, 0, 0 },

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* signetctl zone roll / status / plan and ds seen: steering and watching rollovers. */
 #include "ctl/ctl.h"
+#include "keystore/skr.h"
 #include "keystore/rollover.h"
 
 #include <errno.h>
@@ -104,7 +105,17 @@ static int zone_status(ctl *c, const char *zone, const ctl_opt *max_ttl)
         return ctl_fail(c, err, "zone %s", zone);
     }
     sg_roll_event ev;
-    if (!sg_roll_clock_behind(&f, c->now, &ev))
+    /* offline KSK: the keys follow the key signing request; say how long it is signed */
+    int offline = sg_ks_skr_offline(c->ks, zone) > 0, skr_gaps = 0;
+    int64_t skr_until = 0;
+    if (offline)
+        sg_ks_skr_valid_until(c->ks, zone, c->now, &skr_until, &skr_gaps);
+    if (offline) {
+        memset(&ev, 0, sizeof ev);
+        ev.action = SG_ROLL_NONE;
+        snprintf(ev.reason, sizeof ev.reason, "offline KSK: keys follow the key signing request's "
+                 "schedule (signetctl skr status)");
+    } else if (!sg_roll_clock_behind(&f, c->now, &ev))
         sg_roll_next(z.state, &p, keys, n, &f, c->now, &ev);
     /* the registrar's last outcome and the parent's last check, as ds status shows them */
     sg_ks_event *evs = NULL;
@@ -144,6 +155,15 @@ static int zone_status(ctl *c, const char *zone, const ctl_opt *max_ttl)
             ctl_reg_event_json(last_parent);
         else
             printf("null");
+        printf(",\"offline_ksk\":");
+        if (offline) {
+            printf("{\"signed_until\":");
+            json_time(stdout, skr_until);
+            printf(",\"seconds_left\":%lld,\"gaps\":%s}", (long long)(skr_until - c->now),
+                   skr_gaps ? "true" : "false");
+        } else {
+            printf("null");
+        }
         printf(",\"daemon\":");
         if (dz)
             json_dumpf(dz, stdout, JSON_COMPACT);
@@ -166,6 +186,13 @@ static int zone_status(ctl *c, const char *zone, const ctl_opt *max_ttl)
             printf("%-6lld %-5u %-4s %-16s %-9s %-20s %-20s %-20s %-20s %s\n", (long long)k->id,
                    k->tag, sg_ks_role_name(k->role), sg_ks_alg_name(k->algorithm), key_state(k, c->now),
                    t[0], t[1], t[2], t[3], ds);
+        }
+        if (offline) {
+            char u[64];
+            ctl_fmt_time(skr_until, u, sizeof u);
+            printf("\noffline KSK: signed key bundles until %s%s%s\n", skr_until ? u : "- (none imported)",
+                   skr_until && skr_until - c->now < SG_SKR_WARN_SECONDS ? "  WARNING: runs out soon" : "",
+                   skr_gaps ? "  WARNING: a slot lacks its bundle (signetctl skr status)" : "");
         }
         printf("\nnext event:\n");
         print_event(c, &ev, 1);

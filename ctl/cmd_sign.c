@@ -42,11 +42,13 @@ int cmd_zone_sign(ctl *c, int argc, char **argv)
     int err = sg_keyset_load(c->ks, zone, c->now, 0, &k);
     if (err)
         return ctl_fail(c, err, "zone %s", zone);
-    if (k->nzsk == 0 || k->nksk == 0) {
+    /* an offline KSK's zone has no KSK here: its imported bundle signs the key RRsets */
+    if (k->nzsk == 0 || (k->nksk == 0 && !k->presigned)) {
+        const char *what = k->nzsk == 0 ? "zone-signing key" : "key-signing key";
         sg_keyset_free(k);
         fprintf(stderr, "signetctl: zone %s has no active %s; generate and activate one first "
                         "(signetctl key generate / key set --activate), or start signetd\n",
-                zone, k->nzsk == 0 ? "zone-signing key" : "key-signing key");
+                zone, what);
         return CTL_ERR;
     }
     sg_zone *z = NULL;

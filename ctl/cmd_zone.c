@@ -27,6 +27,10 @@ static void help(void)
            "       signetctl zone check FILE [ZONE]       (does FILE load as ZONE, as the\n"
            "                                              file plugin reads it; ZONE: the\n"
            "                                              file's name without .zone/.db)\n"
+           "       signetctl zone diff ZONE [FILE]        (what a reload would change: the\n"
+           "                                              served version against FILE, by\n"
+           "                                              default the file it came from;\n"
+           "                                              exit 0 same, 1 different, 2 trouble)\n"
            "       signetctl zone sign ZONE --zonefile PATH [--out FILE]\n"
            "       signetctl zone roll ZONE --ksk|--zsk|--csk\n"
            "       signetctl zone status ZONE | plan ZONE [--until TIME]\n"
@@ -481,6 +485,8 @@ int cmd_zone(ctl *c, int argc, char **argv)
         return zone_serial_floor(c, argc - 1, argv + 1);
     if (argc > 0 && !strcmp(argv[0], "check"))
         return zone_check(c, argc - 1, argv + 1);
+    if (argc > 0 && !strcmp(argv[0], "diff"))
+        return cmd_zone_diff(c, argc - 1, argv + 1);
     if (argc > 0 && (!strcmp(argv[0], "roll") || !strcmp(argv[0], "status") ||
                      !strcmp(argv[0], "plan") || !strcmp(argv[0], "unsign")))
         return cmd_zone_roll(c, argv[0], argc - 1, argv + 1);

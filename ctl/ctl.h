@@ -33,6 +33,8 @@ typedef struct ctl {
     int64_t now;          /* time(NULL), or SIGNET_NOW for tests */
     sg_keystore *ks;      /* opened by ctl_open */
     const char *socket;   /* signetd's control socket */
+    int result;           /* the exit status of a command that succeeded with a finding
+                           * (zone diff: 1, different, as diff(1)); 0 otherwise */
 } ctl;
 
 /* Open the keystore once; prints the error and returns CTL_ERR on failure. */
@@ -98,6 +100,7 @@ int cmd_zone_adopt(ctl *c, int argc, char **argv);   /* cmd_adopt.c */
 int cmd_zone_roll(ctl *c, const char *sub, int argc, char **argv);
 int cmd_ds_seen(ctl *c, int argc, char **argv);
 int cmd_key_compromise(ctl *c, int argc, char **argv);
+int cmd_key_sync_foreign(ctl *c, int argc, char **argv); /* cmd_foreign.c */
 int cmd_ds_gone(ctl *c, int argc, char **argv);
 int cmd_key(ctl *c, int argc, char **argv);
 int cmd_ds(ctl *c, int argc, char **argv);
@@ -108,6 +111,8 @@ int cmd_tsig(ctl *c, int argc, char **argv);
 int cmd_backup(ctl *c, int argc, char **argv);
 int cmd_restore(ctl *c, int argc, char **argv);
 int cmd_keystore(ctl *c, int argc, char **argv);   /* cmd_keystore.c */
+int cmd_ksr(ctl *c, int argc, char **argv);        /* cmd_ksr.c: offline KSK */
+int cmd_skr(ctl *c, int argc, char **argv);
 
 /* The running daemon (daemon_client.c, cmd_daemon.c). ctl_daemon_call sends req and waits
  * up to timeout_ms for the reply object (*reply_out, caller decrefs); CTL_OK, or CTL_ERR
@@ -118,6 +123,8 @@ int cmd_daemon(ctl *c, const char *cmd, int argc, char **argv);
 /* Tell a running signetd that the keystore's served zones changed (zone add/remove), so
  * that it serves or drops them now rather than at its next poll. Best effort, silent. */
 void ctl_daemon_tell_zones_changed(const ctl *c);
+/* zone diff ZONE [FILE] (cmd_zone_diff.c): the served version against the file on disk. */
+int cmd_zone_diff(ctl *c, int argc, char **argv);
 /* The daemon's view of a zone (serial served, version, signing keys), or NULL with the
  * reason in err (not reachable, zone not served). */
 json_t *ctl_daemon_zone(const ctl *c, const char *zone, char *err, size_t errcap);

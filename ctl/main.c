@@ -42,6 +42,8 @@ static void usage(FILE *f)
             "  restore FILE [--passphrase-file F | --key KEY.pem --cert CERT.pem] [--check]\n"
             "      [--force]\n"
             "  keystore kek | rekey [--old-kek-file F]   private keys encrypted at rest\n"
+            "  ksr generate ZONE --to TIME [--from TIME] | ksr sign ZONE FILE   offline KSK\n"
+            "  skr import ZONE FILE | skr status ZONE [--warn DUR]\n"
             "\n"
             "  reload [ZONE] | status | stats | stop       the running signetd\n"
             "\n"
@@ -159,6 +161,10 @@ int main(int argc, char **argv)
         rc = cmd_daemon(&c, args[0], n - 1, args + 1);
     } else if (!strcmp(args[0], "dnskey")) {
         rc = cmd_dnskey(&c, n - 1, args + 1);
+    } else if (!strcmp(args[0], "ksr")) {
+        rc = cmd_ksr(&c, n - 1, args + 1);
+    } else if (!strcmp(args[0], "skr")) {
+        rc = cmd_skr(&c, n - 1, args + 1);
     } else {
         rc = ctl_usage(NULL, "unknown command '%s'", args[0]);
     }
@@ -166,5 +172,6 @@ int main(int argc, char **argv)
     sg_ks_free(c.ks);
     if (fflush(stdout) != 0)
         rc = CTL_ERR;
-    return ctl_capture_end(&cap, rc);
+    rc = ctl_capture_end(&cap, rc);
+    return rc == CTL_OK ? c.result : rc;
 }

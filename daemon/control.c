@@ -240,6 +240,66 @@ static json_t *do_zone_status(sg_daemon *d, const char *zone)
     return f.out;
 }
 
+/* zone-records: the served version's records as presentation lines, for `signetctl zone
+ * diff`. The zone as the file plugin (or a transfer) gave it, before online signing: no
+ * RRSIG, NSEC or NSEC3 of ours is in it. Bounded to what the client reads (4 MiB). */
+#define RECORDS_TEXT_MAX (3u << 20)
+
+typedef struct zone_records {
+    uint8_t apex[SG_NAME_MAX];
+    json_t *out;
+    size_t bytes;
+} zone_records;
+
+static int add_record(void *arg, uint16_t type, char *line)
+{
+    zone_records *r = arg;
+    size_t n = strlen(line);
+    while (n && line[n - 1] == '\n')
+        line[--n] = 0;
+    r->bytes += n + 16; /* JSON quoting and escapes (tabs) */
+    if (r->bytes > RECORDS_TEXT_MAX)
+        return SG_ESPACE;
+    return json_array_append_new(json_object_get(r->out, "records"), json_string(line)) ? SG_ENOMEM : 0;
+}
+
+static int records_of(void *arg, const sg_zone *z, const sg_keyset *k, const char *policy)
+{
+    zone_records *r = arg;
+    if (!sg_name_eq(z->apex, r->apex))
+        return 0;
+    r->out = json_pack("{s:b, s:s, s:I, s:o, s:o}", "ok", 1, "zone", z->apex_str,
+                       "serial", (json_int_t)z->serial,
+                       "file", z->path ? json_string(z->path) : json_null(), "records", json_array());
+    int rc = r->out ? sg_zone_each_record_text(z, add_record, r) : SG_ENOMEM;
+    if (rc) {
+        char msg[1300];
+        if (rc == SG_ESPACE)
+            snprintf(msg, sizeof msg, "zone %s has more records than the control socket carries "
+                     "(%u bytes of text)", z->apex_str, RECORDS_TEXT_MAX);
+        else
+            snprintf(msg, sizeof msg, "zone %s: %s", z->apex_str, sg_strerror(rc));
+        json_decref(r->out);
+        r->out = fail_reply(msg);
+    }
+    return 1;
+}
+
+static json_t *do_zone_records(sg_daemon *d, const char *zone)
+{
+    zone_records r = { .out = NULL };
+    if (!zone || sg_name_from_str(zone, (const uint8_t *)"", r.apex))
+        return fail_reply("zone-records: expected a zone name");
+    sg_name_lower(r.apex);
+    each_zone(d->rt, records_of, &r);
+    if (!r.out) {
+        char msg[1200];
+        snprintf(msg, sizeof msg, "zone %s is not served", zone);
+        return fail_reply(msg);
+    }
+    return r.out;
+}
+
 /* The daemon's own metrics source: uptime, reloads, workers, connections. */
 static int daemon_metrics(sg_metrics_out *out, void *ctx)
 {
@@ -316,6 +376,8 @@ static char *handle_line(sg_daemon *d, const char *line, int *stop_out)
             rep = do_status(d);
         else if (!strcmp(cmd, "zone-status"))
             rep = do_zone_status(d, zone);
+        else if (!strcmp(cmd, "zone-records"))
+            rep = do_zone_records(d, zone);
         else
             rep = fail_reply("unknown command");
         pthread_mutex_unlock(&d->lock);

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/secure_heap.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -41,6 +42,54 @@ static void usage(FILE *f)
             "\n"
             "Signals: SIGHUP reloads the configuration and changed zones; SIGTERM and\n"
             "SIGINT stop the server.\n");
+}
+
+/* Before anything stops: each plugin learns that the process is stopping (`ready` turns
+ * 503) and says how long to go on serving (`health`'s lameduck, CoreDNS's); the longest
+ * wait is kept, serving as before. A second SIGTERM or SIGINT ends the wait. */
+static void lameduck(sg_daemon *d, const sigset_t *set)
+{
+    unsigned ms = 0;
+    pthread_mutex_lock(&d->lock);
+    for (int b = 0; d->rt && b < d->rt->nblocks; b++)
+        for (int i = 0; i < d->rt->blocks[b].nhandlers; i++) {
+            sg_handler *h = &d->rt->blocks[b].handlers[i];
+            unsigned w = h->plugin->stopping ? h->plugin->stopping(h->state) : 0;
+            if (w > ms)
+                ms = w;
+        }
+    pthread_mutex_unlock(&d->lock);
+    if (!ms)
+        return;
+    sg_log(SG_LOG_INFO, "signetd", NULL, "lameduck: serving %u ms more before stopping", ms);
+    struct timespec end;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    end.tv_sec += ms / 1000;
+    end.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (end.tv_nsec >= 1000000000L) {
+        end.tv_sec++;
+        end.tv_nsec -= 1000000000L;
+    }
+    for (;;) {
+        struct timespec now, left;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        left.tv_sec = end.tv_sec - now.tv_sec;
+        left.tv_nsec = end.tv_nsec - now.tv_nsec;
+        if (left.tv_nsec < 0) {
+            left.tv_sec--;
+            left.tv_nsec += 1000000000L;
+        }
+        if (left.tv_sec < 0)
+            return;
+        int sig = sigtimedwait(set, NULL, &left);
+        if (sig == SIGTERM || sig == SIGINT) {
+            sg_log(SG_LOG_INFO, "signetd", NULL, "lameduck cut short by a second signal");
+            return;
+        }
+        if (sig < 0 && errno == EAGAIN)
+            return;
+        /* SIGHUP: no reload while stopping */
+    }
 }
 
 int main(int argc, char **argv)
@@ -202,6 +251,7 @@ int main(int argc, char **argv)
         sg_log(SG_LOG_INFO, "signetd", NULL, "stopping on %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
         break;
     }
+    lameduck(&d, &set);
     sg_notify("STOPPING=1");
     sg_control_free(ctl);  /* no reload can start after this */
     sg_server_free(d.srv); /* joins the workers first */

@@ -534,6 +534,12 @@ static int sign_ref(dstate *st, const sg_keyset *k, const sg_denial *d, sg_query
 {
     const sg_rrset *rs = r->rrset;
     int keyset_rr = (r->flags & SG_REF_KEYSET) != 0;
+    const sg_rrset *presigned = keyset_rr ? sg_keyset_presigned(k, rs) : NULL;
+    if (presigned) {
+        /* an offline KSK signed this RRset ahead of time: served as imported */
+        *out = (sg_rr_ref){ .owner = r->owner, .rrset = presigned, .ttl = r->ttl };
+        return 0;
+    }
     const sg_sign_key *keys = keyset_rr ? k->ksk : k->zsk;
     int nkeys = keyset_rr ? k->nksk : k->nzsk;
     if (nkeys == 0)
@@ -773,6 +779,33 @@ static void dnssec_writes(const void *state, sg_file_fn fn, void *arg)
         fn(arg, st->cfg.keystore, "keystore");
 }
 
+/* Ready when the keystore is there and every zone has keys that sign: the signatures are
+ * made at query time with an inception in the past and an expiration a validity period
+ * ahead, so a zone with an active ZSK and KSK serves signatures within their validity.
+ * Reads what the keyman's thread stored; never the keystore. */
+static int dnssec_ready(const void *state, sg_buf *why)
+{
+    const dstate *st = state;
+    if (!st || !st->km)
+        return 1;
+    int ok = 1;
+    if (!sg_keyman_keystore_ok(st->km)) {
+        sg_buf_printf(why, "dnssec: keystore %s is not reachable\n", st->cfg.keystore);
+        ok = 0;
+    }
+    for (int i = 0; i < sg_keyman_nzones(st->km) && !st->dynamic; i++) {
+        const sg_keyset *k = sg_keyman_keys(st->km, i);
+        if (k && k->nzsk > 0 && k->nksk > 0)
+            continue;
+        char name[1024] = "?";
+        if (i < st->nzones)
+            sg_name_to_str(st->zones[i].apex, name, sizeof name);
+        sg_buf_printf(why, "dnssec: zone %s has no active signing keys\n", name);
+        ok = 0;
+    }
+    return ok;
+}
+
 const sg_plugin sg_plugin_dnssec = {
     .name = "dnssec",
     .setup = dnssec_setup,
@@ -784,5 +817,6 @@ const sg_plugin sg_plugin_dnssec = {
     .service = dnssec_service,
     .writes = dnssec_writes,
     .prepare = dnssec_prepare,
+    .ready = dnssec_ready,
     .flags = SG_PLUGIN_FOLLOWS_ZONES,
 };

@@ -2,6 +2,8 @@
 /* The keys' metrics: the stepping thread stores what it read, a scrape prints it. */
 #include "keyman/key_metrics.h"
 #include "common/errors.h"
+#include "common/log.h"
+#include "keystore/skr.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,8 +58,34 @@ void sg_key_metrics_read(sg_key_metrics *m, int i, sg_keystore *ks, int64_t now,
         }
     }
     free(keys);
+    int64_t skr_until = 0;
+    int gaps = 0, offline = sg_ks_skr_offline(ks, m->zones[i].name) > 0;
+    if (offline && sg_ks_skr_valid_until(ks, m->zones[i].name, now, &skr_until, &gaps))
+        offline = 0;
     pthread_mutex_lock(&m->lock);
     sg_km_zone *z = &m->zones[i];
+    if (offline) {
+        /* said once on each change, well before the end: the signed bundles are the
+         * offline KSK's work and take the operator time to renew */
+        int say = skr_until <= now ? 2 : (skr_until - now < SG_SKR_WARN_SECONDS || gaps) ? 1 : 0;
+        if (say != z->skr_said || !z->skr_offline) {
+            if (say == 2 && !skr_until)
+                sg_log(SG_LOG_ERR, "dnssec", z->name, "offline KSK: no signed key response "
+                       "imported: the DNSKEY RRset is served unsigned (signetctl skr import)");
+            else if (say == 2)
+                sg_log(SG_LOG_ERR, "dnssec", z->name, "offline KSK: the signed key bundles ran out "
+                       "%lld s ago: the last one is served until its signatures expire; import a "
+                       "new signed key response now", (long long)(now - skr_until));
+            else if (say == 1)
+                sg_log(SG_LOG_WARN, "dnssec", z->name, "offline KSK: %s; the signed key bundles "
+                       "end in %lld s: generate, sign and import the next key signing request",
+                       gaps ? "a planned slot has no signed bundle" : "running out",
+                       (long long)(skr_until - now));
+        }
+        z->skr_said = say;
+    }
+    z->skr_offline = offline;
+    z->skr_until = skr_until;
     memcpy(z->keys, fresh.keys, sizeof z->keys);
     memcpy(z->ds, fresh.ds, sizeof z->ds);
     z->ds_pending_since = fresh.ds_pending_since;
@@ -89,6 +117,9 @@ int sg_key_metrics_render(sg_key_metrics *m, sg_metrics_out *o)
     sg_metrics_family(o, "signet_dnssec_ds_submitted_timestamp_seconds", SG_METRIC_GAUGE,
                       "When the oldest DS submitted to the parent and not yet seen there was submitted "
                       "(unix time); absent while none waits.");
+    sg_metrics_family(o, "signet_skr_valid_until_seconds", SG_METRIC_GAUGE,
+                      "Offline KSK: seconds until the last imported signed key bundle ends "
+                      "(negative: ran out, the last one is served until its signatures expire).");
     sg_metrics_family(o, "signet_registrar_events_total", SG_METRIC_COUNTER,
                       "Registrar calls and parent checks by provider and outcome (the events journal's states).");
     static const char *ds_names[SG_KM_DS_N] = { "submitted", "seen", "withdrawn" };
@@ -114,6 +145,11 @@ int sg_key_metrics_render(sg_key_metrics *m, sg_metrics_out *o)
             const char *l[] = { "zone", z->name, NULL };
             sg_metrics_add_double(o, "signet_dnssec_next_key_event_seconds", NULL, l,
                                   (double)(z->next_event - now));
+        }
+        if (z->skr_offline) {
+            const char *l[] = { "zone", z->name, NULL };
+            sg_metrics_add_double(o, "signet_skr_valid_until_seconds", NULL, l,
+                                  (double)(z->skr_until - now));
         }
         if (z->ds_pending_since > 0) {
             const char *l[] = { "zone", z->name, NULL };

@@ -25,6 +25,11 @@ typedef struct sg_km_zone {
     int64_t next_event;          /* UNIX time of the engine's next event; 0: none */
     int64_t ds_pending_since;    /* UNIX time the oldest DS still not seen was submitted; 0: none */
     int read;                    /* the thread has read this zone at least once */
+    /* offline KSK (keystore/skr.h): the end of the last imported signed bundle (0: none
+     * imported), what was last said of it (0 fine, 1 runs out soon or a gap, 2 ran out) */
+    int skr_offline;
+    int64_t skr_until;
+    int skr_said;
     const sg_registrar *reg;     /* counts read at scrape (atomics), or NULL */
     const char *provider;
 } sg_km_zone;

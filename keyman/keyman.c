@@ -74,6 +74,7 @@ struct sg_keyman {
     /* the stepping thread's own: its keystore handle, and whether the file was lost */
     sg_keystore *ks;
     int lost;
+    _Atomic int ks_missing;    /* the last step found no keystore to open (readiness) */
     int64_t said;              /* when the keystore's absence was last logged */
     /* which zones are due: a min-heap of the current table's zones on kzone.due, so that
      * an idle second costs O(1) and a due zone O(log n), whatever the number of zones;
@@ -317,10 +318,11 @@ static int64_t refresh_zone(sg_keyman *km, sg_keystore *ks, kzone *z, int64_t no
     observe_served(ks, z, now);
     /* first the engine: whatever it changes is in the key set read below */
     sg_roll_figures fig = { .max_ttl = mt };
-    sg_roll_event next;
+    sg_roll_event next = { .action = SG_ROLL_NONE };
     int er = sg_roll_step(ks, z->name, &fig, now, &next);
     if (er && say_failure(z, er, now))
-        sg_log(SG_LOG_WARN, "rollover", z->name, "step failed: %s (said again in a minute if it lasts)",
+        sg_log(SG_LOG_ERR, "rollover", z->name, "%s failed: %s (said again in a minute if it lasts)",
+               next.action == SG_ROLL_NONE ? "step" : sg_roll_action_name(next.action),
                sg_strerror(er));
     /* a clock stepped back: keys are what the keystore last recorded, not what the
      * timing points say at a time before them */
@@ -409,8 +411,18 @@ static sg_keystore *keystore_check(sg_keyman *km, int64_t now)
     }
     if (ks)
         return ks;
-    int rc = km->lost ? sg_ks_open_existing(km->keystore, "daemon", &ks)
-                      : sg_ks_new(km->keystore, "daemon", &ks);
+    /* sg_keyman_new made the keystore; from then on it is only opened, never made: a new
+     * empty file at the path (moved away before the first step) would hold none of the
+     * zones' keys, and the engine would make new ones that no DS matches */
+    int rc = sg_ks_open_existing(km->keystore, "daemon", &ks);
+    if (rc && !km->lost) {
+        sg_log(SG_LOG_ERR, "signer", NULL, "keystore %s: %s: no key changes until a keystore is "
+               "there again; the keys in use keep serving", km->keystore,
+               rc == SG_ENOTFOUND ? "deleted or moved away" : sg_strerror(rc));
+        km->lost = 1;
+        km->said = now;
+        return NULL;
+    }
     if (rc) {
         if (now - km->said >= 60) {
             sg_log(SG_LOG_ERR, "signer", NULL, "keystore %s: %s; no key changes, the keys in use keep serving",
@@ -678,6 +690,7 @@ static void step(sg_keyman *km, int64_t now, int with_follow)
 {
     int had = km->ks != NULL;
     sg_keystore *ks = keystore_check(km, now);
+    atomic_store(&km->ks_missing, ks == NULL);
     if (!ks)
         return;
     if (with_follow)
@@ -1030,4 +1043,9 @@ int sg_keyman_metrics(sg_keyman *km, sg_metrics_out *out)
     if (!km || !out)
         return SG_EINVAL;
     return sg_key_metrics_render(&km->metrics, out);
+}
+
+int sg_keyman_keystore_ok(const sg_keyman *km)
+{
+    return km && !atomic_load(&((sg_keyman *)km)->ks_missing);
 }

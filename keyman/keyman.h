@@ -123,6 +123,10 @@ const sg_keyset *sg_keyman_keys(const sg_keyman *km, int i);
  * for a bad i. Constant for the keyman's life (a new floor is read at the next reload). */
 int sg_keyman_serial_floor(const sg_keyman *km, int i, uint32_t *floor_out);
 
+/* 0 when the last step found the keystore gone (deleted or replaced under us, or not
+ * openable: no key changes until it is back), else 1; 0 for NULL. Lock-free. */
+int sg_keyman_keystore_ok(const sg_keyman *km);
+
 /* A number that moves whenever any zone's key set is replaced (the plugin's version).
  * Lock-free. 0 for NULL. */
 uint64_t sg_keyman_epoch(const sg_keyman *km);

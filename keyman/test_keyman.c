@@ -376,6 +376,30 @@ static void test_keystore_replaced_keeps_keys(void **state)
 /* The keystore moved away: no empty keystore is made at the path and the keys keep
  * serving; moved back, the next step reads it again, and a change made then is picked up
  * by the step after. */
+/* Moved away between the setup and the thread's first step (the setup's handle is closed
+ * by then): the step must not make a new empty keystore at the path, whose empty key
+ * table would have the engine make keys that no DS matches. */
+static void test_keystore_gone_before_first_step(void **state)
+{
+    fixture *f = *state;
+    make(f, T0);
+    const sg_keyset *before = sg_keyman_keys(f->km, 0);
+    sg_ks_free(f->ks);
+    f->ks = NULL;
+    char away[160];
+    snprintf(away, sizeof away, "%s/away.db", f->dir);
+    assert_int_equal(rename(f->path, away), 0);
+    sg_keyman_step(f->km, T0 + 1);
+    sg_keyman_step(f->km, T0 + 2);
+    assert_int_not_equal(access(f->path, F_OK), 0); /* no new empty keystore */
+    assert_ptr_equal(sg_keyman_keys(f->km, 0), before);
+    assert_int_equal(rename(away, f->path), 0);
+    sg_keyman_step(f->km, T0 + 3);
+    assert_ptr_equal(sg_keyman_keys(f->km, 0), before);
+    assert_int_equal(sg_ks_open_existing(f->path, "test", &f->ks), 0);
+    assert_int_equal(count_keys(f->ks), 1);
+}
+
 static void test_keystore_gone_and_back(void **state)
 {
     fixture *f = *state;
@@ -464,6 +488,17 @@ static void test_parent_checks_fact(void **state)
     assert_int_equal(sg_ks_fact_get(f->ks, ZONE, SG_KS_FACT_PARENT_CHECKS, &fact), 0);
     assert_int_equal(fact.value, 0);
     assert_string_equal(fact.source, "no registrar");
+    /* the registrar has something to say once a DS is submitted (before that it keeps
+     * quiet: an empty set is never announced for a zone that is not being unsigned) */
+    sg_ks_key *keys = NULL;
+    size_t n = 0;
+    assert_int_equal(sg_ks_key_list(f->ks, ZONE, &keys, &n), 0);
+    for (size_t i = 0; i < n; i++)
+        if (keys[i].role != SG_KS_ROLE_ZSK) {
+            keys[i].ds_submitted = T0;
+            assert_int_equal(sg_ks_key_update(f->ks, &keys[i], "test", T0), 0);
+        }
+    free(keys);
     sg_keyman_step(f->km, T0 + 1); /* the registrar's tick runs with the step */
     char *m = scrape(f->km);
     assert_non_null(strstr(m, "signet_registrar_events_total{zone=\"" ZONE "\",provider=\"manual\""));
@@ -683,6 +718,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_served_ttls_become_facts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keystore_replaced_keeps_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keystore_gone_and_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keystore_gone_before_first_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_new_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parent_checks_fact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_after_step, setup, teardown),

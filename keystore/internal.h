@@ -70,6 +70,8 @@ int ks_kek_unwrap(sg_keystore *ks, const uint8_t *blob, size_t len, uint8_t **pl
 
 /* The storage name of a public-only key (no private half: another signer holds it). */
 #define KS_STORAGE_NONE "none"
+/* Public-only too, marked as a multi-signer peer's key (keystore/foreign.c). */
+#define KS_STORAGE_FOREIGN "foreign"
 /* The storage name of a key held in a PKCS#11 token: private_key is its RFC 7512
  * reference (token, CKA_ID, CKA_LABEL, module-path, pin-source), never key material. */
 #define KS_STORAGE_PKCS11 "pkcs11"

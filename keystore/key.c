@@ -201,7 +201,7 @@ void ks_key_init(sg_ks_key *k, const char *zone, enum sg_ks_role role, uint8_t a
 
 int sg_ks_key_public_only(const sg_ks_key *k)
 {
-    return k && !strcmp(k->storage, KS_STORAGE_NONE);
+    return k && (!strcmp(k->storage, KS_STORAGE_NONE) || !strcmp(k->storage, KS_STORAGE_FOREIGN));
 }
 
 void ks_import_times_apply(sg_ks_key *k, const sg_ks_import_times *t, int public_only,
@@ -469,7 +469,7 @@ int sg_ks_key_load_private(sg_keystore *ks, int64_t id, EVP_PKEY **pkey_out)
     if (r)
         return r;
     const ks_storage *stg = ks_storage_find(storage);
-    if (!strcmp(storage, KS_STORAGE_NONE)) {
+    if (!strcmp(storage, KS_STORAGE_NONE) || !strcmp(storage, KS_STORAGE_FOREIGN)) {
         ks_set_err(ks, "key %lld is public-only: its private key is held elsewhere", (long long)id);
         r = SG_ENOTFOUND;
     } else if (!strcmp(storage, KS_STORAGE_PKCS11)) {

@@ -29,7 +29,7 @@
  * A handle is not thread-safe: give each thread its own (SQLite handles the sharing).
  */
 
-#define SG_KS_SCHEMA_VERSION 6  /* the schema version this code writes */
+#define SG_KS_SCHEMA_VERSION 7  /* the schema version this code writes */
 #define SG_KS_UNSET 0           /* an unset timing point */
 #define SG_KS_NAME_MAX 64       /* policy names, including the NUL */
 #define SG_KS_ZONE_MAX 1024     /* zone names in presentation form, including the NUL */
@@ -312,6 +312,33 @@ int sg_ks_key_import_public(sg_keystore *ks, const char *zone, const uint8_t *rd
  * its timing points but never signs, and the rollover engine never acts on it (it belongs
  * to another signer). */
 int sg_ks_key_public_only(const sg_ks_key *k);
+
+/* ---- Multi-signer (RFC 8901 model 2; keystore/foreign.c, docs/multi-signer.md) ------- */
+
+/* Non-zero for a public-only key marked as a multi-signer peer's (storage "foreign"):
+ * `signetctl key sync-foreign` adds, retires and removes these as the peer serves them,
+ * and never touches another public-only key. */
+int sg_ks_key_foreign(const sg_ks_key *k);
+/* Mark public-only key id as the peer's (peer: its name for the journal). SG_EINVAL for a
+ * key with a private half here. 0 when already marked. */
+int sg_ks_key_mark_foreign(sg_keystore *ks, int64_t id, const char *peer, int64_t now);
+/* Facts of a multi-signer zone: SG_KS_FACT_PEERS (the number of peer signers whose DNSKEY
+ * RRset must hold our ZSKs: while it is non-zero, a successor ZSK signs only once every
+ * peer has served it for the larger of our and the peer's DNSKEY TTL), the peer's DNSKEY
+ * TTL, and SG_KS_FACT_PEER_SEEN<tag> (1: the peer serves our key <tag>, since `since`). */
+#define SG_KS_FACT_PEERS "multi-signer-peers"
+#define SG_KS_FACT_PEER_DNSKEY_TTL "peer-dnskey-ttl"
+#define SG_KS_FACT_PEER_SEEN "peer-seen:"
+/* Record whether the peer (source: its address) serves our key tag in its DNSKEY RRset. */
+int sg_ks_peer_seen(sg_keystore *ks, const char *zone, uint16_t tag, int seen,
+                    const char *source, int64_t now);
+typedef struct sg_ks_peer_seen_key {
+    uint16_t tag;
+    int64_t since; /* first seen served (unchanged since) */
+} sg_ks_peer_seen_key;
+/* Our keys the peer serves now, newest first, up to cap. */
+int sg_ks_peer_seen_list(sg_keystore *ks, const char *zone, sg_ks_peer_seen_key *out,
+                         size_t cap, size_t *n_out);
 
 /* ---- What other servers say about their keys (no database needed) ----------------- */
 

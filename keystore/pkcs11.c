@@ -207,6 +207,9 @@ typedef struct p11_module {
     struct p11_module *next;
 } p11_module;
 
+/* Sessions a token lends to signing threads at once (besides its own). */
+#define SIGN_SESSIONS 4
+
 typedef struct p11_token {
     p11_module *m;
     char label[33];
@@ -214,8 +217,17 @@ typedef struct p11_token {
     pthread_mutex_t mu;           /* the session is used by one thread at a time */
     CK_SESSION_HANDLE s;
     int open;
+    /* Signing sessions beside s, so that workers sign at the same time: a PKCS#11 session
+     * serves one thread at a time, but the login and object handles of one application
+     * hold in all its sessions. idle[] are ready (opened in epoch pool_epoch); busy counts
+     * those lent out, which signing uses without t->mu held. */
+    CK_SESSION_HANDLE idle[SIGN_SESSIONS];
+    int nidle;
+    int busy;
+    uint64_t pool_epoch;
     uint64_t epoch;               /* moves with every new session: key handles found again */
     int failing;                  /* a failure was logged; a success logs the recovery */
+    int pin_failing;              /* the PIN source failed (logged once; no hold) */
     time_t retry_at;              /* no reconnection before this */
     time_t reminded_at;
     struct p11_token *next;
@@ -419,6 +431,44 @@ static void session_drop(p11_token *t)
         t->m->f->C_CloseSession(t->s);
     t->open = 0;
     t->epoch++;
+    /* sessions lent out come back to an epoch that moved on and are closed then */
+    while (t->nidle)
+        t->m->f->C_CloseSession(t->idle[--t->nidle]);
+}
+
+/* A signing session for the current epoch (t->mu held, session open): an idle one, a new
+ * one while fewer than SIGN_SESSIONS are lent, or 0 (sign on t->s under the lock). */
+static CK_SESSION_HANDLE lend_session(p11_token *t)
+{
+    if (t->pool_epoch != t->epoch) {
+        while (t->nidle)
+            t->m->f->C_CloseSession(t->idle[--t->nidle]);
+        t->pool_epoch = t->epoch;
+    }
+    CK_SESSION_HANDLE s = 0;
+    if (t->nidle)
+        s = t->idle[--t->nidle];
+    else if (t->busy + t->nidle < SIGN_SESSIONS) {
+        CK_SESSION_INFO info;
+        /* the slot of the token's own session: the new one shares its login */
+        if (t->m->f->C_GetSessionInfo(t->s, &info) != CKR_OK ||
+            t->m->f->C_OpenSession(info.slotID, CKF_SERIAL_SESSION, NULL, NULL, &s) != CKR_OK)
+            s = 0;
+    }
+    if (s)
+        t->busy++;
+    return s;
+}
+
+/* A lent session back (t->mu held): kept if its epoch is still the token's and it did
+ * not fail, else closed. */
+static void return_session(p11_token *t, CK_SESSION_HANDLE s, uint64_t epoch, int ok)
+{
+    t->busy--;
+    if (ok && epoch == t->epoch && t->pool_epoch == epoch && t->nidle < SIGN_SESSIONS)
+        t->idle[t->nidle++] = s;
+    else
+        t->m->f->C_CloseSession(s);
 }
 
 /* Log a token failure on its change of state, then at most once a minute. */
@@ -451,7 +501,7 @@ static void module_reset(p11_token *t)
     pthread_mutex_lock(&reg_mu);
     int others = 0;
     for (p11_token *o = tokens; o; o = o->next)
-        if (o != t && o->m == t->m && o->open && !o->failing)
+        if ((o != t && o->m == t->m && o->open && !o->failing) || (o->m == t->m && o->busy))
             others = 1;
     if (!others) {
         for (p11_token *o = tokens; o; o = o->next)
@@ -469,22 +519,41 @@ static void module_reset(p11_token *t)
     pthread_mutex_unlock(&reg_mu);
 }
 
-static int session_try(p11_token *t, char *why, size_t cap);
+static int session_try(p11_token *t, char *pin, size_t plen, char *why, size_t cap);
 
 /* Open and log in the token's session (t->mu held). A failure is logged on the token's
- * change of state; while it fails, a reconnection is tried at most once a second. */
+ * change of state; while it fails, a reconnection is tried at most once a second.
+ * The PIN source is read first: an unset variable or a loose PIN file is the operator's
+ * to fix and says nothing about the token, so it neither starts the token's hold nor
+ * resets its module, and the next call reads the source again. */
 static int session_open(p11_token *t, char *why, size_t cap)
 {
     if (t->open)
         return 0;
+    char *pin = NULL;
+    size_t plen = 0;
+    int r = pin_read(t->pin_source, &pin, &plen, why, cap);
+    if (r) {
+        if (!t->pin_failing)
+            sg_log(SG_LOG_ERR, "pkcs11", NULL, "token '%s': %s; signing with its keys stops until "
+                   "the PIN can be read", t->label, why && cap ? why : "the PIN cannot be read");
+        t->pin_failing = 1;
+        return r;
+    }
+    if (t->pin_failing)
+        sg_log(SG_LOG_WARN, "pkcs11", NULL, "token '%s': the PIN can be read again", t->label);
+    t->pin_failing = 0;
     time_t now = time(NULL);
-    if (t->failing && now < t->retry_at)
+    if (t->failing && now < t->retry_at) {
+        sg_secure_free(pin, PIN_MAX);
         return ks_say(why, cap, SG_KS_ETOKEN, "token '%s' is failing (next attempt in a second)",
                    t->label);
+    }
     t->retry_at = now + 1;
     if (t->failing)
         module_reset(t);
-    int r = session_try(t, why, cap);
+    r = session_try(t, pin, plen, why, cap);
+    sg_secure_free(pin, PIN_MAX);
     if (r == SG_KS_ETOKEN || r == SG_KS_EPIN)
         token_failed(t, why && cap ? why : "cannot be reached");
     else if (!r)
@@ -492,7 +561,7 @@ static int session_open(p11_token *t, char *why, size_t cap)
     return r;
 }
 
-static int session_try(p11_token *t, char *why, size_t cap)
+static int session_try(p11_token *t, char *pin, size_t plen, char *why, size_t cap)
 {
     CK_FUNCTION_LIST_PTR f = t->m->f;
     CK_ULONG n = 0;
@@ -524,15 +593,7 @@ static int session_try(p11_token *t, char *why, size_t cap)
     rv = f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s);
     if (rv != CKR_OK)
         return ks_say(why, cap, SG_KS_ETOKEN, "token '%s': C_OpenSession: %s", t->label, rv_name(rv));
-    char *pin = NULL;
-    size_t plen = 0;
-    int r = pin_read(t->pin_source, &pin, &plen, why, cap);
-    if (r) {
-        f->C_CloseSession(s);
-        return r;
-    }
     rv = f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)pin, plen);
-    sg_secure_free(pin, PIN_MAX);
     if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
         f->C_CloseSession(s);
         if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED || rv == CKR_PIN_LEN_RANGE ||
@@ -946,14 +1007,29 @@ int sg_p11_sign(sg_p11_key *k, const uint8_t *data, size_t len, uint8_t *sig, si
     if (!r) {
         CK_FUNCTION_LIST_PTR f = t->m->f;
         CK_ULONG out = cap;
-        CK_RV rv = f->C_SignInit(t->s, &mech, k->h);
-        if (rv == CKR_OK)
-            rv = f->C_Sign(t->s, (CK_BYTE_PTR)in, inlen, sig, &out);
+        CK_OBJECT_HANDLE h = k->h;
+        uint64_t epoch = t->epoch;
+        CK_SESSION_HANDLE s = lend_session(t);
+        CK_RV rv;
+        if (s) {
+            /* the token signs for other threads meanwhile */
+            pthread_mutex_unlock(&t->mu);
+            rv = f->C_SignInit(s, &mech, h);
+            if (rv == CKR_OK)
+                rv = f->C_Sign(s, (CK_BYTE_PTR)in, inlen, sig, &out);
+            pthread_mutex_lock(&t->mu);
+            return_session(t, s, epoch, rv == CKR_OK || rv == CKR_BUFFER_TOO_SMALL);
+        } else {
+            rv = f->C_SignInit(t->s, &mech, h);
+            if (rv == CKR_OK)
+                rv = f->C_Sign(t->s, (CK_BYTE_PTR)in, inlen, sig, &out);
+        }
         if (rv == CKR_OK) {
             *len_out = out;
             token_ok(t);
         } else {
-            if (session_fail(rv))
+            /* a failure of a session of an older epoch was already seen by another thread */
+            if (session_fail(rv) && epoch == t->epoch)
                 session_drop(t);
             r = rv == CKR_BUFFER_TOO_SMALL ? SG_ESPACE : SG_KS_ETOKEN;
             snprintf(why, sizeof why, "signing failed: %s", rv_name(rv));
@@ -963,6 +1039,18 @@ int sg_p11_sign(sg_p11_key *k, const uint8_t *data, size_t len, uint8_t *sig, si
         token_failed(t, why);
     pthread_mutex_unlock(&t->mu);
     return r == SG_KS_EPIN ? SG_KS_ETOKEN : r;
+}
+
+/* How many sessions the token of k has lent and kept idle (tests). */
+int sg_p11_sessions(sg_p11_key *k, int *busy_out, int *idle_out)
+{
+    if (!k)
+        return SG_EINVAL;
+    pthread_mutex_lock(&k->t->mu);
+    *busy_out = k->t->busy;
+    *idle_out = k->t->nidle;
+    pthread_mutex_unlock(&k->t->mu);
+    return 0;
 }
 
 void sg_p11_shutdown(void)

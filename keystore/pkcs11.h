@@ -80,9 +80,13 @@ int sg_p11_key_public(sg_p11_key *k, uint8_t *pub, size_t cap, size_t *len_out);
 /* Sign data the DNSSEC way for the key's algorithm: ECDSA hashes here (OpenSSL) and the
  * token signs the digest (CKM_ECDSA: r | s, RFC 6605's format); RSA signs with
  * CKM_SHA256_RSA_PKCS / CKM_SHA512_RSA_PKCS; Ed25519 with CKM_EDDSA. 0 and *len_out, or
- * SG_KS_ETOKEN (logged on a change of state), SG_ESPACE. Thread-safe. */
+ * SG_KS_ETOKEN (logged on a change of state), SG_ESPACE. Thread-safe: up to 4 threads sign
+ * at once, each in a session of its own. */
 int sg_p11_sign(sg_p11_key *k, const uint8_t *data, size_t len, uint8_t *sig, size_t cap,
                 size_t *len_out);
+
+/* How many signing sessions the token of k has lent out now and keeps idle (tests). */
+int sg_p11_sessions(sg_p11_key *k, int *busy_out, int *idle_out);
 
 /* What the token says of the private key: CKA_SENSITIVE, CKA_EXTRACTABLE, and whether
  * its CKA_VALUE could be read (it must not). 0 or SG_KS_ETOKEN. */

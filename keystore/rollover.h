@@ -16,7 +16,10 @@
 /* Carry out every event of zone that is due at now, each in its own transaction with an
  * events row; *next_out (may be NULL) is the next event after them. A crash between two
  * events leaves the stored state consistent, and the next call goes on from it.
- * Returns 0 or an SG_E* / SG_KS_E* error. */
+ * Returns 0 or an SG_E* / SG_KS_E* error. On an error, *next_out is the event that
+ * failed and saying so is the caller's (a failure that lasts, such as a token gone, is
+ * met every second: the keyman says it once a minute); without next_out it is logged
+ * here. */
 int sg_roll_step(sg_keystore *ks, const char *zone, const sg_roll_figures *f, int64_t now,
                  sg_roll_event *next_out);
 

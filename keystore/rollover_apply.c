@@ -3,6 +3,7 @@
  * written to the keystore, one transaction per event with a journal row per key changed,
  * deciding again after each. Nothing here decides what changes. */
 #include "keystore/rollover_internal.h"
+#include "keystore/skr.h"
 #include "common/errors.h"
 #include "common/log.h"
 
@@ -82,8 +83,19 @@ static void say(const char *zone, const sg_roll_transition *tr, const sg_ks_key 
 }
 
 /* Write the transition decided in the caller's transaction and commit it (or roll back). */
+/* A failed event: into *failed for the caller to say, or said here. */
+static int failed(const char *zone, const sg_roll_event *ev, int rc, sg_roll_event *out)
+{
+    if (out)
+        *out = *ev;
+    else
+        sg_log(SG_LOG_ERR, "rollover", zone, "%s failed: %s", sg_roll_action_name(ev->action),
+               sg_strerror(rc));
+    return rc;
+}
+
 static int write_commit(sg_keystore *ks, const char *zone, sg_ks_key *keys, size_t n,
-                        const sg_roll_transition *tr, int64_t now)
+                        const sg_roll_transition *tr, int64_t now, sg_roll_event *failed_out)
 {
     sg_ks_key first;
     int rc = ks_roll_write(ks, zone, keys, n, tr, now, &first);
@@ -91,11 +103,8 @@ static int write_commit(sg_keystore *ks, const char *zone, sg_ks_key *keys, size
         sg_ks_rollback(ks);
     else
         rc = sg_ks_commit(ks); /* rolls back itself when it fails */
-    if (rc) {
-        sg_log(SG_LOG_ERR, "rollover", zone, "%s failed: %s", sg_roll_action_name(tr->event.action),
-               sg_strerror(rc));
-        return rc;
-    }
+    if (rc)
+        return failed(zone, &tr->event, rc, failed_out);
     say(zone, tr, tr->n ? &first : NULL);
     return 0;
 }
@@ -134,15 +143,33 @@ static int step_once(sg_keystore *ks, const char *zone, const sg_roll_figures *f
         free(keys);
         sg_ks_rollback(ks); /* nothing written */
         if (rc)
-            sg_log(SG_LOG_ERR, "rollover", zone, "%s failed: %s", sg_roll_action_name(ev.action),
-                   sg_strerror(rc));
-        else if (next_out)
+            return failed(zone, &ev, rc, next_out);
+        if (next_out)
             *next_out = ev;
-        return rc;
+        return 0;
     }
-    rc = write_commit(ks, zone, keys, n, &tr, now);
+    rc = write_commit(ks, zone, keys, n, &tr, now, next_out);
     free(keys);
     return rc ? rc : 1;
+}
+
+/* An offline-KSK zone: its keys' timing points were all set by the key signing request;
+ * only the state people read (and the journal) follows them as they pass. */
+static int offline_follow(sg_keystore *ks, const char *zone, int64_t now)
+{
+    sg_ks_key *keys = NULL;
+    size_t n = 0;
+    int rc = sg_ks_key_list(ks, zone, &keys, &n);
+    for (size_t i = 0; !rc && i < n; i++) {
+        enum sg_ks_key_state st = sg_ks_key_state_at(&keys[i], now);
+        if (sg_ks_key_public_only(&keys[i]) || st == keys[i].state ||
+            (st == SG_KS_PUBLISHED && keys[i].state == SG_KS_READY))
+            continue;
+        keys[i].state = st;
+        rc = sg_ks_key_update(ks, &keys[i], "offline KSK: the key signing request's schedule", now);
+    }
+    free(keys);
+    return rc;
 }
 
 int sg_roll_step(sg_keystore *ks, const char *zone, const sg_roll_figures *f, int64_t now,
@@ -150,6 +177,23 @@ int sg_roll_step(sg_keystore *ks, const char *zone, const sg_roll_figures *f, in
 {
     if (!ks || !zone)
         return SG_EINVAL;
+    /* an offline KSK: the key signing request planned every ZSK's timing points and the
+     * KSK is not here to roll; the engine would make a KSK of its own (signer/offline_ksk.c) */
+    int offline = sg_ks_skr_offline(ks, zone);
+    if (offline < 0)
+        return offline;
+    if (offline) {
+        int rc = offline_follow(ks, zone, now);
+        if (rc)
+            return rc;
+        if (next_out) {
+            memset(next_out, 0, sizeof *next_out);
+            next_out->action = SG_ROLL_NONE;
+            snprintf(next_out->reason, sizeof next_out->reason,
+                     "offline KSK: keys follow the key signing request's schedule");
+        }
+        return 0;
+    }
     for (int round = 0; round < 32; round++) {
         int rc = step_once(ks, zone, f, now, next_out);
         if (rc <= 0)

@@ -249,6 +249,20 @@ static void keys_leaving(const view *v, const chain *c)
     }
 }
 
+/* Multi-signer (RFC 8901 section 2.1.2): a resolver may hold the peer's DNSKEY RRset and
+ * get our signatures, so a successor ZSK signs only once the peer has served it for the
+ * larger of our Ipub and the peer's DNSKEY TTL (+ propagation). 0: not served there yet. */
+static int64_t peer_floor(const sg_roll_figures *f, const sg_roll_intervals *iv,
+                          const sg_ks_key *succ)
+{
+    for (size_t i = 0; i < f->npeer_seen; i++)
+        if (f->peer_seen[i].tag == succ->tag) {
+            uint32_t ttl = iv->ipub - iv->dnskey_ttl + f->peer_dnskey_ttl;
+            return f->peer_seen[i].since + (int64_t)(ttl > iv->ipub ? ttl : iv->ipub);
+        }
+    return 0;
+}
+
 /* A published successor: it signs after Ipub (ZSK), or its DS goes to the parent and once
  * the parent serves it and its DS TTL has passed, it signs. */
 static void successor_steps(const view *v, const chain *c)
@@ -256,7 +270,15 @@ static void successor_steps(const view *v, const chain *c)
     const sg_ks_key *succ = c->succ, *cur = c->cur;
     const char *rn = c->rn;
     if (c->role == SG_KS_ROLE_ZSK) {
-        consider_zone(v->best, v->f, v->prop, SG_ROLL_SWITCH, succ->publish, v->iv->ipub, 0, succ, cur,
+        int64_t floor = 0;
+        if (v->f && v->f->peers && !(floor = peer_floor(v->f, v->iv, succ))) {
+            consider(v->best, SG_ROLL_WAIT, 0, succ, cur, c->role,
+                     "waiting for the multi-signer peer to serve %s %s in its DNSKEY RRset "
+                     "(signetctl key sync-foreign); %s %s stays active", rn, kl(succ).s, rn,
+                     kl(cur).s);
+            return;
+        }
+        consider_zone(v->best, v->f, v->prop, SG_ROLL_SWITCH, succ->publish, v->iv->ipub, floor, succ, cur,
                       c->role, "%s %s has been published for DNSKEY TTL + propagation: it signs, %s %s retires",
                       rn, kl(succ).s, rn, kl(cur).s);
     } else if (!succ->ds_submitted) {

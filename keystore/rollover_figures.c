@@ -30,6 +30,24 @@ void sg_roll_intervals_of(const sg_ks_policy *p, const sg_roll_figures *f, sg_ro
     out->ds_wait = out->ds_ttl + p->parent_propagation_delay;
 }
 
+/* multi-signer: how many peers must serve a successor ZSK, and which of ours they do */
+static int peers_load(sg_keystore *ks, const char *zone, sg_roll_figures *f)
+{
+    sg_ks_fact fact;
+    int rc = sg_ks_fact_get(ks, zone, SG_KS_FACT_PEERS, &fact);
+    if (rc == SG_ENOTFOUND || (!rc && !fact.value))
+        return 0;
+    if (rc)
+        return rc;
+    f->peers = fact.value;
+    rc = sg_ks_fact_get(ks, zone, SG_KS_FACT_PEER_DNSKEY_TTL, &fact);
+    if (rc && rc != SG_ENOTFOUND)
+        return rc;
+    f->peer_dnskey_ttl = rc ? 0 : fact.value > fact.prev_value ? fact.value : fact.prev_value;
+    return sg_ks_peer_seen_list(ks, zone, f->peer_seen,
+                                sizeof f->peer_seen / sizeof f->peer_seen[0], &f->npeer_seen);
+}
+
 int sg_roll_figures_load(sg_keystore *ks, const char *zone, int64_t now, sg_roll_figures *f)
 {
     static const struct {
@@ -64,8 +82,12 @@ int sg_roll_figures_load(sg_keystore *ks, const char *zone, int64_t now, sg_roll
     f->secondaries = 0;
     f->parent_checks = 0;
     f->nprop = 0;
+    f->peers = f->peer_dnskey_ttl = 0;
+    f->npeer_seen = 0;
     if (ignore && *ignore)
         return 0;
+    if ((rc = peers_load(ks, zone, f)))
+        return rc;
     sg_ks_fact pc;
     rc = sg_ks_fact_get(ks, zone, SG_KS_FACT_PARENT_CHECKS, &pc);
     if (rc && rc != SG_ENOTFOUND)

@@ -26,6 +26,12 @@ typedef struct sg_roll_figures {
     size_t nprop;
     sg_ks_propagation prop[16];
     int64_t clock_floor;    /* the keystore's last recorded time for the zone */
+    /* multi-signer (RFC 8901): peer signers whose DNSKEY RRset must hold a successor ZSK
+     * before it signs (0: none), their DNSKEY TTL, and our keys they were seen serving */
+    uint32_t peers;
+    uint32_t peer_dnskey_ttl;
+    size_t npeer_seen;
+    sg_ks_peer_seen_key peer_seen[16];
 } sg_roll_figures;
 
 /* Fill the observed figures of f from the keystore's facts for zone (f->max_ttl is kept).

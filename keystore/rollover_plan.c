@@ -4,6 +4,7 @@
  * those moments. Only the outside world is assumed: the parent shows a DS as soon as it is
  * submitted, secondaries follow at once, a withdrawn DS leaves the parent at once. */
 #include "keystore/rollover_internal.h"
+#include "keystore/skr.h"
 #include "common/errors.h"
 
 #include <stddef.h>
@@ -60,6 +61,14 @@ int sg_roll_plan_transitions(sg_keystore *ks, const char *zone, const sg_roll_fi
 {
     if (!ks || !zone || !out || !n_out)
         return SG_EINVAL;
+    /* an offline KSK's zone: the key signing request planned its keys, the engine makes
+     * no transition there (sg_roll_step) */
+    int offline = sg_ks_skr_offline(ks, zone);
+    if (offline) {
+        *out = NULL;
+        *n_out = 0;
+        return offline < 0 ? offline : 0;
+    }
     sg_ks_zone zr;
     sg_ks_policy p;
     sg_ks_key *keys = NULL;
@@ -77,6 +86,7 @@ int sg_roll_plan_transitions(sg_keystore *ks, const char *zone, const sg_roll_fi
      * cannot know when they will */
     fig.secondaries = 0;
     fig.parent_checks = 0;
+    fig.peers = 0; /* a multi-signer peer too */
     sg_roll_transition *trs = NULL;
     size_t ntr = 0, cap = 0;
     int64_t t = now, fake_id = -1;

@@ -139,6 +139,20 @@ static const char *const migrations[] = {
     /* 5 -> 6: a policy may keep its keys in a PKCS#11 token (issue 19): the token's URI,
      * '' for PEM in the keystore; a key made there keeps only its reference */
     "ALTER TABLE policies ADD COLUMN key_store TEXT NOT NULL DEFAULT '';",
+    /* 6 -> 7: offline KSK (issue 19): the time slots a key signing request planned
+     * (request: the ZSK DNSKEYs of the slot) and, once imported, the offline KSK's signed
+     * DNSKEY/CDS/CDNSKEY bundle for each (response, '' until then). A zone with slots
+     * is signed with an offline KSK: its rollover engine leaves the keys alone. */
+    "CREATE TABLE skr_slots ("
+    "  id INTEGER PRIMARY KEY,"
+    "  zone_id INTEGER NOT NULL REFERENCES zones(id) ON DELETE CASCADE,"
+    "  t_from INTEGER NOT NULL,"
+    "  t_to INTEGER NOT NULL,"
+    "  request TEXT NOT NULL,"
+    "  response TEXT NOT NULL DEFAULT '',"
+    "  imported INTEGER NOT NULL DEFAULT 0,"
+    "  UNIQUE (zone_id, t_from)"
+    ");",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 _Static_assert(NMIGRATIONS == SG_KS_SCHEMA_VERSION, "one migration per schema version");

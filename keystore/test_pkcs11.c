@@ -13,6 +13,7 @@
 #include "tests/support/temp_keystore.h"
 
 #include <openssl/core_names.h>
+#include <pthread.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -25,7 +26,8 @@
 #define LABEL "signet-test"
 
 static char dir[256];
-static char good_uri[1024], wrong_uri[1024], loose_uri[1024], env_uri[1024], unset_uri[1024];
+static char good_uri[1024], wrong_uri[1024], loose_uri[1024], env_uri[1024], unset_uri[1024],
+    late_uri[1024];
 
 static void write_file(const char *path, const char *text, mode_t mode)
 {
@@ -81,6 +83,8 @@ static int make_token(void)
      * must not meet the hold (it did when the tests between ran in under a second) */
     snprintf(unset_uri, sizeof unset_uri, "pkcs11:token=" LABEL "?module-path=" MODULE
              "&pin-source=env:SG_TEST_PIN_UNSET");
+    snprintf(late_uri, sizeof late_uri, "pkcs11:token=" LABEL "?module-path=" MODULE
+             "&pin-source=env:SG_TEST_PIN_LATE");
     return 0;
 }
 
@@ -174,6 +178,27 @@ static void test_pin_refused(void **st)
     assert_non_null(strstr(why, "SG_TEST_PIN_UNSET is not set"));
 }
 
+/* A PIN source that cannot be read is the operator's to fix: once it is fixed, the very
+ * next call logs in; the token is not held back as after a refusal by the token. */
+static void test_pin_source_fixed(void **st)
+{
+    (void)st;
+    char why[300], ref[1024];
+    uint8_t pub[600];
+    size_t plen;
+    unsetenv("SG_TEST_PIN_LATE");
+    assert_int_equal(sg_p11_generate(late_uri, SG_KS_ALG_ECDSAP256SHA256, 0, "l", ref, sizeof ref,
+                                     pub, sizeof pub, &plen, why, sizeof why), SG_KS_EPIN);
+    assert_non_null(strstr(why, "SG_TEST_PIN_LATE is not set"));
+    setenv("SG_TEST_PIN_LATE", "1234", 1);
+    int r = sg_p11_generate(late_uri, SG_KS_ALG_ECDSAP256SHA256, 0, "l", ref, sizeof ref, pub,
+                            sizeof pub, &plen, why, sizeof why);
+    if (r)
+        fail_msg("the fixed PIN source was not read again at once: %s", why);
+    assert_int_equal(sg_p11_destroy(ref, why, sizeof why), 0);
+    unsetenv("SG_TEST_PIN_LATE");
+}
+
 static void one_alg(uint8_t alg, uint16_t bits)
 {
     char why[300], ref[1024];
@@ -217,6 +242,60 @@ static void test_ecdsa_p384(void **st) { (void)st; one_alg(SG_KS_ALG_ECDSAP384SH
 static void test_rsasha256(void **st) { (void)st; one_alg(SG_KS_ALG_RSASHA256, 2048); }
 static void test_rsasha512(void **st) { (void)st; one_alg(SG_KS_ALG_RSASHA512, 2048); }
 static void test_ed25519(void **st) { (void)st; one_alg(SG_KS_ALG_ED25519, 0); }
+
+/* Four threads sign through one token at once, each in a session the token lends: every
+ * signature verifies, and the sessions come back to the pool (none left lent). */
+typedef struct signer_arg {
+    sg_p11_key *k;
+    uint8_t pub[600];
+    size_t plen;
+    int bad;
+} signer_arg;
+
+static void *sign_many(void *p)
+{
+    signer_arg *a = p;
+    for (int i = 0; i < 200; i++) {
+        uint8_t msg[32], sig[600];
+        size_t slen = 0;
+        memset(msg, i, sizeof msg);
+        if (sg_p11_sign(a->k, msg, sizeof msg, sig, sizeof sig, &slen) != 0 ||
+            !verify(SG_KS_ALG_ECDSAP256SHA256, a->pub, a->plen, msg, sizeof msg, sig, slen))
+            a->bad++;
+    }
+    return NULL;
+}
+
+static void test_threads_sign_at_once(void **st)
+{
+    (void)st;
+    char why[300], ref[1024];
+    signer_arg a[4];
+    memset(a, 0, sizeof a);
+    int r = sg_p11_generate(good_uri, SG_KS_ALG_ECDSAP256SHA256, 0, "threads", ref, sizeof ref,
+                            a[0].pub, sizeof a[0].pub, &a[0].plen, why, sizeof why);
+    if (r)
+        fail_msg("generate: %s", why);
+    sg_p11_key *k = NULL;
+    assert_int_equal(sg_p11_key_open(ref, SG_KS_ALG_ECDSAP256SHA256, &k, why, sizeof why), 0);
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        a[i].k = k;
+        memcpy(a[i].pub, a[0].pub, a[0].plen);
+        a[i].plen = a[0].plen;
+        assert_int_equal(pthread_create(&th[i], NULL, sign_many, &a[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(a[i].bad, 0);
+    }
+    int busy = -1, idle = -1;
+    assert_int_equal(sg_p11_sessions(k, &busy, &idle), 0);
+    assert_int_equal(busy, 0);
+    assert_in_range(idle, 1, 4);
+    sg_p11_key_free(k);
+    assert_int_equal(sg_p11_destroy(ref, why, sizeof why), 0);
+}
 
 static void test_env_pin(void **st)
 {
@@ -294,11 +373,13 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_uri),
         cmocka_unit_test(test_pin_refused),
+        cmocka_unit_test(test_pin_source_fixed),
         cmocka_unit_test(test_ecdsa_p256),
         cmocka_unit_test(test_ecdsa_p384),
         cmocka_unit_test(test_rsasha256),
         cmocka_unit_test(test_rsasha512),
         cmocka_unit_test(test_ed25519),
+        cmocka_unit_test(test_threads_sign_at_once),
         cmocka_unit_test(test_env_pin),
         cmocka_unit_test(test_keystore_rows),
     };

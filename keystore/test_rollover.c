@@ -1008,6 +1008,89 @@ static void test_plan_cannot_drift(void **st)
  * not the zone's signing key, so the engine makes one of its own, and in a year of
  * rollovers never retires, removes or rolls it. `ds seen` of a DS the parent already
  * serves for an imported key that Signet never submitted records it submitted and seen. */
+/* Multi-signer (RFC 8901): while a peer signer is configured, a successor ZSK signs only
+ * once the peer serves it, the larger of our Ipub and the peer's DNSKEY TTL after; the
+ * peer's keys (public-only, marked foreign) never sign and are never rolled. */
+static void test_multi_signer_peer_holds_zsk(void **st)
+{
+    (void)st;
+    const char *z = "ms.test.";
+    policy("pms", 0, 0, 0);
+    assert_int_equal(sg_ks_zone_add(g_ks, z, "pms", 0), 0);
+    int64_t t0 = 7000000;
+    step(z, t0);
+    /* the peer's ZSK, marked foreign; our own key cannot be */
+    EVP_PKEY *pk = NULL;
+    uint8_t pub[SG_KS_PUBKEY_MAX], rd[SG_KS_RDATA_MAX];
+    size_t pl, rl;
+    assert_int_equal(sg_ks_pkey_generate(SG_KS_ALG_ECDSAP256SHA256, 0, &pk), 0);
+    assert_int_equal(sg_ks_pkey_to_dnskey(pk, SG_KS_ALG_ECDSAP256SHA256, pub, sizeof pub, &pl), 0);
+    EVP_PKEY_free(pk);
+    assert_int_equal(sg_ks_dnskey_rdata(256, SG_KS_ALG_ECDSAP256SHA256, pub, pl, rd, sizeof rd, &rl), 0);
+    sg_ks_key peer;
+    assert_int_equal(sg_ks_key_import_public(g_ks, z, rd, rl, -1, NULL, t0, &peer), 0);
+    assert_false(sg_ks_key_foreign(&peer));
+    assert_int_equal(sg_ks_key_mark_foreign(g_ks, peer.id, "127.0.0.1:53", t0), 0);
+    assert_int_equal(sg_ks_key_get(g_ks, peer.id, &peer), 0);
+    assert_true(sg_ks_key_foreign(&peer));
+    assert_true(sg_ks_key_public_only(&peer));
+    EVP_PKEY *none = NULL;
+    assert_int_equal(sg_ks_key_load_private(g_ks, peer.id, &none), SG_ENOTFOUND);
+    sg_ks_key *keys;
+    size_t n;
+    assert_int_equal(sg_ks_key_list(g_ks, z, &keys, &n), 0);
+    int64_t own = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!sg_ks_key_public_only(&keys[i]))
+            own = keys[i].id;
+    free(keys);
+    assert_int_equal(sg_ks_key_mark_foreign(g_ks, own, "x", t0), SG_EINVAL);
+
+    /* a peer is configured: our successor ZSK waits for it, however long */
+    int64_t t1 = t0 + 1000;
+    assert_int_equal(sg_ks_fact_observe(g_ks, z, SG_KS_FACT_PEERS, 1, "127.0.0.1:53", t1), 0);
+    assert_int_equal(sg_ks_fact_observe(g_ks, z, SG_KS_FACT_PEER_DNSKEY_TTL, 300, "127.0.0.1:53", t1), 0);
+    int64_t succ_id;
+    assert_int_equal(sg_roll_start(g_ks, z, SG_KS_ROLE_ZSK, t1, &succ_id), 0);
+    sg_ks_key succ;
+    assert_int_equal(sg_ks_key_get(g_ks, succ_id, &succ), 0);
+    sg_roll_event ev = step(z, t1 + 5000);
+    assert_int_equal(ev.action, SG_ROLL_WAIT);
+    assert_non_null(strstr(ev.wait_reason, "multi-signer peer"));
+    assert_int_equal(sg_ks_key_get(g_ks, succ_id, &succ), 0);
+    assert_int_equal(succ.active, 0);
+    assert_int_equal(count(z, SG_KS_ROLE_ZSK, t1 + 5000, 1), 1);
+    /* the peer serves it from t2: it signs after the peer's DNSKEY TTL (300 + 10 + 1 >
+     * our Ipub 110), not before */
+    int64_t t2 = t1 + 6000;
+    assert_int_equal(sg_ks_peer_seen(g_ks, z, succ.tag, 1, "127.0.0.1:53", t2), 0);
+    sg_ks_peer_seen_key seen[4];
+    size_t ns;
+    assert_int_equal(sg_ks_peer_seen_list(g_ks, z, seen, 4, &ns), 0);
+    assert_int_equal(ns, 1);
+    assert_int_equal(seen[0].tag, succ.tag);
+    assert_int_equal(seen[0].since, t2);
+    step(z, t2 + 310);
+    assert_int_equal(sg_ks_key_get(g_ks, succ_id, &succ), 0);
+    assert_int_equal(succ.active, 0);
+    step(z, t2 + 311);
+    assert_int_equal(sg_ks_key_get(g_ks, succ_id, &succ), 0);
+    assert_int_equal(succ.active, t2 + 311);
+    assert_int_equal(count(z, SG_KS_ROLE_ZSK, t2 + 311, 1), 1);
+    /* the peer's key never signed and was never rolled */
+    assert_int_equal(sg_ks_key_get(g_ks, peer.id, &peer), 0);
+    assert_int_equal(peer.active, 0);
+    assert_int_equal(peer.retire, 0);
+
+    /* no peer any more: the next successor signs after our Ipub alone */
+    int64_t t3 = t2 + 5000;
+    assert_int_equal(sg_ks_fact_observe(g_ks, z, SG_KS_FACT_PEERS, 0, "127.0.0.1:53", t3), 0);
+    assert_int_equal(sg_roll_start(g_ks, z, SG_KS_ROLE_ZSK, t3, &succ_id), 0);
+    step(z, t3 + 110);
+    assert_int_equal(sg_ks_key_get(g_ks, succ_id, &succ), 0);
+    assert_int_equal(succ.active, t3 + 110);
+}
+
 static void test_public_only_and_ds_at_parent(void **st)
 {
     (void)st;
@@ -1090,6 +1173,7 @@ int main(void)
         cmocka_unit_test(test_table_algorithm_and_unsign),
         cmocka_unit_test(test_plan_cannot_drift),
         cmocka_unit_test(test_public_only_and_ds_at_parent),
+        cmocka_unit_test(test_multi_signer_peer_holds_zsk),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

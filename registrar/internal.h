@@ -109,6 +109,9 @@ typedef struct sg_reg_provider {
     int (*add)(sg_reg_ctx *ctx, const sg_reg_ds *ds);
     int (*remove)(sg_reg_ctx *ctx, const sg_reg_ds *have);
     int (*replace)(sg_reg_ctx *ctx, const sg_reg_dsset *want); /* whole-set APIs, or NULL */
+    /* ends the session the calls opened (INWX account.logout), or NULL; called through
+     * sg_reg_ctx_end once a push or a listing is over */
+    void (*end)(sg_reg_ctx *ctx);
     /* 1: the API takes the DNSKEY (flags, algorithm, public key) and computes the DS
      * itself, so listed records are compared by key, not by digest */
     int takes_dnskey;
@@ -175,6 +178,29 @@ int sg_reg_ovh_signature(const char *as, const char *ck, const char *method, con
 /* OVHcloud endpoint names (ovh-eu, ovh-ca, ovh-us) as base URLs; NULL if not one. */
 const char *sg_reg_ovh_endpoint(const char *name);
 char *sg_reg_ovh_task_path(const char *domain, long id);
+
+/* Listings (listing.c), shared by the providers' parsers. The array under member of
+ * root (member NULL: root itself): *list_out NULL and 0 when member is absent or null,
+ * SG_EMALFORMED with shown as the reason when it is not an array. */
+int sg_reg_listing_array(const json_t *root, const char *member, const char *shown,
+                         const json_t **list_out, char *err, size_t cap);
+/* A listed record's optional fields: flags and tag when positive, the digest when its
+ * type is positive and it is hex (else none). */
+void sg_reg_listing_fill(sg_reg_ds *d, long flags, long tag, long digest_type,
+                         const char *digest_hex);
+/* Add d to out; on failure out is emptied and SG_ENOMEM returned. */
+int sg_reg_listing_add(sg_reg_dsset *out, const sg_reg_ds *d);
+/* A malformed listing: the reason into err, out emptied; returns SG_EMALFORMED. */
+int sg_reg_listing_bad(sg_reg_dsset *out, char *err, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* TOTP (totp.c): the RFC 6238 code (HMAC-SHA1, T0 = 0) of key at time now, in step
+ * seconds, of digits (6..9) digits, into out. 0, SG_EINVAL or SG_ELIB. */
+int sg_reg_totp(const uint8_t *key, size_t keylen, int64_t now, unsigned step, unsigned digits,
+                char *out, size_t cap);
+/* RFC 4648 base32 (upper or lower case; blanks, '-' and '=' ignored) into out.
+ * 0, SG_EMALFORMED (not base32, or empty) or SG_ESPACE. */
+int sg_reg_base32_decode(const char *in, uint8_t *out, size_t cap, size_t *len_out);
 
 /* AWS Signature Version 4 (sigv4.c). The request as it goes on the wire: method, path
  * (already URI-encoded), query ("" or "a=1&b=2", already encoded; sorted here), headers

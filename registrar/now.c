@@ -36,6 +36,7 @@ int sg_reg_list_now(sg_registrar *r, const char *zone, sg_reg_dsset *out, sg_reg
     sg_reg_ctx_setup(r, &ctx, zn, &j);
     ctx.verbose = 1; /* the operator wants to see each call and its answer */
     int rc = r->prov->list(&ctx, out);
+    sg_reg_ctx_end(r, &ctx);
     if (rc) {
         if (err)
             snprintf(err, cap, "%s", ctx.err[0] ? ctx.err : sg_strerror(rc));
@@ -88,6 +89,7 @@ int sg_reg_push_now(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t 
         sg_reg_ctx_setup(r, &ctx, zn, &j);
         int ch = 0;
         int prc = sg_reg_push(&ctx, r->prov, &want, &ch);
+        sg_reg_ctx_end(r, &ctx);
         if (changed)
             *changed = ch;
         const char *why = ctx.err[0] ? ctx.err : sg_strerror(prc);

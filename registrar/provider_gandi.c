@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Gandi v5 domain API (api.gandi.net/v5/domain): a personal access token as Bearer; the
- * DNSSEC keys of a domain under /domains/{fqdn}/dnskeys, given as DNSKEY (algorithm,
- * flags, public key; Gandi computes the DS), deleted by id. API documentation:
- * https://api.gandi.net/docs/domains/ (DNSSEC keys). */
+ * DNSSEC keys of a domain under /domains/{fqdn}/dnskeys, given as DNSKEY (algorithm, key
+ * type "ksk"/"zsk", public key; Gandi computes the DS), deleted by id. API documentation:
+ * https://api.gandi.net/docs/domains/ (DNSSEC keys); the members as Gandi's own clients
+ * send and read them (go-gandi domain/types.go DNSSECKeyCreateRequest, its Terraform
+ * provider's gandi_dnssec_key): no "flags" member, "type" instead. */
 #include "registrar/internal.h"
 
 #include <openssl/crypto.h>
@@ -20,7 +22,8 @@ char *sg_reg_gandi_create_body(const sg_reg_ds *ds)
         return NULL;
     json_t *o = json_object();
     json_object_set_new(o, "algorithm", json_integer(ds->algorithm));
-    json_object_set_new(o, "flags", json_integer(ds->flags));
+    /* the SEP bit is what "ksk" stands for (RFC 4034 2.1.1) */
+    json_object_set_new(o, "type", json_string(ds->flags & 1 ? "ksk" : "zsk"));
     json_object_set_new(o, "public_key", json_string(b64));
     char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);
@@ -30,13 +33,13 @@ char *sg_reg_gandi_create_body(const sg_reg_ds *ds)
 int sg_reg_gandi_parse_list(const json_t *root, sg_reg_dsset *out, char *err, size_t cap)
 {
     sg_reg_dsset_init(out);
-    if (!json_is_array(root)) {
-        snprintf(err, cap, "the reply is not a list of keys");
-        return SG_EMALFORMED;
-    }
+    const json_t *list;
+    int rc = sg_reg_listing_array(root, NULL, "the reply is not a list of keys", &list, err, cap);
+    if (rc)
+        return rc;
     size_t i;
     const json_t *k;
-    json_array_foreach(root, i, k) {
+    json_array_foreach(list, i, k) {
         if (json_is_true(json_object_get(k, "deleted")))
             continue; /* on its way out at the registry */
         sg_reg_ds d;
@@ -50,26 +53,19 @@ int sg_reg_gandi_parse_list(const json_t *root, sg_reg_dsset *out, char *err, si
         const json_t *id = json_object_get(k, "id");
         const char *type = json_string_value(json_object_get(k, "type"));
         if (alg < 0 || !pk || !(json_is_string(id) || json_is_integer(id)) ||
-            sg_reg_b64_decode(pk, d.pubkey, sizeof d.pubkey, &d.pubkey_len)) {
-            snprintf(err, cap, "a key without id, algorithm or a base64 public_key");
-            sg_reg_dsset_deinit(out);
-            return SG_EMALFORMED;
-        }
+            sg_reg_b64_decode(pk, d.pubkey, sizeof d.pubkey, &d.pubkey_len))
+            return sg_reg_listing_bad(out, err, cap, "a key without id, algorithm or a base64 public_key");
         d.algorithm = (uint8_t)alg;
-        d.flags = flags > 0 ? (uint16_t)flags : type && !strcmp(type, "ksk") ? 257 : 0;
-        d.tag = tag > 0 ? (uint16_t)tag : 0;
-        if (dt > 0 && dg && !sg_reg_hex_decode(dg, d.digest, sizeof d.digest, &d.digest_len))
-            d.digest_type = (uint8_t)dt;
-        else
-            d.digest_len = 0;
+        /* Gandi lists "type"; a "flags" member, should one come, is taken as it is */
+        if (flags <= 0)
+            flags = type && !strcmp(type, "ksk") ? 257 : type && !strcmp(type, "zsk") ? 256 : 0;
+        sg_reg_listing_fill(&d, flags, tag, dt, dg);
         if (json_is_string(id))
             snprintf(d.id, sizeof d.id, "%s", json_string_value(id));
         else
             snprintf(d.id, sizeof d.id, "%lld", (long long)json_integer_value(id));
-        if (sg_reg_dsset_add(out, &d)) {
-            sg_reg_dsset_deinit(out);
-            return SG_ENOMEM;
-        }
+        if ((rc = sg_reg_listing_add(out, &d)))
+            return rc;
     }
     return 0;
 }

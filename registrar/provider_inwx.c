@@ -1,16 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /* INWX DomRobot JSON-RPC (api.domrobot.com/jsonrpc/): account.login opens a session (a
- * cookie), then dnssec.listkeys, dnssec.adddnskey (the DNSKEY; INWX computes the digest)
+ * cookie; an account with two-factor authentication answers tfa "GOOGLE-AUTH" and the
+ * session is unlocked by account.unlock with the TOTP code of the account's shared
+ * secret), then dnssec.listkeys, dnssec.adddnskey (the DNSKEY; INWX computes the digest)
  * and dnssec.deletednskey (by key id). Every reply is HTTP 200 with a code: 1000 and 1001
- * are success. API documentation: https://www.inwx.com/en/help/apidoc (chapters 2.1
- * account, 2.8 dnssec). */
+ * are success; account.logout ends the session. API documentation:
+ * https://www.inwx.com/en/help/apidoc (chapters 2.1 account, 2.8 dnssec); the 2FA flow as
+ * INWX's own clients (github.com/inwx/python-client) do it. */
 #include "registrar/internal.h"
 
 #include <openssl/crypto.h>
 
+#include <stdatomic.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *const keys[] = { "user", "password", NULL };
 
@@ -27,13 +33,10 @@ char *sg_reg_inwx_request(const char *method, json_t *params)
 int sg_reg_inwx_parse_keys(const json_t *res, sg_reg_dsset *out, char *err, size_t cap)
 {
     sg_reg_dsset_init(out);
-    const json_t *list = json_object_get(res, "dnskey");
-    if (!list || json_is_null(list))
-        return 0;
-    if (!json_is_array(list)) {
-        snprintf(err, cap, "resData.dnskey is not a list");
-        return SG_EMALFORMED;
-    }
+    const json_t *list;
+    int rc = sg_reg_listing_array(res, "dnskey", "resData.dnskey is not a list", &list, err, cap);
+    if (rc || !list)
+        return rc;
     size_t i;
     const json_t *k;
     json_array_foreach(list, i, k) {
@@ -50,23 +53,13 @@ int sg_reg_inwx_parse_keys(const json_t *res, sg_reg_dsset *out, char *err, size
         const char *pk = json_string_value(json_object_get(k, "publicKey"));
         const char *dg = json_string_value(json_object_get(k, "digest"));
         if (id < 0 || alg < 0 || !pk ||
-            sg_reg_b64_decode(pk, d.pubkey, sizeof d.pubkey, &d.pubkey_len)) {
-            snprintf(err, cap, "a key without id, algorithmId or a base64 publicKey");
-            sg_reg_dsset_deinit(out);
-            return SG_EMALFORMED;
-        }
+            sg_reg_b64_decode(pk, d.pubkey, sizeof d.pubkey, &d.pubkey_len))
+            return sg_reg_listing_bad(out, err, cap, "a key without id, algorithmId or a base64 publicKey");
         d.algorithm = (uint8_t)alg;
-        d.flags = flags > 0 ? (uint16_t)flags : 0;
-        d.tag = tag > 0 ? (uint16_t)tag : 0;
-        if (dt > 0 && dg && !sg_reg_hex_decode(dg, d.digest, sizeof d.digest, &d.digest_len))
-            d.digest_type = (uint8_t)dt;
-        else
-            d.digest_len = 0;
+        sg_reg_listing_fill(&d, flags, tag, dt, dg);
         snprintf(d.id, sizeof d.id, "%ld", id);
-        if (sg_reg_dsset_add(out, &d)) {
-            sg_reg_dsset_deinit(out);
-            return SG_ENOMEM;
-        }
+        if ((rc = sg_reg_listing_add(out, &d)))
+            return rc;
     }
     return 0;
 }
@@ -99,7 +92,8 @@ static int rpc(sg_reg_ctx *ctx, const char *method, json_t *params, json_t **res
     long code = sg_reg_json_uint(json_object_get(j, "code"), 9999);
     const char *msg = json_string_value(json_object_get(j, "msg"));
     const char *reason = json_string_value(json_object_get(j, "reason"));
-    if (code == 1000 || code == 1001) {
+    /* 1500: "completed successfully; ending session" (account.logout) */
+    if (code == 1000 || code == 1001 || code == 1500) {
         if (res_out) {
             *res_out = json_object_get(j, "resData");
             json_incref(*res_out);
@@ -116,7 +110,44 @@ static int rpc(sg_reg_ctx *ctx, const char *method, json_t *params, json_t **res
     return rc;
 }
 
-/* A session for this push: the cookie account.login set. */
+/* The second factor: account.unlock with the current TOTP code (30 s steps, 6 digits,
+ * HMAC-SHA1: what INWX's mobile TAN is) of the base32 shared secret. */
+static int unlock(sg_reg_ctx *ctx, const char *tfa)
+{
+    const char *secret = sg_reg_cred_get(ctx->cred, "shared-secret");
+    if (!secret)
+        return sg_reg_fail(ctx, SG_REG_EREJECT,
+                           "INWX account.login: the account asks for a second factor (tfa %s); "
+                           "put its shared secret in the credentials as shared-secret", tfa);
+    /* INWX takes a TAN once: a second login in the same 30 s step waits for the next */
+    static _Atomic int64_t last_step;
+    int64_t now = (int64_t)time(NULL);
+    while (now / 30 <= atomic_load(&last_step)) {
+        if (ctx->stopping && atomic_load(ctx->stopping))
+            return sg_reg_fail(ctx, SG_REG_ERETRY, "INWX account.unlock: stopping");
+        struct timespec ts = { 0, 250 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+        now = (int64_t)time(NULL);
+    }
+    atomic_store(&last_step, now / 30);
+    uint8_t key[128];
+    size_t kl = 0;
+    char tan[16];
+    int rc = sg_reg_base32_decode(secret, key, sizeof key, &kl);
+    if (!rc)
+        rc = sg_reg_totp(key, kl, now, 30, 6, tan, sizeof tan);
+    OPENSSL_cleanse(key, sizeof key);
+    if (rc)
+        return sg_reg_fail(ctx, SG_REG_ECRED, "INWX: the shared-secret credential is not a "
+                                              "base32 TOTP secret");
+    json_t *p = json_object();
+    json_object_set_new(p, "tan", json_string(tan));
+    OPENSSL_cleanse(tan, sizeof tan);
+    return rpc(ctx, "account.unlock", p, NULL);
+}
+
+/* A session for this push: the cookie account.login set, unlocked when the account has
+ * two-factor authentication. */
 static int login(sg_reg_ctx *ctx)
 {
     if (ctx->cookie[0])
@@ -124,10 +155,33 @@ static int login(sg_reg_ctx *ctx)
     json_t *p = json_object();
     json_object_set_new(p, "user", json_string(sg_reg_cred_get(ctx->cred, "user")));
     json_object_set_new(p, "pass", json_string(sg_reg_cred_get(ctx->cred, "password")));
-    int rc = rpc(ctx, "account.login", p, NULL);
+    json_t *res = NULL;
+    int rc = rpc(ctx, "account.login", p, &res);
     if (!rc && !ctx->cookie[0])
         rc = sg_reg_fail(ctx, SG_REG_ERETRY, "INWX account.login: no session cookie in the reply");
+    const char *tfa = json_string_value(json_object_get(res, "tfa"));
+    if (!rc && tfa && *tfa && strcmp(tfa, "0"))
+        rc = unlock(ctx, tfa);
+    json_decref(res);
+    if (rc && ctx->cookie[0]) {
+        /* a session opened but not unlocked is ended here, the unlock's failure kept */
+        char err[sizeof ctx->err];
+        memcpy(err, ctx->err, sizeof err);
+        rpc(ctx, "account.logout", NULL, NULL);
+        memcpy(ctx->err, err, sizeof err);
+        OPENSSL_cleanse(ctx->cookie, sizeof ctx->cookie);
+    }
     return rc;
+}
+
+/* The end of a push or a listing: account.logout, so that no session is left open at
+ * INWX until it expires. Its outcome is journalled only (the work is done either way). */
+static void inwx_end(sg_reg_ctx *ctx)
+{
+    if (!ctx->cookie[0])
+        return;
+    rpc(ctx, "account.logout", NULL, NULL);
+    OPENSSL_cleanse(ctx->cookie, sizeof ctx->cookie);
 }
 
 static int inwx_list(sg_reg_ctx *ctx, sg_reg_dsset *out)
@@ -182,5 +236,6 @@ const sg_reg_provider sg_reg_provider_inwx = {
     .list = inwx_list,
     .add = inwx_add,
     .remove = inwx_remove,
+    .end = inwx_end,
     .takes_dnskey = 1,
 };

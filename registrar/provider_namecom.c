@@ -30,13 +30,11 @@ char *sg_reg_namecom_create_body(const sg_reg_ds *ds)
 int sg_reg_namecom_parse_list(const json_t *root, sg_reg_dsset *out, char *err, size_t cap)
 {
     sg_reg_dsset_init(out);
-    const json_t *list = json_object_get(root, "dnssec");
-    if (!list || json_is_null(list))
-        return 0; /* an empty listing is {} */
-    if (!json_is_array(list)) {
-        snprintf(err, cap, "dnssec is not a list");
-        return SG_EMALFORMED;
-    }
+    /* an empty listing is {} */
+    const json_t *list;
+    int rc = sg_reg_listing_array(root, "dnssec", "dnssec is not a list", &list, err, cap);
+    if (rc || !list)
+        return rc;
     size_t i;
     const json_t *r;
     json_array_foreach(list, i, r) {
@@ -47,20 +45,16 @@ int sg_reg_namecom_parse_list(const json_t *root, sg_reg_dsset *out, char *err, 
         long dt = sg_reg_json_uint(json_object_get(r, "digestType"), 255);
         const char *dg = json_string_value(json_object_get(r, "digest"));
         if (tag < 0 || alg < 0 || dt < 0 || !dg ||
-            sg_reg_hex_decode(dg, d.digest, sizeof d.digest, &d.digest_len)) {
-            snprintf(err, cap, "a record without keyTag, algorithm, digestType or a hex digest");
-            sg_reg_dsset_deinit(out);
-            return SG_EMALFORMED;
-        }
+            sg_reg_hex_decode(dg, d.digest, sizeof d.digest, &d.digest_len))
+            return sg_reg_listing_bad(out, err, cap,
+                                      "a record without keyTag, algorithm, digestType or a hex digest");
         d.tag = (uint16_t)tag;
         d.algorithm = (uint8_t)alg;
         d.digest_type = (uint8_t)dt;
         if (strlen(dg) < sizeof d.id) /* deleted by digest, as Name.com wrote it */
             snprintf(d.id, sizeof d.id, "%s", dg);
-        if (sg_reg_dsset_add(out, &d)) {
-            sg_reg_dsset_deinit(out);
-            return SG_ENOMEM;
-        }
+        if ((rc = sg_reg_listing_add(out, &d)))
+            return rc;
     }
     return 0;
 }

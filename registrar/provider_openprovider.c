@@ -42,13 +42,10 @@ char *sg_reg_openprovider_update_body(const sg_reg_dsset *want)
 int sg_reg_openprovider_parse_keys(const json_t *data, sg_reg_dsset *out, char *err, size_t cap)
 {
     sg_reg_dsset_init(out);
-    const json_t *list = json_object_get(data, "dnssec_keys");
-    if (!list || json_is_null(list))
-        return 0;
-    if (!json_is_array(list)) {
-        snprintf(err, cap, "dnssec_keys is not a list");
-        return SG_EMALFORMED;
-    }
+    const json_t *list;
+    int rc = sg_reg_listing_array(data, "dnssec_keys", "dnssec_keys is not a list", &list, err, cap);
+    if (rc || !list)
+        return rc;
     size_t i;
     const json_t *k;
     json_array_foreach(list, i, k) {
@@ -57,17 +54,12 @@ int sg_reg_openprovider_parse_keys(const json_t *data, sg_reg_dsset *out, char *
         long alg = sg_reg_json_uint(json_object_get(k, "alg"), 255);
         long flags = sg_reg_json_uint(json_object_get(k, "flags"), 65535);
         const char *pk = json_string_value(json_object_get(k, "pub_key"));
-        if (alg < 0 || !pk || sg_reg_b64_decode(pk, d.pubkey, sizeof d.pubkey, &d.pubkey_len)) {
-            snprintf(err, cap, "a key without alg or a base64 pub_key");
-            sg_reg_dsset_deinit(out);
-            return SG_EMALFORMED;
-        }
+        if (alg < 0 || !pk || sg_reg_b64_decode(pk, d.pubkey, sizeof d.pubkey, &d.pubkey_len))
+            return sg_reg_listing_bad(out, err, cap, "a key without alg or a base64 pub_key");
         d.algorithm = (uint8_t)alg;
-        d.flags = flags > 0 ? (uint16_t)flags : 0;
-        if (sg_reg_dsset_add(out, &d)) {
-            sg_reg_dsset_deinit(out);
-            return SG_ENOMEM;
-        }
+        sg_reg_listing_fill(&d, flags, 0, 0, NULL);
+        if ((rc = sg_reg_listing_add(out, &d)))
+            return rc;
     }
     return 0;
 }

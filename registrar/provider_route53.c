@@ -40,13 +40,11 @@ char *sg_reg_route53_associate_body(const char *domain, const sg_reg_ds *ds)
 int sg_reg_route53_parse_detail(const json_t *root, sg_reg_dsset *out, char *err, size_t cap)
 {
     sg_reg_dsset_init(out);
-    const json_t *list = json_object_get(root, "DnssecKeys");
-    if (!list || json_is_null(list))
-        return 0; /* a domain without DNSSEC keys has no DnssecKeys member */
-    if (!json_is_array(list)) {
-        snprintf(err, cap, "DnssecKeys is not a list");
-        return SG_EMALFORMED;
-    }
+    /* a domain without DNSSEC keys has no DnssecKeys member */
+    const json_t *list;
+    int rc = sg_reg_listing_array(root, "DnssecKeys", "DnssecKeys is not a list", &list, err, cap);
+    if (rc || !list)
+        return rc;
     size_t i;
     const json_t *k;
     json_array_foreach(list, i, k) {
@@ -60,29 +58,27 @@ int sg_reg_route53_parse_detail(const json_t *root, sg_reg_dsset *out, char *err
         const char *dg = json_string_value(json_object_get(k, "Digest"));
         const char *id = json_string_value(json_object_get(k, "Id"));
         if (alg < 0 || !id || !pk ||
-            sg_reg_b64_decode(pk, d.pubkey, sizeof d.pubkey, &d.pubkey_len)) {
-            snprintf(err, cap, "a DnssecKey without Id, Algorithm or a base64 PublicKey");
-            sg_reg_dsset_deinit(out);
-            return SG_EMALFORMED;
-        }
+            sg_reg_b64_decode(pk, d.pubkey, sizeof d.pubkey, &d.pubkey_len))
+            return sg_reg_listing_bad(out, err, cap, "a DnssecKey without Id, Algorithm or a base64 PublicKey");
         d.algorithm = (uint8_t)alg;
-        d.flags = flags > 0 ? (uint16_t)flags : 0;
-        d.tag = tag > 0 ? (uint16_t)tag : 0;
-        if (dt > 0 && dg && !sg_reg_hex_decode(dg, d.digest, sizeof d.digest, &d.digest_len))
-            d.digest_type = (uint8_t)dt;
-        else
-            d.digest_len = 0;
+        sg_reg_listing_fill(&d, flags, tag, dt, dg);
         snprintf(d.id, sizeof d.id, "%s", id);
-        if (sg_reg_dsset_add(out, &d)) {
-            sg_reg_dsset_deinit(out);
-            return SG_ENOMEM;
-        }
+        if ((rc = sg_reg_listing_add(out, &d)))
+            return rc;
     }
     return 0;
 }
 
+static void free_token(char *h)
+{
+    if (h) {
+        OPENSSL_cleanse(h, strlen(h));
+        free(h);
+    }
+}
+
 /* One signed action: POST / with X-Amz-Target, the JSON 1.1 body, SigV4 over the
- * content type, host, date and target. */
+ * content type, host, date and target (and the session token, when there is one). */
 static int aws_call(sg_reg_ctx *ctx, const char *action, const char *body, json_t **out)
 {
     /* the host and path as curl sends them: what is signed must be what goes out */
@@ -98,13 +94,25 @@ static int aws_call(sg_reg_ctx *ctx, const char *action, const char *body, json_
     gmtime_r(&t, &tm);
     strftime(date, sizeof date, "%Y%m%dT%H%M%SZ", &tm);
     char h_type[64], h_host[300], h_date[40], h_target[128], h_auth[512];
+    /* temporary credentials (STS): the session token travels in X-Amz-Security-Token,
+     * added before signing so that it is among the signed headers, as AWS's SDKs send it
+     * (the test suite's post-sts-header-before case) */
+    const char *token = sg_reg_cred_get(ctx->cred, "session-token");
+    char *h_token = NULL;
+    if (token && *token) {
+        size_t tl = strlen(token) + 32;
+        if (!(h_token = malloc(tl)))
+            return SG_ENOMEM;
+        snprintf(h_token, tl, "X-Amz-Security-Token: %s", token);
+    }
     snprintf(h_type, sizeof h_type, "Content-Type: application/x-amz-json-1.1");
     snprintf(h_host, sizeof h_host, "Host: %s", host);
     snprintf(h_date, sizeof h_date, "X-Amz-Date: %s", date);
     snprintf(h_target, sizeof h_target, "X-Amz-Target: " TARGET_PREFIX "%s", action);
-    const char *signed_h[] = { h_type, h_host, h_date, h_target };
+    const char *signed_h[] = { h_type, h_host, h_date, h_target, h_token };
+    int nh = h_token ? 5 : 4;
     sg_sigv4_req req = {
-        .method = "POST", .path = path, .query = "", .headers = signed_h, .nheaders = 4,
+        .method = "POST", .path = path, .query = "", .headers = signed_h, .nheaders = nh,
         .body = body, .body_len = strlen(body),
         .access_key = sg_reg_cred_get(ctx->cred, "access-key-id"),
         .secret_key = sg_reg_cred_get(ctx->cred, "secret-access-key"),
@@ -112,14 +120,17 @@ static int aws_call(sg_reg_ctx *ctx, const char *action, const char *body, json_
     };
     memcpy(h_auth, "Authorization: ", 15);
     int rc = sg_sigv4_authorization(&req, h_auth + 15, sizeof h_auth - 15);
-    if (rc)
+    if (rc) {
+        free_token(h_token);
         return sg_reg_fail(ctx, rc, "%s: signature: %s", action, sg_strerror(rc));
-    const char *h[] = { h_type, h_host, h_date, h_target, h_auth };
+    }
+    const char *h[] = { h_type, h_host, h_date, h_target, h_auth, h_token };
     char url[600];
     snprintf(url, sizeof url, "%s/", ctx->base);
     sg_reg_note_add(ctx->journal, "reg-call", "Route 53 Domains %s", action);
-    rc = sg_reg_call(ctx, "POST", url, h, 5, body, NULL, out);
+    rc = sg_reg_call(ctx, "POST", url, h, nh + 1, body, NULL, out);
     OPENSSL_cleanse(h_auth, sizeof h_auth);
+    free_token(h_token);
     return rc;
 }
 

@@ -62,7 +62,8 @@ int sg_reg_new(const sg_reg_cfg *cfg, sg_registrar **reg_out)
                                                  "consumer-key", "tsig-name", "tsig-algorithm",
                                                  "tsig-secret", "access-key-id",
                                                  "secret-access-key", "user", "password",
-                                                 "username", NULL };
+                                                 "username", "session-token",
+                                                 "shared-secret", NULL };
             rc = sg_reg_cred_load_env(cfg->env_prefix, names, &r->cred);
             for (int i = 0; !rc && i < r->cfg.nrest_headers + 0; i++) {
                 /* {cred:NAME} placeholders of the rest provider name their own variables */

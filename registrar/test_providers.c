@@ -275,7 +275,11 @@ static void gandi_json(void **st)
     (void)st;
     sg_reg_ds d = sample();
     char *b = sg_reg_gandi_create_body(&d);
-    assert_string_equal(b, "{\"algorithm\":13,\"flags\":257,\"public_key\":\"AQIDBAUGBwgJ\"}");
+    assert_string_equal(b, "{\"algorithm\":13,\"public_key\":\"AQIDBAUGBwgJ\",\"type\":\"ksk\"}");
+    free(b);
+    d.flags = 256;
+    b = sg_reg_gandi_create_body(&d);
+    assert_string_equal(b, "{\"algorithm\":13,\"public_key\":\"AQIDBAUGBwgJ\",\"type\":\"zsk\"}");
     free(b);
     json_t *j = parse("[{\"id\":\"a1b2\",\"algorithm\":13,\"type\":\"ksk\",\"public_key\":\"AQIDBAUGBwgJ\","
                       "\"keytag\":2371,\"digest_type\":2,\"digest\":\"00\",\"deleted\":false},"

@@ -17,6 +17,12 @@
 
 #define AUTH_PREFIX "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
 
+/* the suite's example session token (post-sts-token) */
+#define STS_TOKEN "AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxf" \
+    "pSPfIeoIYRqTflfKD8YUuwthAx7mSEI/qkPpKPi/kMcGdQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPky" \
+    "QDYwT7WZ0wq5VSXDvp75YU9HFvlRd8Tx6q6fE8YQcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+" \
+    "scqKmlzm8FDrypNC9Yjc8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2ICCR/oLxBA=="
+
 typedef struct vector {
     const char *name, *method, *query;
     const char *headers[4];
@@ -52,6 +58,13 @@ static const vector vectors[] = {
         "X-Amz-Date:20150830T123600Z" }, 3, "Param1=value1",
       AUTH_PREFIX "SignedHeaders=content-type;host;x-amz-date, "
                   "Signature=ff11897932ad3f4e8b18135d722051e5ac45fc38421b1da7b9d196a0fe09473a" },
+    /* temporary credentials: the session token is a signed header (what Route 53
+     * Domains needs; the suite's post-sts-header-after is for services that do not) */
+    { "post-sts-token/post-sts-header-before", "POST", "",
+      { "Host:example.amazonaws.com", "X-Amz-Date:20150830T123600Z",
+        "X-Amz-Security-Token:" STS_TOKEN }, 3, NULL,
+      AUTH_PREFIX "SignedHeaders=host;x-amz-date;x-amz-security-token, "
+                  "Signature=85d96828115b5dc0cfc3bd16ad9e210dd772bbebba041836c64533a82be05ead" },
 };
 
 static sg_sigv4_req request(const vector *v)

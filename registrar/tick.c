@@ -91,6 +91,18 @@ void sg_reg_ctx_setup(const sg_registrar *r, sg_reg_ctx *ctx, const char *zone,
         snprintf(ctx->domain, sizeof ctx->domain, "%.*s", (int)strlen(zone) - 1, zone);
 }
 
+void sg_reg_ctx_end(const sg_registrar *r, sg_reg_ctx *ctx)
+{
+    if (!r->prov || !r->prov->end)
+        return;
+    char err[sizeof ctx->err];
+    memcpy(err, ctx->err, sizeof err);
+    uint32_t ra = ctx->retry_after;
+    r->prov->end(ctx);
+    memcpy(ctx->err, err, sizeof err);
+    ctx->retry_after = ra;
+}
+
 int sg_reg_zone_want(sg_keystore *ks, const char *zn, int64_t now, sg_reg_dsset *want,
                      int *unsigning_out, int *pending_seen_out)
 {
@@ -102,7 +114,7 @@ int sg_reg_zone_want(sg_keystore *ks, const char *zn, int64_t now, sg_reg_dsset 
     int gone_recorded = starts_with(zr.state, SG_ROLL_STATE_DS_GONE) ||
                         !strcmp(zr.state, SG_ROLL_STATE_UNSIGNED);
     sg_ks_key *keys = NULL;
-    size_t nk = 0;
+    size_t nk = 0; /* the DS set's keys; the rules below are about it, not all keys */
     if ((rc = sg_ks_ds_set(ks, zn, now, &keys, &nk, NULL)))
         return rc;
     int pending_seen = 0;
@@ -111,8 +123,9 @@ int sg_reg_zone_want(sg_keystore *ks, const char *zn, int64_t now, sg_reg_dsset 
     free(keys);
     /* a withdrawn DS must be seen gone from the parent too: the engine's waits after a
      * withdrawal count from there */
-    if (!pending_seen && !sg_ks_key_list(ks, zn, &keys, &nk)) {
-        for (size_t i = 0; i < nk; i++)
+    size_t nall = 0;
+    if (!pending_seen && !sg_ks_key_list(ks, zn, &keys, &nall)) {
+        for (size_t i = 0; i < nall; i++)
             pending_seen |= sg_ks_key_ds_gone_pending(&keys[i], now);
         free(keys);
     }
@@ -191,6 +204,7 @@ static void *worker(void *arg)
         sg_reg_ctx ctx;
         sg_reg_ctx_setup(r, &ctx, j->zone, &j->journal);
         j->rc = sg_reg_push(&ctx, r->prov, &j->want, &j->changed);
+        sg_reg_ctx_end(r, &ctx);
         j->retry_after = ctx.retry_after;
         snprintf(j->err, sizeof j->err, "%s", ctx.err[0] ? ctx.err : sg_strerror(j->rc));
     } else {
@@ -272,6 +286,22 @@ static int start_job(sg_registrar *r, int kind, const char *zone, const sg_reg_d
     return 0;
 }
 
+
+/* Whether a failed push is news for the log: the first failure, or an error other than
+ * the one last said (a retry every few seconds otherwise fills the log with the same
+ * line; the journal keeps every attempt). */
+static int say_err(sg_reg_zstate *z, const sg_reg_job *j)
+{
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)(unsigned)j->rc;
+    for (const char *p = j->err; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+    h |= 1; /* never 0, which means nothing said */
+    if (h == z->said_err)
+        return 0;
+    z->said_err = h;
+    return 1;
+}
+
 /* What the worker finished: events, then the state it leads to. */
 static int finish_job(sg_registrar *r, sg_keystore *ks, int64_t now)
 {
@@ -290,6 +320,7 @@ static int finish_job(sg_registrar *r, sg_keystore *ks, int64_t now)
         goto out;
     if (j->kind == SG_REG_JOB_PUSH) {
         if (j->rc == 0) {
+            unsigned failed = z->attempts;
             z->pushed_fp = j->fp;
             z->attempts = 0;
             if (z->failing_since)
@@ -300,8 +331,14 @@ static int finish_job(sg_registrar *r, sg_keystore *ks, int64_t now)
             rc = reg_event(r, ks, j->zone, now, "reg-ok", "%s",
                        j->changed ? "the registrar accepted the DS set"
                                   : "the registrar already has the DS set");
-            sg_log(SG_LOG_INFO, "registrar", j->zone, "%s: %s", r->cfg.provider,
-                   j->changed ? "DS set pushed" : "DS set already at the registrar");
+            if (z->said_err)
+                sg_log(SG_LOG_WARN, "registrar", j->zone, "%s: %s after %u failed attempt%s",
+                       r->cfg.provider, j->changed ? "DS set pushed" : "DS set already at the registrar",
+                       failed, failed == 1 ? "" : "s");
+            else
+                sg_log(SG_LOG_INFO, "registrar", j->zone, "%s: %s", r->cfg.provider,
+                       j->changed ? "DS set pushed" : "DS set already at the registrar");
+            z->said_err = 0;
         } else if (j->rc == SG_REG_ERETRY) {
             z->attempts++;
             uint32_t d = sg_reg_backoff(z->attempts, r->cfg.backoff_base, r->cfg.backoff_max,
@@ -309,8 +346,12 @@ static int finish_job(sg_registrar *r, sg_keystore *ks, int64_t now)
             z->next_push = now + d;
             rc = reg_event(r, ks, j->zone, now, "reg-retry", "%s; retry %u in %us", j->err,
                        z->attempts, d);
-            sg_log(SG_LOG_WARN, "registrar", j->zone, "%s: %s; retry in %us", r->cfg.provider,
-                   j->err, d);
+            if (say_err(z, j))
+                sg_log(SG_LOG_WARN, "registrar", j->zone, "%s: %s; retrying (next in %us; said "
+                       "again when the error changes or the push succeeds)", r->cfg.provider, j->err, d);
+            else
+                sg_log(SG_LOG_DEBUG, "registrar", j->zone, "%s: %s; retry %u in %us",
+                       r->cfg.provider, j->err, z->attempts, d);
             if (!rc)
                 rc = push_alert(r, ks, z, j, now);
         } else {
@@ -320,7 +361,10 @@ static int finish_job(sg_registrar *r, sg_keystore *ks, int64_t now)
             z->next_push = now + r->cfg.backoff_max;
             rc = reg_event(r, ks, j->zone, now, "reg-error", "%s (%s); next try in %us", j->err,
                        sg_strerror(j->rc), r->cfg.backoff_max);
-            sg_log(SG_LOG_ERR, "registrar", j->zone, "%s: %s", r->cfg.provider, j->err);
+            if (say_err(z, j))
+                sg_log(SG_LOG_ERR, "registrar", j->zone, "%s: %s", r->cfg.provider, j->err);
+            else
+                sg_log(SG_LOG_DEBUG, "registrar", j->zone, "%s: %s (again)", r->cfg.provider, j->err);
             if (!rc)
                 rc = push_alert(r, ks, z, j, now);
         }

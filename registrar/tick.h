@@ -42,6 +42,7 @@ typedef struct sg_reg_zstate {
     int verify;              /* a push changed the registrar's set: look at the parent once
                               * (its TTL), even when no key waits for ds-seen */
     int alerted;
+    uint64_t said_err;       /* the failing push's error last logged (hash); 0: none */
     uint32_t ttl_warned;     /* the served DS TTL last warned about (above the policy's) */
     struct sg_reg_zstate *next;
 } sg_reg_zstate;
@@ -73,6 +74,9 @@ void sg_reg_counts_deinit(sg_registrar *r);
 /* The provider context of a call for zone (absolute name), its journal in journal. */
 void sg_reg_ctx_setup(const sg_registrar *r, sg_reg_ctx *ctx, const char *zone,
                       sg_reg_journal *journal);
+/* Ends what the provider's calls opened (a session), keeping ctx's outcome (err,
+ * retry_after) as the work left it: the end's own failure is only journalled. */
+void sg_reg_ctx_end(const sg_registrar *r, sg_reg_ctx *ctx);
 /* A worker's journal as events rows. */
 int sg_reg_write_journal(sg_registrar *r, sg_keystore *ks, const char *zone, int64_t now,
                          sg_reg_journal *j);

@@ -244,19 +244,6 @@ static void xset_free(xset *s)
     sg_arena_deinit(&s->mem);
 }
 
-static int fail_why(char *why, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail_why(char *why, size_t cap, const char *fmt, ...)
-{
-    if (why && cap) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, cap, fmt, ap);
-        va_end(ap);
-    }
-    return SG_EZONE;
-}
-
 int sg_ixfr_apply(const sg_zone *base, ldns_rr_list *rrs, const char *source,
                   sg_zone **zone_out, char *why, size_t why_cap)
 {
@@ -281,7 +268,7 @@ int sg_ixfr_apply(const sg_zone *base, ldns_rr_list *rrs, const char *source,
         goto out;
     if (n < 3 || ldns_rr_get_type(ldns_rr_list_rr(rrs, 0)) != LDNS_RR_TYPE_SOA ||
         ldns_rr_get_type(ldns_rr_list_rr(rrs, n - 1)) != LDNS_RR_TYPE_SOA) {
-        rc = fail_why(why, why_cap, "not an incremental response");
+        rc = sg_say(why, why_cap, SG_EZONE, "not an incremental response");
         goto out;
     }
     uint32_t target = sg_xfr_soa_serial(ldns_rr_list_rr(rrs, 0));
@@ -295,7 +282,7 @@ int sg_ixfr_apply(const sg_zone *base, ldns_rr_list *rrs, const char *source,
             /* SOA(from) opens a difference: it must start at the version we have */
             uint32_t serial = sg_xfr_soa_serial(rr);
             if (serial != cur) {
-                rc = fail_why(why, why_cap, "a difference starts at serial %u, not at %u", serial, cur);
+                rc = sg_say(why, why_cap, SG_EZONE, "a difference starts at serial %u, not at %u", serial, cur);
                 goto out;
             }
             /* only the serial identifies the old SOA; its other fields may differ */
@@ -306,7 +293,7 @@ int sg_ixfr_apply(const sg_zone *base, ldns_rr_list *rrs, const char *source,
             continue;
         }
         if (state == OPEN) {
-            rc = fail_why(why, why_cap, "record %zu is outside any difference", i + 1);
+            rc = sg_say(why, why_cap, SG_EZONE, "record %zu is outside any difference", i + 1);
             goto out;
         }
         if (type == SG_TYPE_SOA) {
@@ -314,13 +301,13 @@ int sg_ixfr_apply(const sg_zone *base, ldns_rr_list *rrs, const char *source,
             state = ADDING;
         }
         if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
-            rc = fail_why(why, why_cap, "class not IN in record %zu", i + 1);
+            rc = sg_say(why, why_cap, SG_EZONE, "class not IN in record %zu", i + 1);
             goto out;
         }
         const ldns_rdf *o = ldns_rr_owner(rr);
         uint8_t owner[SG_NAME_MAX];
         if (canon_rdata(rr, buf) || ldns_rdf_size(o) > SG_NAME_MAX) {
-            rc = fail_why(why, why_cap, "cannot encode record %zu", i + 1);
+            rc = sg_say(why, why_cap, SG_EZONE, "cannot encode record %zu", i + 1);
             goto out;
         }
         memcpy(owner, ldns_rdf_data(o), ldns_rdf_size(o));
@@ -331,7 +318,7 @@ int sg_ixfr_apply(const sg_zone *base, ldns_rr_list *rrs, const char *source,
         if (state == DELETING) {
             if (!r || !r->alive) {
                 sg_name_to_str(owner, text, sizeof text);
-                rc = fail_why(why, why_cap, "the difference deletes a record of %s (type %u) that is not in the zone",
+                rc = sg_say(why, why_cap, SG_EZONE, "the difference deletes a record of %s (type %u) that is not in the zone",
                               text, type);
                 goto out;
             }
@@ -349,7 +336,7 @@ int sg_ixfr_apply(const sg_zone *base, ldns_rr_list *rrs, const char *source,
         }
     }
     if (state != ADDING || cur != target || sg_xfr_soa_serial(ldns_rr_list_rr(rrs, n - 1)) != target) {
-        rc = fail_why(why, why_cap, "the differences do not lead to serial %u", target);
+        rc = sg_say(why, why_cap, SG_EZONE, "the differences do not lead to serial %u", target);
         goto out;
     }
     if (!(b = sg_zone_builder_new(base->apex))) {
@@ -364,12 +351,12 @@ int sg_ixfr_apply(const sg_zone *base, ldns_rr_list *rrs, const char *source,
     }
     if (rc) {
         sg_zone_builder_free(b);
-        fail_why(why, why_cap, "the new version has a record the zone cannot hold");
+        sg_say(why, why_cap, SG_EZONE, "the new version has a record the zone cannot hold");
         goto out;
     }
     rc = sg_zone_builder_finish(b, zone_out);
     if (rc)
-        fail_why(why, why_cap, "the new version fails the zone checks");
+        sg_say(why, why_cap, SG_EZONE, "the new version fails the zone checks");
 out:
     ldns_buffer_free(buf);
     xset_free(&s);

@@ -21,19 +21,6 @@
 
 #define XFR_MSG_MAX 65535
 
-static int why_set(char *why, size_t cap, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int why_set(char *why, size_t cap, int rc, const char *fmt, ...)
-{
-    if (why && cap) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, cap, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}
-
 int sg_xfr_parse_peer(const char *s, sg_xfr_peer *out)
 {
     char host[64];
@@ -185,7 +172,7 @@ static int make_request(const uint8_t *apex, uint16_t qtype, const sg_rrset *our
         sg_tsig_ctx_init(&out->tsig, key);
         out->signed_ = 1;
         if ((rc = sg_tsig_sign(&out->tsig, out->wire, &out->len, cap, (uint64_t)time(NULL))))
-            rc = why_set(why, why_cap, rc, "cannot sign the request with TSIG key %s: %s", key->name_text,
+            rc = sg_say(why, why_cap, rc, "cannot sign the request with TSIG key %s: %s", key->name_text,
                          sg_strerror(rc));
     }
 out:
@@ -220,10 +207,10 @@ static int check_response(request *rq, const uint8_t *apex, uint16_t qtype, cons
 {
     ldns_pkt *pkt = NULL;
     if (ldns_wire2pkt(&pkt, wire, len) != LDNS_STATUS_OK)
-        return why_set(why, why_cap, SG_EMALFORMED, "malformed response");
+        return sg_say(why, why_cap, SG_EMALFORMED, "malformed response");
     int rc = 0;
     if (ldns_pkt_id(pkt) != rq->id || !ldns_pkt_qr(pkt)) {
-        rc = why_set(why, why_cap, SG_EMALFORMED, "response with a wrong id or no QR bit");
+        rc = sg_say(why, why_cap, SG_EMALFORMED, "response with a wrong id or no QR bit");
         goto out;
     }
     if (nth == 0 || ldns_pkt_qdcount(pkt) > 0) {
@@ -231,7 +218,7 @@ static int check_response(request *rq, const uint8_t *apex, uint16_t qtype, cons
         if (ldns_rr_list_rr_count(qd) != 1 ||
             ldns_rr_get_type(ldns_rr_list_rr(qd, 0)) != (ldns_rr_type)qtype ||
             !is_apex(ldns_rr_owner(ldns_rr_list_rr(qd, 0)), apex)) {
-            rc = why_set(why, why_cap, SG_EMALFORMED, "response for another question");
+            rc = sg_say(why, why_cap, SG_EMALFORMED, "response for another question");
             goto out;
         }
     }
@@ -240,10 +227,10 @@ static int check_response(request *rq, const uint8_t *apex, uint16_t qtype, cons
     if (ldns_pkt_get_rcode(pkt) != LDNS_RCODE_NOERROR) {
         char *rcode = ldns_pkt_rcode2str(ldns_pkt_get_rcode(pkt));
         if (tsig && ldns_rr_rd_count(tsig) >= 6 && ldns_rdf2native_int16(ldns_rr_rdf(tsig, 5)))
-            rc = why_set(why, why_cap, SG_EIO, "answered %s, TSIG %s (key %s)", rcode ? rcode : "?",
+            rc = sg_say(why, why_cap, SG_EIO, "answered %s, TSIG %s (key %s)", rcode ? rcode : "?",
                          tsig_error_name(ldns_rdf2native_int16(ldns_rr_rdf(tsig, 5))), keyname);
         else
-            rc = why_set(why, why_cap, SG_EIO, "answered %s", rcode ? rcode : "?");
+            rc = sg_say(why, why_cap, SG_EIO, "answered %s", rcode ? rcode : "?");
         free(rcode);
         goto out;
     }
@@ -251,11 +238,11 @@ static int check_response(request *rq, const uint8_t *apex, uint16_t qtype, cons
         uint16_t err = 0;
         int vr = sg_tsig_verify_response(&rq->tsig, wire, len, (uint64_t)time(NULL), &err);
         if (vr == SG_ENOTFOUND) {
-            rc = why_set(why, why_cap, SG_EIO, "response %d is not signed with TSIG key %s", nth + 1, keyname);
+            rc = sg_say(why, why_cap, SG_EIO, "response %d is not signed with TSIG key %s", nth + 1, keyname);
             goto out;
         }
         if (vr || err) {
-            rc = why_set(why, why_cap, SG_EIO, "response %d fails TSIG verification with key %s (%s)", nth + 1,
+            rc = sg_say(why, why_cap, SG_EIO, "response %d fails TSIG verification with key %s (%s)", nth + 1,
                          keyname, vr ? sg_strerror(vr) : tsig_error_name(err));
             goto out;
         }
@@ -293,22 +280,22 @@ static int tcp_connect(const sg_xfr_peer *p, uint64_t deadline, const atomic_int
 {
     int fd = socket(p->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return why_set(why, why_cap, SG_EIO, "socket: %s", strerror(errno));
+        return sg_say(why, why_cap, SG_EIO, "socket: %s", strerror(errno));
     if (connect(fd, (const struct sockaddr *)&p->ss, p->len) != 0 && errno != EINPROGRESS) {
         int e = errno;
         close(fd);
-        return why_set(why, why_cap, SG_EIO, "connect: %s", strerror(e));
+        return sg_say(why, why_cap, SG_EIO, "connect: %s", strerror(e));
     }
     if (wait_fd(fd, POLLOUT, deadline, cancel)) {
         close(fd);
-        return why_set(why, why_cap, SG_EIO, "connect: timed out");
+        return sg_say(why, why_cap, SG_EIO, "connect: timed out");
     }
     int err = 0;
     socklen_t el = sizeof err;
     getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
     if (err) {
         close(fd);
-        return why_set(why, why_cap, SG_EIO, "connect: %s", strerror(err));
+        return sg_say(why, why_cap, SG_EIO, "connect: %s", strerror(err));
     }
     return fd;
 }
@@ -357,7 +344,7 @@ static const char *io_text(int r)
 static int soa_from(ldns_pkt *pkt, const uint8_t *apex, uint32_t *serial_out, char *why, size_t why_cap)
 {
     if (!ldns_pkt_aa(pkt))
-        return why_set(why, why_cap, SG_EZONE, "not authoritative for the zone");
+        return sg_say(why, why_cap, SG_EZONE, "not authoritative for the zone");
     const ldns_rr_list *an = ldns_pkt_answer(pkt);
     for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
         ldns_rr *rr = ldns_rr_list_rr(an, i);
@@ -366,7 +353,7 @@ static int soa_from(ldns_pkt *pkt, const uint8_t *apex, uint32_t *serial_out, ch
             return 0;
         }
     }
-    return why_set(why, why_cap, SG_EZONE, "no SOA in the answer");
+    return sg_say(why, why_cap, SG_EZONE, "no SOA in the answer");
 }
 
 int sg_xfr_query_soa(const sg_xfr_peer *p, const uint8_t *apex, const sg_tsig_key *key,
@@ -388,19 +375,19 @@ int sg_xfr_query_soa(const sg_xfr_peer *p, const uint8_t *apex, const sg_tsig_ke
     fd = socket(p->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (const struct sockaddr *)&p->ss, p->len) != 0 ||
         send(fd, rq.wire, rq.len, 0) != (ssize_t)rq.len) {
-        rc = why_set(why, why_cap, SG_EIO, "SOA query: %s", strerror(errno));
+        rc = sg_say(why, why_cap, SG_EIO, "SOA query: %s", strerror(errno));
         goto out;
     }
     for (;;) {
         if (wait_fd(fd, POLLIN, deadline, cancel)) {
-            rc = why_set(why, why_cap, SG_EIO, "SOA query: timed out");
+            rc = sg_say(why, why_cap, SG_EIO, "SOA query: timed out");
             goto out;
         }
         ssize_t r = recv(fd, buf, XFR_MSG_MAX, 0);
         if (r < 0) {
             if (errno == EAGAIN || errno == EINTR)
                 continue;
-            rc = why_set(why, why_cap, SG_EIO, "SOA query: %s", strerror(errno));
+            rc = sg_say(why, why_cap, SG_EIO, "SOA query: %s", strerror(errno));
             goto out;
         }
         if (r < 12 || (buf[0] << 8 | buf[1]) != rq.id)
@@ -427,7 +414,7 @@ int sg_xfr_query_soa(const sg_xfr_peer *p, const uint8_t *apex, const sg_tsig_ke
         if (!r)
             r = io_all(fd, buf, ml, 0, deadline, cancel);
         if (r) {
-            rc = why_set(why, why_cap, SG_EIO, "SOA query over TCP: %s", io_text(r));
+            rc = sg_say(why, why_cap, SG_EIO, "SOA query over TCP: %s", io_text(r));
             goto out;
         }
         rc = check_response(&rq, apex, SG_TYPE_SOA, buf, ml, 0, &pkt, why, why_cap);
@@ -465,13 +452,13 @@ static int over_limit(const sg_xfr_limits *lim, const xfr_count *c, const char *
 {
     char lt[24];
     if (lim->max_bytes && (c->received > lim->max_bytes || c->held > lim->max_bytes))
-        return why_set(why, why_cap, SG_ESPACE,
+        return sg_say(why, why_cap, SG_ESPACE,
                        "%s exceeds max-size %s (%llu bytes received, %llu bytes of records uncompressed, "
                        "%zu records in %zu messages so far)",
                        qname, sg_cfg_format_size(lim->max_bytes, lt, sizeof lt), (unsigned long long)c->received,
                        (unsigned long long)c->held, c->records, c->msgs);
     if (lim->max_records && c->records > lim->max_records)
-        return why_set(why, why_cap, SG_ESPACE, "%s exceeds max-records %llu (%zu records in %zu messages so far)",
+        return sg_say(why, why_cap, SG_ESPACE, "%s exceeds max-records %llu (%zu records in %zu messages so far)",
                        qname, (unsigned long long)lim->max_records, c->records, c->msgs);
     return 0;
 }
@@ -516,7 +503,7 @@ int sg_xfr_fetch(const sg_xfr_peer *p, const uint8_t *apex, const sg_rrset *ours
     }
     int r = tcp_send(fd, &rq, now_ms() + (uint64_t)timeout_ms, cancel);
     if (r) {
-        rc = why_set(why, why_cap, SG_EIO, "%s request: %s", qname, io_text(r));
+        rc = sg_say(why, why_cap, SG_EIO, "%s request: %s", qname, io_text(r));
         goto out;
     }
     while (!t.done) {
@@ -532,7 +519,7 @@ int sg_xfr_fetch(const sg_xfr_peer *p, const uint8_t *apex, const sg_rrset *ours
             r = io_all(fd, buf, ml, 0, deadline, cancel);
         }
         if (r) {
-            rc = why_set(why, why_cap, SG_EIO, "%s after %zu messages, %zu records: %s", qname, nmsg,
+            rc = sg_say(why, why_cap, SG_EIO, "%s after %zu messages, %zu records: %s", qname, nmsg,
                          ldns_rr_list_rr_count(all), io_text(r));
             goto out;
         }
@@ -548,7 +535,7 @@ int sg_xfr_fetch(const sg_xfr_peer *p, const uint8_t *apex, const sg_rrset *ours
             cnt.records++;
             cnt.held += rr_bytes(rr);
             if (tr < 0)
-                rc = why_set(why, why_cap, SG_EMALFORMED, "%s response is not a valid sequence at record %zu",
+                rc = sg_say(why, why_cap, SG_EMALFORMED, "%s response is not a valid sequence at record %zu",
                              qname, t.n);
             else if (!(rc = over_limit(lim, &cnt, qname, why, why_cap)) &&
                      !ldns_rr_list_push_rr(all, ldns_rr_clone(rr)))

@@ -6,6 +6,8 @@
 #include "common/log.h"
 #include "keystore/pkcs11.h"
 #include "keystore/rollover.h"
+#include "keystore/skr.h"
+#include "signer/offline_ksk.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -59,6 +61,17 @@ static int make_rrset(sg_arena *mem, uint16_t type, uint32_t ttl, uint8_t **rds,
     out->rdata_len = (uint32_t)total;
     out->rdata = blob;
     return 0;
+}
+
+const sg_rrset *sg_keyset_presigned(const sg_keyset *k, const sg_rrset *rs)
+{
+    if (!k || !k->presigned)
+        return NULL;
+    const sg_rrset *sets[3] = { &k->dnskey, &k->cds, &k->cdnskey };
+    for (int i = 0; i < 3; i++)
+        if (rs == sets[i] || (rs->type == sets[i]->type && sets[i]->count))
+            return k->presigned_sig[i].count ? &k->presigned_sig[i] : NULL;
+    return NULL;
 }
 
 void sg_keyset_free(sg_keyset *k)
@@ -127,6 +140,8 @@ int sg_keyset_load_next(sg_keystore *ks, const char *zone, int64_t now, uint64_t
                         sg_keyset **out, int64_t *next_change_out)
 {
     int64_t next_change = INT64_MAX;
+    sg_ks_skr_slot bundle = { 0 };
+    int stale = 0;
     if (next_change_out)
         *next_change_out = now + 1; /* on failure: look again soon */
     sg_ks_zone zr;
@@ -182,6 +197,25 @@ int sg_keyset_load_next(sg_keystore *ks, const char *zone, int64_t now, uint64_t
             fp = mix(fp, (uint64_t)key->id);
             fp = mix(fp, (uint64_t)(in_dnskey(key, now) | signs(key, now) << 1 | in_ds_set(key, now) << 2));
         }
+    }
+    /* offline KSK: the bundle of the slot current at now, from the keystore */
+    int offline = sg_ks_skr_offline(ks, zone);
+    if (offline < 0) {
+        rc = offline;
+        goto fail;
+    }
+    if (offline > 0) {
+        int64_t bnext = INT64_MAX;
+        int brc = sg_ks_skr_at(ks, zone, now, &bundle, &stale, &bnext);
+        if (brc && brc != SG_ENOTFOUND) {
+            rc = brc;
+            goto fail;
+        }
+        if (bnext < next_change)
+            next_change = bnext;
+        if (next_change_out)
+            *next_change_out = next_change;
+        fp = mix(fp, (uint64_t)bundle.id << 1 | (uint64_t)stale);
     }
     if (fp == prev_fp) {
         rc = SG_EEXIST;
@@ -273,6 +307,36 @@ int sg_keyset_load_next(sg_keystore *ks, const char *zone, int64_t now, uint64_t
         (rc = make_rrset(&k->mem, SG_TYPE_CDS, ttl, cds, ncds, &k->cds)) ||
         (rc = make_rrset(&k->mem, SG_TYPE_CDNSKEY, ttl, cdnskey, ncdk, &k->cdnskey)))
         goto fail;
+    if (bundle.response) {
+        /* the KSK signed these offline: serve them as they are, sign nothing with a KSK */
+        sg_rrset b[6];
+        rc = sg_skr_bundle_rrsets(bundle.response, &k->mem, b);
+        free(bundle.request);
+        free(bundle.response);
+        bundle.request = bundle.response = NULL;
+        if (rc) {
+            sg_log(SG_LOG_ERR, "signer", zone, "the offline KSK's bundle for the slot "
+                   "from %lld does not parse: %s", (long long)bundle.from, sg_strerror(rc));
+            goto fail;
+        }
+        k->dnskey = b[0];
+        k->cds = b[1];
+        k->cdnskey = b[2];
+        memcpy(k->presigned_sig, b + 3, sizeof k->presigned_sig);
+        ncds = b[1].count;
+        ncdk = b[2].count;
+        k->presigned = 1;
+        k->skr_until = bundle.to;
+        for (int i = 0; i < k->nksk; i++) {
+            EVP_PKEY_free(k->ksk[i].pkey);
+            sg_p11_key_free(k->ksk[i].token);
+        }
+        k->nksk = 0;
+        if (stale)
+            sg_log(SG_LOG_ERR, "signer", zone, "offline KSK: no signed bundle for now; serving "
+                   "the last one (its slot ended at %lld): import a new signed key response "
+                   "before its signatures expire", (long long)bundle.to);
+    }
     k->apex_types[k->napex++] = SG_TYPE_DNSKEY;
     if (ncds)
         k->apex_types[k->napex++] = SG_TYPE_CDS;
@@ -289,6 +353,8 @@ int sg_keyset_load_next(sg_keystore *ks, const char *zone, int64_t now, uint64_t
     *out = k;
     return 0;
 fail:
+    free(bundle.request);
+    free(bundle.response);
     free(keys);
     free(dnskeys);
     free(cds);

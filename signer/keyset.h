@@ -38,6 +38,11 @@ typedef struct sg_keyset {
     sg_rrset dnskey;       /* every published key */
     sg_rrset cds;          /* count 0 when not published */
     sg_rrset cdnskey;
+    /* offline KSK (signer/offline_ksk.h): the imported bundle's RRSIGs over dnskey, cds,
+     * cdnskey, served as they are (ksk is then empty); presigned 0 otherwise */
+    int presigned;
+    sg_rrset presigned_sig[3];
+    int64_t skr_until;     /* the bundle's slot end (past: the last bundle, stale) */
     uint16_t apex_types[3];/* DNSKEY, and CDS/CDNSKEY when published: for the bitmaps */
     int napex;
     uint64_t fingerprint;  /* changes whenever anything above would */
@@ -57,6 +62,9 @@ int sg_keyset_load(sg_keystore *ks, const char *zone, int64_t now, uint64_t prev
  * loading again gives the same set. */
 int sg_keyset_load_next(sg_keystore *ks, const char *zone, int64_t now, uint64_t prev_fp,
                         sg_keyset **out, int64_t *next_change_out);
+/* The presigned RRSIG RRset over rs (one of k's dnskey, cds, cdnskey) when k serves an
+ * offline KSK's bundle, else NULL. */
+const sg_rrset *sg_keyset_presigned(const sg_keyset *k, const sg_rrset *rs);
 /* Free a snapshot; cleanses nothing itself (OpenSSL frees the keys). */
 void sg_keyset_free(sg_keyset *k);
 

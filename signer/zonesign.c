@@ -43,6 +43,11 @@ typedef struct worker_arg {
 
 static int sign_job(batch *b, sg_arena *mem, job *j)
 {
+    const sg_rrset *presigned = j->keyset ? sg_keyset_presigned(b->k, j->rrset) : NULL;
+    if (presigned) {
+        j->sig = *presigned; /* an offline KSK's signatures, as imported */
+        return 0;
+    }
     const sg_sign_key *keys = j->keyset ? b->k->ksk : b->k->zsk;
     int nkeys = j->keyset ? b->k->nksk : b->k->nzsk;
     if (nkeys == 0)

@@ -5,6 +5,7 @@
 #include "zones/zone_index.h"
 #include "zones/zonedb.h"
 #include "common/log.h"
+#include "common/metrics.h"
 
 #include <stdatomic.h>
 
@@ -327,6 +328,24 @@ static const sg_zone *file_zone_at(const void *state, int i)
     return st && i >= 0 && i < st->nzones ? st->zones[i] : NULL;
 }
 
+/* Ready once every zone is loaded from its file as configured: a zone still served from an
+ * older version because its file failed to load is not. */
+static int file_ready(const void *state, sg_buf *why)
+{
+    const file_state *st = state;
+    int ok = 1;
+    for (int i = 0; st && i < st->nzones; i++)
+        if (!st->zones[i] || sg_zonedb_load_failed(st->zones[i])) {
+            ok = 0;
+            if (st->zones[i])
+                sg_buf_printf(why, "file: zone %s: its file failed to load (serving serial %u)\n",
+                              st->zones[i]->apex_str, st->zones[i]->serial);
+            else
+                sg_buf_printf(why, "file: a zone is not loaded\n");
+        }
+    return ok;
+}
+
 const sg_plugin sg_plugin_file = {
     .name = "file",
     .setup = file_setup,
@@ -336,4 +355,5 @@ const sg_plugin sg_plugin_file = {
     .flags = SG_PLUGIN_REPEATABLE,
     .nzones = file_nzones,
     .zone = file_zone_at,
+    .ready = file_ready,
 };

@@ -273,6 +273,44 @@ static void test_load_refuses_non_files(void **st)
     rmdir(dir);
 }
 
+typedef struct text_lines {
+    char buf[4096];
+    int n;
+    int stop_at;
+} text_lines;
+
+static int collect(void *arg, uint16_t type, char *line)
+{
+    text_lines *t = arg;
+    if (t->n == 0)
+        assert_int_equal(type, SG_TYPE_SOA);
+    strncat(t->buf, line, sizeof t->buf - strlen(t->buf) - 1);
+    return ++t->n == t->stop_at ? SG_EEXIST : 0;
+}
+
+/* every record once as a presentation line, the SOA first; the callback can stop the walk */
+static void test_record_text(void **st)
+{
+    char text[512];
+    snprintf(text, sizeof text, "%swww IN A 192.0.2.2\n IN A 192.0.2.3\nw2 300 IN TXT \"a b\"\n", HEAD);
+    const char *path = write_file("t.zone", text);
+    sg_zone *z = NULL;
+    assert_int_equal(sg_zone_load_file(path, "t.test.", &z), 0);
+    text_lines t = { .n = 0 };
+    assert_int_equal(sg_zone_each_record_text(z, collect, &t), 0);
+    assert_int_equal(t.n, (int)z->nrecords);
+    assert_int_equal(t.n, 6);
+    assert_true(!strncmp(t.buf, "t.test.\t600\tIN\tSOA\tns.t.test. hostmaster.t.test. 7 3600 600 86400 120\n",
+                         strlen("t.test.\t600\tIN\tSOA")));
+    assert_non_null(strstr(t.buf, "www.t.test.\t600\tIN\tA\t192.0.2.3\n"));
+    assert_non_null(strstr(t.buf, "w2.t.test.\t300\tIN\tTXT\t\"a b\"\n"));
+    text_lines stop = { .n = 0, .stop_at = 2 };
+    assert_int_equal(sg_zone_each_record_text(z, collect, &stop), SG_EEXIST);
+    assert_int_equal(stop.n, 2);
+    assert_int_equal(sg_zone_each_record_text(NULL, collect, &stop), SG_EINVAL);
+    sg_zone_free(z);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -280,6 +318,7 @@ int main(void)
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_load_refuses_non_files),
         cmocka_unit_test(test_cuts_and_wildcards),
+        cmocka_unit_test(test_record_text),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

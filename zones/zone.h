@@ -132,6 +132,13 @@ int sg_zone_load_file_max(const char *path, const char *apex, uint64_t max_size,
  * Returns 0, or SG_EIO (logged with the path). */
 int sg_zone_write_file(const sg_zone *z, const char *path);
 
+/* Each record of z as one presentation line (ldns's form: owner, TTL, class, type, RDATA
+ * separated by tabs, ending in a newline), the SOA first, then in canonical order. fn may
+ * modify line (it is freed after the call); its non-zero return stops the walk and is
+ * returned. 0, SG_EINVAL, SG_EMALFORMED or SG_ENOMEM otherwise. */
+int sg_zone_each_record_text(const sg_zone *z, int (*fn)(void *arg, uint16_t type, char *line),
+                             void *arg);
+
 /* ---- answers ----------------------------------------------------------------------- */
 
 /* Answer q from z with authoritative semantics: fills q's sections, rcode, aa and the

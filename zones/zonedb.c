@@ -484,3 +484,19 @@ void sg_zonedb_slot_set_confirmed(sg_zone_slot *s, time_t when)
 {
     atomic_store(&s->confirmed, when);
 }
+
+int sg_zonedb_load_failed(const sg_zone *z)
+{
+    if (!z)
+        return 0;
+    int failed = 0;
+    uint64_t h = apex_hash(z->apex);
+    pthread_mutex_lock(&g_lock);
+    for (hnode *n = htab_first(&g_entries, h); n; n = n->next)
+        if (n->hash == h && ((entry *)n)->zone == z) {
+            failed = ((entry *)n)->load_failed;
+            break;
+        }
+    pthread_mutex_unlock(&g_lock);
+    return failed;
+}

@@ -40,6 +40,9 @@ void sg_zonedb_set_only(const char *apex);
 int sg_zonedb_acquire_apex(const uint8_t *apex, sg_zone **zone_out);
 /* Drop a reference taken by sg_zonedb_acquire; frees the zone with the last one. */
 void sg_zonedb_release(sg_zone *z);
+/* 1 when z is the version of a zone file that is still served because the file's
+ * last load failed (a reload met a broken file), else 0. Brief lock; for readiness. */
+int sg_zonedb_load_failed(const sg_zone *z);
 
 /* ---- zones fed by transfers ------------------------------------------------------
  * A slot holds the version of a zone that a transfer made last. Slots outlive a config

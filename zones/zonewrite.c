@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* A zone version written back as an RFC 1035 master file, atomically (temporary file,
- * fsync, rename), so that a crash leaves either the old copy or the new one. */
+/* A zone version as master-file text: each record as a line (signetctl zone diff compares
+ * them), or the whole zone written back atomically (temporary file, fsync, rename), so that
+ * a crash leaves either the old copy or the new one. */
 #include "zones/zone.h"
 #include "common/errors.h"
 #include "common/log.h"
@@ -13,7 +14,9 @@
 
 #include <ldns/ldns.h>
 
-static int write_rrset(FILE *f, const uint8_t *owner, const sg_rrset *rs)
+/* Each record of rs as one presentation line (ldns's, newline-terminated) to fn. */
+static int rrset_text(const uint8_t *owner, const sg_rrset *rs,
+                      int (*fn)(void *arg, uint16_t type, char *line), void *arg)
 {
     uint8_t w[SG_NAME_MAX + 10 + 65535];
     size_t ol = sg_name_len(owner);
@@ -36,12 +39,34 @@ static int write_rrset(FILE *f, const uint8_t *owner, const sg_rrset *rs)
         ldns_rr_free(rr);
         if (!text)
             return SG_ENOMEM;
-        int bad = fputs(text, f) < 0; /* ldns ends the line */
+        int rc = fn(arg, rs->type, text);
         free(text);
-        if (bad)
-            return SG_EIO;
+        if (rc)
+            return rc;
     }
     return 0;
+}
+
+int sg_zone_each_record_text(const sg_zone *z, int (*fn)(void *arg, uint16_t type, char *line),
+                             void *arg)
+{
+    if (!z || !fn)
+        return SG_EINVAL;
+    /* the SOA first, as a master file reader expects */
+    int rc = rrset_text(z->apex, z->soa, fn, arg);
+    for (size_t i = 0; i < z->nnodes && !rc; i++) {
+        const sg_node *n = &z->nodes[i];
+        for (uint16_t k = 0; k < n->nrrsets && !rc; k++)
+            if (&n->rrsets[k] != z->soa)
+                rc = rrset_text(n->name, &n->rrsets[k], fn, arg);
+    }
+    return rc;
+}
+
+static int put_line(void *arg, uint16_t type, char *line)
+{
+    (void)type;
+    return fputs(line, arg) < 0 ? SG_EIO : 0; /* ldns ends the line */
 }
 
 int sg_zone_write_file(const sg_zone *z, const char *path)
@@ -62,15 +87,8 @@ int sg_zone_write_file(const sg_zone *z, const char *path)
     int rc = 0;
     if (fprintf(f, "; %s serial %u, written by signetd after a zone transfer\n", z->apex_str, z->serial) < 0)
         rc = SG_EIO;
-    /* the SOA first, as a master file reader expects */
     if (!rc)
-        rc = write_rrset(f, z->apex, z->soa);
-    for (size_t i = 0; i < z->nnodes && !rc; i++) {
-        const sg_node *n = &z->nodes[i];
-        for (uint16_t k = 0; k < n->nrrsets && !rc; k++)
-            if (&n->rrsets[k] != z->soa)
-                rc = write_rrset(f, n->name, &n->rrsets[k]);
-    }
+        rc = sg_zone_each_record_text(z, put_line, f);
     if (fflush(f) != 0 || fsync(fileno(f)) != 0)
         rc = rc ? rc : SG_EIO;
     if (fclose(f) != 0)

@@ -99,7 +99,7 @@ example.test:$port {
             (['key', 'list'], 0), (['key', 'list', 'example.test'], 0), (['key', 'show', kid], 0),
             (['key', 'export', kid], 0), (['ds', 'example.test'], 0), (['dnskey', 'example.test'], 0),
             (['ds', 'status', 'example.test'], 0),
-            (['status'], 0), (['stats'], 0),
+            (['status'], 0), (['stats'], 0), (['zone', 'diff', 'example.test'], 0),
             # actions
             (['policy', 'add', 'other', '--csk'], 0), (['policy', 'set', 'other', '--dnskey-ttl', '2h'], 0),
             (['zone', 'add', 'b.test', '--policy', 'other'], 0),

@@ -326,7 +326,7 @@ example.test:$port {
             with open('/proc/%d/task/%s/comm' % (pid, tid)) as f:
                 names.add(f.read().strip())
         # the threads this check is about exist, and carry names (top -H, ps -L, gdb)
-        self.assertLessEqual({'sg-worker/0', 'sg-dnssec', 'sg-xfr-version', 'sg-metrics',
+        self.assertLessEqual({'sg-worker/0', 'sg-dnssec', 'sg-xfr-version', 'sg-http',
                               'sg-control'}, names)
         self.assertEqual(self.unblocked(pid), {})
         # a reload from the control thread builds a new runtime and starts its threads

@@ -12,6 +12,7 @@ signing resumes.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -162,6 +163,31 @@ class Pkcs11Zone(unittest.TestCase):
         self.assertTrue(new and new[0]['storage'] == 'pkcs11', self.keys())
         r = self.ub.dig('mail.' + ZONE, 'A')
         self.assertIn('ad', r.flags, r)
+
+    def test_rollover_failing_while_token_gone_said_once(self):
+        # the ZSK's successor (12 s lifetime) falls due while the token is gone: the
+        # engine meets the failure every second and says it once, not once a second
+        ev = None
+        deadline = time.monotonic() + 60 * signet_test.SLOWDOWN
+        while time.monotonic() < deadline:
+            ev = ctl(self.db, 'zone', 'status', ZONE, as_json=True)['next']
+            if ev['action'] == 'publish successor' and ev['when']:
+                break
+            time.sleep(0.5)
+        self.assertEqual(ev['action'], 'publish successor', ev)
+        time.sleep(max(0, ev['when'] - time.time() - 2))
+        since = self.srv.log_size()
+        gone = self.tokens + '.gone'
+        os.rename(self.tokens, gone)
+        try:
+            self.assertIsNotNone(self.srv.wait_log(r"rollover: .*publish successor failed",
+                                                   since, 15), self.srv.log()[since:])
+            time.sleep(3.5)
+            fails = [l for l in self.srv.log()[since:].splitlines()
+                     if re.search(r"rollover: .*failed", l)]
+            self.assertEqual(len(fails), 1, '\n'.join(fails))
+        finally:
+            os.rename(gone, self.tokens)
 
     def test_token_disappears(self):
         _, tags = self.rrsig_tags('www.' + ZONE)

@@ -48,7 +48,13 @@ SECRETS = {
             'consumer-key': 'ovhconsumerkey987654'},
     'rest': {'token': 'resttoken_0a1b2c3d4e5f'},
     'route53': {'access-key-id': 'AKIATESTSIGNET0001', 'secret-access-key': 'r53secret/abcdefGHIJ0123456789'},
+    # temporary credentials (STS): an ASIA key id is valid only with its session token
+    'route53-temp': {'access-key-id': 'ASIATESTSIGNET0002', 'secret-access-key': 'r53tempsecret/KLMNOP9876543210',
+                     'session-token': 'IQoJb3JpZ2luX2VjEXAMPLEsessiontoken+/=0123456789abcdef'},
     'inwx': {'user': 'inwxuser_signet', 'password': 'inwxpass_0123456789'},
+    # an account with two-factor authentication (mobile TAN: TOTP of a base32 secret)
+    'inwx-2fa': {'user': 'inwx2fa_signet', 'password': 'inwx2fapass_9876543210',
+                 'shared-secret': 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP'},
     'namecom': {'username': 'namecomuser', 'token': 'namecomtoken_abcdef0123'},
     'gandi': {'token': 'pat_gandi_0123456789abcdef'},
     'openprovider': {'username': 'opuser', 'password': 'oppass_0123456789xyz'},
@@ -77,6 +83,14 @@ def key_tag(rdata):
 def ds_from_key(zone, flags, alg, pubkey_b64):
     rdata = struct.pack('!HBB', flags, 3, alg) + base64.b64decode(pubkey_b64)
     return key_tag(rdata), hashlib.sha256(wire_name(zone) + rdata).hexdigest().upper()
+
+
+def totp(secret_b32, t, step=30, digits=6):
+    """RFC 6238 TOTP with HMAC-SHA1 (written from the RFC, apart from the C code)."""
+    key = base64.b32decode(secret_b32.replace(' ', '').upper())
+    mac = hmac.new(key, struct.pack('>Q', int(t) // step), hashlib.sha1).digest()
+    off = mac[-1] & 15
+    return '%0*d' % (digits, (struct.unpack('>I', mac[off:off + 4])[0] & 0x7fffffff) % 10 ** digits)
 
 
 def sigv4_expected(method, path, query, headers, signed, body, secret, date, region, service):
@@ -136,7 +150,10 @@ class Registry:
         self.operations = {}       # Route 53 operation id -> [domain, change, polls left]
         self.ovh_task_end = 'done' # how OVHcloud tasks end ('error' to refuse)
         self.requests = []         # (provider, method, path, headers dict, raw body)
-        self.sessions = set()      # INWX session cookies handed out
+        self.sessions = set()      # INWX session cookies handed out (and not logged out)
+        self.opened = []           # every INWX session ever opened
+        self.locked = set()        # INWX sessions of a 2FA account before account.unlock
+        self.tans_used = set()     # INWX TANs already used (a TAN is good once)
         self.tokens = set()        # Openprovider bearer tokens handed out
         self.op_ids = {}           # Openprovider domain name -> id
 
@@ -159,7 +176,7 @@ class Registry:
     def writes(self, provider):
         return [c for c in self.calls if c[0] == provider and c[1] in ('POST', 'DELETE', 'PUT')
                 and not c[2].endswith('getDnssecRecords/' + c[2].rsplit('/', 1)[-1])
-                and not re.search(r'#(.*\.Get(DomainDetail|OperationDetail)|account\.login|'
+                and not re.search(r'#(.*\.Get(DomainDetail|OperationDetail)|account\.(login|unlock|logout)|'
                                   r'dnssec\.listkeys)$', c[2])
                 and not c[2].endswith('/auth/login')]
 
@@ -399,6 +416,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     # DNSKEYs in, DS computed by the registrar, every change an operation that is polled.
     def route53(self, body):
         s = SECRETS['route53']
+        temp = SECRETS['route53-temp']
         if self.path != '/route53/' or self.command != 'POST':
             return self.reply(404, {'__type': 'UnknownOperationException'})
         if self.headers.get('Content-Type') != 'application/x-amz-json-1.1':
@@ -408,11 +426,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
         auth = self.headers.get('Authorization', '')
         m = re.match(r'^AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/us-east-1/route53domains/'
                      r'aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$', auth)
+        if m and m.group(1) == temp['access-key-id']:
+            s = temp
         if not m or m.group(1) != s['access-key-id']:
             return self.reply(403, {'__type': 'UnrecognizedClientException',
                                     'message': 'The security token included in the request is invalid.'})
         signed = m.group(3).split(';')
-        if signed != ['content-type', 'host', 'x-amz-date', 'x-amz-target'] or \
+        want_signed = ['content-type', 'host', 'x-amz-date', 'x-amz-target']
+        if s is temp:
+            # a temporary key's session token must come, and be signed (AWS SigV4)
+            if self.headers.get('X-Amz-Security-Token') != temp['session-token']:
+                return self.reply(403, {'__type': 'UnrecognizedClientException',
+                                        'message': 'The security token included in the request is invalid.'})
+            want_signed = ['content-type', 'host', 'x-amz-date', 'x-amz-security-token', 'x-amz-target']
+        elif 'X-Amz-Security-Token' in self.headers:
+            return self.reply(403, {'__type': 'UnrecognizedClientException',
+                                    'message': 'The security token included in the request is invalid.'})
+        if signed != want_signed or \
                 m.group(2) != date[:8] or not re.match(r'^\d{8}T\d{6}Z$', date):
             return self.reply(403, {'__type': 'IncompleteSignatureException', 'message': 'bad scope'})
         t = time.mktime(time.strptime(date, '%Y%m%dT%H%M%SZ')) - time.timezone
@@ -490,17 +520,42 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if set(body) != {'method', 'params'} or not isinstance(params, dict):
             return self.reply(200, {'code': 2003, 'msg': 'Required parameter missing'})
         if method == 'account.login':
-            s = SECRETS['inwx']
-            if params != {'user': s['user'], 'pass': s['password']}:
+            s, s2 = SECRETS['inwx'], SECRETS['inwx-2fa']
+            two = params == {'user': s2['user'], 'pass': s2['password']}
+            if params != {'user': s['user'], 'pass': s['password']} and not two:
                 return self.reply(200, {'code': 2200, 'msg': 'Authentication error'})
             sid = 'sess%d' % self.reg.new_id()
             self.reg.sessions.add(sid)
+            self.reg.opened.append(sid)
+            if two:
+                self.reg.locked.add(sid)
             return self.reply(200, {'code': 1000, 'msg': 'Command completed successfully',
-                                    'resData': {'customerId': 1, 'accountId': 1, 'tfa': '0'}},
+                                    'resData': {'customerId': 1, 'accountId': 1,
+                                                'tfa': 'GOOGLE-AUTH' if two else '0'}},
                               [('Set-Cookie', 'domrobot=%s; path=/; secure; HttpOnly' % sid)])
         cookie = self.headers.get('Cookie', '')
         if not cookie.startswith('domrobot=') or cookie[9:] not in self.reg.sessions:
             return self.reply(200, {'code': 2002, 'msg': 'Command use error', 'reason': 'not logged in'})
+        sid = cookie[9:]
+        if method == 'account.logout':
+            if params != {}:
+                return self.reply(200, {'code': 2005, 'msg': 'Parameter value syntax error'})
+            self.reg.sessions.discard(sid)
+            self.reg.locked.discard(sid)
+            return self.reply(200, {'code': 1500, 'msg': 'Command completed successfully; ending session'})
+        if method == 'account.unlock':
+            # the TAN of this 30 s step or the one before (clock skew), each used once
+            sec = SECRETS['inwx-2fa']['shared-secret']
+            now = time.time()
+            tan = params.get('tan') if set(params) == {'tan'} else None
+            if sid not in self.reg.locked or tan not in (totp(sec, now), totp(sec, now - 30)) \
+                    or tan in self.reg.tans_used:
+                return self.reply(200, {'code': 2200, 'msg': 'Authentication error', 'reason': 'invalid tan'})
+            self.reg.tans_used.add(tan)
+            self.reg.locked.discard(sid)
+            return self.reply(200, {'code': 1000, 'msg': 'Command completed successfully'})
+        if sid in self.reg.locked:
+            return self.reply(200, {'code': 2200, 'msg': 'Authentication error', 'reason': 'account locked: tan needed'})
         if self.fault():
             return
         if method == 'dnssec.listkeys':
@@ -590,19 +645,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
         domain, kid = m.groups()
         recs = self.reg.recs('gandi', domain)
         if self.command == 'GET' and not kid:
-            return self.reply(200, [{'id': r['id'], 'algorithm': r['alg'], 'flags': r['flags'],
+            # the members Gandi's clients read (go-gandi DNSSECKey): type, not flags
+            return self.reply(200, [{'id': r['id'], 'algorithm': r['alg'],
+                                     'type': 'ksk' if r['flags'] == 257 else 'zsk',
                                      'public_key': r['pubkey'], 'keytag': r['tag'], 'digest_type': r['dt'],
                                      'digest': r['digest'], 'status': 'ok', 'deleted': False,
                                      'fqdn': domain} for r in recs])
         if self.command == 'POST' and not kid:
+            # {"algorithm", "type": "ksk"|"zsk", "public_key"}, as go-gandi's
+            # DNSSECKeyCreateRequest and the Terraform provider's gandi_dnssec_key send it
             try:
-                assert isinstance(body, dict) and set(body) == {'algorithm', 'flags', 'public_key'}
-                assert body['flags'] in (256, 257)
-                tag, digest = ds_from_key(domain, body['flags'], body['algorithm'], body['public_key'])
+                assert isinstance(body, dict) and set(body) == {'algorithm', 'type', 'public_key'}
+                assert body['type'] in ('ksk', 'zsk')
+                flags = 257 if body['type'] == 'ksk' else 256
+                tag, digest = ds_from_key(domain, flags, body['algorithm'], body['public_key'])
             except (AssertionError, ValueError, TypeError):
                 return self.reply(400, {'code': 400, 'message': 'Bad Request', 'cause': 'invalid key'})
             recs.append({'id': 'k%d-uuid' % self.reg.new_id(), 'tag': tag, 'alg': body['algorithm'],
-                         'dt': 2, 'digest': digest, 'flags': body['flags'], 'pubkey': body['public_key']})
+                         'dt': 2, 'digest': digest, 'flags': flags, 'pubkey': body['public_key']})
             self.reply(201, {'message': 'DNSSEC key created'})
             return True
         if self.command == 'DELETE' and kid:
@@ -806,7 +866,7 @@ class RegistrarTest(unittest.TestCase):
         with cls.zone_lock:
             cls.serial += 1
             deleg = '\n'.join('%s IN NS ns1.%s\nns1.%s IN A 127.0.0.%d' % (c, c, c, 20 + i)
-                              for i, c in enumerate(CHILDREN + ['e2e']))
+                              for i, c in enumerate(CHILDREN + ['e2e', 'cdsun']))
             text = PARENT_ZONE % {'serial': cls.serial, 'delegations': deleg,
                                   'ds': '\n'.join(ds_lines)}
             for i in which:
@@ -994,11 +1054,13 @@ class RegistrarTest(unittest.TestCase):
         self.assertIn('names an OVHcloud API', p.stderr)
 
     def test_route53(self):
+        with self.reg.lock:
+            before = len(self.reg.requests)   # this test's requests only, whatever ran first
         cf = self.run_provider('route53', 'r53.test', '   credentials %s\n   endpoint https://127.0.0.1:%d/route53\n'
                                '   ca-file %s\n' % (os.path.join(self.dir, 'route53.cred'), self.reg.port, self.ca))
         # the requests exactly as AWS documents them: POST /, JSON 1.1, the target, SigV4
         with self.reg.lock:
-            reqs = [r for r in self.reg.requests if r[0] == 'route53']
+            reqs = [r for r in self.reg.requests[before:] if r[0] == 'route53']
         targets = {r[3].get('x-amz-target') for r in reqs}
         for op in ('GetDomainDetail', 'AssociateDelegationSignerToDomain',
                    'DisassociateDelegationSignerFromDomain', 'GetOperationDetail'):
@@ -1029,14 +1091,94 @@ class RegistrarTest(unittest.TestCase):
         self.assertIn('signature we calculated does not match', p.stdout + p.stderr)
         self.assertNotIn('not-the-secret-0000', p.stdout + p.stderr)
 
+    def test_route53_session_token(self):
+        """Temporary credentials: X-Amz-Security-Token goes with every request and is
+        signed; the emulator refuses an ASIA key without it (as AWS does), and the token
+        never shows in the output. From a file and from AWS_* variables."""
+        url = '   endpoint https://127.0.0.1:%d/route53\n   ca-file %s\n' % (self.reg.port, self.ca)
+        temp = SECRETS['route53-temp']
+        cf = self.corefile('r53tmp.test', 'route53', '   credentials %s\n%s'
+                           % (os.path.join(self.dir, 'route53-temp.cred'), url))
+        with self.reg.lock:
+            before = len(self.reg.requests)
+        p = self.ctl_run('registrar', 'test', 'r53tmp.test', '--config', cf)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn('GetDomainDetail', p.stdout)
+        with self.reg.lock:
+            reqs = [r for r in self.reg.requests[before:] if r[0] == 'route53']
+        self.assertTrue(reqs)
+        for r in reqs:
+            self.assertEqual(r[3]['x-amz-security-token'], temp['session-token'])
+            self.assertIn('SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;'
+                          'x-amz-target,', r[3]['authorization'])
+        # the same key without its token: refused
+        path = os.path.join(self.dir, 'r53-notoken.cred')
+        with open(path, 'w') as f:
+            f.write('access-key-id = %s\nsecret-access-key = %s\n'
+                    % (temp['access-key-id'], temp['secret-access-key']))
+        os.chmod(path, 0o600)
+        cf2 = self.corefile('r53tmp.test', 'route53', '   credentials %s\n%s' % (path, url))
+        p = self.ctl_run('registrar', 'test', 'r53tmp.test', '--config', cf2)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn('security token included in the request is invalid', p.stdout + p.stderr)
+        # AWS's own variable names: credentials env AWS_
+        cf3 = self.corefile('r53tmp.test', 'route53', '   credentials env AWS_\n%s' % url)
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=temp['access-key-id'],
+                   AWS_SECRET_ACCESS_KEY=temp['secret-access-key'],
+                   AWS_SESSION_TOKEN=temp['session-token'])
+        p = subprocess.run([SIGNETCTL, '--db', self.db, 'registrar', 'test', 'r53tmp.test',
+                            '--config', cf3], capture_output=True, text=True, env=env)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        for sec in ALL_SECRET_VALUES:
+            self.assertNotIn(sec, p.stdout + p.stderr)
+
     def test_inwx(self):
         self.run_provider('inwx', 'inwx.test', '   credentials %s\n   endpoint https://127.0.0.1:%d/inwx/jsonrpc/\n'
                           '   ca-file %s\n' % (os.path.join(self.dir, 'inwx.cred'), self.reg.port, self.ca))
         with self.reg.lock:
             methods = [json.loads(r[4])['method'] for r in self.reg.requests if r[0] == 'inwx']
-        for m in ('account.login', 'dnssec.listkeys', 'dnssec.adddnskey', 'dnssec.deletednskey'):
+        for m in ('account.login', 'dnssec.listkeys', 'dnssec.adddnskey', 'dnssec.deletednskey',
+                  'account.logout'):
             self.assertIn(m, methods)
         self.assertIn('INWX dnssec.adddnskey', self.ctl('zone', 'history', 'inwx.test'))
+        # every session opened was logged out again, failed pushes' too
+        with self.reg.lock:
+            self.assertTrue(self.reg.opened)
+            self.assertEqual(self.reg.sessions & set(self.reg.opened), set())
+
+    def test_inwx_2fa(self):
+        """An INWX account with two-factor authentication: account.login answers tfa
+        GOOGLE-AUTH, account.unlock takes the TOTP code of the shared secret, then the
+        calls, then account.logout. Without the secret, or with a wrong one, a clear
+        refusal; the secret never shows."""
+        url = '   endpoint https://127.0.0.1:%d/inwx/jsonrpc/\n   ca-file %s\n' % (self.reg.port, self.ca)
+        cf = self.corefile('inwx2fa.test', 'inwx', '   credentials %s\n%s'
+                           % (os.path.join(self.dir, 'inwx-2fa.cred'), url))
+        with self.reg.lock:
+            before = len(self.reg.requests)
+        p = self.ctl_run('registrar', 'test', 'inwx2fa.test', '--config', cf)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        with self.reg.lock:
+            methods = [json.loads(r[4])['method'] for r in self.reg.requests[before:] if r[0] == 'inwx']
+            self.assertEqual(self.reg.sessions & set(self.reg.opened), set())
+        self.assertEqual(methods, ['account.login', 'account.unlock', 'dnssec.listkeys', 'account.logout'])
+        self.assertIn('account.unlock', p.stdout)
+        s2 = SECRETS['inwx-2fa']
+        for name, extra, why in (('inwx-notan', '', 'asks for a second factor'),
+                                 ('inwx-wrongtan', 'shared-secret = GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n',
+                                  'invalid tan')):
+            path = os.path.join(self.dir, name + '.cred')
+            with open(path, 'w') as f:
+                f.write('user = %s\npassword = %s\n%s' % (s2['user'], s2['password'], extra))
+            os.chmod(path, 0o600)
+            cf2 = self.corefile('inwx2fa.test', 'inwx', '   credentials %s\n%s' % (path, url))
+            p = self.ctl_run('registrar', 'test', 'inwx2fa.test', '--config', cf2)
+            self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+            self.assertIn(why, p.stdout + p.stderr)
+            self.assertNotIn('GEZDGNBVGY3TQOJQ', p.stdout + p.stderr)
+            # the session opened by account.login was ended all the same
+            with self.reg.lock:
+                self.assertEqual(self.reg.sessions & set(self.reg.opened), set())
 
     def test_namecom(self):
         self.run_provider('namecom', 'namecom.test', '   credentials %s\n   endpoint https://127.0.0.1:%d/namecom/v4\n'
@@ -1257,6 +1399,127 @@ class RegistrarTest(unittest.TestCase):
             child.stop()
             child.cleanup()
 
+    def test_signetd_cds_unsign(self):
+        """signetd with the cds provider, end to end, into and out of DNSSEC: the registry
+        (this test) scans the child's CDS and puts the DS at both parent servers; the
+        parent check records ds-seen. Then zone unsign: the child publishes the RFC 8078
+        delete form (CDS 0 0 0 00, CDNSKEY 0 3 0 AA==) and keeps signing while any parent
+        server still serves the DS (negative control: the registry waits 6 s first); once
+        the registry removes the DS, the check records ds-gone and the child stops
+        signing after the DS TTL. A monitor asks every 0.2 s: never an unsigned answer
+        from the child while a parent serves its DS."""
+        zone = 'cdsun.test'
+        db = os.path.join(self.dir, 'cdsun.db')
+        ctl = lambda *a: self.ctl_run(*a, db=db)
+
+        def ok(p):
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            return p.stdout
+        ok(ctl('policy', 'add', 'fast', *E2E_TIMING))
+        ok(ctl('zone', 'add', zone, '--policy', 'fast'))
+        corefile = ('{\n workers 1\n}\n%s:$port {\n bind 127.0.0.1\n dnssec {\n  keystore %s\n'
+                    '  policy fast\n  registrar cds {\n   check-interval 1s\n   query-timeout 1s\n'
+                    '   parent-ns 127.0.0.1:%d 127.0.0.1:%d\n  }\n }\n'
+                    ' file $dir/cdsun.zone %s\n errors\n}\n'
+                    % (zone, db, self.parents[0].port, self.parents[1].port, zone))
+        child = signet_test.Signetd(corefile, ready_name=zone)
+        with open(child.path('cdsun.zone'), 'w') as f:
+            f.write(E2E_ZONE.replace('e2e.test.', zone + '.'))
+
+        def rrs(server, name, rtype):
+            r = server.dig(name, rtype, '+dnssec')
+            return r
+
+        def served_ds(i):
+            return self.served(zone, i)
+
+        def child_signed():
+            r = rrs(child, 'www.' + zone, 'A')
+            return any(x.type == 'RRSIG' for x in r.answer)
+
+        def child_cds():
+            r = rrs(child, zone, 'CDS')
+            return sorted(' '.join(x.rdata.split()).upper() for x in r.answer if x.type == 'CDS')
+
+        def child_cdnskey():
+            r = rrs(child, zone, 'CDNSKEY')
+            return sorted(' '.join(x.rdata.split()) for x in r.answer if x.type == 'CDNSKEY')
+
+        def history():
+            return ok(ctl('zone', 'history', zone))
+
+        def wait(cond, secs, what):
+            deadline = time.time() + secs
+            while time.time() < deadline:
+                if cond():
+                    return
+                time.sleep(0.2)
+            self.fail('timed out waiting for %s\n%s\n%s' % (what, history(), child.log()[-3000:]))
+
+        bad, samples, stop = [], [], threading.Event()
+
+        def monitor():
+            while not stop.is_set():
+                try:
+                    ds = served_ds(0) or served_ds(1)
+                    signed = child_signed()
+                    samples.append((ds, signed))
+                    if ds and not signed:
+                        bad.append('%.1f: a parent serves %s but the child answers unsigned'
+                                   % (time.time(), ds))
+                except Exception as e:  # a query that fails is reported, not hidden
+                    bad.append('monitor: %r' % e)
+                stop.wait(0.2)
+
+        mon = threading.Thread(target=monitor, daemon=True)
+        try:
+            child.start()
+            mon.start()
+            # 1. the registry scans the child's CDS and publishes the DS
+            wait(lambda: child_cds(), 30, 'the child to publish CDS')
+            cds = child_cds()
+            with self.reg.lock:
+                self.reg.recs('cds-scan', zone)[:] = [
+                    {'tag': int(c.split()[0]), 'alg': int(c.split()[1]), 'dt': int(c.split()[2]),
+                     'digest': c.split()[3]} for c in cds]
+            self.on_change()
+            wait(lambda: 'parent-seen' in history(), 60, 'ds-seen through the parent check')
+            self.assertIn("waiting for the registry's CDS scan", history())
+            self.assertEqual(served_ds(0), cds)
+
+            # 2. unsign: the delete form appears, signing goes on while the DS is served
+            ok(ctl('zone', 'unsign', zone))
+            wait(lambda: child_cds() == ['0 0 0 00'], 30, 'CDS 0 0 0 00')
+            self.assertEqual(child_cdnskey(), ['0 3 0 AA=='])
+            time.sleep(6)   # the registry is slow: the child must keep signing meanwhile
+            self.assertTrue(child_signed(), 'stopped signing while the parent serves the DS')
+            self.assertEqual(served_ds(0), cds)
+            self.assertNotIn('parent-gone', history())
+            self.assertRegex(ok(ctl('zone', 'status', zone)), r'remove the DS|parent')
+
+            # 3. the registry reads the delete form and removes the DS
+            with self.reg.lock:
+                self.reg.recs('cds-scan', zone)[:] = []
+            self.on_change()
+            wait(lambda: 'parent-gone' in history(), 60, 'ds-gone through the parent check')
+            # the parent serves the DS with TTL 60: the engine waits that long after ds-gone
+            wait(lambda: not child_signed(), 150, 'the child to stop signing')
+            r = rrs(child, zone, 'DNSKEY')
+            self.assertFalse([x for x in r.answer if x.type in ('DNSKEY', 'RRSIG')])
+            self.assertEqual(served_ds(0), [])
+            self.assertEqual(served_ds(1), [])
+            stop.set()
+            mon.join(5)
+            self.assertFalse(bad, '\n'.join(bad[:10]))
+            # the monitor saw all three phases: signed with DS, signed without, unsigned
+            self.assertTrue(any(d and s for d, s in samples))
+            self.assertTrue(any(not d and not s for d, s in samples))
+            self.assertTrue(child.alive(), child.log()[-3000:])
+        finally:
+            stop.set()
+            child.stop()
+            child.cleanup()
+
     # -- failures -----------------------------------------------------------------------
 
     def test_unknown_ca_refused(self):
@@ -1269,6 +1532,10 @@ class RegistrarTest(unittest.TestCase):
         self.assertEqual(len(self.reg.calls), calls, 'a request got through an unverified TLS session')
         _, hist = self.events('bad.test')
         self.assertRegex(hist, r'reg-retry.*(certificate|SSL)')
+        # every attempt is in the journal; the log says the failure once, not per retry
+        self.assertGreaterEqual(hist.count('->reg-retry'), 2, hist)
+        said = [l for l in p.stderr.splitlines() if 'registrar' in l and 'retrying' in l]
+        self.assertEqual(len(said), 1, p.stderr)
         # signetctl registrar test says so, and exits 1
         p = self.ctl_run('registrar', 'test', 'bad.test', '--config', cf)
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
