@@ -10,7 +10,10 @@
 # Prints a markdown table with the signetd ÷ Knot ratios.
 #
 #   bench/many-zones.sh [-n "1000 10000"] [-p PORT] [-i IDLE_SECONDS] [-s SETTLE_SECONDS]
-#                       [-t "signetd knot"] [-T START_TIMEOUT] [-R RUN_ID]
+#                       [-t "signetd knot"] [-T START_TIMEOUT] [-R RUN_ID] [-x]
+#
+# -x: signetd's block also has `transfer { to 127.0.0.1 }` (every zone gets a transfer
+# state and a signed version for AXFR; Knot's zones are always transferable).
 #
 # Defaults: -n "1000 10000" -p 5491 -i 10 -s 30 -t "signetd knot" -T 900; more zones:
 # -n 100000.
@@ -19,11 +22,11 @@
 set -u
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 SIZES="1000 10000" PORT=5491 IDLE=10 SETTLE=30 TARGETS="signetd knot" TIMEOUT=900
-RUN_ID=many-$(date +%Y-%m-%d-%H%M%S)
-while getopts "n:p:i:s:t:T:R:h" o; do
+RUN_ID=many-$(date +%Y-%m-%d-%H%M%S) XFR=0
+while getopts "n:p:i:s:t:T:R:xh" o; do
     case $o in
         n) SIZES=$OPTARG;; p) PORT=$OPTARG;; i) IDLE=$OPTARG;; s) SETTLE=$OPTARG;; t) TARGETS=$OPTARG;;
-        T) TIMEOUT=$OPTARG;; R) RUN_ID=$OPTARG;;
+        T) TIMEOUT=$OPTARG;; R) RUN_ID=$OPTARG;; x) XFR=1;;
         *) sed -n '2,20p' "$0"; exit 2;;
     esac
 done
@@ -144,9 +147,11 @@ run_signetd() {
     mkdir -p "$d"; rm -f "$d"/keystore.db*
     "$SIGNETCTL" --db "$d/keystore.db" policy add p --denial nsec --algorithm ecdsap256sha256 --csk > /dev/null || return 1
     {
-        printf '{\n    log-level warning\n}\n'
+        # the control socket: `signetctl zone add` wakes signetd through it
+        printf '{\n    log-level warning\n    control %s/signetd.sock\n}\n' "$d"
         names "$n" | sed "s/\$/:$PORT/" | tr '\n' ' '; printf '{\n    bind 127.0.0.1\n'
         printf '    dnssec {\n        keystore %s/keystore.db\n        policy p\n    }\n' "$d"
+        [ "$XFR" = 1 ] && printf '    transfer {\n        to 127.0.0.1\n    }\n'
         names "$n" | while read -r z; do printf '    file %s/%s.zone %s\n' "$ZONES" "$z" "$z"; done
         printf '}\n'
         # zones added at run time (signetctl zone add) are served by a dynamic block; the
@@ -154,7 +159,7 @@ run_signetd() {
         printf '.:%s {\n    bind 127.0.0.1\n    dynamic\n' "$PORT"
         printf '    dnssec {\n        keystore %s/keystore.db\n        policy p\n    }\n}\n' "$d"
     } > "$d/Corefile"
-    add_signetd() { "$SIGNETCTL" --db "$d/keystore.db" zone add "$1" --file "$OUT/$1.zone" --policy p; }
+    add_signetd() { "$SIGNETCTL" --db "$d/keystore.db" --socket "$d/signetd.sock" zone add "$1" --file "$OUT/$1.zone" --policy p; }
     ADD_CMD=add_signetd
     local t0; t0=$(date +%s.%N)
     "$SIGNETD" -c "$d/Corefile" > "$d/signetd.log" 2>&1 &

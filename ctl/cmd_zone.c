@@ -117,6 +117,7 @@ static int zone_add_served(ctl *c, const ctl_opt *o, const char *name)
         sg_ks_rollback(c->ks);
     if (r)
         return ctl_fail(c, r, "cannot add zone %s", name);
+    ctl_daemon_tell_zones_changed(c);
     if (c->json) {
         printf("{\"zone\":");
         json_str(stdout, name);
@@ -189,6 +190,7 @@ static int zone_remove(ctl *c, const ctl_opt *o, const char *name)
     if (z.file[0] && !purge) {
         if ((r = sg_ks_zone_set_file(c->ks, name, "", c->now)))
             return ctl_fail(c, r, "cannot stop serving zone %s", name);
+        ctl_daemon_tell_zones_changed(c);
         if (!c->json)
             printf("zone %s no longer served (its keys are kept; 'zone remove %s --purge' "
                    "deletes them)\n", name, name);
@@ -222,6 +224,8 @@ static int zone_remove(ctl *c, const ctl_opt *o, const char *name)
         return ctl_fail(c, r, "cannot remove zone %s", name);
     if (purge)
         purge_transfer_state(c, z.name);
+    if (z.file[0])
+        ctl_daemon_tell_zones_changed(c);
     if (!c->json)
         printf("zone %s removed%s\n", name, purge ? " with its keys" : "");
     return CTL_OK;

@@ -113,3 +113,29 @@ done:
     close(fd);
     return rc;
 }
+
+void ctl_daemon_tell_zones_changed(const ctl *c)
+{
+    /* best effort, quietly: a signetd that is not running, or listens elsewhere, finds the
+     * change at its next poll of the keystore all the same */
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    if (!c->socket || strlen(c->socket) >= sizeof sa.sun_path)
+        return;
+    memcpy(sa.sun_path, c->socket, strlen(c->socket));
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    static const char req[] = "{\"cmd\":\"zones-changed\"}\n";
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+        send(fd, req, sizeof req - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof req - 1)) {
+        /* the reply: signetd has woken its followers when it comes (a second at most) */
+        char buf[256];
+        struct pollfd p = { fd, POLLIN, 0 };
+        if (poll(&p, 1, 1000) > 0 && recv(fd, buf, sizeof buf, 0) < 0) {
+            /* nothing to do: the poll is the fallback */
+        }
+    }
+    close(fd);
+}

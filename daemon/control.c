@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/name.h"
+#include "common/served_news.h"
 #include "signer/keyset.h"
 #include "zones/zone.h"
 
@@ -361,6 +362,10 @@ static char *handle_line(sg_daemon *d, const char *line, int *stop_out)
         rep = do_reload(d, zone);
     } else if (!strcmp(cmd, "stats")) {
         rep = do_stats();
+    } else if (!strcmp(cmd, "zones-changed")) {
+        /* signetctl changed the keystore's served zones: whatever follows them looks now */
+        sg_served_news_tell();
+        rep = json_pack("{s:b, s:s}", "ok", 1, "message", "told");
     } else if (!strcmp(cmd, "stop")) {
         rep = json_pack("{s:b, s:s}", "ok", 1, "message", "stopping");
         stop = 1;

@@ -8,6 +8,7 @@
 #include "common/apex_index.h"
 #include "common/log.h"
 #include "common/retire.h"
+#include "common/served_news.h"
 #include "common/task.h"
 
 #include <stdatomic.h>
@@ -16,9 +17,11 @@
 #include <string.h>
 #include <time.h>
 
-/* How often the served-zones counter is looked at: a change is served within a second
- * (the dnssec block's keyman looks as often; a zone waits for its keys, see publish). */
-#define POLL_MS 200
+/* How often the served-zones counter is looked at untold: `signetctl zone add/remove`
+ * tells (sg_served_news, over the control socket), so this is a fallback
+ * (sg_served_news_poll_ms, `poll`). A zone loaded but waiting for its keys is looked at
+ * again this often (the keyman also tells when it has made a new zone's keys). */
+#define WAIT_POLL_MS 200
 
 typedef struct dzone {
     sg_zone *zone;                  /* one zonedb reference, owned by the table it is in */
@@ -48,6 +51,8 @@ typedef struct dyn_state {
     int64_t counter;                /* the served-zones counter the table is at; -1: none */
     int waiting;                    /* zones loaded but not yet signed: look again */
     int64_t said;                   /* keystore failures: said once a minute */
+    unsigned poll_ms;               /* `poll` (0: the default) */
+    int subscribed;                 /* to sg_served_news */
 } dyn_state;
 
 static const uint8_t *dzone_apex(const void *table, int i)
@@ -197,7 +202,8 @@ static void *poll_thread(void *arg)
 {
     dyn_state *st = arg;
     while (!sg_task_stopping(&st->task)) {
-        if (sg_task_sleep(&st->task, POLL_MS))
+        unsigned ms = sg_served_news_poll_ms();
+        if (sg_task_sleep(&st->task, st->waiting && ms > WAIT_POLL_MS ? WAIT_POLL_MS : ms))
             break;
         time_t now = time(NULL);
         if (!st->ks && sg_ks_open_existing(st->keystore, "daemon", &st->ks)) {
@@ -224,12 +230,14 @@ static void *poll_thread(void *arg)
     return NULL;
 }
 
+static void dyn_stop(void *state);
+
 static void dyn_teardown(void *state)
 {
     dyn_state *st = state;
     if (!st)
         return;
-    sg_task_stop(&st->task);
+    dyn_stop(st);
     sg_retire_destroy(&st->retired);
     dtab *t = atomic_load(&st->tab);
     for (int i = 0; t && i < t->n; i++)
@@ -252,14 +260,22 @@ static int dyn_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **st
     st->max_size = SG_ZONE_FILE_MAX_DEFAULT;
     int rc = SG_ESYNTAX;
     if (blk->nargs > 0) {
-        sg_cfg_error(blk, "dynamic: takes no arguments (options go in a { } block: max-size)");
+        sg_cfg_error(blk, "dynamic: takes no arguments (options go in a { } block: max-size, poll)");
         goto fail;
     }
     for (int i = 0; i < blk->nchildren; i++) {
         const sg_cfg_block *d = &blk->children[i];
         uint64_t v;
+        if (!strcmp(d->name, "poll")) {
+            if (d->nargs != 1 || sg_cfg_parse_duration(d->args[0], &v) || v == 0 || v > 3600) {
+                sg_cfg_error(d, "poll: expected a duration from 1s to 1h (e.g. 1s, 30s)");
+                goto fail;
+            }
+            st->poll_ms = (unsigned)v * 1000;
+            continue;
+        }
         if (strcmp(d->name, "max-size")) {
-            sg_cfg_error(d, "dynamic: unknown option '%s' (max-size)", d->name);
+            sg_cfg_error(d, "dynamic: unknown option '%s' (max-size, poll)", d->name);
             goto fail;
         }
         if (d->nargs == 1 && !strcmp(d->args[0], "unlimited"))
@@ -333,14 +349,22 @@ fail:
 static int dyn_start(void *state)
 {
     dyn_state *st = state;
+    /* process-wide, read by the keymen too: the last block set up decides */
+    sg_served_news_set_poll_ms(st->poll_ms);
+    if (!st->subscribed)
+        st->subscribed = !sg_served_news_subscribe(&st->task);
     return sg_task_start(&st->task, "sg-dynamic", poll_thread, st);
 }
 
 static void dyn_stop(void *state)
 {
     dyn_state *st = state;
-    if (st)
-        sg_task_stop(&st->task);
+    if (!st)
+        return;
+    if (st->subscribed)
+        sg_served_news_unsubscribe(&st->task);
+    st->subscribed = 0;
+    sg_task_stop(&st->task);
 }
 
 /* The served zone holding qname (the longest; a DS at an apex from the parent when both

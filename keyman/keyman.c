@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/name.h"
 #include "common/retire.h"
+#include "common/served_news.h"
 #include "common/task.h"
 
 #include <stdatomic.h>
@@ -65,6 +66,7 @@ struct sg_keyman {
     uint8_t (*scopes)[SG_NAME_MAX];
     int nscopes;
     int64_t served_counter;    /* the counter the table was made at; -1: not yet */
+    int subscribed;            /* to sg_served_news (a dynamic keyman's thread) */
     sg_task task;              /* once a second, or at once to stop */
     sg_retire_list retired;    /* replaced key sets, and what the plugin hands over */
     _Atomic uint64_t epoch;    /* bumped at every key set swap */
@@ -82,6 +84,8 @@ struct sg_keyman {
     int nheap;
     int have_version;          /* the keystore's data_version at the last step */
     int64_t data_version;
+    int64_t writes_seen;       /* sg_ks_zone_writes's count at the last look */
+    int64_t all_at;            /* every zone due then (0: not planned), see zones_written */
     _Atomic int woken;         /* some zone's wake is set */
     _Atomic uint64_t stepped;  /* zones looked at (sg_keyman_zones_stepped) */
     void (*keys_changing)(void *arg, sg_keyman_zone *z, const sg_keyset *k,
@@ -616,6 +620,8 @@ static void follow(sg_keyman *km, sg_keystore *ks, int64_t now)
     sg_retire(&km->retired, old, ktab_free_v, (time_t)now);
     if (added || removed)
         sg_log(SG_LOG_INFO, "signer", NULL, "served zones: %d (+%d, -%d)", nn, added, removed);
+    if (added)
+        sg_served_news_tell(); /* `dynamic` waits for a new zone's keys: they are here */
     if (!failed)
         km->served_counter = counter;
 }
@@ -639,28 +645,82 @@ static void wakes(sg_keyman *km, int64_t now)
     }
 }
 
-void sg_keyman_step(sg_keyman *km, int64_t now)
+/* Every zone due now (the heap made again: its order may have changed). */
+static void all_due(sg_keyman *km, int64_t now)
 {
-    if (!km)
-        return;
+    for (int i = 0; i < km->nheap; i++)
+        if (km->heap[i]->due > now)
+            km->heap[i]->due = now;
+    for (int i = km->nheap / 2 - 1; i >= 0; i--)
+        heap_fix(km, i);
+}
+
+/* Another connection wrote: when what it wrote said its zones (sg_ks_zone_writes), those
+ * zones are due now and 1 is returned; 0 when the change said nothing (a signetctl
+ * command: every zone is looked at). The count seen is kept either way. */
+#define ZONE_WRITES_ALL_S 30
+static int zones_written(sg_keyman *km, sg_keystore *ks, int64_t now)
+{
+    int64_t count = 0;
+    char (*zones)[SG_KS_ZONE_MAX] = NULL;
+    size_t n = 0;
+    if (sg_ks_zone_writes(ks, km->writes_seen, &count, &zones, &n))
+        return 0;
+    int told = count != km->writes_seen;
+    km->writes_seen = count;
+    const ktab *t = cur_tab(km);
+    for (size_t i = 0; told && i < n; i++) {
+        uint8_t apex[SG_NAME_MAX];
+        if (sg_name_from_str(zones[i], (const uint8_t *)"", apex))
+            continue;
+        sg_name_lower(apex);
+        int at = ktab_find(t, apex);
+        if (at >= 0 && t->z[at]->due > now)
+            set_due(km, t->z[at], now);
+    }
+    free(zones);
+    if (told && !km->all_at)
+        km->all_at = now + ZONE_WRITES_ALL_S;
+    return told;
+}
+
+/* with_follow: the served zones are looked at too (the thread does that when told and at
+ * the poll interval instead, see watch). */
+static void step(sg_keyman *km, int64_t now, int with_follow)
+{
     int had = km->ks != NULL;
     sg_keystore *ks = keystore_check(km, now);
     atomic_store(&km->ks_missing, ks == NULL);
     if (!ks)
         return;
-    follow(km, ks, now);
+    if (with_follow)
+        follow(km, ks, now);
     /* someone else changed the keystore (signetctl: a rollover started, `ds seen`, a
      * policy, a zone added), or it was opened again: every zone is looked at, as each was
-     * every second before the heap; a quiet keystore costs one PRAGMA */
+     * every second before the heap; a quiet keystore costs one PRAGMA. A change that said
+     * its zone (transfer's propagation rows: ten thousand at a start) steps that zone only,
+     * and every zone at most ZONE_WRITES_ALL_S later in case another write hid behind it */
     int64_t v = 0;
     int vr = sg_ks_data_version(ks, &v);
-    if (vr || !had || !km->have_version || v != km->data_version) {
-        for (int i = 0; i < km->nheap; i++)
-            if (km->heap[i]->due > now)
-                km->heap[i]->due = now;
-        /* all due now or earlier: the heap's order may have changed; make it again */
-        for (int i = km->nheap / 2 - 1; i >= 0; i--)
-            heap_fix(km, i);
+    int fresh = vr || !had || !km->have_version;
+    if (fresh || v != km->data_version) {
+        if (fresh || !zones_written(km, ks, now)) {
+            all_due(km, now);
+            km->all_at = 0;
+        }
+        if (fresh) {
+            /* what was said before is seen by this look at every zone */
+            int64_t count = 0;
+            char (*none)[SG_KS_ZONE_MAX] = NULL;
+            size_t nn = 0;
+            if (!sg_ks_zone_writes(ks, INT64_MAX, &count, &none, &nn))
+                km->writes_seen = count;
+            free(none);
+        }
+    }
+    if (km->all_at && now >= km->all_at) {
+        all_due(km, now);
+        km->all_at = 0;
     }
     km->have_version = !vr;
     km->data_version = v;
@@ -679,6 +739,12 @@ void sg_keyman_step(sg_keyman *km, int64_t now)
         kzone *z = km->heap[0];
         set_due(km, z, refresh_zone(km, ks, z, now));
     }
+}
+
+void sg_keyman_step(sg_keyman *km, int64_t now)
+{
+    if (km)
+        step(km, now, 1);
 }
 
 void sg_keyman_wake_zone(sg_keyman_zone *zone)
@@ -701,26 +767,40 @@ uint64_t sg_keyman_zones_stepped(const sg_keyman *km)
     return km ? atomic_load(&((sg_keyman *)km)->stepped) : 0;
 }
 
-/* A dynamic keyman looks at the served-zones counter five times a second, so that a zone
- * added by signetctl has its keys within a second; the rest of the step runs once a
- * second as before. */
-#define FOLLOW_MS 200
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
+/* The step runs once a second. A dynamic keyman looks at the served-zones counter when
+ * told (sg_served_news: `signetctl zone add` over the control socket), so that a new zone
+ * has its keys at once, and untold at the served-news poll interval (a fallback: twice a
+ * second by default, `dynamic { poll }`), not five times a second. */
 static void *watch(void *arg)
 {
     sg_keyman *km = arg;
-    int ticks = 0;
+    int64_t next_step = mono_ms() + 1000, next_follow = mono_ms() + sg_served_news_poll_ms();
     while (!sg_task_stopping(&km->task)) {
-        if (sg_task_sleep(&km->task, km->dynamic ? FOLLOW_MS : 1000))
+        int64_t now_ms = mono_ms();
+        int64_t until = km->dynamic && next_follow < next_step ? next_follow : next_step;
+        if (until > now_ms && sg_task_sleep(&km->task, (unsigned)(until - now_ms)))
             break;
-        if (km->dynamic && ++ticks < 1000 / FOLLOW_MS) {
-            sg_keystore *ks = keystore_check(km, (int64_t)time(NULL));
-            if (ks)
-                follow(km, ks, (int64_t)time(NULL));
+        now_ms = mono_ms();
+        if (now_ms < next_step || (km->dynamic && now_ms >= next_follow)) {
+            /* woken, or the poll's turn: the served zones may have changed */
+            if (km->dynamic) {
+                sg_keystore *ks = keystore_check(km, (int64_t)time(NULL));
+                if (ks)
+                    follow(km, ks, (int64_t)time(NULL));
+                if (now_ms >= next_follow)
+                    next_follow = now_ms + sg_served_news_poll_ms();
+            }
             continue;
         }
-        ticks = 0;
-        sg_keyman_step(km, (int64_t)time(NULL));
+        next_step = now_ms + 1000;
+        step(km, (int64_t)time(NULL), 0);
         sg_retire_reap(&km->retired, time(NULL), 0);
     }
     sg_ks_free(km->ks);
@@ -859,14 +939,20 @@ int sg_keyman_start(sg_keyman *km)
 {
     if (!km)
         return SG_EINVAL;
+    if (km->dynamic && !km->subscribed)
+        km->subscribed = !sg_served_news_subscribe(&km->task);
     /* the thread keeps the name it had inside the plugin: ps, gdb and integ.ops know it */
     return sg_task_start(&km->task, "sg-dnssec", watch, km);
 }
 
 void sg_keyman_stop(sg_keyman *km)
 {
-    if (km)
-        sg_task_stop(&km->task);
+    if (!km)
+        return;
+    if (km->subscribed)
+        sg_served_news_unsubscribe(&km->task);
+    km->subscribed = 0;
+    sg_task_stop(&km->task);
 }
 
 int sg_keyman_nzones(const sg_keyman *km)

@@ -210,6 +210,61 @@ static void test_idle_step_touches_no_zone(void **state)
     free(zones);
 }
 
+/* Another connection's write that says its zone (transfer's propagation row, its
+ * secondaries fact) steps that zone only; every zone is looked at once
+ * ZONE_WRITES_ALL_S (30 s) later in case another write hid behind it; a write that says
+ * nothing (signetctl) still steps every zone at once. */
+#define WRITERS 200
+static void test_zone_write_steps_that_zone(void **state)
+{
+    fixture *f = *state;
+    uint8_t (*apex)[SG_NAME_MAX] = calloc(WRITERS, sizeof *apex);
+    const uint8_t **zones = calloc(WRITERS, sizeof *zones);
+    assert_non_null(apex);
+    assert_non_null(zones);
+    for (int i = 0; i < WRITERS; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "w%d.km.test.", i);
+        assert_int_equal(sg_name_from_str(name, NULL, apex[i]), 0);
+        zones[i] = apex[i];
+    }
+    sg_keyman_cfg c = { .keystore = f->path, .policy = "default", .zones = zones, .nzones = WRITERS };
+    char why[512];
+    assert_int_equal(sg_keyman_new(&c, T0, why, sizeof why, &f->km), 0);
+    for (int s = 1; s < 5; s++)
+        sg_keyman_step(f->km, T0 + s);
+    uint64_t base = sg_keyman_zones_stepped(f->km);
+    assert_true(base >= WRITERS);
+
+    /* transfer: every secondary serves w7's new version */
+    assert_int_equal(sg_ks_propagation_add(f->ks, "w7.km.test.", 2, T0 + 5, T0 + 5), 0);
+    sg_keyman_step(f->km, T0 + 6);
+    assert_int_equal(sg_keyman_zones_stepped(f->km), base + 1);
+    /* transfer set up for w8 and w9: its secondaries fact */
+    assert_int_equal(sg_ks_fact_observe(f->ks, "w8.km.test.", SG_KS_FACT_SECONDARIES, 2,
+                                        "transfer notify", T0 + 7), 0);
+    assert_int_equal(sg_ks_fact_observe(f->ks, "w9.km.test.", SG_KS_FACT_SECONDARIES, 2,
+                                        "transfer notify", T0 + 7), 0);
+    sg_keyman_step(f->km, T0 + 8);
+    assert_int_equal(sg_keyman_zones_stepped(f->km), base + 3);
+    for (int s = 9; s < 36; s++)
+        sg_keyman_step(f->km, T0 + s);
+    assert_int_equal(sg_keyman_zones_stepped(f->km), base + 3);
+    /* the safety net: every zone once, 30 s after the first of those writes */
+    sg_keyman_step(f->km, T0 + 36);
+    assert_int_equal(sg_keyman_zones_stepped(f->km), base + 3 + WRITERS);
+
+    /* signetctl zone roll w5: says nothing, so every zone at once */
+    uint64_t before = sg_keyman_zones_stepped(f->km);
+    int64_t id = 0;
+    assert_int_equal(sg_roll_start(f->ks, "w5.km.test.", SG_KS_ROLE_CSK, T0 + 37, &id), 0);
+    sg_keyman_step(f->km, T0 + 38);
+    assert_true(sg_keyman_zones_stepped(f->km) >= before + WRITERS);
+    assert_int_equal(sg_keyman_keys(f->km, 5)->dnskey.count, 2);
+    free(apex);
+    free(zones);
+}
+
 /* A first start writes zones and keys a batch of zones per transaction, and the first
  * step the served facts likewise (issue 17): every zone, across batch boundaries, has its
  * full key set and, after one step, both facts; a step after that writes nothing. */
@@ -670,6 +725,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_thread_follows_keystore, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_step_touches_no_zone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first_start_in_batches, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_zone_write_steps_that_zone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dynamic_follows_served_zones, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dynamic_heap_follows_zones, setup, teardown),
     };

@@ -55,11 +55,9 @@ uint32_t sg_ks_fact_effective(const sg_ks_fact *f, int64_t now, const char **sou
     return f->value;
 }
 
-int sg_ks_fact_observe(sg_keystore *ks, const char *zone, const char *name, uint32_t value,
-                       const char *source, int64_t now)
+static int fact_observe(sg_keystore *ks, const char *zone, const char *name, uint32_t value,
+                        const char *source, int64_t now)
 {
-    if (!ks || !zone || !name)
-        return SG_EINVAL;
     sg_ks_fact old, f;
     int r = sg_ks_fact_get(ks, zone, name, &old);
     if (r && r != SG_ENOTFOUND)
@@ -104,6 +102,26 @@ int sg_ks_fact_observe(sg_keystore *ks, const char *zone, const char *name, uint
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? 0 : ks_sql_fail(ks, rc, "record fact");
+}
+
+int sg_ks_fact_observe(sg_keystore *ks, const char *zone, const char *name, uint32_t value,
+                       const char *source, int64_t now)
+{
+    if (!ks || !zone || !name)
+        return SG_EINVAL;
+    if (strcmp(name, SG_KS_FACT_SECONDARIES))
+        return fact_observe(ks, zone, name, value, source, now);
+    /* written by transfer for each zone it is set up for: said with its zone (the keyman
+     * steps that zone, not all, for it); the facts the keyman itself writes are no news
+     * to it */
+    int r = sg_ks_begin(ks);
+    if (r)
+        return r;
+    if ((r = fact_observe(ks, zone, name, value, source, now)) || (r = ks_zone_wrote(ks, zone))) {
+        sg_ks_rollback(ks);
+        return r;
+    }
+    return sg_ks_commit(ks);
 }
 
 int sg_ks_serial_floor_set(sg_keystore *ks, const char *zone, uint32_t serial,
@@ -203,6 +221,8 @@ int sg_ks_propagation_add(sg_keystore *ks, const char *zone, uint32_t serial, in
             goto fail;
         }
     }
+    if ((r = ks_zone_wrote(ks, zone)))
+        goto fail;
     return sg_ks_commit(ks);
 fail:
     sg_ks_rollback(ks);

@@ -35,6 +35,10 @@ int ks_exec(sg_keystore *ks, const char *sql);
 /* Copy a text column into a fixed buffer ("" for NULL). */
 void ks_col_text(sqlite3_stmt *st, int col, char *buf, size_t cap);
 
+/* Say, inside the write's transaction, that it was for zone (zone_writes.c): the keyman
+ * of another connection steps that zone rather than every zone. */
+int ks_zone_wrote(sg_keystore *ks, const char *zone);
+
 /* Migrations: bring the open database to SG_KS_SCHEMA_VERSION. */
 int ks_schema_migrate(sg_keystore *ks);
 

@@ -193,6 +193,12 @@ int sg_ks_served_list(sg_keystore *ks, sg_ks_served **list_out, size_t *n_out);
 /* A number that changes whenever a zone gets, changes or loses its file or a zone with a
  * file is added or removed (a trigger keeps it): poll it, then sg_ks_served_list. */
 int sg_ks_served_counter(sg_keystore *ks, int64_t *counter_out);
+/* The writes that said their zone (zone_writes.c: transfer's propagation rows and
+ * secondaries fact, from any connection): *count_out how many so far, and the zones whose
+ * last such write came after the count `after` (*zones_out, *n_out; caller frees). A
+ * keystore older than these writes: count 0, none. 0 or a keystore error. */
+int sg_ks_zone_writes(sg_keystore *ks, int64_t after, int64_t *count_out,
+                      char (**zones_out)[SG_KS_ZONE_MAX], size_t *n_out);
 /* Remove a zone and its keys. Without force, SG_KS_EINUSE if a key could still be in
  * the DNS or its DS at the parent (see sg_ks_key_delete). */
 int sg_ks_zone_remove(sg_keystore *ks, const char *zone, int force, int64_t now);

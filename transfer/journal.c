@@ -56,7 +56,7 @@ int sg_xfr_diff_make(const sg_xfr_snap *a, const sg_xfr_snap *b, int64_t now, sg
     if (!d)
         return SG_ENOMEM;
     atomic_init(&d->refs, 1);
-    sg_arena_init(&d->mem, 64 * 1024);
+    sg_arena_init_growing(&d->mem, 64 * 1024);
     d->from = a->serial;
     d->to = b->serial;
     d->at = now;

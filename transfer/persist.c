@@ -150,7 +150,7 @@ int sg_xfr_persist_load(const char *path, sg_xfr_journal *j, int64_t now,
         r.bad = 1;
     if (s) {
         atomic_init(&s->refs, 1);
-        sg_arena_init(&s->mem, 1 << 20);
+        sg_arena_init_growing(&s->mem, 1 << 20);
     }
     if (!r.bad) {
         s->serial = (uint32_t)get(&r, 4);
@@ -182,7 +182,7 @@ int sg_xfr_persist_load(const char *path, sg_xfr_journal *j, int64_t now,
             break;
         }
         atomic_init(&d->refs, 1);
-        sg_arena_init(&d->mem, 64 * 1024);
+        sg_arena_init_growing(&d->mem, 64 * 1024);
         d->from = (uint32_t)get(&r, 4);
         d->to = (uint32_t)get(&r, 4);
         d->at = (int64_t)get(&r, 8);

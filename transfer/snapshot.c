@@ -35,7 +35,7 @@ static int grow(sg_xfr_snap *s)
 {
     if (s->n < s->cap_)
         return 0;
-    size_t nc = s->cap_ ? s->cap_ * 2 : 1024;
+    size_t nc = s->cap_ ? s->cap_ * 2 : 16; /* doubled: a big zone pays a few reallocs */
     sg_xfr_rr *nr = realloc(s->rrs, nc * sizeof *nr);
     if (!nr)
         return SG_ENOMEM;
@@ -258,7 +258,7 @@ int sg_xfr_snap_build(const sg_zone *z, const sg_keyset *k, const sg_xfr_snap *p
     if (!s)
         return SG_ENOMEM;
     atomic_init(&s->refs, 1);
-    sg_arena_init(&s->mem, 1 << 20);
+    sg_arena_init_growing(&s->mem, 1 << 20); /* a small zone: a small version */
     s->serial = serial;
     s->zone_gen = z->gen;
     s->key_fp = k ? k->fingerprint : 0;
@@ -286,6 +286,14 @@ int sg_xfr_snap_build(const sg_zone *z, const sg_keyset *k, const sg_xfr_snap *p
     rc = k ? sg_zonesign_walk_reuse(z, k, now, reuse, on_rrset, &b) : walk_unsigned(&b);
     if (rc)
         goto fail;
+    if (s->cap_ > s->n && s->n) {
+        /* kept as long as the version is served: no room left for records never added */
+        sg_xfr_rr *fit = realloc(s->rrs, s->n * sizeof *fit);
+        if (fit) {
+            s->rrs = fit;
+            s->cap_ = s->n;
+        }
+    }
     if ((rc = sg_xfr_snap_index(s)))
         goto fail;
     if (k && b.min_exp) {

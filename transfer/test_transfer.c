@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <sys/socket.h>
 #include <ldns/ldns.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,33 @@ static size_t count_type(const sg_xfr_rr *v, size_t n, uint16_t type)
 
 /* Signatures of unchanged RRsets are carried over, so a version's diff holds only what
  * changed: the data, its NSEC neighbours, and the SOA's signature. */
+/* A small zone's version and diff hold little memory: ten thousand zones each with a
+ * version must not each hold a 1 MiB arena chunk (mapped: ~8 KiB touched per zone) nor
+ * a 64 KiB one per diff. */
+static void test_small_version_small_heap(void **st)
+{
+    (void)st;
+    sg_zone *z1 = load(ZONE1, "s1"), *z2 = load(ZONE2, "s2");
+    struct mallinfo2 m0 = mallinfo2();
+    sg_xfr_snap *a = NULL, *b = NULL;
+    assert_int_equal(sg_xfr_snap_build(z1, NULL, NULL, 100, 1000, &a), 0);
+    assert_int_equal(sg_xfr_snap_build(z2, NULL, a, 101, 1000, &b), 0);
+    sg_xfr_diff *d = NULL;
+    assert_int_equal(sg_xfr_diff_make(a, b, 1000, &d), 0);
+    struct mallinfo2 m1 = mallinfo2();
+    /* heap and mapped blocks alike (0 under a sanitizer's allocator, which it does not see) */
+    size_t used = (m1.uordblks + m1.hblkhd) - (m0.uordblks + m0.hblkhd);
+    if (m1.uordblks + m1.hblkhd < m0.uordblks + m0.hblkhd)
+        used = 0;
+    print_message("two 7-record versions and their diff: %zu bytes\n", used);
+    assert_true(used <= 8192);
+    sg_xfr_diff_unref(d);
+    sg_xfr_snap_unref(b);
+    sg_xfr_snap_unref(a);
+    sg_zone_free(z1);
+    sg_zone_free(z2);
+}
+
 static void test_signed_versions_reuse(void **st)
 {
     (void)st;
@@ -640,11 +668,11 @@ static void test_next_turn(void **st)
         const char *why;
     } cases[] = {
         { { 0 }, 1000, "no version yet" },
-        { { .has_version = 1 }, 60000, "idle unsigned zone: the safety net" },
+        { { .has_version = 1 }, 600000, "idle unsigned zone: the safety net" },
         { { .has_version = 1, .pending = 1 }, 1000, "secondaries not yet serving" },
         { { .has_version = 1, .signed_zone = 1 }, 1000, "signed, key changes untold (as before)" },
         { { .has_version = 1, .signed_zone = 1, .keys_told = 1, .keys_next = INT64_MAX },
-          60000, "idle signed zone: not due every second" },
+          600000, "idle signed zone: not due every second" },
         { { .has_version = 1, .signed_zone = 1, .keys_told = 1, .keys_next = now + 20 }, 20000,
           "the keys' next timing point" },
         { { .has_version = 1, .signed_zone = 1, .keys_told = 1, .resign_at = now + 7,
@@ -653,8 +681,8 @@ static void test_next_turn(void **st)
           "refresh overdue: in a second, not at once again" },
         { { .has_version = 1, .signed_zone = 1, .keys_told = 1, .recheck_at = now + 10 }, 10000,
           "a propagation row recorded again" },
-        { { .has_version = 1, .resign_at = (uint32_t)(now + 3600) }, 60000, "far refresh" },
-        { { .has_version = 1, .keys_next = now + 5 }, 60000, "unsigned: keys do not count" },
+        { { .has_version = 1, .resign_at = (uint32_t)(now + 3600) }, 600000, "far refresh" },
+        { { .has_version = 1, .keys_next = now + 5 }, 600000, "unsigned: keys do not count" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int64_t got = sg_xfr_next_turn(&cases[i].d, now, ms) - ms;
@@ -737,6 +765,70 @@ static void test_idle_signed_zone(void **st)
     sg_zonedb_release(z);
     sg_keyset_free(k);
     sg_ks_free(ks);
+}
+
+
+/* Ten thousand zones in one block: each zone's state is small and the block's config (64
+ * addresses, paths, the TSIG key) is held once, whatever the zones' own serial floors;
+ * a reload's new config is shared again and the old copy goes with its last zone. */
+static void test_shared_block_state(void **st)
+{
+    (void)st;
+    assert_true(sg_xfr_zone_state_size() <= 2048);
+    sg_xfr_cfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.workers = 1;
+    snprintf(cfg.state_dir, sizeof cfg.state_dir, "%s", g_dir);
+    cfg.nto = cfg.nnotify = SG_XFR_MAX_PEERS;
+    for (int i = 0; i < SG_XFR_MAX_PEERS; i++) {
+        struct sockaddr_in *a = (struct sockaddr_in *)&cfg.to[i].addr;
+        a->sin_family = AF_INET;
+        a->sin_addr.s_addr = htonl(0x7f000100u + (uint32_t)i);
+        cfg.to[i].prefix = 32;
+        a = (struct sockaddr_in *)&cfg.notify[i];
+        a->sin_family = AF_INET;
+        a->sin_addr.s_addr = htonl(0x7f000100u + (uint32_t)i);
+        a->sin_port = htons(9);
+    }
+    enum { N = 300 };
+    static sg_xfr_zone *xz[N];
+    size_t b0 = sg_xfr_blocks();
+    struct mallinfo2 m0 = mallinfo2();
+    for (int i = 0; i < N; i++) {
+        char name[64];
+        uint8_t apex[SG_NAME_MAX];
+        snprintf(name, sizeof name, "z%d.shared.test.", i);
+        assert_int_equal(sg_name_from_str(name, NULL, apex), 0);
+        cfg.has_floor = i & 1;
+        cfg.floor = (uint32_t)i;
+        assert_int_equal(sg_xfr_zone_acquire(apex, &cfg, NULL, "", &xz[i]), 0);
+    }
+    struct mallinfo2 m1 = mallinfo2();
+    assert_int_equal(sg_xfr_blocks(), b0 + 1);
+    /* the heap the zones took (0 under a sanitizer, whose allocator mallinfo2 does not see) */
+    size_t per_zone = m1.uordblks > m0.uordblks ? (m1.uordblks - m0.uordblks) / N : 0;
+    print_message("transfer state: %zu bytes per zone on the heap, %zu in the struct\n",
+                  per_zone, sg_xfr_zone_state_size());
+    assert_true(per_zone <= 4096);
+    /* a reload with another journal bound: every zone moves to one new copy, and the
+     * old one goes with the last zone that held it */
+    cfg.journal_bytes = 12345;
+    for (int i = 0; i < N; i++) {
+        char name[64];
+        uint8_t apex[SG_NAME_MAX];
+        snprintf(name, sizeof name, "z%d.shared.test.", i);
+        assert_int_equal(sg_name_from_str(name, NULL, apex), 0);
+        sg_xfr_zone *again = NULL;
+        assert_int_equal(sg_xfr_zone_acquire(apex, &cfg, NULL, "", &again), 0);
+        assert_ptr_equal(again, xz[i]);
+        assert_true(sg_xfr_blocks() <= b0 + 2);
+    }
+    assert_int_equal(sg_xfr_blocks(), b0 + 1);
+    for (int i = 0; i < N; i++) {
+        sg_xfr_zone_release(xz[i]);
+        sg_xfr_zone_release(xz[i]);
+    }
+    assert_int_equal(sg_xfr_blocks(), b0);
 }
 
 /* ---- probes and NOTIFY in the background ------------------------------------------- */
@@ -867,6 +959,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unsigned_versions),
+        cmocka_unit_test(test_small_version_small_heap),
         cmocka_unit_test(test_signed_versions_reuse),
         cmocka_unit_test(test_journal),
         cmocka_unit_test(test_stream_axfr_ixfr),
@@ -876,6 +969,7 @@ int main(void)
         cmocka_unit_test(test_served_serial),
         cmocka_unit_test(test_next_turn),
         cmocka_unit_test(test_idle_signed_zone),
+        cmocka_unit_test(test_shared_block_state),
         cmocka_unit_test(test_probe),
         cmocka_unit_test(test_notify_fair),
     };

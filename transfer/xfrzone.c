@@ -10,6 +10,7 @@
 #include "zones/zonedb.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,11 +31,12 @@ struct sg_xfr_zone {
     struct sg_xfr_zone *hnext;    /* in g_index's bucket */
     int refs;                     /* plugin instances; under g_lock */
     uint8_t apex[SG_NAME_MAX];
-    char name[1024];
-    pthread_mutex_t lock;         /* cfg, key, keystore; one update at a time */
-    sg_xfr_cfg cfg;
-    sg_tsig_key *key;
-    char keystore[1024];
+    char *name;                   /* text form, at its length */
+    pthread_mutex_t lock;         /* blk, floor, keystore; one update at a time */
+    struct xfr_block *blk;        /* the block's config and TSIG key, shared by its zones */
+    int has_floor;                /* the zone's own serial floor (sg_xfr_cfg.floor) */
+    uint32_t floor;
+    char *keystore;               /* "" : unsigned */
     struct ks_share *kss;         /* the keystore's handle, shared with the other zones */
     int ks_ok;                    /* the last use of it worked */
     int ks_lost;                  /* the keystore file went while in use: reopen, never create */
@@ -46,8 +48,8 @@ struct sg_xfr_zone {
     sg_xfr_journal journal;
     uint32_t last_serial;
     int have_last;
-    char state_path[2200];
-    char journal_path[2200];      /* the version and journal on disk (persist.c) */
+    char *state_path;             /* NULL until known */
+    char *journal_path;           /* the version and journal on disk (persist.c) */
     int load_tried;
     sg_xfr_snap *loaded;          /* read back at start, until the first version is made */
     int64_t last_error_log;
@@ -82,6 +84,138 @@ static _Atomic uint64_t g_first_versions; /* sg_xfr_first_versions */
  * zones: no list walk per zone); chained buckets, grown at twice as many zones */
 static sg_xfr_zone **g_index;
 static size_t g_index_cap, g_count;
+
+/* A transfer block's config and TSIG key, one copy for all its zones (ten thousand zones
+ * must not hold ten thousand copies of 64 addresses and a key); read-only once made, so a
+ * zone reads it under its own lock only to swap it. Found by content: successive zones of
+ * one block (and of the block a reload makes again) share the same one. */
+typedef struct xfr_block {
+    struct xfr_block *next;       /* in g_blocks */
+    int refs;                     /* under g_block_lock */
+    sg_xfr_cfg cfg;               /* the floor fields are the zones' own (unused here) */
+    sg_tsig_key *key;             /* NULL: none */
+} xfr_block;
+
+static pthread_mutex_t g_block_lock = PTHREAD_MUTEX_INITIALIZER;
+static xfr_block *g_blocks;
+
+static int net_eq(const sg_xfr_net *a, const sg_xfr_net *b)
+{
+    return a->prefix == b->prefix && !memcmp(&a->addr, &b->addr, sizeof a->addr);
+}
+
+static int key_eq(const sg_tsig_key *a, const sg_tsig_key *b)
+{
+    if (!a || !b)
+        return a == b;
+    return sg_name_eq(a->name, b->name) && a->alg == b->alg && a->secret_len == b->secret_len &&
+           !memcmp(a->secret, b->secret, a->secret_len);
+}
+
+/* Field by field: a struct copy need not copy padding, so memcmp of two configs could see
+ * two equal ones as different. */
+static int cfg_eq(const sg_xfr_cfg *a, const sg_xfr_cfg *b)
+{
+    if (a->nto != b->nto || a->nnotify != b->nnotify || a->serial != b->serial ||
+        a->journal_bytes != b->journal_bytes || a->journal_age != b->journal_age ||
+        a->compact_as_nsec != b->compact_as_nsec || a->workers != b->workers ||
+        a->keys_told != b->keys_told || strcmp(a->key, b->key) ||
+        strcmp(a->state_dir, b->state_dir) || strcmp(a->catalog, b->catalog) ||
+        strcmp(a->catalog_group, b->catalog_group))
+        return 0;
+    for (int i = 0; i < a->nto; i++)
+        if (!net_eq(&a->to[i], &b->to[i]))
+            return 0;
+    for (int i = 0; i < a->nnotify; i++)
+        if (memcmp(&a->notify[i], &b->notify[i], sizeof a->notify[i]))
+            return 0;
+    return 1;
+}
+
+/* A reference to the shared copy of (cfg, key); NULL: no memory. */
+static xfr_block *block_get(const sg_xfr_cfg *cfg, const sg_tsig_key *key)
+{
+    pthread_mutex_lock(&g_block_lock);
+    for (xfr_block **p = &g_blocks; *p; p = &(*p)->next) {
+        xfr_block *b = *p;
+        if (cfg_eq(&b->cfg, cfg) && key_eq(b->key, key)) {
+            *p = b->next; /* to the front: the next zone is most likely of the same block */
+            b->next = g_blocks;
+            g_blocks = b;
+            b->refs++;
+            pthread_mutex_unlock(&g_block_lock);
+            return b;
+        }
+    }
+    xfr_block *b = calloc(1, sizeof *b);
+    if (b) {
+        b->cfg = *cfg;
+        b->cfg.has_floor = 0;
+        b->cfg.floor = 0;
+        if (key && !(b->key = sg_tsig_key_dup(key))) {
+            free(b);
+            b = NULL;
+        }
+    }
+    if (b) {
+        b->refs = 1;
+        b->next = g_blocks;
+        g_blocks = b;
+    }
+    pthread_mutex_unlock(&g_block_lock);
+    return b;
+}
+
+static void block_put(xfr_block *b)
+{
+    if (!b)
+        return;
+    pthread_mutex_lock(&g_block_lock);
+    if (--b->refs > 0) {
+        pthread_mutex_unlock(&g_block_lock);
+        return;
+    }
+    for (xfr_block **p = &g_blocks; *p; p = &(*p)->next)
+        if (*p == b) {
+            *p = b->next;
+            break;
+        }
+    pthread_mutex_unlock(&g_block_lock);
+    sg_tsig_key_free(b->key);
+    free(b);
+}
+
+size_t sg_xfr_blocks(void)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&g_block_lock);
+    for (xfr_block *b = g_blocks; b; b = b->next)
+        n++;
+    pthread_mutex_unlock(&g_block_lock);
+    return n;
+}
+
+size_t sg_xfr_zone_state_size(void)
+{
+    return sizeof(struct sg_xfr_zone);
+}
+
+/* "FMT" printed into a string of its own length; NULL: no memory. */
+static char *str_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *str_printf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (!s)
+        return NULL;
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return s;
+}
 
 static size_t apex_hash(const uint8_t *apex)
 {
@@ -161,13 +295,14 @@ void sg_xfr_keys_changed(const uint8_t *apex)
 
 static void state_path_for(sg_xfr_zone *xz, const sg_zone *z)
 {
-    if (xz->state_path[0])
+    if (xz->state_path)
         return;
-    if (!z && !xz->cfg.state_dir[0] && !xz->keystore[0])
+    const char *state_dir = xz->blk->cfg.state_dir;
+    if (!z && !state_dir[0] && !xz->keystore[0])
         return; /* an unsigned zone never loaded: its files would be beside a file unknown */
     char dir[1024];
-    if (xz->cfg.state_dir[0])
-        snprintf(dir, sizeof dir, "%s", xz->cfg.state_dir);
+    if (state_dir[0])
+        snprintf(dir, sizeof dir, "%s", state_dir);
     else {
         /* beside the keystore (signetd writes there already), else beside the zone file */
         snprintf(dir, sizeof dir, "%s",
@@ -175,8 +310,15 @@ static void state_path_for(sg_xfr_zone *xz, const sg_zone *z)
         char *d = dirname(dir);
         memmove(dir, d, strlen(d) + 1);
     }
-    snprintf(xz->state_path, sizeof xz->state_path, "%s/%sxfr-serial", dir, xz->name);
-    snprintf(xz->journal_path, sizeof xz->journal_path, "%s/%sxfr-journal", dir, xz->name);
+    char *sp = str_printf("%s/%sxfr-serial", dir, xz->name);
+    char *jp = str_printf("%s/%sxfr-journal", dir, xz->name);
+    if (!sp || !jp) {
+        free(sp); /* asked again at the next turn */
+        free(jp);
+        return;
+    }
+    xz->state_path = sp;
+    xz->journal_path = jp;
     FILE *f = fopen(xz->state_path, "r");
     unsigned long v;
     if (f) {
@@ -386,15 +528,15 @@ static const char *version_due(const sg_xfr_snap *cur, const sg_zone *z, uint64_
 static uint32_t next_serial(const sg_xfr_zone *xz, const sg_xfr_snap *cur, const sg_zone *z,
                             int64_t now)
 {
-    uint32_t serial = sg_serial_next(xz->cfg.serial, xz->have_last, xz->last_serial, z->serial, now);
-    if (xz->cfg.serial == SG_SERIAL_KEEP && serial != z->serial && cur && cur->zone_gen != z->gen)
+    uint32_t serial = sg_serial_next(xz->blk->cfg.serial, xz->have_last, xz->last_serial, z->serial, now);
+    if (xz->blk->cfg.serial == SG_SERIAL_KEEP && serial != z->serial && cur && cur->zone_gen != z->gen)
         sg_log(SG_LOG_WARN, "transfer", xz->name, "zone file serial %u is not above the served "
                "serial %u; serving %u", z->serial, xz->last_serial, serial);
     /* an adopted zone: above what its previous server served, whatever the policy */
-    uint32_t raised = sg_serial_above_floor(serial, xz->cfg.has_floor, xz->cfg.floor);
+    uint32_t raised = sg_serial_above_floor(serial, xz->has_floor, xz->floor);
     if (raised != serial)
         sg_log(SG_LOG_WARN, "transfer", xz->name, "serial %u is not above the serial floor %u "
-               "(the zone's previous server); serving %u", serial, xz->cfg.floor, raised);
+               "(the zone's previous server); serving %u", serial, xz->floor, raised);
     return raised;
 }
 
@@ -468,9 +610,9 @@ static void notify_new_serial(sg_xfr_zone *xz, const sg_xfr_snap *ns, uint32_t s
                               int changed, int64_t now)
 {
     struct sockaddr_storage targets[SG_XFR_MAX_PEERS];
-    int nt = xz->cfg.nnotify;
-    memcpy(targets, xz->cfg.notify, sizeof targets);
-    sg_tsig_key *key = xz->key ? sg_tsig_key_dup(xz->key) : NULL;
+    int nt = xz->blk->cfg.nnotify;
+    memcpy(targets, xz->blk->cfg.notify, sizeof targets);
+    sg_tsig_key *key = xz->blk->key ? sg_tsig_key_dup(xz->blk->key) : NULL;
     if (changed && nt) {
         sg_xfr_notify(xz->apex, serial, &ns->rrs[ns->soa_index], targets, nt, key);
         if (xz->keystore[0]) {
@@ -485,8 +627,10 @@ static void notify_new_serial(sg_xfr_zone *xz, const sg_xfr_snap *ns, uint32_t s
 }
 
 /* A zone with nothing pending is looked at this often when nothing wakes it (a safety
- * net: new versions of the zone wake it, see zone_loaded). */
-#define IDLE_MS 60000
+ * net: new versions of the zone wake it, see zone_loaded, and the key provider tells of
+ * key changes). Ten minutes, not one: a look reads the zone's keys, and ten thousand
+ * zones looked at together once a minute were 8-12 % of a core when idle (many-zones -x). */
+#define IDLE_MS 600000
 
 /* Build a new version now if one is due. */
 static int zone_update(sg_xfr_zone *xz, int64_t now)
@@ -503,7 +647,7 @@ static int zone_update(sg_xfr_zone *xz, int64_t now)
         const sg_keyset *k0 = xz->keys && xz->keys->nzsk ? xz->keys : NULL;
         if ((!xz->keystore[0] || xz->keys) && cur0->key_fp == (k0 ? k0->fingerprint : 0) &&
             !(cur0->resign_at && sg_serial_newer((uint32_t)now, cur0->resign_at - 1)) &&
-            !(xz->cfg.has_floor && !sg_serial_newer(cur0->serial, xz->cfg.floor))) {
+            !(xz->has_floor && !sg_serial_newer(cur0->serial, xz->floor))) {
             sg_retire_reap(&xz->retired, time(NULL), 0);
             pthread_mutex_unlock(&xz->lock);
             return 0;
@@ -517,6 +661,11 @@ static int zone_update(sg_xfr_zone *xz, int64_t now)
         return rc == SG_ENOTFOUND ? 0 : rc; /* not served by a file (yet) */
     }
     state_path_for(xz, z);
+    if (!xz->state_path) {
+        sg_zonedb_release(z);
+        pthread_mutex_unlock(&xz->lock);
+        return SG_ENOMEM; /* tried again at the next turn */
+    }
     refresh_keys(xz, now);
     sg_xfr_snap *cur = atomic_load(&xz->cur);
     const sg_keyset *k = xz->keys && xz->keys->nzsk ? xz->keys : NULL;
@@ -529,7 +678,7 @@ static int zone_update(sg_xfr_zone *xz, int64_t now)
     if (!cur && !xz->load_tried)
         load_previous(xz, now);
     const char *why = version_due(cur, z, k ? k->fingerprint : 0, now);
-    if (!why && cur && xz->cfg.has_floor && !sg_serial_newer(cur->serial, xz->cfg.floor))
+    if (!why && cur && xz->has_floor && !sg_serial_newer(cur->serial, xz->floor))
         why = "serial floor"; /* recorded since the current version was made */
     if (!why) {
         sg_zonedb_release(z);
@@ -543,7 +692,7 @@ static int zone_update(sg_xfr_zone *xz, int64_t now)
     sg_xfr_snap *ns = NULL, *prev = cur ? cur : xz->loaded;
     int restored = 0;
     if (!cur && xz->loaded &&
-        sg_serial_above_floor(xz->loaded->serial, xz->cfg.has_floor, xz->cfg.floor) ==
+        sg_serial_above_floor(xz->loaded->serial, xz->has_floor, xz->floor) ==
             xz->loaded->serial &&
         (ns = restore_loaded(xz, z, k, now)) != NULL) {
         serial = xz->loaded->serial;
@@ -606,7 +755,7 @@ static int64_t probe_every_ms(int64_t now, int64_t made)
 static void follow_secondaries(sg_xfr_zone *xz, int64_t now, int64_t now_ms)
 {
     pthread_mutex_lock(&xz->lock);
-    int nt = xz->cfg.nnotify;
+    int nt = xz->blk->cfg.nnotify;
     uint32_t serial = xz->prop_serial;
     int64_t made = xz->prop_made;
     if (!made && !xz->prop_extended && xz->prop_recorded && xz->keys_as_of >= xz->prop_recorded + 10 &&
@@ -636,7 +785,7 @@ static void follow_secondaries(sg_xfr_zone *xz, int64_t now, int64_t now_ms)
             all = 0;
             if (!lag[0]) {
                 char at[INET6_ADDRSTRLEN + 8];
-                sg_xfr_addr_text(&xz->cfg.notify[i], at, sizeof at);
+                sg_xfr_addr_text(&xz->blk->cfg.notify[i], at, sizeof at);
                 if (rc)
                     snprintf(lag, sizeof lag, "%s does not answer for the zone (%s)", at,
                              sg_strerror(rc));
@@ -672,7 +821,7 @@ static void follow_secondaries(sg_xfr_zone *xz, int64_t now, int64_t now_ms)
         xz->probe_sent_ms = now_ms;
         atomic_store(&xz->probe_out, nt);
         for (int i = 0; i < nt; i++)
-            sg_xfr_probe(xz->apex, &xz->cfg.notify[i], PROBE_MS, probed, xz, i);
+            sg_xfr_probe(xz->apex, &xz->blk->cfg.notify[i], PROBE_MS, probed, xz, i);
     }
     pthread_mutex_unlock(&xz->lock);
 }
@@ -717,11 +866,11 @@ static int64_t turn(sg_xfr_job *j, int64_t now_ms)
         .has_version = cur != NULL,
         .pending = xz->ks_lost || (sz && (!xz->ks_ok || !xz->keys)),
         /* a round in flight wakes the zone with its last answer; this is a fallback */
-        .follow_ms = !xz->prop_made || !xz->cfg.nnotify ? 0
+        .follow_ms = !xz->prop_made || !xz->blk->cfg.nnotify ? 0
                      : atomic_load(&xz->probe_out) > 0 ? now_ms + PROBE_MS + 1000
                      : xz->probe_sent_ms + probe_every_ms(now, xz->prop_made),
         .signed_zone = sz,
-        .keys_told = xz->cfg.keys_told,
+        .keys_told = xz->blk->cfg.keys_told,
         .resign_at = cur ? cur->resign_at : 0,
         .keys_next = xz->keys_next,
         /* follow_secondaries records a confirmed version once more 10 s on (below) */
@@ -785,15 +934,28 @@ static void record_close(void)
     pthread_mutex_unlock(&g_rec_lock);
 }
 
-static void configure(sg_xfr_zone *xz, const sg_xfr_cfg *cfg, const sg_tsig_key *key,
-                      const char *keystore)
+/* The zone takes the block's shared config and key, its own floor and keystore path;
+ * SG_ENOMEM leaves it as it was. */
+static int configure(sg_xfr_zone *xz, const sg_xfr_cfg *cfg, const sg_tsig_key *key,
+                     const char *keystore)
 {
+    const char *ksp = keystore ? keystore : "";
+    int same_ks = xz->keystore && !strcmp(xz->keystore, ksp);
+    xfr_block *nb = block_get(cfg, key);
+    char *nks = same_ks ? NULL : strdup(ksp);
+    if (!nb || (!same_ks && !nks)) {
+        block_put(nb);
+        free(nks);
+        return SG_ENOMEM;
+    }
     pthread_mutex_lock(&xz->lock);
-    xz->cfg = *cfg;
-    sg_tsig_key_free(xz->key);
-    xz->key = key ? sg_tsig_key_dup(key) : NULL;
-    if (strcmp(xz->keystore, keystore ? keystore : "")) {
-        snprintf(xz->keystore, sizeof xz->keystore, "%s", keystore ? keystore : "");
+    xfr_block *ob = xz->blk;
+    xz->blk = nb;
+    xz->has_floor = cfg->has_floor;
+    xz->floor = cfg->floor;
+    if (nks) {
+        free(xz->keystore);
+        xz->keystore = nks;
         share_put(xz->kss); /* the new one's is taken at the next use */
         xz->kss = NULL;
         xz->ks_ok = 0;
@@ -803,7 +965,9 @@ static void configure(sg_xfr_zone *xz, const sg_xfr_cfg *cfg, const sg_tsig_key 
     xz->journal.max_age = cfg->journal_age;
     pthread_mutex_unlock(&xz->journal.lock);
     pthread_mutex_unlock(&xz->lock);
+    block_put(ob);
     record_secondaries(keystore, xz->name, cfg->nnotify);
+    return 0;
 }
 
 /* Per zone, the earliest RRSIG expiry of the version secondaries get: an alert's view of
@@ -843,7 +1007,9 @@ int sg_xfr_zone_acquire(const uint8_t *apex, const sg_xfr_cfg *cfg, const sg_tsi
         if (sg_name_eq(x->apex, apex)) {
             x->refs++;
             pthread_mutex_unlock(&g_lock);
-            configure(x, cfg, key, keystore);
+            if (configure(x, cfg, key, keystore))
+                sg_log(SG_LOG_ERR, "transfer", x->name, "out of memory: the transfer block's "
+                       "previous settings stay");
             sg_xfr_sched_grow(cfg->workers);
             /* a reload: new targets, floor, policy, perhaps another file */
             atomic_store(&x->zone_event, 1);
@@ -860,15 +1026,22 @@ int sg_xfr_zone_acquire(const uint8_t *apex, const sg_xfr_cfg *cfg, const sg_tsi
         return SG_ENOMEM;
     }
     memcpy(xz->apex, apex, sg_name_len(apex));
-    sg_name_to_str(apex, xz->name, sizeof xz->name);
+    char name[SG_NAME_MAX * 4 + 2];
+    sg_name_to_str(apex, name, sizeof name);
     pthread_mutex_init(&xz->lock, NULL);
+    if (!(xz->name = strdup(name)) || configure(xz, cfg, key, keystore)) {
+        pthread_mutex_unlock(&g_lock);
+        pthread_mutex_destroy(&xz->lock);
+        free(xz->name);
+        free(xz);
+        return SG_ENOMEM;
+    }
     sg_retire_init(&xz->retired);
     xz->job.turn = turn;
     xz->job.arg = xz;
     atomic_init(&xz->zone_event, 1);
     xz->keys_next = INT64_MAX;
     sg_xfr_journal_init(&xz->journal, cfg->journal_bytes, cfg->journal_age);
-    configure(xz, cfg, key, keystore);
     xz->refs = 1;
     xz->next = g_zones;
     xz->pprev = &g_zones;
@@ -905,7 +1078,7 @@ void sg_xfr_zone_release(sg_xfr_zone *xz)
         char tmp[2300];
         const char *files[] = { xz->state_path, xz->journal_path };
         for (int i = 0; i < 2; i++) {
-            if (!files[i][0])
+            if (!files[i])
                 continue;
             snprintf(tmp, sizeof tmp, "%s.tmp", files[i]);
             if ((unlink(files[i]) && errno != ENOENT) || (unlink(tmp) && errno != ENOENT))
@@ -932,7 +1105,11 @@ void sg_xfr_zone_release(sg_xfr_zone *xz)
     sg_xfr_journal_deinit(&xz->journal);
     sg_keyset_free(xz->keys);
     share_put(xz->kss);
-    sg_tsig_key_free(xz->key);
+    block_put(xz->blk);
+    free(xz->keystore);
+    free(xz->state_path);
+    free(xz->journal_path);
+    free(xz->name);
     pthread_mutex_destroy(&xz->lock);
     free(xz);
 }

@@ -217,6 +217,71 @@ class PurgeTransferState(unittest.TestCase):
                 raise AssertionError('\n'.join(errors))
 
 
+class WakeOnAdd(unittest.TestCase):
+    """`zone add` and `zone remove` wake signetd over its control socket: with the untold
+    poll slowed to 30 s (`dynamic { poll 30s }`) an added zone still answers signed, and a
+    removed one is REFUSED, at once; a keystore changed without the socket waits for the
+    poll."""
+
+    def test_add_remove_told(self):
+        d = tempfile.mkdtemp(prefix='signet-dynamic-w-')
+        srv = None
+        try:
+            db = os.path.join(d, 'keystore.db')
+            sock = os.path.join(d, 'signetd.sock')
+            ctl(db, 'policy', 'list')
+            srv = Signetd('{\n    control $dir/signetd.sock\n}\n.:$port {\n    bind 127.0.0.1\n'
+                          '    dnssec {\n        keystore $dir/keystore.db\n    }\n'
+                          '    dynamic {\n        poll 30s\n    }\n}\n', workdir=d)
+            srv.start()
+
+            def signetctl(*args):
+                p = subprocess.run([signet_test.signetctl_path(), '--db', db, '--socket', sock,
+                                    '--busy-timeout', '20000'] + list(args),
+                                   capture_output=True, text=True, timeout=60)
+                self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+            def signed(name):
+                r = srv.dig(name, 'A', '+dnssec')
+                return r.rcode == 'NOERROR' and r.rrs('answer', 'RRSIG')
+
+            def within(pred, what, limit):
+                start = time.monotonic()
+                while not pred():
+                    if time.monotonic() - start > limit:
+                        self.fail('%s not within %.1fs (the 30 s poll, not the wake?)\n%s'
+                                  % (what, limit, srv.log()[-3000:]))
+                    time.sleep(0.02)
+                return time.monotonic() - start
+
+            limit = 1.5 * signet_test.SLOWDOWN
+            times = []
+            for i in range(3):
+                zone = 'w%d.test' % i
+                path = os.path.join(d, zone + '.zone')
+                with open(path, 'w') as f:
+                    f.write(zone_text(zone))
+                t0 = time.monotonic()
+                signetctl('zone', 'add', zone, '--file', path)
+                within(lambda: signed('www.' + zone), 'a signed answer for www.' + zone, limit)
+                times.append(time.monotonic() - t0)
+            print('zone add -> answered signed: %s s' % ', '.join('%.3f' % t for t in times))
+            signetctl('zone', 'remove', 'w0.test')
+            within(lambda: srv.dig('www.w0.test', 'A').rcode == 'REFUSED', 'w0.test refused', limit)
+            # untold (no socket): nothing before the poll
+            path = os.path.join(d, 'u.test.zone')
+            with open(path, 'w') as f:
+                f.write(zone_text('u.test'))
+            ctl(db, 'zone', 'add', 'u.test', '--file', path)
+            time.sleep(2)
+            self.assertEqual(srv.dig('www.u.test', 'A').rcode, 'REFUSED')
+        finally:
+            errors = stop_servers(srv) if srv else []
+            remove_workdir(d)
+            if errors:
+                raise AssertionError('\n'.join(errors))
+
+
 class RefusedCombinations(unittest.TestCase):
     """A plugin that knows its zones only at setup is refused beside `dynamic`."""
 
