@@ -78,10 +78,10 @@ int sg_ks_backup_verify(const uint8_t *buf, size_t len, sg_ks_backup_header *h_o
     sg_ks_backup_header h;
     memset(&h, 0, sizeof h);
     if (len < 8 || memcmp(buf, SG_KS_BACKUP_MAGIC, 8) != 0)
-        return ks_say(why, cap, SG_EMALFORMED, "not a Signet keystore backup (no %s header)",
+        return sg_say(why, cap, SG_EMALFORMED, "not a Signet keystore backup (no %s header)",
                    SG_KS_BACKUP_MAGIC);
     if (len < SG_KS_BACKUP_HEADER_LEN)
-        return ks_say(why, cap, SG_KS_ECORRUPT, "truncated: %zu bytes, shorter than the %d-byte header",
+        return sg_say(why, cap, SG_KS_ECORRUPT, "truncated: %zu bytes, shorter than the %d-byte header",
                    len, SG_KS_BACKUP_HEADER_LEN);
     h.format = (uint16_t)get_be(buf + 8, 2);
     h.flags = (uint16_t)get_be(buf + 10, 2);
@@ -92,23 +92,23 @@ int sg_ks_backup_verify(const uint8_t *buf, size_t len, sg_ks_backup_header *h_o
     if (h_out)
         *h_out = h;
     if (h.format != SG_KS_BACKUP_FORMAT)
-        return ks_say(why, cap, h.format > SG_KS_BACKUP_FORMAT ? SG_EMALFORMED : SG_KS_ECORRUPT,
+        return sg_say(why, cap, h.format > SG_KS_BACKUP_FORMAT ? SG_EMALFORMED : SG_KS_ECORRUPT,
                    "backup format version %u, this program reads version %d", h.format,
                    SG_KS_BACKUP_FORMAT);
     uint64_t have = len - SG_KS_BACKUP_HEADER_LEN;
     if (h.payload_len < have)
-        return ks_say(why, cap, SG_KS_ECORRUPT, "%llu bytes after a payload of %llu",
+        return sg_say(why, cap, SG_KS_ECORRUPT, "%llu bytes after a payload of %llu",
                    (unsigned long long)(have - h.payload_len), (unsigned long long)h.payload_len);
     if (h.payload_len > have)
-        return ks_say(why, cap, SG_KS_ECORRUPT, "truncated: %llu of %llu payload bytes present",
+        return sg_say(why, cap, SG_KS_ECORRUPT, "truncated: %llu of %llu payload bytes present",
                    (unsigned long long)have, (unsigned long long)h.payload_len);
     uint8_t d[32];
     if (header_digest(buf, buf + SG_KS_BACKUP_HEADER_LEN, (size_t)have, d))
-        return ks_say(why, cap, SG_ELIB, "SHA-256 failed");
+        return sg_say(why, cap, SG_ELIB, "SHA-256 failed");
     if (CRYPTO_memcmp(d, h.sha256, 32) != 0)
-        return ks_say(why, cap, SG_KS_ECORRUPT, "the SHA-256 checksum does not match");
+        return sg_say(why, cap, SG_KS_ECORRUPT, "the SHA-256 checksum does not match");
     if ((h.flags & ~7u) || (!(h.flags & SG_KS_BACKUP_ENCRYPTED) && h.flags))
-        return ks_say(why, cap, SG_KS_ECORRUPT, "unknown flags 0x%x", h.flags);
+        return sg_say(why, cap, SG_KS_ECORRUPT, "unknown flags 0x%x", h.flags);
     return 0;
 }
 
@@ -120,22 +120,22 @@ static int read_file(const char *path, uint8_t **buf_out, size_t *len_out, char 
     *len_out = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return ks_say(why, cap, errno == ENOENT ? SG_ENOTFOUND : SG_EIO, "cannot open %s: %s", path,
+        return sg_say(why, cap, errno == ENOENT ? SG_ENOTFOUND : SG_EIO, "cannot open %s: %s", path,
                    strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return ks_say(why, cap, SG_EIO, "%s is not a regular file", path);
+        return sg_say(why, cap, SG_EIO, "%s is not a regular file", path);
     }
     if ((uint64_t)st.st_size > BACKUP_MAX + SG_KS_BACKUP_HEADER_LEN) {
         close(fd);
-        return ks_say(why, cap, SG_EMALFORMED, "%s is too large for a keystore backup", path);
+        return sg_say(why, cap, SG_EMALFORMED, "%s is too large for a keystore backup", path);
     }
     size_t len = (size_t)st.st_size;
     uint8_t *buf = malloc(len ? len : 1);
     if (!buf) {
         close(fd);
-        return ks_say(why, cap, SG_ENOMEM, "out of memory");
+        return sg_say(why, cap, SG_ENOMEM, "out of memory");
     }
     size_t got = 0;
     while (got < len) {
@@ -197,13 +197,13 @@ static int write_new_file(const char *path, const uint8_t *a, size_t alen, const
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
-        return ks_say(why, cap, errno == EEXIST ? SG_EEXIST : SG_EIO, "cannot create %s: %s", path,
+        return sg_say(why, cap, errno == EEXIST ? SG_EEXIST : SG_EIO, "cannot create %s: %s", path,
                    strerror(errno));
     if (write_all(fd, a, alen) || write_all(fd, b, blen) || fsync(fd) != 0) {
         int e = errno;
         close(fd);
         unlink(path);
-        return ks_say(why, cap, SG_EIO, "cannot write %s: %s", path, strerror(e));
+        return sg_say(why, cap, SG_EIO, "cannot write %s: %s", path, strerror(e));
     }
     close(fd);
     return 0;
@@ -227,12 +227,12 @@ static int load_cert(const char *path, X509 **out, char *why, size_t cap)
 {
     FILE *f = fopen(path, "re");
     if (!f)
-        return ks_say(why, cap, SG_EIO, "cannot open certificate %s: %s", path, strerror(errno));
+        return sg_say(why, cap, SG_EIO, "cannot open certificate %s: %s", path, strerror(errno));
     *out = PEM_read_X509(f, NULL, NULL, NULL);
     fclose(f);
     if (!*out) {
         char e[200];
-        return ks_say(why, cap, SG_ESYNTAX, "%s: not a PEM certificate (%s)", path,
+        return sg_say(why, cap, SG_ESYNTAX, "%s: not a PEM certificate (%s)", path,
                    ssl_text(e, sizeof e));
     }
     return 0;
@@ -251,19 +251,19 @@ static int seal(const uint8_t *plain, size_t len, const sg_ks_backup_secret *sec
     BIO *in = NULL, *out = NULL;
     *der_out = NULL;
     if (!certs)
-        return ks_say(why, cap, SG_ENOMEM, "out of memory");
+        return sg_say(why, cap, SG_ENOMEM, "out of memory");
     if (sec->cert_path) {
         if ((r = load_cert(sec->cert_path, &cert, why, cap)) != 0)
             goto out;
         if (!sk_X509_push(certs, cert)) {
-            r = ks_say(why, cap, SG_ENOMEM, "out of memory");
+            r = sg_say(why, cap, SG_ENOMEM, "out of memory");
             goto out;
         }
     }
     unsigned flags = CMS_BINARY | CMS_PARTIAL;
     cms = CMS_encrypt(certs, NULL, EVP_aes_256_cbc(), flags);
     if (!cms) {
-        r = ks_say(why, cap, SG_ELIB, "cannot encrypt for %s: %s", sec->cert_path ? sec->cert_path : "a passphrase",
+        r = sg_say(why, cap, SG_ELIB, "cannot encrypt for %s: %s", sec->cert_path ? sec->cert_path : "a passphrase",
                 ssl_text(e, sizeof e));
         goto out;
     }
@@ -273,7 +273,7 @@ static int seal(const uint8_t *plain, size_t len, const sg_ks_backup_secret *sec
         if (!pw || !CMS_add0_recipient_password(cms, PWRI_ITERATIONS, NID_undef, NID_undef, pw,
                                                 (ossl_ssize_t)sec->passphrase_len, NULL)) {
             OPENSSL_clear_free(pw, sec->passphrase_len);
-            r = ks_say(why, cap, SG_ELIB, "cannot add the passphrase recipient: %s",
+            r = sg_say(why, cap, SG_ELIB, "cannot add the passphrase recipient: %s",
                     ssl_text(e, sizeof e));
             goto out;
         }
@@ -281,14 +281,14 @@ static int seal(const uint8_t *plain, size_t len, const sg_ks_backup_secret *sec
     in = BIO_new_mem_buf(plain, (int)len);
     out = BIO_new(BIO_s_mem());
     if (!in || !out || !CMS_final(cms, in, NULL, flags) || i2d_CMS_bio(out, cms) != 1) {
-        r = ks_say(why, cap, SG_ELIB, "encryption failed: %s", ssl_text(e, sizeof e));
+        r = sg_say(why, cap, SG_ELIB, "encryption failed: %s", ssl_text(e, sizeof e));
         goto out;
     }
     char *data;
     long n = BIO_get_mem_data(out, &data);
     *der_out = OPENSSL_memdup(data, (size_t)n);
     if (!*der_out) {
-        r = ks_say(why, cap, SG_ENOMEM, "out of memory");
+        r = sg_say(why, cap, SG_ENOMEM, "out of memory");
         goto out;
     }
     *der_len_out = (size_t)n;
@@ -313,35 +313,35 @@ static int unseal(const uint8_t *der, size_t len, const sg_ks_backup_secret *sec
     BIO *in = BIO_new_mem_buf(der, (int)len), *out = BIO_new(BIO_s_mem());
     *plain_out = NULL;
     if (!in || !out) {
-        r = ks_say(why, cap, SG_ENOMEM, "out of memory");
+        r = sg_say(why, cap, SG_ENOMEM, "out of memory");
         goto out;
     }
     cms = d2i_CMS_bio(in, NULL);
     if (!cms || OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_enveloped) {
-        r = ks_say(why, cap, SG_KS_ECORRUPT, "the payload is not CMS EnvelopedData");
+        r = sg_say(why, cap, SG_KS_ECORRUPT, "the payload is not CMS EnvelopedData");
         goto out;
     }
     if (sec->key_path) {
         if (!sec->cert_path) {
-            r = ks_say(why, cap, SG_EINVAL, "a private key needs its certificate (--cert)");
+            r = sg_say(why, cap, SG_EINVAL, "a private key needs its certificate (--cert)");
             goto out;
         }
         if ((r = load_cert(sec->cert_path, &cert, why, cap)) != 0)
             goto out;
         FILE *f = fopen(sec->key_path, "re");
         if (!f) {
-            r = ks_say(why, cap, SG_EIO, "cannot open %s: %s", sec->key_path, strerror(errno));
+            r = sg_say(why, cap, SG_EIO, "cannot open %s: %s", sec->key_path, strerror(errno));
             goto out;
         }
         pkey = PEM_read_PrivateKey(f, NULL, NULL, (void *)"");
         fclose(f);
         if (!pkey) {
             ERR_clear_error();
-            r = ks_say(why, cap, SG_ESYNTAX, "%s: not an unencrypted PEM private key", sec->key_path);
+            r = sg_say(why, cap, SG_ESYNTAX, "%s: not an unencrypted PEM private key", sec->key_path);
             goto out;
         }
         if (!CMS_decrypt(cms, pkey, cert, NULL, out, CMS_BINARY)) {
-            r = ks_say(why, cap, SG_KS_EDECRYPT, "the backup is not encrypted for %s, or the key does "
+            r = sg_say(why, cap, SG_KS_EDECRYPT, "the backup is not encrypted for %s, or the key does "
                     "not fit (%s)", sec->cert_path, ssl_text(e, sizeof e));
             goto out;
         }
@@ -350,12 +350,12 @@ static int unseal(const uint8_t *der, size_t len, const sg_ks_backup_secret *sec
                                        (ossl_ssize_t)sec->passphrase_len) ||
             !CMS_decrypt(cms, NULL, NULL, NULL, out, CMS_BINARY)) {
             ERR_clear_error();
-            r = ks_say(why, cap, SG_KS_EDECRYPT, "wrong passphrase, or the backup has no "
+            r = sg_say(why, cap, SG_KS_EDECRYPT, "wrong passphrase, or the backup has no "
                     "passphrase recipient");
             goto out;
         }
     } else {
-        r = ks_say(why, cap, SG_KS_EDECRYPT, "the backup is encrypted: give its passphrase or the "
+        r = sg_say(why, cap, SG_KS_EDECRYPT, "the backup is encrypted: give its passphrase or the "
                 "recipient's key and certificate");
         goto out;
     }
@@ -363,7 +363,7 @@ static int unseal(const uint8_t *der, size_t len, const sg_ks_backup_secret *sec
     long n = BIO_get_mem_data(out, &data);
     *plain_out = malloc(n > 0 ? (size_t)n : 1);
     if (!*plain_out) {
-        r = ks_say(why, cap, SG_ENOMEM, "out of memory");
+        r = sg_say(why, cap, SG_ENOMEM, "out of memory");
         goto out;
     }
     memcpy(*plain_out, data, (size_t)n);
@@ -398,12 +398,12 @@ static int check_db(sqlite3 *db, char *why, size_t cap)
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return ks_say(why, cap, SG_KS_ECORRUPT, "not a readable SQLite database (%s)",
+        return sg_say(why, cap, SG_KS_ECORRUPT, "not a readable SQLite database (%s)",
                    sqlite3_errmsg(db));
     rc = sqlite3_step(st);
     const char *t = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
     if (!t || strcmp(t, "ok") != 0) {
-        int r = ks_say(why, cap, SG_KS_ECORRUPT, "integrity_check says: %s",
+        int r = sg_say(why, cap, SG_KS_ECORRUPT, "integrity_check says: %s",
                     t ? t : sqlite3_errmsg(db));
         sqlite3_finalize(st);
         return r;
@@ -411,11 +411,11 @@ static int check_db(sqlite3 *db, char *why, size_t cap)
     sqlite3_finalize(st);
     rc = sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return ks_say(why, cap, SG_KS_ECORRUPT, "%s", sqlite3_errmsg(db));
+        return sg_say(why, cap, SG_KS_ECORRUPT, "%s", sqlite3_errmsg(db));
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
-        return ks_say(why, cap, SG_KS_ECORRUPT, "rows refer to missing zones or policies");
+        return sg_say(why, cap, SG_KS_ECORRUPT, "rows refer to missing zones or policies");
     return 0;
 }
 
@@ -433,17 +433,17 @@ static int copy_online(sg_keystore *ks, sqlite3 *mem, char *why, size_t cap)
     for (int attempt = 0; attempt < 50; attempt++) {
         sqlite3_backup *b = sqlite3_backup_init(mem, "main", ks->db, "main");
         if (!b)
-            return ks_say(why, cap, SG_ELIB, "backup: %s", sqlite3_errmsg(mem));
+            return sg_say(why, cap, SG_ELIB, "backup: %s", sqlite3_errmsg(mem));
         int rc = sqlite3_backup_step(b, -1);
         int fin = sqlite3_backup_finish(b);
         if (rc == SQLITE_DONE && fin == SQLITE_OK)
             return 0;
         int prim = rc & 0xff;
         if (prim != SQLITE_BUSY && prim != SQLITE_LOCKED)
-            return ks_say(why, cap, SG_ELIB, "backup: %s", sqlite3_errstr(rc));
+            return sg_say(why, cap, SG_ELIB, "backup: %s", sqlite3_errstr(rc));
         sqlite3_sleep(100);
     }
-    return ks_say(why, cap, SG_KS_EBUSY, "the keystore stayed busy for 5 s");
+    return sg_say(why, cap, SG_KS_EBUSY, "the keystore stayed busy for 5 s");
 }
 
 int sg_ks_backup(sg_keystore *ks, const char *out_path, const sg_ks_backup_secret *sec,
@@ -463,14 +463,14 @@ int sg_ks_backup(sg_keystore *ks, const char *out_path, const sg_ks_backup_secre
     tmp[0] = 0;
     int r;
     if (sqlite3_open_v2(":memory:", &mem, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-        r = ks_say(why, cap, SG_ENOMEM, "cannot open an in-memory database");
+        r = sg_say(why, cap, SG_ENOMEM, "cannot open an in-memory database");
         goto out;
     }
     if ((r = copy_online(ks, mem, why, cap)) != 0 || (r = check_db(mem, why, cap)) != 0)
         goto out;
     int64_t schema = 0;
     if (one_int(mem, "PRAGMA user_version", &schema) != SQLITE_OK) {
-        r = ks_say(why, cap, SG_ELIB, "cannot read the schema version: %s", sqlite3_errmsg(mem));
+        r = sg_say(why, cap, SG_ELIB, "cannot read the schema version: %s", sqlite3_errmsg(mem));
         goto out;
     }
     sg_ks_backup_info info;
@@ -478,7 +478,7 @@ int sg_ks_backup(sg_keystore *ks, const char *out_path, const sg_ks_backup_secre
     count_rows(mem, &info.zones, &info.keys);
     image = sqlite3_serialize(mem, "main", &image_len, 0);
     if (!image || image_len < 100) {
-        r = ks_say(why, cap, SG_ENOMEM, "cannot serialise the copy");
+        r = sg_say(why, cap, SG_ENOMEM, "cannot serialise the copy");
         goto out;
     }
     /* The image says WAL (bytes 18, 19): a restored file opens in WAL mode, as keystores do. */
@@ -502,7 +502,7 @@ int sg_ks_backup(sg_keystore *ks, const char *out_path, const sg_ks_backup_secre
     put_be(head + 16, (uint64_t)now, 8);
     put_be(head + 24, payload_len, 8);
     if (header_digest(head, payload, payload_len, head + 32)) {
-        r = ks_say(why, cap, SG_ELIB, "SHA-256 failed");
+        r = sg_say(why, cap, SG_ELIB, "SHA-256 failed");
         goto out;
     }
     snprintf(tmp, sizeof tmp, "%s.tmp-%ld", out_path, (long)getpid());
@@ -512,7 +512,7 @@ int sg_ks_backup(sg_keystore *ks, const char *out_path, const sg_ks_backup_secre
         goto out;
     }
     if (rename(tmp, out_path) != 0) {
-        r = ks_say(why, cap, SG_EIO, "cannot rename %s to %s: %s", tmp, out_path, strerror(errno));
+        r = sg_say(why, cap, SG_EIO, "cannot rename %s to %s: %s", tmp, out_path, strerror(errno));
         goto out;
     }
     tmp[0] = 0;
@@ -547,7 +547,7 @@ static int check_keys(const char *stage, sg_ks_backup_info *info, char *why, siz
     sg_keystore *ks = NULL;
     int r = sg_ks_open_existing(stage, "restore", &ks);
     if (r)
-        return ks_say(why, cap, r == SG_KS_ESCHEMA ? r : SG_KS_ECORRUPT,
+        return sg_say(why, cap, r == SG_KS_ESCHEMA ? r : SG_KS_ECORRUPT,
                    "the restored database does not open as a keystore: %s", sg_strerror(r));
     int v = 0;
     sg_ks_schema_version(ks, &v);
@@ -555,7 +555,7 @@ static int check_keys(const char *stage, sg_ks_backup_info *info, char *why, siz
     sg_ks_key *keys = NULL;
     size_t n = 0;
     if ((r = sg_ks_key_list(ks, NULL, &keys, &n)) != 0) {
-        r = ks_say(why, cap, SG_KS_ECORRUPT, "cannot list the keys: %s", sg_ks_errmsg(ks));
+        r = sg_say(why, cap, SG_KS_ECORRUPT, "cannot list the keys: %s", sg_ks_errmsg(ks));
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
@@ -568,7 +568,7 @@ static int check_keys(const char *stage, sg_ks_backup_info *info, char *why, siz
             r = ks_key_check_pair(ks, pkey, &keys[i]);
         EVP_PKEY_free(pkey);
         if (r) {
-            r = ks_say(why, cap, SG_KS_ECORRUPT, "key %lld (%s tag %u): %s", (long long)keys[i].id,
+            r = sg_say(why, cap, SG_KS_ECORRUPT, "key %lld (%s tag %u): %s", (long long)keys[i].id,
                     keys[i].zone, keys[i].tag,
                     *sg_ks_errmsg(ks) ? sg_ks_errmsg(ks) : "the private key does not load");
             goto out;
@@ -604,7 +604,7 @@ int sg_ks_restore_check(const char *file, const sg_ks_backup_secret *sec,
         goto out;
     const sg_ks_backup_header *h = &info.header;
     if (h->schema > SG_KS_SCHEMA_VERSION) {
-        r = ks_say(why, cap, SG_KS_ESCHEMA, "the backup's keystore schema %u is newer than this "
+        r = sg_say(why, cap, SG_KS_ESCHEMA, "the backup's keystore schema %u is newer than this "
                 "program's %d: restore it with a newer signetctl", h->schema, SG_KS_SCHEMA_VERSION);
         goto out;
     }
@@ -617,21 +617,21 @@ int sg_ks_restore_check(const char *file, const sg_ks_backup_secret *sec,
         image_len = plain_len;
     }
     if (image_len < 100 || memcmp(image, SQLITE_MAGIC, 16) != 0) {
-        r = ks_say(why, cap, SG_KS_ECORRUPT, "the payload is not an SQLite database");
+        r = sg_say(why, cap, SG_KS_ECORRUPT, "the payload is not an SQLite database");
         goto out;
     }
     if ((r = write_new_file(stage_path, image, image_len, NULL, 0, why, cap)) != 0)
         goto out;
     staged = 1;
     if (sqlite3_open_v2(stage_path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-        r = ks_say(why, cap, SG_KS_ECORRUPT, "%s", sqlite3_errmsg(db));
+        r = sg_say(why, cap, SG_KS_ECORRUPT, "%s", sqlite3_errmsg(db));
         goto out;
     }
     if ((r = check_db(db, why, cap)) != 0)
         goto out;
     int64_t v = -1;
     if (one_int(db, "PRAGMA user_version", &v) != SQLITE_OK || v != (int64_t)h->schema) {
-        r = ks_say(why, cap, SG_KS_ECORRUPT, "the database says schema %lld, the header %u",
+        r = sg_say(why, cap, SG_KS_ECORRUPT, "the database says schema %lld, the header %u",
                 (long long)v, h->schema);
         goto out;
     }
@@ -643,7 +643,7 @@ int sg_ks_restore_check(const char *file, const sg_ks_backup_secret *sec,
     /* check_keys wrote (migrations, WAL mode): sync what the rename will publish */
     int fd = open(stage_path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fsync(fd) != 0) {
-        r = ks_say(why, cap, SG_EIO, "cannot sync %s: %s", stage_path, strerror(errno));
+        r = sg_say(why, cap, SG_EIO, "cannot sync %s: %s", stage_path, strerror(errno));
         if (fd >= 0)
             close(fd);
         goto out;
@@ -716,15 +716,15 @@ int sg_ks_restore(const char *stage_path, const char *target, const char *keep_a
     pid_t pid = 0;
     int held = sg_ks_holder(target, &pid);
     if (held < 0)
-        return ks_say(why, cap, held, "cannot tell whether %s is in use", target);
+        return sg_say(why, cap, held, "cannot tell whether %s is in use", target);
     if (held && !force)
-        return ks_say(why, cap, SG_KS_EINUSE, "process %ld has %s open", (long)pid, target);
+        return sg_say(why, cap, SG_KS_EINUSE, "process %ld has %s open", (long)pid, target);
     int had_target = exists(target);
     if (had_target) {
         if (exists(keep_as) || exists(keep_wal))
-            return ks_say(why, cap, SG_EEXIST, "%s is already there", keep_as);
+            return sg_say(why, cap, SG_EEXIST, "%s is already there", keep_as);
         if (move_noreplace(target, keep_as) != 0)
-            return ks_say(why, cap, SG_EIO, "cannot move %s to %s: %s", target, keep_as,
+            return sg_say(why, cap, SG_EIO, "cannot move %s to %s: %s", target, keep_as,
                        strerror(errno));
     }
     /* A holder of the old file notices it moved (signetd checks every second) and closes
@@ -736,25 +736,25 @@ int sg_ks_restore(const char *stage_path, const char *target, const char *keep_a
     }
     if (held) {
         if (had_target && move_noreplace(keep_as, target) != 0)
-            return ks_say(why, cap, SG_EIO, "process %ld still has the keystore open and it could "
+            return sg_say(why, cap, SG_EIO, "process %ld still has the keystore open and it could "
                        "not be put back: it is at %s", (long)pid, keep_as);
-        return ks_say(why, cap, SG_KS_EINUSE, "process %ld still has %s open after %d ms; nothing "
+        return sg_say(why, cap, SG_KS_EINUSE, "process %ld still has %s open after %d ms; nothing "
                    "was replaced", (long)pid, target, wait_ms);
     }
     /* No one holds it: a -wal left now is the old file's (a crash), never the new one's. */
     if (exists(wal)) {
         if (had_target) {
             if (move_noreplace(wal, keep_wal) != 0)
-                return ks_say(why, cap, SG_EIO, "cannot move %s beside %s: %s", wal, keep_as,
+                return sg_say(why, cap, SG_EIO, "cannot move %s beside %s: %s", wal, keep_as,
                            strerror(errno));
         } else if (unlink(wal) != 0) {
-            return ks_say(why, cap, SG_EIO, "cannot remove the stale %s: %s", wal, strerror(errno));
+            return sg_say(why, cap, SG_EIO, "cannot remove the stale %s: %s", wal, strerror(errno));
         }
     }
     if (exists(shm) && unlink(shm) != 0)
-        return ks_say(why, cap, SG_EIO, "cannot remove the stale %s: %s", shm, strerror(errno));
+        return sg_say(why, cap, SG_EIO, "cannot remove the stale %s: %s", shm, strerror(errno));
     if (rename(stage_path, target) != 0)
-        return ks_say(why, cap, SG_EIO, "cannot rename %s to %s: %s", stage_path, target,
+        return sg_say(why, cap, SG_EIO, "cannot rename %s to %s: %s", stage_path, target,
                    strerror(errno));
     sync_dir(target);
     if (had_target && exists(keep_wal)) {

@@ -364,14 +364,3 @@ out:
     sqlite3_close(db);
     return r;
 }
-
-int ks_say(char *why, size_t cap, int rc, const char *fmt, ...)
-{
-    if (why && cap) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, cap, fmt, ap);
-        va_end(ap);
-    }
-    return rc;
-}

@@ -25,9 +25,6 @@ int ks_sql_fail(sg_keystore *ks, int rc, const char *what);
 int ks_ssl_fail(sg_keystore *ks, const char *what);
 /* Set the handle's error text (truncation is fine: it is for humans). */
 void ks_set_err(sg_keystore *ks, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Write the reason into why (when given room) and return rc: for the functions that
- * explain a failure to their caller in a buffer rather than on a handle. */
-int ks_say(char *why, size_t cap, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Prepare a statement, mapping failure through ks_sql_fail. */
 int ks_prepare(sg_keystore *ks, const char *sql, sqlite3_stmt **st_out);
 /* Run SQL without results. */

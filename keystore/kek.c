@@ -105,12 +105,12 @@ int sg_ks_kek_read_file(const char *path, uint8_t out[SG_KS_KEK_LEN], char *why,
         int e = errno;
         if (fd >= 0)
             close(fd);
-        return ks_say(why, cap, SG_KS_EKEK, "cannot read the key-encryption key file %s: %s", path,
+        return sg_say(why, cap, SG_KS_EKEK, "cannot read the key-encryption key file %s: %s", path,
                    strerror(e));
     }
     if (!S_ISREG(sb.st_mode) || (sb.st_mode & 077)) {
         close(fd);
-        return ks_say(why, cap, SG_KS_EKEK, "the key-encryption key file %s must be a regular file "
+        return sg_say(why, cap, SG_KS_EKEK, "the key-encryption key file %s must be a regular file "
                    "only its owner can read (chmod 600)", path);
     }
     char *buf = sg_secure_alloc(256);
@@ -123,7 +123,7 @@ int sg_ks_kek_read_file(const char *path, uint8_t out[SG_KS_KEK_LEN], char *why,
     int r = n > 0 ? sg_ks_kek_parse(buf, out) : SG_KS_EKEK;
     sg_secure_free(buf, 256);
     if (r)
-        return ks_say(why, cap, SG_KS_EKEK, "the key-encryption key file %s holds no KEK (64 hex "
+        return sg_say(why, cap, SG_KS_EKEK, "the key-encryption key file %s holds no KEK (64 hex "
                    "digits or the base64 of 32 bytes)", path);
     return 0;
 }
@@ -155,7 +155,7 @@ static void load_env(void)
     if (file && *file)
         r = sg_ks_kek_read_file(file, k, load_err, sizeof load_err);
     else if (text && *text)
-        r = sg_ks_kek_parse(text, k) ? ks_say(load_err, sizeof load_err, SG_KS_EKEK,
+        r = sg_ks_kek_parse(text, k) ? sg_say(load_err, sizeof load_err, SG_KS_EKEK,
                                            "SIGNET_KEK holds no KEK (64 hex digits or the "
                                            "base64 of 32 bytes)") : 0;
     else
@@ -181,7 +181,7 @@ int sg_ks_kek_id(char id[17], char *why, size_t cap)
 {
     pthread_mutex_lock(&mu);
     load_env();
-    int r = load_err[0] ? ks_say(why, cap, SG_KS_EKEK, "%s", load_err) : kek != NULL;
+    int r = load_err[0] ? sg_say(why, cap, SG_KS_EKEK, "%s", load_err) : kek != NULL;
     if (r == 1)
         id_hex(kek_id, id);
     else if (id)
@@ -236,13 +236,13 @@ static int unwrap_with(const uint8_t *k, const uint8_t *blob, size_t len, uint8_
                        size_t *len_out, char *why, size_t cap)
 {
     if (len < OVERHEAD || memcmp(blob, MAGIC, 4) != 0)
-        return ks_say(why, cap, SG_KS_ECORRUPT, "an encrypted private key is malformed");
+        return sg_say(why, cap, SG_KS_ECORRUPT, "an encrypted private key is malformed");
     uint8_t id[SG_KS_KEK_ID_LEN];
     id_bytes(k, id);
     char need[17];
     id_hex(blob + 4, need);
     if (memcmp(id, blob + 4, SG_KS_KEK_ID_LEN) != 0)
-        return ks_say(why, cap, SG_KS_EKEK, "a private key is encrypted with key-encryption key %s, "
+        return sg_say(why, cap, SG_KS_EKEK, "a private key is encrypted with key-encryption key %s, "
                    "not the one given", need);
     size_t n = len - OVERHEAD;
     uint8_t *p = sg_secure_alloc(n + 1);
@@ -252,7 +252,7 @@ static int unwrap_with(const uint8_t *k, const uint8_t *blob, size_t len, uint8_
     memcpy(tag, blob + HEAD + NONCE, TAG);
     if (gcm(0, k, blob, blob + HEAD, tag, blob + OVERHEAD, n, p) != 0) {
         sg_secure_free(p, n + 1);
-        return ks_say(why, cap, SG_KS_EKEK, "a private key encrypted with key-encryption key %s "
+        return sg_say(why, cap, SG_KS_EKEK, "a private key encrypted with key-encryption key %s "
                    "fails its authentication (damaged, or not that KEK)", need);
     }
     *plain_out = p;
@@ -286,9 +286,9 @@ int ks_kek_unwrap(sg_keystore *ks, const uint8_t *blob, size_t len, uint8_t **pl
     load_env();
     int r;
     if (load_err[0])
-        r = ks_say(why, sizeof why, SG_KS_EKEK, "%s", load_err);
+        r = sg_say(why, sizeof why, SG_KS_EKEK, "%s", load_err);
     else if (!kek)
-        r = ks_say(why, sizeof why, SG_KS_EKEK, "the private keys are encrypted and no "
+        r = sg_say(why, sizeof why, SG_KS_EKEK, "the private keys are encrypted and no "
                 "key-encryption key is given (SIGNET_KEK_FILE or SIGNET_KEK)");
     else
         r = unwrap_with(kek, blob, len, plain_out, len_out, why, sizeof why);
@@ -305,27 +305,27 @@ int sg_ks_kek_check_db(struct sqlite3 *db, const char *path, char *why, size_t c
     sqlite3_stmt *q = NULL;
     if (sqlite3_prepare_v2(db, "SELECT DISTINCT substr(private_key, 5, 8) FROM keys"
                                " WHERE storage = '" KS_STORAGE_WRAPPED "'", -1, &q, NULL) != SQLITE_OK)
-        return ks_say(why, cap, SG_ELIB, "keystore %s: %s", path, sqlite3_errmsg(db));
+        return sg_say(why, cap, SG_ELIB, "keystore %s: %s", path, sqlite3_errmsg(db));
     char have[17], need[17], err[256];
     int state = sg_ks_kek_id(have, err, sizeof err);
     int r = 0, rc;
     if (state < 0) /* named but unusable: keys made now could not be written either */
-        r = ks_say(why, cap, SG_KS_EKEK, "keystore %s: %s", path, err);
+        r = sg_say(why, cap, SG_KS_EKEK, "keystore %s: %s", path, err);
     while (!r && (rc = sqlite3_step(q)) == SQLITE_ROW) {
         if (sqlite3_column_bytes(q, 0) != SG_KS_KEK_ID_LEN) {
-            r = ks_say(why, cap, SG_KS_ECORRUPT, "keystore %s: an encrypted private key is malformed",
+            r = sg_say(why, cap, SG_KS_ECORRUPT, "keystore %s: an encrypted private key is malformed",
                     path);
             break;
         }
         id_hex(sqlite3_column_blob(q, 0), need);
         if (state < 0)
-            r = ks_say(why, cap, SG_KS_EKEK, "keystore %s: its private keys are encrypted with "
+            r = sg_say(why, cap, SG_KS_EKEK, "keystore %s: its private keys are encrypted with "
                     "key-encryption key %s, and %s", path, need, err);
         else if (state == 0)
-            r = ks_say(why, cap, SG_KS_EKEK, "keystore %s: its private keys are encrypted with "
+            r = sg_say(why, cap, SG_KS_EKEK, "keystore %s: its private keys are encrypted with "
                     "key-encryption key %s; give it in SIGNET_KEK_FILE (or SIGNET_KEK)", path, need);
         else if (strcmp(have, need))
-            r = ks_say(why, cap, SG_KS_EKEK, "keystore %s: private keys are encrypted with "
+            r = sg_say(why, cap, SG_KS_EKEK, "keystore %s: private keys are encrypted with "
                     "key-encryption key %s, but the KEK given is %s (signetctl keystore rekey "
                     "--old-kek-file moves them to a new KEK)", path, need, have);
     }
@@ -351,19 +351,19 @@ int sg_ks_rekey(sg_keystore *ks, const uint8_t *old, int64_t now, size_t *n_out,
     char id[17], err[256];
     int state = sg_ks_kek_id(id, err, sizeof err);
     if (state < 0)
-        return ks_say(why, cap, SG_KS_EKEK, "%s", err);
+        return sg_say(why, cap, SG_KS_EKEK, "%s", err);
     if (state == 0)
-        return ks_say(why, cap, SG_KS_EKEK, "no key-encryption key to rekey to: set "
+        return sg_say(why, cap, SG_KS_EKEK, "no key-encryption key to rekey to: set "
                    "SIGNET_KEK_FILE (or SIGNET_KEK)");
     int r = sg_ks_begin(ks);
     if (r)
-        return ks_say(why, cap, r, "%s", sg_strerror(r));
+        return sg_say(why, cap, r, "%s", sg_strerror(r));
     sqlite3_stmt *q = NULL, *u = NULL;
     if ((r = ks_prepare(ks, "SELECT k.id, k.storage, k.private_key, z.name, k.key_tag FROM keys k"
                             " JOIN zones z ON z.id = k.zone_id WHERE k.storage IN ('"
                             KS_STORAGE_PEM "', '" KS_STORAGE_WRAPPED "') ORDER BY k.id", &q)) ||
         (r = ks_prepare(ks, "UPDATE keys SET storage = ?2, private_key = ?3 WHERE id = ?1", &u))) {
-        ks_say(why, cap, r, "%s", sg_strerror(r));
+        sg_say(why, cap, r, "%s", sg_strerror(r));
         goto fail;
     }
     int rc;
@@ -386,7 +386,7 @@ int sg_ks_rekey(sg_keystore *ks, const uint8_t *old, int64_t now, size_t *n_out,
                 char need[17] = "?";
                 if (blen >= HEAD)
                     id_hex(blob + 4, need);
-                r = ks_say(why, cap, SG_KS_EKEK, "key %lld (%s tag %u) is encrypted with "
+                r = sg_say(why, cap, SG_KS_EKEK, "key %lld (%s tag %u) is encrypted with "
                         "key-encryption key %s: give it with --old-kek-file", (long long)kid,
                         zone, tag, need);
                 goto fail;
@@ -406,7 +406,7 @@ int sg_ks_rekey(sg_keystore *ks, const uint8_t *old, int64_t now, size_t *n_out,
         pthread_mutex_unlock(&mu);
         sg_secure_free(plain, plen + 1);
         if (r) {
-            ks_say(why, cap, r, "cannot encrypt key %lld: %s", (long long)kid, sg_strerror(r));
+            sg_say(why, cap, r, "cannot encrypt key %lld: %s", (long long)kid, sg_strerror(r));
             goto fail;
         }
         sqlite3_reset(u);
@@ -418,27 +418,27 @@ int sg_ks_rekey(sg_keystore *ks, const uint8_t *old, int64_t now, size_t *n_out,
         sg_secure_free(wrapped, wlen);
         if (rc != SQLITE_DONE) {
             r = ks_sql_fail(ks, rc, "rewrite a private key");
-            ks_say(why, cap, r, "%s", ks->errmsg);
+            sg_say(why, cap, r, "%s", ks->errmsg);
             goto fail;
         }
         char reason[128];
         snprintf(reason, sizeof reason, "private key %s key-encryption key %s",
                  wrapped_before ? "moved to" : "encrypted with", id);
         if ((r = sg_ks_event_add(ks, now, zone, kid, NULL, NULL, reason))) {
-            ks_say(why, cap, r, "%s", sg_strerror(r));
+            sg_say(why, cap, r, "%s", sg_strerror(r));
             goto fail;
         }
         (*n_out)++;
     }
     if (rc != SQLITE_DONE) {
         r = ks_sql_fail(ks, rc, "read private keys");
-        ks_say(why, cap, r, "%s", ks->errmsg);
+        sg_say(why, cap, r, "%s", ks->errmsg);
         goto fail;
     }
     sqlite3_finalize(q);
     sqlite3_finalize(u);
     if ((r = sg_ks_commit(ks)))
-        return ks_say(why, cap, r, "%s", sg_strerror(r));
+        return sg_say(why, cap, r, "%s", sg_strerror(r));
     return 0;
 fail:
     sqlite3_finalize(q);

@@ -68,17 +68,17 @@ static int text_attr(const char *s, const char *e, char *out, size_t cap)
 int sg_p11_uri_parse(const char *text, sg_p11_uri *u, char *why, size_t cap)
 {
     if (!text || !u)
-        return ks_say(why, cap, SG_EINVAL, "no URI");
+        return sg_say(why, cap, SG_EINVAL, "no URI");
     memset(u, 0, sizeof *u);
     if (strncmp(text, "pkcs11:", 7) != 0)
-        return ks_say(why, cap, SG_EINVAL, "a token URI starts with 'pkcs11:'");
+        return sg_say(why, cap, SG_EINVAL, "a token URI starts with 'pkcs11:'");
     const char *p = text + 7;
     int query = 0;
     while (*p) {
         const char *end = p + strcspn(p, query ? "&" : ";?");
         const char *eq = memchr(p, '=', (size_t)(end - p));
         if (!eq)
-            return ks_say(why, cap, SG_EINVAL, "'%.*s' in the token URI has no '='", (int)(end - p), p);
+            return sg_say(why, cap, SG_EINVAL, "'%.*s' in the token URI has no '='", (int)(end - p), p);
         size_t kl = (size_t)(eq - p);
         const char *v = eq + 1;
         int bad = 0;
@@ -101,16 +101,16 @@ int sg_p11_uri_parse(const char *text, sg_p11_uri *u, char *why, size_t cap)
         } else if (query && IS("pin-source")) {
             bad = text_attr(v, end, u->pin_source, sizeof u->pin_source);
         } else {
-            return ks_say(why, cap, SG_EINVAL, "unknown token URI attribute '%.*s'", (int)kl, p);
+            return sg_say(why, cap, SG_EINVAL, "unknown token URI attribute '%.*s'", (int)kl, p);
         }
 #undef IS
         if (bad)
-            return ks_say(why, cap, SG_EINVAL, "token URI attribute '%.*s' is malformed or too long",
+            return sg_say(why, cap, SG_EINVAL, "token URI attribute '%.*s' is malformed or too long",
                        (int)kl, p);
         p = end;
         if (*p == '?') {
             if (query)
-                return ks_say(why, cap, SG_EINVAL, "two '?' in the token URI");
+                return sg_say(why, cap, SG_EINVAL, "two '?' in the token URI");
             query = 1;
         }
         if (*p)
@@ -177,17 +177,17 @@ int sg_p11_uri_check(const char *text, char *why, size_t cap)
     if (r)
         return r;
     if (!u.token[0])
-        return ks_say(why, cap, SG_EINVAL, "the token URI names no token (token=LABEL)");
+        return sg_say(why, cap, SG_EINVAL, "the token URI names no token (token=LABEL)");
     if (u.module[0] != '/')
-        return ks_say(why, cap, SG_EINVAL,
+        return sg_say(why, cap, SG_EINVAL,
                    "the token URI needs the module's absolute path (?module-path=/...)");
     if (strncmp(u.pin_source, "file:", 5) != 0 && strncmp(u.pin_source, "env:", 4) != 0)
-        return ks_say(why, cap, SG_EINVAL,
+        return sg_say(why, cap, SG_EINVAL,
                    "the token URI needs a pin-source: file:/PATH (mode 0600) or env:NAME");
     if (u.pin_source[0] == 'f' && u.pin_source[5] != '/')
-        return ks_say(why, cap, SG_EINVAL, "the PIN file must be an absolute path (file:/...)");
+        return sg_say(why, cap, SG_EINVAL, "the PIN file must be an absolute path (file:/...)");
     if (u.pin_source[0] == 'e' && !u.pin_source[4])
-        return ks_say(why, cap, SG_EINVAL, "pin-source env: names no variable");
+        return sg_say(why, cap, SG_EINVAL, "pin-source env: names no variable");
     return 0;
 }
 
@@ -294,12 +294,12 @@ static int module_get(const char *path, p11_module **out, char *why, size_t cap)
         }
     void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!dl)
-        return ks_say(why, cap, SG_KS_ETOKEN, "cannot load PKCS#11 module %s: %s", path, dlerror());
+        return sg_say(why, cap, SG_KS_ETOKEN, "cannot load PKCS#11 module %s: %s", path, dlerror());
     CK_C_GetFunctionList gfl = (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList");
     CK_FUNCTION_LIST_PTR f = NULL;
     if (!gfl || gfl(&f) != CKR_OK || !f) {
         dlclose(dl);
-        return ks_say(why, cap, SG_KS_ETOKEN, "%s is not a PKCS#11 module (no C_GetFunctionList)", path);
+        return sg_say(why, cap, SG_KS_ETOKEN, "%s is not a PKCS#11 module (no C_GetFunctionList)", path);
     }
     CK_C_INITIALIZE_ARGS args;
     memset(&args, 0, sizeof args);
@@ -307,7 +307,7 @@ static int module_get(const char *path, p11_module **out, char *why, size_t cap)
     CK_RV rv = f->C_Initialize(&args);
     if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
         dlclose(dl);
-        return ks_say(why, cap, SG_KS_ETOKEN, "PKCS#11 module %s: C_Initialize: %s", path, rv_name(rv));
+        return sg_say(why, cap, SG_KS_ETOKEN, "PKCS#11 module %s: C_Initialize: %s", path, rv_name(rv));
     }
     p11_module *m = calloc(1, sizeof *m);
     if (!m) {
@@ -366,12 +366,12 @@ static int pin_read(const char *source, char **pin_out, size_t *len_out, char *w
     if (!strncmp(source, "env:", 4)) {
         const char *v = getenv(source + 4);
         if (!v || !*v) {
-            r = ks_say(why, cap, SG_KS_EPIN, "the PIN variable %s is not set", source + 4);
+            r = sg_say(why, cap, SG_KS_EPIN, "the PIN variable %s is not set", source + 4);
             goto out;
         }
         n = strlen(v);
         if (n >= PIN_MAX) {
-            r = ks_say(why, cap, SG_KS_EPIN, "the PIN in %s is too long", source + 4);
+            r = sg_say(why, cap, SG_KS_EPIN, "the PIN in %s is too long", source + 4);
             goto out;
         }
         memcpy(pin, v, n);
@@ -380,14 +380,14 @@ static int pin_read(const char *source, char **pin_out, size_t *len_out, char *w
         int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         struct stat sb;
         if (fd < 0 || fstat(fd, &sb) != 0) {
-            r = ks_say(why, cap, SG_KS_EPIN, "cannot read the PIN file %s: %s", path, strerror(errno));
+            r = sg_say(why, cap, SG_KS_EPIN, "cannot read the PIN file %s: %s", path, strerror(errno));
             if (fd >= 0)
                 close(fd);
             goto out;
         }
         if (!S_ISREG(sb.st_mode) || (sb.st_mode & 077)) {
             close(fd);
-            r = ks_say(why, cap, SG_KS_EPIN,
+            r = sg_say(why, cap, SG_KS_EPIN,
                     "the PIN file %s must be a regular file only its owner can read (chmod 600)",
                     path);
             goto out;
@@ -395,7 +395,7 @@ static int pin_read(const char *source, char **pin_out, size_t *len_out, char *w
         ssize_t got = read(fd, pin, PIN_MAX - 1);
         close(fd);
         if (got <= 0) {
-            r = ks_say(why, cap, SG_KS_EPIN, "the PIN file %s is empty or unreadable", path);
+            r = sg_say(why, cap, SG_KS_EPIN, "the PIN file %s is empty or unreadable", path);
             goto out;
         }
         n = (size_t)got;
@@ -404,7 +404,7 @@ static int pin_read(const char *source, char **pin_out, size_t *len_out, char *w
         if (n && pin[n - 1] == '\r')
             n--;
     } else {
-        r = ks_say(why, cap, SG_KS_EPIN, "unknown pin-source (file:/PATH or env:NAME)");
+        r = sg_say(why, cap, SG_KS_EPIN, "unknown pin-source (file:/PATH or env:NAME)");
         goto out;
     }
     pin[n] = 0;
@@ -546,7 +546,7 @@ static int session_open(p11_token *t, char *why, size_t cap)
     time_t now = time(NULL);
     if (t->failing && now < t->retry_at) {
         sg_secure_free(pin, PIN_MAX);
-        return ks_say(why, cap, SG_KS_ETOKEN, "token '%s' is failing (next attempt in a second)",
+        return sg_say(why, cap, SG_KS_ETOKEN, "token '%s' is failing (next attempt in a second)",
                    t->label);
     }
     t->retry_at = now + 1;
@@ -573,7 +573,7 @@ static int session_try(p11_token *t, char *pin, size_t plen, char *why, size_t c
         rv = f->C_GetSlotList(CK_TRUE, slots, &n);
     }
     if (rv != CKR_OK && rv != CKR_BUFFER_TOO_SMALL)
-        return ks_say(why, cap, SG_KS_ETOKEN, "token '%s': C_GetSlotList: %s", t->label, rv_name(rv));
+        return sg_say(why, cap, SG_KS_ETOKEN, "token '%s': C_GetSlotList: %s", t->label, rv_name(rv));
     char want[32];
     memset(want, ' ', sizeof want);
     memcpy(want, t->label, strlen(t->label));
@@ -587,20 +587,20 @@ static int session_try(p11_token *t, char *pin, size_t plen, char *why, size_t c
         }
     }
     if (!found)
-        return ks_say(why, cap, SG_KS_ETOKEN, "no token labelled '%s' in module %s", t->label,
+        return sg_say(why, cap, SG_KS_ETOKEN, "no token labelled '%s' in module %s", t->label,
                    t->m->path);
     CK_SESSION_HANDLE s;
     rv = f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s);
     if (rv != CKR_OK)
-        return ks_say(why, cap, SG_KS_ETOKEN, "token '%s': C_OpenSession: %s", t->label, rv_name(rv));
+        return sg_say(why, cap, SG_KS_ETOKEN, "token '%s': C_OpenSession: %s", t->label, rv_name(rv));
     rv = f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)pin, plen);
     if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
         f->C_CloseSession(s);
         if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED || rv == CKR_PIN_LEN_RANGE ||
             rv == CKR_PIN_EXPIRED || rv == CKR_PIN_INVALID)
-            return ks_say(why, cap, SG_KS_EPIN, "token '%s' refused the PIN from %s: %s", t->label,
+            return sg_say(why, cap, SG_KS_EPIN, "token '%s' refused the PIN from %s: %s", t->label,
                        t->pin_source, rv_name(rv));
-        return ks_say(why, cap, SG_KS_ETOKEN, "token '%s': C_Login: %s", t->label, rv_name(rv));
+        return sg_say(why, cap, SG_KS_ETOKEN, "token '%s': C_Login: %s", t->label, rv_name(rv));
     }
     t->s = s;
     t->open = 1;
@@ -727,18 +727,18 @@ int sg_p11_generate(const char *token_uri, uint8_t alg, uint16_t bits, const cha
     if (r || (r = sg_p11_uri_parse(token_uri, &u, why, cap)))
         return r;
     if (!sg_p11_alg_supported(alg))
-        return ks_say(why, cap, SG_EINVAL, "algorithm %u cannot be kept in a PKCS#11 token here "
+        return sg_say(why, cap, SG_EINVAL, "algorithm %u cannot be kept in a PKCS#11 token here "
                    "(RSASHA256, RSASHA512, ECDSAP256SHA256, ECDSAP384SHA384, ED25519)", alg);
     int rsa = alg == SG_KS_ALG_RSASHA256 || alg == SG_KS_ALG_RSASHA512;
     if (rsa && bits == 0)
         bits = 2048;
     if (rsa && (bits < 1024 || bits > 4096))
-        return ks_say(why, cap, SG_EINVAL, "RSA key size %u out of range", bits);
+        return sg_say(why, cap, SG_EINVAL, "RSA key size %u out of range", bits);
     p11_token *t;
     if ((r = token_get(&u, &t, why, cap)))
         return r;
     if (RAND_bytes(u.id, 16) != 1)
-        return ks_say(why, cap, SG_ELIB, "no random CKA_ID");
+        return sg_say(why, cap, SG_ELIB, "no random CKA_ID");
     u.id_len = 16;
     snprintf(u.object, sizeof u.object, "%s", label ? label : "signet");
 
@@ -782,7 +782,7 @@ int sg_p11_generate(const char *token_uri, uint8_t alg, uint16_t bits, const cha
     if (rv != CKR_OK) {
         if (session_fail(rv))
             session_drop(t);
-        r = ks_say(why, cap, SG_KS_ETOKEN, "token '%s': C_GenerateKeyPair (algorithm %u): %s",
+        r = sg_say(why, cap, SG_KS_ETOKEN, "token '%s': C_GenerateKeyPair (algorithm %u): %s",
                 t->label, alg, rv_name(rv));
         token_failed(t, why ? why : "key generation failed");
         goto out;
@@ -793,7 +793,7 @@ int sg_p11_generate(const char *token_uri, uint8_t alg, uint16_t bits, const cha
     if (r) {
         t->m->f->C_DestroyObject(t->s, hpriv);
         t->m->f->C_DestroyObject(t->s, hpub);
-        ks_say(why, cap, r, "token '%s': the new key's public half does not read back: %s",
+        sg_say(why, cap, r, "token '%s': the new key's public half does not read back: %s",
             t->label, sg_strerror(r));
     }
 out:
@@ -808,7 +808,7 @@ int sg_p11_destroy(const char *ref, char *why, size_t cap)
     if (r)
         return r;
     if (!u.id_len)
-        return ks_say(why, cap, SG_EINVAL, "the key reference has no id");
+        return sg_say(why, cap, SG_EINVAL, "the key reference has no id");
     p11_token *t;
     if ((r = token_get(&u, &t, why, cap)))
         return r;
@@ -825,7 +825,7 @@ int sg_p11_destroy(const char *ref, char *why, size_t cap)
             if (!fr)
                 rv = t->m->f->C_DestroyObject(t->s, h);
             if (fr || rv != CKR_OK)
-                r = ks_say(why, cap, SG_KS_ETOKEN, "token '%s': destroying the key: %s", t->label,
+                r = sg_say(why, cap, SG_KS_ETOKEN, "token '%s': destroying the key: %s", t->label,
                         rv_name(rv));
             else
                 gone++;
@@ -833,7 +833,7 @@ int sg_p11_destroy(const char *ref, char *why, size_t cap)
     }
     pthread_mutex_unlock(&t->mu);
     if (!r && !gone)
-        r = ks_say(why, cap, SG_ENOTFOUND, "token '%s' has no key with that id", u.token);
+        r = sg_say(why, cap, SG_ENOTFOUND, "token '%s' has no key with that id", u.token);
     return r;
 }
 
@@ -848,9 +848,9 @@ int sg_p11_key_open(const char *ref, uint8_t alg, sg_p11_key **out, char *why, s
     if (r)
         return r;
     if (!u.id_len || !u.token[0] || !u.module[0])
-        return ks_say(why, cap, SG_EINVAL, "the key reference lacks its token, id or module");
+        return sg_say(why, cap, SG_EINVAL, "the key reference lacks its token, id or module");
     if (!sg_p11_alg_supported(alg))
-        return ks_say(why, cap, SG_EINVAL, "algorithm %u is not signed through PKCS#11 here", alg);
+        return sg_say(why, cap, SG_EINVAL, "algorithm %u is not signed through PKCS#11 here", alg);
     p11_token *t;
     if ((r = token_get(&u, &t, why, cap)))
         return r;
@@ -869,10 +869,10 @@ int sg_p11_key_open(const char *ref, uint8_t alg, sg_p11_key **out, char *why, s
         if (r == SG_KS_ETOKEN) {
             if (session_fail(rv))
                 session_drop(t);
-            ks_say(why, cap, r, "token '%s': finding the key: %s", t->label, rv_name(rv));
+            sg_say(why, cap, r, "token '%s': finding the key: %s", t->label, rv_name(rv));
             token_failed(t, why ? why : "finding a key failed");
         } else if (r) {
-            ks_say(why, cap, r, "token '%s' has %s private key with the id of this reference",
+            sg_say(why, cap, r, "token '%s' has %s private key with the id of this reference",
                 t->label, r == SG_ENOTFOUND ? "no" : "more than one");
         }
         k->epoch = t->epoch;
@@ -913,9 +913,9 @@ static int key_ready(sg_p11_key *k, char *why, size_t cap)
     if (r == SG_KS_ETOKEN) {
         if (session_fail(rv))
             session_drop(t);
-        ks_say(why, cap, r, "finding the key: %s", rv_name(rv));
+        sg_say(why, cap, r, "finding the key: %s", rv_name(rv));
     } else if (r) {
-        r = ks_say(why, cap, SG_KS_ETOKEN, "the key is no longer in the token");
+        r = sg_say(why, cap, SG_KS_ETOKEN, "the key is no longer in the token");
     }
     if (r) {
         token_failed(t, why);
