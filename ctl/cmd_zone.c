@@ -17,6 +17,9 @@ static void help(void)
     printf("usage: signetctl zone add ZONE [--policy P] [--file PATH]\n"
            "                                   (--file: served at once by signetd's `dynamic`\n"
            "                                   blocks, signed by its policy; the file is checked)\n"
+           "       signetctl zone add --from-list FILE [--policy P]\n"
+           "                                   (many zones at once: each line ZONE PATH\n"
+           "                                   [POLICY]; every file is checked first)\n"
            "       signetctl zone list\n"
            "       signetctl zone show ZONE\n"
            "       signetctl zone remove ZONE [--purge] [--force]\n"
@@ -79,7 +82,30 @@ static void json_zone(ctl *c, const sg_ks_zone *z, int with_keys)
     printf("}");
 }
 
-enum { O_POLICY, O_FORCE, O_FILE, O_PURGE, O_N };
+enum { O_POLICY, O_FORCE, O_FILE, O_PURGE, O_LIST, O_N };
+
+/* Inside the caller's transaction: zone name (new, or kept with its keys and, without a
+ * policy given, its policy), its keys from its policy when it has none, its file. *existed
+ * (may be NULL) says whether it was there. */
+static int add_one(ctl *c, const char *name, const char *path, const char *given_policy,
+                   int *existed)
+{
+    sg_ks_zone old;
+    int exists = sg_ks_zone_get(c->ks, name, &old) == 0;
+    const char *policy = given_policy ? given_policy : exists ? old.policy : "default";
+    int r = 0;
+    if (!exists)
+        r = sg_ks_zone_add(c->ks, name, policy, c->now);
+    else if (given_policy && strcmp(old.policy, policy))
+        r = sg_ks_zone_update(c->ks, name, policy, NULL, NULL, c->now);
+    if (!r)
+        r = sg_keyset_ensure(c->ks, name, policy, c->now);
+    if (!r)
+        r = sg_ks_zone_set_file(c->ks, name, path, c->now);
+    if (existed)
+        *existed = exists;
+    return r;
+}
 
 /* zone add ZONE --file PATH: the file must load as the zone (errors with file:line on
  * stderr, nothing changed); then, in one transaction, the zone (new, or kept with its
@@ -103,14 +129,7 @@ static int zone_add_served(ctl *c, const ctl_opt *o, const char *name)
     const char *policy = o[O_POLICY].val ? o[O_POLICY].val : exists ? old.policy : "default";
     if ((r = sg_ks_begin(c->ks)))
         return ctl_fail(c, r, "cannot add zone %s", name);
-    if (!exists)
-        r = sg_ks_zone_add(c->ks, name, policy, c->now);
-    else if (o[O_POLICY].val && strcmp(old.policy, policy))
-        r = sg_ks_zone_update(c->ks, name, policy, NULL, NULL, c->now);
-    if (!r)
-        r = sg_keyset_ensure(c->ks, name, policy, c->now);
-    if (!r)
-        r = sg_ks_zone_set_file(c->ks, name, path, c->now);
+    r = add_one(c, name, path, o[O_POLICY].val, NULL);
     if (!r)
         r = sg_ks_commit(c->ks);
     else
@@ -134,8 +153,148 @@ static int zone_add_served(ctl *c, const ctl_opt *o, const char *name)
     return CTL_OK;
 }
 
+
+/* Zones added per transaction by --from-list: signetd's own writers wait for the write
+ * lock (5 s at most), so a list of thousands is not one transaction. */
+#define LIST_BATCH 256
+
+typedef struct list_entry {
+    char name[SG_KS_ZONE_MAX];
+    char path[PATH_MAX];
+    char policy[64];
+} list_entry;
+
+/* Read the list: each line ZONE PATH [POLICY] (# comments, blank lines); every file must
+ * load as its zone, or nothing changes. */
+static int read_list(ctl *c, const char *list, list_entry **out, size_t *n_out)
+{
+    FILE *f = fopen(list, "r");
+    if (!f)
+        return ctl_fail(c, SG_EIO, "%s: %s", list, strerror(errno));
+    list_entry *v = NULL;
+    size_t n = 0, cap = 0;
+    char line[PATH_MAX + 256];
+    int lineno = 0, r = 0;
+    while (!r && fgets(line, sizeof line, f)) {
+        lineno++;
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = 0;
+        char *tok[4];
+        int nt = 0;
+        for (char *save = NULL, *t = strtok_r(line, " \t\r\n", &save); t && nt < 4;
+             t = strtok_r(NULL, " \t\r\n", &save))
+            tok[nt++] = t;
+        if (nt == 0)
+            continue;
+        if (nt < 2 || nt > 3) {
+            r = ctl_fail(c, SG_ESYNTAX, "%s:%d: expected ZONE PATH [POLICY]; nothing changed",
+                         list, lineno);
+            break;
+        }
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 64;
+            list_entry *nv = realloc(v, nc * sizeof *v);
+            if (!nv) {
+                r = ctl_fail(c, SG_ENOMEM, "%s", list);
+                break;
+            }
+            v = nv;
+            cap = nc;
+        }
+        list_entry *e = &v[n];
+        memset(e, 0, sizeof *e);
+        errno = 0;
+        if (sg_ks_zone_normalize(tok[0], e->name) != 0) {
+            r = ctl_fail(c, SG_ESYNTAX, "%s:%d: '%s' is not a valid zone name; nothing changed",
+                         list, lineno, tok[0]);
+        } else if (!realpath(tok[1], e->path) || strlen(e->path) >= SG_KS_PATH_MAX) {
+            r = ctl_fail(c, SG_EIO, "%s:%d: zone %s: %s: %s; nothing changed", list, lineno,
+                         e->name, tok[1], errno ? strerror(errno) : "path too long");
+        } else if (nt == 3 && strlen(tok[2]) >= sizeof e->policy) {
+            r = ctl_fail(c, SG_EINVAL, "%s:%d: policy name too long", list, lineno);
+        } else {
+            if (nt == 3)
+                snprintf(e->policy, sizeof e->policy, "%s", tok[2]);
+            for (size_t i = 0; i < n && !r; i++)
+                if (!strcmp(v[i].name, e->name))
+                    r = ctl_fail(c, SG_EEXIST, "%s:%d: zone %s is listed twice; nothing changed",
+                                 list, lineno, e->name);
+            sg_zone *z = NULL;
+            int lr = r ? 0 : sg_zone_load_file_max(e->path, e->name, SG_ZONE_FILE_MAX_DEFAULT, &z);
+            sg_zone_free(z);
+            if (lr)
+                r = ctl_fail(c, lr, "%s:%d: zone %s: %s does not load (the errors above say "
+                             "where); nothing changed", list, lineno, e->name, e->path);
+        }
+        n++;
+    }
+    fclose(f);
+    if (r) {
+        free(v);
+        return r;
+    }
+    *out = v;
+    *n_out = n;
+    return 0;
+}
+
+/* zone add --from-list FILE: every file checked first, then the zones in transactions of
+ * LIST_BATCH (one fsync each instead of one per zone), signetd told once per batch. A
+ * failure stops at that batch: the batches before it stay, and it says which zone. */
+static int zone_add_list(ctl *c, const ctl_opt *o)
+{
+    list_entry *v = NULL;
+    size_t n = 0;
+    int r = read_list(c, o[O_LIST].val, &v, &n);
+    if (r)
+        return r;
+    size_t added = 0, kept = 0, done = 0;
+    for (size_t i = 0; i < n && !r; i += LIST_BATCH) {
+        if ((r = sg_ks_begin(c->ks))) {
+            r = ctl_fail(c, r, "cannot add zones");
+            break;
+        }
+        size_t k;
+        for (k = i; k < n && k < i + LIST_BATCH && !r; k++) {
+            int existed = 0;
+            const char *pol = v[k].policy[0] ? v[k].policy : o[O_POLICY].val;
+            r = add_one(c, v[k].name, v[k].path, pol, &existed);
+            if (r)
+                r = ctl_fail(c, r, "cannot add zone %s (%s): this batch of %zu zones is not "
+                             "added; %zu zones before it are", v[k].name, v[k].path,
+                             (n - i < LIST_BATCH ? n - i : (size_t)LIST_BATCH), done);
+            else if (existed)
+                kept++;
+            else
+                added++;
+        }
+        if (!r && (r = sg_ks_commit(c->ks)))
+            r = ctl_fail(c, r, "cannot add zones (%zu before this batch are added)", done);
+        else if (r)
+            sg_ks_rollback(c->ks);
+        if (!r) {
+            done = k;
+            ctl_daemon_tell_zones_changed(c);
+        }
+    }
+    if (r) {
+        free(v);
+        return r;
+    }
+    if (c->json)
+        printf("{\"zones\":%zu,\"added\":%zu,\"kept\":%zu}\n", n, added, kept);
+    else
+        printf("%zu zones: %zu added, %zu already there (their keys kept), each served from "
+               "its file\n", n, added, kept);
+    free(v);
+    return CTL_OK;
+}
+
 static int zone_add(ctl *c, const ctl_opt *o, const char *name)
 {
+    if (o[O_LIST].set)
+        return zone_add_list(c, o);
     if (o[O_FILE].set)
         return zone_add_served(c, o, name);
     int r = sg_ks_zone_add(c->ks, name, o[O_POLICY].val, c->now);
@@ -468,7 +627,7 @@ static const struct zone_sub {
     unsigned opts; /* 1 << O_*: the options it accepts */
     int (*run)(ctl *c, const ctl_opt *o, const char *name);
 } zone_subs[] = {
-    { "add", 1, 1u << O_POLICY | 1u << O_FILE, zone_add },
+    { "add", 1, 1u << O_POLICY | 1u << O_FILE | 1u << O_LIST, zone_add },
     { "list", 0, 0, zone_list },
     { "show", 1, 0, zone_show },
     { "remove", 1, 1u << O_FORCE | 1u << O_PURGE, zone_remove },
@@ -491,7 +650,7 @@ int cmd_zone(ctl *c, int argc, char **argv)
                      !strcmp(argv[0], "plan") || !strcmp(argv[0], "unsign")))
         return cmd_zone_roll(c, argv[0], argc - 1, argv + 1);
     ctl_opt o[O_N] = { { "policy", 1, 0, 0 }, { "force", 0, 0, 0 }, { "file", 1, 0, 0 },
-                       { "purge", 0, 0, 0 } };
+                       { "purge", 0, 0, 0 }, { "from-list", 1, 0, 0 } };
     char *pos[3];
     int npos, help_wanted;
     int rc = ctl_parse("zone ", argc, argv, o, O_N, pos, 3, &npos, &help_wanted);
@@ -510,7 +669,11 @@ int cmd_zone(ctl *c, int argc, char **argv)
             s = &zone_subs[i];
     if (!s)
         return ctl_usage("zone ", "unknown subcommand 'zone %s'", sub);
-    if (npos != 1 + s->takes_zone)
+    /* zone add --from-list names its zones in the list */
+    int takes_zone = s->takes_zone && !o[O_LIST].set;
+    if (o[O_LIST].set && o[O_FILE].set)
+        return ctl_usage("zone ", "--from-list and --file do not go together");
+    if (npos != 1 + takes_zone)
         return ctl_usage("zone ", "wrong number of arguments for 'zone %s'", sub);
     for (int i = 0; i < O_N; i++)
         if (o[i].set && !(s->opts & (1u << i)))

@@ -117,6 +117,33 @@ class DynamicZones(unittest.TestCase):
         self.wait(lambda: self.srv.dig('www.' + zones[0], 'A').rcode == 'REFUSED',
                   'the purged zones refused', timeout=5 * SOON)
 
+    def test_2b_from_list(self):
+        # 300 zones from one list: one transaction per 256, every one served signed; a list
+        # with a broken file changes nothing
+        zones = ['l%03d.test' % i for i in range(300)]
+        lst = os.path.join(self.dir, 'zones.list')
+        with open(lst, 'w') as f:
+            f.write('# zone path [policy]\n')
+            for z in zones:
+                f.write('%s %s\n' % (z, self.write(z)))
+        out = ctl(self.db, 'zone', 'add', '--from-list', lst, as_json=True)
+        self.assertEqual(out, {'zones': 300, 'added': 300, 'kept': 0})
+        self.wait(lambda: self.signed_answer('www.' + zones[-1]), 'the last of 300 listed zones',
+                  timeout=5 * SOON)
+        for z in zones[::7]:
+            self.assertTrue(self.signed_answer('www.' + z), z)
+        bad = os.path.join(self.dir, 'bad.list')
+        with open(bad, 'w') as f:
+            f.write('lnew.test %s\nlbad.test %s\n' % (
+                self.write('lnew.test'), self.write('lbad.test', extra='www IN A 192.0.2.999\n')))
+        p = ctl_run(self.db, 'zone', 'add', '--from-list', bad)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn('bad.list:2:', p.stderr)
+        self.assertIn('nothing changed', p.stderr)
+        self.assertNotEqual(ctl_run(self.db, 'zone', 'show', 'lnew.test').returncode, 0)
+        for z in zones:
+            ctl(self.db, 'zone', 'remove', z, '--purge')
+
     def test_3_remove_then_purge(self):
         ctl(self.db, 'zone', 'add', 'b.test', '--file', self.write('b.test'))
         self.wait(lambda: self.signed_answer('www.b.test'), 'b.test served')
