@@ -1508,6 +1508,10 @@ class RegistrarTest(unittest.TestCase):
             self.assertFalse([x for x in r.answer if x.type in ('DNSKEY', 'RRSIG')])
             self.assertEqual(served_ds(0), [])
             self.assertEqual(served_ds(1), [])
+            # the monitor samples every 0.2 s: let it see the unsigned phase before it stops
+            # (it missed it once when signing stopped just after its last sample)
+            wait(lambda: any(not d and not s for d, s in samples), 10,
+                 'the monitor to sample the unsigned child')
             stop.set()
             mon.join(5)
             self.assertFalse(bad, '\n'.join(bad[:10]))
