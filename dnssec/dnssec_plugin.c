@@ -795,7 +795,8 @@ static int dnssec_ready(const void *state, sg_buf *why)
     }
     for (int i = 0; i < sg_keyman_nzones(st->km) && !st->dynamic; i++) {
         const sg_keyset *k = sg_keyman_keys(st->km, i);
-        if (k && k->nzsk > 0 && k->nksk > 0)
+        /* an offline-KSK zone has no KSK online: its key RRsets come signed ahead */
+        if (k && k->nzsk > 0 && (k->nksk > 0 || k->presigned))
             continue;
         char name[1024] = "?";
         if (i < st->nzones)

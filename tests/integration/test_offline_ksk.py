@@ -19,6 +19,7 @@ import subprocess
 import tempfile
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 import signet_test
@@ -43,6 +44,9 @@ offline.test:$port {
         to 127.0.0.1
     }
     prometheus 127.0.0.1:$port2
+    ready 127.0.0.1:$port2 {
+        monitor continuously
+    }
 }
 """
 
@@ -132,6 +136,22 @@ class OfflineKsk(unittest.TestCase):
         with urllib.request.urlopen(url, timeout=5) as r:
             return r.read().decode()
 
+    @staticmethod
+    def http_status(url):
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            return e.code
+
+    @staticmethod
+    def http_body(url):
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                return r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.read().decode()
+
     def skr_seconds(self):
         for line in self.scrape().splitlines():
             if line.startswith('signet_skr_valid_until_seconds{'):
@@ -158,6 +178,11 @@ class OfflineKsk(unittest.TestCase):
         zsks = [k['tag'] for k in ctl(self.on, 'key', 'list', ZONE, as_json=True) if k['role'] == 'zsk']
         self.assertGreater(len(zsks), 10, 'the request did not pre-plan the ZSKs')
         self.start()
+        # ready: the zone signs with its ZSKs and serves the pre-signed DNSKEY set, though no
+        # KSK private key is online (it said 'no active signing keys' before)
+        url = 'http://127.0.0.1:%d/ready' % self.srv.port2
+        ok = signet_test.wait_for(lambda: self.http_status(url) == 200, 10)
+        self.assertTrue(ok, 'not ready: %s' % self.http_body(url))
         # DNSKEY, CDS and CDNSKEY are signed by the offline KSK alone
         for t in ('DNSKEY', 'CDS', 'CDNSKEY'):
             self.assertEqual(self.rrsig_tags(ZONE, t), [self.ksk_tag], t)
