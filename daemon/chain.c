@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/name.h"
+#include "signer/compact_key.h"
 #include "tsig/tsig.h"
 
 #include <arpa/inet.h>
@@ -26,6 +27,7 @@ static void options_defaults(sg_options *o)
     o->tcp_io_timeout = 2000;
     o->tcp_max_connections = 1024;
     o->max_answer_size = 65535;
+    o->key_objects = SG_KEY_OBJECTS_DEFAULT;
     sg_proc_defaults(&o->proc);
 }
 
@@ -78,6 +80,11 @@ static int parse_option(const sg_cfg_block *d, sg_options *o, sg_tsig_keyring *k
             if (d->nargs != 1 || sg_cfg_parse_uint(d->args[0], 512, 65535, &v))
                 return sg_cfg_error(d, "max-answer-size: expected bytes from 512 to 65535");
             o->max_answer_size = (uint16_t)v;
+        } else if (!strcmp(d->name, "key-objects")) {
+            if (d->nargs != 1 || sg_cfg_parse_uint(d->args[0], 0, 100000000, &v))
+                return sg_cfg_error(d, "key-objects: expected a number of key objects kept "
+                                       "built (0: every key's)");
+            o->key_objects = (size_t)v;
         } else if (!strcmp(d->name, "log-level")) {
             enum sg_log_level lvl;
             if (d->nargs != 1 || sg_log_parse_level(d->args[0], &lvl))
@@ -589,6 +596,7 @@ fail:
 
 int sg_runtime_start(sg_runtime *rt)
 {
+    sg_compact_key_set_cache(rt->opt.key_objects);
     for (int b = 0; b < rt->nblocks; b++)
         for (int i = 0; i < rt->blocks[b].nhandlers; i++) {
             sg_handler *h = &rt->blocks[b].handlers[i];

@@ -3,6 +3,7 @@
  * every Prometheus client library exports (start time, CPU, memory, file descriptors),
  * read from /proc at scrape time, so that the usual dashboards and alerts work unchanged. */
 #include "daemon/process_metrics.h"
+#include "signer/compact_key.h"
 #include "common/errors.h"
 #include "common/metrics.h"
 
@@ -128,6 +129,15 @@ static int process_source(sg_metrics_out *o, void *ctx)
     struct rlimit rl;
     if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY)
         sg_metrics_add_u64(o, "process_max_fds", NULL, NULL, (uint64_t)rl.rlim_cur);
+
+    sg_metrics_family(o, "signet_key_objects", SG_METRIC_GAUGE,
+                      "Signing key objects kept built (global option key-objects).");
+    sg_metrics_add_u64(o, "signet_key_objects", NULL, NULL, (uint64_t)sg_compact_key_cached());
+    sg_metrics_family(o, "signet_key_object_builds_total", SG_METRIC_COUNTER,
+                      "Signing key objects built from their compact form (a key that signs "
+                      "while its object is not kept).");
+    sg_metrics_add_u64(o, "signet_key_object_builds_total", NULL, NULL,
+                       (uint64_t)sg_compact_key_builds());
     return 0;
 }
 

@@ -40,6 +40,7 @@ typedef struct sg_options {
     uint32_t tcp_max_connections;
     uint32_t tcp_max_per_client;  /* 0: no limit */
     uint16_t max_answer_size;     /* bytes of any reply but a transfer (default 65535) */
+    size_t key_objects;           /* signing key objects kept built (signer/compact_key.h) */
     sg_proc_options proc;
 } sg_options;
 

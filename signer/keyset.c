@@ -2,6 +2,7 @@
 /* Keystore -> signer: which keys are published, which sign what, and the apex DNSKEY,
  * CDS and CDNSKEY RRsets, rebuilt whenever the keystore changes. */
 #include "signer/keyset.h"
+#include "signer/compact_key.h"
 #include "common/errors.h"
 #include "common/log.h"
 #include "keystore/pkcs11.h"
@@ -74,18 +75,21 @@ const sg_rrset *sg_keyset_presigned(const sg_keyset *k, const sg_rrset *rs)
     return NULL;
 }
 
+static void sign_key_free(sg_sign_key *sk)
+{
+    EVP_PKEY_free(sk->pkey);
+    sg_compact_key_free(sk->compact);
+    sg_p11_key_free(sk->token);
+}
+
 void sg_keyset_free(sg_keyset *k)
 {
     if (!k)
         return;
-    for (int i = 0; i < k->nzsk; i++) {
-        EVP_PKEY_free(k->zsk[i].pkey);
-        sg_p11_key_free(k->zsk[i].token);
-    }
-    for (int i = 0; i < k->nksk; i++) {
-        EVP_PKEY_free(k->ksk[i].pkey);
-        sg_p11_key_free(k->ksk[i].token);
-    }
+    for (int i = 0; i < k->nzsk; i++)
+        sign_key_free(&k->zsk[i]);
+    for (int i = 0; i < k->nksk; i++)
+        sign_key_free(&k->ksk[i]);
     free(k->zsk);
     free(k->ksk);
     sg_arena_deinit(&k->mem);
@@ -261,16 +265,21 @@ int sg_keyset_load_next(sg_keystore *ks, const char *zone, int64_t now, uint64_t
                 sg_log(SG_LOG_ERR, "signer", zone, "key %lld: private key not loaded: %s",
                        (long long)key->id, sg_strerror(rc));
                 goto fail;
+            } else if (!sg_compact_key_from(sk.pkey, &sk.compact)) {
+                EVP_PKEY_free(sk.pkey); /* built again when it signs */
+                sk.pkey = NULL;
             }
             if (key->role != SG_KS_ROLE_KSK)
                 k->zsk[k->nzsk++] = sk;
             if (key->role != SG_KS_ROLE_ZSK) {
-                if (key->role == SG_KS_ROLE_CSK && !EVP_PKEY_up_ref(sk.pkey)) {
+                if (key->role == SG_KS_ROLE_CSK && sk.pkey && !EVP_PKEY_up_ref(sk.pkey)) {
                     rc = SG_ELIB;
                     goto fail;
                 }
-                if (key->role == SG_KS_ROLE_CSK)
+                if (key->role == SG_KS_ROLE_CSK) {
                     sg_p11_key_ref(sk.token);
+                    sg_compact_key_ref(sk.compact);
+                }
                 k->ksk[k->nksk++] = sk;
             }
         }
@@ -327,10 +336,8 @@ int sg_keyset_load_next(sg_keystore *ks, const char *zone, int64_t now, uint64_t
         ncdk = b[2].count;
         k->presigned = 1;
         k->skr_until = bundle.to;
-        for (int i = 0; i < k->nksk; i++) {
-            EVP_PKEY_free(k->ksk[i].pkey);
-            sg_p11_key_free(k->ksk[i].token);
-        }
+        for (int i = 0; i < k->nksk; i++)
+            sign_key_free(&k->ksk[i]);
         k->nksk = 0;
         if (stale)
             sg_log(SG_LOG_ERR, "signer", zone, "offline KSK: no signed bundle for now; serving "

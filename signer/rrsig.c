@@ -2,6 +2,7 @@
 /* RRSIG making with OpenSSL 3 EVP: the signed data of RFC 4034 3.1.8.1 and the DNSSEC
  * signature encodings (ECDSA r|s per RFC 6605, EdDSA per RFC 8080, RSA per RFC 5702). */
 #include "signer/signer.h"
+#include "signer/compact_key.h"
 #include "common/errors.h"
 #include "common/log.h"
 #include "common/name.h"
@@ -55,7 +56,7 @@ int sg_rrsig_make(const sg_sign_key *key, const uint8_t *signer, const uint8_t *
                   uint8_t labels, const sg_rrset *rs, uint32_t inception,
                   uint32_t expiration, uint8_t *out, size_t *len_out)
 {
-    if (!key || !key->pkey || !signer || !owner || !rs || !out || !len_out)
+    if (!key || (!key->pkey && !key->compact) || !signer || !owner || !rs || !out || !len_out)
         return SG_EINVAL;
     size_t sig_len = sg_sig_size(key);
     size_t signer_len = sg_name_len(signer);
@@ -100,6 +101,7 @@ int sg_rrsig_make(const sg_sign_key *key, const uint8_t *signer, const uint8_t *
 
     int rc = 0;
     EVP_MD_CTX *ctx = NULL;
+    EVP_PKEY *pk = NULL;
     if (key->token) {
         size_t got = 0;
         rc = sg_p11_sign(key->token, data, o, out + head, SG_RRSIG_MAX - head, &got);
@@ -112,10 +114,15 @@ int sg_rrsig_make(const sg_sign_key *key, const uint8_t *signer, const uint8_t *
             *len_out = head + sig_len;
         goto out;
     }
+    pk = key->pkey ? key->pkey : sg_compact_key_get(key->compact);
+    if (!pk) {
+        rc = SG_ELIB; /* logged */
+        goto out;
+    }
     ctx = EVP_MD_CTX_new();
     uint8_t der[1024];
     size_t der_len = sizeof der;
-    if (!ctx || EVP_DigestSignInit(ctx, NULL, alg_md(key->algorithm), NULL, key->pkey) != 1 ||
+    if (!ctx || EVP_DigestSignInit(ctx, NULL, alg_md(key->algorithm), NULL, pk) != 1 ||
         EVP_DigestSign(ctx, der, &der_len, data, o) != 1) {
         rc = ossl_fail("signing failed");
         goto out;
@@ -148,6 +155,8 @@ int sg_rrsig_make(const sg_sign_key *key, const uint8_t *signer, const uint8_t *
     *len_out = head + sig_len;
 out:
     EVP_MD_CTX_free(ctx);
+    if (pk && !key->pkey)
+        EVP_PKEY_free(pk); /* our reference to the compact key's object */
     if (data != stackbuf)
         free(data);
     return rc;

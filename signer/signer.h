@@ -24,6 +24,9 @@ struct sg_p11_key;
 typedef struct sg_sign_key {
     EVP_PKEY *pkey;
     struct sg_p11_key *token;
+    /* A software ECDSA/EdDSA key of a key set is held compact instead (pkey NULL): its
+     * object is built when it signs (signer/compact_key.h). */
+    struct sg_compact_key *compact;
     uint8_t algorithm;
     uint16_t key_tag;
     uint16_t flags;        /* DNSKEY flags: 257 KSK/CSK, 256 ZSK */

@@ -6,7 +6,8 @@ Groups (one CTest test each; `test_dnssec.py --group NAME`, or unittest names):
   modes       nsec, nsec3 and compact denial with ECDSAP256SHA256: every answer kind asked
               through a validating unbound (AD, the right rcode, never SERVFAIL), and the
               same names asked of signetd directly (RRSIGs, TTLs, signer, unsigned glue)
-  algorithms  nsec3 with each algorithm (CSK, or KSK+ZSK for some), the same checks
+  algorithms  nsec3 with each algorithm (CSK, or KSK+ZSK for some), the same checks; and
+              KSK+ZSK with one key object kept (`key-objects 1`)
   delegation  a signed parent and signed, unsigned and bogus children: chain of trust
   keychange   a key published and activated with signetctl while signetd runs
   zonesign    `signetctl zone sign` output accepted by ldns-verify-zone
@@ -111,6 +112,7 @@ class SignedZoneBase(unittest.TestCase):
     ALGORITHM = 'ECDSAP256SHA256'
     KEYS = 'csk'       # or 'ksk-zsk'
     POLICY = 'p'
+    GLOBAL = ''        # a global options block put before the server block
 
     @classmethod
     def setUpClass(cls):
@@ -122,7 +124,7 @@ class SignedZoneBase(unittest.TestCase):
             cls.db = os.path.join(cls.dir, 'keystore.db')
             ctl(cls.db, 'policy', 'add', cls.POLICY, '--denial', cls.DENIAL,
                 '--algorithm', cls.ALGORITHM.lower(), '--' + cls.KEYS)
-            cls.srv = Signetd(COREFILE % cls.POLICY, ZONE_FILES, workdir=cls.dir)
+            cls.srv = Signetd(cls.GLOBAL + COREFILE % cls.POLICY, ZONE_FILES, workdir=cls.dir)
             cls.srv.start()
             cls.ds = record_lines(ctl(cls.db, 'ds', 'example.test'))
             if not cls.ds:
@@ -480,9 +482,9 @@ class ValidationTests:
                          ['127.0.0.22'], 'SRV target address in additional\n%r' % r)
 
 
-def _case(name, denial, algorithm, keys='csk'):
+def _case(name, denial, algorithm, keys='csk', glob=''):
     return type(name, (ValidationTests, SignedZoneBase), {'DENIAL': denial, 'ALGORITHM': algorithm,
-                                          'KEYS': keys, '__module__': __name__})
+                                          'KEYS': keys, 'GLOBAL': glob, '__module__': __name__})
 
 
 ModeNsec = _case('ModeNsec', 'nsec', 'ECDSAP256SHA256')
@@ -494,6 +496,10 @@ AlgEd25519 = _case('AlgEd25519', 'nsec3', 'ED25519')
 AlgEd448 = _case('AlgEd448', 'nsec3', 'ED448', 'ksk-zsk')
 AlgRsaSha256 = _case('AlgRsaSha256', 'nsec3', 'RSASHA256', 'ksk-zsk')
 AlgRsaSha512 = _case('AlgRsaSha512', 'nsec3', 'RSASHA512')
+# one key object kept for a KSK and a ZSK: every DNSKEY signature and every other one
+# builds its key's object again from the compact form (signer/compact_key.c)
+KeyObjectsOne = _case('KeyObjectsOne', 'nsec', 'ECDSAP256SHA256', 'ksk-zsk',
+                      '{\n    key-objects 1\n}\n')
 
 
 # ---- a chain of trust: signed parent, signed / unsigned / bogus children -------------
@@ -782,7 +788,7 @@ class ZoneSign(unittest.TestCase):
 GROUPS = {
     'modes': (ModeNsec, ModeNsec3, ModeCompact),
     'algorithms': (AlgEcdsaP256, AlgEcdsaP384, AlgEd25519, AlgEd448, AlgRsaSha256,
-                   AlgRsaSha512),
+                   AlgRsaSha512, KeyObjectsOne),
     'delegation': (Delegation,),
     'keychange': (KeyChange,),
     'zonesign': (ZoneSign,),
