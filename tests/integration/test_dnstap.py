@@ -11,6 +11,8 @@ dnstap-ldns (the reference decoder) prints it.
 - no reader, or a reader that stops reading (SIGSTOP): every query is still answered at
   once, and the frames that cannot go are counted in signet_dnstap_dropped_total; a
   reader started again gets frames again;
+- a reload keeps the counters and connects the new instance, quickly even when the
+  reader is stopped;
 - config errors named with file:line by `signetd -t`.
 """
 
@@ -394,6 +396,31 @@ tls://dot.test:$port3 {
         reader.stop()
         kinds = sorted(f['type'] for f in frames if f['qname'] == 'back.example.test.')
         self.assertEqual(kinds, ['AUTH_QUERY', 'AUTH_RESPONSE'], frames)
+
+    def test_3_reload(self):
+        # a reload replaces the instance: the counters go on, the new one connects, and
+        # a stopped reader does not hold the old one's stop for long
+        reader = self.new_reader()
+        self.wait_flowing()
+        sent, dropped = self.counts()
+        reader.pause()
+        since = self.srv.log_size()
+        t = time.monotonic()
+        self.srv.send_signal(signal.SIGHUP)
+        self.assertTrue(self.srv.wait_log('reload done', since, 30 * SLOW), self.srv.log()[-3000:])
+        self.assertLess(time.monotonic() - t, 10 * SLOW)
+        s2, d2 = self.counts()
+        self.assertGreaterEqual(s2 + d2, sent + dropped)  # not reset
+        reader.resume()
+        reader.stop(decoded=False)
+        reader = self.new_reader()
+        self.wait_flowing()
+        r = self.kdig('after-reload.example.test', 'A')
+        self.assertEqual(r.rcode, 'NXDOMAIN')
+        frames = reader.read_until(
+            lambda fr: len([f for f in fr if f['qname'] == 'after-reload.example.test.']) >= 2, 20 * SLOW)
+        reader.stop(decoded=False)
+        self.assertEqual(len([f for f in frames if f['qname'] == 'after-reload.example.test.']), 2, frames)
 
 
 class Sampled(DnstapCase):
