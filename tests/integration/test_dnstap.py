@@ -7,6 +7,8 @@ dnstap-ldns (the reference decoder) prints it.
 - `full`: every query kdig sends over UDP, TCP and DNS over TLS shows up as AUTH_QUERY and
   AUTH_RESPONSE with its name, type, the client's address and port, the protocol, the
   identity and version configured; counted in signet_dnstap_sent_total{block};
+- a reader on TCP, `responses` alone, without `full`: AUTH_RESPONSE frames without the
+  message;
 - `sample N` with `queries`: about one query in N is mirrored, and no AUTH_RESPONSE;
 - no reader, or a reader that stops reading (SIGSTOP): every query is still answered at
   once, and the frames that cannot go are counted in signet_dnstap_dropped_total; a
@@ -47,17 +49,20 @@ def counter(text, name, block):
 class Reader:
     """fstrm_capture on a Unix socket, writing the frames it reads to a file."""
 
-    def __init__(self, sock, out, log):
-        self.sock, self.out, self.log_path = sock, out, log
+    def __init__(self, sock, out, log, tcp_port=None):
+        self.sock, self.out, self.log_path, self.tcp_port = sock, out, log, tcp_port
         self.proc = None
 
     def start(self):
         for p in (self.sock, self.out):
-            if os.path.exists(p):
+            if p and os.path.exists(p):
                 os.unlink(p)
         self._log = open(self.log_path, 'ab')
-        self.proc = signet_test.spawn(['fstrm_capture', '-t', 'protobuf:dnstap.Dnstap',
-                                       '-u', self.sock, '-w', self.out], self._log)
+        where = ['-a', '127.0.0.1', '-p', str(self.tcp_port)] if self.tcp_port else ['-u', self.sock]
+        self.proc = signet_test.spawn(['fstrm_capture', '-t', 'protobuf:dnstap.Dnstap'] + where
+                                      + ['-w', self.out], self._log)
+        if self.tcp_port:
+            return self  # the server's connection says when it listens
         if not wait_for(lambda: os.path.exists(self.sock), 10):
             raise RuntimeError('fstrm_capture did not listen; log:\n%s'
                                % signet_test.read_logs(self.log_path))
@@ -214,7 +219,7 @@ class DnstapCase(ServerCase):
         """Until n dnstap instances have logged their connection since log offset since
         (a server started before its reader retries every second)."""
         def connected():
-            return len(re.findall(r'dnstap: unix:\S+: connected', self.srv.log()[since:])) >= n
+            return len(re.findall(r'dnstap: \S+: connected', self.srv.log()[since:])) >= n
         self.assertTrue(wait_for(connected, 30 * SLOW), 'no connection; log:\n' + self.srv.log()[-3000:])
 
     def wait_flowing(self):
@@ -465,6 +470,42 @@ example.test:$port {
         self.assertLessEqual(len(mine), n // 10 + 2, frames)
         self.assertLessEqual(len(frames) - len(mine), 1, frames)
         self.assertEqual({f['type'] for f in mine}, {'AUTH_QUERY'})
+
+
+class Tcp(DnstapCase):
+    """A reader on TCP, messages left out (CoreDNS's default)."""
+    COREFILE = '''
+example.test:$port {
+    bind 127.0.0.1
+    file $dir/example.test.zone
+    prometheus 127.0.0.1:$port2
+    dnstap tcp://127.0.0.1:$port3 responses
+}
+'''
+
+    @classmethod
+    def prepare(cls, srv):
+        super().prepare(srv)
+        cls.port3 = signet_test.free_port()
+        srv.template = string.Template(cls.COREFILE.replace('$port3', str(cls.port3)))
+
+    def test_tcp(self):
+        since = self.srv.log_size()
+        reader = Reader(None, self.srv.path('tcp.fstrm'), self.srv.path('reader-tcp.log'),
+                        tcp_port=self.port3).start()
+        type(self).reader = reader
+        self.wait_connected(since)
+        self.mark()
+        port = free_udp_port()
+        r = self.kdig('www.example.test', 'A', '-b', '127.0.0.1#%d' % port)
+        self.assertEqual(r.rcode, 'NOERROR')
+        self.wait_written(1)
+        frames = reader.read_until(lambda fr: any(f['query_port'] == str(port) for f in fr), 20 * SLOW)
+        reader.stop(decoded=False)
+        got = [f for f in frames if f['query_port'] == str(port)]
+        # one AUTH_RESPONSE, no message in it (so no question to print), the client's address
+        self.assertEqual([(f['type'], f['has_message'], f['query_address']) for f in got],
+                         [('AUTH_RESPONSE', False, '127.0.0.1')], frames)
 
 
 class DnstapConfigErrors(unittest.TestCase):
