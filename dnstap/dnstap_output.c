@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CONTENT_TYPE "protobuf:dnstap.Dnstap"
@@ -41,6 +42,7 @@ typedef struct conn {
     int accepted;    /* the reader's ACCEPT was read on this connection */
     int connected;   /* the handshake is done (its START written): logged as connected */
     int failing;     /* a failure to connect was logged (log lines on changes only) */
+    uint64_t logged; /* when (monotonic seconds): a failure goes on is told once a minute */
 } conn;
 
 struct sg_dnstap_output {
@@ -147,12 +149,25 @@ static void conn_drop_fd(conn *l)
     l->accepted = 0;
 }
 
+/* A failure to connect or to shake hands is worth a line now: the first of a run, then a
+ * reminder at most once a minute. */
+static int conn_tell_failure(conn *l)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec;
+    if (l->failing && now - l->logged < 60)
+        return 0;
+    l->logged = now;
+    return 1;
+}
+
 static void conn_lost(conn *l, const char *what, int err)
 {
     const char *why = err == EAGAIN ? "timed out" : err ? strerror(err) : "closed by the reader";
     if (l->connected)
         sg_log(SG_LOG_WARN, "dnstap", NULL, "%s: %s failed (%s); reconnecting", l->ep.text, what, why);
-    else if (!l->failing)
+    else if (conn_tell_failure(l))
         sg_log(SG_LOG_WARN, "dnstap", NULL, "%s: no Frame Streams handshake (%s %s); frames are dropped until a reader answers",
                l->ep.text, what, why);
     l->failing = !l->connected;
@@ -177,7 +192,7 @@ static fstrm_res conn_open(void *obj)
     int err = errno;
     if (fd >= 0)
         close(fd);
-    if (!l->failing)
+    if (conn_tell_failure(l))
         sg_log(SG_LOG_WARN, "dnstap", NULL, "%s: cannot connect (%s); frames are dropped until a reader listens",
                l->ep.text, strerror(err));
     l->failing = 1;
