@@ -166,7 +166,8 @@ static void conn_lost(conn *l, const char *what, int err)
 {
     const char *why = err == EAGAIN ? "timed out" : err ? strerror(err) : "closed by the reader";
     if (l->connected)
-        sg_log(SG_LOG_WARN, "dnstap", NULL, "%s: %s failed (%s); reconnecting", l->ep.text, what, why);
+        sg_log(SG_LOG_WARN, "dnstap", NULL, "%s: connection lost (%s %s); frames are dropped until it is back",
+               l->ep.text, what, why);
     else if (conn_tell_failure(l))
         sg_log(SG_LOG_WARN, "dnstap", NULL, "%s: no Frame Streams handshake (%s %s); frames are dropped until a reader answers",
                l->ep.text, what, why);
