@@ -332,6 +332,8 @@ int sg_dnstap_output_new(const sg_dnstap_output_cfg *cfg, sg_dnstap_output **out
     if (!(w = fstrm_writer_init(wopt, &rdwr))) /* takes rdwr */
         goto fail;
     if (!(iopt = fstrm_iothr_options_init()) ||
+        /* one queue per worker, but threads that are not workers share queue 0: MPSC
+         * (a mutex per queue, taken by its worker and the I/O thread only) */
         fstrm_iothr_options_set_queue_model(iopt, FSTRM_IOTHR_QUEUE_MODEL_MPSC) != fstrm_res_success ||
         fstrm_iothr_options_set_num_input_queues(iopt, o->nqueues) != fstrm_res_success ||
         fstrm_iothr_options_set_input_queue_size(iopt, cfg->queue) != fstrm_res_success ||
