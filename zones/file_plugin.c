@@ -76,6 +76,7 @@ typedef struct file_state {
     /* instances made later (a reload) take over the slots from earlier ones, which defer
      * to them until they stop */
     uint64_t seq;
+    uint64_t signal_state;          /* sg_signal_state() the versions were last made for */
     sg_task task;
     int task_started;
 } file_state;
@@ -354,11 +355,18 @@ out:
 static void *signal_main(void *arg)
 {
     file_state *st = arg;
-    while (!sg_task_sleep(&st->task, SIGNAL_POLL_MS))
+    while (!sg_task_sleep(&st->task, SIGNAL_POLL_MS)) {
+        /* taken before the zones are looked at: a change while they are is seen next time */
+        uint64_t now = sg_signal_state();
+        int failed = 0;
         for (int i = 0; i < st->nzones; i++) {
-            signal_refresh(st, i);
+            if (now != st->signal_state && signal_refresh(st, i))
+                failed = 1; /* logged; tried again next time */
             sg_zonedb_slot_reap(st->sig[i].slot);
         }
+        if (!failed)
+            st->signal_state = now;
+    }
     return NULL;
 }
 
@@ -416,6 +424,7 @@ static int file_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **s
         st->set = file_set_join(ctx);
         st->prep = prep;
         st->seq = atomic_fetch_add(&g_next_seq, 1);
+        st->signal_state = ctx->check_only ? 0 : sg_signal_state();
     }
     if (!st || !st->zones || !st->sig || !st->set) {
         rc = SG_ENOMEM;

@@ -18,6 +18,7 @@ typedef struct child {
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static child *g_children;
 static size_t g_n, g_cap;
+static uint64_t g_changes;      /* registrations and removals */
 
 int sg_signal_register(const uint8_t *apex, const sg_signal_source *src)
 {
@@ -46,6 +47,7 @@ int sg_signal_register(const uint8_t *apex, const sg_signal_source *src)
         g_n++;
     }
     g_children[i].src = *src;
+    g_changes++;
 out:
     pthread_mutex_unlock(&g_lock);
     return rc;
@@ -59,6 +61,7 @@ void sg_signal_unregister(const uint8_t *apex, const void *self)
     for (size_t i = 0; i < g_n; i++)
         if (sg_name_eq(g_children[i].apex, apex) && g_children[i].src.self == self) {
             g_children[i] = g_children[--g_n];
+            g_changes++;
             break;
         }
     if (!g_n) {
@@ -177,6 +180,32 @@ static int collect_child(const sg_zone *base, const child *c, sg_signal_set *s)
 out:
     sg_zonedb_release(v);
     return rc;
+}
+
+uint64_t sg_signal_state(void)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    sg_arena mem;
+    sg_arena_init(&mem, 4096);
+    pthread_mutex_lock(&g_lock);
+    h = fnv(h, &g_changes, sizeof g_changes);
+    for (size_t i = 0; i < g_n; i++) {
+        const child *c = &g_children[i];
+        sg_zone *v = NULL;
+        uint64_t gen = sg_zonedb_acquire_apex(c->apex, &v) ? 0 : v->gen;
+        sg_zonedb_release(v);
+        h = fnv(h, &gen, sizeof gen);
+        sg_rrset rs[2] = { { 0 }, { 0 } };
+        if (c->src.records(c->src.self, c->apex, &mem, &rs[0], &rs[1]) == 0)
+            for (int k = 0; k < 2; k++)
+                if (rs[k].count)
+                    h = fnv(fnv(h, &rs[k].ttl, sizeof rs[k].ttl), rs[k].rdata, rs[k].rdata_len);
+        h = fnv(h, "|", 1);
+        sg_arena_reset(&mem);
+    }
+    pthread_mutex_unlock(&g_lock);
+    sg_arena_deinit(&mem);
+    return h;
 }
 
 int sg_signal_collect(const sg_zone *base, sg_signal_set *out)

@@ -26,6 +26,11 @@ int sg_signal_register(const uint8_t *child, const sg_signal_source *src);
  * progress, so self may be freed afterwards. */
 void sg_signal_unregister(const uint8_t *child, const void *self);
 
+/* A number that changes whenever what sg_signal_collect gives any zone could change: the
+ * registered children, the newest version of each (its NS set), their CDS and CDNSKEY.
+ * O(children): a zone builder looks at it every second and collects only when it moved. */
+uint64_t sg_signal_state(void);
+
 /* The owner name `_dsboot.CHILD._signal.NS` (RFC 9615 section 2.1: every label of the
  * child, then `_signal`, then the nameserver's name), lower-case, into out. 0, or
  * SG_EINVAL when it would be longer than 255 octets. */
