@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,6 +284,12 @@ static uint32_t signal_serial(const sg_zone *base, const sg_zone *prev)
     return prev->serial + 1;
 }
 
+/* One refresh at a time: an instance a reload replaces may still be looking at a slot
+ * its successor has just published to, and must see that version before it decides. */
+static pthread_mutex_t g_refresh_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int signal_refresh_locked(file_state *st, int i);
+
 /* Zone i's signal version brought up to date with its base and the signalled children
  * (zones/signal.h): nothing when the slot's version already is, or an instance made
  * after this one looks after it; else a new version (base's records and the signal
@@ -290,10 +297,18 @@ static uint32_t signal_serial(const sg_zone *base, const sg_zone *prev)
  * in zonedb, for transfers). A zone that never had signal records keeps its base. */
 static int signal_refresh(file_state *st, int i)
 {
+    if (!st->sig[i].slot)
+        return 0;
+    pthread_mutex_lock(&g_refresh_lock);
+    int rc = signal_refresh_locked(st, i);
+    pthread_mutex_unlock(&g_refresh_lock);
+    return rc;
+}
+
+static int signal_refresh_locked(file_state *st, int i)
+{
     file_signal *g = &st->sig[i];
     const sg_zone *base = st->zones[i];
-    if (!g->slot)
-        return 0;
     sg_signal_set set;
     int rc = sg_signal_collect(base, &set);
     if (rc)

@@ -14,6 +14,7 @@ signetd comes from $SIGNETD, signetctl from $SIGNETCTL (CTest passes the built t
 """
 
 import os
+import signal
 import subprocess
 import tempfile
 import time
@@ -228,6 +229,27 @@ class SignalTest(unittest.TestCase):
         self.wait(lambda: "waiting for the registry's CDS scan" in
                   ctl_run(self.db, 'zone', 'status', 'child.test').stdout, 30,
                   "zone status: waiting for the registry's CDS scan")
+
+    def test_6_reload_keeps_the_signal(self):
+        """A reload serves the signal at once: unchanged (the version kept), and with
+        example.net's file edited (the new file's version carries it from the start)."""
+        cds = self.wait(lambda: self.direct('child.test', 'CDS'), 30, 'child CDS')
+        self.wait(lambda: self.signalled('child.test', 'CDS')[1] == cds, 15, 'the signal')
+        for edit in (False, True):
+            if edit:
+                with open(self.srv.path('example.net.zone'), 'w') as f:
+                    f.write(NET_ZONE.replace(' 1 60 60', ' 2 60 60') + 'new IN A 192.0.2.7\n')
+            since = self.srv.log_size()
+            self.srv.send_signal(signal.SIGHUP)
+            self.assertIsNotNone(self.srv.wait_log(r'reload done', since, 30), self.srv.log()[since:])
+            cds = self.direct('child.test', 'CDS')
+            ad, got = self.signalled('child.test', 'CDS')
+            self.assertEqual(got, cds, self.srv.log()[since:])
+            self.assertTrue(ad)
+            if edit:
+                r = self.ub.dig('new.example.net', 'A')
+                self.assertIn('ad', r.flags, r.text)
+                self.assertEqual([x.rdata for x in r.answer if x.type == 'A'], ['192.0.2.7'])
 
 
 if __name__ == '__main__':
