@@ -4,8 +4,8 @@ nameserver names lie in a zone signetd also serves signed gets its CDS/CDNSKEY p
 at `_dsboot.CHILD._signal.NS`, signed in the nameserver's zone.
 
 One signetd, one keystore, two server blocks: `example.net` (the nameservers' zone, with
-`same.test` beside it in its block) and `child.test` (another block), both children with
-the `cds` provider and NS ns1.example.net. A validating unbound trusting only
+`same.test` beside it in its block, NSEC3) and `child.test` (another block, NSEC), both
+children with the `cds` provider and NS ns1.example.net. A validating unbound trusting only
 example.net's DS resolves the signals with AD; a CSK rollover of the child moves the
 signal with the child's CDS; a name not signalled is a validated NXDOMAIN; the AXFR of
 example.net passes ldns-verify-zone.
@@ -51,7 +51,7 @@ example.net:$port same.test:$port {
     bind 127.0.0.1
     dnssec {
         keystore %(db)s
-        policy fast
+        policy fast3
         registrar cds {
             check-interval 1s
             query-timeout 1s
@@ -95,6 +95,9 @@ class SignalTest(unittest.TestCase):
         try:
             cls.db = os.path.join(cls.dir, 'keystore.db')
             ctl(cls.db, 'policy', 'add', 'fast', *FAST)
+            # the nameservers' block proves denial with NSEC3 (hashed names, the signal's
+            # empty non-terminals), child.test's with NSEC
+            ctl(cls.db, 'policy', 'add', 'fast3', '--denial', 'nsec3', *FAST)
             cls.srv = Signetd(COREFILE % {'db': cls.db}, workdir=cls.dir, ready_name='example.net')
             for name, text in (('example.net', NET_ZONE), ('same.test', CHILD_ZONE % 'same.test'),
                                ('child.test', CHILD_ZONE % 'child.test')):
@@ -166,6 +169,8 @@ class SignalTest(unittest.TestCase):
             r = self.ub.dig(name, 'CDS')
             self.assertEqual(r.rcode, 'NXDOMAIN', r.text)
             self.assertIn('ad', r.flags, r.text)
+            d = self.srv.dig(name, 'CDS', '+dnssec', '+norec')
+            self.assertTrue(any(x.type == 'NSEC3' for x in d.authority), d)
         # the in-bailiwick case: example.net itself (a cds zone too) has no signal
         r = self.srv.dig('_dsboot.example.net._signal.ns1.example.net', 'CDS', '+norec')
         self.assertEqual(r.rcode, 'NXDOMAIN')
