@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "dnssec/dnssec_metrics.h"
+#include "zones/signal.h"
 #include "zones/zonedb.h"
 
 #include <pthread.h>
@@ -54,6 +55,7 @@ typedef struct dstate {
     sg_dnssec_metrics metrics; /* counters, and the scrape's view of km */
     int metrics_registered;
     sg_key_provider provider; /* SG_SERVICE_KEYS, for the transfer plugin and status */
+    int signalling;           /* the zones are registered as RFC 9615 signalled children */
 } dstate;
 
 /* What this plugin attaches to a zone version (sg_plugin.prepare): its denial chains.
@@ -220,6 +222,8 @@ static void dnssec_teardown(void *state)
     if (st->metrics.count)
         sg_dnssec_metrics_deinit(&st->metrics);
     sg_counters_drop(st->cfg.gate.shed);
+    for (int i = 0; st->signalling && i < st->nzones; i++)
+        sg_signal_unregister(st->zones[i].apex, st);
     /* its thread stops; the key sets and everything retired (old caches too) go with it */
     sg_keyman_free(st->km);
     sg_sigcache *cache = atomic_load(&st->cache);
@@ -263,6 +267,23 @@ static void keys_changing(void *arg, sg_keyman_zone *kz, const sg_keyset *k, con
                           int published);
 static int dnssec_serial_floor(const void *state, const uint8_t *apex, uint32_t *floor);
 static void dnssec_watch(const void *state, void (*changed)(const uint8_t *apex));
+
+/* sg_signal_source.records: the child's CDS and CDNSKEY as its current key set has them */
+static int signal_records(const void *self, const uint8_t *child, sg_arena *mem,
+                          sg_rrset *cds_out, sg_rrset *cdnskey_out)
+{
+    const sg_keyset *k = dnssec_keys(self, child);
+    if (!k)
+        return SG_ENOTFOUND;
+    const sg_rrset *from[2] = { &k->cds, &k->cdnskey };
+    sg_rrset *to[2] = { cds_out, cdnskey_out };
+    for (int i = 0; i < 2; i++) {
+        *to[i] = *from[i];
+        if (from[i]->count && !(to[i]->rdata = sg_arena_dup(mem, from[i]->rdata, from[i]->rdata_len)))
+            return SG_ENOMEM;
+    }
+    return 0;
+}
 
 static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **state_out)
 {
@@ -341,6 +362,17 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
     if (!atomic_load(&st->cache) || (rc = metrics_setup(st))) {
         rc = rc ? rc : SG_ENOMEM;
         goto fail;
+    }
+    /* a registry that scans CDS/CDNSKEY: the zones of the nameservers we serve carry
+     * them as RFC 9615 signals too (zones/signal.h; a dynamic block's zones are not
+     * signalled) */
+    if (st->cfg.has_registrar && !strcmp(st->cfg.registrar.provider, "cds") && !st->dynamic) {
+        sg_signal_source src = { .records = signal_records, .self = st };
+        st->signalling = 1;
+        for (int i = 0; i < st->nzones && !rc; i++)
+            rc = sg_signal_register(st->zones[i].apex, &src);
+        if (rc)
+            goto fail;
     }
     *state_out = st;
     return 0;

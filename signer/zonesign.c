@@ -175,10 +175,14 @@ int sg_zonesign_walk_reuse(const sg_zone *z, const sg_keyset *k, uint32_t now,
                 continue; /* occluded data is not part of the zone */
             if (cut && rs->type != SG_TYPE_NS && rs->type != SG_TYPE_DS)
                 continue;
-            if (rs->type == SG_TYPE_DNSKEY || rs->type == SG_TYPE_CDS || rs->type == SG_TYPE_CDNSKEY ||
-                rs->type == SG_TYPE_RRSIG || rs->type == SG_TYPE_NSEC || rs->type == SG_TYPE_NSEC3 ||
+            /* the signer's own, below: the key RRsets at the apex only (CDS/CDNSKEY
+             * elsewhere are data, e.g. RFC 9615 signals at _dsboot names) */
+            int keyset = rs->type == SG_TYPE_DNSKEY || rs->type == SG_TYPE_CDS ||
+                         rs->type == SG_TYPE_CDNSKEY;
+            if ((keyset && n == z->apex_node) || rs->type == SG_TYPE_RRSIG ||
+                rs->type == SG_TYPE_NSEC || rs->type == SG_TYPE_NSEC3 ||
                 rs->type == SG_TYPE_NSEC3PARAM)
-                continue; /* the signer's own, below */
+                continue;
             int sign = !below && !(cut && rs->type == SG_TYPE_NS);
             rc = push(b, n->name, rs, sign, 0, nthreads, cb, arg);
         }

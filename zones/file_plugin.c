@@ -2,15 +2,18 @@
 /* The `file` plugin: serves zones loaded from master files. */
 #include "zones/file_plugin.h"
 #include "zones/serial.h"
+#include "zones/signal.h"
 #include "zones/zone_index.h"
 #include "zones/zonedb.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/task.h"
 
 #include <stdatomic.h>
 
 #include <errno.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,13 +49,42 @@ typedef struct file_set {
      * first miss: NULL with after_known set means none */
     _Atomic(sg_handler *) after;
     atomic_int after_known;
+    int slot;                       /* the plugin's attachment slot on versions (or -1) */
 } file_set;
+
+/* A signed zone's versions with RFC 9615 signal records (zones/signal.h): built from the
+ * file's version (the base) and published in a zonedb slot, which the base's attachment
+ * points queries to. */
+typedef struct file_signal {
+    sg_zone_slot *slot;             /* NULL: the zone is not signed, nothing signalled */
+    char serial_path[2200];         /* the served-serial state file, "" when none */
+} file_signal;
+
+/* What the file plugin attaches to a version it built: where it came from. */
+typedef struct signal_meta {
+    uint64_t base_gen;              /* the file's version it was built from */
+    uint64_t fingerprint;           /* of its signal records */
+    uint64_t seq;                   /* the instance that built it (file_state.seq) */
+} signal_meta;
 
 typedef struct file_state {
     sg_zone **zones;                /* this line's zones, one reference each */
     int nzones;
     file_set *set;
+    file_signal *sig;               /* per zone */
+    int nsigned;
+    sg_preparer prep;
+    /* instances made later (a reload) take over the slots from earlier ones, which defer
+     * to them until they stop */
+    uint64_t seq;
+    uint64_t signal_state;          /* sg_signal_state() the versions were last made for */
+    sg_task task;
+    int task_started;
 } file_state;
+
+/* Moves whenever a signal version is published: the plugin's version (the answer cache). */
+static _Atomic uint64_t g_signal_epoch;
+static _Atomic uint64_t g_next_seq = 1;
 
 static void file_set_release(file_set *set)
 {
@@ -69,6 +101,11 @@ static void file_teardown(void *state)
         return;
     for (int i = 0; i < st->nzones; i++)
         sg_zonedb_release(st->zones[i]);
+    for (int i = 0; st->sig && i < st->nzones; i++)
+        sg_zonedb_slot_release(st->sig[i].slot);
+    free(st->sig);
+    if (st->task_started)
+        sg_task_destroy(&st->task);
     free(st->zones);
     file_set_release(st->set);
     free(st);
@@ -87,6 +124,8 @@ static file_set *file_set_join(const sg_setup_ctx *ctx)
         }
     }
     file_set *set = calloc(1, sizeof *set);
+    if (set)
+        set->slot = ctx->slot;
     if (set && !(set->idx = sg_zone_index_new())) {
         free(set);
         return NULL;
@@ -235,6 +274,154 @@ static const sg_zone_serving *serving_for(const file_opts *o, const sg_key_provi
     return srv;
 }
 
+/* The serial of a new signal version of base after prev (NULL: none yet): base's while
+ * it is ahead (a new file), else one more than prev's, so that secondaries see every
+ * change. */
+static uint32_t signal_serial(const sg_zone *base, const sg_zone *prev)
+{
+    if (!prev || sg_serial_newer(base->serial, prev->serial))
+        return base->serial;
+    return prev->serial + 1;
+}
+
+/* One refresh at a time: an instance a reload replaces may still be looking at a slot
+ * its successor has just published to, and must see that version before it decides. */
+static pthread_mutex_t g_refresh_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int signal_refresh_locked(file_state *st, int i);
+
+/* Zone i's signal version brought up to date with its base and the signalled children
+ * (zones/signal.h): nothing when the slot's version already is, or an instance made
+ * after this one looks after it; else a new version (base's records and the signal
+ * records), its serial up, the chain's prepare hooks run, published in the slot (and so
+ * in zonedb, for transfers). A zone that never had signal records keeps its base. */
+static int signal_refresh(file_state *st, int i)
+{
+    if (!st->sig[i].slot)
+        return 0;
+    pthread_mutex_lock(&g_refresh_lock);
+    int rc = signal_refresh_locked(st, i);
+    pthread_mutex_unlock(&g_refresh_lock);
+    return rc;
+}
+
+static int signal_refresh_locked(file_state *st, int i)
+{
+    file_signal *g = &st->sig[i];
+    const sg_zone *base = st->zones[i];
+    sg_signal_set set;
+    int rc = sg_signal_collect(base, &set);
+    if (rc)
+        goto out;
+    const sg_zone *prev = sg_zonedb_slot_zone(g->slot);
+    const signal_meta *pm = prev && st->set->slot >= 0 ?
+                            sg_attach_get(&prev->attach[st->set->slot]) : NULL;
+    if ((!prev && !set.n) || (pm && pm->seq > st->seq) ||
+        (pm && pm->base_gen == base->gen && pm->fingerprint == set.fingerprint))
+        goto out;
+    sg_zone *z = NULL;
+    signal_meta *m = malloc(sizeof *m);
+    if (!m) {
+        rc = SG_ENOMEM;
+        goto out;
+    }
+    *m = (signal_meta){ .base_gen = base->gen, .fingerprint = set.fingerprint, .seq = st->seq };
+    if ((rc = sg_signal_apply(base, &set, &z))) {
+        free(m);
+        goto out;
+    }
+    uint32_t serial = signal_serial(base, prev);
+    sg_zone_set_serial(z, serial);
+    if (st->set->slot >= 0)
+        sg_attach_swap(&z->attach[st->set->slot], m, free);
+    else
+        free(m);
+    int pr = sg_prepare(&st->prep, z, z->attach);
+    if (pr)
+        sg_log(SG_LOG_WARN, "zone", z->apex_str, "preparing serial %u failed: %s", serial,
+               sg_strerror(pr));
+    /* a restart serves the same file with this serial again, never an older one */
+    sg_serial_state ss;
+    if (serial != base->serial && g->serial_path[0] &&
+        sg_serial_state_load(g->serial_path, &ss) == 0 && ss.have) {
+        ss.served = serial;
+        if (sg_serial_state_save(g->serial_path, &ss))
+            sg_log(SG_LOG_WARN, "zone", z->apex_str, "cannot save the served serial in %s: %s",
+                   g->serial_path, strerror(errno));
+    }
+    size_t n = set.n;
+    if ((rc = sg_zonedb_slot_publish(g->slot, z)))
+        goto out;
+    atomic_fetch_add(&g_signal_epoch, 1);
+    sg_log(SG_LOG_INFO, "zone", base->apex_str, "serial %u: %zu RFC 9615 signal record%s",
+           serial, n, n == 1 ? "" : "s");
+out:
+    if (rc)
+        sg_log(SG_LOG_WARN, "zone", base->apex_str, "signal records not updated: %s",
+               sg_strerror(rc));
+    sg_signal_set_deinit(&set);
+    return rc;
+}
+
+/* The children's CDS/CDNSKEY change with their key sets (another block's, another
+ * instance's) and their NS sets with their files: looked at once a second. */
+#define SIGNAL_POLL_MS 1000
+
+static void *signal_main(void *arg)
+{
+    file_state *st = arg;
+    while (!sg_task_sleep(&st->task, SIGNAL_POLL_MS)) {
+        /* taken before the zones are looked at: a change while they are is seen next time */
+        uint64_t now = sg_signal_state();
+        int failed = 0;
+        for (int i = 0; i < st->nzones; i++) {
+            if (now != st->signal_state && signal_refresh(st, i))
+                failed = 1; /* logged; tried again next time */
+            sg_zonedb_slot_reap(st->sig[i].slot);
+        }
+        if (!failed)
+            st->signal_state = now;
+    }
+    return NULL;
+}
+
+static int file_start(void *state)
+{
+    file_state *st = state;
+    if (!st || !st->nsigned)
+        return 0;
+    int rc = sg_task_start(&st->task, "sg-signal", signal_main, st);
+    if (rc == 0)
+        st->task_started = 2;
+    return rc;
+}
+
+static void file_stop(void *state)
+{
+    file_state *st = state;
+    if (st && st->task_started == 2) {
+        sg_task_stop(&st->task);
+        st->task_started = 1;
+    }
+}
+
+/* What a query is answered from: the signal version of z's zone when there is one. */
+static const sg_zone *served_version(const file_set *set, const sg_zone *z)
+{
+    if (set->slot < 0)
+        return z;
+    const sg_zone_slot *slot = sg_attach_get(&z->attach[set->slot]);
+    const sg_zone *v = slot ? sg_zonedb_slot_zone(slot) : NULL;
+    return v ? v : z;
+}
+
+static uint64_t file_version(void *state, const sg_query *q)
+{
+    (void)state;
+    (void)q;
+    return atomic_load_explicit(&g_signal_epoch, memory_order_relaxed);
+}
+
 static int file_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **state_out)
 {
     char **names = NULL;
@@ -248,9 +435,13 @@ static int file_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **s
     file_state *st = calloc(1, sizeof *st);
     if (st) {
         st->zones = calloc(n, sizeof *st->zones);
+        st->sig = calloc(n, sizeof *st->sig);
         st->set = file_set_join(ctx);
+        st->prep = prep;
+        st->seq = atomic_fetch_add(&g_next_seq, 1);
+        st->signal_state = ctx->check_only ? 0 : sg_signal_state();
     }
-    if (!st || !st->zones || !st->set) {
+    if (!st || !st->zones || !st->sig || !st->set) {
         rc = SG_ENOMEM;
         goto out;
     }
@@ -280,6 +471,24 @@ static int file_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **s
         st->nzones++;
         if ((rc = sg_zone_index_add(st->set->idx, z)))
             goto out;
+        /* a signed zone may carry RFC 9615 signal records for children it names servers
+         * of: its versions with them go through a slot the base points queries to */
+        if (!ctx->check_only && st->set->slot >= 0) {
+            if (keys && keys->keys && keys->keys(keys->self, z->apex)) {
+                if ((rc = sg_zonedb_slot_acquire(z->apex_str, &st->sig[i].slot)))
+                    goto out;
+                if (sp)
+                    snprintf(st->sig[i].serial_path, sizeof st->sig[i].serial_path, "%s", fs.path);
+                signal_refresh(st, i);
+                st->nsigned++;
+            }
+            /* the same slot an earlier instance's queries may follow, or none */
+            sg_attach_swap(&z->attach[st->set->slot], st->sig[i].slot, NULL);
+        }
+    }
+    if (st->nsigned) {
+        sg_task_init(&st->task);
+        st->task_started = 1;
     }
     *state_out = st;
     st = NULL;
@@ -299,7 +508,7 @@ static int file_handle(sg_handler *self, sg_query *q)
     file_set *set = ((file_state *)self->state)->set;
     const sg_zone *best = sg_zone_index_match(set->idx, q);
     if (best) {
-        sg_zone_answer(best, q);
+        sg_zone_answer(served_version(set, best), q);
         return 0;
     }
     sg_handler *h;
@@ -325,7 +534,7 @@ static int file_nzones(const void *state)
 static const sg_zone *file_zone_at(const void *state, int i)
 {
     const file_state *st = state;
-    return st && i >= 0 && i < st->nzones ? st->zones[i] : NULL;
+    return st && i >= 0 && i < st->nzones ? served_version(st->set, st->zones[i]) : NULL;
 }
 
 /* Ready once every zone is loaded from its file as configured: a zone still served from an
@@ -349,7 +558,10 @@ static int file_ready(const void *state, sg_buf *why)
 const sg_plugin sg_plugin_file = {
     .name = "file",
     .setup = file_setup,
+    .start = file_start,
     .handle = file_handle,
+    .version = file_version,
+    .stop = file_stop,
     .teardown = file_teardown,
     /* one line per zone file; consecutive in the chain (file_handle) */
     .flags = SG_PLUGIN_REPEATABLE,
