@@ -378,11 +378,9 @@ int sg_keyset_ensure(sg_keystore *ks, const char *zone, const char *policy, int6
         rc = sg_ks_zone_add(ks, zone, policy, now);
         if (rc == 0)
             sg_log(SG_LOG_INFO, "signer", zone, "added to the keystore with policy %s", policy);
-    } else if (rc == 0 && strcmp(zr.policy, policy) != 0) {
-        rc = sg_ks_zone_update(ks, zone, policy, NULL, NULL, now);
-        if (rc == 0)
-            sg_log(SG_LOG_INFO, "signer", zone, "policy changed from %s to %s", zr.policy, policy);
     }
+    /* a zone already there keeps its own policy (`signetctl zone add --policy`, `zone
+     * set`): the block's `policy` is for zones new to the keystore */
     if (rc) {
         sg_log(SG_LOG_ERR, "signer", zone, "keystore: %s", sg_strerror(rc));
         return rc;

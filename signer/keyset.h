@@ -68,7 +68,8 @@ const sg_rrset *sg_keyset_presigned(const sg_keyset *k, const sg_rrset *rs);
 /* Free a snapshot; cleanses nothing itself (OpenSSL frees the keys). */
 void sg_keyset_free(sg_keyset *k);
 
-/* Make sure a zone is in the keystore with the given policy and has a key that signs:
+/* Make sure a zone is in the keystore (added with the given policy when new; one already
+ * there keeps its own) and has a key that signs:
  * when it has none, generate the policy's keys (a CSK, or a KSK and a ZSK) and make them
  * active now. Returns 0 or an SG_E* error (logged). */
 int sg_keyset_ensure(sg_keystore *ks, const char *zone, const char *policy, int64_t now);

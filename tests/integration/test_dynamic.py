@@ -102,6 +102,20 @@ class DynamicZones(unittest.TestCase):
         finally:
             ub.stop()
 
+    def test_1b_own_policy(self):
+        # a zone added with its own policy keeps it: the block's keyman made it the
+        # block's policy (default) when it opened the zone, and rolled the algorithm
+        ctl(self.db, 'policy', 'add', 'p384', '--algorithm', 'ecdsap384sha384')
+        ctl(self.db, 'zone', 'add', 'own.test', '--file', self.write('own.test'),
+            '--policy', 'p384')
+        self.wait(lambda: self.signed_answer('www.own.test'), 'a signed answer for www.own.test')
+        time.sleep(1.5 * SOON)   # the keyman's first step for the zone
+        self.assertEqual(ctl(self.db, 'zone', 'show', 'own.test', as_json=True)['policy'], 'p384')
+        r = self.srv.dig('www.own.test', 'A', '+dnssec')
+        algs = {rr.rdata.split()[1] for rr in r.rrs('answer', 'RRSIG')}
+        self.assertEqual(algs, {'14'}, 'signed with the zone\'s own algorithm: %r' % r)
+        ctl(self.db, 'zone', 'remove', 'own.test', '--purge', '--force')
+
     def test_2_two_hundred(self):
         zones = ['z%03d.test' % i for i in range(200)]
         for z in zones:
