@@ -91,11 +91,43 @@ static void openssl_keys_in_the_heap(void **unused)
     BIO_free(b);
 }
 
+/* Our secrets fill at most three quarters of the heap: with 64 KiB and 4,000 buffers of 32
+ * bytes (125 KiB) OpenSSL can still load a private key, which it must place there (a full
+ * heap made its decoder fail at 32,766 zones' keys). */
+static void room_left_for_openssl(void **unused)
+{
+    (void)unused;
+    assert_true(CRYPTO_secure_malloc_initialized());
+    EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    assert_non_null(k);
+    BIO *b = BIO_new(BIO_s_mem());
+    assert_true(PEM_write_bio_PKCS8PrivateKey(b, k, NULL, NULL, 0, NULL, NULL));
+    EVP_PKEY_free(k);
+    enum { N = 4000 };
+    static uint8_t *v[N];
+    size_t in_heap = 0;
+    for (int i = 0; i < N; i++) {
+        v[i] = sg_secure_alloc(32);
+        assert_non_null(v[i]);
+        in_heap += CRYPTO_secure_allocated(v[i]) != 0;
+    }
+    assert_true(in_heap > 0);
+    assert_true(in_heap < N);
+    assert_true(CRYPTO_secure_used() <= (1u << 16) / 4 * 3);
+    EVP_PKEY *loaded = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+    assert_non_null(loaded);
+    EVP_PKEY_free(loaded);
+    for (int i = 0; i < N; i++)
+        sg_secure_free(v[i], 32);
+    BIO_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(heap),
         cmocka_unit_test(openssl_keys_in_the_heap),
+        cmocka_unit_test(room_left_for_openssl),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
