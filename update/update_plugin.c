@@ -242,6 +242,12 @@ static int update_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
         return sg_cfg_error(blk, "update: expected a { } block with 'key NAME' lines");
     if (ctx->runtime_zones)
         return sg_cfg_error(blk, "update: not for a block of zones added at run time (dynamic)");
+    /* a secondary's zone lives in the same zonedb slot (by apex) and belongs to its
+     * primary: updates go there */
+    for (int i = 0; ctx->block && i < ctx->block->nchildren; i++)
+        if (!strcmp(ctx->block->children[i].name, "secondary"))
+            return sg_cfg_error(blk, "update: not for zones fed by 'secondary' (line %d): send "
+                                     "updates to their primary", ctx->block->children[i].line);
     ustate *st = calloc(1, sizeof *st);
     if (!st)
         return SG_ENOMEM;
