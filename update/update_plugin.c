@@ -85,42 +85,22 @@ static void prepare(const ustate *st, sg_zone *z)
         sg_log(SG_LOG_WARN, "update", z->apex_str, "preparing serial %u failed: %s", z->serial, sg_strerror(rc));
 }
 
+static double ms_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
 typedef struct replay_ctx {
-    sg_zone *v;      /* the version so far (owned when it is not the base) */
-    const sg_zone *base;
-    int n;
-    int failed;
+    sg_upd_replay_set set;
     char why[512];
 } replay_ctx;
 
 static int replay_one(void *arg, uint32_t from, uint32_t to, const char *text)
 {
     replay_ctx *r = arg;
-    const sg_zone *cur = r->v ? r->v : r->base;
-    if (from != cur->serial) {
-        snprintf(r->why, sizeof r->why, "update %d starts at serial %u, the zone is at %u", r->n + 1, from,
-                 cur->serial);
-        return r->failed = 1;
-    }
-    ldns_rr_list *diff = NULL;
-    sg_zone *nz = NULL;
-    char why[256];
-    if (sg_upd_diff_parse(text, &diff)) {
-        snprintf(r->why, sizeof r->why, "update %d cannot be read", r->n + 1);
-        return r->failed = 1;
-    }
-    int rc = sg_upd_replay(cur, diff, &nz, why, sizeof why);
-    ldns_rr_list_deep_free(diff);
-    if (rc || nz->serial != to) {
-        snprintf(r->why, sizeof r->why, "update %d (serial %u -> %u) does not apply: %s", r->n + 1, from, to,
-                 rc ? why : "another serial");
-        sg_zone_free(nz);
-        return r->failed = 1;
-    }
-    sg_zone_free(r->v);
-    r->v = nz;
-    r->n++;
-    return 0;
+    return sg_upd_replay_add(&r->set, from, to, text, r->why, sizeof r->why);
 }
 
 /* Bring a zone's slot in line with what is loaded: the version this plugin made stays
@@ -148,27 +128,38 @@ static void sync_zone(ustate *st, uzone *uz, sg_zone *given)
             sg_zonedb_slot_publish(uz->slot, NULL);
         goto out;
     }
-    replay_ctx r = { .base = top };
-    sg_upd_journal_each(st->j, uz->name, replay_one, &r);
-    if (r.failed || !r.v) {
+    replay_ctx r = { .why = "" };
+    sg_zone *v = NULL;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    sg_upd_replay_init(&r.set);
+    int rc = sg_upd_journal_each(st->j, uz->name, replay_one, &r);
+    if (!rc)
+        rc = sg_upd_replay_finish(&r.set, top, &v, r.why, sizeof r.why);
+    else {
+        r.set.failed = 1;
+        sg_upd_replay_finish(&r.set, top, &v, NULL, 0); /* frees what was gathered */
+    }
+    if (rc || !v) {
         sg_log(SG_LOG_WARN, "update", uz->name,
                "zone file %s (serial %u) does not continue into the update journal %s (%s): the file wins, "
                "%d journaled updates dropped", top->path ? top->path : "?", top->serial, st->journal_path,
-               r.failed ? r.why : "empty", n);
-        sg_zone_free(r.v);
+               r.why[0] ? r.why : sg_strerror(rc), n);
+        sg_zone_free(v);
         sg_upd_journal_drop(st->j, uz->name);
         if (cur)
             sg_zonedb_slot_publish(uz->slot, NULL);
         goto out;
     }
-    r.v->loaded_at = time(NULL);
+    sg_zone *rv = v;
+    rv->loaded_at = time(NULL);
     if (top->path)
-        r.v->path = strdup(top->path);
-    prepare(st, r.v);
-    sg_log(SG_LOG_INFO, "update", uz->name, "serial %u -> %u: %d journaled updates replayed on %s", top->serial,
-           r.v->serial, n, top->path ? top->path : "the loaded zone");
+        rv->path = strdup(top->path);
+    prepare(st, rv);
+    sg_log(SG_LOG_INFO, "update", uz->name, "serial %u -> %u: %d journaled updates replayed on %s in %.0f ms",
+           top->serial, rv->serial, n, top->path ? top->path : "the loaded zone", ms_since(&t0));
     uz->dirty_since = time(NULL);
-    sg_zonedb_slot_publish(uz->slot, r.v);
+    sg_zonedb_slot_publish(uz->slot, rv);
 out:
     if (!given)
         sg_zonedb_release(top);
@@ -357,13 +348,6 @@ static int write_back_zone(ustate *st, uzone *uz, char *why, size_t cap)
 }
 
 /* ---- UPDATE --------------------------------------------------------------------------- */
-
-static double ms_since(const struct timespec *t0)
-{
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
-}
 
 static void client_text(const sg_query *q, char *from, size_t cap)
 {
