@@ -21,7 +21,7 @@ and dig from the PATH. Python 3 standard library only.
 import base64
 import os
 import re
-import shutil
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -328,6 +328,51 @@ class Update(unittest.TestCase):
         # updates start again from the file
         self.update_ok('update add fresh.example.test. 300 A 192.0.2.83')
         self.assertEqual(self.answer('fresh.example.test')[0], ['192.0.2.83'])
+
+
+class WriteBack(unittest.TestCase):
+    """`write-back 1s` and `journal PATH`: the zone file gets the updates within seconds,
+    the journal (owner-only) empties, and a restart serves them from the file."""
+
+    def test_write_back(self):
+        d = tempfile.mkdtemp(prefix='signet-update-wb-')
+        srv = None
+        try:
+            os.mkdir(os.path.join(d, 'j'))
+            path = os.path.join(d, 'example.test.zone')
+            with open(path, 'w') as f:
+                f.write(ZONE)
+            key = secret()
+            srv = Signetd('{\n    tsig-key ddns-key hmac-sha256 %s\n}\nexample.test:$port {\n'
+                          '    bind 127.0.0.1\n    update {\n        key ddns-key\n'
+                          '        journal $dir/j/updates.db\n        write-back 1s\n    }\n'
+                          '    file $dir/example.test.zone\n}\n' % key, workdir=d)
+            srv.start()
+            p = subprocess.run(['nsupdate', '-y', 'hmac-sha256:ddns-key:' + key],
+                               input='server 127.0.0.1 %d\nzone example.test.\nupdate add wb.example.test. 300 A '
+                                     '192.0.2.91\nsend\n' % srv.port, capture_output=True, text=True, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            jpath = os.path.join(d, 'j', 'updates.db')
+            self.assertEqual(os.stat(jpath).st_mode & 0o777, 0o600)
+            deadline = time.monotonic() + 10 * signet_test.SLOWDOWN
+            while time.monotonic() < deadline:
+                with open(path) as f:
+                    if '192.0.2.91' in f.read():
+                        break
+                time.sleep(0.1)
+            with open(path) as f:
+                self.assertIn('192.0.2.91', f.read(), srv.log()[-2000:])
+            self.assertTrue(srv.wait_log(r'journal emptied'), srv.log()[-2000:])
+            with sqlite3.connect(jpath) as db:
+                self.assertEqual(db.execute('SELECT count(*) FROM changes').fetchone()[0], 0)
+            srv.stop()
+            mark = srv.log_size()
+            srv.start()
+            r = srv.dig('wb.example.test', 'A')
+            self.assertEqual([rr.rdata for rr in r.rrs('answer', 'A')], ['192.0.2.91'])
+            self.assertNotIn('replayed', srv.log()[mark:])
+        finally:
+            stop_and_remove(d, srv)
 
 
 if __name__ == '__main__':
