@@ -25,6 +25,12 @@
 #include <string.h>
 #include <time.h>
 
+/* One update at a time in the process, each building on the version the one before it
+ * made: per process, not per instance, because during a reload the outgoing instance and
+ * its successor serve the same zones (the same zonedb slot and journal) side by side.
+ * Updates are rare; a journal commit is the longest wait. */
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+
 typedef struct uzone {
     uint8_t apex[SG_NAME_MAX];
     char name[1024];
@@ -43,9 +49,6 @@ typedef struct ustate {
     sg_preparer prep;
     sg_upd_journal *j;
     int journal_failed;          /* logged once */
-    /* one update at a time: each builds on the version the one before it made */
-    pthread_mutex_t lock;
-    int lock_init;
     sg_task task;                /* sg-update: reaps replaced versions, writes back */
 } ustate;
 
@@ -119,6 +122,10 @@ static void sync_zone(ustate *st, uzone *uz, sg_zone *given)
     }
     if (cur && (top == cur || cur->gen > top->gen)) {
         prepare(st, cur); /* this instance's chain serves it from now on */
+        /* a reload: what the outgoing instance had not written back yet is still due */
+        if (st->write_back && !uz->dirty_since && !journal_open(st, top) &&
+            sg_upd_journal_count(st->j, uz->name) > 0)
+            uz->dirty_since = time(NULL);
         goto out;
     }
     journal_open(st, top);
@@ -203,9 +210,9 @@ static int update_prepare(void *state, const sg_zone *z, sg_attach *slot)
         uzone *uz = &st->zones[i];
         if (!uz->slot || !sg_name_eq(uz->apex, z->apex))
             continue;
-        pthread_mutex_lock(&st->lock);
+        pthread_mutex_lock(&g_lock);
         sync_zone(st, uz, (sg_zone *)z);
-        pthread_mutex_unlock(&st->lock);
+        pthread_mutex_unlock(&g_lock);
     }
     return 0;
 }
@@ -222,8 +229,6 @@ static void update_teardown(void *state)
     free(st->zones);
     sg_upd_journal_close(st->j);
     sg_upd_policy_deinit(&st->pol);
-    if (st->lock_init)
-        pthread_mutex_destroy(&st->lock);
     sg_task_destroy(&st->task);
     free(st);
 }
@@ -249,11 +254,6 @@ static int update_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
         rc = parse_options(blk, st);
     if (rc)
         goto fail;
-    if (pthread_mutex_init(&st->lock, NULL)) {
-        rc = SG_ENOMEM;
-        goto fail;
-    }
-    st->lock_init = 1;
     st->keyring = ctx->tsig;
     st->prep = sg_setup_preparer(ctx);
     if (!(st->zones = calloc((size_t)ctx->nzones, sizeof *st->zones))) {
@@ -288,10 +288,10 @@ static void *task_main(void *arg)
             sg_zonedb_slot_reap(uz->slot);
             if (st->write_back && uz->dirty_since && now - uz->dirty_since >= (time_t)st->write_back) {
                 char why[256];
-                pthread_mutex_lock(&st->lock);
+                pthread_mutex_lock(&g_lock);
                 if (write_back_zone(st, uz, why, sizeof why))
                     sg_log(SG_LOG_WARN, "update", uz->name, "write-back failed: %s", why);
-                pthread_mutex_unlock(&st->lock);
+                pthread_mutex_unlock(&g_lock);
             }
         }
         sg_task_sleep(&st->task, 1000);
@@ -304,10 +304,10 @@ static int update_start(void *state)
     ustate *st = state;
     /* versions the prepare hook did not see (a reload that kept the file): served by this
      * instance's chain from now on */
-    pthread_mutex_lock(&st->lock);
+    pthread_mutex_lock(&g_lock);
     for (int i = 0; i < st->nzones; i++)
         sync_zone(st, &st->zones[i], NULL);
-    pthread_mutex_unlock(&st->lock);
+    pthread_mutex_unlock(&g_lock);
     return sg_task_start(&st->task, "sg-update", task_main, st);
 }
 
@@ -321,7 +321,7 @@ static void update_stop(void *state)
 /* ---- write-back ---------------------------------------------------------------------- */
 
 /* The zone with its updates into its file (atomic rename), then the journal emptied:
- * the file now starts where the journal ended. Called under st->lock, so no update of
+ * the file now starts where the journal ended. Called under g_lock, so no update of
  * ours lands between; signetctl zone flush does the same from outside (write_back.c). */
 static int write_back_zone(ustate *st, uzone *uz, char *why, size_t cap)
 {
@@ -428,7 +428,7 @@ static void update_update(void *state, sg_query *q)
     }
     char why[512] = "";
     int rcode;
-    pthread_mutex_lock(&st->lock);
+    pthread_mutex_lock(&g_lock);
     sg_zone *base = sg_zonedb_slot_hold(uz->slot);
     if (!base)
         sg_zonedb_acquire_apex(uz->apex, &base);
@@ -479,7 +479,7 @@ static void update_update(void *state, sg_query *q)
             ldns_rr_list_deep_free(diff);
     }
     sg_zonedb_release(base);
-    pthread_mutex_unlock(&st->lock);
+    pthread_mutex_unlock(&g_lock);
     ldns_pkt_free(pkt);
     if (rcode != SG_RCODE_NOERROR)
         sg_log(rcode == SG_RCODE_SERVFAIL ? SG_LOG_ERR : SG_LOG_INFO, "update", uz->name,

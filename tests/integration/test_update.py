@@ -21,6 +21,7 @@ and dig from the PATH. Python 3 standard library only.
 import base64
 import os
 import re
+import signal
 import sqlite3
 import subprocess
 import tempfile
@@ -312,6 +313,16 @@ class Update(unittest.TestCase):
         # and updates go on from there
         self.update_ok('update add after.example.test. 300 A 192.0.2.72')
         self.assertEqual(self.answer('after.example.test')[0], ['192.0.2.72'])
+        # a reload that keeps the file keeps the updated version, and updates go on
+        serial = self.serial()
+        mark = self.srv.log_size()
+        self.srv.send_signal(signal.SIGHUP)
+        self.assertTrue(self.srv.wait_log(r'reload done', mark), self.srv.log()[mark:])
+        self.assertEqual(self.answer('after.example.test')[0], ['192.0.2.72'])
+        self.assertEqual(self.serial(), serial)
+        self.update_ok('update add afterreload.example.test. 300 A 192.0.2.73')
+        self.assertEqual(self.answer('afterreload.example.test')[0], ['192.0.2.73'])
+        self.assertEqual(self.serial(), serial + 1)
 
     def test_8_file_edited_wins_over_journal(self):
         path = self.srv.path('example.test.zone')
