@@ -208,6 +208,16 @@ class Update(unittest.TestCase):
         self.assertEqual(r.rcode, 'NXDOMAIN', r.text)
         self.assertIn('ad', r.flags, r.text)
 
+    def test_3_nsupdate_key_file(self):
+        path = self.srv.path('ddns.key')
+        with open(path, 'w') as f:
+            f.write('key "ddns-key" {\n\talgorithm hmac-sha256;\n\tsecret "%s";\n};\n' % self.keys['ddns'])
+        p = subprocess.run(['nsupdate', '-k', path],
+                           input='server 127.0.0.1 %d\nzone example.test.\nupdate add keyfile.example.test. 300 A '
+                                 '192.0.2.32\nsend\n' % self.srv.port, capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(self.answer('keyfile.example.test')[0], ['192.0.2.32'])
+
     def test_3_knsupdate(self):
         self.update_ok('update add knot.example.test. 300 A 192.0.2.31', tool='knsupdate')
         self.assertEqual(self.answer('knot.example.test')[0], ['192.0.2.31'])
