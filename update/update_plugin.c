@@ -289,8 +289,12 @@ static void *task_main(void *arg)
             if (st->write_back && uz->dirty_since && now - uz->dirty_since >= (time_t)st->write_back) {
                 char why[256];
                 pthread_mutex_lock(&g_lock);
-                if (write_back_zone(st, uz, why, sizeof why))
-                    sg_log(SG_LOG_WARN, "update", uz->name, "write-back failed: %s", why);
+                if (write_back_zone(st, uz, why, sizeof why)) {
+                    /* tried again a write-back period later, not every second */
+                    sg_log(SG_LOG_WARN, "update", uz->name, "write-back failed: %s; next try in %llu s", why,
+                           (unsigned long long)st->write_back);
+                    uz->dirty_since = now;
+                }
                 pthread_mutex_unlock(&g_lock);
             }
         }
