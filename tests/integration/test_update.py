@@ -286,6 +286,9 @@ class Update(unittest.TestCase):
         self.assertIn('192.0.2.65', listed)
         self.assertIn('"made by signetctl"', listed)
         self.assertNotIn('RRSIG', self.sctl('record', 'list', 'example.test'))
+        # status lists the zone once, at the served (updated) version
+        rows = [l.split() for l in self.sctl('status').splitlines() if l.startswith('example.test.')]
+        self.assertEqual(len(rows), 1, rows)
         self.sctl('record', 'delete', 'example.test', 'ctl1', 'A', '192.0.2.65', '--config', conf)
         self.assertEqual(self.answer('ctl1.example.test')[0], [])
         self.sctl('record', 'delete', 'example.test', 'ctl1.example.test.', '--config', conf)
