@@ -133,6 +133,24 @@ static json_t *zone_json(const sg_zone *z, const sg_keyset *k)
 /* Every (zone, signer keys) the runtime serves, by callback; stop when it returns 1. */
 typedef int (*zone_fn)(void *arg, const sg_zone *z, const sg_keyset *k, const char *policy);
 
+/* Does a handler of sb before handler upto serve a version of apex? A zone with dynamic
+ * updates is served by `update` (its newest version) ahead of `file` (the loaded file):
+ * it is listed once, as served. Only blocks with such a plugin pay for the look. */
+static int served_before(const sg_server_block *sb, int upto, const uint8_t *apex)
+{
+    for (int j = 0; j < upto; j++) {
+        const sg_handler *h = &sb->handlers[j];
+        if (!h->plugin->nzones || !h->plugin->zone)
+            continue;
+        for (int z = 0; z < h->plugin->nzones(h->state); z++) {
+            const sg_zone *zone = h->plugin->zone(h->state, z);
+            if (zone && sg_name_eq(zone->apex, apex))
+                return 1;
+        }
+    }
+    return 0;
+}
+
 static int each_zone(const sg_runtime *rt, zone_fn fn, void *arg)
 {
     for (int b = 0; b < rt->nblocks; b++) {
@@ -151,6 +169,8 @@ static int each_zone(const sg_runtime *rt, zone_fn fn, void *arg)
                 const sg_zone *zone = h->plugin->zone(h->state, z);
                 if (!zone)
                     continue; /* a secondary zone not transferred yet, or expired */
+                if (served_before(sb, i, zone->apex))
+                    continue;
                 const sg_keyset *k = keys ? keys->keys(keys->self, zone->apex) : NULL;
                 if (fn(arg, zone, k, k ? k->policy.name : NULL))
                     return 1;
