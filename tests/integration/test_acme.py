@@ -8,7 +8,9 @@ TSIG-signed (hmac-sha256) DNS UPDATE and removes it afterwards. pebble checks th
 challenge through a validating unbound that stubs acme.test to the authoritative server
 (no root hints, nothing outside loopback, our trust anchor), so the TXT it sees is
 signed and validated. Also: after an UPDATE by knsupdate, the validating unbound answers
-the new TXT with AD within a second.
+the new TXT with AD within a second (an UPDATE with a wrong TSIG secret changes nothing);
+and the negative control: pebble behind an unbound whose trust anchor does not match the
+zone's key sees SERVFAIL and issues nothing, while certbot still removes the TXT.
 
 Two authoritative servers run the same tests:
 - Knot DNS (knotd with automatic DNSSEC and an update ACL): the reference, showing that
@@ -100,8 +102,8 @@ def openssl(*args, cwd):
 class Pebble:
     """pebble on 127.0.0.1 with a CA made here, resolving through dns_port."""
 
-    def __init__(self, workdir, dns_port):
-        self.dir = os.path.join(workdir, 'pebble')
+    def __init__(self, workdir, dns_port, name='pebble'):
+        self.dir = os.path.join(workdir, name)
         os.makedirs(self.dir)
         self.dns_port = dns_port
         self.log_path = os.path.join(self.dir, 'pebble.log')
@@ -421,9 +423,10 @@ class AcmeBase(unittest.TestCase):
         self.assertTrue(ok, out)
         self.assert_challenge_gone()
 
-    def test_2_acme_round_trip(self):
-        self.assert_challenge_gone()
-        d = os.path.join(self.dir, 'certbot')
+    def certbot(self, name, pebble):
+        """Run certbot certonly for acme.test against pebble with its directories in
+        DIR/name; (process, seconds taken, certbot's log text, DIR/name)."""
+        d = os.path.join(self.dir, name)
         os.makedirs(d)
         cred = os.path.join(d, 'rfc2136.ini')
         fd = os.open(cred, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -434,24 +437,29 @@ class AcmeBase(unittest.TestCase):
                     'dns_rfc2136_secret = %s\n'
                     'dns_rfc2136_algorithm = HMAC-SHA256\n'
                     % (self.auth.port, KEY_NAME, self.secret))
-        ub_log_before = len(self.ub.log())
         cmd = [binary('certbot'), 'certonly', '--non-interactive', '--agree-tos',
-               '--register-unsafely-without-email', '--server', self.pebble.url(),
+               '--register-unsafely-without-email', '--server', pebble.url(),
                '--config-dir', os.path.join(d, 'config'), '--work-dir', os.path.join(d, 'work'),
                '--logs-dir', os.path.join(d, 'logs'), '--dns-rfc2136',
                '--dns-rfc2136-credentials', cred, '--dns-rfc2136-propagation-seconds', '0',
                '--cert-name', ZONE, '-d', ZONE]
-        env = dict(os.environ, REQUESTS_CA_BUNDLE=self.pebble.ca)
+        env = dict(os.environ, REQUESTS_CA_BUNDLE=pebble.ca)
         t0 = time.monotonic()
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=CERTBOT_TIMEOUT,
                            env=env)
         elapsed = time.monotonic() - t0
         certbot_log = signet_test.read_logs(os.path.join(d, 'logs', 'letsencrypt.log'))
+        self.assertNotIn(self.secret, p.stdout + p.stderr + certbot_log)
+        return p, elapsed, certbot_log, d
+
+    def test_2_acme_round_trip(self):
+        self.assert_challenge_gone()
+        ub_log_before = len(self.ub.log())
+        p, elapsed, certbot_log, d = self.certbot('certbot', self.pebble)
         self.assertEqual(p.returncode, 0, 'certbot failed:\n%s%s\n--- certbot log tail:\n%s\n'
                          '--- pebble log tail:\n%s\n--- unbound log tail:\n%s'
                          % (p.stdout, p.stderr, certbot_log[-4000:], self.pebble.log()[-3000:],
                             self.ub.log()[-2000:]))
-        self.assertNotIn(self.secret, p.stdout + p.stderr + certbot_log)
         print('\nACME round trip (%s): %.2f s from certbot start to certificate issued%s'
               % (self.AUTHORITY.name, elapsed, challenge_window(certbot_log)), file=sys.stderr)
         # the certificate: for acme.test, issued by pebble
@@ -468,6 +476,40 @@ class AcmeBase(unittest.TestCase):
         self.assertRegex(self.ub.log()[ub_log_before:],
                          r'%s\.\s+TXT\s+IN\s+NOERROR' % CHALLENGE.replace('.', r'\.'))
         self.assert_challenge_gone()
+
+    def test_3_bogus_zone_no_certificate(self):
+        """The negative control: pebble behind a resolver whose trust anchor does not
+        match the zone's key sees the challenge as bogus (SERVFAIL) and issues nothing;
+        certbot removes the TXT all the same."""
+        self.assert_challenge_gone()
+        bad = Unbound(self.dir, [(ZONE, self.auth.port)],
+                      [spoil(a) for a in self.auth.anchors()], name='unbound-bogus').start()
+        self.addCleanup(bad.stop)
+        r = bad.dig(ZONE, 'SOA')
+        self.assertEqual(r.rcode, 'SERVFAIL', 'a wrong anchor must make the zone bogus:\n%r' % r)
+        pebble = Pebble(self.dir, bad.port, name='pebble-bogus').start()
+        self.addCleanup(pebble.stop)
+        p, elapsed, certbot_log, d = self.certbot('certbot-bogus', pebble)
+        self.assertNotEqual(p.returncode, 0, 'certificate issued for a bogus zone:\n%s%s'
+                            % (p.stdout, p.stderr))
+        self.assertFalse(os.path.exists(os.path.join(d, 'config', 'live', ZONE, 'cert.pem')))
+        self.assertIn('Successfully added TXT record %s' % CHALLENGE, certbot_log)
+        # pebble was told the lookup failed, and the resolver says why: validation
+        self.assertIn('Error retrieving TXT records for DNS challenge', certbot_log,
+                      certbot_log[-3000:])
+        self.assertRegex(bad.log(), r'validation failure <%s\. TXT IN>'
+                         % CHALLENGE.replace('.', r'\.'))
+        self.assertIn('Successfully deleted TXT record %s' % CHALLENGE, certbot_log)
+        self.assert_challenge_gone()
+
+
+def spoil(anchor):
+    """The trust-anchor line with one character of its key or digest changed."""
+    f = anchor.split()
+    last = f[-1]
+    i = len(last) // 2
+    f[-1] = last[:i] + ('B' if last[i] == 'A' else 'A') + last[i + 1:]
+    return ' '.join(f)
 
 
 class AcmeKnot(AcmeBase):
