@@ -7,7 +7,7 @@ dns-rfc2136 plugin adds the challenge TXT record _acme-challenge.acme.test by a
 TSIG-signed (hmac-sha256) DNS UPDATE and removes it afterwards. pebble checks the
 challenge through a validating unbound that stubs acme.test to the authoritative server
 (no root hints, nothing outside loopback, our trust anchor), so the TXT it sees is
-signed and validated. Also: after an UPDATE by knsupdate, the validating unbound answers
+signed and validated. lego (its rfc2136 provider) does the same round trip. Also: after an UPDATE by knsupdate, the validating unbound answers
 the new TXT with AD within a second (an UPDATE with a wrong TSIG secret changes nothing);
 and the negative control: pebble behind an unbound whose trust anchor does not match the
 zone's key sees SERVFAIL and issues nothing, while certbot still removes the TXT.
@@ -25,7 +25,8 @@ temporary directory; pebble's HTTPS certificate comes from a CA made here with o
 PEBBLE_WFE_NONCEREJECT=0 keep pebble from adding delays and nonce errors of its own.
 The round-trip time (certbot's start to the certificate on disk) is printed as
 "ACME round trip (...): N.NN s". Python 3 standard library, plus pebble, certbot with
-python3-certbot-dns-rfc2136, knotd, knsupdate, unbound, dig and openssl.
+python3-certbot-dns-rfc2136, lego (a second ACME client, also rfc2136), knotd,
+knsupdate, unbound, dig and openssl.
 """
 
 import base64
@@ -475,6 +476,42 @@ class AcmeBase(unittest.TestCase):
         # pebble asked the validating resolver for the challenge, which had it
         self.assertRegex(self.ub.log()[ub_log_before:],
                          r'%s\.\s+TXT\s+IN\s+NOERROR' % CHALLENGE.replace('.', r'\.'))
+        self.assert_challenge_gone()
+
+    def test_4_lego_round_trip(self):
+        """The same with lego (its rfc2136 provider), finding the zone through the
+        validating resolver."""
+        self.assert_challenge_gone()
+        d = os.path.join(self.dir, 'lego')
+        os.makedirs(d)
+        env = dict(os.environ, LEGO_CA_CERTIFICATES=self.pebble.ca,
+                   RFC2136_NAMESERVER='127.0.0.1:%d' % self.auth.port,
+                   RFC2136_TSIG_KEY=KEY_NAME, RFC2136_TSIG_SECRET=self.secret,
+                   RFC2136_TSIG_ALGORITHM='hmac-sha256.', RFC2136_TTL='5',
+                   RFC2136_POLLING_INTERVAL='1', RFC2136_PROPAGATION_TIMEOUT='30')
+        cmd = [binary('lego'), '--server', self.pebble.url(), '--accept-tos',
+               '--email', 'hostmaster@example.com', '--path', d, '--dns', 'rfc2136',
+               '--dns.resolvers', '127.0.0.1:%d' % self.ub.port, '--dns.disable-cp',
+               '--domains', ZONE, 'run']
+        t0 = time.monotonic()
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=CERTBOT_TIMEOUT,
+                           env=env, cwd=d)
+        elapsed = time.monotonic() - t0
+        out = p.stdout + p.stderr
+        self.assertNotIn(self.secret, out)
+        self.assertEqual(p.returncode, 0, 'lego failed:\n%s\n--- pebble log tail:\n%s'
+                         % (out[-4000:], self.pebble.log()[-3000:]))
+        for line in ('acme: use dns-01 solver', 'The server validated our request',
+                     'acme: Cleaning DNS-01 challenge'):
+            self.assertIn(line, out)
+        print('\nACME round trip with lego (%s): %.2f s from lego start to certificate issued'
+              % (self.AUTHORITY.name, elapsed), file=sys.stderr)
+        x = subprocess.run(['openssl', 'x509', '-in', os.path.join(d, 'certificates', ZONE + '.crt'),
+                            '-noout', '-issuer', '-ext', 'subjectAltName'],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(x.returncode, 0, x.stderr)
+        self.assertIn('DNS:%s' % ZONE, x.stdout)
+        self.assertIn('Pebble', x.stdout)
         self.assert_challenge_gone()
 
     def test_3_bogus_zone_no_certificate(self):
