@@ -420,6 +420,13 @@ class AcmeBase(unittest.TestCase):
                                  key_secret=base64.b64encode(os.urandom(32)).decode())
         self.assertFalse(ok, 'UPDATE with a wrong TSIG secret accepted:\n' + out)
         self.assertIn(token, self.resolve_txt()[1])
+        # the key may change the challenge's TXT and nothing else
+        for line in ('update add www.%s. 5 TXT "not-allowed"' % ZONE,
+                     'update add %s. 5 A 192.0.2.1' % CHALLENGE):
+            ok, out = self.knsupdate([line])
+            self.assertFalse(ok, 'UPDATE outside the key\'s policy accepted: %s\n%s' % (line, out))
+        self.assertFalse(dig_direct(self.auth.port, 'www.' + ZONE, 'TXT').rrs('answer', 'TXT'))
+        self.assertFalse(dig_direct(self.auth.port, CHALLENGE, 'A').rrs('answer', 'A'))
         ok, out = self.knsupdate(['update delete %s. TXT' % CHALLENGE])
         self.assertTrue(ok, out)
         self.assert_challenge_gone()
