@@ -136,6 +136,11 @@ typedef struct sg_plugin {
      * of the running configuration, on the signal thread, before anything stops; the
      * longest wait wins. */
     unsigned (*stopping)(void *state);
+    /* Optional: take an UPDATE (RFC 2136) for one of the block's zones and set q's reply
+     * (rendered and TSIG-signed by the plugin when it signs). As NOTIFY: the core hands
+     * UPDATE to the first handler of the chain that has this; a chain without one
+     * answers NOTIMP. Runs on the worker that read the message; the reply waits for it. */
+    void (*update)(void *state, sg_query *q);
 } sg_plugin;
 
 struct sg_handler {

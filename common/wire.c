@@ -251,6 +251,13 @@ static enum sg_parse_result check_query(sg_query *q, uint16_t max_udp, int quest
             return formerr(q, question_ok);
         return SG_PARSE_OK;
     }
+    if (q->opcode == SG_OPCODE_UPDATE) {
+        /* RFC 2136 3.1.1: one zone, in the question; its prerequisites and updates (answer
+         * and authority) are read by whoever takes it */
+        if (!question_ok)
+            return formerr(q, question_ok);
+        return SG_PARSE_OK;
+    }
     if (q->opcode != 0) {
         q->rcode = SG_RCODE_NOTIMP;
         return SG_PARSE_ERROR;

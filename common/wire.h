@@ -15,6 +15,7 @@
 #define SG_FLAG_CD 0x0010
 #define SG_EDNS_DO 0x8000
 #define SG_OPCODE_NOTIFY 4
+#define SG_OPCODE_UPDATE 5
 
 enum sg_parse_result {
     SG_PARSE_OK = 0,   /* a query to answer */

@@ -47,7 +47,9 @@ size_t sg_server_answer(const sg_runtime *rt, int listen_idx, sg_query *q,
     else if (q->qtype == SG_TYPE_MAILA || q->qtype == SG_TYPE_MAILB)
         q->rcode = SG_RCODE_NOTIMP;
     else if (!(chain = routed = sg_runtime_route(rt, listen_idx, q)))
-        q->rcode = q->opcode == SG_OPCODE_NOTIFY ? SG_RCODE_NOTIMP : SG_RCODE_REFUSED;
+        q->rcode = q->opcode == SG_OPCODE_NOTIFY ? SG_RCODE_NOTIMP
+                   : q->opcode == SG_OPCODE_UPDATE ? SG_RCODE_NOTAUTH /* RFC 2136 3.1.1 */
+                                                   : SG_RCODE_REFUSED;
     else if ((q->qtype == SG_TYPE_AXFR || q->qtype == SG_TYPE_IXFR) && !hands_out_zones(chain)) {
         q->rcode = SG_RCODE_REFUSED; /* only a plugin that says so hands zones out */
         chain = NULL;
@@ -59,6 +61,17 @@ size_t sg_server_answer(const sg_runtime *rt, int listen_idx, sg_query *q,
             h = h->next;
         if (h)
             h->plugin->notify(h->state, q);
+        else
+            q->rcode = SG_RCODE_NOTIMP;
+        chain = NULL;
+    }
+    if (chain && q->opcode == SG_OPCODE_UPDATE) {
+        /* as NOTIFY: only a plugin that takes UPDATE (`update`) sees it */
+        sg_handler *h = chain;
+        while (h && !h->plugin->update)
+            h = h->next;
+        if (h)
+            h->plugin->update(h->state, q);
         else
             q->rcode = SG_RCODE_NOTIMP;
         chain = NULL;
