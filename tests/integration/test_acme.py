@@ -401,6 +401,8 @@ class AcmeBase(unittest.TestCase):
         ok, out = self.knsupdate(['update add %s. 5 TXT "%s"' % (CHALLENGE, token)])
         t_reply = time.monotonic()
         self.assertTrue(ok, out)
+        # the reply is signed with the request's key (RFC 8945 5.3; knsupdate checks it)
+        self.assertRegex(out, r'(?m)^%s\.\s+0\s+ANY\s+TSIG\s+hmac-sha256\.' % KEY_NAME)
         self.addCleanup(self.knsupdate, ['update delete %s. TXT' % CHALLENGE])
         seen = None
         while time.monotonic() - t_reply < 10:
