@@ -41,6 +41,7 @@ typedef struct ustate {
     int nzones;
     sg_preparer prep;
     sg_upd_journal *j;
+    int journal_failed;          /* logged once */
     /* one update at a time: each builds on the version the one before it made */
     pthread_mutex_t lock;
     int lock_init;
@@ -125,18 +126,21 @@ static int replay_one(void *arg, uint32_t from, uint32_t to, const char *text)
  * (a reload that kept the file); a newly loaded file gets the journal replayed on top of
  * it, or, when the journal does not start at its serial (the operator edited the file
  * and moved its serial), the file wins and the journal is dropped (Knot's rule). */
-static void sync_zone(ustate *st, uzone *uz)
+static int journal_open(ustate *st, const sg_zone *z);
+
+static void sync_zone(ustate *st, uzone *uz, sg_zone *given)
 {
     sg_zone *cur = sg_zonedb_slot_hold(uz->slot);
-    sg_zone *top = NULL;
-    if (sg_zonedb_acquire_apex(uz->apex, &top)) {
+    sg_zone *top = given;
+    if (!top && sg_zonedb_acquire_apex(uz->apex, &top)) {
         sg_log(SG_LOG_WARN, "update", uz->name, "no loaded version of the zone: updates are refused until it loads");
         goto out;
     }
-    if (cur && top == cur) {
+    if (cur && (top == cur || cur->gen > top->gen)) {
         prepare(st, cur); /* this instance's chain serves it from now on */
         goto out;
     }
+    journal_open(st, top);
     int n = st->j ? sg_upd_journal_count(st->j, uz->name) : 0;
     if (n == 0) {
         if (cur)
@@ -165,8 +169,53 @@ static void sync_zone(ustate *st, uzone *uz)
     uz->dirty_since = time(NULL);
     sg_zonedb_slot_publish(uz->slot, r.v);
 out:
-    sg_zonedb_release(top);
+    if (!given)
+        sg_zonedb_release(top);
     sg_zonedb_release(cur);
+}
+
+/* The journal, opened once: at `journal PATH`, else beside the zone file of z (the first
+ * zone of the block that gets here). 0, or an error logged once. */
+static int journal_open(ustate *st, const sg_zone *z)
+{
+    if (st->j)
+        return 0;
+    if (st->journal_failed)
+        return SG_EIO;
+    if (!st->journal_path[0] && z && z->path)
+        snprintf(st->journal_path, sizeof st->journal_path, "%s.update.db", z->path);
+    if (!st->journal_path[0]) {
+        sg_log(SG_LOG_ERR, "update", z ? z->apex_str : NULL,
+               "no zone file to put the update journal beside: give 'journal PATH'; updates are refused");
+        st->journal_failed = 1;
+        return SG_EINVAL;
+    }
+    int rc = sg_upd_journal_open(st->journal_path, &st->j);
+    if (rc) {
+        sg_log(SG_LOG_ERR, "update", z ? z->apex_str : NULL,
+               "the update journal %s cannot be opened: updates are refused", st->journal_path);
+        st->journal_failed = 1;
+    }
+    return rc;
+}
+
+/* A producer's new version of one of our zones (the `file` plugin calls this at its setup,
+ * before anything starts and before the chain's `transfer` makes a version of it): the
+ * journal is replayed on it here, so that no one ever sees the file's version without
+ * the updates made since (a secondary would be sent it by IXFR, then the updates again). */
+static int update_prepare(void *state, const sg_zone *z, sg_attach *slot)
+{
+    (void)slot;
+    ustate *st = state;
+    for (int i = 0; i < st->nzones; i++) {
+        uzone *uz = &st->zones[i];
+        if (!uz->slot || !sg_name_eq(uz->apex, z->apex))
+            continue;
+        pthread_mutex_lock(&st->lock);
+        sync_zone(st, uz, (sg_zone *)z);
+        pthread_mutex_unlock(&st->lock);
+    }
+    return 0;
 }
 
 /* ---- lifecycle ---------------------------------------------------------------------- */
@@ -193,6 +242,12 @@ static int update_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
         return sg_cfg_error(blk, "update: expected a { } block with 'key NAME' lines");
     if (ctx->runtime_zones)
         return sg_cfg_error(blk, "update: not for a block of zones added at run time (dynamic)");
+    /* a secondary's zone lives in the same zonedb slot (by apex) and belongs to its
+     * primary: updates go there */
+    for (int i = 0; ctx->block && i < ctx->block->nchildren; i++)
+        if (!strcmp(ctx->block->children[i].name, "secondary"))
+            return sg_cfg_error(blk, "update: not for zones fed by 'secondary' (line %d): send "
+                                     "updates to their primary", ctx->block->children[i].line);
     ustate *st = calloc(1, sizeof *st);
     if (!st)
         return SG_ENOMEM;
@@ -255,23 +310,11 @@ static void *task_main(void *arg)
 static int update_start(void *state)
 {
     ustate *st = state;
-    if (!st->journal_path[0]) {
-        /* a file per block, beside the first zone's file */
-        sg_zone *z = NULL;
-        if (st->nzones && !sg_zonedb_acquire_apex(st->zones[0].apex, &z) && z->path)
-            snprintf(st->journal_path, sizeof st->journal_path, "%s.update.db", z->path);
-        sg_zonedb_release(z);
-    }
-    if (!st->journal_path[0]) {
-        sg_log(SG_LOG_ERR, "update", st->nzones ? st->zones[0].name : NULL,
-               "no zone file to put the update journal beside: give 'journal PATH'; updates are refused");
-    } else if (sg_upd_journal_open(st->journal_path, &st->j)) {
-        sg_log(SG_LOG_ERR, "update", st->nzones ? st->zones[0].name : NULL,
-               "the update journal %s cannot be opened: updates are refused", st->journal_path);
-    }
+    /* versions the prepare hook did not see (a reload that kept the file): served by this
+     * instance's chain from now on */
     pthread_mutex_lock(&st->lock);
     for (int i = 0; i < st->nzones; i++)
-        sync_zone(st, &st->zones[i]);
+        sync_zone(st, &st->zones[i], NULL);
     pthread_mutex_unlock(&st->lock);
     return sg_task_start(&st->task, "sg-update", task_main, st);
 }
@@ -396,6 +439,8 @@ static void update_update(void *state, sg_query *q)
     sg_zone *base = sg_zonedb_slot_hold(uz->slot);
     if (!base)
         sg_zonedb_acquire_apex(uz->apex, &base);
+    if (base)
+        journal_open(st, base);
     if (!st->j || !base) {
         rcode = SG_RCODE_SERVFAIL;
         snprintf(why, sizeof why, "%s", !base ? "the zone is not loaded" : "no journal");
@@ -492,4 +537,5 @@ const sg_plugin sg_plugin_update = {
     .teardown = update_teardown,
     .update = update_update,
     .writes = update_writes,
+    .prepare = update_prepare,
 };

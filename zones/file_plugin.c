@@ -262,9 +262,11 @@ static int file_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **s
         const sg_zone_serving *sp = NULL;
         if (!sg_name_from_str(names[i], (const uint8_t *)"", apex))
             sp = serving_for(&opts, keys, blk->args[0], apex, &fs, &srv);
+        sg_zonedb_hold_news(1); /* told once prepared, below */
         rc = sg_zonedb_acquire_served(blk->args[0], names[i], opts.max_size, ctx->check_only,
                                       sp, &z);
         if (rc) {
+            sg_zonedb_hold_news(0);
             sg_cfg_error(blk, "file: zone %s from %s not loaded: %s", names[i], blk->args[0],
                          sg_strerror(rc));
             goto out;
@@ -276,6 +278,7 @@ static int file_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **s
         if (pr)
             sg_log(SG_LOG_WARN, "zone", z->apex_str, "preparing the version failed: %s",
                    sg_strerror(pr));
+        sg_zonedb_hold_news(0);
         st->zones[i] = z;
         st->nzones++;
         if ((rc = sg_zone_index_add(st->set->idx, z)))

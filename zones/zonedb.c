@@ -238,6 +238,32 @@ static void tell_watcher(const uint8_t *apex)
         fn(apex);
 }
 
+/* sg_zonedb_hold_news: the one load held back on this thread */
+static _Thread_local int t_hold;
+static _Thread_local int t_held;
+static _Thread_local uint8_t t_held_apex[SG_NAME_MAX];
+
+static void tell_loaded(const uint8_t *apex)
+{
+    if (!t_hold) {
+        tell_watcher(apex);
+        return;
+    }
+    if (t_held && !sg_name_eq(t_held_apex, apex))
+        tell_watcher(t_held_apex);
+    memcpy(t_held_apex, apex, sg_name_len(apex));
+    t_held = 1;
+}
+
+void sg_zonedb_hold_news(int hold)
+{
+    t_hold = hold;
+    if (!hold && t_held) {
+        t_held = 0;
+        tell_watcher(t_held_apex);
+    }
+}
+
 int sg_zonedb_acquire_served(const char *path, const char *apex, uint64_t max_size,
                              int check_only, const sg_zone_serving *srv, sg_zone **zone_out)
 {
@@ -310,7 +336,7 @@ int sg_zonedb_acquire_served(const char *path, const char *apex, uint64_t max_si
         sg_log(SG_LOG_WARN, "zone", z->apex_str,
                "%s: serial %u is older than the %u served before (RFC 1982): secondaries that "
                "follow the SOA serial will not take this version", path, z->serial, old_serial);
-    tell_watcher(z->apex);
+    tell_loaded(z->apex);
     *zone_out = z;
     return 0;
 }

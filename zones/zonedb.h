@@ -70,6 +70,12 @@ int sg_zonedb_slot_publish(sg_zone_slot *s, sg_zone *z);
  * visible and without the set's lock, so that the transfer's version workers look at that
  * zone then instead of asking for every zone every second. One watcher (NULL: none). */
 void sg_zonedb_watch(void (*fn)(const uint8_t *apex));
+/* While hold is set, the news of a version this thread loads from a file (sg_zonedb_acquire)
+ * waits until hold is cleared: a producer runs the chain's prepare hooks on it first, so
+ * that a watcher (the transfer's version worker) never looks at the zone before a hook
+ * that publishes a version of its own made from it (`update` replaying its journal) has
+ * run. Per thread; the news of a slot publication is never held. */
+void sg_zonedb_hold_news(int hold);
 /* Free replaced versions older than the grace period (call now and then). */
 void sg_zonedb_slot_reap(sg_zone_slot *s);
 /* When the primary last confirmed the version (a transfer or an equal serial); 0: never.
