@@ -22,7 +22,8 @@ Two authoritative servers run the same tests:
 Everything is on loopback: certbot's config, work and log directories live in the test's
 temporary directory; pebble's HTTPS certificate comes from a CA made here with openssl
 (certbot trusts it through REQUESTS_CA_BUNDLE); PEBBLE_VA_NOSLEEP=1 and
-PEBBLE_WFE_NONCEREJECT=0 keep pebble from adding delays and nonce errors of its own.
+PEBBLE_WFE_NONCEREJECT=0 keep pebble from adding delays and nonce errors of its own, and
+PEBBLE_AUTHZREUSE=0 makes it validate every order afresh.
 The round-trip time (certbot's start to the certificate on disk) is printed as
 "ACME round trip (...): N.NN s". Python 3 standard library, plus pebble, certbot with
 python3-certbot-dns-rfc2136, lego (a second ACME client, also rfc2136), knotd,
@@ -137,7 +138,11 @@ class Pebble:
                     'privateKey': os.path.join(self.dir, 'key.pem'),
                     'httpPort': http, 'tlsPort': tls, 'ocspResponderURL': '',
                     'externalAccountBindingRequired': False}}, f)
-            env = dict(os.environ, PEBBLE_VA_NOSLEEP='1', PEBBLE_WFE_NONCEREJECT='0')
+            # no sleeps, no nonce errors, and every order validated afresh (pebble reuses
+            # a valid authorization half the time by default); never "always valid"
+            env = dict(os.environ, PEBBLE_VA_NOSLEEP='1', PEBBLE_WFE_NONCEREJECT='0',
+                       PEBBLE_AUTHZREUSE='0')
+            env.pop('PEBBLE_VA_ALWAYS_VALID', None)
             self._out = open(self.log_path, 'ab')
             self.proc = subprocess.Popen(
                 [binary('pebble'), '-config', conf, '-strict=false',
@@ -433,8 +438,8 @@ class AcmeBase(unittest.TestCase):
         self.assertTrue(ok, out)
         self.assert_challenge_gone()
 
-    def certbot(self, name, pebble):
-        """Run certbot certonly for acme.test against pebble with its directories in
+    def certbot(self, name, pebble, domains=(ZONE,)):
+        """Run certbot certonly for domains against pebble with its directories in
         DIR/name; (process, seconds taken, certbot's log text, DIR/name)."""
         d = os.path.join(self.dir, name)
         os.makedirs(d)
@@ -452,7 +457,9 @@ class AcmeBase(unittest.TestCase):
                '--config-dir', os.path.join(d, 'config'), '--work-dir', os.path.join(d, 'work'),
                '--logs-dir', os.path.join(d, 'logs'), '--dns-rfc2136',
                '--dns-rfc2136-credentials', cred, '--dns-rfc2136-propagation-seconds', '0',
-               '--cert-name', ZONE, '-d', ZONE]
+               '--cert-name', ZONE]
+        for dom in domains:
+            cmd += ['-d', dom]
         env = dict(os.environ, REQUESTS_CA_BUNDLE=pebble.ca)
         t0 = time.monotonic()
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=CERTBOT_TIMEOUT,
@@ -485,6 +492,28 @@ class AcmeBase(unittest.TestCase):
         # pebble asked the validating resolver for the challenge, which had it
         self.assertRegex(self.ub.log()[ub_log_before:],
                          r'%s\.\s+TXT\s+IN\s+NOERROR' % CHALLENGE.replace('.', r'\.'))
+        self.assert_challenge_gone()
+
+    def test_5_apex_and_wildcard(self):
+        """acme.test and *.acme.test in one certificate: both challenges are TXT records
+        at _acme-challenge.acme.test, so the RRset holds two records while pebble checks
+        them, and certbot deletes each one alone."""
+        self.assert_challenge_gone()
+        p, elapsed, certbot_log, d = self.certbot('certbot-wild', self.pebble,
+                                                  (ZONE, '*.' + ZONE))
+        self.assertEqual(p.returncode, 0, 'certbot failed:\n%s%s\n--- certbot log tail:\n%s\n'
+                         '--- pebble log tail:\n%s' % (p.stdout, p.stderr, certbot_log[-4000:],
+                                                       self.pebble.log()[-3000:]))
+        print('\nACME round trip, apex and wildcard (%s): %.2f s'
+              % (self.AUTHORITY.name, elapsed), file=sys.stderr)
+        x = subprocess.run(['openssl', 'x509', '-in', os.path.join(d, 'config', 'live', ZONE,
+                                                                   'cert.pem'),
+                            '-noout', '-ext', 'subjectAltName'],
+                           capture_output=True, text=True, timeout=30)
+        self.assertIn('DNS:%s' % ZONE, x.stdout)
+        self.assertIn('DNS:*.%s' % ZONE, x.stdout)
+        self.assertEqual(certbot_log.count('Successfully added TXT record %s' % CHALLENGE), 2)
+        self.assertEqual(certbot_log.count('Successfully deleted TXT record %s' % CHALLENGE), 2)
         self.assert_challenge_gone()
 
     def test_4_lego_round_trip(self):
