@@ -646,6 +646,8 @@ int cmd_zone(ctl *c, int argc, char **argv)
         return zone_check(c, argc - 1, argv + 1);
     if (argc > 0 && !strcmp(argv[0], "diff"))
         return cmd_zone_diff(c, argc - 1, argv + 1);
+    if (argc > 0 && !strcmp(argv[0], "flush"))
+        return cmd_zone_flush(c, argc - 1, argv + 1);
     if (argc > 0 && (!strcmp(argv[0], "roll") || !strcmp(argv[0], "status") ||
                      !strcmp(argv[0], "plan") || !strcmp(argv[0], "unsign")))
         return cmd_zone_roll(c, argv[0], argc - 1, argv + 1);

@@ -123,6 +123,9 @@ int cmd_daemon(ctl *c, const char *cmd, int argc, char **argv);
 /* Tell a running signetd that the keystore's served zones changed (zone add/remove), so
  * that it serves or drops them now rather than at its next poll. Best effort, silent. */
 void ctl_daemon_tell_zones_changed(const ctl *c);
+/* record add|delete|list and zone flush (cmd_record.c): dynamic updates of a zone. */
+int cmd_record(ctl *c, int argc, char **argv);
+int cmd_zone_flush(ctl *c, int argc, char **argv);
 /* zone diff ZONE [FILE] (cmd_zone_diff.c): the served version against the file on disk. */
 int cmd_zone_diff(ctl *c, int argc, char **argv);
 /* The daemon's view of a zone (serial served, version, signing keys), or NULL with the

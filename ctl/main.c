@@ -37,6 +37,9 @@ static void usage(FILE *f)
             "      | ds check ZONE [--parent-ns ADDR,...] [--config COREFILE]\n"
             "  registrar test ZONE [--config COREFILE]\n"
             "  dnskey ZONE [--cdnskey]\n"
+            "  record add ZONE NAME TTL TYPE RDATA... | delete ZONE NAME [TYPE [RDATA...]]\n"
+            "      | list ZONE [NAME]      [--config COREFILE] [--key NAME] [--server ADDR[:PORT]]\n"
+            "  zone flush ZONE [--config COREFILE]   journaled updates into the zone file\n"
             "  tsig generate NAME [--algorithm hmac-sha256] [--file]\n"
             "  backup FILE [--passphrase-file F] [--recipient CERT.pem]\n"
             "  restore FILE [--passphrase-file F | --key KEY.pem --cert CERT.pem] [--check]\n"
@@ -159,6 +162,8 @@ int main(int argc, char **argv)
     } else if (!strcmp(args[0], "reload") || !strcmp(args[0], "status") ||
                !strcmp(args[0], "stats") || !strcmp(args[0], "stop")) {
         rc = cmd_daemon(&c, args[0], n - 1, args + 1);
+    } else if (!strcmp(args[0], "record")) {
+        rc = cmd_record(&c, n - 1, args + 1);
     } else if (!strcmp(args[0], "dnskey")) {
         rc = cmd_dnskey(&c, n - 1, args + 1);
     } else if (!strcmp(args[0], "ksr")) {

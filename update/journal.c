@@ -132,3 +132,18 @@ int sg_upd_journal_drop(sg_upd_journal *j, const char *zone)
     sqlite3_finalize(st);
     return rc;
 }
+
+int sg_upd_journal_begin(sg_upd_journal *j)
+{
+    return sqlite3_exec(j->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : lib_error(j, "begin");
+}
+
+int sg_upd_journal_commit(sg_upd_journal *j)
+{
+    return sqlite3_exec(j->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : lib_error(j, "commit");
+}
+
+void sg_upd_journal_rollback(sg_upd_journal *j)
+{
+    sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+}

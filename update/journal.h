@@ -5,6 +5,7 @@
 #ifndef SG_UPD_JOURNAL_H
 #define SG_UPD_JOURNAL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct sg_upd_journal sg_upd_journal;
@@ -32,5 +33,20 @@ int sg_upd_journal_count(sg_upd_journal *j, const char *zone);
 /* Forget every update of zone (the zone file holds them now, or the operator's edit
  * superseded them). 0 or SG_ELIB. */
 int sg_upd_journal_drop(sg_upd_journal *j, const char *zone);
+
+/* A write transaction around several calls (BEGIN IMMEDIATE: an update of another
+ * process waits for it, up to the busy timeout). 0 or SG_ELIB. */
+int sg_upd_journal_begin(sg_upd_journal *j);
+int sg_upd_journal_commit(sg_upd_journal *j);
+void sg_upd_journal_rollback(sg_upd_journal *j);
+
+/* Write the zone file at path with the journaled updates of zone applied to it
+ * (atomically: a temporary file renamed over it) and drop them from the journal, in one
+ * journal transaction, so that no update lands between the two. *serial_out: the serial
+ * written. 0; SG_ENOTFOUND when nothing is journaled (the file is the zone); SG_EZONE when
+ * the journal does not start at the file's serial or does not apply (why says so; nothing
+ * written); SG_EIO / SG_ELIB (why). apex is the zone's presentation name. */
+int sg_upd_write_back(sg_upd_journal *j, const char *path, const char *apex, uint32_t *serial_out,
+                      char *why, size_t why_cap);
 
 #endif

@@ -12,6 +12,7 @@
 #include "zones/serial.h"
 #include "zones/zonedb.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/task.h"
 #include "common/wire.h"
 
@@ -328,26 +329,27 @@ static void update_stop(void *state)
 
 /* ---- write-back ---------------------------------------------------------------------- */
 
-/* The zone with its updates into its file (atomic rename), then the journal compacted:
- * the file now starts where the journal ended. Called under st->lock. */
+/* The zone with its updates into its file (atomic rename), then the journal emptied:
+ * the file now starts where the journal ended. Called under st->lock, so no update of
+ * ours lands between; signetctl zone flush does the same from outside (write_back.c). */
 static int write_back_zone(ustate *st, uzone *uz, char *why, size_t cap)
 {
     sg_zone *cur = sg_zonedb_slot_hold(uz->slot);
     int rc = 0;
-    if (!cur) {
+    uint32_t serial = 0;
+    if (!cur || !st->j) {
         uz->dirty_since = 0;
+        sg_zonedb_release(cur);
         return 0; /* nothing updated: the file is the zone */
     }
     if (!cur->path) {
         snprintf(why, cap, "the zone has no file");
         rc = SG_EINVAL;
-    } else if ((rc = sg_zone_write_file(cur, cur->path))) {
-        snprintf(why, cap, "cannot write %s", cur->path);
-    } else if (st->j && (rc = sg_upd_journal_drop(st->j, uz->name))) {
-        snprintf(why, cap, "%.200s written, but the journal could not be compacted", cur->path);
-    } else {
-        sg_log(SG_LOG_INFO, "update", uz->name, "serial %u written to %s; journal compacted", cur->serial,
-               cur->path);
+    } else if ((rc = sg_upd_write_back(st->j, cur->path, uz->name, &serial, why, cap)) == SG_ENOTFOUND) {
+        rc = 0; /* flushed from outside already */
+        uz->dirty_since = 0;
+    } else if (!rc) {
+        sg_log(SG_LOG_INFO, "update", uz->name, "serial %u written to %s; journal emptied", serial, cur->path);
         uz->dirty_since = 0;
     }
     sg_zonedb_release(cur);
@@ -520,6 +522,30 @@ static uint64_t update_version(void *state, const sg_query *q)
     return v;
 }
 
+/* The versions updates made (NULL for a zone without: its file's plugin serves it), so
+ * that `signetctl zone diff` and status see what is served. */
+static int update_nzones(const void *state)
+{
+    return state ? ((const ustate *)state)->nzones : 0;
+}
+
+static const sg_zone *update_zone(const void *state, int i)
+{
+    const ustate *st = state;
+    if (!st || i < 0 || i >= st->nzones || !st->zones[i].slot)
+        return NULL;
+    return sg_zonedb_slot_zone(st->zones[i].slot);
+}
+
+/* Updates are an addition: a zone without any is served by its file's plugin, which says
+ * whether it is ready. */
+static int update_ready(const void *state, sg_buf *why)
+{
+    (void)state;
+    (void)why;
+    return 1;
+}
+
 static void update_writes(const void *state, sg_file_fn fn, void *arg)
 {
     const ustate *st = state;
@@ -538,4 +564,7 @@ const sg_plugin sg_plugin_update = {
     .update = update_update,
     .writes = update_writes,
     .prepare = update_prepare,
+    .nzones = update_nzones,
+    .zone = update_zone,
+    .ready = update_ready,
 };

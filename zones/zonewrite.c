@@ -85,7 +85,7 @@ int sg_zone_write_file(const sg_zone *z, const char *path)
         return SG_EIO;
     }
     int rc = 0;
-    if (fprintf(f, "; %s serial %u, written by signetd after a zone transfer\n", z->apex_str, z->serial) < 0)
+    if (fprintf(f, "; %s serial %u, written by signetd (a zone transfer, or dynamic updates)\n", z->apex_str, z->serial) < 0)
         rc = SG_EIO;
     if (!rc)
         rc = sg_zone_each_record_text(z, put_line, f);

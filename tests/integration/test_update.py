@@ -50,6 +50,7 @@ COREFILE = '''
     tsig-key acme-key hmac-sha256 %(acme)s
     tsig-key idle-key hmac-sha256 %(idle)s
     tsig-key xfr.key hmac-sha256 %(xfr)s
+    control $dir/signetd.sock
 }
 example.test:$port {
     bind 127.0.0.1
@@ -260,11 +261,52 @@ class Update(unittest.TestCase):
         self.assertTrue(r.rrs('answer', 'RRSIG'), 'Knot serves it unsigned: %r' % r)
         self.assertRegex(self.knot.log()[mark:], r'IXFR, incoming.*finished')
 
+    def sctl(self, *args):
+        return ctl(self.db, '--socket', self.srv.path('signetd.sock'), *args)
+
+    def test_6b_signetctl_record_and_flush(self):
+        conf = self.srv.corefile_path
+        out = self.sctl('record', 'add', 'example.test', 'ctl1', '300', 'A', '192.0.2.65', '--config', conf)
+        self.assertIn('NOERROR', out)
+        self.sctl('record', 'add', 'example.test', 'ctl1', '300', 'TXT', '"made by signetctl"', '--config', conf)
+        self.assertEqual(self.answer('ctl1.example.test')[0], ['192.0.2.65'])
+        listed = self.sctl('record', 'list', 'example.test', 'ctl1')
+        self.assertEqual(len(listed.splitlines()), 2, listed)
+        self.assertIn('192.0.2.65', listed)
+        self.assertIn('"made by signetctl"', listed)
+        self.assertNotIn('RRSIG', self.sctl('record', 'list', 'example.test'))
+        self.sctl('record', 'delete', 'example.test', 'ctl1', 'A', '192.0.2.65', '--config', conf)
+        self.assertEqual(self.answer('ctl1.example.test')[0], [])
+        self.sctl('record', 'delete', 'example.test', 'ctl1.example.test.', '--config', conf)
+        self.assertEqual(self.srv.dig('ctl1.example.test', 'TXT').rcode, 'NXDOMAIN')
+        # a key the block does not take: refused, exit status 1
+        p = signet_test.ctl_run(self.db, 'record', 'add', 'example.test', 'x', '300', 'A', '192.0.2.1',
+                                '--config', conf, '--key', 'idle-key')
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn('REFUSED', p.stderr)
+        # flush: the file gets the served records and the served serial, the journal empties
+        self.sctl('record', 'add', 'example.test', 'flushed', '300', 'A', '192.0.2.66', '--config', conf)
+        serial = self.serial()
+        out = self.sctl('zone', 'flush', 'example.test', '--config', conf)
+        self.assertIn('serial %d written' % serial, out)
+        with open(self.srv.path('example.test.zone')) as f:
+            text = f.read()
+        self.assertIn('192.0.2.66', text)
+        self.assertNotIn('ctl1.example.test.', text)
+        soa = [l.split() for l in text.splitlines() if l.split()[3:4] == ['SOA']]
+        self.assertEqual(len(soa), 1, text)
+        self.assertEqual(int(soa[0][6]), serial, text)
+        self.assertIn('no journaled updates', self.sctl('zone', 'flush', 'example.test', '--config', conf))
+        # updates go on after a flush, and survive a restart on top of the flushed file
+        self.update_ok('update add afterflush.example.test. 300 A 192.0.2.67')
+
     def test_7_sigkill_after_noerror_loses_nothing(self):
         self.update_ok('update add durable.example.test. 300 A 192.0.2.71')
         serial = self.serial()
         self.srv.kill_restart()
         self.assertEqual(self.answer('durable.example.test')[0], ['192.0.2.71'])
+        self.assertEqual(self.answer('afterflush.example.test')[0], ['192.0.2.67'])
+        self.assertEqual(self.answer('flushed.example.test')[0], ['192.0.2.66'])
         self.assertEqual(self.serial(), serial)
         self.assertTrue(self.srv.wait_log(r'journaled updates replayed'))
         # and updates go on from there
