@@ -516,6 +516,21 @@ class AcmeBase(unittest.TestCase):
         self.assertEqual(certbot_log.count('Successfully deleted TXT record %s' % CHALLENGE), 2)
         self.assert_challenge_gone()
 
+    def test_6_name_outside_the_policy(self):
+        """www.acme.test's challenge is _acme-challenge.www.acme.test, which the key may
+        not change: certbot's UPDATE is refused and no certificate comes."""
+        p, elapsed, certbot_log, d = self.certbot('certbot-www', self.pebble, ('www.' + ZONE,))
+        self.assertNotEqual(p.returncode, 0, 'certificate issued for a name outside the '
+                            'key\'s policy:\n%s%s' % (p.stdout, p.stderr))
+        # signetd says REFUSED; Knot says NOTAUTH with the TSIG error BADKEY
+        self.assertRegex(certbot_log, r'PluginError: (Encountered error adding TXT record: The '
+                         r'peer didn.t know the key we used|Received response from server: '
+                         r'REFUSED)')
+        self.assertNotIn('Successfully added TXT record', certbot_log)
+        self.assertFalse(os.path.exists(os.path.join(d, 'config', 'live', ZONE)))
+        r = dig_direct(self.auth.port, '_acme-challenge.www.' + ZONE, 'TXT')
+        self.assertFalse(r.rrs('answer', 'TXT'), r)
+
     def test_4_lego_round_trip(self):
         """The same with lego (its rfc2136 provider), finding the zone through the
         validating resolver."""
