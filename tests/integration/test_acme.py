@@ -7,10 +7,16 @@ dns-rfc2136 plugin adds the challenge TXT record _acme-challenge.acme.test by a
 TSIG-signed (hmac-sha256) DNS UPDATE and removes it afterwards. pebble checks the
 challenge through a validating unbound that stubs acme.test to the authoritative server
 (no root hints, nothing outside loopback, our trust anchor), so the TXT it sees is
-signed and validated. lego (its rfc2136 provider) does the same round trip. Also: after an UPDATE by knsupdate, the validating unbound answers
-the new TXT with AD within a second (an UPDATE with a wrong TSIG secret changes nothing);
-and the negative control: pebble behind an unbound whose trust anchor does not match the
-zone's key sees SERVFAIL and issues nothing, while certbot still removes the TXT.
+signed and validated. Also:
+- after an UPDATE by knsupdate (its reply TSIG-signed), the validating unbound answers
+  the new TXT with AD within a second; a wrong TSIG secret, another name or another
+  type change nothing;
+- acme.test and *.acme.test in one certificate: two TXT records in the challenge's
+  RRset at once, each deleted alone;
+- www.acme.test, whose challenge name the key may not change: refused, nothing issued;
+- lego (its rfc2136 provider) does the same round trip;
+- the negative control: pebble behind an unbound whose trust anchor does not match the
+  zone's key sees SERVFAIL and issues nothing, while certbot still removes the TXT.
 
 Two authoritative servers run the same tests:
 - Knot DNS (knotd with automatic DNSSEC and an update ACL): the reference, showing that
@@ -559,9 +565,9 @@ class AcmeBase(unittest.TestCase):
             self.assertIn(line, out)
         print('\nACME round trip with lego (%s): %.2f s from lego start to certificate issued'
               % (self.AUTHORITY.name, elapsed), file=sys.stderr)
-        x = subprocess.run(['openssl', 'x509', '-in', os.path.join(d, 'certificates', ZONE + '.crt'),
-                            '-noout', '-issuer', '-ext', 'subjectAltName'],
-                           capture_output=True, text=True, timeout=30)
+        crt = os.path.join(d, 'certificates', ZONE + '.crt')
+        x = subprocess.run(['openssl', 'x509', '-in', crt, '-noout', '-issuer', '-ext',
+                            'subjectAltName'], capture_output=True, text=True, timeout=30)
         self.assertEqual(x.returncode, 0, x.stderr)
         self.assertIn('DNS:%s' % ZONE, x.stdout)
         self.assertIn('Pebble', x.stdout)
