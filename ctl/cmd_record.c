@@ -148,7 +148,9 @@ static int send_update(ctl *c, const char *zone, const target *t, ldns_rr_list *
         fprintf(stderr, "signetctl: bad server address '%s'\n", t->addr);
         goto out;
     }
-    ldns_resolver_push_nameserver(res, ns);
+    ldns_resolver_push_nameserver(res, ns); /* copies it */
+    ldns_rdf_deep_free(ns);
+    ns = NULL;
     ldns_resolver_set_port(res, t->port);
     ldns_resolver_set_usevc(res, true);
     ldns_resolver_set_timeout(res, (struct timeval){ 10, 0 });
@@ -156,8 +158,7 @@ static int send_update(ctl *c, const char *zone, const target *t, ldns_rr_list *
     ldns_resolver_set_tsig_keyname(res, key->name_text);
     ldns_resolver_set_tsig_algorithm(res, key->alg_name);
     ldns_resolver_set_tsig_keydata(res, key->secret_b64);
-    ldns_rr_list *copy = ldns_rr_list_clone(ups);
-    p = ldns_update_pkt_new(ldns_rdf_clone(zn), LDNS_RR_CLASS_IN, NULL, copy, NULL);
+    p = ldns_update_pkt_new(ldns_rdf_clone(zn), LDNS_RR_CLASS_IN, NULL, ups, NULL); /* copies ups */
     if (!p || ldns_update_pkt_tsig_add(p, res) != LDNS_STATUS_OK) {
         fprintf(stderr, "signetctl: cannot make the UPDATE\n");
         goto out;
@@ -190,8 +191,8 @@ out:
     if (zn)
         ldns_rdf_deep_free(zn);
     if (res)
-        ldns_resolver_deep_free(res); /* frees ns */
-    else if (ns)
+        ldns_resolver_deep_free(res);
+    if (ns)
         ldns_rdf_deep_free(ns);
     return rc;
 }

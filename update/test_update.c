@@ -166,13 +166,15 @@ static ldns_rr *rr(const char *text)
 /* An UPDATE of example.test.; pre and up are NULL-terminated record texts. */
 static ldns_pkt *upd(const char *const *pre, const char *const *up)
 {
-    ldns_rr_list *pl = ldns_rr_list_new(), *ul = ldns_rr_list_new();
-    for (int i = 0; pre && pre[i]; i++)
-        ldns_rr_list_push_rr(pl, rr(pre[i]));
-    for (int i = 0; up && up[i]; i++)
-        ldns_rr_list_push_rr(ul, rr(up[i]));
-    ldns_pkt *p = ldns_update_pkt_new(ldns_dname_new_frm_str("example.test."), LDNS_RR_CLASS_IN, pl, ul, NULL);
+    /* ldns copies the lists it is given (and wants an update list) */
+    ldns_rr_list *none = ldns_rr_list_new();
+    ldns_pkt *p = ldns_update_pkt_new(ldns_dname_new_frm_str("example.test."), LDNS_RR_CLASS_IN, NULL, none, NULL);
+    ldns_rr_list_free(none);
     assert_non_null(p);
+    for (int i = 0; pre && pre[i]; i++)
+        assert_true(ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, rr(pre[i])));
+    for (int i = 0; up && up[i]; i++)
+        assert_true(ldns_pkt_push_rr(p, LDNS_SECTION_AUTHORITY, rr(up[i])));
     /* through the wire and back, as signetd gets it */
     uint8_t *w = NULL;
     size_t len = 0;

@@ -358,6 +358,13 @@ static int write_back_zone(ustate *st, uzone *uz, char *why, size_t cap)
 
 /* ---- UPDATE --------------------------------------------------------------------------- */
 
+static double ms_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
 static void client_text(const sg_query *q, char *from, size_t cap)
 {
     snprintf(from, cap, "?");
@@ -449,7 +456,11 @@ static void update_update(void *state, sg_query *q)
     } else {
         sg_zone *nz = NULL;
         ldns_rr_list *diff = NULL;
+        struct timespec t0;
+        double t_build, t_journal, t_prepare;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         rcode = sg_upd_apply(base, pkt, &st->pol, ki, st->serial, (int64_t)now, &nz, &diff, why, sizeof why);
+        t_build = ms_since(&t0);
         if (rcode == SG_RCODE_NOERROR && nz) {
             char *text = sg_upd_diff_text(diff);
             /* on disk before anyone is told NOERROR */
@@ -459,6 +470,7 @@ static void update_update(void *state, sg_query *q)
                 snprintf(why, sizeof why, "the journal did not take it");
                 sg_zone_free(nz);
             } else {
+                t_journal = ms_since(&t0) - t_build;
                 size_t nd = 0;
                 for (size_t i = 1; i < ldns_rr_list_rr_count(diff) &&
                                    ldns_rr_get_type(ldns_rr_list_rr(diff, i + 1)) != LDNS_RR_TYPE_SOA; i++)
@@ -469,11 +481,13 @@ static void update_update(void *state, sg_query *q)
                     nz->path = strdup(base->path);
                 uint32_t from_serial = base->serial, to_serial = nz->serial;
                 prepare(st, nz);
+                t_prepare = ms_since(&t0) - t_build - t_journal;
                 sg_zonedb_slot_publish(uz->slot, nz);
                 if (!uz->dirty_since)
                     uz->dirty_since = (time_t)now;
                 sg_log(SG_LOG_INFO, "update", uz->name, "UPDATE from %s with key %s: serial %u -> %u (%zu deleted, "
-                       "%zu added)", from, ctx.key->name_text, from_serial, to_serial, nd, na);
+                       "%zu added; version built in %.1f ms, journaled in %.1f ms, prepared in %.1f ms)", from,
+                       ctx.key->name_text, from_serial, to_serial, nd, na, t_build, t_journal, t_prepare);
             }
             free(text);
         }
