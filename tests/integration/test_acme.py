@@ -307,8 +307,8 @@ class SignetAuthority:
         if rc == 0:
             return None
         if "unknown plugin or directive 'update'" in out + err:
-            return ('signetd has no `update` plugin (RFC 2136 DNS UPDATE, issue 22, branch '
-                    'i22/update): `signetd -t` says: %s' % (out + err).strip()[-300:])
+            return ('signetd has no `update` plugin (RFC 2136 DNS UPDATE, issue 22): '
+                    '`signetd -t` says: %s' % (out + err).strip()[-300:])
         # any other refusal is a failure of the test, not a missing feature
         raise AssertionError('signetd -t rejects the ACME config:\n%s%s' % (out, err))
 
