@@ -244,6 +244,27 @@ static void xset_free(xset *s)
     sg_arena_deinit(&s->mem);
 }
 
+/* The zone builder's order: canonical owner, type, RDATA (memcmp, shorter first). */
+static int xrec_cmp(const xrec *a, const xrec *b)
+{
+    int c = a->owner == b->owner ? 0 : sg_name_canon_cmp(a->owner, b->owner);
+    if (c)
+        return c;
+    if (a->type != b->type)
+        return a->type < b->type ? -1 : 1;
+    uint16_t m = a->rdlen < b->rdlen ? a->rdlen : b->rdlen;
+    c = memcmp(a->rd, b->rd, m);
+    return c ? c : a->rdlen == b->rdlen ? 0 : (a->rdlen < b->rdlen ? -1 : 1);
+}
+
+/* qsort has no context argument: the set being sorted, per thread */
+static _Thread_local const xset *g_sort_set;
+
+static int xrec_idx_cmp(const void *pa, const void *pb)
+{
+    return xrec_cmp(&g_sort_set->recs[*(const uint32_t *)pa], &g_sort_set->recs[*(const uint32_t *)pb]);
+}
+
 int sg_ixfr_apply(const sg_zone *base, ldns_rr_list *rrs, const char *source,
                   sg_zone **zone_out, char *why, size_t why_cap)
 {
@@ -266,6 +287,7 @@ int sg_ixfr_apply(const sg_zone *base, ldns_rr_list *rrs, const char *source,
     }
     if (rc)
         goto out;
+    size_t nbase = s.n;
     if (n < 3 || ldns_rr_get_type(ldns_rr_list_rr(rrs, 0)) != LDNS_RR_TYPE_SOA ||
         ldns_rr_get_type(ldns_rr_list_rr(rrs, n - 1)) != LDNS_RR_TYPE_SOA) {
         rc = sg_say(why, why_cap, SG_EZONE, "not an incremental response");
@@ -343,12 +365,33 @@ int sg_ixfr_apply(const sg_zone *base, ldns_rr_list *rrs, const char *source,
         rc = SG_ENOMEM;
         goto out;
     }
-    for (size_t k = 0; k < s.n; k++) {
-        const xrec *r = &s.recs[k];
-        if (r->alive && (rc = sg_zone_builder_add(b, r->owner, r->type, SG_CLASS_IN, r->ttl, r->rd,
-                                                  r->rdlen, source, 0)))
-            break;
+    /* the base's records are in canonical order and the added ones follow them: sorted
+     * and merged in, the builder gets them all in order and need not sort the zone */
+    size_t nadd = 0;
+    uint32_t *adds = s.n > nbase ? malloc((s.n - nbase) * sizeof *adds) : NULL;
+    if (s.n > nbase && !adds) {
+        sg_zone_builder_free(b);
+        rc = SG_ENOMEM;
+        goto out;
     }
+    for (size_t k = nbase; k < s.n; k++)
+        if (s.recs[k].alive)
+            adds[nadd++] = (uint32_t)k;
+    g_sort_set = &s;
+    qsort(adds, nadd, sizeof *adds, xrec_idx_cmp);
+    for (size_t k = 0, a = 0; (k < nbase || a < nadd) && !rc;) {
+        const xrec *r;
+        if (k < nbase && (!s.recs[k].alive)) {
+            k++;
+            continue;
+        }
+        if (a == nadd || (k < nbase && xrec_cmp(&s.recs[k], &s.recs[adds[a]]) <= 0))
+            r = &s.recs[k++];
+        else
+            r = &s.recs[adds[a++]];
+        rc = sg_zone_builder_add(b, r->owner, r->type, SG_CLASS_IN, r->ttl, r->rd, r->rdlen, source, 0);
+    }
+    free(adds);
     if (rc) {
         sg_zone_builder_free(b);
         sg_say(why, why_cap, SG_EZONE, "the new version has a record the zone cannot hold");

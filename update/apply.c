@@ -653,3 +653,93 @@ int sg_upd_diff_parse(const char *text, ldns_rr_list **diff_out)
     *diff_out = l;
     return 0;
 }
+
+void sg_upd_replay_init(sg_upd_replay_set *r)
+{
+    memset(r, 0, sizeof *r);
+}
+
+int sg_upd_replay_add(sg_upd_replay_set *r, uint32_t from, uint32_t to, const char *text, char *why,
+                      size_t why_cap)
+{
+    if (r->failed)
+        return SG_EZONE;
+    if (r->n && from != r->last) {
+        r->failed = 1;
+        return say(why, why_cap, SG_EZONE, "update %d starts at serial %u, not at %u", r->n + 1, from, r->last);
+    }
+    ldns_rr_list *d = NULL;
+    if (sg_upd_diff_parse(text, &d)) {
+        r->failed = 1;
+        return say(why, why_cap, SG_EZONE, "update %d cannot be read", r->n + 1);
+    }
+    size_t n = ldns_rr_list_rr_count(d);
+    if (!r->all && !(r->all = ldns_rr_list_new())) {
+        ldns_rr_list_deep_free(d);
+        r->failed = 1;
+        return SG_ENOMEM;
+    }
+    /* the inner records: SOA(from) deletions SOA(to) additions; the first and last
+     * records (SOA(to)) frame a whole response and are made once at the end */
+    for (size_t i = 1; i + 1 < n; i++)
+        if (!ldns_rr_list_push_rr(r->all, ldns_rr_clone(ldns_rr_list_rr(d, i)))) {
+            ldns_rr_list_deep_free(d);
+            r->failed = 1;
+            return SG_ENOMEM;
+        }
+    if (r->last_soa)
+        ldns_rr_free(r->last_soa);
+    r->last_soa = ldns_rr_clone(ldns_rr_list_rr(d, 0));
+    ldns_rr_list_deep_free(d);
+    if (!r->n)
+        r->first = from;
+    r->last = to;
+    r->n++;
+    return 0;
+}
+
+int sg_upd_replay_finish(sg_upd_replay_set *r, const sg_zone *base, sg_zone **zone_out, char *why,
+                         size_t why_cap)
+{
+    int rc = 0;
+    ldns_rr_list *l = NULL;
+    *zone_out = NULL;
+    if (r->failed) {
+        rc = SG_EZONE;
+        goto out;
+    }
+    if (!r->n) {
+        rc = SG_ENOTFOUND;
+        goto out;
+    }
+    if (r->first != base->serial) {
+        rc = say(why, why_cap, SG_EZONE, "the journal starts at serial %u, the zone file is at %u", r->first,
+                 base->serial);
+        goto out;
+    }
+    if (!(l = ldns_rr_list_new()) || !ldns_rr_list_push_rr(l, ldns_rr_clone(r->last_soa)) ||
+        !ldns_rr_list_cat(l, r->all) || !ldns_rr_list_push_rr(l, ldns_rr_clone(r->last_soa))) {
+        rc = SG_ENOMEM;
+        goto out;
+    }
+    ldns_rr_list_free(r->all); /* its records are l's now */
+    r->all = NULL;
+    char ixwhy[256];
+    if (sg_ixfr_apply(base, l, "journal", zone_out, ixwhy, sizeof ixwhy))
+        rc = say(why, why_cap, SG_EZONE, "the journal does not apply: %s", ixwhy);
+    else if ((*zone_out)->serial != r->last)
+        rc = say(why, why_cap, SG_EZONE, "the journal leads to serial %u, not %u", (*zone_out)->serial, r->last);
+    if (rc && *zone_out) {
+        sg_zone_free(*zone_out);
+        *zone_out = NULL;
+    }
+out:
+    if (l)
+        ldns_rr_list_deep_free(l);
+    if (r->all)
+        ldns_rr_list_deep_free(r->all);
+    if (r->last_soa)
+        ldns_rr_free(r->last_soa);
+    memset(r, 0, sizeof *r);
+    return rc;
+}

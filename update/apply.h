@@ -36,6 +36,28 @@ int sg_upd_apply(const sg_zone *base, const ldns_pkt *pkt, const sg_upd_policy *
 int sg_upd_replay(const sg_zone *base, ldns_rr_list *diff, sg_zone **zone_out, char *why,
                   size_t why_cap);
 
+/* Many journaled differences applied in one build (a restart after thousands of updates
+ * to a large zone builds it once, not once per update). Caller-owned; _init, _add each
+ * difference oldest first, _finish (which also frees what _add gathered). */
+typedef struct sg_upd_replay_set {
+    ldns_rr_list *all;   /* the differences' records, the outer SOAs left out */
+    ldns_rr *last_soa;   /* the newest difference's new SOA */
+    uint32_t first, last;
+    int n;
+    int failed;
+} sg_upd_replay_set;
+
+void sg_upd_replay_init(sg_upd_replay_set *r);
+/* One difference in text (sg_upd_diff_text) from serial `from` to `to`. 0, or SG_EZONE
+ * when it does not follow the one before it or cannot be read (why says which). */
+int sg_upd_replay_add(sg_upd_replay_set *r, uint32_t from, uint32_t to, const char *text, char *why,
+                      size_t why_cap);
+/* Apply them all to base: 0 and *zone_out (serial: the last `to`), SG_ENOTFOUND when
+ * none were added, SG_EZONE (why) when they do not start at base's serial or do not
+ * apply. Frees what was gathered in every case. */
+int sg_upd_replay_finish(sg_upd_replay_set *r, const sg_zone *base, sg_zone **zone_out, char *why,
+                         size_t why_cap);
+
 /* A difference as text (one record per line, ldns's presentation form), and back. The
  * text is malloc'd (NULL when out of memory); parse returns 0 or SG_EMALFORMED. */
 char *sg_upd_diff_text(const ldns_rr_list *diff);

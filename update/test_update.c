@@ -428,6 +428,48 @@ static void test_replay(void **state)
     sg_zone_free(z);
 }
 
+/* two updates, the second on the first's version, replayed in one build */
+static void test_replay_set(void **state)
+{
+    (void)state;
+    sg_zone *z = load_zone();
+    open_policy();
+    static const char *const u1[] = { "a.example.test. 60 IN A 192.0.2.1", NULL };
+    static const char *const u2[] = { "a.example.test. ANY A", "b.example.test. 60 IN TXT \"b\"", NULL };
+    result r1 = run(z, &g_pol, g_key, NULL, u1);
+    result r2 = run(r1.z, &g_pol, g_key, NULL, u2);
+    assert_int_equal(r2.rcode, SG_RCODE_NOERROR);
+    char *t1 = sg_upd_diff_text(r1.diff), *t2 = sg_upd_diff_text(r2.diff);
+    sg_upd_replay_set set;
+    sg_upd_replay_init(&set);
+    char why[256];
+    assert_int_equal(sg_upd_replay_add(&set, z->serial, r1.z->serial, t1, why, sizeof why), 0);
+    assert_int_equal(sg_upd_replay_add(&set, r1.z->serial, r2.z->serial, t2, why, sizeof why), 0);
+    sg_zone *v = NULL;
+    assert_int_equal(sg_upd_replay_finish(&set, z, &v, why, sizeof why), 0);
+    assert_int_equal(v->serial, r2.z->serial);
+    assert_int_equal(count(v, "a.example.test.", SG_TYPE_A), 0);
+    assert_int_equal(count(v, "b.example.test.", SG_TYPE_TXT), 1);
+    sg_zone_free(v);
+    /* a gap, and a journal that does not start at the file's serial */
+    sg_upd_replay_init(&set);
+    assert_int_equal(sg_upd_replay_add(&set, r1.z->serial, r2.z->serial, t2, why, sizeof why), 0);
+    assert_int_equal(sg_upd_replay_finish(&set, z, &v, why, sizeof why), SG_EZONE);
+    assert_null(v);
+    sg_upd_replay_init(&set);
+    assert_int_equal(sg_upd_replay_add(&set, z->serial, r1.z->serial, t1, why, sizeof why), 0);
+    assert_int_equal(sg_upd_replay_add(&set, z->serial, r1.z->serial, t1, why, sizeof why), SG_EZONE);
+    assert_int_equal(sg_upd_replay_finish(&set, z, &v, why, sizeof why), SG_EZONE);
+    sg_upd_replay_init(&set);
+    assert_int_equal(sg_upd_replay_finish(&set, z, &v, why, sizeof why), SG_ENOTFOUND);
+    free(t1);
+    free(t2);
+    done(&r2);
+    done(&r1);
+    sg_upd_policy_deinit(&g_pol);
+    sg_zone_free(z);
+}
+
 /* ---- the journal ------------------------------------------------------------------------ */
 
 static int collect(void *arg, uint32_t from, uint32_t to, const char *diff)
@@ -473,6 +515,7 @@ int main(void)
         cmocka_unit_test(test_prerequisites),
         cmocka_unit_test(test_changes),
         cmocka_unit_test(test_replay),
+        cmocka_unit_test(test_replay_set),
         cmocka_unit_test(test_journal),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -25,6 +25,12 @@
 #include <string.h>
 #include <time.h>
 
+/* One update at a time in the process, each building on the version the one before it
+ * made: per process, not per instance, because during a reload the outgoing instance and
+ * its successor serve the same zones (the same zonedb slot and journal) side by side.
+ * Updates are rare; a journal commit is the longest wait. */
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+
 typedef struct uzone {
     uint8_t apex[SG_NAME_MAX];
     char name[1024];
@@ -43,9 +49,6 @@ typedef struct ustate {
     sg_preparer prep;
     sg_upd_journal *j;
     int journal_failed;          /* logged once */
-    /* one update at a time: each builds on the version the one before it made */
-    pthread_mutex_t lock;
-    int lock_init;
     sg_task task;                /* sg-update: reaps replaced versions, writes back */
 } ustate;
 
@@ -85,42 +88,22 @@ static void prepare(const ustate *st, sg_zone *z)
         sg_log(SG_LOG_WARN, "update", z->apex_str, "preparing serial %u failed: %s", z->serial, sg_strerror(rc));
 }
 
+static double ms_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
 typedef struct replay_ctx {
-    sg_zone *v;      /* the version so far (owned when it is not the base) */
-    const sg_zone *base;
-    int n;
-    int failed;
+    sg_upd_replay_set set;
     char why[512];
 } replay_ctx;
 
 static int replay_one(void *arg, uint32_t from, uint32_t to, const char *text)
 {
     replay_ctx *r = arg;
-    const sg_zone *cur = r->v ? r->v : r->base;
-    if (from != cur->serial) {
-        snprintf(r->why, sizeof r->why, "update %d starts at serial %u, the zone is at %u", r->n + 1, from,
-                 cur->serial);
-        return r->failed = 1;
-    }
-    ldns_rr_list *diff = NULL;
-    sg_zone *nz = NULL;
-    char why[256];
-    if (sg_upd_diff_parse(text, &diff)) {
-        snprintf(r->why, sizeof r->why, "update %d cannot be read", r->n + 1);
-        return r->failed = 1;
-    }
-    int rc = sg_upd_replay(cur, diff, &nz, why, sizeof why);
-    ldns_rr_list_deep_free(diff);
-    if (rc || nz->serial != to) {
-        snprintf(r->why, sizeof r->why, "update %d (serial %u -> %u) does not apply: %s", r->n + 1, from, to,
-                 rc ? why : "another serial");
-        sg_zone_free(nz);
-        return r->failed = 1;
-    }
-    sg_zone_free(r->v);
-    r->v = nz;
-    r->n++;
-    return 0;
+    return sg_upd_replay_add(&r->set, from, to, text, r->why, sizeof r->why);
 }
 
 /* Bring a zone's slot in line with what is loaded: the version this plugin made stays
@@ -139,6 +122,10 @@ static void sync_zone(ustate *st, uzone *uz, sg_zone *given)
     }
     if (cur && (top == cur || cur->gen > top->gen)) {
         prepare(st, cur); /* this instance's chain serves it from now on */
+        /* a reload: what the outgoing instance had not written back yet is still due */
+        if (st->write_back && !uz->dirty_since && !journal_open(st, top) &&
+            sg_upd_journal_count(st->j, uz->name) > 0)
+            uz->dirty_since = time(NULL);
         goto out;
     }
     journal_open(st, top);
@@ -148,27 +135,38 @@ static void sync_zone(ustate *st, uzone *uz, sg_zone *given)
             sg_zonedb_slot_publish(uz->slot, NULL);
         goto out;
     }
-    replay_ctx r = { .base = top };
-    sg_upd_journal_each(st->j, uz->name, replay_one, &r);
-    if (r.failed || !r.v) {
+    replay_ctx r = { .why = "" };
+    sg_zone *v = NULL;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    sg_upd_replay_init(&r.set);
+    int rc = sg_upd_journal_each(st->j, uz->name, replay_one, &r);
+    if (!rc)
+        rc = sg_upd_replay_finish(&r.set, top, &v, r.why, sizeof r.why);
+    else {
+        r.set.failed = 1;
+        sg_upd_replay_finish(&r.set, top, &v, NULL, 0); /* frees what was gathered */
+    }
+    if (rc || !v) {
         sg_log(SG_LOG_WARN, "update", uz->name,
                "zone file %s (serial %u) does not continue into the update journal %s (%s): the file wins, "
                "%d journaled updates dropped", top->path ? top->path : "?", top->serial, st->journal_path,
-               r.failed ? r.why : "empty", n);
-        sg_zone_free(r.v);
+               r.why[0] ? r.why : sg_strerror(rc), n);
+        sg_zone_free(v);
         sg_upd_journal_drop(st->j, uz->name);
         if (cur)
             sg_zonedb_slot_publish(uz->slot, NULL);
         goto out;
     }
-    r.v->loaded_at = time(NULL);
+    sg_zone *rv = v;
+    rv->loaded_at = time(NULL);
     if (top->path)
-        r.v->path = strdup(top->path);
-    prepare(st, r.v);
-    sg_log(SG_LOG_INFO, "update", uz->name, "serial %u -> %u: %d journaled updates replayed on %s", top->serial,
-           r.v->serial, n, top->path ? top->path : "the loaded zone");
+        rv->path = strdup(top->path);
+    prepare(st, rv);
+    sg_log(SG_LOG_INFO, "update", uz->name, "serial %u -> %u: %d journaled updates replayed on %s in %.0f ms",
+           top->serial, rv->serial, n, top->path ? top->path : "the loaded zone", ms_since(&t0));
     uz->dirty_since = time(NULL);
-    sg_zonedb_slot_publish(uz->slot, r.v);
+    sg_zonedb_slot_publish(uz->slot, rv);
 out:
     if (!given)
         sg_zonedb_release(top);
@@ -212,9 +210,9 @@ static int update_prepare(void *state, const sg_zone *z, sg_attach *slot)
         uzone *uz = &st->zones[i];
         if (!uz->slot || !sg_name_eq(uz->apex, z->apex))
             continue;
-        pthread_mutex_lock(&st->lock);
+        pthread_mutex_lock(&g_lock);
         sync_zone(st, uz, (sg_zone *)z);
-        pthread_mutex_unlock(&st->lock);
+        pthread_mutex_unlock(&g_lock);
     }
     return 0;
 }
@@ -231,8 +229,6 @@ static void update_teardown(void *state)
     free(st->zones);
     sg_upd_journal_close(st->j);
     sg_upd_policy_deinit(&st->pol);
-    if (st->lock_init)
-        pthread_mutex_destroy(&st->lock);
     sg_task_destroy(&st->task);
     free(st);
 }
@@ -258,11 +254,6 @@ static int update_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
         rc = parse_options(blk, st);
     if (rc)
         goto fail;
-    if (pthread_mutex_init(&st->lock, NULL)) {
-        rc = SG_ENOMEM;
-        goto fail;
-    }
-    st->lock_init = 1;
     st->keyring = ctx->tsig;
     st->prep = sg_setup_preparer(ctx);
     if (!(st->zones = calloc((size_t)ctx->nzones, sizeof *st->zones))) {
@@ -297,10 +288,10 @@ static void *task_main(void *arg)
             sg_zonedb_slot_reap(uz->slot);
             if (st->write_back && uz->dirty_since && now - uz->dirty_since >= (time_t)st->write_back) {
                 char why[256];
-                pthread_mutex_lock(&st->lock);
+                pthread_mutex_lock(&g_lock);
                 if (write_back_zone(st, uz, why, sizeof why))
                     sg_log(SG_LOG_WARN, "update", uz->name, "write-back failed: %s", why);
-                pthread_mutex_unlock(&st->lock);
+                pthread_mutex_unlock(&g_lock);
             }
         }
         sg_task_sleep(&st->task, 1000);
@@ -313,10 +304,10 @@ static int update_start(void *state)
     ustate *st = state;
     /* versions the prepare hook did not see (a reload that kept the file): served by this
      * instance's chain from now on */
-    pthread_mutex_lock(&st->lock);
+    pthread_mutex_lock(&g_lock);
     for (int i = 0; i < st->nzones; i++)
         sync_zone(st, &st->zones[i], NULL);
-    pthread_mutex_unlock(&st->lock);
+    pthread_mutex_unlock(&g_lock);
     return sg_task_start(&st->task, "sg-update", task_main, st);
 }
 
@@ -330,7 +321,7 @@ static void update_stop(void *state)
 /* ---- write-back ---------------------------------------------------------------------- */
 
 /* The zone with its updates into its file (atomic rename), then the journal emptied:
- * the file now starts where the journal ended. Called under st->lock, so no update of
+ * the file now starts where the journal ended. Called under g_lock, so no update of
  * ours lands between; signetctl zone flush does the same from outside (write_back.c). */
 static int write_back_zone(ustate *st, uzone *uz, char *why, size_t cap)
 {
@@ -357,13 +348,6 @@ static int write_back_zone(ustate *st, uzone *uz, char *why, size_t cap)
 }
 
 /* ---- UPDATE --------------------------------------------------------------------------- */
-
-static double ms_since(const struct timespec *t0)
-{
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
-}
 
 static void client_text(const sg_query *q, char *from, size_t cap)
 {
@@ -444,7 +428,7 @@ static void update_update(void *state, sg_query *q)
     }
     char why[512] = "";
     int rcode;
-    pthread_mutex_lock(&st->lock);
+    pthread_mutex_lock(&g_lock);
     sg_zone *base = sg_zonedb_slot_hold(uz->slot);
     if (!base)
         sg_zonedb_acquire_apex(uz->apex, &base);
@@ -495,7 +479,7 @@ static void update_update(void *state, sg_query *q)
             ldns_rr_list_deep_free(diff);
     }
     sg_zonedb_release(base);
-    pthread_mutex_unlock(&st->lock);
+    pthread_mutex_unlock(&g_lock);
     ldns_pkt_free(pkt);
     if (rcode != SG_RCODE_NOERROR)
         sg_log(rcode == SG_RCODE_SERVFAIL ? SG_LOG_ERR : SG_LOG_INFO, "update", uz->name,

@@ -9,9 +9,7 @@
 #include <stdlib.h>
 
 typedef struct wb {
-    sg_zone *v;          /* the version so far (owned unless it is base) */
-    sg_zone *base;
-    int n;
+    sg_upd_replay_set set;
     char *why;
     size_t cap;
 } wb;
@@ -19,31 +17,7 @@ typedef struct wb {
 static int one(void *arg, uint32_t from, uint32_t to, const char *text)
 {
     wb *w = arg;
-    sg_zone *cur = w->v ? w->v : w->base;
-    if (from != cur->serial) {
-        snprintf(w->why, w->cap, "update %d starts at serial %u, the zone file is at %u", w->n + 1, from,
-                 cur->serial);
-        return SG_EZONE;
-    }
-    ldns_rr_list *diff = NULL;
-    if (sg_upd_diff_parse(text, &diff)) {
-        snprintf(w->why, w->cap, "update %d cannot be read", w->n + 1);
-        return SG_EZONE;
-    }
-    sg_zone *nz = NULL;
-    char why[256];
-    int rc = sg_upd_replay(cur, diff, &nz, why, sizeof why);
-    ldns_rr_list_deep_free(diff);
-    if (rc || nz->serial != to) {
-        snprintf(w->why, w->cap, "update %d does not apply: %s", w->n + 1, rc ? why : "another serial");
-        sg_zone_free(nz);
-        return SG_EZONE;
-    }
-    if (w->v)
-        sg_zone_free(w->v);
-    w->v = nz;
-    w->n++;
-    return 0;
+    return sg_upd_replay_add(&w->set, from, to, text, w->why, w->cap);
 }
 
 int sg_upd_write_back(sg_upd_journal *j, const char *path, const char *apex, uint32_t *serial_out, char *why,
@@ -58,34 +32,39 @@ int sg_upd_write_back(sg_upd_journal *j, const char *path, const char *apex, uin
         return rc;
     }
     wb w = { .why = why, .cap = why_cap };
-    if ((rc = sg_zone_load_file(path, apex, &w.base))) {
+    sg_zone *base = NULL, *v = NULL;
+    sg_upd_replay_init(&w.set);
+    if ((rc = sg_zone_load_file(path, apex, &base))) {
         snprintf(why, why_cap, "%s does not load (see above)", path);
+        sg_upd_replay_finish(&w.set, NULL, &v, NULL, 0);
         goto out;
     }
     rc = sg_upd_journal_each(j, apex, one, &w);
     if (rc)
-        goto out;
-    if (!w.v) {
-        rc = SG_ENOTFOUND;
+        w.set.failed = 1;
+    int frc = sg_upd_replay_finish(&w.set, base, &v, rc ? NULL : why, why_cap);
+    if (!rc)
+        rc = frc;
+    if (rc == SG_ENOTFOUND)
         snprintf(why, why_cap, "no journaled updates");
+    if (rc)
         goto out;
-    }
-    if ((rc = sg_zone_write_file(w.v, path))) {
+    if ((rc = sg_zone_write_file(v, path))) {
         snprintf(why, why_cap, "cannot write %s", path);
         goto out;
     }
     if ((rc = sg_upd_journal_drop(j, apex)) || (rc = sg_upd_journal_commit(j))) {
-        /* the file has the updates; a journal kept would replay them on it at the next
-         * start, and stop at the first (its serial is no longer the file's): said loudly */
+        /* the file has the updates; a journal kept would not start at its serial, so the
+         * next start drops it (the file wins) and loses nothing */
         snprintf(why, why_cap, "%s written, but the journal could not be emptied", path);
         goto out;
     }
     if (serial_out)
-        *serial_out = w.v->serial;
+        *serial_out = v->serial;
 out:
     if (rc)
         sg_upd_journal_rollback(j);
-    sg_zone_free(w.v);
-    sg_zone_free(w.base);
+    sg_zone_free(v);
+    sg_zone_free(base);
     return rc;
 }

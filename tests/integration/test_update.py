@@ -21,7 +21,8 @@ and dig from the PATH. Python 3 standard library only.
 import base64
 import os
 import re
-import shutil
+import signal
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -207,6 +208,16 @@ class Update(unittest.TestCase):
         self.assertEqual(r.rcode, 'NXDOMAIN', r.text)
         self.assertIn('ad', r.flags, r.text)
 
+    def test_3_nsupdate_key_file(self):
+        path = self.srv.path('ddns.key')
+        with open(path, 'w') as f:
+            f.write('key "ddns-key" {\n\talgorithm hmac-sha256;\n\tsecret "%s";\n};\n' % self.keys['ddns'])
+        p = subprocess.run(['nsupdate', '-k', path],
+                           input='server 127.0.0.1 %d\nzone example.test.\nupdate add keyfile.example.test. 300 A '
+                                 '192.0.2.32\nsend\n' % self.srv.port, capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(self.answer('keyfile.example.test')[0], ['192.0.2.32'])
+
     def test_3_knsupdate(self):
         self.update_ok('update add knot.example.test. 300 A 192.0.2.31', tool='knsupdate')
         self.assertEqual(self.answer('knot.example.test')[0], ['192.0.2.31'])
@@ -312,6 +323,16 @@ class Update(unittest.TestCase):
         # and updates go on from there
         self.update_ok('update add after.example.test. 300 A 192.0.2.72')
         self.assertEqual(self.answer('after.example.test')[0], ['192.0.2.72'])
+        # a reload that keeps the file keeps the updated version, and updates go on
+        serial = self.serial()
+        mark = self.srv.log_size()
+        self.srv.send_signal(signal.SIGHUP)
+        self.assertTrue(self.srv.wait_log(r'reload done', mark), self.srv.log()[mark:])
+        self.assertEqual(self.answer('after.example.test')[0], ['192.0.2.72'])
+        self.assertEqual(self.serial(), serial)
+        self.update_ok('update add afterreload.example.test. 300 A 192.0.2.73')
+        self.assertEqual(self.answer('afterreload.example.test')[0], ['192.0.2.73'])
+        self.assertEqual(self.serial(), serial + 1)
 
     def test_8_file_edited_wins_over_journal(self):
         path = self.srv.path('example.test.zone')
@@ -328,6 +349,51 @@ class Update(unittest.TestCase):
         # updates start again from the file
         self.update_ok('update add fresh.example.test. 300 A 192.0.2.83')
         self.assertEqual(self.answer('fresh.example.test')[0], ['192.0.2.83'])
+
+
+class WriteBack(unittest.TestCase):
+    """`write-back 1s` and `journal PATH`: the zone file gets the updates within seconds,
+    the journal (owner-only) empties, and a restart serves them from the file."""
+
+    def test_write_back(self):
+        d = tempfile.mkdtemp(prefix='signet-update-wb-')
+        srv = None
+        try:
+            os.mkdir(os.path.join(d, 'j'))
+            path = os.path.join(d, 'example.test.zone')
+            with open(path, 'w') as f:
+                f.write(ZONE)
+            key = secret()
+            srv = Signetd('{\n    tsig-key ddns-key hmac-sha256 %s\n}\nexample.test:$port {\n'
+                          '    bind 127.0.0.1\n    update {\n        key ddns-key\n'
+                          '        journal $dir/j/updates.db\n        write-back 1s\n    }\n'
+                          '    file $dir/example.test.zone\n}\n' % key, workdir=d)
+            srv.start()
+            p = subprocess.run(['nsupdate', '-y', 'hmac-sha256:ddns-key:' + key],
+                               input='server 127.0.0.1 %d\nzone example.test.\nupdate add wb.example.test. 300 A '
+                                     '192.0.2.91\nsend\n' % srv.port, capture_output=True, text=True, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            jpath = os.path.join(d, 'j', 'updates.db')
+            self.assertEqual(os.stat(jpath).st_mode & 0o777, 0o600)
+            deadline = time.monotonic() + 10 * signet_test.SLOWDOWN
+            while time.monotonic() < deadline:
+                with open(path) as f:
+                    if '192.0.2.91' in f.read():
+                        break
+                time.sleep(0.1)
+            with open(path) as f:
+                self.assertIn('192.0.2.91', f.read(), srv.log()[-2000:])
+            self.assertTrue(srv.wait_log(r'journal emptied'), srv.log()[-2000:])
+            with sqlite3.connect(jpath) as db:
+                self.assertEqual(db.execute('SELECT count(*) FROM changes').fetchone()[0], 0)
+            srv.stop()
+            mark = srv.log_size()
+            srv.start()
+            r = srv.dig('wb.example.test', 'A')
+            self.assertEqual([rr.rdata for rr in r.rrs('answer', 'A')], ['192.0.2.91'])
+            self.assertNotIn('replayed', srv.log()[mark:])
+        finally:
+            stop_and_remove(d, srv)
 
 
 if __name__ == '__main__':
