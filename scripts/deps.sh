@@ -6,7 +6,8 @@ PKGS="cmake gcc make pkg-config libldns-dev ldnsutils libssl-dev libsqlite3-dev 
 libcurl4-openssl-dev libjansson-dev libcmocka-dev knot-dnsutils bind9-dnsutils bind9-utils knot python3 iproute2 procps \
 unbound clang groff-base man-db nsd openssl faketime dnsviz bind9 pdns-server pdns-backend-sqlite3 \
 libp11-kit-dev softhsm2 prometheus debhelper lintian dpkg-dev systemd \
-libfstrm-dev libprotobuf-c-dev protobuf-c-compiler fstrm-bin dnstap-ldns"
+libfstrm-dev libprotobuf-c-dev protobuf-c-compiler fstrm-bin dnstap-ldns \
+pebble python3-certbot-dns-rfc2136 lego"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
