@@ -316,6 +316,11 @@ static int signal_refresh_locked(file_state *st, int i)
     const sg_zone *prev = sg_zonedb_slot_zone(g->slot);
     const signal_meta *pm = prev && st->set->slot >= 0 ?
                             sg_attach_get(&prev->attach[st->set->slot]) : NULL;
+    /* a version in the slot that no file instance built is the `update` plugin's (a
+     * dynamic update, or its journal replayed): built on the file plus the updates, it
+     * must not be replaced by the file plus signals; such a zone carries no signals */
+    if (prev && !pm)
+        goto out;
     if ((!prev && !set.n) || (pm && pm->seq > st->seq) ||
         (pm && pm->base_gen == base->gen && pm->fingerprint == set.fingerprint))
         goto out;
