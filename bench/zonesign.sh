@@ -19,7 +19,8 @@
 # -v runs ldns-verify-zone on the output (slow: ~2 minutes for 1.86M signatures).
 # Output: bench/out/zonesign/RUN_ID/ (time-v.txt, summary.md, printed).  The signed zone
 # itself is deleted at the end unless KEEP=1.
-# Env: SIGNETCTL_BIN (default build/ctl/signetctl, copied), SHARED_BENCH.
+# Env: SIGNETCTL_BIN (default build/ctl/signetctl, copied), SHARED_BENCH, THREADS (signetctl
+# --threads; default one per CPU). The phases signetctl prints (--verbose) go to summary.md.
 set -u
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=$REPO/bench
@@ -69,7 +70,7 @@ done
 # ---- signetctl zone sign ----
 sync
 log "signetctl zone sign ($RECORDS records)"
-/usr/bin/time -v -o "$RUN/time-v.txt" "$CTL" --db "$KS" zone sign "$ZONE" --zonefile "$ZF" --out "$RUN/signed.zone" > "$RUN/sign.log" 2>&1
+/usr/bin/time -v -o "$RUN/time-v.txt" "$CTL" --db "$KS" zone sign "$ZONE" --zonefile "$ZF" --out "$RUN/signed.zone" --verbose ${THREADS:+--threads $THREADS} > "$RUN/sign.log" 2>&1
 rc=$?
 [ $rc = 0 ] || { log "zone sign failed (rc $rc)"; cat "$RUN/sign.log" >&2; }
 tv() { awk -F': ' -v k="$1" 'index($0, k) {print $2}' "$RUN/time-v.txt" | head -1; }
@@ -136,6 +137,9 @@ fi
     echo "| signetctl zone sign ($(nproc) cores) | $WALL | $(echo "$USR + $SYS" | bc) ($CPUPCT) | $((RSS_KB / 1024)) |"
     printf '%s' "$KNOT_ROWS"
     echo "| knotd 3.2.6 load+sign, signing-threads 1 (anchors 2026-11-25, 1M zone, 2 passes) | 87.2, 71.5 | 86.9, 71.2 | 591 |"
+    echo
+    echo "Phases (signetctl --verbose; CPU is the whole process's, all threads):"
+    echo '```'; grep -A12 '^zone sign' "$RUN/sign.log"; echo '```'
     echo
     echo "Output: $ALL records, $NRRSIG RRSIG, $NNSEC NSEC, $NNSEC3 NSEC3. (The anchors' \"1,863,942 RRSIGs\" for this zone counted lines containing RRSIG, which includes every NSEC line, whose type bitmap names RRSIG: the same count here is $((NRRSIG + NNSEC + NNSEC3)).) ldns-verify-zone: $VERIFIED."
     echo

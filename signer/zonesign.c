@@ -3,6 +3,7 @@
 #include "signer/zonesign.h"
 #include "signer/zonetext.h"
 #include "common/errors.h"
+#include "common/phase.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -142,18 +143,18 @@ static int push(batch *b, const uint8_t *owner, const sg_rrset *rs, int sign, in
     return b->n == CHUNK ? flush(b, nthreads, cb, arg) : 0;
 }
 
-int sg_zonesign_walk_reuse(const sg_zone *z, const sg_keyset *k, uint32_t now,
-                           sg_zonesign_reuse_cb reuse, sg_zonesign_cb cb, void *arg)
+static int walk(const sg_zone *z, const sg_keyset *k, uint32_t now, sg_zonesign_reuse_cb reuse,
+                sg_zonesign_cb cb, void *arg, int nthreads, sg_phases *ph)
 {
     const sg_keyset_policy *p = &k->policy;
     enum sg_ks_denial kind = p->denial == SG_KS_DENIAL_NSEC3 ? SG_KS_DENIAL_NSEC3 : SG_KS_DENIAL_NSEC;
     sg_denial *d = NULL;
+    sg_phase_begin(ph);
     int rc = sg_denial_build(z, kind, p->nsec3_iterations, p->nsec3_opt_out, k->apex_types,
                              k->napex, &d);
+    sg_phase_end(ph, "chain");
     if (rc)
         return rc;
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    int nthreads = ncpu < 1 ? 1 : ncpu > THREADS_MAX ? THREADS_MAX : (int)ncpu;
     batch *b = calloc(1, sizeof *b);
     if (!b || !(b->jobs = malloc(CHUNK * sizeof *b->jobs))) {
         free(b);
@@ -205,7 +206,20 @@ int sg_zonesign_walk_reuse(const sg_zone *z, const sg_keyset *k, uint32_t now,
     free(b->jobs);
     free(b);
     sg_denial_free(d);
+    sg_phase_end(ph, "sign+write");
     return rc;
+}
+
+static int default_threads(void)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    return ncpu < 1 ? 1 : ncpu > THREADS_MAX ? THREADS_MAX : (int)ncpu;
+}
+
+int sg_zonesign_walk_reuse(const sg_zone *z, const sg_keyset *k, uint32_t now,
+                           sg_zonesign_reuse_cb reuse, sg_zonesign_cb cb, void *arg)
+{
+    return walk(z, k, now, reuse, cb, arg, default_threads(), NULL);
 }
 
 /* Print one RRset, record by record. */
@@ -226,8 +240,17 @@ static int print_rrset(void *arg, const uint8_t *owner, const sg_rrset *rs)
 
 int sg_zonesign_write(const sg_zone *z, const sg_keyset *k, uint32_t now, FILE *out)
 {
+    sg_zonesign_opts o = { 0 };
+    return sg_zonesign_write_opts(z, k, now, &o, out);
+}
+
+int sg_zonesign_write_opts(const sg_zone *z, const sg_keyset *k, uint32_t now,
+                           const sg_zonesign_opts *o, FILE *out)
+{
+    int nthreads = o->threads > 0 ? (o->threads > THREADS_MAX ? THREADS_MAX : o->threads)
+                                  : default_threads();
     fprintf(out, "; %s signed by Signet, serial %u\n", z->apex_str, z->serial);
-    int rc = sg_zonesign_walk_reuse(z, k, now, NULL, print_rrset, out);
+    int rc = walk(z, k, now, NULL, print_rrset, out, nthreads, o->phases);
     if (!rc && fflush(out))
         rc = SG_EIO;
     return rc;

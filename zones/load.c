@@ -5,6 +5,7 @@
 #include "common/cfg.h"
 #include "common/errors.h"
 #include "common/log.h"
+#include "common/phase.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -38,6 +39,7 @@ typedef struct loader {
     uint64_t max_size;       /* bytes of zone text, the file and its $INCLUDEs (0: none) */
     uint64_t size;           /* read so far */
     char why[200];           /* why the last file could not be read (not errno's words) */
+    int threads;             /* parse on this many */
 } loader;
 
 static void lerr(loader *ld, const char *file, unsigned line, const char *msg, const char *arg)
@@ -571,7 +573,14 @@ int sg_zone_load_file(const char *path, const char *apex, sg_zone **zone_out)
 
 int sg_zone_load_file_max(const char *path, const char *apex, uint64_t max_size, sg_zone **zone_out)
 {
-    if (!path || !apex || !zone_out)
+    sg_zone_load_opts o = { .max_size = max_size };
+    return sg_zone_load_file_opts(path, apex, &o, zone_out);
+}
+
+int sg_zone_load_file_opts(const char *path, const char *apex, const sg_zone_load_opts *o,
+                           sg_zone **zone_out)
+{
+    if (!path || !apex || !zone_out || !o)
         return SG_EINVAL;
     uint8_t apex_wire[SG_NAME_MAX];
     if (sg_name_from_str(apex, NULL, apex_wire) &&
@@ -586,7 +595,8 @@ int sg_zone_load_file_max(const char *path, const char *apex, uint64_t max_size,
     }
     loader ld = { 0 };
     ld.apex_str = apex;
-    ld.max_size = max_size;
+    ld.max_size = o->max_size;
+    ld.threads = o->threads > 1 ? o->threads : 1;
     ld.b = sg_zone_builder_new(apex_wire);
     ld.rdbuf = ldns_buffer_new(65536);
     ldns_rdf *origin = ldns_dname_new_frm_data((uint16_t)sg_name_len(apex_wire), apex_wire);
@@ -596,7 +606,10 @@ int sg_zone_load_file_max(const char *path, const char *apex, uint64_t max_size,
         ldns_rdf_deep_free(origin);
         return SG_ENOMEM;
     }
+    sg_phase_begin(o->phases);
     int rc = load_file(&ld, path, origin, 0);
+    sg_phase_end(o->phases, "parse");
+    sg_zone_builder_set_threads(ld.b, ld.threads, o->phases);
     ldns_rdf_deep_free(origin);
     ldns_buffer_free(ld.rdbuf);
     if (rc == SG_EIO && ld.why[0])

@@ -4,6 +4,7 @@
 #include "zones/zone.h"
 #include "common/errors.h"
 #include "common/log.h"
+#include "common/phase.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,8 @@ struct sg_zone_builder {
     rec *recs;
     size_t n, cap;
     int errors;
+    int threads;
+    sg_phases *phases;
 };
 
 sg_zone_builder *sg_zone_builder_new(const uint8_t *apex)
@@ -50,6 +53,14 @@ sg_zone_builder *sg_zone_builder_new(const uint8_t *apex)
         return NULL;
     }
     return b;
+}
+
+void sg_zone_builder_set_threads(sg_zone_builder *b, int threads, sg_phases *phases)
+{
+    if (!b)
+        return;
+    b->threads = threads;
+    b->phases = phases;
 }
 
 void sg_zone_builder_free(sg_zone_builder *b)
@@ -604,6 +615,7 @@ int sg_zone_builder_finish(sg_zone_builder *b, sg_zone **zone_out)
         sg_log(SG_LOG_ERR, "zone", f.z->apex_str, "the zone has no records");
         goto fail;
     }
+    sg_phase_begin(b->phases);
     if ((rc = intern_and_sort(&f)) != 0)
         goto fail;
     drop_duplicates(b);
@@ -612,6 +624,7 @@ int sg_zone_builder_finish(sg_zone_builder *b, sg_zone **zone_out)
         goto fail;
     link_and_check_nodes(&f);
     check_apex(&f);
+    sg_phase_end(b->phases, "sort");
     rc = SG_EZONE;
     if (f.errors)
         goto fail;
