@@ -5,6 +5,7 @@
 #include "common/errors.h"
 #include "common/log.h"
 #include "common/phase.h"
+#include "common/psort.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -266,7 +267,8 @@ static int intern_and_sort(finish *f)
         else
             f->set.slots[h] = b->recs[i].owner;
     }
-    qsort(b->recs, b->n, sizeof *b->recs, rec_cmp);
+    /* rec_cmp is a total order (the line breaks ties), so any thread count sorts alike */
+    sg_psort(b->recs, b->n, sizeof *b->recs, rec_cmp, b->threads);
     return 0;
 }
 
@@ -347,7 +349,7 @@ static int add_empty_non_terminals(finish *f)
     free(f->set.slots);
     f->set.slots = NULL;
     if (f->nnames > f->nowners)
-        qsort(f->names, f->nnames, sizeof *f->names, name_ptr_cmp);
+        sg_psort(f->names, f->nnames, sizeof *f->names, name_ptr_cmp, f->b->threads);
     return 0;
 }
 
