@@ -63,11 +63,12 @@ typedef struct worker {
     pipeline *p;
     int id;
     pthread_t th;
+    sg_sign_ctx *sc;            /* NULL: sign without (out of memory) */
     char *scratch;              /* text mode: one job's lines */
     size_t cap;
 } worker;
 
-static int sign_job(pipeline *pp, sg_arena *mem, job *j)
+static int sign_job(pipeline *pp, sg_sign_ctx *sc, sg_arena *mem, job *j)
 {
     const sg_keyset *k = pp->k;
     const sg_rrset *presigned = j->keyset ? sg_keyset_presigned(k, j->rrset) : NULL;
@@ -86,11 +87,16 @@ static int sign_job(pipeline *pp, sg_arena *mem, job *j)
     if (!blob)
         return SG_ENOMEM;
     size_t o = 0;
+    /* spread expirations over the jitter window, deterministically per RRset: by its owner
+     * and type, so that every run (and thread count) signs alike */
+    uint32_t spread = 0;
+    if (p->sig_jitter) {
+        uint64_t h = sg_name_hash(owner, sg_name_len(owner)) ^ ((uint64_t)j->rrset->type * 0x9E3779B97F4A7C15ull);
+        spread = (uint32_t)((h ^ (h >> 29)) % p->sig_jitter);
+    }
     for (int i = 0; i < nkeys; i++) {
         size_t len;
-        /* spread expirations over the jitter window, deterministically per RRset */
-        uint32_t spread = p->sig_jitter ? (uint32_t)(((uintptr_t)j->rrset >> 4) % p->sig_jitter) : 0;
-        int rc = sg_rrsig_make(&keys[i], pp->z->apex, owner, labels, j->rrset, pp->now - 3600,
+        int rc = sg_rrsig_make_ctx(sc, &keys[i], pp->z->apex, owner, labels, j->rrset, pp->now - 3600,
                                pp->now + p->sig_validity - spread, blob + o + 2, &len);
         if (rc)
             return rc;
@@ -132,7 +138,7 @@ static int format_rrset(worker *w, size_t *len, const uint8_t *owner, const sg_r
 static int do_job(worker *w, sg_arena *mem, job *j)
 {
     if (j->sign) {
-        int rc = sign_job(w->p, mem, j);
+        int rc = sign_job(w->p, w->sc, mem, j);
         if (rc)
             return rc;
     }
@@ -363,12 +369,12 @@ static int walk(const sg_zone *z, const sg_keyset *k, uint32_t now, sg_zonesign_
     pthread_cond_init(&p->finished, NULL);
     int started = 1;
     for (int t = 0; t < nthreads; t++)
-        w[t] = (worker){ .p = p, .id = t };
+        w[t] = (worker){ .p = p, .id = t, .sc = sg_sign_ctx_new() };
     for (; started < nthreads; started++) {
         if (pthread_create(&w[started].th, NULL, worker_main, &w[started]) != 0)
             break; /* fewer helpers: slower, not wrong */
         char name[16];
-        snprintf(name, sizeof name, "sg-zonesign/%d", started);
+        snprintf(name, sizeof name, "sg-zonesign/%d", started & 63);
         pthread_setname_np(w[started].th, name);
     }
     rc = walk_zone(p, &w[0], d);
@@ -395,8 +401,10 @@ out:
             sg_arena_deinit(&p->ring[i].mem[t]);
         free(p->ring[i].jobs);
     }
-    for (int t = 0; w && t < nthreads; t++)
+    for (int t = 0; w && t < nthreads; t++) {
         free(w[t].scratch);
+        sg_sign_ctx_free(w[t].sc);
+    }
     free(mem);
     free(w);
     free(p);
