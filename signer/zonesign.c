@@ -39,6 +39,7 @@ typedef struct batch {
     size_t n;
     _Atomic size_t next;        /* the next job to claim */
     _Atomic size_t done;        /* jobs finished */
+    int helpers;                /* under the lock: workers that may still claim from it */
     sg_arena *mem;              /* one per thread: signatures and text */
 } batch;
 
@@ -208,9 +209,14 @@ static void *worker_main(void *arg)
             pthread_cond_wait(&p->work, &p->lock);
             continue;
         }
+        /* counted, so that the batch is not refilled while this thread may still claim
+         * from it (it found jobs left, but others may take them all first) */
+        b->helpers++;
         pthread_mutex_unlock(&p->lock);
         help_batch(w, b);
         pthread_mutex_lock(&p->lock);
+        if (--b->helpers == 0)
+            pthread_cond_broadcast(&p->finished);
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
@@ -222,14 +228,16 @@ static int emit_oldest(pipeline *p, worker *self)
 {
     batch *b = &p->ring[p->head % RING];
     for (;;) {
-        if (atomic_load(&b->done) == b->n)
-            break;
         /* help with this batch first (it is the one waited for), then with later ones */
-        if (help_batch(self, b))
+        if (atomic_load(&b->done) != b->n && help_batch(self, b))
             continue;
         pthread_mutex_lock(&p->lock);
-        batch *other = claimable(p);
-        if (!other && atomic_load(&b->done) != b->n)
+        if (atomic_load(&b->done) == b->n && b->helpers == 0) {
+            pthread_mutex_unlock(&p->lock);
+            break;
+        }
+        batch *other = atomic_load(&b->done) != b->n ? claimable(p) : NULL;
+        if (!other)
             pthread_cond_wait(&p->finished, &p->lock);
         pthread_mutex_unlock(&p->lock);
         if (other)
