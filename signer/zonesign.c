@@ -256,11 +256,12 @@ static int emit_oldest(pipeline *p, worker *self)
     }
     for (int t = 0; t < p->nthreads; t++)
         sg_arena_reset(&b->mem[t]);
+    /* under the lock: workers look at the published batches' sizes under it */
+    pthread_mutex_lock(&p->lock);
+    p->head++;
     b->n = 0;
     atomic_store(&b->next, 0);
     atomic_store(&b->done, 0);
-    pthread_mutex_lock(&p->lock);
-    p->head++;
     pthread_mutex_unlock(&p->lock);
     return rc;
 }
