@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Wall and process CPU time per phase of a long job (`signetctl zone sign --verbose`): the
- * CPU over the wall of a phase says how many cores it kept busy. */
+ * CPU over the wall of a phase says how many cores it kept busy. On a shared machine that
+ * ratio says little (every thread gets a share); the calling thread's own CPU does: a
+ * phase on N cores of a calm machine takes about max(own, cpu / N). */
 #ifndef SG_PHASE_H
 #define SG_PHASE_H
 
@@ -13,8 +15,9 @@ typedef struct sg_phases {
     struct sg_phase {
         const char *name;   /* a string literal */
         double wall, cpu;   /* seconds; cpu is the whole process's, every thread */
+        double own;         /* the CPU of the thread that timed it */
     } p[SG_PHASES_MAX];
-    double wall0, cpu0;     /* when the current phase began */
+    double wall0, cpu0, own0; /* when the current phase began */
 } sg_phases;
 
 static inline double sg_phase_clock(clockid_t id)
@@ -31,6 +34,7 @@ static inline void sg_phase_begin(sg_phases *ph)
         return;
     ph->wall0 = sg_phase_clock(CLOCK_MONOTONIC);
     ph->cpu0 = sg_phase_clock(CLOCK_PROCESS_CPUTIME_ID);
+    ph->own0 = sg_phase_clock(CLOCK_THREAD_CPUTIME_ID);
 }
 
 /* The phase that began at the last sg_phase_begin or sg_phase_end ends now; the next
@@ -40,10 +44,12 @@ static inline void sg_phase_end(sg_phases *ph, const char *name)
     if (!ph)
         return;
     double w = sg_phase_clock(CLOCK_MONOTONIC), c = sg_phase_clock(CLOCK_PROCESS_CPUTIME_ID);
+    double o = sg_phase_clock(CLOCK_THREAD_CPUTIME_ID);
     if (ph->n < SG_PHASES_MAX)
-        ph->p[ph->n++] = (struct sg_phase){ name, w - ph->wall0, c - ph->cpu0 };
+        ph->p[ph->n++] = (struct sg_phase){ name, w - ph->wall0, c - ph->cpu0, o - ph->own0 };
     ph->wall0 = w;
     ph->cpu0 = c;
+    ph->own0 = o;
 }
 
 #endif
