@@ -347,8 +347,8 @@ static int walk(const sg_zone *z, const sg_keyset *k, uint32_t now, sg_zonesign_
     enum sg_ks_denial kind = pol->denial == SG_KS_DENIAL_NSEC3 ? SG_KS_DENIAL_NSEC3 : SG_KS_DENIAL_NSEC;
     sg_denial *d = NULL;
     sg_phase_begin(ph);
-    int rc = sg_denial_build(z, kind, pol->nsec3_iterations, pol->nsec3_opt_out, k->apex_types,
-                             k->napex, &d);
+    int rc = sg_denial_build_threads(z, kind, pol->nsec3_iterations, pol->nsec3_opt_out,
+                                     k->apex_types, k->napex, nthreads, &d);
     sg_phase_end(ph, "chain");
     if (rc)
         return rc;
