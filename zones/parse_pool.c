@@ -213,7 +213,9 @@ int sg_parse_pool_add(sg_parse_pool *p, const char *text, size_t len, uint32_t d
     bt->text[bt->len + len] = 0;
     bt->items[bt->n++] = (item){ bt->len, default_ttl, origin, file, line };
     bt->len += len + 1;
-    if (bt->n == BATCH)
+    /* alone, the caller parses each record at once: errors are logged in the file's order,
+     * among the reader's own, as before there were threads */
+    if (bt->n == BATCH || p->started == 0)
         submit(p);
     return 0;
 }
