@@ -158,11 +158,50 @@ static void test_threads_bad_record(void **state)
     cleanup_dir();
 }
 
+/* On one thread errors come in the file's order, the reader's own (a bad directive) among
+ * ldns's (bad RDATA), as signetd's operators have always read them. */
+static void test_one_thread_error_order(void **state)
+{
+    (void)state;
+    setup_dir();
+    snprintf(g_main, sizeof g_main, "%s/main.zone", g_dir);
+    FILE *f = fopen(g_main, "w");
+    assert_non_null(f);
+    fputs("$TTL 300\n@ SOA ns1 host 1 3600 900 1209600 300\n@ NS ns1\n"
+          "bad A 300.1.2.3\n"
+          "$FOO x\n"
+          "bad2 AAAA nothex\n", f);
+    fclose(f);
+    fflush(stderr);
+    FILE *cap = tmpfile();
+    assert_non_null(cap);
+    int saved = dup(2);
+    dup2(fileno(cap), 2);
+    sg_zone *z = NULL;
+    sg_zone_load_opts o = { .threads = 1 };
+    int rc = sg_zone_load_file_opts(g_main, "example.", &o, &z);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    assert_int_not_equal(rc, 0);
+    char log[4096] = "";
+    rewind(cap);
+    size_t n = fread(log, 1, sizeof log - 1, cap);
+    log[n] = 0;
+    fclose(cap);
+    const char *l4 = strstr(log, "main.zone:4:"), *l5 = strstr(log, "main.zone:5:"),
+               *l6 = strstr(log, "main.zone:6:");
+    if (!l4 || !l5 || !l6 || !(l4 < l5 && l5 < l6))
+        fail_msg("errors not in the file's order:\n%s", log);
+    cleanup_dir();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_threads_same_zone),
         cmocka_unit_test(test_threads_bad_record),
+        cmocka_unit_test(test_one_thread_error_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
