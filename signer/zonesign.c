@@ -47,7 +47,7 @@ typedef struct pipeline {
     const sg_zone *z;
     const sg_keyset *k;
     uint32_t now;
-    int text;                   /* format the output in the workers */
+    FILE *text;                 /* non-NULL: the workers format, the walker writes here */
     int nthreads;
     batch ring[RING];
     size_t head, tail;          /* batches [head, tail) are published, not yet emitted */
@@ -247,7 +247,8 @@ static int emit_oldest(pipeline *p, worker *self)
     for (size_t i = 0; i < b->n && !rc; i++) {
         job *j = &b->jobs[i];
         if (p->text) {
-            rc = p->cb(p->arg, NULL, (const sg_rrset *)j);
+            if (fwrite(j->text, 1, j->text_len, p->text) != j->text_len)
+                rc = SG_EIO;
             continue;
         }
         rc = p->cb(p->arg, j->owner, j->rrset);
@@ -341,7 +342,7 @@ static int walk_zone(pipeline *p, worker *self, const sg_denial *d)
 }
 
 static int walk(const sg_zone *z, const sg_keyset *k, uint32_t now, sg_zonesign_reuse_cb reuse,
-                sg_zonesign_cb cb, void *arg, int text, int nthreads, sg_phases *ph)
+                sg_zonesign_cb cb, void *arg, FILE *text, int nthreads, sg_phases *ph)
 {
     const sg_keyset_policy *pol = &k->policy;
     enum sg_ks_denial kind = pol->denial == SG_KS_DENIAL_NSEC3 ? SG_KS_DENIAL_NSEC3 : SG_KS_DENIAL_NSEC;
@@ -431,15 +432,7 @@ static int default_threads(void)
 int sg_zonesign_walk_reuse(const sg_zone *z, const sg_keyset *k, uint32_t now,
                            sg_zonesign_reuse_cb reuse, sg_zonesign_cb cb, void *arg)
 {
-    return walk(z, k, now, reuse, cb, arg, 0, default_threads(), NULL);
-}
-
-/* Text mode's callback: a job's lines, formatted by a worker (the walk passes the job). */
-static int write_job(void *arg, const uint8_t *owner, const sg_rrset *rs)
-{
-    (void)owner;
-    const job *j = (const job *)rs;
-    return fwrite(j->text, 1, j->text_len, arg) == j->text_len ? 0 : SG_EIO;
+    return walk(z, k, now, reuse, cb, arg, NULL, default_threads(), NULL);
 }
 
 int sg_zonesign_write(const sg_zone *z, const sg_keyset *k, uint32_t now, FILE *out)
@@ -456,7 +449,7 @@ int sg_zonesign_write_opts(const sg_zone *z, const sg_keyset *k, uint32_t now,
     int nthreads = o->threads > 0 ? (o->threads > THREADS_MAX ? THREADS_MAX : o->threads)
                                   : default_threads();
     fprintf(out, "; %s signed by Signet, serial %u\n", z->apex_str, z->serial);
-    int rc = walk(z, k, now, NULL, write_job, out, 1, nthreads, o->phases);
+    int rc = walk(z, k, now, NULL, NULL, NULL, out, nthreads, o->phases);
     if (!rc && fflush(out))
         rc = SG_EIO;
     return rc;
