@@ -72,6 +72,10 @@ typedef struct sg_nsec3_chain {
  * is added by this function). Returns 0, SG_ENOMEM or SG_ELIB. */
 int sg_nsec3_build(const sg_zone *z, uint16_t iterations, const uint8_t *salt, uint8_t salt_len,
                    int optout, const uint16_t *apex_types, int napex, sg_nsec3_chain **out);
+/* The same, hashing and sorting on `threads` threads (whole-zone signing); the same chain. */
+int sg_nsec3_build_threads(const sg_zone *z, uint16_t iterations, const uint8_t *salt,
+                           uint8_t salt_len, int optout, const uint16_t *apex_types, int napex,
+                           int threads, sg_nsec3_chain **out);
 void sg_nsec3_free(sg_nsec3_chain *c);
 /* RFC 5155 section 5 hash of a lower-case wire name with the chain's parameters. */
 void sg_nsec3_hash(const sg_nsec3_chain *c, const uint8_t *name, uint8_t out[SG_NSEC3_HASH_LEN]);

@@ -12,6 +12,13 @@
 int sg_denial_build(const sg_zone *z, enum sg_ks_denial kind, uint16_t iterations, int optout,
                     const uint16_t *apex_types, int napex, sg_denial **out)
 {
+    return sg_denial_build_threads(z, kind, iterations, optout, apex_types, napex, 1, out);
+}
+
+int sg_denial_build_threads(const sg_zone *z, enum sg_ks_denial kind, uint16_t iterations,
+                            int optout, const uint16_t *apex_types, int napex, int threads,
+                            sg_denial **out)
+{
     static _Atomic uint64_t next_gen = 1;
     sg_denial *d = calloc(1, sizeof *d);
     if (!d)
@@ -27,7 +34,8 @@ int sg_denial_build(const sg_zone *z, enum sg_ks_denial kind, uint16_t iteration
     if (kind == SG_KS_DENIAL_NSEC)
         rc = sg_nsec_build(z, apex_types, napex, &d->nsec);
     else if (kind == SG_KS_DENIAL_NSEC3)
-        rc = sg_nsec3_build(z, iterations, NULL, 0, optout, apex_types, napex, &d->nsec3);
+        rc = sg_nsec3_build_threads(z, iterations, NULL, 0, optout, apex_types, napex, threads,
+                                    &d->nsec3);
     if (rc) {
         free(d);
         return rc;

@@ -23,6 +23,10 @@ typedef struct sg_denial {
 /* Build the denial data for zone z (NULL chains for compact denial). */
 int sg_denial_build(const sg_zone *z, enum sg_ks_denial kind, uint16_t iterations, int optout,
                     const uint16_t *apex_types, int napex, sg_denial **out);
+/* The same with the NSEC3 hashing on `threads` threads. */
+int sg_denial_build_threads(const sg_zone *z, enum sg_ks_denial kind, uint16_t iterations,
+                            int optout, const uint16_t *apex_types, int napex, int threads,
+                            sg_denial **out);
 void sg_denial_free(void *d);
 /* Does d fit these parameters? */
 int sg_denial_matches(const sg_denial *d, enum sg_ks_denial kind, uint16_t iterations,

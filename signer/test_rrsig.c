@@ -69,6 +69,9 @@ static EVP_PKEY *keygen(uint8_t alg)
 static const uint8_t A_RDATA[] = { 0, 4, 192, 0, 2, 1, 0, 4, 192, 0, 2, 2 };
 static const sg_rrset A_SET = { .type = SG_TYPE_A, .count = 2, .ttl = 300, .rdata_len = sizeof A_RDATA, .rdata = A_RDATA };
 
+/* Whole-zone signing's per-thread context (NULL: plain sg_rrsig_make). */
+static sg_sign_ctx *g_ctx;
+
 static void check_alg(uint8_t alg, const char *owner_str, const char *signed_owner, uint8_t labels)
 {
     EVP_PKEY *pk = keygen(alg);
@@ -82,7 +85,7 @@ static void check_alg(uint8_t alg, const char *owner_str, const char *signed_own
     uint8_t rd[SG_RRSIG_MAX];
     size_t len = 0;
     uint32_t now = (uint32_t)time(NULL);
-    assert_int_equal(sg_rrsig_make(&k, apex, owner, labels, &A_SET, now - 3600, now + 86400, rd, &len), 0);
+    assert_int_equal(sg_rrsig_make_ctx(g_ctx, &k, apex, owner, labels, &A_SET, now - 3600, now + 86400, rd, &len), 0);
     assert_int_equal(len, 18 + sg_name_len(apex) + sg_sig_size(&k));
 
     /* the answer as a resolver sees it: the query name as owner */
@@ -135,6 +138,18 @@ static void test_algorithms(void **st)
     check_alg(SG_ALG_ECDSAP384SHA384, "www.example.test.", "www.example.test.", 3);
     check_alg(SG_ALG_ED25519, "www.example.test.", "www.example.test.", 3);
     check_alg(SG_ALG_RSASHA256, "www.example.test.", "www.example.test.", 3);
+}
+
+/* The same through a signing context that keeps each key's OpenSSL context (new keys
+ * after the first round: the context must tell them apart). */
+static void test_algorithms_ctx(void **st)
+{
+    g_ctx = sg_sign_ctx_new();
+    assert_non_null(g_ctx);
+    for (int round = 0; round < 2; round++)
+        test_algorithms(st);
+    sg_sign_ctx_free(g_ctx);
+    g_ctx = NULL;
 }
 
 /* RFC 4035 5.3.2: a wildcard answer verifies with the wildcard's label count. */
@@ -247,6 +262,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_algorithms),
+        cmocka_unit_test(test_algorithms_ctx),
         cmocka_unit_test(test_wildcard),
         cmocka_unit_test(test_rfc8080_vector),
         cmocka_unit_test(test_cache_basics),

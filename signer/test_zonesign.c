@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The whole signed zone, checked by an independent verifier (ldns-verify-zone) for NSEC,
- * NSEC3 and a compact-denial policy (which gets a real NSEC chain for transfers). */
+ * NSEC3 and a compact-denial policy (which gets a real NSEC chain for transfers); on many
+ * threads the same as on one. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -73,6 +74,96 @@ static void sign_and_verify(enum sg_ks_denial denial, int csk, const char *label
     assert_int_equal(sg_ks_zone_remove(g_ks, zone, 1, now), 0);
 }
 
+/* A zone of many batches: names with A, AAAA, TXT, delegations with glue, a wildcard. */
+static sg_zone *big_zone(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("$ORIGIN big.test.\n$TTL 300\n"
+          "@ SOA ns1 host 1 3600 900 1209600 300\n@ NS ns1\nns1 A 192.0.2.1\n"
+          "*.wild A 192.0.2.9\n", f);
+    for (int i = 0; i < 6000; i++) {
+        fprintf(f, "h%d A 10.0.%d.%d\n", i, i / 256, i % 256);
+        if (i % 3 == 0)
+            fprintf(f, "h%d AAAA 2001:db8::%x\n", i, i);
+        if (i % 5 == 0)
+            fprintf(f, "h%d TXT \"text %d\"\n", i, i);
+        if (i % 50 == 0)
+            fprintf(f, "d%d NS ns.d%d\nns.d%d.d%d A 192.0.2.%d\n", i, i, i, i, i % 250);
+    }
+    fclose(f);
+    sg_zone *z = NULL;
+    assert_int_equal(sg_zone_load_file(path, "big.test.", &z), 0);
+    return z;
+}
+
+/* The signed text with each RRSIG's signature field cut (ECDSA signatures are random). */
+static char *strip_sigs(const char *path)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "sed -E '/\tRRSIG\t/s/ [^ ]+$/ SIG/' %s", path);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t cap = 1 << 20, len = 0;
+    char *s = malloc(cap);
+    size_t r;
+    while (s && (r = fread(s + len, 1, cap - len - 1, p)) > 0) {
+        len += r;
+        if (cap - len < 2)
+            s = realloc(s, cap *= 2);
+    }
+    pclose(p);
+    assert_non_null(s);
+    s[len] = 0;
+    return s;
+}
+
+/* Signing on many threads writes what one thread writes (but for the signatures, which
+ * ldns-verify-zone checks), for NSEC and NSEC3. */
+static void threads_same_output(enum sg_ks_denial denial, const char *label)
+{
+    int64_t now = (int64_t)time(NULL);
+    sg_ks_policy p;
+    sg_ks_policy_defaults(&p, label);
+    p.denial = denial;
+    assert_int_equal(sg_ks_policy_add(g_ks, &p, now), 0);
+    assert_int_equal(sg_keyset_ensure(g_ks, "big.test.", label, now), 0);
+    sg_keyset *k = NULL;
+    assert_int_equal(sg_keyset_load(g_ks, "big.test.", now, 0, &k), 0);
+    char zpath[128], path[3][128];
+    snprintf(zpath, sizeof zpath, "%s/big.zone", g_dir);
+    sg_zone *z = big_zone(zpath);
+    const int threads[3] = { 1, 2, 5 };
+    char *text[3];
+    for (int t = 0; t < 3; t++) {
+        snprintf(path[t], sizeof path[t], "%s/big-%s-%d.signed", g_dir, label, threads[t]);
+        FILE *f = fopen(path[t], "w");
+        assert_non_null(f);
+        sg_zonesign_opts o = { .threads = threads[t] };
+        assert_int_equal(sg_zonesign_write_opts(z, k, (uint32_t)now, &o, f), 0);
+        fclose(f);
+        text[t] = strip_sigs(path[t]);
+        assert_true(strlen(text[t]) > 6000 * 100);
+    }
+    assert_string_equal(text[1], text[0]);
+    assert_string_equal(text[2], text[0]);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "ldns-verify-zone -V 1 %s", path[2]);
+    if (system(cmd) != 0)
+        fail_msg("ldns-verify-zone rejected %s", path[2]);
+    for (int t = 0; t < 3; t++) {
+        free(text[t]);
+        unlink(path[t]);
+    }
+    unlink(zpath);
+    sg_zone_free(z);
+    sg_keyset_free(k);
+    assert_int_equal(sg_ks_zone_remove(g_ks, "big.test.", 1, now), 0);
+}
+
+static void test_threads_nsec(void **st) { (void)st; threads_same_output(SG_KS_DENIAL_NSEC, "tnsec"); }
+static void test_threads_nsec3(void **st) { (void)st; threads_same_output(SG_KS_DENIAL_NSEC3, "tnsec3"); }
+
 static void test_nsec(void **st) { (void)st; sign_and_verify(SG_KS_DENIAL_NSEC, 1, "pnsec"); }
 static void test_nsec3(void **st) { (void)st; sign_and_verify(SG_KS_DENIAL_NSEC3, 0, "pnsec3"); }
 static void test_compact(void **st) { (void)st; sign_and_verify(SG_KS_DENIAL_COMPACT, 1, "pcompact"); }
@@ -121,6 +212,8 @@ int main(void)
         cmocka_unit_test(test_nsec3),
         cmocka_unit_test(test_compact),
         cmocka_unit_test(test_cds_below_apex),
+        cmocka_unit_test(test_threads_nsec),
+        cmocka_unit_test(test_threads_nsec3),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -30,4 +30,14 @@ int sg_zonesign_walk_reuse(const sg_zone *z, const sg_keyset *k, uint32_t now,
 /* Write the signed zone as a master file. Returns 0 or an SG_E* error. */
 int sg_zonesign_write(const sg_zone *z, const sg_keyset *k, uint32_t now, FILE *out);
 
+struct sg_phases;
+typedef struct sg_zonesign_opts {
+    int threads;               /* signing threads, the caller's included (0: one per CPU) */
+    struct sg_phases *phases;  /* NULL, or "chain" and "sign+write" appended (common/phase.h) */
+} sg_zonesign_opts;
+/* sg_zonesign_write with options; the output is the same whatever the threads (but for
+ * the signatures' random part). */
+int sg_zonesign_write_opts(const sg_zone *z, const sg_keyset *k, uint32_t now,
+                           const sg_zonesign_opts *o, FILE *out);
+
 #endif

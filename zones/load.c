@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* RFC 1035 master files: our own reader for entries, directives, parentheses and line
- * numbers; ldns turns each entry into a record. */
+ * numbers; ldns turns each entry into a record, on several threads (parse_pool.c). */
 #include "zones/zone.h"
 #include "common/cfg.h"
 #include "common/errors.h"
 #include "common/log.h"
+#include "common/phase.h"
+#include "zones/parse_pool.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -29,16 +31,36 @@ typedef struct loader {
     uint32_t last_ttl;
     int have_last_ttl;
     char prev_owner[1100];   /* absolute presentation form */
-    ldns_buffer *rdbuf;
     char **paths;            /* every file name read, owned here, kept for the builder */
     int npaths;
     struct sg_zone_file *files; /* and what each looked like when read */
-    int errors;
+    _Atomic int errors;      /* the parsing threads count theirs here too */
     int depth;               /* $INCLUDE nesting */
     uint64_t max_size;       /* bytes of zone text, the file and its $INCLUDEs (0: none) */
     uint64_t size;           /* read so far */
     char why[200];           /* why the last file could not be read (not errno's words) */
+    int threads;             /* parse on this many */
+    sg_parse_pool *pool;
+    /* every origin in force at some point: queued records point at theirs until the pool
+     * is finished, so none is freed before */
+    ldns_rdf **origins;
+    size_t norigins;
+    const ldns_rdf *origin_of_str; /* the origin origin_str is the text of */
+    char origin_str[1100];
 } loader;
+
+/* Keep o (owned from now on) until the load ends. -1 when out of memory (o freed). */
+static int keep_origin(loader *ld, ldns_rdf *o)
+{
+    ldns_rdf **no = realloc(ld->origins, (ld->norigins + 1) * sizeof *no);
+    if (!no) {
+        ldns_rdf_deep_free(o);
+        return -1;
+    }
+    ld->origins = no;
+    ld->origins[ld->norigins++] = o;
+    return 0;
+}
 
 static void lerr(loader *ld, const char *file, unsigned line, const char *msg, const char *arg)
 {
@@ -173,7 +195,10 @@ static void dir_origin(loader *ld, const char *file, unsigned line, const dir_ar
             return;
         }
     }
-    ldns_rdf_deep_free(*origin);
+    if (keep_origin(ld, n)) {
+        lerr(ld, file, line, "out of memory%s", NULL);
+        return;
+    }
     *origin = n;
 }
 
@@ -232,8 +257,11 @@ static void dir_include(loader *ld, const char *file, unsigned line, const dir_a
         lerr(ld, file, line, "$INCLUDE nested too deeply (%s)", a->a1);
         return;
     }
+    if (keep_origin(ld, inc_origin)) {
+        lerr(ld, file, line, "out of memory%s", NULL);
+        return;
+    }
     int rc = load_file(ld, inc, inc_origin, ld->depth + 1);
-    ldns_rdf_deep_free(inc_origin);
     if (rc == SG_EIO && ld->why[0]) {
         char m[1300];
         snprintf(m, sizeof m, "$INCLUDE file %.1000s: %.250s", inc, ld->why);
@@ -341,45 +369,58 @@ static int record_ttl(loader *ld, const char *file, unsigned line, const char *r
     return 0;
 }
 
-/* ldns reads the record ("OWNER REST"); its wire form goes to the builder. */
+/* The owner as an absolute name in presentation form: what a later record without an owner
+ * takes (RFC 1035 5.1: the previous owner, whatever $ORIGIN says since), and what a parsing
+ * thread reads without knowing this record's neighbours. 0, or -1 when too long. */
+static int absolute_owner(loader *ld, const char *owner, const ldns_rdf *origin, char *out,
+                          size_t cap)
+{
+    if (ld->origin_of_str != origin) {
+        char *os = ldns_rdf2str(origin);
+        if (!os || strlen(os) >= sizeof ld->origin_str) {
+            free(os);
+            return -1;
+        }
+        strcpy(ld->origin_str, os);
+        free(os);
+        ld->origin_of_str = origin;
+    }
+    int n;
+    if (!strcmp(owner, "@"))
+        n = snprintf(out, cap, "%s", ld->origin_str);
+    else if (ldns_dname_str_absolute(owner))
+        n = snprintf(out, cap, "%s", owner);
+    else if (!strcmp(ld->origin_str, "."))
+        n = snprintf(out, cap, "%s.", owner);
+    else
+        n = snprintf(out, cap, "%s.%s", owner, ld->origin_str);
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+/* The record ("OWNER REST", the owner made absolute) goes to the parsing threads. */
 static void add_record(loader *ld, const char *file, unsigned line, const char *owner,
                        const char *rest, uint32_t default_ttl, const ldns_rdf *origin)
 {
-    size_t need = strlen(owner) + 1 + strlen(rest) + 1;
-    char *line_str = malloc(need);
+    char abs[sizeof ld->prev_owner];
+    if (absolute_owner(ld, owner, origin, abs, sizeof abs)) {
+        lerr(ld, file, line, "owner name too long%s", NULL);
+        return;
+    }
+    snprintf(ld->prev_owner, sizeof ld->prev_owner, "%s", abs);
+    size_t ol = strlen(abs), rl = strlen(rest);
+    char stackbuf[4096];
+    char *line_str = ol + 1 + rl < sizeof stackbuf ? stackbuf : malloc(ol + 1 + rl + 1);
     if (!line_str) {
         lerr(ld, file, line, "out of memory%s", NULL);
         return;
     }
-    snprintf(line_str, need, "%s %s", owner, rest);
-    ldns_rr *rr = NULL;
-    ldns_status st = ldns_rr_new_frm_str(&rr, line_str, default_ttl, (ldns_rdf *)origin, NULL);
-    free(line_str);
-    if (st != LDNS_STATUS_OK) {
-        lerr(ld, file, line, "%s", ldns_get_errorstr_by_id(st));
-        return;
-    }
-    /* remember the absolute owner for following records that omit it */
-    char *os = ldns_rdf2str(ldns_rr_owner(rr));
-    if (os) {
-        snprintf(ld->prev_owner, sizeof ld->prev_owner, "%s", os);
-        free(os);
-    }
-    ldns_rr2canonical(rr);
-    ldns_buffer_clear(ld->rdbuf);
-    if (ldns_rr_rdata2buffer_wire(ld->rdbuf, rr) != LDNS_STATUS_OK || ldns_buffer_position(ld->rdbuf) > 65535) {
-        ldns_rr_free(rr);
-        lerr(ld, file, line, "cannot encode the record data%s", NULL);
-        return;
-    }
-    const ldns_rdf *o = ldns_rr_owner(rr);
-    int rc = sg_zone_builder_add(ld->b, ldns_rdf_data(o), (uint16_t)ldns_rr_get_type(rr),
-                                 (uint16_t)ldns_rr_get_class(rr), ldns_rr_ttl(rr),
-                                 ldns_buffer_begin(ld->rdbuf),
-                                 (uint16_t)ldns_buffer_position(ld->rdbuf), file, line);
-    if (rc)
-        ld->errors++;
-    ldns_rr_free(rr);
+    memcpy(line_str, abs, ol);
+    line_str[ol] = ' ';
+    memcpy(line_str + ol + 1, rest, rl + 1);
+    if (sg_parse_pool_add(ld->pool, line_str, ol + 1 + rl, default_ttl, origin, file, line))
+        lerr(ld, file, line, "out of memory%s", NULL);
+    if (line_str != stackbuf)
+        free(line_str);
 }
 
 /* One logical entry (comments removed, parentheses joined): a directive or a record. */
@@ -551,11 +592,15 @@ static int load_file(loader *ld, const char *path, ldns_rdf *origin_in, int dept
     int saved_depth = ld->depth;
     ld->depth = depth;
     ldns_rdf *origin = ldns_rdf_clone(origin_in);
+    if (!origin || keep_origin(ld, origin)) {
+        ld->depth = saved_depth;
+        free(text);
+        return SG_ENOMEM;
+    }
     char saved_prev[sizeof ld->prev_owner];
     memcpy(saved_prev, ld->prev_owner, sizeof saved_prev);
     int rc = scan_text(ld, file, text, len, &origin);
     free(text);
-    ldns_rdf_deep_free(origin);
     ld->depth = saved_depth;
     if (depth > 0)
         memcpy(ld->prev_owner, saved_prev, sizeof saved_prev);
@@ -571,7 +616,14 @@ int sg_zone_load_file(const char *path, const char *apex, sg_zone **zone_out)
 
 int sg_zone_load_file_max(const char *path, const char *apex, uint64_t max_size, sg_zone **zone_out)
 {
-    if (!path || !apex || !zone_out)
+    sg_zone_load_opts o = { .max_size = max_size };
+    return sg_zone_load_file_opts(path, apex, &o, zone_out);
+}
+
+int sg_zone_load_file_opts(const char *path, const char *apex, const sg_zone_load_opts *o,
+                           sg_zone **zone_out)
+{
+    if (!path || !apex || !zone_out || !o)
         return SG_EINVAL;
     uint8_t apex_wire[SG_NAME_MAX];
     if (sg_name_from_str(apex, NULL, apex_wire) &&
@@ -586,19 +638,29 @@ int sg_zone_load_file_max(const char *path, const char *apex, uint64_t max_size,
     }
     loader ld = { 0 };
     ld.apex_str = apex;
-    ld.max_size = max_size;
+    ld.max_size = o->max_size;
+    ld.threads = o->threads > 1 ? o->threads : 1;
     ld.b = sg_zone_builder_new(apex_wire);
-    ld.rdbuf = ldns_buffer_new(65536);
+    ld.pool = ld.b ? sg_parse_pool_new(ld.b, ld.threads, apex, &ld.errors) : NULL;
     ldns_rdf *origin = ldns_dname_new_frm_data((uint16_t)sg_name_len(apex_wire), apex_wire);
-    if (!ld.b || !ld.rdbuf || !origin) {
+    if (!ld.b || !ld.pool || !origin) {
+        sg_parse_pool_free(ld.pool);
         sg_zone_builder_free(ld.b);
-        ldns_buffer_free(ld.rdbuf);
         ldns_rdf_deep_free(origin);
         return SG_ENOMEM;
     }
+    sg_phase_begin(o->phases);
     int rc = load_file(&ld, path, origin, 0);
+    int prc = sg_parse_pool_finish(ld.pool);
+    if (!rc)
+        rc = prc;
+    sg_parse_pool_free(ld.pool);
+    sg_phase_end(o->phases, "parse");
+    sg_zone_builder_set_threads(ld.b, ld.threads, o->phases);
     ldns_rdf_deep_free(origin);
-    ldns_buffer_free(ld.rdbuf);
+    for (size_t i = 0; i < ld.norigins; i++)
+        ldns_rdf_deep_free(ld.origins[i]);
+    free(ld.origins);
     if (rc == SG_EIO && ld.why[0])
         sg_log(SG_LOG_ERR, "zone", apex, "%s: %s", path, ld.why);
     else if (rc == SG_EIO)

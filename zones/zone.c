@@ -4,6 +4,8 @@
 #include "zones/zone.h"
 #include "common/errors.h"
 #include "common/log.h"
+#include "common/phase.h"
+#include "common/psort.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,8 @@ struct sg_zone_builder {
     rec *recs;
     size_t n, cap;
     int errors;
+    int threads;
+    sg_phases *phases;
 };
 
 sg_zone_builder *sg_zone_builder_new(const uint8_t *apex)
@@ -50,6 +54,14 @@ sg_zone_builder *sg_zone_builder_new(const uint8_t *apex)
         return NULL;
     }
     return b;
+}
+
+void sg_zone_builder_set_threads(sg_zone_builder *b, int threads, sg_phases *phases)
+{
+    if (!b)
+        return;
+    b->threads = threads;
+    b->phases = phases;
 }
 
 void sg_zone_builder_free(sg_zone_builder *b)
@@ -256,12 +268,13 @@ static int intern_and_sort(finish *f)
             f->set.slots[h] = b->recs[i].owner;
     }
     /* a producer that adds records in canonical order (a version made from the one before
-     * it and a few changes: sg_ixfr_apply) costs one pass here instead of a sort */
+     * it and a few changes: sg_ixfr_apply) costs one pass here instead of a sort; rec_cmp
+     * is a total order (the line breaks ties), so any thread count sorts alike */
     size_t sorted = 1;
     while (sorted < b->n && rec_cmp(&b->recs[sorted - 1], &b->recs[sorted]) <= 0)
         sorted++;
     if (sorted < b->n)
-        qsort(b->recs, b->n, sizeof *b->recs, rec_cmp);
+        sg_psort(b->recs, b->n, sizeof *b->recs, rec_cmp, b->threads);
     return 0;
 }
 
@@ -342,7 +355,7 @@ static int add_empty_non_terminals(finish *f)
     free(f->set.slots);
     f->set.slots = NULL;
     if (f->nnames > f->nowners)
-        qsort(f->names, f->nnames, sizeof *f->names, name_ptr_cmp);
+        sg_psort(f->names, f->nnames, sizeof *f->names, name_ptr_cmp, f->b->threads);
     return 0;
 }
 
@@ -610,6 +623,7 @@ int sg_zone_builder_finish(sg_zone_builder *b, sg_zone **zone_out)
         sg_log(SG_LOG_ERR, "zone", f.z->apex_str, "the zone has no records");
         goto fail;
     }
+    sg_phase_begin(b->phases);
     if ((rc = intern_and_sort(&f)) != 0)
         goto fail;
     drop_duplicates(b);
@@ -618,6 +632,7 @@ int sg_zone_builder_finish(sg_zone_builder *b, sg_zone **zone_out)
         goto fail;
     link_and_check_nodes(&f);
     check_apex(&f);
+    sg_phase_end(b->phases, "sort");
     rc = SG_EZONE;
     if (f.errors)
         goto fail;

@@ -98,6 +98,7 @@ void sg_zone_free(sg_zone *z);
 /* ---- building a zone (from a master file, later from a transfer) --------------------- */
 
 typedef struct sg_zone_builder sg_zone_builder;
+struct sg_phases;
 
 /* Start a zone with the given apex (wire form). Returns NULL when out of memory. */
 sg_zone_builder *sg_zone_builder_new(const uint8_t *apex);
@@ -109,6 +110,9 @@ int sg_zone_builder_add(sg_zone_builder *b, const uint8_t *owner, uint16_t type,
 /* Check the zone (SOA, apex NS, CNAME conflicts) and index it. Frees the builder.
  * Returns 0 and *zone_out, or SG_EZONE (errors logged with file:line). */
 int sg_zone_builder_finish(sg_zone_builder *b, sg_zone **zone_out);
+/* Sort on this many threads in sg_zone_builder_finish (default one) and append its time
+ * as phase "sort" to phases (NULL: not timed). */
+void sg_zone_builder_set_threads(sg_zone_builder *b, int threads, struct sg_phases *phases);
 void sg_zone_builder_free(sg_zone_builder *b);
 
 /* Serve z with the SOA serial `serial` instead of its file's: rewrites the SOA RDATA and
@@ -127,6 +131,16 @@ int sg_zone_load_file(const char *path, const char *apex, sg_zone **zone_out);
  * logged), as is text past max_size. */
 #define SG_ZONE_FILE_MAX_DEFAULT (1024ull * 1024 * 1024)
 int sg_zone_load_file_max(const char *path, const char *apex, uint64_t max_size, sg_zone **zone_out);
+
+/* How a big file is loaded: by several threads, with times per phase. */
+typedef struct sg_zone_load_opts {
+    uint64_t max_size;          /* as sg_zone_load_file_max (0: none) */
+    int threads;                /* parse and sort on this many threads (0 or 1: one) */
+    struct sg_phases *phases;   /* NULL, or "parse" and "sort" (common/phase.h) appended */
+} sg_zone_load_opts;
+/* sg_zone_load_file_max with options; the zone is the same whatever the threads. */
+int sg_zone_load_file_opts(const char *path, const char *apex, const sg_zone_load_opts *o,
+                           sg_zone **zone_out);
 
 /* Write z as a master file at path, atomically (a temporary file renamed over it).
  * Returns 0, or SG_EIO (logged with the path). */

@@ -19,6 +19,7 @@ unbound from $UNBOUND or the PATH. Python 3 standard library only.
 import base64
 import calendar
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -27,7 +28,7 @@ import tempfile
 import time
 import unittest
 
-from signet_test import (FIXTURES, Signetd, ctl, fqdn, remove_workdir,  # noqa: F401
+from signet_test import (FIXTURES, Signetd, ctl, ctl_run, fqdn, remove_workdir,  # noqa: F401
                          stop_servers)  # ctl: others import it from here
 from unbound_resolver import Unbound
 
@@ -739,7 +740,7 @@ class KeyChange(SignedZoneBase):
 class ZoneSign(unittest.TestCase):
     """`signetctl zone sign` writes a master file that ldns-verify-zone accepts."""
 
-    def sign(self, denial, algorithm='ecdsap256sha256', keys='csk'):
+    def sign(self, denial, algorithm='ecdsap256sha256', keys='csk', extra=()):
         d = tempfile.mkdtemp(prefix='signet-zonesign-')
         self.addCleanup(shutil.rmtree, d, True)
         db = os.path.join(d, 'keystore.db')
@@ -749,8 +750,11 @@ class ZoneSign(unittest.TestCase):
             k = ctl(db, 'key', 'generate', 'example.test', '--role', role, as_json=True)
             ctl(db, 'key', 'set', str(k['id']), '--publish', 'now', '--activate', 'now')
         out = os.path.join(d, 'signed.zone')
-        ctl(db, 'zone', 'sign', 'example.test', '--zonefile',
-            os.path.join(FIXTURES, 'example.test.zone'), '--out', out)
+        self.sign_out = ctl_run(db, 'zone', 'sign', 'example.test', '--zonefile',
+                                os.path.join(FIXTURES, 'example.test.zone'), '--out', out,
+                                *extra)
+        self.assertEqual(self.sign_out.returncode, 0, self.sign_out.stderr)
+        self.db = db
         p = subprocess.run(['ldns-verify-zone', out], capture_output=True, text=True,
                            timeout=300)
         with open(out) as f:
@@ -781,6 +785,24 @@ class ZoneSign(unittest.TestCase):
     def test_compact_policy_gets_nsec_chain(self):
         types = self.sign('compact')
         self.assertIn('NSEC', types)
+
+    def test_threads_verbose(self):
+        """--threads N signs on N threads; --verbose gives each phase's wall and CPU time;
+        a thread count that is not a number from 1 to 64 is a usage error, nothing written."""
+        types = self.sign('nsec3', extra=('--threads', '3', '--verbose'))
+        self.assertIn('NSEC3', types)
+        err = self.sign_out.stderr
+        self.assertIn('3 threads', err)
+        for phase in ('parse', 'sort', 'chain', 'sign+write', 'total'):
+            self.assertRegex(err, r'\n  %s +wall +[0-9.]+ s  cpu +[0-9.]+ s' % re.escape(phase))
+        for bad in ('0', '65', 'x', '2x'):
+            out = os.path.join(os.path.dirname(self.db), 'bad-%s.zone' % bad)
+            p = ctl_run(self.db, 'zone', 'sign', 'example.test', '--zonefile',
+                        os.path.join(FIXTURES, 'example.test.zone'), '--out', out,
+                        '--threads', bad)
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn('--threads takes a number from 1 to 64', p.stderr)
+            self.assertFalse(os.path.exists(out))
 
 
 # ---- running ---------------------------------------------------------------------------
