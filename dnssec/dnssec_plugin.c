@@ -63,15 +63,26 @@ typedef struct dstate {
  * work only; the query path picks the one that matches its key set, lock-free. */
 typedef struct dattach {
     _Atomic(sg_denial *) d[2];
+    /* the content keys of the version's RRsets (signer/sigkey.h), made once by prepare so
+     * that a query finds a signature's cache key without hashing the RRset */
+    _Atomic(sg_sigkey_table *) keys;
 } dattach;
 
 static pthread_mutex_t g_build_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void zone_keys_free(sg_sigkey_table *t)
+{
+    sg_sigkey_table_deinit(t);
+    free(t);
+}
 
 static void dattach_free(void *p)
 {
     dattach *a = p;
     for (int i = 0; a && i < 2; i++)
         sg_denial_free(atomic_load(&a->d[i]));
+    if (a)
+        zone_keys_free(atomic_load(&a->keys));
     free(a);
 }
 
@@ -416,6 +427,8 @@ static int ensure_chain(dstate *st, const sg_zone *z, sg_attach *slot, const sg_
     if ((rc = sg_denial_build(z, p->denial, p->nsec3_iterations, p->nsec3_opt_out,
                               k->apex_types, k->napex, &nd)))
         goto out;
+    /* without memory for them, queries hash the records they sign */
+    (void)sg_denial_keys(nd, z);
     /* the place of a chain nobody serves: not the one for the set in use */
     int j = keep && keys_fit(atomic_load(&a->d[0]), keep) ? 1 : 0;
     if (j == 0 && atomic_load(&a->d[0]) && !atomic_load(&a->d[1]))
@@ -427,6 +440,32 @@ static int ensure_chain(dstate *st, const sg_zone *z, sg_attach *slot, const sg_
 out:
     pthread_mutex_unlock(&g_build_lock);
     return rc;
+}
+
+/* The content keys of version z's RRsets on our attachment (which ensure_chain made),
+ * once. Without them (no memory, a producer that lays RRsets out otherwise) queries hash
+ * what they sign. */
+static void ensure_zone_keys(const sg_zone *z, sg_attach *slot)
+{
+    pthread_mutex_lock(&g_build_lock);
+    dattach *a = sg_attach_get(slot);
+    if (a && !atomic_load(&a->keys)) {
+        sg_sigkey_table *t = calloc(1, sizeof *t);
+        if (t && !sg_sigkey_zone(z, t) && t->k)
+            atomic_store(&a->keys, t);
+        else
+            zone_keys_free(t);
+    }
+    pthread_mutex_unlock(&g_build_lock);
+}
+
+/* The content key prepare made for RRset rs of version z, or NULL. */
+static const sg_sigkey *zone_key_of(const dstate *st, const sg_zone *z, const sg_rrset *rs)
+{
+    if (st->slot < 0 || st->slot >= SG_ATTACH_MAX)
+        return NULL;
+    dattach *a = sg_attach_get(&z->attach[st->slot]);
+    return a ? sg_sigkey_table_find(atomic_load(&a->keys), rs) : NULL;
 }
 
 /* Once a key set is served, a chain for another one has no reader left to come. */
@@ -459,7 +498,10 @@ static int dnssec_prepare(void *state, const sg_zone *z, sg_attach *slot)
     sg_keyman_zone_served(kz, z->max_ttl);
     fit_cache(st, z);
     const sg_keyset *k = sg_keyman_zone_keys(kz);
-    return ensure_chain(st, z, slot, k, NULL, SG_DM_CHAIN_PREPARE);
+    int rc = ensure_chain(st, z, slot, k, NULL, SG_DM_CHAIN_PREPARE);
+    if (!rc && k && k->nzsk)
+        ensure_zone_keys(z, slot);
+    return rc;
 }
 
 /* The keyman's hook (its thread): zone kz's key set k is about to replace cur
@@ -528,6 +570,24 @@ static const sg_denial *denial_for(dstate *st, sg_keyman_zone *kz, const sg_zone
     return NULL;
 }
 
+static inline uint64_t cache_id(const sg_sign_key *key)
+{
+    return key->cache_id ? key->cache_id : (uint64_t)key->id;
+}
+
+/* A cached RRSIG's fixed fields against what signing rs now would write (type covered,
+ * algorithm, labels, original TTL, key tag): a last check, as cheap as a compare, that a
+ * content key never hands out a signature over something else. */
+static inline int sig_fits(const uint8_t *sig, size_t len, const sg_rrset *rs,
+                           const sg_sign_key *key, uint8_t labels)
+{
+    return len > 18 && sig[0] == (uint8_t)(rs->type >> 8) && sig[1] == (uint8_t)rs->type &&
+           sig[2] == key->algorithm && sig[3] == labels &&
+           sig[4] == (uint8_t)(rs->ttl >> 24) && sig[5] == (uint8_t)(rs->ttl >> 16) &&
+           sig[6] == (uint8_t)(rs->ttl >> 8) && sig[7] == (uint8_t)rs->ttl &&
+           sig[16] == (uint8_t)(key->key_tag >> 8) && sig[17] == (uint8_t)key->key_tag;
+}
+
 /* RRSIGs for one reference: one per signing key, as one RRSIG RRset in the arena. */
 static int sign_ref(dstate *st, const sg_keyset *k, const sg_denial *d, sg_query *q,
                     const sg_rr_ref *r, sg_rr_ref *out)
@@ -556,7 +616,20 @@ static int sign_ref(dstate *st, const sg_keyset *k, const sg_denial *d, sg_query
         if (r->flags & SG_REF_SYNTH)
             cacheable = 0; /* compact denial signs each expansion as itself */
     }
-    uint64_t gen = keyset_rr ? (k->gen | (1ULL << 63)) : (r->flags & SG_REF_DENIAL) ? d->gen : q->zone->gen;
+    /* the cache key: by content, so that a new version finds what it did not change; the
+     * key set's own records by snapshot (a key set changes without a new zone version) */
+    sg_sigkey ck = { { 0, 0 } };
+    if (keyset_rr) {
+        ck.h[0] = k->gen | (1ULL << 63);
+        ck.h[1] = (uint64_t)(uintptr_t)rs;
+    } else if (cacheable) {
+        const sg_sigkey *m = (r->flags & SG_REF_DENIAL) ? sg_denial_key_of(d, rs)
+                                                        : zone_key_of(st, q->zone, rs);
+        if (m)
+            ck = *m;
+        else
+            sg_sigkey_rrset(q->zone->apex, owner, rs, &ck);
+    }
     uint32_t now = (uint32_t)time(NULL);
     const sg_keyset_policy *p = &k->policy;
     sg_sigcache *cache = atomic_load(&st->cache);
@@ -568,7 +641,10 @@ static int sign_ref(dstate *st, const sg_keyset *k, const sg_denial *d, sg_query
     for (int i = 0; i < nkeys; i++) {
         size_t len = 0;
         if (cacheable) {
-            len = sg_sigcache_get(cache, gen, rs, keys[i].id, now + p->sig_refresh, blob + o + 2);
+            len = sg_sigcache_get(cache, &ck, cache_id(&keys[i]), now, now + p->sig_refresh,
+                                  blob + o + 2);
+            if (len && !sig_fits(blob + o + 2, len, rs, &keys[i], labels))
+                len = 0; /* not what this RRset needs: signed anew (never seen to happen) */
             sg_counters_add(st->metrics.count, len ? SG_DM_SIGCACHE_HITS : SG_DM_SIGCACHE_MISSES, 1);
         }
         if (!len) {
@@ -585,7 +661,7 @@ static int sign_ref(dstate *st, const sg_keyset *k, const sg_denial *d, sg_query
                 return rc;
             }
             if (cacheable)
-                sg_sigcache_put(cache, gen, rs, keys[i].id, exp, blob + o + 2, len);
+                sg_sigcache_put(cache, &ck, cache_id(&keys[i]), now, exp, blob + o + 2, len);
             sg_counters_add(st->metrics.count, SG_DM_MADE, 1);
         }
         /* a stored reply must go when the sigcache would stop serving this signature */

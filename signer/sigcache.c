@@ -2,20 +2,28 @@
 /* Signature cache: a 4-way set-associative table of fixed-size slots, each guarded by its
  * own sequence counter (a seqlock), so that readers never block and never allocate and
  * memory is fixed at creation. Four ways keep conflict misses rare when the cache holds
- * about as many signatures as it has slots (a zone's whole NSEC chain, say). */
+ * about as many signatures as it has slots (a zone's whole NSEC chain, say).
+ *
+ * Entries are keyed by content, so a new zone version finds the signatures of what it
+ * did not change, and what it did change leaves entries nobody asks for again. Those go
+ * first when a set is full: each entry carries when it was last used (refreshed by a hit
+ * at most once every USED_STEP seconds, so that hits on a hot slot do not keep writing
+ * its cache line), and a full set gives up its least recently used entry. */
 #include "signer/sigcache.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#define USED_STEP 60
+
 typedef struct slot {
     _Atomic uint32_t seq;      /* odd while a writer fills the slot */
     uint32_t expiration;
-    uint64_t gen;
-    const void *rrset;
-    int64_t key_id;
-    uint16_t len;
+    _Atomic uint32_t used;     /* seconds; a hint for eviction, outside the seqlock */
+    uint16_t len;              /* 0: empty */
+    uint64_t k0, k1;           /* the content key */
+    uint64_t signer;
     uint8_t data[];
 } slot;
 
@@ -55,29 +63,27 @@ void sg_sigcache_free(sg_sigcache *c)
     free(c);
 }
 
-static inline uint64_t key_hash(uint64_t gen, const void *rrset, int64_t key_id)
+/* The content key is already a keyed hash: its bits choose the set. */
+static inline slot *way(const sg_sigcache *c, const sg_sigkey *k, uint64_t signer, int w)
 {
-    uint64_t h = (uint64_t)(uintptr_t)rrset * 0x9e3779b97f4a7c15ULL;
-    h ^= gen * 0xc2b2ae3d27d4eb4fULL;
-    h ^= (uint64_t)key_id * 0x165667b19e3779f9ULL;
-    return h ^ (h >> 31);
-}
-
-static inline slot *way(const sg_sigcache *c, uint64_t h, int w)
-{
-    size_t set = (size_t)(h & (c->mask / WAYS));
+    uint64_t h = k->h[0] ^ (signer * 0x9e3779b97f4a7c15ULL);
+    size_t set = (size_t)((h ^ (h >> 29)) & (c->mask / WAYS));
     return (slot *)(c->slots + (set * WAYS + (size_t)w) * c->slot_size);
 }
 
-size_t sg_sigcache_get(sg_sigcache *c, uint64_t gen, const void *rrset, int64_t key_id,
+static inline int is(const slot *s, const sg_sigkey *k, uint64_t signer)
+{
+    return s->len && s->k0 == k->h[0] && s->k1 == k->h[1] && s->signer == signer;
+}
+
+size_t sg_sigcache_get(sg_sigcache *c, const sg_sigkey *key, uint64_t signer, uint32_t now,
                        uint32_t fresh_until, uint8_t *out)
 {
-    uint64_t h = key_hash(gen, rrset, key_id);
     size_t len = 0;
     for (int w = 0; w < WAYS && !len; w++) {
-        slot *s = way(c, h, w);
+        slot *s = way(c, key, signer, w);
         uint32_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
-        if ((s1 & 1) || s->rrset != rrset || s->gen != gen || s->key_id != key_id)
+        if ((s1 & 1) || !is(s, key, signer))
             continue;
         if ((int32_t)(s->expiration - fresh_until) <= 0)
             break; /* ours, but due for refresh */
@@ -89,42 +95,45 @@ size_t sg_sigcache_get(sg_sigcache *c, uint64_t gen, const void *rrset, int64_t 
         atomic_thread_fence(memory_order_acquire);
         if (atomic_load_explicit(&s->seq, memory_order_relaxed) != s1)
             len = 0; /* overwritten while we read: treat as a miss */
+        else if ((uint32_t)(now - atomic_load_explicit(&s->used, memory_order_relaxed)) > USED_STEP)
+            atomic_store_explicit(&s->used, now, memory_order_relaxed);
         break;
     }
     return len;
 }
 
-void sg_sigcache_put(sg_sigcache *c, uint64_t gen, const void *rrset, int64_t key_id,
+void sg_sigcache_put(sg_sigcache *c, const sg_sigkey *key, uint64_t signer, uint32_t now,
                      uint32_t expiration, const uint8_t *rdata, size_t len)
 {
-    if (len > c->max_rdata)
+    if (!len || len > c->max_rdata)
         return;
-    uint64_t h = key_hash(gen, rrset, key_id);
-    /* the same key, else an empty way, else the one expiring first */
-    slot *s = NULL, *soonest = NULL;
+    /* the same key, else an empty way, else the one used least recently */
+    slot *s = NULL, *oldest = NULL, *empty = NULL;
     for (int w = 0; w < WAYS; w++) {
-        slot *t = way(c, h, w);
-        if (t->rrset == rrset && t->gen == gen && t->key_id == key_id) {
+        slot *t = way(c, key, signer, w);
+        if (is(t, key, signer)) {
             s = t;
             break;
         }
-        if (!t->rrset && !s)
-            s = t;
-        if (!soonest || (int32_t)(t->expiration - soonest->expiration) < 0)
-            soonest = t;
+        if (!t->len && !empty)
+            empty = t;
+        if (!oldest || (int32_t)(atomic_load_explicit(&t->used, memory_order_relaxed) -
+                                 atomic_load_explicit(&oldest->used, memory_order_relaxed)) < 0)
+            oldest = t;
     }
     if (!s)
-        s = soonest;
+        s = empty ? empty : oldest;
     uint32_t seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
     if ((seq & 1) || !atomic_compare_exchange_strong(&s->seq, &seq, seq + 1))
         return;
     atomic_thread_fence(memory_order_release);
-    s->gen = gen;
-    s->rrset = rrset;
-    s->key_id = key_id;
+    s->k0 = key->h[0];
+    s->k1 = key->h[1];
+    s->signer = signer;
     s->expiration = expiration;
     s->len = (uint16_t)len;
     memcpy(s->data, rdata, len);
+    atomic_store_explicit(&s->used, now, memory_order_relaxed);
     atomic_store_explicit(&s->seq, seq + 2, memory_order_release);
 }
 

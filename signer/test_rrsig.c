@@ -182,21 +182,45 @@ static void test_cache_basics(void **st)
     sg_sigcache *c = sg_sigcache_new(1000, 200);
     uint8_t out[200], data[100];
     memset(data, 7, sizeof data);
-    int dummy1, dummy2;
-    assert_int_equal(sg_sigcache_get(c, 1, &dummy1, 5, 1000, out), 0);
-    sg_sigcache_put(c, 1, &dummy1, 5, 2000, data, sizeof data);
-    assert_int_equal(sg_sigcache_get(c, 1, &dummy1, 5, 1000, out), sizeof data);
+    sg_sigkey k1 = { { 11, 12 } }, k2 = { { 11, 13 } }, k3 = { { 21, 12 } };
+    assert_int_equal(sg_sigcache_get(c, &k1, 5, 10, 1000, out), 0);
+    sg_sigcache_put(c, &k1, 5, 10, 2000, data, sizeof data);
+    assert_int_equal(sg_sigcache_get(c, &k1, 5, 10, 1000, out), sizeof data);
     assert_memory_equal(out, data, sizeof data);
-    /* another key, RRset or zone generation: a miss */
-    assert_int_equal(sg_sigcache_get(c, 1, &dummy1, 6, 1000, out), 0);
-    assert_int_equal(sg_sigcache_get(c, 1, &dummy2, 5, 1000, out), 0);
-    assert_int_equal(sg_sigcache_get(c, 2, &dummy1, 5, 1000, out), 0);
+    /* another signer, or content differing in either half of its key: a miss */
+    assert_int_equal(sg_sigcache_get(c, &k1, 6, 10, 1000, out), 0);
+    assert_int_equal(sg_sigcache_get(c, &k2, 5, 10, 1000, out), 0);
+    assert_int_equal(sg_sigcache_get(c, &k3, 5, 10, 1000, out), 0);
     /* due for refresh: a miss */
-    assert_int_equal(sg_sigcache_get(c, 1, &dummy1, 5, 2000, out), 0);
+    assert_int_equal(sg_sigcache_get(c, &k1, 5, 10, 2000, out), 0);
     /* too big for a slot: not stored */
     uint8_t big[300] = { 0 };
-    sg_sigcache_put(c, 1, &dummy2, 5, 2000, big, sizeof big);
-    assert_int_equal(sg_sigcache_get(c, 1, &dummy2, 5, 1000, out), 0);
+    sg_sigcache_put(c, &k2, 5, 10, 2000, big, sizeof big);
+    assert_int_equal(sg_sigcache_get(c, &k2, 5, 10, 1000, out), 0);
+    sg_sigcache_free(c);
+}
+
+/* A full set gives up the entry used least recently: what a reload replaced (never asked
+ * for again) goes before what is still served, however old the latter's signature is. */
+static void test_cache_evicts_unused(void **st)
+{
+    (void)st;
+    sg_sigcache *c = sg_sigcache_new(64, 32); /* 16 sets of 4 */
+    uint8_t data[8] = { 1 }, out[32];
+    /* five keys of one set: its bits come from h[0] alone when the signer is 0 */
+    sg_sigkey k[5];
+    for (int i = 0; i < 5; i++)
+        k[i] = (sg_sigkey){ { 0x10000ULL * (uint64_t)(i + 1) * 16, (uint64_t)i } };
+    for (int i = 0; i < 4; i++)
+        sg_sigcache_put(c, &k[i], 0, 100 + (uint32_t)i, 900000, data, sizeof data);
+    /* k[0], the oldest, is still served; k[1] is not asked for again */
+    assert_int_not_equal(sg_sigcache_get(c, &k[0], 0, 1000, 2000, out), 0);
+    assert_int_not_equal(sg_sigcache_get(c, &k[2], 0, 1000, 2000, out), 0);
+    assert_int_not_equal(sg_sigcache_get(c, &k[3], 0, 1000, 2000, out), 0);
+    sg_sigcache_put(c, &k[4], 0, 1001, 900000, data, sizeof data);
+    assert_int_not_equal(sg_sigcache_get(c, &k[4], 0, 1001, 2000, out), 0);
+    assert_int_not_equal(sg_sigcache_get(c, &k[0], 0, 1001, 2000, out), 0);
+    assert_int_equal(sg_sigcache_get(c, &k[1], 0, 1001, 2000, out), 0);
     sg_sigcache_free(c);
 }
 
@@ -214,9 +238,11 @@ static void *hammer(void *arg)
         int k = (seed >> 16) % 64;
         if (seed & 1) {
             memset(data, k, sizeof data);
-            sg_sigcache_put(g_c, 1, &g_objs[k], 1, 5000, data, (size_t)(50 + k));
+            sg_sigkey key = { { (uint64_t)k, (uint64_t)(uintptr_t)&g_objs[k] } };
+            sg_sigcache_put(g_c, &key, 1, 1, 5000, data, (size_t)(50 + k));
         } else {
-            size_t n = sg_sigcache_get(g_c, 1, &g_objs[k], 1, 100, out);
+            sg_sigkey key = { { (uint64_t)k, (uint64_t)(uintptr_t)&g_objs[k] } };
+            size_t n = sg_sigcache_get(g_c, &key, 1, 1, 100, out);
             if (n)
                 g_hits++;
             if (n && n != (size_t)(50 + k))
@@ -250,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_wildcard),
         cmocka_unit_test(test_rfc8080_vector),
         cmocka_unit_test(test_cache_basics),
+        cmocka_unit_test(test_cache_evicts_unused),
         cmocka_unit_test(test_cache_concurrent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
