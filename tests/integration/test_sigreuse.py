@@ -7,8 +7,13 @@ makes exactly two signatures (that A RRset and the SOA, whose serial moved) when
 whole zone is asked again, a name added makes four (its A, its NSEC, its predecessor's
 NSEC, the SOA), a changed TTL two again with the new original TTL; a new signing key
 signs every RRset anew (no reuse across keys). Every answer of the reloaded zone
-validates through unbound. Background presigning is off here (presign-max 0) so that
-only queries sign."""
+validates through unbound. Background presigning is off there (presign-max 0) so that
+only queries sign.
+
+Presign: with presigning on (the default), the zone is signed in the background after
+the start (signet_dnssec_presign_passes_total, signet_dnssec_presign_signatures_total);
+then every answer with DO is a cache hit (no query signs), and after a one-record reload
+the presigner alone makes the two new signatures."""
 
 import os
 import re
@@ -184,6 +189,84 @@ class SigReuse(unittest.TestCase):
         for i in (0, 500, 999):
             r = self.ask('h%d.big.test' % i)
             self.assertEqual(len(r.rrs('answer', 'RRSIG')), 2, r)
+
+
+PRESIGN_COREFILE = COREFILE.replace('        presign-max 0\n', '')
+
+
+class Presign(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix='signet-presign-')
+        cls.srv = None
+        try:
+            cls.db = os.path.join(cls.dir, 'keystore.db')
+            ctl(cls.db, 'policy', 'add', 'p', '--denial', 'nsec3', '--algorithm',
+                'ecdsap256sha256', '--csk')
+            cls.zone = os.path.join(cls.dir, 'big.test.zone')
+            with open(cls.zone, 'w') as f:
+                f.write(zone_text(SERIAL))
+            cls.srv = Signetd(PRESIGN_COREFILE, workdir=cls.dir, ready_name='big.test')
+            cls.srv.start()
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.srv:
+            cls.srv.cleanup()
+        remove_workdir(cls.dir)
+
+    def metrics(self):
+        url = 'http://127.0.0.1:%d/metrics' % self.srv.port2
+        with urllib.request.urlopen(url, timeout=10) as r:
+            samples, _ = parse_exposition(r.read().decode())
+        return {name: int(v) for (name, _l), v in samples.items()
+                if name.startswith('signet_dnssec_')}
+
+    def wait_passes(self, n):
+        deadline = time.monotonic() + WAIT * 3
+        while time.monotonic() < deadline:
+            m = self.metrics()
+            if m.get('signet_dnssec_presign_passes_total', 0) >= n:
+                return m
+            time.sleep(0.1)
+        self.fail('presigning did not finish pass %d: %r\n%s' % (n, self.metrics(),
+                                                                 self.srv.log()[-2000:]))
+
+    def ask_all(self):
+        for i in range(NAMES):
+            qid, q = make_query('h%d.big.test' % i, 'A', edns=True, do=True)
+            r = parse_message(udp_exchange('127.0.0.1', self.srv.port, q, qid, timeout=5))
+            self.assertTrue(r.rrs('answer', 'RRSIG'), r)
+            qid, q = make_query('h%d-.big.test' % i, 'A', edns=True, do=True)
+            r = parse_message(udp_exchange('127.0.0.1', self.srv.port, q, qid, timeout=5))
+            self.assertEqual(r.rcode, 'NXDOMAIN', r)
+            self.assertTrue(r.rrs('authority', 'NSEC3'), r)
+
+    def test_presigned(self):
+        m = self.wait_passes(1)
+        # every A, NS, SOA, NSEC3 and NSEC3PARAM of the zone, by the background
+        self.assertGreaterEqual(m['signet_dnssec_presign_signatures_total'], 2 * NAMES, m)
+        self.assertEqual(m['signet_dnssec_signatures_total'],
+                         m['signet_dnssec_presign_signatures_total'], 'only presigning signed')
+        self.ask_all()
+        m1 = self.metrics()
+        self.assertEqual(m1['signet_dnssec_signatures_total'], m['signet_dnssec_signatures_total'],
+                         'every query answered from the cache')
+        self.assertIn('presigned serial %d' % SERIAL, self.srv.log())
+
+        with open(self.zone, 'w') as f:
+            f.write(zone_text(SERIAL + 1, change=3))
+        self.srv.send_signal(signal.SIGHUP)
+        m2 = self.wait_passes(2)
+        self.assertEqual(m2['signet_dnssec_presign_signatures_total'] -
+                         m1['signet_dnssec_presign_signatures_total'], 2, 'A and SOA re-signed')
+        self.ask_all()
+        m3 = self.metrics()
+        self.assertEqual(m3['signet_dnssec_signatures_total'], m2['signet_dnssec_signatures_total'],
+                         'no query signed after the reload either')
 
 
 if __name__ == '__main__':
