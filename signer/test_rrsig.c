@@ -207,10 +207,11 @@ static void test_cache_evicts_unused(void **st)
     (void)st;
     sg_sigcache *c = sg_sigcache_new(64, 32); /* 16 sets of 4 */
     uint8_t data[8] = { 1 }, out[32];
-    /* five keys of one set: its bits come from h[0] alone when the signer is 0 */
+    /* five keys whose two sets are both set 0 (with signer 0 a set comes from the key's
+     * halves alone): four places for five */
     sg_sigkey k[5];
     for (int i = 0; i < 5; i++)
-        k[i] = (sg_sigkey){ { 0x10000ULL * (uint64_t)(i + 1) * 16, (uint64_t)i } };
+        k[i] = (sg_sigkey){ { 0x100000ULL * (uint64_t)(i + 1), 0x100000ULL * (uint64_t)(i + 1) } };
     for (int i = 0; i < 4; i++)
         sg_sigcache_put(c, &k[i], 0, 100 + (uint32_t)i, 900000, data, sizeof data);
     /* k[0], the oldest, is still served; k[1] is not asked for again */
