@@ -225,6 +225,8 @@ static void fit_cache(dstate *st, const sg_zone *z)
             cap <<= 1;
         sg_sigcache *bigger = sg_sigcache_new(cap, st->cache_slot);
         /* the instance a reload replaces shares the cache: one of us grows it */
+        if (bigger)
+            sg_sigcache_move(bigger, cur); /* what it holds is still good: keyed by content */
         if (bigger && !atomic_compare_exchange_strong(st->cache, &cur, bigger)) {
             sg_sigcache_free(bigger);
             bigger = NULL;
@@ -243,6 +245,7 @@ static void dnssec_teardown(void *state)
     dstate *st = state;
     if (!st)
         return;
+    sg_task_stop(&st->presign); /* it reads the keyman and the cache freed below */
     if (st->metrics_registered) {
         sg_metrics_unregister(sg_dnssec_metrics_source, &st->metrics);
         sg_metrics_unregister(sg_sign_gate_metrics, &st->cfg.gate);
@@ -261,7 +264,6 @@ static void dnssec_teardown(void *state)
     free(st->wants);
     sg_cache_keep_drop(st->keep);
     pthread_mutex_destroy(&st->grow_lock);
-    sg_task_stop(&st->presign);
     sg_task_destroy(&st->presign);
     pthread_mutex_destroy(&st->pq_lock);
     free(st->pq);
@@ -320,6 +322,7 @@ static int cache_setup(dstate *st)
     sg_sigcache *c = sg_sigcache_new(want, st->cache_slot);
     if (!c)
         return SG_ENOMEM;
+    sg_sigcache_move(c, cur);
     if (!atomic_compare_exchange_strong(st->cache, &cur, c)) {
         sg_sigcache_free(c); /* another instance of the block just made one */
         return 0;
@@ -563,17 +566,16 @@ static void drop_stale(dstate *st, sg_attach *slot, const sg_keyset *k)
     pthread_mutex_unlock(&g_build_lock);
 }
 
-/* Hand version z to the presigning thread (when presign-max lets it): one entry per
- * zone, the newest generation wins. */
+/* Hand version z to the presigning thread (when presign-max lets it). Appended, never
+ * searched: a block may prepare 10^5 zones at once; the thread skips an entry whose zone
+ * has a newer version by then (that version has its own entry). */
 static void presign_enqueue(dstate *st, const sg_zone *z)
 {
     if (!st->cfg.presign_max || z->nrecords > st->cfg.presign_max)
         return;
     pthread_mutex_lock(&st->pq_lock);
-    size_t i = 0;
-    while (i < st->npq && memcmp(st->pq[i].apex, z->apex, z->apex_len))
-        i++;
-    if (i == st->npq && st->npq == st->pq_cap) {
+    size_t i = st->npq;
+    if (st->npq == st->pq_cap) {
         size_t cap = st->pq_cap ? 2 * st->pq_cap : 8;
         struct dpending *n = realloc(st->pq, cap * sizeof *n);
         if (!n) {
@@ -583,9 +585,9 @@ static void presign_enqueue(dstate *st, const sg_zone *z)
         st->pq = n;
         st->pq_cap = cap;
     }
-    if (i == st->npq)
-        memcpy(st->pq[st->npq++].apex, z->apex, z->apex_len);
+    memcpy(st->pq[i].apex, z->apex, z->apex_len);
     st->pq[i].gen = z->gen;
+    st->npq++;
     pthread_mutex_unlock(&st->pq_lock);
     sg_task_wake(&st->presign);
 }
@@ -605,9 +607,10 @@ static int dnssec_prepare(void *state, const sg_zone *z, sg_attach *slot)
     fit_cache(st, z);
     const sg_keyset *k = sg_keyman_zone_keys(kz);
     int rc = ensure_chain(st, z, slot, k, NULL, SG_DM_CHAIN_PREPARE);
-    if (!rc && k && k->nzsk) {
+    if (!rc) {
         ensure_zone_keys(z, slot);
-        presign_enqueue(st, z);
+        if (k && k->nzsk)
+            presign_enqueue(st, z);
     }
     return rc;
 }
@@ -1111,29 +1114,38 @@ static void *presign_main(void *arg)
     struct sched_param sp = { 0 };
     if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp))
         (void)setpriority(PRIO_PROCESS, 0, 19); /* no SCHED_IDLE: the lowest nice value */
+    struct dpending *batch = NULL;
+    size_t nbatch = 0, next = 0;
     while (!sg_task_stopping(&st->presign)) {
-        struct dpending item;
-        pthread_mutex_lock(&st->pq_lock);
-        int have = st->npq > 0;
-        if (have) {
-            item = st->pq[0];
-            memmove(st->pq, st->pq + 1, (st->npq - 1) * sizeof *st->pq);
-            st->npq--;
+        if (next == nbatch) {
+            /* the whole queue at once, in the order prepare handed it over */
+            free(batch);
+            pthread_mutex_lock(&st->pq_lock);
+            batch = st->pq;
+            nbatch = st->npq;
+            st->pq = NULL;
+            st->npq = st->pq_cap = 0;
+            pthread_mutex_unlock(&st->pq_lock);
+            next = 0;
+            if (!nbatch) {
+                sg_task_sleep(&st->presign, 1000);
+                continue;
+            }
         }
-        pthread_mutex_unlock(&st->pq_lock);
-        if (!have) {
-            sg_task_sleep(&st->presign, 1000);
-            continue;
-        }
+        struct dpending *item = &batch[next++];
         /* prepare runs before its version is published: wait for it (a version that never
-         * is, a refused reload say, is given up after a while) */
+         * is, a refused reload say, is given up after a while); generations grow with
+         * every version built, so a newer one served means a newer entry follows */
         sg_zone *z = NULL;
         for (int tries = 0; tries < 250 && !sg_task_stopping(&st->presign); tries++) {
-            if (sg_zonedb_acquire_apex(item.apex, &z))
+            if (sg_zonedb_acquire_apex(item->apex, &z))
                 z = NULL;
-            else if (z->gen != item.gen) {
+            else if (z->gen != item->gen) {
+                uint64_t served = z->gen;
                 sg_zonedb_release(z);
                 z = NULL;
+                if (served > item->gen)
+                    break;
             }
             if (z)
                 break;
@@ -1158,6 +1170,7 @@ static void *presign_main(void *arg)
         }
         sg_zonedb_release(z);
     }
+    free(batch);
     return NULL;
 }
 

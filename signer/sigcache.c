@@ -147,6 +147,31 @@ void sg_sigcache_put(sg_sigcache *c, const sg_sigkey *key, uint64_t signer, uint
     atomic_store_explicit(&s->seq, seq + 2, memory_order_release);
 }
 
+void sg_sigcache_move(sg_sigcache *to, sg_sigcache *from)
+{
+    if (!to || !from)
+        return;
+    uint8_t *buf = malloc(from->max_rdata ? from->max_rdata : 1);
+    if (!buf)
+        return; /* the new cache starts empty: queries sign again */
+    for (size_t i = 0; i <= from->mask; i++) {
+        slot *s = (slot *)(from->slots + i * from->slot_size);
+        uint32_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
+        if ((s1 & 1) || !s->len || s->len > from->max_rdata || s->len > to->max_rdata)
+            continue;
+        sg_sigkey k = { { s->k0, s->k1 } };
+        uint64_t signer = s->signer;
+        uint32_t exp = s->expiration, used = atomic_load_explicit(&s->used, memory_order_relaxed);
+        size_t len = s->len;
+        memcpy(buf, s->data, len);
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&s->seq, memory_order_relaxed) != s1)
+            continue;
+        sg_sigcache_put(to, &k, signer, used, exp, buf, len);
+    }
+    free(buf);
+}
+
 size_t sg_sigcache_capacity(const sg_sigcache *c)
 {
     return c ? c->mask + 1 : 0;

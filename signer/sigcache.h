@@ -26,6 +26,10 @@ size_t sg_sigcache_get(sg_sigcache *c, const sg_sigkey *key, uint64_t signer, ui
  * A full set gives up the entry used least recently. */
 void sg_sigcache_put(sg_sigcache *c, const sg_sigkey *key, uint64_t signer, uint32_t now,
                      uint32_t expiration, const uint8_t *rdata, size_t len);
+/* Copy every entry of from that fits into to (a bigger cache replacing it; entries are
+ * keyed by content, so they stay good). from may be NULL or still in use by readers and
+ * writers: an entry being written is left out. */
+void sg_sigcache_move(sg_sigcache *to, sg_sigcache *from);
 /* Number of slots. */
 size_t sg_sigcache_capacity(const sg_sigcache *c);
 

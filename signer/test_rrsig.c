@@ -200,6 +200,36 @@ static void test_cache_basics(void **st)
     sg_sigcache_free(c);
 }
 
+/* A bigger cache replacing a full one starts with everything the old one held. */
+static void test_cache_move(void **st)
+{
+    (void)st;
+    sg_sigcache *small = sg_sigcache_new(256, 40), *big = sg_sigcache_new(4096, 40);
+    uint8_t data[40], out[40];
+    int stored = 0;
+    for (int i = 0; i < 200; i++) {
+        sg_sigkey k = { { 0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1), (uint64_t)i * 0xc2b2ae3d27d4eb4fULL } };
+        memset(data, i, sizeof data);
+        sg_sigcache_put(small, &k, 7, 100, 5000, data, 20 + (size_t)(i % 20));
+    }
+    sg_sigcache_move(big, small);
+    for (int i = 0; i < 200; i++) {
+        sg_sigkey k = { { 0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1), (uint64_t)i * 0xc2b2ae3d27d4eb4fULL } };
+        size_t a = sg_sigcache_get(small, &k, 7, 100, 1000, out);
+        size_t b = sg_sigcache_get(big, &k, 7, 100, 1000, out);
+        assert_int_equal(a, b);
+        if (b) {
+            assert_int_equal(b, 20 + (size_t)(i % 20));
+            assert_int_equal(out[0], (uint8_t)i);
+            stored++;
+        }
+    }
+    assert_true(stored >= 190); /* 200 keys in 256 slots: next to none evicted */
+    sg_sigcache_move(big, NULL);
+    sg_sigcache_free(small);
+    sg_sigcache_free(big);
+}
+
 /* A full set gives up the entry used least recently: what a reload replaced (never asked
  * for again) goes before what is still served, however old the latter's signature is. */
 static void test_cache_evicts_unused(void **st)
@@ -278,6 +308,7 @@ int main(void)
         cmocka_unit_test(test_rfc8080_vector),
         cmocka_unit_test(test_cache_basics),
         cmocka_unit_test(test_cache_evicts_unused),
+        cmocka_unit_test(test_cache_move),
         cmocka_unit_test(test_cache_concurrent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
