@@ -200,6 +200,28 @@ static void test_cache_basics(void **st)
     sg_sigcache_free(c);
 }
 
+/* Both sets of a new key full, but an entry there has room in its other set: it moves,
+ * and nothing is lost (with signer 0 and small halves, a half's low four bits are its set
+ * of 16). */
+static void test_cache_makes_room(void **st)
+{
+    (void)st;
+    sg_sigcache *c = sg_sigcache_new(64, 32);
+    uint8_t data[8] = { 1 }, out[32];
+    sg_sigkey k[9];
+    for (uint64_t i = 0; i < 3; i++)          /* set 0, else set 2 */
+        k[i] = (sg_sigkey){ { 16 * (i + 1) + 0, 16 * (i + 1) + 2 } };
+    k[3] = (sg_sigkey){ { 16 * 4 + 0, 16 * 4 + 1 } };  /* set 0, else set 1 */
+    for (uint64_t i = 4; i < 8; i++)          /* set 1 only */
+        k[i] = (sg_sigkey){ { 16 * (i + 1) + 1, 16 * (i + 1) + 1 } };
+    k[8] = (sg_sigkey){ { 16 * 9 + 0, 16 * 9 + 1 } };  /* sets 0 and 1, both full */
+    for (int i = 0; i < 9; i++)
+        sg_sigcache_put(c, &k[i], 0, 100, 900000, data, sizeof data);
+    for (int i = 0; i < 9; i++)
+        assert_int_not_equal(sg_sigcache_get(c, &k[i], 0, 100, 2000, out), 0);
+    sg_sigcache_free(c);
+}
+
 /* A bigger cache replacing a full one starts with everything the old one held. */
 static void test_cache_move(void **st)
 {
@@ -309,6 +331,7 @@ int main(void)
         cmocka_unit_test(test_cache_basics),
         cmocka_unit_test(test_cache_evicts_unused),
         cmocka_unit_test(test_cache_move),
+        cmocka_unit_test(test_cache_makes_room),
         cmocka_unit_test(test_cache_concurrent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
