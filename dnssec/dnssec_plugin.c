@@ -15,7 +15,6 @@
 #include "dnssec/cache_keep.h"
 #include "dnssec/dnssec_metrics.h"
 #include "zones/zonedb.h"
-
 #include "common/task.h"
 
 #include <pthread.h>
@@ -84,6 +83,12 @@ typedef struct dattach {
 } dattach;
 
 static pthread_mutex_t g_build_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* What the signature cache keys a key's signatures on besides their content. */
+static inline uint64_t cache_id(const sg_sign_key *key)
+{
+    return key->cache_id ? key->cache_id : (uint64_t)key->id;
+}
 
 static void zone_keys_free(sg_sigkey_table *t)
 {
@@ -615,6 +620,29 @@ static int dnssec_prepare(void *state, const sg_zone *z, sg_attach *slot)
     return rc;
 }
 
+/* Does key set k sign with other keys (or another validity) than cur? */
+static int signers_changed(const sg_keyset *k, const sg_keyset *cur)
+{
+    if (!k || !k->nzsk)
+        return 0;
+    if (!cur || cur->nzsk != k->nzsk)
+        return 1;
+    for (int i = 0; i < k->nzsk; i++)
+        if (cache_id(&k->zsk[i]) != cache_id(&cur->zsk[i]))
+            return 1;
+    return 0;
+}
+
+/* Hand the version of kz served now to the presigning thread. */
+static void presign_current(dstate *st, sg_keyman_zone *kz)
+{
+    sg_zone *z = NULL;
+    if (!st->cfg.presign_max || sg_zonedb_acquire_apex(sg_keyman_zone_apex(kz), &z))
+        return;
+    presign_enqueue(st, z);
+    sg_zonedb_release(z);
+}
+
 /* The keyman's hook (its thread): zone kz's key set k is about to replace cur
  * (published = 0) or has (published = 1), or a query found no chain for the set in use
  * (sg_keyman_wake_zone; published = 1). The newest version gets the chain k needs before k
@@ -625,6 +653,8 @@ static void keys_changing(void *arg, sg_keyman_zone *kz, const sg_keyset *k, con
     dstate *st = arg;
     if (st->slot < 0 || st->slot >= SG_ATTACH_MAX)
         return;
+    if (published && k != cur && signers_changed(k, cur))
+        presign_current(st, kz); /* a new signing key: the zone signed anew, in the background */
     /* most changes (a key published, one retired) keep the denial parameters and the
      * apex types: the chain in place fits, and the zone set is not even looked at */
     if (k != cur && cur && k->nzsk && cur->nzsk && k->policy.denial == cur->policy.denial &&
@@ -679,11 +709,6 @@ static const sg_denial *denial_for(dstate *st, sg_keyman_zone *kz, const sg_zone
             return d;
     }
     return NULL;
-}
-
-static inline uint64_t cache_id(const sg_sign_key *key)
-{
-    return key->cache_id ? key->cache_id : (uint64_t)key->id;
 }
 
 /* A cached RRSIG's fixed fields against what signing rs now would write (type covered,
