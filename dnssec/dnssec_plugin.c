@@ -77,9 +77,6 @@ typedef struct dstate {
  * work only; the query path picks the one that matches its key set, lock-free. */
 typedef struct dattach {
     _Atomic(sg_denial *) d[2];
-    /* the content keys of the version's RRsets (signer/sigkey.h), made once by prepare so
-     * that a query finds a signature's cache key without hashing the RRset */
-    _Atomic(sg_sigkey_table *) keys;
 } dattach;
 
 static pthread_mutex_t g_build_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -90,19 +87,11 @@ static inline uint64_t cache_id(const sg_sign_key *key)
     return key->cache_id ? key->cache_id : (uint64_t)key->id;
 }
 
-static void zone_keys_free(sg_sigkey_table *t)
-{
-    sg_sigkey_table_deinit(t);
-    free(t);
-}
-
 static void dattach_free(void *p)
 {
     dattach *a = p;
     for (int i = 0; a && i < 2; i++)
         sg_denial_free(atomic_load(&a->d[i]));
-    if (a)
-        zone_keys_free(atomic_load(&a->keys));
     free(a);
 }
 
@@ -514,8 +503,6 @@ static int ensure_chain(dstate *st, const sg_zone *z, sg_attach *slot, const sg_
     if ((rc = sg_denial_build(z, p->denial, p->nsec3_iterations, p->nsec3_opt_out,
                               k->apex_types, k->napex, &nd)))
         goto out;
-    /* without memory for them, queries hash the records they sign */
-    (void)sg_denial_keys(nd, z);
     /* the place of a chain nobody serves: not the one for the set in use */
     int j = keep && keys_fit(atomic_load(&a->d[0]), keep) ? 1 : 0;
     if (j == 0 && atomic_load(&a->d[0]) && !atomic_load(&a->d[1]))
@@ -527,32 +514,6 @@ static int ensure_chain(dstate *st, const sg_zone *z, sg_attach *slot, const sg_
 out:
     pthread_mutex_unlock(&g_build_lock);
     return rc;
-}
-
-/* The content keys of version z's RRsets on our attachment (which ensure_chain made),
- * once. Without them (no memory, a producer that lays RRsets out otherwise) queries hash
- * what they sign. */
-static void ensure_zone_keys(const sg_zone *z, sg_attach *slot)
-{
-    pthread_mutex_lock(&g_build_lock);
-    dattach *a = sg_attach_get(slot);
-    if (a && !atomic_load(&a->keys)) {
-        sg_sigkey_table *t = calloc(1, sizeof *t);
-        if (t && !sg_sigkey_zone(z, t) && t->k)
-            atomic_store(&a->keys, t);
-        else
-            zone_keys_free(t);
-    }
-    pthread_mutex_unlock(&g_build_lock);
-}
-
-/* The content key prepare made for RRset rs of version z, or NULL. */
-static const sg_sigkey *zone_key_of(const dstate *st, const sg_zone *z, const sg_rrset *rs)
-{
-    if (st->slot < 0 || st->slot >= SG_ATTACH_MAX)
-        return NULL;
-    dattach *a = sg_attach_get(&z->attach[st->slot]);
-    return a ? sg_sigkey_table_find(atomic_load(&a->keys), rs) : NULL;
 }
 
 /* Once a key set is served, a chain for another one has no reader left to come. */
@@ -612,11 +573,8 @@ static int dnssec_prepare(void *state, const sg_zone *z, sg_attach *slot)
     fit_cache(st, z);
     const sg_keyset *k = sg_keyman_zone_keys(kz);
     int rc = ensure_chain(st, z, slot, k, NULL, SG_DM_CHAIN_PREPARE);
-    if (!rc) {
-        ensure_zone_keys(z, slot);
-        if (k && k->nzsk)
-            presign_enqueue(st, z);
-    }
+    if (!rc && k && k->nzsk)
+        presign_enqueue(st, z);
     return rc;
 }
 
@@ -801,12 +759,7 @@ static int sign_ref(dstate *st, const sg_keyset *k, const sg_denial *d, sg_query
         ck.h[0] = k->gen | (1ULL << 63);
         ck.h[1] = (uint64_t)(uintptr_t)rs;
     } else if (cacheable) {
-        const sg_sigkey *m = (r->flags & SG_REF_DENIAL) ? sg_denial_key_of(d, rs)
-                                                        : zone_key_of(st, q->zone, rs);
-        if (m)
-            ck = *m;
-        else
-            sg_sigkey_rrset(q->zone->apex, owner, rs, &ck);
+        sg_sigkey_rrset(q->zone->apex, owner, rs, &ck);
     }
     uint32_t now = (uint32_t)time(NULL);
     const sg_keyset_policy *p = &k->policy;
@@ -1084,7 +1037,7 @@ static const sg_denial *presign_denial(dstate *st, const sg_zone *z)
 static int presign_version(dstate *st, const sg_zone *z)
 {
     uint8_t buf[SG_RRSIG_MAX];
-    sg_sigkey tmp;
+    sg_sigkey ck;
     int rc = 0;
     for (size_t i = 0; i < z->nnodes && !rc; i++) {
         const sg_node *n = &z->nodes[i];
@@ -1095,12 +1048,8 @@ static int presign_version(dstate *st, const sg_zone *z)
             const sg_rrset *rs = &n->rrsets[j];
             if (rs->type == SG_TYPE_RRSIG || (cut && rs->type != SG_TYPE_DS))
                 continue; /* a delegation's NS and glue are never signed */
-            const sg_sigkey *ck = zone_key_of(st, z, rs);
-            if (!ck) {
-                sg_sigkey_rrset(z->apex, n->name, rs, &tmp);
-                ck = &tmp;
-            }
-            rc = presign_rrset(st, z, n->name, rs, ck, buf);
+            sg_sigkey_rrset(z->apex, n->name, rs, &ck);
+            rc = presign_rrset(st, z, n->name, rs, &ck, buf);
         }
         /* the chain is looked up per name: a key-set change may replace it meanwhile */
         const sg_denial *d = rc ? NULL : presign_denial(st, z);
@@ -1114,17 +1063,14 @@ static int presign_version(dstate *st, const sg_zone *z)
                 dr = &e->rrset;
                 downer = e->owner;
             }
-            if (n == z->apex_node && !rc)
-                rc = presign_rrset(st, z, z->apex, &d->nsec3->param,
-                                   sg_denial_key_of(d, &d->nsec3->param), buf);
+            if (n == z->apex_node && !rc) {
+                sg_sigkey_rrset(z->apex, z->apex, &d->nsec3->param, &ck);
+                rc = presign_rrset(st, z, z->apex, &d->nsec3->param, &ck, buf);
+            }
         }
         if (dr && !rc) {
-            const sg_sigkey *ck = sg_denial_key_of(d, dr);
-            if (!ck) {
-                sg_sigkey_rrset(z->apex, downer, dr, &tmp);
-                ck = &tmp;
-            }
-            rc = presign_rrset(st, z, downer, dr, ck, buf);
+            sg_sigkey_rrset(z->apex, downer, dr, &ck);
+            rc = presign_rrset(st, z, downer, dr, &ck, buf);
         }
     }
     return rc;

@@ -3,7 +3,6 @@
 #include "signer/prove.h"
 #include "common/errors.h"
 
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,50 +40,7 @@ void sg_denial_free(void *p)
         return;
     sg_nsec_free(d->nsec);
     sg_nsec3_free(d->nsec3);
-    sg_sigkey_table_deinit(&d->keys);
     free(d);
-}
-
-int sg_denial_keys(sg_denial *d, const sg_zone *z)
-{
-    sg_sigkey_table t = { 0 };
-    if (d->nsec) {
-        t.base = (const uint8_t *)d->nsec->nsec;
-        t.stride = sizeof *d->nsec->nsec;
-        t.n = z->nnodes;
-    } else if (d->nsec3) {
-        t.base = (const uint8_t *)&d->nsec3->e[0].rrset;
-        t.stride = sizeof *d->nsec3->e;
-        t.n = d->nsec3->n;
-    } else {
-        return 0; /* compact denial makes its records per reply */
-    }
-    if (!t.n)
-        return 0;
-    if (!(t.k = malloc(t.n * sizeof *t.k)))
-        return SG_ENOMEM;
-    for (size_t i = 0; i < t.n; i++) {
-        if (d->nsec) {
-            if (d->nsec->nsec[i].count)
-                sg_sigkey_rrset(z->apex, z->nodes[i].name, &d->nsec->nsec[i], &t.k[i]);
-            else
-                memset(&t.k[i], 0, sizeof t.k[i]);
-        } else {
-            sg_sigkey_rrset(z->apex, d->nsec3->e[i].owner, &d->nsec3->e[i].rrset, &t.k[i]);
-        }
-    }
-    if (d->nsec3)
-        sg_sigkey_rrset(z->apex, z->apex, &d->nsec3->param, &d->param_key);
-    sg_sigkey_table_deinit(&d->keys);
-    d->keys = t;
-    return 0;
-}
-
-const sg_sigkey *sg_denial_key_of(const sg_denial *d, const sg_rrset *rs)
-{
-    if (d->nsec3 && rs == &d->nsec3->param)
-        return d->keys.k ? &d->param_key : NULL;
-    return sg_sigkey_table_find(&d->keys, rs);
 }
 
 int sg_denial_matches(const sg_denial *d, enum sg_ks_denial kind, uint16_t iterations,

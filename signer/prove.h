@@ -7,7 +7,6 @@
 #include "common/query.h"
 #include "keystore/keystore.h"
 #include "signer/denial.h"
-#include "signer/sigkey.h"
 
 /* The denial data of one zone version for one set of parameters, attached to the zone. */
 typedef struct sg_denial {
@@ -18,21 +17,12 @@ typedef struct sg_denial {
     int napex;
     sg_nsec_chain *nsec;
     sg_nsec3_chain *nsec3;
-    /* the content keys of the chain's records (sg_denial_keys; empty until then): an
-     * unchanged span of a new version's chain finds its signatures cached */
-    sg_sigkey_table keys;
-    sg_sigkey param_key;       /* NSEC3PARAM's */
 } sg_denial;
 
 /* Build the denial data for zone z (NULL chains for compact denial). */
 int sg_denial_build(const sg_zone *z, enum sg_ks_denial kind, uint16_t iterations, int optout,
                     const uint16_t *apex_types, int napex, sg_denial **out);
 void sg_denial_free(void *d);
-/* Compute the content keys of d's records (signer/sigkey.h) for the signature cache, z
- * being the version d was built for. 0 or SG_ENOMEM (d then has none: a query hashes). */
-int sg_denial_keys(sg_denial *d, const sg_zone *z);
-/* The content key of one of d's records, or NULL when rs is not one (or d has no keys). */
-const sg_sigkey *sg_denial_key_of(const sg_denial *d, const sg_rrset *rs);
 /* Does d fit these parameters? */
 int sg_denial_matches(const sg_denial *d, enum sg_ks_denial kind, uint16_t iterations,
                       int optout, const uint16_t *apex_types, int napex);

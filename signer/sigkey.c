@@ -3,9 +3,7 @@
  * Bernstein, "SipHash: a fast short-input PRF"), fed incrementally so that the pieces of
  * an RRset are hashed where they lie. */
 #include "signer/sigkey.h"
-#include "common/errors.h"
 #include "common/name.h"
-#include "zones/zone.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -115,20 +113,47 @@ static void sip_final(sip *s, uint64_t out[2])
     out[1] = s->v0 ^ s->v1 ^ s->v2 ^ s->v3;
 }
 
+/* Whole words from p (n bytes, a multiple of 8 not required): the one-piece path. */
+static void sip_bytes(sip *s, const uint8_t *p, size_t n)
+{
+    for (; n >= 8; n -= 8, p += 8)
+        sip_word(s, le64(p));
+    s->total = 0;
+    for (size_t i = 0; i < n; i++)
+        s->tail |= (uint64_t)p[i] << (8 * i);
+}
+
+#define ONE_PIECE 512
+
 void sg_sigkey_rrset(const uint8_t *apex, const uint8_t *owner, const sg_rrset *rs,
                      sg_sigkey *out)
 {
     sip s;
     sip_init(&s);
-    /* names are self-delimiting in wire form, the rest is fixed-size or counted */
-    sip_update(&s, apex, sg_name_len(apex));
-    sip_update(&s, owner, sg_name_len(owner));
+    size_t al = sg_name_len(apex), ol = sg_name_len(owner);
     uint8_t fixed[14] = { (uint8_t)(rs->type >> 8), (uint8_t)rs->type, 0, 1 /* IN */,
                           (uint8_t)(rs->ttl >> 24), (uint8_t)(rs->ttl >> 16),
                           (uint8_t)(rs->ttl >> 8), (uint8_t)rs->ttl,
                           (uint8_t)(rs->count >> 8), (uint8_t)rs->count,
                           (uint8_t)(rs->rdata_len >> 24), (uint8_t)(rs->rdata_len >> 16),
                           (uint8_t)(rs->rdata_len >> 8), (uint8_t)rs->rdata_len };
+    size_t n = al + ol + sizeof fixed + rs->rdata_len;
+    if (n <= ONE_PIECE) {
+        /* the common case on the query path: one buffer, hashed a word at a time (the
+         * piecewise path below goes byte by byte through every unaligned piece) */
+        uint8_t buf[ONE_PIECE];
+        memcpy(buf, apex, al);
+        memcpy(buf + al, owner, ol);
+        memcpy(buf + al + ol, fixed, sizeof fixed);
+        memcpy(buf + al + ol + sizeof fixed, rs->rdata, rs->rdata_len);
+        sip_bytes(&s, buf, n);
+        s.total = n;
+        sip_final(&s, out->h);
+        return;
+    }
+    /* names are self-delimiting in wire form, the rest is fixed-size or counted */
+    sip_update(&s, apex, al);
+    sip_update(&s, owner, ol);
     sip_update(&s, fixed, sizeof fixed);
     sip_update(&s, rs->rdata, rs->rdata_len);
     sip_final(&s, out->h);
@@ -149,50 +174,20 @@ uint64_t sg_sigkey_signer(const uint8_t *dnskey_rdata, size_t len, uint32_t vali
     return h[0] ? h[0] : 1;
 }
 
-void sg_siphash128(const uint8_t key[16], const void *msg, size_t n, uint8_t out[16])
+void sg_siphash128(const uint8_t key[16], const void *msg, size_t n, size_t piece,
+                   uint8_t out[16])
 {
     sip s;
     sip_init_key(&s, le64(key), le64(key + 8));
-    sip_update(&s, msg, n);
+    if (!piece) {
+        sip_bytes(&s, msg, n);
+        s.total = n;
+    } else {
+        for (size_t o = 0; o < n; o += piece)
+            sip_update(&s, (const uint8_t *)msg + o, n - o < piece ? n - o : piece);
+    }
     uint64_t h[2];
     sip_final(&s, h);
     for (int i = 0; i < 16; i++)
         out[i] = (uint8_t)(h[i / 8] >> (8 * (i % 8)));
-}
-
-void sg_sigkey_table_deinit(sg_sigkey_table *t)
-{
-    if (!t)
-        return;
-    free(t->k);
-    memset(t, 0, sizeof *t);
-}
-
-int sg_sigkey_zone(const sg_zone *z, sg_sigkey_table *out)
-{
-    memset(out, 0, sizeof *out);
-    const sg_rrset *base = NULL;
-    size_t n = 0;
-    for (size_t i = 0; i < z->nnodes; i++) {
-        const sg_node *nd = &z->nodes[i];
-        if (!nd->nrrsets)
-            continue;
-        if (!base)
-            base = nd->rrsets;
-        if (nd->rrsets != base + n)
-            return SG_ENOTFOUND;
-        n += nd->nrrsets;
-    }
-    if (!n)
-        return 0;
-    sg_sigkey *k = malloc(n * sizeof *k);
-    if (!k)
-        return SG_ENOMEM;
-    for (size_t i = 0; i < z->nnodes; i++) {
-        const sg_node *nd = &z->nodes[i];
-        for (uint16_t j = 0; j < nd->nrrsets; j++)
-            sg_sigkey_rrset(z->apex, nd->name, &nd->rrsets[j], &k[&nd->rrsets[j] - base]);
-    }
-    *out = (sg_sigkey_table){ .base = (const uint8_t *)base, .n = n, .stride = sizeof *base, .k = k };
-    return 0;
 }
