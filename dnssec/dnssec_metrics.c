@@ -59,6 +59,19 @@ int sg_dnssec_metrics_source(sg_metrics_out *o, void *ctx)
         sg_metrics_add_u64(o, "signet_signing_errors_total", NULL, l,
                            sg_counters_sum(m->count, SG_DM_SIGN_ERR_TOKEN + i));
     }
+    sg_metrics_family(o, "signet_dnssec_presign_signatures_total", SG_METRIC_COUNTER,
+                      "RRSIGs made by background presigning after a zone version was loaded "
+                      "(also counted in signet_dnssec_signatures_total).");
+    sg_metrics_add_u64(o, "signet_dnssec_presign_signatures_total", NULL, bl,
+                       sg_counters_sum(m->count, SG_DM_PRESIGNED));
+    sg_metrics_family(o, "signet_dnssec_presign_rrsets_total", SG_METRIC_COUNTER,
+                      "RRsets background presigning went through, signed or found cached.");
+    sg_metrics_add_u64(o, "signet_dnssec_presign_rrsets_total", NULL, bl,
+                       sg_counters_sum(m->count, SG_DM_PRESIGN_RRSETS));
+    sg_metrics_family(o, "signet_dnssec_presign_passes_total", SG_METRIC_COUNTER,
+                      "Zone versions background presigning finished.");
+    sg_metrics_add_u64(o, "signet_dnssec_presign_passes_total", NULL, bl,
+                       sg_counters_sum(m->count, SG_DM_PRESIGN_PASSES));
     /* one source per block, the keys' families after ours: the order a scrape has always had */
     return m->km ? sg_keyman_metrics(m->km, o) : 0;
 }

@@ -28,7 +28,10 @@ enum { SG_DM_MADE, SG_DM_SIGCACHE_HITS, SG_DM_SIGCACHE_MISSES,
        SG_DM_CHAIN_PREPARE, SG_DM_CHAIN_KEYS, SG_DM_CHAIN_QUERY,
        /* RRSIGs that could not be made, by reason (signet_signing_errors_total{reason}):
         * the key's PKCS#11 token failed (token), anything else (other) */
-       SG_DM_SIGN_ERR_TOKEN, SG_DM_SIGN_ERR_OTHER, SG_DM_COUNTERS };
+       SG_DM_SIGN_ERR_TOKEN, SG_DM_SIGN_ERR_OTHER,
+       /* background presigning: RRSIGs it made (also in SG_DM_MADE), RRsets it went
+        * through (signed or found cached), passes over a zone version it finished */
+       SG_DM_PRESIGNED, SG_DM_PRESIGN_RRSETS, SG_DM_PRESIGN_PASSES, SG_DM_COUNTERS };
 
 /* Prepare for the block labelled label (its first zone), holding the block's counters
  * (sg_counters_keep) until deinit, so that the instance a reload makes continues them.

@@ -12,20 +12,26 @@
 #include "common/errors.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "dnssec/cache_keep.h"
 #include "dnssec/dnssec_metrics.h"
 #include "zones/signal.h"
 #include "zones/zonedb.h"
+#include "common/task.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #define INCEPTION_SKEW 3600
 #define DEFAULT_CACHE 65536     /* until the zone is seen; then one per record and name */
 #define AUTO_CACHE_MAX (1u << 20)
+/* zones up to this many records are presigned: what the automatic cache holds at most */
+#define DEFAULT_PRESIGN (1u << 19)
 
 typedef struct dzone {
     uint8_t apex[SG_NAME_MAX]; /* the block's zones (a dynamic block's: its scopes) */
@@ -46,7 +52,8 @@ typedef struct dstate {
     int dynamic;              /* ctx->runtime_zones: the keyman follows the keystore */
     int slot;                 /* our attachment on zone versions (sg_setup_ctx.slot) */
     sg_keyman *km;            /* the zones' keys: NULL under -t */
-    _Atomic(sg_sigcache *) cache;
+    sg_cache_keep *keep;      /* the block's cache, kept across reloads */
+    _Atomic(sg_sigcache *) *cache; /* in keep; NULL under -t */
     size_t cache_slot;        /* bytes per cached RRSIG */
     size_t cache_want;        /* the sum of wants[].want */
     dwant *wants;             /* open addressing, a power of two, at most half full */
@@ -56,6 +63,13 @@ typedef struct dstate {
     int metrics_registered;
     sg_key_provider provider; /* SG_SERVICE_KEYS, for the transfer plugin and status */
     int signalling;           /* the zones are registered as RFC 9615 signalled children */
+    /* background presigning (presign-max): the versions prepare handed over, by apex and
+     * generation, signed by one idle-priority thread */
+    sg_task presign;
+    int presign_started;
+    pthread_mutex_t pq_lock;
+    struct dpending { uint8_t apex[SG_NAME_MAX]; uint64_t gen; } *pq;
+    size_t npq, pq_cap;
 } dstate;
 
 /* What this plugin attaches to a zone version (sg_plugin.prepare): its denial chains.
@@ -68,6 +82,12 @@ typedef struct dattach {
 } dattach;
 
 static pthread_mutex_t g_build_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* What the signature cache keys a key's signatures on besides their content. */
+static inline uint64_t cache_id(const sg_sign_key *key)
+{
+    return key->cache_id ? key->cache_id : (uint64_t)key->id;
+}
 
 static void dattach_free(void *p)
 {
@@ -124,6 +144,7 @@ static int dnssec_parse(const sg_cfg_block *blk, sg_dnssec_cfg *out)
     memset(out, 0, sizeof *out);
     snprintf(out->policy, sizeof out->policy, "default");
     out->cache_entries = 0; /* sized from the zone when it is first signed */
+    out->presign_max = DEFAULT_PRESIGN;
     sg_sign_gate_init(&out->gate);
     if (blk->nargs > 0)
         return sg_cfg_error(blk, "dnssec: options go in a { } block");
@@ -143,6 +164,10 @@ static int dnssec_parse(const sg_cfg_block *blk, sg_dnssec_cfg *out)
             if (d->nargs != 1 || sg_cfg_parse_uint(d->args[0], 64, 100000000, &v))
                 return sg_cfg_error(d, "signature-cache: expected a number of entries (64..100000000)");
             out->cache_entries = (size_t)v;
+        } else if (!strcmp(d->name, "presign-max")) {
+            if (d->nargs != 1 || sg_cfg_parse_uint(d->args[0], 0, 100000000, &v))
+                return sg_cfg_error(d, "presign-max: expected a number of records (0..100000000; 0: off)");
+            out->presign_max = (size_t)v;
         } else if (!strcmp(d->name, "registrar")) {
             if (out->has_registrar)
                 return sg_cfg_error(d, "dnssec: only one registrar per zone");
@@ -189,14 +214,20 @@ static void fit_cache(dstate *st, const sg_zone *z)
         st->cache_want = need; /* no memory for the entry: at least this zone fits */
     }
     size_t want = st->cache_want > AUTO_CACHE_MAX ? AUTO_CACHE_MAX : st->cache_want;
-    sg_sigcache *cur = atomic_load(&st->cache);
+    sg_sigcache *cur = atomic_load(st->cache);
     if (sg_sigcache_capacity(cur) < want) {
         size_t cap = DEFAULT_CACHE;
         while (cap < want)
             cap <<= 1;
         sg_sigcache *bigger = sg_sigcache_new(cap, st->cache_slot);
+        /* the instance a reload replaces shares the cache: one of us grows it */
+        if (bigger)
+            sg_sigcache_move(bigger, cur); /* what it holds is still good: keyed by content */
+        if (bigger && !atomic_compare_exchange_strong(st->cache, &cur, bigger)) {
+            sg_sigcache_free(bigger);
+            bigger = NULL;
+        }
         if (bigger) {
-            atomic_store(&st->cache, bigger);
             retire(st, cur, cache_free_v);
             sg_log(SG_LOG_INFO, "signer", z->apex_str, "signature cache sized for %zu signatures",
                    sg_sigcache_capacity(bigger));
@@ -210,11 +241,12 @@ static void dnssec_teardown(void *state)
     dstate *st = state;
     if (!st)
         return;
+    sg_task_stop(&st->presign); /* it reads the keyman and the cache freed below */
     if (st->metrics_registered) {
         sg_metrics_unregister(sg_dnssec_metrics_source, &st->metrics);
         sg_metrics_unregister(sg_sign_gate_metrics, &st->cfg.gate);
     }
-    if (st->metrics.count && atomic_load(&st->cache))
+    if (st->metrics.count && st->cache)
         /* the block's counts since the process started (they outlive reloads) */
         sg_log(SG_LOG_INFO, "signer", NULL, "signature cache: %llu hits, %llu misses",
                (unsigned long long)sg_counters_sum(st->metrics.count, SG_DM_SIGCACHE_HITS),
@@ -226,11 +258,13 @@ static void dnssec_teardown(void *state)
         sg_signal_unregister(st->zones[i].apex, st);
     /* its thread stops; the key sets and everything retired (old caches too) go with it */
     sg_keyman_free(st->km);
-    sg_sigcache *cache = atomic_load(&st->cache);
     free(st->zones);
     free(st->wants);
-    sg_sigcache_free(cache);
+    sg_cache_keep_drop(st->keep);
     pthread_mutex_destroy(&st->grow_lock);
+    sg_task_destroy(&st->presign);
+    pthread_mutex_destroy(&st->pq_lock);
+    free(st->pq);
     free(st);
 }
 
@@ -250,7 +284,7 @@ static int metrics_setup(dstate *st)
     snprintf(key, sizeof key, "dnssec-gate %s", st->metrics.label);
     if (!(st->cfg.gate.shed = sg_counters_keep(key, SG_GATE_COUNTERS)))
         return SG_ENOMEM;
-    st->metrics.cache = &st->cache;
+    st->metrics.cache = st->cache;
     if ((rc = sg_metrics_register(sg_dnssec_metrics_source, &st->metrics)))
         return rc;
     st->cfg.gate.label = st->metrics.label;
@@ -259,6 +293,41 @@ static int metrics_setup(dstate *st)
         return rc;
     }
     st->metrics_registered = 1;
+    return 0;
+}
+
+/* The block's signature cache: the one the instance this reload replaces used, when its
+ * slots hold our signatures and its size is still the configured one, else a new one
+ * (the old instance keeps serving from the one it loaded until its teardown; it is retired
+ * through our keyman's grace period). */
+static int cache_setup(dstate *st)
+{
+    char key[1100], first[1024] = "";
+    if (st->nzones)
+        sg_name_to_str(st->zones[0].apex, first, sizeof first);
+    snprintf(key, sizeof key, "dnssec %s", first);
+    if (!(st->keep = sg_cache_keep_get(key)))
+        return SG_ENOMEM;
+    st->cache = sg_cache_keep_cache(st->keep);
+    size_t *kept_slot = sg_cache_keep_slot(st->keep);
+    size_t want = st->cfg.cache_entries ? st->cfg.cache_entries : DEFAULT_CACHE;
+    sg_sigcache *cur = atomic_load(st->cache);
+    size_t cap = sg_sigcache_capacity(cur);
+    int fits = cur && *kept_slot >= st->cache_slot &&
+               (st->cfg.cache_entries ? cap >= want && cap < 2 * want + 64 : 1);
+    if (fits)
+        return 0;
+    sg_sigcache *c = sg_sigcache_new(want, st->cache_slot);
+    if (!c)
+        return SG_ENOMEM;
+    sg_sigcache_move(c, cur);
+    if (!atomic_compare_exchange_strong(st->cache, &cur, c)) {
+        sg_sigcache_free(c); /* another instance of the block just made one */
+        return 0;
+    }
+    *kept_slot = st->cache_slot;
+    if (cur)
+        retire(st, cur, cache_free_v);
     return 0;
 }
 
@@ -291,6 +360,8 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
     if (!st)
         return SG_ENOMEM;
     pthread_mutex_init(&st->grow_lock, NULL);
+    pthread_mutex_init(&st->pq_lock, NULL);
+    sg_task_init(&st->presign);
     int rc = dnssec_parse(blk, &st->cfg);
     if (rc)
         goto fail;
@@ -358,8 +429,12 @@ static int dnssec_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void *
     }
     size_t slot = 18 + max_apex + (max_sig ? max_sig : 64);
     st->cache_slot = slot;
-    atomic_store(&st->cache, sg_sigcache_new(st->cfg.cache_entries ? st->cfg.cache_entries : DEFAULT_CACHE, slot));
-    if (!atomic_load(&st->cache) || (rc = metrics_setup(st))) {
+    if ((rc = cache_setup(st))) {
+        if (rc == SG_ENOMEM)
+            sg_cfg_error(blk, "dnssec: no memory for the signature cache");
+        goto fail;
+    }
+    if ((rc = metrics_setup(st))) {
         rc = rc ? rc : SG_ENOMEM;
         goto fail;
     }
@@ -381,17 +456,29 @@ fail:
     return rc;
 }
 
+static void *presign_main(void *arg);
+
 static int dnssec_start(void *state)
 {
     dstate *st = state;
-    return sg_keyman_start(st->km);
+    int rc = sg_keyman_start(st->km);
+    if (!rc && st->cfg.presign_max && !st->presign_started) {
+        if ((rc = sg_task_start(&st->presign, "sg-presign", presign_main, st)))
+            sg_keyman_stop(st->km);
+        else
+            st->presign_started = 1;
+    }
+    return rc;
 }
 
 static void dnssec_stop(void *state)
 {
     dstate *st = state;
-    if (st)
-        sg_keyman_stop(st->km);
+    if (!st)
+        return;
+    sg_task_stop(&st->presign);
+    st->presign_started = 0;
+    sg_keyman_stop(st->km);
 }
 
 /* ---- the query path ----------------------------------------------------------------- */
@@ -477,6 +564,32 @@ static void drop_stale(dstate *st, sg_attach *slot, const sg_keyset *k)
     pthread_mutex_unlock(&g_build_lock);
 }
 
+/* Hand version z to the presigning thread (when presign-max lets it). Appended, never
+ * searched: a block may prepare 10^5 zones at once; the thread skips an entry whose zone
+ * has a newer version by then (that version has its own entry). */
+static void presign_enqueue(dstate *st, const sg_zone *z)
+{
+    if (!st->cfg.presign_max || z->nrecords > st->cfg.presign_max)
+        return;
+    pthread_mutex_lock(&st->pq_lock);
+    size_t i = st->npq;
+    if (st->npq == st->pq_cap) {
+        size_t cap = st->pq_cap ? 2 * st->pq_cap : 8;
+        struct dpending *n = realloc(st->pq, cap * sizeof *n);
+        if (!n) {
+            pthread_mutex_unlock(&st->pq_lock);
+            return; /* not presigned: queries sign it */
+        }
+        st->pq = n;
+        st->pq_cap = cap;
+    }
+    memcpy(st->pq[i].apex, z->apex, z->apex_len);
+    st->pq[i].gen = z->gen;
+    st->npq++;
+    pthread_mutex_unlock(&st->pq_lock);
+    sg_task_wake(&st->presign);
+}
+
 /* sg_plugin.prepare: a version one of our zones will be served with (a new one, or one a
  * reload kept for this instance): the engine learns its TTLs, the signature cache grows
  * for it, and its denial chain is built for the zone's key set, all before any query. */
@@ -491,7 +604,33 @@ static int dnssec_prepare(void *state, const sg_zone *z, sg_attach *slot)
     sg_keyman_zone_served(kz, z->max_ttl);
     fit_cache(st, z);
     const sg_keyset *k = sg_keyman_zone_keys(kz);
-    return ensure_chain(st, z, slot, k, NULL, SG_DM_CHAIN_PREPARE);
+    int rc = ensure_chain(st, z, slot, k, NULL, SG_DM_CHAIN_PREPARE);
+    if (!rc && k && k->nzsk)
+        presign_enqueue(st, z);
+    return rc;
+}
+
+/* Does key set k sign with other keys (or another validity) than cur? */
+static int signers_changed(const sg_keyset *k, const sg_keyset *cur)
+{
+    if (!k || !k->nzsk)
+        return 0;
+    if (!cur || cur->nzsk != k->nzsk)
+        return 1;
+    for (int i = 0; i < k->nzsk; i++)
+        if (cache_id(&k->zsk[i]) != cache_id(&cur->zsk[i]))
+            return 1;
+    return 0;
+}
+
+/* Hand the version of kz served now to the presigning thread. */
+static void presign_current(dstate *st, sg_keyman_zone *kz)
+{
+    sg_zone *z = NULL;
+    if (!st->cfg.presign_max || sg_zonedb_acquire_apex(sg_keyman_zone_apex(kz), &z))
+        return;
+    presign_enqueue(st, z);
+    sg_zonedb_release(z);
 }
 
 /* The keyman's hook (its thread): zone kz's key set k is about to replace cur
@@ -504,6 +643,8 @@ static void keys_changing(void *arg, sg_keyman_zone *kz, const sg_keyset *k, con
     dstate *st = arg;
     if (st->slot < 0 || st->slot >= SG_ATTACH_MAX)
         return;
+    if (published && k != cur && signers_changed(k, cur))
+        presign_current(st, kz); /* a new signing key: the zone signed anew, in the background */
     /* most changes (a key published, one retired) keep the denial parameters and the
      * apex types: the chain in place fits, and the zone set is not even looked at */
     if (k != cur && cur && k->nzsk && cur->nzsk && k->policy.denial == cur->policy.denial &&
@@ -560,6 +701,61 @@ static const sg_denial *denial_for(dstate *st, sg_keyman_zone *kz, const sg_zone
     return NULL;
 }
 
+/* A cached RRSIG's fixed fields against what signing rs now would write (type covered,
+ * algorithm, labels, original TTL, key tag): a last check, as cheap as a compare, that a
+ * content key never hands out a signature over something else. */
+static inline int sig_fits(const uint8_t *sig, size_t len, const sg_rrset *rs,
+                           const sg_sign_key *key, uint8_t labels)
+{
+    return len > 18 && sig[0] == (uint8_t)(rs->type >> 8) && sig[1] == (uint8_t)rs->type &&
+           sig[2] == key->algorithm && sig[3] == labels &&
+           sig[4] == (uint8_t)(rs->ttl >> 24) && sig[5] == (uint8_t)(rs->ttl >> 16) &&
+           sig[6] == (uint8_t)(rs->ttl >> 8) && sig[7] == (uint8_t)rs->ttl &&
+           sig[16] == (uint8_t)(key->key_tag >> 8) && sig[17] == (uint8_t)key->key_tag;
+}
+
+/* One RRSIG by key over rs (owner and labels as signed) into out (SG_RRSIG_MAX bytes):
+ * from the cache when ck (NULL: not cacheable) finds it, else made and stored. q: the
+ * query it is for, whose admission gate and counters apply; NULL for presigning, which
+ * only fills the cache. 0 and *len_out, or the signer's or the gate's error. */
+static int sig_one(dstate *st, const sg_keyset *k, const uint8_t *apex, const sg_sign_key *key,
+                   const uint8_t *owner, uint8_t labels, const sg_rrset *rs,
+                   const sg_sigkey *ck, uint32_t now, const sg_query *q, uint8_t *out,
+                   size_t *len_out)
+{
+    const sg_keyset_policy *p = &k->policy;
+    sg_sigcache *cache = atomic_load(st->cache);
+    size_t len = 0;
+    if (ck) {
+        len = sg_sigcache_get(cache, ck, cache_id(key), now, now + p->sig_refresh, out);
+        if (len && !sig_fits(out, len, rs, key, labels))
+            len = 0; /* not what this RRset needs: signed anew (never seen to happen) */
+        if (q)
+            sg_counters_add(st->metrics.count, len ? SG_DM_SIGCACHE_HITS : SG_DM_SIGCACHE_MISSES, 1);
+    }
+    if (!len) {
+        int rc = q ? sg_sign_gate_enter(&st->cfg.gate, q->start_ns, now_ns()) : 0;
+        if (rc)
+            return rc; /* shed: SERVFAIL now rather than a reply too late or a queue */
+        uint32_t exp = now + p->sig_validity - jitter(p->sig_jitter);
+        rc = sg_rrsig_make(key, apex, owner, labels, rs, now - INCEPTION_SKEW, exp, out, &len);
+        if (q)
+            sg_sign_gate_leave(&st->cfg.gate);
+        if (rc) {
+            sg_counters_add(st->metrics.count, rc == SG_KS_ETOKEN ? SG_DM_SIGN_ERR_TOKEN
+                                                                  : SG_DM_SIGN_ERR_OTHER, 1);
+            return rc;
+        }
+        if (ck)
+            sg_sigcache_put(cache, ck, cache_id(key), now, exp, out, len);
+        sg_counters_add(st->metrics.count, SG_DM_MADE, 1);
+        if (!q)
+            sg_counters_add(st->metrics.count, SG_DM_PRESIGNED, 1);
+    }
+    *len_out = len;
+    return 0;
+}
+
 /* RRSIGs for one reference: one per signing key, as one RRSIG RRset in the arena. */
 static int sign_ref(dstate *st, const sg_keyset *k, const sg_denial *d, sg_query *q,
                     const sg_rr_ref *r, sg_rr_ref *out)
@@ -588,10 +784,17 @@ static int sign_ref(dstate *st, const sg_keyset *k, const sg_denial *d, sg_query
         if (r->flags & SG_REF_SYNTH)
             cacheable = 0; /* compact denial signs each expansion as itself */
     }
-    uint64_t gen = keyset_rr ? (k->gen | (1ULL << 63)) : (r->flags & SG_REF_DENIAL) ? d->gen : q->zone->gen;
+    /* the cache key: by content, so that a new version finds what it did not change; the
+     * key set's own records by snapshot (a key set changes without a new zone version) */
+    sg_sigkey ck = { { 0, 0 } };
+    if (keyset_rr) {
+        ck.h[0] = k->gen | (1ULL << 63);
+        ck.h[1] = (uint64_t)(uintptr_t)rs;
+    } else if (cacheable) {
+        sg_sigkey_rrset(q->zone->apex, owner, rs, &ck);
+    }
     uint32_t now = (uint32_t)time(NULL);
     const sg_keyset_policy *p = &k->policy;
-    sg_sigcache *cache = atomic_load(&st->cache);
     uint8_t *blob = sg_arena_alloc(q->arena, (size_t)nkeys * (2 + SG_RRSIG_MAX));
     sg_rrset *sig = sg_arena_alloc(q->arena, sizeof *sig);
     if (!blob || !sig)
@@ -599,27 +802,10 @@ static int sign_ref(dstate *st, const sg_keyset *k, const sg_denial *d, sg_query
     size_t o = 0;
     for (int i = 0; i < nkeys; i++) {
         size_t len = 0;
-        if (cacheable) {
-            len = sg_sigcache_get(cache, gen, rs, keys[i].id, now + p->sig_refresh, blob + o + 2);
-            sg_counters_add(st->metrics.count, len ? SG_DM_SIGCACHE_HITS : SG_DM_SIGCACHE_MISSES, 1);
-        }
-        if (!len) {
-            int rc = sg_sign_gate_enter(&st->cfg.gate, q->start_ns, now_ns());
-            if (rc)
-                return rc; /* shed: SERVFAIL now rather than a reply too late or a queue */
-            uint32_t exp = now + p->sig_validity - jitter(p->sig_jitter);
-            rc = sg_rrsig_make(&keys[i], q->zone->apex, owner, labels, rs,
-                               now - INCEPTION_SKEW, exp, blob + o + 2, &len);
-            sg_sign_gate_leave(&st->cfg.gate);
-            if (rc) {
-                sg_counters_add(st->metrics.count, rc == SG_KS_ETOKEN ? SG_DM_SIGN_ERR_TOKEN
-                                                                      : SG_DM_SIGN_ERR_OTHER, 1);
-                return rc;
-            }
-            if (cacheable)
-                sg_sigcache_put(cache, gen, rs, keys[i].id, exp, blob + o + 2, len);
-            sg_counters_add(st->metrics.count, SG_DM_MADE, 1);
-        }
+        int rc = sig_one(st, k, q->zone->apex, &keys[i], owner, labels, rs,
+                         cacheable ? &ck : NULL, now, q, blob + o + 2, &len);
+        if (rc)
+            return rc;
         /* a stored reply must go when the sigcache would stop serving this signature */
         const uint8_t *x = blob + o + 2 + 8; /* RRSIG expiration */
         uint32_t refresh_at = ((uint32_t)x[0] << 24 | (uint32_t)x[1] << 16 | (uint32_t)x[2] << 8 | x[3]) - p->sig_refresh;
@@ -837,6 +1023,158 @@ static int dnssec_ready(const void *state, sg_buf *why)
         ok = 0;
     }
     return ok;
+}
+
+/* ---- background presigning -------------------------------------------------------- */
+
+/* Sign one RRset of z into the cache with every signing key of the zone's set now (a key
+ * set the keyman swaps meanwhile is picked up by the next RRset). 0, or an error that ends
+ * the pass (the signer's, or the thread stopping). */
+static int presign_rrset(dstate *st, const sg_zone *z, const uint8_t *owner, const sg_rrset *rs,
+                         const sg_sigkey *ck, uint8_t *buf)
+{
+    if (sg_task_stopping(&st->presign))
+        return SG_EBUSY;
+    sg_keyman_zone *kz = sg_keyman_find(st->km, z->apex);
+    const sg_keyset *k = sg_keyman_zone_keys(kz);
+    if (!k || !k->nzsk)
+        return SG_ENOTFOUND;
+    uint8_t labels = (uint8_t)(sg_name_labels(owner) - (owner[0] == 1 && owner[1] == '*'));
+    uint32_t now = (uint32_t)time(NULL);
+    for (int i = 0; i < k->nzsk; i++) {
+        size_t len;
+        int rc = sig_one(st, k, z->apex, &k->zsk[i], owner, labels, rs, ck, now, NULL, buf, &len);
+        if (rc)
+            return rc;
+    }
+    sg_counters_add(st->metrics.count, SG_DM_PRESIGN_RRSETS, 1);
+    return 0;
+}
+
+/* The denial chain version z serves with the zone's key set now, or NULL. */
+static const sg_denial *presign_denial(dstate *st, const sg_zone *z)
+{
+    const sg_keyset *k = sg_keyman_zone_keys(sg_keyman_find(st->km, z->apex));
+    dattach *a = st->slot >= 0 && st->slot < SG_ATTACH_MAX ? sg_attach_get(&z->attach[st->slot]) : NULL;
+    for (int i = 0; a && k && i < 2; i++) {
+        const sg_denial *d = atomic_load(&a->d[i]);
+        if (keys_fit(d, k))
+            return d;
+    }
+    return NULL;
+}
+
+/* Every RRSIG a reply from version z can carry, into the cache: what is cached already (a
+ * version after a reload: all it did not change) costs a probe. */
+static int presign_version(dstate *st, const sg_zone *z)
+{
+    uint8_t buf[SG_RRSIG_MAX];
+    sg_sigkey ck;
+    int rc = 0;
+    for (size_t i = 0; i < z->nnodes && !rc; i++) {
+        const sg_node *n = &z->nodes[i];
+        if (n->flags & SG_NODE_NONAUTH)
+            continue;
+        int cut = (n->flags & SG_NODE_DELEG) != 0;
+        for (uint16_t j = 0; j < n->nrrsets && !rc; j++) {
+            const sg_rrset *rs = &n->rrsets[j];
+            if (rs->type == SG_TYPE_RRSIG || (cut && rs->type != SG_TYPE_DS))
+                continue; /* a delegation's NS and glue are never signed */
+            sg_sigkey_rrset(z->apex, n->name, rs, &ck);
+            rc = presign_rrset(st, z, n->name, rs, &ck, buf);
+        }
+        /* the chain is looked up per name: a key-set change may replace it meanwhile */
+        const sg_denial *d = rc ? NULL : presign_denial(st, z);
+        const sg_rrset *dr = NULL;
+        const uint8_t *downer = n->name;
+        if (d && d->kind == SG_KS_DENIAL_NSEC) {
+            dr = sg_nsec_of(d->nsec, n);
+        } else if (d && d->kind == SG_KS_DENIAL_NSEC3) {
+            const sg_nsec3_entry *e = sg_nsec3_of(d->nsec3, n);
+            if (e) {
+                dr = &e->rrset;
+                downer = e->owner;
+            }
+            if (n == z->apex_node && !rc) {
+                sg_sigkey_rrset(z->apex, z->apex, &d->nsec3->param, &ck);
+                rc = presign_rrset(st, z, z->apex, &d->nsec3->param, &ck, buf);
+            }
+        }
+        if (dr && !rc) {
+            sg_sigkey_rrset(z->apex, downer, dr, &ck);
+            rc = presign_rrset(st, z, downer, dr, &ck, buf);
+        }
+    }
+    return rc;
+}
+
+/* The thread: below every query worker (SCHED_IDLE: it runs only on a core nobody else
+ * wants, so at most one core's share and never ahead of a query), it takes the versions
+ * prepare handed over and signs them into the cache. */
+static void *presign_main(void *arg)
+{
+    dstate *st = arg;
+    struct sched_param sp = { 0 };
+    if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp))
+        (void)setpriority(PRIO_PROCESS, 0, 19); /* no SCHED_IDLE: the lowest nice value */
+    struct dpending *batch = NULL;
+    size_t nbatch = 0, next = 0;
+    while (!sg_task_stopping(&st->presign)) {
+        if (next == nbatch) {
+            /* the whole queue at once, in the order prepare handed it over */
+            free(batch);
+            pthread_mutex_lock(&st->pq_lock);
+            batch = st->pq;
+            nbatch = st->npq;
+            st->pq = NULL;
+            st->npq = st->pq_cap = 0;
+            pthread_mutex_unlock(&st->pq_lock);
+            next = 0;
+            if (!nbatch) {
+                sg_task_sleep(&st->presign, 1000);
+                continue;
+            }
+        }
+        struct dpending *item = &batch[next++];
+        /* prepare runs before its version is published: wait for it (a version that never
+         * is, a refused reload say, is given up after a while); generations grow with
+         * every version built, so a newer one served means a newer entry follows */
+        sg_zone *z = NULL;
+        for (int tries = 0; tries < 250 && !sg_task_stopping(&st->presign); tries++) {
+            if (sg_zonedb_acquire_apex(item->apex, &z))
+                z = NULL;
+            else if (z->gen != item->gen) {
+                uint64_t served = z->gen;
+                sg_zonedb_release(z);
+                z = NULL;
+                if (served > item->gen)
+                    break;
+            }
+            if (z)
+                break;
+            sg_task_sleep(&st->presign, 20);
+        }
+        if (!z)
+            continue;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        uint64_t made0 = sg_counters_sum(st->metrics.count, SG_DM_PRESIGNED);
+        int rc = presign_version(st, z);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (!rc) {
+            sg_counters_add(st->metrics.count, SG_DM_PRESIGN_PASSES, 1);
+            sg_log(SG_LOG_INFO, "signer", z->apex_str, "presigned serial %u: %llu signatures "
+                   "made in %.3f s", z->serial,
+                   (unsigned long long)(sg_counters_sum(st->metrics.count, SG_DM_PRESIGNED) - made0),
+                   (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+        } else if (rc != SG_EBUSY && rc != SG_ENOTFOUND) {
+            sg_log(SG_LOG_WARN, "signer", z->apex_str, "presigning serial %u stopped: %s",
+                   z->serial, sg_strerror(rc));
+        }
+        sg_zonedb_release(z);
+    }
+    free(batch);
+    return NULL;
 }
 
 const sg_plugin sg_plugin_dnssec = {

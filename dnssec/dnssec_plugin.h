@@ -14,6 +14,8 @@ typedef struct sg_dnssec_cfg {
     char keystore[1024];
     char policy[64];
     size_t cache_entries;
+    size_t presign_max;    /* presign-max: zones up to this many records are signed in the
+                            * background once loaded (0: none) */
     int has_registrar;     /* a `registrar PROVIDER { ... }` block pushes the DS */
     sg_reg_cfg registrar;
     sg_sign_gate gate;     /* max-pending-signatures, query-time-budget; live in the state */

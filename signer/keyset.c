@@ -3,6 +3,7 @@
  * CDS and CDNSKEY RRsets, rebuilt whenever the keystore changes. */
 #include "signer/keyset.h"
 #include "signer/compact_key.h"
+#include "signer/sigkey.h"
 #include "common/errors.h"
 #include "common/log.h"
 #include "keystore/pkcs11.h"
@@ -245,7 +246,9 @@ int sg_keyset_load_next(sg_keystore *ks, const char *zone, int64_t now, uint64_t
             dnskeys[ndk++] = stored;
         if (act) {
             sg_sign_key sk = { .algorithm = key->algorithm, .key_tag = key->tag,
-                               .flags = key->flags, .id = key->id };
+                               .flags = key->flags, .id = key->id,
+                               .cache_id = sg_sigkey_signer(rd + 2, len, k->policy.sig_validity,
+                                                            k->policy.sig_jitter) };
             if (sg_ks_key_in_token(key)) {
                 /* the token signs; the public key gives the signature size */
                 rc = sg_ks_key_open_token(ks, key->id, &sk.token);

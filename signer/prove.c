@@ -3,7 +3,6 @@
 #include "signer/prove.h"
 #include "common/errors.h"
 
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +18,6 @@ int sg_denial_build_threads(const sg_zone *z, enum sg_ks_denial kind, uint16_t i
                             int optout, const uint16_t *apex_types, int napex, int threads,
                             sg_denial **out)
 {
-    static _Atomic uint64_t next_gen = 1;
     sg_denial *d = calloc(1, sizeof *d);
     if (!d)
         return SG_ENOMEM;
@@ -29,7 +27,6 @@ int sg_denial_build_threads(const sg_zone *z, enum sg_ks_denial kind, uint16_t i
     d->napex = napex;
     if (napex)
         memcpy(d->apex_types, apex_types, (size_t)napex * sizeof *apex_types);
-    d->gen = atomic_fetch_add(&next_gen, 1) | (1ULL << 62);
     int rc = 0;
     if (kind == SG_KS_DENIAL_NSEC)
         rc = sg_nsec_build(z, apex_types, napex, &d->nsec);

@@ -15,7 +15,6 @@ typedef struct sg_denial {
     uint8_t optout;
     uint16_t apex_types[3];
     int napex;
-    uint64_t gen;              /* for the signature cache */
     sg_nsec_chain *nsec;
     sg_nsec3_chain *nsec3;
 } sg_denial;

@@ -30,7 +30,9 @@ typedef struct sg_sign_key {
     uint8_t algorithm;
     uint16_t key_tag;
     uint16_t flags;        /* DNSKEY flags: 257 KSK/CSK, 256 ZSK */
-    int64_t id;            /* keystore id, for the signature cache */
+    int64_t id;            /* keystore id */
+    uint64_t cache_id;     /* what the signature cache keys its signatures on
+                            * (sg_sigkey_signer); 0: id */
 } sg_sign_key;
 
 /* The largest RRSIG RDATA we make: 18 fixed + signer name + RSA-4096 signature. */

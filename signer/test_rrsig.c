@@ -197,21 +197,98 @@ static void test_cache_basics(void **st)
     sg_sigcache *c = sg_sigcache_new(1000, 200);
     uint8_t out[200], data[100];
     memset(data, 7, sizeof data);
-    int dummy1, dummy2;
-    assert_int_equal(sg_sigcache_get(c, 1, &dummy1, 5, 1000, out), 0);
-    sg_sigcache_put(c, 1, &dummy1, 5, 2000, data, sizeof data);
-    assert_int_equal(sg_sigcache_get(c, 1, &dummy1, 5, 1000, out), sizeof data);
+    sg_sigkey k1 = { { 11, 12 } }, k2 = { { 11, 13 } }, k3 = { { 21, 12 } };
+    assert_int_equal(sg_sigcache_get(c, &k1, 5, 10, 1000, out), 0);
+    sg_sigcache_put(c, &k1, 5, 10, 2000, data, sizeof data);
+    assert_int_equal(sg_sigcache_get(c, &k1, 5, 10, 1000, out), sizeof data);
     assert_memory_equal(out, data, sizeof data);
-    /* another key, RRset or zone generation: a miss */
-    assert_int_equal(sg_sigcache_get(c, 1, &dummy1, 6, 1000, out), 0);
-    assert_int_equal(sg_sigcache_get(c, 1, &dummy2, 5, 1000, out), 0);
-    assert_int_equal(sg_sigcache_get(c, 2, &dummy1, 5, 1000, out), 0);
+    /* another signer, or content differing in either half of its key: a miss */
+    assert_int_equal(sg_sigcache_get(c, &k1, 6, 10, 1000, out), 0);
+    assert_int_equal(sg_sigcache_get(c, &k2, 5, 10, 1000, out), 0);
+    assert_int_equal(sg_sigcache_get(c, &k3, 5, 10, 1000, out), 0);
     /* due for refresh: a miss */
-    assert_int_equal(sg_sigcache_get(c, 1, &dummy1, 5, 2000, out), 0);
+    assert_int_equal(sg_sigcache_get(c, &k1, 5, 10, 2000, out), 0);
     /* too big for a slot: not stored */
     uint8_t big[300] = { 0 };
-    sg_sigcache_put(c, 1, &dummy2, 5, 2000, big, sizeof big);
-    assert_int_equal(sg_sigcache_get(c, 1, &dummy2, 5, 1000, out), 0);
+    sg_sigcache_put(c, &k2, 5, 10, 2000, big, sizeof big);
+    assert_int_equal(sg_sigcache_get(c, &k2, 5, 10, 1000, out), 0);
+    sg_sigcache_free(c);
+}
+
+/* Both sets of a new key full, but an entry there has room in its other set: it moves,
+ * and nothing is lost (with signer 0 and small halves, a half's low four bits are its set
+ * of 16). */
+static void test_cache_makes_room(void **st)
+{
+    (void)st;
+    sg_sigcache *c = sg_sigcache_new(64, 32);
+    uint8_t data[8] = { 1 }, out[32];
+    sg_sigkey k[9];
+    for (uint64_t i = 0; i < 3; i++)          /* set 0, else set 2 */
+        k[i] = (sg_sigkey){ { 16 * (i + 1) + 0, 16 * (i + 1) + 2 } };
+    k[3] = (sg_sigkey){ { 16 * 4 + 0, 16 * 4 + 1 } };  /* set 0, else set 1 */
+    for (uint64_t i = 4; i < 8; i++)          /* set 1 only */
+        k[i] = (sg_sigkey){ { 16 * (i + 1) + 1, 16 * (i + 1) + 1 } };
+    k[8] = (sg_sigkey){ { 16 * 9 + 0, 16 * 9 + 1 } };  /* sets 0 and 1, both full */
+    for (int i = 0; i < 9; i++)
+        sg_sigcache_put(c, &k[i], 0, 100, 900000, data, sizeof data);
+    for (int i = 0; i < 9; i++)
+        assert_int_not_equal(sg_sigcache_get(c, &k[i], 0, 100, 2000, out), 0);
+    sg_sigcache_free(c);
+}
+
+/* A bigger cache replacing a full one starts with everything the old one held. */
+static void test_cache_move(void **st)
+{
+    (void)st;
+    sg_sigcache *small = sg_sigcache_new(256, 40), *big = sg_sigcache_new(4096, 40);
+    uint8_t data[40], out[40];
+    int stored = 0;
+    for (int i = 0; i < 200; i++) {
+        sg_sigkey k = { { 0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1), (uint64_t)i * 0xc2b2ae3d27d4eb4fULL } };
+        memset(data, i, sizeof data);
+        sg_sigcache_put(small, &k, 7, 100, 5000, data, 20 + (size_t)(i % 20));
+    }
+    sg_sigcache_move(big, small);
+    for (int i = 0; i < 200; i++) {
+        sg_sigkey k = { { 0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1), (uint64_t)i * 0xc2b2ae3d27d4eb4fULL } };
+        size_t a = sg_sigcache_get(small, &k, 7, 100, 1000, out);
+        size_t b = sg_sigcache_get(big, &k, 7, 100, 1000, out);
+        assert_int_equal(a, b);
+        if (b) {
+            assert_int_equal(b, 20 + (size_t)(i % 20));
+            assert_int_equal(out[0], (uint8_t)i);
+            stored++;
+        }
+    }
+    assert_true(stored >= 190); /* 200 keys in 256 slots: next to none evicted */
+    sg_sigcache_move(big, NULL);
+    sg_sigcache_free(small);
+    sg_sigcache_free(big);
+}
+
+/* A full set gives up the entry used least recently: what a reload replaced (never asked
+ * for again) goes before what is still served, however old the latter's signature is. */
+static void test_cache_evicts_unused(void **st)
+{
+    (void)st;
+    sg_sigcache *c = sg_sigcache_new(64, 32); /* 16 sets of 4 */
+    uint8_t data[8] = { 1 }, out[32];
+    /* five keys whose two sets are both set 0 (with signer 0 a set comes from the key's
+     * halves alone): four places for five */
+    sg_sigkey k[5];
+    for (int i = 0; i < 5; i++)
+        k[i] = (sg_sigkey){ { 0x100000ULL * (uint64_t)(i + 1), 0x100000ULL * (uint64_t)(i + 1) } };
+    for (int i = 0; i < 4; i++)
+        sg_sigcache_put(c, &k[i], 0, 100 + (uint32_t)i, 900000, data, sizeof data);
+    /* k[0], the oldest, is still served; k[1] is not asked for again */
+    assert_int_not_equal(sg_sigcache_get(c, &k[0], 0, 1000, 2000, out), 0);
+    assert_int_not_equal(sg_sigcache_get(c, &k[2], 0, 1000, 2000, out), 0);
+    assert_int_not_equal(sg_sigcache_get(c, &k[3], 0, 1000, 2000, out), 0);
+    sg_sigcache_put(c, &k[4], 0, 1001, 900000, data, sizeof data);
+    assert_int_not_equal(sg_sigcache_get(c, &k[4], 0, 1001, 2000, out), 0);
+    assert_int_not_equal(sg_sigcache_get(c, &k[0], 0, 1001, 2000, out), 0);
+    assert_int_equal(sg_sigcache_get(c, &k[1], 0, 1001, 2000, out), 0);
     sg_sigcache_free(c);
 }
 
@@ -229,9 +306,11 @@ static void *hammer(void *arg)
         int k = (seed >> 16) % 64;
         if (seed & 1) {
             memset(data, k, sizeof data);
-            sg_sigcache_put(g_c, 1, &g_objs[k], 1, 5000, data, (size_t)(50 + k));
+            sg_sigkey key = { { (uint64_t)k, (uint64_t)(uintptr_t)&g_objs[k] } };
+            sg_sigcache_put(g_c, &key, 1, 1, 5000, data, (size_t)(50 + k));
         } else {
-            size_t n = sg_sigcache_get(g_c, 1, &g_objs[k], 1, 100, out);
+            sg_sigkey key = { { (uint64_t)k, (uint64_t)(uintptr_t)&g_objs[k] } };
+            size_t n = sg_sigcache_get(g_c, &key, 1, 1, 100, out);
             if (n)
                 g_hits++;
             if (n && n != (size_t)(50 + k))
@@ -266,6 +345,9 @@ int main(void)
         cmocka_unit_test(test_wildcard),
         cmocka_unit_test(test_rfc8080_vector),
         cmocka_unit_test(test_cache_basics),
+        cmocka_unit_test(test_cache_evicts_unused),
+        cmocka_unit_test(test_cache_move),
+        cmocka_unit_test(test_cache_makes_room),
         cmocka_unit_test(test_cache_concurrent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,12 +6,14 @@
 # Denial nsec or nsec3 (RFC 9276: 0 iterations, empty salt, no opt-out), ECDSAP256SHA256,
 # KSK+ZSK like knot-auto and pdns (SIGNETD_KEYS=csk for a single combined key).  The
 # policy is made with `signetctl policy add`; signetd adds the zone to the keystore and
-# generates its keys on first start.  Nothing is pre-signed: every RRSIG is made on the
-# first query that needs it and then served from the signature cache
-# (SIGNETD_SIGCACHE entries, default 1000000: room for every RRset, NSEC and NSEC3 of
-# the 100k-name zone, so the cache never evicts during a run).
+# generates its keys on first start.  Every RRSIG is made once, by the background
+# presigner right after the zone is loaded (issue 23; SIGNETD_PRESIGN records, default
+# signetd's own; 0: off, every RRSIG then made on the first query that needs it) and then
+# served from the signature cache (SIGNETD_SIGCACHE entries, default 1000000: room for
+# every RRset, NSEC and NSEC3 of the 100k-name zone, so the cache never evicts during a
+# run).
 # Env: SIGNETD_BIN, SIGNETCTL_BIN (default build/daemon/signetd, build/ctl/signetctl),
-#      SIGNETD_KEYS (ksk-zsk | csk), SIGNETD_SIGCACHE, SIGNETD_ANSWER_CACHE (a `cache`
+#      SIGNETD_KEYS (ksk-zsk | csk), SIGNETD_SIGCACHE, SIGNETD_PRESIGN, SIGNETD_ANSWER_CACHE (a `cache`
 #      SIZE line when set; see signetd-cache.sh).
 # shellcheck shell=bash
 SIGNET_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -44,6 +46,7 @@ $ZONE:$port {
         keystore $wd/keystore.db
         policy bench
         signature-cache $SIGNETD_SIGCACHE
+        ${SIGNETD_PRESIGN:+presign-max $SIGNETD_PRESIGN}
     }
     file $wd/$ZONE.zone
     ${SIGNETD_ANSWER_CACHE:+cache $SIGNETD_ANSWER_CACHE}

@@ -376,13 +376,17 @@ other.test:$port {
             self.assertEqual(d('signet_cache_inserts_total', **blk), phases * self.CACHE_MISSES, what)
             self.assertEqual(d('signet_dns_requests_total', zone='other.test.'), phases * 30, what)
             # the signer and rrl counts depend on timing, but never go down, and each phase
-            # adds to them (a new signature cache signs again after a full reload)
+            # adds to the signature cache's probes (its hits and misses: the cache and what
+            # it holds survive reloads, issue 23, and presigning may have signed everything
+            # before the first query, so whether a phase signs is not fixed)
             self.assertGreaterEqual(self.total(now, 'signet_rrl_slipped_total'), slipped_seen, what)
             self.assertGreaterEqual(self.total(now, 'signet_rrl_limited_total'),
                                     self.total(now, 'signet_rrl_slipped_total'), what)
-            for name in ('signet_dnssec_signatures_total', 'signet_sigcache_misses_total'):
-                self.assertGreater(self.total(now, name, **blk), self.total(prev, name, **blk),
-                                   '%s %s' % (name, what))
+            probes = lambda m: (self.total(m, 'signet_sigcache_hits_total', **blk) +
+                                self.total(m, 'signet_sigcache_misses_total', **blk))
+            self.assertGreater(probes(now), probes(prev), 'signature cache probes ' + what)
+            self.assertGreaterEqual(self.total(now, 'signet_dnssec_signatures_total', **blk),
+                                    self.total(prev, 'signet_dnssec_signatures_total', **blk), what)
             for (name, labels), v in prev.items():
                 if name.endswith('_total') or name.endswith('_count'):
                     self.assertGreaterEqual(now.get((name, labels), 0), v,
