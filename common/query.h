@@ -96,6 +96,9 @@ typedef struct sg_query {
                                  * only, 16..40 client and server cookie */
     uint8_t cookie_valid;       /* the server cookie is one we made for this client */
     uint8_t cookie[40];
+    uint16_t tsig_at;           /* offset in wire of the request's TSIG RR, the last
+                                 * record (0: unsigned); the server core takes it off an
+                                 * ordinary query before the chain (daemon/tsig_query.h) */
 
     /* the reply */
     uint16_t rcode;             /* 12-bit extended rcode */

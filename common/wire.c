@@ -103,6 +103,7 @@ static void query_reset(sg_query *q, const uint8_t *pkt, size_t len, uint16_t ma
     q->question_len = 0;
     q->has_edns = q->do_bit = q->edns_version = 0;
     q->cookie_len = q->cookie_valid = 0;
+    q->tsig_at = 0;
     q->edns_payload = 0;
     q->qname_len = 0;
     q->qname[0] = 0;
@@ -218,6 +219,8 @@ static size_t parse_additional(sg_query *q, const uint8_t *pkt, size_t len, size
          * anything else is FORMERR, not a message whose TSIG is ignored */
         if (type == SG_TYPE_TSIG && (i != ar - 1u || !tsig_well_formed(pkt, o, rdl)))
             return 0;
+        if (type == SG_TYPE_TSIG)
+            q->tsig_at = (uint16_t)off;
         if (type == SG_TYPE_OPT) {
             if (opt_seen || o != off + 1 || pkt[off] != 0)
                 return 0; /* RFC 6891: one OPT, owner root */
