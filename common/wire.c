@@ -16,6 +16,9 @@ void sg_query_reset_reply(sg_query *q)
 {
     q->rcode = 0;
     q->aa = q->tc = q->drop = 0;
+    q->has_ede = 0;
+    q->ede_code = 0;
+    q->opt_at = 0;
     q->valid_until = 0;
     q->an.n = q->ns.n = q->ar.n = 0;
     q->kind = SG_KIND_NONE;
@@ -452,7 +455,8 @@ void sg_wire_render(sg_query *q)
 {
     writer w;
     size_t limit = q->max_size;
-    size_t opt_len = q->has_edns ? 11 : 0;
+    int ede = q->has_edns && q->has_ede;
+    size_t opt_len = q->has_edns ? 11u + (ede ? 6u : 0u) : 0;
     if (limit > q->out_cap)
         limit = q->out_cap;
     w.buf = q->out;
@@ -516,8 +520,16 @@ void sg_wire_render(sg_query *q)
         o[5] = (uint8_t)(q->rcode >> 4);
         o[6] = 0; /* version */
         wr16(o + 7, q->do_bit ? SG_EDNS_DO : 0);
-        wr16(o + 9, 0);
+        wr16(o + 9, ede ? 6 : 0);
+        q->opt_at = (uint16_t)w.len;
         w.len += 11;
+        if (ede) {
+            /* RFC 8914 2: option 15, INFO-CODE, no EXTRA-TEXT (the code says it all) */
+            wr16(o + 11, SG_EDNS_EDE);
+            wr16(o + 13, 2);
+            wr16(o + 15, q->ede_code);
+            w.len += 6;
+        }
         ar++;
     }
     wr16(h + 10, ar);
