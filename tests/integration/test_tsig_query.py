@@ -6,16 +6,22 @@ its UPDATE or `kdig -y` sends them, with kdig and dig (which both verify the rep
 - signed with a key of the options block: the reply is signed with it (kdig and dig say
   nothing and exit 0), over UDP and TCP, any key of the keyring;
 - a wrong secret: NOTAUTH, TSIG error BADSIG; a key we do not have: NOTAUTH, BADKEY; both
-  with a MAC-less TSIG; no answer data;
+  with a MAC-less TSIG; no answer data; a request signed outside the fudge (signed by hand
+  here): NOTAUTH, BADTIME, our time in Other Data, its MAC checked;
 - a reply truncated for UDP keeps its TSIG (5.3.1), where the unsigned one fits;
+- with an acl that refuses it: REFUSED, EDE, cookie and TSIG in one verified reply;
 - the answer cache never hands a TSIG'd reply to another client (it signs after the cache);
 - a signed DO query to a DNSSEC zone: signed reply whose RRSIGs drill validates with the
   zone's DNSKEY.
 """
 
-import os
+import base64
+import hashlib
+import hmac
 import re
+import struct
 import subprocess
+import time
 import unittest
 
 import signet_test
@@ -30,6 +36,37 @@ GLOBAL = '''{
     tsig-key other.key hmac-sha512 %s
 }
 ''' % (SECRET, OTHER)
+
+
+def tsig_query(name, qtype, key, secret, signed_at, fudge=300):
+    """A query signed by hand (RFC 8945 4.3.3, hmac-sha256): (bytes, request MAC)."""
+    qid, msg = signet_test.make_query(name, qtype)
+    kw, alg = signet_test.encode_name(key), signet_test.encode_name('hmac-sha256')
+    when = signed_at.to_bytes(6, 'big')
+    variables = kw + struct.pack('!HI', 255, 0) + alg + when + struct.pack('!HHH', fudge, 0, 0)
+    mac = hmac.new(base64.b64decode(secret), msg + variables, hashlib.sha256).digest()
+    rdata = alg + when + struct.pack('!HH', fudge, len(mac)) + mac + struct.pack('!HHH', qid, 0, 0)
+    rr = kw + struct.pack('!HHIH', 250, 255, 0, len(rdata)) + rdata
+    return msg[:10] + struct.pack('!H', 1) + msg[12:] + rr, mac
+
+
+def reply_tsig(reply, key):
+    """The TSIG of a reply without OPT whose only record it is, after the question:
+    (offset, time signed, fudge, MAC, error, other data)."""
+    off = 12
+    while reply[off]:
+        off += 1 + reply[off]
+    off += 5
+    kw = signet_test.encode_name(key)
+    assert reply[off:off + len(kw)] == kw, reply
+    p = off + len(kw) + 10
+    p += len(signet_test.encode_name('hmac-sha256'))
+    signed_at = int.from_bytes(reply[p:p + 6], 'big')
+    fudge, mac_len = struct.unpack('!HH', reply[p + 6:p + 10])
+    mac = reply[p + 10:p + 10 + mac_len]
+    p += 10 + mac_len
+    _, error, other_len = struct.unpack('!HHH', reply[p:p + 6])
+    return off, signed_at, fudge, mac, error, reply[p + 6:p + 6 + other_len]
 
 
 def run(cmd):
@@ -72,6 +109,9 @@ class TsigQuery(TsigQueryBase):
 example.test:$port {
     bind 127.0.0.1
     file $dir/example.test.zone
+    acl {
+        block type AAAA net 127.0.0.2
+    }
     cache 4M
 }
 '''
@@ -115,6 +155,33 @@ example.test:$port {
             rc, out, err = self.kdig_y('web.example.test', 'A', 'hmac-sha384:q.key:' + SECRET, tcp=tcp)
             self.assertRegex(out, r'(?m)^q\.key\.\s+0\s+ANY\s+TSIG\s+hmac-sha384\. \d+ 300 0 \d+ BADKEY 0')
 
+    def test_badtime(self):
+        # signed 1000 s ago (beyond the 300 s fudge): NOTAUTH, BADTIME, our time in Other
+        # Data, and signed with the key (request MAC first) so the client can trust it
+        now = int(time.time())
+        query, req_mac = tsig_query('web.example.test', 'A', 'q.key', SECRET, now - 1000)
+        reply = self.srv.udp(query, struct.unpack('!H', query[:2])[0])
+        self.assertIsNotNone(reply)
+        self.assertEqual(reply[3] & 0xf, 9)                          # NOTAUTH
+        self.assertEqual(struct.unpack('!HH', reply[6:10]), (0, 0))  # no data
+        off, signed_at, fudge, mac, error, other = reply_tsig(reply, 'q.key')
+        self.assertEqual(error, 18)
+        self.assertEqual(len(other), 6)
+        self.assertLessEqual(abs(int.from_bytes(other, 'big') - now), 5)
+        self.assertEqual(signed_at, now - 1000)  # RFC 8945 5.2.3: the request's time
+        unsigned = reply[:10] + struct.pack('!H', struct.unpack('!H', reply[10:12])[0] - 1) + reply[12:off]
+        variables = (signet_test.encode_name('q.key') + struct.pack('!HI', 255, 0) +
+                     signet_test.encode_name('hmac-sha256') + signed_at.to_bytes(6, 'big') +
+                     struct.pack('!HHH', fudge, error, len(other)) + other)
+        want = hmac.new(base64.b64decode(SECRET), struct.pack('!H', len(req_mac)) + req_mac + unsigned + variables,
+                        hashlib.sha256).digest()
+        self.assertEqual(mac, want)
+        # the same query signed now: answered
+        query, _ = tsig_query('web.example.test', 'A', 'q.key', SECRET, now)
+        reply = self.srv.udp(query, struct.unpack('!H', query[:2])[0])
+        self.assertEqual(reply[3] & 0xf, 0)
+        self.assertEqual(struct.unpack('!H', reply[6:8])[0], 1)
+
     def test_truncated_keeps_tsig(self):
         # unsigned, without EDNS: the 485-octet answer fits
         rc, out, err = run(['dig', '@' + self.srv.host, '-p', str(self.srv.port), '+norec', '+noedns',
@@ -129,6 +196,17 @@ example.test:$port {
         rc, out, err = self.dig_y('tc.example.test', 'TXT', 'hmac-sha256:q.key:' + SECRET, '+noedns', tcp=True)
         self.assertSignedDig(out, err, rc)
         self.assertIn('"' + 'a' * 254 + '"', out)
+
+    def test_with_acl_ede_and_cookie(self):
+        # a signed query an acl refuses: REFUSED with its EDE and dig's cookie, all under a
+        # TSIG dig verifies (the MAC covers the OPT as it went out)
+        rc, out, err = self.dig_y('web.example.test', 'AAAA', 'hmac-sha256:q.key:' + SECRET, '-b', '127.0.0.2')
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn('status: REFUSED', out, out)
+        self.assertRegex(out, r'(?m)^; EDE: 18 \(Prohibited\)')
+        self.assertRegex(out, r'(?m)^; COOKIE: [0-9a-f]{48} \(good\)')
+        self.assertNotIn("Couldn't verify", out + err)
+        self.assertRegex(out, r'(?m)^q\.key\.\s+0\s+ANY\s+TSIG\s+hmac-sha256\. \d+ 300 32 \S+ \d+ NOERROR')
 
     def test_cache_never_serves_tsig(self):
         # a signed query first (the cache stores the reply), then unsigned: no TSIG; then
