@@ -210,9 +210,14 @@ void sg_cookie_reply(sg_query *q, uint32_t now)
 {
     if (!q->cookie_len || !q->has_edns || q->drop || q->out_len < 12 + 11 || !q->out)
         return;
-    uint8_t *o = q->out + q->out_len - 11;
-    /* our renderer writes the OPT record last, with no options */
-    if (o[0] != 0 || o[1] != 0 || o[2] != 41 || o[9] != 0 || o[10] != 0)
+    /* our renderer writes the OPT record last (maybe with an Extended DNS Error); a reply
+     * replayed from the answer cache has it as its last 11 octets, without options */
+    size_t at = q->opt_at ? q->opt_at : q->out_len - 11;
+    if (at + 11 > q->out_len)
+        return;
+    uint8_t *o = q->out + at;
+    size_t rdlen = (size_t)o[9] << 8 | o[10];
+    if (o[0] != 0 || o[1] != 0 || o[2] != 41 || at + 11 + rdlen != q->out_len)
         return;
     size_t limit = q->max_size < q->out_cap ? q->max_size : q->out_cap;
     if (q->out_len + SG_COOKIE_OPT_LEN > limit)
@@ -230,7 +235,9 @@ void sg_cookie_reply(sg_query *q, uint32_t now)
         memcpy(p + 4 + SG_COOKIE_CLIENT_LEN, sc, SG_COOKIE_SERVER_LEN);
     else
         sg_cookie_make(q->cookie, q->client, now, p + 4 + SG_COOKIE_CLIENT_LEN);
-    o[10] = SG_COOKIE_OPT_LEN;
+    rdlen += SG_COOKIE_OPT_LEN;
+    o[9] = (uint8_t)(rdlen >> 8);
+    o[10] = (uint8_t)rdlen;
     q->out_len += SG_COOKIE_OPT_LEN;
 }
 

@@ -28,6 +28,9 @@ enum sg_answer_kind {
     SG_KIND_WILDCARD_NODATA, /* wildcard matched, type absent */
 };
 
+/* Extended DNS Error INFO-CODEs (RFC 8914 4) */
+enum { SG_EDE_FILTERED = 17, SG_EDE_PROHIBITED = 18 };
+
 /* Reference flags */
 #define SG_REF_GLUE      0x01 /* glue or delegation NS: never signed */
 #define SG_REF_REQUIRED  0x02 /* in the additional section, but TC=1 if it does not fit */
@@ -96,12 +99,20 @@ typedef struct sg_query {
                                  * only, 16..40 client and server cookie */
     uint8_t cookie_valid;       /* the server cookie is one we made for this client */
     uint8_t cookie[40];
+    uint16_t tsig_at;           /* offset in wire of the request's TSIG RR, the last
+                                 * record (0: unsigned); the server core takes it off an
+                                 * ordinary query before the chain (daemon/tsig_query.h) */
 
     /* the reply */
     uint16_t rcode;             /* 12-bit extended rcode */
     uint8_t aa;
     uint8_t tc;
     uint8_t drop;               /* send nothing */
+    uint8_t has_ede;            /* an Extended DNS Error (RFC 8914) goes in the OPT, when
+                                 * the query had EDNS */
+    uint16_t ede_code;          /* its INFO-CODE (SG_EDE_*) */
+    uint16_t opt_at;            /* where sg_wire_render put the OPT (0: none, or a reply
+                                 * not rendered here, whose OPT is the last 11 octets) */
     uint32_t valid_until;       /* UNIX time after which the reply must not be reused
                                  * (0: its TTLs decide); the signer lowers it to each
                                  * signature's refresh point, the cache reads it */

@@ -188,6 +188,22 @@ static void test_cookie_reply(void **st)
     plain = q.out_len;
     sg_cookie_reply(&q, 1000000);
     assert_int_equal(q.out_len, plain);
+    /* an OPT that already holds an Extended DNS Error: the cookie follows it */
+    memset(&q, 0, sizeof q);
+    assert_int_equal(sg_wire_parse_query(&q, b, n, 1232), SG_PARSE_OK);
+    q.client = (struct sockaddr *)&a;
+    q.out = out;
+    q.out_cap = sizeof out;
+    q.has_ede = 1;
+    q.ede_code = 18;
+    sg_wire_render(&q);
+    plain = q.out_len;
+    assert_int_equal(out[q.opt_at + 10], 6);
+    sg_cookie_reply(&q, 1000000);
+    assert_int_equal(q.out_len, plain + SG_COOKIE_OPT_LEN);
+    assert_int_equal(out[q.opt_at + 10], 6 + SG_COOKIE_OPT_LEN);
+    assert_int_equal(out[q.opt_at + 12], 15);                   /* EDE first */
+    assert_int_equal(out[plain + 1], SG_COOKIE_OPTION);         /* then the cookie */
     sg_cookie_set_secret(NULL);
 }
 

@@ -353,6 +353,38 @@ static void test_render_edns(void **st)
     ldns_pkt_free(p);
 }
 
+/* RFC 8914: an Extended DNS Error goes in the OPT (option 15, the INFO-CODE, no text), and
+ * only when the query had EDNS. */
+static void test_render_ede(void **st)
+{
+    (void)st;
+    uint8_t b[512], out[4096];
+    sg_query q = { .transport = SG_TRANSPORT_UDP, .out = out, .out_cap = sizeof out };
+    size_t len = mkquery(b, WWW, WWW_LEN, SG_TYPE_A, 1, 4096, 0, 0);
+    assert_int_equal(sg_wire_parse_query(&q, b, len, 1232), SG_PARSE_OK);
+    q.rcode = SG_RCODE_REFUSED;
+    q.has_ede = 1;
+    q.ede_code = SG_EDE_PROHIBITED;
+    sg_wire_render(&q);
+    static const uint8_t want[] = { 0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 6, 0, 15, 0, 2, 0, 18 };
+    assert_int_equal(q.out_len, (size_t)q.opt_at + sizeof want);
+    assert_memory_equal(out + q.opt_at, want, sizeof want);
+    ldns_pkt *p = NULL;
+    assert_int_equal(ldns_wire2pkt(&p, out, q.out_len), LDNS_STATUS_OK);
+    assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_REFUSED);
+    assert_int_equal(ldns_pkt_arcount(p), 0); /* ldns keeps the OPT apart */
+    ldns_pkt_free(p);
+    /* without EDNS there is nowhere to say it */
+    len = mkquery(b, WWW, WWW_LEN, SG_TYPE_A, 0, 0, 0, 0);
+    assert_int_equal(sg_wire_parse_query(&q, b, len, 1232), SG_PARSE_OK);
+    assert_int_equal(q.has_ede, 0); /* the parse clears the last reply's */
+    q.has_ede = 1;
+    q.ede_code = SG_EDE_FILTERED;
+    sg_wire_render(&q);
+    assert_int_equal(out[11], 0);
+    assert_int_equal(q.opt_at, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -362,6 +394,7 @@ int main(void)
         cmocka_unit_test(test_parse_random),
         cmocka_unit_test(test_render_compression_and_tc),
         cmocka_unit_test(test_render_edns),
+        cmocka_unit_test(test_render_ede),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

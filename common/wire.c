@@ -16,6 +16,9 @@ void sg_query_reset_reply(sg_query *q)
 {
     q->rcode = 0;
     q->aa = q->tc = q->drop = 0;
+    q->has_ede = 0;
+    q->ede_code = 0;
+    q->opt_at = 0;
     q->valid_until = 0;
     q->an.n = q->ns.n = q->ar.n = 0;
     q->kind = SG_KIND_NONE;
@@ -103,6 +106,7 @@ static void query_reset(sg_query *q, const uint8_t *pkt, size_t len, uint16_t ma
     q->question_len = 0;
     q->has_edns = q->do_bit = q->edns_version = 0;
     q->cookie_len = q->cookie_valid = 0;
+    q->tsig_at = 0;
     q->edns_payload = 0;
     q->qname_len = 0;
     q->qname[0] = 0;
@@ -218,6 +222,8 @@ static size_t parse_additional(sg_query *q, const uint8_t *pkt, size_t len, size
          * anything else is FORMERR, not a message whose TSIG is ignored */
         if (type == SG_TYPE_TSIG && (i != ar - 1u || !tsig_well_formed(pkt, o, rdl)))
             return 0;
+        if (type == SG_TYPE_TSIG)
+            q->tsig_at = (uint16_t)off;
         if (type == SG_TYPE_OPT) {
             if (opt_seen || o != off + 1 || pkt[off] != 0)
                 return 0; /* RFC 6891: one OPT, owner root */
@@ -449,7 +455,8 @@ void sg_wire_render(sg_query *q)
 {
     writer w;
     size_t limit = q->max_size;
-    size_t opt_len = q->has_edns ? 11 : 0;
+    int ede = q->has_edns && q->has_ede;
+    size_t opt_len = q->has_edns ? 11u + (ede ? 6u : 0u) : 0;
     if (limit > q->out_cap)
         limit = q->out_cap;
     w.buf = q->out;
@@ -513,8 +520,16 @@ void sg_wire_render(sg_query *q)
         o[5] = (uint8_t)(q->rcode >> 4);
         o[6] = 0; /* version */
         wr16(o + 7, q->do_bit ? SG_EDNS_DO : 0);
-        wr16(o + 9, 0);
+        wr16(o + 9, ede ? 6 : 0);
+        q->opt_at = (uint16_t)w.len;
         w.len += 11;
+        if (ede) {
+            /* RFC 8914 2: option 15, INFO-CODE, no EXTRA-TEXT (the code says it all) */
+            wr16(o + 11, SG_EDNS_EDE);
+            wr16(o + 13, 2);
+            wr16(o + 15, q->ede_code);
+            w.len += 6;
+        }
         ar++;
     }
     wr16(h + 10, ar);

@@ -14,6 +14,7 @@
 #define SG_FLAG_AD 0x0020
 #define SG_FLAG_CD 0x0010
 #define SG_EDNS_DO 0x8000
+#define SG_EDNS_EDE 15   /* Extended DNS Error option (RFC 8914) */
 #define SG_OPCODE_NOTIFY 4
 #define SG_OPCODE_UPDATE 5
 
@@ -29,7 +30,8 @@ enum sg_parse_result sg_wire_parse_query(sg_query *q, const uint8_t *pkt, size_t
                                          uint16_t max_udp);
 
 /* Render q's reply into q->out (q->out_cap bytes), honouring q->max_size: an answer or
- * authority RRset that does not fit gives TC=1 and empty sections. Sets q->out_len. */
+ * authority RRset that does not fit gives TC=1 and empty sections. The OPT record comes
+ * last (at q->opt_at), with q's Extended DNS Error when it has one. Sets q->out_len. */
 void sg_wire_render(sg_query *q);
 
 #endif

@@ -123,6 +123,9 @@ static int acl_handle(sg_handler *self, sg_query *q)
         sg_query_reset_reply(q);
         q->rcode = act == SG_ACL_BLOCK ? SG_RCODE_REFUSED : SG_RCODE_NOERROR;
         q->aa = 0;
+        /* RFC 8914 4.18, 4.19: say why (in the OPT, so only to a client that sent one) */
+        q->has_ede = 1;
+        q->ede_code = act == SG_ACL_BLOCK ? SG_EDE_PROHIBITED : SG_EDE_FILTERED;
         return 0;
     case SG_ACL_DROP:
     default:

@@ -3,6 +3,7 @@
  * zone's chain, turn chain failures into SERVFAIL, render. */
 #include "daemon/server.h"
 #include "daemon/plugins.h"
+#include "daemon/tsig_query.h"
 #include "common/arena.h"
 #include "common/cookie.h"
 #include "common/wire.h"
@@ -41,8 +42,14 @@ size_t sg_server_answer(const sg_runtime *rt, int listen_idx, sg_query *q,
      * transfers stream their own messages */
     if (q->max_size > rt->opt.max_answer_size && q->qtype != SG_TYPE_AXFR && q->qtype != SG_TYPE_IXFR)
         q->max_size = rt->opt.max_answer_size;
+    /* a signed query is checked before anything answers it (RFC 8945 5.2) */
+    uint64_t tsig_now = q->tsig_at ? (uint64_t)time(NULL) : 0;
+    sg_tsigq tq;
+    sg_tsigq_check(&tq, rt->tsig, q, tsig_now);
     sg_handler *chain = NULL, *routed = NULL;
-    if (q->qclass != SG_CLASS_IN)
+    if (tq.state == SG_TSIGQ_REJECTED)
+        ; /* NOTAUTH with the TSIG error, or FORMERR: no chain sees it */
+    else if (q->qclass != SG_CLASS_IN)
         q->rcode = SG_RCODE_REFUSED;
     else if (q->qtype == SG_TYPE_MAILA || q->qtype == SG_TYPE_MAILB)
         q->rcode = SG_RCODE_NOTIMP;
@@ -94,6 +101,8 @@ size_t sg_server_answer(const sg_runtime *rt, int listen_idx, sg_query *q,
         sg_wire_render(q);
     if (q->cookie_len)
         sg_cookie_reply(q, now); /* after the cache too: a stored reply has no cookie */
+    sg_tsigq_sign(&tq, q, tsig_now); /* last: the MAC covers the whole reply, cookie included */
+    sg_tsigq_done(&tq);
     if (!chain)
         sg_prometheus_unrouted(routed, q); /* a chain's prometheus plugin counts the rest */
     return q->drop ? 0 : q->out_len;

@@ -9,6 +9,8 @@ different loopback addresses (127.0.0.1, .2, .3: the loopback is a /8):
   given to a blocked one;
 - `acl ZONES` limits the rules to names below those zones;
 - counted by action in signet_acl_*_requests_total{block};
+- blocked and filtered replies say why with an Extended DNS Error (RFC 8914: 18 Prohibited,
+  17 Filtered) when the query had EDNS, checked with kdig and dig, cookie included;
 - config errors named with file:line by `signetd -t`.
 """
 
@@ -99,6 +101,35 @@ example.test:$port {
             self.srv.dig('example.test', 'TXT', '-b', '127.0.0.2', '+tries=1', tcp=True, timeout=1)
         # and the server goes on answering the others
         self.assertEqual(self.q('127.0.0.1', 'example.test', 'TXT').rcode, 'NOERROR')
+
+    def kdig_text(self, src, name, rtype, *opts):
+        cmd = ['kdig', '@127.0.0.1', '-p', str(self.srv.port), '-b', src, '+norec', '+timeout=2',
+               '+retry=2'] + list(opts) + [name, rtype]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout
+
+    def test_ede(self):
+        for tcp in ('+notcp', '+tcp'):
+            out = self.kdig_text('127.0.0.2', 'web.example.test', 'AAAA', '+edns', tcp)
+            self.assertIn('status: REFUSED', out, out)
+            self.assertRegex(out, r'(?m)^;; EDE: 18 \(Prohibited\)', out)
+            out = self.kdig_text('127.0.0.2', 'example.test', 'MX', '+edns', tcp)
+            self.assertIn('status: NOERROR', out, out)
+            self.assertRegex(out, r'(?m)^;; EDE: 17 \(Filtered\)', out)
+            # no EDNS, no OPT to put it in
+            out = self.kdig_text('127.0.0.2', 'web.example.test', 'AAAA', '+noedns', tcp)
+            self.assertIn('status: REFUSED', out, out)
+            self.assertIn('ADDITIONAL: 0', out)
+            self.assertNotIn('EDE', out)
+            # an allowed answer has none
+            out = self.kdig_text('127.0.0.1', 'web.example.test', 'AAAA', '+edns', tcp)
+            self.assertIn('status: NOERROR', out, out)
+            self.assertNotIn('EDE', out)
+        # dig sends a cookie: it comes back beside the EDE, and dig finds both well formed
+        p = subprocess.run(['dig', '@127.0.0.1', '-p', str(self.srv.port), '-b', '127.0.0.3', '+norec',
+                            '+time=2', 'web.example.test', 'A'], capture_output=True, text=True, timeout=60)
+        self.assertIn('status: REFUSED', p.stdout, p.stdout)
+        self.assertRegex(p.stdout, r'(?m)^; EDE: 18 \(Prohibited\)', p.stdout)
+        self.assertRegex(p.stdout, r'(?m)^; COOKIE: [0-9a-f]{48} \(good\)', p.stdout)
 
     def test_zones(self):
         # .4 is blocked below sub.example.test only (the second acl line)
