@@ -98,6 +98,10 @@ typedef struct entry {
     char *path;
     sg_zone *zone;        /* the newest version */
     int load_failed;      /* the file's last load failed: an older version is served */
+    /* loaded under sg_zonedb_hold_news and not yet prepared: sg_zonedb_acquire_apex does
+     * not hand it out (the transfer plugin made a version of a file without its journaled
+     * updates, replayed by the update plugin's prepare hook a moment later) */
+    int hidden;
 } entry;
 
 /* slots: zones fed by transfers (below) */
@@ -255,11 +259,24 @@ static void tell_loaded(const uint8_t *apex)
     t_held = 1;
 }
 
+static void unhide(const uint8_t *apex)
+{
+    pthread_mutex_lock(&g_lock);
+    uint64_t h = apex_hash(apex);
+    for (hnode *n = htab_first(&g_entries, h); n; n = n->next) {
+        entry *e = (entry *)n;
+        if (n->hash == h && sg_name_eq(e->zone->apex, apex))
+            e->hidden = 0;
+    }
+    pthread_mutex_unlock(&g_lock);
+}
+
 void sg_zonedb_hold_news(int hold)
 {
     t_hold = hold;
     if (!hold && t_held) {
         t_held = 0;
+        unhide(t_held_apex);
         tell_watcher(t_held_apex);
     }
 }
@@ -324,6 +341,7 @@ int sg_zonedb_acquire_served(const char *path, const char *apex, uint64_t max_si
     int backwards = e->zone && sg_serial_cmp(z->serial, old_serial) < 0;
     e->zone = z;
     e->load_failed = 0;
+    e->hidden = t_hold;
     z->db_refs = 1;
     pthread_mutex_unlock(&g_lock);
     if (z->serial != file_serial)
@@ -351,7 +369,8 @@ int sg_zonedb_acquire_apex(const uint8_t *apex, sg_zone **zone_out)
     for (hnode *n = htab_first(&g_entries, h); n; n = n->next) {
         entry *e = (entry *)n;
         t_compares++;
-        if (n->hash == h && sg_name_eq(e->zone->apex, apex) && (!best || e->zone->gen > best->gen))
+        if (n->hash == h && !e->hidden && sg_name_eq(e->zone->apex, apex) &&
+            (!best || e->zone->gen > best->gen))
             best = e->zone;
     }
     for (hnode *n = htab_first(&g_slots, h); n; n = n->next) {
