@@ -12,6 +12,13 @@
 int sg_denial_build(const sg_zone *z, enum sg_ks_denial kind, uint16_t iterations, int optout,
                     const uint16_t *apex_types, int napex, sg_denial **out)
 {
+    return sg_denial_build_from(z, NULL, kind, iterations, optout, apex_types, napex, out);
+}
+
+int sg_denial_build_from(const sg_zone *z, const sg_denial *prev, enum sg_ks_denial kind,
+                         uint16_t iterations, int optout, const uint16_t *apex_types, int napex,
+                         sg_denial **out)
+{
     static _Atomic uint64_t next_gen = 1;
     sg_denial *d = calloc(1, sizeof *d);
     if (!d)
@@ -24,8 +31,18 @@ int sg_denial_build(const sg_zone *z, enum sg_ks_denial kind, uint16_t iteration
         memcpy(d->apex_types, apex_types, (size_t)napex * sizeof *apex_types);
     d->gen = atomic_fetch_add(&next_gen, 1) | (1ULL << 62);
     int rc = 0;
-    if (kind == SG_KS_DENIAL_NSEC)
+    /* a chain of another version of this zone with these parameters: derived from it */
+    if (prev && !sg_denial_matches(prev, kind, iterations, optout, apex_types, napex))
+        prev = NULL;
+    const sg_zone *pz = !prev ? NULL : prev->nsec ? prev->nsec->zone : prev->nsec3 ? prev->nsec3->zone : NULL;
+    if (pz && (pz == z || pz->apex_len != z->apex_len || memcmp(pz->apex, z->apex, z->apex_len)))
+        prev = NULL;
+    if (kind == SG_KS_DENIAL_NSEC && prev && prev->nsec)
+        rc = sg_nsec_build_from(z, prev->nsec, apex_types, napex, &d->nsec);
+    else if (kind == SG_KS_DENIAL_NSEC)
         rc = sg_nsec_build(z, apex_types, napex, &d->nsec);
+    else if (kind == SG_KS_DENIAL_NSEC3 && prev && prev->nsec3)
+        rc = sg_nsec3_build_from(z, prev->nsec3, apex_types, napex, &d->nsec3);
     else if (kind == SG_KS_DENIAL_NSEC3)
         rc = sg_nsec3_build(z, iterations, NULL, 0, optout, apex_types, napex, &d->nsec3);
     if (rc) {
