@@ -183,7 +183,10 @@ static int build(const sg_zone *z, const sg_nsec3_chain *prev, const uint32_t *p
         sg_nsec3_entry *e = &c->e[i];
         const sg_node *n = e->node;
         const sg_nsec3_entry *old = reused && reused[i] != UINT32_MAX ? &prev->e[reused[i]] : NULL;
-        c->by_node[n->index] = (uint32_t)i;
+        /* the index from the address: reading the node is a cache miss per entry, in
+         * hash order, that a name whose bitmap is reused never needs */
+        size_t ni = (size_t)(n - z->nodes);
+        c->by_node[ni] = (uint32_t)i;
         size_t ll = 32; /* base32hex of 20 bytes */
         e->owner = sg_arena_alloc(&c->mem, 1 + ll + z->apex_len);
         if (!e->owner) {
@@ -202,7 +205,7 @@ static int build(const sg_zone *z, const sg_nsec3_chain *prev, const uint32_t *p
 
         const uint8_t *bm = bitmap;
         size_t bl;
-        if (old && (peer[n->index] & SG_DELTA_SAME)) {
+        if (old && (peer[ni] & SG_DELTA_SAME)) {
             /* same types and flags: the bitmap the last version made for the name */
             bm = old->rrset.rdata + bm_at;
             bl = 2 + sg_rdlen(old->rrset.rdata) - bm_at;
