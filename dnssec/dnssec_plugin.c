@@ -507,6 +507,19 @@ static uint32_t jitter(uint32_t max)
 
 /* ---- per-version work: before a version or a key set is served -------------------- */
 
+/* The chain of version prev (in our attachment slot `slot` on it) that fits key set k,
+ * or NULL. Under g_build_lock. */
+static const sg_denial *prev_chain(const sg_zone *prev, int slot, const sg_keyset *k)
+{
+    const dattach *a = prev && slot >= 0 && slot < SG_ATTACH_MAX ? sg_attach_get(&prev->attach[slot]) : NULL;
+    for (int i = 0; a && i < 2; i++) {
+        const sg_denial *d = atomic_load(&((dattach *)a)->d[i]);
+        if (keys_fit(d, k))
+            return d;
+    }
+    return NULL;
+}
+
 /* Make sure the version z (our attachment slot on it) has a denial chain for key set k,
  * building it if not. keep: the key set served now, whose chain stays while the one for k
  * is added (NULL: any chain not for k may go). where: SG_DM_CHAIN_* for the metric.
@@ -519,6 +532,13 @@ static int ensure_chain(dstate *st, const sg_zone *z, sg_attach *slot, const sg_
         return 0; /* an unsigned zone proves nothing */
     const sg_keyset_policy *p = &k->policy;
     int rc = 0;
+    /* the version served now, if z is a newer one (an UPDATE, an IXFR, a reload): z's
+     * chain is derived from its chain, held until the build is done */
+    sg_zone *prev = NULL;
+    if (sg_zonedb_acquire_apex(z->apex, &prev) == 0 && prev == z) {
+        sg_zonedb_release(prev);
+        prev = NULL;
+    }
     pthread_mutex_lock(&g_build_lock);
     dattach *a = sg_attach_get(slot);
     if (!a) {
@@ -532,8 +552,9 @@ static int ensure_chain(dstate *st, const sg_zone *z, sg_attach *slot, const sg_
         if (keys_fit(atomic_load(&a->d[i]), k))
             goto out;
     sg_denial *nd = NULL;
-    if ((rc = sg_denial_build(z, p->denial, p->nsec3_iterations, p->nsec3_opt_out,
-                              k->apex_types, k->napex, &nd)))
+    if ((rc = sg_denial_build_from(z, prev_chain(prev, st->slot, k), p->denial,
+                                   p->nsec3_iterations, p->nsec3_opt_out, k->apex_types,
+                                   k->napex, &nd)))
         goto out;
     /* the place of a chain nobody serves: not the one for the set in use */
     int j = keep && keys_fit(atomic_load(&a->d[0]), keep) ? 1 : 0;
@@ -545,6 +566,7 @@ static int ensure_chain(dstate *st, const sg_zone *z, sg_attach *slot, const sg_
     sg_counters_add(st->metrics.count, where, 1);
 out:
     pthread_mutex_unlock(&g_build_lock);
+    sg_zonedb_release(prev);
     return rc;
 }
 

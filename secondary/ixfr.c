@@ -265,29 +265,78 @@ static int xrec_idx_cmp(const void *pa, const void *pb)
     return xrec_cmp(&g_sort_set->recs[*(const uint32_t *)pa], &g_sort_set->recs[*(const uint32_t *)pb]);
 }
 
+/* The base version's records, found through its own name index instead of a copy of them
+ * all in a hash set: a version made from it costs a pass over its records, not a hash of
+ * each. first[i] is the number of the first record of node i (records numbered in the
+ * base's canonical order); dead[] marks the ones deleted or replaced. */
+typedef struct xbase {
+    const sg_zone *z;
+    uint32_t *first;
+    uint8_t *dead;
+    size_t n;
+} xbase;
+
+static int xbase_init(xbase *b, const sg_zone *z)
+{
+    b->z = z;
+    b->first = malloc((z->nnodes + 1) * sizeof *b->first);
+    if (!b->first)
+        return SG_ENOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < z->nnodes; i++) {
+        b->first[i] = (uint32_t)n;
+        for (uint16_t k = 0; k < z->nodes[i].nrrsets; k++)
+            n += z->nodes[i].rrsets[k].count;
+    }
+    b->first[z->nnodes] = (uint32_t)n;
+    b->n = n;
+    b->dead = calloc(n ? n : 1, 1);
+    return b->dead ? 0 : SG_ENOMEM;
+}
+
+static void xbase_free(xbase *b)
+{
+    free(b->first);
+    free(b->dead);
+}
+
+/* The number of a base record, or -1 when base has none such. */
+static long xbase_find(const xbase *b, const uint8_t *owner, uint16_t type, const uint8_t *rd,
+                       uint16_t rdlen)
+{
+    const sg_node *nd = sg_zone_find(b->z, owner, sg_name_len(owner));
+    if (!nd)
+        return -1;
+    size_t at = b->first[nd->index];
+    for (uint16_t k = 0; k < nd->nrrsets; k++) {
+        const sg_rrset *rs = &nd->rrsets[k];
+        if (rs->type != type) {
+            at += rs->count;
+            continue;
+        }
+        const uint8_t *p = rs->rdata;
+        for (uint16_t j = 0; j < rs->count; j++, at++, p += 2 + sg_rdlen(p))
+            if (sg_rdlen(p) == rdlen && !memcmp(p + 2, rd, rdlen))
+                return (long)at;
+        return -1;
+    }
+    return -1;
+}
+
 int sg_ixfr_apply(const sg_zone *base, ldns_rr_list *rrs, const char *source,
                   sg_zone **zone_out, char *why, size_t why_cap)
 {
     if (!base || !rrs || !zone_out)
         return SG_EINVAL;
     size_t n = ldns_rr_list_rr_count(rrs);
-    xset s = { 0 };
+    xset s = { 0 }; /* the added records */
+    xbase xb = { 0 };
     sg_arena_init(&s.mem, 64 * 1024);
     ldns_buffer *buf = ldns_buffer_new(65536);
     sg_zone_builder *b = NULL;
-    int rc = buf ? 0 : SG_ENOMEM;
-    for (size_t i = 0; i < base->nnodes && !rc; i++) {
-        const sg_node *nd = &base->nodes[i];
-        for (uint16_t k = 0; k < nd->nrrsets && !rc; k++) {
-            const sg_rrset *rs = &nd->rrsets[k];
-            const uint8_t *p = rs->rdata;
-            for (uint16_t j = 0; j < rs->count && !rc; j++, p += 2 + sg_rdlen(p))
-                rc = xset_add(&s, nd->name, rs->type, rs->ttl, p + 2, sg_rdlen(p));
-        }
-    }
+    int rc = buf ? xbase_init(&xb, base) : SG_ENOMEM;
     if (rc)
         goto out;
-    size_t nbase = s.n;
     if (n < 3 || ldns_rr_get_type(ldns_rr_list_rr(rrs, 0)) != LDNS_RR_TYPE_SOA ||
         ldns_rr_get_type(ldns_rr_list_rr(rrs, n - 1)) != LDNS_RR_TYPE_SOA) {
         rc = sg_say(why, why_cap, SG_EZONE, "not an incremental response");
@@ -311,6 +360,13 @@ int sg_ixfr_apply(const sg_zone *base, ldns_rr_list *rrs, const char *source,
             for (size_t k = 0; k < s.n; k++)
                 if (s.recs[k].type == SG_TYPE_SOA)
                     s.recs[k].alive = 0;
+            const sg_rrset *soa = sg_node_rrset(base->apex_node, SG_TYPE_SOA);
+            if (soa) {
+                size_t at = xb.first[0];
+                for (uint16_t k = 0; &base->apex_node->rrsets[k] != soa; k++)
+                    at += base->apex_node->rrsets[k].count;
+                memset(xb.dead + at, 1, soa->count);
+            }
             state = DELETING;
             continue;
         }
@@ -336,19 +392,27 @@ int sg_ixfr_apply(const sg_zone *base, ldns_rr_list *rrs, const char *source,
         sg_name_lower(owner);
         const uint8_t *rd = ldns_buffer_begin(buf);
         uint16_t rdlen = (uint16_t)ldns_buffer_position(buf);
-        xrec *r = xset_find(&s, owner, type, rd, rdlen);
+        /* a record is alive in at most one of the two: the added set or the base */
+        xrec *r = s.n ? xset_find(&s, owner, type, rd, rdlen) : NULL;
+        long bi = r ? -1 : xbase_find(&xb, owner, type, rd, rdlen);
         if (state == DELETING) {
-            if (!r || !r->alive) {
+            if (r ? !r->alive : bi < 0 || xb.dead[bi]) {
                 sg_name_to_str(owner, text, sizeof text);
                 rc = sg_say(why, why_cap, SG_EZONE, "the difference deletes a record of %s (type %u) that is not in the zone",
                               text, type);
                 goto out;
             }
-            r->alive = 0;
+            if (r)
+                r->alive = 0;
+            else
+                xb.dead[bi] = 1;
         } else if (r) {
             r->alive = 1;
             r->ttl = ldns_rr_ttl(rr);
         } else {
+            /* a base record added again (its TTL may change) moves to the added set */
+            if (bi >= 0)
+                xb.dead[bi] = 1;
             const uint8_t *oc = sg_arena_dup(&s.mem, owner, sg_name_len(owner));
             const uint8_t *rdc = sg_arena_dup(&s.mem, rd, rdlen ? rdlen : 1);
             if (!oc || !rdc || xset_add(&s, oc, type, ldns_rr_ttl(rr), rdc, rdlen)) {
@@ -368,27 +432,38 @@ int sg_ixfr_apply(const sg_zone *base, ldns_rr_list *rrs, const char *source,
     /* the base's records are in canonical order and the added ones follow them: sorted
      * and merged in, the builder gets them all in order and need not sort the zone */
     size_t nadd = 0;
-    uint32_t *adds = s.n > nbase ? malloc((s.n - nbase) * sizeof *adds) : NULL;
-    if (s.n > nbase && !adds) {
+    uint32_t *adds = s.n ? malloc(s.n * sizeof *adds) : NULL;
+    if (s.n && !adds) {
         sg_zone_builder_free(b);
         rc = SG_ENOMEM;
         goto out;
     }
-    for (size_t k = nbase; k < s.n; k++)
+    for (size_t k = 0; k < s.n; k++)
         if (s.recs[k].alive)
             adds[nadd++] = (uint32_t)k;
     g_sort_set = &s;
     qsort(adds, nadd, sizeof *adds, xrec_idx_cmp);
-    for (size_t k = 0, a = 0; (k < nbase || a < nadd) && !rc;) {
-        const xrec *r;
-        if (k < nbase && (!s.recs[k].alive)) {
-            k++;
-            continue;
+    size_t a = 0, at = 0;
+    for (size_t i = 0; i < base->nnodes && !rc; i++) {
+        const sg_node *nd = &base->nodes[i];
+        for (uint16_t k = 0; k < nd->nrrsets && !rc; k++) {
+            const sg_rrset *rs = &nd->rrsets[k];
+            const uint8_t *p = rs->rdata;
+            for (uint16_t j = 0; j < rs->count && !rc; j++, at++, p += 2 + sg_rdlen(p)) {
+                if (xb.dead[at])
+                    continue;
+                xrec br = { nd->name, p + 2, rs->ttl, rs->type, sg_rdlen(p), 1 };
+                while (a < nadd && xrec_cmp(&s.recs[adds[a]], &br) < 0 && !rc) {
+                    const xrec *r = &s.recs[adds[a++]];
+                    rc = sg_zone_builder_add(b, r->owner, r->type, SG_CLASS_IN, r->ttl, r->rd, r->rdlen, source, 0);
+                }
+                if (!rc)
+                    rc = sg_zone_builder_add(b, br.owner, br.type, SG_CLASS_IN, br.ttl, br.rd, br.rdlen, source, 0);
+            }
         }
-        if (a == nadd || (k < nbase && xrec_cmp(&s.recs[k], &s.recs[adds[a]]) <= 0))
-            r = &s.recs[k++];
-        else
-            r = &s.recs[adds[a++]];
+    }
+    for (; a < nadd && !rc; a++) {
+        const xrec *r = &s.recs[adds[a]];
         rc = sg_zone_builder_add(b, r->owner, r->type, SG_CLASS_IN, r->ttl, r->rd, r->rdlen, source, 0);
     }
     free(adds);
@@ -403,5 +478,6 @@ int sg_ixfr_apply(const sg_zone *base, ldns_rr_list *rrs, const char *source,
 out:
     ldns_buffer_free(buf);
     xset_free(&s);
+    xbase_free(&xb);
     return rc;
 }

@@ -271,6 +271,53 @@ static void test_apply_ttl_change_and_new_name(void **st)
     sg_zone_free(z);
 }
 
+/* Records coming and going across differences: one added by an earlier difference is
+ * deleted by a later one, one deleted comes back, one added while there takes the new
+ * TTL; a record deleted twice is refused. */
+static void test_apply_records_across_differences(void **st)
+{
+    (void)st;
+    sg_zone *z = base_zone();
+    static const char *const diff[] = {
+        SOA(4),
+        SOA(1), "www.sec.test. 60 IN A 192.0.2.9",
+        SOA(2), "x.sec.test. 60 IN A 192.0.2.5", "ns1.sec.test. 90 IN A 127.0.0.1",
+        SOA(2), "x.sec.test. 60 IN A 192.0.2.5",
+        SOA(3), "www.sec.test. 60 IN A 192.0.2.9",
+        SOA(3),
+        SOA(4), "x.sec.test. 60 IN A 192.0.2.6",
+        SOA(4), NULL,
+    };
+    ldns_rr_list *l = rr_list(diff);
+    sg_zone *nz = NULL;
+    char why[256] = "";
+    assert_int_equal(sg_ixfr_apply(z, l, "IXFR from test", &nz, why, sizeof why), 0);
+    assert_true(has(nz, SOA(4)));
+    assert_false(has(nz, SOA(3)));
+    assert_true(has(nz, "www.sec.test. 60 IN A 192.0.2.9"));
+    assert_true(has(nz, "www.sec.test. 60 IN A 192.0.2.1"));
+    assert_true(has(nz, "ns1.sec.test. 90 IN A 127.0.0.1"));
+    assert_false(has(nz, "x.sec.test. 60 IN A 192.0.2.5"));
+    assert_true(has(nz, "x.sec.test. 60 IN A 192.0.2.6"));
+    assert_int_equal(nz->nrecords, 7);
+    sg_zone_free(nz);
+    ldns_rr_list_deep_free(l);
+
+    static const char *const twice[] = {
+        SOA(3),
+        SOA(1), "www.sec.test. 60 IN A 192.0.2.9", SOA(2),
+        SOA(2), "www.sec.test. 60 IN A 192.0.2.9", SOA(3),
+        SOA(3), NULL,
+    };
+    l = rr_list(twice);
+    sg_log_set_level(SG_LOG_SILENT);
+    assert_int_equal(sg_ixfr_apply(z, l, "IXFR from test", &nz, why, sizeof why), SG_EZONE);
+    sg_log_set_level(SG_LOG_INFO);
+    assert_non_null(strstr(why, "deletes a record of www.sec.test."));
+    ldns_rr_list_deep_free(l);
+    sg_zone_free(z);
+}
+
 static void test_apply_refuses_what_does_not_fit(void **st)
 {
     (void)st;
@@ -358,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_track_ixfr),
         cmocka_unit_test(test_apply_two_differences),
         cmocka_unit_test(test_apply_ttl_change_and_new_name),
+        cmocka_unit_test(test_apply_records_across_differences),
         cmocka_unit_test(test_apply_refuses_what_does_not_fit),
         cmocka_unit_test(test_full_zone_checks),
         cmocka_unit_test(test_write_and_load_back),

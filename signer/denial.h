@@ -30,6 +30,13 @@ typedef struct sg_nsec_chain {
  * (RFC 9077). Returns 0 or SG_ENOMEM. */
 int sg_nsec_build(const sg_zone *z, const uint16_t *apex_types, int napex, sg_nsec_chain **out);
 void sg_nsec_free(sg_nsec_chain *c);
+/* The same chain for z, derived from prev, the chain of an earlier version of the zone
+ * (an UPDATE, an IXFR) built with the same apex_types: the records of names whose types
+ * and flags did not change keep their bitmaps and only their next-name link is taken
+ * anew. Equal byte for byte to sg_nsec_build(z, ...). prev's zone must still be alive
+ * during the call; the result does not point into prev. Returns 0 or SG_ENOMEM. */
+int sg_nsec_build_from(const sg_zone *z, const sg_nsec_chain *prev, const uint16_t *apex_types,
+                       int napex, sg_nsec_chain **out);
 
 /* The NSEC of a node, or NULL when the node has none (empty non-terminal, glue). */
 static inline const sg_rrset *sg_nsec_of(const sg_nsec_chain *c, const sg_node *n)
@@ -77,6 +84,14 @@ int sg_nsec3_build_threads(const sg_zone *z, uint16_t iterations, const uint8_t 
                            uint8_t salt_len, int optout, const uint16_t *apex_types, int napex,
                            int threads, sg_nsec3_chain **out);
 void sg_nsec3_free(sg_nsec3_chain *c);
+/* The same chain for z, derived from prev, the chain of an earlier version of the zone
+ * built with the same apex_types (prev's iterations, salt and opt-out are kept): names
+ * already in prev keep their hash (never hashed again) and their place in its order,
+ * new names are hashed and merged in, and only names whose types or flags changed get
+ * a new bitmap. Equal byte for byte to sg_nsec3_build(z, ...). prev's zone must still be
+ * alive during the call. Returns 0, SG_ENOMEM or SG_ELIB. */
+int sg_nsec3_build_from(const sg_zone *z, const sg_nsec3_chain *prev, const uint16_t *apex_types,
+                        int napex, sg_nsec3_chain **out);
 /* RFC 5155 section 5 hash of a lower-case wire name with the chain's parameters. */
 void sg_nsec3_hash(const sg_nsec3_chain *c, const uint8_t *name, uint8_t out[SG_NSEC3_HASH_LEN]);
 /* The entry whose hash equals h (*match_out = 1) or covers it (*match_out = 0). */
@@ -90,5 +105,16 @@ static inline const sg_nsec3_entry *sg_nsec3_of(const sg_nsec3_chain *c, const s
     uint32_t i = c->by_node[n->index];
     return i == UINT32_MAX ? NULL : &c->e[i];
 }
+
+/* ---- between versions ------------------------------------------------------------- */
+
+#define SG_DELTA_NONE 0x7fffffffu
+#define SG_DELTA_SAME 0x80000000u
+
+/* Match the nodes of z with those of base, an earlier version of the same zone, by one
+ * merge of their canonical orders: peer[i] (z->nnodes entries, the caller's) is the index
+ * in base of z's node i's name, or SG_DELTA_NONE when base lacks it, with SG_DELTA_SAME
+ * or'ed in when the two nodes also have the same flags and types (so the same bitmap). */
+void sg_denial_delta(const sg_zone *base, const sg_zone *z, uint32_t *peer);
 
 #endif

@@ -4,6 +4,7 @@
 #include "signer/denial.h"
 #include "common/errors.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,7 +46,9 @@ static int in_chain(const sg_node *n)
     return n->nrrsets > 0 && !(n->flags & SG_NODE_NONAUTH);
 }
 
-int sg_nsec_build(const sg_zone *z, const uint16_t *apex_types, int napex, sg_nsec_chain **out)
+/* prev and peer (sg_denial_delta against prev's zone) may be NULL: a build from scratch */
+static int build(const sg_zone *z, const sg_nsec_chain *prev, const uint32_t *peer,
+                 const uint16_t *apex_types, int napex, sg_nsec_chain **out)
 {
     sg_nsec_chain *c = calloc(1, sizeof *c);
     if (!c)
@@ -74,21 +77,32 @@ int sg_nsec_build(const sg_zone *z, const uint16_t *apex_types, int napex, sg_ns
         while (j < z->nnodes && !in_chain(&z->nodes[j]))
             j++;
         const sg_node *next = j < z->nnodes ? &z->nodes[j] : z->apex_node;
-        int nt = 0;
-        int cut = (n->flags & SG_NODE_DELEG) != 0;
-        for (uint16_t k = 0; k < n->nrrsets && nt < 1000; k++) {
-            uint16_t t = n->rrsets[k].type;
-            /* at a cut only NS and DS belong to this zone */
-            if (cut && t != SG_TYPE_NS && t != SG_TYPE_DS)
-                continue;
-            types[nt++] = t;
+        const uint8_t *bm = bitmap;
+        size_t bl;
+        if (peer && (peer[i] & SG_DELTA_SAME)) {
+            /* same types and flags: the bitmap the last version made for the name */
+            const sg_rrset *old = &prev->nsec[peer[i] & ~SG_DELTA_SAME];
+            assert(old->count == 1);
+            size_t onl = sg_name_len(old->rdata + 2);
+            bm = old->rdata + 2 + onl;
+            bl = sg_rdlen(old->rdata) - onl;
+        } else {
+            int nt = 0;
+            int cut = (n->flags & SG_NODE_DELEG) != 0;
+            for (uint16_t k = 0; k < n->nrrsets && nt < 1000; k++) {
+                uint16_t t = n->rrsets[k].type;
+                /* at a cut only NS and DS belong to this zone */
+                if (cut && t != SG_TYPE_NS && t != SG_TYPE_DS)
+                    continue;
+                types[nt++] = t;
+            }
+            types[nt++] = SG_TYPE_NSEC;
+            types[nt++] = SG_TYPE_RRSIG;
+            if (n == z->apex_node)
+                for (int k = 0; k < napex && nt < 1090; k++)
+                    types[nt++] = apex_types[k];
+            bl = sg_type_bitmap(types, nt, bitmap);
         }
-        types[nt++] = SG_TYPE_NSEC;
-        types[nt++] = SG_TYPE_RRSIG;
-        if (n == z->apex_node)
-            for (int k = 0; k < napex && nt < 1090; k++)
-                types[nt++] = apex_types[k];
-        size_t bl = sg_type_bitmap(types, nt, bitmap);
         size_t rdlen = next->name_len + bl;
         uint8_t *rd = sg_arena_alloc(&c->mem, 2 + rdlen);
         if (!rd) {
@@ -98,7 +112,7 @@ int sg_nsec_build(const sg_zone *z, const uint16_t *apex_types, int napex, sg_ns
         rd[0] = (uint8_t)(rdlen >> 8);
         rd[1] = (uint8_t)rdlen;
         memcpy(rd + 2, next->name, next->name_len);
-        memcpy(rd + 2 + next->name_len, bitmap, bl);
+        memcpy(rd + 2 + next->name_len, bm, bl);
         sg_rrset *rs = &c->nsec[i];
         rs->type = SG_TYPE_NSEC;
         rs->count = 1;
@@ -108,6 +122,25 @@ int sg_nsec_build(const sg_zone *z, const uint16_t *apex_types, int napex, sg_ns
     }
     *out = c;
     return 0;
+}
+
+int sg_nsec_build(const sg_zone *z, const uint16_t *apex_types, int napex, sg_nsec_chain **out)
+{
+    return build(z, NULL, NULL, apex_types, napex, out);
+}
+
+int sg_nsec_build_from(const sg_zone *z, const sg_nsec_chain *prev, const uint16_t *apex_types,
+                       int napex, sg_nsec_chain **out)
+{
+    if (!prev)
+        return build(z, NULL, NULL, apex_types, napex, out);
+    uint32_t *peer = malloc((z->nnodes ? z->nnodes : 1) * sizeof *peer);
+    if (!peer)
+        return SG_ENOMEM;
+    sg_denial_delta(prev->zone, z, peer);
+    int rc = build(z, prev, peer, apex_types, napex, out);
+    free(peer);
+    return rc;
 }
 
 void sg_nsec_free(sg_nsec_chain *c)

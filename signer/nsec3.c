@@ -104,15 +104,84 @@ static void hash_all(sg_nsec3_chain *c, int threads)
     }
 }
 
-int sg_nsec3_build(const sg_zone *z, uint16_t iterations, const uint8_t *salt, uint8_t salt_len,
-                   int optout, const uint16_t *apex_types, int napex, sg_nsec3_chain **out)
+static int eligible(const sg_node *n, int optout)
 {
-    return sg_nsec3_build_threads(z, iterations, salt, salt_len, optout, apex_types, napex, 1, out);
+    if (n->flags & SG_NODE_NONAUTH)
+        return 0;
+    return !(optout && (n->flags & SG_NODE_DELEG) && !sg_node_rrset(n, SG_TYPE_DS));
 }
 
-int sg_nsec3_build_threads(const sg_zone *z, uint16_t iterations, const uint8_t *salt,
-                           uint8_t salt_len, int optout, const uint16_t *apex_types, int napex,
-                           int threads, sg_nsec3_chain **out)
+/* The entries of c (c->e, c->n) in hash order. From scratch: every name hashed, then
+ * sorted. From prev (peer: sg_denial_delta): the names prev had keep their hash and
+ * prev's order, the new ones are hashed, sorted among themselves and merged in;
+ * *reused_out (c->n entries) is then the prev entry each came from, or UINT32_MAX. */
+static int order_entries(sg_nsec3_chain *c, const sg_nsec3_chain *prev, const uint32_t *peer,
+                         int threads, uint32_t **reused_out)
+{
+    const sg_zone *z = c->zone;
+    if (!prev) {
+        for (size_t i = 0; i < z->nnodes; i++) {
+            const sg_node *n = &z->nodes[i];
+            if (eligible(n, c->optout))
+                c->e[c->n++].node = n;
+        }
+        hash_all(c, threads);
+        sg_psort(c->e, c->n, sizeof *c->e, cmp_entry, threads);
+        return 0;
+    }
+    /* kept[k]: the node of z that prev's entry k stands for now, or none */
+    uint32_t *kept = malloc((prev->n ? prev->n : 1) * sizeof *kept);
+    sg_nsec3_entry *fresh = calloc(z->nnodes ? z->nnodes : 1, sizeof *fresh);
+    uint32_t *reused = malloc((z->nnodes ? z->nnodes : 1) * sizeof *reused);
+    if (!kept || !fresh || !reused) {
+        free(kept);
+        free(fresh);
+        free(reused);
+        return SG_ENOMEM;
+    }
+    for (size_t k = 0; k < prev->n; k++)
+        kept[k] = UINT32_MAX;
+    size_t nfresh = 0;
+    for (size_t i = 0; i < z->nnodes; i++) {
+        const sg_node *n = &z->nodes[i];
+        if (!eligible(n, c->optout))
+            continue;
+        uint32_t pi = peer[i] == SG_DELTA_NONE ? UINT32_MAX : prev->by_node[peer[i] & ~SG_DELTA_SAME];
+        if (pi != UINT32_MAX) {
+            kept[pi] = (uint32_t)i;
+            continue;
+        }
+        sg_nsec3_entry *e = &fresh[nfresh++];
+        e->node = n;
+        sg_nsec3_hash(c, n->name, e->hash);
+    }
+    qsort(fresh, nfresh, sizeof *fresh, cmp_entry);
+    size_t k = 0, f = 0;
+    for (;;) {
+        while (k < prev->n && kept[k] == UINT32_MAX)
+            k++;
+        if (k == prev->n && f == nfresh)
+            break;
+        sg_nsec3_entry *e = &c->e[c->n];
+        if (k < prev->n && (f == nfresh || memcmp(prev->e[k].hash, fresh[f].hash, SG_NSEC3_HASH_LEN) < 0)) {
+            memcpy(e->hash, prev->e[k].hash, SG_NSEC3_HASH_LEN);
+            e->node = &z->nodes[kept[k]];
+            reused[c->n++] = (uint32_t)k++;
+        } else {
+            *e = fresh[f++];
+            reused[c->n++] = UINT32_MAX;
+        }
+    }
+    free(kept);
+    free(fresh);
+    *reused_out = reused;
+    return 0;
+}
+
+/* prev and peer may be NULL: a build from scratch */
+static int build(const sg_zone *z, const sg_nsec3_chain *prev, const uint32_t *peer,
+                 uint16_t iterations, const uint8_t *salt, uint8_t salt_len, int optout,
+                 const uint16_t *apex_types, int napex, int threads, sg_nsec3_chain **out)
 {
     if (!sha1()) {
         sg_log(SG_LOG_ERR, "signer", z->apex_str, "SHA-1 is not available for NSEC3");
@@ -128,27 +197,20 @@ int sg_nsec3_build_threads(const sg_zone *z, uint16_t iterations, const uint8_t 
         memcpy(c->salt, salt, salt_len);
     c->optout = optout ? 1 : 0;
     sg_arena_init_growing(&c->mem, 1 << 20);
+    uint32_t *reused = NULL;
     c->e = calloc(z->nnodes, sizeof *c->e);
     c->by_node = malloc(z->nnodes * sizeof *c->by_node);
-    if (!c->e || !c->by_node) {
+    if (!c->e || !c->by_node || order_entries(c, prev, peer, threads, &reused)) {
         sg_nsec3_free(c);
         return SG_ENOMEM;
     }
-    for (size_t i = 0; i < z->nnodes; i++) {
-        const sg_node *n = &z->nodes[i];
+    for (size_t i = 0; i < z->nnodes; i++)
         c->by_node[i] = UINT32_MAX;
-        if (n->flags & SG_NODE_NONAUTH)
-            continue;
-        if (optout && (n->flags & SG_NODE_DELEG) && !sg_node_rrset(n, SG_TYPE_DS))
-            continue;
-        c->e[c->n++].node = n;
-    }
-    hash_all(c, threads);
-    sg_psort(c->e, c->n, sizeof *c->e, cmp_entry, threads);
     /* binary search touches 17 entries of 60+ bytes each; 20-byte keys side by side
      * cost far fewer cache misses */
     c->hashes = malloc((c->n ? c->n : 1) * sizeof *c->hashes);
     if (!c->hashes) {
+        free(reused);
         sg_nsec3_free(c);
         return SG_ENOMEM;
     }
@@ -158,42 +220,61 @@ int sg_nsec3_build_threads(const sg_zone *z, uint16_t iterations, const uint8_t 
     uint16_t types[1100];
     uint8_t bitmap[8704];
     char label[40];
+    size_t bm_at = 2 + 5 + salt_len + 1 + SG_NSEC3_HASH_LEN; /* in an NSEC3's rdata */
     for (size_t i = 0; i < c->n; i++) {
         sg_nsec3_entry *e = &c->e[i];
         const sg_node *n = e->node;
-        c->by_node[n->index] = (uint32_t)i;
-        sg_base32hex(e->hash, SG_NSEC3_HASH_LEN, label);
-        size_t ll = strlen(label);
+        const sg_nsec3_entry *old = reused && reused[i] != UINT32_MAX ? &prev->e[reused[i]] : NULL;
+        /* the index from the address: reading the node is a cache miss per entry, in
+         * hash order, that a name whose bitmap is reused never needs */
+        size_t ni = (size_t)(n - z->nodes);
+        c->by_node[ni] = (uint32_t)i;
+        size_t ll = 32; /* base32hex of 20 bytes */
         e->owner = sg_arena_alloc(&c->mem, 1 + ll + z->apex_len);
         if (!e->owner) {
+            free(reused);
             sg_nsec3_free(c);
             return SG_ENOMEM;
         }
-        e->owner[0] = (uint8_t)ll;
-        memcpy(e->owner + 1, label, ll);
-        memcpy(e->owner + 1 + ll, z->apex, z->apex_len);
+        if (old) {
+            memcpy(e->owner, old->owner, 1 + ll + z->apex_len);
+        } else {
+            sg_base32hex(e->hash, SG_NSEC3_HASH_LEN, label);
+            e->owner[0] = (uint8_t)ll;
+            memcpy(e->owner + 1, label, ll);
+            memcpy(e->owner + 1 + ll, z->apex, z->apex_len);
+        }
 
-        int nt = 0, cut = (n->flags & SG_NODE_DELEG) != 0, signed_data = 0;
-        for (uint16_t k = 0; k < n->nrrsets && nt < 1000; k++) {
-            uint16_t t = n->rrsets[k].type;
-            if (cut && t != SG_TYPE_NS && t != SG_TYPE_DS)
-                continue;
-            types[nt++] = t;
-            if (!cut || t == SG_TYPE_DS)
-                signed_data = 1;
+        const uint8_t *bm = bitmap;
+        size_t bl;
+        if (old && (peer[ni] & SG_DELTA_SAME)) {
+            /* same types and flags: the bitmap the last version made for the name */
+            bm = old->rrset.rdata + bm_at;
+            bl = 2 + sg_rdlen(old->rrset.rdata) - bm_at;
+        } else {
+            int nt = 0, cut = (n->flags & SG_NODE_DELEG) != 0, signed_data = 0;
+            for (uint16_t k = 0; k < n->nrrsets && nt < 1000; k++) {
+                uint16_t t = n->rrsets[k].type;
+                if (cut && t != SG_TYPE_NS && t != SG_TYPE_DS)
+                    continue;
+                types[nt++] = t;
+                if (!cut || t == SG_TYPE_DS)
+                    signed_data = 1;
+            }
+            if (n == z->apex_node) {
+                for (int k = 0; k < napex && nt < 1090; k++)
+                    types[nt++] = apex_types[k];
+                types[nt++] = SG_TYPE_NSEC3PARAM;
+            }
+            if (signed_data)
+                types[nt++] = SG_TYPE_RRSIG;
+            bl = sg_type_bitmap(types, nt, bitmap);
         }
-        if (n == z->apex_node) {
-            for (int k = 0; k < napex && nt < 1090; k++)
-                types[nt++] = apex_types[k];
-            types[nt++] = SG_TYPE_NSEC3PARAM;
-        }
-        if (signed_data)
-            types[nt++] = SG_TYPE_RRSIG;
-        size_t bl = sg_type_bitmap(types, nt, bitmap);
         const sg_nsec3_entry *next = &c->e[(i + 1) % c->n];
         size_t rdlen = 5 + salt_len + 1 + SG_NSEC3_HASH_LEN + bl;
         uint8_t *rd = sg_arena_alloc(&c->mem, 2 + rdlen);
         if (!rd) {
+            free(reused);
             sg_nsec3_free(c);
             return SG_ENOMEM;
         }
@@ -211,13 +292,14 @@ int sg_nsec3_build_threads(const sg_zone *z, uint16_t iterations, const uint8_t 
         *p++ = SG_NSEC3_HASH_LEN;
         memcpy(p, next->hash, SG_NSEC3_HASH_LEN);
         p += SG_NSEC3_HASH_LEN;
-        memcpy(p, bitmap, bl);
+        memcpy(p, bm, bl);
         e->rrset.type = SG_TYPE_NSEC3;
         e->rrset.count = 1;
         e->rrset.ttl = z->neg_ttl;
         e->rrset.rdata_len = (uint32_t)(2 + rdlen);
         e->rrset.rdata = rd;
     }
+    free(reused);
     /* NSEC3PARAM: flags are 0 there (RFC 5155 4.1.2) */
     size_t plen = 5 + salt_len;
     uint8_t *pr = sg_arena_alloc(&c->mem, 2 + plen);
@@ -241,6 +323,35 @@ int sg_nsec3_build_threads(const sg_zone *z, uint16_t iterations, const uint8_t 
     c->param.rdata = pr;
     *out = c;
     return 0;
+}
+
+int sg_nsec3_build(const sg_zone *z, uint16_t iterations, const uint8_t *salt, uint8_t salt_len,
+                   int optout, const uint16_t *apex_types, int napex, sg_nsec3_chain **out)
+{
+    return build(z, NULL, NULL, iterations, salt, salt_len, optout, apex_types, napex, 1, out);
+}
+
+int sg_nsec3_build_threads(const sg_zone *z, uint16_t iterations, const uint8_t *salt,
+                           uint8_t salt_len, int optout, const uint16_t *apex_types, int napex,
+                           int threads, sg_nsec3_chain **out)
+{
+    return build(z, NULL, NULL, iterations, salt, salt_len, optout, apex_types, napex, threads,
+                 out);
+}
+
+int sg_nsec3_build_from(const sg_zone *z, const sg_nsec3_chain *prev, const uint16_t *apex_types,
+                        int napex, sg_nsec3_chain **out)
+{
+    if (!prev)
+        return SG_EINVAL;
+    uint32_t *peer = malloc((z->nnodes ? z->nnodes : 1) * sizeof *peer);
+    if (!peer)
+        return SG_ENOMEM;
+    sg_denial_delta(prev->zone, z, peer);
+    int rc = build(z, prev, peer, prev->iterations, prev->salt, prev->salt_len, prev->optout,
+                   apex_types, napex, 1, out);
+    free(peer);
+    return rc;
 }
 
 void sg_nsec3_free(sg_nsec3_chain *c)

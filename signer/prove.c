@@ -8,15 +8,33 @@
 
 #define SG_TYPE_NXNAME 128 /* RFC 9824 */
 
+static int build(const sg_zone *z, const sg_denial *prev, enum sg_ks_denial kind,
+                 uint16_t iterations, int optout, const uint16_t *apex_types, int napex,
+                 int threads, sg_denial **out);
+
 int sg_denial_build(const sg_zone *z, enum sg_ks_denial kind, uint16_t iterations, int optout,
                     const uint16_t *apex_types, int napex, sg_denial **out)
 {
-    return sg_denial_build_threads(z, kind, iterations, optout, apex_types, napex, 1, out);
+    return build(z, NULL, kind, iterations, optout, apex_types, napex, 1, out);
 }
 
 int sg_denial_build_threads(const sg_zone *z, enum sg_ks_denial kind, uint16_t iterations,
                             int optout, const uint16_t *apex_types, int napex, int threads,
                             sg_denial **out)
+{
+    return build(z, NULL, kind, iterations, optout, apex_types, napex, threads, out);
+}
+
+int sg_denial_build_from(const sg_zone *z, const sg_denial *prev, enum sg_ks_denial kind,
+                         uint16_t iterations, int optout, const uint16_t *apex_types, int napex,
+                         sg_denial **out)
+{
+    return build(z, prev, kind, iterations, optout, apex_types, napex, 1, out);
+}
+
+static int build(const sg_zone *z, const sg_denial *prev, enum sg_ks_denial kind,
+                 uint16_t iterations, int optout, const uint16_t *apex_types, int napex,
+                 int threads, sg_denial **out)
 {
     sg_denial *d = calloc(1, sizeof *d);
     if (!d)
@@ -28,8 +46,18 @@ int sg_denial_build_threads(const sg_zone *z, enum sg_ks_denial kind, uint16_t i
     if (napex)
         memcpy(d->apex_types, apex_types, (size_t)napex * sizeof *apex_types);
     int rc = 0;
-    if (kind == SG_KS_DENIAL_NSEC)
+    /* a chain of another version of this zone with these parameters: derived from it */
+    if (prev && !sg_denial_matches(prev, kind, iterations, optout, apex_types, napex))
+        prev = NULL;
+    const sg_zone *pz = !prev ? NULL : prev->nsec ? prev->nsec->zone : prev->nsec3 ? prev->nsec3->zone : NULL;
+    if (pz && (pz == z || pz->apex_len != z->apex_len || memcmp(pz->apex, z->apex, z->apex_len)))
+        prev = NULL;
+    if (kind == SG_KS_DENIAL_NSEC && prev && prev->nsec)
+        rc = sg_nsec_build_from(z, prev->nsec, apex_types, napex, &d->nsec);
+    else if (kind == SG_KS_DENIAL_NSEC)
         rc = sg_nsec_build(z, apex_types, napex, &d->nsec);
+    else if (kind == SG_KS_DENIAL_NSEC3 && prev && prev->nsec3)
+        rc = sg_nsec3_build_from(z, prev->nsec3, apex_types, napex, &d->nsec3);
     else if (kind == SG_KS_DENIAL_NSEC3)
         rc = sg_nsec3_build_threads(z, iterations, NULL, 0, optout, apex_types, napex, threads,
                                     &d->nsec3);

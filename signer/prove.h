@@ -26,6 +26,14 @@ int sg_denial_build(const sg_zone *z, enum sg_ks_denial kind, uint16_t iteration
 int sg_denial_build_threads(const sg_zone *z, enum sg_ks_denial kind, uint16_t iterations,
                             int optout, const uint16_t *apex_types, int napex, int threads,
                             sg_denial **out);
+/* The same for z, derived from prev, the denial data of an earlier version of the zone
+ * (sg_nsec_build_from, sg_nsec3_build_from) when prev fits these parameters; otherwise
+ * (prev NULL, other parameters, another zone) built from scratch. The result is the same
+ * either way. prev's zone must stay alive during the call; the result does not refer to
+ * prev. */
+int sg_denial_build_from(const sg_zone *z, const sg_denial *prev, enum sg_ks_denial kind,
+                         uint16_t iterations, int optout, const uint16_t *apex_types, int napex,
+                         sg_denial **out);
 void sg_denial_free(void *d);
 /* Does d fit these parameters? */
 int sg_denial_matches(const sg_denial *d, enum sg_ks_denial kind, uint16_t iterations,

@@ -57,6 +57,7 @@ typedef struct file_set {
  * points queries to. */
 typedef struct file_signal {
     sg_zone_slot *slot;             /* NULL: the zone is not signed, nothing signalled */
+    int published;                  /* a signal version went into the slot: reap it */
     char serial_path[2200];         /* the served-serial state file, "" when none */
 } file_signal;
 
@@ -78,8 +79,7 @@ typedef struct file_state {
      * to them until they stop */
     uint64_t seq;
     uint64_t signal_state;          /* sg_signal_state() the versions were last made for */
-    sg_task task;
-    int task_started;
+    int following;                  /* in the signal thread's list (g_sig) */
 } file_state;
 
 /* Moves whenever a signal version is published: the plugin's version (the answer cache). */
@@ -94,18 +94,19 @@ static void file_set_release(file_set *set)
     }
 }
 
+static void file_stop(void *state);
+
 static void file_teardown(void *state)
 {
     file_state *st = state;
     if (!st)
         return;
+    file_stop(st); /* a teardown without a stop (a later plugin's setup failed) */
     for (int i = 0; i < st->nzones; i++)
         sg_zonedb_release(st->zones[i]);
     for (int i = 0; st->sig && i < st->nzones; i++)
         sg_zonedb_slot_release(st->sig[i].slot);
     free(st->sig);
-    if (st->task_started)
-        sg_task_destroy(&st->task);
     free(st->zones);
     file_set_release(st->set);
     free(st);
@@ -355,6 +356,7 @@ static int signal_refresh_locked(file_state *st, int i)
                    g->serial_path, strerror(errno));
     }
     size_t n = set.n;
+    g->published = 1;
     if ((rc = sg_zonedb_slot_publish(g->slot, z)))
         goto out;
     atomic_fetch_add(&g_signal_epoch, 1);
@@ -372,20 +374,37 @@ out:
  * instance's) and their NS sets with their files: looked at once a second. */
 #define SIGNAL_POLL_MS 1000
 
+/* One thread for the whole process (a thread per `file` line was a thread per zone where
+ * each zone has its own line: 10,000 zones, 10,000 threads): the signed zones of every
+ * started instance, in a list under g_sig.lock. */
+static struct {
+    pthread_mutex_t lock;
+    file_state **st;
+    size_t n, cap;
+    sg_task task;
+    int running;
+} g_sig = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
 static void *signal_main(void *arg)
 {
-    file_state *st = arg;
-    while (!sg_task_sleep(&st->task, SIGNAL_POLL_MS)) {
+    (void)arg;
+    while (!sg_task_sleep(&g_sig.task, SIGNAL_POLL_MS)) {
         /* taken before the zones are looked at: a change while they are is seen next time */
         uint64_t now = sg_signal_state();
-        int failed = 0;
-        for (int i = 0; i < st->nzones; i++) {
-            if (now != st->signal_state && signal_refresh(st, i))
-                failed = 1; /* logged; tried again next time */
-            sg_zonedb_slot_reap(st->sig[i].slot);
+        pthread_mutex_lock(&g_sig.lock);
+        for (size_t k = 0; k < g_sig.n; k++) {
+            file_state *st = g_sig.st[k];
+            int failed = 0;
+            for (int i = 0; i < st->nzones; i++) {
+                if (now != st->signal_state && signal_refresh(st, i))
+                    failed = 1; /* logged; tried again next time */
+                if (st->sig[i].published)
+                    sg_zonedb_slot_reap(st->sig[i].slot);
+            }
+            if (!failed)
+                st->signal_state = now;
         }
-        if (!failed)
-            st->signal_state = now;
+        pthread_mutex_unlock(&g_sig.lock);
     }
     return NULL;
 }
@@ -393,20 +412,60 @@ static void *signal_main(void *arg)
 static int file_start(void *state)
 {
     file_state *st = state;
-    if (!st || !st->nsigned)
+    if (!st || !st->nsigned || st->following)
         return 0;
-    int rc = sg_task_start(&st->task, "sg-signal", signal_main, st);
-    if (rc == 0)
-        st->task_started = 2;
+    pthread_mutex_lock(&g_sig.lock);
+    int rc = 0;
+    if (g_sig.n == g_sig.cap) {
+        size_t cap = g_sig.cap ? g_sig.cap * 2 : 16;
+        file_state **nv = realloc(g_sig.st, cap * sizeof *nv);
+        if (!nv)
+            rc = SG_ENOMEM;
+        else {
+            g_sig.st = nv;
+            g_sig.cap = cap;
+        }
+    }
+    if (!rc) {
+        g_sig.st[g_sig.n++] = st;
+        st->following = 1;
+        if (!g_sig.running) {
+            sg_task_init(&g_sig.task);
+            if ((rc = sg_task_start(&g_sig.task, "sg-signal", signal_main, NULL)) == 0)
+                g_sig.running = 1;
+            else
+                sg_task_destroy(&g_sig.task);
+        }
+    }
+    pthread_mutex_unlock(&g_sig.lock);
     return rc;
 }
 
 static void file_stop(void *state)
 {
     file_state *st = state;
-    if (st && st->task_started == 2) {
-        sg_task_stop(&st->task);
-        st->task_started = 1;
+    if (!st || !st->following)
+        return;
+    int last = 0;
+    pthread_mutex_lock(&g_sig.lock);
+    for (size_t k = 0; k < g_sig.n; k++)
+        if (g_sig.st[k] == st) {
+            g_sig.st[k] = g_sig.st[--g_sig.n];
+            break;
+        }
+    st->following = 0;
+    if (!g_sig.n && g_sig.running) {
+        g_sig.running = 0;
+        last = 1;
+        free(g_sig.st); /* nothing left behind at exit */
+        g_sig.st = NULL;
+        g_sig.cap = 0;
+    }
+    pthread_mutex_unlock(&g_sig.lock);
+    if (last) {
+        /* setup, start and stop run on the main thread: no start meanwhile */
+        sg_task_stop(&g_sig.task);
+        sg_task_destroy(&g_sig.task);
     }
 }
 
@@ -495,8 +554,6 @@ static int file_setup(const sg_cfg_block *blk, const sg_setup_ctx *ctx, void **s
         }
     }
     if (st->nsigned) {
-        sg_task_init(&st->task);
-        st->task_started = 1;
     }
     *state_out = st;
     st = NULL;

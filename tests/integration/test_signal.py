@@ -256,6 +256,20 @@ class SignalTest(unittest.TestCase):
                 self.assertIn('ad', r.flags, r.text)
                 self.assertEqual([x.rdata for x in r.answer if x.type == 'A'], ['192.0.2.7'])
 
+    def test_7_one_signal_thread(self):
+        # one thread looks after every signed zone's signals, however many `file` lines
+        # (one per `file` line was one per zone: 10,000 zones, 10,000 threads); after the
+        # reloads of test_6 too
+        pid = self.srv.proc.pid
+        names = []
+        for t in os.listdir('/proc/%d/task' % pid):
+            try:
+                with open('/proc/%d/task/%s/comm' % (pid, t)) as f:
+                    names.append(f.read().strip())
+            except OSError:
+                pass   # a thread that ended meanwhile
+        self.assertEqual(names.count('sg-signal'), 1, names)
+
 
 if __name__ == '__main__':
     signet_test.main()
