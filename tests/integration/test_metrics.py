@@ -183,8 +183,16 @@ other.test:$port {
         # sockets per worker and listener, the log, the scrape's own connection
         self.assertGreaterEqual(self.value(s, 'process_open_fds'), 5)
         self.assertGreater(self.value(s, 'process_max_fds'), self.value(s, 'process_open_fds'))
+        # the process's own utime+stime: a start that used under a clock tick (10 ms)
+        # reads 0, so the figure is checked against /proc, not against zero
         cpu = self.value(s, 'process_cpu_seconds_total')
-        self.assertGreater(cpu, 0)
+        with open('/proc/%d/stat' % self.srv.proc.pid) as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+        ticks = os.sysconf('SC_CLK_TCK')
+        after = (int(fields[11]) + int(fields[12])) / ticks
+        self.assertGreaterEqual(cpu, 0)
+        self.assertLessEqual(cpu, after)
+        self.assertGreater(cpu, after - 0.5, 'process_cpu_seconds_total %r, /proc %r' % (cpu, after))
 
     def test_cache_hits_and_misses(self):
         before, _ = self.scrape()
