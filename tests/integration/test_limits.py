@@ -198,8 +198,8 @@ class SignedLimits(unittest.TestCase):
             s.close()
         return ids, got
 
-    def check_burst(self, n):
-        ids, got = self.burst(n)
+    def check_burst(self, n, sockets=8):
+        ids, got = self.burst(n, sockets=sockets)
         # every query is answered (the socket buffer holds them all): shed, not lost
         self.assertEqual(len(got), n, 'replies missing: %d of %d' % (n - len(got), n))
         rcodes = []
@@ -259,14 +259,22 @@ class PendingSignatures(SignedLimits):
 
     def test_over_cap_is_servfail(self):
         self.check_recovers()
-        before = self.shed()
-        rcodes = self.check_burst(400)
-        after = self.shed()
-        self.assertEqual(after['busy'] - before['busy'], rcodes.count('SERVFAIL'))
-        self.assertEqual(after['late'], before['late'])
-        # two workers signing at once: the second is refused
-        self.assertGreater(rcodes.count('SERVFAIL'), 0)
-        self.assertGreater(rcodes.count('ANSWERED'), 0)
+        # two workers signing at once: the second is refused. Whether they overlap is up to
+        # the scheduler and to which worker each source port hashes to (a CI run once saw
+        # none in one burst of 400 from 8 ports), so 32 ports and up to three bursts; every
+        # burst still checks that each SERVFAIL is one counted refusal
+        total = []
+        for attempt in range(3):
+            before = self.shed()
+            rcodes = self.check_burst(400, sockets=32)
+            after = self.shed()
+            self.assertEqual(after['busy'] - before['busy'], rcodes.count('SERVFAIL'))
+            self.assertEqual(after['late'], before['late'])
+            total += rcodes
+            if 'SERVFAIL' in total and 'ANSWERED' in total:
+                break
+        self.assertGreater(total.count('SERVFAIL'), 0)
+        self.assertGreater(total.count('ANSWERED'), 0)
         self.check_recovers()
 
 
