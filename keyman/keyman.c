@@ -735,7 +735,9 @@ static void step(sg_keyman *km, int64_t now, int with_follow)
             free(b);
         }
     }
-    while (km->nheap && km->heap[0]->due <= now) {
+    /* a first pass over 100,000 zones takes a minute: a stop asked meanwhile is not kept
+     * waiting for it (the zones left are due at the next start's first pass) */
+    while (km->nheap && km->heap[0]->due <= now && !sg_task_stopping(&km->task)) {
         kzone *z = km->heap[0];
         set_due(km, z, refresh_zone(km, ks, z, now));
     }

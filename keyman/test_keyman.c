@@ -210,6 +210,42 @@ static void test_idle_step_touches_no_zone(void **state)
     free(zones);
 }
 
+/* A stop asked during the first pass over many zones ends the pass (100,000 zones made
+ * SIGTERM wait a minute for it): the thread, started, has stepped some zones but not all
+ * when the stop returns. The zones are made due at once by the first step. */
+#define STOPPED 3000
+static void test_stop_ends_first_pass(void **state)
+{
+    fixture *f = *state;
+    uint8_t (*apex)[SG_NAME_MAX] = calloc(STOPPED, sizeof *apex);
+    const uint8_t **zones = calloc(STOPPED, sizeof *zones);
+    assert_non_null(apex);
+    assert_non_null(zones);
+    for (int i = 0; i < STOPPED; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "s%d.km.test.", i);
+        assert_int_equal(sg_name_from_str(name, NULL, apex[i]), 0);
+        zones[i] = apex[i];
+    }
+    sg_keyman_cfg c = { .keystore = f->path, .policy = "default", .zones = zones,
+                        .nzones = STOPPED };
+    char why[512];
+    assert_int_equal(sg_keyman_new(&c, time(NULL), why, sizeof why, &f->km), 0);
+    assert_int_equal(sg_keyman_start(f->km), 0);
+    /* the thread's first step comes a second after the start */
+    for (int i = 0; i < 30000 && sg_keyman_zones_stepped(f->km) == 0; i++)
+        usleep(200);
+    assert_true(sg_keyman_zones_stepped(f->km) > 0);
+    sg_keyman_stop(f->km);
+    uint64_t n = sg_keyman_zones_stepped(f->km);
+    assert_true(n < STOPPED);
+    /* the thread is gone: nothing more is stepped */
+    usleep(20000);
+    assert_int_equal(sg_keyman_zones_stepped(f->km), n);
+    free(apex);
+    free(zones);
+}
+
 /* Another connection's write that says its zone (transfer's propagation row, its
  * secondaries fact) steps that zone only; every zone is looked at once
  * ZONE_WRITES_ALL_S (30 s) later in case another write hid behind it; a write that says
@@ -724,6 +760,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_metrics_after_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_thread_follows_keystore, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_step_touches_no_zone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_ends_first_pass, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first_start_in_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zone_write_steps_that_zone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dynamic_follows_served_zones, setup, teardown),
