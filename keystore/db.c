@@ -106,10 +106,67 @@ int ks_ssl_fail(sg_keystore *ks, const char *what)
     return SG_ELIB;
 }
 
+static uint32_t sql_hash(const char *sql)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h;
+}
+
 int ks_prepare(sg_keystore *ks, const char *sql, sqlite3_stmt **st_out)
 {
+    uint32_t h = sql_hash(sql);
+    ks_stmt_slot *free_slot = NULL;
+    for (int i = 0; i < KS_STMT_CACHE; i++) {
+        ks_stmt_slot *s = &ks->stmts[i];
+        if (!s->st) {
+            if (!free_slot)
+                free_slot = s;
+            continue;
+        }
+        if (!s->taken && s->hash == h && !strcmp(sqlite3_sql(s->st), sql)) {
+            s->taken = 1;
+            *st_out = s->st;
+            return 0;
+        }
+    }
+    /* not kept (or in use by a caller further up): a new one, kept if there is room */
     int rc = sqlite3_prepare_v2(ks->db, sql, -1, st_out, NULL);
-    return rc == SQLITE_OK ? 0 : ks_sql_fail(ks, rc, "prepare");
+    if (rc != SQLITE_OK)
+        return ks_sql_fail(ks, rc, "prepare");
+    if (free_slot) {
+        free_slot->st = *st_out;
+        free_slot->hash = h;
+        free_slot->taken = 1;
+    }
+    return 0;
+}
+
+void ks_finish(sg_keystore *ks, sqlite3_stmt *st)
+{
+    if (!st)
+        return;
+    for (int i = 0; ks && i < KS_STMT_CACHE; i++) {
+        ks_stmt_slot *s = &ks->stmts[i];
+        if (s->st == st) {
+            /* a reset statement holds no read transaction open */
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            s->taken = 0;
+            return;
+        }
+    }
+    sqlite3_finalize(st);
+}
+
+void ks_stmt_cache_clear(sg_keystore *ks)
+{
+    for (int i = 0; i < KS_STMT_CACHE; i++) {
+        sqlite3_finalize(ks->stmts[i].st);
+        ks->stmts[i].st = NULL;
+        ks->stmts[i].taken = 0;
+    }
 }
 
 int ks_exec(sg_keystore *ks, const char *sql)
@@ -231,7 +288,7 @@ int sg_ks_data_version(sg_keystore *ks, int64_t *v_out)
         *v_out = sqlite3_column_int64(st, 0);
     else
         rc = ks_sql_fail(ks, s, "reading data_version");
-    sqlite3_finalize(st);
+    ks_finish(ks, st);
     return rc;
 }
 
@@ -240,6 +297,7 @@ void sg_ks_free(sg_keystore *ks)
     if (!ks)
         return;
     if (ks->db) {
+        ks_stmt_cache_clear(ks);
         if (ks->tx_depth > 0)
             sqlite3_exec(ks->db, "ROLLBACK", NULL, NULL, NULL);
         sqlite3_close_v2(ks->db);

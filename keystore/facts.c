@@ -39,7 +39,7 @@ int sg_ks_fact_get(sg_keystore *ks, const char *zone, const char *name, sg_ks_fa
         read_row(st, f_out);
     else
         r = rc == SQLITE_DONE ? SG_ENOTFOUND : ks_sql_fail(ks, rc, "read fact");
-    sqlite3_finalize(st);
+    ks_finish(ks, st);
     return r;
 }
 
@@ -100,7 +100,7 @@ static int fact_observe(sg_keystore *ks, const char *zone, const char *name, uin
     sqlite3_bind_text(st, 7, f.prev_source, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 8, f.prev_until);
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    ks_finish(ks, st);
     return rc == SQLITE_DONE ? 0 : ks_sql_fail(ks, rc, "record fact");
 }
 
@@ -180,7 +180,7 @@ int sg_ks_zone_last_time(sg_keystore *ks, const char *zone, int64_t *t_out)
         *t_out = sqlite3_column_int64(st, 0);
     else
         r = ks_sql_fail(ks, rc, "last event time");
-    sqlite3_finalize(st);
+    ks_finish(ks, st);
     return r;
 }
 
@@ -215,7 +215,7 @@ int sg_ks_propagation_add(sg_keystore *ks, const char *zone, uint32_t serial, in
         if (i == 0)
             sqlite3_bind_int64(st, 4, confirmed_at);
         int rc = sqlite3_step(st);
-        sqlite3_finalize(st);
+        ks_finish(ks, st);
         if (rc != SQLITE_DONE) {
             r = ks_sql_fail(ks, rc, "record propagation");
             goto fail;
@@ -252,7 +252,7 @@ int sg_ks_propagation_list(sg_keystore *ks, const char *zone, sg_ks_propagation 
     }
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
         r = ks_sql_fail(ks, rc, "list propagation");
-    sqlite3_finalize(st);
+    ks_finish(ks, st);
     *n_out = n;
     return r;
 }

@@ -36,7 +36,7 @@ int sg_ks_key_mark_foreign(sg_keystore *ks, int64_t id, const char *peer, int64_
         return r;
     sqlite3_bind_int64(st, 1, id);
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    ks_finish(ks, st);
     if (rc != SQLITE_DONE)
         return ks_sql_fail(ks, rc, "mark key foreign");
     char why[200];
@@ -87,6 +87,6 @@ int sg_ks_peer_seen_list(sg_keystore *ks, const char *zone, sg_ks_peer_seen_key 
     }
     if (rc != SQLITE_DONE)
         r = ks_sql_fail(ks, rc, "read the multi-signer peer's keys");
-    sqlite3_finalize(st);
+    ks_finish(ks, st);
     return r;
 }

@@ -6,10 +6,21 @@
 #include "keystore/keystore.h"
 
 #include <sqlite3.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+/* Prepared statements kept for the handle's life (ks_prepare / ks_finish): parsing the
+ * same SQL again for every zone was half of a 30,000-zone start. */
+#define KS_STMT_CACHE 64
+typedef struct ks_stmt_slot {
+    sqlite3_stmt *st;    /* NULL: free slot */
+    uint32_t hash;       /* of the SQL text */
+    int taken;           /* handed out by ks_prepare, not yet given back */
+} ks_stmt_slot;
 
 struct sg_keystore {
     sqlite3 *db;
+    ks_stmt_slot stmts[KS_STMT_CACHE];
     char actor[16];
     int tx_depth;        /* sg_ks_begin nesting; savepoints below the outermost */
     char errmsg[256];    /* last library failure, for callers that print it */
@@ -25,8 +36,15 @@ int ks_sql_fail(sg_keystore *ks, int rc, const char *what);
 int ks_ssl_fail(sg_keystore *ks, const char *what);
 /* Set the handle's error text (truncation is fine: it is for humans). */
 void ks_set_err(sg_keystore *ks, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Prepare a statement, mapping failure through ks_sql_fail. */
+/* Prepare a statement, mapping failure through ks_sql_fail. The statement may be one the
+ * handle keeps (reset, no bindings): give it back with ks_finish, never sqlite3_finalize.
+ * The same SQL taken twice at once (nested calls) gets a second statement. */
 int ks_prepare(sg_keystore *ks, const char *sql, sqlite3_stmt **st_out);
+/* Give back a statement from ks_prepare (reset and kept, or finalized if not kept);
+ * NULL is fine. Any other statement is finalized. */
+void ks_finish(sg_keystore *ks, sqlite3_stmt *st);
+/* Finalize every kept statement (before the connection closes). */
+void ks_stmt_cache_clear(sg_keystore *ks);
 /* Run SQL without results. */
 int ks_exec(sg_keystore *ks, const char *sql);
 /* Copy a text column into a fixed buffer ("" for NULL). */

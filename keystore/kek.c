@@ -435,14 +435,14 @@ int sg_ks_rekey(sg_keystore *ks, const uint8_t *old, int64_t now, size_t *n_out,
         sg_say(why, cap, r, "%s", ks->errmsg);
         goto fail;
     }
-    sqlite3_finalize(q);
-    sqlite3_finalize(u);
+    ks_finish(ks, q);
+    ks_finish(ks, u);
     if ((r = sg_ks_commit(ks)))
         return sg_say(why, cap, r, "%s", sg_strerror(r));
     return 0;
 fail:
-    sqlite3_finalize(q);
-    sqlite3_finalize(u);
+    ks_finish(ks, q);
+    ks_finish(ks, u);
     sg_ks_rollback(ks);
     *n_out = 0;
     return r;

@@ -177,7 +177,7 @@ int sg_ks_policy_get(sg_keystore *ks, const char *name, sg_ks_policy *p_out)
         row_to_policy(st, p_out);
     else
         r = rc == SQLITE_DONE ? SG_ENOTFOUND : ks_sql_fail(ks, rc, "read policy");
-    sqlite3_finalize(st);
+    ks_finish(ks, st);
     return r;
 }
 
@@ -205,7 +205,7 @@ int sg_ks_policy_list(sg_keystore *ks, sg_ks_policy **list_out, size_t *n_out)
     }
     if (!r && rc != SQLITE_DONE)
         r = ks_sql_fail(ks, rc, "list policies");
-    sqlite3_finalize(st);
+    ks_finish(ks, st);
     if (r) {
         free(list);
         return r;
@@ -244,7 +244,7 @@ static int write_policy(sg_keystore *ks, const sg_ks_policy *p, int64_t now, int
         goto fail;
     bind_policy(st, p);
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    ks_finish(ks, st);
     if (rc != SQLITE_DONE) {
         r = ks_sql_fail(ks, rc, add ? "add policy" : "update policy");
         goto fail;
@@ -291,7 +291,7 @@ int sg_ks_policy_delete(sg_keystore *ks, const char *name, int64_t now)
     sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st);
     int users = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-    sqlite3_finalize(st);
+    ks_finish(ks, st);
     if (users < 0) {
         r = ks_sql_fail(ks, rc, "count policy users");
         goto fail;
@@ -305,7 +305,7 @@ int sg_ks_policy_delete(sg_keystore *ks, const char *name, int64_t now)
         goto fail;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
     rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    ks_finish(ks, st);
     if (rc != SQLITE_DONE) {
         r = ks_sql_fail(ks, rc, "delete policy");
         goto fail;

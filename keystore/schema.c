@@ -170,7 +170,7 @@ int sg_ks_schema_version(sg_keystore *ks, int *version_out)
         *version_out = sqlite3_column_int(st, 0);
     else
         r = ks_sql_fail(ks, rc, "read schema version");
-    sqlite3_finalize(st);
+    ks_finish(ks, st);
     return r;
 }
 

@@ -48,7 +48,7 @@ int sg_ks_skr_offline(sg_keystore *ks, const char *zone)
     sqlite3_bind_text(st, 1, z, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st);
     r = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) != 0 : ks_sql_fail(ks, rc, "read offline KSK slots");
-    sqlite3_finalize(st);
+    ks_finish(ks, st);
     return r;
 }
 
@@ -114,7 +114,7 @@ int sg_ks_skr_list(sg_keystore *ks, const char *zone, int with_text, sg_ks_skr_s
         return r;
     sqlite3_bind_text(st, 1, z, -1, SQLITE_TRANSIENT);
     r = read_slots(ks, st, with_text, out, n_out);
-    sqlite3_finalize(st);
+    ks_finish(ks, st);
     return r;
 }
 
@@ -149,7 +149,7 @@ int sg_ks_skr_plan(sg_keystore *ks, const char *zone, const sg_ks_skr_slot *slot
         r = ks_sql_fail(ks, rc, "replace offline KSK slots");
         goto fail;
     }
-    sqlite3_finalize(del);
+    ks_finish(ks, del);
     del = NULL;
     if ((r = ks_prepare(ks, "UPDATE skr_slots SET t_to = ?2 WHERE zone_id = " ZONE_ID
                             " AND t_to > ?2", &del)))
@@ -174,8 +174,8 @@ int sg_ks_skr_plan(sg_keystore *ks, const char *zone, const sg_ks_skr_slot *slot
             goto fail;
         }
     }
-    sqlite3_finalize(del);
-    sqlite3_finalize(ins);
+    ks_finish(ks, del);
+    ks_finish(ks, ins);
     del = ins = NULL;
     char why[128];
     snprintf(why, sizeof why, "key signing request: %zu slots planned", n);
@@ -183,8 +183,8 @@ int sg_ks_skr_plan(sg_keystore *ks, const char *zone, const sg_ks_skr_slot *slot
         goto fail;
     return sg_ks_commit(ks);
 fail:
-    sqlite3_finalize(del);
-    sqlite3_finalize(ins);
+    ks_finish(ks, del);
+    ks_finish(ks, ins);
     sg_ks_rollback(ks);
     return r;
 }
@@ -210,7 +210,7 @@ int sg_ks_skr_store(sg_keystore *ks, const char *zone, int64_t from, int64_t to,
         r = ks_sql_fail(ks, rc, "store a signed key bundle");
     else if (sqlite3_changes(ks->db) == 0)
         r = SG_ENOTFOUND;
-    sqlite3_finalize(st);
+    ks_finish(ks, st);
     return r;
 }
 
@@ -251,7 +251,7 @@ int sg_ks_skr_at(sg_keystore *ks, const char *zone, int64_t now, sg_ks_skr_slot 
         return r;
     sqlite3_bind_int64(st, 1, id);
     r = read_slots(ks, st, 1, &l, &n);
-    sqlite3_finalize(st);
+    ks_finish(ks, st);
     if (r)
         return r;
     if (n != 1) {

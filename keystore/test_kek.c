@@ -55,7 +55,7 @@ static void row(int64_t id, char *storage, uint8_t *blob, size_t cap, size_t *le
     *len = (size_t)sqlite3_column_bytes(st, 1);
     assert_true(*len <= cap);
     memcpy(blob, sqlite3_column_blob(st, 1), *len);
-    sqlite3_finalize(st);
+    ks_finish(ks, st);
 }
 
 static int loads(int64_t id)
@@ -147,7 +147,7 @@ static void test_wrapped_rows(void **state)
     sqlite3_bind_int64(st, 1, k.id);
     sqlite3_bind_blob(st, 2, blob, (int)len, SQLITE_STATIC);
     assert_int_equal(sqlite3_step(st), SQLITE_DONE);
-    sqlite3_finalize(st);
+    ks_finish(ks, st);
     assert_int_equal(loads(k.id), SG_KS_EKEK);
     assert_non_null(strstr(sg_ks_errmsg(ks), "authentication"));
 }

@@ -56,7 +56,7 @@ int sg_ks_zone_add(sg_keystore *ks, const char *zone, const char *policy, int64_
     sqlite3_bind_int64(st, 2, pid);
     sqlite3_bind_int64(st, 3, now);
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    ks_finish(ks, st);
     if (rc != SQLITE_DONE) {
         r = ks_sql_fail(ks, rc, "add zone");
         goto fail;
@@ -102,7 +102,7 @@ int sg_ks_zone_get(sg_keystore *ks, const char *zone, sg_ks_zone *z_out)
         row_to_zone(st, z_out);
     else
         r = rc == SQLITE_DONE ? SG_ENOTFOUND : ks_sql_fail(ks, rc, "read zone");
-    sqlite3_finalize(st);
+    ks_finish(ks, st);
     return r;
 }
 
@@ -130,7 +130,7 @@ int sg_ks_zone_list(sg_keystore *ks, sg_ks_zone **list_out, size_t *n_out)
     }
     if (!r && rc != SQLITE_DONE)
         r = ks_sql_fail(ks, rc, "list zones");
-    sqlite3_finalize(st);
+    ks_finish(ks, st);
     if (r) {
         free(list);
         return r;
@@ -167,7 +167,7 @@ int sg_ks_zone_update(sg_keystore *ks, const char *zone, const char *policy,
     if (state)
         sqlite3_bind_text(st, 4, state, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    ks_finish(ks, st);
     if (rc != SQLITE_DONE) {
         r = ks_sql_fail(ks, rc, "update zone");
         goto fail;
@@ -222,7 +222,7 @@ int sg_ks_zone_remove(sg_keystore *ks, const char *zone, int force, int64_t now)
         goto fail;
     sqlite3_bind_int64(st, 1, z.id);
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    ks_finish(ks, st);
     if (rc != SQLITE_DONE) {
         r = ks_sql_fail(ks, rc, "remove zone");
         goto fail;
@@ -239,7 +239,7 @@ int sg_ks_zone_remove(sg_keystore *ks, const char *zone, int force, int64_t now)
             goto fail;
         sqlite3_bind_text(st, 1, z.name, -1, SQLITE_TRANSIENT);
         rc = sqlite3_step(st);
-        sqlite3_finalize(st);
+        ks_finish(ks, st);
         if (rc != SQLITE_DONE) {
             r = ks_sql_fail(ks, rc, "remove zone facts");
             goto fail;
@@ -271,7 +271,7 @@ int sg_ks_zone_set_file(sg_keystore *ks, const char *zone, const char *path, int
     sqlite3_bind_int64(st, 1, z.id);
     sqlite3_bind_text(st, 2, path, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    ks_finish(ks, st);
     if (rc != SQLITE_DONE) {
         r = ks_sql_fail(ks, rc, "set zone file");
         goto fail;
@@ -319,7 +319,7 @@ int sg_ks_served_list(sg_keystore *ks, sg_ks_served **list_out, size_t *n_out)
     }
     if (!r && rc != SQLITE_DONE)
         r = ks_sql_fail(ks, rc, "list served zones");
-    sqlite3_finalize(st);
+    ks_finish(ks, st);
     if (r) {
         free(list);
         return r;
@@ -342,6 +342,6 @@ int sg_ks_served_counter(sg_keystore *ks, int64_t *counter_out)
         *counter_out = sqlite3_column_int64(st, 0);
     else
         r = rc == SQLITE_DONE ? SG_ENOTFOUND : ks_sql_fail(ks, rc, "read served-zones counter");
-    sqlite3_finalize(st);
+    ks_finish(ks, st);
     return r;
 }

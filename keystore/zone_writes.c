@@ -29,7 +29,7 @@ int ks_zone_wrote(sg_keystore *ks, const char *zone)
         if (i == 1)
             sqlite3_bind_text(st, 1, zone, -1, SQLITE_TRANSIENT);
         int rc = sqlite3_step(st);
-        sqlite3_finalize(st);
+        ks_finish(ks, st);
         if (rc != SQLITE_DONE)
             return ks_sql_fail(ks, rc, "record the zone written");
     }
@@ -76,7 +76,7 @@ int sg_ks_zone_writes(sg_keystore *ks, int64_t after, int64_t *count_out,
     }
     if (!r && rc != SQLITE_DONE)
         r = ks_sql_fail(ks, rc, "read the zones written");
-    sqlite3_finalize(st);
+    ks_finish(ks, st);
     if (r) {
         free(z);
         return r;
