@@ -79,6 +79,7 @@ typedef struct file_state {
      * to them until they stop */
     uint64_t seq;
     uint64_t signal_state;          /* sg_signal_state() the versions were last made for */
+    _Atomic int any_published;      /* some zone's sig[].published: the thread reaps */
     int following;                  /* in the signal thread's list (g_sig) */
 } file_state;
 
@@ -189,8 +190,21 @@ static int file_parse(const sg_cfg_block *blk, const sg_setup_ctx *ctx, char ***
                 return sg_cfg_error(blk, "file: bad zone name '%s'", blk->args[i + 1]);
             }
             int inside = 0;
-            for (int k = 0; k < ctx->nzones; k++)
-                inside |= sg_name_is_sub(w, ctx->zones[k]);
+            /* a block of 100,000 zones has 100,000 `file` lines, usually in the block's
+             * order: the look starts after the zone the last line matched (setup is one
+             * thread), so that the check is not O(zones) per line */
+            static const uint8_t *const *hint_zones;
+            static int hint;
+            if (hint_zones != ctx->zones || hint >= ctx->nzones)
+                hint = 0;
+            hint_zones = ctx->zones;
+            for (int j = 0; j < ctx->nzones && !inside; j++) {
+                int k = (hint + j) % ctx->nzones;
+                if (sg_name_is_sub(w, ctx->zones[k])) {
+                    inside = 1;
+                    hint = k + 1;
+                }
+            }
             if (!inside) {
                 for (int k = 0; k < i; k++)
                     free(zones[k]);
@@ -357,6 +371,7 @@ static int signal_refresh_locked(file_state *st, int i)
     }
     size_t n = set.n;
     g->published = 1;
+    atomic_store(&st->any_published, 1);
     if ((rc = sg_zonedb_slot_publish(g->slot, z)))
         goto out;
     atomic_fetch_add(&g_signal_epoch, 1);
@@ -394,6 +409,11 @@ static void *signal_main(void *arg)
         pthread_mutex_lock(&g_sig.lock);
         for (size_t k = 0; k < g_sig.n; k++) {
             file_state *st = g_sig.st[k];
+            /* nothing changed and nothing to reap: 100,000 `file` lines are 100,000
+             * instances, looked at every second */
+            if (now == st->signal_state && !atomic_load_explicit(&st->any_published,
+                                                                 memory_order_relaxed))
+                continue;
             int failed = 0;
             for (int i = 0; i < st->nzones; i++) {
                 if (now != st->signal_state && signal_refresh(st, i))
