@@ -31,7 +31,9 @@ typedef struct slot {
 #define WAYS 4
 
 struct sg_sigcache {
-    size_t mask;
+    size_t nsets;              /* any number: a set is chosen by multiply-shift, so the
+                                * table is sized for what it must hold, not the next
+                                * power of two (up to twice that) */
     size_t slot_size;
     size_t max_rdata;
     uint8_t *slots;
@@ -42,13 +44,13 @@ sg_sigcache *sg_sigcache_new(size_t entries, size_t max_rdata)
     sg_sigcache *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    size_t n = 64; /* a power of two, so whole sets of WAYS */
-    while (n < entries)
-        n <<= 1;
-    c->mask = n - 1;
+    size_t sets = (entries + WAYS - 1) / WAYS;
+    if (sets < 16)
+        sets = 16;
+    c->nsets = sets;
     c->max_rdata = max_rdata;
     c->slot_size = (sizeof(slot) + max_rdata + 7) & ~(size_t)7;
-    c->slots = calloc(n, c->slot_size);
+    c->slots = calloc(sets * WAYS, c->slot_size);
     if (!c->slots) {
         free(c);
         return NULL;
@@ -72,7 +74,7 @@ void sg_sigcache_free(sg_sigcache *c)
 static inline slot *way(const sg_sigcache *c, const sg_sigkey *k, uint64_t signer, int w)
 {
     uint64_t h = k->h[w >= WAYS] ^ (signer * 0x9e3779b97f4a7c15ULL);
-    size_t set = (size_t)((h ^ (h >> 29)) & (c->mask / WAYS));
+    size_t set = (size_t)(((unsigned __int128)h * c->nsets) >> 64);
     return (slot *)(c->slots + (set * WAYS + (size_t)(w % WAYS)) * c->slot_size);
 }
 
@@ -196,7 +198,7 @@ void sg_sigcache_move(sg_sigcache *to, sg_sigcache *from)
     uint8_t *buf = malloc(from->max_rdata ? from->max_rdata : 1);
     if (!buf)
         return; /* the new cache starts empty: queries sign again */
-    for (size_t i = 0; i <= from->mask; i++) {
+    for (size_t i = 0; i < from->nsets * WAYS; i++) {
         slot *s = (slot *)(from->slots + i * from->slot_size);
         uint32_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
         if ((s1 & 1) || !s->len || s->len > from->max_rdata || s->len > to->max_rdata)
@@ -216,5 +218,5 @@ void sg_sigcache_move(sg_sigcache *to, sg_sigcache *from)
 
 size_t sg_sigcache_capacity(const sg_sigcache *c)
 {
-    return c ? c->mask + 1 : 0;
+    return c ? c->nsets * WAYS : 0;
 }

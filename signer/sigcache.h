@@ -11,7 +11,7 @@
 
 typedef struct sg_sigcache sg_sigcache;
 
-/* A cache of `entries` slots (rounded up to a power of two), each holding one RRSIG RDATA
+/* A cache of `entries` slots (rounded up to whole sets of four, at least 64), each holding one RRSIG RDATA
  * of up to max_rdata bytes. Returns NULL when out of memory. */
 sg_sigcache *sg_sigcache_new(size_t entries, size_t max_rdata);
 void sg_sigcache_free(sg_sigcache *c);

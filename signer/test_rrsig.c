@@ -216,24 +216,62 @@ static void test_cache_basics(void **st)
 }
 
 /* Both sets of a new key full, but an entry there has room in its other set: it moves,
- * and nothing is lost (with signer 0 and small halves, a half's low four bits are its set
- * of 16). */
+ * and nothing is lost (with signer 0, a half's top four bits are its set of 16: the set
+ * is the half times the number of sets, shifted down 64 bits). */
+#define IN_SET(set, n) (((uint64_t)(set) << 60) | (uint64_t)(n))
 static void test_cache_makes_room(void **st)
 {
     (void)st;
     sg_sigcache *c = sg_sigcache_new(64, 32);
+    assert_int_equal(sg_sigcache_capacity(c), 64);
     uint8_t data[8] = { 1 }, out[32];
     sg_sigkey k[9];
     for (uint64_t i = 0; i < 3; i++)          /* set 0, else set 2 */
-        k[i] = (sg_sigkey){ { 16 * (i + 1) + 0, 16 * (i + 1) + 2 } };
-    k[3] = (sg_sigkey){ { 16 * 4 + 0, 16 * 4 + 1 } };  /* set 0, else set 1 */
+        k[i] = (sg_sigkey){ { IN_SET(0, i + 1), IN_SET(2, i + 1) } };
+    k[3] = (sg_sigkey){ { IN_SET(0, 4), IN_SET(1, 4) } };  /* set 0, else set 1 */
     for (uint64_t i = 4; i < 8; i++)          /* set 1 only */
-        k[i] = (sg_sigkey){ { 16 * (i + 1) + 1, 16 * (i + 1) + 1 } };
-    k[8] = (sg_sigkey){ { 16 * 9 + 0, 16 * 9 + 1 } };  /* sets 0 and 1, both full */
+        k[i] = (sg_sigkey){ { IN_SET(1, i + 1), IN_SET(1, i + 101) } };
+    k[8] = (sg_sigkey){ { IN_SET(0, 9), IN_SET(1, 9) } };  /* sets 0 and 1, both full */
     for (int i = 0; i < 9; i++)
         sg_sigcache_put(c, &k[i], 0, 100, 900000, data, sizeof data);
     for (int i = 0; i < 9; i++)
         assert_int_not_equal(sg_sigcache_get(c, &k[i], 0, 100, 2000, out), 0);
+    sg_sigcache_free(c);
+}
+
+/* A cache sized for what it must hold, not a power of two: 1,000 slots are 1,000 (250
+ * sets), and 800 keys (splitmix64 from a fixed seed, as the content keys' hash would
+ * spread them) all stay in it at 80% load. */
+static uint64_t splitmix(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static void test_cache_any_size(void **st)
+{
+    (void)st;
+    sg_sigcache *c = sg_sigcache_new(1000, 32);
+    assert_int_equal(sg_sigcache_capacity(c), 1000);
+    uint8_t data[8], out[32];
+    uint64_t seed = 17;
+    sg_sigkey *k = calloc(800, sizeof *k);
+    assert_non_null(k);
+    for (int i = 0; i < 800; i++) {
+        k[i].h[0] = splitmix(&seed);
+        k[i].h[1] = splitmix(&seed);
+        memcpy(data, &i, sizeof i);
+        sg_sigcache_put(c, &k[i], 7, 100, 900000, data, sizeof data);
+    }
+    for (int i = 0; i < 800; i++) {
+        assert_int_equal(sg_sigcache_get(c, &k[i], 7, 100, 2000, out), sizeof data);
+        int j;
+        memcpy(&j, out, sizeof j);
+        assert_int_equal(j, i);
+    }
+    free(k);
     sg_sigcache_free(c);
 }
 
@@ -348,6 +386,7 @@ int main(void)
         cmocka_unit_test(test_cache_evicts_unused),
         cmocka_unit_test(test_cache_move),
         cmocka_unit_test(test_cache_makes_room),
+        cmocka_unit_test(test_cache_any_size),
         cmocka_unit_test(test_cache_concurrent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
