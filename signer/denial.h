@@ -68,7 +68,8 @@ typedef struct sg_nsec3_chain {
     uint8_t optout;
     sg_nsec3_entry *e;       /* sorted by hash */
     size_t n;
-    uint8_t (*hashes)[SG_NSEC3_HASH_LEN]; /* the same hashes, dense: searched per query */
+    uint64_t *pfx;           /* each hash's first 8 bytes as a big-endian number, dense:
+                              * searched per query (a tie goes to e[].hash) */
     uint32_t *by_node;       /* node index -> entry index, UINT32_MAX if none */
     sg_rrset param;          /* the apex NSEC3PARAM RRset */
     sg_arena mem;

@@ -166,6 +166,45 @@ static void test_nsec3_chain(void **st)
     sg_nsec3_free(c);
 }
 
+/* sg_nsec3_find compares 8-byte prefixes as numbers and goes to the whole hash only on a
+ * tie: hashes that share their first 8 bytes are still told apart, and a hash below the
+ * first entry is covered by the last (the wrap). */
+static void test_nsec3_find_prefix_ties(void **state)
+{
+    (void)state;
+    sg_nsec3_entry e[4];
+    uint64_t pfx[4];
+    memset(e, 0, sizeof e);
+    e[0].hash[19] = 1;                 /* prefix 0 */
+    e[1].hash[8] = 5;                  /* prefix 0 */
+    e[2].hash[8] = 9;                  /* prefix 0 */
+    memset(e[3].hash, 0xff, 20);       /* prefix all ones */
+    for (int i = 0; i < 4; i++) {
+        pfx[i] = 0;
+        for (int k = 0; k < 8; k++)
+            pfx[i] = pfx[i] << 8 | e[i].hash[k];
+    }
+    sg_nsec3_chain c = { .e = e, .n = 4, .pfx = pfx };
+    uint8_t h[20] = { 0 };
+    int match = -1;
+    h[8] = 6; /* between e[1] and e[2], same prefix as both */
+    assert_ptr_equal(sg_nsec3_find(&c, h, &match), &e[1]);
+    assert_false(match);
+    h[8] = 9; /* e[2] itself */
+    assert_ptr_equal(sg_nsec3_find(&c, h, &match), &e[2]);
+    assert_true(match);
+    h[8] = 9;
+    h[19] = 1; /* just above e[2] */
+    assert_ptr_equal(sg_nsec3_find(&c, h, &match), &e[2]);
+    assert_false(match);
+    memset(h, 0, sizeof h); /* below e[0]: the last entry covers it */
+    assert_ptr_equal(sg_nsec3_find(&c, h, &match), &e[3]);
+    assert_false(match);
+    h[0] = 0x80; /* between the prefixes of e[2] and e[3] */
+    assert_ptr_equal(sg_nsec3_find(&c, h, &match), &e[2]);
+    assert_false(match);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -173,6 +212,7 @@ int main(void)
         cmocka_unit_test(test_nsec_chain),
         cmocka_unit_test(test_nsec3_vectors),
         cmocka_unit_test(test_nsec3_chain),
+        cmocka_unit_test(test_nsec3_find_prefix_ties),
     };
     return cmocka_run_group_tests(tests, sg_test_zone_setup, sg_test_zone_teardown);
 }
