@@ -11,7 +11,7 @@
 # signetd's own; 0: off, every RRSIG then made on the first query that needs it) and then
 # served from the signature cache (SIGNETD_SIGCACHE entries, default 1000000: room for
 # every RRset, NSEC and NSEC3 of the 100k-name zone, so the cache never evicts during a
-# run).
+# run; `auto`: no signature-cache line, signetd sizes the cache for the zone itself).
 # Env: SIGNETD_BIN, SIGNETCTL_BIN (default build/daemon/signetd, build/ctl/signetctl),
 #      SIGNETD_KEYS (ksk-zsk | csk), SIGNETD_SIGCACHE, SIGNETD_PRESIGN, SIGNETD_ANSWER_CACHE (a `cache`
 #      SIZE line when set; see signetd-cache.sh).
@@ -45,7 +45,7 @@ $ZONE:$port {
     dnssec {
         keystore $wd/keystore.db
         policy bench
-        signature-cache $SIGNETD_SIGCACHE
+        ${SIGNETD_SIGCACHE:+$([ "$SIGNETD_SIGCACHE" != auto ] && echo "signature-cache $SIGNETD_SIGCACHE")}
         ${SIGNETD_PRESIGN:+presign-max $SIGNETD_PRESIGN}
     }
     file $wd/$ZONE.zone
