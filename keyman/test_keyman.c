@@ -155,6 +155,24 @@ static void test_step_picks_up_change(void **state)
     assert_int_equal(g_told, 1);
 }
 
+/* n zones <prefix>0.km.test. .. in wire form (apex) and the pointers a keyman config
+ * takes (returned); the caller frees both */
+static const uint8_t **zone_names(int n, const char *prefix, uint8_t (**apex_out)[SG_NAME_MAX])
+{
+    uint8_t (*apex)[SG_NAME_MAX] = calloc((size_t)n, sizeof *apex);
+    const uint8_t **zones = calloc((size_t)n, sizeof *zones);
+    assert_non_null(apex);
+    assert_non_null(zones);
+    for (int i = 0; i < n; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "%s%d.km.test.", prefix, i);
+        assert_int_equal(sg_name_from_str(name, NULL, apex[i]), 0);
+        zones[i] = apex[i];
+    }
+    *apex_out = apex;
+    return zones;
+}
+
 /* Issue 17: a step touches only due zones. With many zones and none due, a step looks at
  * none of them (counted by sg_keyman_zones_stepped, not timed); a woken zone is the only
  * one looked at; a change another connection commits (signetctl) makes every zone due
@@ -163,16 +181,8 @@ static void test_step_picks_up_change(void **state)
 static void test_idle_step_touches_no_zone(void **state)
 {
     fixture *f = *state;
-    uint8_t (*apex)[SG_NAME_MAX] = calloc(MANY, sizeof *apex);
-    const uint8_t **zones = calloc(MANY, sizeof *zones);
-    assert_non_null(apex);
-    assert_non_null(zones);
-    for (int i = 0; i < MANY; i++) {
-        char name[64];
-        snprintf(name, sizeof name, "z%d.km.test.", i);
-        assert_int_equal(sg_name_from_str(name, NULL, apex[i]), 0);
-        zones[i] = apex[i];
-    }
+    uint8_t (*apex)[SG_NAME_MAX] = NULL;
+    const uint8_t **zones = zone_names(MANY, "z", &apex);
     sg_keyman_cfg c = { .keystore = f->path, .policy = "default", .zones = zones, .nzones = MANY };
     char why[512];
     assert_int_equal(sg_keyman_new(&c, T0, why, sizeof why, &f->km), 0);
@@ -217,16 +227,8 @@ static void test_idle_step_touches_no_zone(void **state)
 static void test_stop_ends_first_pass(void **state)
 {
     fixture *f = *state;
-    uint8_t (*apex)[SG_NAME_MAX] = calloc(STOPPED, sizeof *apex);
-    const uint8_t **zones = calloc(STOPPED, sizeof *zones);
-    assert_non_null(apex);
-    assert_non_null(zones);
-    for (int i = 0; i < STOPPED; i++) {
-        char name[64];
-        snprintf(name, sizeof name, "s%d.km.test.", i);
-        assert_int_equal(sg_name_from_str(name, NULL, apex[i]), 0);
-        zones[i] = apex[i];
-    }
+    uint8_t (*apex)[SG_NAME_MAX] = NULL;
+    const uint8_t **zones = zone_names(STOPPED, "s", &apex);
     sg_keyman_cfg c = { .keystore = f->path, .policy = "default", .zones = zones,
                         .nzones = STOPPED };
     char why[512];
@@ -254,16 +256,8 @@ static void test_stop_ends_first_pass(void **state)
 static void test_zone_write_steps_that_zone(void **state)
 {
     fixture *f = *state;
-    uint8_t (*apex)[SG_NAME_MAX] = calloc(WRITERS, sizeof *apex);
-    const uint8_t **zones = calloc(WRITERS, sizeof *zones);
-    assert_non_null(apex);
-    assert_non_null(zones);
-    for (int i = 0; i < WRITERS; i++) {
-        char name[64];
-        snprintf(name, sizeof name, "w%d.km.test.", i);
-        assert_int_equal(sg_name_from_str(name, NULL, apex[i]), 0);
-        zones[i] = apex[i];
-    }
+    uint8_t (*apex)[SG_NAME_MAX] = NULL;
+    const uint8_t **zones = zone_names(WRITERS, "w", &apex);
     sg_keyman_cfg c = { .keystore = f->path, .policy = "default", .zones = zones, .nzones = WRITERS };
     char why[512];
     assert_int_equal(sg_keyman_new(&c, T0, why, sizeof why, &f->km), 0);
@@ -308,16 +302,8 @@ static void test_zone_write_steps_that_zone(void **state)
 static void test_first_start_in_batches(void **state)
 {
     fixture *f = *state;
-    uint8_t (*apex)[SG_NAME_MAX] = calloc(BATCHED, sizeof *apex);
-    const uint8_t **zones = calloc(BATCHED, sizeof *zones);
-    assert_non_null(apex);
-    assert_non_null(zones);
-    for (int i = 0; i < BATCHED; i++) {
-        char name[64];
-        snprintf(name, sizeof name, "b%d.km.test.", i);
-        assert_int_equal(sg_name_from_str(name, NULL, apex[i]), 0);
-        zones[i] = apex[i];
-    }
+    uint8_t (*apex)[SG_NAME_MAX] = NULL;
+    const uint8_t **zones = zone_names(BATCHED, "b", &apex);
     sg_keyman_cfg c = { .keystore = f->path, .policy = "default", .zones = zones, .nzones = BATCHED };
     char why[512];
     assert_int_equal(sg_keyman_new(&c, T0, why, sizeof why, &f->km), 0);

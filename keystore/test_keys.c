@@ -286,29 +286,30 @@ static void one_zone_cost(long long *keys, long long *events)
     assert_true(*events > 0);
 }
 
+/* zones a<from>.test .. a<to-1>.test, each with a key and an event */
+static void add_zones(int from, int to)
+{
+    sg_ks_key k;
+    for (int i = from; i < to; i++) {
+        char z[64];
+        snprintf(z, sizeof z, "a%d.test", i);
+        assert_int_equal(sg_ks_zone_add(ks, z, NULL, 10), 0);
+        assert_int_equal(sg_ks_key_generate(ks, z, SG_KS_ROLE_CSK, 13, 0, 10, &k), 0);
+        assert_int_equal(sg_ks_event_add(ks, 11, z, k.id, "", "", "test"), 0);
+    }
+}
+
 static void test_one_zone_lookup_indexed(void **state)
 {
     (void)state;
     sg_ks_key k;
     assert_int_equal(sg_ks_key_generate(ks, "example.test", SG_KS_ROLE_CSK, 13, 0, 10, &k), 0);
     assert_int_equal(sg_ks_event_add(ks, 11, "example.test", k.id, "", "", "test"), 0);
-    for (int i = 0; i < 10; i++) {
-        char z[64];
-        snprintf(z, sizeof z, "a%d.test", i);
-        assert_int_equal(sg_ks_zone_add(ks, z, NULL, 10), 0);
-        assert_int_equal(sg_ks_key_generate(ks, z, SG_KS_ROLE_CSK, 13, 0, 10, &k), 0);
-        assert_int_equal(sg_ks_event_add(ks, 11, z, k.id, "", "", "test"), 0);
-    }
+    add_zones(0, 10);
     long long keys_few, events_few;
     one_zone_cost(&keys_few, &events_few);
     assert_int_equal(sg_ks_begin(ks), 0);
-    for (int i = 10; i < 1000; i++) {
-        char z[64];
-        snprintf(z, sizeof z, "a%d.test", i);
-        assert_int_equal(sg_ks_zone_add(ks, z, NULL, 10), 0);
-        assert_int_equal(sg_ks_key_generate(ks, z, SG_KS_ROLE_CSK, 13, 0, 10, &k), 0);
-        assert_int_equal(sg_ks_event_add(ks, 11, z, k.id, "", "", "test"), 0);
-    }
+    add_zones(10, 1000);
     assert_int_equal(sg_ks_commit(ks), 0);
     long long keys_many, events_many;
     one_zone_cost(&keys_many, &events_many);
