@@ -281,28 +281,17 @@ static void run(int mode, int steps)
     sg_zone_free(z);
 }
 
-static void test_nsec(void **st)
-{
-    (void)st;
-    run(0, 400);
-}
+/* one random walk per denial mode (run's modes: 0 NSEC, 1 NSEC3, 2 opt-out, 3 salt) */
+typedef struct walk {
+    int mode, steps;
+} walk;
+static walk walk_nsec = { 0, 400 }, walk_nsec3 = { 1, 400 }, walk_optout = { 2, 400 },
+                  walk_salt = { 3, 200 };
 
-static void test_nsec3(void **st)
+static void test_walk(void **st)
 {
-    (void)st;
-    run(1, 400);
-}
-
-static void test_nsec3_optout(void **st)
-{
-    (void)st;
-    run(2, 400);
-}
-
-static void test_nsec3_salt(void **st)
-{
-    (void)st;
-    run(3, 200);
+    const walk *w = *st;
+    run(w->mode, w->steps);
 }
 
 /* sg_denial_build_from derives only from a chain of the same parameters and zone; for
@@ -342,10 +331,10 @@ int main(void)
 {
     sg_log_set_level(SG_LOG_SILENT); /* refused versions are logged as zone errors */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_nsec),
-        cmocka_unit_test(test_nsec3),
-        cmocka_unit_test(test_nsec3_optout),
-        cmocka_unit_test(test_nsec3_salt),
+        { "test_nsec", test_walk, NULL, NULL, &walk_nsec },
+        { "test_nsec3", test_walk, NULL, NULL, &walk_nsec3 },
+        { "test_nsec3_optout", test_walk, NULL, NULL, &walk_optout },
+        { "test_nsec3_salt", test_walk, NULL, NULL, &walk_salt },
         cmocka_unit_test(test_denial_from),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
