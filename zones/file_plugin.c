@@ -81,6 +81,7 @@ typedef struct file_state {
     uint64_t signal_state;          /* sg_signal_state() the versions were last made for */
     _Atomic int any_published;      /* some zone's sig[].published: the thread reaps */
     int following;                  /* in the signal thread's list (g_sig) */
+    size_t at;                      /* where in that list, while following */
 } file_state;
 
 /* Moves whenever a signal version is published: the plugin's version (the answer cache). */
@@ -447,6 +448,7 @@ static int file_start(void *state)
         }
     }
     if (!rc) {
+        st->at = g_sig.n;
         g_sig.st[g_sig.n++] = st;
         st->following = 1;
         if (!g_sig.running) {
@@ -468,11 +470,9 @@ static void file_stop(void *state)
         return;
     int last = 0;
     pthread_mutex_lock(&g_sig.lock);
-    for (size_t k = 0; k < g_sig.n; k++)
-        if (g_sig.st[k] == st) {
-            g_sig.st[k] = g_sig.st[--g_sig.n];
-            break;
-        }
+    /* by its place, not a search: 100,000 instances stopping one after another */
+    g_sig.st[st->at] = g_sig.st[--g_sig.n];
+    g_sig.st[st->at]->at = st->at;
     st->following = 0;
     if (!g_sig.n && g_sig.running) {
         g_sig.running = 0;
